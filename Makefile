@@ -1,0 +1,42 @@
+# Two commands: `make run` serves the dashboard on the demo data, `make test` runs every test.
+# Both are idempotent: the venv is rebuilt only when a requirements file changed.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8501
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test install chromium bench demo clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian's chromium serves kaleido (figure export) and the browser tests; never a downloaded browser.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation >/dev/null) \
+	      || echo "chromium could not be installed: figure export falls back to HTML"; \
+	  else echo "no /usr/bin/chromium and not root: figure export falls back to HTML"; fi; \
+	fi
+
+run: install
+	-@$(MAKE) --no-print-directory chromium
+	$(PY) -m streamlit run app.py --server.headless true --server.port $(PORT) \
+	  --browser.gatherUsageStats false
+
+test: install chromium
+	$(PY) -m pytest -n 2 -q
+
+bench: install chromium
+	$(PY) bench/ingest.py && $(PY) bench/rates.py && $(PY) bench/trends.py && $(PY) bench/maps.py && $(PY) bench/app.py
+
+demo: install
+	$(PY) data/demo/generate.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,668 @@
+"""Rates of a cancer registry: crude, age-specific, directly and indirectly standardised,
+cumulative risk, rate ratios and funnel limits, each with its confidence interval.
+
+Every function takes tidy frames (one row per stratum × age group, or finer rows that are
+summed), works on all groups at once (no Python loop over regions, years, sexes or sites) and
+returns a tidy frame whose ``attrs`` record the method, standard and rules applied. Formulas
+and sources: docs/methods.md §0-§3.
+
+``conf`` may be one level (columns ``lower``, ``upper``) or a list such as ``[0.95, 0.998]``
+(columns ``lower_95``, ``upper_95``, ``lower_99_8``, ``upper_99_8``).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+from analytics import intervals as ci
+from analytics.standards import DEFAULT_STANDARD, StandardError, align_standard
+from analytics.strata import (RatesInputError, age_axis, as_list, grid_sum, group_codes, group_sum,
+                              join_flags, numeric, require_columns)
+
+__all__ = [
+    "poisson_limits", "crude_rate", "proportion", "dsr", "age_specific", "cumulative_risk",
+    "isr", "rate_ratio", "funnel_limits", "RatesInputError", "StandardError", "DSR_METHODS",
+]
+
+DSR_METHODS = ("tiwari", "fay_feuer", "dobson", "dobson_exact", "normal", "lognormal")
+UNKNOWN_AGE_RULES = ("exclude", "redistribute")
+
+
+# --------------------------------------------------------------------------------------------
+# counts, crude rates, proportions
+
+
+def poisson_limits(count, conf: float | Sequence[float] = 0.95, method: str = "exact") -> pd.DataFrame:
+    """Confidence limits for Poisson counts.
+
+    ``method="exact"``: Garwood (1936) chi-square/gamma limits, G⁻¹(α/2; O) and G⁻¹(1−α/2; O+1);
+    ``"byar"``: Byar's approximation (Breslow & Day 1987, vol. II), a negative or undefined lower
+    limit returned as NaN as PHEindicatormethods does; ``"auto"``: exact below 10, Byar from 10.
+    """
+    levels = ci.conf_levels(conf)
+    o = _as_array(count)
+    out = {}
+    for c, lo, up in ci.limit_columns(levels):
+        out[lo], out[up] = ci.poisson_count_limits(o, c, method)
+    return pd.DataFrame(out, index=_index_of(count))
+
+
+def crude_rate(count, population, conf: float | Sequence[float] = 0.95, multiplier: float = 100000,
+               method: str = "auto") -> pd.DataFrame:
+    """Crude rate count/population × multiplier with Poisson limits for the count divided by the
+    population: ``"exact"`` (Garwood), ``"byar"`` (Breslow & Day 1987), or ``"auto"`` — exact below
+    10 events and Byar from 10, as OHID's PHEindicatormethods ``calculate_rate``. Missing count or
+    population gives NaN throughout. Columns ``value``, ``lower``, ``upper``.
+    """
+    levels = ci.conf_levels(conf)
+    o = _as_array(count)
+    n = _as_array(population)
+    o, n = np.broadcast_arrays(o, n)
+    bad = np.isnan(o) | np.isnan(n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(n > 0, multiplier / np.where(n > 0, n, 1.0), np.nan)
+    out = {"value": np.where(bad, np.nan, o * scale)}
+    for c, lo, up in ci.limit_columns(levels):
+        lo_c, up_c = ci.poisson_count_limits(o, c, method)
+        out[lo] = np.where(bad, np.nan, lo_c * scale)
+        out[up] = np.where(bad, np.nan, up_c * scale)
+    frame = pd.DataFrame(out, index=_index_of(count, population))
+    frame.attrs.update(measure="crude rate", method=method, multiplier=multiplier, conf=levels)
+    return frame
+
+
+def proportion(x, n, conf: float | Sequence[float] = 0.95, multiplier: float = 1,
+               method: str = "wilson") -> pd.DataFrame:
+    """Proportion x/n × multiplier with Wilson (1927) score limits (as PHEindicatormethods
+    ``calculate_proportion``) or ``method="exact"`` Clopper-Pearson (1934) limits.
+    Missing x or n gives NaN. Columns ``value``, ``lower``, ``upper``.
+    """
+    levels = ci.conf_levels(conf)
+    xa, na = np.broadcast_arrays(_as_array(x), _as_array(n))
+    bad = np.isnan(xa) | np.isnan(na) | (na <= 0)
+    if np.any(~bad & (xa > na)):
+        raise RatesInputError("proportion: numerator larger than denominator")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = {"value": np.where(bad, np.nan, xa / na * multiplier)}
+        for c, lo, up in ci.limit_columns(levels):
+            if method == "wilson":
+                l, u = ci.wilson(xa, na, c)
+            elif method == "exact":
+                a = (1 - c) / 2
+                l = np.where(xa > 0, stats.beta.ppf(a, xa, na - xa + 1), 0.0)
+                u = np.where(xa < na, stats.beta.ppf(1 - a, xa + 1, na - xa), 1.0)
+            else:
+                raise ValueError(f"unknown proportion method {method!r}: use 'wilson' or 'exact'")
+            out[lo] = np.where(bad, np.nan, l * multiplier)
+            out[up] = np.where(bad, np.nan, u * multiplier)
+    frame = pd.DataFrame(out, index=_index_of(x, n))
+    frame.attrs.update(measure="proportion", method=method, multiplier=multiplier, conf=levels)
+    return frame
+
+
+def _as_array(x) -> np.ndarray:
+    if isinstance(x, (pd.Series, pd.Index)):
+        return pd.to_numeric(x, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    arr = np.asarray(x, dtype=object if np.ndim(x) else float)
+    if arr.dtype == object:
+        arr = pd.to_numeric(pd.Series(arr.ravel()), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return np.atleast_1d(arr.astype(float))
+
+
+def _index_of(*xs):
+    for x in xs:
+        if isinstance(x, pd.Series):
+            return x.index
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# direct standardisation
+
+
+def dsr(data: pd.DataFrame, *, count: str = "count", population: str = "population",
+        standard=DEFAULT_STANDARD, age: str = "age_group", by=None, method: str = "tiwari",
+        conf: float | Sequence[float] = 0.95, multiplier: float = 100000, min_count: int = 0,
+        ages: tuple[float, float] | None = None, unknown_age: str = "exclude",
+        frequency: str | None = None) -> pd.DataFrame:
+    """Directly age-standardised rate (ASR/DSR) per group of ``by``, all groups at once.
+
+    ASR = M·Σ wᵢdᵢ/Pᵢ with the standard's weights normalised over the age groups used
+    (SEER*Stat rate algorithms; Breslow & Day 1987), Poisson variance M²Σwᵢ²dᵢ/Pᵢ².
+    Confidence interval ``method``:
+
+    - ``"tiwari"``: modified gamma interval of Tiwari, Clegg & Zou (2006, SMMR 15:547), SEER*Stat;
+    - ``"fay_feuer"``: gamma interval of Fay & Feuer (1997, Stat Med 16:791);
+    - ``"dobson"``: Dobson et al. (1991, Stat Med 10:457) with Byar limits for the total count, as
+      OHID/PHEindicatormethods (use ``min_count=10`` for its "< 10" rule); ``"dobson_exact"`` with
+      exact limits for the total;
+    - ``"normal"``: ASR ± z·SE (CanReg5); ``"lognormal"``: ASR·exp(±z·SE/ASR).
+
+    ``standard``: a catalogue name (see :func:`analytics.standards.catalogue`), the name of a column
+    of ``data`` holding the weights, or a Series of weights indexed by age-group label. Several rows
+    per group × age group are summed first. ``ages=(35, 64)`` gives a truncated rate. Missing counts
+    are 0 (as PHE); a missing population leaves the group without value. A population of 0 with
+    cases is replaced by the count (SEER*Stat rule) and flagged. Groups with fewer than ``min_count``
+    cases get no value and a flag. ``unknown_age``: ``"exclude"`` (default) leaves cases of unknown
+    age out of the ASR, ``"redistribute"`` scales ASR, SE and limits by all/known cases
+    (CI5/CanReg5, Rcan ``csu_asr``); either way the ``unknown_age`` column counts them.
+    ``frequency``: column of event frequency f for non-independent events (each row's ``count``
+    are events of persons having exactly f events); the variance becomes Σ f·ωᵢ²·countᵢ
+    (PHEindicatormethods ``calculate_dsr(independent_events=FALSE)``).
+
+    Columns: by..., ``count`` (all cases, known and unknown age), ``unknown_age``, ``population``,
+    ``crude_rate``, ``value``, ``se``, ``lower``, ``upper``, ``flag``.
+    """
+    if method not in DSR_METHODS:
+        raise ValueError(f"unknown DSR method {method!r}; choose one of {DSR_METHODS}")
+    if unknown_age not in UNKNOWN_AGE_RULES:
+        raise ValueError(f"unknown_age must be one of {UNKNOWN_AGE_RULES}, got {unknown_age!r}")
+    levels = ci.conf_levels(conf)
+    comp = _dsr_components(data, count=count, population=population, standard=standard, age=age,
+                           by=by, ages=ages, frequency=frequency)
+    M = float(multiplier)
+    y, v, X = comp["y"], comp["v"], comp["known"]
+    se = np.sqrt(v)
+    cols: dict[str, np.ndarray] = {}
+    for c, lo, up in ci.limit_columns(levels):
+        cols[lo], cols[up] = _weighted_poisson_limits(method, y, v, X, comp, c)
+    factor = np.ones_like(y)
+    if unknown_age == "redistribute":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = np.where(X > 0, (X + comp["unknown"]) / np.where(X > 0, X, 1.0), 1.0)
+    small = X < min_count
+    undefined = comp["no_value"] | small
+    dobson_zero = method.startswith("dobson") & (X == 0)
+    lognormal_zero = (method == "lognormal") & (y == 0)
+    out = comp["keys"].copy()
+    out["count"] = X + comp["unknown"]
+    out["unknown_age"] = comp["unknown"]
+    out["population"] = comp["pop"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["crude_rate"] = np.where(comp["pop"] > 0, (X + comp["unknown"]) / comp["pop"] * M, np.nan)
+    out["value"] = np.where(undefined, np.nan, y * M * factor)
+    out["se"] = np.where(undefined, np.nan, se * M * factor)
+    for name, arr in cols.items():
+        out[name] = np.where(undefined, np.nan, arr * M * factor)
+    out["flag"] = join_flags(
+        (comp["pop_missing"], "population missing"),
+        (small & ~comp["pop_missing"], f"fewer than {min_count} cases: not calculated"),
+        (comp["pop_zero_cases"], "cases with population 0 (population set to the count)"),
+        (comp["missing_groups"], "age group(s) missing: weights renormalised"),
+        (dobson_zero & ~undefined, "no cases: Dobson limits undefined"),
+        (lognormal_zero & ~undefined, "no cases: log-normal limits undefined"),
+        ((comp["unknown"] > 0) & (unknown_age == "redistribute"), "unknown age redistributed"),
+    )
+    out.attrs.update(
+        measure="directly standardised rate", method=method, standard=comp["standard_name"],
+        multiplier=M, conf=levels, min_count=min_count, ages=ages, unknown_age=unknown_age,
+        age_groups=comp["labels"], rules=_rules(method, min_count, unknown_age))
+    return out.reset_index(drop=True)
+
+
+def _rules(method, min_count, unknown_age) -> list[str]:
+    rules = [f"confidence interval: {method}"]
+    if min_count:
+        rules.append(f"no rate when fewer than {min_count} cases")
+    rules.append(f"unknown age: {unknown_age}")
+    return rules
+
+
+def _dsr_components(data, *, count, population, standard, age, by, ages, frequency=None,
+                    weights_override=None) -> dict:
+    by = as_list(by)
+    std_is_column = isinstance(standard, str) and standard in getattr(data, "columns", [])
+    needed = [count, population, age] + by + ([standard] if std_is_column else []) \
+        + ([frequency] if frequency else [])
+    require_columns(data, needed)
+    d_row = np.nan_to_num(numeric(data, count), nan=0.0)
+    p_row = numeric(data, population)
+    groups = group_codes(data, by)
+    axis = age_axis(data, age, ages)
+    g, a = groups.codes, axis.codes
+    G, A = groups.n, len(axis.labels)
+    if A == 0:
+        raise RatesInputError(f"column {age!r} holds no known age group")
+    present = grid_sum(g, a, G, A) > 0
+    d = grid_sum(g, a, G, A, d_row)
+    if frequency:
+        f_row = numeric(data, frequency)
+        d_var = grid_sum(g, a, G, A, np.nan_to_num(d_row * f_row, nan=0.0))
+    else:
+        d_var = d
+    p_nan = grid_sum(g, a, G, A, np.isnan(p_row).astype(float)) > 0
+    P = grid_sum(g, a, G, A, np.nan_to_num(p_row, nan=0.0))
+    unknown = group_sum(g, G, d_row, mask=(a == -1))
+    if weights_override is not None:
+        S = np.broadcast_to(weights_override, (G, A)).astype(float)
+        std_name = "cumulative"
+    elif std_is_column:
+        w_row = numeric(data, standard)
+        nrow = grid_sum(g, a, G, A)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            S = np.where(nrow > 0, grid_sum(g, a, G, A, np.nan_to_num(w_row)) / np.maximum(nrow, 1), 0.0)
+        std_name = f"column {standard!r}"
+    else:
+        s = align_standard(standard, axis.labels)
+        S = np.broadcast_to(s.to_numpy(dtype=float), (G, A))
+        std_name = s.attrs.get("standard") or str(standard)
+    S = S * present
+    pop_zero_cases_cell = (P <= 0) & (d > 0)
+    P_eff = np.where(pop_zero_cases_cell, d, P)
+    used = present & (P_eff > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if weights_override is None:
+            total_w = S.sum(axis=1, keepdims=True)
+            w = np.where(total_w > 0, S / np.where(total_w > 0, total_w, 1.0), 0.0)
+        else:
+            w = S
+        omega = np.where(used, w / np.where(used, P_eff, 1.0), 0.0)
+    y = (omega * d).sum(axis=1)
+    v = (omega * omega * d_var).sum(axis=1)
+    K = used.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        wbar = omega.sum(axis=1) / K
+        w2bar = (omega * omega).sum(axis=1) / K
+    pop_missing = (p_nan & present).any(axis=1)
+    return dict(
+        keys=groups.keys, labels=axis.labels, y=y, v=v, known=d.sum(axis=1), unknown=unknown,
+        pop=P.sum(axis=1), wmax=omega.max(axis=1, initial=0.0), wbar=wbar, w2bar=w2bar,
+        no_value=pop_missing | (K == 0), pop_missing=pop_missing,
+        pop_zero_cases=pop_zero_cases_cell.any(axis=1),
+        missing_groups=present.sum(axis=1) < A, standard_name=std_name,
+        grid=dict(d=d, P=P, present=present, omega=omega), axis=axis)
+
+
+def _weighted_poisson_limits(method, y, v, X, comp, conf):
+    """Limits for a weighted sum of Poisson counts y = Σωd with variance v (per-person scale)."""
+    if method == "tiwari":
+        return ci.gamma_lower(y, v, conf), ci.gamma_upper(y, v, comp["wbar"], comp["w2bar"], conf)
+    if method == "fay_feuer":
+        wm = comp["wmax"]
+        return ci.gamma_lower(y, v, conf), ci.gamma_upper(y, v, wm, wm * wm, conf)
+    if method in ("dobson", "dobson_exact"):
+        return ci.dobson(y, v, X, conf, "byar" if method == "dobson" else "exact")
+    z = ci.z_value(conf)
+    se = np.sqrt(v)
+    if method == "normal":
+        return y - z * se, y + z * se
+    with np.errstate(divide="ignore", invalid="ignore"):   # lognormal
+        f = np.exp(z * se / y)
+        ok = y > 0
+        return np.where(ok, y / f, np.nan), np.where(ok, y * f, np.nan)
+
+
+# --------------------------------------------------------------------------------------------
+# age-specific rates and cumulative risk
+
+
+def age_specific(data: pd.DataFrame, *, count: str = "count", population: str = "population",
+                 age: str = "age_group", by=None, conf: float | Sequence[float] = 0.95,
+                 multiplier: float = 100000, method: str = "exact") -> pd.DataFrame:
+    """Age-specific rates dᵢ/Pᵢ × multiplier per group and age group, with Poisson limits for the
+    count (``"exact"`` Garwood by default; ``"byar"`` or ``"auto"`` as :func:`crude_rate`).
+    Rows with unknown age are left out (their number is in ``attrs["unknown_age"]``).
+    Columns: by..., ``age_group``, ``age_start``, ``count``, ``population``, ``value``, ``lower``,
+    ``upper``, ``flag``.
+    """
+    by = as_list(by)
+    require_columns(data, [count, population, age] + by)
+    d_row = np.nan_to_num(numeric(data, count), nan=0.0)
+    p_row = numeric(data, population)
+    groups = group_codes(data, by)
+    axis = age_axis(data, age)
+    G, A = groups.n, len(axis.labels)
+    present = grid_sum(groups.codes, axis.codes, G, A) > 0
+    d = grid_sum(groups.codes, axis.codes, G, A, d_row)
+    P = grid_sum(groups.codes, axis.codes, G, A, np.nan_to_num(p_row, nan=0.0))
+    gi, ai = np.nonzero(present)
+    out = groups.keys.iloc[gi].reset_index(drop=True)
+    out["age_group"] = np.asarray(axis.labels, dtype=object)[ai]
+    out["age_start"] = axis.start[ai]
+    out["count"] = d[gi, ai]
+    out["population"] = P[gi, ai]
+    rates = crude_rate(out["count"].to_numpy(), out["population"].to_numpy(), conf, multiplier, method)
+    for col in rates.columns:
+        out[col] = rates[col].to_numpy()
+    out["flag"] = join_flags((out["population"].to_numpy() <= 0, "population 0"))
+    out.attrs.update(measure="age-specific rate", method=method, multiplier=multiplier,
+                     conf=ci.conf_levels(conf),
+                     unknown_age=float(d_row[axis.codes == -1].sum()))
+    return out
+
+
+def cumulative_risk(data: pd.DataFrame, *, count: str = "count", population: str = "population",
+                    age_start: str = "age_start", by=None, max_age: float = 74,
+                    conf: float | Sequence[float] = 0.95, age: str | None = None,
+                    method: str = "tiwari") -> pd.DataFrame:
+    """Cumulative rate (per 100) 100·Σ tᵢdᵢ/Pᵢ over the age groups starting at or below
+    ``max_age`` (tᵢ = group width in years), and cumulative risk 100·(1 − exp(−cum_rate/100))
+    (Day 1987; Jensen et al. 1991, IARC Sci. Pub. 95, ch. 11; CI5).
+
+    SE of the cumulative rate 100·√(Σ tᵢ²dᵢ/Pᵢ²); SE of the risk by the delta method,
+    exp(−cum_rate/100)·SE (methods.md §1.7). Limits: the cumulative rate's gamma interval
+    (``method`` as :func:`dsr`, Tiwari by default) transformed to the risk scale, so they stay in
+    [0, 100]. Group widths come from ``age_start`` (or from the labels of ``age`` if given);
+    ``max_age=74`` gives 0-74, ``64`` gives 0-64. Columns: by..., ``count``, ``cum_rate``,
+    ``cum_rate_se``, ``cum_risk``, ``se``, ``lower``, ``upper``, ``flag``.
+    """
+    age_col = age if age is not None else age_start
+    require_columns(data, [count, population, age_col] + as_list(by))
+    axis = age_axis(data, age_col)
+    if np.isnan(axis.start).any():
+        raise RatesInputError(f"column {age_col!r}: age groups cannot be read for cumulative risk")
+    keep = axis.start <= max_age
+    last = int(np.flatnonzero(keep)[-1]) if keep.any() else -1
+    if last < 0:
+        raise RatesInputError(f"no age group starts at or below max_age={max_age}")
+    ends = axis.end[: last + 1]
+    if np.isinf(ends).any():
+        raise RatesInputError(f"the open-ended age group starts at or below max_age={max_age}; "
+                              "cumulative risk needs closed groups")
+    lo_age, hi_age = float(axis.start[0]), float(ends[-1])
+    width = ends - axis.start[: last + 1] + 1
+    comp = _dsr_components(data, count=count, population=population, standard=None, age=age_col,
+                           by=by, ages=(lo_age, hi_age), weights_override=width)
+    levels = ci.conf_levels(conf)
+    y, v = comp["y"], comp["v"]
+    cum_rate = 100 * y
+    rate_se = 100 * np.sqrt(v)
+    out = comp["keys"].copy()
+    out["count"] = comp["known"]
+    out["cum_rate"] = np.where(comp["no_value"], np.nan, cum_rate)
+    out["cum_rate_se"] = np.where(comp["no_value"], np.nan, rate_se)
+    out["cum_risk"] = 100 * (1 - np.exp(-out["cum_rate"].to_numpy() / 100))
+    out["se"] = np.exp(-out["cum_rate"].to_numpy() / 100) * out["cum_rate_se"].to_numpy()
+    for c, lo, up in ci.limit_columns(levels):
+        l, u = _weighted_poisson_limits(method, y, v, comp["known"], comp, c)
+        out[lo] = np.where(comp["no_value"], np.nan, 100 * (1 - np.exp(-l)))
+        out[up] = np.where(comp["no_value"], np.nan, 100 * (1 - np.exp(-u)))
+    out["flag"] = join_flags((comp["pop_missing"], "population missing"),
+                             (comp["missing_groups"], "age group(s) missing"))
+    out.attrs.update(measure="cumulative risk", ages=(lo_age, hi_age), method=method, conf=levels,
+                     unknown_age=comp["unknown"].tolist())
+    return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# indirect standardisation
+
+
+def isr(data: pd.DataFrame, *, count: str = "count", population: str = "population",
+        ref_count: str = "ref_count", ref_population: str = "ref_population", by=None,
+        observed=None, conf: float | Sequence[float] = 0.95, method: str = "auto",
+        statistic: str = "ratio", refvalue: float = 1, multiplier: float = 100000) -> pd.DataFrame:
+    """Indirect standardisation: expected E = Σ Pᵢ·ref_countᵢ/ref_populationᵢ (Breslow & Day 1987).
+
+    ``statistic="ratio"``: O/E × refvalue (SIR/SMR); ``"rate"``: the indirectly standardised rate
+    O/E × (Σref_count/Σref_population) × multiplier (PHEindicatormethods ``calculate_ISRate``).
+    Limits: the Poisson limits of O divided by E — ``"exact"``, ``"byar"`` or ``"auto"`` (exact
+    below 10, Byar from 10, as PHE). ``observed``: a column name or a Series indexed like the
+    groups giving each group's observed total instead of Σ count. Missing counts and populations
+    count as 0 (as PHE). Columns: by..., ``observed``, ``expected``, ``value``, ``lower``,
+    ``upper``, ``flag``.
+    """
+    if statistic not in ("ratio", "rate"):
+        raise ValueError("statistic must be 'ratio' or 'rate'")
+    by = as_list(by)
+    obs_col = observed if isinstance(observed, str) else None
+    require_columns(data, [population, ref_count, ref_population] + by
+                    + ([count] if observed is None else []) + ([obs_col] if obs_col else []))
+    groups = group_codes(data, by)
+    g, G = groups.codes, groups.n
+    P = np.nan_to_num(numeric(data, population), nan=0.0)
+    rc = np.nan_to_num(numeric(data, ref_count), nan=0.0)
+    rp = np.nan_to_num(numeric(data, ref_population), nan=0.0)
+    if np.any((rp <= 0) & (rc > 0)):
+        i = int(np.flatnonzero((rp <= 0) & (rc > 0))[0])
+        raise RatesInputError(f"column {ref_population!r}, row {i + 1}: reference population 0 "
+                              "with reference cases")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ref_rate = np.where(rp > 0, rc / np.where(rp > 0, rp, 1.0), 0.0)
+    E = group_sum(g, G, P * ref_rate)
+    if observed is None:
+        O = group_sum(g, G, np.nan_to_num(numeric(data, count), nan=0.0))
+    elif obs_col:
+        o_row = numeric(data, obs_col)
+        O = pd.Series(o_row).groupby(g).first().reindex(range(G)).to_numpy()
+    else:
+        s = pd.Series(observed)
+        if by:
+            idx = pd.MultiIndex.from_frame(groups.keys) if len(by) > 1 else pd.Index(groups.keys[by[0]])
+            O = s.reindex(idx).to_numpy(dtype=float)
+        else:
+            O = np.array([float(s.iloc[0])])
+    if statistic == "ratio":
+        scale_ = np.full(G, float(refvalue))
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale_ = group_sum(g, G, rc) / group_sum(g, G, rp) * multiplier
+    levels = ci.conf_levels(conf)
+    out = groups.keys.copy()
+    out["observed"] = O
+    out["expected"] = E
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_e = np.where(E > 0, scale_ / np.where(E > 0, E, 1.0), np.nan)
+    out["value"] = O * per_e
+    for c, lo, up in ci.limit_columns(levels):
+        l, u = ci.poisson_count_limits(O, c, method)
+        out[lo] = l * per_e
+        out[up] = u * per_e
+    if method == "auto":
+        out["ci_method"] = np.where(O < 10, "exact", "byar")
+    out["flag"] = join_flags((~(E > 0), "expected count 0: not calculated"),
+                             (np.isnan(O), "observed missing"))
+    out.attrs.update(measure=f"indirectly standardised {statistic}", method=method, conf=levels,
+                     refvalue=refvalue, multiplier=multiplier)
+    return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# comparing two rates
+
+
+def rate_ratio(data, other: pd.DataFrame | None = None, *, compare: str | None = None,
+               reference=None, count: str = "count", population: str = "population",
+               standard=DEFAULT_STANDARD, age: str = "age_group", by=None, method: str = "tiwari",
+               conf: float = 0.95, multiplier: float = 100000, ages=None,
+               crude: bool = False) -> pd.DataFrame:
+    """Ratio and difference of two rates, with confidence intervals and two-sided p-values.
+
+    Either ``data`` and ``other`` (the comparison group's frame: ratio = data/other), or one frame
+    with a ``compare`` column, each of its levels compared with the ``reference`` level within
+    every group of ``by``.
+
+    Standardised rates (default): ratio with the F interval of Fay (1999, Commun Stat 28:2141)
+    using the Tiwari et al. (2006) modification when ``method="tiwari"`` (ω̄, ω²̄) or Fay–Feuer's
+    maxima when ``"fay_feuer"``, as SEER*Stat (methods.md §2.1); its p-value is the level at which
+    the interval touches 1. Difference: normal interval √(V₁+V₂) and z-test (methods.md §2.2).
+    ``crude=True``: crude rates; ratio with the exact conditional binomial interval (O₁ given
+    O₁+O₂, Clopper–Pearson; Breslow & Day 1987 §2.3) and exact binomial test.
+    Columns: by..., (``compare``), ``rate1``, ``rate2``, ``ratio``, ``ratio_lower``,
+    ``ratio_upper``, ``ratio_p``, ``difference``, ``difference_lower``, ``difference_upper``,
+    ``difference_p``.
+    """
+    if other is not None:
+        require_columns(other, [count, population])
+        data = pd.concat([data.assign(_cmp="1"), other.assign(_cmp="2")], ignore_index=True)
+        compare, reference = "_cmp", "2"
+    if compare is None:
+        raise ValueError("rate_ratio needs `other` or a `compare` column and a `reference` level")
+    by = as_list(by)
+    require_columns(data, [compare])
+    if reference not in set(data[compare].dropna().unique()):
+        raise RatesInputError(f"reference level {reference!r} not found in column {compare!r}")
+    if crude:
+        tot = data.groupby(by + [compare], dropna=False, observed=True, sort=True)[[count, population]].sum(min_count=1).reset_index()
+        comp1 = {"y": tot[count].to_numpy(float) / tot[population].to_numpy(float),
+                 "known": tot[count].to_numpy(float), "pop": tot[population].to_numpy(float)}
+        comp1["v"] = comp1["known"] / comp1["pop"] ** 2
+        keys = tot[by + [compare]]
+        comp = comp1
+    else:
+        c = _dsr_components(data, count=count, population=population, standard=standard, age=age,
+                            by=by + [compare], ages=ages)
+        keys, comp = c["keys"], c
+    is_ref = (keys[compare] == reference).to_numpy()
+    base = keys[by].copy() if by else pd.DataFrame(index=keys.index)
+    base["_row"] = np.arange(len(keys))
+    ref_rows = base[is_ref]
+    cmp_rows = base[~is_ref]
+    if by:
+        pairs = cmp_rows.merge(ref_rows, on=by, how="inner", suffixes=("", "_ref"))
+    else:
+        pairs = cmp_rows.assign(_row_ref=int(ref_rows["_row"].iloc[0]) if len(ref_rows) else -1)
+        pairs = pairs[pairs["_row_ref"] >= 0]
+    i1 = pairs["_row"].to_numpy()
+    i2 = pairs["_row_ref"].to_numpy()
+    M = float(multiplier)
+    R1, R2 = comp["y"][i1], comp["y"][i2]
+    V1, V2 = comp["v"][i1], comp["v"][i2]
+    alpha = 1 - conf
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = R1 / R2
+        if crude:
+            O1, O2 = comp["known"][i1], comp["known"][i2]
+            P1, P2 = comp["pop"][i1], comp["pop"][i2]
+            n = O1 + O2
+            pl = np.where(O1 > 0, stats.beta.ppf(alpha / 2, O1, O2 + 1), 0.0)
+            pu = np.where(O2 > 0, stats.beta.ppf(1 - alpha / 2, O1 + 1, O2), 1.0)
+            lower = pl / (1 - pl) * P2 / P1
+            upper = np.where(pu < 1, pu / (1 - pu) * P2 / P1, np.inf)
+            p0 = P1 / (P1 + P2)
+            p_ratio = _binom_two_sided(O1, n, p0)
+        else:
+            if method == "fay_feuer":
+                w1, w1s = comp["wmax"][i1], comp["wmax"][i1] ** 2
+                w2, w2s = comp["wmax"][i2], comp["wmax"][i2] ** 2
+            else:
+                w1, w1s = comp["wbar"][i1], comp["w2bar"][i1]
+                w2, w2s = comp["wbar"][i2], comp["w2bar"][i2]
+            R1s, V1s, R2s, V2s = R1 + w1, V1 + w1s, R2 + w2, V2 + w2s
+            nu1, nu2 = 2 * R1 ** 2 / V1, 2 * R2 ** 2 / V2
+            nu1s, nu2s = 2 * R1s ** 2 / V1s, 2 * R2s ** 2 / V2s
+            lower = np.where(R1 > 0, R1 / R2s * stats.f.ppf(alpha / 2, nu1, nu2s), 0.0)
+            upper = R1s / R2 * stats.f.ppf(1 - alpha / 2, nu1s, nu2)
+            p_lo = np.where(R1 > 0, 2 * stats.f.cdf(R2s / R1, nu1, nu2s), 2.0)
+            p_hi = 2 * stats.f.sf(R2 / R1s, nu1s, nu2)
+            p_ratio = np.minimum(1.0, np.minimum(p_lo, p_hi))
+        upper = np.where(R2 > 0, upper, np.nan)
+        lower = np.where(R2 > 0, lower, np.nan)
+        ratio = np.where(R2 > 0, ratio, np.nan)
+        diff = R1 - R2
+        sd = np.sqrt(V1 + V2)
+        z = ci.z_value(conf)
+        p_diff = np.where(sd > 0, 2 * stats.norm.sf(np.abs(diff) / sd), np.nan)
+    out = pairs[by].reset_index(drop=True) if by else pd.DataFrame(index=range(len(pairs)))
+    if compare != "_cmp":
+        out[compare] = keys[compare].to_numpy()[i1]
+    out["rate1"] = R1 * M
+    out["rate2"] = R2 * M
+    out["ratio"] = ratio
+    out["ratio_lower"] = lower
+    out["ratio_upper"] = upper
+    out["ratio_p"] = p_ratio
+    out["difference"] = diff * M
+    out["difference_lower"] = (diff - z * sd) * M
+    out["difference_upper"] = (diff + z * sd) * M
+    out["difference_p"] = p_diff
+    out.attrs.update(measure="rate ratio", method="exact binomial" if crude else method,
+                     conf=conf, multiplier=M, reference=reference)
+    return out
+
+
+def _binom_two_sided(k, n, p):
+    """Two-sided exact binomial p-value (sum of outcomes no more likely than k), vectorised."""
+    k = np.asarray(k, float)
+    n = np.asarray(n, float)
+    p = np.asarray(p, float)
+    nmax = int(np.nanmax(n)) if n.size and np.isfinite(np.nanmax(n)) else 0
+    if nmax > 20000:    # large counts: the doubled smaller tail is indistinguishable
+        return np.minimum(1.0, 2 * np.minimum(stats.binom.cdf(k, n, p), stats.binom.sf(k - 1, n, p)))
+    grid = np.arange(nmax + 1)[None, :]
+    pm = stats.binom.pmf(grid, n[:, None], p[:, None])
+    pk = stats.binom.pmf(k, n, p)[:, None]
+    return np.minimum(1.0, np.where(pm <= pk * (1 + 1e-7), pm, 0.0).sum(axis=1))
+
+
+# --------------------------------------------------------------------------------------------
+# funnel plots
+
+
+def funnel_limits(x, *, kind: str = "ratio", target: float = 1.0,
+                  conf: Sequence[float] = (0.95, 0.998), multiplier: float = 100000,
+                  observed=None, expected=None, overdispersion: bool = False,
+                  trim: float = 0.1) -> pd.DataFrame:
+    """Funnel-plot control limits around ``target`` (Spiegelhalter 2005, Stat Med 24:1185).
+
+    ``kind="ratio"``: ``x`` are expected counts E and limits are for O/E around ``target``;
+    ``kind="rate"``: ``x`` are person-years P and limits are for rates × multiplier around
+    ``target`` (a rate per multiplier). Exact Poisson limits with the interpolation of
+    Spiegelhalter (2005): rₚ = smallest integer with F(rₚ; λ) ≥ p, limit = (rₚ − a)/x with
+    a = (F(rₚ) − p)/(F(rₚ) − F(rₚ−1)); clipped at 0. Defaults 95 % and 99.8 %.
+
+    ``overdispersion=True`` (needs ``observed`` and ``expected`` of the units, ratios only):
+    additive random-effects limits (Spiegelhalter 2005, "Handling over-dispersion of performance
+    indicators", QSHC 14:347): √-transformed z-scores Winsorised at ``trim``, φ = mean z²,
+    τ² = max(0, (nφ − (n−1)) / (Σw − Σw²/Σw)) with w = 4E, limits (√θ₀ ± z√(1/(4E) + τ²))²
+    when φ > 1 + 2√(2/n); φ and τ² are in ``attrs``. Columns: ``x``, then the limit columns.
+    """
+    levels = ci.conf_levels(conf)
+    xa = _as_array(x)
+    if kind == "ratio":
+        lam = target * xa
+        denom = xa
+        scale = 1.0
+    elif kind == "rate":
+        lam = target / multiplier * xa
+        denom = xa
+        scale = multiplier
+    else:
+        raise ValueError("kind must be 'ratio' or 'rate'")
+    out = pd.DataFrame({"x": xa})
+    phi = tau2 = None
+    if overdispersion:
+        if kind != "ratio" or observed is None or expected is None:
+            raise ValueError("overdispersion needs kind='ratio' with observed and expected counts")
+        phi, tau2, overdispersed = _overdispersion(_as_array(observed), _as_array(expected), target, trim)
+    for c, lo, up in ci.limit_columns(levels):
+        a = (1 - c) / 2
+        if overdispersion and overdispersed:
+            z = ci.z_value(c)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                s = np.sqrt(1 / (4 * xa) + tau2)
+            out[lo] = np.clip(np.sqrt(target) - z * s, 0, None) ** 2
+            out[up] = (np.sqrt(target) + z * s) ** 2
+            continue
+        out[lo] = np.clip(_interp_poisson(a, lam) / denom * scale, 0, None)
+        out[up] = _interp_poisson(1 - a, lam) / denom * scale
+    out.attrs.update(measure="funnel limits", kind=kind, target=target, conf=levels, phi=phi,
+                     tau2=tau2, overdispersion=bool(overdispersion))
+    return out
+
+
+def _interp_poisson(p: float, lam: np.ndarray) -> np.ndarray:
+    r = stats.poisson.ppf(p, lam)
+    F = stats.poisson.cdf(r, lam)
+    Fm = stats.poisson.cdf(r - 1, lam)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = (F - p) / (F - Fm)
+    return r - a
+
+
+def _overdispersion(O, E, target, trim):
+    ok = E > 0
+    O, E = O[ok], E[ok]
+    y = np.sqrt(O / E)
+    s = 1 / (2 * np.sqrt(E))
+    z = (y - np.sqrt(target)) / s
+    lo, hi = np.quantile(z, [trim, 1 - trim])
+    zw = np.clip(z, lo, hi)
+    n = len(zw)
+    phi = float(np.mean(zw ** 2))
+    w = 1 / s ** 2
+    tau2 = max(0.0, (n * phi - (n - 1)) / (w.sum() - (w ** 2).sum() / w.sum()))
+    return phi, tau2, phi > 1 + 2 * np.sqrt(2 / n)

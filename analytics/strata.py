@@ -1,0 +1,204 @@
+"""Dense (group × age group) grids built from tidy frames, without a Python loop over groups.
+
+Every rate measure works on 2-D arrays: one row per combination of the ``by`` columns, one column
+per age group. Building them takes one integer code per row and ``np.bincount`` sums, which is
+what makes a DSR for every region × year × sex × site fast.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from analytics.standards import parse_age_group
+
+_UNKNOWN_AGE = re.compile(r"^\s*(unknown|unk|n/?a|nan|none|\?|-|)\s*$", re.I)
+
+
+class RatesInputError(ValueError):
+    """Input to a rate function that cannot be used; the message names the column and what to do."""
+
+
+def as_list(by) -> list[str]:
+    if by is None:
+        return []
+    if isinstance(by, str):
+        return [c.strip() for c in by.split(",") if c.strip()]
+    return list(by)
+
+
+def require_columns(data: pd.DataFrame, columns: Sequence[str], what: str = "data") -> None:
+    if not isinstance(data, pd.DataFrame):
+        raise RatesInputError(f"{what} must be a pandas DataFrame, got {type(data).__name__}")
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise RatesInputError(
+            f"{what} has no column(s) {missing}; available: {list(map(str, data.columns))}")
+
+
+def numeric(data: pd.DataFrame, column: str) -> np.ndarray:
+    """Column as float; text that is not a number is an error naming the first bad row."""
+    s = data[column]
+    if not pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        conv = pd.to_numeric(s, errors="coerce")
+        bad = conv.isna() & s.notna() & (s.astype(str).str.strip() != "")
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise RatesInputError(
+                f"column {column!r}, row {i + 1}: {s.iloc[i]!r} is not a number")
+        s = conv
+    arr = s.to_numpy(dtype=float, na_value=np.nan)
+    neg = arr < 0
+    if neg.any():
+        i = int(np.flatnonzero(neg)[0])
+        raise RatesInputError(f"column {column!r}, row {i + 1}: negative value {arr[i]!r}")
+    return arr
+
+
+@dataclass
+class Groups:
+    """Row -> group code, and the distinct ``by`` values (one row per group, sorted)."""
+    codes: np.ndarray
+    keys: pd.DataFrame
+    n: int
+
+
+def group_codes(data: pd.DataFrame, by: list[str]) -> Groups:
+    """Sorted group codes for the ``by`` columns (missing values form their own group, last)."""
+    nrow = len(data)
+    if not by:
+        return Groups(np.zeros(nrow, dtype=np.int64), pd.DataFrame(index=range(1)), 1)
+    codes, uniques = [], []
+    for col in by:
+        c, u = pd.factorize(data[col], sort=True, use_na_sentinel=False)
+        codes.append(c.astype(np.int64))
+        uniques.append(u)
+    sizes = [max(len(u), 1) for u in uniques]
+    total = math.prod(sizes)
+    if total <= 1 << 24:
+        combined = np.ravel_multi_index(codes, sizes) if len(codes) > 1 else codes[0]
+        present = np.bincount(combined, minlength=total) > 0
+        remap = np.cumsum(present) - 1
+        gcode = remap[combined]
+        which = np.flatnonzero(present)
+        idx = np.unravel_index(which, sizes) if len(codes) > 1 else (which,)
+    else:
+        combined = np.ravel_multi_index(codes, sizes) if total < 2**62 else \
+            pd.MultiIndex.from_arrays(codes).codes[0]
+        gcode, first = pd.factorize(combined, sort=True)
+        idx = np.unravel_index(np.asarray(first), sizes)
+    keys = pd.DataFrame({col: pd.Index(u).take(i) for col, u, i in zip(by, uniques, idx)})
+    for col in by:
+        src = data[col].dtype
+        if isinstance(src, pd.CategoricalDtype) or pd.api.types.is_integer_dtype(src) \
+                or pd.api.types.is_bool_dtype(src):
+            try:
+                keys[col] = keys[col].astype(src)
+            except (TypeError, ValueError):
+                pass
+    return Groups(gcode, keys, len(keys))
+
+
+@dataclass
+class AgeAxis:
+    """Row -> age-group code (-1 for unknown age) and the ordered labels with their bounds."""
+    codes: np.ndarray
+    labels: list[str]
+    start: np.ndarray
+    end: np.ndarray
+    unknown: np.ndarray = field(repr=False, default=None)
+
+
+def age_axis(data: pd.DataFrame, age: str, ages: tuple[float, float] | None = None) -> AgeAxis:
+    """Factorise the age-group column in age order; NA and 'unknown' labels are unknown age.
+
+    ``ages=(35, 64)`` keeps only groups lying inside 35-64 (a truncated rate); a group that
+    straddles a bound is an error.
+    """
+    raw = data[age]
+    if pd.api.types.is_numeric_dtype(raw):
+        # Numeric ages: read as group start (e.g. schema.AGE_START) or single years.
+        vals = raw.to_numpy(dtype=float, na_value=np.nan)
+        codes, uniq = pd.factorize(vals, sort=True)
+        starts = np.asarray(uniq, dtype=float)
+        ends = np.append(starts[1:] - 1, math.inf)
+        labels = [_start_label(s, e) for s, e in zip(starts, ends)]
+        unknown = codes < 0
+    else:
+        text = raw.astype("string")
+        unknown_mask = text.isna().to_numpy() | text.fillna("").str.match(_UNKNOWN_AGE).to_numpy(dtype=bool)
+        codes, uniq = pd.factorize(text.where(~unknown_mask), sort=False)
+        uniq = [str(u) for u in uniq]
+        bounds = [parse_age_group(u) for u in uniq]
+        # Order by age; labels that cannot be read keep their order of appearance, after the others.
+        order_key = [(0, b[0], b[1], i) if b else (1, 0, 0, i) for i, b in enumerate(bounds)]
+        order = sorted(range(len(uniq)), key=lambda i: order_key[i])
+        rank = np.empty(len(uniq), dtype=np.int64)
+        rank[order] = np.arange(len(uniq))
+        codes = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1)
+        labels = [uniq[i] for i in order]
+        starts = np.array([bounds[i][0] if bounds[i] else np.nan for i in order], dtype=float)
+        ends = np.array([bounds[i][1] if bounds[i] else np.nan for i in order], dtype=float)
+        unknown = codes < 0
+    axis = AgeAxis(np.asarray(codes, dtype=np.int64), labels, starts, ends, unknown)
+    if ages is not None:
+        axis = _truncate(axis, ages)
+    return axis
+
+
+def _start_label(s: float, e: float) -> str:
+    return f"{int(s)}+" if math.isinf(e) else (f"{int(s)}" if s == e else f"{int(s)}-{int(e)}")
+
+
+def _truncate(axis: AgeAxis, ages) -> AgeAxis:
+    lo, hi = float(ages[0]), float(ages[1])
+    if np.isnan(axis.start).any():
+        bad = [lbl for lbl, s in zip(axis.labels, axis.start) if np.isnan(s)]
+        raise RatesInputError(f"ages={ages}: age group label(s) {bad} cannot be read")
+    keep = (axis.start >= lo) & (axis.end <= hi)
+    straddle = ~keep & (axis.end >= lo) & (axis.start <= hi)
+    if straddle.any():
+        bad = [lbl for lbl, s in zip(axis.labels, straddle) if s]
+        raise RatesInputError(f"ages={ages}: age group(s) {bad} straddle the range; choose bounds "
+                              "that fall on age-group limits")
+    if not keep.any():
+        raise RatesInputError(f"ages={ages}: no age group of the data lies in that range")
+    newcode = np.full(len(axis.labels), -2, dtype=np.int64)   # -2: outside the range, dropped
+    newcode[keep] = np.arange(int(keep.sum()))
+    codes = np.where(axis.codes >= 0, newcode[np.maximum(axis.codes, 0)], -1)
+    return AgeAxis(codes, [l for l, k in zip(axis.labels, keep) if k], axis.start[keep],
+                   axis.end[keep], axis.unknown)
+
+
+def grid_sum(gcode: np.ndarray, acode: np.ndarray, n_groups: int, n_ages: int,
+             values: np.ndarray | None = None) -> np.ndarray:
+    """Sum ``values`` (or count rows) into an (n_groups, n_ages) array; rows with acode < 0 ignored."""
+    ok = acode >= 0
+    flat = gcode[ok] * n_ages + acode[ok]
+    w = None if values is None else values[ok]
+    return np.bincount(flat, weights=w, minlength=n_groups * n_ages).reshape(n_groups, n_ages)
+
+
+def group_sum(gcode: np.ndarray, n_groups: int, values: np.ndarray | None = None,
+              mask: np.ndarray | None = None) -> np.ndarray:
+    if mask is not None:
+        gcode = gcode[mask]
+        values = None if values is None else values[mask]
+    return np.bincount(gcode, weights=values, minlength=n_groups).astype(float)
+
+
+def join_flags(*parts: tuple[np.ndarray, str]) -> np.ndarray:
+    """Per-group flag text: the messages whose condition holds, joined with '; ' ('' if none)."""
+    n = len(parts[0][0]) if parts else 0
+    out = np.full(n, "", dtype=object)
+    for cond, msg in parts:
+        cond = np.asarray(cond, dtype=bool)
+        if not cond.any():
+            continue
+        sep = np.where(out[cond] == "", "", "; ")
+        out[cond] = out[cond] + sep + msg
+    return out

@@ -1,0 +1,185 @@
+"""Cached aggregation: records -> case cube -> rate inputs -> analytics results.
+
+Everything is keyed on ``(ds.token, filters.key(), ...)``; the data itself is an unhashed
+``_`` argument. The cube (cases by year, sex, district, age group and site) is built once per
+dataset and site list, so a filter change only slices small frames.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from analytics import schema as S
+from app_support.filters import ALL_BUT_C44, ALL_SITES, Filters
+from app_support.state import Dataset
+
+try:
+    from analytics import rates as _rates
+except ImportError:
+    _rates = None
+
+SITE = "site"
+KEYS = [S.YEAR, S.SEX, S.REGION, S.PARENT, S.AGE_GROUP]
+
+
+def _rates_mod():
+    if _rates is not None:
+        return _rates
+    from app_support import fallback
+
+    return fallback
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def case_cube(_ds: Dataset, token: str, scheme_col: str) -> pd.DataFrame:
+    """Counted cases (``included``) by year, sex, district, economic region, age group, site."""
+    r = _ds.records
+    r = r.loc[r[S.INCLUDED].fillna(False).astype(bool) & r[S.AGE_GROUP].notna()]
+    parent = dict(zip(_ds.regions[S.REGION], _ds.regions[S.PARENT]))
+    df = pd.DataFrame({
+        S.YEAR: r[S.YEAR].astype("int64"),
+        S.SEX: r[S.SEX].fillna(S.UNKNOWN_SEX).astype("int64"),
+        S.REGION: r[S.REGION].astype(str),
+        S.AGE_GROUP: r[S.AGE_GROUP].astype(str),
+        SITE: r[scheme_col].astype(str),
+        "c44": r[S.ICD10].astype(str).str.startswith("C44"),
+    })
+    df[S.PARENT] = df[S.REGION].map(parent).fillna("")
+    return df.groupby(KEYS + [SITE, "c44"], observed=True).size().rename(S.COUNT).reset_index()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def pop_cube(_ds: Dataset, token: str) -> pd.DataFrame:
+    p = _ds.population
+    parent = dict(zip(_ds.regions[S.REGION], _ds.regions[S.PARENT]))
+    df = pd.DataFrame({
+        S.YEAR: p[S.YEAR].astype("int64"), S.SEX: p[S.SEX].astype("int64"),
+        S.REGION: p[S.REGION].astype(str), S.AGE_GROUP: p[S.AGE_GROUP].astype(str),
+        S.POPULATION: p[S.POPULATION].astype(float),
+    })
+    df[S.PARENT] = df[S.REGION].map(parent).fillna("")
+    return df.groupby(KEYS, observed=True)[S.POPULATION].sum().reset_index()
+
+
+def _mask(df: pd.DataFrame, f: Filters, regions, sexes) -> pd.Series:
+    m = df[S.YEAR].between(f.y0, f.y1) & df[S.SEX].isin(sexes) & df[S.AGE_GROUP].isin(f.age_groups)
+    codes = f.region_codes(regions)
+    if codes is not None:
+        m &= df[S.REGION].isin(codes)
+    return m
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _rate_input(_ds: Dataset, token: str, fkey: tuple, _f: Filters, by: tuple[str, ...],
+                all_sites: bool, sexes: tuple[int, ...] | None) -> pd.DataFrame:
+    f = _f
+    cube = case_cube(_ds, token, f.site_column)
+    pop = pop_cube(_ds, token)
+    sexes = sexes or f.sex_codes
+    c = cube.loc[_mask(cube, f, _ds.regions, sexes)]
+    if SITE not in by and not all_sites:
+        if f.site == ALL_BUT_C44:
+            c = c.loc[~c["c44"]]
+        elif f.site != ALL_SITES:
+            c = c.loc[c[SITE] == f.site]
+    p = pop.loc[_mask(pop, f, _ds.regions, sexes)]
+    pkeys = [b for b in by if b != SITE] + [S.AGE_GROUP]
+    cases = c.groupby(list(by) + [S.AGE_GROUP], observed=True)[S.COUNT].sum()
+    people = p.groupby(pkeys, observed=True)[S.POPULATION].sum().reset_index()
+    if SITE in by:
+        sites = pd.DataFrame({SITE: sorted(c[SITE].unique())})
+        people = people.merge(sites, how="cross")
+    out = people.merge(cases.reset_index(), on=list(by) + [S.AGE_GROUP], how="left")
+    out[S.COUNT] = out[S.COUNT].fillna(0).astype("int64")
+    order = {a: i for i, a in enumerate(S.AGE_GROUPS)}
+    out = out.sort_values(list(by) + [S.AGE_GROUP], key=lambda s: s.map(order) if s.name == S.AGE_GROUP else s)
+    return out[list(by) + [S.AGE_GROUP, S.COUNT, S.POPULATION]].reset_index(drop=True)
+
+
+def rate_input(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, all_sites: bool = False,
+               sexes: tuple[int, ...] | None = None) -> pd.DataFrame:
+    """Cases and person-years by ``by`` + age group for the selection (input of ``rates.dsr``).
+
+    ``by`` may hold ``site``, ``sex``, ``year``, ``region_code``, ``parent_code``. With ``site``
+    in ``by`` every site of the scheme is kept (the site filter is ignored); ``sexes`` overrides
+    the sex filter (e.g. (1, 2) for a men-vs-women chart).
+    """
+    return _rate_input(ds, ds.token, f.key(), f, tuple(by), all_sites, sexes)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _dsr(_ds: Dataset, token: str, fkey: tuple, _f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
+    f = _f
+    data = _rate_input(_ds, token, fkey, f, by, False, sexes)
+    if data.empty:
+        return pd.DataFrame(columns=list(by) + ["count", "population", "crude_rate", "value", "se", "lower", "upper", "flag"])
+    res = _rates_mod().dsr(data, standard=f.std, by=list(by) or None, method=f.ci, conf=f.level)
+    if f.public:
+        res = suppress(res)
+    return res
+
+
+def dsr(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes: tuple[int, ...] | None = None) -> pd.DataFrame:
+    """``analytics.rates.dsr`` over the selection, grouped by ``by`` (cached)."""
+    return _dsr(ds, ds.token, f.key(), f, tuple(by), sexes)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _cumrisk(_ds: Dataset, token: str, fkey: tuple, _f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
+    f = _f
+    data = _rate_input(_ds, token, fkey, f, by, False, sexes)
+    return _rates_mod().cumulative_risk(data, by=list(by) or None, age=S.AGE_GROUP, method=f.ci if f.ci in ("tiwari", "fay_feuer") else "tiwari", conf=f.level)
+
+
+def cumulative_risk(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=None) -> pd.DataFrame:
+    """Cumulative risk 0-74 (%) over the selection (``analytics.rates.cumulative_risk``)."""
+    return _cumrisk(ds, ds.token, f.key(), f, tuple(by), sexes)
+
+
+def suppress(table: pd.DataFrame) -> pd.DataFrame:
+    """Public output mode: ``analytics.disclosure.suppress`` with the app's threshold."""
+    from app_support.filters import PUBLIC_K
+
+    try:
+        from analytics import disclosure
+
+        return disclosure.suppress(table, k=PUBLIC_K)
+    except ImportError:
+        out = table.copy()
+        small = (out["count"] > 0) & (out["count"] < PUBLIC_K)
+        for c in ("count", "crude_rate", "value", "se", "lower", "upper"):
+            if c in out:
+                out[c] = out[c].astype(float).where(~small, np.nan)
+        out["flag"] = np.where(small, f"<{PUBLIC_K}", out.get("flag", ""))
+        return out
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def population_pyramid(_ds: Dataset, token: str, fkey: tuple, _f: Filters) -> pd.DataFrame:
+    f = _f
+    pop = pop_cube(_ds, token)
+    p = pop.loc[_mask(pop, f, _ds.regions, (S.MALE, S.FEMALE))]
+    out = p.groupby([S.SEX, S.AGE_GROUP], observed=True)[S.POPULATION].sum().reset_index()
+    out[S.POPULATION] = out[S.POPULATION] / f.n_years  # average annual population
+    return out
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def selected_records(_ds: Dataset, token: str, fkey: tuple, _f: Filters, included_only: bool = True) -> pd.DataFrame:
+    f = _f
+    """Records of the selection (period, sex, region, ages, site) for quality tables."""
+    r = _ds.records
+    m = r[S.YEAR].between(f.y0, f.y1).fillna(False)
+    if f.sex != "both":
+        m &= r[S.SEX].isin(f.sex_codes).fillna(False)
+    codes = f.region_codes(_ds.regions)
+    if codes is not None:
+        m &= r[S.REGION].astype(str).isin(codes)
+    if f.site == ALL_BUT_C44:
+        m &= ~r[S.ICD10].astype(str).str.startswith("C44")
+    elif f.site != ALL_SITES:
+        m &= (r[f.site_column] == f.site).fillna(False)
+    if included_only:
+        m &= r[S.INCLUDED].fillna(False).astype(bool)
+    return r.loc[m]

@@ -1,0 +1,304 @@
+"""The shared sidebar: every filter's value lives in the URL (``st.query_params``).
+
+Flow on every run: the canonical values (session dict ``_filters``, first filled from the URL
+of the session's first request) seed the widgets; the widgets' values are written back to the
+canonical dict and to the URL. A page switch through the navigation (which drops the query
+string) therefore keeps the filters, and a copied address reproduces the view exactly.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any, Callable
+
+import streamlit as st
+
+from analytics import schema as S
+from app_support import state
+from app_support.text import LANGS, site_name, t
+
+PARAMS = ("y0", "y1", "sex", "scheme", "site", "er", "district", "a0", "a1",
+          "std", "ci", "conf", "public", "lang", "theme")
+SEXES = ("both", "male", "female")
+SCHEMES = {"ci5": S.SITE_CI5, "globocan": S.SITE_GLOBOCAN}
+ALL_SITES, ALL_BUT_C44 = "all", "all_but_c44"
+CONF_LEVELS = ("90", "95", "99", "99.8")
+THEMES = ("light", "presentation")  # analytics.charts.base.template_name
+AGE_STARTS = [int(a) for a in S.age_group_edges()]
+PUBLIC_K = 10  # primary suppression threshold in public output mode (methods sheet §8)
+
+
+def _standards() -> list[str]:
+    """The named standards (aliases) of analytics.standards; the default first."""
+    from analytics import standards
+
+    return list(standards.ALIASES)
+
+
+def _ci_methods() -> list[str]:
+    from analytics.rates import DSR_METHODS
+
+    return list(DSR_METHODS)
+
+
+def _standard_label(name: str, lang: str) -> str:
+    try:
+        from analytics.i18n import standard_label
+
+        return standard_label(name, lang)
+    except ImportError:
+        return name
+
+
+@dataclasses.dataclass(frozen=True)
+class Filters:
+    y0: int
+    y1: int
+    sex: str            # "both" | "male" | "female"
+    scheme: str         # "ci5" | "globocan"
+    site: str           # site label of the scheme, or ALL_SITES / ALL_BUT_C44
+    er: str             # economic region code or "all"
+    district: str       # district (region_code) or "all"
+    a0: int             # first age-group start
+    a1: int             # last age-group start
+    std: str            # standard population name (analytics.standards)
+    ci: str             # CI method for rates.dsr
+    conf: str           # "95" ...
+    public: bool        # disclosure control on
+    lang: str
+    theme: str
+
+    # --- derived ------------------------------------------------------------------
+    def t(self, key: str, **fmt) -> str:
+        return t(key, self.lang, **fmt)
+
+    def site_name(self, label: str) -> str:
+        if label == ALL_SITES:
+            return self.t("app.site.all")
+        if label == ALL_BUT_C44:
+            return self.t("app.site.all_but_c44")
+        return site_name(label, self.lang)
+
+    @property
+    def level(self) -> float:
+        return float(self.conf) / 100
+
+    @property
+    def site_column(self) -> str:
+        return SCHEMES[self.scheme]
+
+    @property
+    def sex_codes(self) -> tuple[int, ...]:
+        return {"both": (S.MALE, S.FEMALE, S.UNKNOWN_SEX), "male": (S.MALE,), "female": (S.FEMALE,)}[self.sex]
+
+    @property
+    def age_groups(self) -> list[str]:
+        return [lab for s, lab in zip(AGE_STARTS, S.AGE_GROUPS) if self.a0 <= s <= self.a1]
+
+    @property
+    def n_years(self) -> int:
+        return self.y1 - self.y0 + 1
+
+    def key(self) -> tuple:
+        """Hashable identity for caches."""
+        return dataclasses.astuple(self)
+
+    def region_codes(self, regions) -> tuple[str, ...] | None:
+        """District codes of the selection, or None for the whole country."""
+        if self.district != "all":
+            return (self.district,)
+        if self.er != "all":
+            return tuple(regions.loc[regions[S.PARENT] == self.er, S.REGION])
+        return None
+
+    def period_label(self) -> str:
+        return f"{self.y0}–{self.y1}" if self.y1 > self.y0 else str(self.y0)
+
+    def describe(self, ds: "state.Dataset") -> dict[str, str]:
+        """The selection in words, for export metadata and provenance footers."""
+        region = "all"
+        if self.district != "all":
+            region = _name(ds.regions, S.REGION, S.REGION_NAME, self.district)
+        elif self.er != "all":
+            region = _name(ds.regions, S.PARENT, S.PARENT_NAME, self.er)
+        return {
+            "source": ds.label, "period": self.period_label(), "sex": self.sex,
+            "site": self.site_name(self.site), "site_list": self.scheme, "region": region,
+            "ages": f"{self.a0}–{self.a1 if self.a1 < 85 else '85+'}", "standard": self.std,
+            "method": f"{self.ci} {self.conf}% CI", "public_output": str(self.public),
+            "date": dt.date.today().isoformat(),
+        }
+
+
+def _name(df, code_col, name_col, code) -> str:
+    hit = df.loc[df[code_col] == code, name_col]
+    return str(hit.iloc[0]) if len(hit) else code
+
+
+# --- canonical state ------------------------------------------------------------------
+def _canonical() -> dict[str, str]:
+    ss = st.session_state
+    if "_filters" not in ss:
+        qp = st.query_params
+        ss["_filters"] = {k: qp.get(k) for k in PARAMS if qp.get(k) is not None}
+    return ss["_filters"]
+
+
+def current_lang() -> str:
+    """The language before the sidebar is drawn (app.py needs it for the navigation titles)."""
+    lang = _canonical().get("lang") or st.query_params.get("lang")
+    return lang if lang in LANGS else "en"
+
+
+def dataset() -> "state.Dataset":
+    return state.active()
+
+
+def _int(v: Any, default: int, lo: int, hi: int) -> int:
+    try:
+        return min(max(int(float(v)), lo), hi)
+    except (TypeError, ValueError):
+        return default
+
+
+def _choose(v: Any, options, default):
+    return v if v in options else default
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _options(_ds: "state.Dataset", token: str) -> dict:
+    rec = _ds.records
+    years = sorted(int(y) for y in _ds.population[S.YEAR].dropna().unique())
+    out = {"years": (years[0], years[-1]) if years else (2000, 2000)}
+    for scheme, col in SCHEMES.items():
+        labels = rec.loc[rec[S.INCLUDED].fillna(False).astype(bool), col].dropna().astype(str)
+        counts = labels.value_counts()
+        out[scheme] = [ALL_SITES, ALL_BUT_C44] + sorted(counts.index.tolist())
+    regions = _ds.regions
+    out["er"] = ["all"] + sorted(x for x in regions[S.PARENT].unique() if x)
+    out["er_names"] = dict(zip(regions[S.PARENT], regions[S.PARENT_NAME]))
+    out["districts"] = regions[[S.REGION, S.REGION_NAME, S.PARENT]].sort_values(S.REGION_NAME).values.tolist()
+    return out
+
+
+def _widget(name: str, options: list, default, make: Callable[..., Any], **kw) -> Any:
+    """Seed a keyed widget from the canonical value, draw it, store its value back."""
+    canon = _canonical()
+    wkey = f"f_{name}"
+    ss = st.session_state
+    value = canon.get(name, default)
+    if wkey in ss and ss[wkey] in options:
+        value = ss[wkey]  # the user just changed it (or it is unchanged)
+    elif value not in options:
+        value = default
+    ss[wkey] = value
+    out = make(options=options, key=wkey, **kw)
+    canon[name] = out
+    return out
+
+
+def sidebar_filters() -> Filters:
+    """Draw the shared sidebar and return the current selection. Call it first in every page."""
+    ds = state.active()
+    opts = _options(ds, ds.token)
+    canon = _canonical()
+    lang = current_lang()
+    tr = lambda k, **fmt: t(k, lang, **fmt)  # noqa: E731
+    sb = st.sidebar
+    ss = st.session_state
+
+    # Language first: every other label depends on it.
+    lang = _widget("lang", list(LANGS), "en",
+                   lambda **kw: sb.selectbox(tr("app.filter.lang"), format_func=LANGS.get, **kw))
+    tr = lambda k, **fmt: t(k, lang, **fmt)  # noqa: E731
+
+    ymin, ymax = opts["years"]
+    y0 = _int(canon.get("y0"), max(ymin, ymax - 4), ymin, ymax)
+    y1 = _int(canon.get("y1"), ymax, ymin, ymax)
+    y0, y1 = min(y0, y1), max(y0, y1)
+    if "f_period" not in ss or not isinstance(ss["f_period"], (tuple, list)):
+        ss["f_period"] = (y0, y1)
+    if ymin == ymax:
+        period = (ymin, ymax)
+        sb.caption(f"{tr('app.filter.period')}: {ymin}")
+    else:
+        period = sb.slider(tr("app.filter.period"), min_value=ymin, max_value=ymax, step=1, key="f_period")
+    canon["y0"], canon["y1"] = int(period[0]), int(period[1])
+
+    sex = _widget("sex", list(SEXES), "both",
+                  lambda **kw: sb.radio(tr("app.filter.sex"), horizontal=True,
+                                        format_func=lambda s: tr(f"app.sex.{s}"), **kw))
+    scheme = _widget("scheme", list(SCHEMES), "ci5",
+                     lambda **kw: sb.radio(tr("app.filter.scheme"), horizontal=True,
+                                           format_func=lambda s: tr(f"app.scheme.{s}"), **kw))
+    sites = opts[scheme]
+    _site_fmt = lambda s: tr("app.site.all") if s == ALL_SITES else (  # noqa: E731
+        tr("app.site.all_but_c44") if s == ALL_BUT_C44 else site_name(s, lang))
+    site = _widget("site", sites, ALL_SITES,
+                   lambda **kw: sb.selectbox(tr("app.filter.site"), format_func=_site_fmt, **kw))
+
+    er_names = opts["er_names"]
+    er = _widget("er", opts["er"], "all",
+                 lambda **kw: sb.selectbox(tr("app.filter.er"),
+                                           format_func=lambda c: tr("app.region.all") if c == "all" else er_names.get(c, c), **kw))
+    dists = [d for d in opts["districts"] if er == "all" or d[2] == er]
+    dnames = {d[0]: d[1] for d in dists}
+    district = _widget("district", ["all"] + [d[0] for d in dists], "all",
+                       lambda **kw: sb.selectbox(tr("app.filter.district"),
+                                                 format_func=lambda c: tr("app.region.all") if c == "all" else dnames.get(c, c), **kw))
+
+    a0 = _int(canon.get("a0"), 0, 0, 85)
+    a1 = _int(canon.get("a1"), 85, 0, 85)
+    a0, a1 = (a0 // 5) * 5, (a1 // 5) * 5
+    if "f_ages" not in ss or not isinstance(ss["f_ages"], (tuple, list)):
+        ss["f_ages"] = (min(a0, a1), max(a0, a1))
+    ages = sb.select_slider(tr("app.filter.ages"), options=AGE_STARTS, key="f_ages",
+                            format_func=lambda a: S.AGE_GROUPS[AGE_STARTS.index(a)])
+    canon["a0"], canon["a1"] = int(ages[0]), int(ages[1])
+
+    with sb.expander(tr("app.filter.methods"), expanded=False):
+        std = _widget("std", _standards(), _standards()[0],
+                      lambda **kw: st.selectbox(tr("app.filter.std"), format_func=lambda s: _standard_label(s, lang), **kw))
+        ci = _widget("ci", _ci_methods(), "tiwari",
+                     lambda **kw: st.selectbox(tr("app.filter.ci"), format_func=lambda m: tr(f"app.ci.{m}"), **kw))
+        conf = _widget("conf", list(CONF_LEVELS), "95",
+                       lambda **kw: st.selectbox(tr("app.filter.conf"), format_func=lambda c: f"{c} %", **kw))
+    public = _widget("public", ["0", "1"], "0",
+                     lambda **kw: sb.radio(tr("app.filter.public"), horizontal=True,
+                                           format_func=lambda v: tr("app.public.on") if v == "1" else tr("app.public.off"), **kw))
+    theme = _widget("theme", list(THEMES), "light",
+                    lambda **kw: sb.radio(tr("app.filter.theme"), horizontal=True,
+                                          format_func=lambda v: tr(f"app.theme.{v}"), **kw))
+
+    f = Filters(y0=canon["y0"], y1=canon["y1"], sex=sex, scheme=scheme, site=site, er=er, district=district,
+                a0=canon["a0"], a1=canon["a1"], std=std, ci=ci, conf=conf, public=public == "1",
+                lang=lang, theme=theme)
+    _write_url(canon)
+    from app_support import widgets
+
+    widgets.deck_sidebar(f)
+    return f
+
+
+def _write_url(canon: dict) -> None:
+    qp = st.query_params
+    for k in PARAMS:
+        v = canon.get(k)
+        if v is not None and qp.get(k) != str(v):
+            qp[k] = str(v)
+
+
+def page_control(name: str, default: str, options: list[str], make: Callable[..., Any]) -> Any:
+    """A page-level control kept in the URL (e.g. log scale); ``make(options=, key=)`` draws it."""
+    wkey = f"p_{name}"
+    ss = st.session_state
+    store = ss.setdefault("_page_params", {})
+    if name not in store and st.query_params.get(name) is not None:
+        store[name] = st.query_params.get(name)
+    value = ss.get(wkey, store.get(name, default))
+    ss[wkey] = value if value in options else default
+    out = make(options=options, key=wkey)
+    store[name] = out
+    if st.query_params.get(name) != str(out):
+        st.query_params[name] = str(out)
+    return out

@@ -1,0 +1,62 @@
+"""Overview: headline numbers, top sites (men left, women right), case mix, population pyramid."""
+import streamlit as st
+
+from analytics import schema as S
+from analytics.charts import incidence as charts
+from app_support import cache, filters, widgets
+from app_support.fallback import module
+
+f = filters.sidebar_filters()
+ds = filters.dataset()
+narrative = module("narrative")
+
+st.title(f.t("app.page.overview"))
+st.caption(f.t("app.overview.subtitle", source=ds.label, period=f.period_label(), site=f.site_name(f.site)))
+
+total = cache.dsr(ds, f)
+if total.empty or not total["count"].sum() > 0:
+    st.info(f.t("app.empty"))
+    st.stop()
+cum = cache.cumulative_risk(ds, f)
+by_site = cache.dsr(ds, f, by=("site",))
+row = total.iloc[0]
+ranked = by_site[~by_site["site"].isin(charts.NOT_RANKED)].sort_values("value", ascending=False)
+widgets.metric_row([
+    (f.t("app.metric.cases_per_year"), widgets.fmt(row["count"] / f.n_years, f.lang, 0),
+     f.t("app.metric.cases_help", n=widgets.fmt(row["count"], f.lang, 0))),
+    (f.t("app.metric.crude"), widgets.fmt(row["crude_rate"], f.lang), f.t("app.metric.per100k")),
+    (f.t("app.metric.asr"), widgets.fmt(row["value"], f.lang),
+     f.t("app.metric.ci", lower=widgets.fmt(row["lower"], f.lang), upper=widgets.fmt(row["upper"], f.lang), conf=f.conf)),
+    (f.t("app.metric.cumrisk"), widgets.fmt(cum["cum_risk"].iloc[0], f.lang, 2) + " %", f.t("app.metric.cumrisk_help")),
+    (f.t("app.metric.leading"), f.site_name(ranked["site"].iloc[0]) if len(ranked) else "–", None),
+])
+
+# Men left, women right, whatever the sex filter (the CI5 / Rcan layout).
+by_sex = cache.dsr(ds, f, by=("sex", "site"), sexes=(S.MALE, S.FEMALE))
+sentences = widgets.headlines(by_sex, f)
+for s in sentences:
+    st.markdown(f"- {s}")
+
+title = f.t("app.overview.top10", period=f.period_label())
+widgets.chart_with_table(
+    charts.top_sites_bar(by_sex, lang=f.lang, standard=f.std, conf=f.level, theme=f.theme, title=title,
+                         k=filters.PUBLIC_K if f.public else None),
+    by_sex, name="overview_top10", f=f, ds=ds, title=title, reading=sentences[0] if sentences else "")
+
+per_year = cache.dsr(ds, f, by=("year", "sex"))
+title = f.t("app.overview.per_year")
+widgets.chart_with_table(charts.cases_per_year(per_year, lang=f.lang, theme=f.theme, title=title),
+                         per_year[["year", "sex", "count", "population", "crude_rate", "value", "lower", "upper"]],
+                         name="overview_per_year", f=f, ds=ds, title=title)
+
+left, right = st.columns(2)
+with left:
+    title = f.t("app.overview.case_mix")
+    mix = by_site[["site", "count"]]
+    widgets.chart_with_table(charts.cases_by_site(mix, lang=f.lang, theme=f.theme, title=title),
+                             mix, name="overview_case_mix", f=f, ds=ds, title=title)
+with right:
+    title = f.t("app.overview.pyramid")
+    pyr = cache.population_pyramid(ds, ds.token, f.key(), f)
+    widgets.chart_with_table(charts.population_pyramid(pyr, lang=f.lang, theme=f.theme, title=title),
+                             pyr, name="overview_pyramid", f=f, ds=ds, title=title)

@@ -1,0 +1,430 @@
+"""Regional measures, empirical Bayes smoothing and spatial autocorrelation for disease maps.
+
+Methods (see docs/methods.md section 6):
+
+- SIR = O/E with exact Poisson limits (Garwood 1936; chi-square form, methods sheet 3.2).
+- Empirical Bayes (Poisson-gamma) smoothing: Clayton & Kaldor (1987, Biometrics 43:671) model
+  ``O_i ~ Poisson(theta_i E_i)``, ``theta_i ~ Gamma(mean m, variance A)`` with Marshall's (1991,
+  Appl Stat 40:283) moment estimators ``m = sum O / sum E``, ``s2 = sum E_i (r_i - m)^2 / sum E``,
+  ``A = max(0, s2 - m / mean(E))``. Posterior ``theta_i | O_i ~ Gamma(m^2/A + O_i, rate m/A + E_i)``,
+  so the smoothed SIR is ``m + A/(A + m/E_i) (r_i - m)`` and ``P(theta_i > 1)`` its upper tail.
+  The local version (Marshall 1991 "local" estimator; esda ``Spatial_Empirical_Bayes``) takes m
+  and A over each area and its contiguous neighbours.
+- Global Moran's I with permutation inference (Moran 1950; Cliff & Ord 1981) and, for rates, the
+  empirical Bayes index of Assuncao & Reis (1999, Stat Med 18:2147), both from PySAL esda.
+- Local Moran (LISA, Anselin 1995, Geogr Anal 27:93) with conditional permutation (esda).
+
+Every function works on arrays aligned with the ids of a PySAL weights object; frames are indexed
+by the region code (``schema.REGION``).
+"""
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import esda
+import geopandas as gpd
+import libpysal
+import numpy as np
+import pandas as pd
+from scipy import sparse, stats
+
+from analytics import schema
+
+__all__ = [
+    "contiguity_weights", "smooth_sir", "moran", "lisa", "regional_measures", "sir_limits",
+    "MoranResult", "LISA_LABELS",
+]
+
+LISA_LABELS = {1: "high-high", 2: "low-high", 3: "low-low", 4: "high-low"}   # PySAL quadrant codes
+NOT_SIGNIFICANT = "not significant"
+
+
+# --------------------------------------------------------------------------- weights
+def _projected(regions: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    geom = regions.geometry
+    if geom.crs is not None and geom.crs.is_geographic:
+        geom = geom.to_crs(regions.estimate_utm_crs())
+    return geom
+
+
+def contiguity_weights(regions: gpd.GeoDataFrame, *, key: str = schema.REGION,
+                       islands: str = "nearest", connect_components: bool = False) -> libpysal.weights.W:
+    """Queen contiguity weights (binary) with ids = the region codes in ``regions[key]``.
+
+    Islands (areas sharing no boundary point with any other) break local smoothing and make
+    row-standardised Moran's I undefined for them, so with ``islands="nearest"`` (default) each
+    island is linked, symmetrically, to the nearest area by boundary distance (in a UTM projection
+    when the data are in degrees). ``islands="keep"`` leaves them unlinked.
+
+    A country can also fall apart into disconnected components without islands (Azerbaijan's
+    Nakhchivan exclave: its districts neighbour each other but nothing on the main territory).
+    That is a true feature of the geography and is kept by default (Moran's I and the smoothers are
+    well defined); ``connect_components=True`` links each smaller component to the main one by the
+    closest pair of areas. What was added is listed in ``w.added_links`` (pairs of ids).
+    """
+    if key not in regions.columns:
+        raise ValueError(f"The regions table has no column {key!r} (region code).")
+    codes = regions[key].astype(str).tolist()
+    if len(set(codes)) != len(codes):
+        dup = pd.Series(codes)[pd.Series(codes).duplicated()].iloc[0]
+        raise ValueError(f"Region code {dup!r} appears more than once in the regions table (column {key!r}).")
+    g = regions.reset_index(drop=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wq = libpysal.weights.Queen.from_dataframe(g, use_index=True, silence_warnings=True)
+    neigh = {codes[i]: [codes[j] for j in wq.neighbors[i]] for i in range(len(codes))}
+    added: list[tuple[str, str]] = []
+    geom = None
+
+    def link(a: str, b: str) -> None:
+        neigh[a].append(b)
+        neigh[b].append(a)
+        added.append((a, b))
+
+    if islands == "nearest" and len(codes) > 1:
+        isl = [i for i in range(len(codes)) if not wq.neighbors[i]]
+        if isl:
+            geom = _projected(g)
+            for i in isl:
+                d = np.array(geom.distance(geom.iloc[i]), dtype=float)
+                d[i] = np.inf
+                j = int(np.argmin(d))
+                if codes[j] not in neigh[codes[i]]:
+                    link(codes[i], codes[j])
+    elif islands not in ("nearest", "keep"):
+        raise ValueError("islands must be 'nearest' or 'keep'.")
+    if connect_components:
+        geom = _projected(g) if geom is None else geom
+        while True:
+            w_now = libpysal.weights.W(neigh, silence_warnings=True)
+            if w_now.n_components <= 1:
+                break
+            comp = np.asarray(w_now.component_labels)
+            order = [w_now.id2i[c] for c in codes]
+            lab = comp[order]
+            main = np.bincount(lab).argmax()
+            other = [i for i in range(len(codes)) if lab[i] != main and lab[i] == lab[lab != main][0]]
+            inside = np.flatnonzero(lab == main)
+            best = min(((geom.iloc[inside].distance(geom.iloc[i]).min(), i) for i in other))
+            i = best[1]
+            j = inside[int(np.argmin(geom.iloc[inside].distance(geom.iloc[i]).to_numpy()))]
+            link(codes[i], codes[j])
+    w = libpysal.weights.W(neigh, id_order=codes, silence_warnings=True)
+    w.added_links = added
+    return w
+
+
+def _binary_with_self(w: libpysal.weights.W) -> sparse.csr_matrix:
+    b = (w.sparse != 0).astype(float)
+    return (b + sparse.identity(w.n, format="csr")).tocsr()
+
+
+def _align(values, w: libpysal.weights.W | None, name: str) -> np.ndarray:
+    """Values as a float array in the order of ``w.id_order`` (Series are matched on their index)."""
+    if isinstance(values, pd.Series) and w is not None and set(map(str, values.index)) == set(map(str, w.id_order)):
+        s = values.copy()
+        s.index = s.index.map(str)
+        return s.reindex([str(i) for i in w.id_order]).to_numpy(dtype=float)
+    arr = np.asarray(values, dtype=float)
+    if w is not None and arr.shape[0] != w.n:
+        raise ValueError(f"{name} has {arr.shape[0]} values but the weights have {w.n} areas.")
+    return arr
+
+
+# --------------------------------------------------------------------------- SIR
+def sir_limits(observed, expected, conf: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Exact Poisson limits of O/E: ``chi2(a/2, 2O)/2E`` and ``chi2(1-a/2, 2O+2)/2E`` (Garwood 1936).
+
+    O = 0 gives a lower limit of 0 (scipy returns NaN for zero degrees of freedom)."""
+    o = np.asarray(observed, dtype=float)
+    e = np.asarray(expected, dtype=float)
+    a = 1 - conf
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lo = np.where(o > 0, stats.chi2.ppf(a / 2, 2 * o) / 2, 0.0) / e
+        hi = stats.chi2.ppf(1 - a / 2, 2 * o + 2) / 2 / e
+    bad = ~(np.isfinite(o) & (e > 0))
+    return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
+
+
+def _eb_moments(o_sum, e_sum, o2_over_e_sum, n_areas):
+    """Marshall (1991) moment estimates over a set of areas given sums of O, E and O^2/E.
+
+    s2 = sum E (r - m)^2 / sum E expands to (sum O^2/E - 2 m sum O + m^2 sum E) / sum E."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m = o_sum / e_sum
+        s2 = (o2_over_e_sum - 2 * m * o_sum + m * m * e_sum) / e_sum
+        a = s2 - m / (e_sum / n_areas)
+    return m, np.maximum(a, 0.0)
+
+
+def _posterior(o, e, m, a):
+    """Smoothed SIR and P(theta > 1) under the Gamma(mean m, variance A) prior."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        smoothed = np.where(a > 0, (m * m + a * o) / (m + a * e), m)
+        shape = m * m / a + o
+        rate = m / a + e
+        p = stats.gamma.sf(1.0, shape, scale=1.0 / rate)
+    # A = 0: the prior is a point mass at m, so theta_i = m for every area
+    p = np.where(a > 0, p, np.where(m > 1, 1.0, np.where(m < 1, 0.0, 0.5)))
+    bad = ~(np.isfinite(o) & (e > 0))
+    return np.where(bad, np.nan, smoothed), np.where(bad, np.nan, p)
+
+
+def smooth_sir(observed, expected, *, method: str = "global", w: libpysal.weights.W | None = None) -> pd.DataFrame:
+    """Poisson-gamma empirical Bayes smoothed SIRs (Clayton & Kaldor 1987; Marshall 1991 moments).
+
+    ``method="global"`` shrinks every SIR towards the overall ratio ``m = sum O / sum E`` by the
+    weight ``A / (A + m/E_i)``; ``method="local"`` estimates m and A from each area and its
+    neighbours in the PySAL weights ``w`` (Marshall's local estimator). Areas with no neighbours
+    in ``w`` fall back to the global prior. Returns a frame (indexed like ``observed`` if it is a
+    Series, else by ``w.id_order`` or position) with observed, expected, sir, smoothed, prob_gt_1
+    (posterior probability that the relative risk exceeds 1), prior_mean, prior_var and shrinkage
+    (the weight on the area's own SIR).
+    """
+    if method not in ("global", "local"):
+        raise ValueError("method must be 'global' or 'local'.")
+    if method == "local" and w is None:
+        raise ValueError("Local smoothing needs neighbour weights 'w' (see contiguity_weights).")
+    o = np.asarray(observed, dtype=float)
+    e = np.asarray(expected, dtype=float)
+    if method == "local" and o.shape[0] != w.n:
+        raise ValueError(f"observed has {o.shape[0]} values but the weights have {w.n} areas.")
+    if method == "local" and isinstance(observed, pd.Series):
+        # match on region codes so a frame in any order smooths with the right neighbours
+        pos = observed.index.map(str).get_indexer([str(i) for i in w.id_order])
+        if (pos >= 0).all():
+            o = o[pos]
+            e = (expected.reindex(observed.index).to_numpy(dtype=float) if isinstance(expected, pd.Series)
+                 else e)[pos]
+    if o.shape != e.shape:
+        raise ValueError(f"observed has {o.shape[0]} values but expected has {e.shape[0]}.")
+    if np.any(o[np.isfinite(o)] < 0) or np.any(e[np.isfinite(e)] < 0):
+        raise ValueError("Observed and expected counts must not be negative.")
+    ok = np.isfinite(o) & np.isfinite(e) & (e > 0)
+    oz, ez = np.where(ok, o, 0.0), np.where(ok, e, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        o2e = np.where(ok, oz * oz / np.where(ez > 0, ez, 1.0), 0.0)
+    m_g, a_g = _eb_moments(oz.sum(), ez.sum(), o2e.sum(), ok.sum())
+    if method == "global":
+        m, a = np.full(o.shape, m_g), np.full(o.shape, a_g)
+    else:
+        b = _binary_with_self(w)
+        cnt = b @ ok.astype(float)
+        m, a = _eb_moments(b @ oz, b @ ez, b @ o2e, cnt)
+        # no neighbours, or no cases in the whole neighbourhood (m = A = 0: esda returns 0/0 = NaN)
+        lonely = (cnt <= 1) | ~np.isfinite(m) | (m <= 0)
+        m, a = np.where(lonely, m_g, m), np.where(lonely, a_g, a)
+    smoothed, p = _posterior(o, e, m, a)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sir = np.where(ok, o / e, np.nan)
+        shrink = np.where(a > 0, a / (a + m / e), 0.0)
+    if isinstance(observed, pd.Series) and method == "global":
+        index = observed.index
+    elif w is not None and method == "local":
+        index = pd.Index([str(i) for i in w.id_order], name=schema.REGION)
+    else:
+        index = pd.RangeIndex(len(o))
+    return pd.DataFrame({"observed": o, "expected": e, "sir": sir, "smoothed": smoothed,
+                         "prob_gt_1": p, "prior_mean": m, "prior_var": a,
+                         "shrinkage": np.where(ok, shrink, np.nan)}, index=index)
+
+
+# --------------------------------------------------------------------------- Moran
+@dataclass(frozen=True)
+class MoranResult:
+    """Global Moran's I: statistic, expectation under no autocorrelation, permutation p-value."""
+
+    I: float
+    expected: float
+    p_value: float          # pseudo p-value from permutations, (extreme + 1)/(permutations + 1)
+    z: float                # z-score of I against the permutation distribution
+    p_normal: float         # p-value under the normality assumption
+    permutations: int
+    n: int
+    method: str             # "Moran" or "EB Moran (Assuncao-Reis)"
+
+    def as_series(self) -> pd.Series:
+        return pd.Series(self.__dict__)
+
+
+class _seeded:
+    """esda's global Moran permutes with numpy's global RNG; fix it for reproducible p-values
+    and restore the caller's state afterwards."""
+
+    def __init__(self, seed):
+        self.seed = seed
+
+    def __enter__(self):
+        self.state = np.random.get_state()
+        np.random.seed(self.seed)
+
+    def __exit__(self, *exc):
+        np.random.set_state(self.state)
+
+
+def moran(values, w: libpysal.weights.W, *, population=None, permutations: int = 999,
+          seed: int = 12345) -> MoranResult:
+    """Global Moran's I (esda.Moran, row-standardised weights, two-sided permutation test).
+
+    With ``population`` the values are event counts and the statistic is the empirical Bayes
+    index of Assuncao & Reis (1999): Moran's I of ``(r_i - m)/sqrt(A + m/N_i)`` (esda
+    ``Moran_Rate(adjusted=True)``), which removes the extra variance of rates in small areas.
+    """
+    y = _align(values, w, "values")
+    with warnings.catch_warnings(), _seeded(seed):
+        warnings.simplefilter("ignore")
+        if population is None:
+            mi = esda.Moran(y, w, transformation="r", permutations=permutations)
+            name = "Moran"
+        else:
+            b = _align(population, w, "population")
+            mi = esda.Moran_Rate(y, b, w, adjusted=True, transformation="r", permutations=permutations)
+            name = "EB Moran (Assuncao-Reis)"
+    return MoranResult(float(mi.I), float(mi.EI), float(getattr(mi, "p_sim", np.nan)),
+                       float(getattr(mi, "z_sim", np.nan)), float(mi.p_norm), permutations, int(w.n), name)
+
+
+def lisa(values, w: libpysal.weights.W, *, population=None, permutations: int = 999, seed: int = 12345,
+         alpha: float = 0.05, fdr: bool = False) -> pd.DataFrame:
+    """Local Moran (LISA) clusters, Anselin (1995), esda ``Moran_Local`` with conditional
+    permutation (one-sided pseudo p-values) and a fixed seed.
+
+    ``cluster`` is "high-high", "low-low", "high-low", "low-high" where the pseudo p-value is below
+    ``alpha`` (below the Benjamini-Hochberg threshold when ``fdr=True``), else "not significant".
+    With ``population`` the EB-standardised rates of Assuncao & Reis are used (``Moran_Local_Rate``).
+    """
+    y = _align(values, w, "values")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if population is None:
+            ml = esda.Moran_Local(y, w, transformation="r", permutations=permutations, seed=seed,
+                                  keep_simulations=False)
+        else:
+            b = _align(population, w, "population")
+            ml = esda.Moran_Local_Rate(y, b, w, adjusted=True, transformation="r",
+                                       permutations=permutations, seed=seed, keep_simulations=False)
+    p = np.asarray(ml.p_sim, dtype=float)
+    if fdr:
+        srt = np.sort(p)
+        passed = srt <= alpha * np.arange(1, len(p) + 1) / len(p)
+        cut = srt[passed].max() if passed.any() else -1.0
+        sig = p <= cut
+    else:
+        sig = p < alpha
+    quad = pd.Series(np.asarray(ml.q)).map(LISA_LABELS).to_numpy()
+    return pd.DataFrame({"Ii": np.asarray(ml.Is, dtype=float), "quadrant": quad, "p_value": p,
+                         "cluster": np.where(sig, quad, NOT_SIGNIFICANT)},
+                        index=pd.Index([str(i) for i in w.id_order], name=schema.REGION))
+
+
+# --------------------------------------------------------------------------- regional measures
+def _asr(cells: pd.DataFrame, keys: list[str], age: str, standard, conf: float, multiplier: float) -> pd.DataFrame:
+    """ASR per key from the rates engine (``rates.dsr``, Tiwari gamma limits by default).
+
+    ``standard`` is a catalogue name or a frame with the age-group column and ``weight``."""
+    from analytics import rates
+    if isinstance(standard, pd.DataFrame):
+        standard = standard.set_index(age)["weight"]
+    res = rates.dsr(cells.rename(columns={"cases": schema.COUNT, "py": schema.POPULATION}),
+                    count=schema.COUNT, population=schema.POPULATION, standard=standard, age=age,
+                    by=keys, conf=conf, multiplier=multiplier)
+    return res.set_index(keys)[["value", "lower", "upper"]].rename(
+        columns={"value": "asr", "lower": "asr_lower", "upper": "asr_upper"})
+
+
+def regional_measures(counts: pd.DataFrame, population: pd.DataFrame, *, reference: pd.DataFrame | None = None,
+                      standard="world_segi1960", by: Sequence[str] = (), w: libpysal.weights.W | None = None,
+                      region: str = schema.REGION, age: str = schema.AGE_GROUP, count: str = schema.COUNT,
+                      conf: float = 0.95, multiplier: float = 100_000, suppress_below: int = 5,
+                      unreliable_below: int = 10) -> pd.DataFrame:
+    """All regional measures for a map, one row per region (and stratum of ``by``).
+
+    Inputs are tidy: ``counts`` (region, age group, ``count``, strata) and ``population``
+    (region, age group, ``population``, strata); they are summed over any other columns.
+    ``standard=None`` skips direct standardisation (ASR columns NaN).
+    Expected counts use indirect standardisation (methods sheet 3.1): the age-specific rates of
+    ``reference`` (columns age, [strata], ``rate`` per person-year, or ``count`` and
+    ``population``), or, when None, the pooled rates of all regions (internal standardisation,
+    so sum O = sum E in each stratum).
+
+    Columns: region, strata, cases, person_years, crude_rate, asr, asr_lower, asr_upper (direct
+    standardisation to ``standard``), expected, sir, sir_lower, sir_upper (exact), smoothed
+    (global Poisson-gamma EB), smoothed_local (neighbours in ``w``; NaN without ``w``),
+    prob_gt_1 (global EB posterior), significance ("higher" / "lower" / "not significant"),
+    flag ("suppressed" when 0 < cases < ``suppress_below``, "unreliable" when cases <
+    ``unreliable_below``, else "") and reason (a sentence for the hover).
+    """
+    by = list(by)
+    for name, frame, need in (("counts", counts, [region, age, count]),
+                              ("population", population, [region, age, schema.POPULATION])):
+        missing = [c for c in need + by if c not in frame.columns]
+        if missing:
+            raise ValueError(f"The {name} table has no column {', '.join(map(repr, missing))}.")
+    cells_keys = by + [region, age]
+    o = counts.groupby(cells_keys, sort=False, observed=True)[count].sum().rename("cases")
+    p = population.groupby(cells_keys, sort=False, observed=True)[schema.POPULATION].sum().rename("py")
+    cells = pd.concat([o, p], axis=1).fillna({"cases": 0.0}).reset_index()
+    orphan = cells["py"].isna() & (cells["cases"] > 0)
+    if orphan.any():
+        r = cells.loc[orphan].iloc[0]
+        raise ValueError(f"{int(orphan.sum())} region/age cells have cases but no population "
+                         f"(first: region {r[region]!r}, age group {r[age]!r}); check the population file.")
+    cells = cells.dropna(subset=["py"])
+    # reference age-specific rates
+    if reference is None:
+        ref = cells.groupby(by + [age], observed=True)[["cases", "py"]].sum()
+        ref_rate = (ref["cases"] / ref["py"]).rename("ref_rate").reset_index()
+    else:
+        if "rate" in reference.columns:
+            ref_rate = reference[by + [age, "rate"]].rename(columns={"rate": "ref_rate"})
+        else:
+            rr = reference.groupby(by + [age], observed=True)[[count, schema.POPULATION]].sum()
+            ref_rate = (rr[count] / rr[schema.POPULATION]).rename("ref_rate").reset_index()
+    cells = cells.merge(ref_rate, on=by + [age], how="left")
+    cells["exp"] = cells["py"] * cells["ref_rate"].fillna(0.0)
+    keys = by + [region]
+    out = cells.groupby(keys, sort=False, observed=True)[["cases", "py", "exp"]].sum()
+    out.columns = ["cases", "person_years", "expected"]
+    if standard is None:   # e.g. a single age band: no direct standardisation
+        out[["asr", "asr_lower", "asr_upper"]] = np.nan
+    else:
+        out = out.join(_asr(cells, keys, age, standard, conf, multiplier))
+    out = out.reset_index()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["crude_rate"] = np.where(out["person_years"] > 0, out["cases"] / out["person_years"] * multiplier, np.nan)
+        out["sir"] = np.where(out["expected"] > 0, out["cases"] / out["expected"], np.nan)
+    out["sir_lower"], out["sir_upper"] = sir_limits(out["cases"], out["expected"], conf)
+    # smoothing per stratum, all strata at once: regions x strata matrices
+    strata = out[by].astype(str).agg("|".join, axis=1) if by else pd.Series("all", index=out.index)
+    out["_stratum"] = strata.to_numpy()
+    out["smoothed"] = np.nan
+    out["prob_gt_1"] = np.nan
+    out["smoothed_local"] = np.nan
+    for name in out["_stratum"].unique():   # strata are few (sex x site); regions are vectorised
+        sel = out["_stratum"] == name
+        sm = smooth_sir(out.loc[sel, "cases"].to_numpy(), out.loc[sel, "expected"].to_numpy())
+        out.loc[sel, "smoothed"] = sm["smoothed"].to_numpy()
+        out.loc[sel, "prob_gt_1"] = sm["prob_gt_1"].to_numpy()
+        if w is not None:
+            sub = out.loc[sel].set_index(out.loc[sel, region].astype(str))
+            ids = [str(i) for i in w.id_order]
+            o_al = sub["cases"].reindex(ids).fillna(0.0)
+            e_al = sub["expected"].reindex(ids)
+            loc = smooth_sir(o_al, e_al.to_numpy(), method="local", w=w)
+            out.loc[sel, "smoothed_local"] = loc["smoothed"].reindex(sub.index).to_numpy()
+    out = out.drop(columns="_stratum")
+    out["significance"] = np.where(out["sir_lower"] > 1, "higher",
+                                   np.where(out["sir_upper"] < 1, "lower", NOT_SIGNIFICANT))
+    out.loc[out["sir"].isna(), "significance"] = "no data"
+    suppressed = (out["cases"] > 0) & (out["cases"] < suppress_below)
+    unreliable = ~suppressed & (out["cases"] < unreliable_below)
+    out["flag"] = np.where(suppressed, "suppressed", np.where(unreliable, "unreliable", ""))
+    out["reason"] = np.where(
+        suppressed, f"fewer than {suppress_below} cases: counts and rates not shown",
+        np.where(unreliable, f"fewer than {unreliable_below} cases: rates unreliable", ""))
+    cols = keys + ["cases", "person_years", "crude_rate", "asr", "asr_lower", "asr_upper", "expected",
+                   "sir", "sir_lower", "sir_upper", "smoothed", "smoothed_local", "prob_gt_1",
+                   "significance", "flag", "reason"]
+    return out[cols].reset_index(drop=True)

@@ -1,0 +1,67 @@
+"""Character-encoding detection for text extracts.
+
+Registries export from many systems: CanReg5 writes UTF-8 without BOM, Excel "CSV UTF-8"
+adds a BOM, "Unicode text" is UTF-16 with BOM, and older Windows tools write the ANSI code
+page of the machine (Windows-1252 in Western Europe, Windows-1251 in Cyrillic locales,
+Latin-1 on older Unix). The rules, in order:
+
+1. a byte-order mark decides (UTF-8, UTF-16 LE/BE);
+2. a sample that decodes as UTF-8 is UTF-8 (multi-byte UTF-8 sequences are very unlikely
+   to occur by chance in single-byte text, so this is the safe first guess; it is what keeps
+   Azerbaijani letters such as "ə ğ ı ö ü ç ş" intact);
+3. otherwise a single-byte code page: Windows-1251 when the high bytes (0xC0-0xFF) mostly
+   come in runs, as in Cyrillic words where every letter is a high byte; Windows-1252 when
+   they sit alone among ASCII letters, as in accented Latin text; Latin-1 when the sample
+   contains bytes that Windows-1252 leaves undefined.
+"""
+from __future__ import annotations
+
+import codecs
+
+import numpy as np
+
+SAMPLE_BYTES = 1 << 20
+
+_UNDEFINED_1252 = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
+
+
+def detect_encoding(sample: bytes) -> str:
+    """Python codec name for ``sample`` (the first bytes of a file)."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith(codecs.BOM_UTF16_LE) or sample.startswith(codecs.BOM_UTF16_BE):
+        return "utf-16"
+    if _looks_utf16_without_bom(sample):
+        return "utf-16-le" if sample[1:2] == b"\x00" else "utf-16-be"
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        # A sample cut in the middle of a multi-byte character still counts as UTF-8.
+        if exc.start >= len(sample) - 3 and exc.reason.startswith("unexpected end"):
+            return "utf-8"
+    arr = np.frombuffer(sample, dtype=np.uint8)
+    if any(int(b) in _UNDEFINED_1252 for b in np.unique(arr[(arr >= 0x80) & (arr < 0xA0)])):
+        return "latin-1"
+    high = arr >= 0xC0
+    n_high = int(high.sum())
+    if n_high:
+        in_run = high & (np.r_[False, high[:-1]] | np.r_[high[1:], False])
+        if in_run.sum() / n_high > 0.5:
+            return "cp1251"
+    return "cp1252"
+
+
+def _looks_utf16_without_bom(sample: bytes) -> bool:
+    head = sample[:200]
+    if len(head) < 4:
+        return False
+    zeros_even = head[0::2].count(0)
+    zeros_odd = head[1::2].count(0)
+    half = len(head) // 2
+    return max(zeros_even, zeros_odd) > 0.4 * half and min(zeros_even, zeros_odd) < 0.05 * half
+
+
+def decode_sample(sample: bytes, encoding: str) -> str:
+    """Text of ``sample``; a character cut at the end of the sample is dropped."""
+    return sample.decode(encoding, errors="ignore" if encoding.startswith("utf") else "replace")

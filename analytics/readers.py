@@ -1,0 +1,496 @@
+"""Readers: any supported extract in, tidy frames of the data model (``analytics.schema``) out.
+
+* :func:`read_records` reads tumour records: CanReg5 exports as CanReg5 writes them (tab,
+  comma or a custom delimiter; short/English/full/standard headers; ``yyyyMMdd`` dates with
+  ``99``/``00`` unknown parts; unknown age ``999``; topography ``509`` = C50.9; record
+  status ``RECS`` 2 = deleted) and generic CSV/TSV/XLSX/Parquet with a mapping
+  (:mod:`analytics.mapping`). Direct identifiers are recognised (:mod:`analytics.privacy`)
+  and never read.
+* :func:`read_population`, :func:`read_regions`, :func:`read_risk_factors`,
+  :func:`read_deaths` (in :mod:`analytics.auxiliary`, re-exported here).
+
+Everything a user can get wrong raises :class:`analytics.errors.IngestError` with a
+sentence naming the file, row and column and what to do; values that cannot be parsed
+become unknown and are reported as flag rows, the record itself is kept and counted.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analytics import canreg, parsing, privacy
+from analytics import schema as S
+from analytics.encoding import SAMPLE_BYTES, decode_sample, detect_encoding
+from analytics.errors import IngestError
+from analytics.mapping import AGE_SOURCES, REQUIRED, ColumnMapping, load_mapping, resolve_columns
+
+SAMPLE_ROWS = 200
+TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".tab", ".dat", ""}
+READER_ERROR = "reader"
+
+# Reader-level checks (flags that the reader itself raises, before validation).
+CHECK_UNPARSEABLE_DATE = "unparseable_date"
+CHECK_INVALID_CODE = "invalid_code"
+CHECK_MALFORMED_ROW = "malformed_row"
+CHECK_EMPTY_ROW = "empty_row"
+CHECK_DELETED = "canreg_deleted"
+CHECK_AGE_UNKNOWN_99 = "age_99_unknown"
+READER_EXCLUSION_REASONS = {
+    CHECK_MALFORMED_ROW: "malformed row (more fields than the header)",
+    CHECK_EMPTY_ROW: "empty row",
+    CHECK_DELETED: "deleted in CanReg5 (record status 2)",
+}
+
+
+# --- sources ------------------------------------------------------------------------------
+@dataclass
+class TableSource:
+    """Where a table comes from and how to read it (filled in by :func:`open_source`)."""
+    name: str
+    kind: str                       # "text", "xlsx", "parquet", "frame"
+    path: Path | None = None
+    data: bytes | None = None
+    frame: pd.DataFrame | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+
+    def handle(self):
+        return self.path if self.path is not None else io.BytesIO(self.data or b"")
+
+
+def open_source(source: Any, name: str | None = None) -> TableSource:
+    """Work out the format of ``source`` (path, bytes, file-like or DataFrame)."""
+    if isinstance(source, pd.DataFrame):
+        return TableSource(name or "data frame", "frame", frame=source)
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        label = name or str(path)
+        if not path.exists():
+            raise IngestError("the file does not exist. Check the path and try again.", file=label)
+        if path.is_dir():
+            raise IngestError("this is a folder, not a file. Give the path of the extract itself.", file=label)
+        with open(path, "rb") as fh:
+            head = fh.read(SAMPLE_BYTES)
+        src = TableSource(label, "", path=path)
+    else:
+        data = source.getvalue() if hasattr(source, "getvalue") else (
+            source.read() if hasattr(source, "read") else bytes(source))
+        label = name or getattr(source, "name", None) or "uploaded file"
+        head = data[:SAMPLE_BYTES]
+        src = TableSource(str(label), "", data=data)
+    suffix = Path(src.name).suffix.lower()
+    if not head.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+        raise IngestError("the file is empty. Export the data again (with the header line) and "
+                          "load the new file.", file=src.name)
+    if head[:4] == b"PAR1" or suffix == ".parquet":
+        src.kind = "parquet"
+    elif head[:4] == b"PK\x03\x04" or suffix in (".xlsx", ".xlsm"):
+        src.kind = "xlsx"
+    elif suffix == ".xls" or head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise IngestError("old Excel .xls files are not supported. Save the sheet as .xlsx or CSV "
+                          "and load that.", file=src.name)
+    else:
+        src.kind = "text"
+        src.encoding = detect_encoding(head)
+        text = decode_sample(head, src.encoding)
+        src.delimiter = sniff_delimiter(text)
+    return src
+
+
+def sniff_delimiter(text: str) -> str:
+    """Tab, comma, semicolon or pipe by consistent counts over the first lines; else
+    the punctuation character CanReg's custom delimiter would be (most common, same count
+    on every line)."""
+    lines = [ln for ln in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")[:50] if ln.strip()]
+    if not lines:
+        return ","
+    header = lines[0]
+    best, best_score = None, 0
+    for cand in ["\t", ",", ";", "|"]:
+        counts = [_count_outside_quotes(ln, cand) for ln in lines[:20]]
+        if counts[0] == 0:
+            continue
+        consistent = sum(c == counts[0] for c in counts) / len(counts)
+        score = counts[0] * (0.5 + consistent)
+        if score > best_score:
+            best, best_score = cand, score
+    if best is not None:
+        return best
+    punct = [ch for ch in header if not ch.isalnum() and ch not in " _.-*()'\"\ufeff"]
+    if punct:
+        ch = max(set(punct), key=punct.count)
+        return ch
+    return ","
+
+
+def _count_outside_quotes(line: str, ch: str) -> int:
+    n, inq = 0, False
+    for c in line:
+        if c == '"':
+            inq = not inq
+        elif c == ch and not inq:
+            n += 1
+    return n
+
+
+# --- reading tables -----------------------------------------------------------------------
+def _text_kwargs(src: TableSource, encoding: str) -> dict:
+    return dict(sep=src.delimiter, dtype=str, encoding=encoding, keep_default_na=False,
+                na_values=[""], skip_blank_lines=False, engine="c", quotechar='"',
+                on_bad_lines="warn")
+
+
+def _read_text(src: TableSource, usecols=None, nrows=None) -> tuple[pd.DataFrame, list[int]]:
+    """Read a delimited text table; returns the frame and the 1-based data rows skipped as
+    malformed (more fields than the header)."""
+    encodings = [src.encoding] + [e for e in ("cp1252", "latin-1") if e != src.encoding]
+    last_exc: Exception | None = None
+    for enc in encodings:
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                df = pd.read_csv(src.handle(), usecols=usecols, nrows=nrows, **_text_kwargs(src, enc))
+            bad = []
+            for w in caught:
+                for m in re.finditer(r"Skipping line (\d+)", str(w.message)):
+                    bad.append(int(m.group(1)) - 1)
+            src.encoding = enc
+            return df, sorted(set(bad))
+        except UnicodeDecodeError as exc:
+            last_exc = exc
+            continue
+        except pd.errors.EmptyDataError:
+            raise IngestError("the file has no header line. Export it again with the variable names "
+                              "as the first line.", file=src.name) from None
+        except (pd.errors.ParserError, ValueError, csv.Error, OverflowError, MemoryError) as exc:
+            row = None
+            mrow = re.search(r"(?:line|row) (\d+)", str(exc))
+            if mrow:
+                row = max(int(mrow.group(1)) - 1, 0)
+            raise IngestError(f"the file could not be read as a table ({_first_line(exc)}). Check that it is "
+                              "a CSV/TSV export with one header line and matching quotes.",
+                              file=src.name, row=row) from None
+    raise IngestError(f"the text encoding could not be read ({_first_line(last_exc)}). Save the file as "
+                      "UTF-8 and load it again.", file=src.name)
+
+
+def _first_line(exc: BaseException | None) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200] if exc else ""
+
+
+def sample_table(src: TableSource, nrows: int = SAMPLE_ROWS) -> pd.DataFrame:
+    """The header and the first ``nrows`` rows, every column as text (for detection only)."""
+    try:
+        if src.kind == "frame":
+            return src.frame.head(nrows).astype(str)
+        if src.kind == "parquet":
+            import pyarrow.parquet as pq
+            pf = pq.ParquetFile(src.handle())
+            batch = next(pf.iter_batches(batch_size=nrows), None)
+            if batch is None:
+                return pd.DataFrame(columns=pf.schema_arrow.names, dtype=str)
+            return batch.to_pandas().head(nrows).astype(str)
+        if src.kind == "xlsx":
+            return pd.read_excel(src.handle(), sheet_name=0, nrows=nrows, dtype=str, engine="openpyxl")
+        df, _ = _read_text(src, nrows=nrows)
+        return df
+    except IngestError:
+        raise
+    except Exception as exc:
+        raise IngestError(f"the file could not be read as {_kind_label(src)} ({_first_line(exc)}). "
+                          "Check the file type and export it again.", file=src.name) from None
+
+
+def _kind_label(src: TableSource) -> str:
+    return {"parquet": "Parquet", "xlsx": "an Excel workbook", "text": "CSV/TSV text",
+            "frame": "a table"}.get(src.kind, "a table")
+
+
+def read_columns(src: TableSource, positions: list[int], names: list[str]) -> tuple[pd.DataFrame, list[int]]:
+    """Only the columns at ``positions`` (others, identifiers included, are never parsed)."""
+    try:
+        if src.kind == "frame":
+            df = src.frame.iloc[:, positions].copy()
+            df.columns = names
+            return df.reset_index(drop=True), []
+        if src.kind == "parquet":
+            import pyarrow.parquet as pq
+            pf = pq.ParquetFile(src.handle())
+            allnames = pf.schema_arrow.names
+            df = pf.read(columns=[allnames[p] for p in positions]).to_pandas()
+            df.columns = names
+            return df, []
+        if src.kind == "xlsx":
+            df = pd.read_excel(src.handle(), sheet_name=0, usecols=positions, dtype=str, engine="openpyxl")
+            df.columns = names
+            return df, []
+        df, bad = _read_text(src, usecols=positions)
+        df.columns = names
+        return df, bad
+    except IngestError:
+        raise
+    except MemoryError:
+        raise IngestError("the file is too large for the memory of this machine. Split it by year "
+                          "and load the parts.", file=src.name) from None
+    except Exception as exc:
+        raise IngestError(f"the file could not be read as {_kind_label(src)} ({_first_line(exc)}). "
+                          "Check the file type and export it again.", file=src.name) from None
+
+
+# --- tumour records -------------------------------------------------------------------------
+@dataclass
+class RawRecords:
+    """Tumour records as read, before derivation and validation."""
+    records: pd.DataFrame                 # schema.TUMOUR_COLUMNS (+ *_imputed) + ROW
+    flags: pd.DataFrame                   # schema.FLAG_COLUMNS, reader-level
+    exclusions: pd.DataFrame              # ROW, TUMOUR_ID, check, reason: removed by the reader
+    n_read: int
+    dropped_columns: dict[str, str] = field(default_factory=dict)   # identifier column -> kind
+    ignored_columns: list[str] = field(default_factory=list)        # other columns not needed
+    column_map: dict[str, str] = field(default_factory=dict)        # their column -> schema
+    source: str = ""
+    kind: str = ""
+    encoding: str | None = None
+    delimiter: str | None = None
+    canreg: bool = False
+
+
+def _empty_flags() -> pd.DataFrame:
+    return pd.DataFrame({S.ROW: pd.Series(dtype="int64"), S.TUMOUR_ID: pd.Series(dtype="str"),
+                         "check": pd.Series(dtype="str"), "severity": pd.Series(dtype="str"),
+                         "column": pd.Series(dtype="str"), "message": pd.Series(dtype="str")})
+
+
+def _flag_frame(rows: np.ndarray, ids: pd.Series, check: str, severity: str, column: str,
+                messages) -> pd.DataFrame:
+    return pd.DataFrame({S.ROW: np.asarray(rows, dtype="int64"),
+                         S.TUMOUR_ID: pd.array(np.asarray(ids, dtype=object), dtype="str"),
+                         "check": check, "severity": severity, "column": column,
+                         "message": pd.array(np.asarray(messages, dtype=object), dtype="str")})
+
+
+def read_records(source: Any, *, mapping: Any = None, name: str | None = None) -> RawRecords:
+    """Read tumour records into the data model; see the module docstring.
+
+    ``source`` is a path, bytes, a file-like object (an upload) or a DataFrame. ``mapping``
+    is a mapping file path, dict or :class:`~analytics.mapping.ColumnMapping`.
+    """
+    src = open_source(source, name)
+    cmap = load_mapping(mapping)
+    sample = sample_table(src)
+    headers = [str(c) for c in sample.columns]
+    is_canreg = canreg.is_canreg_header(headers)
+    col_map, codes = resolve_columns(headers, cmap)
+
+    # Identifiers: by header name (columns not needed), or by content (e-mails, phones,
+    # street addresses) in any column that is kept as text.
+    ident = {}
+    for c in headers:
+        target = col_map.get(c)
+        if target is None:
+            addr = canreg.normalise_header(c) in {"address", "addr", "adres"}
+            kind = privacy.identifier_by_header(c) or privacy.identifier_by_content(sample[c], address_header=addr)
+        elif target in (S.TUMOUR_ID, S.PATIENT_ID, S.REGION, S.CAUSE_OF_DEATH):
+            kind = privacy.identifier_by_content(sample[c], address_header=target == S.REGION)
+        else:
+            kind = None   # dates and codes: anything else there is reported as unparseable
+        if kind is not None:
+            ident[c] = kind
+    for c in ident:
+        col_map.pop(c, None)
+    del sample
+
+    _check_required(col_map, headers, src)
+    positions = [headers.index(c) for c in col_map]
+    raw, bad_rows = read_columns(src, positions, [col_map[c] for c in col_map])
+    ignored = [c for c in headers if c not in col_map and c not in ident]
+    rec, flags, excl, n_read = _normalise(raw, bad_rows, codes, cmap.date_format, is_canreg,
+                                          {v: k for k, v in col_map.items()})
+    return RawRecords(rec, flags, excl, n_read, dropped_columns=ident, ignored_columns=ignored,
+                      column_map=col_map, source=src.name, kind=src.kind, encoding=src.encoding,
+                      delimiter=src.delimiter, canreg=is_canreg)
+
+
+def _check_required(col_map: dict[str, str], headers: list[str], src: TableSource) -> None:
+    have = set(col_map.values())
+    missing = [c for c in REQUIRED if c not in have]
+    if not any(c in have for c in AGE_SOURCES):
+        missing.append(f"{S.AGE} or {S.BIRTH_DATE}")
+    if not missing:
+        return
+    shown = ", ".join(f"'{h}'" for h in headers[:30]) + (" ..." if len(headers) > 30 else "")
+    hint = ""
+    if len(headers) == 1 and any(ch in headers[0] for ch in ",;\t|"):
+        hint = (" The whole header was read as one column, so the delimiter was not recognised: "
+                "save the file as comma- or tab-separated.")
+    raise IngestError(f"required column(s) not found: {', '.join(missing)}. The header has {shown}.{hint} "
+                      "Rename the columns or give a mapping file (--mapping) that says which column is which.",
+                      file=src.name, row=0, column=missing[0])
+
+
+def _normalise(raw: pd.DataFrame, bad_rows: list[int], codes: dict, date_format: str | None,
+               is_canreg: bool, source_col: dict[str, str]):
+    """Parse every mapped column; returns records, reader flags, reader exclusions, n_read."""
+    n_kept = len(raw)
+    n_read = n_kept + len(bad_rows)
+    if bad_rows:
+        all_rows = np.arange(1, n_read + 1)
+        rows = np.setdiff1d(all_rows, np.asarray(bad_rows))[:n_kept]
+    else:
+        rows = np.arange(1, n_kept + 1)
+    raw = raw.reset_index(drop=True)
+    out = pd.DataFrame(index=raw.index)
+    flag_parts: list[pd.DataFrame] = []
+    excl_parts: list[pd.DataFrame] = []
+
+    def src_name(col):
+        return source_col.get(col, col)
+
+    if S.TUMOUR_ID in raw:
+        tid = parsing.parse_text(raw[S.TUMOUR_ID])
+        tid = tid.where(tid.notna(), pd.Series(["row" + str(r) for r in rows], dtype="str"))
+    else:
+        tid = pd.Series(np.char.add("row", rows.astype(str)), dtype="str")
+    out[S.TUMOUR_ID] = tid.values
+    ids = out[S.TUMOUR_ID]
+    if S.PATIENT_ID in raw:
+        pid = parsing.parse_text(raw[S.PATIENT_ID])
+        out[S.PATIENT_ID] = pid.where(pid.notna(), ids.values).values
+    else:
+        out[S.PATIENT_ID] = ids.values
+
+    def add_invalid(col: str, parsed: parsing.Parsed, check: str, what: str, show_value: bool = True):
+        mask = np.asarray(parsed.invalid, dtype=bool)
+        if not mask.any():
+            return
+        vals = raw[col][mask].astype(str).str.slice(0, 30).to_numpy(dtype=object)
+        if show_value:
+            msgs = [f"{src_name(col)} '{v}' is not {what}; set to unknown" for v in vals]
+        else:
+            msgs = [f"{src_name(col)} is not {what}; set to unknown"] * int(mask.sum())
+        flag_parts.append(_flag_frame(rows[mask], ids[mask].to_numpy(), check, S.WARNING, col, msgs))
+
+    code_specs = [
+        (S.SEX, parsing.SEX_CODES, "a valid sex code (1 male, 2 female, 9 unknown)"),
+        (S.VITAL_STATUS, parsing.VITAL_CODES, "a valid vital status (1 alive, 2 dead, 9 unknown)"),
+        (canreg.RECORD_STATUS, {"0": 0, "1": 1, "2": 2}, "a CanReg record status (0, 1, 2)"),
+    ]
+    for col, table, what in code_specs:
+        if col in raw:
+            p = parsing.parse_code(raw[col], table, extra=codes.get(col))
+            out[col] = p.values
+            add_invalid(col, p, CHECK_INVALID_CODE, what)
+        elif col != canreg.RECORD_STATUS:
+            out[col] = pd.array([pd.NA] * len(raw), dtype="Int8")
+    if S.BASIS in raw:
+        p = parsing.parse_basis(raw[S.BASIS], extra=codes.get(S.BASIS))
+        out[S.BASIS] = p.values
+        add_invalid(S.BASIS, p, CHECK_INVALID_CODE, "a basis of diagnosis code (0-9)")
+    else:
+        out[S.BASIS] = pd.array([pd.NA] * len(raw), dtype="Int8")
+
+    if S.TOPOGRAPHY in raw:
+        p = parsing.parse_topography(raw[S.TOPOGRAPHY])
+        out[S.TOPOGRAPHY] = p.values.values
+        add_invalid(S.TOPOGRAPHY, p, CHECK_INVALID_CODE, "an ICD-O-3 topography code (C000-C809)")
+    beh_from_mor = None
+    if S.MORPHOLOGY in raw:
+        p, beh_from_mor = parsing.parse_morphology(raw[S.MORPHOLOGY])
+        out[S.MORPHOLOGY] = p.values.values
+        add_invalid(S.MORPHOLOGY, p, CHECK_INVALID_CODE, "a 4-digit ICD-O-3 morphology code")
+    else:
+        out[S.MORPHOLOGY] = pd.array([pd.NA] * len(raw), dtype="str")
+    if S.BEHAVIOUR in raw:
+        p = parsing.parse_code(raw[S.BEHAVIOUR], parsing.BEHAVIOUR_CODES, extra=codes.get(S.BEHAVIOUR))
+        beh = p.values
+        if beh_from_mor is not None:   # "8140/3" in the morphology fills a missing behaviour
+            beh = pd.Series(beh).fillna(pd.Series(beh_from_mor.values)).array
+        out[S.BEHAVIOUR] = beh
+        add_invalid(S.BEHAVIOUR, p, CHECK_INVALID_CODE, "a behaviour code (0, 1, 2, 3)")
+    else:
+        out[S.BEHAVIOUR] = (beh_from_mor.values if beh_from_mor is not None
+                            else pd.array([pd.NA] * len(raw), dtype="Int8"))
+
+    for col in (S.BIRTH_DATE, S.INCIDENCE_DATE, S.LAST_CONTACT):
+        if col in raw:
+            p = parsing.parse_dates(raw[col], date_format=date_format)
+            out[col] = p.values.values
+            out[f"{col}_imputed"] = p.imputed
+            add_invalid(col, p, CHECK_UNPARSEABLE_DATE, "a valid date", show_value=col != S.BIRTH_DATE)
+        else:
+            out[col] = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+            out[f"{col}_imputed"] = False
+
+    if S.AGE in raw:
+        p = parsing.parse_age(raw[S.AGE], extra=codes.get(S.AGE))
+        age = pd.Series(p.values)
+        add_invalid(S.AGE, p, CHECK_INVALID_CODE, "an age in years (0-130, 999 unknown)")
+        if is_canreg and not ((age >= 100) & (age <= 998)).any():
+            # 2-digit age variable: 99 means unknown unless the dates give 99 completed years
+            from_dates = _completed_years(out[S.BIRTH_DATE], out[S.INCIDENCE_DATE])
+            unk99 = (age == 99).fillna(False).to_numpy() & ~(from_dates == 99).fillna(False).to_numpy()
+            if unk99.any():
+                age = age.mask(unk99)
+                flag_parts.append(_flag_frame(rows[unk99], ids[unk99].to_numpy(), CHECK_AGE_UNKNOWN_99,
+                                              S.WARNING, S.AGE,
+                                              [f"{src_name(S.AGE)} 99 read as unknown (2-digit CanReg age "
+                                               "variable; the dates do not give 99 years)"] * int(unk99.sum())))
+        out[S.AGE] = age.astype("Int16").values
+    else:
+        out[S.AGE] = pd.array([pd.NA] * len(raw), dtype="Int16")
+
+    for col in (S.REGION, S.CAUSE_OF_DEATH):
+        out[col] = (parsing.parse_text(raw[col]).values if col in raw
+                    else pd.array([pd.NA] * len(raw), dtype="str"))
+    out[S.ROW] = rows
+
+    # Reader-level exclusions: malformed rows (never parsed), empty rows, CanReg deleted records.
+    if bad_rows:
+        br = np.asarray(bad_rows, dtype="int64")
+        excl_parts.append(pd.DataFrame({S.ROW: br, S.TUMOUR_ID: pd.array([pd.NA] * len(br), dtype="str"),
+                                        "check": CHECK_MALFORMED_ROW,
+                                        "reason": READER_EXCLUSION_REASONS[CHECK_MALFORMED_ROW]}))
+    empty = raw.isna().all(axis=1).to_numpy() if raw.shape[1] else np.zeros(len(raw), bool)
+    drop = empty.copy()
+    if empty.any():
+        excl_parts.append(pd.DataFrame({S.ROW: rows[empty], S.TUMOUR_ID: ids[empty].values,
+                                        "check": CHECK_EMPTY_ROW,
+                                        "reason": READER_EXCLUSION_REASONS[CHECK_EMPTY_ROW]}))
+    if canreg.RECORD_STATUS in out:
+        deleted = (out[canreg.RECORD_STATUS] == canreg.DELETED_STATUS).fillna(False).to_numpy() & ~empty
+        if deleted.any():
+            excl_parts.append(pd.DataFrame({S.ROW: rows[deleted], S.TUMOUR_ID: ids[deleted].values,
+                                            "check": CHECK_DELETED,
+                                            "reason": READER_EXCLUSION_REASONS[CHECK_DELETED]}))
+        drop |= deleted
+        out = out.drop(columns=[canreg.RECORD_STATUS])
+    flags = pd.concat(flag_parts, ignore_index=True) if flag_parts else _empty_flags()
+    if drop.any():
+        out = out[~drop].reset_index(drop=True)
+        flags = flags[~flags[S.ROW].isin(rows[drop])].reset_index(drop=True)
+    excl = (pd.concat(excl_parts, ignore_index=True) if excl_parts else
+            pd.DataFrame({S.ROW: pd.Series(dtype="int64"), S.TUMOUR_ID: pd.Series(dtype="str"),
+                          "check": pd.Series(dtype="str"), "reason": pd.Series(dtype="str")}))
+    excl = excl.sort_values(S.ROW, kind="stable").reset_index(drop=True)
+    ordered = [c for c in S.TUMOUR_COLUMNS if c in out] + [S.ROW] + [
+        f"{c}_imputed" for c in (S.BIRTH_DATE, S.INCIDENCE_DATE, S.LAST_CONTACT)]
+    return out[ordered], flags, excl, n_read
+
+
+def _completed_years(birth: pd.Series, event: pd.Series) -> pd.Series:
+    """Completed years between two date columns (NA where either is unknown)."""
+    b, e = pd.DatetimeIndex(birth), pd.DatetimeIndex(event)
+    yrs = e.year - b.year - ((e.month < b.month) | ((e.month == b.month) & (e.day < b.day))).astype(int)
+    return pd.Series(yrs, dtype="Int64").where(~(b.isna() | e.isna()))
+
+
+# Readers of the other tables live in analytics.auxiliary; exported here as the interface.
+from analytics.auxiliary import read_deaths, read_population, read_regions, read_risk_factors  # noqa: E402,F401

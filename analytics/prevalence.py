@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analytics import rates, standards
 from analytics import schema as S
 
 __all__ = [
@@ -58,7 +59,7 @@ PREVALENCE_COLUMNS = [
     "duration", "count", "n_lost", "n_unknown", "population", "proportion", "lower", "upper",
     "asr", "asr_lower", "asr_upper",
 ]
-DEFAULT_STANDARD = "segi_1960_world_18grp_per100k"
+DEFAULT_STANDARD = "world_segi1960"
 _MONTH = 365.25 / 12
 
 
@@ -67,51 +68,34 @@ class PrevalenceInputError(ValueError):
 
 
 def wilson_limits(count, total, conf: float = 0.95, multiplier: float = 1.0):
-    """Proportion with Wilson score limits (Wilson 1927), as PHEindicatormethods computes them.
-
-    Returns (value, lower, upper) arrays times ``multiplier``; NaN where an input is missing
-    or the denominator is not positive. Works for fractional (adjusted) counts.
+    """Proportion with Wilson score limits (Wilson 1927), through ``analytics.rates.proportion``
+    (PHEindicatormethods' method). Returns (value, lower, upper) arrays times ``multiplier``;
+    NaN where an input is missing or the denominator is not positive. Fractional (adjusted)
+    counts are accepted.
     """
-    x = np.asarray(count, dtype=float)
-    n = np.asarray(total, dtype=float)
-    z = stats.norm.ppf(0.5 + conf / 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ok = np.isfinite(x) & np.isfinite(n) & (n > 0)
-        p = np.where(ok, x / n, np.nan)
-        q = 1 - p
-        centre = 2 * x + z**2
-        half = z * np.sqrt(z**2 + 4 * x * q)
-        den = 2 * (n + z**2)
-        lo = np.where(ok, (centre - half) / den, np.nan)
-        hi = np.where(ok, (centre + half) / den, np.nan)
-    return p * multiplier, lo * multiplier, hi * multiplier
+    x = np.atleast_1d(np.asarray(count, dtype=float))
+    n = np.atleast_1d(np.asarray(total, dtype=float))
+    x, n = np.broadcast_arrays(x, n)
+    res = rates.proportion(x, n, conf=conf, multiplier=multiplier, method="wilson")
+    v, lo, hi = (res[c].to_numpy(float) for c in ("value", "lower", "upper"))
+    if np.ndim(count) == 0 and np.ndim(total) == 0:
+        return v[0], lo[0], hi[0]
+    return v, lo, hi
 
 
-def standard_weights(standard="segi_1960_world_18grp_per100k", top_age: int = 85) -> pd.Series:
-    """Standard population weights indexed by age-group label (data/reference/standard_populations.csv).
+def standard_weights(standard=DEFAULT_STANDARD) -> pd.Series:
+    """Standard population weights indexed by age-group label (``analytics.standards``).
 
-    ``standard`` is a name from that file or a Series/dict of weights by age-group label.
+    ``standard`` is a catalogue name (e.g. "world_segi1960") or a Series/dict of weights by
+    age-group label.
     """
     if isinstance(standard, (pd.Series, dict)):
         return pd.Series(standard, dtype=float)
     try:
-        from analytics import standards  # the rates engineer's catalogue, when present
-
         st = standards.get_standard(standard)
-        if isinstance(st, pd.DataFrame):
-            lab = "age_group" if "age_group" in st.columns else st.columns[0]
-            wcol = "weight" if "weight" in st.columns else st.columns[-1]
-            return pd.Series(st[wcol].to_numpy(float), index=st[lab].astype(str))
-    except Exception:  # noqa: BLE001 - fall back to the reference file below
-        pass
-    tab = pd.read_csv(S.DATA_DIR / "reference" / "standard_populations.csv")
-    sub = tab[tab["standard"] == standard]
-    if sub.empty:
-        raise PrevalenceInputError(
-            f"Unknown standard population {standard!r}; choose one of "
-            f"{sorted(tab['standard'].unique())}."
-        )
-    return pd.Series(sub["weight"].to_numpy(float), index=sub["age_group_label"].astype(str))
+    except ValueError as e:
+        raise PrevalenceInputError(str(e)) from None
+    return pd.Series(st["weight"].to_numpy(float), index=st["age_group"].astype(str))
 
 
 def _age_group(age: pd.Series, top_age: int) -> pd.Series:
@@ -394,7 +378,7 @@ def _population_at(population: pd.DataFrame, t: pd.Timestamp) -> pd.DataFrame:
 
 
 def _add_asr(out, cc, pop, by, pkeys, standard, conf, multiplier, top_age):
-    w = standard_weights(standard, top_age)
+    w = standard_weights(standard)
     keys = by + ["duration"]
     num = cc.groupby(keys + ["_agi"], dropna=False)["contribution"].sum().rename("x").reset_index()
     strata = out[keys].merge(pd.DataFrame({"_agi": w.index.astype(str)}), how="cross")

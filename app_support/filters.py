@@ -288,17 +288,41 @@ def _write_url(canon: dict) -> None:
             qp[k] = str(v)
 
 
+def _page_store() -> dict:
+    return st.session_state.setdefault("_page_params", {})
+
+
 def page_control(name: str, default: str, options: list[str], make: Callable[..., Any]) -> Any:
-    """A page-level control kept in the URL (e.g. log scale); ``make(options=, key=)`` draws it."""
+    """A page-level choice kept in the URL (e.g. the map level); ``make(options=, key=)`` draws it.
+
+    ``name`` becomes the query parameter: prefix it with the page (``inc_level``).
+    """
     wkey = f"p_{name}"
     ss = st.session_state
-    store = ss.setdefault("_page_params", {})
+    store = _page_store()
     if name not in store and st.query_params.get(name) is not None:
         store[name] = st.query_params.get(name)
-    value = ss.get(wkey, store.get(name, default))
-    ss[wkey] = value if value in options else default
+    if wkey not in ss or ss[wkey] not in options:
+        v = store.get(name, default)
+        ss[wkey] = v if v in options else default
     out = make(options=options, key=wkey)
     store[name] = out
     if st.query_params.get(name) != str(out):
         st.query_params[name] = str(out)
+    return out
+
+
+def page_toggle(name: str, label: str, default: bool = False) -> bool:
+    """An on/off page control kept in the URL as ``name=1`` / ``name=0``."""
+    wkey = f"p_{name}"
+    ss = st.session_state
+    store = _page_store()
+    if name not in store and st.query_params.get(name) is not None:
+        store[name] = st.query_params.get(name)
+    if wkey not in ss:
+        ss[wkey] = store.get(name, "1" if default else "0") == "1"
+    out = bool(st.toggle(label, key=wkey))
+    store[name] = "1" if out else "0"
+    if st.query_params.get(name) != store[name]:
+        st.query_params[name] = store[name]
     return out

@@ -1,0 +1,141 @@
+"""Data: upload an extract, population, regions and risk factors; map columns; see the
+validation report; switch between the demo and the upload (kept in this session only)."""
+import pandas as pd
+import streamlit as st
+
+from analytics import schema as S
+from analytics.errors import IngestError
+from app_support import filters, state, widgets
+
+f = filters.sidebar_filters()
+ss = st.session_state
+st.title(f.t("app.page.data"))
+st.caption(f.t("app.data.privacy"))
+
+# --- which data -------------------------------------------------------------------------
+upload = ss.get("_upload")
+choices = ["demo"] + (["upload"] if upload is not None else [])
+if ss.get("_source") not in choices:
+    ss["_source"] = "demo"
+src_labels = {"demo": f.t("app.data.use_demo"),
+              "upload": f.t("app.data.use_upload", name=upload.label if upload is not None else "")}
+if ss.get("data_source") not in choices or ss.get("_data_source_seen") != ss["_source"]:
+    ss["data_source"] = ss["_source"]  # a load just switched the source
+chosen = st.radio(f.t("app.data.source"), choices, format_func=src_labels.get, key="data_source", horizontal=True)
+ss["_data_source_seen"] = chosen
+if chosen != ss["_source"]:
+    ss["_source"] = chosen
+    st.rerun()
+
+# --- upload -----------------------------------------------------------------------------
+st.subheader(f.t("app.data.upload"))
+c1, c2 = st.columns(2)
+extract = c1.file_uploader(f.t("app.data.extract"), type=["csv", "tsv", "txt", "xlsx", "parquet"], key="up_extract")
+population = c2.file_uploader(f.t("app.data.population"), type=["csv", "tsv", "txt", "xlsx", "parquet"], key="up_pop")
+c3, c4 = st.columns(2)
+regions = c3.file_uploader(f.t("app.data.regions"), type=["geojson", "json", "gpkg", "zip"], key="up_regions")
+risk = c4.file_uploader(f.t("app.data.risk"), type=["csv", "tsv", "txt", "xlsx", "parquet"], key="up_risk")
+
+
+def _fail(what: str, err: Exception) -> None:
+    """The ingest's own sentence for input a user can fix; a short notice for anything else."""
+    if isinstance(err, IngestError):
+        st.error(str(err))
+    else:
+        st.error(f.t("app.data.unexpected", what=what, error=f"{type(err).__name__}: {err}"))
+
+
+mapping = None
+if extract is not None:
+    from analytics import mapping as mapping_mod
+    from analytics import readers
+
+    try:
+        sample = readers.sample_table(readers.open_source(extract.getvalue(), extract.name), nrows=20)
+        suggested = mapping_mod.suggest_mapping(sample.columns)
+    except Exception as err:  # noqa: BLE001 - shown to the user, the app stays usable
+        _fail(extract.name, err)
+        sample, suggested = None, None
+    if suggested is not None:
+        st.markdown(f"**{f.t('app.data.mapping')}**")
+        fields = [""] + S.TUMOUR_COLUMNS
+        rows = pd.DataFrame({"column": [str(c) for c in sample.columns],
+                             "field": [suggested["columns"].get(str(c), "") for c in sample.columns]})
+        edited = st.data_editor(rows, key="map_editor", hide_index=True, disabled=["column"],
+                                column_config={"field": st.column_config.SelectboxColumn(
+                                    f.t("app.data.field"), options=fields)})
+        mapping = {"columns": {r.column: r.field for r in edited.itertuples() if r.field},
+                   "codes": suggested.get("codes", {})}
+        with st.expander(f.t("app.data.preview")):
+            st.dataframe(sample.head(10), hide_index=True)
+
+if st.button(f.t("app.data.load"), type="primary", disabled=extract is None, key="data_load"):
+    ok = True
+    pop = geo = rf = None
+    try:
+        from analytics.readers import read_population, read_regions, read_risk_factors
+    except ImportError:
+        from analytics.auxiliary import read_population, read_regions, read_risk_factors
+    for up, reader, what in ((population, read_population, "population"), (risk, read_risk_factors, "risk")):
+        if up is None:
+            continue
+        try:
+            value = reader(up.getvalue() if hasattr(up, "getvalue") else up, name=up.name)
+        except Exception as err:  # noqa: BLE001
+            _fail(up.name, err)
+            ok = False
+            continue
+        if what == "population":
+            pop = value
+        else:
+            rf = value
+    if regions is not None and ok:
+        try:
+            geo = read_regions(regions, name=None)
+        except Exception as err:  # noqa: BLE001
+            _fail(regions.name, err)
+            ok = False
+    if ok:
+        try:
+            from analytics.pipeline import load_registry
+
+            with st.spinner(f.t("app.data.loading")):
+                reg = load_registry(extract.getvalue(), mapping=mapping, population=pop, name=extract.name)
+        except Exception as err:  # noqa: BLE001
+            _fail(extract.name, err)
+            ok = False
+    if ok:
+        if geo is not None:
+            region_table = state._region_table(geo)
+        else:
+            codes = sorted(set(reg.records[S.REGION].dropna().astype(str)) |
+                           (set(pop[S.REGION].dropna().astype(str)) if pop is not None else set()))
+            region_table = pd.DataFrame({S.REGION: codes, S.REGION_NAME: codes, S.PARENT: "", S.PARENT_NAME: ""})
+        token = state.upload_token(extract.getvalue(), population.getvalue() if population else b"",
+                                   regions.getvalue() if regions else b"", repr(mapping).encode())
+        ds_new = state.Dataset(token, reg, region_table, f"{extract.name}", geo, rf)
+        ss["_upload"] = ds_new
+        ss["_source"] = "upload" if reg.population is not None else "demo"
+        if reg.population is None:
+            st.warning(f.t("app.data.no_population"))
+        st.rerun()
+
+# --- validation report of the active data -------------------------------------------------
+ds = state.active()
+reg = ds.registry
+st.subheader(f.t("app.data.report", name=ds.label))
+widgets.metric_row([
+    (f.t("app.data.n_read"), widgets.fmt(reg.n_read, f.lang, 0), None),
+    (f.t("app.data.n_used"), widgets.fmt(reg.n_used, f.lang, 0), None),
+    (f.t("app.data.n_excluded"), widgets.fmt(reg.n_excluded, f.lang, 0), None),
+])
+st.caption(f.t("app.data.loaded", date=str(reg.loaded_at)[:19], source=str(reg.source)))
+if reg.dropped_columns:
+    st.warning(f.t("app.data.dropped", columns=", ".join(map(str, reg.dropped_columns))))
+st.markdown(f"**{f.t('app.data.reconciliation')}**")
+st.dataframe(reg.reconciliation, hide_index=True, key="data_recon")
+flags = reg.flags.drop(columns=[S.TUMOUR_ID], errors="ignore")
+st.markdown(f"**{f.t('app.data.flags', n=widgets.fmt(len(flags), f.lang, 0))}**")
+st.dataframe(flags.head(1000), hide_index=True, key="data_flags")
+st.download_button(f.t("app.data.flags_csv"), data=lambda: flags.to_csv(index=False).encode("utf-8"),
+                   file_name="flagged_records.csv", mime="text/csv", key="dl_flags", on_click="ignore")

@@ -1,0 +1,75 @@
+"""Incidence: ASR by site for both sexes, age-specific curves, regions compared, CI5 table."""
+import streamlit as st
+
+from analytics import schema as S
+from analytics.charts import incidence as charts
+from app_support import cache, filters, widgets
+
+f = filters.sidebar_filters()
+ds = filters.dataset()
+k = filters.PUBLIC_K if f.public else None
+
+st.title(f.t("app.page.incidence"))
+st.caption(f.t("app.overview.subtitle", source=ds.label, period=f.period_label(), site=f.site_name(f.site)))
+
+# 1. ASR by site, men and women side by side.
+by_sex = cache.dsr(ds, f, by=("sex", "site"), sexes=(S.MALE, S.FEMALE))
+if by_sex.empty or not by_sex["count"].sum() > 0:
+    st.info(f.t("app.empty"))
+    st.stop()
+st.subheader(f.t("app.incidence.by_site"))
+title = f.t("app.incidence.by_site_title", period=f.period_label())
+widgets.chart_with_table(
+    charts.asr_by_site(by_sex, lang=f.lang, standard=f.std, conf=f.level, theme=f.theme, title=title, k=k, n=20),
+    by_sex, name="incidence_asr_by_site", f=f, ds=ds, title=title)
+
+# 2. Age-specific curves: the selected site, or the five leading sites.
+st.subheader(f.t("app.incidence.age_specific"))
+log = filters.page_toggle("inc_log", f.t("app.incidence.log"))
+if f.site in (filters.ALL_SITES, filters.ALL_BUT_C44):
+    ranked = by_sex[~by_sex["site"].isin(charts.NOT_RANKED)].groupby("site")["value"].max()
+    chosen = ranked.nlargest(5).index.tolist()
+else:
+    chosen = [f.site]
+asp = cache.age_specific(ds, f, by=("sex", "site"), sexes=(S.MALE, S.FEMALE))
+asp = asp[asp["site"].isin(chosen)]
+title = f.t("app.incidence.age_specific_title", period=f.period_label())
+widgets.chart_with_table(
+    charts.age_specific_curves(asp, lang=f.lang, log=log, conf=f.level, theme=f.theme, title=title),
+    asp, name="incidence_age_specific", f=f, ds=ds, title=title)
+
+# 3. Regions compared with the national value.
+st.subheader(f.t("app.incidence.regions"))
+level = filters.page_control("inc_level", S.PARENT, [S.PARENT, S.REGION], lambda **kw: st.radio(
+    f.t("app.incidence.level"), horizontal=True,
+    format_func=lambda v: f.t("app.incidence.level_er") if v == S.PARENT else f.t("app.incidence.level_district"), **kw))
+national_f = filters.Filters(**{**f.__dict__, "er": "all", "district": "all"})
+national = cache.dsr(ds, national_f)
+reg = cache.dsr(ds, national_f, by=(level,))
+names = ds.regions.drop_duplicates(level).set_index(level)[S.PARENT_NAME if level == S.PARENT else S.REGION_NAME]
+reg = reg.assign(region_name=reg[level].map(names).fillna(reg[level]))
+reg = reg[reg[level].astype(str) != ""]
+nat_value = float(national["value"].iloc[0]) if len(national) else None
+reg["status"] = charts.region_status(reg, nat_value) if nat_value is not None else "same"
+title = f.t("app.incidence.regions_title", site=f.site_name(f.site), period=f.period_label())
+widgets.chart_with_table(
+    charts.regions_compared(reg, national=nat_value, region="region_name", lang=f.lang, standard=f.std,
+                            conf=f.level, theme=f.theme, title=title, k=k),
+    reg, name="incidence_regions", f=f, ds=ds, title=title)
+
+# 4. The CI5 / CanReg5 incidence table, one per sex.
+st.subheader(f.t("app.incidence.ci5_table"))
+tabs = st.tabs([f.t("app.sex.male"), f.t("app.sex.female")])
+for tab, code in zip(tabs, (S.MALE, S.FEMALE)):
+    with tab:
+        table = cache.ci5_table(ds, f, code)
+        table = table.assign(site=table["site"].map(f.site_name))
+        st.dataframe(table, hide_index=True, width="stretch", key=f"ci5_{code}")
+        meta = {"title": f.t("app.incidence.ci5_table"), "sex": str(code), **f.describe(ds)}
+        c1, c2 = st.columns(2)
+        c1.download_button(f.t("app.dl.csv"), data=lambda table=table: widgets.table_csv(table, meta),
+                           file_name=f"ci5_table_sex{code}_{f.y0}-{f.y1}.csv", mime="text/csv",
+                           key=f"dl_ci5_csv_{code}", on_click="ignore")
+        c2.download_button(f.t("app.dl.excel"), data=lambda table=table: widgets.table_excel(table, meta),
+                           file_name=f"ci5_table_sex{code}_{f.y0}-{f.y1}.xlsx", key=f"dl_ci5_xlsx_{code}",
+                           on_click="ignore")

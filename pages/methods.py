@@ -1,0 +1,59 @@
+"""Methods: every measure with its formula, options and references; the standard populations;
+the provenance of the loaded data."""
+import pandas as pd
+import streamlit as st
+
+from analytics import standards
+from app_support import filters, widgets
+
+f = filters.sidebar_filters()
+ds = filters.dataset()
+st.title(f.t("app.page.methods"))
+
+# (key, formula in LaTeX, reference) -- descriptions come from the catalogue.
+MEASURES = [
+    ("crude", r"\text{CR} = 100\,000 \cdot \frac{\sum_i d_i}{\sum_i P_i}",
+     "Jensen et al. 1991, IARC Sci. Pub. 95, ch. 11; exact Poisson limits (Garwood 1936)"),
+    ("age_specific", r"r_i = 100\,000 \cdot d_i / P_i",
+     "Jensen et al. 1991; exact Poisson limits"),
+    ("asr", r"\text{ASR} = 100\,000 \sum_i w_i \frac{d_i}{P_i},\quad \operatorname{Var} = 100\,000^2 \sum_i w_i^2 \frac{d_i}{P_i^2}",
+     "Breslow & Day 1987; SEER*Stat rate algorithms; CIs: Tiwari, Clegg & Zou 2006 (default), "
+     "Fay & Feuer 1997, Dobson et al. 1991, normal (CanReg5)"),
+    ("cumrisk", r"\text{CumRate} = 100 \sum_{i \le 74} t_i \frac{d_i}{P_i},\quad \text{CumRisk} = 100\,(1 - e^{-\text{CumRate}/100})",
+     "Day 1987; Jensen et al. 1991, ch. 11; CI5"),
+    ("sir", r"\text{SIR} = O / E,\quad E = \sum_i r^{\text{ref}}_i P_i",
+     "Breslow & Day 1987; exact Poisson limits divided by E"),
+    ("apc", r"\ln r_t = b_0 + b_1 t,\quad \text{APC} = 100\,(e^{b_1} - 1)",
+     "SEER*Stat trend algorithms; Kim et al. 2000 (Joinpoint)"),
+    ("prevalence", r"\text{Prev}_N(t) = \#\{\text{alive at } t,\ \text{diagnosed in } (t-N, t]\}",
+     "SEER*Stat counting method; Gail et al. 1999"),
+    ("quality", r"\%\text{MV} = 100 \cdot \frac{\#\{\text{basis} \in 5..8\}}{n},\quad \%\text{DCO} = 100 \cdot \frac{\#\{\text{basis} = 0\}}{n}",
+     "Bray & Parkin 2009, Eur J Cancer 45:747"),
+    ("disclosure", r"0 < d < k \Rightarrow \text{shown as } {<}k",
+     "methods sheet §8; k = 10 in public output mode"),
+]
+st.subheader(f.t("app.methods.measures"))
+for key, formula, ref in MEASURES:
+    with st.expander(f.t(f"app.methods.{key}"), expanded=key == "asr"):
+        st.markdown(f.t(f"app.methods.{key}_text"))
+        st.latex(formula)
+        st.caption(f.t("app.methods.reference", ref=ref))
+
+st.subheader(f.t("app.methods.selection"))
+st.markdown(f.t("app.methods.selection_text", standard=f.std, ci=f.t(f"app.ci.{f.ci}"), conf=f.conf,
+                period=f.period_label()))
+
+st.subheader(f.t("app.methods.standards"))
+std_names = list(standards.ALIASES)
+wide = pd.concat({n: standards.get_standard(n).set_index("age_group")["weight"] for n in std_names}, axis=1)
+st.dataframe(wide.reset_index(), hide_index=True, key="methods_standards", width="stretch")
+st.caption(f.t("app.methods.standards_note"))
+
+st.subheader(f.t("app.methods.provenance"))
+reg = ds.registry
+st.dataframe(pd.DataFrame({
+    "item": [f.t("app.methods.prov_source"), f.t("app.methods.prov_file"), f.t("app.data.n_read"),
+             f.t("app.data.n_used"), f.t("app.data.n_excluded"), f.t("app.methods.prov_loaded")],
+    "value": [ds.label, str(reg.source), widgets.fmt(reg.n_read, f.lang, 0), widgets.fmt(reg.n_used, f.lang, 0),
+              widgets.fmt(reg.n_excluded, f.lang, 0), str(reg.loaded_at)[:19]],
+}), hide_index=True, key="methods_provenance")

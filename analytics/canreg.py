@@ -103,3 +103,60 @@ def is_canreg_header(columns) -> bool:
 # NAACCR v23 codes translated to the CanReg/IARC codes of the schema.
 NAACCR_VITAL_STATUS = {"0": 2, "1": 1, "9": 9}
 NAACCR_CONFIRMATION = {"1": 7, "2": 5, "3": 7, "4": 7, "5": 4, "6": 2, "7": 2, "8": 1, "9": 9}
+
+
+# --- writing CanReg5-style exports (fixtures, the demo extract, benchmarks) ------------------
+TRN_VARIABLES = S.DATA_DIR / "canreg5_trn" / "trn_variables.csv"
+HEADER_OPTIONS = ("short", "english", "full", "standard")
+
+
+def trn_headers(option: str = "short") -> dict[str, str]:
+    """Short (database, upper-case) name -> export header under CanReg5's naming ``option``,
+    from the TRN codebook."""
+    import pandas as pd
+    if option not in HEADER_OPTIONS:
+        raise ValueError(f"option must be one of {HEADER_OPTIONS}")
+    v = pd.read_csv(TRN_VARIABLES, dtype=str, keep_default_na=False)
+    col = {"short": "db_column", "english": "english_name", "full": "full_name",
+           "standard": "standard_export_header"}[option]
+    return dict(zip(v["db_column"], v[col]))
+
+
+def _quote(value: str, first: bool, delimiter: str) -> str:
+    """Apache commons-csv 1.4 ``QuoteMode.MINIMAL`` as CanReg5's exporter applies it."""
+    if value == "":
+        return '""' if first else ""
+    c0 = value[0]
+    need = (first and not c0.isalnum()) or c0 <= "#" or value[-1] <= " " or any(
+        ch in value for ch in (delimiter, '"', "\r", "\n"))
+    return '"' + value.replace('"', '""') + '"' if need else value
+
+
+def write_export(frame, target=None, *, names: str = "short", delimiter: str = "\t") -> bytes | None:
+    """Write ``frame`` (columns = CanReg short names, values as CanReg stores them) exactly as
+    CanReg5's *Export data* does: UTF-8 without BOM, CRLF, commons-csv minimal quoting,
+    header in the chosen naming option (``short``/``english``/``full``/``standard``).
+
+    Columns that are not TRN variables (``Hosp``, ``TOP (desc)``...) keep their name.
+    Returns the bytes when ``target`` is None, else writes the file.
+    """
+    heads = trn_headers(names)
+    cols = list(frame.columns)
+    header = delimiter.join(_quote(heads.get(c, c), i == 0, delimiter) for i, c in enumerate(cols))
+    values = frame.astype(object).where(frame.notna(), "").astype(str).to_numpy()
+    lines = [header]
+    quotable = set('"\r\n' + delimiter)
+    for rowvals in values:
+        parts = []
+        for i, v in enumerate(rowvals):
+            if v and v[0] > "#" and v[-1] > " " and i and not (quotable & set(v)):
+                parts.append(v)   # fast path: the common unquoted value
+            else:
+                parts.append(_quote(v, i == 0, delimiter))
+        lines.append(delimiter.join(parts))
+    data = ("\r\n".join(lines) + "\r\n").encode("utf-8")
+    if target is None:
+        return data
+    with open(target, "wb") as fh:
+        fh.write(data)
+    return None

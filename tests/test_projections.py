@@ -1,0 +1,144 @@
+"""Projections: demographic projection and decomposition by hand, Nordpred on synthetic data
+generated from its own model with known parameters."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics.projections import (
+    DEFAULT_CUTTREND, ProjectionInputError, age_specific_rates, decompose_change,
+    demographic_projection, nordpred,
+)
+
+
+def test_demographic_projection_by_hand():
+    cases = pd.DataFrame({"site_ci5": "Lung", "sex": 1, "year": [2023, 2023, 2024, 2024],
+                          "age_group": ["60-64", "65-69", "60-64", "65-69"], "count": [10, 30, 14, 26]})
+    pop = pd.DataFrame({"year": [2023, 2023, 2024, 2024], "sex": 1,
+                        "age_group": ["60-64", "65-69", "60-64", "65-69"],
+                        "population": [10000.0, 20000.0, 10000.0, 20000.0]})
+    r = age_specific_rates(cases, pop, by=["site_ci5", "sex"])
+    # 60-64: 24 / 20000 = 0.0012 ; 65-69: 56 / 40000 = 0.0014
+    assert r.set_index("age_group")["rate"].to_dict() == pytest.approx({"60-64": 0.0012, "65-69": 0.0014})
+    fut = pd.DataFrame({"year": [2030, 2030, 2040, 2040], "sex": 1,
+                        "age_group": ["60-64", "65-69", "60-64", "65-69"],
+                        "population": [15000.0, 25000.0, 5000.0, 30000.0]})
+    p = demographic_projection(r, fut, by=["site_ci5", "sex"])
+    assert p["cases"].tolist() == pytest.approx([0.0012 * 15000 + 0.0014 * 25000,
+                                                 0.0012 * 5000 + 0.0014 * 30000])
+    # Scenario: risk falls 1% a year from 2030.
+    s = demographic_projection(r, fut, by=["site_ci5", "sex"], annual_change=-0.01, base_year=2030)
+    assert s["cases"].iloc[1] == pytest.approx((0.0012 * 5000 + 0.0014 * 30000) * 0.99**10)
+
+
+def test_decomposition_by_hand_and_exact_sum():
+    start = pd.DataFrame({"sex": 2, "age_group": ["0-49", "50+"], "cases": [10.0, 90.0],
+                          "population": [8000.0, 2000.0]})
+    end = pd.DataFrame({"sex": 2, "age_group": ["0-49", "50+"], "cases": [12.0, 168.0],
+                        "population": [8400.0, 3600.0]})
+    out = decompose_change(start, end, by=["sex"]).iloc[0]
+    # r0 = (0.00125, 0.045); P0 = 10000, P1 = 12000; s0 = (.8, .2), s1 = (.7, .3)
+    assert out["growth"] == pytest.approx(100 * (12000 / 10000 - 1))            # 20
+    assert out["ageing"] == pytest.approx(12000 * (0.00125 * -0.1 + 0.045 * 0.1))  # 52.5
+    assert out["risk"] == pytest.approx(180 - 12000 * (0.00125 * 0.7 + 0.045 * 0.3))
+    assert out["growth"] + out["ageing"] + out["risk"] == pytest.approx(out["change"], abs=1e-12)
+
+
+def test_decomposition_sums_exactly_random():
+    rng = np.random.default_rng(5)
+    ag = [f"{a}-{a + 4}" for a in range(0, 85, 5)] + ["85+"]
+    mk = lambda: pd.DataFrame({"site_ci5": np.repeat(["A", "B"], 18), "age_group": ag * 2,  # noqa: E731
+                               "cases": rng.poisson(30, 36).astype(float),
+                               "population": rng.uniform(1e3, 1e5, 36)})
+    out = decompose_change(mk(), mk(), by=["site_ci5"])
+    np.testing.assert_allclose(out[["growth", "ageing", "risk"]].sum(axis=1), out["change"], atol=1e-9)
+
+
+# --- Nordpred on data from its own model ------------------------------------------------
+AGES = [f"{a}-{a + 4}" for a in range(0, 85, 5)] + ["85+"]
+
+
+def _truth(n_obs=5, n_fut=4):
+    K = 18
+    A = 0.04 + 0.012 * np.arange(K)           # rate^(1/5) rises with age
+    D = 0.0025                                # drift per period
+    P = n_obs
+    C = K + P - 1
+    rng = np.random.default_rng(11)
+    gamma = np.r_[0.0, rng.uniform(-0.004, 0.004, C - 2), 0.0]   # first and last cohort = 0
+    rows = []
+    for p in range(1, P + n_fut + 1):
+        for a in range(K):
+            c = K - (a + 1) + p
+            g = gamma[c - 1] if c <= C else 0.0
+            eta = A[a] + D * p + g if p <= P else None
+            rows.append((1995 + 5 * (p - 1), AGES[a], p, a, c, g, eta))
+    df = pd.DataFrame(rows, columns=["period", "age_group", "p", "a", "c", "g", "eta"])
+    df["population"] = 5 * (2e5 - 5e3 * df["a"]) * (1 + 0.02 * df["p"])
+    return df, A, D, P
+
+
+def test_nordpred_recovers_known_parameters_and_projects_truth():
+    df, A, D, P = _truth()
+    obs = df[df["p"] <= P].copy()
+    obs["count"] = obs["population"] * obs["eta"] ** 5          # expected counts, no noise
+    fut = df[df["p"] > P]
+    res = nordpred(obs, fut, cuttrend=(0, 0, 0, 0, 0), recent=False)
+    assert res.periods_used == [1995, 2000, 2005, 2010, 2015]
+    assert res.drift == pytest.approx(D, rel=1e-8)
+    np.testing.assert_allclose([res.coefficients[f"age[{i}]"] for i in range(18)], A, rtol=1e-8)
+    assert res.deviance == pytest.approx(0, abs=1e-8)
+    h = (fut["p"] - P).to_numpy()
+    eta = A[fut["a"]] + D * (P + h) + fut["g"].to_numpy()
+    exp = fut["population"].to_numpy() * eta**5
+    got = res.projection.set_index(["period", "age_group"]).loc[
+        list(zip(fut["period"], fut["age_group"])), "cases"].to_numpy()
+    np.testing.assert_allclose(got, exp, rtol=1e-8)
+
+
+def test_nordpred_attenuated_drift():
+    df, A, D, P = _truth()
+    obs = df[df["p"] <= P].copy()
+    obs["count"] = obs["population"] * obs["eta"] ** 5
+    fut = df[df["p"] > P]
+    res = nordpred(obs, fut, recent=None)
+    assert res.recent is False           # no curvature in the truth: average drift
+    # Cumulative drift multipliers 1, 1.75, 2.25, 2.5 (cuttrend 0, .25, .5, .75)
+    mult = np.cumsum(1 - np.asarray(DEFAULT_CUTTREND))
+    h = (fut["p"] - P).to_numpy()
+    eta = A[fut["a"]] + D * P + D * mult[h - 1] + fut["g"].to_numpy()
+    got = res.projection.set_index(["period", "age_group"]).loc[
+        list(zip(fut["period"], fut["age_group"])), "cases"].to_numpy()
+    np.testing.assert_allclose(got, fut["population"].to_numpy() * eta**5, rtol=1e-8)
+
+
+def test_nordpred_with_poisson_noise_close_to_truth():
+    df, A, D, P = _truth()
+    rng = np.random.default_rng(2)
+    obs = df[df["p"] <= P].copy()
+    obs["count"] = rng.poisson(obs["population"] * obs["eta"] ** 5).astype(float)
+    fut = df[df["p"] > P]
+    res = nordpred(obs, fut, cuttrend=(0, 0, 0, 0, 0), recent=False)
+    h = (fut["p"] - P).to_numpy()
+    eta = A[fut["a"]] + D * (P + h) + fut["g"].to_numpy()
+    truth_total = (fut["population"].to_numpy() * eta**5).sum()
+    assert res.projection["cases"].sum() == pytest.approx(truth_total, rel=0.05)
+    assert res.gof_p > 0.01
+
+
+def test_nordpred_needs_three_periods():
+    df, *_ = _truth(n_obs=2)
+    obs = df[df["p"] <= 2].assign(count=1.0)
+    with pytest.raises(ProjectionInputError, match="three 5-year periods"):
+        nordpred(obs, df[df["p"] > 2])
+
+
+def test_young_ages_use_mean_of_last_two_periods():
+    df, A, D, P = _truth()
+    obs = df[df["p"] <= P].copy()
+    obs["count"] = obs["population"] * obs["eta"] ** 5
+    fut = df[df["p"] > P]
+    res = nordpred(obs, fut, start_age=50, recent=False)
+    last2 = obs[(obs["p"] >= P - 1) & (obs["age_group"] == "20-24")]
+    rate = last2["count"].sum() / last2["population"].sum()
+    row = res.projection[(res.projection["age_group"] == "20-24")].iloc[0]
+    assert row["rate"] == pytest.approx(rate) and row["method"] == "mean of last two periods"

@@ -1,0 +1,16 @@
+"""Chart builders: pure functions from tidy frames to plotly figures, shared by the
+dashboard pages and the exports.
+
+- :mod:`analytics.charts.base`: site and sex colours, light/presentation themes,
+  provenance footer, marks for suppressed and unreliable values.
+- :mod:`analytics.charts.incidence`: top sites (men left, women right), cases by site,
+  population pyramid, cases per year, ASR by site, age-specific curves, regions compared.
+- :mod:`analytics.charts.quality`: data-quality indicators against their targets.
+- :mod:`analytics.charts.trends`, :mod:`analytics.charts.maps`: trends and maps (other modules).
+
+Submodules are imported on use, so a missing optional one never breaks the others.
+"""
+from analytics.charts.base import (  # noqa: F401  (the shared vocabulary every builder uses)
+    SEX_COLOURS, SITE_COLOURS, Provenance, add_footer, apply_theme, sex_colour, site_colour,
+    site_colour_map, template_name, value_text,
+)

@@ -1,0 +1,458 @@
+"""Shared look of every chart: site and sex colours, themes, provenance footer, small-number marks.
+
+Colours
+-------
+Every site group has one colour, the same on every chart and in both site lists
+(CI5-XI detailed and GLOBOCAN, ``data/reference/site_groups.csv``): a site that exists in
+both lists under different names ("Lung" / "Lung (incl. trachea and bronchus)",
+"Gallbladder" / "Gallbladder etc.", "Colorectum" / "Colon") shares its colour.
+
+The colours come only from palettes designed to stay distinguishable with colour-vision
+deficiencies: Okabe & Ito (2008, "Color Universal Design", https://jfly.uni-koeln.de/color/)
+and Paul Tol's qualitative schemes bright, muted, vibrant and light (Tol 2021, "Colour
+Schemes", SRON/EPS/TN/09-002, https://personal.sron.nl/~pault/).  No palette keeps more than
+about ten colours apart for every viewer, so the ~35 sites that reach a top-ten list in
+registries (GLOBOCAN 2022 top sites by sex and region, plus their CI5 subdivisions) get
+pairwise different colours, the rare sites reuse colours from the same palettes, and every
+chart also names its sites in text (axis labels, legends, hover) - colour never carries the
+meaning alone.  "Other" and residual groups are grey.
+
+Sex colours: men Okabe-Ito blue, women Okabe-Ito vermillion (the blue/red pairing of the
+IARC CI5 and Rcan sex charts, in its colour-blind-safe version), both sexes dark grey.
+
+Themes
+------
+Two plotly templates, registered on import: ``registry_light`` (screen and papers) and
+``registry_presentation`` (large type, black on white, thick lines, for projectors and
+slides).  Builders never set fonts themselves, so switching the template re-styles a figure.
+
+Provenance and small numbers
+----------------------------
+:func:`add_footer` writes the provenance line (source, period, standard population, method,
+date) under a figure; :mod:`analytics.export` adds it to every exported figure.
+:func:`value_text` renders suppressed values as "<k" and marks unreliable rates with "*".
+"""
+from __future__ import annotations
+
+import copy
+import zlib
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from analytics.i18n import format_number, sex_code, t
+
+# --- palettes ------------------------------------------------------------------------
+OKABE_ITO = {
+    "black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9", "bluish_green": "#009E73",
+    "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "reddish_purple": "#CC79A7",
+}
+TOL_BRIGHT = ["#4477AA", "#66CCEE", "#228833", "#CCBB44", "#EE6677", "#AA3377", "#BBBBBB"]
+TOL_MUTED = ["#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677",
+             "#882255", "#AA4499", "#DDDDDD"]
+TOL_VIBRANT = ["#0077BB", "#33BBEE", "#009988", "#EE7733", "#CC3311", "#EE3377", "#BBBBBB"]
+TOL_LIGHT = ["#77AADD", "#99DDFF", "#44BB99", "#BBCC33", "#AAAA00", "#EEDD88", "#EE8866",
+             "#FFAABB", "#DDDDDD"]
+GREY = "#BBBBBB"
+DARK_GREY = "#4D4D4D"
+
+# The sites that reach a top ten somewhere: pairwise different colours.
+_COMMON_SITE_COLOURS = {
+    "Lung": "#332288",
+    "Breast": OKABE_ITO["reddish_purple"],
+    "Colorectum": OKABE_ITO["orange"],
+    "Colon": OKABE_ITO["orange"],
+    "Rectum": "#DDCC77",
+    "Prostate": OKABE_ITO["sky_blue"],
+    "Stomach": OKABE_ITO["bluish_green"],
+    "Liver": "#882255",
+    "Cervix uteri": "#AA4499",
+    "Corpus uteri": "#EE6677",
+    "Ovary": "#44AA99",
+    "Bladder": "#CCBB44",
+    "Thyroid": "#88CCEE",
+    "Oesophagus": "#117733",
+    "Kidney": "#999933",
+    "Pancreas": OKABE_ITO["vermillion"],
+    "Non-Hodgkin lymphoma": "#EE3377",
+    "Leukaemia": "#0077BB",
+    "Myeloid leukaemia": "#0077BB",
+    "Lymphoid leukaemia": "#33BBEE",
+    "Brain, nervous system": "#4477AA",
+    "Lip, oral cavity": "#CC3311",
+    "Mouth": "#CC3311",
+    "Tongue": "#EE7733",
+    "Larynx": "#228833",
+    "Melanoma of skin": OKABE_ITO["black"],
+    "Other skin": "#77AADD",
+    "Multiple myeloma": "#AAAA00",
+    "Nasopharynx": "#009988",
+    "Gallbladder": "#BBCC33",
+    "Gallbladder etc.": "#BBCC33",
+    "Hodgkin disease": "#AA3377",
+    "Testis": "#66CCEE",
+    "Other pharynx": "#44BB99",
+    "Uterus unspecified": "#FFAABB",
+    "Lip": "#EE8866",
+    "Leukaemia unspecified": "#99DDFF",
+    "Anus": "#EEDD88",
+    "Lung (incl. trachea and bronchus)": "#332288",
+    "Other": GREY,
+    "Other and unspecified": GREY,
+    "All sites": DARK_GREY,
+    "All sites but C44": DARK_GREY,
+}
+# Rare sites, in site_groups.csv order: colours reused from the same palettes.
+_RARE_SITES = [
+    "Salivary glands", "Tonsil", "Other oropharynx", "Hypopharynx", "Pharynx unspecified",
+    "Small intestine", "Nose, sinuses etc.", "Other thoracic organs", "Bone", "Mesothelioma",
+    "Kaposi sarcoma", "Connective and soft tissue", "Vulva", "Vagina",
+    "Other female genital organs", "Placenta", "Penis", "Other male genital organs",
+    "Renal pelvis", "Ureter", "Other urinary organs", "Eye", "Adrenal gland",
+    "Other endocrine", "Immunoproliferative diseases",
+]
+_RARE_PALETTE = [c for c in (TOL_MUTED + TOL_LIGHT + TOL_BRIGHT + list(OKABE_ITO.values()))
+                 if c not in ("#DDDDDD", "#BBBBBB", "#000000")]
+SITE_COLOURS: dict[str, str] = dict(_COMMON_SITE_COLOURS)
+SITE_COLOURS.update({s: _RARE_PALETTE[i % len(_RARE_PALETTE)] for i, s in enumerate(_RARE_SITES)})
+COMMON_SITES: tuple[str, ...] = tuple(_COMMON_SITE_COLOURS)
+
+SEX_COLOURS = {1: OKABE_ITO["blue"], 2: OKABE_ITO["vermillion"], 0: DARK_GREY, 9: GREY}
+
+
+def site_colour(label: str) -> str:
+    """The colour of a site group (English label as in site_groups.csv).
+
+    A label outside both lists (a user's own grouping) gets a palette colour chosen from
+    a hash of its name, so it is stable between runs and charts.
+    """
+    if label in SITE_COLOURS:
+        return SITE_COLOURS[label]
+    pool = _RARE_PALETTE
+    return pool[zlib.crc32(str(label).encode("utf-8")) % len(pool)]
+
+
+def site_colour_map(labels: Iterable[str]) -> dict[str, str]:
+    """``{label: colour}`` for the labels of a chart."""
+    return {lab: site_colour(lab) for lab in labels}
+
+
+def sex_colour(sex: Any) -> str:
+    """Colour of a sex given as schema code (1, 2, 9), 0 for both, or word ("male")."""
+    return SEX_COLOURS.get(sex_code(sex), GREY)
+
+
+# --- themes ----------------------------------------------------------------------------
+FONT_FAMILY = "Liberation Sans, Arial, Helvetica, sans-serif"
+LIGHT = "registry_light"
+PRESENTATION = "registry_presentation"
+THEMES = {"light": LIGHT, "presentation": PRESENTATION}
+
+
+def _light_template() -> go.layout.Template:
+    tpl = copy.deepcopy(pio.templates["plotly_white"])
+    tpl.layout.update(
+        font=dict(family=FONT_FAMILY, size=13, color="#222222"),
+        title=dict(font=dict(size=17), x=0.0, xanchor="left"),
+        colorway=list(OKABE_ITO.values())[1:] + [OKABE_ITO["black"]],
+        paper_bgcolor="white", plot_bgcolor="white",
+        legend=dict(font=dict(size=12)),
+        hoverlabel=dict(font=dict(family=FONT_FAMILY, size=13)),
+        margin=dict(l=10, r=20, t=60, b=50),
+    )
+    tpl.layout.xaxis.update(gridcolor="#E5E5E5", linecolor="#444444", zerolinecolor="#999999",
+                            automargin=True)
+    tpl.layout.yaxis.update(gridcolor="#E5E5E5", linecolor="#444444", zerolinecolor="#999999",
+                            automargin=True)
+    return tpl
+
+
+def _presentation_template() -> go.layout.Template:
+    # Projector rule of thumb: body text >= 20 pt at 1280 px wide, black on white, no light greys.
+    tpl = copy.deepcopy(pio.templates["plotly_white"])
+    tpl.layout.update(
+        font=dict(family=FONT_FAMILY, size=22, color="#000000"),
+        title=dict(font=dict(size=32, color="#000000"), x=0.0, xanchor="left"),
+        colorway=list(OKABE_ITO.values())[1:] + [OKABE_ITO["black"]],
+        paper_bgcolor="white", plot_bgcolor="white",
+        legend=dict(font=dict(size=22)),
+        hoverlabel=dict(font=dict(family=FONT_FAMILY, size=20)),
+        margin=dict(l=20, r=30, t=90, b=70),
+    )
+    for axis in (tpl.layout.xaxis, tpl.layout.yaxis):
+        axis.update(gridcolor="#B0B0B0", gridwidth=1.5, linecolor="#000000", linewidth=2,
+                    zerolinecolor="#000000", zerolinewidth=2, tickfont=dict(size=22),
+                    title=dict(font=dict(size=24)), automargin=True, showline=True,
+                    ticks="outside", tickwidth=2)
+    tpl.data.scatter = [go.Scatter(line=dict(width=4), marker=dict(size=12))]
+    tpl.data.bar = [go.Bar(marker=dict(line=dict(color="#000000", width=1)))]
+    return tpl
+
+
+pio.templates[LIGHT] = _light_template()
+pio.templates[PRESENTATION] = _presentation_template()
+
+
+def template_name(theme: str = "light") -> str:
+    """Plotly template name of a theme ("light" or "presentation")."""
+    if theme in THEMES.values():
+        return theme
+    if theme not in THEMES:
+        raise ValueError(f"unknown theme {theme!r}: use one of {', '.join(THEMES)}")
+    return THEMES[theme]
+
+
+def apply_theme(fig: go.Figure, theme: str = "light") -> go.Figure:
+    """Set the figure's template in place and return it (chainable)."""
+    fig.update_layout(template=template_name(theme))
+    return layout_bottom(fig)
+
+
+def new_figure(title: str = "", theme: str = "light", **layout: Any) -> go.Figure:
+    """An empty figure with the theme and a left-aligned title."""
+    fig = go.Figure()
+    fig.update_layout(template=template_name(theme), title=dict(text=title, xref="paper", x=0), **layout)
+    return fig
+
+
+def empty_figure(message: str, theme: str = "light", title: str = "") -> go.Figure:
+    """A figure that says why there is nothing to draw (no data for the selection)."""
+    fig = new_figure(title, theme)
+    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper",
+                       showarrow=False, font=dict(size=16))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+# --- provenance footer ---------------------------------------------------------------------
+@dataclass
+class Provenance:
+    """Where a figure's numbers come from; shown under every exported figure.
+
+    ``date`` is the date of the export (default: today, UTC); ``extra`` holds further
+    labelled items (e.g. {"Filters": "men, 2015-2019"}) appended to the footer.
+    """
+
+    source: str = ""
+    period: str = ""
+    standard: str = ""
+    method: str = ""
+    date: str | date | datetime | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self, lang: str = "en") -> dict[str, str]:
+        """Ordered {translated label: value}, empty items left out."""
+        d = self.date or datetime.now(timezone.utc).date()
+        if isinstance(d, datetime):
+            d = d.date()
+        items = [
+            (t("common.meta_source", lang), self.source),
+            (t("common.meta_period", lang), self.period),
+            (t("common.meta_standard", lang), self.standard),
+            (t("common.meta_method", lang), self.method),
+        ]
+        items += list(self.extra.items())
+        items.append((t("common.meta_date", lang), d.isoformat() if isinstance(d, date) else str(d)))
+        return {k: str(v) for k, v in items if v not in (None, "")}
+
+    def text(self, lang: str = "en") -> str:
+        """One line: "Source: ... · Period: ... · Standard population: ... · Method: ... · Date: ..."."""
+        return " · ".join(f"{k}: {v}" for k, v in self.as_dict(lang).items())
+
+
+FOOTER_NAME = "provenance_footer"
+NOTE_NAME = "marks_note"
+
+
+def _font_size(fig: go.Figure, *path: str, default: float = 13.0) -> float:
+    """A font size from the figure's layout, else its template, else the base font."""
+    for layout in (fig.layout, fig.layout.template.layout if fig.layout.template else None):
+        if layout is None:
+            continue
+        obj = layout
+        try:
+            for p in path:
+                obj = obj[p]
+            if obj is not None:
+                return float(obj)
+        except (KeyError, TypeError, ValueError):
+            pass
+    base = fig.layout.font.size or (fig.layout.template.layout.font.size if fig.layout.template else None)
+    return float(base or default)
+
+
+def _below_axis_offset(fig: go.Figure) -> float:
+    """Pixels from the bottom of the plot area to below the x-axis tick labels and title.
+
+    Annotations can only be placed relative to the plot area, so the footer is put this far
+    below it and the bottom margin is set to hold axis and footer (automargin then has
+    nothing to add, which keeps the footer where it was put)."""
+    xaxes = [fig.layout[k] for k in fig.layout if k.startswith("xaxis")]
+    if not xaxes or all(ax.visible is False for ax in xaxes):
+        return 8.0
+    tick = _font_size(fig, "xaxis", "tickfont", "size")
+    title = _font_size(fig, "xaxis", "title", "font", "size")
+    angle = max(abs(ax.tickangle or 0) for ax in xaxes)
+    tick_h = tick * 1.4
+    if angle:
+        longest = max((len(str(v)) for ax in xaxes for v in (ax.categoryarray or ax.ticktext or ())), default=4)
+        tick_h = max(tick_h, longest * tick * 0.55 * np.sin(np.radians(angle)) + tick)
+    has_title = any(ax.title.text for ax in xaxes)
+    return tick_h + 12 + (title * 1.5 if has_title else 0) + 6
+
+
+def _left_margin_estimate(fig: go.Figure) -> float:
+    # Annotations start at the plot area's left edge, which automargin moves right by the
+    # width of the y tick labels; estimate it from the longest category label.
+    yaxes = [fig.layout[k] for k in fig.layout if k.startswith("yaxis")]
+    labels = [str(v) for ax in yaxes for v in (ax.categoryarray or ax.ticktext or ())]
+    tick = _font_size(fig, "yaxis", "tickfont", "size")
+    longest = max((len(x) for x in labels), default=6)
+    return longest * tick * 0.6 + 30
+
+
+def _wrap(text: str, width_px: float, size: float) -> list[str]:
+    per_line = max(30, int(width_px / (size * 0.6)))
+    words, lines, cur = text.split(" "), [], ""
+    for w in words:
+        if cur and len(cur) + 1 + len(w) > per_line:
+            lines.append(cur)
+            cur = w
+        else:
+            cur = f"{cur} {w}" if cur else w
+    if cur:
+        lines.append(cur)
+    return lines
+
+
+def layout_bottom(fig: go.Figure, width: int | None = None) -> go.Figure:
+    """(Re)place the marks note and provenance footer under the x axis for the figure's
+    current theme and width, and size the bottom margin to hold them.  In place."""
+    anns = list(fig.layout.annotations or ())
+    note = next((a for a in anns if a.name == NOTE_NAME), None)
+    foot = next((a for a in anns if a.name == FOOTER_NAME), None)
+    if note is None and foot is None:
+        return fig
+    meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
+    base = _font_size(fig, "font", "size")
+    size = max(9.0, round(base * 0.75))
+    width = width or fig.layout.width or 1000
+    usable = width - _left_margin_estimate(fig) - 40
+    y = _below_axis_offset(fig)
+    for ann, key in ((note, "marks_note_text"), (foot, "footer_text")):
+        if ann is None:
+            continue
+        lines = _wrap(meta.get(key) or ann.text.replace("<br>", " "), usable, size)
+        ann.update(text="<br>".join(lines), x=0, y=0, xref="paper", yref="paper", xanchor="left",
+                   yanchor="top", yshift=-y, showarrow=False, align="left",
+                   font=dict(size=size, color="#333333"))
+        y += len(lines) * size * 1.3 + 6
+    fig.layout.annotations = anns
+    fig.update_layout(margin=dict(b=int(y + 8)))
+    return fig
+
+
+def _set_meta(fig: go.Figure, **items: str) -> None:
+    meta = dict(fig.layout.meta) if isinstance(fig.layout.meta, dict) else {}
+    meta.update(items)
+    fig.update_layout(meta=meta)
+
+
+def add_footer(fig: go.Figure, provenance: Provenance | str | None, lang: str = "en",
+               *, width: int | None = None) -> go.Figure:
+    """A copy of ``fig`` with the provenance line under the x axis (wrapped to the width).
+
+    The input is untouched, so the figure on screen keeps no footer; ``None`` removes it.
+    """
+    out = go.Figure(fig)
+    out.layout.annotations = [a for a in (out.layout.annotations or ()) if a.name != FOOTER_NAME]
+    text = provenance.text(lang) if isinstance(provenance, Provenance) else (provenance or "")
+    if text:
+        _set_meta(out, footer_text=str(text))
+        out.add_annotation(name=FOOTER_NAME, text=str(text), x=0, y=0, xref="paper", yref="paper",
+                           showarrow=False)
+    return layout_bottom(out, width)
+
+
+# --- suppressed and unreliable values --------------------------------------------------------
+def _flag_text(frame: pd.DataFrame) -> pd.Series:
+    if "flag" in frame.columns:
+        return frame["flag"].astype("str").str.lower().fillna("")
+    return pd.Series("", index=frame.index)
+
+
+def suppressed_mask(frame: pd.DataFrame) -> pd.Series:
+    """True where a value is withheld by disclosure control.
+
+    Read from a boolean ``suppressed`` column (analytics.disclosure) or a ``flag`` text that
+    mentions suppression.
+    """
+    mask = pd.Series(False, index=frame.index)
+    if "suppressed" in frame.columns:
+        mask |= frame["suppressed"].fillna(False).astype(bool)
+    mask |= _flag_text(frame).str.contains("suppress", regex=False)
+    return mask
+
+
+def unreliable_mask(frame: pd.DataFrame, *, min_count: int | None = None,
+                    count: str = "count") -> pd.Series:
+    """True where a rate is shown but unreliable: a boolean ``unreliable`` column, a ``flag``
+    mentioning it, or (when ``min_count`` is given) fewer than ``min_count`` cases - e.g. 10,
+    below which PHE does not publish a DSR and ONS flags rates "u" (docs/methods.md section 8)."""
+    mask = pd.Series(False, index=frame.index)
+    if "unreliable" in frame.columns:
+        mask |= frame["unreliable"].fillna(False).astype(bool)
+    mask |= _flag_text(frame).str.contains("unreliab", regex=False)
+    if min_count is not None and count in frame.columns:
+        mask |= pd.to_numeric(frame[count], errors="coerce").fillna(0).lt(min_count)
+    return mask & ~suppressed_mask(frame)
+
+
+UNRELIABLE_MARK = "*"
+UNRELIABLE_PATTERN = "/"   # bar hatching for unreliable rates
+
+
+def value_text(frame: pd.DataFrame, value: str = "value", *, lang: str = "en", decimals: int = 1,
+               k: int | None = None, min_count: int | None = None) -> pd.Series:
+    """Display strings for a value column: "45.2", "<5" when suppressed (``k`` is the
+    disclosure threshold; plain "<k" text is used when it is not known), "3.1*" when unreliable."""
+    vals = pd.to_numeric(frame[value], errors="coerce")
+    text = pd.Series([format_number(v, lang, decimals) for v in vals], index=frame.index, dtype="str")
+    unrel = unreliable_mask(frame, min_count=min_count)
+    text = text.where(~unrel, text + UNRELIABLE_MARK)
+    sup = suppressed_mask(frame)
+    text = text.where(~sup, f"<{k}" if k is not None else "<k")
+    return text
+
+
+def marks_note(frame: pd.DataFrame, *, lang: str = "en", k: int | None = None,
+               min_count: int | None = None) -> str:
+    """The legend line explaining "<k" and "*" when the frame has such values, else ""."""
+    parts = []
+    if suppressed_mask(frame).any():
+        parts.append(t("charts.note_suppressed", lang, k=k if k is not None else "k"))
+    if unreliable_mask(frame, min_count=min_count).any():
+        parts.append(t("charts.note_unreliable", lang))
+    return "  ".join(parts)
+
+
+def add_note(fig: go.Figure, note: str) -> go.Figure:
+    """Put the marks legend ("<k: ...", "* ...") under the x axis (in place; no-op when empty)."""
+    if note:
+        fig.layout.annotations = [a for a in (fig.layout.annotations or ()) if a.name != NOTE_NAME]
+        _set_meta(fig, marks_note_text=note)
+        fig.add_annotation(name=NOTE_NAME, text=note, x=0, y=0, xref="paper", yref="paper",
+                           showarrow=False)
+        layout_bottom(fig)
+    return fig
+
+
+def finite(x: Any) -> np.ndarray:
+    """Float array with non-numbers as NaN."""
+    return pd.to_numeric(pd.Series(x), errors="coerce").to_numpy(dtype=float)

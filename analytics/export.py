@@ -1,0 +1,399 @@
+"""Files for download: tables as CSV and Excel, figures as PNG/SVG/PDF/HTML, decks as PowerPoint.
+
+Figures are rendered by kaleido 1.5 with the system Chromium (Debian ``/usr/bin/chromium``).
+One kaleido server is started lazily, once per process, on the first export and reused:
+a one-shot export starts a browser each time (1.5-2.8 s), the server answers in about
+0.1-0.15 s (measured, shared/notes/stack.md section 4).  Where no Chromium exists,
+:func:`export_available` says so in a sentence and :func:`figure_to_html` gives a
+self-contained interactive file instead.
+
+Every exported figure carries the provenance footer of :mod:`analytics.charts.base`.
+"""
+from __future__ import annotations
+
+import atexit
+import io
+import os
+import shutil
+import struct
+import threading
+import warnings
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from analytics.charts.base import Provenance, add_footer, apply_theme, layout_bottom
+from analytics.i18n import t
+
+DPI = 300
+MM_PER_INCH = 25.4
+DEFAULT_WIDTH = 1000      # layout px: plotly lays the figure out at this size
+DEFAULT_HEIGHT = 600
+DEFAULT_WIDTH_MM = 170.0  # a full page width in most journals (Elsevier, BMJ: 170-174 mm)
+FORMATS = ("png", "svg", "pdf")
+_BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+
+
+class ExportUnavailable(RuntimeError):
+    """No browser to render images with; the message is a sentence for the user."""
+
+
+@dataclass(frozen=True)
+class ExportStatus:
+    """Whether figures can be rendered as images here; truthy when they can."""
+
+    ok: bool
+    browser: str | None
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def _find_browser() -> str | None:
+    env = os.environ.get("BROWSER_PATH")
+    if env:
+        return env if os.path.isfile(env) and os.access(env, os.X_OK) else None
+    for name in _BROWSER_NAMES:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def export_available(lang: str = "en") -> ExportStatus:
+    """Can PNG/SVG/PDF be made?  ``ExportStatus(ok, browser, message)``; the message says
+    plainly, in ``lang``, when no Chromium was found and what to download instead."""
+    browser = _find_browser()
+    if browser is None:
+        return ExportStatus(False, None, t("common.export_unavailable", lang))
+    return ExportStatus(True, browser, "")
+
+
+# --- the long-lived kaleido server ------------------------------------------------------------
+_SERVER_LOCK = threading.Lock()
+_SERVER_STARTED = False
+
+
+def _ensure_server() -> None:
+    global _SERVER_STARTED
+    if _SERVER_STARTED:
+        return
+    with _SERVER_LOCK:
+        if _SERVER_STARTED:
+            return
+        status = export_available()
+        if not status:
+            raise ExportUnavailable(status.message)
+        import kaleido
+        # plotly passes kopts on every call; with a server running kaleido warns each time.
+        warnings.filterwarnings("ignore", message="The kopts argument is ignored if using a server")
+        kaleido.start_sync_server(path=status.browser, silence_warnings=True)
+        _SERVER_STARTED = True
+        atexit.register(stop_export_server)
+
+
+def stop_export_server() -> None:
+    """Stop the kaleido server (also done at interpreter exit)."""
+    global _SERVER_STARTED
+    with _SERVER_LOCK:
+        if not _SERVER_STARTED:
+            return
+        import kaleido
+        try:
+            kaleido.stop_sync_server(silence_warnings=True)
+        finally:
+            _SERVER_STARTED = False
+
+
+# --- tables ---------------------------------------------------------------------------------------
+def table_to_csv(df: pd.DataFrame, *, bom: bool = True, index: bool = False) -> bytes:
+    """CSV bytes, UTF-8, full precision.  With ``bom`` (default) the file starts with a
+    UTF-8 byte-order mark so Excel shows Azerbaijani and Cyrillic text correctly;
+    ``pandas.read_csv`` reads it back unchanged."""
+    text = df.to_csv(index=index, lineterminator="\n")
+    return text.encode("utf-8-sig" if bom else "utf-8")
+
+
+METADATA_KEYS = ("source", "filters", "standard", "method", "date", "suppression")
+_META_LABEL_KEYS = {
+    "source": "common.meta_source", "filters": "common.meta_filters",
+    "standard": "common.meta_standard", "method": "common.meta_method",
+    "date": "common.meta_date", "suppression": "common.meta_suppression",
+    "period": "common.meta_period",
+}
+
+
+def _meta_value(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, Mapping):
+        return "; ".join(f"{k}: {_meta_value(x)}" for k, x in v.items())
+    if isinstance(v, (list, tuple, set)):
+        return ", ".join(map(str, v))
+    if isinstance(v, datetime):
+        return v.isoformat(timespec="seconds")
+    return str(v)
+
+
+def metadata_rows(metadata: Mapping[str, Any] | Provenance | None, lang: str = "en") -> list[tuple[str, str]]:
+    """(label, value) rows of the metadata sheet: the standard items first (source, filters,
+    standard, method, date, suppression rule; "not stated" when missing, date defaulting to
+    now UTC), then any other items given."""
+    meta: dict[str, Any] = {}
+    if isinstance(metadata, Provenance):
+        meta = {"source": metadata.source, "period": metadata.period, "standard": metadata.standard,
+                "method": metadata.method, "date": metadata.date, **metadata.extra}
+    elif metadata:
+        meta = dict(metadata)
+    if not meta.get("date"):
+        meta["date"] = datetime.now(timezone.utc).replace(microsecond=0)
+    rows = []
+    for key in METADATA_KEYS:
+        val = _meta_value(meta.pop(key, None))
+        rows.append((t(_META_LABEL_KEYS[key], lang), val or t("common.not_stated", lang)))
+    for key, val in meta.items():
+        label = t(_META_LABEL_KEYS[key], lang) if key in _META_LABEL_KEYS else str(key)
+        rows.append((label, _meta_value(val)))
+    return rows
+
+
+def _cell_value(v: Any) -> Any:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, (float, np.floating)) and not np.isfinite(v):
+        return None
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime().replace(tzinfo=None)
+    return v
+
+
+def table_to_excel(df: pd.DataFrame, metadata: Mapping[str, Any] | Provenance | None = None, *,
+                   lang: str = "en", sheet_name: str | None = None) -> bytes:
+    """An .xlsx workbook: the table on the first sheet (bold frozen header) and a
+    "metadata" sheet with source, filters, standard, method, date and suppression rule.
+
+    Text is always stored as text, so a value beginning with "=" is never run as a formula.
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = (sheet_name or t("common.meta_sheet_data", lang))[:31]
+    bold = Font(bold=True)
+    columns = [str(c) for c in df.columns]
+    ws.append(columns)
+    for cell in ws[1]:
+        cell.font = bold
+    for row in df.itertuples(index=False, name=None):
+        ws.append([_cell_value(v) for v in row])
+    # openpyxl reads a leading "=" as a formula: force such strings back to text.
+    for col in ws.iter_cols(min_row=2):
+        for cell in col:
+            if cell.data_type == "f":
+                cell.data_type = "s"
+    ws.freeze_panes = "A2"
+    for i, name in enumerate(columns, start=1):
+        sample = [len(name)] + [len(str(v)) for v in df.iloc[:200, i - 1].tolist()]
+        ws.column_dimensions[get_column_letter(i)].width = min(60, max(8, max(sample) + 2))
+
+    meta = wb.create_sheet(t("common.meta_sheet_metadata", lang)[:31])
+    meta.append([t("common.meta_item", lang), t("common.meta_value", lang)])
+    for cell in meta[1]:
+        cell.font = bold
+    for label, value in metadata_rows(metadata, lang):
+        meta.append([label, value])
+        if meta.cell(row=meta.max_row, column=2).data_type == "f":
+            meta.cell(row=meta.max_row, column=2).data_type = "s"
+    meta.column_dimensions["A"].width = 24
+    meta.column_dimensions["B"].width = 90
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+# --- figures -------------------------------------------------------------------------------------
+def png_scale(width_px: int, width_mm: float = DEFAULT_WIDTH_MM, dpi: int = DPI) -> float:
+    """Scale that makes a figure laid out ``width_px`` wide print ``width_mm`` wide at ``dpi``."""
+    return (width_mm / MM_PER_INCH * dpi) / width_px
+
+
+def _set_png_dpi(png: bytes, dpi: int) -> bytes:
+    # PNG pHYs chunk (ISO/IEC 15948 section 11.3.5.3): pixels per metre, unit 1 = metre,
+    # placed right after IHDR so viewers and word processors size the image at ``dpi``.
+    if png[:8] != b"\x89PNG\r\n\x1a\n":
+        return png
+    ppm = int(round(dpi / 0.0254))
+    data = struct.pack(">IIB", ppm, ppm, 1)
+    chunk = struct.pack(">I", len(data)) + b"pHYs" + data + struct.pack(">I", zlib.crc32(b"pHYs" + data))
+    out, pos = [png[:8]], 8
+    while pos < len(png):
+        length = struct.unpack(">I", png[pos:pos + 4])[0]
+        ctype = png[pos + 4:pos + 8]
+        end = pos + 12 + length
+        if ctype != b"pHYs":
+            out.append(png[pos:end])
+        if ctype == b"IHDR":
+            out.append(chunk)
+        pos = end
+    return b"".join(out)
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) in pixels from a PNG's IHDR chunk."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
+        raise ValueError("not a PNG file")
+    return struct.unpack(">II", png[16:24])
+
+
+def _prepared(fig: go.Figure, provenance: Provenance | str | None, lang: str,
+              theme: str | None, width: int | None = None) -> go.Figure:
+    out = go.Figure(fig)
+    if theme is not None:
+        apply_theme(out, theme)
+    return add_footer(out, provenance, lang, width=width) if provenance is not None else layout_bottom(out, width)
+
+
+def figure_to_image(fig: go.Figure, fmt: str = "png", width: int | None = None,
+                    height: int | None = None, scale: float | None = None, *,
+                    width_mm: float | None = None, dpi: int = DPI,
+                    provenance: Provenance | str | None = None, lang: str = "en",
+                    theme: str | None = None) -> bytes:
+    """Render a figure to PNG, SVG or PDF bytes with kaleido (one long-lived server).
+
+    ``width``/``height`` are the layout size in CSS pixels (default: the figure's own or
+    1000 x 600).  For PNG, ``scale`` defaults to what makes the image ``width_mm`` wide at
+    ``dpi`` (300 dpi, 170 mm: a journal page width), so a 1000 px layout gives a 2008 px
+    image; the file also records the dpi (pHYs chunk).  SVG and PDF are vector: scale 1.
+    ``provenance`` adds the footer; ``theme`` ("light"/"presentation") restyles first.
+
+    Raises ExportUnavailable (a plain sentence) when no Chromium is installed.
+    """
+    fmt = fmt.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise ValueError(f"image format {fmt!r} is not supported: use one of {', '.join(FORMATS)}")
+    width = int(width or fig.layout.width or DEFAULT_WIDTH)
+    height = int(height or fig.layout.height or DEFAULT_HEIGHT)
+    if scale is None:
+        scale = png_scale(width, width_mm or DEFAULT_WIDTH_MM, dpi) if fmt == "png" else 1.0
+    elif width_mm is not None:
+        raise ValueError("give either scale or width_mm, not both")
+    _ensure_server()
+    out = _prepared(fig, provenance, lang, theme, width)
+    try:
+        data = pio.to_image(out, format=fmt, width=width, height=height, scale=scale)
+    except Exception as exc:  # kaleido/chromium failures: say what happened, in a sentence
+        raise ExportUnavailable(t("common.export_failed", lang, reason=str(exc).strip() or type(exc).__name__)) from exc
+    if fmt == "png":
+        data = _set_png_dpi(data, dpi)
+    return data
+
+
+def figure_to_html(fig: go.Figure, *, provenance: Provenance | str | None = None,
+                   lang: str = "en", theme: str | None = None) -> bytes:
+    """A self-contained interactive HTML file: plotly.js inline, no CDN, no MathJax,
+    so it opens offline (the fallback when images cannot be rendered)."""
+    out = _prepared(fig, provenance, lang, theme)
+    html = out.to_html(include_plotlyjs=True, full_html=True, include_mathjax=False,
+                       config={"displaylogo": False, "responsive": True})
+    html = html.replace("<html>", f'<html lang="{lang}">', 1)
+    return html.encode("utf-8")
+
+
+# --- PowerPoint ---------------------------------------------------------------------------------
+@dataclass
+class Slide:
+    """One chart for the deck: figure, title, a one-line reading, provenance footer."""
+
+    figure: go.Figure
+    title: str = ""
+    reading: str = ""
+    provenance: Provenance | str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+SLIDE_WIDTH_IN = 13.333   # 16:9 at PowerPoint's default widescreen size
+SLIDE_HEIGHT_IN = 7.5
+
+
+def _as_slide(item: Slide | Mapping[str, Any] | go.Figure) -> Slide:
+    if isinstance(item, Slide):
+        return item
+    if isinstance(item, go.Figure):
+        return Slide(item, title=str(item.layout.title.text or ""))
+    if isinstance(item, Mapping):
+        fig = item.get("figure", item.get("fig"))
+        if not isinstance(fig, go.Figure):
+            fig = go.Figure(fig) if fig is not None else None
+        if fig is None:
+            raise ValueError("a slide needs a 'figure'")
+        return Slide(fig, title=str(item.get("title") or fig.layout.title.text or ""),
+                     reading=str(item.get("reading") or ""), provenance=item.get("provenance", item.get("footer")))
+    raise TypeError(f"cannot make a slide from {type(item).__name__}")
+
+
+def build_presentation(slides: Sequence[Slide | Mapping[str, Any] | go.Figure], *, lang: str = "en",
+                       theme: str = "presentation", dpi: int = 200) -> bytes:
+    """A 16:9 PowerPoint deck, one chart per slide: the title as slide title, the chart as a
+    high-resolution image (presentation theme, ``dpi`` at its printed size), the one-line
+    reading under it and the provenance footer at the bottom.
+
+    The chart's own title is left out of the image since the slide title carries it.
+    """
+    from pptx import Presentation
+    from pptx.dml.color import RGBColor
+    from pptx.util import Inches, Pt
+
+    items = [_as_slide(s) for s in slides]
+    prs = Presentation()
+    prs.slide_width, prs.slide_height = Inches(SLIDE_WIDTH_IN), Inches(SLIDE_HEIGHT_IN)
+    layout = prs.slide_layouts[5]   # "Title Only"
+    margin = 0.45
+    img_w_in = SLIDE_WIDTH_IN - 2 * margin
+    img_h_in = 5.0
+    layout_w = 1280
+    layout_h = int(round(layout_w * img_h_in / img_w_in))
+    for item in items:
+        slide = prs.slides.add_slide(layout)
+        title = slide.shapes.title
+        title.left, title.top = Inches(margin), Inches(0.25)
+        title.width, title.height = Inches(img_w_in), Inches(0.8)
+        title.text = item.title
+        para = title.text_frame.paragraphs[0]
+        para.font.size = Pt(30)
+        para.font.bold = True
+        fig = go.Figure(item.figure)
+        fig.update_layout(title_text="")
+        png = figure_to_image(fig, "png", width=layout_w, height=layout_h,
+                              scale=png_scale(layout_w, img_w_in * MM_PER_INCH, dpi),
+                              dpi=dpi, lang=lang, theme=theme)
+        slide.shapes.add_picture(io.BytesIO(png), Inches(margin), Inches(1.1), width=Inches(img_w_in),
+                                 height=Inches(img_h_in))
+        y = 1.1 + img_h_in + 0.05
+        if item.reading:
+            box = slide.shapes.add_textbox(Inches(margin), Inches(y), Inches(img_w_in), Inches(0.6))
+            box.text_frame.word_wrap = True
+            box.text_frame.text = item.reading
+            box.text_frame.paragraphs[0].font.size = Pt(18)
+        footer = item.provenance.text(lang) if isinstance(item.provenance, Provenance) else (item.provenance or "")
+        if footer:
+            box = slide.shapes.add_textbox(Inches(margin), Inches(SLIDE_HEIGHT_IN - 0.45),
+                                           Inches(img_w_in), Inches(0.35))
+            box.text_frame.word_wrap = True
+            box.text_frame.text = str(footer)
+            p = box.text_frame.paragraphs[0]
+            p.font.size = Pt(11)
+            p.font.color.rgb = RGBColor(0x33, 0x33, 0x33)
+    buf = io.BytesIO()
+    prs.save(buf)
+    return buf.getvalue()

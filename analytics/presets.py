@@ -1,0 +1,112 @@
+"""Presets that fix method, standard, thresholds, rounding and suppression like the tools people
+compare against: IARC CI5/CanReg5 (``ci5``), NCI SEER*Stat/USCS (``seer``), OHID/PHE Fingertips
+(``phe``). Sources for each choice are in docs/methods.md §1, §8 and §10.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+import pandas as pd
+
+from analytics import disclosure, rates
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    label: str
+    method: str                      # DSR confidence interval (rates.DSR_METHODS)
+    standard: str                    # standards catalogue name
+    conf: tuple[float, ...] = (0.95,)
+    multiplier: float = 100000
+    min_count: int = 0               # no DSR below this many cases
+    unreliable_below: int | None = None   # flag rates on fewer cases
+    withhold_unreliable: bool = False     # and blank them (USCS rule)
+    suppress_below: int | None = None     # primary suppression threshold k for counts
+    unknown_age: str = "exclude"
+    decimals: int = 1
+    truncated_ages: tuple[int, int] | None = None
+    cumulative_max_age: int = 74
+    isr_method: str = "exact"
+    source: str = ""
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def dsr_kwargs(self) -> dict:
+        """Keyword arguments for :func:`analytics.rates.dsr`."""
+        conf = self.conf[0] if len(self.conf) == 1 else list(self.conf)
+        return dict(method=self.method, standard=self.standard, conf=conf,
+                    multiplier=self.multiplier, min_count=self.min_count,
+                    unknown_age=self.unknown_age)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+PRESETS: dict[str, Preset] = {
+    "ci5": Preset(
+        name="ci5", label="IARC CI5 / CanReg5", method="normal", standard="world_segi1960",
+        unknown_age="redistribute", decimals=1, truncated_ages=(35, 64), cumulative_max_age=74,
+        isr_method="exact",
+        source="Bray et al., CI5 Vol. XI technical notes; CanReg5 conf/tables/r/Funct_rates.r (CalcASR)",
+        notes=("ASR ± 1.96·SE as CanReg5", "unknown age redistributed in proportion to known ages",
+               "truncated ASR 35-64 and cumulative risk 0-74")),
+    "seer": Preset(
+        name="seer", label="NCI SEER*Stat / USCS", method="tiwari", standard="us_2000",
+        unreliable_below=16, withhold_unreliable=True, suppress_below=16, decimals=1,
+        isr_method="exact",
+        source="SEER*Stat rate algorithms (Tiwari et al. 2006 option); CDC USCS suppression rule",
+        notes=("US 2000 standard (P25-1130 persons)", "counts and rates on fewer than 16 cases withheld")),
+    "phe": Preset(
+        name="phe", label="OHID / PHE Fingertips", method="dobson", standard="europe_2013",
+        conf=(0.95, 0.998), min_count=10, decimals=1, isr_method="auto",
+        source="PHEindicatormethods calculate_dsr / calculate_ISRatio",
+        notes=("DSR not calculated for fewer than 10 events", "Byar limits; exact below 10 for ISR")),
+}
+
+
+def get(name: str) -> Preset:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}") from None
+
+
+def catalogue() -> pd.DataFrame:
+    """One row per preset with its settings."""
+    return pd.DataFrame([p.as_dict() for p in PRESETS.values()])
+
+
+def customise(name: str, **changes) -> Preset:
+    """A copy of a preset with some settings changed (e.g. ``customise("seer", standard="world_segi1960")``)."""
+    return replace(get(name), **changes)
+
+
+def finish(result: pd.DataFrame, preset: Preset | str, *, count: str = "count") -> pd.DataFrame:
+    """Apply a preset's reliability rule, suppression and rounding to a rate result.
+
+    Records the rules in ``attrs["preset"]`` and ``attrs["disclosure"]``.
+    """
+    p = get(preset) if isinstance(preset, str) else preset
+    out = result.copy()
+    attrs = dict(result.attrs)
+    if p.unreliable_below:
+        rate_cols = [c for c in out.columns if c in ("value", "se", "crude_rate")
+                     or c.startswith("lower") or c.startswith("upper")]
+        out = disclosure.flag_unreliable(out, p.unreliable_below, count=count,
+                                         blank=rate_cols if p.withhold_unreliable else ())
+    if p.suppress_below:
+        info = out.attrs.get("disclosure", {})
+        out = disclosure.suppress(out, p.suppress_below, count=count)
+        out.attrs["disclosure"] = {**info, **out.attrs["disclosure"]}
+    numeric = [c for c in out.columns if c not in (count, "population", "unknown_age")
+               and pd.api.types.is_float_dtype(out[c])]
+    out[numeric] = out[numeric].round(p.decimals)
+    out.attrs = {**attrs, **out.attrs, "preset": p.name, "preset_source": p.source}
+    return out
+
+
+def dsr(data: pd.DataFrame, preset: str = "ci5", **overrides) -> pd.DataFrame:
+    """:func:`analytics.rates.dsr` with a preset's settings, then :func:`finish`."""
+    p = get(preset)
+    kwargs = {**p.dsr_kwargs(), **overrides}
+    return finish(rates.dsr(data, **kwargs), p, count="count")

@@ -1,0 +1,80 @@
+"""``python -m analytics rates`` on small files: CSV and Excel output, presets, bad input."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics import rate_inputs, rates, schema
+from analytics.__main__ import main
+
+AGES = schema.AGE_GROUPS
+
+
+@pytest.fixture
+def files(tmp_path):
+    rng = np.random.default_rng(4)
+    pop = pd.DataFrame([(y, r, s, a, i * 5, float(rng.integers(2000, 9000)))
+                        for y in (2020, 2021) for r in ("R1", "R2") for s in (1, 2)
+                        for i, a in enumerate(AGES)], columns=schema.POPULATION_COLUMNS)
+    counts = pd.DataFrame([(r, s, a, int(rng.poisson(3 + i)))
+                           for r in ("R1", "R2") for s in (1, 2) for i, a in enumerate(AGES)],
+                          columns=["region_code", "sex", "age_group", "count"])
+    counts = pd.concat([counts, pd.DataFrame({"region_code": ["R1"], "sex": [1],
+                                              "age_group": [None], "count": [4]})])
+    pop_path, cases_path = tmp_path / "pop.csv", tmp_path / "cases.csv"
+    pop.to_csv(pop_path, index=False)
+    counts.to_csv(cases_path, index=False)
+    return pop, counts, pop_path, cases_path
+
+
+def test_cli_dsr_csv_matches_library(files, tmp_path):
+    pop, counts, pop_path, cases_path = files
+    out = tmp_path / "r.csv"
+    code = main(["rates", "--population", str(pop_path), "--cases", str(cases_path),
+                 "--by", "region_code,sex", "--standard", "world_segi1960", "--method", "tiwari",
+                 "--out", str(out)])
+    assert code == 0
+    got = pd.read_csv(out)
+    data = rate_inputs.join_population(counts, pop, ["region_code", "sex"])
+    want = rates.dsr(data, by=["region_code", "sex"])
+    assert len(got) == 4
+    np.testing.assert_allclose(got["value"], want["value"], rtol=1e-9)
+    np.testing.assert_allclose(got["upper"], want["upper"], rtol=1e-9)
+    assert got.loc[(got["region_code"] == "R1") & (got["sex"] == 1), "unknown_age"].item() == 4
+    # population pooled over the two years: person-years
+    assert got["population"].sum() == pytest.approx(pop["population"].sum())
+    assert "tiwari" in (tmp_path / "r.csv.meta.txt").read_text()
+
+
+def test_cli_excel_with_preset(files, tmp_path):
+    _, _, pop_path, cases_path = files
+    out = tmp_path / "r.xlsx"
+    assert main(["rates", "--population", str(pop_path), "--cases", str(cases_path), "--by", "sex",
+                 "--preset", "phe", "--out", str(out)]) == 0
+    book = pd.read_excel(out, sheet_name=None)
+    assert set(book) == {"rates", "method"}
+    assert {"lower_95", "upper_99_8"} <= set(book["rates"].columns)
+    meth = dict(zip(book["method"]["item"], book["method"]["value"]))
+    assert meth["method"] == "dobson" and meth["preset"] == "phe"
+
+
+def test_cli_other_measures(files, tmp_path):
+    _, _, pop_path, cases_path = files
+    for measure in ("crude", "age_specific", "cumulative_risk"):
+        out = tmp_path / f"{measure}.csv"
+        assert main(["rates", "--population", str(pop_path), "--cases", str(cases_path),
+                     "--by", "sex", "--measure", measure, "--out", str(out)]) == 0
+        assert len(pd.read_csv(out)) >= 2
+
+
+def test_cli_bad_input_is_one_sentence(files, tmp_path, capsys):
+    _, _, pop_path, cases_path = files
+    code = main(["rates", "--population", str(pop_path), "--cases", str(cases_path),
+                 "--by", "district", "--out", str(tmp_path / "x.csv")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "district" in err and "Traceback" not in err
+    code = main(["rates", "--population", str(tmp_path / "missing.csv"), "--cases", str(cases_path),
+                 "--out", str(tmp_path / "x.csv")])
+    assert code == 2

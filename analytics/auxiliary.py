@@ -166,7 +166,7 @@ def read_population(source: Any, *, top_age: int = 85, name: str | None = None,
     if (pop < 0).any():
         i = int(np.flatnonzero((pop < 0).to_numpy())[0])
         raise IngestError("a population count is negative. Correct it.", file=file, row=i + 1, column=str(popcol))
-    year = (_numbers(long[found[S.YEAR]], file, found[S.YEAR]).astype("Int16") if found[S.YEAR] is not None
+    year = (_numbers(long[found[S.YEAR]], file, found[S.YEAR], allow_na=True).astype("Int16") if found[S.YEAR] is not None
             else pd.array([pd.NA] * len(long), dtype="Int16"))
     region = (parsing.parse_text(long[found[S.REGION]]).values if found[S.REGION] is not None
               else pd.array([pd.NA] * len(long), dtype="str"))

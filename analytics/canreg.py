@@ -85,9 +85,11 @@ FALLBACK_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 # Columns whose header marks a file as a CanReg5 export (any naming option).
-CANREG_MARKERS = frozenset(_n("RECS", "INCID", "Incid.Date", "IncidenceDate", "REGNO", "Reg.No.",
-                              "TUMOURID", "PATIENTRECORDID", "BIRTHD", "DLC", "Basis Diag.", "Topog.",
-                              "Morpg.", "TumourRecordStatus", "BasisDiagnosis", "PATIENTIDTUMOURTABLE"))
+CANREG_MARKERS = frozenset(("RECS", "INCID", "Incid.Date", "IncidenceDate", "Incidence date", "REGNO",
+                            "Reg.No.", "Registry Number", "TUMOURID", "TumourID", "PATIENTRECORDID",
+                            "PatientRecordID", "BIRTHD", "DLC", "Basis Diag.", "BasisDiagnosis", "Topog.",
+                            "Morpg.", "Rec.Stat.", "TumourRecordStatus", "PATIENTIDTUMOURTABLE", "STAT*",
+                            "-27-", "Lastcontact"))
 
 # Direct identifiers in CanReg5 exports (TRN: surname, first names, maiden and middle name;
 # ``-6-`` is the TRN English placeholder for the maiden name).
@@ -97,7 +99,7 @@ CANREG_IDENTIFIERS = frozenset(_n("FAMN", "FIRSTN", "MAIDN", "MIDN", "Surname", 
 
 def is_canreg_header(columns) -> bool:
     """True when the header carries CanReg5 column names in any of the four naming options."""
-    return any(normalise_header(c) in CANREG_MARKERS for c in columns)
+    return any(str(c).strip().lstrip("\ufeff") in CANREG_MARKERS for c in columns)
 
 
 # NAACCR v23 codes translated to the CanReg/IARC codes of the schema.

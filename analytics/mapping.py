@@ -128,10 +128,9 @@ def suggest_mapping(columns: Iterable[object]) -> dict[str, Any]:
     found.update(_match(cols, canreg.FALLBACK_ALIASES, taken, used))
     codes: dict[str, dict[str, Any]] = {}
     for col, target in found.items():
-        n = canreg.normalise_header(col)
-        if target == S.VITAL_STATUS and n == "vitalstatus" and col != S.VITAL_STATUS and col[:1].islower():
+        if target == S.VITAL_STATUS and col == "vitalStatus":            # NAACCR item, 0 = dead
             codes[S.VITAL_STATUS] = dict(canreg.NAACCR_VITAL_STATUS)   # NAACCR item name vitalStatus
-        if target == S.BASIS and n == "diagnosticconfirmation":
+        if target == S.BASIS and col == "diagnosticConfirmation":   # NAACCR item, coded 1-9
             codes[S.BASIS] = dict(canreg.NAACCR_CONFIRMATION)
     ordered = {c: found[c] for c in cols if c in found}
     return {"columns": ordered, "codes": codes}

@@ -148,7 +148,8 @@ def _text_kwargs(src: TableSource, encoding: str) -> dict:
                 on_bad_lines="warn")
 
 
-def _read_text(src: TableSource, usecols=None, nrows=None) -> tuple[pd.DataFrame, list[int]]:
+def _read_text(src: TableSource, usecols=None, nrows=None, n_fields: int | None = None
+               ) -> tuple[pd.DataFrame, list[int]]:
     """Read a delimited text table; returns the frame and the 1-based data rows skipped as
     malformed (more fields than the header)."""
     encodings = [src.encoding] + [e for e in ("cp1252", "latin-1") if e != src.encoding]
@@ -163,6 +164,13 @@ def _read_text(src: TableSource, usecols=None, nrows=None) -> tuple[pd.DataFrame
                 for m in re.finditer(r"Skipping line (\d+)", str(w.message)):
                     bad.append(int(m.group(1)) - 1)
             src.encoding = enc
+            if usecols is not None and n_fields is not None:
+                # with usecols pandas reads over-long rows silently: find them from the bytes
+                over = _overlong_rows(src, n_fields)
+                over = over[over <= len(df)]
+                if len(over):
+                    df = df.drop(index=df.index[over - 1]).reset_index(drop=True)
+                    bad.extend(int(r) for r in over)
             return df, sorted(set(bad))
         except UnicodeDecodeError as exc:
             last_exc = exc
@@ -180,6 +188,57 @@ def _read_text(src: TableSource, usecols=None, nrows=None) -> tuple[pd.DataFrame
                               file=src.name, row=row) from None
     raise IngestError(f"the text encoding could not be read ({_first_line(last_exc)}). Save the file as "
                       "UTF-8 and load it again.", file=src.name)
+
+
+def _overlong_rows(src: TableSource, n_fields: int, chunk: int = 1 << 24) -> np.ndarray:
+    """1-based data rows with more fields than the header, found by counting delimiter bytes
+    per line (in chunks, vectorised); lines that look over-long are re-parsed with the csv
+    module so that quoted delimiters are not miscounted."""
+    enc = (src.encoding or "utf-8").lower()
+    if enc.startswith("utf-16") or not src.delimiter or len(src.delimiter.encode(enc, "ignore")) != 1:
+        return np.array([], dtype=np.int64)
+    delim = src.delimiter.encode(enc)[0]
+    fh = open(src.path, "rb") if src.path is not None else io.BytesIO(src.data or b"")
+    suspects: list[int] = []
+    line_no = 0          # physical lines completed before the current chunk
+    carry = 0            # delimiters counted on the unfinished line
+    with fh:
+        while True:
+            buf = fh.read(chunk)
+            if not buf:
+                break
+            a = np.frombuffer(buf, dtype=np.uint8)
+            nl = np.flatnonzero(a == 10)
+            dl = np.flatnonzero(a == delim)
+            per_line = np.diff(np.searchsorted(dl, np.r_[-1, nl], side="right")) if len(nl) else np.array([], int)
+            if len(per_line):
+                per_line[0] += carry
+                hit = np.flatnonzero(per_line + 1 > n_fields)
+                suspects.extend((line_no + hit + 1).tolist())
+                line_no += len(nl)
+                carry = int(len(dl) - np.searchsorted(dl, nl[-1], side="right"))
+            else:
+                carry += len(dl)
+        if carry + 1 > n_fields:
+            suspects.append(line_no + 1)
+    suspects = [s for s in suspects if s > 1]          # line 1 is the header
+    if not suspects:
+        return np.array([], dtype=np.int64)
+    text_lines = None
+    confirmed = []
+    if len(suspects) > 10000:   # too many to re-parse one by one: trust the byte count
+        return np.asarray(suspects, dtype=np.int64) - 1
+    raw = src.path.read_bytes() if src.path is not None else (src.data or b"")
+    text_lines = raw.split(b"\n")
+    for ln in suspects:
+        line = text_lines[ln - 1].decode(enc, errors="replace").rstrip("\r")
+        try:
+            fields = next(csv.reader([line], delimiter=src.delimiter))
+        except (csv.Error, StopIteration):
+            fields = []
+        if len(fields) > n_fields:
+            confirmed.append(ln - 1)
+    return np.asarray(confirmed, dtype=np.int64)
 
 
 def _first_line(exc: BaseException | None) -> str:
@@ -232,7 +291,8 @@ def read_columns(src: TableSource, positions: list[int], names: list[str]) -> tu
             df = pd.read_excel(src.handle(), sheet_name=0, usecols=positions, dtype=str, engine="openpyxl")
             df.columns = names
             return df, []
-        df, bad = _read_text(src, usecols=positions)
+        n_fields = len(sample_table(src, nrows=0).columns)
+        df, bad = _read_text(src, usecols=positions, n_fields=n_fields)
         df.columns = names
         return df, bad
     except IngestError:
@@ -309,6 +369,8 @@ def read_records(source: Any, *, mapping: Any = None, name: str | None = None) -
     del sample
 
     _check_required(col_map, headers, src)
+    # in file order: usecols returns the columns in the order of the file, whatever we ask
+    col_map = dict(sorted(col_map.items(), key=lambda kv: headers.index(kv[0])))
     positions = [headers.index(c) for c in col_map]
     raw, bad_rows = read_columns(src, positions, [col_map[c] for c in col_map])
     ignored = [c for c in headers if c not in col_map and c not in ident]

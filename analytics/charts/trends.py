@@ -23,7 +23,7 @@ from analytics.charts.base import (
 )
 from analytics.i18n import format_number, sex_label, site_label, t
 
-__all__ = ["trend_chart", "apc_chart", "prevalence_chart", "projection_chart", "decomposition_chart",
+__all__ = ["trend_chart", "apc_chart", "prevalence_chart", "projection_chart", "decomposition_chart", "apc_sentence",
            "series_name", "series_colour"]
 
 
@@ -275,3 +275,23 @@ def decomposition_chart(
     fig.update_layout(separators=_separators(lang), showlegend=False)
     return fig
 
+
+
+def apc_sentence(segment, *, who: str, site: str, lang: str = "en", conf: float = 0.95) -> str:
+    """Plain-language reading of one segment ("Among women, breast cancer incidence rose by
+    2.1% a year (95% CI 1.4 to 2.8) from 2010 to 2024"); "did not change significantly" when
+    the CI includes 0."""
+    s = dict(segment)
+    if not np.isfinite(s.get("apc", np.nan)):
+        return ""
+    lo, hi = s.get("lower", np.nan), s.get("upper", np.nan)
+    if np.isfinite(lo) and lo > 0:
+        key, apc = "trends.reading.rose", s["apc"]
+    elif np.isfinite(hi) and hi < 0:
+        # "fell by 2.0% a year (CI 1.2 to 2.8)": the decline and its CI as positive numbers.
+        key, apc, lo, hi = "trends.reading.fell", -s["apc"], -hi, -lo
+    else:
+        key, apc = "trends.reading.stable", s["apc"]
+    return t(key, lang, who=who, site=site, apc=format_number(apc, lang, 1),
+             lower=format_number(lo, lang, 1), upper=format_number(hi, lang, 1),
+             level=format_number(100 * conf, lang, 0), start=int(s["start"]), end=int(s["end"]))

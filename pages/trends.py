@@ -1,0 +1,130 @@
+"""Trends: ASR per year with the joinpoint fit, APC/AAPC table, plain-language reading,
+comparison of sexes, leading sites or economic regions."""
+import dataclasses
+
+import pandas as pd
+import streamlit as st
+
+from analytics import schema as S
+from analytics.charts import trends as charts
+from analytics.trends import joinpoint_table
+from app_support import cache, filters, widgets
+
+f = filters.sidebar_filters()
+ds = filters.dataset()
+
+st.title(f.t("app.page.trends"))
+st.caption(f.t("trends.page.intro"))
+
+c1, c2, c3 = st.columns(3)
+with c1:
+    compare = filters.page_control("tr_by", "sex", ["sex", "site", "region", "none"], lambda **kw: st.radio(
+        f.t("trends.ctrl.compare"), horizontal=True, format_func=lambda v: f.t(f"trends.compare.{v}"), **kw))
+with c2:
+    selection = filters.page_control("tr_sel", "permutation", ["permutation", "wbic", "bic"], lambda **kw: st.selectbox(
+        f.t("trends.ctrl.selection"), format_func=lambda v: f.t(f"trends.sel.{v}"), **kw))
+with c3:
+    max_jp = filters.page_control("tr_max", "auto", ["auto", "0", "1", "2", "3", "4", "5"], lambda **kw: st.selectbox(
+        f.t("trends.ctrl.max_jp"), format_func=lambda v: f.t("trends.ctrl.auto") if v == "auto" else v, **kw))
+t1, t2, t3 = st.columns(3)
+with t1:
+    all_years = filters.page_toggle("tr_all", f.t("trends.ctrl.all_years"), default=True)
+with t2:
+    log = filters.page_toggle("tr_log", f.t("trends.ctrl.log"))
+with t3:
+    weighted = filters.page_toggle("tr_w", f.t("trends.ctrl.weighted"))
+
+years = sorted(int(y) for y in ds.population[S.YEAR].dropna().unique())
+fy = dataclasses.replace(f, y0=years[0], y1=years[-1]) if all_years and years else f
+
+if compare == "sex":
+    series, sexes = S.SEX, (S.MALE, S.FEMALE)
+    rates = cache.dsr(ds, fy, by=("year", "sex"), sexes=sexes)
+elif compare == "site":
+    series = "site"
+    per_site = cache.dsr(ds, fy, by=("site",))
+    from analytics.charts.incidence import NOT_RANKED
+
+    top = (per_site[~per_site["site"].isin(NOT_RANKED)].sort_values("count", ascending=False)["site"].head(5).tolist())
+    rates = cache.dsr(ds, fy, by=("year", "site"))
+    rates = rates[rates["site"].isin(top)]
+elif compare == "region":
+    series = "region_name"
+    rates = cache.dsr(ds, fy, by=("year", S.PARENT))
+    names = ds.regions.drop_duplicates(S.PARENT).set_index(S.PARENT)[S.PARENT_NAME]
+    rates = rates[rates[S.PARENT].astype(str) != ""]
+    rates = rates.assign(region_name=rates[S.PARENT].map(names).fillna(rates[S.PARENT]))
+else:
+    series = None
+    rates = cache.dsr(ds, fy, by=("year",))
+
+if rates.empty or not rates["count"].sum() > 0:
+    st.info(f.t("app.empty"))
+    st.stop()
+n_years = rates["year"].nunique()
+if n_years < 3:
+    st.info(f.t("trends.short", n=n_years))
+    st.stop()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def fit(data: pd.DataFrame, series: str | None, selection: str, max_jp: str, weighted: bool, conf: float):
+    by = [series] if series else None
+    kw = dict(selection=selection, conf=conf,
+              max_joinpoints=None if max_jp == "auto" else int(max_jp))
+    segs, fitted, results = joinpoint_table(data, by=by, year="year", rate="value",
+                                            se="se" if weighted else None, **kw)
+    aapc = []
+    for key, res in results.items():
+        a, lo, hi = res.aapc(conf=conf)
+        row = {"segment": "AAPC", "start": res.year.min(), "end": res.year.max(), "apc": a, "lower": lo,
+               "upper": hi, "joinpoints": ", ".join(f"{j:g}" for j in res.joinpoints), "note": ""}
+        if series:
+            row[series] = key[0]
+        aapc.append(row)
+    return segs, fitted, pd.DataFrame(aapc)
+
+
+data = rates[[c for c in [series, "year", "count", "value", "se", "lower", "upper"] if c]].dropna(subset=["value"])
+data = data[data["value"] > 0] if not f.public else data
+segs, fitted, aapc = fit(data, series, selection, max_jp, weighted, f.level)
+
+site_text = f.site_name(f.site) if compare != "site" else f.t("trends.compare.site")
+for note in segs.loc[segs["note"].fillna("") != "", [c for c in [series, "note"] if c]].itertuples(index=False):
+    name = charts.series_name(note[0], series, f.lang) if series else site_text
+    st.warning(f.t("trends.failed", name=name, reason=note[-1]))
+
+# Reading: the last segment of each series.
+sex_word = {"both": f.t("trends.both"), "male": f.t("app.sex.male"), "female": f.t("app.sex.female")}[f.sex]
+readings = []
+good = segs[segs["note"].fillna("") == ""]
+for key, g in (good.groupby(series, sort=False) if series else [(None, good)]):
+    key = key[0] if isinstance(key, tuple) else key
+    last = g.sort_values("end").iloc[-1]
+    if compare == "sex":
+        who, site = charts.series_name(key, series, f.lang), f.site_name(f.site)
+    elif compare == "site":
+        who, site = sex_word, f.site_name(key)
+    elif compare == "region":
+        who, site = f"{sex_word}, {key}", f.site_name(f.site)
+    else:
+        who, site = sex_word, f.site_name(f.site)
+    readings.append(charts.apc_sentence(last, who=who, site=site, lang=f.lang, conf=f.level))
+for s in readings:
+    st.markdown(f"- {s}")
+
+table = fitted.merge(data[[c for c in [series, "year", "count", "lower", "upper"] if c]],
+                     on=[c for c in [series, "year"] if c], how="left")
+title = f.t("trends.fit_title", site=site_text)
+widgets.chart_with_table(
+    charts.trend_chart(table, good, series=series, log=log, lang=f.lang, theme=f.theme, title=title),
+    table, name="trends_fit", f=fy, ds=ds, title=title, reading=" ".join(readings))
+
+title = f.t("trends.apc_title", site=site_text)
+good_t = good.assign(segment=good["segment"].astype(int).astype(str))
+seg_table = pd.concat([good_t, aapc], ignore_index=True) if len(aapc) else good_t
+seg_table = seg_table.drop(columns=["note"], errors="ignore")
+widgets.chart_with_table(
+    charts.apc_chart(good, series=series, lang=f.lang, theme=f.theme, title=title, conf=f.level),
+    seg_table.round({"apc": 2, "lower": 2, "upper": 2, "p_value": 4}), name="trends_apc", f=fy, ds=ds,
+    title=title, table_note=f.t("trends.table_note"))

@@ -5,7 +5,7 @@
     from analytics.pipeline import load_registry
     reg = load_registry("export.tsv", population="pop.csv")
     reg.n_read == reg.n_used + reg.n_excluded          # always
-    reg.reconciliation                                 # reason, records, stage; sums to n_read
+    reg.reconciliation      # status, reason, severity, description, records, stage; sums to n_read
 
 Stages: :func:`analytics.readers.read_records` (format, encoding, mapping, identifiers
 dropped, values parsed; reader-level exclusions such as CanReg5 deleted records),
@@ -64,8 +64,8 @@ class RegistryData:
                  f"Records read: {self.n_read:,}", f"Records used: {self.n_used:,}",
                  f"Records excluded: {self.n_excluded:,}"]
         for r in self.reconciliation.itertuples(index=False):
-            if r.stage != STAGE_USED:
-                lines.append(f"  - {r.reason}: {int(r.records):,}")
+            if r.status != "used":
+                lines.append(f"  - {r.description or r.reason} [{r.reason}]: {int(r.records):,}")
         warn = int((self.flags["severity"] == S.WARNING).sum()) if len(self.flags) else 0
         lines.append(f"Warnings (records kept): {warn:,}")
         dropped = ", ".join(f"{c} ({k})" for c, k in self.dropped_columns.items()) or "none"
@@ -104,33 +104,37 @@ def build_registry(raw: RawRecords, *, population: Any = None, deaths: Any = Non
     """Derive, validate and reconcile records already read (see :func:`load_registry`)."""
     records = _derive(raw.records, top_age)
     qflags = _check(records)
-    records, qrecon = _reconcile(records, qflags)
-    reader_excl_flags = pd.DataFrame({
-        S.ROW: raw.exclusions[S.ROW].astype("int64"), S.TUMOUR_ID: raw.exclusions[S.TUMOUR_ID].astype("str"),
-        "check": raw.exclusions["check"].astype("str"), "severity": S.ERROR, "column": pd.NA,
-        "message": raw.exclusions["reason"].astype("str")})
-    reader_excl_flags["column"] = reader_excl_flags["column"].astype("str")
-    parts = [p for p in (raw.flags, qflags, reader_excl_flags) if len(p)]
-    flags = (pd.concat([p[S.FLAG_COLUMNS] for p in parts], ignore_index=True) if parts
-             else raw.flags[S.FLAG_COLUMNS].copy())
-    flags = flags.sort_values([S.ROW], kind="stable").reset_index(drop=True)
+    parts = [p[S.FLAG_COLUMNS] for p in (raw.flags, qflags) if len(p)]
+    flags = pd.concat(parts, ignore_index=True) if parts else raw.flags[S.FLAG_COLUMNS].copy()
+    records, recon = _reconcile(records, flags)
+
+    # Reader-level exclusions (never reached validation) join the flags and the account.
+    ex = raw.exclusions
+    if len(ex):
+        ex_flags = pd.DataFrame({
+            S.ROW: ex[S.ROW].astype("int64").to_numpy(), S.TUMOUR_ID: ex[S.TUMOUR_ID].astype("str").to_numpy(),
+            "check": ex["check"].astype("str").to_numpy(), "severity": S.ERROR,
+            "column": pd.array([pd.NA] * len(ex), dtype="str"), "message": ex["reason"].astype("str").to_numpy()})
+        flags = pd.concat([flags, ex_flags], ignore_index=True)
+        grouped = ex.groupby(["check", "reason"], sort=False).size().reset_index(name="records")
+        reader_rows = pd.DataFrame({"status": "excluded", "reason": grouped["check"].astype(str),
+                                    "severity": S.ERROR, "description": grouped["reason"].astype(str),
+                                    "records": grouped["records"].astype(int), "stage": STAGE_READER})
+        recon = pd.concat([recon, reader_rows], ignore_index=True)
+    flags = flags.sort_values(S.ROW, kind="stable").reset_index(drop=True)
+    recon["records"] = recon["records"].astype("int64")
 
     n_used = int(records[S.INCLUDED].sum())
-    rows = [(USED_REASON, n_used, STAGE_USED)]
-    rows += [(r, int(n), STAGE_VALIDATION) for r, n in qrecon]
-    for reason, n in raw.exclusions.groupby("reason", sort=False).size().items():
-        rows.append((str(reason), int(n), STAGE_READER))
-    recon = pd.DataFrame(rows, columns=["reason", "records", "stage"])
-    recon = recon[(recon["records"] > 0) | (recon["stage"] == STAGE_USED)].reset_index(drop=True)
     n_excluded = raw.n_read - n_used
-    if int(recon["records"].sum()) != raw.n_read:   # an accounting bug, never acceptable
+    if int(recon["records"].sum()) != raw.n_read or \
+            int(recon.loc[recon["status"] == "used", "records"].sum()) != n_used:
         raise AssertionError(f"reconciliation does not add up: {recon.to_dict('records')} vs {raw.n_read} read")
 
     pop = read_population(population, top_age=top_age) if population is not None else None
     dth = read_deaths(deaths, top_age=top_age) if deaths is not None else None
     return RegistryData(
-        records=records, flags=flags, reconciliation=recon, n_read=raw.n_read, n_used=n_used,
-        n_excluded=n_excluded, dropped_columns=dict(raw.dropped_columns), source=raw.source,
+        records=records, flags=flags, reconciliation=recon.reset_index(drop=True), n_read=raw.n_read,
+        n_used=n_used, n_excluded=n_excluded, dropped_columns=dict(raw.dropped_columns), source=raw.source,
         loaded_at=pd.Timestamp.now(tz="UTC"), population=pop, deaths=dth,
         ignored_columns=list(raw.ignored_columns), column_map=dict(raw.column_map),
         info={"format": raw.kind, "encoding": raw.encoding, "delimiter": raw.delimiter, "canreg": raw.canreg,
@@ -172,59 +176,47 @@ def _check(records: pd.DataFrame) -> pd.DataFrame:
     return quality.check_records(records)
 
 
-def _reconcile(records: pd.DataFrame, flags: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[str, int]]]:
-    """Records with ``included`` and the validation-stage exclusions as (reason, count).
+RECON_COLUMNS = ["status", "reason", "severity", "description", "records", "stage"]
 
-    ``quality.reconcile`` decides inclusion; the reasons are taken from its frame when it
-    accounts for exactly the excluded records, otherwise attributed here from the first
-    error flag of each excluded record.
+
+def _reconcile(records: pd.DataFrame, flags: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Records with ``included`` and the reconciliation frame (``RECON_COLUMNS``).
+
+    ``quality.reconcile`` decides inclusion and the reasons; while it is not available, a
+    record is excluded under its first error flag, or as not counted by default when its
+    behaviour is not malignant.
     """
-    qrecon = None
     try:
         from analytics import quality
-        has_quality = hasattr(quality, "reconcile")
-    except ImportError:
-        has_quality = False
-    if has_quality:
-        records, qrecon = quality.reconcile(records, flags)
-    else:
-        err_rows = flags.loc[flags["severity"] == S.ERROR, S.ROW] if len(flags) else pd.Series(dtype="int64")
-        records = records.copy()
-        records[S.INCLUDED] = ~records[S.ROW].isin(err_rows) & (records[S.BEHAVIOUR] == 3).fillna(False)
-    records[S.INCLUDED] = records[S.INCLUDED].astype(bool)
-    n_excl = int((~records[S.INCLUDED]).sum())
-    reasons = _reasons_from_frame(qrecon, n_excl)
-    if reasons is None:
-        reasons = _attribute(records, flags)
-    return records, reasons
+        reconcile = quality.reconcile
+    except (ImportError, AttributeError):
+        reconcile = _fallback_reconcile
+    out, recon = reconcile(records, flags)
+    out[S.INCLUDED] = out[S.INCLUDED].astype(bool)
+    recon = recon.copy()
+    recon["stage"] = np.where(recon["status"] == "used", STAGE_USED, STAGE_VALIDATION)
+    for c in RECON_COLUMNS:
+        if c not in recon:
+            recon[c] = ""
+    return out, recon[RECON_COLUMNS]
 
 
-def _reasons_from_frame(frame: Any, n_excl: int) -> list[tuple[str, int]] | None:
-    if not isinstance(frame, pd.DataFrame) or frame.empty:
-        return [] if n_excl == 0 and isinstance(frame, pd.DataFrame) else None
-    cols = {c.lower(): c for c in frame.columns}
-    rc = cols.get("reason") or cols.get("check")
-    nc = cols.get("records") or cols.get("count") or cols.get("n")
-    if rc is None or nc is None:
-        return None
-    f = frame[[rc, nc]].copy()
-    low = f[rc].astype(str).str.lower()
-    f = f[~low.str.contains(r"^(?:records )?(?:read|used|included|total)|counted by default|^used", regex=True)]
-    if "stage" in cols:
-        keep = ~frame.loc[f.index, cols["stage"]].astype(str).str.lower().isin(["used", "read", "total"])
-        f = f[keep]
-    if int(f[nc].sum()) != n_excl:
-        return None
-    return [(str(r), int(n)) for r, n in zip(f[rc], f[nc]) if int(n) > 0]
-
-
-def _attribute(records: pd.DataFrame, flags: pd.DataFrame) -> list[tuple[str, int]]:
-    excl = records.loc[~records[S.INCLUDED], [S.ROW]]
-    if excl.empty:
-        return []
+def _fallback_reconcile(records: pd.DataFrame, flags: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    out = records.copy()
     errs = flags[flags["severity"] == S.ERROR] if len(flags) else flags
-    first = errs.drop_duplicates(S.ROW)[[S.ROW, "check"]] if len(errs) else pd.DataFrame(columns=[S.ROW, "check"])
-    m = excl.merge(first, on=S.ROW, how="left")
-    reason = m["check"].astype(object).where(m["check"].notna(), NOT_MALIGNANT_REASON)
-    counts = reason.value_counts(sort=True)
-    return [(str(k), int(v)) for k, v in counts.items()]
+    err_rows = errs[S.ROW] if len(errs) else pd.Series(dtype="int64")
+    has_err = out[S.ROW].isin(err_rows).to_numpy()
+    malignant = (out[S.BEHAVIOUR] == 3).fillna(False).to_numpy()
+    out[S.INCLUDED] = ~has_err & malignant
+    rows = [{"status": "used", "reason": "used", "severity": "", "description": USED_REASON,
+             "records": int(out[S.INCLUDED].sum())}]
+    if has_err.any():
+        first = errs.drop_duplicates(S.ROW).set_index(S.ROW)["check"]
+        for reason, n in first.reindex(out.loc[has_err, S.ROW]).value_counts().items():
+            rows.append({"status": "excluded", "reason": str(reason), "severity": S.ERROR,
+                         "description": str(reason), "records": int(n)})
+    nm = int((~has_err & ~malignant).sum())
+    if nm:
+        rows.append({"status": "excluded", "reason": "not_counted_by_default", "severity": "not counted",
+                     "description": NOT_MALIGNANT_REASON, "records": nm})
+    return out, pd.DataFrame(rows, columns=["status", "reason", "severity", "description", "records"])

@@ -86,7 +86,15 @@ def open_source(source: Any, name: str | None = None) -> TableSource:
         label = name or getattr(source, "name", None) or "uploaded file"
         head = data[:SAMPLE_BYTES]
         src = TableSource(str(label), "", data=data)
-    suffix = Path(src.name).suffix.lower()
+    if head[:2] == b"\x1f\x8b":   # gzip (e.g. export.tsv.gz): decompressed in memory
+        import gzip
+        try:
+            data = gzip.decompress(src.path.read_bytes() if src.path is not None else src.data)
+        except (OSError, EOFError) as exc:
+            raise IngestError(f"the gzip file is damaged ({_first_line(exc)}). Compress the export again.",
+                              file=src.name) from None
+        src.path, src.data, head = None, data, data[:SAMPLE_BYTES]
+    suffix = Path(src.name.removesuffix(".gz")).suffix.lower()
     if not head.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
         raise IngestError("the file is empty. Export the data again (with the header line) and "
                           "load the new file.", file=src.name)

@@ -14,21 +14,10 @@ from analytics import schema as S
 from app_support.filters import ALL_BUT_C44, ALL_SITES, Filters
 from app_support.state import Dataset
 
-try:
-    from analytics import rates as _rates
-except ImportError:
-    _rates = None
+from analytics import disclosure, rates
 
 SITE = "site"
 KEYS = [S.YEAR, S.SEX, S.REGION, S.PARENT, S.AGE_GROUP]
-
-
-def _rates_mod():
-    if _rates is not None:
-        return _rates
-    from app_support import fallback
-
-    return fallback
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -114,7 +103,7 @@ def _dsr(_ds: Dataset, token: str, fkey: tuple, _f: Filters, by: tuple[str, ...]
     data = _rate_input(_ds, token, fkey, f, by, False, sexes)
     if data.empty:
         return pd.DataFrame(columns=list(by) + ["count", "population", "crude_rate", "value", "se", "lower", "upper", "flag"])
-    res = _rates_mod().dsr(data, standard=f.std, by=list(by) or None, method=f.ci, conf=f.level)
+    res = rates.dsr(data, standard=f.std, by=list(by) or None, method=f.ci, conf=f.level)
     if f.public:
         res = suppress(res)
     return res
@@ -129,7 +118,7 @@ def dsr(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes: tuple[int, 
 def _cumrisk(_ds: Dataset, token: str, fkey: tuple, _f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
     f = _f
     data = _rate_input(_ds, token, fkey, f, by, False, sexes)
-    return _rates_mod().cumulative_risk(data, by=list(by) or None, age=S.AGE_GROUP, method=f.ci if f.ci in ("tiwari", "fay_feuer") else "tiwari", conf=f.level)
+    return rates.cumulative_risk(data, by=list(by) or None, age=S.AGE_GROUP, method=f.ci if f.ci in ("tiwari", "fay_feuer") else "tiwari", conf=f.level)
 
 
 def cumulative_risk(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=None) -> pd.DataFrame:
@@ -141,18 +130,7 @@ def suppress(table: pd.DataFrame) -> pd.DataFrame:
     """Public output mode: ``analytics.disclosure.suppress`` with the app's threshold."""
     from app_support.filters import PUBLIC_K
 
-    try:
-        from analytics import disclosure
-
-        return disclosure.suppress(table, k=PUBLIC_K)
-    except ImportError:
-        out = table.copy()
-        small = (out["count"] > 0) & (out["count"] < PUBLIC_K)
-        for c in ("count", "crude_rate", "value", "se", "lower", "upper"):
-            if c in out:
-                out[c] = out[c].astype(float).where(~small, np.nan)
-        out["flag"] = np.where(small, f"<{PUBLIC_K}", out.get("flag", ""))
-        return out
+    return disclosure.suppress(table, k=PUBLIC_K)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -189,7 +167,7 @@ def selected_records(_ds: Dataset, token: str, fkey: tuple, _f: Filters, include
 def _age_specific(_ds: Dataset, token: str, fkey: tuple, _f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
     f = _f
     data = _rate_input(_ds, token, fkey, f, by, False, sexes)
-    return _rates_mod().age_specific(data, by=list(by) or None, conf=f.level)
+    return rates.age_specific(data, by=list(by) or None, conf=f.level)
 
 
 def age_specific(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=None) -> pd.DataFrame:
@@ -203,7 +181,6 @@ def _ci5_table(_ds: Dataset, token: str, fkey: tuple, _f: Filters, sex: int) -> 
     f = _f
     by = ("site",)
     data = _rate_input(_ds, token, fkey, f, by, False, (sex,))
-    rates = _rates_mod()
     if hasattr(rates, "ci5_table"):
         return rates.ci5_table(data, site="site", standard=f.std)
     wide = data.pivot_table(index="site", columns=S.AGE_GROUP, values=S.COUNT, aggfunc="sum", fill_value=0)

@@ -42,12 +42,9 @@ def _ci_methods() -> list[str]:
 
 
 def _standard_label(name: str, lang: str) -> str:
-    try:
-        from analytics.i18n import standard_label
+    from analytics.i18n import standard_label
 
-        return standard_label(name, lang)
-    except ImportError:
-        return name
+    return standard_label(name, lang)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +75,11 @@ class Filters:
         if label == ALL_BUT_C44:
             return self.t("app.site.all_but_c44")
         return site_name(label, self.lang)
+
+    @property
+    def er_name_column(self) -> str:
+        """Column of ``Dataset.regions`` naming economic regions in this language."""
+        return S.PARENT_NAME if self.lang == "az" else "parent_name_en"
 
     @property
     def level(self) -> float:
@@ -120,7 +122,7 @@ class Filters:
         if self.district != "all":
             region = _name(ds.regions, S.REGION, S.REGION_NAME, self.district)
         elif self.er != "all":
-            region = _name(ds.regions, S.PARENT, S.PARENT_NAME, self.er)
+            region = _name(ds.regions, S.PARENT, self.er_name_column, self.er)
         return {
             "source": ds.label, "period": self.period_label(), "sex": self.sex,
             "site": self.site_name(self.site), "site_list": self.scheme, "region": region,
@@ -177,6 +179,7 @@ def _options(_ds: "state.Dataset", token: str) -> dict:
     regions = _ds.regions
     out["er"] = ["all"] + sorted(x for x in regions[S.PARENT].unique() if x)
     out["er_names"] = dict(zip(regions[S.PARENT], regions[S.PARENT_NAME]))
+    out["er_names_en"] = dict(zip(regions[S.PARENT], regions["parent_name_en"]))
     out["districts"] = regions[[S.REGION, S.REGION_NAME, S.PARENT]].sort_values(S.REGION_NAME).values.tolist()
     return out
 
@@ -197,8 +200,24 @@ def _widget(name: str, options: list, default, make: Callable[..., Any], **kw) -
     return out
 
 
+def _ensure_navigation() -> None:
+    """Run through app.py's ``st.navigation`` even when a page was requested first.
+
+    With a folder named ``pages/``, Streamlit starts each process (and each AppTest run) in its
+    legacy multipage mode, which executes the page file alone: no ``set_page_config``, a
+    navigation listing every file. ``st.navigation`` switches that mode off; if a page finds it
+    still on, no ``st.navigation`` ran yet, so it switches it off and reruns through app.py.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def sidebar_filters() -> Filters:
     """Draw the shared sidebar and return the current selection. Call it first in every page."""
+    _ensure_navigation()
     ds = state.active()
     opts = _options(ds, ds.token)
     canon = _canonical()
@@ -237,7 +256,7 @@ def sidebar_filters() -> Filters:
     site = _widget("site", sites, ALL_SITES,
                    lambda **kw: sb.selectbox(tr("app.filter.site"), format_func=_site_fmt, **kw))
 
-    er_names = opts["er_names"]
+    er_names = opts["er_names"] if lang == "az" else opts["er_names_en"]
     er = _widget("er", opts["er"], "all",
                  lambda **kw: sb.selectbox(tr("app.filter.er"),
                                            format_func=lambda c: tr("app.region.all") if c == "all" else er_names.get(c, c), **kw))

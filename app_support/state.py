@@ -34,46 +34,30 @@ class Dataset:
 
 
 def _region_table(geo) -> pd.DataFrame:
+    """Region codes and names without geometry; ``parent_name_en`` kept when the file has it."""
     df = pd.DataFrame(geo.drop(columns="geometry", errors="ignore"))
-    for c in REGION_TABLE:
-        if c not in df:
-            df[c] = df[S.REGION] if c in (S.REGION_NAME,) else (df[S.PARENT] if c == S.PARENT_NAME and S.PARENT in df else "")
-    return df[REGION_TABLE].astype(str).drop_duplicates(S.REGION).reset_index(drop=True)
+    if S.REGION_NAME not in df:
+        df[S.REGION_NAME] = df[S.REGION]
+    if S.PARENT not in df:
+        df[S.PARENT] = ""
+    if S.PARENT_NAME not in df:
+        df[S.PARENT_NAME] = df[S.PARENT]
+    cols = REGION_TABLE + (["parent_name_en"] if "parent_name_en" in df else [])
+    out = df[cols].astype(str).fillna("").drop_duplicates(S.REGION).reset_index(drop=True)
+    if "parent_name_en" not in out:
+        out["parent_name_en"] = out[S.PARENT_NAME]
+    return out
 
 
 @st.cache_resource(show_spinner="Loading the demo registry…")
 def demo_dataset() -> Dataset:
     """The synthetic demo registry, loaded once per server process and shared read-only."""
-    try:
-        from analytics import demo
-    except ImportError:
-        demo = None
-    if demo is not None:
-        reg = demo.load_demo()
-        paths = demo.demo_paths()
-        geo, regions, rf = None, None, None
-        try:
-            from analytics.readers import read_regions
+    from analytics import demo
 
-            if "regions" in paths:
-                geo = read_regions(paths["regions"])
-                regions = _region_table(geo)
-        except Exception:  # regions are optional for every page but the maps
-            geo = None
-        try:
-            from analytics.readers import read_risk_factors
-
-            if "risk_factors" in paths:
-                rf = read_risk_factors(paths["risk_factors"])
-        except Exception:
-            rf = None
-        if regions is None:
-            codes = sorted(reg.population[S.REGION].astype(str).unique())
-            regions = pd.DataFrame({S.REGION: codes, S.REGION_NAME: codes, S.PARENT: "", S.PARENT_NAME: ""})
-        return Dataset("demo", reg, regions, "Demo registry (synthetic)", geo, rf)
-    from app_support import fallback
-
-    return Dataset("demo", fallback.load_demo(), fallback.regions(), "Demo registry (synthetic, placeholder)")
+    reg = demo.load_demo()
+    geo = demo.load_demo_regions()
+    return Dataset("demo", reg, _region_table(geo), demo.DEMO_NAME if hasattr(demo, "DEMO_NAME") else "Demo",
+                   geo, demo.load_demo_risk_factors())
 
 
 def upload_token(*parts: bytes) -> str:

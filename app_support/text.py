@@ -1,12 +1,9 @@
 """The app's single door to the translation function ``analytics.i18n.t``."""
 from __future__ import annotations
 
-LANGS = {"en": "English", "az": "Azərbaycanca", "ru": "Русский"}
-
-try:
-    from analytics.i18n import t as _t
-except ImportError:  # until analytics.i18n lands
-    from app_support.fallback import t as _t
+from analytics.i18n import LANGUAGE_NAMES as LANGS
+from analytics.i18n import site_label
+from analytics.i18n import t as _t
 
 
 def t(key: str, lang: str = "en", **fmt) -> str:
@@ -14,10 +11,5 @@ def t(key: str, lang: str = "en", **fmt) -> str:
 
 
 def site_name(label: str, lang: str) -> str:
-    """Translated site-group label (charts engineer's catalogue), the English label otherwise."""
-    try:
-        from analytics.i18n import site_label
-
-        return site_label(label, lang)
-    except ImportError:
-        return label
+    """Translated site-group label (charts engineer's catalogue)."""
+    return site_label(label, lang)

@@ -7,10 +7,7 @@ slow a rerun.
 from __future__ import annotations
 
 import datetime as dt
-import io
-import os
 import re
-import shutil
 from typing import Callable
 
 import pandas as pd
@@ -21,92 +18,62 @@ from app_support.text import t
 
 EXPORT_SIZES = {"1200x675": (1200, 675), "1600x900": (1600, 900), "800x600": (800, 600)}
 DEFAULT_SIZE = "1200x675"
-SCALES = ("1", "2", "3")   # 1200 px x 2 = 2400 px wide: 300 dpi at 8 inches
+SCALES = ("300dpi", "1", "2", "3")   # 300dpi: 170 mm wide at 300 dpi (analytics.export.png_scale)
 
 
-def chromium_available() -> bool:
-    return bool(os.environ.get("BROWSER_PATH") and os.path.exists(os.environ["BROWSER_PATH"])) or \
-        os.path.exists("/usr/bin/chromium") or shutil.which("chromium") is not None
+def export_status(lang: str):
+    from analytics import export
+
+    return export.export_available(lang)
 
 
 def _slug(s: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "_", s).strip("_")[:60] or "chart"
 
 
-# --- export glue (analytics.export when present) ------------------------------------------
-def _export():
-    try:
-        from analytics import export
+# --- export glue (analytics.export) -----------------------------------------------------
+def provenance(meta: dict):
+    """The footer of exported figures: source, period, standard, method, date and the filters."""
+    from analytics.charts.base import Provenance
 
-        return export
-    except ImportError:
-        return None
-
-
-def footer_text(meta: dict) -> str:
-    return (f"Source: {meta.get('source', '')} · Period {meta.get('period', '')} · "
-            f"Standard: {meta.get('standard', '')} · {meta.get('method', '')} · {meta.get('date', '')}")
+    extra = {k: v for k, v in meta.items()
+             if k in ("sex", "site", "region", "ages", "public_output") and v not in ("", "all", None)}
+    return Provenance(source=meta.get("source", ""), period=meta.get("period", ""),
+                      standard=meta.get("standard", ""), method=meta.get("method", ""), extra=extra)
 
 
 def table_csv(table: pd.DataFrame, meta: dict) -> bytes:
-    ex = _export()
-    if ex is not None and hasattr(ex, "table_csv"):
-        return ex.table_csv(table, meta)
-    return table.to_csv(index=False).encode("utf-8")
+    from analytics import export
+
+    return export.table_to_csv(table)
 
 
-def table_excel(table: pd.DataFrame, meta: dict) -> bytes:
-    ex = _export()
-    if ex is not None and hasattr(ex, "table_excel"):
-        return ex.table_excel(table, meta)
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as xl:
-        table.to_excel(xl, sheet_name="data", index=False)
-        pd.DataFrame(list(meta.items()), columns=["field", "value"]).to_excel(xl, sheet_name="metadata", index=False)
-    return buf.getvalue()
+def table_excel(table: pd.DataFrame, meta: dict, lang: str = "en") -> bytes:
+    from analytics import export
+
+    return export.table_to_excel(table, meta, lang=lang)
 
 
-def figure_bytes(fig: go.Figure, fmt: str, meta: dict, width: int, height: int, scale: float) -> bytes:
-    ex = _export()
-    if ex is not None and hasattr(ex, "figure_bytes"):
-        return ex.figure_bytes(fig, fmt, meta=meta, width=width, height=height, scale=scale)
-    import plotly.io as pio
+def figure_bytes(fig: go.Figure, fmt: str, meta: dict, width: int, height: int, scale: float | None,
+                 lang: str = "en", theme: str | None = None) -> bytes:
+    from analytics import export
 
-    f2 = go.Figure(fig)
-    f2.add_annotation(text=footer_text(meta), xref="paper", yref="paper", x=0, y=-0.18, showarrow=False,
-                      xanchor="left", font={"size": 10, "color": "#555"})
-    f2.update_layout(margin={"b": 110})
-    return pio.to_image(f2, format=fmt, width=width, height=height, scale=scale if fmt == "png" else 1)
+    return export.figure_to_image(fig, fmt, width=width, height=height, scale=scale if fmt == "png" else None,
+                                  provenance=provenance(meta), lang=lang, theme=theme)
 
 
-def figure_html(fig: go.Figure, meta: dict) -> bytes:
-    ex = _export()
-    if ex is not None and hasattr(ex, "figure_html"):
-        return ex.figure_html(fig, meta=meta)
-    return fig.to_html(include_plotlyjs=True, full_html=True).encode("utf-8")
+def figure_html(fig: go.Figure, meta: dict, lang: str = "en") -> bytes:
+    from analytics import export
+
+    return export.figure_to_html(fig, provenance=provenance(meta), lang=lang)
 
 
-def deck_bytes(slides: list[dict]) -> bytes:
-    ex = _export()
-    if ex is not None and hasattr(ex, "deck"):
-        return ex.deck(slides)
-    from pptx import Presentation
-    from pptx.util import Inches, Pt
+def deck_bytes(slides: list[dict], lang: str = "en") -> bytes:
+    from analytics import export
 
-    prs = Presentation()
-    prs.slide_width, prs.slide_height = Inches(13.333), Inches(7.5)
-    for s in slides:
-        slide = prs.slides.add_slide(prs.slide_layouts[6])
-        tb = slide.shapes.add_textbox(Inches(0.5), Inches(0.2), Inches(12.3), Inches(0.8))
-        tb.text_frame.text = s["title"]
-        tb.text_frame.paragraphs[0].font.size = Pt(28)
-        png = figure_bytes(go.Figure(s["figure"]), "png", s["meta"], 1600, 760, 2)
-        slide.shapes.add_picture(io.BytesIO(png), Inches(0.5), Inches(1.0), width=Inches(12.3))
-        rd = slide.shapes.add_textbox(Inches(0.5), Inches(6.9), Inches(12.3), Inches(0.5))
-        rd.text_frame.text = s.get("reading", "")
-    buf = io.BytesIO()
-    prs.save(buf)
-    return buf.getvalue()
+    return export.build_presentation(
+        [{"figure": s["figure"], "title": s["title"], "reading": s["reading"], "provenance": provenance(s["meta"])}
+         for s in slides], lang=lang)
 
 
 # --- the twin ------------------------------------------------------------------------
@@ -114,7 +81,8 @@ def export_settings(lang: str) -> tuple[int, int, float]:
     ss = st.session_state
     size = ss.get("x_size", DEFAULT_SIZE)
     w, h = EXPORT_SIZES.get(size, EXPORT_SIZES[DEFAULT_SIZE])
-    return w, h, float(ss.get("x_scale", "2"))
+    scale = ss.get("x_scale", SCALES[0])
+    return w, h, None if scale == "300dpi" else float(scale)
 
 
 def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, title: str,
@@ -136,19 +104,20 @@ def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, t
     cols = st.columns(6)
     cols[0].download_button(t("app.dl.csv", lang), data=lambda: table_csv(table, meta), file_name=f"{stem}.csv",
                             mime="text/csv", key=f"dl_csv_{name}", on_click="ignore")
-    cols[1].download_button(t("app.dl.excel", lang), data=lambda: table_excel(table, meta), file_name=f"{stem}.xlsx",
+    cols[1].download_button(t("app.dl.excel", lang), data=lambda: table_excel(table, meta, lang), file_name=f"{stem}.xlsx",
                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                             key=f"dl_xlsx_{name}", on_click="ignore")
     w, h, scale = export_settings(lang)
-    if chromium_available():
+    status = export_status(lang)
+    if status:
         for i, (fmt, mime) in enumerate((("png", "image/png"), ("svg", "image/svg+xml"), ("pdf", "application/pdf"))):
             cols[2 + i].download_button(t(f"app.dl.{fmt}", lang),
-                                        data=(lambda fmt=fmt: figure_bytes(fig, fmt, meta, w, h, scale)),
+                                        data=(lambda fmt=fmt: figure_bytes(fig, fmt, meta, w, h, scale, lang)),
                                         file_name=f"{stem}.{fmt}", mime=mime, key=f"dl_{fmt}_{name}", on_click="ignore")
     else:
-        cols[2].download_button(t("app.dl.html", lang), data=lambda: figure_html(fig, meta), file_name=f"{stem}.html",
+        cols[2].download_button(t("app.dl.html", lang), data=lambda: figure_html(fig, meta, lang), file_name=f"{stem}.html",
                                 mime="text/html", key=f"dl_html_{name}", on_click="ignore")
-        cols[3].caption(t("app.dl.no_chromium", lang))
+        cols[3].caption(status.message)
     if cols[5].button(t("app.deck.add", lang), key=f"deck_{name}"):
         st.session_state.setdefault("_deck", []).append(
             {"figure": fig.to_dict(), "title": title, "reading": reading, "meta": meta})
@@ -162,11 +131,12 @@ def deck_sidebar(f) -> None:
         st.selectbox(t("app.export.size", lang), list(EXPORT_SIZES), key="x_size",
                      index=list(EXPORT_SIZES).index(st.session_state.get("x_size", DEFAULT_SIZE)))
         st.selectbox(t("app.export.scale", lang), list(SCALES), key="x_scale",
-                     index=list(SCALES).index(st.session_state.get("x_scale", "2")))
+                     format_func=lambda v: t("app.export.dpi", lang) if v == "300dpi" else f"× {v}",
+                     index=list(SCALES).index(st.session_state.get("x_scale", SCALES[0])))
         slides = list(st.session_state.get("_deck", []))
         st.caption(t("app.deck.count", lang, n=len(slides)))
         if slides:
-            st.download_button(t("app.deck.download", lang), data=lambda: deck_bytes(slides),
+            st.download_button(t("app.deck.download", lang), data=lambda: deck_bytes(slides, lang),
                                file_name=f"presentation_{dt.date.today().isoformat()}.pptx",
                                mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
                                key="deck_download", on_click="ignore")
@@ -183,12 +153,9 @@ def metric_row(items: list[tuple[str, str, str | None]]) -> None:
 
 def fmt(x, lang: str, decimals: int = 1) -> str:
     """A number as the language writes it (analytics.i18n.format_number)."""
-    try:
-        from analytics.i18n import format_number
+    from analytics.i18n import format_number
 
-        return format_number(x, lang, decimals)
-    except ImportError:
-        return f"{x:,.{decimals}f}"
+    return format_number(x, lang, decimals)
 
 
 def headlines(by_sex: pd.DataFrame, f) -> list[str]:

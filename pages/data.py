@@ -110,7 +110,8 @@ if st.button(f.t("app.data.load"), type="primary", disabled=extract is None, key
         else:
             codes = sorted(set(reg.records[S.REGION].dropna().astype(str)) |
                            (set(pop[S.REGION].dropna().astype(str)) if pop is not None else set()))
-            region_table = pd.DataFrame({S.REGION: codes, S.REGION_NAME: codes, S.PARENT: "", S.PARENT_NAME: ""})
+            region_table = pd.DataFrame({S.REGION: codes, S.REGION_NAME: codes, S.PARENT: "", S.PARENT_NAME: "",
+                                         "parent_name_en": ""})
         token = state.upload_token(extract.getvalue(), population.getvalue() if population else b"",
                                    regions.getvalue() if regions else b"", repr(mapping).encode())
         ds_new = state.Dataset(token, reg, region_table, f"{extract.name}", geo, rf)
@@ -131,10 +132,10 @@ widgets.metric_row([
 ])
 st.caption(f.t("app.data.loaded", date=str(reg.loaded_at)[:19], source=str(reg.source)))
 if reg.dropped_columns:
-    st.warning(f.t("app.data.dropped", columns=", ".join(map(str, reg.dropped_columns))))
+    st.warning(f.t("app.data.dropped", columns=", ".join(map(str, reg.dropped_columns))))  # names, never values
 st.markdown(f"**{f.t('app.data.reconciliation')}**")
 st.dataframe(reg.reconciliation, hide_index=True, key="data_recon")
-flags = reg.flags.drop(columns=[S.TUMOUR_ID], errors="ignore")
+flags = (reg.report() if hasattr(reg, "report") else reg.flags).drop(columns=[S.TUMOUR_ID], errors="ignore")
 st.markdown(f"**{f.t('app.data.flags', n=widgets.fmt(len(flags), f.lang, 0))}**")
 st.dataframe(flags.head(1000), hide_index=True, key="data_flags")
 st.download_button(f.t("app.data.flags_csv"), data=lambda: flags.to_csv(index=False).encode("utf-8"),

@@ -46,7 +46,7 @@ level = filters.page_control("inc_level", S.PARENT, [S.PARENT, S.REGION], lambda
 national_f = filters.Filters(**{**f.__dict__, "er": "all", "district": "all"})
 national = cache.dsr(ds, national_f)
 reg = cache.dsr(ds, national_f, by=(level,))
-names = ds.regions.drop_duplicates(level).set_index(level)[S.PARENT_NAME if level == S.PARENT else S.REGION_NAME]
+names = ds.regions.drop_duplicates(level).set_index(level)[f.er_name_column if level == S.PARENT else S.REGION_NAME]
 reg = reg.assign(region_name=reg[level].map(names).fillna(reg[level]))
 reg = reg[reg[level].astype(str) != ""]
 nat_value = float(national["value"].iloc[0]) if len(national) else None
@@ -70,6 +70,6 @@ for tab, code in zip(tabs, (S.MALE, S.FEMALE)):
         c1.download_button(f.t("app.dl.csv"), data=lambda table=table: widgets.table_csv(table, meta),
                            file_name=f"ci5_table_sex{code}_{f.y0}-{f.y1}.csv", mime="text/csv",
                            key=f"dl_ci5_csv_{code}", on_click="ignore")
-        c2.download_button(f.t("app.dl.excel"), data=lambda table=table: widgets.table_excel(table, meta),
+        c2.download_button(f.t("app.dl.excel"), data=lambda table=table: widgets.table_excel(table, meta, f.lang),
                            file_name=f"ci5_table_sex{code}_{f.y0}-{f.y1}.xlsx", key=f"dl_ci5_xlsx_{code}",
                            on_click="ignore")

@@ -3,78 +3,85 @@ flagged records (row, check, message; never identifiers)."""
 import pandas as pd
 import streamlit as st
 
+from analytics import quality
 from analytics import schema as S
 from app_support import cache, filters, widgets
 from app_support.fallback import module
 
 f = filters.sidebar_filters()
 ds = filters.dataset()
-quality = module("quality")
 qcharts = module("charts.quality")
 
-# Indicative targets (Bray & Parkin 2009, Eur J Cancer 45:747; Parkin & Bray 2009, 45:756):
-# a high share microscopically verified and few death-certificate-only cases.
-TARGETS = {"mv": (">=", 80.0), "dco": ("<=", 10.0)}
+# Indicative targets (Bray & Parkin 2009, Eur J Cancer 45:747 and 756): a high share
+# microscopically verified, few death-certificate-only cases and few of unknown primary site.
+TARGETS = {"mv_pct": (">=", 80.0), "dco_pct": ("<=", 10.0), "c80_pct": ("<=", 5.0)}
 
 st.title(f.t("app.page.quality"))
 st.caption(f.t("app.overview.subtitle", source=ds.label, period=f.period_label(), site=f.site_name(f.site)))
 
 by = filters.page_control("q_by", "site", ["site", "er", "district", "year"], lambda **kw: st.radio(
     f.t("app.quality.by"), horizontal=True, format_func=lambda v: f.t(f"app.quality.by_{v}"), **kw))
-records = cache.selected_records(ds, ds.token, f.key(), f, False)
 column = {"site": f.site_column, "er": S.PARENT, "district": S.REGION, "year": S.YEAR}[by]
-if by == "er":
-    parent = dict(zip(ds.regions[S.REGION], ds.regions[S.PARENT]))
-    records = records.assign(**{S.PARENT: records[S.REGION].astype(str).map(parent)})
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _indicators(_records: pd.DataFrame, token: str, fkey: tuple, column: str) -> pd.DataFrame:
-    return quality.indicators(_records[_records[S.INCLUDED].fillna(False).astype(bool)], by=(column,))
+def _indicators(_ds, token: str, fkey: tuple, _f, column: str) -> pd.DataFrame:
+    records = cache.selected_records(_ds, token, fkey, _f, True)
+    if column == S.PARENT:
+        records = records.assign(**{S.PARENT: records[S.REGION].astype(str).map(
+            dict(zip(_ds.regions[S.REGION], _ds.regions[S.PARENT])))})
+    deaths = _ds.registry.deaths
+    return quality.indicators(records, by=(column,), deaths=deaths if column in (S.YEAR, S.REGION) else None)
 
 
-table = _indicators(records, ds.token, f.key(), column)
-if by == "er":
-    table.insert(1, S.PARENT_NAME, table[S.PARENT].map(dict(zip(ds.regions[S.PARENT], ds.regions[S.PARENT_NAME]))))
-elif by == "district":
-    table.insert(1, S.REGION_NAME, table[S.REGION].map(dict(zip(ds.regions[S.REGION], ds.regions[S.REGION_NAME]))))
+long = _indicators(ds, ds.token, f.key(), f, column)
+names = {"er": dict(zip(ds.regions[S.PARENT], ds.regions[f.er_name_column])),
+         "district": dict(zip(ds.regions[S.REGION], ds.regions[S.REGION_NAME]))}
+label = long[column].astype(str)
+if by in names:
+    label = label.map(names[by]).fillna(label)
+elif by == "site":
+    label = label.map(f.site_name)
+long = long.assign(name=label)
 
+for ind, key in (("mv_pct", "app.quality.mv"), ("dco_pct", "app.quality.dco")):
+    part = long[long["indicator"] == ind].sort_values("value", ascending=ind != "mv_pct")
+    if part.empty:
+        continue
+    op, target = TARGETS[ind]
+    title = f.t(key, target=widgets.fmt(target, f.lang, 0))
+    fig = qcharts.indicator_bars(part, x="name", y="value", target=target, title=title, lang=f.lang, theme=f.theme)
+    widgets.chart_with_table(fig, part[[column, "name", "count", "total", "value"]],
+                             name=f"quality_{ind}_{by}", f=f, ds=ds, title=title)
 
-def _col(kind: str) -> str | None:
-    return next((c for c in table.columns if kind in c.lower() and "lower" not in c and "upper" not in c), None)
+st.subheader(f.t("app.quality.all"))
+wide = long.pivot_table(index=[column, "name"], columns="indicator", values="value", observed=True).reset_index()
+wide = wide[[column, "name"] + [c for c in long["indicator"].unique() if c in wide.columns]]
 
 
 def _highlight(col: pd.Series) -> list[str]:
-    kind = next((k for k in TARGETS if col.name == _col(k)), None)
-    if kind is None:
+    if col.name not in TARGETS:
         return [""] * len(col)
-    op, target = TARGETS[kind]
+    op, target = TARGETS[col.name]
     bad = col < target if op == ">=" else col > target
     return ["background-color: #F9D5C5" if b else "" for b in bad.fillna(False)]
 
 
-for kind, key in (("mv", "app.quality.mv"), ("dco", "app.quality.dco")):
-    col = _col(kind)
-    if col is None:
-        continue
-    op, target = TARGETS[kind]
-    title = f.t(key, target=widgets.fmt(target, f.lang, 0))
-    label_col = {"site": column, "er": S.PARENT_NAME, "district": S.REGION_NAME, "year": S.YEAR}[by]
-    if hasattr(qcharts, "indicator_bars"):
-        fig = qcharts.indicator_bars(table.assign(**{label_col: table[label_col].astype(str)}), x=label_col, y=col,
-                                     target=target, title=title, lang=f.lang, theme=f.theme)
-    widgets.chart_with_table(fig, table[[c for c in table.columns if c in (column, label_col, col) or "case" in c or c == "n"]],
-                             name=f"quality_{kind}_{by}", f=f, ds=ds, title=title)
-
-st.subheader(f.t("app.quality.all"))
+st.dataframe(wide.style.apply(_highlight).format(precision=1), hide_index=True, key="quality_table", width="stretch")
 st.caption(f.t("app.quality.targets_note"))
-st.dataframe(table.style.apply(_highlight), hide_index=True, key="quality_table", width="stretch")
+c1, c2 = st.columns(2)
+meta = {"title": f.t("app.quality.all"), **f.describe(ds)}
+c1.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(wide, meta), file_name="quality_indicators.csv",
+                   mime="text/csv", key="dl_quality_csv", on_click="ignore")
+c2.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(wide, meta, f.lang),
+                   file_name="quality_indicators.xlsx", key="dl_quality_xlsx", on_click="ignore")
 
 left, right = st.columns(2)
 with left:
     st.subheader(f.t("app.data.reconciliation"))
     st.dataframe(ds.registry.reconciliation, hide_index=True, key="quality_recon")
 with right:
-    flags = ds.registry.flags.drop(columns=[S.TUMOUR_ID], errors="ignore")
+    reg = ds.registry
+    flags = (reg.report() if hasattr(reg, "report") else reg.flags).drop(columns=[S.TUMOUR_ID], errors="ignore")
     st.subheader(f.t("app.data.flags", n=widgets.fmt(len(flags), f.lang, 0)))
     st.dataframe(flags.head(1000), hide_index=True, key="quality_flags")

@@ -1,0 +1,172 @@
+"""Regional maps: SIR (raw, smoothed, probability of excess), ASR, significance; funnel plot;
+LISA clusters; region profile. The whole country is always mapped; the sidebar's district (or
+economic region) choice highlights a region and selects its profile."""
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from analytics import schema as S
+from analytics import spatial
+from analytics.charts import maps as mc
+from app_support import cache, filters, widgets
+
+f = filters.sidebar_filters()
+ds = filters.dataset()
+st.title(f.t("maps.page_title"))
+
+if ds.geo is None:
+    st.info(f.t("maps.no_regions"))
+    st.stop()
+
+MEASURES = ["smoothed", "sir", "smoothed_local", "prob_gt_1", "significance", "asr", "crude_rate", "cases"]
+SCHEMES = ["ratio", "quantiles", "fisher_jenks", "equal_interval", "user_defined", "significance"]
+DEFAULT_SCHEME = {"smoothed": "ratio", "sir": "ratio", "smoothed_local": "ratio", "significance": "significance"}
+PUBLIC_K = filters.PUBLIC_K
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def map_geometry(_geo, token: str, level: str, lang: str):
+    """Regions at the chosen level (economic regions dissolved from districts) and their weights."""
+    g = _geo
+    if level == S.PARENT:
+        name = S.PARENT_NAME if lang == "az" or "parent_name_en" not in g.columns else "parent_name_en"
+        g = g.dissolve(by=S.PARENT, as_index=False)[[S.PARENT, name, "geometry"]]
+        g = g.rename(columns={name: S.REGION_NAME})
+    else:
+        g = g[[S.REGION, S.REGION_NAME, "geometry"]]
+    w = spatial.contiguity_weights(g, key=level)
+    return g.reset_index(drop=True), w
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def measures(_ds, token: str, fkey: tuple, _f, level: str, _w) -> pd.DataFrame:
+    data = cache.rate_input(_ds, _f, by=(level,))
+    k = PUBLIC_K if _f.public else 0
+    m = spatial.regional_measures(data, data, standard=_f.std, w=_w, region=level, conf=_f.level,
+                                  suppress_below=k, unreliable_below=max(10, k))
+    if _f.public:   # derived statistics inherit suppression (methods sheet 8); smoothed values stay grey on maps
+        hide = m["flag"] == "suppressed"
+        m.loc[hide, ["cases", "crude_rate", "asr", "asr_lower", "asr_upper", "sir", "sir_lower", "sir_upper",
+                     "smoothed", "smoothed_local", "prob_gt_1"]] = np.nan
+    return m
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def clusters(_m: pd.DataFrame, fkey: tuple, level: str, _w):
+    ok = _m.set_index(level)
+    cases, expected = ok["cases"].fillna(0.0), ok["expected"]
+    return (spatial.moran(cases, _w, population=expected, permutations=999),
+            spatial.lisa(cases, _w, population=expected, permutations=999, seed=12345))
+
+
+# Map the whole country whatever region is selected; the selection is highlighted instead.
+fc = dataclasses.replace(f, er="all", district="all")
+level = filters.page_control("map_level", S.REGION, [S.REGION, S.PARENT], lambda **kw: st.radio(
+    f.t("maps.level"), horizontal=True,
+    format_func=lambda v: f.t("maps.level_district") if v == S.REGION else f.t("maps.level_economic"), **kw))
+geo, w = map_geometry(ds.geo, ds.token, level, f.lang)
+m = measures(ds, ds.token, fc.key(), fc, level, w)
+if m.empty or not m["expected"].sum() > 0:
+    st.info(f.t("app.empty"))
+    st.stop()
+names = geo.set_index(level)[S.REGION_NAME]
+m = m.assign(**{S.REGION_NAME: m[level].map(names).fillna(m[level])})
+frame = m.rename(columns={level: S.REGION}) if level != S.REGION else m
+geo_map = geo.rename(columns={level: S.REGION}) if level != S.REGION else geo
+selected = f.district if level == S.REGION and f.district != "all" else (f.er if level == S.PARENT and f.er != "all" else None)
+
+c1, c2, c3 = st.columns([2, 2, 1])
+with c1:
+    measure = filters.page_control("map_measure", "smoothed", MEASURES, lambda **kw: st.selectbox(
+        f.t("maps.measure"), format_func=lambda v: f.t(f"maps.m_{'prob' if v == 'prob_gt_1' else 'crude' if v == 'crude_rate' else v}"), **kw))
+with c2:
+    scheme = filters.page_control("map_scheme", DEFAULT_SCHEME.get(measure, "quantiles"), SCHEMES,
+                                  lambda **kw: st.selectbox(f.t("maps.scheme"), format_func=lambda v: f.t(f"maps.s_{v}"), **kw))
+with c3:
+    k = int(filters.page_control("map_k", "5", ["3", "4", "5", "6", "7"],
+                                 lambda **kw: st.selectbox(f.t("maps.n_classes"), **kw)))
+if measure == "significance":
+    scheme = "significance"
+bins = None
+if scheme == "user_defined":
+    text = st.text_input(f.t("maps.breaks"), value=st.query_params.get("map_breaks", "0.8, 1, 1.25"), key="p_map_breaks")
+    st.query_params["map_breaks"] = text
+    try:
+        bins = sorted(float(x) for x in text.replace(";", ",").split(",") if x.strip())
+        if not bins:
+            raise ValueError
+    except ValueError:
+        st.error(f.t("maps.breaks_bad", text=text))
+        scheme, bins = "quantiles", None
+
+value = "sir" if measure == "significance" else measure
+label = f.t(f"maps.m_{'prob' if measure == 'prob_gt_1' else 'crude' if measure == 'crude_rate' else measure}")
+title = f.t("maps.map_title", measure=label, site=f.site_name(f.site), period=f.period_label())
+n_high, n_low = int((m["significance"] == "higher").sum()), int((m["significance"] == "lower").sum())
+reading = f.t("maps.reading_sir", n_high=n_high, n_low=n_low)
+st.caption(f.t("maps.page_caption", site=f.site_name(f.site), period=f.period_label(),
+               reference=f.t("maps.reference_national")))
+fig = mc.choropleth(geo_map, frame, value, scheme=scheme, k=k, bins=bins, lang=f.lang, theme=f.theme, title=title,
+                    highlight=selected, decimals=0 if measure == "cases" else 2)
+table_cols = [S.REGION_NAME, level, "cases", "person_years", "crude_rate", "asr", "asr_lower", "asr_upper", "expected",
+              "sir", "sir_lower", "sir_upper", "smoothed", "smoothed_local", "prob_gt_1", "significance", "flag", "reason"]
+widgets.chart_with_table(fig, m[table_cols], name="maps_main", f=f, ds=ds, title=title, reading=reading)
+
+moran_res, lisa = clusters(m, fc.key(), level, w)
+links = ", ".join(f"{names.get(a, a)} – {names.get(b, b)}" for a, b in getattr(w, "added_links", []))
+note = f.t("maps.islands_note") + (" " + f.t("maps.islands_linked", links=links) if links else "")
+if w.n_components > 1:
+    note += " " + f.t("maps.components_note", n=w.n_components)
+st.caption(f.t("maps.moran_line", i=widgets.fmt(moran_res.I, f.lang, 3), p=widgets.fmt(moran_res.p_value, f.lang, 3),
+               n=moran_res.permutations) + " " + note)
+
+st.subheader(f.t("maps.funnel_section"))
+od = filters.page_toggle("map_od", f.t("maps.overdispersion"))
+ftitle = f.t("maps.funnel_title")
+widgets.chart_with_table(mc.funnel_plot(frame, overdispersion=od, lang=f.lang, theme=f.theme, title=ftitle),
+                         m[[S.REGION_NAME, level, "cases", "expected", "sir", "sir_lower", "sir_upper", "significance", "flag"]],
+                         name="maps_funnel", f=f, ds=ds, title=ftitle)
+
+st.subheader(f.t("maps.lisa_section"))
+ltitle = f.t("maps.lisa_title")
+lisa_tab = lisa.reset_index().rename(columns={S.REGION: level}) if level != S.REGION else lisa.reset_index()
+lisa_tab[S.REGION_NAME] = lisa_tab[level].map(names)
+lisa_frame = lisa_tab.rename(columns={level: S.REGION}) if level != S.REGION else lisa_tab
+widgets.chart_with_table(mc.lisa_map(geo_map, lisa_frame, lang=f.lang, theme=f.theme, title=ltitle),
+                         lisa_tab[[S.REGION_NAME, level, "Ii", "quadrant", "p_value", "cluster"]],
+                         name="maps_lisa", f=f, ds=ds, title=ltitle, reading=f.t("maps.lisa_caption"))
+
+st.subheader(f.t("maps.profile_section"))
+codes = list(m[level])
+region = filters.page_control("map_region", selected if selected in codes else codes[0], codes,
+                              lambda **kw: st.selectbox(f.t("maps.region"), format_func=lambda c: names.get(c, c), **kw))
+national = cache.dsr(ds, fc)
+nat_asr = float(national["value"].iloc[0]) if len(national) else np.nan
+nat_crude = float(national["crude_rate"].iloc[0]) if len(national) else np.nan
+rows = []
+for col, nat, lab in (("smoothed", 1.0, "maps.m_smoothed"), ("sir", 1.0, "maps.m_sir"),
+                      ("asr", nat_asr, "maps.m_asr"), ("crude_rate", nat_crude, "maps.m_crude")):
+    v = m[col].astype(float)
+    r = m.loc[m[level] == region].iloc[0]
+    if col == "sir":
+        sig = r["significance"]
+    elif col == "asr" and np.isfinite(r["asr_lower"]):
+        sig = "higher" if r["asr_lower"] > nat else "lower" if r["asr_upper"] < nat else "not significant"
+    else:
+        sig = "not significant"
+    rows.append({"indicator": f.t(lab), "value": r[col], "national": nat, "min": v.min(), "q25": v.quantile(0.25),
+                 "q75": v.quantile(0.75), "max": v.max(), "significance": sig})
+rf = ds.risk_factors
+if level == S.REGION and rf is not None and len(rf):
+    wide = rf.pivot_table(index=S.REGION, columns=S.INDICATOR, values=S.VALUE, aggfunc="mean")
+    if region in wide.index:
+        for ind in wide.columns:
+            v = wide[ind].astype(float)
+            rows.append({"indicator": str(ind), "value": v[region], "national": v.mean(), "min": v.min(),
+                         "q25": v.quantile(0.25), "q75": v.quantile(0.75), "max": v.max(), "significance": "not significant"})
+profile = pd.DataFrame(rows)
+ptitle = f"{f.t('maps.profile_title')}: {names.get(region, region)}"
+widgets.chart_with_table(mc.spine_chart(profile, lang=f.lang, theme=f.theme, title=ptitle), profile,
+                         name="maps_profile", f=f, ds=ds, title=ptitle)

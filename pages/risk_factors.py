@@ -1,0 +1,138 @@
+"""Risk factors beside cancer: two linked maps, a bivariate map, SIR against the risk factor and
+an ecological Poisson / negative binomial regression with its caution. District level."""
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from analytics import schema as S
+from analytics import spatial
+from analytics.charts import maps as mc
+from analytics.ecological import ecological_regression
+from app_support import cache, filters, widgets
+
+f = filters.sidebar_filters()
+ds = filters.dataset()
+st.title(f.t("maps.rf_title"))
+
+rf = ds.risk_factors
+if ds.geo is None:
+    st.info(f.t("maps.no_regions"))
+    st.stop()
+if rf is None or rf.empty:
+    st.info(f.t("maps.rf_none"))
+    st.stop()
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def district_geometry(_geo, token: str):
+    g = _geo[[S.REGION, S.REGION_NAME, "geometry"]].reset_index(drop=True)
+    return g, spatial.contiguity_weights(g)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def district_measures(_ds, token: str, fkey: tuple, _f, _w) -> pd.DataFrame:
+    data = cache.rate_input(_ds, _f, by=(S.REGION,))
+    k = filters.PUBLIC_K if _f.public else 0
+    return spatial.regional_measures(data, data, standard=_f.std, w=_w, conf=_f.level,
+                                     suppress_below=k, unreliable_below=max(10, k))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def wide_factors(_rf: pd.DataFrame, token: str) -> pd.DataFrame:
+    """One column per indicator (the latest year when several are given)."""
+    d = _rf
+    if S.YEAR in d.columns and d[S.YEAR].notna().any():
+        d = d.sort_values(S.YEAR).groupby([S.REGION, S.INDICATOR], observed=True).tail(1)
+    out = d.pivot_table(index=S.REGION, columns=S.INDICATOR, values=S.VALUE, aggfunc="mean")
+    out.columns = [str(c) for c in out.columns]
+    return out
+
+
+fc = dataclasses.replace(f, er="all", district="all")
+geo, w = district_geometry(ds.geo, ds.token)
+m = district_measures(ds, ds.token, fc.key(), fc, w)
+if m.empty or not m["expected"].sum() > 0:
+    st.info(f.t("app.empty"))
+    st.stop()
+wide = wide_factors(rf, ds.token)
+factors = list(wide.columns)
+units = rf.drop_duplicates(S.INDICATOR).set_index(S.INDICATOR)[S.UNIT].astype(str).to_dict() if S.UNIT in rf.columns else {}
+names = geo.set_index(S.REGION)[S.REGION_NAME]
+data = m.merge(wide, left_on=S.REGION, right_index=True, how="left")
+data[S.REGION_NAME] = data[S.REGION].map(names)
+st.caption(f.t("maps.rf_caption", site=f.site_name(f.site), period=f.period_label()))
+
+
+def flabel(x: str) -> str:
+    u = units.get(x, "")
+    return f"{x} ({u})" if u and u != "nan" else x
+
+
+factor = filters.page_control("rf_factor", factors[0], factors, lambda **kw: st.selectbox(
+    f.t("maps.rf_factor"), format_func=flabel, **kw))
+codes = ["none"] + list(names.index)
+default_sel = f.district if f.district in codes else "none"
+sel = filters.page_control("rf_region", default_sel, codes, lambda **kw: st.selectbox(
+    f.t("maps.rf_highlight"), format_func=lambda c: f.t("maps.rf_none_selected") if c == "none" else names.get(c, c), **kw))
+highlight = None if sel == "none" else sel
+
+st.subheader(f.t("maps.rf_side_by_side"))
+left, right = st.columns(2)
+with left:
+    title = flabel(factor)
+    fig = mc.choropleth(geo, data.assign(flag=""), factor, scheme="quantiles", k=5, lang=f.lang, theme=f.theme,
+                        title=title, highlight=highlight, height=440)
+    widgets.chart_with_table(fig, data[[S.REGION_NAME, S.REGION, factor]], name="rf_map_factor", f=f, ds=ds, title=title)
+with right:
+    title = f.t("maps.map_title", measure=f.t("maps.m_smoothed"), site=f.site_name(f.site), period=f.period_label())
+    fig = mc.choropleth(geo, data, "smoothed", scheme="ratio", lang=f.lang, theme=f.theme, title=title,
+                        highlight=highlight, height=440)
+    widgets.chart_with_table(fig, data[[S.REGION_NAME, S.REGION, "cases", "expected", "sir", "smoothed", "prob_gt_1", "flag"]],
+                             name="rf_map_sir", f=f, ds=ds, title=title)
+
+st.subheader(f.t("maps.rf_bivariate"))
+bdata = data.assign(smoothed=np.where(data["flag"] == "suppressed", np.nan, data["smoothed"]))
+title = f.t("maps.bivariate_title", x=flabel(factor), y="SIR")
+widgets.chart_with_table(mc.bivariate_choropleth(geo, bdata, factor, "smoothed", x_label=factor, y_label="SIR",
+                                                 lang=f.lang, theme=f.theme, title=title),
+                         bdata[[S.REGION_NAME, S.REGION, factor, "smoothed"]], name="rf_bivariate", f=f, ds=ds, title=title)
+
+st.subheader(f.t("maps.rf_scatter"))
+sdata = data[data["flag"] != "suppressed"]
+title = f.t("maps.scatter_title", x=flabel(factor))
+widgets.chart_with_table(mc.sir_scatter(sdata, factor, x_label=flabel(factor), lang=f.lang, theme=f.theme, title=title),
+                         sdata[[S.REGION_NAME, S.REGION, factor, "cases", "expected", "sir"]],
+                         name="rf_scatter", f=f, ds=ds, title=title)
+
+st.subheader(f.t("maps.rf_regression"))
+c1, c2, c3 = st.columns([3, 1, 1])
+with c1:
+    stored = [x for x in st.query_params.get("rf_set", factor).split(",") if x in factors] or [factor]
+    chosen = st.multiselect(f.t("maps.rf_factors"), factors, default=stored, format_func=flabel, key="p_rf_set")
+    st.query_params["rf_set"] = ",".join(chosen)
+with c2:
+    family = filters.page_control("rf_family", "poisson", ["poisson", "negbin"], lambda **kw: st.radio(
+        f.t("maps.rf_family"), format_func=lambda v: f.t(f"maps.rf_{v}"), **kw))
+with c3:
+    per = filters.page_control("rf_per", "sd", ["sd", "unit"], lambda **kw: st.radio(
+        f.t("maps.rf_per"), format_func=lambda v: f.t(f"maps.rf_per_{v}"), **kw))
+
+st.warning(f.t("maps.rf_caution"))
+if chosen:
+    rdata = data.set_index(S.REGION).rename(columns={"cases": "observed"})
+    rdata = rdata[rdata["expected"] > 0]
+    try:
+        fit = ecological_regression(rdata, chosen, family=family, per=per, conf=f.level, w=w, permutations=499)
+    except ValueError:
+        fit = None
+        st.info(f.t("maps.rf_too_few"))
+    if fit is not None:
+        title = f.t("maps.coef_title")
+        rm = fit.residual_moran
+        moran_txt = (f"I = {widgets.fmt(rm.I, f.lang, 3)}, p = {widgets.fmt(rm.p_value, f.lang, 3)}" if rm else "–")
+        reading = f.t("maps.rf_diagnostics", disp=widgets.fmt(fit.dispersion, f.lang, 2),
+                      p=widgets.fmt(fit.overdispersion["p_value"], f.lang, 3), moran=moran_txt)
+        widgets.chart_with_table(mc.coefficient_plot(fit.table, lang=f.lang, theme=f.theme, title=title), fit.table,
+                                 name="rf_regression", f=f, ds=ds, title=title, reading=reading)

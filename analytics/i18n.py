@@ -118,13 +118,20 @@ def t(key: str, lang: str = DEFAULT_LANG, **fmt: Any) -> str:
 
 
 # --- numbers ---------------------------------------------------------------------------
-# Azerbaijani and Russian write a decimal comma and group thousands with a (no-break) space;
-# English a decimal point and a comma (CLDR number symbols for az, ru, en).
-_NUMBER_SYMBOLS = {"en": (".", ","), "az": (",", "\u00a0"), "ru": (",", "\u00a0")}
+# Decimal and thousands separators of the glibc locales (LC_NUMERIC of az_AZ, ru_RU, en_US in
+# /usr/share/i18n/locales): az "," and "."; ru "," and a narrow no-break space; en "." and ",".
+_NUMBER_SYMBOLS = {"en": (".", ","), "az": (",", "."), "ru": (",", "\u202f")}
+
+
+def plotly_separators(lang: str = DEFAULT_LANG) -> str:
+    """plotly ``layout.separators`` (decimal, thousands) matching :func:`format_number`."""
+    dec, group = _NUMBER_SYMBOLS[normalize_lang(lang)]
+    return dec + group
 
 
 def format_number(x: float | int | None, lang: str = DEFAULT_LANG, decimals: int = 1) -> str:
-    """``45.2`` -> "45.2" (en) / "45,2" (az, ru); ``100000`` -> "100,000" / "100 000".
+    """``45.2`` -> "45.2" (en) / "45,2" (az, ru); ``100000`` -> "100,000" (en), "100.000" (az),
+    "100\u202f000" (ru).
 
     NaN/None give an en dash, as in CI5 tables.
     """
@@ -216,12 +223,33 @@ def standard_label(name: str | None, lang: str = DEFAULT_LANG) -> str:
 
 
 # --- scanning source for keys (used by tests/test_i18n.py) -------------------------------
-KEY_PATTERN = re.compile(r"""\bt\(\s*(?P<q>["'])(?P<key>[A-Za-z0-9_]+\.[A-Za-z0-9_.\-]+)(?P=q)""")
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_]+\.[A-Za-z0-9_.\-]+$")
+TRANSLATION_FUNCTIONS = ("t",)
+
+
+def _literal_keys(source: str) -> list[tuple[str, int]]:
+    # Parse rather than grep, so examples in docstrings and comments are not taken for use.
+    import ast
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    out = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        f = node.func
+        name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+        arg = node.args[0]
+        if (name in TRANSLATION_FUNCTIONS and isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+                and KEY_PATTERN.match(arg.value)):
+            out.append((arg.value, node.lineno))
+    return out
 
 
 def keys_used_in(paths: list[Path]) -> dict[str, list[str]]:
-    """Literal keys of ``t("ns.key", ...)`` calls in the given .py files (or folders),
-    each with the places ("file:line") that use it."""
+    """Literal keys of translation calls (``t("<namespace>.<key>", ...)``) in the given .py
+    files or folders, each with the places ("file:line") that use it."""
     found: dict[str, list[str]] = {}
     files: list[Path] = []
     for p in paths:
@@ -231,7 +259,6 @@ def keys_used_in(paths: list[Path]) -> dict[str, list[str]]:
         elif p.suffix == ".py" and p.exists():
             files.append(p)
     for f in files:
-        for lineno, line in enumerate(f.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-            for m in KEY_PATTERN.finditer(line):
-                found.setdefault(m.group("key"), []).append(f"{f}:{lineno}")
+        for key, lineno in _literal_keys(f.read_text(encoding="utf-8", errors="replace")):
+            found.setdefault(key, []).append(f"{f}:{lineno}")
     return found

@@ -158,12 +158,13 @@ def _light_template() -> go.layout.Template:
     tpl = copy.deepcopy(pio.templates["plotly_white"])
     tpl.layout.update(
         font=dict(family=FONT_FAMILY, size=13, color="#222222"),
-        title=dict(font=dict(size=17), x=0.0, xanchor="left"),
+        title=dict(font=dict(size=17), x=0.0, xanchor="left", yref="container", y=1.0, yanchor="top",
+                   pad=dict(t=14)),
         colorway=list(OKABE_ITO.values())[1:] + [OKABE_ITO["black"]],
         paper_bgcolor="white", plot_bgcolor="white",
         legend=dict(font=dict(size=12)),
         hoverlabel=dict(font=dict(family=FONT_FAMILY, size=13)),
-        margin=dict(l=10, r=20, t=60, b=50),
+        margin=dict(l=10, r=20, t=90, b=50),
     )
     tpl.layout.xaxis.update(gridcolor="#E5E5E5", linecolor="#444444", zerolinecolor="#999999",
                             automargin=True)
@@ -177,12 +178,13 @@ def _presentation_template() -> go.layout.Template:
     tpl = copy.deepcopy(pio.templates["plotly_white"])
     tpl.layout.update(
         font=dict(family=FONT_FAMILY, size=22, color="#000000"),
-        title=dict(font=dict(size=32, color="#000000"), x=0.0, xanchor="left"),
+        title=dict(font=dict(size=32, color="#000000"), x=0.0, xanchor="left", yref="container", y=1.0,
+                   yanchor="top", pad=dict(t=18)),
         colorway=list(OKABE_ITO.values())[1:] + [OKABE_ITO["black"]],
         paper_bgcolor="white", plot_bgcolor="white",
         legend=dict(font=dict(size=22)),
         hoverlabel=dict(font=dict(family=FONT_FAMILY, size=20)),
-        margin=dict(l=20, r=30, t=90, b=70),
+        margin=dict(l=20, r=30, t=130, b=70),
     )
     for axis in (tpl.layout.xaxis, tpl.layout.yaxis):
         axis.update(gridcolor="#B0B0B0", gridwidth=1.5, linecolor="#000000", linewidth=2,
@@ -198,6 +200,11 @@ pio.templates[LIGHT] = _light_template()
 pio.templates[PRESENTATION] = _presentation_template()
 
 
+# Legends go between the title and the plot, left-aligned, so a long title never runs into
+# them and they read in the same order as the bars (the templates leave room in the top margin).
+TOP_LEGEND = dict(orientation="h", x=0, xanchor="left", y=1.02, yanchor="bottom")
+
+
 def template_name(theme: str = "light") -> str:
     """Plotly template name of a theme ("light" or "presentation")."""
     if theme in THEMES.values():
@@ -211,6 +218,12 @@ def apply_theme(fig: go.Figure, theme: str = "light") -> go.Figure:
     """Set the figure's template in place and return it (chainable)."""
     fig.update_layout(template=template_name(theme))
     return layout_bottom(fig)
+
+
+def legend_line(fig: go.Figure, name: str, line: dict) -> go.Figure:
+    """A legend entry for a reference line drawn as a shape (shapes have no legend)."""
+    fig.add_scatter(x=[None], y=[None], mode="lines", line=line, name=name, hoverinfo="skip")
+    return fig
 
 
 def new_figure(title: str = "", theme: str = "light", **layout: Any) -> go.Figure:
@@ -331,9 +344,38 @@ def _wrap(text: str, width_px: float, size: float) -> list[str]:
     return lines
 
 
+def _fit_top(fig: go.Figure, width: int | None) -> None:
+    # plotly does not grow the top margin for a legend placed above the plot, so estimate
+    # how many rows the horizontal legend wraps to and leave room for them under the title.
+    legend = fig.layout.legend
+    if fig.layout.showlegend is False or legend.orientation != "h" or (legend.y or 0) < 1:
+        return
+    names = [tr.name for tr in fig.data if tr.name and tr.showlegend is not False]
+    if len(names) < 2 and not any(tr.showlegend for tr in fig.data):
+        return
+    size = _font_size(fig, "legend", "font", "size")
+    title = _font_size(fig, "title", "font", "size") if fig.layout.title.text else 0
+    usable = (width or fig.layout.width or 1000) - 40
+    rows, used = 1, 0.0
+    for n in names:
+        w = len(str(n)) * size * 0.6 + 45
+        if used and used + w > usable:
+            rows, used = rows + 1, w
+        else:
+            used += w
+    need = int(title * 1.6 + 22 + rows * size * 1.6 + 8)
+    current = fig.layout.margin.t
+    if current is None:
+        current = fig.layout.template.layout.margin.t if fig.layout.template else 90
+    if need > (current or 0):
+        fig.update_layout(margin=dict(t=need))
+
+
 def layout_bottom(fig: go.Figure, width: int | None = None) -> go.Figure:
-    """(Re)place the marks note and provenance footer under the x axis for the figure's
-    current theme and width, and size the bottom margin to hold them.  In place."""
+    """Fit the margins to the figure's current theme and width, in place: room above the
+    plot for a wrapped legend, and the marks note and provenance footer (re)placed under
+    the x axis with the bottom margin sized to hold them."""
+    _fit_top(fig, width)
     anns = list(fig.layout.annotations or ())
     note = next((a for a in anns if a.name == NOTE_NAME), None)
     foot = next((a for a in anns if a.name == FOOTER_NAME), None)
@@ -414,6 +456,17 @@ def unreliable_mask(frame: pd.DataFrame, *, min_count: int | None = None,
     return mask & ~suppressed_mask(frame)
 
 
+def resolve_k(frame: pd.DataFrame, k: int | None = None) -> int | None:
+    """The disclosure threshold: ``k`` if given, else the one analytics.disclosure.suppress
+    recorded in ``frame.attrs["disclosure"]["k"]``, else None."""
+    if k is not None:
+        return int(k)
+    info = frame.attrs.get("disclosure") if hasattr(frame, "attrs") else None
+    if isinstance(info, dict) and info.get("k") is not None:
+        return int(info["k"])
+    return None
+
+
 UNRELIABLE_MARK = "*"
 UNRELIABLE_PATTERN = "/"   # bar hatching for unreliable rates
 
@@ -422,6 +475,7 @@ def value_text(frame: pd.DataFrame, value: str = "value", *, lang: str = "en", d
                k: int | None = None, min_count: int | None = None) -> pd.Series:
     """Display strings for a value column: "45.2", "<5" when suppressed (``k`` is the
     disclosure threshold; plain "<k" text is used when it is not known), "3.1*" when unreliable."""
+    k = resolve_k(frame, k)
     vals = pd.to_numeric(frame[value], errors="coerce")
     text = pd.Series([format_number(v, lang, decimals) for v in vals], index=frame.index, dtype="str")
     unrel = unreliable_mask(frame, min_count=min_count)
@@ -435,6 +489,7 @@ def marks_note(frame: pd.DataFrame, *, lang: str = "en", k: int | None = None,
                min_count: int | None = None) -> str:
     """The legend line explaining "<k" and "*" when the frame has such values, else ""."""
     parts = []
+    k = resolve_k(frame, k)
     if suppressed_mask(frame).any():
         parts.append(t("charts.note_suppressed", lang, k=k if k is not None else "k"))
     if unreliable_mask(frame, min_count=min_count).any():

@@ -22,11 +22,11 @@ from plotly.subplots import make_subplots
 
 from analytics import schema
 from analytics.charts.base import (
-    GREY, OKABE_ITO, UNRELIABLE_PATTERN, add_note, empty_figure, finite, marks_note,
-    new_figure, sex_colour, site_colour, suppressed_mask, template_name, unreliable_mask,
+    TOP_LEGEND, GREY, legend_line, OKABE_ITO, UNRELIABLE_PATTERN, add_note, empty_figure, finite, marks_note,
+    new_figure, resolve_k, sex_colour, site_colour, suppressed_mask, template_name, unreliable_mask,
     value_text,
 )
-from analytics.i18n import format_number, sex_code, sex_label, site_label, standard_label, t
+from analytics.i18n import format_number, plotly_separators, sex_code, sex_label, site_label, standard_label, t
 
 SITE_COLUMNS = (schema.SITE_CI5, schema.SITE_GLOBOCAN, "site")
 REGION_COLUMNS = (schema.REGION_NAME, schema.PARENT_NAME, schema.REGION, schema.PARENT, "region")
@@ -118,6 +118,7 @@ def top_sites_bar(frame: pd.DataFrame, *, lang: str = "en", n: int = 10, site: s
     cervix) compete with their single value; residual groups ("Other", "All sites") are not
     ranked.  Suppressed rates show "<k" at zero; unreliable ones are hatched and starred.
     """
+    k = resolve_k(frame, k)
     site = _pick(frame, site, SITE_COLUMNS, "site")
     _require(frame, [sex, value], "top_sites_bar")
     title = title if title is not None else t("charts.top_sites_title", lang, n=n)
@@ -214,8 +215,7 @@ def cases_by_site(frame: pd.DataFrame, *, lang: str = "en", kind: str = "treemap
 
 
 def _separators(lang: str) -> str:
-    # plotly "separators": decimal then thousands; matches analytics.i18n.format_number.
-    return ".," if lang == "en" else ",\u00a0"
+    return plotly_separators(lang)
 
 
 # --- population pyramid --------------------------------------------------------------------
@@ -254,7 +254,7 @@ def population_pyramid(population: pd.DataFrame, *, lang: str = "en", percent: b
                      title_text=t("charts.axis_population_pct" if percent else "charts.axis_population", lang))
     fig.update_yaxes(title_text=t("charts.axis_age_group", lang), categoryorder="array",
                      categoryarray=agg.index.astype(str).tolist())
-    fig.update_layout(legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"),
+    fig.update_layout(legend=TOP_LEGEND,
                       separators=_separators(lang))
     return fig
 
@@ -284,8 +284,8 @@ def cases_per_year(frame: pd.DataFrame, *, lang: str = "en", year: str = schema.
         fig.add_bar(x=part.index.astype(int).tolist(), y=part.to_numpy(),
                     name=t("charts.cases", lang), marker_color=sex_colour(0), hovertemplate=hover)
     fig.update_xaxes(title_text=t("charts.axis_year", lang), dtick=1, tickformat="d")
-    fig.update_yaxes(title_text=t("charts.axis_cases", lang))
-    fig.update_layout(legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"),
+    fig.update_yaxes(title_text=t("charts.axis_cases", lang), tickformat=",d")
+    fig.update_layout(legend=dict(TOP_LEGEND, traceorder="normal"),
                       separators=_separators(lang))
     return fig
 
@@ -301,6 +301,7 @@ def asr_by_site(frame: pd.DataFrame, *, lang: str = "en", site: str | None = Non
     Sites are sorted by the larger of the two sexes' rates (highest at the top); without a
     sex column the bars take the site colours.
     """
+    k = resolve_k(frame, k)
     site = _pick(frame, site, SITE_COLUMNS, "site")
     _require(frame, [value], "asr_by_site")
     title = title if title is not None else t("charts.asr_by_site_title", lang)
@@ -339,7 +340,7 @@ def asr_by_site(frame: pd.DataFrame, *, lang: str = "en", site: str | None = Non
     fig.update_xaxes(title_text=rate_axis_title(lang, standard, multiplier), rangemode="tozero")
     per_site = 22 * max(1, len(codes))
     fig.update_layout(height=max(380, 90 + per_site * len(order)), showlegend=has_sex,
-                      legend=dict(orientation="h", traceorder="reversed", y=1.02, yanchor="bottom", x=1, xanchor="right"),
+                      legend=dict(TOP_LEGEND, traceorder="reversed"),
                       separators=_separators(lang))
     return add_note(fig, marks_note(df, lang=lang, k=k, min_count=min_count))
 
@@ -413,6 +414,7 @@ def regions_compared(frame: pd.DataFrame, *, national: float | None = None, lang
     "better/worse than England" at 95 %: significant when ``lower > national`` or
     ``upper < national``.
     """
+    k = resolve_k(frame, k)
     region = _pick(frame, region, REGION_COLUMNS, "region")
     _require(frame, [value], "regions_compared")
     title = title if title is not None else t("charts.regions_title", lang)
@@ -452,13 +454,13 @@ def regions_compared(frame: pd.DataFrame, *, national: float | None = None, lang
             customdata=np.column_stack([v, plo, phi]),
             hovertemplate="%{y}<br>" + _hover_ci(lang, conf) + "<extra>%{fullData.name}</extra>")
     if national is not None and math.isfinite(national):
-        fig.add_vline(x=national, line=dict(color="#000000", width=2, dash="dash"))
-        fig.add_annotation(x=national, y=1.0, xref="x", yref="paper", yanchor="bottom", showarrow=False,
-                           text=t("charts.national_value", lang, value=format_number(national, lang, 1)))
+        line = dict(color="#000000", width=2, dash="dash")
+        fig.add_vline(x=national, line=line)
+        legend_line(fig, t("charts.national_value", lang, value=format_number(national, lang, 1)), line)
     fig.update_yaxes(categoryorder="array", categoryarray=names[::-1], title_text="")
     fig.update_xaxes(title_text=rate_axis_title(lang, standard, multiplier), rangemode="tozero")
     fig.update_layout(height=max(380, 100 + 24 * len(names)), separators=_separators(lang),
-                      legend=dict(orientation="h", y=1.06, yanchor="bottom", x=1, xanchor="right"))
+                      legend=TOP_LEGEND)
     return add_note(fig, marks_note(df, lang=lang, k=k, min_count=min_count))
 
 

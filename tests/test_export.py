@@ -1,0 +1,190 @@
+"""Exports: CSV and Excel tables (with metadata sheet), PNG/SVG/PDF through one kaleido server,
+self-contained HTML, PowerPoint deck.  Image tests need Debian's chromium (``make test``
+installs it); without it they check that the plain "not available" message is given."""
+from __future__ import annotations
+
+import io
+import re
+import struct
+import zlib
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+from openpyxl import load_workbook
+
+from analytics import export
+from analytics.charts.base import Provenance
+
+HAS_BROWSER = bool(export.export_available())
+needs_browser = pytest.mark.skipif(not HAS_BROWSER, reason="no Chromium: covered by test_no_browser_message")
+
+
+def _table() -> pd.DataFrame:
+    return pd.DataFrame({
+        "site_ci5": pd.array(["Stomach", "Лёгкое", "Süd vəzisi", "=1+1"], dtype="str"),
+        "sex": pd.array([1, 2, 2, 1], dtype="Int8"),
+        "count": pd.array([12, 7, None, 3], dtype="Float64"),
+        "value": [12.345678901, 3.5, np.nan, 0.1],
+    })
+
+
+def _figure() -> go.Figure:
+    fig = go.Figure(go.Bar(x=["a", "b"], y=[1, 2]))
+    fig.update_layout(title="t")
+    return fig
+
+
+def _png_chunks(png: bytes) -> dict[bytes, bytes]:
+    out, pos = {}, 8
+    while pos < len(png):
+        length = struct.unpack(">I", png[pos:pos + 4])[0]
+        ctype = png[pos + 4:pos + 8]
+        data = png[pos + 8:pos + 8 + length]
+        crc = struct.unpack(">I", png[pos + 8 + length:pos + 12 + length])[0]
+        assert crc == zlib.crc32(ctype + data), f"bad CRC in {ctype!r}"
+        out.setdefault(ctype, data)
+        pos += 12 + length
+    return out
+
+
+PROV = Provenance(source="Demo registry", period="2015-2019", standard="Segi 1960 world",
+                  method="Tiwari 95% CI", date="2026-11-25")
+
+
+def test_csv_round_trip_with_bom():
+    df = _table()
+    raw = export.table_to_csv(df)
+    assert raw[:3] == b"\xef\xbb\xbf"
+    back = pd.read_csv(io.BytesIO(raw))
+    assert list(back.columns) == list(df.columns)
+    assert back["site_ci5"].tolist() == df["site_ci5"].tolist()
+    assert back["value"].iloc[0] == 12.345678901               # full precision
+    assert np.isnan(back["count"].iloc[2])
+    assert export.table_to_csv(df, bom=False)[:8] == b"site_ci5"
+
+
+def test_excel_round_trip_and_metadata_sheet():
+    df = _table()
+    meta = {"source": "Demo registry", "filters": {"sex": "both", "period": "2015-2019"},
+            "standard": "Segi 1960 world", "method": "Tiwari gamma, 95% CI", "date": "2026-11-25",
+            "suppression": "counts 1-4 not shown", "registry": "AZ"}
+    wb = load_workbook(io.BytesIO(export.table_to_excel(df, meta)))
+    assert wb.sheetnames == ["data", "metadata"]
+    ws = wb["data"]
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0] == ("site_ci5", "sex", "count", "value")
+    assert rows[1] == ("Stomach", 1, 12, 12.345678901)
+    assert rows[2][0] == "Лёгкое" and rows[3][0] == "Süd vəzisi"
+    assert rows[3][2] is None and rows[3][3] is None             # missing stays empty
+    assert rows[4][0] == "=1+1" and ws["A5"].data_type == "s"    # text, never a formula
+    md = dict(list(wb["metadata"].iter_rows(values_only=True))[1:])
+    assert md["Source"] == "Demo registry"
+    assert md["Filters"] == "sex: both; period: 2015-2019"
+    assert md["Standard population"] == "Segi 1960 world"
+    assert md["Method"] == "Tiwari gamma, 95% CI"
+    assert md["Date"] == "2026-11-25"
+    assert md["Suppression rule"] == "counts 1-4 not shown"
+    assert md["registry"] == "AZ"
+
+
+def test_excel_metadata_defaults_and_translation():
+    wb = load_workbook(io.BytesIO(export.table_to_excel(_table(), {"source": "x"}, lang="ru")))
+    assert wb.sheetnames == ["данные", "метаданные"]
+    md = dict(list(wb["метаданные"].iter_rows(values_only=True))[1:])
+    assert md["Источник"] == "x"
+    assert md["Метод"] == "не указано"
+    assert re.match(r"\d{4}-\d\d-\d\dT", md["Дата"])              # filled with the export time
+
+
+def test_png_scale_for_300_dpi():
+    # 170 mm at 300 dpi = 170 / 25.4 * 300 = 2007.87 px
+    assert export.png_scale(1000) == pytest.approx(2.00787, rel=1e-5)
+    assert export.png_scale(800, 80, 300) == pytest.approx(80 / 25.4 * 300 / 800)
+
+
+def test_html_is_self_contained():
+    html = export.figure_to_html(_figure(), provenance=PROV).decode("utf-8")
+    assert not re.search(r"<script[^>]+src\s*=\s*[\"']?(https?:)?//", html, re.I)
+    assert "Plotly.newPlot" in html and len(html) > 1_000_000     # plotly.js inline (~4.6 MB)
+    assert "Demo registry" in html                                  # footer in the figure
+
+
+def test_no_browser_message(monkeypatch):
+    monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
+    status = export.export_available()
+    assert not status and status.browser is None
+    assert "Chromium" in status.message and "HTML" in status.message
+    assert "Chromium" in export.export_available("ru").message and "HTML" in export.export_available("ru").message
+
+
+@needs_browser
+def test_png_has_requested_pixel_size_and_300_dpi():
+    png = export.figure_to_image(_figure(), "png", width=400, height=300, scale=2)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert export.png_size(png) == (800, 600)
+    chunks = _png_chunks(png)
+    ppm_x, ppm_y, unit = struct.unpack(">IIB", chunks[b"pHYs"])
+    assert unit == 1 and ppm_x == ppm_y == round(300 / 0.0254)     # 11811 px/m = 300 dpi
+
+
+@needs_browser
+def test_png_physical_width_gives_300_dpi_pixels():
+    png = export.figure_to_image(_figure(), "png", width=600, height=400, width_mm=50.8)
+    # 50.8 mm = 2 in -> 600 px at 300 dpi: scale 1
+    assert export.png_size(png) == (600, 400)
+    w, h = export.png_size(export.figure_to_image(_figure(), "png", width=1000, height=500, provenance=PROV))
+    assert abs(w - 2008) <= 1 and abs(h - 1004) <= 1                # default 170 mm at 300 dpi
+
+
+@needs_browser
+def test_svg_and_pdf_magic_bytes_and_footer():
+    svg = export.figure_to_image(_figure(), "svg", width=500, height=300, provenance=PROV)
+    assert svg.lstrip()[:4] == b"<svg" and b"Demo registry" in svg
+    assert b"Period: 2015-2019" in svg
+    pdf = export.figure_to_image(_figure(), "pdf", width=500, height=300)
+    assert pdf[:5] == b"%PDF-" and pdf.rstrip().endswith(b"%%EOF")
+    with pytest.raises(ValueError, match="jpeg"):
+        export.figure_to_image(_figure(), "jpeg")
+
+
+@needs_browser
+def test_one_server_is_reused():
+    export.figure_to_image(_figure(), "svg")
+    assert export._SERVER_STARTED
+    import kaleido
+    calls = []
+    orig = kaleido.start_sync_server
+    kaleido.start_sync_server = lambda *a, **k: calls.append(1)
+    try:
+        export.figure_to_image(_figure(), "svg")
+    finally:
+        kaleido.start_sync_server = orig
+    assert calls == []
+
+
+@needs_browser
+def test_presentation_has_one_slide_per_chart_with_picture_title_reading_footer():
+    from pptx import Presentation
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
+    slides = [export.Slide(_figure(), title=f"Chart {i}", reading=f"Reading {i}", provenance=PROV)
+              for i in range(3)]
+    slides.append({"figure": _figure(), "title": "From a dict", "reading": "r", "footer": "Source: x"})
+    prs = Presentation(io.BytesIO(export.build_presentation(slides)))
+    assert len(prs.slides) == 4
+    assert prs.slide_width / prs.slide_height == pytest.approx(16 / 9, rel=1e-3)
+    for i, slide in enumerate(prs.slides):
+        pics = [s for s in slide.shapes if s.shape_type == MSO_SHAPE_TYPE.PICTURE]
+        assert len(pics) == 1
+        img = pics[0].image
+        assert img.content_type == "image/png"
+        w, h = export.png_size(img.blob)
+        assert w >= 2000                               # high resolution: >= 200 dpi over 12.4 in
+        texts = [s.text_frame.text for s in slide.shapes if s.has_text_frame]
+        assert slide.shapes.title.text == (f"Chart {i}" if i < 3 else "From a dict")
+        if i < 3:
+            assert f"Reading {i}" in texts
+            assert any("Source: Demo registry" in x and "Date: 2026-11-25" in x for x in texts)
+        else:
+            assert "Source: x" in texts

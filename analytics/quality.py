@@ -340,47 +340,44 @@ def check_records(records: pd.DataFrame, *, today=None,
 
     # site/histology (warnings), one check id with the family's message
     sm = np.zeros(n, bool)
-    sm_msg = np.full(n, None, dtype=object)
+    sm_msg = np.zeros(n, np.int16)
+    sm_texts = []
     t_ok = t >= 0
-    for morph_ranges, topo_ranges, msg in SITE_MORPHOLOGY_RULES:
-        hit = t_ok & _in_ranges(m, morph_ranges) & ~_in_ranges(t, topo_ranges) & ~sm
-        sm_msg[hit] = msg
-        sm |= hit
     solid = (m >= 8000) & ~haem & ~((m >= 8000) & (m <= 8005)) & (m != 9140)
-    hit = t_ok & solid & np.isin(t, (420, 421, 423, 424)) & ~sm
-    sm_msg[hit] = "A solid-tumour histology at a blood or bone-marrow site (C42) is unlikely; code the primary site or C80.9."
-    sm |= hit
-    hit = t_ok & solid & (s3 == 77) & ~sm
-    sm_msg[hit] = "A solid-tumour histology in a lymph node (C77) is usually a metastasis; code the primary site or C80.9."
-    sm |= hit
+    hits = [t_ok & _in_ranges(m, mr) & ~_in_ranges(t, tr) for mr, tr, _ in SITE_MORPHOLOGY_RULES]
+    sm_texts = [msg for _, _, msg in SITE_MORPHOLOGY_RULES]
+    hits.append(t_ok & solid & np.isin(t, (420, 421, 423, 424)))
+    sm_texts.append("A solid-tumour histology at a blood or bone-marrow site (C42) is unlikely; code the primary site or C80.9.")
+    hits.append(t_ok & solid & (s3 == 77))
+    sm_texts.append("A solid-tumour histology in a lymph node (C77) is usually a metastasis; code the primary site or C80.9.")
+    for i, hit in enumerate(hits):
+        hit = hit & ~sm
+        sm_msg[hit] = i
+        sm |= hit
     masks["site_morphology"] = sm
-    messages["site_morphology"] = sm_msg
+    messages["site_morphology"] = (sm_msg, sm_texts)
 
     masks["basis_morphology"] = (basis == schema.DCO_BASIS) & (m >= 0) & ~np.isin(m, (8000, 8001))
 
     asm = np.zeros(n, bool)
-    asm_msg = np.full(n, None, dtype=object)
+    asm_msg = np.zeros(n, np.int16)
     a_ok = ~np.isnan(age_eff)
-    for morph_ranges, topo_ranges, test, msg in AGE_RULES:
+    for i, (morph_ranges, topo_ranges, test, msg) in enumerate(AGE_RULES):
         hit = a_ok & test(np.where(a_ok, age_eff, 0)) & ~asm
         if morph_ranges is not None:
             hit &= _in_ranges(m, morph_ranges)
         if topo_ranges is not None:
             hit &= _in_ranges(t, topo_ranges)
-        asm_msg[hit] = msg
+        asm_msg[hit] = i
         asm |= hit
     masks["age_site_morphology"] = asm
-    messages["age_site_morphology"] = asm_msg
+    messages["age_site_morphology"] = (asm_msg, [r[3] for r in AGE_RULES])
 
     masks["region_missing"] = ~_present(records, schema.REGION)
     masks["duplicate_tumour"] = _duplicates(_col(records, schema.PATIENT_ID), t, m, inc,
                                            duplicate_window_days)
-    if duplicate_window_days != DEFAULT_DUPLICATE_WINDOW_DAYS:
-        messages["duplicate_tumour"] = np.full(n, CHECK_BY_ID["duplicate_tumour"].message.replace(
-            "the duplicate window", f"{duplicate_window_days} days"), dtype=object)
-    else:
-        messages["duplicate_tumour"] = np.full(n, CHECK_BY_ID["duplicate_tumour"].message.replace(
-            "the duplicate window", f"{DEFAULT_DUPLICATE_WINDOW_DAYS} days"), dtype=object)
+    messages["duplicate_tumour"] = (np.zeros(n, np.int16), [CHECK_BY_ID["duplicate_tumour"].message.replace(
+        "the duplicate window", f"{duplicate_window_days} days")])
     return _flags_frame(records, masks, messages)
 
 
@@ -400,15 +397,14 @@ def _flags_frame(records: pd.DataFrame, masks: dict, messages: dict) -> pd.DataF
         pos_parts.append(pos)
         chk_parts.append(np.full(len(pos), i, dtype=np.int16))
         if c.id in messages:
-            vals = messages[c.id][pos]
-            codes, uniq = pd.factorize(pd.Series(vals, dtype=object))
+            codes, texts = messages[c.id]
             offs = []
-            for u in uniq:
+            for u in texts:
                 if u not in msg_index:
                     msg_index[u] = len(all_msgs)
                     all_msgs.append(u)
                 offs.append(msg_index[u])
-            msg_parts.append(np.asarray(offs, dtype=np.int32)[codes])
+            msg_parts.append(np.asarray(offs, dtype=np.int32)[codes[pos]])
         else:
             if c.message not in msg_index:
                 msg_index[c.message] = len(all_msgs)
@@ -428,10 +424,12 @@ def _flags_frame(records: pd.DataFrame, masks: dict, messages: dict) -> pd.DataF
     cols = [c.column for c in CHECKS]
     col_cats = list(dict.fromkeys(cols))
     col_codes = np.array([col_cats.index(c) for c in cols], dtype=np.int16)[chk]
-    tid_vals = tid.iloc[pos].astype(object).to_numpy() if len(pos) else np.array([], dtype=object)
+    tid_vals = tid.iloc[pos].reset_index(drop=True)
+    if not (pd.api.types.is_string_dtype(tid_vals.dtype) and not isinstance(tid_vals.dtype, pd.CategoricalDtype)):
+        tid_vals = tid_vals.astype(object).where(tid_vals.notna(), None).astype("str")
     return pd.DataFrame({
         schema.ROW: rows[pos],
-        schema.TUMOUR_ID: pd.array(tid_vals, dtype="str"),
+        schema.TUMOUR_ID: tid_vals,
         "check": pd.Categorical.from_codes(chk, categories=pd.Index(check_ids, dtype=str)),
         "severity": pd.Categorical.from_codes(sev, categories=pd.Index([schema.ERROR, schema.WARNING], dtype=str)),
         "column": pd.Categorical.from_codes(col_codes, categories=pd.Index(col_cats, dtype=str)),
@@ -462,20 +460,32 @@ def reconcile(records: pd.DataFrame, flags: pd.DataFrame) -> tuple[pd.DataFrame,
     reason_ids: list[str] = []
     descriptions: dict[str, str] = {}
     if len(err):
-        ids = err["check"].astype(str).to_numpy()
-        uniq_ids = list(dict.fromkeys(ids))
-        foreign = sorted(i for i in uniq_ids if i not in CHECK_ORDER)
+        chk = err["check"]
+        if isinstance(chk.dtype, pd.CategoricalDtype):
+            codes, cats = chk.cat.codes.to_numpy(), [str(c) for c in chk.cat.categories]
+        else:
+            codes, cats = pd.factorize(chk.astype(str))
+            cats = [str(c) for c in cats]
+        present = sorted(set(np.unique(codes).tolist()))
+        foreign = sorted(cats[i] for i in present if cats[i] not in CHECK_ORDER)
         reason_ids = foreign + [c.id for c in CHECKS if c.severity == schema.ERROR]
         rank = {r: i for i, r in enumerate(reason_ids)}
-        r_of = np.array([rank[i] for i in uniq_ids])[pd.Index(uniq_ids).get_indexer(ids)]
-        best = pd.Series(r_of).groupby(err[schema.ROW].to_numpy()).min()
-        pos = pd.Index(rows).get_indexer(best.index)
+        cat_rank = np.array([rank.get(c, len(reason_ids)) for c in cats], dtype=np.int64)
+        r_of = cat_rank[codes]
+        frow = err[schema.ROW].to_numpy()
+        if np.array_equal(rows, np.arange(1, n + 1)):
+            pos = frow.astype(np.int64) - 1
+            pos[(pos < 0) | (pos >= n)] = -1
+        else:
+            pos = pd.Index(rows).get_indexer(frow)
         keep = pos >= 0
-        primary[pos[keep]] = best.to_numpy()[keep]
-        for cid, msg in zip(ids, err["message"].astype(str).to_numpy()):
+        # minimum rank per record, without a Python loop
+        np.minimum.at(primary_rank := np.full(n, np.iinfo(np.int64).max), pos[keep], r_of[keep])
+        hit = primary_rank != np.iinfo(np.int64).max
+        primary[hit] = primary_rank[hit]
+        first_msg = err.drop_duplicates("check")
+        for cid, msg in zip(first_msg["check"].astype(str), first_msg["message"].astype(str)):
             descriptions.setdefault(cid, msg)
-    for c in CHECKS:
-        descriptions[c.id] = c.message if c.id != "duplicate_tumour" else descriptions.get(c.id, c.message)
     excluded_err = primary >= 0
     icd10 = out[schema.ICD10] if schema.ICD10 in out.columns else pd.Series(pd.NA, index=out.index)
     counted = coding.is_counted(icd10)
@@ -483,10 +493,7 @@ def reconcile(records: pd.DataFrame, flags: pd.DataFrame) -> tuple[pd.DataFrame,
     included = ~excluded_err & counted
     out[schema.INCLUDED] = included
     if schema.SITE_CI5 in out.columns:
-        from .derive import first_primary
-        out[schema.FIRST_PRIMARY] = first_primary(
-            _col(out, schema.PATIENT_ID), out[schema.SITE_CI5], _col(out, schema.INCIDENCE_DATE),
-            _col(out, schema.TUMOUR_ID), eligible=included)
+        _refresh_first_primary(out, included)
 
     recs = [{"status": "used", "reason": USED, "severity": "",
              "description": "Counted (malignant, or registrable in situ/uncertain bladder and myeloproliferative/myelodysplastic neoplasms).",
@@ -504,6 +511,32 @@ def reconcile(records: pd.DataFrame, flags: pd.DataFrame) -> tuple[pd.DataFrame,
     recon = pd.DataFrame(recs, columns=["status", "reason", "severity", "description", "records"])
     assert int(recon["records"].sum()) == n, "reconciliation must account for every record"
     return out, recon
+
+
+def _refresh_first_primary(out: pd.DataFrame, included: np.ndarray) -> None:
+    """First primaries among the included records. Only patients who lost a first primary
+    to an exclusion need recomputing (derive already chose among the counted records)."""
+    from .derive import first_primary
+    fp = (out[schema.FIRST_PRIMARY].to_numpy(dtype=bool) if schema.FIRST_PRIMARY in out.columns
+          else np.zeros(len(out), bool))
+    new = fp & included
+    lost = fp & ~included
+    if lost.any() or schema.FIRST_PRIMARY not in out.columns:
+        pid = _col(out, schema.PATIENT_ID)
+        if schema.FIRST_PRIMARY not in out.columns:
+            sub = np.ones(len(out), bool)
+        else:
+            pc = pd.factorize(pid, use_na_sentinel=True)[0]
+            hit = np.zeros(pc.max(initial=-1) + 2, bool)
+            hit[pc[lost] + 1] = True
+            hit[0] = False                       # missing patient id: only the record itself
+            sub = hit[pc + 1] | lost
+        idx = np.flatnonzero(sub)
+        part = out.iloc[idx]
+        new[idx] = first_primary(_col(part, schema.PATIENT_ID), part[schema.SITE_CI5],
+                                 _col(part, schema.INCIDENCE_DATE), _col(part, schema.TUMOUR_ID),
+                                 eligible=included[idx])
+    out[schema.FIRST_PRIMARY] = new
 
 
 def summary(reconciliation: pd.DataFrame) -> dict[str, int]:

@@ -10,6 +10,7 @@ Every loader returns a fresh copy in the canonical shapes of :mod:`analytics.sch
 """
 from __future__ import annotations
 
+import gzip
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -100,7 +101,9 @@ def _regions() -> "gpd.GeoDataFrame":
     import geopandas as gpd
 
     g = gpd.read_file(_path("regions"))
-    return g.set_crs("EPSG:4326", allow_override=True)
+    g = g.set_crs("EPSG:4326", allow_override=True)
+    extra = [c for c in g.columns if c not in schema.REGION_COLUMNS]
+    return g[schema.REGION_COLUMNS + extra]
 
 
 def load_demo_regions() -> "gpd.GeoDataFrame":
@@ -128,5 +131,11 @@ def load_demo(*, canreg: bool = False) -> Any:
     except ImportError:
         return load_demo_tumours()
     p = demo_paths()
-    src = _path("canreg5") if canreg else _path("tumours")
-    return load_registry(src, population=p["population"], deaths=p["deaths"], name=DEMO_NAME)
+    if canreg:
+        # the export is stored gzipped to keep the repository small; the reader takes the bytes
+        # as an upload, named like the file CanReg5 would have written
+        data = gzip.decompress(_path("canreg5").read_bytes())
+        return load_registry(data, population=p["population"], deaths=p["deaths"],
+                             name="data/demo/canreg5_export.txt (synthetic demo)")
+    return load_registry(_path("tumours"), population=p["population"], deaths=p["deaths"],
+                         name="data/demo/tumours.parquet (synthetic demo)")

@@ -168,9 +168,9 @@ AGE_PROFILE = {"capital": (-0.25, 0.08, 0.05, 0.20), "city": (-0.12, 0.04, 0.03,
 # colorectum, thyroid, corpus uteri, ovary, stomach); values are rounded and synthetic.
 # --------------------------------------------------------------------------------------------
 def _c(name, asr, age, trend, beta, variants, *, insitu=None, bl1=0.0, dco=0.03, clin=0.06,
-       cure=0.3, median=1.0):
+       cure=0.3, median=1.0, max_age=None):
     return dict(name=name, asr=asr, age=age, trend=trend, beta=beta, variants=variants,
-                insitu=insitu, bl1=bl1, dco=dco, clin=clin, cure=cure, median=median)
+                insitu=insitu, bl1=bl1, dco=dco, clin=clin, cure=cure, median=median, max_age=max_age)
 
 
 ADULT = [(1.0, 7, 9.5)]
@@ -251,7 +251,7 @@ COMPONENTS = [
         (0.06, {"C659": 1.0}, {"8120": .90, "8130": .10})],
        dco=0.03, clin=0.06, cure=0.60, median=1.5),
     _c("kidney_child", (0.3, 0.3), [(1.0, 1.5, 2.0)], 0.0, {},
-       [(1.0, {"C649": 1.0}, {"8960": 1.0})], dco=0.0, clin=0.02, cure=0.88, median=1.0),
+       [(1.0, {"C649": 1.0}, {"8960": 1.0})], dco=0.0, clin=0.02, cure=0.88, median=1.0, max_age=15),
     _c("bladder", (8.0, 1.5), [(1.0, 8, 9.0)], -0.5, {"smoking": 0.20},
        [(1.0, {"C670": .05, "C672": .30, "C674": .10, "C675": .05, "C679": .50},
          {"8120": .85, "8130": .10, "8070": .05})],
@@ -568,6 +568,8 @@ def base_rates() -> np.ndarray:
         for wt, k, th in comp["age"]:
             g = mid ** k * np.exp(-mid / th)
             shape += wt * g / g.max()
+        if comp["max_age"] is not None:
+            shape[AGE_STARTS >= comp["max_age"]] = 0.0
         for s in (0, 1):
             asr = comp["asr"][s]
             out[ci, s] = ASR_SCALE * shape * (asr / 1e5) / (w * shape).sum()
@@ -649,7 +651,7 @@ def fill_tumours(rng, comp_idx, sex, age, allow_dco=True):
         a = age[idx]
         cure = np.clip(comp["cure"] * (1 - 0.006 * (a - 60)), 0.0, 0.99)
         if beh[idx].min() < 3:
-            cure = np.where(beh[idx] < 3, 0.995, cure)
+            cure = np.where(beh[idx] < 3, 1.0, cure)   # in situ / uncertain: no cancer death
         lam = np.log(2) / comp["median"] * np.exp(0.015 * (a - 60))
         t = rng.exponential(1.0, m) / lam
         cured = rng.random(m) < cure

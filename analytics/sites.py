@@ -165,7 +165,7 @@ def in_group(icd10, label: str, scheme: str = "ci5_detailed") -> np.ndarray:
     s = pd.Series(icd10)
     if label in (ALL_SITES, ALL_BUT_C44):
         grp = assign(s, scheme)
-        mask = grp.notna().to_numpy()
+        mask = grp.notna().to_numpy().copy()
         if label == ALL_BUT_C44:
             mask &= ~s.astype(object).fillna("").astype(str).str.startswith("C44").to_numpy()
         return mask

@@ -1,0 +1,114 @@
+"""AppTest of the Regional maps and Risk factors pages on the demo registry.
+
+Counts are checked against the demo records counted independently here; the expected counts
+against internal standardisation (sum O = sum E); the regression against analytics.ecological
+run on the page's own table."""
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics import schema as S
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+def _decode(v):
+    if isinstance(v, dict) and "bdata" in v:
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"])
+    return v
+
+
+def _spec(at, i):
+    return json.loads(at.get("plotly_chart")[i].proto.spec)
+
+
+def _qp(at, key):
+    v = at.query_params[key]
+    return v[0] if isinstance(v, list) else v
+
+
+def _page(path: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page(path).run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture(scope="module")
+def demo_records():
+    from analytics import demo
+    return demo.load_demo().records
+
+
+def test_maps_page_counts_and_map(demo_records):
+    at = _page("pages/maps.py")
+    assert at.title[0].value == "Regional maps"
+    assert len(at.get("plotly_chart")) == 4                   # map, funnel, LISA, profile
+    table = at.dataframe[0].value
+    y0, y1 = int(_qp(at, "y0")), int(_qp(at, "y1"))
+    r = demo_records
+    counted = r[r[S.INCLUDED].fillna(False).astype(bool) & r[S.YEAR].between(y0, y1) & r[S.AGE_GROUP].notna()]
+    assert table["cases"].sum() == len(counted)
+    by_region = counted.groupby(S.REGION).size()
+    got = table.set_index(S.REGION)["cases"]
+    assert (got.reindex(by_region.index) == by_region).all()
+    assert table["expected"].sum() == pytest.approx(table["cases"].sum())   # internal standardisation
+    spec = _spec(at, 0)
+    shown = [c for tr in spec["data"] if tr.get("showlegend", True) for c in tr["locations"]]
+    assert sorted(shown) == sorted(table[S.REGION])
+    assert spec["layout"]["map"]["style"] == "white-bg"
+
+
+def test_maps_page_state_in_url_and_levels():
+    at = _page("pages/maps.py")
+    at.selectbox(key="p_map_measure").select("asr").run()
+    assert not at.exception
+    assert _qp(at, "map_measure") == "asr"
+    assert "Age-standardised rate" in _spec(at, 0)["layout"]["title"]["text"]
+    at.radio(key="p_map_level").set_value(S.PARENT).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    from analytics import demo
+    parents = demo.load_demo_regions()[S.PARENT].unique()
+    assert S.PARENT in table.columns and sorted(table[S.PARENT]) == sorted(parents)
+    spec = _spec(at, 0)
+    assert sum(len(tr["locations"]) for tr in spec["data"] if tr.get("showlegend", True)) == len(table)
+
+
+def test_maps_page_public_mode_hides_small_counts():
+    at = _page("pages/maps.py")
+    at.sidebar.radio(key="f_public").set_value("1").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    supp = table["flag"] == "suppressed"
+    assert table.loc[supp, ["cases", "sir", "asr"]].isna().all().all()
+    assert (table.loc[~supp & table["cases"].notna(), "cases"].pipe(lambda c: (c == 0) | (c >= 10))).all()
+
+
+def test_risk_factor_page_regression():
+    from analytics.ecological import ecological_regression
+    at = _page("pages/risk_factors.py")
+    assert at.title[0].value == "Risk factors and cancer"
+    assert len(at.get("plotly_chart")) == 5
+    at.selectbox(key="p_rf_factor").select("obesity").run()
+    at.selectbox(key="p_rf_region").select("AZE-1676").run()
+    assert not at.exception and _qp(at, "rf_factor") == "obesity"
+    left = _spec(at, 0)
+    assert left["data"][-1]["locations"] == ["AZE-1676"]         # highlighted on both maps
+    assert _spec(at, 1)["data"][-1]["locations"] == ["AZE-1676"]
+    sir_tab = at.dataframe[1].value.set_index(S.REGION)
+    fac_tab = at.dataframe[0].value.set_index(S.REGION)
+    coef = at.dataframe[-1].value
+    chosen = [x for x in coef["term"] if x != "intercept"]
+    d = sir_tab.join(fac_tab.drop(columns=[S.REGION_NAME]), how="inner") if set(chosen) <= set(fac_tab.columns) else None
+    if d is not None:
+        ref = ecological_regression(d.rename(columns={"cases": "observed"}), chosen, per="sd").table
+        np.testing.assert_allclose(coef["rate_ratio"], ref["rate_ratio"], rtol=1e-6)
+    assert any("Ecological fallacy" in w.value for w in at.warning)

@@ -156,6 +156,18 @@ def _text_kwargs(src: TableSource, encoding: str) -> dict:
                 on_bad_lines="warn")
 
 
+def _csv_with_fallback(src: TableSource, enc: str, usecols, nrows) -> pd.DataFrame:
+    """The C parser, and the Python parser where the C parser fails on odd input
+    (control characters, ragged last lines with ``usecols``)."""
+    try:
+        return pd.read_csv(src.handle(), usecols=usecols, nrows=nrows, **_text_kwargs(src, enc))
+    except UnicodeDecodeError:
+        raise
+    except (pd.errors.ParserError, ValueError):
+        kw = _text_kwargs(src, enc) | {"engine": "python"}
+        return pd.read_csv(src.handle(), usecols=usecols, nrows=nrows, **kw)
+
+
 def _read_text(src: TableSource, usecols=None, nrows=None, n_fields: int | None = None
                ) -> tuple[pd.DataFrame, list[int]]:
     """Read a delimited text table; returns the frame and the 1-based data rows skipped as
@@ -166,7 +178,7 @@ def _read_text(src: TableSource, usecols=None, nrows=None, n_fields: int | None 
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                df = pd.read_csv(src.handle(), usecols=usecols, nrows=nrows, **_text_kwargs(src, enc))
+                df = _csv_with_fallback(src, enc, usecols, nrows)
             bad = []
             for w in caught:
                 for m in re.finditer(r"Skipping line (\d+)", str(w.message)):
@@ -191,6 +203,11 @@ def _read_text(src: TableSource, usecols=None, nrows=None, n_fields: int | None 
             mrow = re.search(r"(?:line|row) (\d+)", str(exc))
             if mrow:
                 row = max(int(mrow.group(1)) - 1, 0)
+            text = str(exc)
+            if "unexpected end of data" in text or "EOF inside string" in text:
+                raise IngestError('a double quote (") opens a value that is never closed, so the rest of the '
+                                  "file would be read as one value. Remove the stray quote or export the file "
+                                  "again.", file=src.name, row=row) from None
             raise IngestError(f"the file could not be read as a table ({_first_line(exc)}). Check that it is "
                               "a CSV/TSV export with one header line and matching quotes.",
                               file=src.name, row=row) from None

@@ -66,13 +66,23 @@ def _print_indicators(reg, args, out) -> None:
         print("Data-quality indicators: not available (analytics.quality missing).", file=out)
         return
     by = tuple(b.strip() for b in str(getattr(args, "by", "site_ci5")).split(",") if b.strip())
-    try:
-        ind = quality.indicators(reg.records[reg.records["included"]], by=by, deaths=reg.deaths)
-    except Exception as exc:
-        print(f"Data-quality indicators could not be computed: {type(exc).__name__}: {exc}", file=out)
-        return
+    used = reg.records[reg.records["included"]]
     import pandas as pd
-    with pd.option_context("display.max_rows", 200, "display.max_columns", 20, "display.width", 160,
+    tables = []
+    for label, cols in (("all records used", ()), (", ".join(by), by)):
+        try:
+            ind = quality.indicators(used, by=cols, deaths=reg.deaths)
+        except Exception as exc:  # an indicator problem must not hide the account above
+            print(f"Data-quality indicators ({label}) could not be computed: {type(exc).__name__}: {exc}", file=out)
+            continue
+        if {"indicator", "value"} <= set(ind.columns):
+            keys = [c for c in cols if c in ind.columns]
+            name = "label" if "label" in ind.columns else "indicator"
+            ind = (ind.pivot_table(index=keys, columns=name, values="value", sort=False, observed=True)
+                   if keys else ind.set_index(name)[["value"]].T)
+        tables.append((label, ind))
+    with pd.option_context("display.max_rows", 200, "display.max_columns", 30, "display.width", 200,
                            "display.float_format", "{:.1f}".format):
-        print("\nData-quality indicators:", file=out)
-        print(ind.to_string(index=False), file=out)
+        for label, ind in tables:
+            print(f"\nData-quality indicators ({label}):", file=out)
+            print(ind.to_string(), file=out)

@@ -1,0 +1,88 @@
+"""Property test: malformed files never produce a traceback. Either the registry is read and
+every record is accounted for exactly, or an IngestError says what is wrong."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analytics import schema as S
+from analytics.errors import IngestError
+from analytics.pipeline import RegistryData, load_registry
+
+HEADERS = ["RECS", "TUMOURID", "REGNO", "SEX", "BIRTHD", "INCID", "AGE", "TOP", "MOR", "BEH", "BAS", "ADDR",
+           "STAT", "DLC", "FAMN", "sex", "incidence_date", "topography", "age", "Phone", "x", ""]
+VALUES = st.one_of(
+    st.sampled_from(["1", "2", "9", "0", "3", "999", "99", "509", "C50.9", "8140", "8140/3", "20150799",
+                     "20159999", "99999999", "19950231", "2015-13-45", "31/12/2015", "", " ", '"', '""',
+                     "NA", "null", "-1", "1e400", "ə", "Şəki", "a\tb", "x,y", "+994 12 345 67 89",
+                     "x@y.az", "\x00", "\r", "\n"]),
+    st.text(max_size=12),
+)
+DELIMS = st.sampled_from(["\t", ",", ";", "|", ":", " "])
+ENCODINGS = st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252", "cp1251", "latin-1"])
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+                    derandomize=True)
+
+
+def _check(data: bytes, suffix: str = ".csv"):
+    with tempfile.TemporaryDirectory() as d:
+        f = Path(d) / f"fuzz{suffix}"
+        f.write_bytes(data)
+        try:
+            reg = load_registry(f)
+        except IngestError as exc:
+            msg = str(exc)
+            assert msg and "fuzz" in msg          # the message names the file
+            return
+    assert isinstance(reg, RegistryData)
+    assert reg.n_read == reg.n_used + reg.n_excluded
+    assert int(reg.reconciliation["records"].sum()) == reg.n_read
+    assert int(reg.records[S.INCLUDED].sum()) == reg.n_used
+    assert not {"FAMN", "Phone"} & set(reg.records.columns)
+
+
+@SETTINGS
+@given(st.binary(max_size=400), st.sampled_from([".csv", ".tsv", ".txt", ".parquet", ".xlsx", ".gz", ""]))
+def test_random_bytes(data, suffix):
+    _check(data, suffix)
+
+
+@st.composite
+def tables(draw):
+    header = draw(st.lists(st.sampled_from(HEADERS), min_size=1, max_size=12))
+    delim = draw(DELIMS)
+    rows = draw(st.lists(st.lists(VALUES, min_size=0, max_size=len(header) + 2), max_size=12))
+    eol = draw(st.sampled_from(["\r\n", "\n", "\r"]))
+    text = eol.join(delim.join(r) for r in [header] + rows)
+    if draw(st.booleans()):
+        text += eol
+    cut = draw(st.integers(min_value=0, max_value=len(text)))
+    if draw(st.booleans()):
+        text = text[:cut]                       # truncated file
+    enc = draw(ENCODINGS)
+    return text.encode(enc, errors="replace")
+
+
+@SETTINGS
+@given(tables())
+def test_malformed_tables(data):
+    _check(data, ".tsv")
+
+
+@st.composite
+def canreg_like(draw):
+    # a valid CanReg header with bad values: dates, codes, ages, extra and missing fields
+    header = ["RECS", "TUMOURID", "REGNO", "SEX", "BIRTHD", "INCID", "AGE", "TOP", "MOR", "BEH", "BAS", "ADDR",
+              "STAT", "DLC", "FAMN"]
+    rows = draw(st.lists(st.lists(VALUES, min_size=len(header) - 3, max_size=len(header) + 1),
+                         min_size=1, max_size=15))
+    return "\r\n".join("\t".join(r) for r in [header] + rows).encode("utf-8", errors="replace")
+
+
+@SETTINGS
+@given(canreg_like())
+def test_canreg_with_bad_values(data):
+    _check(data, ".tsv")

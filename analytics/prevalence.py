@@ -98,14 +98,12 @@ def standard_weights(standard=DEFAULT_STANDARD) -> pd.Series:
     return pd.Series(st["weight"].to_numpy(float), index=st["age_group"].astype(str))
 
 
-def _age_group(age: pd.Series, top_age: int) -> pd.Series:
-    a = age.astype("Float64")
-    start = (np.floor(a / 5) * 5).clip(upper=top_age)
-    lab = pd.Series(pd.NA, index=age.index, dtype="str")
-    ok = start.notna()
-    s = start[ok].astype(int)
-    lab[ok] = np.where(s >= top_age, f"{top_age}+", s.astype(str) + "-" + (s + 4).astype(str))
-    return lab
+def _age_group(age: pd.Series, top_age: int) -> pd.Categorical:
+    starts = np.arange(0, top_age + 1, 5)
+    labels = [f"{a}-{a + 4}" for a in starts[:-1]] + [f"{top_age}+"]
+    a = age.to_numpy(dtype=float, na_value=np.nan)
+    code = np.where(np.isfinite(a), np.minimum(np.floor(np.nan_to_num(a) / 5), len(labels) - 1), -1).astype(int)
+    return pd.Categorical.from_codes(code, categories=labels)
 
 
 def _check_columns(records: pd.DataFrame, need: list[str]):
@@ -125,6 +123,7 @@ def prevalence_contributions(
     adjust_lost: bool = False,
     site: str = S.SITE_CI5,
     top_age: int = 85,
+    extra_columns=(),
 ) -> pd.DataFrame:
     """One row per counted unit (person-site or tumour) with its status and contribution at the
     end of ``index_date`` (see the module docstring for the rules).
@@ -138,7 +137,10 @@ def prevalence_contributions(
     _check_columns(records, need)
     if counting not in ("person", "tumour"):
         raise PrevalenceInputError(f"counting must be 'person' or 'tumour', not {counting!r}.")
-    r = records.copy()
+    keep = [c for c in dict.fromkeys(
+        need + [S.TUMOUR_ID, S.SEX, S.BIRTH_DATE, S.AGE, S.REGION, S.FIRST_PRIMARY, S.INCLUDED, S.YEAR]
+        + list(extra_columns)) if c in records.columns]
+    r = records[keep].copy()
     if S.INCLUDED in r.columns:
         r = r[r[S.INCLUDED].fillna(False).astype(bool)]
     dx = pd.to_datetime(r[S.INCIDENCE_DATE])
@@ -153,15 +155,21 @@ def prevalence_contributions(
     else:
         t = pd.Timestamp(index_date).normalize()
 
-    order_cols = [S.PATIENT_ID, S.INCIDENCE_DATE] + ([S.TUMOUR_ID] if S.TUMOUR_ID in r.columns else [])
-    r = r.sort_values(order_cols, kind="stable")
+    # Integer codes make the sort and the duplicate search cheap on string ids.
+    pid = pd.factorize(r[S.PATIENT_ID])[0]
+    tid = pd.factorize(r[S.TUMOUR_ID])[0] if S.TUMOUR_ID in r.columns else np.zeros(len(r), int)
+    order = np.lexsort((tid, r[S.INCIDENCE_DATE].to_numpy(), pid))
+    r = r.iloc[order]
+    pid = pid[order]
     # The person's earliest tumour stands for the person in the all-sites count.
-    r["all_sites"] = ~r.duplicated(S.PATIENT_ID, keep="first")
+    r["all_sites"] = ~pd.Series(pid).duplicated(keep="first").to_numpy()
     if counting == "person":
         if S.FIRST_PRIMARY in r.columns:
             first = r[S.FIRST_PRIMARY].fillna(False).astype(bool)
         else:
-            first = ~r.duplicated([S.PATIENT_ID, site], keep="first")
+            sid = pd.factorize(r[site])[0]
+            first = pd.Series(~pd.DataFrame({"p": pid, "s": sid}).duplicated(keep="first").to_numpy(),
+                              index=r.index)
         # A person's earliest tumour is always the first of its own site.
         r = r[first | r["all_sites"]].copy()
         r["site_row"] = first.loc[r.index].to_numpy()
@@ -181,7 +189,7 @@ def prevalence_contributions(
     status[alive_like] = np.where((last >= t).to_numpy()[alive_like], "alive", "lost")
     status[vs.eq(1).fillna(False).to_numpy() & ~known_date] = "alive"
     status[after] = "after"
-    r["status"] = status
+    r["status"] = pd.Categorical(status, categories=["alive", "dead", "lost", "unknown", "after"])
     r["index_date"] = t
     r["years_since_dx"] = (t - dxd).dt.days.to_numpy() / 365.25
     contrib = np.where(status == "alive", 1.0, 0.0)
@@ -210,7 +218,8 @@ def _lost_adjustment(r: pd.DataFrame, t: pd.Timestamp, site: str) -> np.ndarray:
     monthly intervals, cohorts site x sex x age at diagnosis (<60, 60-69, 70+) (SEER*Stat)."""
     dx = r[S.INCIDENCE_DATE]
     last = pd.to_datetime(r[S.LAST_CONTACT])
-    age = r[S.AGE].astype("Float64") if S.AGE in r.columns else pd.Series(np.nan, index=r.index)
+    age = (r[S.AGE].astype("Float64").to_numpy(dtype=float, na_value=np.nan) if S.AGE in r.columns
+           else np.full(len(r), np.nan))
     agec = np.select([age < 60, age < 70, age >= 70], ["<60", "60-69", "70+"], "unknown")
     sex = r[S.SEX].astype("str") if S.SEX in r.columns else "all"
     cohort = r[site].astype("str") + "|" + pd.Series(sex, index=r.index).astype(str) + "|" + agec
@@ -243,18 +252,14 @@ def _lost_adjustment(r: pd.DataFrame, t: pd.Timestamp, site: str) -> np.ndarray:
     return out
 
 
-def _tiwari(x_a, pop_a, w_a, conf, multiplier):
-    """Directly standardised proportion with Tiwari et al. (2006) modified gamma limits."""
-    ww = w_a / w_a.groupby(level=0).transform("sum")
-    wi = ww / pop_a
-    y = (wi * x_a).groupby(level=0).sum()
-    v = (wi**2 * x_a).groupby(level=0).sum()
-    wm = wi.groupby(level=0).mean()
+def _tiwari(y, v, wm, conf):
+    """Tiwari et al. (2006) modified gamma limits of a weighted sum of Poisson counts with
+    value y, variance v and mean per-person weight wm."""
     a = 1 - conf
     with np.errstate(divide="ignore", invalid="ignore"):
         lo = np.where(y > 0, v / (2 * y) * stats.chi2.ppf(a / 2, 2 * y**2 / v), 0.0)
         hi = ((v + wm**2) / (2 * (y + wm))) * stats.chi2.ppf(1 - a / 2, 2 * (y + wm) ** 2 / (v + wm**2))
-    return y * multiplier, pd.Series(lo, index=y.index) * multiplier, hi * multiplier
+    return lo, hi
 
 
 def prevalence(
@@ -290,7 +295,7 @@ def prevalence(
     site = next((c for c in by if c in SITE_COLUMNS), S.SITE_CI5)
     c = prevalence_contributions(records, index_date=index_date, counting=counting,
                                  adjust_lost=adjust_lost, site=site if site in records.columns else S.SITE_CI5,
-                                 top_age=top_age)
+                                 top_age=top_age, extra_columns=[b for b in by if b != S.AGE_GROUP])
     t = c.attrs["index_date"]
     c = c.rename(columns={"age_group_index": "_agi"})
     if S.AGE_GROUP in by:
@@ -299,12 +304,20 @@ def prevalence(
         if col not in c.columns:
             raise PrevalenceInputError(f"Cannot tabulate prevalence by {col!r}: the records have no such column.")
 
+    # Categoricals keep the copies below cheap (string columns are Arrow-backed in pandas 3).
+    cat_cols = [b for b in by if b != S.AGE_GROUP and not pd.api.types.is_numeric_dtype(c[b])]
+    for b in cat_cols:
+        c[b] = c[b].astype("category")
     frames = []
     has_site = site in by
     if has_site:
         frames.append(c[c["site_row"]])
         if all_sites:
-            frames.append(c[c["all_sites"]].assign(**{site: ALL_SITES}))
+            tot = c[c["all_sites"]].copy()
+            tot[site] = pd.Categorical([ALL_SITES] * len(tot),
+                                       categories=list(c[site].cat.categories) + [ALL_SITES])
+            frames[0] = frames[0].assign(**{site: frames[0][site].cat.add_categories([ALL_SITES])})
+            frames.append(tot)
     else:
         frames.append(c[c["all_sites"]] if counting == "person" else c)
     c = pd.concat(frames, ignore_index=True)
@@ -316,19 +329,21 @@ def prevalence(
     starts = [pd.Timestamp.min if d is None else t - pd.DateOffset(years=int(d)) for d in durs]
     dxv = c[S.INCIDENCE_DATE].to_numpy()
     inwin = np.stack([dxv > np.datetime64(s) for s in starts], axis=1)
-    long = pd.DataFrame(np.repeat(c.index.to_numpy(), len(durs)), columns=["_r"])
-    long["duration"] = np.tile(labels, len(c))
-    long["_in"] = inwin.reshape(-1)
-    long = long[long["_in"]]
-    cc = c.loc[long["_r"].to_numpy()].reset_index(drop=True)
-    cc["duration"] = long["duration"].to_numpy()
+    flat = inwin.reshape(-1)
+    rows = np.repeat(np.arange(len(c)), len(durs))[flat]
+    dcode = np.tile(np.arange(len(durs)), len(c))[flat]
+    cols = list(dict.fromkeys(by + ["contribution", "status", "_agi"]))
+    cc = c[cols].iloc[rows].reset_index(drop=True)
+    cc["duration"] = pd.Categorical.from_codes(dcode, categories=labels)
     cc["_lost"] = (cc["status"] == "lost").astype(float)
     cc["_unk"] = (cc["status"] == "unknown").astype(float)
 
     keys = by + ["duration"]
-    out = cc.groupby(keys, dropna=False, sort=True).agg(
+    out = cc.groupby(keys, dropna=False, sort=True, observed=True).agg(
         count=("contribution", "sum"), n_lost=("_lost", "sum"), n_unknown=("_unk", "sum")
     ).reset_index()
+    for b in cat_cols + ["duration"]:
+        out[b] = out[b].astype(str)
     # Full grid of durations so a stratum with cases in "all" but none in "1" shows 0.
     grid = out[by].drop_duplicates().merge(pd.DataFrame({"duration": labels}), how="cross")
     out = grid.merge(out, on=keys, how="left").fillna({"count": 0.0, "n_lost": 0.0, "n_unknown": 0.0})
@@ -357,7 +372,7 @@ def prevalence(
     order = {lab: i for i, lab in enumerate(labels)}
     out = out.sort_values(by + ["duration"], key=lambda s: s.map(order) if s.name == "duration" else s,
                           kind="stable").reset_index(drop=True)
-    out.attrs["index_date"] = t
+    out.attrs["index_date"] = t.date().isoformat()
     out.attrs["excluded_unknown_incidence_date"] = c.attrs.get("excluded_unknown_incidence_date", 0)
     out.attrs["counting"] = counting
     return out[by + PREVALENCE_COLUMNS]
@@ -378,25 +393,31 @@ def _population_at(population: pd.DataFrame, t: pd.Timestamp) -> pd.DataFrame:
 
 
 def _add_asr(out, cc, pop, by, pkeys, standard, conf, multiplier, top_age):
+    """Directly standardised proportion over age at the index date (weights renormalised over
+    the age groups with population), Tiwari et al. (2006) limits."""
     w = standard_weights(standard)
     keys = by + ["duration"]
-    num = cc.groupby(keys + ["_agi"], dropna=False)["contribution"].sum().rename("x").reset_index()
+    num = cc.groupby(keys + ["_agi"], dropna=False, observed=True)["contribution"].sum().rename("x").reset_index()
+    for k in keys + ["_agi"]:
+        if isinstance(num[k].dtype, pd.CategoricalDtype):
+            num[k] = num[k].astype(str)
     strata = out[keys].merge(pd.DataFrame({"_agi": w.index.astype(str)}), how="cross")
     num = strata.merge(num, on=keys + ["_agi"], how="left").fillna({"x": 0.0})
     pa = pop.groupby(pkeys + [S.AGE_GROUP], dropna=False)[S.POPULATION].sum().rename("p").reset_index()
     pa = pa.rename(columns={S.AGE_GROUP: "_agi"})
     num = num.merge(pa, on=pkeys + ["_agi"], how="left")
-    num["w"] = num["_agi"].map(w)
+    num["w"] = num["_agi"].map(w).astype(float)
     num = num[(num["p"] > 0) & num["w"].notna()]
     if num.empty:
         return out
-    gkey = num[keys].astype(str).agg("\x1f".join, axis=1)
-    x = pd.Series(num["x"].to_numpy(), index=gkey)
-    p = pd.Series(num["p"].to_numpy(), index=gkey)
-    ww = pd.Series(num["w"].to_numpy(), index=gkey)
-    y, lo, hi = _tiwari(x, p, ww, conf, multiplier)
-    okey = out[keys].astype(str).agg("\x1f".join, axis=1)
-    out["asr"] = okey.map(y).to_numpy()
-    out["asr_lower"] = okey.map(lo).to_numpy()
-    out["asr_upper"] = okey.map(hi).to_numpy()
+    num["wi"] = num["w"] / num.groupby(keys, dropna=False)["w"].transform("sum") / num["p"]
+    num["y"] = num["wi"] * num["x"]
+    num["v"] = num["wi"] ** 2 * num["x"]
+    agg = num.groupby(keys, dropna=False).agg(y=("y", "sum"), v=("v", "sum"), wm=("wi", "mean")).reset_index()
+    lo, hi = _tiwari(agg["y"].to_numpy(), agg["v"].to_numpy(), agg["wm"].to_numpy(), conf)
+    agg["asr"] = agg["y"] * multiplier
+    agg["asr_lower"] = lo * multiplier
+    agg["asr_upper"] = hi * multiplier
+    out = out.drop(columns=["asr", "asr_lower", "asr_upper"]).merge(
+        agg[keys + ["asr", "asr_lower", "asr_upper"]], on=keys, how="left")
     return out

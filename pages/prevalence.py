@@ -1,0 +1,97 @@
+"""Prevalence: N-year limited-duration prevalence (counting method) by site and sex."""
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from analytics import schema as S
+from analytics.charts import trends as charts
+from analytics.prevalence import ALL_SITES, prevalence
+from app_support import filters, widgets
+
+f = filters.sidebar_filters()
+ds = filters.dataset()
+
+st.title(f.t("app.page.prevalence"))
+st.caption(f.t("trends.prev.intro"))
+
+years = sorted(int(y) for y in ds.population[S.YEAR].dropna().unique())
+if not years:
+    st.info(f.t("app.empty"))
+    st.stop()
+c1, c2, c3, c4 = st.columns(4)
+with c1:
+    year = filters.page_control("pv_year", str(years[-1]), [str(y) for y in years], lambda **kw: st.selectbox(
+        f.t("trends.prev.index_year"), **kw))
+with c2:
+    duration = filters.page_control("pv_dur", "5", ["1", "3", "5", "10", "all"], lambda **kw: st.selectbox(
+        f.t("trends.prev.duration"), format_func=lambda d: f.t(f"trends.dur.{d}"), **kw))
+with c3:
+    value = filters.page_control("pv_val", "count", ["count", "proportion", "asr"], lambda **kw: st.selectbox(
+        f.t("trends.prev.value"), format_func=lambda v: f.t(f"trends.value.{v}"), **kw))
+with c4:
+    counting = filters.page_control("pv_cnt", "person", ["person", "tumour"], lambda **kw: st.radio(
+        f.t("trends.prev.counting"), format_func=lambda v: f.t(f"trends.prev.{v}"), **kw))
+adjust = filters.page_toggle("pv_adj", f.t("trends.prev.adjust"))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def compute(_ds, token: str, regions: tuple | None, site_col: str, year: int, counting: str, adjust: bool,
+            std: str, conf: float) -> pd.DataFrame:
+    rec = _ds.records
+    pop = _ds.population
+    if regions is not None:
+        rec = rec[rec[S.REGION].astype(str).isin(regions)]
+        pop = pop[pop[S.REGION].astype(str).isin(regions)]
+    out = prevalence(rec, pop, index_date=f"{year}-12-31", by=[site_col, S.SEX], counting=counting,
+                     adjust_lost=adjust, standard=std, conf=conf)
+    out.attrs = dict(out.attrs)
+    return out
+
+
+codes = f.region_codes(ds.regions)
+table = compute(ds, ds.token, tuple(codes) if codes is not None else None, f.site_column, int(year), counting,
+                adjust, f.std, f.level)
+nodate = int(table.attrs.get("excluded_unknown_incidence_date", 0))
+table = table[table[S.SEX].isin(f.sex_codes)]
+if f.site not in (filters.ALL_SITES, filters.ALL_BUT_C44):
+    table = table[table[f.site_column].isin([f.site, ALL_SITES])]
+if table.empty:
+    st.info(f.t("app.empty"))
+    st.stop()
+if f.public:
+    # Public output: counts below k and every figure derived from them are withheld.
+    small = (table["count"] > 0) & (table["count"] < filters.PUBLIC_K)
+    for c in ("count", "proportion", "lower", "upper", "asr", "asr_lower", "asr_upper"):
+        table[c] = table[c].astype(float).where(~small, np.nan)
+
+date_label = f"31.12.{year}"
+dur_label = f.t(f"trends.dur.{duration}")
+allsites = table[(table[f.site_column] == ALL_SITES) & (table["duration"] == duration)]
+tot = allsites["count"].sum(min_count=1)
+popn = allsites["population"].sum(min_count=1)
+widgets.metric_row([
+    (f.t("trends.prev.metric_count", duration=dur_label), widgets.fmt(tot, f.lang, 0), None),
+    (f.t("trends.prev.metric_prop"), widgets.fmt(1e5 * tot / popn if popn and popn > 0 else np.nan, f.lang, 1), None),
+    (f.t("trends.prev.metric_lost"), widgets.fmt(allsites["n_lost"].sum(), f.lang, 0), None),
+])
+
+sex_word = {"both": f.t("trends.both"), "male": f.t("app.sex.male"), "female": f.t("app.sex.female")}[f.sex]
+sites_only = table[table[f.site_column] != ALL_SITES]
+title = f.t("trends.prev.chart_title", duration=dur_label, date=date_label, sex=sex_word)
+shown = sites_only.assign(**{f.site_column: sites_only[f.site_column].astype(str)})
+widgets.chart_with_table(
+    charts.prevalence_chart(shown, site=f.site_column, value=value, duration=duration, lang=f.lang,
+                            theme=f.theme, title=title),
+    shown[shown["duration"] == duration].round(2), name="prevalence_by_site", f=f, ds=ds, title=title,
+    table_note=f.t("trends.prev.note", lost=int(allsites["n_lost"].sum()), unknown=int(allsites["n_unknown"].sum()),
+                   nodate=nodate) + (" " + f.t("trends.prev.adjusted_note") if adjust else ""))
+
+st.subheader(f.t("trends.prev.table_title", date=date_label))
+full = table.assign(duration=table["duration"].map(lambda d: f.t(f"trends.dur.{d}"))).round(2)
+st.dataframe(full, hide_index=True, width="stretch", key="prevalence_full")
+meta = {"title": f.t("trends.prev.table_title", date=date_label), **f.describe(ds)}
+d1, d2 = st.columns(2)
+d1.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(full, meta), file_name=f"prevalence_{year}.csv",
+                   mime="text/csv", key="dl_prev_full_csv", on_click="ignore")
+d2.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(full, meta),
+                   file_name=f"prevalence_{year}.xlsx", key="dl_prev_full_xlsx", on_click="ignore")

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import schema as S
+from analytics.standards import parse_age_group
 from analytics.strata import RatesInputError, as_list, require_columns
 
 
@@ -76,4 +77,9 @@ def join_population(counts: pd.DataFrame, population: pd.DataFrame, by=None, *,
         u[age] = np.nan
         u[pop_column] = 0.0
         out = pd.concat([out, u[out.columns]], ignore_index=True)
-    return out[by + [age, count, pop_column]]
+    out = out[by + [age, count, pop_column]]
+    # An ordered categorical age group: sorted by age and cheap to group by downstream.
+    labels = sorted(pd.unique(out[age].dropna().astype(str)),
+                    key=lambda x: (parse_age_group(x) or (np.inf, np.inf)))
+    out[age] = pd.Categorical(out[age], categories=labels, ordered=True)
+    return out

@@ -19,7 +19,7 @@ from scipy import special, stats
 
 from analytics import intervals as ci
 from analytics.standards import DEFAULT_STANDARD, StandardError, align_standard
-from analytics.strata import (RatesInputError, age_axis, as_list, grid_sum, group_codes, group_sum,
+from analytics.strata import (Cells, RatesInputError, age_axis, as_list, grid_sum, group_codes, group_sum,
                               join_flags, numeric, require_columns)
 
 __all__ = [
@@ -218,7 +218,9 @@ def _dsr_components(data, *, count, population, standard, age, by, ages, frequen
     needed = [count, population, age] + by + ([standard] if std_is_column else []) \
         + ([frequency] if frequency else [])
     require_columns(data, needed)
-    d_row = np.nan_to_num(numeric(data, count), nan=0.0)
+    d_row = numeric(data, count)
+    if np.isnan(d_row).any():
+        d_row = np.nan_to_num(d_row, nan=0.0)
     p_row = numeric(data, population)
     groups = group_codes(data, by)
     axis = age_axis(data, age, ages)
@@ -226,62 +228,89 @@ def _dsr_components(data, *, count, population, standard, age, by, ages, frequen
     G, A = groups.n, len(axis.labels)
     if A == 0:
         raise RatesInputError(f"column {age!r} holds no known age group")
-    present = grid_sum(g, a, G, A) > 0
-    d = grid_sum(g, a, G, A, d_row)
+    cells = Cells(g, a, G, A)
+    present = cells.present()
+    d = cells.sum(d_row)
     if frequency:
         f_row = numeric(data, frequency)
-        d_var = grid_sum(g, a, G, A, np.nan_to_num(d_row * f_row, nan=0.0))
+        d_var = cells.sum(np.nan_to_num(d_row * f_row, nan=0.0))
     else:
         d_var = d
-    p_nan = grid_sum(g, a, G, A, np.isnan(p_row).astype(float)) > 0
-    P = grid_sum(g, a, G, A, np.nan_to_num(p_row, nan=0.0))
-    unknown = group_sum(g, G, d_row, mask=(a == -1))
+    p_isnan = np.isnan(p_row)
+    any_p_nan = bool(p_isnan.any())
+    if any_p_nan:
+        p_nan = cells.sum(p_isnan.astype(float)) > 0
+        p_row = np.where(p_isnan, 0.0, p_row)
+    else:
+        p_nan = np.zeros((G, A), dtype=bool)
+    P = cells.sum(p_row)
+    unknown = group_sum(g, G, d_row, mask=(a == -1)) if not cells.all_ok else np.zeros(G)
     if weights_override is not None:
         S = np.broadcast_to(weights_override, (G, A)).astype(float)
         std_name = "cumulative"
     elif std_is_column:
-        w_row = numeric(data, standard)
-        nrow = grid_sum(g, a, G, A)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            S = np.where(nrow > 0, grid_sum(g, a, G, A, np.nan_to_num(w_row)) / np.maximum(nrow, 1), 0.0)
+        # The weight of an age group is the same on all its rows: take it, do not sum it.
+        S = cells.scatter(np.nan_to_num(numeric(data, standard)))
         std_name = f"column {standard!r}"
     else:
         s = align_standard(standard, axis.labels)
         S = np.broadcast_to(s.to_numpy(dtype=float), (G, A))
         std_name = s.attrs.get("standard") or str(standard)
-    S = S * present
+    all_present = bool(present.all())
     pop_zero_cases_cell = (P <= 0) & (d > 0)
-    P_eff = np.where(pop_zero_cases_cell, d, P)
-    used = present & (P_eff > 0)
+    any_zero_cases = bool(pop_zero_cases_cell.any())
+    P_eff = np.where(pop_zero_cases_cell, d, P) if any_zero_cases else P
+    # The common case (every cell present, every population > 0) takes the short path: a 1-D
+    # weight vector and one division, which keeps all strata of a registry well under a second.
+    all_used = all_present and bool((P_eff > 0).all())
+    used = None if all_used else present & (P_eff > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        if weights_override is None:
-            total_w = S.sum(axis=1, keepdims=True)
-            w = np.where(total_w > 0, S / np.where(total_w > 0, total_w, 1.0), 0.0)
+        if weights_override is not None:
+            w = S if all_present else S * present
+        elif S.strides[0] == 0 and all_present:        # one standard for every group
+            w = S[0] / S[0].sum()
         else:
-            w = S
-        omega = np.where(used, w / np.where(used, P_eff, 1.0), 0.0)
-    y = (omega * d).sum(axis=1)
-    v = (omega * omega * d_var).sum(axis=1)
-    K = used.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        wbar = omega.sum(axis=1) / K
-        w2bar = (omega * omega).sum(axis=1) / K
-    pop_missing = (p_nan & present).any(axis=1)
+            Sp = S if all_present else S * present
+            total_w = Sp.sum(axis=1, keepdims=True)
+            w = np.where(total_w > 0, Sp / np.where(total_w > 0, total_w, 1.0), 0.0)
+        if all_used:
+            omega = w / P_eff
+        else:
+            omega = np.where(used, w / np.where(used, P_eff, 1.0), 0.0)
+    om2 = omega * omega
+    y = np.einsum("ij,ij->i", omega, d)
+    v = np.einsum("ij,ij->i", om2, d_var)
+    K = np.full(G, A) if all_used else used.sum(axis=1)
+    pop_missing = (p_nan & present).any(axis=1) if any_p_nan else np.zeros(G, dtype=bool)
+
+    def wbar():
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return omega.sum(axis=1) / K, om2.sum(axis=1) / K
+
     return dict(
         keys=groups.keys, labels=axis.labels, y=y, v=v, known=d.sum(axis=1), unknown=unknown,
-        pop=P.sum(axis=1), wmax=omega.max(axis=1, initial=0.0), wbar=wbar, w2bar=w2bar,
+        pop=P.sum(axis=1), wmax=lambda: omega.max(axis=1, initial=0.0), wbar=wbar,
         no_value=pop_missing | (K == 0), pop_missing=pop_missing,
-        pop_zero_cases=pop_zero_cases_cell.any(axis=1),
-        missing_groups=present.sum(axis=1) < A, standard_name=std_name,
-        grid=dict(d=d, P=P, present=present, omega=omega), axis=axis)
+        pop_zero_cases=pop_zero_cases_cell.any(axis=1) if any_zero_cases else np.zeros(G, dtype=bool),
+        missing_groups=np.zeros(G, dtype=bool) if all_present else present.sum(axis=1) < A,
+        standard_name=std_name, axis=axis)
+
+
+def _get(comp: dict, key: str):
+    """Per-group weight summaries are computed only when a method needs them, once."""
+    val = comp[key]
+    if callable(val):
+        val = comp[key] = val()
+    return val
 
 
 def _weighted_poisson_limits(method, y, v, X, comp, conf):
     """Limits for a weighted sum of Poisson counts y = Σωd with variance v (per-person scale)."""
     if method == "tiwari":
-        return ci.gamma_lower(y, v, conf), ci.gamma_upper(y, v, comp["wbar"], comp["w2bar"], conf)
+        wbar, w2bar = _get(comp, "wbar")
+        return ci.gamma_lower(y, v, conf), ci.gamma_upper(y, v, wbar, w2bar, conf)
     if method == "fay_feuer":
-        wm = comp["wmax"]
+        wm = _get(comp, "wmax")
         return ci.gamma_lower(y, v, conf), ci.gamma_upper(y, v, wm, wm * wm, conf)
     if method in ("dobson", "dobson_exact"):
         return ci.dobson(y, v, X, conf, "byar" if method == "dobson" else "exact")
@@ -536,11 +565,13 @@ def rate_ratio(data, other: pd.DataFrame | None = None, *, compare: str | None =
             p_ratio = _binom_two_sided(O1, n, p0)
         else:
             if method == "fay_feuer":
-                w1, w1s = comp["wmax"][i1], comp["wmax"][i1] ** 2
-                w2, w2s = comp["wmax"][i2], comp["wmax"][i2] ** 2
+                wm = _get(comp, "wmax")
+                w1, w1s = wm[i1], wm[i1] ** 2
+                w2, w2s = wm[i2], wm[i2] ** 2
             else:
-                w1, w1s = comp["wbar"][i1], comp["w2bar"][i1]
-                w2, w2s = comp["wbar"][i2], comp["w2bar"][i2]
+                wb, w2b = _get(comp, "wbar")
+                w1, w1s = wb[i1], w2b[i1]
+                w2, w2s = wb[i2], w2b[i2]
             R1s, V1s, R2s, V2s = R1 + w1, V1 + w1s, R2 + w2, V2 + w2s
             nu1, nu2 = 2 * R1 ** 2 / V1, 2 * R2 ** 2 / V2
             nu1s, nu2s = 2 * R1s ** 2 / V1s, 2 * R2s ** 2 / V2s

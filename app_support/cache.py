@@ -63,10 +63,13 @@ def _mask(df: pd.DataFrame, f: Filters, regions, sexes) -> pd.Series:
 def _rate_input(_ds: Dataset, token: str, fkey: tuple, _f: Filters, by: tuple[str, ...],
                 all_sites: bool, sexes: tuple[int, ...] | None) -> pd.DataFrame:
     f = _f
-    cube = case_cube(_ds, token, f.site_column)
-    pop = pop_cube(_ds, token)
     sexes = sexes or f.sex_codes
-    c = cube.loc[_mask(cube, f, _ds.regions, sexes)]
+    dense = cube(_ds, token, f.site_column)
+    if dense.ok:
+        return dense.select(f, _ds.regions, by, all_sites, sexes)
+    cube_ = case_cube(_ds, token, f.site_column)
+    pop = pop_cube(_ds, token)
+    c = cube_.loc[_mask(cube_, f, _ds.regions, sexes)]
     if SITE not in by and not all_sites:
         if f.site == ALL_BUT_C44:
             c = c.loc[~c["c44"]]
@@ -84,6 +87,110 @@ def _rate_input(_ds: Dataset, token: str, fkey: tuple, _f: Filters, by: tuple[st
     order = {a: i for i, a in enumerate(S.AGE_GROUPS)}
     out = out.sort_values(list(by) + [S.AGE_GROUP], key=lambda s: s.map(order) if s.name == S.AGE_GROUP else s)
     return out[list(by) + [S.AGE_GROUP, S.COUNT, S.POPULATION]].reset_index(drop=True)
+
+
+SEX_AXIS = (S.MALE, S.FEMALE, S.UNKNOWN_SEX)
+MAX_DENSE_CELLS = 40_000_000   # above this (very many areas x sites) the sparse path is used
+
+
+class Cube:
+    """Cases as a dense array [year, sex, district, age group, site] and person-years as
+    [year, sex, district, age group]: a selection is a few boolean slices and a sum."""
+
+    def __init__(self, ds: Dataset, scheme_col: str):
+        r = ds.records
+        r = r.loc[r[S.INCLUDED].fillna(False).astype(bool) & r[S.AGE_GROUP].notna()]
+        p = ds.population
+        self.years = np.array(sorted(set(p[S.YEAR].dropna().astype(int)) | set(r[S.YEAR].dropna().astype(int))))
+        self.regions = np.array(sorted(set(p[S.REGION].dropna().astype(str)) | set(r[S.REGION].dropna().astype(str))),
+                                dtype=object)
+        parent = dict(zip(ds.regions[S.REGION], ds.regions[S.PARENT]))
+        self.parents = np.array([parent.get(c, "") or "" for c in self.regions], dtype=object)
+        self.ages = np.array(S.AGE_GROUPS, dtype=object)
+        sites = r[scheme_col].astype(str)
+        self.sites = np.array(sorted(sites.dropna().unique()), dtype=object)
+        icd = r[S.ICD10].astype(str)
+        self.c44_sites = set(sites[icd.str.startswith("C44")].unique())
+        shape = (len(self.years), 3, len(self.regions), len(self.ages), len(self.sites))
+        self.ok = int(np.prod(shape)) <= MAX_DENSE_CELLS
+        if not self.ok:
+            return
+
+        def idx(values, axis):
+            pos = pd.Index(axis).get_indexer(values)
+            return pos
+
+        ci = [idx(r[S.YEAR].astype(int).to_numpy(), self.years),
+              idx(r[S.SEX].fillna(S.UNKNOWN_SEX).astype(int).to_numpy(), SEX_AXIS),
+              idx(r[S.REGION].astype(str).to_numpy(), self.regions),
+              idx(r[S.AGE_GROUP].astype(str).to_numpy(), self.ages),
+              idx(sites.to_numpy(), self.sites)]
+        keep = np.all([c >= 0 for c in ci], axis=0)
+        flat = np.ravel_multi_index([c[keep] for c in ci], shape)
+        self.cases = np.bincount(flat, minlength=int(np.prod(shape))).reshape(shape).astype(np.int32)
+        pshape = shape[:4]
+        pi = [idx(p[S.YEAR].astype(int).to_numpy(), self.years), idx(p[S.SEX].astype(int).to_numpy(), SEX_AXIS),
+              idx(p[S.REGION].astype(str).to_numpy(), self.regions), idx(p[S.AGE_GROUP].astype(str).to_numpy(), self.ages)]
+        keep = np.all([c >= 0 for c in pi], axis=0)
+        flat = np.ravel_multi_index([c[keep] for c in pi], pshape)
+        self.pop = np.bincount(flat, weights=p[S.POPULATION].to_numpy(float)[keep],
+                               minlength=int(np.prod(pshape))).reshape(pshape)
+
+    def select(self, f: Filters, regions, by: tuple[str, ...], all_sites: bool, sexes) -> pd.DataFrame:
+        by = list(by)
+        ym = (self.years >= f.y0) & (self.years <= f.y1)
+        sm = np.isin(SEX_AXIS, sexes)
+        if S.SEX in by:
+            sm &= np.array(SEX_AXIS) != S.UNKNOWN_SEX   # no person-years for unknown sex
+        codes = f.region_codes(regions)
+        rm = np.ones(len(self.regions), bool) if codes is None else np.isin(self.regions, list(codes))
+        am = np.isin(self.ages, f.age_groups)
+        km = np.ones(len(self.sites), bool)
+        if SITE not in by and not all_sites:
+            if f.site == ALL_BUT_C44:
+                km = ~np.isin(self.sites, list(self.c44_sites))
+            elif f.site != ALL_SITES:
+                km = self.sites == f.site
+        c = self.cases.compress(ym, 0).compress(sm, 1).compress(rm, 2).compress(am, 3).compress(km, 4)
+        p = self.pop.compress(ym, 0).compress(sm, 1).compress(rm, 2).compress(am, 3)
+        labels = [self.years[ym], np.array(SEX_AXIS)[sm], self.regions[rm], self.ages[am], self.sites[km]]
+        if S.PARENT in by:
+            # districts -> economic regions: one-hot matrix product along the district axis
+            par = self.parents[rm]
+            uniq = np.array(sorted(set(par)), dtype=object)
+            onehot = (par[:, None] == uniq[None, :]).astype(float)
+            c = np.moveaxis(np.tensordot(c, onehot, axes=([2], [0])), -1, 2)
+            p = np.moveaxis(np.tensordot(p, onehot, axes=([2], [0])), -1, 2)
+            labels[2] = uniq
+        names = [S.YEAR, S.SEX, S.PARENT if S.PARENT in by else S.REGION, S.AGE_GROUP, SITE]
+        keep_axes = [i for i, n in enumerate(names) if n in by or n == S.AGE_GROUP]
+        drop_c = tuple(i for i in range(5) if i not in keep_axes)
+        drop_p = tuple(i for i in range(4) if i not in keep_axes)
+        c = c.sum(axis=drop_c)
+        p = p.sum(axis=drop_p)
+        if SITE in by:
+            present = c.reshape(-1, c.shape[-1]).sum(axis=0) > 0
+            c = c[..., present]
+            labels[4] = labels[4][present]
+            p = np.broadcast_to(p[..., None], c.shape)
+        kept = [labels[i] for i in keep_axes]
+        grid = np.meshgrid(*kept, indexing="ij") if kept else []
+        out = pd.DataFrame({names[i]: g.ravel() for i, g in zip(keep_axes, grid)})
+        out[S.COUNT] = c.ravel().astype("int64")
+        out[S.POPULATION] = np.asarray(p, float).ravel()
+        for col in (S.YEAR, S.SEX):
+            if col in out:
+                out[col] = out[col].astype("int64")
+        for col in (S.REGION, S.PARENT, SITE, S.AGE_GROUP):
+            if col in out:
+                out[col] = out[col].astype(str)
+        # age group last and in age order (the layout rates.* expect)
+        return out[by + [S.AGE_GROUP, S.COUNT, S.POPULATION]]
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def cube(_ds: Dataset, token: str, scheme_col: str) -> Cube:
+    return Cube(_ds, scheme_col)
 
 
 def rate_input(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, all_sites: bool = False,

@@ -154,9 +154,16 @@ PRESENTATION = "registry_presentation"
 THEMES = {"light": LIGHT, "presentation": PRESENTATION}
 
 
+def _axis(grid: str, line: str, **kw: Any) -> dict:
+    return {**dict(showgrid=True, gridcolor=grid, linecolor=line, zerolinecolor=line, automargin=True,
+                   ticks="", title=dict(standoff=12)), **kw}
+
+
+# Templates are built from a small layout rather than a copy of "plotly_white": plotly
+# validates and copies the whole template on every figure, and plotly_white's colour scales
+# for thirty trace types made each figure ~50 ms slower (measured) for nothing drawn here.
 def _light_template() -> go.layout.Template:
-    tpl = copy.deepcopy(pio.templates["plotly_white"])
-    tpl.layout.update(
+    return go.layout.Template(layout=dict(
         font=dict(family=FONT_FAMILY, size=13, color="#222222"),
         title=dict(font=dict(size=17), x=0.0, xanchor="left", yref="container", y=1.0, yanchor="top",
                    pad=dict(t=14)),
@@ -165,18 +172,15 @@ def _light_template() -> go.layout.Template:
         legend=dict(font=dict(size=12)),
         hoverlabel=dict(font=dict(family=FONT_FAMILY, size=13)),
         margin=dict(l=10, r=20, t=90, b=50),
-    )
-    tpl.layout.xaxis.update(gridcolor="#E5E5E5", linecolor="#444444", zerolinecolor="#999999",
-                            automargin=True)
-    tpl.layout.yaxis.update(gridcolor="#E5E5E5", linecolor="#444444", zerolinecolor="#999999",
-                            automargin=True)
-    return tpl
+        xaxis=_axis("#E5E5E5", "#444444"), yaxis=_axis("#E5E5E5", "#444444"),
+    ))
 
 
 def _presentation_template() -> go.layout.Template:
     # Projector rule of thumb: body text >= 20 pt at 1280 px wide, black on white, no light greys.
-    tpl = copy.deepcopy(pio.templates["plotly_white"])
-    tpl.layout.update(
+    ax = dict(gridwidth=1.5, linewidth=2, zerolinewidth=2, tickfont=dict(size=22), showline=True,
+              ticks="outside", tickwidth=2)
+    tpl = go.layout.Template(layout=dict(
         font=dict(family=FONT_FAMILY, size=22, color="#000000"),
         title=dict(font=dict(size=32, color="#000000"), x=0.0, xanchor="left", yref="container", y=1.0,
                    yanchor="top", pad=dict(t=18)),
@@ -185,12 +189,10 @@ def _presentation_template() -> go.layout.Template:
         legend=dict(font=dict(size=22)),
         hoverlabel=dict(font=dict(family=FONT_FAMILY, size=20)),
         margin=dict(l=20, r=30, t=130, b=70),
-    )
+        xaxis=_axis("#B0B0B0", "#000000", **ax), yaxis=_axis("#B0B0B0", "#000000", **ax),
+    ))
     for axis in (tpl.layout.xaxis, tpl.layout.yaxis):
-        axis.update(gridcolor="#B0B0B0", gridwidth=1.5, linecolor="#000000", linewidth=2,
-                    zerolinecolor="#000000", zerolinewidth=2, tickfont=dict(size=22),
-                    title=dict(font=dict(size=24)), automargin=True, showline=True,
-                    ticks="outside", tickwidth=2)
+        axis.title.font.size = 24
     tpl.data.scatter = [go.Scatter(line=dict(width=4), marker=dict(size=12))]
     tpl.data.bar = [go.Bar(marker=dict(line=dict(color="#000000", width=1)))]
     return tpl

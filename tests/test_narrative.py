@@ -1,0 +1,79 @@
+"""Plain-language sentences: values, ratios and wording in the three languages (numbers as the
+glibc locales write them: en 1,234.5; az 1.234,5; ru 1 234,5 with a narrow no-break space)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics import narrative as nar
+
+NB = "\u202f"
+
+
+def _by_sex() -> pd.DataFrame:
+    return pd.DataFrame({
+        "site": ["Lung", "Lung", "Breast", "Prostate", "Other", "Thyroid", "Thyroid"],
+        "sex": [1, 2, 2, 1, 1, 1, 2],
+        "value": [45.2, 25.1, 60.3, 30.0, 99.0, 1.0, 12.0],
+    })
+
+
+def test_top_site_sentence_english_matches_the_issue_example():
+    s = nar.top_site_sentences(_by_sex(), lang="en", standard="segi_1960_world_18grp_per100k")
+    # 45.2 / 25.1 = 1.80; "Other" (99.0) is a residual group and is not ranked
+    assert s == ["Among men, Lung had the highest rate, 45.2 per 100,000 (world standard), 1.8 times that of women.",
+                 "Among women, Breast had the highest rate, 60.3 per 100,000 (world standard)."]
+
+
+def test_top_site_sentence_azerbaijani_and_russian():
+    az = nar.top_site_sentences(_by_sex(), lang="az", standard="world_segi1960")
+    assert az[0] == ("Kişilər arasında ən yüksək göstərici «Ağciyər» lokalizasiyasındadır: 100.000 nəfərə 45,2 "
+                     "(dünya standartı), qadınlar arasındakından 1,8 dəfə çox.")
+    assert az[1].startswith("Qadınlar arasında") and "60,3" in az[1] and "«Süd vəzisi»" in az[1]
+    ru = nar.top_site_sentences(_by_sex(), lang="ru", standard="esp_2013_18grp_per100k")
+    assert ru[0] == (f"Среди мужчин самый высокий показатель у локализации «Лёгкое»: 45,2 на 100{NB}000 "
+                     "(европейский стандарт 2013), в 1,8 раза больше, чем среди женщин.")
+
+
+def test_lower_than_other_sex_and_suppressed_values():
+    df = pd.DataFrame({"site_ci5": ["Thyroid", "Thyroid", "Breast"], "sex": [1, 2, 2],
+                       "value": [4.0, 12.0, 50.0]})
+    s = nar.top_site_sentence(df, 1, lang="en", standard="world")
+    assert s.endswith("4.0 per 100,000 (world standard), 3.0 times lower than that of women.")
+    assert "в 3,0 раза меньше, чем среди женщин" in nar.top_site_sentence(df, 1, lang="ru", standard="world")
+    df2 = _by_sex().assign(suppressed=[True, False, False, False, False, False, False])
+    # men's lung is withheld: the leading shown site is prostate (30.0), no ratio (male-only site)
+    assert nar.top_site_sentence(df2, 1, lang="en") == \
+        "Among men, Prostate had the highest rate, 30.0 per 100,000 (age-standardised)."
+    assert nar.top_site_sentence(df2.assign(sex=2).iloc[:0], 1) is None
+    with pytest.raises(ValueError, match="site"):
+        nar.top_site_sentence(pd.DataFrame({"sex": [1], "value": [1.0]}), 1)
+
+
+def test_cases_asr_cumulative_risk_regions():
+    assert nar.cases_sentence(12345, (2015, 2019)) == \
+        "12,345 new cases were registered in 2015–2019, 2,469 a year on average."
+    assert nar.cases_sentence(12345, [2015, 2016, 2017, 2018, 2019], lang="ru") == \
+        f"За 2015–2019 зарегистрировано 12{NB}345 новых случаев, в среднем 2{NB}469 в год."
+    assert nar.cases_sentence(12345, (2015, 2019), lang="az") == \
+        "2015–2019 dövründə 12.345 yeni hal qeydə alınıb, ildə orta hesabla 2.469."
+    assert nar.asr_sentence(45.2, 44.06, 46.34, standard="segi", sex=2) == \
+        "Among women, the age-standardised rate (world standard) was 45.2 per 100,000 (95% CI 44.1 to 46.3)."
+    assert nar.asr_sentence(45.2, 44.06, 46.34, standard="segi", conf=0.9, lang="ru") == \
+        f"Стандартизованный по возрасту показатель (мировой стандарт) составил 45,2 на 100{NB}000 (90% ДИ от 44,1 до 46,3)."
+    assert nar.asr_sentence(np.nan, np.nan, np.nan, suppressed=True, k=5) == \
+        "The rate is not shown because it is based on fewer than 5 cases."
+    # cumulative risk 12.5 % -> 1 in 8 (100 / 12.5)
+    assert nar.cumulative_risk_sentence(12.5, sex=1) == \
+        "Among men, the cumulative risk of developing cancer between 0 and 74 years was 12.5%, about 1 in 8."
+    assert nar.cumulative_risk_sentence(12.5, sex=1, lang="az").startswith("Kişilər arasında 0–74 yaşda")
+    reg = pd.DataFrame({"lower": [45.0, 25.0, 35.0, 10.0], "upper": [55.0, 35.5, 47.0, 30.0]})
+    assert nar.regions_sentence(reg, 40.0) == \
+        "1 of 4 regions had a rate significantly higher than the national value and 2 significantly lower."
+    assert nar.regions_sentence(reg, 40.0, lang="ru") == \
+        "В 1 из 4 регионов показатель статистически значимо выше национального, в 2 — ниже."
+
+
+def test_azerbaijani_dotted_capital():
+    assert nar._capitalise("iki", "az") == "İki" and nar._capitalise("iki", "en") == "Iki"

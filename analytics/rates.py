@@ -24,7 +24,7 @@ from analytics.strata import (Cells, RatesInputError, age_axis, as_list, grid_su
 
 __all__ = [
     "poisson_limits", "crude_rate", "proportion", "dsr", "age_specific", "cumulative_risk",
-    "isr", "rate_ratio", "funnel_limits", "RatesInputError", "StandardError", "DSR_METHODS",
+    "isr", "rate_ratio", "funnel_limits", "ci5_table", "RatesInputError", "StandardError", "DSR_METHODS",
 ]
 
 DSR_METHODS = ("tiwari", "fay_feuer", "dobson", "dobson_exact", "normal", "lognormal")
@@ -697,3 +697,9 @@ def _overdispersion(O, E, target, trim):
     w = 1 / s ** 2
     tau2 = max(0.0, (n * phi - (n - 1)) / (w.sum() - (w ** 2).sum() / w.sum()))
     return phi, tau2, phi > 1 + 2 * np.sqrt(2 / n)
+
+
+def ci5_table(counts: pd.DataFrame, population: pd.DataFrame, **kwargs) -> pd.DataFrame:
+    """CI5 / CanReg5 incidence table; see :func:`analytics.ci5_table.ci5_table`."""
+    from analytics.ci5_table import ci5_table as _table
+    return _table(counts, population, **kwargs)

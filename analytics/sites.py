@@ -97,6 +97,11 @@ def site_table(scheme: str = "ci5_detailed") -> pd.DataFrame:
 
 def labels(scheme: str = "ci5_detailed", *, totals: bool = False) -> list[str]:
     """Distinct group labels in display order ("Other" once, last among sites)."""
+    return list(_labels(_scheme(scheme), totals))
+
+
+@lru_cache(maxsize=8)
+def _labels(scheme: str, totals: bool) -> tuple[str, ...]:
     tab = site_table(scheme)
     if not totals:
         tab = tab[tab["kind"] == "site"]
@@ -105,7 +110,7 @@ def labels(scheme: str = "ci5_detailed", *, totals: bool = False) -> list[str]:
         labs.remove("Other")
         idx = len(labs) if not totals else labs.index(ALL_SITES)
         labs.insert(idx, "Other")
-    return labs
+    return tuple(labs)
 
 
 @lru_cache(maxsize=4)

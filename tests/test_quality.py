@@ -214,7 +214,7 @@ codes = st.sampled_from(["C509", "C619", "C999", None, "C421", "C809", "C679", "
 morphs = st.sampled_from(["8500", "8140", "9823", "9780", None, "7000", "8000", "9061", "8120"])
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(codes, morphs, st.sampled_from([0, 1, 2, 3, 5, None]),
                           st.sampled_from([1, 2, 3, 9, None]), st.sampled_from([0, 5, 7, 9, 12, None]),
                           st.integers(-5, 130), st.sampled_from(["P1", "P2", "P3", None])),

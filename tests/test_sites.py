@@ -66,12 +66,12 @@ def test_first_matching_group_wins(tmp_path, monkeypatch):
     csv = tmp_path / "groups.csv"
     csv.write_text("scheme,order,label,icd10,sex\nglobocan,1,A,C18-20,both\nglobocan,2,B,C20-21,both\n")
     monkeypatch.setattr(sites, "SITE_GROUPS_CSV", csv)
-    sites._raw.cache_clear(); sites._lookup.cache_clear()
+    sites._raw.cache_clear(); sites._lookup.cache_clear(); sites._labels.cache_clear()
     try:
         got = sites.assign(pd.Series(["C18", "C20", "C21"]), "globocan").astype(object).tolist()
         assert got == ["A", "A", "B"]
     finally:
-        sites._raw.cache_clear(); sites._lookup.cache_clear()
+        sites._raw.cache_clear(); sites._lookup.cache_clear(); sites._labels.cache_clear()
 
 
 def test_in_group_totals():

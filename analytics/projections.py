@@ -433,13 +433,17 @@ def rebase_population(
     base_year: int,
     by=(S.SEX,),
     years=None,
+    reference_year: int | None = None,
 ) -> pd.DataFrame:
     """The registry's own population carried forward with the projection's growth by age.
 
-    P_reg,a(y) = P_reg,a(y0) * P_proj,a(y) / P_proj,a(y0) for each stratum of ``by`` (e.g. sex),
-    so a sub-national registry uses its own size and age structure with national growth
-    (the ratio method of Cancer Tomorrow-style projections for areas without their own
-    projection). Returns year, by..., age_group, population.
+    P_reg,a(y) = P_reg,a(y0) * P_proj,a(y) / P_proj,a(y_ref) for each stratum of ``by`` (e.g.
+    sex), so a sub-national registry uses its own size and age structure with national growth
+    (the ratio method for areas without their own projection). ``y_ref`` is ``base_year`` when
+    the projection has it, else ``reference_year`` or the projection's first year (a projection
+    starting the year after the registry's last year then carries one year less growth; the
+    result's ``attrs["reference_year"]`` says which year was used).
+    Returns year, by..., age_group, population.
     """
     by = [by] if isinstance(by, str) else list(by)
     _need(base_population, [S.YEAR, S.AGE_GROUP, S.POPULATION] + by, "registry population")
@@ -450,9 +454,12 @@ def rebase_population(
         raise ProjectionInputError(f"The registry population has no year {base_year}.")
     base = base.groupby(k, dropna=False)[S.POPULATION].sum().rename("_b").reset_index()
     proj = projection.groupby([S.YEAR] + k, dropna=False)[S.POPULATION].sum().reset_index()
-    p0 = proj[proj[S.YEAR].astype(int) == int(base_year)].rename(columns={S.POPULATION: "_p0"}).drop(columns=S.YEAR)
+    pyears = set(proj[S.YEAR].astype(int))
+    ref = int(base_year) if int(base_year) in pyears else (
+        int(reference_year) if reference_year is not None else min(pyears))
+    p0 = proj[proj[S.YEAR].astype(int) == ref].rename(columns={S.POPULATION: "_p0"}).drop(columns=S.YEAR)
     if p0.empty:
-        raise ProjectionInputError(f"The population projection has no year {base_year} to rescale from.")
+        raise ProjectionInputError(f"The population projection has no year {ref} to rescale from.")
     if years is not None:
         proj = proj[proj[S.YEAR].astype(int).isin([int(y) for y in years])]
     for f in (base, p0, proj):
@@ -461,7 +468,9 @@ def rebase_population(
                 f[c] = f[c].astype("Int64")
     m = proj.merge(p0, on=k, how="inner").merge(base, on=k, how="inner")
     m[S.POPULATION] = m["_b"] * m[S.POPULATION] / m["_p0"].where(m["_p0"] > 0)
-    return m[[S.YEAR] + k + [S.POPULATION]].sort_values([S.YEAR] + k).reset_index(drop=True)
+    out = m[[S.YEAR] + k + [S.POPULATION]].sort_values([S.YEAR] + k).reset_index(drop=True)
+    out.attrs["reference_year"] = ref
+    return out
 
 
 def population_from_un_wpp(path, *, top_age: int = 85, annual: bool = True) -> pd.DataFrame:

@@ -1,0 +1,165 @@
+"""Projections: expected new cases to 2050 (demographic, scenario, Nordpred) and the
+decomposition of the change into population growth, ageing and risk."""
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from analytics import schema as S
+from analytics import projections as pj
+from analytics.charts import trends as charts
+from app_support import cache, filters, widgets
+
+f = filters.sidebar_filters()
+ds = filters.dataset()
+
+st.title(f.t("app.page.projections"))
+st.caption(f.t("trends.proj.intro"))
+
+c1, c2, c3 = st.columns(3)
+with c1:
+    target = int(filters.page_control("pj_year", "2040", ["2030", "2035", "2040", "2045", "2050"],
+                                      lambda **kw: st.selectbox(f.t("trends.proj.target"), **kw)))
+with c2:
+    change = filters.page_control("pj_chg", "0", ["-2", "-1", "0", "1", "2"], lambda **kw: st.selectbox(
+        f.t("trends.proj.change"), format_func=lambda v: f"{int(v):+d} %" if v != "0" else "0 %", **kw))
+with c3:
+    dec_method = filters.page_control("pj_dec", "demographic", ["demographic", "nordpred"], lambda **kw: st.radio(
+        f.t("trends.proj.method_for_decomp"), horizontal=True, format_func=lambda v: f.t(f"trends.method.{v}"), **kw))
+
+
+def _projection_source():
+    up = st.file_uploader(f.t("trends.proj.upload"), type=["csv", "xlsx", "parquet"], key="pj_upload")
+    if up is not None:
+        from analytics.readers import read_population
+
+        try:
+            return read_population(up), up.name
+        except Exception as e:  # noqa: BLE001 - the reader's message names file, row and column
+            st.error(str(e))
+    if ds.token == "demo":
+        try:
+            from analytics import demo
+
+            return demo.load_demo_projection(), "UN WPP 2024 (medium variant)"
+        except Exception:  # noqa: BLE001 - fall back to the copy of WPP shipped in data/sources
+            path = S.DATA_DIR / "sources" / "azerbaijan_population_unwpp2024.csv"
+            return pj.population_from_un_wpp(path), "UN WPP 2024 (medium variant)"
+    return None, None
+
+
+projection, source = _projection_source()
+sexes = tuple(s for s in f.sex_codes if s in (S.MALE, S.FEMALE))
+base = cache.rate_input(ds, f, by=("sex",), sexes=sexes)
+if projection is None:
+    st.info(f.t("trends.proj.no_projection"))
+    st.stop()
+if base.empty or not base["count"].sum() > 0:
+    st.info(f.t("app.empty"))
+    st.stop()
+
+# Current rates: the sidebar period; the registry's population of its last year is carried
+# forward with the projection's growth by sex and age.
+rates = base.assign(rate=base["count"] / base["population"].where(base["population"] > 0))
+last = cache.rate_input(ds, dataclasses.replace(f, y0=f.y1), by=("sex",), sexes=sexes)
+reg_pop = last[["sex", "age_group", "population"]].assign(year=f.y1)
+future = pj.rebase_population(reg_pop, projection, base_year=f.y1, by=["sex"],
+                              years=range(f.y1 + 1, 2051))
+demo_proj = pj.demographic_projection(rates, future, by=["sex"], base_year=f.y1, by_age=True)
+frames = [demo_proj.assign(method="demographic")]
+if change != "0":
+    frames.append(pj.demographic_projection(rates, future, by=["sex"], base_year=f.y1, by_age=True,
+                                            annual_change=int(change) / 100).assign(method="scenario"))
+
+# Nordpred on every year of the registry in 5-year periods ending with the last year.
+years = sorted(int(y) for y in ds.population[S.YEAR].dropna().unique())
+fa = dataclasses.replace(f, y0=years[0], y1=years[-1])
+yearly = cache.rate_input(ds, fa, by=("year", "sex"), sexes=sexes)
+nord_note = ""
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def run_nordpred(yearly: pd.DataFrame, future: pd.DataFrame, last_year: int):
+    obs = pj.five_year_periods(yearly, last_year=last_year, value=["count", "population"],
+                               by=["sex", "age_group"])
+    fut = pj.five_year_periods(future, last_year=last_year + 25, value="population", by=["sex", "age_group"])
+    fut = fut[fut["period"] > last_year]
+    out, notes = [], []
+    for sex, g in obs.groupby("sex"):
+        by_age = g.groupby("age_group")["count"].sum()
+        n_per = g["period"].nunique()
+        starts = pd.Series([int(str(a).split("-")[0].rstrip("+")) for a in by_age.index], index=by_age.index)
+        # Sparse young ages are projected from their recent mean rate (Nordpred's startestage):
+        # modelled ages start at the first group with >= 5 cases per period on average.
+        ok = starts[by_age >= 5 * n_per]
+        start_age = int(ok.min()) if len(ok) else 0
+        res = pj.nordpred(g, fut[fut["sex"] == sex], start_age=start_age)
+        p = res.projection.assign(sex=sex)
+        out.append(p)
+        notes.append((sex, res))
+    proj = pd.concat(out, ignore_index=True)
+    return proj, [(s, r.periods_used, r.drift_used, r.recent) for s, r in notes]
+
+
+n_years = len(years)
+nord = None
+if n_years >= 15:
+    try:
+        nord, info = run_nordpred(yearly, future, years[-1])
+    except Exception as e:  # noqa: BLE001 - show why instead of stopping the page
+        st.warning(str(e))
+    if nord is not None:
+        # Yearly average of each 5-year period, drawn at the middle year.
+        nyear = nord.groupby(["period", "sex"])["cases"].sum().reset_index()
+        frames.append(nyear.assign(year=nyear["period"] + 2, cases=nyear["cases"] / 5, method="nordpred")
+                      [["sex", "year", "cases", "method"]])
+        used = info[0][1]
+        nord_note = f.t("trends.proj.nordpred_note",
+                        periods=f"{pj.period_label(used[0])}…{pj.period_label(used[-1])}",
+                        drift=f.t("trends.drift.recent") if any(i[3] for i in info) else f.t("trends.drift.average"))
+else:
+    st.info(f.t("trends.proj.nordpred_short", n=n_years))
+
+projected = pd.concat(frames, ignore_index=True)
+total = projected.groupby(["method", "year"], sort=False)["cases"].sum().reset_index()
+observed = yearly.groupby("year")["count"].sum().rename("cases").reset_index()
+
+site = f.site_name(f.site)
+sex_word = {"both": f.t("trends.both"), "male": f.t("app.sex.male"), "female": f.t("app.sex.female")}[f.sex]
+title = f.t("trends.proj.chart_title", site=site, sex=sex_word)
+table = projected.groupby(["method", "sex", "year"])["cases"].sum().reset_index().round(1)
+table["method"] = table["method"].map(lambda m: f.t(f"trends.method.{m}"))
+widgets.chart_with_table(
+    charts.projection_chart(observed, total, lang=f.lang, theme=f.theme, title=title),
+    table, name="projections_cases", f=f, ds=ds, title=title,
+    reading=f.t("trends.proj.source", source=source, year=f.y1) + (" " + nord_note if nord_note else ""))
+
+# Decomposition: the base period's yearly average against the target year.
+start = base.assign(cases=base["count"] / f.n_years, population=base["population"] / f.n_years)
+if dec_method == "nordpred" and nord is not None:
+    per = nord[(nord["period"] <= target) & (target <= nord["period"] + 4)]
+    end = per.assign(cases=per["cases"] / 5, population=per["population"] / 5)[["sex", "age_group", "cases", "population"]]
+else:
+    sel = "scenario" if change != "0" else "demographic"
+    end = projected[(projected["method"] == sel) & (projected["year"] == target)][["sex", "age_group", "cases", "population"]]
+if len(end):
+    dec = pj.decompose_change(start[["sex", "age_group", "cases", "population"]], end, by=["sex"])
+    tot = dec[["cases_start", "cases_end", "change", "growth", "ageing", "risk"]].sum()
+    base_label = f.t("trends.proj.base", period=f.period_label())
+    title = f.t("trends.proj.decomp_title", start=f.period_label(), end=target, site=site, sex=sex_word)
+    pct = 100 * tot["change"] / tot["cases_start"] if tot["cases_start"] > 0 else np.nan
+    sign = lambda v: "0" if abs(v) < 0.5 else ("+" if v > 0 else "−") + widgets.fmt(abs(v), f.lang, 0)  # noqa: E731
+    reading = f.t("trends.proj.reading", year=target, cases=widgets.fmt(tot["cases_end"], f.lang, 0),
+                  change=("+" if pct >= 0 else "−") + widgets.fmt(abs(pct), f.lang, 0) + " %",
+                  base=base_label, growth=sign(tot["growth"]), ageing=sign(tot["ageing"]), risk=sign(tot["risk"]))
+    st.markdown(f"- {reading}")
+    from analytics.i18n import sex_label
+
+    dec_table = pd.concat([dec.assign(sex=dec["sex"].map(lambda v: sex_label(v, f.lang))),
+                           pd.DataFrame([{"sex": sex_label(0, f.lang), **tot.to_dict()}])], ignore_index=True).round(1)
+    widgets.chart_with_table(
+        charts.decomposition_chart(tot, start_label=base_label, end_label=str(target), lang=f.lang, theme=f.theme,
+                                   title=title),
+        dec_table, name="projections_decomposition", f=f, ds=ds, title=title, reading=reading,
+        table_note=f.t("trends.proj.decomp_note"))

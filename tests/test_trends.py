@@ -56,3 +56,29 @@ def test_apc_table_vectorised_equals_single():
                                [b.apc, b.lower, b.upper], rtol=1e-10)
     assert np.isnan(out.loc[2, "apc"])  # a zero rate: no APC (SEER*Stat rule)
     assert list(out["site"]) == ["A", "B", "C"]
+
+
+def test_joinpoint_table_and_charts():
+    from analytics.charts.trends import apc_chart, apc_sentence, decomposition_chart, trend_chart
+    from analytics.trends import joinpoint_table
+
+    df = pd.concat([
+        pd.DataFrame({"sex": 1, "year": YR, "value": RATE}),
+        pd.DataFrame({"sex": 2, "year": YR, "value": 30 * 0.98 ** (YR - 2005)}),
+        pd.DataFrame({"sex": 9, "year": YR[:4], "value": [1.0, 0.0, 2.0, 3.0]}),
+    ])
+    segs, fitted, results = joinpoint_table(df, by="sex", selection="bic", max_joinpoints=1)
+    assert set(results) == {(1,), (2,)}
+    assert "every" in segs.loc[segs["sex"] == 9, "note"].iloc[0]   # zero rate refused, reported
+    women = segs[segs["sex"] == 2]
+    assert women["apc"].iloc[0] == pytest.approx(-2.0, abs=1e-9)
+    fig = trend_chart(fitted, segs, series="sex")
+    ys = [list(tr.y) for tr in fig.data if tr.mode == "lines"]
+    np.testing.assert_allclose(ys[1], fitted.loc[fitted["sex"] == 2, "fitted"])
+    assert len(apc_chart(segs.dropna(subset=["apc"]), series="sex").data[0].x) == len(segs.dropna(subset=["apc"]))
+    s = apc_sentence({"apc": -2.0, "lower": -2.5, "upper": -1.5, "start": 2005, "end": 2018},
+                     who="Women", site="Breast")
+    assert s == "Women: Breast incidence fell by 2.0% a year (95% CI 1.5 to 2.5) from 2005 to 2018."
+    w = decomposition_chart({"cases_start": 100, "growth": 20, "ageing": 52.5, "risk": 7.5, "cases_end": 180},
+                            start_label="2024", end_label="2040")
+    assert list(w.data[0].y) == [100, 20, 52.5, 7.5, 180]

@@ -94,10 +94,10 @@ UNITS: dict[str, tuple[str, float, str, str]] = {
     "AZE-1707": ("Lənkəran", 140, "rural", "AZ-LAN"),    # Natural Earth: AZ-LA (the city's code)
     "AZE-1708": ("Masallı", 220, "rural", "AZ-MAS"),
     "AZE-5562": ("Lənkəran şəhəri", 90, "city", "AZ-LA"),
-    "AZE-2422": ("Naxçıvan şəhəri", 95, "city", "AZ-NX"),
+    "AZE-2422": ("Naxçıvan şəhəri", 95, "city", "AZ-NV"),  # Natural Earth: AZ-NX (the republic's code)
     "AZE-1737": ("Şuşa", 13, "rural", "AZ-SUS"),
     "AZE-1739": ("Xocalı", 28, "rural", "AZ-XCI"),
-    "AZE-5565": ("Şuşa şəhəri", 20, "city", "AZ-SS"),     # Natural Earth: AZ-X01~
+    "AZE-5565": ("Şuşa şəhəri", 20, "city", "AZ-SS"),     # Natural Earth: AZ-X01~; AZ-SS was withdrawn by ISO
     "AZE-1691": ("Ağdam", 205, "rural", "AZ-AGM"),
     "AZE-1738": ("Tərtər", 105, "rural", "AZ-TAR"),
     "AZE-1681": ("Goranboy", 105, "rural", "AZ-GOR"),
@@ -168,9 +168,11 @@ AGE_PROFILE = {"capital": (-0.25, 0.08, 0.05, 0.20), "city": (-0.12, 0.04, 0.03,
 # colorectum, thyroid, corpus uteri, ovary, stomach); values are rounded and synthetic.
 # --------------------------------------------------------------------------------------------
 def _c(name, asr, age, trend, beta, variants, *, insitu=None, bl1=0.0, dco=0.03, clin=0.06,
-       cure=0.3, median=1.0, max_age=None):
+       cure=0.3, median=1.0, min_age=15, max_age=None):
+    # min_age: the adult carcinomas are not generated in children (their codes would be implausible)
     return dict(name=name, asr=asr, age=age, trend=trend, beta=beta, variants=variants,
-                insitu=insitu, bl1=bl1, dco=dco, clin=clin, cure=cure, median=median, max_age=max_age)
+                insitu=insitu, bl1=bl1, dco=dco, clin=clin, cure=cure, median=median,
+                min_age=min_age, max_age=max_age)
 
 
 ADULT = [(1.0, 7, 9.5)]
@@ -212,7 +214,7 @@ COMPONENTS = [
        dco=0.07, clin=0.12, cure=0.10, median=0.6),
     _c("bone", (0.8, 0.6), [(0.6, 2, 8.0), (0.4, 6, 9.0)], 0.0, {},
        [(1.0, {"C400": .20, "C402": .40, "C412": .10, "C414": .20, "C419": .10},
-         {"9180": .50, "9260": .20, "9220": .30})], clin=0.05, cure=0.55, median=1.5),
+         {"9180": .50, "9260": .20, "9220": .30})], clin=0.05, cure=0.55, median=1.5, min_age=0),
     _c("melanoma", (0.8, 0.8), [(1.0, 5, 11.0)], 2.0, {"urban": 0.05},
        [(1.0, {"C443": .20, "C445": .35, "C446": .15, "C447": .20, "C444": .10},
          {"8720": .70, "8721": .15, "8743": .15})],
@@ -223,7 +225,7 @@ COMPONENTS = [
     _c("soft_tissue", (1.2, 1.0), [(0.2, 2, 6.0), (0.8, 5, 11.0)], 0.0, {},
        [(1.0, {"C490": .15, "C492": .35, "C494": .15, "C495": .15, "C499": .20},
          {"8800": .20, "8850": .25, "8890": .20, "8830": .15, "8810": .20})],
-       clin=0.04, cure=0.50, median=1.5),
+       clin=0.04, cure=0.50, median=1.5, min_age=0),
     _c("breast", (0.5, 45.0), [(1.0, 5, 11.0)], 1.5, {"urban": 0.12, "obesity": 0.06},
        [(1.0, {"C500": .02, "C501": .05, "C502": .10, "C503": .05, "C504": .35, "C505": .05, "C508": .13,
                "C509": .25}, {"8500": .75, "8520": .10, "8522": .05, "8480": .02, "8010": .03, "8530": .02,
@@ -251,7 +253,7 @@ COMPONENTS = [
         (0.06, {"C659": 1.0}, {"8120": .90, "8130": .10})],
        dco=0.03, clin=0.06, cure=0.60, median=1.5),
     _c("kidney_child", (0.3, 0.3), [(1.0, 1.5, 2.0)], 0.0, {},
-       [(1.0, {"C649": 1.0}, {"8960": 1.0})], dco=0.0, clin=0.02, cure=0.88, median=1.0, max_age=15),
+       [(1.0, {"C649": 1.0}, {"8960": 1.0})], dco=0.0, clin=0.02, cure=0.88, median=1.0, min_age=0, max_age=15),
     _c("bladder", (8.0, 1.5), [(1.0, 8, 9.0)], -0.5, {"smoking": 0.20},
        [(1.0, {"C670": .05, "C672": .30, "C674": .10, "C675": .05, "C679": .50},
          {"8120": .85, "8130": .10, "8070": .05})],
@@ -259,27 +261,28 @@ COMPONENTS = [
     _c("brain_cns", (3.2, 2.5), [(0.15, 2, 3.0), (0.85, 4, 14.0)], 0.0, {},
        [(1.0, {"C710": .20, "C711": .20, "C712": .15, "C713": .10, "C716": .10, "C719": .25},
          {"9440": .45, "9400": .15, "9380": .10, "9450": .10, "9470": .08, "9401": .05, "9391": .07})],
-       dco=0.05, clin=0.15, cure=0.20, median=0.9),
+       dco=0.05, clin=0.15, cure=0.20, median=0.9, min_age=0),
     _c("thyroid", (1.8, 7.0), [(1.0, 3, 15.0)], ("jp", 2015, 0.0, 5.0), {"urban": 0.20},
        [(1.0, {"C739": 1.0}, {"8260": .82, "8340": .05, "8330": .08, "8345": .03, "8020": .02})],
        dco=0.003, clin=0.01, cure=0.93, median=4.0),
     _c("hodgkin", (1.0, 0.8), [(0.6, 6, 4.0), (0.4, 8, 8.0)], 0.0, {},
        [(1.0, {"C770": .40, "C771": .30, "C772": .05, "C773": .15, "C779": .10},
-         {"9650": .15, "9652": .30, "9663": .45, "9659": .10})], dco=0.0, clin=0.02, cure=0.80, median=1.5),
+         {"9650": .15, "9652": .30, "9663": .45, "9659": .10})], dco=0.0, clin=0.02, cure=0.80, median=1.5,
+       min_age=5),
     _c("nhl", (4.5, 3.2), [(1.0, 5, 12.0)], 1.0, {},
        [(0.70, {"C770": .25, "C772": .15, "C773": .20, "C774": .10, "C778": .10, "C779": .20},
          {"9680": .45, "9690": .12, "9591": .20, "9673": .06, "9702": .07, "9687": .03, "9670": .07}),
         (0.30, {"C169": .35, "C421": .25, "C710": .10, "C189": .10, "C509": .10, "C739": .10},
          {"9680": .60, "9699": .25, "9591": .15})],
-       dco=0.02, clin=0.03, cure=0.50, median=1.2),
+       dco=0.02, clin=0.03, cure=0.50, median=1.2, min_age=0),
     _c("myeloma", (1.3, 1.0), [(1.0, 8, 8.5)], 1.0, {},
        [(1.0, {"C421": 1.0}, {"9732": 1.0})], dco=0.03, clin=0.05, cure=0.15, median=3.5),
     _c("leukaemia_child", (1.2, 1.0), [(1.0, 1.5, 3.0)], 0.0, {},
        [(1.0, {"C421": 1.0}, {"9835": .75, "9861": .20, "9800": .05})], dco=0.01, clin=0.01, cure=0.80,
-       median=1.0),
+       median=1.0, min_age=0),
     _c("leukaemia_adult", (4.5, 3.2), [(1.0, 6, 11.0)], 0.5, {"pm25": 0.03},
        [(1.0, {"C421": 1.0}, {"9823": .30, "9861": .30, "9863": .15, "9866": .04, "9835": .06, "9800": .10,
-                              "9891": .05})], dco=0.03, clin=0.05, cure=0.25, median=1.2),
+                              "9891": .05})], dco=0.03, clin=0.05, cure=0.25, median=1.2, min_age=0),
     _c("other_unspecified", (7.0, 5.0), ADULT, -2.0, {},
        [(0.55, {"C809": 1.0}, {"8000": .25, "8010": .35, "8140": .25, "8070": .15}),
         (0.15, {"C760": .40, "C762": .30, "C763": .30}, {"8000": .40, "8010": .40, "8070": .20}),
@@ -568,6 +571,7 @@ def base_rates() -> np.ndarray:
         for wt, k, th in comp["age"]:
             g = mid ** k * np.exp(-mid / th)
             shape += wt * g / g.max()
+        shape[AGE_STARTS < comp["min_age"]] = 0.0
         if comp["max_age"] is not None:
             shape[AGE_STARTS >= comp["max_age"]] = 0.0
         for s in (0, 1):
@@ -718,7 +722,7 @@ def simulate(years, codes, pop, rr, rng_stage=5):
     start = np.array([_days(f"{y}-01-01") for y in yrs])[yi]
     ndays = np.array([_days(f"{y + 1}-01-01") - _days(f"{y}-01-01") for y in yrs])[yi]
     incid = start + np.floor(rng.random(n) * ndays).astype(np.int64)
-    birth = incid - np.round(age_exact * 365.2425).astype(np.int64)
+    birth = incid - np.maximum(np.round(age_exact * 365.2425).astype(np.int64), 1)
     return dict(year=year, district=di, sex=si + 1, comp=ci, incid=incid, birth=birth,
                 age_exact=age_exact), rng
 

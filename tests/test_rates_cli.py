@@ -78,3 +78,29 @@ def test_cli_bad_input_is_one_sentence(files, tmp_path, capsys):
     code = main(["rates", "--population", str(tmp_path / "missing.csv"), "--cases", str(cases_path),
                  "--out", str(tmp_path / "x.csv")])
     assert code == 2
+
+
+def test_cli_registry_extract(tmp_path):
+    """A small one-row-per-tumour extract: cases are counted per group and joined to the population."""
+    rng = np.random.default_rng(9)
+    n = 120
+    age = rng.integers(20, 90, n)
+    inc = pd.to_datetime("2020-01-01") + pd.to_timedelta(rng.integers(0, 700, n), unit="D")
+    rec = pd.DataFrame({
+        "tumour_id": [f"T{i}" for i in range(n)], "patient_id": [f"P{i}" for i in range(n)],
+        "sex": rng.integers(1, 3, n), "birth_date": (inc - pd.to_timedelta(age * 365.25 + 100, unit="D")).date,
+        "incidence_date": inc.date, "age": age, "topography": "C169", "morphology": "8140",
+        "behaviour": 3, "basis": 7, "region_code": rng.choice(["R1", "R2"], n)})
+    ext = tmp_path / "extract.csv"
+    rec.to_csv(ext, index=False)
+    pop = pd.DataFrame([(y, r, s, a, i * 5, 10000.0) for y in (2020, 2021) for r in ("R1", "R2")
+                        for s in (1, 2) for i, a in enumerate(AGES)], columns=schema.POPULATION_COLUMNS)
+    pop_path = tmp_path / "pop.csv"
+    pop.to_csv(pop_path, index=False)
+    out = tmp_path / "r.csv"
+    assert main(["rates", "--population", str(pop_path), "--registry", str(ext),
+                 "--by", "region_code,year,sex", "--out", str(out)]) == 0
+    got = pd.read_csv(out)
+    assert len(got) == 8
+    assert got["count"].sum() == n
+    assert np.isfinite(got["value"]).all() and (got["population"] == 18 * 10000.0).all()

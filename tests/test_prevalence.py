@@ -155,3 +155,25 @@ def test_wilson_against_phe(row):
         assert np.isnan([v, lo, hi]).all()
     else:
         np.testing.assert_allclose([v, lo, hi], exp, rtol=1e-9)
+
+
+def test_unknown_birth_date_uses_age_at_diagnosis():
+    df = _rec([("a", "A", 1, NaT, "2020-07-01", 64, "Lung", True, 1, "2025-01-01")])
+    c = prevalence_contributions(df, index_date=T)
+    # 64 at diagnosis + 4 completed years (1,644 days) = 68 at the index date
+    assert c["age_at_index"].iloc[0] == 68 and str(c["age_group_index"].iloc[0]) == "65-69"
+
+
+def test_by_region_and_age_group_denominators(cohort):
+    df = cohort.copy()
+    df.loc[df["patient_id"].isin(["P3", "P6"]), "region_code"] = "R2"
+    pop = pd.DataFrame({S.YEAR: 2024, S.REGION: ["R1", "R2"], S.SEX: pd.array([2, 2], dtype="Int8"),
+                        S.AGE_GROUP: ["50-54", "50-54"], S.AGE_START: 50, S.POPULATION: [1000.0, 500.0]})
+    out = prevalence(df, pop, index_date=T, by=["region_code", "sex"], durations=[5])
+    got = out.set_index("region_code")
+    # all sites, persons: R1 -> P1 alive (P2 dead, P4 lost, P5 dx 2016 outside 5y); R2 -> P3, P6
+    assert got.loc["R1", "count"] == 1 and got.loc["R2", "count"] == 2
+    assert got.loc["R2", "population"] == 500 and got.loc["R2", "proportion"] == pytest.approx(400.0)
+    ages = prevalence(df, pop, index_date=T, by=["age_group"], durations=[5])
+    # P1 54, P3 52, P6 59 alive; P2 (64, dead) and P4 (69, lost) give zero rows
+    assert ages.set_index("age_group")["count"].to_dict() == {"50-54": 2, "55-59": 1, "60-64": 0, "65-69": 0}

@@ -37,7 +37,8 @@ def map_geometry(_geo, token: str, level: str, lang: str):
     else:
         g = g[[S.REGION, S.REGION_NAME, "geometry"]]
     w = spatial.contiguity_weights(g, key=level)
-    return g.reset_index(drop=True), w
+    g = g.reset_index(drop=True)
+    return g, w, mc.geojson_of(g.rename(columns={level: S.REGION}) if level != S.REGION else g)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -66,7 +67,7 @@ fc = dataclasses.replace(f, er="all", district="all")
 level = filters.page_control("map_level", S.REGION, [S.REGION, S.PARENT], lambda **kw: st.radio(
     f.t("maps.level"), horizontal=True,
     format_func=lambda v: f.t("maps.level_district") if v == S.REGION else f.t("maps.level_economic"), **kw))
-geo, w = map_geometry(ds.geo, ds.token, level, f.lang)
+geo, w, gj = map_geometry(ds.geo, ds.token, level, f.lang)
 m = measures(ds, ds.token, fc.key(), fc, level, w)
 if m.empty or not m["expected"].sum() > 0:
     st.info(f.t("app.empty"))
@@ -109,7 +110,7 @@ reading = f.t("maps.reading_sir", n_high=n_high, n_low=n_low)
 st.caption(f.t("maps.page_caption", site=f.site_name(f.site), period=f.period_label(),
                reference=f.t("maps.reference_national")))
 fig = mc.choropleth(geo_map, frame, value, scheme=scheme, k=k, bins=bins, lang=f.lang, theme=f.theme, title=title,
-                    highlight=selected, decimals=0 if measure == "cases" else 2)
+                    highlight=selected, decimals=0 if measure == "cases" else 2, geojson=gj)
 table_cols = [S.REGION_NAME, level, "cases", "person_years", "crude_rate", "asr", "asr_lower", "asr_upper", "expected",
               "sir", "sir_lower", "sir_upper", "smoothed", "smoothed_local", "prob_gt_1", "significance", "flag", "reason"]
 widgets.chart_with_table(fig, m[table_cols], name="maps_main", f=f, ds=ds, title=title, reading=reading)
@@ -134,7 +135,7 @@ ltitle = f.t("maps.lisa_title")
 lisa_tab = lisa.reset_index().rename(columns={S.REGION: level}) if level != S.REGION else lisa.reset_index()
 lisa_tab[S.REGION_NAME] = lisa_tab[level].map(names)
 lisa_frame = lisa_tab.rename(columns={level: S.REGION}) if level != S.REGION else lisa_tab
-widgets.chart_with_table(mc.lisa_map(geo_map, lisa_frame, lang=f.lang, theme=f.theme, title=ltitle),
+widgets.chart_with_table(mc.lisa_map(geo_map, lisa_frame, lang=f.lang, theme=f.theme, title=ltitle, geojson=gj),
                          lisa_tab[[S.REGION_NAME, level, "Ii", "quadrant", "p_value", "cluster"]],
                          name="maps_lisa", f=f, ds=ds, title=ltitle, reading=f.t("maps.lisa_caption"))
 

@@ -28,7 +28,7 @@ if rf is None or rf.empty:
 @st.cache_resource(show_spinner=False, max_entries=4)
 def district_geometry(_geo, token: str):
     g = _geo[[S.REGION, S.REGION_NAME, "geometry"]].reset_index(drop=True)
-    return g, spatial.contiguity_weights(g)
+    return g, spatial.contiguity_weights(g), mc.geojson_of(g)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -51,7 +51,7 @@ def wide_factors(_rf: pd.DataFrame, token: str) -> pd.DataFrame:
 
 
 fc = dataclasses.replace(f, er="all", district="all")
-geo, w = district_geometry(ds.geo, ds.token)
+geo, w, gj = district_geometry(ds.geo, ds.token)
 m = district_measures(ds, ds.token, fc.key(), fc, w)
 if m.empty or not m["expected"].sum() > 0:
     st.info(f.t("app.empty"))
@@ -83,12 +83,12 @@ left, right = st.columns(2)
 with left:
     title = flabel(factor)
     fig = mc.choropleth(geo, data.assign(flag=""), factor, scheme="quantiles", k=5, lang=f.lang, theme=f.theme,
-                        title=title, highlight=highlight, height=440)
+                        title=title, highlight=highlight, height=440, geojson=gj)
     widgets.chart_with_table(fig, data[[S.REGION_NAME, S.REGION, factor]], name="rf_map_factor", f=f, ds=ds, title=title)
 with right:
     title = f.t("maps.map_title", measure=f.t("maps.m_smoothed"), site=f.site_name(f.site), period=f.period_label())
     fig = mc.choropleth(geo, data, "smoothed", scheme="ratio", lang=f.lang, theme=f.theme, title=title,
-                        highlight=highlight, height=440)
+                        highlight=highlight, height=440, geojson=gj)
     widgets.chart_with_table(fig, data[[S.REGION_NAME, S.REGION, "cases", "expected", "sir", "smoothed", "prob_gt_1", "flag"]],
                              name="rf_map_sir", f=f, ds=ds, title=title)
 
@@ -96,7 +96,7 @@ st.subheader(f.t("maps.rf_bivariate"))
 bdata = data.assign(smoothed=np.where(data["flag"] == "suppressed", np.nan, data["smoothed"]))
 title = f.t("maps.bivariate_title", x=flabel(factor), y="SIR")
 widgets.chart_with_table(mc.bivariate_choropleth(geo, bdata, factor, "smoothed", x_label=factor, y_label="SIR",
-                                                 lang=f.lang, theme=f.theme, title=title),
+                                                 lang=f.lang, theme=f.theme, title=title, geojson=gj),
                          bdata[[S.REGION_NAME, S.REGION, factor, "smoothed"]], name="rf_bivariate", f=f, ds=ds, title=title)
 
 st.subheader(f.t("maps.rf_scatter"))

@@ -95,15 +95,16 @@ def map_view(regions: gpd.GeoDataFrame, width: int = 700, height: int = 520) -> 
     return {"center": {"lon": float(x0 + x1) / 2, "lat": float(y0 + y1) / 2}, "zoom": float(min(zx, zy) - 0.15)}
 
 
-def _map_layout(fig: go.Figure, regions, title: str, theme: str, height: int, width: int | None) -> go.Figure:
+def _map_figure(traces: list, regions, title: str, theme: str, height: int, width: int | None,
+                **layout) -> go.Figure:
     view = map_view(regions, width or 700, height)
-    fig.update_layout(template=template_name(theme), title=dict(text=title), height=height,
-                      map=dict(style=MAP_STYLE, **view), margin=dict(l=10, r=10, t=60, b=10),
-                      legend=dict(title=None, itemsizing="constant", bgcolor="rgba(255,255,255,0.8)",
-                                  x=0.01, y=0.01, xanchor="left", yanchor="bottom"))
+    lay = dict(template=template_name(theme), title=dict(text=title), height=height,
+               map=dict(style=MAP_STYLE, **view), margin=dict(l=10, r=10, t=60, b=10),
+               legend=dict(title=None, itemsizing="constant", bgcolor="rgba(255,255,255,0.8)",
+                           x=0.01, y=0.01, xanchor="left", yanchor="bottom"), **layout)
     if width:
-        fig.update_layout(width=width)
-    return fig
+        lay["width"] = width
+    return go.Figure(data=traces, layout=lay)
 
 
 def _fmt(x, lang: str, decimals: int = 2) -> str:
@@ -113,26 +114,30 @@ def _fmt(x, lang: str, decimals: int = 2) -> str:
 def _hover_lines(frame: pd.DataFrame, value: str, lang: str, decimals: int) -> list[str]:
     """One hover text per row: name, value with CI, cases, flag reason."""
     name_col = schema.REGION_NAME if schema.REGION_NAME in frame.columns else schema.REGION
-    lower = next((c for c in (f"{value}_lower", "sir_lower" if value in ("sir",) else "", "lower")
+    lower = next((c for c in (f"{value}_lower", "sir_lower" if value == "sir" else "", "lower")
                   if c and c in frame.columns), None)
-    upper = next((c for c in (f"{value}_upper", "sir_upper" if value in ("sir",) else "", "upper")
+    upper = next((c for c in (f"{value}_upper", "sir_upper" if value == "sir" else "", "upper")
                   if c and c in frame.columns), None)
+    n = len(frame)
+    nan = np.full(n, np.nan)
+    v = finite(frame[value])
+    lo = finite(frame[lower]) if lower and upper else nan
+    hi = finite(frame[upper]) if lower and upper else nan
+    cases = finite(frame["cases"]) if "cases" in frame.columns else nan
+    flag = frame["flag"].astype(str).to_numpy() if "flag" in frame.columns else np.full(n, "")
+    reason = frame["reason"].fillna("").astype(str).to_numpy() if "reason" in frame.columns else np.full(n, "")
+    lab_v, lab_c, lab_s = t("maps.value", lang), t("maps.cases", lang), t("maps.suppressed", lang)
     out = []
-    for _, r in frame.iterrows():
-        parts = [f"<b>{r[name_col]}</b>"]
-        v = r.get(value)
-        if r.get("flag") == "suppressed":
-            parts.append(t("maps.suppressed", lang))
+    for name, vi, li, hi_, ci, fl, rs in zip(frame[name_col].astype(str), v, lo, hi, cases, flag, reason):
+        if fl == "suppressed":
+            body = lab_s
         else:
-            txt = f"{t('maps.value', lang)}: {_fmt(v, lang, decimals)}"
-            if lower and upper and np.isfinite(r.get(lower, np.nan)):
-                txt += f" ({_fmt(r[lower], lang, decimals)}–{_fmt(r[upper], lang, decimals)})"
-            parts.append(txt)
-            if "cases" in frame.columns and np.isfinite(r["cases"]):
-                parts.append(f"{t('maps.cases', lang)}: {format_number(r['cases'], lang, 0)}")
-        if r.get("reason"):
-            parts.append(f"<i>{r['reason']}</i>")
-        out.append("<br>".join(parts))
+            body = f"{lab_v}: {_fmt(vi, lang, decimals)}"
+            if np.isfinite(li):
+                body += f" ({_fmt(li, lang, decimals)}–{_fmt(hi_, lang, decimals)})"
+            if np.isfinite(ci):
+                body += f"<br>{lab_c}: {format_number(ci, lang, 0)}"
+        out.append(f"<b>{name}</b><br>{body}" + (f"<br><i>{rs}</i>" if rs else ""))
     return out
 
 
@@ -148,19 +153,20 @@ def choropleth(regions: gpd.GeoDataFrame, frame: pd.DataFrame, value: str, *, ke
                scheme: str = "quantiles", k: int = 5, bins: Sequence[float] | None = None,
                lang: str = "en", theme: str = "light", title: str | None = None, decimals: int = 2,
                highlight: str | None = None, height: int = 520, width: int | None = None,
-               simplify: float | None = None) -> go.Figure:
+               simplify: float | None = None, geojson: dict | None = None) -> go.Figure:
     """Choropleth of ``frame[value]`` by region, classed with :func:`analytics.classify.classify`.
 
     One trace per class (legend = class limits and count), grey traces for suppressed regions
     (``flag == "suppressed"``) and regions without data; hover: name, value with CI, cases and the
     reason for any flag. ``scheme="ratio"`` uses the diverging palette centred on 1;
     ``"significance"`` colours by ``sir_lower``/``sir_upper`` against 1. ``highlight`` outlines one
-    region (linked selection between side-by-side maps).
+    region (linked selection between side-by-side maps). ``geojson``: a precomputed
+    :func:`geojson_of` of ``regions`` (saves ~0.1 s per map on a re-render).
     """
     title = title if title is not None else value
     if frame.empty or value not in frame.columns:
         return empty_figure(t("maps.no_data", lang), theme, title)
-    gj = geojson_of(regions, key, simplify)
+    gj = geojson if geojson is not None else geojson_of(regions, key, simplify)
     names = regions[[key] + ([schema.REGION_NAME] if schema.REGION_NAME in regions.columns else [])]
     df = regions[[key]].astype({key: str}).merge(
         frame.assign(**{key: frame[key].astype(str)}).drop(columns=[schema.REGION_NAME], errors="ignore"),
@@ -177,59 +183,62 @@ def choropleth(regions: gpd.GeoDataFrame, frame: pd.DataFrame, value: str, *, ke
         c = cls.classify(y_cls, scheme, k=k, bins=bins)
     colours = _class_colours(scheme, c.k)
     hover = np.array(_hover_lines(df, value, lang, decimals), dtype=object)
-    fig = go.Figure()
+    traces: list = []
     labels = c.labels if scheme != "significance" else [t(f"maps.sig_{lab.replace(' ', '_')}", lang) for lab in c.labels]
     for i in range(c.k):
         sel = c.classes == i
         if not sel.any():
             continue
-        _add_fill(fig, gj, df.loc[sel, key], colours[i], f"{labels[i]} ({c.counts[i]})", hover[sel])
+        _add_fill(traces, gj, df.loc[sel, key], colours[i], f"{labels[i]} ({c.counts[i]})", hover[sel])
     for mask, colour, label in ((suppressed, SUPPRESSED_COLOUR, t("maps.legend_suppressed", lang)),
                                 ((c.classes < 0) & ~suppressed, NO_DATA_COLOUR, t("maps.legend_no_data", lang))):
         if mask.any():
-            _add_fill(fig, gj, df.loc[mask, key], colour, f"{label} ({int(mask.sum())})", hover[mask])
+            _add_fill(traces, gj, df.loc[mask, key], colour, f"{label} ({int(mask.sum())})", hover[mask])
     if highlight is not None and str(highlight) in set(df[key]):
-        _add_outline(fig, gj, str(highlight))
-    fig = _map_layout(fig, regions, title, theme, height, width)
-    fig.update_layout(meta={"classes": c.legend().to_dict("list"), "scheme": scheme})
-    return fig
+        _add_outline(traces, gj, str(highlight))
+    return _map_figure(traces, regions, title, theme, height, width,
+                       meta={"classes": c.legend().to_dict("list"), "scheme": scheme})
 
 
-def _add_fill(fig: go.Figure, gj: dict, codes, colour: str, name: str, hover) -> None:
+def _add_fill(traces: list, gj: dict, codes, colour: str, name: str, hover) -> None:
+    """Append one filled class trace holding only its own features (the GeoJSON is never
+    duplicated across traces). Traces are collected in a list and given to ``go.Figure`` at once:
+    ``Figure.add_trace`` deep-copies each trace (0.1 s per map for 78 districts)."""
     codes = [str(x) for x in codes]
-    fig.add_trace(go.Choroplethmap(
+    traces.append(go.Choroplethmap(
         geojson=_subset(gj, codes), locations=codes, z=np.ones(len(codes)),
         colorscale=[[0, colour], [1, colour]], showscale=False, name=name, showlegend=True,
         marker=dict(line=dict(color="#7f7f7f", width=0.5), opacity=0.95),
         text=list(hover), hovertemplate="%{text}<extra></extra>"))
 
 
-def _add_outline(fig: go.Figure, gj: dict, code: str) -> None:
-    fig.add_trace(go.Choroplethmap(
+def _add_outline(traces: list, gj: dict, code: str) -> None:
+    traces.append(go.Choroplethmap(
         geojson=_subset(gj, [code]), locations=[code], z=[1], colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]],
         showscale=False, showlegend=False, hoverinfo="skip", marker=dict(line=dict(color="black", width=3))))
 
 
 def categorical_map(regions: gpd.GeoDataFrame, frame: pd.DataFrame, column: str, colours: dict[str, str], *,
                     key: str = schema.REGION, labels: dict[str, str] | None = None, lang: str = "en",
-                    theme: str = "light", title: str = "", height: int = 520, width: int | None = None) -> go.Figure:
+                    theme: str = "light", title: str = "", height: int = 520, width: int | None = None,
+                    geojson: dict | None = None) -> go.Figure:
     """Regions coloured by a category (e.g. LISA cluster), legend in the order of ``colours``."""
-    gj = geojson_of(regions, key)
+    gj = geojson if geojson is not None else geojson_of(regions, key)
     df = regions[[key] + ([schema.REGION_NAME] if schema.REGION_NAME in regions.columns else [])].astype({key: str})
     df = df.merge(frame.assign(**{key: frame[key].astype(str)})[[key, column]], on=key, how="left")
     name_col = schema.REGION_NAME if schema.REGION_NAME in df.columns else key
-    fig = go.Figure()
+    traces: list = []
     for cat, colour in colours.items():
         sel = (df[column] == cat).to_numpy()
         if sel.any():
             lab = (labels or {}).get(cat, cat)
             hover = [f"<b>{n}</b><br>{lab}" for n in df.loc[sel, name_col]]
-            _add_fill(fig, gj, df.loc[sel, key], colour, f"{lab} ({int(sel.sum())})", hover)
+            _add_fill(traces, gj, df.loc[sel, key], colour, f"{lab} ({int(sel.sum())})", hover)
     rest = ~df[column].isin(list(colours)).to_numpy()
     if rest.any():
         hover = [f"<b>{n}</b><br>{t('maps.legend_no_data', lang)}" for n in df.loc[rest, name_col]]
-        _add_fill(fig, gj, df.loc[rest, key], NO_DATA_COLOUR, f"{t('maps.legend_no_data', lang)} ({int(rest.sum())})", hover)
-    return _map_layout(fig, regions, title, theme, height, width)
+        _add_fill(traces, gj, df.loc[rest, key], NO_DATA_COLOUR, f"{t('maps.legend_no_data', lang)} ({int(rest.sum())})", hover)
+    return _map_figure(traces, regions, title, theme, height, width)
 
 
 def lisa_map(regions: gpd.GeoDataFrame, lisa: pd.DataFrame, *, key: str = schema.REGION, lang: str = "en",
@@ -244,21 +253,21 @@ def lisa_map(regions: gpd.GeoDataFrame, lisa: pd.DataFrame, *, key: str = schema
 def bivariate_choropleth(regions: gpd.GeoDataFrame, frame: pd.DataFrame, x: str, y: str = "sir", *,
                          key: str = schema.REGION, x_label: str | None = None, y_label: str | None = None,
                          lang: str = "en", theme: str = "light", title: str | None = None,
-                         height: int = 520, width: int | None = None) -> go.Figure:
+                         height: int = 520, width: int | None = None, geojson: dict | None = None) -> go.Figure:
     """Bivariate 3x3 choropleth: tertiles of the risk factor ``x`` against tertiles of ``y`` (SIR).
 
     Legend entries name both classes ("risk factor high · SIR low"); regions missing either value
     are grey."""
     x_label, y_label = x_label or x, y_label or y
     df = frame.assign(**{key: frame[key].astype(str)})
-    gj = geojson_of(regions, key)
+    gj = geojson if geojson is not None else geojson_of(regions, key)
     base = regions[[key] + ([schema.REGION_NAME] if schema.REGION_NAME in regions.columns else [])].astype({key: str})
     df = base.merge(df.drop(columns=[schema.REGION_NAME], errors="ignore"), on=key, how="left")
     name_col = schema.REGION_NAME if schema.REGION_NAME in df.columns else key
     xs = cls.classify(finite(df[x]), "quantiles", k=3)
     ys = cls.classify(finite(df[y]), "quantiles", k=3)
     level = [t("maps.low", lang), t("maps.medium", lang), t("maps.high", lang)]
-    fig = go.Figure()
+    traces: list = []
     for i in range(3):          # risk factor class
         for j in range(3):      # SIR class
             sel = (xs.classes == i) & (ys.classes == j)
@@ -267,14 +276,14 @@ def bivariate_choropleth(regions: gpd.GeoDataFrame, frame: pd.DataFrame, x: str,
             name = f"{x_label} {level[i]} · {y_label} {level[j]}"
             hover = [f"<b>{n}</b><br>{x_label}: {_fmt(a, lang)}<br>{y_label}: {_fmt(b, lang)}"
                      for n, a, b in zip(df.loc[sel, name_col], df.loc[sel, x], df.loc[sel, y])]
-            _add_fill(fig, gj, df.loc[sel, key], BIVARIATE[i][j], f"{name} ({int(sel.sum())})", hover)
+            _add_fill(traces, gj, df.loc[sel, key], BIVARIATE[i][j], f"{name} ({int(sel.sum())})", hover)
     miss = (xs.classes < 0) | (ys.classes < 0)
     if miss.any():
         hover = [f"<b>{n}</b><br>{t('maps.legend_no_data', lang)}" for n in df.loc[miss, name_col]]
-        _add_fill(fig, gj, df.loc[miss, key], NO_DATA_COLOUR, f"{t('maps.legend_no_data', lang)} ({int(miss.sum())})", hover)
-    fig = _map_layout(fig, regions, title if title is not None else t("maps.bivariate_title", lang, x=x_label, y=y_label),
+        _add_fill(traces, gj, df.loc[miss, key], NO_DATA_COLOUR, f"{t('maps.legend_no_data', lang)} ({int(miss.sum())})", hover)
+    fig = _map_figure(traces, regions, title if title is not None else t("maps.bivariate_title", lang, x=x_label, y=y_label),
                       theme, height, width)
-    fig.update_layout(legend=dict(font=dict(size=10)))
+    fig.update_layout(legend_font_size=10)
     return fig
 
 

@@ -1,0 +1,54 @@
+"""The regional map draws in a real browser with the network cut off.
+
+Every request that does not go to the local Streamlit server is aborted (and recorded), so a
+map that needed a CDN base map, tiles or a style JSON would come out blank. The screenshot of
+the map must show the diverging class colours over a large area, i.e. polygons were filled."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.browser
+
+
+def _offline(page: Page, app_url: str) -> list[str]:
+    blocked: list[str] = []
+
+    def handle(route):
+        url = route.request.url
+        if url.startswith(app_url) or url.startswith("ws://127.0.0.1") or url.startswith("data:") or url.startswith("blob:"):
+            route.continue_()
+        else:
+            blocked.append(url)
+            route.abort("internetdisconnected")
+
+    page.context.route("**/*", handle)
+    return blocked
+
+
+def test_map_draws_polygons_offline(page: Page, app_url: str, screenshots):
+    from PIL import Image
+
+    blocked = _offline(page, app_url)
+    page.goto(f"{app_url}/maps?map_measure=smoothed&map_scheme=ratio", wait_until="domcontentloaded")
+    expect(page.get_by_role("heading", name="Regional maps")).to_be_visible(timeout=60_000)
+    chart = page.get_by_test_id("stPlotlyChart").first
+    expect(chart).to_be_visible(timeout=60_000)
+    expect(chart.locator("canvas").first).to_be_visible(timeout=30_000)     # MapLibre's WebGL canvas
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
+    page.wait_for_timeout(2500)                                             # let MapLibre finish drawing
+    png = chart.screenshot(path=str(screenshots / "maps_offline.png"))
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    from analytics.charts.maps import DIVERGING
+    colours = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in DIVERGING])
+    dist = np.abs(img[:, :, None, :] - colours[None, None, :, :]).max(axis=-1)   # H x W x classes
+    filled = (dist <= 4).any(axis=-1)
+    tinted = (dist[..., [0, 1, 2, 4, 5, 6]] <= 4).any(axis=-1)                  # all classes but the near-white
+    # the country covers a good part of the chart; white background alone would give 0
+    assert filled.mean() > 0.10, filled.mean()
+    assert tinted.sum() > 2000, tinted.sum()
+    # nothing the page needed came from outside: only browser-internal noise may have been blocked
+    assert not [u for u in blocked if "plot.ly" in u or "carto" in u or "mapbox" in u or "tile" in u], blocked

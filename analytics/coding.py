@@ -347,10 +347,16 @@ def parse_morphology(values) -> np.ndarray:
 
 
 def _int_codes(values, missing: int = MISSING) -> np.ndarray:
-    s = pd.to_numeric(pd.Series(values), errors="coerce")
+    s = pd.Series(values)
+    if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object:
+        s = s.astype(object)
+    given = s.notna().to_numpy().copy()
+    if s.dtype == object:
+        given &= (s.astype(str).str.strip() != "").to_numpy()
+    s = pd.to_numeric(s, errors="coerce")
     arr = s.to_numpy(dtype=float, na_value=np.nan)
-    out = np.where(np.isnan(arr), missing, arr)
-    out = np.where((out != np.floor(out)), INVALID, out)
+    out = np.where(np.isnan(arr), np.where(given, INVALID, missing), arr)
+    out = np.where((out != np.floor(out)) | (np.abs(out) > 30000), INVALID, out)
     return out.astype(np.int16)
 
 

@@ -52,7 +52,10 @@ def age_from_dates(birth, incidence) -> np.ndarray:
 
 
 def _int_col(records: pd.DataFrame, name: str) -> np.ndarray:
-    s = pd.to_numeric(_col(records, name), errors="coerce")
+    s = _col(records, name)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(object)
+    s = pd.to_numeric(s, errors="coerce")
     return s.to_numpy(dtype=float, na_value=np.nan)
 
 

@@ -204,10 +204,16 @@ def _col(records: pd.DataFrame, name: str) -> pd.Series:
 
 
 def _num(records: pd.DataFrame, name: str) -> np.ndarray:
+    """Numeric codes as float; NaN when missing, -999 when given but not a number."""
     s = _col(records, name)
     if isinstance(s.dtype, pd.CategoricalDtype):
         s = s.astype(object)
-    return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return s.to_numpy(dtype=float, na_value=np.nan)
+    given = s.notna().to_numpy().copy()
+    given &= (s.astype(str).str.strip() != "").to_numpy()
+    out = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return np.where(np.isnan(out) & given, -999.0, out)
 
 
 def _date(records: pd.DataFrame, name: str) -> np.ndarray:

@@ -303,3 +303,12 @@ def test_targets_table():
     assert mv["direction"] == "higher" and mv["good"] == 90 and mv["acceptable"] == 80
     assert dco["direction"] == "lower" and dco["good"] == 5 and dco["acceptable"] == 10
     assert tab["source"].str.contains("Eur J Cancer 2009;45:747").all()
+
+
+def test_non_numeric_codes_are_invalid_not_missing():
+    df = frame(rec())
+    df[schema.BEHAVIOUR] = pd.Series(["x"], dtype=object)
+    df[schema.SEX] = pd.Series(["F"], dtype=object)
+    got = checks_of(df)
+    assert {"behaviour_invalid", "sex_invalid"} <= got
+    assert not {"behaviour_missing", "sex_unknown"} & got

@@ -1070,7 +1070,7 @@ def write_canreg(cr: pd.DataFrame, path: Path) -> None:
     cr.to_csv(buf, sep="\t", index=False, lineterminator="\r\n", quoting=3)  # QUOTE_NONE: no value needs it
     raw = buf.getvalue().encode("utf-8")
     with open(path, "wb") as fh, gzip.GzipFile(filename="", mode="wb", fileobj=fh, mtime=0,
-                                               compresslevel=9) as gz:
+                                               compresslevel=6) as gz:
         gz.write(raw)
 
 

@@ -249,8 +249,16 @@ def _dsr_components(data, *, count, population, standard, age, by, ages, frequen
         S = np.broadcast_to(weights_override, (G, A)).astype(float)
         std_name = "cumulative"
     elif std_is_column:
-        # The weight of an age group is the same on all its rows: take it, do not sum it.
-        S = cells.scatter(np.nan_to_num(numeric(data, standard)))
+        # Weights are usually one per age group, repeated on every row: then one vector serves
+        # all groups (short path below); otherwise each cell takes its own rows' weight.
+        w_row = np.nan_to_num(numeric(data, standard))
+        w_ok, a_ok = (w_row, a) if cells.all_ok else (w_row[cells.ok], a[cells.ok])
+        per_age = np.zeros(A)
+        per_age[a_ok] = w_ok
+        if np.array_equal(w_ok, per_age[a_ok]):
+            S = np.broadcast_to(per_age, (G, A))
+        else:
+            S = cells.scatter(w_row)
         std_name = f"column {standard!r}"
     else:
         s = align_standard(standard, axis.labels)

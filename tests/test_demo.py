@@ -360,3 +360,16 @@ def test_canreg_export_loads_to_the_same_records_as_the_parquet(tumours):
                 "region_code", "vital_status", "last_contact_date"):
         same = (got[col] == exp[col]).fillna(False) | (got[col].isna() & exp[col].isna())
         assert same.all(), col
+
+
+def test_demo_tables_read_through_the_generic_readers(population):
+    from analytics import readers
+
+    paths = demo.demo_paths()
+    g = readers.read_regions(paths["regions"], key="region_code", name="region_name", parent="parent_code",
+                             parent_name="parent_name")
+    assert len(g) == 78 and g.crs.to_epsg() == 4326
+    p = readers.read_population(paths["population"])
+    assert p["population"].sum() == population["population"].sum()
+    assert len(readers.read_risk_factors(paths["risk_factors"])) == len(demo.load_demo_risk_factors())
+    assert readers.read_deaths(paths["deaths"])["count"].sum() == demo.load_demo_deaths()["count"].sum()

@@ -596,9 +596,7 @@ def targets() -> pd.DataFrame:
 
 def _site_of_deaths(deaths: pd.DataFrame, col: str) -> pd.Series:
     scheme = "ci5_detailed" if col == schema.SITE_CI5 else "globocan"
-    code = deaths[schema.ICD10].astype(object).where(deaths[schema.ICD10].notna(), None)
-    code = code.map(lambda c: None if c is None else str(c).replace(".", "").strip().upper())
-    return sites.assign(code, scheme)
+    return sites.assign(deaths[schema.ICD10], scheme)     # codes normalised once per distinct code
 
 
 def indicators(records: pd.DataFrame, *, by=(schema.SITE_CI5,), deaths: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -672,7 +670,10 @@ def indicators(records: pd.DataFrame, *, by=(schema.SITE_CI5,), deaths: pd.DataF
                 dsum = dsum.reindex(agg.index)
             else:
                 dsum = pd.Series([cnt.sum()], index=agg.index)
-            p = pd.DataFrame({"indicator": "mi_ratio", "count": dsum.fillna(0).astype("int64"),
+            dsum = dsum.fillna(0)
+            if np.allclose(dsum, np.round(dsum)):
+                dsum = dsum.round().astype("int64")
+            p = pd.DataFrame({"indicator": "mi_ratio", "count": dsum,
                               "total": total.astype("int64")})
             p["value"] = p["count"] / p["total"]
             p["unit"] = "ratio"

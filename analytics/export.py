@@ -288,15 +288,31 @@ def figure_to_image(fig: go.Figure, fmt: str = "png", width: int | None = None,
         scale = png_scale(width, width_mm or DEFAULT_WIDTH_MM, dpi) if fmt == "png" else 1.0
     elif width_mm is not None:
         raise ValueError("give either scale or width_mm, not both")
-    _ensure_server()
     out = _prepared(fig, provenance, lang, theme, width)
-    try:
-        data = pio.to_image(out, format=fmt, width=width, height=height, scale=scale)
-    except Exception as exc:  # kaleido/chromium failures: say what happened, in a sentence
-        raise ExportUnavailable(t("common.export_failed", lang, reason=str(exc).strip() or type(exc).__name__)) from exc
+    data = _render(out, fmt, width, height, scale, lang)
     if fmt == "png":
         data = _set_png_dpi(data, dpi)
     return data
+
+
+_RENDER_LOCK = threading.Lock()
+
+
+def _render(fig: go.Figure, fmt: str, width: int, height: int, scale: float, lang: str) -> bytes:
+    # Streamlit serves each session from its own thread; the one kaleido server takes one
+    # figure at a time.  A browser that died (killed, out of memory) is restarted once.
+    last: Exception | None = None
+    for attempt in range(2):
+        _ensure_server()
+        try:
+            with _RENDER_LOCK:
+                return pio.to_image(fig, format=fmt, width=width, height=height, scale=scale)
+        except Exception as exc:  # kaleido/chromium failures: say what happened, in a sentence
+            last = exc
+            if attempt == 0:
+                stop_export_server()
+    reason = str(last).strip() or type(last).__name__
+    raise ExportUnavailable(t("common.export_failed", lang, reason=reason)) from last
 
 
 def figure_to_html(fig: go.Figure, *, provenance: Provenance | str | None = None,

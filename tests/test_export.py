@@ -162,6 +162,8 @@ def test_one_server_is_reused():
     finally:
         kaleido.start_sync_server = orig
     assert calls == []
+    export.stop_export_server()                  # a stopped (or crashed) server is started again
+    assert export.figure_to_image(_figure(), "svg").lstrip()[:4] == b"<svg" and export._SERVER_STARTED
 
 
 @needs_browser

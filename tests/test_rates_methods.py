@@ -336,3 +336,27 @@ def test_age_specific_limits_are_exact_poisson():
     row = a[a["age_group"] == "25-29"].iloc[0]
     assert row["value"] == pytest.approx(500.0)
     assert row["lower"] == pytest.approx(lo / 1000 * 1e5) and row["upper"] == pytest.approx(up / 1000 * 1e5)
+
+
+# --- properties over random inputs -------------------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 60), min_size=18, max_size=18),
+       st.lists(st.floats(50, 1e5), min_size=18, max_size=18),
+       st.sampled_from(["tiwari", "fay_feuer", "dobson_exact", "normal"]))
+def test_dsr_properties(counts, pops, method):
+    df = _frame(counts, pops)
+    r = rates.dsr(df, method=method).iloc[0]
+    spec = np.asarray(counts) / np.asarray(pops) * 1e5
+    # an average of the age-specific rates with weights summing to 1
+    assert spec.min() - 1e-9 <= r["value"] <= spec.max() + 1e-9
+    if sum(counts) > 0:
+        assert r["lower"] <= r["value"] <= r["upper"]
+    # doubling every count and population leaves the rate unchanged and narrows the interval
+    r2 = rates.dsr(df.assign(count=df["count"] * 2, population=df["population"] * 2), method=method).iloc[0]
+    assert r2["value"] == pytest.approx(r["value"], rel=1e-12, abs=1e-12)
+    if sum(counts) > 0:
+        assert r2["upper"] - r2["lower"] <= r["upper"] - r["lower"] + 1e-9

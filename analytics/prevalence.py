@@ -157,7 +157,7 @@ def prevalence_contributions(
 
     # Integer codes make the sort and the duplicate search cheap on string ids.
     pid = pd.factorize(r[S.PATIENT_ID])[0]
-    tid = pd.factorize(r[S.TUMOUR_ID])[0] if S.TUMOUR_ID in r.columns else np.zeros(len(r), int)
+    tid = pd.factorize(r[S.TUMOUR_ID], sort=True)[0] if S.TUMOUR_ID in r.columns else np.zeros(len(r), int)
     order = np.lexsort((tid, r[S.INCIDENCE_DATE].to_numpy(), pid))
     r = r.iloc[order]
     pid = pid[order]

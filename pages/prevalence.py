@@ -52,6 +52,8 @@ codes = f.region_codes(ds.regions)
 table = compute(ds, ds.token, tuple(codes) if codes is not None else None, f.site_column, int(year), counting,
                 adjust, f.std, f.level)
 nodate = int(table.attrs.get("excluded_unknown_incidence_date", 0))
+# Missing sex is "unknown" (9): counted under both sexes, like the rest of the dashboard.
+table = table.assign(**{S.SEX: table[S.SEX].fillna(S.UNKNOWN_SEX).astype(int)})
 table = table[table[S.SEX].isin(f.sex_codes)]
 if f.site not in (filters.ALL_SITES, filters.ALL_BUT_C44):
     table = table[table[f.site_column].isin([f.site, ALL_SITES])]

@@ -1,0 +1,119 @@
+"""AppTest of the Trends, Prevalence and Projections pages on the demo registry.
+
+The numbers shown are checked against independent computations here: ASRs per year from plain
+pandas + rates.dsr fed to analytics.trends.joinpoint; prevalence counted with plain pandas
+rules; the decomposition identity and the demographic projection by hand."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics import rates
+from analytics import schema as S
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+def _page(path: str, **params) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    for k, v in params.items():
+        at.query_params[k] = str(v)
+    at.run()
+    at.switch_page(path).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _qp(at, key):
+    v = at.query_params[key]
+    return v[0] if isinstance(v, list) else v
+
+
+@pytest.fixture(scope="module")
+def demo():
+    from analytics import demo as demo_mod
+
+    return demo_mod.load_demo()
+
+
+def test_trends_page_fits_the_asr_series(demo):
+    from analytics.trends import joinpoint
+
+    at = _page("pages/trends.py", tr_sel="wbic")
+    assert at.title[0].value == "Trends"
+    assert len(at.get("plotly_chart")) == 2
+    assert _qp(at, "tr_by") == "sex" and _qp(at, "tr_sel") == "wbic"
+    # Women's ASR per year, all years, computed here independently of app_support.
+    r = demo.records
+    r = r[r[S.INCLUDED] & r[S.AGE_GROUP].notna() & (r[S.SEX] == 2)]
+    cases = r.groupby([S.YEAR, S.AGE_GROUP], observed=True).size().rename("count")
+    p = demo.population[demo.population[S.SEX] == 2]
+    pop = p.groupby([S.YEAR, S.AGE_GROUP], observed=True)[S.POPULATION].sum()
+    data = pop.to_frame().join(cases, how="left").fillna({"count": 0}).reset_index()
+    asr = rates.dsr(data, by=[S.YEAR], standard="world_segi1960", method="tiwari")
+    ref = joinpoint(asr[S.YEAR], asr["value"], selection="wbic")
+    table = at.dataframe[1].value
+    women = table[(table["sex"] == 2) & (table["segment"] != "AAPC")]
+    np.testing.assert_allclose(women["apc"], ref.segments["apc"].round(2), atol=1e-9)
+    aapc = table[(table["sex"] == 2) & (table["segment"] == "AAPC")]["apc"].iloc[0]
+    assert aapc == pytest.approx(ref.aapc()[0], abs=0.005)
+    assert any(m.value.startswith("- Women:") for m in at.markdown)
+
+
+def test_trends_page_compare_sites_in_url():
+    at = _page("pages/trends.py")
+    at.radio(key="p_tr_by").set_value("site").run()
+    assert not at.exception and _qp(at, "tr_by") == "site"
+    table = at.dataframe[1].value
+    assert 1 <= table["site"].nunique() <= 5
+
+
+def test_prevalence_page_counts_people_by_hand(demo):
+    at = _page("pages/prevalence.py")
+    assert at.title[0].value == "Prevalence"
+    assert _qp(at, "pv_dur") == "5" and len(at.get("plotly_chart")) == 1
+    # All sites, persons, 5 years, 31 Dec 2024, both sexes: each person's earliest included tumour
+    # diagnosed in 2020-2024 and alive at the end of the day (dead after it, or last seen on/after it).
+    r = demo.records[demo.records[S.INCLUDED] & demo.records[S.INCIDENCE_DATE].notna()]
+    first = r.sort_values([S.PATIENT_ID, S.INCIDENCE_DATE, S.TUMOUR_ID]).drop_duplicates(S.PATIENT_ID)
+    t = pd.Timestamp("2024-12-31")
+    w = first[(first[S.INCIDENCE_DATE] > pd.Timestamp("2019-12-31")) & (first[S.INCIDENCE_DATE] <= t)]
+    dead = w[S.VITAL_STATUS] == 2
+    alive = (dead & (w[S.LAST_CONTACT] > t)) | (~dead & (w[S.LAST_CONTACT] >= t)) | \
+        ((w[S.VITAL_STATUS] == 1) & w[S.LAST_CONTACT].isna())
+    expected = int(alive.fillna(False).sum())
+    shown = next(m.value for m in at.metric if m.label.startswith("5-year prevalence"))
+    assert int(shown.replace(",", "")) == expected
+
+
+def test_projections_page_decomposition_and_projection(demo):
+    at = _page("pages/projections.py", pj_year=2030)
+    assert at.title[0].value == "Projections"
+    assert len(at.get("plotly_chart")) == 2
+    dec = at.dataframe[1].value
+    np.testing.assert_allclose(dec[["growth", "ageing", "risk"]].sum(axis=1), dec["change"], atol=0.2)
+    # Demographic projection for 2030 by hand: rates of the default period 2020-2024 (both sexes
+    # separately) times the registry's 2024 population grown as the UN WPP projection.
+    from analytics.demo import load_demo_projection
+
+    y0, y1 = int(_qp(at, "y0")), int(_qp(at, "y1"))
+    r = demo.records
+    r = r[r[S.INCLUDED] & r[S.YEAR].between(y0, y1) & r[S.AGE_GROUP].notna() & r[S.SEX].isin([1, 2])]
+    cases = r.groupby([S.SEX, S.AGE_GROUP], observed=True).size()
+    pop = demo.population
+    ppop = pop[pop[S.YEAR].between(y0, y1)].groupby([S.SEX, S.AGE_GROUP])[S.POPULATION].sum()
+    rate = (cases.reindex(ppop.index, fill_value=0) / ppop)
+    p24 = pop[pop[S.YEAR] == y1].groupby([S.SEX, S.AGE_GROUP])[S.POPULATION].sum()
+    proj = load_demo_projection()
+    ref_year = y1 if y1 in set(proj[S.YEAR]) else int(proj[S.YEAR].min())
+    g = proj.groupby([S.YEAR, S.SEX, S.AGE_GROUP])[S.POPULATION].sum()
+    p30 = p24 * g.loc[2030].reindex(p24.index) / g.loc[ref_year].reindex(p24.index)
+    expected = float((rate * p30).sum())
+    table = at.dataframe[0].value
+    got = table[(table["year"] == 2030) & (table["method"].str.startswith("Demographic"))]["cases"].sum()
+    assert got == pytest.approx(expected, abs=0.2)

@@ -337,6 +337,17 @@ def _days(date: str | np.datetime64) -> int:
     return int(np.datetime64(date, "D").astype(np.int64))
 
 
+def _day_of(year: np.ndarray, month: int, day: int) -> np.ndarray:
+    """Day numbers of a fixed month/day in each of the given years (vectorised)."""
+    m = (np.asarray(year, dtype=np.int64) - 1970).astype("datetime64[Y]").astype("datetime64[M]") + (month - 1)
+    return m.astype("datetime64[D]").astype(np.int64) + (day - 1)
+
+
+def _str3(a: np.ndarray) -> np.ndarray:
+    """First three characters of each string (an ICD-10 category)."""
+    return np.asarray(a).astype(str).astype("<U3")
+
+
 def completed_age(birth: np.ndarray, event: np.ndarray) -> np.ndarray:
     """Completed years between two day numbers (the registry convention for age)."""
     yb, mb, db = _ymd(birth)
@@ -602,7 +613,7 @@ def trend_factor(years) -> np.ndarray:
 # ============================================================================================
 # tumour attributes
 # ============================================================================================
-def fill_tumours(rng, comp_idx, sex, age, allow_dco=True):
+def fill_tumours(rng, comp_idx, age, allow_dco=True):
     """Topography, morphology, behaviour, basis and survival draws for records of given components.
 
     Returns a dict of arrays aligned with ``comp_idx``. ``t_cancer`` is years to cancer death
@@ -673,9 +684,9 @@ def icd10_of(topo: np.ndarray, morph: np.ndarray, beh: np.ndarray) -> np.ndarray
     haem = pd.Series(morph).map(HAEM_ICD10).to_numpy(dtype=object)
     morph = np.asarray(morph).astype(str)
     mel = np.char.startswith(morph, "872") | (morph == "8743")
-    last = np.array([t[-1] for t in topo], dtype=object)
-    out = np.where(mel & (beh == 3), np.char.add("C43", last.astype(str)), out)
-    t3 = np.array([t[:3] for t in topo])
+    last = np.asarray(topo).astype(str).astype("<U4").view("<U1").reshape(-1, 4)[:, 3]
+    out = np.where(mel & (beh == 3), np.char.add("C43", last), out)
+    t3 = _str3(topo)
     insitu = beh == 2
     out = np.where(insitu & (t3 == "C50"), np.where(morph == "8500", "D051", "D059"), out)
     out = np.where(insitu & (t3 == "C53"), "D069", out)
@@ -701,7 +712,7 @@ def gompertz_other_death(rng, age: np.ndarray, sex: np.ndarray) -> np.ndarray:
 # ============================================================================================
 # tumours
 # ============================================================================================
-def simulate(years, codes, pop, rr, rng_stage=5):
+def simulate(years, pop, rr, rng_stage=5):
     """Draw Poisson counts per (year, district, sex, age, component) and expand to records."""
     rng = _rng(rng_stage)
     rates = base_rates()                                   # C,S,A
@@ -719,8 +730,8 @@ def simulate(years, codes, pop, rr, rng_stage=5):
     a0 = AGE_STARTS[ai].astype(float)
     age_exact = np.where(ai == N_AGE - 1, TOP_AGE + np.minimum(rng.exponential(4.5, n), 19.5),
                          a0 + rng.random(n) * 5)
-    start = np.array([_days(f"{y}-01-01") for y in yrs])[yi]
-    ndays = np.array([_days(f"{y + 1}-01-01") - _days(f"{y}-01-01") for y in yrs])[yi]
+    start = _day_of(yrs, 1, 1)[yi]
+    ndays = (_day_of(yrs + 1, 1, 1) - _day_of(yrs, 1, 1))[yi]
     incid = start + np.floor(rng.random(n) * ndays).astype(np.int64)
     birth = incid - np.maximum(np.round(age_exact * 365.2425).astype(np.int64), 1)
     return dict(year=year, district=di, sex=si + 1, comp=ci, incid=incid, birth=birth,
@@ -729,13 +740,13 @@ def simulate(years, codes, pop, rr, rng_stage=5):
 
 def build_tumours(years, codes, pop, rr, burn_pop):
     rng_main = _rng(6)
-    recs, rng = simulate(years, codes, pop, rr, rng_stage=5)
-    burn, rng_b = simulate(BURN_IN, codes, burn_pop, rr, rng_stage=7)
+    recs, rng = simulate(years, pop, rr, rng_stage=5)
+    burn, rng_b = simulate(BURN_IN, burn_pop, rr, rng_stage=7)
     close = _days(CLOSE_DATE)
 
     def attach(r, rng_):
         age = (r["incid"] - r["birth"]) / 365.2425
-        f = fill_tumours(rng_, r["comp"], r["sex"], age)
+        f = fill_tumours(rng_, r["comp"], age)
         r.update(f)
         r["t_other"] = gompertz_other_death(rng_, age, r["sex"])
         t = np.minimum(r["t_cancer"], r["t_other"])
@@ -770,7 +781,7 @@ def build_tumours(years, codes, pop, rr, burn_pop):
     comp2 = np.minimum((cum < rng_main.random(m)[:, None]).sum(1), len(COMPONENTS) - 1)
     sec = dict(year=_ymd(incid2)[0], district=recs["district"][pick], sex=sex2, comp=comp2, incid=incid2,
                birth=recs["birth"][pick], age_exact=age2)
-    f = fill_tumours(rng_main, comp2, sex2, age2, allow_dco=False)
+    f = fill_tumours(rng_main, comp2, age2, allow_dco=False)
     sec.update(f)
     # the patient's other-cause death is shared: keep the first tumour's
     sec["t_other"] = (recs["incid"][pick] + recs["t_other"][pick] * 365.25 - incid2) / 365.25
@@ -809,7 +820,7 @@ def build_tumours(years, codes, pop, rr, burn_pop):
     last = np.where(observed_death, death, np.where(lost, lost_day, close))
     vital = np.where(~observed_death & lost & (rng_main.random(n1) < 0.15), 9, vital)
     other_cause = NON_CANCER_CAUSES[rng_main.choice(len(NON_CANCER_CAUSES), n1, p=NON_CANCER_P)]
-    cod = np.where(observed_death, np.where(cancer_death, np.array([c[:3] for c in cause_icd]), other_cause),
+    cod = np.where(observed_death, np.where(cancer_death, _str3(cause_icd), other_cause),
                    "")
     R["vital"] = vital[pat]
     R["last"] = last[pat]
@@ -820,8 +831,7 @@ def build_tumours(years, codes, pop, rr, burn_pop):
     # ---- deaths (vital registration): every cancer death 2010.. of these and burn-in patients ----
     d_all = np.concatenate([death, burn["death"]])
     c_all = np.concatenate([cancer_death, burn["death_by_cancer"]])
-    code_all = np.concatenate([np.array([c[:3] if c else "" for c in cause_icd]),
-                               np.array([c[:3] for c in burn["icd10"]])])
+    code_all = np.concatenate([_str3(cause_icd), _str3(burn["icd10"])])
     sex_all = np.concatenate([recs["sex"], burn["sex"]])
     dist_all = np.concatenate([recs["district"], burn["district"]])
     birth_all = np.concatenate([recs["birth"], burn["birth"]])
@@ -841,7 +851,6 @@ def finalise(R, codes, years):
     """Patient/tumour ids, unknown date parts, completed ages, deliberate errors -> frames."""
     rng = _rng(8)
     n = len(R["year"])
-    close = _days(CLOSE_DATE)
     # patient ids in order of first registration: yy + 6-digit sequence (CanReg REGNO, 8 chars)
     pat = R["patient"]
     n_pat = pat.max() + 1
@@ -862,8 +871,7 @@ def finalise(R, codes, years):
     u = rng.random(n)
     y, mth, d = _ymd(birth)
     bunk = np.where(u < 0.005, "M", np.where(u < 0.02, "D", ""))
-    b_new = np.where(bunk == "M", np.array([_days(f"{yy}-07-01") for yy in y]) if n else birth,
-                     birth - (d - 15))
+    b_new = np.where(bunk == "M", _day_of(y, 7, 1), birth - (d - 15))
     ok = (b_new < incid) & single & (bunk != "")
     birth = np.where(ok, b_new, birth)
     bunk = np.where(ok, bunk, "")
@@ -916,7 +924,8 @@ def finalise(R, codes, years):
         y0, m0, d0 = _ymd(df.loc[s, "incid_days"].to_numpy())
         swapped = 2000 + (y0 % 10) * 10 + (y0 // 10) % 10     # 2016 -> 2061: a typing error
         d0 = np.minimum(d0, 28)
-        df.loc[s, "incid_days"] = [_days(f"{a}-{b:02d}-{c:02d}") for a, b, c in zip(swapped, m0, d0)]
+        month_start = ((swapped - 1970) * 12 + (m0 - 1)).astype("datetime64[M]").astype("datetime64[D]")
+        df.loc[s, "incid_days"] = month_start.astype(np.int64) + d0 - 1
     df.loc[s, "error"] = "future_incidence_date"
     s = pick(base_ok & (df["age"].to_numpy() >= 25), cnt["age_inconsistent_with_dates"])
     shift = rng.integers(2, 16, s.size) * rng.choice([-1, 1], s.size)
@@ -944,7 +953,7 @@ def finalise(R, codes, years):
     # probable duplicates: the same tumour registered twice a few weeks apart
     s = pick(base_ok, cnt["probable_duplicate"])
     dup = df.loc[s].copy()
-    year_end = np.array([_days(f"{y}-12-31") for y in _ymd(dup["incid_days"].to_numpy())[0]], dtype=np.int64)
+    year_end = _day_of(_ymd(dup["incid_days"].to_numpy())[0], 12, 31)
     dup["incid_days"] = np.minimum.reduce([dup["incid_days"].to_numpy() + rng.integers(0, 60, s.size),
                                            dup["last_days"].to_numpy(), year_end])
     dup["age"] = completed_age(dup["birth_days"].to_numpy(), dup["incid_days"].to_numpy())

@@ -286,35 +286,20 @@ def age_specific(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=Non
 @st.cache_data(show_spinner=False, max_entries=64)
 def _ci5_table(_ds: Dataset, token: str, fkey: tuple, _f: Filters, sex: int) -> pd.DataFrame:
     f = _f
-    by = ("site",)
-    data = _rate_input(_ds, token, fkey, f, by, False, (sex,))
-    if hasattr(rates, "ci5_table"):
-        return rates.ci5_table(data, site="site", standard=f.std)
-    wide = data.pivot_table(index="site", columns=S.AGE_GROUP, values=S.COUNT, aggfunc="sum", fill_value=0)
-    wide = wide.reindex(columns=[a for a in S.AGE_GROUPS if a in wide.columns])
-    asr = rates.dsr(data, by=["site"], standard=f.std, method=f.ci, conf=f.level).set_index("site")
-    cum = rates.cumulative_risk(data, by=["site"], age=S.AGE_GROUP).set_index("site")
-    out = wide.copy()
-    out.insert(0, "cases", wide.sum(axis=1))
-    out["pct_all_sites"] = 100 * out["cases"] / out["cases"].sum()
-    out["crude_rate"] = asr["crude_rate"]
-    out["asr"] = asr["value"]
-    out["asr_lower"], out["asr_upper"] = asr["lower"], asr["upper"]
-    out["cum_risk_0_74"] = cum["cum_risk"]
-    out = out[out["cases"] > 0].sort_values("asr", ascending=False)
-    total = _rate_input(_ds, token, fkey, f, (), True, (sex,))
-    t_asr = rates.dsr(total, standard=f.std, method=f.ci, conf=f.level).iloc[0]
-    t_cum = rates.cumulative_risk(total, age=S.AGE_GROUP).iloc[0]
-    tot = wide.sum(axis=0)
-    row = {**tot.to_dict(), "cases": tot.sum(), "pct_all_sites": 100.0, "crude_rate": t_asr["crude_rate"],
-           "asr": t_asr["value"], "asr_lower": t_asr["lower"], "asr_upper": t_asr["upper"],
-           "cum_risk_0_74": t_cum["cum_risk"]}
-    out.loc["All sites"] = pd.Series(row)
-    return out.reset_index().round(2)
+    everything = Filters(**{**f.__dict__, "site": ALL_SITES, "sex": {1: "male", 2: "female"}[sex]})
+    rec = selected_records(_ds, token, everything.key(), everything, True)
+    counts = pd.DataFrame({S.SEX: rec[S.SEX].astype("int64"), "site": rec[f.site_column].astype(str),
+                           S.AGE_GROUP: rec[S.AGE_GROUP], S.INCLUDED: True})
+    counts = counts.groupby([S.SEX, "site", S.AGE_GROUP], dropna=False, observed=True).size().rename("count").reset_index()
+    counts = counts[counts[S.AGE_GROUP].isin(f.age_groups) | counts[S.AGE_GROUP].isna()]
+    pop = _rate_input(_ds, token, fkey, f, (S.SEX,), True, (sex,))[[S.SEX, S.AGE_GROUP, S.POPULATION]]
+    c44 = cube(_ds, token, f.site_column).c44_sites
+    return rates.ci5_table(counts, pop, site="site", standard=f.std,
+                           total_excludes=tuple(c44) if f.site == ALL_BUT_C44 else ())
 
 
 def ci5_table(ds: Dataset, f: Filters, sex: int) -> pd.DataFrame:
     """The CI5 / CanReg5 incidence table for one sex: cases by age group, crude rate, ASR,
     cumulative risk 0-74 and % of all sites, one row per site group."""
     out = _ci5_table(ds, ds.token, f.key(), f, sex)
-    return suppress(out.rename(columns={"cases": "count"})).rename(columns={"count": "cases"}) if f.public else out
+    return suppress(out.rename(columns={"all_ages": "count"})).rename(columns={"count": "all_ages"}) if f.public else out

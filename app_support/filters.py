@@ -184,18 +184,36 @@ def _options(_ds: "state.Dataset", token: str) -> dict:
     return out
 
 
+def _store(*names: str) -> Callable[[], None]:
+    """on_change callback: a user's change of widget ``f_<name>`` becomes the canonical value.
+
+    Callbacks run only on a user's interaction, before the script, so the canonical values
+    are the single truth: widgets are re-seeded from them on every run (after a page switch
+    Streamlit may have dropped or reset the widget's own state)."""
+    def cb() -> None:
+        canon = _canonical()
+        for name in names:
+            value = st.session_state.get(f"f_{name}")
+            if name in ("period", "ages"):
+                if not isinstance(value, (tuple, list)) or len(value) != 2:
+                    continue  # a page switch can replay a stale single value: not a user's range
+                lo, hi = (int(v) for v in value)
+                keys = ("y0", "y1") if name == "period" else ("a0", "a1")
+                canon[keys[0]], canon[keys[1]] = str(lo), str(hi)
+            else:
+                canon[name] = value
+    return cb
+
+
 def _widget(name: str, options: list, default, make: Callable[..., Any], **kw) -> Any:
     """Seed a keyed widget from the canonical value, draw it, store its value back."""
     canon = _canonical()
     wkey = f"f_{name}"
-    ss = st.session_state
     value = canon.get(name, default)
-    if wkey in ss and ss[wkey] in options:
-        value = ss[wkey]  # the user just changed it (or it is unchanged)
-    elif value not in options:
+    if value not in options:
         value = default
-    ss[wkey] = value
-    out = make(options=options, key=wkey, **kw)
+    st.session_state[wkey] = value
+    out = make(options=options, key=wkey, on_change=_store(name), **kw)
     canon[name] = out
     return out
 
@@ -207,12 +225,17 @@ def _ensure_navigation() -> None:
     legacy multipage mode, which executes the page file alone: no ``set_page_config``, a
     navigation listing every file. ``st.navigation`` switches that mode off; if a page finds it
     still on, no ``st.navigation`` ran yet, so it switches it off and reruns through app.py.
+    Under AppTest (which resets the mode before every run) the rerun would swallow button
+    clicks, so there the page simply runs on: AppTest does not draw layout or navigation.
     """
+    import sys
+
     from streamlit.runtime.pages_manager import PagesManager
 
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
-        st.rerun()
+        if "streamlit.testing.v1.app_test" not in sys.modules:
+            st.rerun()
 
 
 def sidebar_filters() -> Filters:
@@ -235,13 +258,13 @@ def sidebar_filters() -> Filters:
     y0 = _int(canon.get("y0"), max(ymin, ymax - 4), ymin, ymax)
     y1 = _int(canon.get("y1"), ymax, ymin, ymax)
     y0, y1 = min(y0, y1), max(y0, y1)
-    if "f_period" not in ss or not isinstance(ss["f_period"], (tuple, list)):
-        ss["f_period"] = (y0, y1)
+    ss["f_period"] = (y0, y1)
     if ymin == ymax:
         period = (ymin, ymax)
         sb.caption(f"{tr('app.filter.period')}: {ymin}")
     else:
-        period = sb.slider(tr("app.filter.period"), min_value=ymin, max_value=ymax, step=1, key="f_period")
+        period = sb.slider(tr("app.filter.period"), min_value=ymin, max_value=ymax, step=1, key="f_period",
+                           on_change=_store("period"))
     canon["y0"], canon["y1"] = int(period[0]), int(period[1])
 
     sex = _widget("sex", list(SEXES), "both",
@@ -269,9 +292,8 @@ def sidebar_filters() -> Filters:
     a0 = _int(canon.get("a0"), 0, 0, 85)
     a1 = _int(canon.get("a1"), 85, 0, 85)
     a0, a1 = (a0 // 5) * 5, (a1 // 5) * 5
-    if "f_ages" not in ss or not isinstance(ss["f_ages"], (tuple, list)):
-        ss["f_ages"] = (min(a0, a1), max(a0, a1))
-    ages = sb.select_slider(tr("app.filter.ages"), options=AGE_STARTS, key="f_ages",
+    ss["f_ages"] = (min(a0, a1), max(a0, a1))
+    ages = sb.select_slider(tr("app.filter.ages"), options=AGE_STARTS, key="f_ages", on_change=_store("ages"),
                             format_func=lambda a: S.AGE_GROUPS[AGE_STARTS.index(a)])
     canon["a0"], canon["a1"] = int(ages[0]), int(ages[1])
 

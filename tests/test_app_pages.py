@@ -1,0 +1,194 @@
+"""AppTest: every page renders on the demo, its widgets exist, and the numbers it shows are the
+ones analytics computes for the same selection, aggregated here independently of app_support."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics import quality, rates
+from analytics import schema as S
+from analytics.errors import IngestError
+from analytics.i18n import format_number, t
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PAGES = ["overview", "incidence", "quality", "data", "methods"]
+SIDEBAR_KEYS = ["f_lang", "f_period", "f_sex", "f_scheme", "f_site", "f_er", "f_district", "f_ages",
+                "f_std", "f_ci", "f_conf", "f_public", "f_theme"]
+
+
+@pytest.fixture(scope="module")
+def demo():
+    from analytics import demo as demo_mod
+
+    return demo_mod.load_demo()
+
+
+def app(page: str = "overview", **params) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    for k, v in params.items():
+        at.query_params[k] = str(v)
+    at.run()
+    if page != "overview":
+        at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def expected_dsr(demo, *, years, sexes, site_col=None, site=None, by=None, standard="world_segi1960"):
+    """Cases and person-years aggregated with plain pandas, then analytics.rates.dsr."""
+    r = demo.records
+    # sexes=None: both sexes, which counts cases of unknown or missing sex too
+    r = r[r[S.INCLUDED] & r[S.YEAR].between(*years) & r[S.AGE_GROUP].notna()]
+    if sexes is not None:
+        r = r[r[S.SEX].isin(sexes)]
+    if site is not None:
+        r = r[r[site_col] == site]
+    keys = ([by] if by else []) + [S.AGE_GROUP]
+    cases = r.groupby(keys, observed=True).size().rename("count")
+    p = demo.population
+    p = p[p[S.YEAR].between(*years) & p[S.SEX].isin(sexes or [1, 2])]
+    pop = p.groupby(keys, observed=True)[S.POPULATION].sum()
+    data = pop.to_frame().join(cases, how="left").fillna({"count": 0}).reset_index()
+    return rates.dsr(data, standard=standard, by=[by] if by else None, method="tiwari", conf=0.95)
+
+
+def metric(at: AppTest, label_key: str, lang: str = "en") -> str:
+    label = t(label_key, lang)
+    return next(m.value for m in at.metric if m.label == label)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_with_shared_sidebar(page):
+    at = app(page)
+    assert at.title[0].value == t(f"app.page.{page}", "en")
+    for key in SIDEBAR_KEYS:
+        assert at.sidebar.get("selectbox") or True
+        assert any(getattr(w, "key", None) == key for w in _widgets(at)), key
+    # the whole view is in the URL
+    qp = dict(at.query_params)
+    for param in ("y0", "y1", "sex", "scheme", "site", "er", "district", "a0", "a1", "std", "ci", "conf",
+                  "public", "lang", "theme"):
+        assert param in qp, param
+
+
+def _widgets(at):
+    for kind in ("selectbox", "radio", "slider", "select_slider"):
+        yield from getattr(at, kind)
+
+
+def test_overview_numbers_follow_url_filters(demo):
+    at = app("overview", y0=2015, y1=2019, sex="female")
+    exp = expected_dsr(demo, years=(2015, 2019), sexes=[2]).iloc[0]
+    assert metric(at, "app.metric.asr") == format_number(exp["value"], "en", 1)
+    assert metric(at, "app.metric.crude") == format_number(exp["crude_rate"], "en", 1)
+    assert metric(at, "app.metric.cases_per_year") == format_number(exp["count"] / 5, "en", 0)
+
+
+def test_overview_sex_widget_changes_numbers(demo):
+    at = app("overview", y0=2020, y1=2024)
+    both = metric(at, "app.metric.asr")
+    at.sidebar.radio(key="f_sex").set_value("male").run()
+    assert not at.exception
+    exp = expected_dsr(demo, years=(2020, 2024), sexes=[1]).iloc[0]
+    assert metric(at, "app.metric.asr") == format_number(exp["value"], "en", 1) != both
+    assert at.query_params["sex"] == "male"
+    # the figures drawn: 4 charts, each a plotly spec with data
+    assert len(at.get("plotly_chart")) == 4
+
+
+def test_overview_standard_and_period_widgets(demo):
+    at = app("overview")
+    at.sidebar.selectbox(key="f_std").select("europe_1976").run()
+    at.sidebar.slider(key="f_period").set_value((2011, 2013)).run()
+    assert not at.exception
+    exp = expected_dsr(demo, years=(2011, 2013), sexes=None, standard="europe_1976").iloc[0]
+    assert metric(at, "app.metric.asr") == format_number(exp["value"], "en", 1)
+    assert (at.query_params["std"], at.query_params["y0"], at.query_params["y1"]) == ("europe_1976", "2011", "2013")
+
+
+def test_incidence_ci5_table_and_regions(demo):
+    at = app("incidence", y0=2018, y1=2022, scheme="ci5", site="Stomach")
+    men = next(d.value for d in at.dataframe if "cum_risk_0_74" in d.value.columns and (d.value["sex"] == 1).all())
+    exp = expected_dsr(demo, years=(2018, 2022), sexes=[1], site_col=S.SITE_CI5, site="Stomach").iloc[0]
+    r = demo.records
+    all_cases = int((r[S.INCLUDED] & r[S.YEAR].between(2018, 2022) & (r[S.SEX] == 1)
+                     & (r[S.SITE_CI5] == "Stomach")).sum())
+    row = men[men["site"] == "Stomach"].iloc[0]
+    assert row["all_ages"] == all_cases
+    # CI5 / CanReg5 convention: cases of unknown age redistributed (ASR x all / known age)
+    assert row["asr"] == pytest.approx(exp["value"] * all_cases / exp["count"], abs=0.006)
+    # regions compared: economic regions, ASR of stomach cancer, both sexes
+    regions = next(d.value for d in at.dataframe if "region_name" in d.value.columns)
+    parent = pd.Series(dict(zip(*_region_parent(demo))))
+    rec = demo.records.assign(**{S.PARENT: demo.records[S.REGION].map(parent)})
+    pop = demo.population.assign(**{S.PARENT: demo.population[S.REGION].map(parent)})
+    d2 = type(demo)(**{**demo.__dict__, "records": rec, "population": pop})
+    exp_r = expected_dsr(d2, years=(2018, 2022), sexes=None, site_col=S.SITE_CI5, site="Stomach",
+                         by=S.PARENT).set_index(S.PARENT)
+    got = regions.set_index(S.PARENT)["value"]
+    assert np.allclose(got.sort_index(), exp_r["value"].reindex(got.index).sort_index())
+
+
+def _region_parent(demo):
+    from analytics import demo as demo_mod
+
+    g = demo_mod.load_demo_regions()
+    return g[S.REGION].astype(str), g[S.PARENT].astype(str)
+
+
+def test_incidence_log_toggle_in_url():
+    at = app("incidence")
+    at.toggle(key="p_inc_log").set_value(True).run()
+    assert not at.exception and at.query_params["inc_log"] == "1"
+    import json
+
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert any(s["layout"].get("yaxis", {}).get("type") == "log" for s in specs)
+
+
+def test_quality_by_year_matches_indicator_definition(demo):
+    at = app("quality", q_by="year", y0=2020, y1=2024)
+    table = next(d.value for d in at.dataframe if "mv_pct" in d.value.columns)
+    r = demo.records[demo.records[S.INCLUDED] & demo.records[S.YEAR].between(2020, 2024)]
+    mv = r.groupby(S.YEAR)[S.BASIS].apply(lambda b: 100 * b.isin(S.MV_BASIS).mean())
+    assert np.allclose(table.set_index(S.YEAR)["mv_pct"].astype(float).sort_index(), mv.sort_index().to_numpy())
+    dco = r.groupby(S.YEAR)[S.BASIS].apply(lambda b: 100 * (b == 0).mean())
+    assert np.allclose(table.set_index(S.YEAR)["dco_pct"].astype(float).sort_index(), dco.sort_index().to_numpy())
+
+
+def test_methods_shows_segi_weights_and_provenance(demo):
+    at = app("methods")
+    std = next(d.value for d in at.dataframe if "world_segi1960" in d.value.columns)
+    segi = std.set_index("age_group")["world_segi1960"]
+    # Segi (1960) / Doll et al. (1966) world standard, per 100,000
+    assert segi["0-4"] == 12000 and segi["85+"] == 500 and segi.sum() == 100000
+    prov = next(d.value for d in at.dataframe if "item" in d.value.columns)
+    assert format_number(demo.n_read, "en", 0) in prov["value"].tolist()
+
+
+def test_data_page_malformed_upload_shows_ingest_message_and_app_stays_usable():
+    bad = b"name;colour\nanna;blue\n"
+    try:
+        from analytics.pipeline import load_registry
+
+        load_registry(bad, name="bad.csv")
+        pytest.fail("the ingest accepted a file without tumour columns")
+    except IngestError as err:
+        message = str(err)
+    at = app("data")
+    at.file_uploader(key="up_extract").set_value(("bad.csv", bad, "text/csv")).run()
+    at.button(key="data_load").click().run()
+    assert not at.exception
+    assert message in [e.value for e in at.error]
+    at.switch_page("pages/overview.py").run()
+    assert not at.exception and len(at.metric) == 5
+
+
+def test_language_in_url_translates_labels():
+    at = app("overview", lang="ru")
+    assert at.title[0].value == t("app.page.overview", "ru")
+    assert at.sidebar.radio(key="f_sex").label == t("app.filter.sex", "ru")

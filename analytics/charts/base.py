@@ -242,7 +242,7 @@ def empty_figure(message: str, theme: str = "light", title: str = "") -> go.Figu
                        showarrow=False, font=dict(size=16))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    return fig
+    return finish(fig)
 
 
 # --- provenance footer ---------------------------------------------------------------------
@@ -347,30 +347,35 @@ def _wrap(text: str, width_px: float, size: float) -> list[str]:
 
 
 def _fit_top(fig: go.Figure, width: int | None) -> None:
-    # plotly does not grow the top margin for a legend placed above the plot, so estimate
-    # how many rows the horizontal legend wraps to and leave room for them under the title.
-    legend = fig.layout.legend
-    if fig.layout.showlegend is False or legend.orientation != "h" or (legend.y or 0) < 1:
-        return
-    names = [tr.name for tr in fig.data if tr.name and tr.showlegend is not False]
-    if len(names) < 2 and not any(tr.showlegend for tr in fig.data):
-        return
+    # plotly neither grows the top margin for a legend placed above the plot nor shrinks it
+    # when there is none, so size it here: title, the rows the horizontal legend wraps to,
+    # and one row for labels placed just above the plot (e.g. "Men" / "Women", subplot titles).
     size = _font_size(fig, "legend", "font", "size")
+    base = _font_size(fig, "font", "size")
     title = _font_size(fig, "title", "font", "size") if fig.layout.title.text else 0
-    usable = (width or fig.layout.width or 1000) - 40
-    rows, used = 1, 0.0
-    for n in names:
-        w = len(str(n)) * size * 0.6 + 45
-        if used and used + w > usable:
-            rows, used = rows + 1, w
-        else:
-            used += w
-    need = int(title * 1.6 + 22 + rows * size * 1.6 + 8)
-    current = fig.layout.margin.t
-    if current is None:
-        current = fig.layout.template.layout.margin.t if fig.layout.template else 90
-    if need > (current or 0):
-        fig.update_layout(margin=dict(t=need))
+    legend = fig.layout.legend
+    rows = 0
+    above = legend.orientation == "h" and (legend.y or 0) >= 1 and fig.layout.showlegend is not False
+    if above:
+        names = [tr.name for tr in fig.data if tr.name and tr.showlegend is not False and tr.type != "pie"]
+        if len(names) >= 2 or (names and fig.layout.showlegend):
+            usable = (width or fig.layout.width or 1000) - 40
+            rows, used = 1, 0.0
+            for n in names:
+                w = len(str(n)) * size * 0.6 + 45
+                if used and used + w > usable:
+                    rows, used = rows + 1, w
+                else:
+                    used += w
+    labels = any((a.yref in ("paper", None)) and (a.y or 0) >= 1 and a.name not in (NOTE_NAME, FOOTER_NAME)
+                 for a in (fig.layout.annotations or ()))
+    need = title * 1.6 + 16 + rows * size * 1.7 + (base * 1.7 if labels else 0) + 10
+    fig.update_layout(margin=dict(t=int(max(need, 30))))
+
+
+def finish(fig: go.Figure) -> go.Figure:
+    """Last step of every builder: margins fitted to title, legend and notes (in place)."""
+    return layout_bottom(fig)
 
 
 def layout_bottom(fig: go.Figure, width: int | None = None) -> go.Figure:

@@ -23,7 +23,7 @@ from plotly.subplots import make_subplots
 from analytics import schema
 from analytics.charts.base import (
     TOP_LEGEND, GREY, legend_line, OKABE_ITO, UNRELIABLE_PATTERN, add_note, empty_figure, finite, marks_note,
-    new_figure, resolve_k, sex_colour, site_colour, suppressed_mask, template_name, unreliable_mask,
+    finish, new_figure, resolve_k, sex_colour, site_colour, suppressed_mask, template_name, unreliable_mask,
     value_text,
 )
 from analytics.i18n import format_number, plotly_separators, sex_code, sex_label, site_label, standard_label, t
@@ -173,7 +173,7 @@ def top_sites_bar(frame: pd.DataFrame, *, lang: str = "en", n: int = 10, site: s
     fig.add_annotation(text=f"<b>{sex_label(2, lang)}</b>", x=0.98, y=1.0, xref="paper", yref="paper",
                        xanchor="right", yanchor="bottom", showarrow=False)
     fig.update_layout(showlegend=False, height=max(380, 60 + 38 * len(top)))
-    return add_note(fig, marks_note(df, lang=lang, k=k, min_count=min_count))
+    return finish(add_note(fig, marks_note(df, lang=lang, k=k, min_count=min_count)))
 
 
 # --- cases by site -------------------------------------------------------------------------
@@ -211,7 +211,7 @@ def cases_by_site(frame: pd.DataFrame, *, lang: str = "en", kind: str = "treemap
                              textposition="inside", hovertemplate=hover, hole=0.0))
         fig.update_layout(showlegend=True)
     fig.update_layout(separators=_separators(lang))
-    return fig
+    return finish(fig)
 
 
 def _separators(lang: str) -> str:
@@ -256,7 +256,7 @@ def population_pyramid(population: pd.DataFrame, *, lang: str = "en", percent: b
                      categoryarray=agg.index.astype(str).tolist())
     fig.update_layout(legend=TOP_LEGEND,
                       separators=_separators(lang))
-    return fig
+    return finish(fig)
 
 
 # --- cases per year ------------------------------------------------------------------------
@@ -287,7 +287,7 @@ def cases_per_year(frame: pd.DataFrame, *, lang: str = "en", year: str = schema.
     fig.update_yaxes(title_text=t("charts.axis_cases", lang), tickformat=",d")
     fig.update_layout(legend=dict(TOP_LEGEND, traceorder="normal"),
                       separators=_separators(lang))
-    return fig
+    return finish(fig)
 
 
 # --- ASR by site, both sexes side by side ----------------------------------------------------
@@ -342,7 +342,7 @@ def asr_by_site(frame: pd.DataFrame, *, lang: str = "en", site: str | None = Non
     fig.update_layout(height=max(380, 90 + per_site * len(order)), showlegend=has_sex,
                       legend=dict(TOP_LEGEND, traceorder="reversed"),
                       separators=_separators(lang))
-    return add_note(fig, marks_note(df, lang=lang, k=k, min_count=min_count))
+    return finish(add_note(fig, marks_note(df, lang=lang, k=k, min_count=min_count)))
 
 
 # --- age-specific rates ----------------------------------------------------------------------
@@ -397,7 +397,7 @@ def age_specific_curves(frame: pd.DataFrame, *, lang: str = "en", site: str | No
     if log:
         fig.update_yaxes(type="log")
     fig.update_layout(separators=_separators(lang), height=480)
-    return fig
+    return finish(fig)
 
 
 # --- regions compared --------------------------------------------------------------------------
@@ -461,7 +461,7 @@ def regions_compared(frame: pd.DataFrame, *, national: float | None = None, lang
     fig.update_xaxes(title_text=rate_axis_title(lang, standard, multiplier), rangemode="tozero")
     fig.update_layout(height=max(380, 100 + 24 * len(names)), separators=_separators(lang),
                       legend=TOP_LEGEND)
-    return add_note(fig, marks_note(df, lang=lang, k=k, min_count=min_count))
+    return finish(add_note(fig, marks_note(df, lang=lang, k=k, min_count=min_count)))
 
 
 def region_status(frame: pd.DataFrame, national: float, *, lower: str = "lower",

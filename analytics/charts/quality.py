@@ -18,7 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analytics import schema
-from analytics.charts.base import GREY, OKABE_ITO, TOP_LEGEND, legend_line, empty_figure, finite, new_figure
+from analytics.charts.base import GREY, OKABE_ITO, TOP_LEGEND, finish, legend_line, empty_figure, finite, new_figure
 from analytics.i18n import format_number, plotly_separators, site_label, t
 
 STATUS_COLOURS = {"good": OKABE_ITO["bluish_green"], "acceptable": OKABE_ITO["orange"],
@@ -162,7 +162,7 @@ def indicator_bars(frame: pd.DataFrame, *, x: str | None = None, y: str = "value
         (fig.update_yaxes(range=rng) if is_year else fig.update_xaxes(range=rng))
     fig.update_layout(separators=plotly_separators(lang),
                       legend=TOP_LEGEND)
-    return fig
+    return finish(fig)
 
 
 def _normalise(name: str) -> str:
@@ -215,4 +215,4 @@ def indicator_overview(frame: pd.DataFrame, *, lang: str = "en", theme: str = "l
     fig.update_xaxes(title_text=t("charts.axis_percent_records", lang), range=[0, 110])
     fig.update_layout(height=max(340, 90 + 40 * len(rows)), separators=plotly_separators(lang),
                       legend=TOP_LEGEND)
-    return fig
+    return finish(fig)

@@ -189,7 +189,8 @@ def dsr(data: pd.DataFrame, *, count: str = "count", population: str = "populati
         out[name] = np.where(undefined, np.nan, arr * M * factor)
     out["flag"] = join_flags(
         (comp["pop_missing"], "population missing"),
-        (small & ~comp["pop_missing"], f"fewer than {min_count} cases: not calculated"),
+        (comp["no_value"] & ~comp["pop_missing"], "no population: not calculated"),
+        (small & ~comp["no_value"], f"fewer than {min_count} cases: not calculated"),
         (comp["pop_zero_cases"], "cases with population 0 (population set to the count)"),
         (comp["missing_groups"], "age group(s) missing: weights renormalised"),
         (dobson_zero & ~undefined, "no cases: Dobson limits undefined"),

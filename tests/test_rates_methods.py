@@ -360,3 +360,10 @@ def test_dsr_properties(counts, pops, method):
     assert r2["value"] == pytest.approx(r["value"], rel=1e-12, abs=1e-12)
     if sum(counts) > 0:
         assert r2["upper"] - r2["lower"] <= r["upper"] - r["lower"] + 1e-9
+
+
+def test_group_without_population():
+    df = pd.concat([_frame([0] * 18, [0.0] * 18).assign(g="empty"), _frame([1] * 18, [100.0] * 18).assign(g="ok")])
+    r = rates.dsr(df, by="g").set_index("g")
+    assert np.isnan(r.loc["empty", "value"]) and "no population" in r.loc["empty", "flag"]
+    assert r.loc["ok", "value"] == pytest.approx(1000.0)

@@ -182,7 +182,9 @@ def prevalence_chart(
     fig = new_figure(title, theme, barmode="group")
     has_ci = value in ("proportion", "asr")
     lo, hi = ("lower", "upper") if value == "proportion" else ("asr_lower", "asr_upper")
-    parts = list(df.groupby(sex, sort=True)) if sex and sex in df else [(0, df)]
+    # Sex unknown has no population and few cases: in the table, not as a third bar.
+    parts = ([(k, g) for k, g in df.groupby(sex, sort=True) if k in (1, 2)] or list(df.groupby(sex, sort=True))
+             if sex and sex in df else [(0, df)])
     for key, g in parts:
         g = g.set_index(site).reindex(sites)
         err = None
@@ -264,7 +266,7 @@ def decomposition_chart(
     fig.add_waterfall(
         x=x, y=[r["cases_start"], r["growth"], r["ageing"], r["risk"], r["cases_end"]],
         measure=["absolute", "relative", "relative", "relative", "total"],
-        text=[format_number(v, lang, 0) for v in
+        text=[format_number(0.0 if abs(v) < 0.5 else v, lang, 0) for v in
               (r["cases_start"], r["growth"], r["ageing"], r["risk"], r["cases_end"])],
         textposition="outside",
         increasing=dict(marker=dict(color="#D55E00")), decreasing=dict(marker=dict(color="#0072B2")),

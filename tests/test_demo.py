@@ -317,6 +317,9 @@ def test_canreg_export_has_trn_header_and_the_same_tumours(tumours):
     assert lines[0] == TRN_HEADER.read_text(encoding="utf-8").rstrip("\r\n")
     assert lines[-1] == "" and len(lines) == len(tumours) + 2
     assert "\n" not in raw.replace("\r\n", "")
+    # commons-csv would quote a value with a quote or one starting with a character <= '#':
+    # the generator writes none, so the unquoted file is exactly what CanReg5 writes
+    assert '"' not in raw and not re.search(r"(^|\t)[ !#]", raw, flags=re.M)
     cr = pd.read_csv(io.StringIO(raw), sep="\t", dtype=str, keep_default_na=False,
                      usecols=["TUMOURID", "TOP", "ADDR", "INCID", "AGE", "SEX", "STAT", "FAMN", "FIRSTN"])
     assert (cr["TUMOURID"] == tumours["tumour_id"]).all()
@@ -331,6 +334,14 @@ def test_canreg_export_has_trn_header_and_the_same_tumours(tumours):
 
 
 # --- analytics.demo ------------------------------------------------------------------------------
+def test_parquet_files_are_labelled_synthetic():
+    import pyarrow.parquet as pq
+
+    for key in ("tumours", "population", "projection", "deaths"):
+        meta = pq.read_schema(demo.demo_paths()[key]).metadata
+        assert meta[b"description"].startswith(b"SYNTHETIC demo data"), key
+
+
 def test_demo_paths_exist_and_loaders_return_the_data_model():
     paths = demo.demo_paths()
     for key in ("tumours", "population", "projection", "deaths", "regions", "risk_factors", "canreg5"):

@@ -176,25 +176,28 @@ def _cell_value(v: Any) -> Any:
     return v
 
 
-def table_to_excel(df: pd.DataFrame, metadata: Mapping[str, Any] | Provenance | None = None, *,
-                   lang: str = "en", sheet_name: str | None = None) -> bytes:
-    """An .xlsx workbook: the table on the first sheet (bold frozen header) and a
-    "metadata" sheet with source, filters, standard, method, date and suppression rule.
+_BAD_SHEET_CHARS = str.maketrans({c: "_" for c in "[]:*?/\\"})
 
-    Text is always stored as text, so a value beginning with "=" is never run as a formula.
-    """
-    from openpyxl import Workbook
+
+def _sheet_title(name: str, taken: set[str]) -> str:
+    # Excel: at most 31 characters, none of []:*?/\ , unique within the workbook.
+    base = str(name).translate(_BAD_SHEET_CHARS).strip("'")[:31] or "sheet"
+    title, i = base, 2
+    while title.lower() in taken:
+        suffix = f" ({i})"
+        title, i = base[:31 - len(suffix)] + suffix, i + 1
+    taken.add(title.lower())
+    return title
+
+
+def _write_table(ws, df: pd.DataFrame) -> None:
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = (sheet_name or t("common.meta_sheet_data", lang))[:31]
-    bold = Font(bold=True)
     columns = [str(c) for c in df.columns]
     ws.append(columns)
     for cell in ws[1]:
-        cell.font = bold
+        cell.font = Font(bold=True)
     for row in df.itertuples(index=False, name=None):
         ws.append([_cell_value(v) for v in row])
     # openpyxl reads a leading "=" as a formula: force such strings back to text.
@@ -207,7 +210,31 @@ def table_to_excel(df: pd.DataFrame, metadata: Mapping[str, Any] | Provenance | 
         sample = [len(name)] + [len(str(v)) for v in df.iloc[:200, i - 1].tolist()]
         ws.column_dimensions[get_column_letter(i)].width = min(60, max(8, max(sample) + 2))
 
-    meta = wb.create_sheet(t("common.meta_sheet_metadata", lang)[:31])
+
+def table_to_excel(df: pd.DataFrame | Mapping[str, pd.DataFrame],
+                   metadata: Mapping[str, Any] | Provenance | None = None, *,
+                   lang: str = "en", sheet_name: str | None = None) -> bytes:
+    """An .xlsx workbook: the table on the first sheet (bold frozen header) and a
+    "metadata" sheet with source, filters, standard, method, date and suppression rule.
+
+    ``df`` may be a mapping {sheet name: table} for several tables in one file (e.g. the
+    CI5 table of men and of women).  Text is always stored as text, so a value beginning
+    with "=" is never run as a formula.
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    tables = dict(df) if isinstance(df, Mapping) else {sheet_name or t("common.meta_sheet_data", lang): df}
+    if not tables:
+        raise ValueError("table_to_excel: no table to write")
+    wb = Workbook()
+    taken: set[str] = set()
+    for i, (name, table) in enumerate(tables.items()):
+        ws = wb.active if i == 0 else wb.create_sheet()
+        ws.title = _sheet_title(name, taken)
+        _write_table(ws, table)
+    bold = Font(bold=True)
+    meta = wb.create_sheet(_sheet_title(t("common.meta_sheet_metadata", lang), taken))
     meta.append([t("common.meta_item", lang), t("common.meta_value", lang)])
     for cell in meta[1]:
         cell.font = bold

@@ -190,3 +190,15 @@ def test_presentation_has_one_slide_per_chart_with_picture_title_reading_footer(
             assert any("Source: Demo registry" in x and "Date: 2026-11-25" in x for x in texts)
         else:
             assert "Source: x" in texts
+
+
+def test_excel_several_tables_with_safe_sheet_names():
+    men = pd.DataFrame({"age_group": ["0-4", "5-9"], "count": [1, 2]})
+    women = pd.DataFrame({"age_group": ["0-4"], "count": [3]})
+    raw = export.table_to_excel({"Men: CI5 table [2015/2019]": men, "women": women, "Women": women},
+                                {"source": "demo"})
+    wb = load_workbook(io.BytesIO(raw))
+    assert wb.sheetnames == ["Men_ CI5 table _2015_2019_", "women", "Women (2)", "metadata"]
+    assert list(wb["women"].iter_rows(values_only=True)) == [("age_group", "count"), ("0-4", 3)]
+    with pytest.raises(ValueError, match="no table"):
+        export.table_to_excel({}, None)

@@ -3,7 +3,11 @@ groups, 2 sexes) -> queen weights, all regional measures (ASR, SIR, global and l
 P(RR > 1)), EB Moran's I with 999 permutations and LISA. Target (issue 6): <= 3 s for measures,
 smoothing and Moran's I.
 
-Run: ``.venv/bin/python bench/maps.py [n_cols n_rows]``
+Second part: the Regional maps page on the demo's 78 districts, server side, through Streamlit's
+AppTest (target <= 500 ms per re-render after the first run; AppTest's own polling adds up to
+~0.1 s, so the figure is an upper bound). ``--no-page`` skips it.
+
+Run: ``.venv/bin/python bench/maps.py [n_cols n_rows] [--no-page]``
 """
 from __future__ import annotations
 
@@ -65,6 +69,42 @@ def main(nx: int = 60, ny: int = 50) -> dict[str, float]:
     return t
 
 
+def page_rerender(repeats: int = 5) -> dict[str, float]:
+    """Median seconds of a re-render of pages/maps.py: unchanged, new class scheme, new measure."""
+    import warnings
+
+    from streamlit.testing.v1 import AppTest
+    warnings.simplefilter("ignore")
+    app = str(Path(__file__).resolve().parent.parent / "app.py")
+    at = AppTest.from_file(app, default_timeout=300).run()
+    t0 = time.perf_counter()
+    at.switch_page("pages/maps.py").run()
+    first = time.perf_counter() - t0
+    if at.exception:
+        raise RuntimeError(at.exception[0].value)
+    out = {"first render (cold caches, incl. LISA)": first}
+    steps = {
+        "re-render, nothing changed": lambda i: at.run(),
+        "re-render, class scheme changed": lambda i: at.selectbox(key="p_map_scheme").select(
+            ["quantiles", "fisher_jenks", "equal_interval", "ratio"][i % 4]).run(),
+        "re-render, measure changed": lambda i: at.selectbox(key="p_map_measure").select(
+            ["sir", "smoothed", "asr", "prob_gt_1"][i % 4]).run(),
+    }
+    for name, step in steps.items():
+        times = []
+        for i in range(repeats):
+            t0 = time.perf_counter()
+            step(i)
+            times.append(time.perf_counter() - t0)
+        out[name] = float(np.median(times))
+    for k, v in out.items():
+        flag = "" if k.startswith("first") else ("OK" if v <= 0.5 else "TOO SLOW")
+        print(f"{k:45s} {v:6.2f} s  {flag}")
+    return out
+
+
 if __name__ == "__main__":
-    args = [int(a) for a in sys.argv[1:3]]
+    args = [int(a) for a in sys.argv[1:] if a.isdigit()][:2]
     main(*args)
+    if "--no-page" not in sys.argv:
+        page_rerender()

@@ -83,12 +83,12 @@ left, right = st.columns(2)
 with left:
     title = flabel(factor)
     fig = mc.choropleth(geo, data.assign(flag=""), factor, scheme="quantiles", k=5, lang=f.lang, theme=f.theme,
-                        title=title, highlight=highlight, height=440, geojson=gj)
+                        title=title, highlight=highlight, height=440, geojson=gj, fit_width=480)
     widgets.chart_with_table(fig, data[[S.REGION_NAME, S.REGION, factor]], name="rf_map_factor", f=f, ds=ds, title=title)
 with right:
     title = f.t("maps.map_title", measure=f.t("maps.m_smoothed"), site=f.site_name(f.site), period=f.period_label())
     fig = mc.choropleth(geo, data, "smoothed", scheme="ratio", lang=f.lang, theme=f.theme, title=title,
-                        highlight=highlight, height=440, geojson=gj)
+                        highlight=highlight, height=440, geojson=gj, fit_width=480)
     widgets.chart_with_table(fig, data[[S.REGION_NAME, S.REGION, "cases", "expected", "sir", "smoothed", "prob_gt_1", "flag"]],
                              name="rf_map_sir", f=f, ds=ds, title=title)
 

@@ -52,3 +52,25 @@ def test_map_draws_polygons_offline(page: Page, app_url: str, screenshots):
     assert tinted.sum() > 2000, tinted.sum()
     # nothing the page needed came from outside: only browser-internal noise may have been blocked
     assert not [u for u in blocked if "plot.ly" in u or "carto" in u or "mapbox" in u or "tile" in u], blocked
+
+
+def test_risk_factor_maps_draw_side_by_side(page: Page, app_url: str, screenshots):
+    """Both linked maps of the Risk factors page draw offline, the highlighted region outlined."""
+    from PIL import Image
+
+    blocked = _offline(page, app_url)
+    page.goto(f"{app_url}/risk_factors?rf_region=AZE-1676", wait_until="domcontentloaded")
+    expect(page.get_by_role("heading", name="Risk factors and cancer")).to_be_visible(timeout=60_000)
+    charts = page.get_by_test_id("stPlotlyChart")
+    expect(charts.nth(1)).to_be_visible(timeout=60_000)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
+    expect(charts.nth(1).locator("canvas").first).to_be_visible(timeout=30_000)
+    page.wait_for_timeout(2500)
+    for i, name in ((0, "rf_factor"), (1, "rf_sir")):
+        png = charts.nth(i).screenshot(path=str(screenshots / f"risk_factors_{name}_offline.png"))
+        img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+        coloured = (img.max(axis=-1) - img.min(axis=-1)) > 25              # any saturated fill
+        dark = img.max(axis=-1) < 40                                         # the black outline
+        assert coloured.mean() > 0.05, (name, coloured.mean())
+        assert dark.sum() > 100, (name, dark.sum())
+    assert not [u for u in blocked if "plot.ly" in u or "carto" in u or "mapbox" in u or "tile" in u], blocked

@@ -152,12 +152,25 @@ def test_geojson_ids_and_topojson_helper(regions):
 
 
 @pytest.mark.slow
-def test_png_export_draws_polygons_offline(regions, frame):
-    """kaleido renders the MapLibre map with no network: the PNG has many coloured pixels."""
+def test_exports_draw_polygons_offline(regions, frame):
+    """kaleido renders the MapLibre map with no network: the PNG has many pixels of the class
+    colours; SVG (map layer embedded as an image) and PDF come out too."""
+    import warnings
+
+    import kaleido
     from PIL import Image
+    warnings.filterwarnings("ignore", message="The kopts argument is ignored if using a server")
     fig = maps.choropleth(regions, frame, "sir", scheme="ratio")
-    png = fig.to_image(format="png", width=600, height=450)
+    kaleido.start_sync_server(silence_warnings=True)
+    try:
+        png = fig.to_image(format="png", width=600, height=450)
+        svg = fig.to_image(format="svg", width=600, height=450)
+        pdf = fig.to_image(format="pdf", width=600, height=450)
+    finally:
+        kaleido.stop_sync_server(silence_warnings=True)
     img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
     red = (img[..., 0] > 150) & (img[..., 1] < 90) & (img[..., 2] < 90)         # "> 1.5" class
     blue = (img[..., 2] > 130) & (img[..., 0] < 80)                             # "< 0.67" class
     assert red.sum() > 500 and blue.sum() > 500
+    assert svg.startswith(b"<svg") and b"<image" in svg and len(svg) > 20_000
+    assert pdf.startswith(b"%PDF") and len(pdf) > 10_000

@@ -96,8 +96,8 @@ def map_view(regions: gpd.GeoDataFrame, width: int = 700, height: int = 520) -> 
 
 
 def _map_figure(traces: list, regions, title: str, theme: str, height: int, width: int | None,
-                **layout) -> go.Figure:
-    view = map_view(regions, width or 700, height)
+                fit_width: int | None = None, **layout) -> go.Figure:
+    view = map_view(regions, fit_width or width or 700, height - 70)
     lay = dict(template=template_name(theme), title=dict(text=title), height=height,
                map=dict(style=MAP_STYLE, **view), margin=dict(l=10, r=10, t=60, b=10),
                legend=dict(title=None, itemsizing="constant", bgcolor="rgba(255,255,255,0.8)",
@@ -153,7 +153,8 @@ def choropleth(regions: gpd.GeoDataFrame, frame: pd.DataFrame, value: str, *, ke
                scheme: str = "quantiles", k: int = 5, bins: Sequence[float] | None = None,
                lang: str = "en", theme: str = "light", title: str | None = None, decimals: int = 2,
                highlight: str | None = None, height: int = 520, width: int | None = None,
-               simplify: float | None = None, geojson: dict | None = None) -> go.Figure:
+               simplify: float | None = None, geojson: dict | None = None,
+               fit_width: int | None = None) -> go.Figure:
     """Choropleth of ``frame[value]`` by region, classed with :func:`analytics.classify.classify`.
 
     One trace per class (legend = class limits and count), grey traces for suppressed regions
@@ -161,7 +162,8 @@ def choropleth(regions: gpd.GeoDataFrame, frame: pd.DataFrame, value: str, *, ke
     reason for any flag. ``scheme="ratio"`` uses the diverging palette centred on 1;
     ``"significance"`` colours by ``sir_lower``/``sir_upper`` against 1. ``highlight`` outlines one
     region (linked selection between side-by-side maps). ``geojson``: a precomputed
-    :func:`geojson_of` of ``regions`` (saves ~0.1 s per map on a re-render).
+    :func:`geojson_of` of ``regions`` (saves ~0.1 s per map on a re-render). ``fit_width``: the
+    pixel width the map will be shown at (zoom is chosen so the regions fit; default 700).
     """
     title = title if title is not None else value
     if frame.empty or value not in frame.columns:
@@ -196,7 +198,7 @@ def choropleth(regions: gpd.GeoDataFrame, frame: pd.DataFrame, value: str, *, ke
             _add_fill(traces, gj, df.loc[mask, key], colour, f"{label} ({int(mask.sum())})", hover[mask])
     if highlight is not None and str(highlight) in set(df[key]):
         _add_outline(traces, gj, str(highlight))
-    return _map_figure(traces, regions, title, theme, height, width,
+    return _map_figure(traces, regions, title, theme, height, width, fit_width,
                        meta={"classes": c.legend().to_dict("list"), "scheme": scheme})
 
 

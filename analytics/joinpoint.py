@@ -183,12 +183,11 @@ def _fit_fixed(t, y, w, knots):
     return coef, fit, sse
 
 
-def _lerman_segments(t, y, w, knots, conf):
+def _lerman_segments(t, y, w, knots):
     """Parametric segment slope SEs after Lerman: drop the points on joinpoints and fit each
     segment its own line; pooled residual variance on n* - 2(k+1) df (NCI Joinpoint help,
     "Estimated regression coefficients")."""
     k = len(knots)
-    bounds = np.concatenate([[-np.inf], knots, [np.inf]])
     on_jp = np.isin(t, knots)
     seg = np.searchsorted(knots, t, side="left") if k else np.zeros(t.size, dtype=int)
     keep = ~on_jp
@@ -216,7 +215,6 @@ def _lerman_segments(t, y, w, knots, conf):
     sigma2 = sse / df if df > 0 else np.nan
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.sqrt(sigma2 / sxx)
-    _ = bounds
     return se, df
 
 
@@ -318,7 +316,7 @@ def _build_result(x, y_rate, w, order, knots, conf, weighted):
     ly = np.log(y_rate)
     kt = np.asarray(knots, dtype=float) - x.mean()
     coef, fit, sse = _fit_fixed(t, ly, w, kt)
-    se, df = _lerman_segments(t, ly, w, kt, conf)
+    se, df = _lerman_segments(t, ly, w, kt)
     slopes = _segment_slopes(coef)
     edges = np.concatenate([[x.min()], np.asarray(knots, float), [x.max()]])
     with np.errstate(invalid="ignore", divide="ignore"):

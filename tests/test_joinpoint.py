@@ -135,3 +135,20 @@ def test_summary_mentions_segments():
     res = joinpoint(case["inputs"]["year"], case["inputs"]["rate"], selection="bic")
     txt = res.summary()
     assert "2008" in txt and "AAPC" in txt
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(scale=st.floats(1e-3, 1e4), shift=st.integers(-50, 50), seed=st.integers(0, 10_000))
+def test_apcs_invariant_to_rate_scale_and_year_shift(scale, shift, seed):
+    # ln(c R) = ln c + ln R only moves the intercept; shifting years moves the joinpoints with them.
+    rng = np.random.default_rng(seed)
+    yr = np.arange(2000, 2016)
+    rate = np.exp(3 + np.cumsum(rng.normal(0.01, 0.03, yr.size)))
+    a = joinpoint(yr, rate, selection="bic", max_joinpoints=2)
+    b = joinpoint(yr + shift, scale * rate, selection="bic", max_joinpoints=2)
+    assert b.joinpoints == [j + shift for j in a.joinpoints]
+    np.testing.assert_allclose(b.segments["apc"], a.segments["apc"], rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(b.fitted, scale * a.fitted, rtol=1e-9)

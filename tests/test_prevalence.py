@@ -177,3 +177,12 @@ def test_by_region_and_age_group_denominators(cohort):
     ages = prevalence(df, pop, index_date=T, by=["age_group"], durations=[5])
     # P1 54, P3 52, P6 59 alive; P2 (64, dead) and P4 (69, lost) give zero rows
     assert ages.set_index("age_group")["count"].to_dict() == {"50-54": 2, "55-59": 1, "60-64": 0, "65-69": 0}
+
+
+def test_prevalence_grows_with_duration_and_never_exceeds_people(cohort):
+    out = prevalence(cohort, index_date=T, by=["site_ci5", "sex"], adjust_lost=True)
+    for _, g in out.groupby(["site_ci5", "sex"]):
+        counts = g.set_index("duration").loc[["1", "3", "5", "10", "all"], "count"].to_numpy()
+        assert (np.diff(counts) >= -1e-12).all()
+    persons = cohort.loc[cohort["incidence_date"] <= T, "patient_id"].nunique()
+    assert out.loc[out["site_ci5"] == ALL_SITES, "count"].groupby(out["duration"]).sum().max() <= persons

@@ -102,8 +102,12 @@ def test_azerbaijani_is_latin_and_russian_is_cyrillic():
 
 
 def test_every_site_group_of_both_lists_is_translated():
+    from analytics import sites
     groups = pd.read_csv(i18n.DATA_DIR / "reference" / "site_groups.csv")
-    for label in groups["label"].unique():
+    labels = set(groups["label"])
+    for scheme in ("ci5_detailed", "globocan"):           # incl. the groups analytics.sites adds (MPD, MDS, totals)
+        labels |= set(sites.site_table(scheme)["label"])
+    for label in sorted(labels):
         for lang in LANGUAGES:
             assert site_key(label) in i18n.catalogue(lang), f"{lang}: no translation for site {label!r}"
         assert site_label(label, "en") == label

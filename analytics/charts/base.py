@@ -114,7 +114,8 @@ _RARE_SITES = [
     "Kaposi sarcoma", "Connective and soft tissue", "Vulva", "Vagina",
     "Other female genital organs", "Placenta", "Penis", "Other male genital organs",
     "Renal pelvis", "Ureter", "Other urinary organs", "Eye", "Adrenal gland",
-    "Other endocrine", "Immunoproliferative diseases",
+    "Other endocrine", "Immunoproliferative diseases", "Myeloproliferative disorders",
+    "Myelodysplastic syndromes",
 ]
 _RARE_PALETTE = [c for c in (TOL_MUTED + TOL_LIGHT + TOL_BRIGHT + list(OKABE_ITO.values()))
                  if c not in ("#DDDDDD", "#BBBBBB", "#000000")]

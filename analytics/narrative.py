@@ -123,6 +123,16 @@ def asr_sentence(value: float, lower: float, upper: float, *, lang: str = "en", 
     return _capitalise(t("charts.narrative_asr", lang, **args), lang)
 
 
+def crude_rate_sentence(value: float, *, lang: str = "en", multiplier: int = 100000,
+                        decimals: int = 1) -> str:
+    """"The crude rate was 36.1 per 100,000." (cases / person-years x multiplier)."""
+    lang = normalize_lang(lang)
+    if value is None or not math.isfinite(float(value)):
+        return t("charts.narrative_no_data", lang)
+    return _capitalise(t("charts.narrative_crude", lang, value=_num(value, lang, decimals),
+                         multiplier=format_number(multiplier, lang, 0)), lang)
+
+
 def cumulative_risk_sentence(risk_percent: float, *, sex: int = 0, lang: str = "en", decimals: int = 1) -> str:
     """"Among men, the cumulative risk of developing cancer between 0 and 74 years was 12.5%,
     about 1 in 8."  (1 in round(100 / risk), the way CI5 and GLOBOCAN word it.)"""

@@ -64,6 +64,9 @@ def test_cases_asr_cumulative_risk_regions():
         f"Стандартизованный по возрасту показатель (мировой стандарт) составил 45,2 на 100{NB}000 (90% ДИ от 44,1 до 46,3)."
     assert nar.asr_sentence(np.nan, np.nan, np.nan, suppressed=True, k=5) == \
         "The rate is not shown because it is based on fewer than 5 cases."
+    # 1,234 cases in 3,418,000 person-years = 36.10 per 100,000
+    assert nar.crude_rate_sentence(1234 / 3_418_000 * 1e5) == "The crude rate was 36.1 per 100,000."
+    assert nar.crude_rate_sentence(1234 / 3_418_000 * 1e5, lang="az") == "Kobud göstərici 100.000 nəfərə 36,1 olub."
     # cumulative risk 12.5 % -> 1 in 8 (100 / 12.5)
     assert nar.cumulative_risk_sentence(12.5, sex=1) == \
         "Among men, the cumulative risk of developing cancer between 0 and 74 years was 12.5%, about 1 in 8."

@@ -167,9 +167,9 @@ def read_population(source: Any, *, top_age: int = 85, name: str | None = None,
         i = int(np.flatnonzero((pop < 0).to_numpy())[0])
         raise IngestError("a population count is negative. Correct it.", file=file, row=i + 1, column=str(popcol))
     year = (_numbers(long[found[S.YEAR]], file, found[S.YEAR], allow_na=True).astype("Int16") if found[S.YEAR] is not None
-            else pd.array([pd.NA] * len(long), dtype="Int16"))
+            else parsing.missing(len(long), "Int16"))
     region = (parsing.parse_text(long[found[S.REGION]]).values if found[S.REGION] is not None
-              else pd.array([pd.NA] * len(long), dtype="str"))
+              else parsing.missing(len(long), "str"))
     tidy = pd.DataFrame({S.YEAR: year, S.REGION: region, S.SEX: sex.values, S.AGE_START: start.values,
                          S.POPULATION: pop.values})
     out = (tidy.groupby([S.YEAR, S.REGION, S.SEX, S.AGE_START], dropna=False, sort=True)[S.POPULATION]
@@ -237,8 +237,8 @@ def read_regions(source: Any, *, key: str | None = None, name: str | None = None
     out = gpd.GeoDataFrame({
         S.REGION: g[k].astype(str).str.strip().astype("str"),
         S.REGION_NAME: (g[nm].astype("str") if nm else g[k].astype("str")),
-        S.PARENT: (g[parent].astype("str") if parent else pd.array([pd.NA] * len(g), dtype="str")),
-        S.PARENT_NAME: (g[parent_name].astype("str") if parent_name else pd.array([pd.NA] * len(g), dtype="str")),
+        S.PARENT: (g[parent].astype("str") if parent else parsing.missing(len(g), "str")),
+        S.PARENT_NAME: (g[parent_name].astype("str") if parent_name else parsing.missing(len(g), "str")),
     }, geometry=g.geometry.values, crs=4326)
     return out[S.REGION_COLUMNS].reset_index(drop=True)
 
@@ -278,12 +278,12 @@ def read_risk_factors(source: Any, *, name: str | None = None) -> pd.DataFrame:
         S.REGION: parsing.parse_text(df[f[S.REGION]]).values,
         S.INDICATOR: parsing.parse_text(df[f[S.INDICATOR]]).values,
         S.VALUE: _numbers(df[f[S.VALUE]], file, f[S.VALUE], allow_na=True).values,
-        S.UNIT: (parsing.parse_text(df[f[S.UNIT]]).values if f[S.UNIT] else pd.array([pd.NA] * n, dtype="str")),
+        S.UNIT: (parsing.parse_text(df[f[S.UNIT]]).values if f[S.UNIT] else parsing.missing(n, "str")),
         S.YEAR: (_numbers(df[f[S.YEAR]], file, f[S.YEAR], allow_na=True).astype("Int16").values if f[S.YEAR]
-                 else pd.array([pd.NA] * n, dtype="Int16")),
+                 else parsing.missing(n, "Int16")),
         S.LOWER: (_numbers(df[f[S.LOWER]], file, f[S.LOWER], allow_na=True).values if f[S.LOWER] else np.nan),
         S.UPPER: (_numbers(df[f[S.UPPER]], file, f[S.UPPER], allow_na=True).values if f[S.UPPER] else np.nan),
-        S.SOURCE: (parsing.parse_text(df[f[S.SOURCE]]).values if f[S.SOURCE] else pd.array([pd.NA] * n, dtype="str")),
+        S.SOURCE: (parsing.parse_text(df[f[S.SOURCE]]).values if f[S.SOURCE] else parsing.missing(n, "str")),
     })
     return out[S.RISK_FACTOR_COLUMNS]
 
@@ -320,7 +320,7 @@ def read_deaths(source: Any, *, top_age: int = 85, name: str | None = None) -> p
         S.YEAR: _numbers(df[f[S.YEAR]], file, f[S.YEAR]).astype("Int16").values,
         S.SEX: sex.values, S.AGE_START: start.values,
         S.REGION: (parsing.parse_text(df[f[S.REGION]]).values if f[S.REGION]
-                   else pd.array([pd.NA] * len(df), dtype="str")),
+                   else parsing.missing(len(df), "str")),
         S.ICD10: icd.astype("str").values,
         S.COUNT: _numbers(df[f[S.COUNT]], file, f[S.COUNT]).values,
     })

@@ -24,6 +24,14 @@ import pandas as pd
 _NA_STRINGS = {"", "nan", "na", "n/a", "null", "none", "<na>", "nat", "."}
 
 
+def missing(n: int, dtype: str):
+    """An all-missing array of length ``n`` (built without a Python list of NA)."""
+    if dtype == "str":
+        import pyarrow as pa
+        return pd.array(pa.nulls(n, pa.large_string()), dtype="str")
+    return pd.arrays.IntegerArray(np.zeros(n, dtype=dtype.lower()), np.ones(n, dtype=bool))
+
+
 @dataclass
 class Parsed:
     values: object            # pandas array/Series, aligned with the input
@@ -33,7 +41,19 @@ class Parsed:
 
 def factorize(s: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Factor codes (-1 for missing) and distinct values as stripped strings."""
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    if isinstance(s.dtype, pd.CategoricalDtype):   # read as categorical: factorised already
+        codes = s.cat.codes.to_numpy().astype(np.int64)
+        uniques = s.cat.categories
+        used = np.zeros(len(uniques), dtype=bool)
+        used[codes[codes >= 0]] = True
+        if not used.all():      # drop unused categories so every unique is a real value
+            keep = np.flatnonzero(used)
+            remap = np.full(len(uniques), -1, dtype=np.int64)
+            remap[keep] = np.arange(len(keep))
+            codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
+            uniques = uniques[keep]
+    else:
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
     out = []
     for u in np.asarray(uniques, dtype=object):
         if isinstance(u, (float, np.floating)) and float(u).is_integer():
@@ -80,8 +100,7 @@ def parse_code(s: pd.Series, allowed: dict[str, int], *, extra: dict | None = No
         else:
             vals[i] = int(v)
     per_row = _spread(codes, vals, -1)
-    out = pd.array(np.where(per_row >= 0, per_row, 0), dtype=dtype)
-    out[per_row < 0] = pd.NA
+    out = pd.arrays.IntegerArray(np.where(per_row >= 0, per_row, 0).astype(dtype.lower()), per_row < 0)
     return Parsed(out, _spread(codes, bad, False))
 
 
@@ -141,8 +160,7 @@ def parse_age(s: pd.Series, *, unknown=(999,), extra: dict | None = None) -> Par
             continue
         vals[i] = a
     per_row = _spread(codes, vals, -1)
-    out = pd.array(np.where(per_row >= 0, per_row, 0), dtype="Int16")
-    out[per_row < 0] = pd.NA
+    out = pd.arrays.IntegerArray(np.where(per_row >= 0, per_row, 0).astype("int16"), per_row < 0)
     return Parsed(out, _spread(codes, bad, False))
 
 
@@ -169,7 +187,7 @@ def parse_topography(s: pd.Series) -> Parsed:
         else:
             vals[i] = None
             bad[i] = True
-    return Parsed(_to_str(codes, vals), _spread(codes, bad, False))
+    return Parsed(_to_cat(codes, vals), _spread(codes, bad, False))
 
 
 def parse_morphology(s: pd.Series) -> tuple[Parsed, Parsed]:
@@ -192,16 +210,38 @@ def parse_morphology(s: pd.Series) -> tuple[Parsed, Parsed]:
         if m.group(2) is not None:
             beh[i] = {"6": 3, "9": 3}.get(m.group(2), int(m.group(2)))
     bper = _spread(codes, beh, -1)
-    b = pd.array(np.where(bper >= 0, bper, 0), dtype="Int8")
-    b[bper < 0] = pd.NA
-    return Parsed(_to_str(codes, vals), _spread(codes, bad, False)), Parsed(b, np.zeros(len(codes), bool))
+    b = pd.arrays.IntegerArray(np.where(bper >= 0, bper, 0).astype("int8"), bper < 0)
+    return Parsed(_to_cat(codes, vals), _spread(codes, bad, False)), Parsed(b, np.zeros(len(codes), bool))
 
 
 def parse_text(s: pd.Series) -> pd.Series:
-    """Stripped strings, empty -> NA (ids, region codes, cause of death)."""
-    codes, u = factorize(s)
-    vals = np.array([None if x.lower() in _NA_STRINGS else x for x in u] or [None], dtype=object)[:len(u)]
-    return _to_str(codes, vals)
+    """Stripped strings, empty and NA markers -> NA (ids, region codes, cause of death).
+
+    Identifiers have as many distinct values as rows, so this works on the whole column
+    with Arrow string kernels instead of factorising."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    if pd.api.types.is_float_dtype(s.dtype):
+        s = s.astype("Int64")          # 1.0 -> "1", not "1.0"
+    arr = pa.array(s.astype("str").array, type=pa.large_string()) if not isinstance(
+        s.dtype, pd.StringDtype) else pa.array(s.array, type=pa.large_string())
+    arr = pc.utf8_trim_whitespace(arr)
+    low = pc.utf8_lower(arr)
+    na = pc.is_in(low, value_set=pa.array(sorted(_NA_STRINGS), type=pa.large_string()))
+    arr = pc.if_else(pc.fill_null(na, True), pa.scalar(None, type=pa.large_string()), arr)
+    return pd.Series(arr.to_pandas(), dtype="str")
+
+
+def _to_cat(codes: np.ndarray, vals: np.ndarray) -> pd.Series:
+    """Categorical with string categories (distinct raw values that normalise to the same
+    code, "509" and "C50.9", share one category)."""
+    valid = np.array([v is not None for v in vals], dtype=bool)
+    cats, inv = np.unique(np.array([v if v is not None else "" for v in vals], dtype=object)[valid]
+                          .astype(str), return_inverse=True) if valid.any() else (np.array([], str), np.array([], int))
+    per_unique = np.full(len(vals), -1, dtype=np.int64)
+    per_unique[valid] = inv
+    row_codes = _spread(codes, per_unique, -1)
+    return pd.Series(pd.Categorical.from_codes(row_codes, categories=pd.Index(cats, dtype="str")))
 
 
 def _to_str(codes: np.ndarray, vals: np.ndarray) -> pd.Series:

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analytics import parsing
 from analytics import schema as S
 from analytics.errors import IngestError
 from analytics.readers import RawRecords, read_deaths, read_population, read_records
@@ -114,7 +115,7 @@ def build_registry(raw: RawRecords, *, population: Any = None, deaths: Any = Non
         ex_flags = pd.DataFrame({
             S.ROW: ex[S.ROW].astype("int64").to_numpy(), S.TUMOUR_ID: ex[S.TUMOUR_ID].astype("str").to_numpy(),
             "check": ex["check"].astype("str").to_numpy(), "severity": S.ERROR,
-            "column": pd.array([pd.NA] * len(ex), dtype="str"), "message": ex["reason"].astype("str").to_numpy()})
+            "column": parsing.missing(len(ex), "str"), "message": ex["reason"].astype("str").to_numpy()})
         flags = pd.concat([flags, ex_flags], ignore_index=True)
         grouped = ex.groupby(["check", "reason"], sort=False).size().reset_index(name="records")
         reader_rows = pd.DataFrame({"status": "excluded", "reason": grouped["check"].astype(str),
@@ -163,7 +164,7 @@ def _fallback_derive(records: pd.DataFrame, top_age: int) -> pd.DataFrame:
     labels = dict(zip(edges, S.age_group_labels(top_age)))
     out[S.AGE_GROUP] = out[S.AGE_START].map(labels).astype("str")
     for c in (S.ICD10, S.SITE_CI5, S.SITE_GLOBOCAN):
-        out[c] = pd.array([pd.NA] * len(out), dtype="str")
+        out[c] = parsing.missing(len(out), "str")
     out[S.FIRST_PRIMARY] = True
     return out
 

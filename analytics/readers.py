@@ -35,6 +35,9 @@ from analytics.mapping import AGE_SOURCES, REQUIRED, ColumnMapping, load_mapping
 SAMPLE_ROWS = 200
 TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".tab", ".dat", ""}
 READER_ERROR = "reader"
+# Schema columns with few distinct values: read as categoricals (codes, dates, regions).
+CATEGORICAL_TARGETS = {S.SEX, S.BIRTH_DATE, S.INCIDENCE_DATE, S.AGE, S.TOPOGRAPHY, S.MORPHOLOGY, S.BEHAVIOUR,
+                       S.BASIS, S.REGION, S.VITAL_STATUS, S.LAST_CONTACT, "_record_status"}
 
 # Reader-level checks (flags that the reader itself raises, before validation).
 CHECK_UNPARSEABLE_DATE = "unparseable_date"
@@ -156,11 +159,47 @@ def _text_kwargs(src: TableSource, encoding: str) -> dict:
                 on_bad_lines="warn")
 
 
+def _read_text_arrow(src: TableSource, columns: list[str], n_fields: int) -> pd.DataFrame | None:
+    """Fast path for well-formed UTF-8 text: Arrow's multi-threaded CSV reader, only the
+    needed columns, every value as a string (Arrow-backed ``str`` columns, no copy).
+
+    Returns None, and the pandas path takes over, for anything irregular: another
+    encoding, duplicate header names, blank lines, rows with a different number of fields
+    (the pandas path keeps short rows and reports long ones by row number)."""
+    if src.encoding not in ("utf-8", "utf-8-sig") or len(set(columns)) != len(columns):
+        return None
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    irregular = []
+
+    def on_invalid(row):
+        irregular.append(row)
+        return "skip"
+
+    try:
+        fh = src.path if src.path is not None else pa.BufferReader(src.data or b"")
+        table = pacsv.read_csv(
+            fh, read_options=pacsv.ReadOptions(block_size=1 << 24, use_threads=True),
+            parse_options=pacsv.ParseOptions(delimiter=src.delimiter, quote_char='"', double_quote=True,
+                                             newlines_in_values=False, ignore_empty_lines=False,
+                                             invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(include_columns=columns,
+                                                 column_types={c: pa.string() for c in columns},
+                                                 strings_can_be_null=True, null_values=[""],
+                                                 quoted_strings_can_be_null=True))
+    except Exception:   # noqa: BLE001 - any doubt: the pandas path reads it and explains problems
+        return None
+    if irregular or table.num_columns != len(columns):
+        return None
+    return pd.DataFrame({c: pd.Series(pd.array(table[c].combine_chunks(), dtype="str")) for c in columns})
+
+
 def _csv_with_fallback(src: TableSource, enc: str, usecols, nrows) -> pd.DataFrame:
     """The C parser, and the Python parser where the C parser fails on odd input
     (control characters, ragged last lines with ``usecols``)."""
+    kw = _text_kwargs(src, enc)
     try:
-        return pd.read_csv(src.handle(), usecols=usecols, nrows=nrows, **_text_kwargs(src, enc))
+        return pd.read_csv(src.handle(), usecols=usecols, nrows=nrows, **kw)
     except UnicodeDecodeError:
         raise
     except (pd.errors.ParserError, ValueError):
@@ -306,18 +345,26 @@ def read_columns(src: TableSource, positions: list[int], names: list[str]) -> tu
             df.columns = names
             return df.reset_index(drop=True), []
         if src.kind == "parquet":
+            import pyarrow as pa
             import pyarrow.parquet as pq
-            pf = pq.ParquetFile(src.handle())
-            allnames = pf.schema_arrow.names
-            df = pf.read(columns=[allnames[p] for p in positions]).to_pandas()
+            schema_ = pq.read_schema(src.handle())
+            cols = [schema_.names[p] for p in positions]
+            # code columns come back as dictionary arrays (pandas categoricals): no re-hashing
+            as_dict = [c for c, n in zip(cols, names) if n in CATEGORICAL_TARGETS and (
+                pa.types.is_string(schema_.field(c).type) or pa.types.is_large_string(schema_.field(c).type))]
+            df = pq.ParquetFile(src.handle(), read_dictionary=as_dict).read(columns=cols).to_pandas()
             df.columns = names
             return df, []
         if src.kind == "xlsx":
             df = pd.read_excel(src.handle(), sheet_name=0, usecols=positions, dtype=str, engine="openpyxl")
             df.columns = names
             return df, []
-        n_fields = len(sample_table(src, nrows=0).columns)
-        df, bad = _read_text(src, usecols=positions, n_fields=n_fields)
+        header = sample_table(src, nrows=0).columns
+        fast = _read_text_arrow(src, [str(header[p]) for p in positions], len(header))
+        if fast is not None:
+            fast.columns = names
+            return fast, []
+        df, bad = _read_text(src, usecols=positions, n_fields=len(header))
         df.columns = names
         return df, bad
     except IngestError:
@@ -443,7 +490,9 @@ def _normalise(raw: pd.DataFrame, bad_rows: list[int], codes: dict, date_format:
 
     if S.TUMOUR_ID in raw:
         tid = parsing.parse_text(raw[S.TUMOUR_ID])
-        tid = tid.where(tid.notna(), pd.Series(["row" + str(r) for r in rows], dtype="str"))
+        if tid.isna().any():   # a record without an id is named after its row
+            miss = tid.isna().to_numpy()
+            tid[miss] = np.char.add("row", rows[miss].astype(str))
     else:
         tid = pd.Series(np.char.add("row", rows.astype(str)), dtype="str")
     out[S.TUMOUR_ID] = tid.values
@@ -476,13 +525,13 @@ def _normalise(raw: pd.DataFrame, bad_rows: list[int], codes: dict, date_format:
             out[col] = p.values
             add_invalid(col, p, CHECK_INVALID_CODE, what)
         elif col != canreg.RECORD_STATUS:
-            out[col] = pd.array([pd.NA] * len(raw), dtype="Int8")
+            out[col] = parsing.missing(len(raw), "Int8")
     if S.BASIS in raw:
         p = parsing.parse_basis(raw[S.BASIS], extra=codes.get(S.BASIS))
         out[S.BASIS] = p.values
         add_invalid(S.BASIS, p, CHECK_INVALID_CODE, "a basis of diagnosis code (0-9)")
     else:
-        out[S.BASIS] = pd.array([pd.NA] * len(raw), dtype="Int8")
+        out[S.BASIS] = parsing.missing(len(raw), "Int8")
 
     if S.TOPOGRAPHY in raw:
         p = parsing.parse_topography(raw[S.TOPOGRAPHY])
@@ -494,7 +543,7 @@ def _normalise(raw: pd.DataFrame, bad_rows: list[int], codes: dict, date_format:
         out[S.MORPHOLOGY] = p.values.values
         add_invalid(S.MORPHOLOGY, p, CHECK_INVALID_CODE, "a 4-digit ICD-O-3 morphology code")
     else:
-        out[S.MORPHOLOGY] = pd.array([pd.NA] * len(raw), dtype="str")
+        out[S.MORPHOLOGY] = parsing.missing(len(raw), "str")
     if S.BEHAVIOUR in raw:
         p = parsing.parse_code(raw[S.BEHAVIOUR], parsing.BEHAVIOUR_CODES, extra=codes.get(S.BEHAVIOUR))
         beh = p.values
@@ -504,7 +553,7 @@ def _normalise(raw: pd.DataFrame, bad_rows: list[int], codes: dict, date_format:
         add_invalid(S.BEHAVIOUR, p, CHECK_INVALID_CODE, "a behaviour code (0, 1, 2, 3)")
     else:
         out[S.BEHAVIOUR] = (beh_from_mor.values if beh_from_mor is not None
-                            else pd.array([pd.NA] * len(raw), dtype="Int8"))
+                            else parsing.missing(len(raw), "Int8"))
 
     for col in (S.BIRTH_DATE, S.INCIDENCE_DATE, S.LAST_CONTACT):
         if col in raw:
@@ -532,17 +581,17 @@ def _normalise(raw: pd.DataFrame, bad_rows: list[int], codes: dict, date_format:
                                                "variable; the dates do not give 99 years)"] * int(unk99.sum())))
         out[S.AGE] = age.astype("Int16").values
     else:
-        out[S.AGE] = pd.array([pd.NA] * len(raw), dtype="Int16")
+        out[S.AGE] = parsing.missing(len(raw), "Int16")
 
     for col in (S.REGION, S.CAUSE_OF_DEATH):
         out[col] = (parsing.parse_text(raw[col]).values if col in raw
-                    else pd.array([pd.NA] * len(raw), dtype="str"))
+                    else parsing.missing(len(raw), "str"))
     out[S.ROW] = rows
 
     # Reader-level exclusions: malformed rows (never parsed), empty rows, CanReg deleted records.
     if bad_rows:
         br = np.asarray(bad_rows, dtype="int64")
-        excl_parts.append(pd.DataFrame({S.ROW: br, S.TUMOUR_ID: pd.array([pd.NA] * len(br), dtype="str"),
+        excl_parts.append(pd.DataFrame({S.ROW: br, S.TUMOUR_ID: parsing.missing(len(br), "str"),
                                         "check": CHECK_MALFORMED_ROW,
                                         "reason": READER_EXCLUSION_REASONS[CHECK_MALFORMED_ROW]}))
     empty = raw.isna().all(axis=1).to_numpy() if raw.shape[1] else np.zeros(len(raw), bool)

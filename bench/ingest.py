@@ -1,0 +1,136 @@
+"""Benchmark: ingest + validation + derivation of a 5,000,000-tumour extract.
+
+Builds, in a temporary directory (nothing is committed), the same synthetic registry twice:
+a CanReg5 Tumour+Patient export with all 39 TRN columns (tab-separated, CRLF, short names,
+``yyyyMMdd`` dates with some unknown days/months, names included so that the identifier
+columns are dropped as in real use) and a Parquet file with the schema's column names.
+Each is then loaded with ``analytics.pipeline.load_registry`` in a fresh process, which
+reports the wall time and its peak resident memory (``ru_maxrss``).
+
+Targets (issue 2): CSV <= 60 s, Parquet <= 20 s, peak memory <= 4 GB, on 2 cores.
+
+    python bench/ingest.py [--n 5000000] [--keep DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+SITES = [  # (3-digit topography, morphology, sex restriction 0 = both)
+    ("509", "8500", 2), ("341", "8070", 0), ("349", "8140", 0), ("619", "8140", 1), ("189", "8140", 0),
+    ("209", "8140", 0), ("169", "8144", 0), ("220", "8170", 0), ("539", "8070", 2), ("549", "8380", 2),
+    ("569", "8441", 2), ("679", "8120", 0), ("739", "8260", 0), ("649", "8312", 0), ("259", "8500", 0),
+    ("421", "9680", 0), ("421", "9861", 0), ("421", "9732", 0), ("710", "9440", 0), ("809", "8000", 0),
+    ("447", "8720", 0), ("150", "8070", 0), ("321", "8070", 0), ("119", "8070", 0), ("629", "9061", 1),
+]
+
+
+def build(n: int, out: Path, seed: int = 2024) -> tuple[Path, Path]:
+    rng = np.random.default_rng(seed)
+    site = rng.integers(0, len(SITES), n)
+    top = np.array([s[0] for s in SITES])[site]
+    mor = np.array([s[1] for s in SITES])[site]
+    restr = np.array([s[2] for s in SITES])[site]
+    sex = np.where(restr > 0, restr, rng.integers(1, 3, n))
+    inc = np.datetime64("2010-01-01") + rng.integers(0, 15 * 365, n).astype("timedelta64[D]")
+    age = np.clip(rng.normal(63, 14, n).round(), 0, 99).astype(int)
+    birth = inc - (age * 365.25 + rng.integers(0, 365, n)).astype("timedelta64[D]")
+    age = ((inc - birth).astype(int) / 365.25).astype(int)
+    dlc = inc + rng.integers(0, 3000, n).astype("timedelta64[D]")
+    dlc = np.minimum(dlc, np.datetime64("2025-06-30"))
+    stat = rng.choice([1, 2, 9], n, p=[0.55, 0.43, 0.02])
+    basis = rng.choice([0, 1, 2, 4, 5, 6, 7, 8, 9], n, p=[0.03, 0.05, 0.03, 0.01, 0.08, 0.02, 0.75, 0.01, 0.02])
+    beh = rng.choice([3, 2], n, p=[0.98, 0.02])
+    addr = np.array([f"{d:02d}{s}" for d in range(1, 27) for s in range(1, 4)])[rng.integers(0, 78, n)]
+
+    def ymd(d):
+        return pd.Series(d).dt.strftime("%Y%m%d").to_numpy()
+
+    inc_s = ymd(inc)
+    unk = rng.random(n)
+    inc_s = np.where(unk < 0.01, np.char.add(np.char.ljust(inc_s.astype(str), 6).astype("U6"), "99"), inc_s)
+    regno = np.char.add("2", np.char.zfill(np.arange(1, n + 1).astype(str), 7))
+    tid = np.char.add(regno, "01")
+    canreg = pd.DataFrame({
+        "RECS": np.where(rng.random(n) < 0.001, "2", "1"), "CHEC": "1", "AGE": age.astype(str), "ADDR": addr,
+        "INCID": inc_s, "TOP": top, "MOR": mor, "BEH": beh.astype(str), "BAS": basis.astype(str), "I10": "",
+        "MPCODE": "", "MPSEQ": "1", "MPTOT": "1", "UPDATE": "20250101", "ICCC": "", "OBSOLETEFLAGTUMOURTABLE": "0",
+        "TUMOURID": tid, "PATIENTIDTUMOURTABLE": regno, "PATIENTRECORDIDTUMOURTABLE": tid,
+        "TUMOURUPDATEDBY": "bench", "TUMOURUNDUPLICATIONSTATUS": "", "REGNO": regno, "PERS": "1",
+        "FAMN": "Məmmədov", "FIRSTN": "Əli", "MAIDN": "", "SEX": sex.astype(str), "BIRTHD": ymd(birth),
+        "TRIB": "", "OCCU": "99", "DLC": ymd(dlc), "STAT": stat.astype(str), "MIDN": "",
+        "OBSOLETEFLAGPATIENTTABLE": "0", "PATIENTRECORDID": tid, "PATIENTUPDATEDBY": "bench",
+        "PATIENTUPDATEDATE": "20250101", "PATIENTRECORDSTATUS": "1", "PATIENTCHECKSTATUS": "1",
+    })
+    tsv = out / "canreg_export.tsv"
+    canreg.to_csv(tsv, sep="\t", index=False, lineterminator="\r\n")
+    from analytics import schema as S
+    canon = pd.DataFrame({
+        S.TUMOUR_ID: tid, S.PATIENT_ID: regno, S.SEX: sex.astype("int8"), S.BIRTH_DATE: birth.astype("datetime64[ns]"),
+        S.INCIDENCE_DATE: inc.astype("datetime64[ns]"), S.AGE: age.astype("int16"), S.TOPOGRAPHY: np.char.add("C", top),
+        S.MORPHOLOGY: mor, S.BEHAVIOUR: beh.astype("int8"), S.BASIS: basis.astype("int8"), S.REGION: addr,
+        S.VITAL_STATUS: stat.astype("int8"), S.LAST_CONTACT: dlc.astype("datetime64[ns]"),
+    })
+    pq = out / "tumours.parquet"
+    canon.to_parquet(pq, index=False)
+    return tsv, pq
+
+
+def run_one(path: str) -> None:
+    from analytics.pipeline import load_registry
+    t0 = time.perf_counter()
+    reg = load_registry(path)
+    dt = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
+    print(json.dumps({"seconds": round(dt, 1), "peak_gb": round(rss, 2), "n_read": reg.n_read,
+                      "n_used": reg.n_used, "n_excluded": reg.n_excluded}))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=5_000_000)
+    ap.add_argument("--keep", help="build the files in this folder and keep them")
+    ap.add_argument("--run", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.run:
+        run_one(a.run)
+        return 0
+    tmp = tempfile.TemporaryDirectory() if not a.keep else None
+    out = Path(a.keep) if a.keep else Path(tmp.name)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    tsv, pq = build(a.n, out)
+    print(f"built {a.n:,} tumours in {time.perf_counter() - t0:.0f} s: CanReg5 TSV "
+          f"{tsv.stat().st_size / 1e6:,.0f} MB, Parquet {pq.stat().st_size / 1e6:,.0f} MB; cores: {os.cpu_count()}")
+    results = {}
+    for label, path, target in (("CanReg5 TSV", tsv, 60), ("Parquet", pq, 20)):
+        r = subprocess.run([sys.executable, __file__, "--run", str(path)], capture_output=True, text=True)
+        if r.returncode != 0:
+            print(f"{label}: FAILED\n{r.stderr[-2000:]}")
+            return 1
+        res = json.loads(r.stdout.strip().splitlines()[-1])
+        results[label] = res
+        ok = "ok" if res["seconds"] <= target and res["peak_gb"] <= 4 else "OVER TARGET"
+        print(f"{label}: ingest+validation+derivation {res['seconds']} s (target {target} s), peak RSS "
+              f"{res['peak_gb']} GB (target 4 GB), read {res['n_read']:,}, used {res['n_used']:,}, "
+              f"excluded {res['n_excluded']:,} [{ok}]")
+    if tmp is not None:
+        tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

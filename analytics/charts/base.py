@@ -34,7 +34,6 @@ date) under a figure; :mod:`analytics.export` adds it to every exported figure.
 """
 from __future__ import annotations
 
-import copy
 import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone

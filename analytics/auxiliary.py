@@ -186,6 +186,19 @@ _REGION_KEYS = ("regioncode", "region_code", "code", "adm1code", "iso31662", "id
 _REGION_NAMES = ("regionname", "nameen", "name", "namelocal", "label")
 
 
+def _read_geo_bytes(data: bytes):
+    """GeoJSON/GeoPackage/zipped Shapefile from memory (GDAL needs a file for some drivers)."""
+    import tempfile
+
+    import geopandas as gpd
+    suffix = ".zip" if data[:4] == b"PK\x03\x04" else ".gpkg" if data[:15] == b"SQLite format 3" else ".geojson"
+    with tempfile.TemporaryDirectory() as d:
+        f = f"{d}/upload{suffix}"
+        with open(f, "wb") as fh:
+            fh.write(data)
+        return gpd.read_file(f"zip://{f}" if suffix == ".zip" else f)
+
+
 def read_regions(source: Any, *, key: str | None = None, name: str | None = None,
                  parent: str | None = None, parent_name: str | None = None):
     """Region polygons as ``schema.REGION_COLUMNS`` in EPSG:4326.
@@ -201,13 +214,14 @@ def read_regions(source: Any, *, key: str | None = None, name: str | None = None
         if isinstance(source, gpd.GeoDataFrame):
             g = source.copy()
         else:
-            target = source
+            if hasattr(source, "getvalue") or hasattr(source, "read"):   # an upload
+                source = source.getvalue() if hasattr(source, "getvalue") else source.read()
             if isinstance(source, (bytes, bytearray)):
-                import io
-                target = io.BytesIO(source)
+                g = _read_geo_bytes(bytes(source))
             elif str(source).lower().endswith(".zip") and not str(source).startswith("zip://"):
-                target = f"zip://{source}"
-            g = gpd.read_file(target)
+                g = gpd.read_file(f"zip://{source}")
+            else:
+                g = gpd.read_file(source)
     except Exception as exc:
         raise IngestError(f"the regions could not be read ({str(exc).splitlines()[0][:160]}). Give a GeoJSON, "
                           "a GeoPackage or a zipped Shapefile (.zip with .shp, .shx, .dbf, .prj).",

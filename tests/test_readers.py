@@ -320,6 +320,10 @@ def test_regions_geojson_gpkg_zip(tmp_path):
     assert g3.crs.to_epsg() == 4326 and np.allclose(g3.total_bounds, g.total_bounds, atol=1e-6)
     with pytest.raises(IngestError, match="nope"):
         read_regions(GEO, key="nope")
+    # uploads arrive as bytes / file-like objects
+    g4 = read_regions(io.BytesIO((tmp_path / "r.zip").read_bytes()), key="adm1_code")
+    g5 = read_regions((tmp_path / "r.gpkg").read_bytes(), key="adm1_code")
+    assert len(g4) == len(g5) == len(g) and g5.crs.to_epsg() == 4326
 
 
 def test_risk_factors_long_and_wide():

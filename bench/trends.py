@@ -37,5 +37,37 @@ def main(repeats: int = 3) -> float:
     return best
 
 
+def demo_timings() -> None:
+    """Prevalence and Nordpred on the demo registry (when it is there)."""
+    try:
+        from analytics import demo
+        from analytics import projections as pj
+        from analytics.prevalence import prevalence
+    except ImportError as e:  # pragma: no cover - the demo is optional for the bench
+        print(f"demo timings skipped: {e}")
+        return
+    reg = demo.load_demo()
+    t0 = time.perf_counter()
+    prevalence(reg.records, reg.population, index_date="2024-12-31", by=["site_ci5", "sex"])
+    print(f"prevalence (1/3/5/10/all years, by site and sex, {len(reg.records):,} records): "
+          f"{time.perf_counter() - t0:.2f} s")
+    t0 = time.perf_counter()
+    prevalence(reg.records, reg.population, index_date="2024-12-31", by=["site_ci5", "sex"], adjust_lost=True)
+    print(f"  with the lost-to-follow-up adjustment: {time.perf_counter() - t0:.2f} s")
+    rec = reg.records[reg.records["included"]]
+    cases = rec.groupby(["year", "sex", "age_group"]).size().rename("count").reset_index()
+    pop = reg.population.groupby(["year", "sex", "age_group"])["population"].sum().reset_index()
+    yearly = pop.merge(cases, how="left").fillna({"count": 0})
+    fut = pj.rebase_population(pop[pop["year"] == 2024], demo.load_demo_projection(), base_year=2024,
+                               by=["sex"], years=range(2025, 2051))
+    obs = pj.five_year_periods(yearly, last_year=2024, value=["count", "population"], by=["sex", "age_group"])
+    fp = pj.five_year_periods(fut, last_year=2049, value="population", by=["sex", "age_group"])
+    t0 = time.perf_counter()
+    for sex in (1, 2):
+        pj.nordpred(obs[obs["sex"] == sex], fp[(fp["sex"] == sex) & (fp["period"] > 2024)])
+    print(f"Nordpred, 2 sexes x 18 age groups x 3 periods, 5 future periods: {time.perf_counter() - t0:.2f} s")
+
+
 if __name__ == "__main__":
     main()
+    demo_timings()

@@ -19,6 +19,32 @@ from analytics import canreg, parsing
 from analytics import schema as S
 from analytics.errors import IngestError
 
+def _friendly(fn):
+    """Any failure we did not foresee still reaches the user as an IngestError sentence."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(source, *args, **kwargs):
+        try:
+            return fn(source, *args, **kwargs)
+        except IngestError:
+            raise
+        except MemoryError:
+            raise IngestError("the file is too large for the memory of this machine.",
+                              file=kwargs.get("name") or _label(source)) from None
+        except Exception as exc:  # noqa: BLE001
+            raise IngestError(f"the table could not be read ({type(exc).__name__}: {str(exc)[:160]}). Check the "
+                              "file type and its columns (see the README for examples).",
+                              file=kwargs.get("name") or _label(source)) from None
+    return wrapper
+
+
+def _label(source) -> str:
+    if isinstance(source, pd.DataFrame):
+        return "data frame"
+    return str(getattr(source, "name", None) or (source if isinstance(source, (str, bytes)) is False else "upload"))
+
+
 _POP_ALIASES = {
     S.YEAR: ("year", "yr", "period", "time"),
     S.REGION: ("regioncode", "region", "district", "districtcode", "area", "areacode", "addr", "rayon",
@@ -113,6 +139,7 @@ def _numbers(s: pd.Series, file: str, column: str, *, allow_na: bool = False) ->
     return v.astype("float64")
 
 
+@_friendly
 def read_population(source: Any, *, top_age: int = 85, name: str | None = None,
                     columns: dict[str, str] | None = None) -> pd.DataFrame:
     """Population (person-years) as ``schema.POPULATION_COLUMNS``, long or wide input.
@@ -199,6 +226,7 @@ def _read_geo_bytes(data: bytes):
         return gpd.read_file(f"zip://{f}" if suffix == ".zip" else f)
 
 
+@_friendly
 def read_regions(source: Any, *, key: str | None = None, name: str | None = None,
                  parent: str | None = None, parent_name: str | None = None):
     """Region polygons as ``schema.REGION_COLUMNS`` in EPSG:4326.
@@ -269,6 +297,7 @@ _RF_ALIASES = {
 }
 
 
+@_friendly
 def read_risk_factors(source: Any, *, name: str | None = None) -> pd.DataFrame:
     """Risk factors as ``schema.RISK_FACTOR_COLUMNS`` (long; a wide table with one column per
     indicator is melted)."""
@@ -311,6 +340,7 @@ _DEATH_ALIASES = {
 }
 
 
+@_friendly
 def read_deaths(source: Any, *, top_age: int = 85, name: str | None = None) -> pd.DataFrame:
     """Deaths as ``schema.DEATH_COLUMNS``: counts by year, sex, 5-year age group, region, ICD-10.
 

@@ -8,9 +8,12 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import pandas as pd
+
 from analytics import schema as S
 from analytics.errors import IngestError
 from analytics.pipeline import RegistryData, load_registry
+from analytics.readers import read_population
 
 HEADERS = ["RECS", "TUMOURID", "REGNO", "SEX", "BIRTHD", "INCID", "AGE", "TOP", "MOR", "BEH", "BAS", "ADDR",
            "STAT", "DLC", "FAMN", "sex", "incidence_date", "topography", "age", "Phone", "x", ""]
@@ -86,3 +89,24 @@ def canreg_like(draw):
 @given(canreg_like())
 def test_canreg_with_bad_values(data):
     _check(data, ".tsv")
+
+
+@st.composite
+def population_tables(draw):
+    cols = draw(st.lists(st.sampled_from(["year", "sex", "age_group", "population", "region", "0-4", "85+",
+                                          "5-9", "Value", "x"]), min_size=1, max_size=6, unique=True))
+    rows = draw(st.lists(st.lists(st.sampled_from(["1", "2", "M", "F", "Both", "0-4", "85+", "0-14", "80+", "x",
+                                                   "-5", "100", "", "2020", "1e3", "Total"]),
+                                  min_size=len(cols), max_size=len(cols)), max_size=6))
+    return pd.DataFrame(rows, columns=cols, dtype=object)
+
+
+@SETTINGS
+@given(population_tables())
+def test_population_reader_never_tracebacks(frame):
+    try:
+        pop = read_population(frame)
+    except IngestError as exc:
+        assert str(exc)
+        return
+    assert list(pop.columns) == S.POPULATION_COLUMNS and (pop[S.POPULATION] >= 0).all()

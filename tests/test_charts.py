@@ -314,3 +314,36 @@ def test_indicator_bars_from_the_quality_module():
     fig = qcharts.indicator_bars(wide, x="year", y="mv", target=90, acceptable=80)
     assert {tr.name: arr(tr.y) for tr in fig.data if tr.type == "bar"} == {"Meets target": [92.0], "Acceptable": [85.0]}
     assert fig.layout.shapes[0].y0 == 90 and fig.layout.shapes[1].y0 == 80
+
+
+# --- robustness: any well-formed frame draws, whatever its numbers --------------------------------
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+_num = st.one_of(st.floats(min_value=0, max_value=1e4, allow_nan=False), st.just(float("nan")), st.just(0.0))
+
+
+@st.composite
+def rate_frames(draw):
+    sites = draw(st.lists(st.sampled_from(["Lung", "Breast", "Stomach", "Other", "Liver", "Prostate"]),
+                          min_size=0, max_size=6, unique=True))
+    rows = []
+    for s in sites:
+        for sex in draw(st.lists(st.sampled_from([1, 2, 9]), min_size=1, max_size=3, unique=True)):
+            v = draw(_num)
+            rows.append({"site_ci5": s, "sex": sex, "value": v, "lower": v * 0.8, "upper": v * 1.2,
+                         "count": draw(st.integers(0, 50)), "suppressed": draw(st.booleans()),
+                         "flag": draw(st.sampled_from(["", "unreliable: fewer than 16 cases"]))})
+    return pd.DataFrame(rows, columns=["site_ci5", "sex", "value", "lower", "upper", "count", "suppressed", "flag"])
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rate_frames(), st.sampled_from(i18n.LANGUAGES), st.sampled_from(["light", "presentation"]))
+def test_builders_draw_any_rate_frame(df, lang, theme):
+    figs = [incidence.top_sites_bar(df, lang=lang, theme=theme, k=5),
+            incidence.asr_by_site(df, lang=lang, theme=theme),
+            incidence.cases_by_site(df, lang=lang, theme=theme),
+            incidence.regions_compared(df.rename(columns={"site_ci5": "region_name"}), national=10.0, lang=lang),
+            incidence.cases_per_year(df.assign(year=2020), lang=lang)]
+    for fig in figs:
+        json.loads(pio.to_json(fig))            # a valid plotly figure
+        assert fig.layout.title.text

@@ -19,6 +19,8 @@ All vectorised over the records; code conversions run once per distinct code.
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pandas as pd
 
@@ -83,6 +85,35 @@ def _as_category(s: pd.Series) -> pd.Series:
                      index=s.index, name=s.name)
 
 
+_CODE_CACHE: dict[int, tuple] = {}
+
+
+def factorize_ids(values) -> np.ndarray:
+    """Integer codes of an identifier column (-1 for missing), cached per Arrow array.
+
+    Hashing millions of identifier strings is the costliest step of ingest; derive, the
+    duplicate check and reconcile all need the patient codes. Arrow arrays are immutable,
+    so codes cached against the array object (held by a weak reference) stay valid.
+    """
+    s = values if isinstance(values, pd.Series) else pd.Series(values)
+    pa_arr = getattr(s.array, "_pa_array", None)
+    if pa_arr is not None:
+        hit = _CODE_CACHE.get(id(pa_arr))
+        if hit is not None and hit[0]() is pa_arr:
+            return hit[1]
+    codes = pd.factorize(s, use_na_sentinel=True)[0].astype(np.int64)
+    if pa_arr is not None:
+        try:
+            ref = weakref.ref(pa_arr)
+        except TypeError:
+            return codes
+        if len(_CODE_CACHE) >= 4:
+            _CODE_CACHE.pop(next(iter(_CODE_CACHE)))
+        codes.setflags(write=False)
+        _CODE_CACHE[id(pa_arr)] = (ref, codes)
+    return codes
+
+
 def first_primary(patient_id, site, incidence_date, tumour_id, eligible=None) -> np.ndarray:
     """True for the first tumour of each patient within each site group (vectorised).
 
@@ -90,8 +121,11 @@ def first_primary(patient_id, site, incidence_date, tumour_id, eligible=None) ->
     records with ``eligible`` False, or no site group, are never first primaries.
     A missing patient id makes the tumour its own patient.
     """
-    pid = pd.Series(patient_id).reset_index(drop=True)
-    n = len(pid)
+    if isinstance(patient_id, np.ndarray) and np.issubdtype(patient_id.dtype, np.integer):
+        pc = patient_id.astype(np.int64)          # already factorized (see factorize_ids)
+    else:
+        pc = factorize_ids(pd.Series(patient_id))
+    n = len(pc)
     elig = np.ones(n, bool) if eligible is None else np.asarray(eligible, dtype=bool)
     site_s = pd.Series(site).reset_index(drop=True)
     if isinstance(site_s.dtype, pd.CategoricalDtype):
@@ -99,7 +133,7 @@ def first_primary(patient_id, site, incidence_date, tumour_id, eligible=None) ->
     else:
         sc = pd.factorize(site_s, use_na_sentinel=True)[0].astype(np.int64)
     elig &= sc >= 0
-    pc = pd.factorize(pid, use_na_sentinel=True)[0].astype(np.int64)
+    pc = pc.copy()
     miss = pc < 0
     pc[miss] = pc.max(initial=-1) + 1 + np.arange(miss.sum())
     d = pd.to_datetime(pd.Series(incidence_date).reset_index(drop=True), errors="coerce")

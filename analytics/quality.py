@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from . import coding, schema, sites
-from .derive import age_from_dates
+from .derive import age_from_dates, factorize_ids
 
 DEFAULT_DUPLICATE_WINDOW_DAYS = 91
 MIN_INCIDENCE_YEAR = 1900
@@ -239,7 +239,7 @@ def _duplicates(pid: pd.Series, t: np.ndarray, m: np.ndarray, inc: np.ndarray,
     """Later records of the same patient, 3-char site and histology group within the window."""
     n = len(pid)
     out = np.zeros(n, bool)
-    pc = pd.factorize(pid, use_na_sentinel=True)[0].astype(np.int64)
+    pc = factorize_ids(pid)
     grp = histology_group(m).astype(np.int64)
     ok = (pc >= 0) & (t >= 0) & (grp > 0) & ~np.isnat(inc)
     idx = np.flatnonzero(ok)
@@ -532,14 +532,14 @@ def _refresh_first_primary(out: pd.DataFrame, included: np.ndarray) -> None:
         if schema.FIRST_PRIMARY not in out.columns:
             sub = np.ones(len(out), bool)
         else:
-            pc = pd.factorize(pid, use_na_sentinel=True)[0]
+            pc = factorize_ids(pid)
             hit = np.zeros(pc.max(initial=-1) + 2, bool)
             hit[pc[lost] + 1] = True
             hit[0] = False                       # missing patient id: only the record itself
             sub = hit[pc + 1] | lost
         idx = np.flatnonzero(sub)
         part = out.iloc[idx]
-        new[idx] = first_primary(_col(part, schema.PATIENT_ID), part[schema.SITE_CI5],
+        new[idx] = first_primary(factorize_ids(pid)[idx], part[schema.SITE_CI5],
                                  _col(part, schema.INCIDENCE_DATE), _col(part, schema.TUMOUR_ID),
                                  eligible=included[idx])
     out[schema.FIRST_PRIMARY] = new

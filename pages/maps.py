@@ -123,51 +123,57 @@ if w.n_components > 1:
 st.caption(f.t("maps.moran_line", i=widgets.fmt(moran_res.I, f.lang, 3), p=widgets.fmt(moran_res.p_value, f.lang, 3),
                n=moran_res.permutations) + " " + note)
 
-st.subheader(f.t("maps.funnel_section"))
-od = filters.page_toggle("map_od", f.t("maps.overdispersion"))
-ftitle = f.t("maps.funnel_title")
-widgets.chart_with_table(mc.funnel_plot(frame, overdispersion=od, lang=f.lang, theme=f.theme, title=ftitle),
-                         m[[S.REGION_NAME, level, "cases", "expected", "sir", "sir_lower", "sir_upper", "significance", "flag"]],
-                         name="maps_funnel", f=f, ds=ds, title=ftitle)
+# One analysis panel at a time keeps a re-render within budget (each map figure costs ~0.1 s).
+panel = filters.page_control("map_panel", "funnel", ["funnel", "lisa", "profile"], lambda **kw: st.radio(
+    f.t("maps.panel"), horizontal=True, format_func=lambda v: f.t(f"maps.{v}_section"), **kw))
+if panel == "funnel":
+    st.subheader(f.t("maps.funnel_section"))
+    od = filters.page_toggle("map_od", f.t("maps.overdispersion"))
+    ftitle = f.t("maps.funnel_title")
+    widgets.chart_with_table(mc.funnel_plot(frame, overdispersion=od, lang=f.lang, theme=f.theme, title=ftitle),
+                             m[[S.REGION_NAME, level, "cases", "expected", "sir", "sir_lower", "sir_upper", "significance", "flag"]],
+                             name="maps_funnel", f=f, ds=ds, title=ftitle)
 
-st.subheader(f.t("maps.lisa_section"))
-ltitle = f.t("maps.lisa_title")
-lisa_tab = lisa.reset_index().rename(columns={S.REGION: level}) if level != S.REGION else lisa.reset_index()
-lisa_tab[S.REGION_NAME] = lisa_tab[level].map(names)
-lisa_frame = lisa_tab.rename(columns={level: S.REGION}) if level != S.REGION else lisa_tab
-widgets.chart_with_table(mc.lisa_map(geo_map, lisa_frame, lang=f.lang, theme=f.theme, title=ltitle, geojson=gj),
-                         lisa_tab[[S.REGION_NAME, level, "Ii", "quadrant", "p_value", "cluster"]],
-                         name="maps_lisa", f=f, ds=ds, title=ltitle, reading=f.t("maps.lisa_caption"))
+elif panel == "lisa":
+    st.subheader(f.t("maps.lisa_section"))
+    ltitle = f.t("maps.lisa_title")
+    lisa_tab = lisa.reset_index().rename(columns={S.REGION: level}) if level != S.REGION else lisa.reset_index()
+    lisa_tab[S.REGION_NAME] = lisa_tab[level].map(names)
+    lisa_frame = lisa_tab.rename(columns={level: S.REGION}) if level != S.REGION else lisa_tab
+    widgets.chart_with_table(mc.lisa_map(geo_map, lisa_frame, lang=f.lang, theme=f.theme, title=ltitle, geojson=gj),
+                             lisa_tab[[S.REGION_NAME, level, "Ii", "quadrant", "p_value", "cluster"]],
+                             name="maps_lisa", f=f, ds=ds, title=ltitle, reading=f.t("maps.lisa_caption"))
 
-st.subheader(f.t("maps.profile_section"))
-codes = list(m[level])
-region = filters.page_control("map_region", selected if selected in codes else codes[0], codes,
-                              lambda **kw: st.selectbox(f.t("maps.region"), format_func=lambda c: names.get(c, c), **kw))
-national = cache.dsr(ds, fc)
-nat_asr = float(national["value"].iloc[0]) if len(national) else np.nan
-nat_crude = float(national["crude_rate"].iloc[0]) if len(national) else np.nan
-rows = []
-for col, nat, lab in (("smoothed", 1.0, "maps.m_smoothed"), ("sir", 1.0, "maps.m_sir"),
-                      ("asr", nat_asr, "maps.m_asr"), ("crude_rate", nat_crude, "maps.m_crude")):
-    v = m[col].astype(float)
-    r = m.loc[m[level] == region].iloc[0]
-    if col == "sir":
-        sig = r["significance"]
-    elif col == "asr" and np.isfinite(r["asr_lower"]):
-        sig = "higher" if r["asr_lower"] > nat else "lower" if r["asr_upper"] < nat else "not significant"
-    else:
-        sig = "not significant"
-    rows.append({"indicator": f.t(lab), "value": r[col], "national": nat, "min": v.min(), "q25": v.quantile(0.25),
-                 "q75": v.quantile(0.75), "max": v.max(), "significance": sig})
-rf = ds.risk_factors
-if level == S.REGION and rf is not None and len(rf):
-    wide = rf.pivot_table(index=S.REGION, columns=S.INDICATOR, values=S.VALUE, aggfunc="mean")
-    if region in wide.index:
-        for ind in wide.columns:
-            v = wide[ind].astype(float)
-            rows.append({"indicator": str(ind), "value": v[region], "national": v.mean(), "min": v.min(),
-                         "q25": v.quantile(0.25), "q75": v.quantile(0.75), "max": v.max(), "significance": "not significant"})
-profile = pd.DataFrame(rows)
-ptitle = f"{f.t('maps.profile_title')}: {names.get(region, region)}"
-widgets.chart_with_table(mc.spine_chart(profile, lang=f.lang, theme=f.theme, title=ptitle), profile,
-                         name="maps_profile", f=f, ds=ds, title=ptitle)
+else:
+    st.subheader(f.t("maps.profile_section"))
+    codes = list(m[level])
+    region = filters.page_control("map_region", selected if selected in codes else codes[0], codes,
+                                  lambda **kw: st.selectbox(f.t("maps.region"), format_func=lambda c: names.get(c, c), **kw))
+    national = cache.dsr(ds, fc)
+    nat_asr = float(national["value"].iloc[0]) if len(national) else np.nan
+    nat_crude = float(national["crude_rate"].iloc[0]) if len(national) else np.nan
+    rows = []
+    for col, nat, lab in (("smoothed", 1.0, "maps.m_smoothed"), ("sir", 1.0, "maps.m_sir"),
+                          ("asr", nat_asr, "maps.m_asr"), ("crude_rate", nat_crude, "maps.m_crude")):
+        v = m[col].astype(float)
+        r = m.loc[m[level] == region].iloc[0]
+        if col == "sir":
+            sig = r["significance"]
+        elif col == "asr" and np.isfinite(r["asr_lower"]):
+            sig = "higher" if r["asr_lower"] > nat else "lower" if r["asr_upper"] < nat else "not significant"
+        else:
+            sig = "not significant"
+        rows.append({"indicator": f.t(lab), "value": r[col], "national": nat, "min": v.min(), "q25": v.quantile(0.25),
+                     "q75": v.quantile(0.75), "max": v.max(), "significance": sig})
+    rf = ds.risk_factors
+    if level == S.REGION and rf is not None and len(rf):
+        wide = rf.pivot_table(index=S.REGION, columns=S.INDICATOR, values=S.VALUE, aggfunc="mean")
+        if region in wide.index:
+            for ind in wide.columns:
+                v = wide[ind].astype(float)
+                rows.append({"indicator": str(ind), "value": v[region], "national": v.mean(), "min": v.min(),
+                             "q25": v.quantile(0.25), "q75": v.quantile(0.75), "max": v.max(), "significance": "not significant"})
+    profile = pd.DataFrame(rows)
+    ptitle = f"{f.t('maps.profile_title')}: {names.get(region, region)}"
+    widgets.chart_with_table(mc.spine_chart(profile, lang=f.lang, theme=f.theme, title=ptitle), profile,
+                             name="maps_profile", f=f, ds=ds, title=ptitle)

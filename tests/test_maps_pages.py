@@ -50,7 +50,7 @@ def demo_records():
 def test_maps_page_counts_and_map(demo_records):
     at = _page("pages/maps.py")
     assert at.title[0].value == "Regional maps"
-    assert len(at.get("plotly_chart")) == 4                   # map, funnel, LISA, profile
+    assert len(at.get("plotly_chart")) == 2                   # map and the chosen panel (funnel)
     table = at.dataframe[0].value
     y0, y1 = int(_qp(at, "y0")), int(_qp(at, "y1"))
     r = demo_records
@@ -64,6 +64,26 @@ def test_maps_page_counts_and_map(demo_records):
     shown = [c for tr in spec["data"] if tr.get("showlegend", True) for c in tr["locations"]]
     assert sorted(shown) == sorted(table[S.REGION])
     assert spec["layout"]["map"]["style"] == "white-bg"
+
+
+def test_maps_page_panels():
+    at = _page("pages/maps.py")
+    at.radio(key="p_map_panel").set_value("lisa").run()
+    assert not at.exception and _qp(at, "map_panel") == "lisa"
+    lisa = at.dataframe[1].value
+    spec = _spec(at, 1)
+    for tr in spec["data"]:
+        in_trace = set(tr["locations"])
+        clusters = set(lisa.loc[lisa[S.REGION].isin(in_trace), "cluster"])
+        assert len(clusters) == 1                               # one colour per cluster type
+    at.radio(key="p_map_panel").set_value("profile").run()
+    assert not at.exception
+    prof = at.dataframe[1].value
+    main = at.dataframe[0].value
+    region = _qp(at, "map_region")
+    sir_row = prof[prof["indicator"] == "SIR (observed / expected)"].iloc[0]
+    assert sir_row["value"] == pytest.approx(main.set_index(S.REGION).loc[region, "sir"])
+    assert sir_row["max"] == pytest.approx(main["sir"].max())
 
 
 def test_maps_page_state_in_url_and_levels():

@@ -8,6 +8,14 @@ dashboard pages and the exports.
 - :mod:`analytics.charts.quality`: data-quality indicators against their targets.
 - :mod:`analytics.charts.trends`, :mod:`analytics.charts.maps`: trends and maps (other modules).
 
+Conventions every builder follows (so the page and the export show the same figure):
+pure function ``frame -> go.Figure``; a ``lang`` argument and every visible string through
+:func:`analytics.i18n.t` / :func:`~analytics.i18n.site_label`; a ``theme`` argument
+("light" / "presentation") passed to :func:`base.new_figure`, never a hard-coded font;
+site colours from :func:`base.site_colour`, sex colours from :func:`base.sex_colour`;
+legends above the plot (:data:`base.TOP_LEGEND`); ``return base.finish(fig)`` last, which
+fits the margins.  :mod:`analytics.export` adds the provenance footer on export.
+
 Submodules are imported on use, so a missing optional one never breaks the others.
 """
 from analytics.charts.base import (  # noqa: F401  (the shared vocabulary every builder uses)

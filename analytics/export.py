@@ -283,18 +283,22 @@ def png_size(png: bytes) -> tuple[int, int]:
     return struct.unpack(">II", png[16:24])
 
 
-def _prepared(fig: go.Figure, provenance: Provenance | str | None, lang: str,
+def _prepared(fig: go.Figure, provenance: Provenance | str | None | bool, lang: str,
               theme: str | None, width: int | None = None) -> go.Figure:
+    # Every exported figure says where it comes from: without a provenance, at least the date.
     out = go.Figure(fig)
     if theme is not None:
         apply_theme(out, theme)
-    return add_footer(out, provenance, lang, width=width) if provenance is not None else layout_bottom(out, width)
+    if provenance is False:
+        return layout_bottom(out, width)
+    return add_footer(out, Provenance() if provenance is None or provenance is True else provenance,
+                      lang, width=width)
 
 
 def figure_to_image(fig: go.Figure, fmt: str = "png", width: int | None = None,
                     height: int | None = None, scale: float | None = None, *,
                     width_mm: float | None = None, dpi: int = DPI,
-                    provenance: Provenance | str | None = None, lang: str = "en",
+                    provenance: Provenance | str | None | bool = None, lang: str = "en",
                     theme: str | None = None) -> bytes:
     """Render a figure to PNG, SVG or PDF bytes with kaleido (one long-lived server).
 
@@ -302,7 +306,8 @@ def figure_to_image(fig: go.Figure, fmt: str = "png", width: int | None = None,
     1000 x 600).  For PNG, ``scale`` defaults to what makes the image ``width_mm`` wide at
     ``dpi`` (300 dpi, 170 mm: a journal page width), so a 1000 px layout gives a 2008 px
     image; the file also records the dpi (pHYs chunk).  SVG and PDF are vector: scale 1.
-    ``provenance`` adds the footer; ``theme`` ("light"/"presentation") restyles first.
+    ``provenance`` is the footer (None: the export date alone; False: no footer);
+    ``theme`` ("light"/"presentation") restyles the figure first.
 
     Raises ExportUnavailable (a plain sentence) when no Chromium is installed.
     """
@@ -342,7 +347,7 @@ def _render(fig: go.Figure, fmt: str, width: int, height: int, scale: float, lan
     raise ExportUnavailable(t("common.export_failed", lang, reason=reason)) from last
 
 
-def figure_to_html(fig: go.Figure, *, provenance: Provenance | str | None = None,
+def figure_to_html(fig: go.Figure, *, provenance: Provenance | str | None | bool = None,
                    lang: str = "en", theme: str | None = None) -> bytes:
     """A self-contained interactive HTML file: plotly.js inline, no CDN, no MathJax,
     so it opens offline (the fallback when images cannot be rendered)."""
@@ -419,7 +424,7 @@ def build_presentation(slides: Sequence[Slide | Mapping[str, Any] | go.Figure], 
         fig.update_layout(title_text="")
         png = figure_to_image(fig, "png", width=layout_w, height=layout_h,
                               scale=png_scale(layout_w, img_w_in * MM_PER_INCH, dpi),
-                              dpi=dpi, lang=lang, theme=theme)
+                              dpi=dpi, lang=lang, theme=theme, provenance=False)
         slide.shapes.add_picture(io.BytesIO(png), Inches(margin), Inches(1.1), width=Inches(img_w_in),
                                  height=Inches(img_h_in))
         y = 1.1 + img_h_in + 0.05

@@ -145,6 +145,9 @@ def test_svg_and_pdf_magic_bytes_and_footer():
     assert b"Period: 2015-2019" in svg
     pdf = export.figure_to_image(_figure(), "pdf", width=500, height=300)
     assert pdf[:5] == b"%PDF-" and pdf.rstrip().endswith(b"%%EOF")
+    dated = export.figure_to_image(_figure(), "svg", width=500, height=300)        # no provenance: date only
+    assert re.search(rb"Date: \d{4}-\d\d-\d\d", dated)
+    assert b"Date:" not in export.figure_to_image(_figure(), "svg", width=500, height=300, provenance=False)
     with pytest.raises(ValueError, match="jpeg"):
         export.figure_to_image(_figure(), "jpeg")
 

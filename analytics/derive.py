@@ -40,17 +40,28 @@ def _dates(records: pd.DataFrame, name: str) -> pd.Series:
     return s
 
 
+def _ymd(values) -> tuple[np.ndarray, np.ndarray]:
+    """(year, month*100+day) as float arrays, NaN where the date is unknown (numpy only)."""
+    s = pd.Series(values)
+    if not pd.api.types.is_datetime64_any_dtype(s.dtype):
+        s = pd.to_datetime(s, errors="coerce")
+    d = s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    nat = np.isnat(d)
+    y = d.astype("datetime64[Y]")
+    mo = d.astype("datetime64[M]")
+    year = y.astype(np.int64) + 1970
+    month = (mo - y.astype("datetime64[M]")).astype(np.int64) + 1
+    day = (d - mo.astype("datetime64[D]")).astype(np.int64) + 1
+    year = np.where(nat, np.nan, year)
+    md = np.where(nat, np.nan, month * 100 + day)
+    return year, md
+
+
 def age_from_dates(birth, incidence) -> np.ndarray:
     """Completed years from birth to incidence (float, NaN where a date is unknown)."""
-    b = pd.Series(birth)
-    i = pd.Series(incidence)
-    if not pd.api.types.is_datetime64_any_dtype(b.dtype):
-        b = pd.to_datetime(b, errors="coerce")
-    if not pd.api.types.is_datetime64_any_dtype(i.dtype):
-        i = pd.to_datetime(i, errors="coerce")
-    by, bm, bd = b.dt.year.to_numpy(float, na_value=np.nan), b.dt.month.to_numpy(float, na_value=np.nan), b.dt.day.to_numpy(float, na_value=np.nan)
-    iy, im, idd = i.dt.year.to_numpy(float, na_value=np.nan), i.dt.month.to_numpy(float, na_value=np.nan), i.dt.day.to_numpy(float, na_value=np.nan)
-    return iy - by - ((im * 100 + idd) < (bm * 100 + bd))
+    by, bmd = _ymd(birth)
+    iy, imd = _ymd(incidence)
+    return iy - by - (imd < bmd)
 
 
 def _int_col(records: pd.DataFrame, name: str) -> np.ndarray:

@@ -253,16 +253,18 @@ def _design(a_idx, p_idx, c_idx, n_age, P, cohorts):
 
 
 def _period_squared_p(y, pyr, a_idx, p_idx, c_idx, n_age, cohorts):
-    """Nordpred's test for a curved trend: Period^2 in a log-linear (Poisson) APC model."""
+    """Nordpred's test for a curved trend: likelihood-ratio test of adding Period^2 to the
+    log-linear (Poisson) model age + Period + cohort (Nordpred v1.3 ``suggestionrecent``)."""
     import statsmodels.api as sm
 
-    cols = [(a_idx == a).astype(float) for a in range(n_age)]
-    cols += [p_idx.astype(float), p_idx.astype(float) ** 2]
-    cols += [(c_idx == c).astype(float) for c in cohorts[1:-1]]
-    X = np.column_stack(cols)
+    base = [(a_idx == a).astype(float) for a in range(n_age)] + [p_idx.astype(float)]
+    coh = [(c_idx == c).astype(float) for c in cohorts[1:-1]]
+    X1 = np.column_stack(base + coh)
+    X2 = np.column_stack(base + [p_idx.astype(float) ** 2] + coh)
     try:
-        res = sm.GLM(y, X, family=sm.families.Poisson(), offset=np.log(pyr)).fit()
-        return float(res.pvalues[n_age + 1])
+        d1 = sm.GLM(y, X1, family=sm.families.Poisson(), offset=np.log(pyr)).fit().deviance
+        d2 = sm.GLM(y, X2, family=sm.families.Poisson(), offset=np.log(pyr)).fit().deviance
+        return float(stats.chi2.sf(max(d1 - d2, 0.0), 1))
     except Exception:  # noqa: BLE001 - a degenerate fit means no evidence of curvature
         return 1.0
 
@@ -278,6 +280,7 @@ def nordpred(
     cuttrend=DEFAULT_CUTTREND,
     recent: bool | None = None,
     start_age: int = 0,
+    start_use_age: int | None = None,
     n_periods=None,
     width: int = 5,
 ) -> NordpredResult:
@@ -292,8 +295,9 @@ def nordpred(
     (None = Nordpred's rule: if Period^2 is significant at 5% in a log-linear APC model).
     ``n_periods``: candidate numbers of periods (default 4-6 as Nordpred, or 3 when only 3
     exist); the oldest period is dropped while the goodness of fit p < 0.01.
-    Age groups starting below ``start_age`` are not modelled; their projected rate is the mean
-    of the last two observed periods (Nordpred's ``startestage``).
+    Age groups starting below ``start_age`` are not modelled (Nordpred's ``startestage``); age
+    groups below ``start_use_age`` (default ``start_age``, Nordpred's ``startuseage``) are
+    projected with the mean of the rates of the last two observed periods.
     """
     _need(data, [period, age, count, population], "Nordpred input")
     _need(future_population, [period, age, population], "future population")
@@ -317,7 +321,8 @@ def nordpred(
     d["_a"] = d[age].astype(str).map(age_pos)
     starts = _age_start(pd.Series(ages))
     model_ages = [a for a, s in zip(ages, starts) if s >= start_age]
-    young = [a for a, s in zip(ages, starts) if s < start_age]
+    start_use_age = start_age if start_use_age is None else max(int(start_use_age), start_age)
+    use_model = [a for a, s in zip(ages, starts) if s >= start_use_age]
     if len(model_ages) < 3:
         raise ProjectionInputError("Nordpred needs at least three modelled age groups; lower start_age.")
 
@@ -389,7 +394,7 @@ def nordpred(
     A = np.array([beta[f"age[{i}]"] for i in range(f["n_age"])])
     coh = {c: float(beta.get(f"cohort[{c}]", 0.0)) for c in f["cohorts"]}
     c_last = max(f["cohorts"])
-    is_model = fut[age].astype(str).isin(model_ages).to_numpy()
+    is_model = fut[age].astype(str).isin(use_model).to_numpy()
     ai = (fut["_a"].to_numpy() - f["a0"]).astype(int)
     c_idx = f["n_age"] - (ai + 1) + P + fut["_h"].to_numpy()
     # Cohorts born after the last observed one keep the last estimated cohort effect (Nordpred).
@@ -398,10 +403,11 @@ def nordpred(
                    A[np.clip(ai, 0, len(A) - 1)] + D * P + drift_used * driftmp[fut["_h"].to_numpy() - 1] + c_eff,
                    np.nan)
     rate = np.where(is_model, np.maximum(eta, 0.0) ** 5, np.nan)
-    # Young ages: mean rate of the last two observed periods.
+    # Young ages: the mean of the rates of the last two observed periods (Nordpred).
     last2 = d[d[period].isin(periods[-2:])]
-    ymean = last2.groupby(last2[age].astype(str))[[count, population]].sum()
-    ymean = (ymean[count] / ymean[population]).to_dict()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = (last2[count] / last2[population]).fillna(0.0)
+    ymean = r2.groupby(last2[age].astype(str)).mean().to_dict()
     rate = np.where(is_model, rate, fut[age].astype(str).map(ymean).to_numpy(float))
     fut["rate"] = rate
     fut["cases"] = rate * fut[population]

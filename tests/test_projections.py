@@ -138,8 +138,13 @@ def test_young_ages_use_mean_of_last_two_periods():
     obs["count"] = obs["population"] * obs["eta"] ** 5
     fut = df[df["p"] > P]
     res = nordpred(obs, fut, start_age=50, recent=False)
+    # startuseage above startestage: 50-54 is fitted but projected from its recent mean rate
+    res2 = nordpred(obs, fut, start_age=45, start_use_age=55, recent=False)
+    row = res2.projection[res2.projection["age_group"] == "50-54"].iloc[0]
+    l2 = obs[(obs["p"] >= P - 1) & (obs["age_group"] == "50-54")]
+    assert row["rate"] == pytest.approx((l2["count"] / l2["population"]).mean())
     last2 = obs[(obs["p"] >= P - 1) & (obs["age_group"] == "20-24")]
-    rate = last2["count"].sum() / last2["population"].sum()
+    rate = (last2["count"] / last2["population"]).mean()     # mean of the two periods' rates
     row = res.projection[(res.projection["age_group"] == "20-24")].iloc[0]
     assert row["rate"] == pytest.approx(rate) and row["method"] == "mean of last two periods"
 
@@ -179,3 +184,22 @@ def test_un_wpp_reader_collapses_top_ages():
     assert sorted(p["age_group"].unique(), key=lambda s: int(s.split("-")[0].rstrip("+")))[-1] == "85+"
     for y in (2025, 2050):   # published years equal the file's totals
         assert p.loc[p["year"] == y, "population"].sum() == pytest.approx(raw.loc[raw["Year"] == y, "Value"].sum())
+
+
+def test_nordpred_recent_drift_is_slope_of_last_ten_years():
+    # Truth with a curved period effect (pi_1 = pi_P = 0): the recent drift is the slope between
+    # the last two periods, D + pi_P - pi_{P-1} = D - pi_{P-1}.
+    df, A, D, P = _truth()
+    pi = {1: 0.0, 2: 0.004, 3: 0.007, 4: 0.006, 5: 0.0}
+    obs = df[df["p"] <= P].copy()
+    obs["count"] = obs["population"] * (obs["eta"] + obs["p"].map(pi)) ** 5
+    fut = df[df["p"] > P]
+    res = nordpred(obs, fut, cuttrend=(0, 0, 0, 0, 0), recent=True)
+    assert res.drift_used == pytest.approx(D - pi[4], rel=1e-7)
+    h = (fut["p"] - P).to_numpy()
+    eta = A[fut["a"]] + D * P + (D - pi[4]) * h + fut["g"].to_numpy()
+    got = res.projection.set_index(["period", "age_group"]).loc[
+        list(zip(fut["period"], fut["age_group"])), "cases"].to_numpy()
+    np.testing.assert_allclose(got, fut["population"].to_numpy() * eta**5, rtol=1e-7)
+    # Nordpred's own rule picks the recent drift for such a curved trend
+    assert nordpred(obs, fut).recent is True

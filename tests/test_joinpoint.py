@@ -152,3 +152,17 @@ def test_apcs_invariant_to_rate_scale_and_year_shift(scale, shift, seed):
     assert b.joinpoints == [j + shift for j in a.joinpoints]
     np.testing.assert_allclose(b.segments["apc"], a.segments["apc"], rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(b.fitted, scale * a.fitted, rtol=1e-9)
+
+
+def test_weighted_fit_matches_statsmodels_wls():
+    case = CASES["cases"][3]
+    yr = np.asarray(case["inputs"]["year"], float)
+    rate = np.asarray(case["inputs"]["rate"])
+    se = rate * (0.01 + 0.002 * (yr - yr.min()))
+    jps = case["inputs"]["joinpoint_years"]
+    res = joinpoint(yr, rate, joinpoints=jps, se=se)
+    X = np.column_stack([np.ones_like(yr), yr] + [np.maximum(yr - j, 0) for j in jps])
+    wls = sm.WLS(np.log(rate), X, weights=rate**2 / se**2).fit()
+    np.testing.assert_allclose(res.fitted, np.exp(wls.fittedvalues), rtol=1e-10)
+    np.testing.assert_allclose(res.segments["slope"], np.cumsum(wls.params[1:]), rtol=1e-8)
+    assert res.weighted and "weighted" in res.summary()

@@ -347,3 +347,17 @@ def test_builders_draw_any_rate_frame(df, lang, theme):
     for fig in figs:
         json.loads(pio.to_json(fig))            # a valid plotly figure
         assert fig.layout.title.text
+
+
+def test_indicator_heatmap_cells_by_status():
+    df = pd.DataFrame({"site_ci5": ["Stomach", "Stomach", "Breast", "Breast"], "year": [2020, 2021, 2020, 2021],
+                       "indicator": "dco_pct", "value": [12.0, 7.0, 2.0, np.nan]})
+    fig = qcharts.indicator_heatmap(df, indicator="dco_pct", lang="en")
+    hm = fig.data[0]
+    assert list(hm.y) == ["Breast", "Stomach"] and list(hm.x) == ["2020", "2021"]
+    z = np.array(hm.z, dtype=float)
+    # DCO targets (analytics.quality.targets: good <= 5, acceptable <= 10): 2 good, 12 poor, 7 acceptable
+    assert z[0, 0] == 0 and np.isnan(z[0, 1]) and z[1, 0] == 2 and z[1, 1] == 1
+    assert [list(r) for r in hm.text] == [["2.0", ""], ["12.0", "7.0"]]
+    names = [tr.name for tr in fig.data[1:]]
+    assert names == ["Meets target", "Acceptable", "Needs attention", "Target: ≤ 5%"]

@@ -216,3 +216,57 @@ def indicator_overview(frame: pd.DataFrame, *, lang: str = "en", theme: str = "l
     fig.update_layout(height=max(340, 90 + 40 * len(rows)), separators=plotly_separators(lang),
                       legend=TOP_LEGEND)
     return finish(fig)
+
+
+def indicator_heatmap(frame: pd.DataFrame, *, indicator: str, x: str = schema.YEAR, y: str | None = None,
+                      value: str = "value", target: float | None = None, acceptable: float | None = None,
+                      direction: str | None = None, lang: str = "en", theme: str = "light",
+                      title: str | None = None) -> go.Figure:
+    """One indicator over two dimensions (e.g. site by year, from
+    ``analytics.quality.indicators(records, by=("site_ci5", "year"))``): each cell coloured by
+    its target status and labelled with its value, so the weak spots of a registry stand out."""
+    df = frame[frame["indicator"] == indicator] if "indicator" in frame.columns else frame
+    y = y or next((c for c in (*_SITE_COLUMNS, schema.REGION_NAME, schema.REGION, schema.PARENT_NAME)
+                   if c in df.columns and c != x), None)
+    for col in (x, y, value):
+        if col is None or col not in df.columns:
+            raise ValueError(f"indicator_heatmap: the table lacks column {col!r} "
+                             f"(columns: {', '.join(map(str, df.columns))})")
+    known = indicator_targets().get(indicator)
+    direction = direction or (known[0] if known else direction_of(indicator))
+    if target is None and known:
+        target, acceptable = known[1], (acceptable if acceptable is not None else known[2])
+    title = title if title is not None else indicator_label(indicator, lang)
+    if df.empty:
+        return empty_figure(t("charts.no_data", lang), theme, title)
+    grid = df.pivot_table(index=y, columns=x, values=value, aggfunc="first", sort=True)
+    vals = grid.to_numpy(dtype=float)
+    codes = {"good": 0, "acceptable": 1, "poor": 2, "none": 3}
+    status = target_status(vals.ravel(), target, acceptable, direction).reshape(vals.shape)
+    z = np.vectorize(codes.get)(status).astype(float)
+    z[~np.isfinite(vals)] = np.nan
+    order = ["good", "acceptable", "poor", "none"]
+    scale = []
+    for i, s in enumerate(order):   # a stepped colour scale: one flat band per status code
+        scale += [[i / 4, STATUS_COLOURS[s]], [(i + 1) / 4, STATUS_COLOURS[s]]]
+    ylabels = [site_label(v, lang) if y in _SITE_COLUMNS else str(v) for v in grid.index]
+    xlabels = [str(v) for v in grid.columns]
+    unit = "" if "ratio" in indicator else "%"
+    text = [[format_number(v, lang, 2 if unit == "" else 1) if np.isfinite(v) else "" for v in row] for row in vals]
+    fig = new_figure(title, theme)
+    fig.add_trace(go.Heatmap(z=z, x=xlabels, y=ylabels, text=text, texttemplate="%{text}", zmin=0, zmax=4,
+                             colorscale=scale, showscale=False, xgap=2, ygap=2,
+                             hovertemplate="%{y}, %{x}: %{text}" + unit + "<extra></extra>"))
+    for s in order:
+        if (status == s).any():
+            fig.add_scatter(x=[None], y=[None], mode="markers", marker=dict(symbol="square", size=12,
+                            color=STATUS_COLOURS[s]), name=t(STATUS_KEYS[s], lang), hoverinfo="skip")
+    if target is not None and math.isfinite(target):
+        fig.add_scatter(x=[None], y=[None], mode="markers", marker=dict(size=0.1, color="white"),
+                        name=_target_text(direction, target, lang, unit), hoverinfo="skip")
+    fig.update_yaxes(autorange="reversed", title_text="", showgrid=False, type="category")
+    fig.update_xaxes(title_text=t("charts.axis_year", lang) if x == schema.YEAR else "", showgrid=False,
+                     type="category", side="bottom")
+    fig.update_layout(height=max(320, 110 + 26 * len(ylabels)), separators=plotly_separators(lang),
+                      legend=TOP_LEGEND, plot_bgcolor="white")
+    return finish(fig)

@@ -74,13 +74,16 @@ def group_codes(data: pd.DataFrame, by: list[str]) -> Groups:
         return Groups(np.zeros(nrow, dtype=np.int64), pd.DataFrame(index=range(1)), 1)
     codes, uniques = [], []
     for col in by:
-        c, u = factorize_sorted(data[col])
+        # Per-column codes need not be dense: unused values drop out with the empty combinations.
+        c, u = factorize_sorted(data[col], dense=False)
         codes.append(c)
         uniques.append(u)
     sizes = [max(len(u), 1) for u in uniques]
     total = math.prod(sizes)
     if total <= 1 << 24:
-        combined = np.ravel_multi_index(codes, sizes) if len(codes) > 1 else codes[0]
+        combined = codes[0]
+        for c, size in zip(codes[1:], sizes[1:]):
+            combined = combined * size + c
         present = np.bincount(combined, minlength=total) > 0
         remap = np.cumsum(present) - 1
         gcode = remap[combined]
@@ -91,11 +94,10 @@ def group_codes(data: pd.DataFrame, by: list[str]) -> Groups:
             pd.MultiIndex.from_arrays(codes).codes[0]
         gcode, first = pd.factorize(combined, sort=True)
         idx = np.unravel_index(np.asarray(first), sizes)
-    keys = pd.DataFrame({col: pd.Index(u).take(i) for col, u, i in zip(by, uniques, idx)})
+    keys = pd.DataFrame({col: u.take(i) for col, u, i in zip(by, uniques, idx)})
     for col in by:
         src = data[col].dtype
-        if isinstance(src, pd.CategoricalDtype) or pd.api.types.is_integer_dtype(src) \
-                or pd.api.types.is_bool_dtype(src):
+        if keys[col].dtype != src and (pd.api.types.is_integer_dtype(src) or pd.api.types.is_bool_dtype(src)):
             try:
                 keys[col] = keys[col].astype(src)
             except (TypeError, ValueError):
@@ -103,26 +105,35 @@ def group_codes(data: pd.DataFrame, by: list[str]) -> Groups:
     return Groups(gcode, keys, len(keys))
 
 
-def factorize_sorted(s: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """Codes 0..k-1 and sorted distinct values (missing last), faster than ``pd.factorize(sort=True)``
+def factorize_sorted(s: pd.Series, dense: bool = True) -> tuple[np.ndarray, pd.Index]:
+    """Codes and sorted distinct values (missing last), faster than ``pd.factorize(sort=True)``
     for the usual key columns: categories keep their order and cost nothing, small-range integers
-    are offset, anything else is factorised unsorted and the few distinct values sorted after."""
+    are offset, anything else is factorised unsorted and the few distinct values sorted after.
+    ``dense=False`` allows codes of values that do not occur (all categories, the integer range)."""
     dtype = s.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         c = s.cat.codes.to_numpy(dtype=np.int64)
         cats = s.cat.categories
-        used = np.bincount(np.where(c < 0, len(cats), c), minlength=len(cats) + 1) > 0
+        k = len(cats)
+        has_na = bool((c < 0).any())
+        if has_na:
+            c = np.where(c < 0, k, c)
+        if not dense:
+            values = pd.CategoricalIndex(pd.Categorical.from_codes(
+                np.arange(k + has_na) if not has_na else np.r_[np.arange(k), -1], dtype=dtype))
+            return c, values
+        used = np.bincount(c, minlength=k + 1) > 0
         remap = np.cumsum(used) - 1
-        c = remap[np.where(c < 0, len(cats), c)]
-        values = list(cats[used[:-1]]) + ([np.nan] if used[-1] else [])
-        return c, pd.Index(values, dtype=object if used[-1] else cats.dtype)
+        codes = np.r_[np.flatnonzero(used[:-1]), [-1] if used[-1] else []].astype(np.int64)
+        return remap[c], pd.CategoricalIndex(pd.Categorical.from_codes(codes, dtype=dtype))
     if pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
-        na = s.isna().to_numpy()
-        if not na.any() and len(s):
+        if len(s) and not s.hasnans:
             v = s.to_numpy(dtype=np.int64)
             lo, hi = int(v.min()), int(v.max())
-            if hi - lo < 1_000_000:
+            if hi - lo < (4096 if not dense else 1_000_000):
                 off = v - lo
+                if not dense:
+                    return off, pd.Index(np.arange(lo, hi + 1)).astype(dtype)
                 used = np.bincount(off, minlength=hi - lo + 1) > 0
                 remap = np.cumsum(used) - 1
                 return remap[off], pd.Index(np.flatnonzero(used) + lo).astype(dtype)

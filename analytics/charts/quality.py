@@ -258,7 +258,7 @@ def indicator_heatmap(frame: pd.DataFrame, *, indicator: str, x: str = schema.YE
                              colorscale=scale, showscale=False, xgap=2, ygap=2,
                              hovertemplate="%{y}, %{x}: %{text}" + unit + "<extra></extra>"))
     for s in order:
-        if (status == s).any():
+        if ((status == s) & np.isfinite(vals)).any():
             fig.add_scatter(x=[None], y=[None], mode="markers", marker=dict(symbol="square", size=12,
                             color=STATUS_COLOURS[s]), name=t(STATUS_KEYS[s], lang), hoverinfo="skip")
     if target is not None and math.isfinite(target):

@@ -5,7 +5,7 @@ import streamlit as st
 
 from analytics import schema as S
 from analytics.charts import trends as charts
-from analytics.prevalence import ALL_SITES, prevalence
+from analytics.prevalence import ALL_SITES, PrevalenceInputError, prevalence
 from app_support import filters, widgets
 
 f = filters.sidebar_filters()
@@ -49,8 +49,12 @@ def compute(_ds, token: str, regions: tuple | None, site_col: str, year: int, co
 
 
 codes = f.region_codes(ds.regions)
-table = compute(ds, ds.token, tuple(codes) if codes is not None else None, f.site_column, int(year), counting,
-                adjust, f.std, f.level)
+try:
+    table = compute(ds, ds.token, tuple(codes) if codes is not None else None, f.site_column, int(year), counting,
+                    adjust, f.std, f.level)
+except PrevalenceInputError as e:   # e.g. an upload without vital status or last-contact dates
+    st.error(str(e))
+    st.stop()
 nodate = int(table.attrs.get("excluded_unknown_incidence_date", 0))
 # Missing sex is "unknown" (9): counted under both sexes, like the rest of the dashboard.
 table = table.assign(**{S.SEX: table[S.SEX].fillna(S.UNKNOWN_SEX).astype(int)})

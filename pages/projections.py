@@ -64,9 +64,13 @@ if base.empty or not base["count"].sum() > 0:
 rates = base.assign(rate=base["count"] / base["population"].where(base["population"] > 0))
 last = cache.rate_input(ds, dataclasses.replace(f, y0=f.y1), by=("sex",), sexes=sexes)
 reg_pop = last[["sex", "age_group", "population"]].assign(year=f.y1)
-future = pj.rebase_population(reg_pop, projection, base_year=f.y1, by=["sex"],
-                              years=range(f.y1 + 1, 2051))
-demo_proj = pj.demographic_projection(rates, future, by=["sex"], base_year=f.y1, by_age=True)
+try:
+    future = pj.rebase_population(reg_pop, projection, base_year=f.y1, by=["sex"],
+                                  years=range(f.y1 + 1, 2051))
+    demo_proj = pj.demographic_projection(rates, future, by=["sex"], base_year=f.y1, by_age=True)
+except pj.ProjectionInputError as e:   # an uploaded projection that does not match the registry
+    st.error(str(e))
+    st.stop()
 frames = [demo_proj.assign(method="demographic")]
 if change != "0":
     frames.append(pj.demographic_projection(rates, future, by=["sex"], base_year=f.y1, by_age=True,

@@ -6,7 +6,7 @@ Rey, Stephens & Laura 2023, JOSS 8:4958):
 - ``quantiles``       equal-count classes (mapclassify ``Quantiles``);
 - ``equal_interval``  equal-width classes (``EqualInterval``);
 - ``fisher_jenks``    optimal (minimum within-class variance) breaks, Fisher 1958 / Jenks 1977
-                      (``FisherJenks``; above 1,000 values ``FisherJenksSampled`` because pure-Python
+                      (``FisherJenks``; above 500 values on a fixed sample of 500, because pure-Python
                       Fisher-Jenks is O(k n^2) without numba: 3.8 s at n = 2,000 on this stack);
 - ``user_defined``    the caller's upper bounds (``UserDefined``);
 - ``ratio``           symmetric breaks on the log scale around 1 for SIR / rate-ratio maps
@@ -28,7 +28,7 @@ SCHEMES = ("quantiles", "equal_interval", "fisher_jenks", "user_defined", "ratio
 RATIO_BREAKS = (0.67, 0.8, 0.9, 1.1, 1.25, 1.5)
 SIGNIFICANCE_LEVELS = ("lower", "not significant", "higher")
 NO_DATA = "no data"
-_FJ_EXACT_MAX = 1000
+_FJ_EXACT_MAX = 500
 
 
 @dataclass(frozen=True)
@@ -124,9 +124,10 @@ def classify(values, scheme: str = "quantiles", *, k: int = 5, bins=None, digits
 
 
 def _fisher_jenks_sampled(y: np.ndarray, k: int):
-    """Fisher-Jenks on a fixed-seed sample of 1,000 values. mapclassify's sampled bins end at the
-    sample's class maxima, which cuts into a cluster when unsampled values lie beyond them, so each
-    break is moved to the widest gap of the full data between the sampled classes."""
+    """Fisher-Jenks on a fixed-seed sample of 500 values (0.25 s without numba). Sampled bins
+    would end at the sample's class maxima, which cuts into a cluster when unsampled values lie
+    beyond them, so each break is moved to the widest gap of the full data between the sampled
+    classes."""
     sample = np.random.default_rng(0).choice(y, size=_FJ_EXACT_MAX, replace=False)
     fj = mapclassify.FisherJenks(sample, k=k)
     bounds = []

@@ -34,7 +34,7 @@ def test_fisher_jenks_finds_gaps():
     assert c.counts == [30, 30, 30]
     assert 1 > c.upper[0] - 1e-9 and c.upper[0] < 10 and 11 > c.upper[1] - 1e-9 and c.upper[1] < 20
     big = np.concatenate([rng.uniform(0, 1, 1500), rng.uniform(10, 11, 1500)])
-    cb = classify.classify(big, "fisher_jenks", k=2)               # sampled above 1,000 values
+    cb = classify.classify(big, "fisher_jenks", k=2)               # sampled above 500 values
     assert cb.counts == [1500, 1500]
 
 

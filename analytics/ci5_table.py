@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import rate_inputs, rates, schema
-from analytics.strata import as_list, require_columns
+from analytics.strata import require_columns
 
 TOTAL = "All sites"
 

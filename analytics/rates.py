@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import stats
 
 from analytics import intervals as ci
 from analytics.standards import DEFAULT_STANDARD, StandardError, align_standard

@@ -342,3 +342,20 @@ def test_deaths():
     out = read_deaths(d)
     assert list(out.columns) == S.DEATH_COLUMNS
     assert out.loc[out[S.AGE_GROUP] == "85+", S.COUNT].item() == 7 and set(out[S.ICD10]) == {"C341", "C50"}
+
+
+def test_quoted_delimiters_are_not_overlong_rows(tmp_path):
+    # row 1 has a quoted comma (one field), row 2 one field too many, row 3 one too few
+    text = ("tumour_id,sex,incidence_date,age,topography,note\r\n"
+            'a,1,20200101,50,C341,"Baku, Nizami"\r\n'
+            "b,2,20200101,50,C509,x,EXTRA\r\n"
+            "c,2,20200101,50,C509\r\n")
+    f = tmp_path / "q.csv"
+    f.write_text(text)
+    raw = read_records(f)
+    assert raw.n_read == 3 and list(raw.records[S.TUMOUR_ID]) == ["a", "c"]
+    assert list(raw.exclusions[S.ROW]) == [2]
+    # well-formed, the same file takes the Arrow path and gives the same values
+    f.write_text(text.replace(",x,EXTRA", ",x").replace("C509\r\n", "C509,\r\n"))
+    raw = read_records(f)
+    assert list(raw.records[S.TUMOUR_ID]) == ["a", "b", "c"] and raw.exclusions.empty

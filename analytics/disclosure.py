@@ -18,6 +18,8 @@ from scipy.sparse import csgraph
 
 from analytics.strata import RatesInputError, as_list, group_codes, require_columns
 
+# Float columns that describe the cell rather than derive from its count: never blanked by default.
+NOT_DERIVED = ("population", "age_start", "age_end", "year", "expected", "x")
 PRIMARY = "primary"
 COMPLEMENTARY = "complementary"
 HUNDEPOOL = ("Hundepool A, Domingo-Ferrer J, Franconi L, et al. Statistical Disclosure Control. "
@@ -59,7 +61,7 @@ def suppress(table: pd.DataFrame, k: int = 5, *, count: str = "count", rows=None
     out["suppression"] = status
     if derived is None:
         derived = [col for col in out.columns
-                   if col not in (count, "population", "suppressed") and col not in rows + cols + layers
+                   if col not in (count, "suppressed") + NOT_DERIVED and col not in rows + cols + layers
                    and pd.api.types.is_float_dtype(out[col])]
     out[count] = pd.array(np.where(supp, np.nan, c), dtype="Float64")
     for col in derived:

@@ -116,3 +116,13 @@ def test_round_counts_nhs():
     assert out["count"].tolist()[:1] == [0]
     assert out["count"].isna().tolist() == [False, True, True, False, False, False]
     assert out["count"].tolist()[3:] == [10, 10, 15]
+
+
+def test_age_specific_output_keeps_its_axis():
+    from analytics import rates
+    df = pd.DataFrame({"age_group": ["0-4", "5-9", "10-14"], "count": [2, 30, 40],
+                       "population": [1000.0, 1000.0, 1000.0]})
+    out = disclosure.suppress(rates.age_specific(df), k=5)
+    assert out["age_start"].notna().all() and out["population"].notna().all()
+    assert out["value"].isna().tolist() == [True, False, False]
+    assert out["upper"].isna().tolist() == [True, False, False]

@@ -41,19 +41,13 @@ def _dates(records: pd.DataFrame, name: str) -> pd.Series:
 
 
 def _ymd(values) -> tuple[np.ndarray, np.ndarray]:
-    """(year, month*100+day) as float arrays, NaN where the date is unknown (numpy only)."""
+    """(year, month*100+day) as float arrays, NaN where the date is unknown."""
     s = pd.Series(values)
     if not pd.api.types.is_datetime64_any_dtype(s.dtype):
         s = pd.to_datetime(s, errors="coerce")
-    d = s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
-    nat = np.isnat(d)
-    y = d.astype("datetime64[Y]")
-    mo = d.astype("datetime64[M]")
-    year = y.astype(np.int64) + 1970
-    month = (mo - y.astype("datetime64[M]")).astype(np.int64) + 1
-    day = (d - mo.astype("datetime64[D]")).astype(np.int64) + 1
-    year = np.where(nat, np.nan, year)
-    md = np.where(nat, np.nan, month * 100 + day)
+    dt = s.dt
+    year = dt.year.to_numpy(dtype=float, na_value=np.nan)
+    md = dt.month.to_numpy(dtype=float, na_value=np.nan) * 100 + dt.day.to_numpy(dtype=float, na_value=np.nan)
     return year, md
 
 
@@ -174,12 +168,6 @@ def first_primary(patient_id, site, incidence_date, tumour_id, eligible=None) ->
     return out
 
 
-def _where_cat(cond: np.ndarray, a: pd.Categorical, b: pd.Categorical) -> pd.Categorical:
-    """Elementwise choice between two categoricals with the same categories (on the codes)."""
-    codes = np.where(cond, a.codes, b.codes)
-    return pd.Categorical.from_codes(codes, dtype=a.dtype)
-
-
 def derive(records: pd.DataFrame, *, top_age: int = 85) -> pd.DataFrame:
     """Add YEAR, AGE (filled from dates), AGE_GROUP, AGE_START, ICD10, SITE_CI5,
     SITE_GLOBOCAN and FIRST_PRIMARY to a frame of canonical tumour records.
@@ -201,7 +189,7 @@ def derive(records: pd.DataFrame, *, top_age: int = 85) -> pd.DataFrame:
     age_arr[np.isnan(filled)] = pd.NA
     out[schema.AGE] = age_arr
     grp, start = age_groups(filled, top_age=top_age)
-    out[schema.AGE_GROUP] = grp.to_numpy()
+    out[schema.AGE_GROUP] = grp.array
     out[schema.AGE_START] = start.array
 
     topo = _as_category(_col(out, schema.TOPOGRAPHY))
@@ -219,10 +207,15 @@ def derive(records: pd.DataFrame, *, top_age: int = 85) -> pd.DataFrame:
     ci5 = sites.assign(icd10, "ci5_detailed").array
     glo = sites.assign(icd10, "globocan").array
     if (~counted).any():
-        b3 = np.where(np.isin(b, (0, 1, 2)), 3, b).astype(np.int16)
-        as_malignant = coding._convert_many(t, m, b3, out.index)
-        ci5 = _where_cat(counted, ci5, sites.assign(as_malignant, "ci5_detailed").array)
-        glo = _where_cat(counted, glo, sites.assign(as_malignant, "globocan").array)
+        nc = np.flatnonzero(~counted)          # a few per cent of the records
+        b3 = np.where(np.isin(b[nc], (0, 1, 2)), 3, b[nc]).astype(np.int16)
+        as_malignant = coding._convert_many(t[nc], m[nc], b3)
+        ci5_codes = ci5.codes.copy()
+        glo_codes = glo.codes.copy()
+        ci5_codes[nc] = sites.assign(as_malignant, "ci5_detailed").array.codes
+        glo_codes[nc] = sites.assign(as_malignant, "globocan").array.codes
+        ci5 = pd.Categorical.from_codes(ci5_codes, dtype=ci5.dtype)
+        glo = pd.Categorical.from_codes(glo_codes, dtype=glo.dtype)
     out[schema.SITE_CI5] = ci5
     out[schema.SITE_GLOBOCAN] = glo
     out[schema.FIRST_PRIMARY] = first_primary(

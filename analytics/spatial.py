@@ -34,7 +34,7 @@ from analytics import schema
 
 __all__ = [
     "contiguity_weights", "smooth_sir", "moran", "lisa", "regional_measures", "sir_limits",
-    "MoranResult", "LISA_LABELS",
+    "blank_suppressed", "MoranResult", "LISA_LABELS",
 ]
 
 LISA_LABELS = {1: "high-high", 2: "low-high", 3: "low-low", 4: "high-low"}   # PySAL quadrant codes
@@ -428,3 +428,21 @@ def regional_measures(counts: pd.DataFrame, population: pd.DataFrame, *, referen
                    "sir", "sir_lower", "sir_upper", "smoothed", "smoothed_local", "prob_gt_1",
                    "significance", "flag", "reason"]
     return out[cols].reset_index(drop=True)
+
+
+SUPPRESSED_COLUMNS = ["cases", "crude_rate", "asr", "asr_lower", "asr_upper", "sir", "sir_lower", "sir_upper",
+                      "smoothed", "smoothed_local", "prob_gt_1"]
+
+
+def blank_suppressed(measures: pd.DataFrame) -> pd.DataFrame:
+    """A copy of :func:`regional_measures` output for publication: every statistic derived from a
+    suppressed count is blanked (methods sheet 8: derived statistics inherit suppression; even the
+    smoothed SIR gives the count back through ``(m^2 + A O)/(m + A E)``). Expected counts and
+    person-years stay: they do not depend on the region's cases."""
+    out = measures.copy()
+    hide = out["flag"] == "suppressed"
+    cols = [c for c in SUPPRESSED_COLUMNS if c in out.columns]
+    out[cols] = out[cols].astype(float)
+    out.loc[hide, cols] = np.nan
+    out.loc[hide, "significance"] = "no data"
+    return out

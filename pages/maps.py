@@ -47,10 +47,6 @@ def measures(_ds, token: str, fkey: tuple, _f, level: str, _w) -> pd.DataFrame:
     k = PUBLIC_K if _f.public else 0
     m = spatial.regional_measures(data, data, standard=_f.std, w=_w, region=level, conf=_f.level,
                                   suppress_below=k, unreliable_below=max(10, k))
-    if _f.public:   # derived statistics inherit suppression (methods sheet 8); smoothed values stay grey on maps
-        hide = m["flag"] == "suppressed"
-        m.loc[hide, ["cases", "crude_rate", "asr", "asr_lower", "asr_upper", "sir", "sir_lower", "sir_upper",
-                     "smoothed", "smoothed_local", "prob_gt_1"]] = np.nan
     return m
 
 
@@ -68,7 +64,8 @@ level = filters.page_control("map_level", S.REGION, [S.REGION, S.PARENT], lambda
     f.t("maps.level"), horizontal=True,
     format_func=lambda v: f.t("maps.level_district") if v == S.REGION else f.t("maps.level_economic"), **kw))
 geo, w, gj = map_geometry(ds.geo, ds.token, level, f.lang)
-m = measures(ds, ds.token, fc.key(), fc, level, w)
+m_all = measures(ds, ds.token, fc.key(), fc, level, w)   # spatial statistics use every count
+m = spatial.blank_suppressed(m_all) if f.public else m_all
 if m.empty or not m["expected"].sum() > 0:
     st.info(f.t("app.empty"))
     st.stop()
@@ -115,7 +112,7 @@ table_cols = [S.REGION_NAME, level, "cases", "person_years", "crude_rate", "asr"
               "sir", "sir_lower", "sir_upper", "smoothed", "smoothed_local", "prob_gt_1", "significance", "flag", "reason"]
 widgets.chart_with_table(fig, m[table_cols], name="maps_main", f=f, ds=ds, title=title, reading=reading)
 
-moran_res, lisa = clusters(m, fc.key(), level, w)
+moran_res, lisa = clusters(m_all, fc.key(), level, w)
 links = ", ".join(f"{names.get(a, a)} – {names.get(b, b)}" for a, b in getattr(w, "added_links", []))
 note = f.t("maps.islands_note") + (" " + f.t("maps.islands_linked", links=links) if links else "")
 if w.n_components > 1:

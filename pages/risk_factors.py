@@ -60,7 +60,8 @@ wide = wide_factors(rf, ds.token)
 factors = list(wide.columns)
 units = rf.drop_duplicates(S.INDICATOR).set_index(S.INDICATOR)[S.UNIT].astype(str).to_dict() if S.UNIT in rf.columns else {}
 names = geo.set_index(S.REGION)[S.REGION_NAME]
-data = m.merge(wide, left_on=S.REGION, right_index=True, how="left")
+model_data = m.merge(wide, left_on=S.REGION, right_index=True, how="left")   # the regression uses every count
+data = spatial.blank_suppressed(model_data) if f.public else model_data.copy()
 data[S.REGION_NAME] = data[S.REGION].map(names)
 st.caption(f.t("maps.rf_caption", site=f.site_name(f.site), period=f.period_label()))
 
@@ -121,7 +122,8 @@ with c3:
 
 st.warning(f.t("maps.rf_caution"))
 if chosen:
-    rdata = data.set_index(S.REGION).rename(columns={"cases": "observed"})
+    # a model's coefficients are not counts: they are published without suppression (methods sheet 8)
+    rdata = model_data.set_index(S.REGION).rename(columns={"cases": "observed"})
     rdata = rdata[rdata["expected"] > 0]
     try:
         fit = ecological_regression(rdata, chosen, family=family, per=per, conf=f.level, w=w, permutations=499)

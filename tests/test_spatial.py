@@ -270,3 +270,14 @@ def test_regional_measures_bad_input_messages():
         spatial.regional_measures(counts, pop.rename(columns={schema.POPULATION: "pop"}), standard=None)
     with pytest.raises(ValueError, match="neighbour weights"):
         spatial.smooth_sir([1, 2], [1, 2], method="local")
+
+
+def test_blank_suppressed_hides_everything_derived_from_the_count():
+    counts = pd.DataFrame({schema.REGION: ["A", "B", "C"], schema.AGE_GROUP: "all", schema.COUNT: [3, 40, 0]})
+    pop = pd.DataFrame({schema.REGION: ["A", "B", "C"], schema.AGE_GROUP: "all", schema.POPULATION: [1e4, 1e5, 1e4]})
+    m = spatial.regional_measures(counts, pop, standard=None, suppress_below=5)
+    b = spatial.blank_suppressed(m).set_index(schema.REGION)
+    assert b.loc["A", spatial.SUPPRESSED_COLUMNS].isna().all() and b.loc["A", "significance"] == "no data"
+    assert b.loc["A", "expected"] == pytest.approx(m.set_index(schema.REGION).loc["A", "expected"])
+    assert b.loc["B", "cases"] == 40 and b.loc["C", "cases"] == 0 and np.isfinite(b.loc["C", "smoothed"])
+    assert m.set_index(schema.REGION).loc["A", "cases"] == 3                 # the input is untouched

@@ -172,7 +172,15 @@ def age_axis(data: pd.DataFrame, age: str, ages: tuple[float, float] | None = No
         vals = raw.to_numpy(dtype=float, na_value=np.nan)
         codes, uniq = pd.factorize(vals, sort=True)
         starts = np.asarray(uniq, dtype=float)
-        ends = np.append(starts[1:] - 1, math.inf)
+        # Each group ends before the next one starts, unless the gap is wider than the usual
+        # width (a group absent from the data): then it spans the usual width.
+        gaps = np.diff(starts)
+        if len(gaps):
+            vals, freq = np.unique(gaps, return_counts=True)
+            usual = float(vals[freq == freq.max()].max())
+        else:
+            usual = 5.0
+        ends = np.append(np.where(gaps > usual, starts[:-1] + usual - 1, starts[1:] - 1), math.inf)
         labels = [_start_label(s, e) for s, e in zip(starts, ends)]
         unknown = codes < 0
     else:

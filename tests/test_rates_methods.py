@@ -367,3 +367,16 @@ def test_group_without_population():
     r = rates.dsr(df, by="g").set_index("g")
     assert np.isnan(r.loc["empty", "value"]) and "no population" in r.loc["empty", "flag"]
     assert r.loc["ok", "value"] == pytest.approx(1000.0)
+
+
+def test_numeric_age_start_column_with_a_group_absent():
+    """Age read from schema.AGE_START: widths from the usual gap, so an absent group does not
+    stretch its neighbour; results equal those from the labels."""
+    starts = np.arange(0, 90, 5)
+    df = pd.DataFrame({"age_start": starts, "age_group": LABELS, "count": np.arange(18) + 1.0,
+                       "population": 1000.0})
+    assert rates.dsr(df, age="age_start")["value"].iloc[0] == pytest.approx(rates.dsr(df)["value"].iloc[0])
+    part = df[df["age_start"] != 15]
+    by_start = rates.dsr(part, age="age_start").iloc[0]
+    by_label = rates.dsr(part).iloc[0]
+    assert by_start["value"] == pytest.approx(by_label["value"])

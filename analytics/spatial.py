@@ -172,7 +172,27 @@ def _posterior(o, e, m, a):
     return np.where(bad, np.nan, smoothed), np.where(bad, np.nan, p)
 
 
-def smooth_sir(observed, expected, *, method: str = "global", w: libpysal.weights.W | None = None) -> pd.DataFrame:
+def _nb_ml_prior(o: np.ndarray, e: np.ndarray) -> tuple[float, float]:
+    """Gamma prior (mean m, variance A) by negative binomial maximum likelihood: ``O ~ NB2`` with
+    offset ``log E`` and an intercept only (Clayton & Kaldor 1987; SpatialEpi ``eBayes`` uses
+    ``MASS::glm.nb``). NB2 ``alpha`` is 1/shape of the prior, so ``A = alpha m^2``."""
+    import statsmodels.api as sm
+    ok = np.isfinite(o) & (e > 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mod = sm.NegativeBinomial(o[ok], np.ones((ok.sum(), 1)), offset=np.log(e[ok]), loglike_method="nb2")
+        res = mod.fit(disp=0, maxiter=200)
+        try:   # Newton polish: BFGS stops ~1e-5 short of the optimum
+            res = mod.fit(disp=0, method="newton", start_params=res.params, maxiter=100, tol=1e-12)
+        except (ValueError, np.linalg.LinAlgError):
+            pass
+    m = float(np.exp(res.params[0]))
+    alpha = max(float(res.params[-1]), 0.0)
+    return m, alpha * m * m
+
+
+def smooth_sir(observed, expected, *, method: str = "global", w: libpysal.weights.W | None = None,
+               estimator: str = "moments") -> pd.DataFrame:
     """Poisson-gamma empirical Bayes smoothed SIRs (Clayton & Kaldor 1987; Marshall 1991 moments).
 
     ``method="global"`` shrinks every SIR towards the overall ratio ``m = sum O / sum E`` by the
@@ -181,10 +201,15 @@ def smooth_sir(observed, expected, *, method: str = "global", w: libpysal.weight
     in ``w`` fall back to the global prior. Returns a frame (indexed like ``observed`` if it is a
     Series, else by ``w.id_order`` or position) with observed, expected, sir, smoothed, prob_gt_1
     (posterior probability that the relative risk exceeds 1), prior_mean, prior_var and shrinkage
-    (the weight on the area's own SIR).
+    (the weight on the area's own SIR). ``estimator="ml"`` (global only) estimates the gamma prior
+    by negative binomial maximum likelihood instead of Marshall's moments.
     """
     if method not in ("global", "local"):
         raise ValueError("method must be 'global' or 'local'.")
+    if estimator not in ("moments", "ml"):
+        raise ValueError("estimator must be 'moments' or 'ml'.")
+    if estimator == "ml" and method != "global":
+        raise ValueError("The maximum likelihood prior is global; use estimator='moments' for local smoothing.")
     if method == "local" and w is None:
         raise ValueError("Local smoothing needs neighbour weights 'w' (see contiguity_weights).")
     o = np.asarray(observed, dtype=float)
@@ -207,6 +232,8 @@ def smooth_sir(observed, expected, *, method: str = "global", w: libpysal.weight
     with np.errstate(divide="ignore", invalid="ignore"):
         o2e = np.where(ok, oz * oz / np.where(ez > 0, ez, 1.0), 0.0)
     m_g, a_g = _eb_moments(oz.sum(), ez.sum(), o2e.sum(), ok.sum())
+    if estimator == "ml":
+        m_g, a_g = _nb_ml_prior(np.where(ok, o, np.nan), np.where(ok, e, 0.0))
     if method == "global":
         m, a = np.full(o.shape, m_g), np.full(o.shape, a_g)
     else:

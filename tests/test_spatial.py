@@ -281,3 +281,23 @@ def test_blank_suppressed_hides_everything_derived_from_the_count():
     assert b.loc["A", "expected"] == pytest.approx(m.set_index(schema.REGION).loc["A", "expected"])
     assert b.loc["B", "cases"] == 40 and b.loc["C", "cases"] == 0 and np.isfinite(b.loc["C", "smoothed"])
     assert m.set_index(schema.REGION).loc["A", "cases"] == 3                 # the input is untouched
+
+
+def test_ml_prior_recovers_simulated_gamma_and_matches_nb_formula():
+    import statsmodels.api as sm
+    rng = np.random.default_rng(21)
+    e = rng.uniform(5, 60, 1500)
+    theta = rng.gamma(5.0, 1.2 / 5.0, 1500)             # prior mean 1.2, variance 1.2^2/5 = 0.288
+    o = rng.poisson(e * theta).astype(float)
+    sm_ml = spatial.smooth_sir(o, e, estimator="ml")
+    assert sm_ml["prior_mean"].iloc[0] == pytest.approx(1.2, rel=0.05)
+    assert sm_ml["prior_var"].iloc[0] == pytest.approx(0.288, rel=0.2)
+    # SpatialEpi's posterior mean (alpha + O)/(alpha/mu + E) with alpha = NB size = 1/statsmodels alpha
+    fit = sm.NegativeBinomial(o, np.ones((1500, 1)), offset=np.log(e)).fit(disp=0, method="newton", maxiter=100)
+    size, mu = 1 / fit.params[1], np.exp(fit.params[0])
+    np.testing.assert_allclose(sm_ml["smoothed"], (size + o) / (size / mu + e), rtol=1e-5)
+    # the moment estimator agrees roughly on data from the model
+    mom = spatial.smooth_sir(o, e)
+    assert mom["prior_var"].iloc[0] == pytest.approx(sm_ml["prior_var"].iloc[0], rel=0.25)
+    with pytest.raises(ValueError, match="global"):
+        spatial.smooth_sir(o, e, estimator="ml", method="local", w=None)

@@ -506,7 +506,7 @@ def isr(data: pd.DataFrame, *, count: str = "count", population: str = "populati
 def rate_ratio(data, other: pd.DataFrame | None = None, *, compare: str | None = None,
                reference=None, count: str = "count", population: str = "population",
                standard=DEFAULT_STANDARD, age: str = "age_group", by=None, method: str = "tiwari",
-               conf: float = 0.95, multiplier: float = 100000, ages=None,
+               conf: float | Sequence[float] = 0.95, multiplier: float = 100000, ages=None,
                crude: bool = False) -> pd.DataFrame:
     """Ratio and difference of two rates, with confidence intervals and two-sided p-values.
 
@@ -560,19 +560,17 @@ def rate_ratio(data, other: pd.DataFrame | None = None, *, compare: str | None =
     M = float(multiplier)
     R1, R2 = comp["y"][i1], comp["y"][i2]
     V1, V2 = comp["v"][i1], comp["v"][i2]
-    alpha = 1 - conf
+    levels = ci.conf_levels(conf)
+    limits: dict[str, np.ndarray] = {}
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = R1 / R2
+        ratio = np.where(R2 > 0, R1 / R2, np.nan)
+        diff = R1 - R2
+        sd = np.sqrt(V1 + V2)
+        p_diff = np.where(sd > 0, 2 * stats.norm.sf(np.abs(diff) / sd), np.nan)
         if crude:
             O1, O2 = comp["known"][i1], comp["known"][i2]
             P1, P2 = comp["pop"][i1], comp["pop"][i2]
-            n = O1 + O2
-            pl = np.where(O1 > 0, stats.beta.ppf(alpha / 2, O1, O2 + 1), 0.0)
-            pu = np.where(O2 > 0, stats.beta.ppf(1 - alpha / 2, O1 + 1, O2), 1.0)
-            lower = pl / (1 - pl) * P2 / P1
-            upper = np.where(pu < 1, pu / (1 - pu) * P2 / P1, np.inf)
-            p0 = P1 / (P1 + P2)
-            p_ratio = _binom_two_sided(O1, n, p0)
+            p_ratio = _binom_two_sided(O1, O1 + O2, P1 / (P1 + P2))
         else:
             if method == "fay_feuer":
                 wm = _get(comp, "wmax")
@@ -585,33 +583,40 @@ def rate_ratio(data, other: pd.DataFrame | None = None, *, compare: str | None =
             R1s, V1s, R2s, V2s = R1 + w1, V1 + w1s, R2 + w2, V2 + w2s
             nu1, nu2 = 2 * R1 ** 2 / V1, 2 * R2 ** 2 / V2
             nu1s, nu2s = 2 * R1s ** 2 / V1s, 2 * R2s ** 2 / V2s
-            lower = np.where(R1 > 0, R1 / R2s * stats.f.ppf(alpha / 2, nu1, nu2s), 0.0)
-            upper = R1s / R2 * stats.f.ppf(1 - alpha / 2, nu1s, nu2)
+            # The p-value is the level at which the F interval touches 1 (closed form).
             p_lo = np.where(R1 > 0, 2 * stats.f.cdf(R2s / R1, nu1, nu2s), 2.0)
             p_hi = 2 * stats.f.sf(R2 / R1s, nu1s, nu2)
             p_ratio = np.minimum(1.0, np.minimum(p_lo, p_hi))
-        upper = np.where(R2 > 0, upper, np.nan)
-        lower = np.where(R2 > 0, lower, np.nan)
-        ratio = np.where(R2 > 0, ratio, np.nan)
-        diff = R1 - R2
-        sd = np.sqrt(V1 + V2)
-        z = ci.z_value(conf)
-        p_diff = np.where(sd > 0, 2 * stats.norm.sf(np.abs(diff) / sd), np.nan)
+        for c, lo_name, up_name in ci.limit_columns(levels):
+            alpha = 1 - c
+            if crude:
+                pl = np.where(O1 > 0, stats.beta.ppf(alpha / 2, O1, O2 + 1), 0.0)
+                pu = np.where(O2 > 0, stats.beta.ppf(1 - alpha / 2, O1 + 1, O2), 1.0)
+                lower = pl / (1 - pl) * P2 / P1
+                upper = np.where(pu < 1, pu / (1 - pu) * P2 / P1, np.inf)
+            else:
+                lower = np.where(R1 > 0, R1 / R2s * stats.f.ppf(alpha / 2, nu1, nu2s), 0.0)
+                upper = R1s / R2 * stats.f.ppf(1 - alpha / 2, nu1s, nu2)
+            z = ci.z_value(c)
+            limits["ratio_" + lo_name] = np.where(R2 > 0, lower, np.nan)
+            limits["ratio_" + up_name] = np.where(R2 > 0, upper, np.nan)
+            limits["difference_" + lo_name] = (diff - z * sd) * M
+            limits["difference_" + up_name] = (diff + z * sd) * M
     out = pairs[by].reset_index(drop=True) if by else pd.DataFrame(index=range(len(pairs)))
     if compare != "_cmp":
         out[compare] = keys[compare].to_numpy()[i1]
     out["rate1"] = R1 * M
     out["rate2"] = R2 * M
     out["ratio"] = ratio
-    out["ratio_lower"] = lower
-    out["ratio_upper"] = upper
+    for name in [k for k in limits if k.startswith("ratio_")]:
+        out[name] = limits[name]
     out["ratio_p"] = p_ratio
     out["difference"] = diff * M
-    out["difference_lower"] = (diff - z * sd) * M
-    out["difference_upper"] = (diff + z * sd) * M
+    for name in [k for k in limits if k.startswith("difference_")]:
+        out[name] = limits[name]
     out["difference_p"] = p_diff
     out.attrs.update(measure="rate ratio", method="exact binomial" if crude else method,
-                     conf=conf, multiplier=M, reference=reference)
+                     conf=levels, multiplier=M, reference=reference)
     return out
 
 

@@ -380,3 +380,12 @@ def test_numeric_age_start_column_with_a_group_absent():
     by_start = rates.dsr(part, age="age_start").iloc[0]
     by_label = rates.dsr(part).iloc[0]
     assert by_start["value"] == pytest.approx(by_label["value"])
+
+
+def test_rate_ratio_several_levels():
+    b = SYN.assign(count=SYN["count"] * 2)
+    one = rates.rate_ratio(SYN, b, standard="w").iloc[0]
+    two = rates.rate_ratio(SYN, b, standard="w", conf=[0.95, 0.998]).iloc[0]
+    assert two["ratio_lower_95"] == pytest.approx(one["ratio_lower"])
+    assert two["ratio_lower_99_8"] < two["ratio_lower_95"] < 0.5 < two["ratio_upper_95"] < two["ratio_upper_99_8"]
+    assert two["difference_upper_99_8"] > two["difference_upper_95"]

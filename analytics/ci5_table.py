@@ -53,7 +53,7 @@ def ci5_table(counts: pd.DataFrame, population: pd.DataFrame, *, site: str = sch
     wide.columns = [str(c) for c in wide.columns]
     asr = rates.dsr(data, by=by, age=age, standard=standard, method="normal",
                     multiplier=multiplier, unknown_age=unknown_age).set_index(by)
-    cum = rates.cumulative_risk(data, by=by, age=age, max_age=74).set_index(by)
+    cum = rates.cumulative_risk(data, by=by, age=age, max_age=74, unknown_age=unknown_age).set_index(by)
     out = wide.join(pd.DataFrame({
         "all_ages": asr["count"], "unknown_age": asr["unknown_age"],
         "crude_rate": asr["crude_rate"], "cum_rate_0_74": cum["cum_rate"],

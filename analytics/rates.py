@@ -376,7 +376,7 @@ def age_specific(data: pd.DataFrame, *, count: str = "count", population: str = 
 def cumulative_risk(data: pd.DataFrame, *, count: str = "count", population: str = "population",
                     age_start: str = "age_start", by=None, max_age: float = 74,
                     conf: float | Sequence[float] = 0.95, age: str | None = None,
-                    method: str = "tiwari") -> pd.DataFrame:
+                    method: str = "tiwari", unknown_age: str = "exclude") -> pd.DataFrame:
     """Cumulative rate (per 100) 100·Σ tᵢdᵢ/Pᵢ over the age groups starting at or below
     ``max_age`` (tᵢ = group width in years), and cumulative risk 100·(1 − exp(−cum_rate/100))
     (Day 1987; Jensen et al. 1991, IARC Sci. Pub. 95, ch. 11; CI5).
@@ -385,9 +385,14 @@ def cumulative_risk(data: pd.DataFrame, *, count: str = "count", population: str
     exp(−cum_rate/100)·SE (methods.md §1.7). Limits: the cumulative rate's gamma interval
     (``method`` as :func:`dsr`, Tiwari by default) transformed to the risk scale, so they stay in
     [0, 100]. Group widths come from ``age_start`` (or from the labels of ``age`` if given);
-    ``max_age=74`` gives 0-74, ``64`` gives 0-64. Columns: by..., ``count``, ``cum_rate``,
-    ``cum_rate_se``, ``cum_risk``, ``se``, ``lower``, ``upper``, ``flag``.
+    ``max_age=74`` gives 0-74, ``64`` gives 0-64. ``unknown_age="redistribute"`` scales the
+    cumulative rate, its SE and limits by all cases / cases of known age (all ages), as Rcan
+    ``csu_cumrisk`` and CI5. Columns: by..., ``count`` (cases in the age range),
+    ``unknown_age``, ``cum_rate``, ``cum_rate_se``, ``cum_risk``, ``se``, ``lower``, ``upper``,
+    ``flag``.
     """
+    if unknown_age not in UNKNOWN_AGE_RULES:
+        raise ValueError(f"unknown_age must be one of {UNKNOWN_AGE_RULES}, got {unknown_age!r}")
     age_col = age if age is not None else age_start
     require_columns(data, [count, population, age_col] + as_list(by))
     axis = age_axis(data, age_col)
@@ -406,23 +411,33 @@ def cumulative_risk(data: pd.DataFrame, *, count: str = "count", population: str
     comp = _dsr_components(data, count=count, population=population, standard=None, age=age_col,
                            by=by, ages=(lo_age, hi_age), weights_override=width)
     levels = ci.conf_levels(conf)
+    # Unknown-age correction uses the known cases of all ages, not only those in the range.
+    groups = group_codes(data, as_list(by))
+    d_all = np.nan_to_num(numeric(data, count), nan=0.0)
+    known_all = group_sum(groups.codes, groups.n, d_all, mask=axis.codes >= 0)
+    unknown = group_sum(groups.codes, groups.n, d_all, mask=axis.codes == -1)
+    factor = np.ones(groups.n)
+    if unknown_age == "redistribute":
+        factor = np.where(known_all > 0, (known_all + unknown) / np.where(known_all > 0, known_all, 1.0), 1.0)
     y, v = comp["y"], comp["v"]
-    cum_rate = 100 * y
-    rate_se = 100 * np.sqrt(v)
+    nv = comp["no_value"]
+    cum_rate = np.where(nv, np.nan, 100 * y * factor)
+    rate_se = np.where(nv, np.nan, 100 * np.sqrt(v) * factor)
     out = comp["keys"].copy()
     out["count"] = comp["known"]
-    out["cum_rate"] = np.where(comp["no_value"], np.nan, cum_rate)
-    out["cum_rate_se"] = np.where(comp["no_value"], np.nan, rate_se)
-    out["cum_risk"] = 100 * (1 - np.exp(-out["cum_rate"].to_numpy() / 100))
-    out["se"] = np.exp(-out["cum_rate"].to_numpy() / 100) * out["cum_rate_se"].to_numpy()
+    out["unknown_age"] = unknown
+    out["cum_rate"] = cum_rate
+    out["cum_rate_se"] = rate_se
+    out["cum_risk"] = 100 * (1 - np.exp(-cum_rate / 100))
+    out["se"] = np.exp(-cum_rate / 100) * rate_se
     for c, lo, up in ci.limit_columns(levels):
         l, u = _weighted_poisson_limits(method, y, v, comp["known"], comp, c)
-        out[lo] = np.where(comp["no_value"], np.nan, 100 * (1 - np.exp(-l)))
-        out[up] = np.where(comp["no_value"], np.nan, 100 * (1 - np.exp(-u)))
+        out[lo] = np.where(nv, np.nan, 100 * (1 - np.exp(-l * factor)))
+        out[up] = np.where(nv, np.nan, 100 * (1 - np.exp(-u * factor)))
     out["flag"] = join_flags((comp["pop_missing"], "population missing"),
                              (comp["missing_groups"], "age group(s) missing"))
     out.attrs.update(measure="cumulative risk", ages=(lo_age, hi_age), method=method, conf=levels,
-                     unknown_age=comp["unknown"].tolist())
+                     unknown_age=unknown_age)
     return out.reset_index(drop=True)
 
 

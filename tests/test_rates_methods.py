@@ -389,3 +389,13 @@ def test_rate_ratio_several_levels():
     assert two["ratio_lower_95"] == pytest.approx(one["ratio_lower"])
     assert two["ratio_lower_99_8"] < two["ratio_lower_95"] < 0.5 < two["ratio_upper_95"] < two["ratio_upper_99_8"]
     assert two["difference_upper_99_8"] > two["difference_upper_95"]
+
+
+def test_cumulative_risk_unknown_age_redistributed():
+    df = pd.concat([_frame([10] * 18, [10000.0] * 18),
+                    pd.DataFrame({"age_group": [None], "count": [18], "population": [0.0]})])
+    ex = rates.cumulative_risk(df, age="age_group").iloc[0]
+    rd = rates.cumulative_risk(df, age="age_group", unknown_age="redistribute").iloc[0]
+    assert ex["unknown_age"] == 18 and ex["cum_rate"] == pytest.approx(100 * 5 * 15 * 10 / 10000)
+    assert rd["cum_rate"] == pytest.approx(ex["cum_rate"] * 198 / 180)   # all / known, all ages
+    assert rd["upper"] > ex["upper"]

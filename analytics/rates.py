@@ -522,7 +522,7 @@ def rate_ratio(data, other: pd.DataFrame | None = None, *, compare: str | None =
                reference=None, count: str = "count", population: str = "population",
                standard=DEFAULT_STANDARD, age: str = "age_group", by=None, method: str = "tiwari",
                conf: float | Sequence[float] = 0.95, multiplier: float = 100000, ages=None,
-               crude: bool = False) -> pd.DataFrame:
+               crude: bool = False, ratio_ci: str = "f") -> pd.DataFrame:
     """Ratio and difference of two rates, with confidence intervals and two-sided p-values.
 
     Either ``data`` and ``other`` (the comparison group's frame: ratio = data/other), or one frame
@@ -532,7 +532,10 @@ def rate_ratio(data, other: pd.DataFrame | None = None, *, compare: str | None =
     Standardised rates (default): ratio with the F interval of Fay (1999, Commun Stat 28:2141)
     using the Tiwari et al. (2006) modification when ``method="tiwari"`` (ω̄, ω²̄) or Fay–Feuer's
     maxima when ``"fay_feuer"``, as SEER*Stat (methods.md §2.1); its p-value is the level at which
-    the interval touches 1. Difference: normal interval √(V₁+V₂) and z-test (methods.md §2.2).
+    the interval touches 1. ``ratio_ci="lognormal"``: log RR ± z·√(V₁/R₁²+V₂/R₂²) (delta method);
+    ``"test_based"``: RR^(1 ± z/χ), χ = (R₁−R₂)/√(V₁+V₂) (Boyle & Parkin 1991; CanReg5 ``CalcSRR``),
+    undefined when the rates are equal. Difference: normal interval √(V₁+V₂) and z-test
+    (methods.md §2.2).
     ``crude=True``: crude rates; ratio with the exact conditional binomial interval (O₁ given
     O₁+O₂, Clopper–Pearson; Breslow & Day 1987 §2.3) and exact binomial test.
     Columns: by..., (``compare``), ``rate1``, ``rate2``, ``ratio``, ``ratio_lower``,
@@ -545,6 +548,8 @@ def rate_ratio(data, other: pd.DataFrame | None = None, *, compare: str | None =
         compare, reference = "_cmp", "2"
     if compare is None:
         raise ValueError("rate_ratio needs `other` or a `compare` column and a `reference` level")
+    if ratio_ci not in ("f", "lognormal", "test_based"):
+        raise ValueError("ratio_ci must be 'f', 'lognormal' or 'test_based'")
     by = as_list(by)
     require_columns(data, [compare])
     if reference not in set(data[compare].dropna().unique()):
@@ -609,9 +614,18 @@ def rate_ratio(data, other: pd.DataFrame | None = None, *, compare: str | None =
                 pu = np.where(O2 > 0, stats.beta.ppf(1 - alpha / 2, O1 + 1, O2), 1.0)
                 lower = pl / (1 - pl) * P2 / P1
                 upper = np.where(pu < 1, pu / (1 - pu) * P2 / P1, np.inf)
-            else:
+            elif ratio_ci == "f":
                 lower = np.where(R1 > 0, R1 / R2s * stats.f.ppf(alpha / 2, nu1, nu2s), 0.0)
                 upper = R1s / R2 * stats.f.ppf(1 - alpha / 2, nu1s, nu2)
+            elif ratio_ci == "lognormal":
+                half = ci.z_value(c) * np.sqrt(V1 / R1 ** 2 + V2 / R2 ** 2)
+                lower, upper = ratio * np.exp(-half), ratio * np.exp(half)
+            else:   # test-based (Boyle & Parkin; CanReg5 CalcSRR): RR^(1 ± z/χ)
+                chi = diff / sd
+                a_, b_ = ratio ** (1 - ci.z_value(c) / chi), ratio ** (1 + ci.z_value(c) / chi)
+                ok = chi != 0
+                lower = np.where(ok, np.minimum(a_, b_), np.nan)
+                upper = np.where(ok, np.maximum(a_, b_), np.nan)
             z = ci.z_value(c)
             limits["ratio_" + lo_name] = np.where(R2 > 0, lower, np.nan)
             limits["ratio_" + up_name] = np.where(R2 > 0, upper, np.nan)
@@ -630,7 +644,7 @@ def rate_ratio(data, other: pd.DataFrame | None = None, *, compare: str | None =
     for name in [k for k in limits if k.startswith("difference_")]:
         out[name] = limits[name]
     out["difference_p"] = p_diff
-    out.attrs.update(measure="rate ratio", method="exact binomial" if crude else method,
+    out.attrs.update(measure="rate ratio", method="exact binomial" if crude else f"{method}, {ratio_ci} interval",
                      conf=levels, multiplier=M, reference=reference)
     return out
 

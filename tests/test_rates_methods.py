@@ -399,3 +399,21 @@ def test_cumulative_risk_unknown_age_redistributed():
     assert ex["unknown_age"] == 18 and ex["cum_rate"] == pytest.approx(100 * 5 * 15 * 10 / 10000)
     assert rd["cum_rate"] == pytest.approx(ex["cum_rate"] * 198 / 180)   # all / known, all ages
     assert rd["upper"] > ex["upper"]
+
+
+def test_rate_ratio_lognormal_and_test_based_by_hand():
+    b = SYN.assign(count=SYN["count"] * 2)
+    r1 = rates.dsr(SYN, standard="w").iloc[0]
+    r2 = rates.dsr(b, standard="w").iloc[0]
+    R1, R2, V1, V2 = r1["value"], r2["value"], r1["se"] ** 2, r2["se"] ** 2
+    z = stats.norm.ppf(0.975)
+    ln = rates.rate_ratio(SYN, b, standard="w", ratio_ci="lognormal").iloc[0]
+    half = z * np.sqrt(V1 / R1 ** 2 + V2 / R2 ** 2)
+    assert ln["ratio_lower"] == pytest.approx(0.5 * np.exp(-half))
+    assert ln["ratio_upper"] == pytest.approx(0.5 * np.exp(half))
+    tb = rates.rate_ratio(SYN, b, standard="w", ratio_ci="test_based").iloc[0]
+    chi = (R1 - R2) / np.sqrt(V1 + V2)
+    lims = sorted([0.5 ** (1 - z / chi), 0.5 ** (1 + z / chi)])
+    assert (tb["ratio_lower"], tb["ratio_upper"]) == pytest.approx(tuple(lims))
+    same = rates.rate_ratio(SYN, SYN, standard="w", ratio_ci="test_based").iloc[0]
+    assert np.isnan(same["ratio_lower"])           # undefined for equal rates (methods.md §9)

@@ -1,0 +1,121 @@
+"""Browser tests: Debian's chromium through Playwright against ``streamlit run`` (marker
+``browser``). Few and fast: one server per pytest process (conftest.app_url)."""
+from __future__ import annotations
+
+import io
+import json
+from urllib.parse import parse_qs, urlparse
+
+import pandas as pd
+import pytest
+from playwright.sync_api import Page, expect
+
+from analytics import rates
+from analytics import schema as S
+from analytics.i18n import format_number, t
+
+pytestmark = pytest.mark.browser
+PAGES = ["overview", "incidence", "quality", "data", "methods"]
+PATHS = {"overview": ""}   # the default page lives at the root URL
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+def settle(page: Page) -> None:
+    page.wait_for_selector(IDLE, timeout=90_000)
+    page.wait_for_timeout(300)
+    page.wait_for_selector(IDLE, timeout=90_000)
+
+
+def open_page(page: Page, url: str) -> None:
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_test_id("stSidebar").wait_for(timeout=90_000)
+    page.get_by_test_id("stMain").get_by_role("heading", level=1).wait_for(timeout=90_000)
+    settle(page)
+
+
+def drawn_charts(page: Page) -> list[int]:
+    """Per plotly chart: number of drawn SVG marks (bars, lines, treemap tiles)."""
+    return page.evaluate("""() => Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]'))
+        .map(c => c.querySelectorAll('g.trace .point, g.trace g.slice, g.trace path.js-line').length)""")
+
+
+def asr_metric(page: Page) -> str:
+    box = page.get_by_test_id("stMetric").filter(has_text=t("app.metric.asr", "en"))
+    return box.get_by_test_id("stMetricValue").inner_text()
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_loads_and_charts_draw(page: Page, app_url: str, screenshots, name):
+    open_page(page, f"{app_url}/{PATHS.get(name, name)}")
+    assert page.get_by_test_id("stException").count() == 0
+    assert page.get_by_role("heading", level=1).first.inner_text() == t(f"app.page.{name}", "en")
+    n_charts = {"overview": 4, "incidence": 3, "quality": 2, "data": 0, "methods": 0}[name]
+    page.wait_for_function(f"document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .main-svg').length >= {n_charts}",
+                           timeout=60_000)
+    marks = drawn_charts(page)
+    assert len(marks) == n_charts and all(m > 0 for m in marks), marks
+    page.screenshot(path=str(screenshots / f"app_{name}.png"))
+
+
+def test_filter_change_updates_chart_and_url_restores_view(page: Page, app_url: str, browser, screenshots):
+    open_page(page, f"{app_url}/")
+    before_value = asr_metric(page)
+    before_svg = page.locator('[data-testid="stPlotlyChart"]').nth(1).inner_html()
+    page.get_by_test_id("stSidebar").get_by_text(t("app.sex.female", "en"), exact=True).click()
+    expect(page.get_by_test_id("stMetric").filter(has_text=t("app.metric.asr", "en"))
+           .get_by_test_id("stMetricValue")).not_to_have_text(before_value, timeout=60_000)
+    settle(page)
+    after_svg = page.locator('[data-testid="stPlotlyChart"]').nth(1).inner_html()
+    assert after_svg != before_svg
+    assert parse_qs(urlparse(page.url).query)["sex"] == ["female"]
+    shared, value = page.url, asr_metric(page)
+    # a fresh browser context (no session, no cookies) opening the copied address
+    ctx = browser.new_context(viewport={"width": 1500, "height": 2400})
+    fresh = ctx.new_page()
+    open_page(fresh, shared)
+    assert asr_metric(fresh) == value
+    assert parse_qs(urlparse(fresh.url).query) == parse_qs(urlparse(shared).query)
+    fresh.screenshot(path=str(screenshots / "app_shared_url.png"))
+    ctx.close()
+
+
+def test_csv_download_equals_analytics(page: Page, app_url: str):
+    from analytics import demo
+
+    open_page(page, f"{app_url}/?y0=2016&y1=2020")
+    with page.expect_download(timeout=60_000) as dl:
+        page.get_by_test_id("stDownloadButton").filter(has_text="CSV").first.click()
+    got = pd.read_csv(dl.value.path())
+    reg = demo.load_demo()
+    r = reg.records
+    r = r[r[S.INCLUDED] & r[S.YEAR].between(2016, 2020) & r[S.SEX].isin([1, 2]) & r[S.AGE_GROUP].notna()]
+    cases = r.groupby([S.SEX, S.SITE_CI5, S.AGE_GROUP], observed=True).size().rename("count")
+    p = reg.population[reg.population[S.YEAR].between(2016, 2020)]
+    pop = p.groupby([S.SEX, S.AGE_GROUP])[S.POPULATION].sum()
+    data = cases.reset_index().merge(pop.reset_index(), on=[S.SEX, S.AGE_GROUP], how="right")
+    sites = cases.reset_index()[S.SITE_CI5].unique()
+    grid = pop.reset_index().merge(pd.DataFrame({S.SITE_CI5: sites}), how="cross")
+    data = grid.merge(cases.reset_index(), on=[S.SEX, S.AGE_GROUP, S.SITE_CI5], how="left").fillna({"count": 0})
+    exp = rates.dsr(data, by=[S.SEX, S.SITE_CI5]).rename(columns={S.SITE_CI5: "site"})
+    merged = got.merge(exp, on=["sex", "site"], suffixes=("", "_exp"))
+    assert len(merged) == len(exp) == len(got)
+    for col in ("count", "population", "value", "lower", "upper"):
+        assert (merged[col] - merged[f"{col}_exp"]).abs().max() < 1e-6, col
+
+
+def test_png_export_has_requested_size(page: Page, app_url: str):
+    from PIL import Image
+
+    open_page(page, f"{app_url}/")
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_text(t("app.export.title", "en")).click()
+    for label, option in (("app.export.size", "1600x900"), ("app.export.scale", "× 2")):
+        box = sidebar.get_by_test_id("stSelectbox").filter(has_text=t(label, "en"))
+        box.wait_for(state="visible", timeout=30_000)
+        box.click()
+        page.get_by_role("option", name=option, exact=True).click()
+        settle(page)
+    with page.expect_download(timeout=90_000) as dl:
+        page.get_by_test_id("stDownloadButton").filter(has_text="PNG").first.click()
+    img = Image.open(dl.value.path())
+    assert img.format == "PNG" and img.size == (3200, 1800)

@@ -98,7 +98,8 @@ def test_sids_local_eb_matches_esda(sids):
     o, b = sids["SID79"].to_numpy(float), sids["BIR79"].to_numpy(float)
     rate = o.sum() / b.sum()
     loc = spatial.smooth_sir(pd.Series(o, index=sids[schema.REGION]), b * rate, method="local", w=w)
-    ref = esda.smoothing.Spatial_Empirical_Bayes(o, b, w).r.ravel()
+    with np.errstate(invalid="ignore"):   # esda divides 0 by 0 where a neighbourhood has no deaths
+        ref = esda.smoothing.Spatial_Empirical_Bayes(o, b, w).r.ravel()
     ok = np.isfinite(ref)   # esda gives 0/0 where a neighbourhood has no deaths; we use the global prior there
     assert 0 < (~ok).sum() < 5
     np.testing.assert_allclose(loc["smoothed"].to_numpy()[ok] * rate, ref[ok], rtol=1e-10)

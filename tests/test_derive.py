@@ -114,3 +114,13 @@ def test_input_not_modified():
     before = df.copy()
     derive.derive(df)
     pd.testing.assert_frame_equal(df, before)
+
+
+def test_non_default_index_is_respected():
+    df = frame(rec(tumour_id="A", topography="C619", morphology="8140", sex=1),
+               rec(tumour_id="B"), rec(tumour_id="C", topography="C180", morphology="8140"))
+    df.index = [10, 5, 7]
+    out = derive.derive(df)
+    assert list(out.index) == [10, 5, 7]
+    assert out[schema.SITE_CI5].astype(object).tolist() == ["Prostate", "Breast", "Colon"]
+    assert out[schema.FIRST_PRIMARY].tolist() == [True, True, True]

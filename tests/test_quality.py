@@ -312,3 +312,11 @@ def test_non_numeric_codes_are_invalid_not_missing():
     got = checks_of(df)
     assert {"behaviour_invalid", "sex_invalid"} <= got
     assert not {"behaviour_missing", "sex_unknown"} & got
+
+
+def test_non_default_index_in_checks_and_reconcile():
+    df = frame(rec(), rec(tumour_id="T2", patient_id="P2", sex=3), rec(tumour_id="T3", patient_id="P3"))
+    df.index = [30, 10, 20]
+    out, recon, flags = reconciled(df)
+    assert flags.loc[flags["check"] == "sex_invalid", schema.ROW].tolist() == [2]
+    assert out[schema.INCLUDED].tolist() == [True, False, True]

@@ -347,7 +347,8 @@ def lisa(values, w: libpysal.weights.W, *, population=None, permutations: int = 
 
 
 # --------------------------------------------------------------------------- regional measures
-def _asr(cells: pd.DataFrame, keys: list[str], age: str, standard, conf: float, multiplier: float) -> pd.DataFrame:
+def _asr(cells: pd.DataFrame, keys: list[str], age: str, standard, conf: float, multiplier: float,
+         method: str = "tiwari") -> pd.DataFrame:
     """ASR per key from the rates engine (``rates.dsr``, Tiwari gamma limits by default).
 
     ``standard`` is a catalogue name or a frame with the age-group column and ``weight``."""
@@ -356,7 +357,7 @@ def _asr(cells: pd.DataFrame, keys: list[str], age: str, standard, conf: float, 
         standard = standard.set_index(age)["weight"]
     res = rates.dsr(cells.rename(columns={"cases": schema.COUNT, "py": schema.POPULATION}),
                     count=schema.COUNT, population=schema.POPULATION, standard=standard, age=age,
-                    by=keys, conf=conf, multiplier=multiplier)
+                    by=keys, conf=conf, multiplier=multiplier, method=method)
     return res.set_index(keys)[["value", "lower", "upper"]].rename(
         columns={"value": "asr", "lower": "asr_lower", "upper": "asr_upper"})
 
@@ -365,7 +366,7 @@ def regional_measures(counts: pd.DataFrame, population: pd.DataFrame, *, referen
                       standard="world_segi1960", by: Sequence[str] = (), w: libpysal.weights.W | None = None,
                       region: str = schema.REGION, age: str = schema.AGE_GROUP, count: str = schema.COUNT,
                       conf: float = 0.95, multiplier: float = 100_000, suppress_below: int = 5,
-                      unreliable_below: int = 10) -> pd.DataFrame:
+                      unreliable_below: int = 10, ci_method: str = "tiwari") -> pd.DataFrame:
     """All regional measures for a map, one row per region (and stratum of ``by``).
 
     Inputs are tidy: ``counts`` (region, age group, ``count``, strata) and ``population``
@@ -377,8 +378,8 @@ def regional_measures(counts: pd.DataFrame, population: pd.DataFrame, *, referen
     so sum O = sum E in each stratum).
 
     Columns: region, strata, cases, person_years, crude_rate, asr, asr_lower, asr_upper (direct
-    standardisation to ``standard``), expected, sir, sir_lower, sir_upper (exact), smoothed
-    (global Poisson-gamma EB), smoothed_local (neighbours in ``w``; NaN without ``w``),
+    standardisation to ``standard`` by ``rates.dsr``, CI ``ci_method``), expected, sir,
+    sir_lower, sir_upper (exact), smoothed (global Poisson-gamma EB), smoothed_local (neighbours in ``w``; NaN without ``w``),
     prob_gt_1 (global EB posterior), significance ("higher" / "lower" / "not significant"),
     flag ("suppressed" when 0 < cases < ``suppress_below``, "unreliable" when cases <
     ``unreliable_below``, else "") and reason (a sentence for the hover).
@@ -417,7 +418,7 @@ def regional_measures(counts: pd.DataFrame, population: pd.DataFrame, *, referen
     if standard is None:   # e.g. a single age band: no direct standardisation
         out[["asr", "asr_lower", "asr_upper"]] = np.nan
     else:
-        out = out.join(_asr(cells, keys, age, standard, conf, multiplier))
+        out = out.join(_asr(cells, keys, age, standard, conf, multiplier, ci_method))
     out = out.reset_index()
     with np.errstate(divide="ignore", invalid="ignore"):
         out["crude_rate"] = np.where(out["person_years"] > 0, out["cases"] / out["person_years"] * multiplier, np.nan)

@@ -46,7 +46,7 @@ def measures(_ds, token: str, fkey: tuple, _f, level: str, _w) -> pd.DataFrame:
     data = cache.rate_input(_ds, _f, by=(level,))
     k = PUBLIC_K if _f.public else 0
     m = spatial.regional_measures(data, data, standard=_f.std, w=_w, region=level, conf=_f.level,
-                                  suppress_below=k, unreliable_below=max(10, k))
+                                  suppress_below=k, unreliable_below=max(10, k), ci_method=_f.ci)
     return m
 
 

@@ -36,7 +36,7 @@ def district_measures(_ds, token: str, fkey: tuple, _f, _w) -> pd.DataFrame:
     data = cache.rate_input(_ds, _f, by=(S.REGION,))
     k = filters.PUBLIC_K if _f.public else 0
     return spatial.regional_measures(data, data, standard=_f.std, w=_w, conf=_f.level,
-                                     suppress_below=k, unreliable_below=max(10, k))
+                                     suppress_below=k, unreliable_below=max(10, k), ci_method=_f.ci)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -279,7 +279,7 @@ def check_records(records: pd.DataFrame, *, today=None,
     n = len(records)
     today64 = np.datetime64(pd.Timestamp(today if today is not None else pd.Timestamp.now()).normalize(), "ns")
     masks: dict[str, np.ndarray] = {}
-    messages: dict[str, np.ndarray] = {}
+    messages: dict[str, tuple[np.ndarray, list[str]]] = {}   # check -> (per-record text index, texts)
 
     # item validity
     tid = _col(records, schema.TUMOUR_ID)
@@ -347,7 +347,6 @@ def check_records(records: pd.DataFrame, *, today=None,
     # site/histology (warnings), one check id with the family's message
     sm = np.zeros(n, bool)
     sm_msg = np.zeros(n, np.int16)
-    sm_texts = []
     t_ok = t >= 0
     solid = (m >= 8000) & ~haem & ~((m >= 8000) & (m <= 8005)) & (m != 9140)
     hits = [t_ok & _in_ranges(m, mr) & ~_in_ranges(t, tr) for mr, tr, _ in SITE_MORPHOLOGY_RULES]

@@ -160,24 +160,6 @@ def fmt(x, lang: str, decimals: int = 1) -> str:
 
 def headlines(by_sex: pd.DataFrame, f) -> list[str]:
     """One plain-language sentence per sex: the leading site, its rate and the ratio to the other sex."""
-    try:
-        from analytics import narrative
-    except ImportError:
-        narrative = None
-    if narrative is not None and hasattr(narrative, "top_site_sentences"):
-        return narrative.top_site_sentences(by_sex, lang=f.lang, standard=f.std)
-    from analytics.charts.incidence import NOT_RANKED
+    from analytics import narrative
 
-    out = []
-    d = by_sex[~by_sex["site"].isin(NOT_RANKED)]
-    for code, key in ((1, "app.headline.men"), (2, "app.headline.women")):
-        mine = d[d["sex"] == code].sort_values("value", ascending=False)
-        if not len(mine) or not mine["value"].iloc[0] > 0:
-            continue
-        site, value = mine["site"].iloc[0], float(mine["value"].iloc[0])
-        other = d[(d["sex"] != code) & (d["site"] == site)]["value"]
-        s = t(key, f.lang, site=f.site_name(site), value=fmt(value, f.lang), standard=f.std)
-        if len(other) and other.iloc[0] > 0:
-            s += " " + t("app.headline.ratio", f.lang, ratio=fmt(value / float(other.iloc[0]), f.lang))
-        out.append(s)
-    return out
+    return narrative.top_site_sentences(by_sex, lang=f.lang, standard=f.std)

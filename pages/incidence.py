@@ -1,6 +1,7 @@
 """Incidence: ASR by site for both sexes, age-specific curves, regions compared, CI5 table."""
 import streamlit as st
 
+from analytics import narrative
 from analytics import schema as S
 from analytics.charts import incidence as charts
 from app_support import cache, filters, widgets
@@ -52,10 +53,11 @@ reg = reg[reg[level].astype(str) != ""]
 nat_value = float(national["value"].iloc[0]) if len(national) else None
 reg["status"] = charts.region_status(reg, nat_value) if nat_value is not None else "same"
 title = f.t("app.incidence.regions_title", site=f.site_name(f.site), period=f.period_label())
+reading = narrative.regions_sentence(reg, nat_value, lang=f.lang) if nat_value is not None else ""
 widgets.chart_with_table(
     charts.regions_compared(reg, national=nat_value, region="region_name", lang=f.lang, standard=f.std,
                             conf=f.level, theme=f.theme, title=title, k=k),
-    reg, name="incidence_regions", f=f, ds=ds, title=title)
+    reg, name="incidence_regions", f=f, ds=ds, title=title, reading=reading)
 
 # 4. The CI5 / CanReg5 incidence table, one per sex.
 st.subheader(f.t("app.incidence.ci5_table"))

@@ -1,14 +1,13 @@
 """Overview: headline numbers, top sites (men left, women right), case mix, population pyramid."""
 import streamlit as st
 
+from analytics import narrative
 from analytics import schema as S
 from analytics.charts import incidence as charts
 from app_support import cache, filters, widgets
-from app_support.fallback import module
 
 f = filters.sidebar_filters()
 ds = filters.dataset()
-narrative = module("narrative")
 
 st.title(f.t("app.page.overview"))
 st.caption(f.t("app.overview.subtitle", source=ds.label, period=f.period_label(), site=f.site_name(f.site)))
@@ -30,6 +29,14 @@ widgets.metric_row([
     (f.t("app.metric.cumrisk"), widgets.fmt(cum["cum_risk"].iloc[0], f.lang, 2) + " %", f.t("app.metric.cumrisk_help")),
     (f.t("app.metric.leading"), f.site_name(ranked["site"].iloc[0]) if len(ranked) else "–", None),
 ])
+
+sex_code = {"both": 0, "male": 1, "female": 2}[f.sex]
+st.markdown(" ".join([
+    narrative.cases_sentence(row["count"], (f.y0, f.y1), lang=f.lang),
+    narrative.asr_sentence(row["value"], row["lower"], row["upper"], lang=f.lang, standard=f.std, sex=sex_code,
+                           conf=f.level),
+    narrative.cumulative_risk_sentence(cum["cum_risk"].iloc[0], sex=sex_code, lang=f.lang),
+]))
 
 # Men left, women right, whatever the sex filter (the CI5 / Rcan layout).
 by_sex = cache.dsr(ds, f, by=("sex", "site"), sexes=(S.MALE, S.FEMALE))

@@ -6,15 +6,14 @@ import streamlit as st
 from analytics import quality
 from analytics import schema as S
 from app_support import cache, filters, widgets
-from app_support.fallback import module
+from analytics.charts import quality as qcharts
 
 f = filters.sidebar_filters()
 ds = filters.dataset()
-qcharts = module("charts.quality")
 
-# Indicative targets (Bray & Parkin 2009, Eur J Cancer 45:747 and 756): a high share
-# microscopically verified, few death-certificate-only cases and few of unknown primary site.
-TARGETS = {"mv_pct": (">=", 80.0), "dco_pct": ("<=", 10.0), "c80_pct": ("<=", 5.0)}
+# The usual targets (analytics.quality.targets: Bray & Parkin 2009, Eur J Cancer 45:747, 756).
+TARGETS = {r.indicator: (r.direction, r.good, r.acceptable) for r in quality.targets().itertuples()
+           if r.good == r.good}
 
 st.title(f.t("app.page.quality"))
 st.caption(f.t("app.overview.subtitle", source=ds.label, period=f.period_label(), site=f.site_name(f.site)))
@@ -48,9 +47,9 @@ for ind, key in (("mv_pct", "app.quality.mv"), ("dco_pct", "app.quality.dco")):
     part = long[long["indicator"] == ind].sort_values("value", ascending=ind != "mv_pct")
     if part.empty:
         continue
-    op, target = TARGETS[ind]
-    title = f.t(key, target=widgets.fmt(target, f.lang, 0))
-    fig = qcharts.indicator_bars(part, x="name", y="value", target=target, title=title, lang=f.lang, theme=f.theme)
+    direction, good, acceptable = TARGETS[ind]
+    title = f.t(key, target=widgets.fmt(good, f.lang, 0))
+    fig = qcharts.indicator_bars(part, x="name", y="value", indicator=ind, lang=f.lang, theme=f.theme, title=title)
     widgets.chart_with_table(fig, part[[column, "name", "count", "total", "value"]],
                              name=f"quality_{ind}_{by}", f=f, ds=ds, title=title)
 
@@ -60,11 +59,13 @@ wide = wide[[column, "name"] + [c for c in long["indicator"].unique() if c in wi
 
 
 def _highlight(col: pd.Series) -> list[str]:
+    """Red beyond the acceptable limit, amber between it and the target."""
     if col.name not in TARGETS:
         return [""] * len(col)
-    op, target = TARGETS[col.name]
-    bad = col < target if op == ">=" else col > target
-    return ["background-color: #F9D5C5" if b else "" for b in bad.fillna(False)]
+    status = qcharts.target_status(col.to_numpy(float), TARGETS[col.name][1], TARGETS[col.name][2],
+                                   TARGETS[col.name][0])
+    colours = {"poor": "background-color: #F4B6A6", "acceptable": "background-color: #FBE3B0"}
+    return [colours.get(s, "") for s in status]
 
 
 st.dataframe(wide.style.apply(_highlight).format(precision=1), hide_index=True, key="quality_table", width="stretch")

@@ -104,3 +104,23 @@ def test_cli_registry_extract(tmp_path):
     assert len(got) == 8
     assert got["count"].sum() == n
     assert np.isfinite(got["value"]).all() and (got["population"] == 18 * 10000.0).all()
+
+
+def test_cli_isr_and_rate_ratio(files, tmp_path):
+    pop, counts, pop_path, cases_path = files
+    out = tmp_path / "sir.csv"
+    assert main(["rates", "--population", str(pop_path), "--cases", str(cases_path),
+                 "--by", "region_code,sex", "--measure", "isr", "--ref-by", "sex", "--out", str(out)]) == 0
+    sir = pd.read_csv(out)
+    assert len(sir) == 4
+    # internal standardisation: observed and expected agree in total within each sex
+    tot = sir.groupby("sex")[["observed", "expected"]].sum()
+    known = counts.dropna(subset=["age_group"]).groupby("sex")["count"].sum()
+    np.testing.assert_allclose(tot["expected"], known, rtol=1e-9)
+    out2 = tmp_path / "rr.csv"
+    assert main(["rates", "--population", str(pop_path), "--cases", str(cases_path),
+                 "--by", "region_code,sex", "--measure", "rate_ratio", "--compare", "sex",
+                 "--reference", "2", "--out", str(out2)]) == 0
+    rr = pd.read_csv(out2)
+    assert list(rr["region_code"]) == ["R1", "R2"] and (rr["sex"] == 1).all()
+    assert (rr["ratio_lower"] < rr["ratio"]).all() and (rr["ratio"] < rr["ratio_upper"]).all()

@@ -4,7 +4,9 @@ Computes rates from files and writes CSV or Excel (.xlsx, with a sheet describin
 
   --cases      aggregated table: the --by columns, an age-group column and a count column
   --registry   a registry extract (any format `ingest` reads); cases are counted per group
-  --measure    dsr (default), crude, age_specific, cumulative_risk
+  --measure    dsr (default), crude, age_specific, cumulative_risk, isr (SIR against the
+               whole input's age-specific rates, per --ref-by), rate_ratio (each level of
+               --compare against --reference, within the --by groups)
   --preset     ci5 | seer | phe: method, standard, thresholds and rounding of that tool
 
 Examples:
@@ -23,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
-MEASURES = ("dsr", "crude", "age_specific", "cumulative_risk")
+MEASURES = ("dsr", "crude", "age_specific", "cumulative_risk", "isr", "rate_ratio")
 
 
 def add_parser(subparsers):
@@ -46,6 +48,9 @@ def add_parser(subparsers):
     p.add_argument("--ages", help="truncated rate, e.g. 35-64")
     p.add_argument("--unknown-age", choices=("exclude", "redistribute"))
     p.add_argument("--suppress", type=int, help="suppress counts below this threshold (k)")
+    p.add_argument("--ref-by", default="", help="isr: columns the reference rates are specific to (e.g. sex)")
+    p.add_argument("--compare", help="rate_ratio: column whose levels are compared (e.g. sex)")
+    p.add_argument("--reference", help="rate_ratio: the reference level of --compare")
     p.add_argument("--age-column", default="age_group", help="age-group column of --cases")
     p.add_argument("--count-column", default="count", help="count column of --cases")
     return run
@@ -117,6 +122,7 @@ def _inputs(args) -> tuple[pd.DataFrame, list[str], str]:
 
 def _compute(args):
     from analytics import presets, rates
+    from analytics.strata import as_list
     data, by, age = _inputs(args)
     p = presets.get(args.preset) if args.preset else None
     kw = p.dsr_kwargs() if p else {"method": "tiwari", "standard": "world_segi1960", "conf": 0.95,
@@ -149,8 +155,29 @@ def _compute(args):
     elif args.measure == "age_specific":
         table = rates.age_specific(data, age=age, conf=kw["conf"], multiplier=kw["multiplier"], **common)
         kw["method"] = "exact Poisson"
-    else:
+    elif args.measure == "cumulative_risk":
         table = rates.cumulative_risk(data, age=age, conf=kw["conf"], **common)
+        kw["method"] = "tiwari (cumulative rate), transformed to risk"
+    elif args.measure == "isr":
+        ref_by = as_list(args.ref_by)
+        ref = data.groupby(ref_by + [age], observed=True)[["count", "population"]].sum()
+        ref = ref.rename(columns={"count": "ref_count", "population": "ref_population"}).reset_index()
+        merged = data.merge(ref, on=ref_by + [age], how="left")
+        table = rates.isr(merged, by=by, conf=kw["conf"], method="auto" if p and p.name == "phe" else "exact")
+        kw["method"] = table.attrs["method"] + " Poisson limits; reference: all input" + (
+            f" by {','.join(ref_by)}" if ref_by else "")
+    else:
+        if not args.compare or args.reference is None:
+            raise ValueError("rate_ratio needs --compare COLUMN and --reference LEVEL")
+        level = args.reference
+        col = data[args.compare]
+        if pd.api.types.is_numeric_dtype(col):
+            level = float(level) if "." in level else int(level)
+        rr_by = [b for b in by if b != args.compare]
+        table = rates.rate_ratio(data, compare=args.compare, reference=level, by=rr_by, age=age,
+                                 standard=kw["standard"], method=kw["method"] if kw["method"] in
+                                 ("tiwari", "fay_feuer") else "tiwari", conf=kw["conf"],
+                                 multiplier=kw["multiplier"])
     if p:
         table = presets.finish(table, p)
     if args.suppress:

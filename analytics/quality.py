@@ -22,7 +22,9 @@ Decisions (documented here and in :data:`CHECKS`):
   groups) and incidence dates within ``duplicate_window_days`` (default 91 days, three
   months: a longer gap is more likely a recurrence, which the multiple-primary rules count
   once anyway). The later record is an error (the earliest is kept), because the rules
-  allow a single primary per organ and histology group.
+  allow a single primary per organ and histology group. Later records of the same organ
+  and group beyond the window get the warning ``multiple_primary_rule``: they stay counted
+  (a registry may follow other multiple-primary rules, e.g. SEER's) but are listed for review.
 * Non-malignant records not counted by default (benign, uncertain, in situ except bladder)
   are not errors; :func:`reconcile` gives them their own reason, "not_counted_by_default",
   so that read = used + excluded always holds exactly.
@@ -107,6 +109,8 @@ CHECKS: tuple[Check, ...] = (
           "Death certificate only, yet a specific histology is coded (expected 8000 or 8001)."),
     Check("age_site_morphology", W, schema.AGE, "Unlikely combination of age and site or histology."),
     Check("region_missing", W, schema.REGION, "Region of residence is missing."),
+    Check("multiple_primary_rule", W, schema.PATIENT_ID,
+          "An earlier tumour of the same patient has the same site and histology group: under the IARC/IACR rules for multiple primaries this is not a new primary (it is counted because it was registered as one; check it)."),
 )
 CHECK_BY_ID = {c.id: c for c in CHECKS}
 CHECK_ORDER = {c.id: i for i, c in enumerate(CHECKS)}
@@ -235,28 +239,32 @@ def _present(records: pd.DataFrame, name: str) -> np.ndarray:
 
 
 def _duplicates(pid: pd.Series, t: np.ndarray, m: np.ndarray, inc: np.ndarray,
-                window_days: int) -> np.ndarray:
-    """Later records of the same patient, 3-char site and histology group within the window."""
+                window_days: int) -> tuple[np.ndarray, np.ndarray]:
+    """Later records of the same patient, 3-char site and histology group: (within the
+    window, beyond it)."""
     n = len(pid)
     out = np.zeros(n, bool)
+    beyond = np.zeros(n, bool)
     pc = factorize_ids(pid)
     grp = histology_group(m).astype(np.int64)
     ok = (pc >= 0) & (t >= 0) & (grp > 0) & ~np.isnat(inc)
     idx = np.flatnonzero(ok)
     if not len(idx):
-        return out
+        return out, beyond
     key = pc[idx] * 1_000_000 + (t[idx] // 10).astype(np.int64) * 100 + grp[idx]
     kc, _ = pd.factorize(key)
     many = np.bincount(kc)[kc] > 1          # only keys seen more than once can be duplicates
     idx, kc = idx[many], kc[many]
     if not len(idx):
-        return out
+        return out, beyond
     d = inc[idx].astype("datetime64[D]").astype(np.int64)
     order = np.lexsort((idx, d, kc))
     same = kc[order][1:] == kc[order][:-1]
     close = (d[order][1:] - d[order][:-1]) <= window_days
-    out[idx[order][1:][same & close]] = True
-    return out
+    later = idx[order][1:]
+    out[later[same & close]] = True
+    beyond[later[same & ~close]] = True
+    return out, beyond
 
 
 # --- record checks -------------------------------------------------------------------------
@@ -379,8 +387,8 @@ def check_records(records: pd.DataFrame, *, today=None,
     messages["age_site_morphology"] = (asm_msg, [r[3] for r in AGE_RULES])
 
     masks["region_missing"] = ~_present(records, schema.REGION)
-    masks["duplicate_tumour"] = _duplicates(_col(records, schema.PATIENT_ID), t, m, inc,
-                                           duplicate_window_days)
+    masks["duplicate_tumour"], masks["multiple_primary_rule"] = _duplicates(
+        _col(records, schema.PATIENT_ID), t, m, inc, duplicate_window_days)
     messages["duplicate_tumour"] = (np.zeros(n, np.int16), [CHECK_BY_ID["duplicate_tumour"].message.replace(
         "the duplicate window", f"{duplicate_window_days} days")])
     return _flags_frame(records, masks, messages)

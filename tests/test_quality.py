@@ -113,7 +113,7 @@ def test_check_fails_and_passes(check, bad, good):
 
 
 def test_every_check_has_a_case():
-    covered = {c[0] for c in CASES} | {"tumour_id_duplicate", "duplicate_tumour"}
+    covered = {c[0] for c in CASES} | {"tumour_id_duplicate", "duplicate_tumour", "multiple_primary_rule"}
     assert covered == {c.id for c in quality.CHECKS}
 
 
@@ -138,6 +138,12 @@ def test_probable_duplicate_window_and_histology_group():
     assert "duplicate_tumour" not in checks_of(frame(first, dict(dup, patient_id="P9")))
     # configurable window
     assert "duplicate_tumour" in checks_of(frame(first, later), duplicate_window_days=100)
+    # beyond the window: counted, with the multiple-primary warning on the later record only
+    flags = run_checks(frame(first, later))
+    mp = flags[flags["check"] == "multiple_primary_rule"]
+    assert mp[schema.ROW].tolist() == [2] and mp["severity"].astype(str).tolist() == ["warning"]
+    assert "multiple_primary_rule" not in checks_of(frame(first, dict(later, morphology="8070")))
+    assert "multiple_primary_rule" not in checks_of(frame(first, dict(later, topography="C180", morphology="8140")))
 
 
 def test_flag_fields():

@@ -48,10 +48,11 @@ PHONE_HEADERS = frozenset(canreg.normalise_header(h) for h in (
 ))
 EMAIL_HEADERS = frozenset(canreg.normalise_header(h) for h in ("email", "e-mail", "email address", "mail",
                                                                "электронная почта", "e-poçt"))
+# header fragments that name an identifier whatever surrounds them ("patient_surname", "Phone 2")
 _SUBSTRINGS = {"surname": "name", "firstname": "name", "lastname": "name", "maidenname": "name",
-               "patientname": "name", "phone": "phone", "telephone": "phone", "email": "e-mail",
-               "passport": "national id", "streetaddress": "street address", "nationalid": "national id",
-               "socialsecurity": "national id"}
+               "patientname": "name", "phone": "phone number", "telephone": "phone number", "email": "e-mail",
+               "passport": "national id", "nationalid": "national id", "socialsecurity": "national id",
+               "streetaddress": "street address"}
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 # +994 12 345 67 89, (012) 345-6789, 050-123-45-67: 9-15 digits with separators or a leading '+'
@@ -78,8 +79,7 @@ def identifier_by_header(header: object) -> str | None:
         return KIND_EMAIL
     for sub, kind in _SUBSTRINGS.items():
         if sub in n:
-            return {"name": KIND_NAME, "phone": KIND_PHONE, "e-mail": KIND_EMAIL,
-                    "national id": KIND_ID, "street address": KIND_ADDRESS}[kind]
+            return kind
     return None
 
 

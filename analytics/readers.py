@@ -33,8 +33,6 @@ from analytics.errors import IngestError
 from analytics.mapping import AGE_SOURCES, REQUIRED, ColumnMapping, load_mapping, resolve_columns
 
 SAMPLE_ROWS = 200
-TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".tab", ".dat", ""}
-READER_ERROR = "reader"
 # Schema columns with few distinct values: read as categoricals (codes, dates, regions).
 CATEGORICAL_TARGETS = {S.SEX, S.BIRTH_DATE, S.INCIDENCE_DATE, S.AGE, S.TOPOGRAPHY, S.MORPHOLOGY, S.BEHAVIOUR,
                        S.BASIS, S.REGION, S.VITAL_STATUS, S.LAST_CONTACT, "_record_status"}
@@ -288,7 +286,6 @@ def _overlong_rows(src: TableSource, n_fields: int, chunk: int = 1 << 24) -> np.
     suspects = [s for s in suspects if s > 1]          # line 1 is the header
     if not suspects:
         return np.array([], dtype=np.int64)
-    text_lines = None
     confirmed = []
     if len(suspects) > 10000:   # too many to re-parse one by one: trust the byte count
         return np.asarray(suspects, dtype=np.int64) - 1

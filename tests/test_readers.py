@@ -359,3 +359,16 @@ def test_quoted_delimiters_are_not_overlong_rows(tmp_path):
     f.write_text(text.replace(",x,EXTRA", ",x").replace("C509\r\n", "C509,\r\n"))
     raw = read_records(f)
     assert list(raw.records[S.TUMOUR_ID]) == ["a", "b", "c"] and raw.exclusions.empty
+
+
+def test_identifier_headers_and_patterns():
+    from analytics import privacy
+    kinds = {h: privacy.identifier_by_header(h) for h in
+             ["patient_surname", "Phone 2", "E-mail", "Passport No", "FAMN", "MAIDN*", "-6-", "ФИО", "Soyad",
+              "region_code", "Address", "TOP", "site"]}
+    assert kinds == {"patient_surname": "name", "Phone 2": "phone number", "E-mail": "e-mail",
+                     "Passport No": "national id", "FAMN": "name", "MAIDN*": "name", "-6-": "name", "ФИО": "name",
+                     "Soyad": "name", "region_code": None, "Address": None, "TOP": None, "site": None}
+    codes = pd.Series(["011", "023", "AZE-1680"])
+    assert privacy.identifier_by_content(codes, address_header=True) is None     # CanReg ADDR codes stay
+    assert privacy.identifier_by_content(pd.Series(["20150799", "19950101"])) is None   # dates are not phones

@@ -74,6 +74,9 @@ m = m.assign(**{S.REGION_NAME: m[level].map(names).fillna(m[level])})
 frame = m.rename(columns={level: S.REGION}) if level != S.REGION else m
 geo_map = geo.rename(columns={level: S.REGION}) if level != S.REGION else geo
 selected = f.district if level == S.REGION and f.district != "all" else (f.er if level == S.PARENT and f.er != "all" else None)
+# The profile's region is outlined on the map too (widget state first: it is newer than the URL).
+if (st.session_state.get("p_map_panel") or st.query_params.get("map_panel")) == "profile":
+    selected = st.session_state.get("p_map_region") or st.query_params.get("map_region") or selected
 
 c1, c2, c3 = st.columns([2, 2, 1])
 with c1:

@@ -132,3 +132,12 @@ def test_risk_factor_page_regression():
         ref = ecological_regression(d.rename(columns={"cases": "observed"}), chosen, per="sd").table
         np.testing.assert_allclose(coef["rate_ratio"], ref["rate_ratio"], rtol=1e-6)
     assert any("Ecological fallacy" in w.value for w in at.warning)
+
+
+def test_profile_region_is_outlined_on_the_map():
+    at = _page("pages/maps.py")
+    at.radio(key="p_map_panel").set_value("profile").run()
+    at.selectbox(key="p_map_region").select("AZE-1680").run()
+    assert not at.exception
+    outline = _spec(at, 0)["data"][-1]
+    assert outline["locations"] == ["AZE-1680"] and outline["showlegend"] is False

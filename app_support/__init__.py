@@ -7,7 +7,7 @@ How to write a page (``pages/<name>.py``; add its name to ``PAGES`` in ``app.py`
 
     f = filters.sidebar_filters()       # FIRST line: draws the shared sidebar, returns a Filters
     ds = filters.dataset()              # the active data (demo or the session's upload)
-    st.title(f.t("app.page.mypage"))    # every visible text through f.t("<namespace>.<key>")
+    st.title(f.t(...))                  # every visible text through f.t("<namespace>.<key>")
     table = cache.dsr(ds, f, by=("site",))          # cached aggregation + analytics.rates.dsr
     fig = some_analytics_chart_builder(table, lang=f.lang, theme=f.theme)
     widgets.chart_with_table(fig, table, name="mypage_asr", f=f, title="...")   # tabs, downloads, deck

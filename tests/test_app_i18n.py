@@ -1,0 +1,64 @@
+"""Every app.* key the app uses exists in the English, Azerbaijani and Russian catalogues,
+with the same placeholders, and the translations are not English copies."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from analytics.i18n import I18N_DIR, keys_used_in
+from app_support import filters
+
+ROOT = Path(__file__).resolve().parents[1]
+FILES = [ROOT / "app.py", ROOT / "app_support"] + [ROOT / "pages" / f"{p}.py" for p in
+                                                     ("overview", "incidence", "quality", "data", "methods")]
+
+
+def catalogue(lang: str) -> dict[str, str]:
+    return json.loads((I18N_DIR / lang / "app.json").read_text("utf-8"))
+
+
+def used_keys() -> set[str]:
+    keys = {k for k in keys_used_in(FILES) if k.startswith("app.")}
+    # f.t("app....") calls and keys built from values (f"app.sex.{s}" ...)
+    pattern = re.compile(r"""\.t\(\s*["'](app\.[A-Za-z0-9_.]+)["']""")
+    for f in FILES:
+        for p in ([f] if f.is_file() else f.rglob("*.py")):
+            keys |= set(pattern.findall(p.read_text("utf-8")))
+    return keys
+
+
+def dynamic_keys() -> set[str]:
+    from analytics.rates import DSR_METHODS
+
+    pages = ["overview", "incidence", "quality", "data", "methods", "trends", "prevalence", "projections",
+             "maps", "risk_factors"]
+    keys = {f"app.page.{p}" for p in pages}
+    keys |= {f"app.sex.{s}" for s in filters.SEXES} | {f"app.scheme.{s}" for s in filters.SCHEMES}
+    keys |= {f"app.ci.{m}" for m in DSR_METHODS} | {f"app.theme.{v}" for v in filters.THEMES}
+    keys |= {f"app.quality.by_{v}" for v in ("site", "er", "district", "year")}
+    keys |= {f"app.methods.{m}" for m in ("crude", "age_specific", "asr", "cumrisk", "sir", "apc", "prevalence",
+                                          "quality", "disclosure")}
+    keys |= {f"app.methods.{m}_text" for m in ("crude", "age_specific", "asr", "cumrisk", "sir", "apc",
+                                               "prevalence", "quality", "disclosure")}
+    return keys
+
+
+@pytest.mark.parametrize("lang", ["en", "az", "ru"])
+def test_catalogue_has_every_key_the_app_uses(lang):
+    cat = catalogue(lang)
+    missing = sorted((used_keys() | dynamic_keys()) - set(cat))
+    assert not missing, f"{lang}: {missing}"
+
+
+@pytest.mark.parametrize("lang", ["az", "ru"])
+def test_translations_have_the_same_placeholders_and_are_translated(lang):
+    en, other = catalogue("en"), catalogue(lang)
+    assert set(en) == set(other)
+    same = [k for k in en if en[k] == other[k] and re.search(r"[a-z]{4,}", en[k])
+            and k not in ("app.scheme.ci5", "app.scheme.globocan", "app.ci.dobson", "app.dl.excel", "app.overview.subtitle")]
+    assert not same, same
+    for k in en:
+        assert set(re.findall(r"\{(\w+)\}", en[k])) == set(re.findall(r"\{(\w+)\}", other[k])), k

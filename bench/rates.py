@@ -10,11 +10,11 @@ Input: the demo registry (``analytics.demo``) when it can be loaded, otherwise a
 registry of the same shape (78 districts × 15 years × 2 sexes × 60 site groups × 18 age groups).
 Run: ``.venv/bin/python bench/rates.py [--synthetic] [--repeat 3]``.
 
-Measured 2026-11-25 on the 2-core project machine, shared with other jobs (load average ~12),
+Measured 2026-11-25 on the 2-core project machine, shared with other jobs (load average ~9),
 demo registry (1,727,064 rows, 95,940 region × year × sex × site groups, 221,546 cases):
-  Tiwari DSRs, all groups: wall best 0.77 s (first run 1.40 s), CPU 0.21 s      target <= 2 s
-  Dobson DSRs: ours wall 0.42 s / CPU 0.133 s; PHStatsMethods 0.1.16 ph_dsr wall 29.5 s / CPU 8.1 s
-  -> 61x faster in CPU time, 70x in wall time (target >= 50x); max relative difference 1.7e-14.
+  Tiwari DSRs, all groups: wall best 0.41 s (first run 0.43 s), CPU 0.17 s      target <= 2 s
+  Dobson DSRs: ours wall 0.275 s / CPU 0.106 s; PHStatsMethods 0.1.16 ph_dsr wall 13.9 s / CPU 7.2 s
+  -> 68x faster in CPU time, 50x in wall time (target >= 50x); max relative difference 1.7e-14.
 """
 from __future__ import annotations
 

@@ -462,12 +462,31 @@ SUPPRESSED_COLUMNS = ["cases", "crude_rate", "asr", "asr_lower", "asr_upper", "s
                       "smoothed", "smoothed_local", "prob_gt_1"]
 
 
-def blank_suppressed(measures: pd.DataFrame) -> pd.DataFrame:
-    """A copy of :func:`regional_measures` output for publication: every statistic derived from a
-    suppressed count is blanked (methods sheet 8: derived statistics inherit suppression; even the
-    smoothed SIR gives the count back through ``(m^2 + A O)/(m + A E)``). Expected counts and
-    person-years stay: they do not depend on the region's cases."""
+def blank_suppressed(measures: pd.DataFrame, *, k: int | None = None, region: str = schema.REGION,
+                     by: Sequence[str] = ()) -> pd.DataFrame:
+    """A copy of :func:`regional_measures` output for publication.
+
+    Every statistic derived from a suppressed count is blanked (methods sheet 8: derived
+    statistics inherit suppression; even the smoothed SIR gives the count back through
+    ``(m^2 + A O)/(m + A E)``). With ``k`` (the primary threshold), complementary suppression
+    is added through ``analytics.disclosure.suppress`` over the regions of each stratum of ``by``:
+    a single suppressed region could otherwise be recovered from the published total; those rows
+    get ``flag = "suppressed"`` and ``suppression = "complementary"``. Expected counts and
+    person-years stay: they do not depend on the region's cases.
+    """
     out = measures.copy()
+    out["suppression"] = np.where(out["flag"] == "suppressed", "primary", "")
+    if k is not None:
+        from analytics import disclosure
+        tab = out[[region, *by, "cases"]].copy()
+        tab["_row"] = "all"
+        tab["cases"] = tab["cases"].where(out["flag"] != "suppressed", 1)   # primary cells stay primary
+        res = disclosure.suppress(tab, k=k, count="cases", rows=["_row"], cols=[region], layers=list(by) or None,
+                                  derived=[])
+        comp = (res["suppression"] == "complementary").to_numpy()
+        out.loc[comp, "flag"] = "suppressed"
+        out.loc[comp, "suppression"] = "complementary"
+        out.loc[comp, "reason"] = "suppressed so that a small count elsewhere cannot be worked out from the total"
     hide = out["flag"] == "suppressed"
     cols = [c for c in SUPPRESSED_COLUMNS if c in out.columns]
     out[cols] = out[cols].astype(float)

@@ -65,7 +65,9 @@ level = filters.page_control("map_level", S.REGION, [S.REGION, S.PARENT], lambda
     format_func=lambda v: f.t("maps.level_district") if v == S.REGION else f.t("maps.level_economic"), **kw))
 geo, w, gj = map_geometry(ds.geo, ds.token, level, f.lang)
 m_all = measures(ds, ds.token, fc.key(), fc, level, w)   # spatial statistics use every count
-m = spatial.blank_suppressed(m_all) if f.public else m_all
+K_SHOWN = PUBLIC_K if f.public else 0
+m = spatial.blank_suppressed(m_all, k=PUBLIC_K, region=level) if f.public else m_all
+m = mc.localise_reasons(m, f.lang, k=K_SHOWN, unreliable=max(10, K_SHOWN))
 if m.empty or not m["expected"].sum() > 0:
     st.info(f.t("app.empty"))
     st.stop()
@@ -113,6 +115,7 @@ fig = mc.choropleth(geo_map, frame, value, scheme=scheme, k=k, bins=bins, lang=f
                     highlight=selected, decimals=0 if measure == "cases" else 2, geojson=gj)
 table_cols = [S.REGION_NAME, level, "cases", "person_years", "crude_rate", "asr", "asr_lower", "asr_upper", "expected",
               "sir", "sir_lower", "sir_upper", "smoothed", "smoothed_local", "prob_gt_1", "significance", "flag", "reason"]
+table_cols += ["suppression"] if "suppression" in m.columns else []
 widgets.chart_with_table(fig, m[table_cols], name="maps_main", f=f, ds=ds, title=title, reading=reading)
 
 moran_res, lisa = clusters(m_all, fc.key(), level, w)

@@ -104,12 +104,17 @@ def test_maps_page_state_in_url_and_levels():
 
 def test_maps_page_public_mode_hides_small_counts():
     at = _page("pages/maps.py")
+    at.sidebar.selectbox(key="f_site").select("Bone").run()       # a rarer site: many small districts
     at.sidebar.radio(key="f_public").set_value("1").run()
     assert not at.exception
     table = at.dataframe[0].value
     supp = table["flag"] == "suppressed"
+    assert supp.sum() > 1
     assert table.loc[supp, ["cases", "sir", "asr"]].isna().all().all()
     assert (table.loc[~supp & table["cases"].notna(), "cases"].pipe(lambda c: (c == 0) | (c >= 10))).all()
+    assert supp.sum() != 1                                     # a lone suppressed region gets a partner
+    assert set(table.loc[supp, "suppression"]) <= {"primary", "complementary"}
+    assert table.loc[supp, "reason"].str.len().gt(0).all()
 
 
 def test_risk_factor_page_regression():

@@ -282,6 +282,12 @@ def test_blank_suppressed_hides_everything_derived_from_the_count():
     assert b.loc["A", "expected"] == pytest.approx(m.set_index(schema.REGION).loc["A", "expected"])
     assert b.loc["B", "cases"] == 40 and b.loc["C", "cases"] == 0 and np.isfinite(b.loc["C", "smoothed"])
     assert m.set_index(schema.REGION).loc["A", "cases"] == 3                 # the input is untouched
+    # with the threshold, one suppressed region among published ones gets a complementary partner:
+    # the smallest other non-zero count (B, 40; C has 0 cases, a zero is used only as a last resort)
+    c = spatial.blank_suppressed(m, k=5).set_index(schema.REGION)
+    assert c.loc["B", "flag"] == "suppressed" and c.loc["B", "suppression"] == "complementary"
+    assert np.isnan(c.loc["B", "cases"]) and c.loc["A", "suppression"] == "primary"
+    assert c.loc["C", "cases"] == 0
 
 
 def test_ml_prior_recovers_simulated_gamma_and_matches_nb_formula():

@@ -107,6 +107,19 @@ def _map_figure(traces: list, regions, title: str, theme: str, height: int, widt
     return go.Figure(data=traces, layout=lay)
 
 
+def localise_reasons(frame: pd.DataFrame, lang: str, *, k: int = 5, unreliable: int = 10) -> pd.DataFrame:
+    """Copy of regional measures with ``reason`` rewritten in ``lang`` from ``flag`` and
+    ``suppression`` (the analytics write English sentences)."""
+    out = frame.copy()
+    flag = out["flag"].astype(str)
+    comp = out["suppression"].astype(str).eq("complementary") if "suppression" in out.columns else flag.eq("~")
+    out["reason"] = np.select(
+        [comp.to_numpy(), flag.eq("suppressed").to_numpy(), flag.eq("unreliable").to_numpy()],
+        [t("maps.reason_complementary", lang), t("maps.reason_suppressed", lang, k=k),
+         t("maps.reason_unreliable", lang, n=unreliable)], "")
+    return out
+
+
 def _fmt(x, lang: str, decimals: int = 2) -> str:
     return format_number(x, lang, decimals) if x is not None and np.isfinite(x) else "–"
 

@@ -315,6 +315,10 @@ def sidebar_filters() -> Filters:
                 a0=canon["a0"], a1=canon["a1"], std=std, ci=ci, conf=conf, public=public == "1",
                 lang=lang, theme=theme)
     _write_url(canon)
+    if theme == "presentation":
+        # Screens and projectors: larger type and full contrast for the page itself too.
+        st.html("<style>.stMain, .stMain p, .stMain li {font-size: 1.25rem; color: #000;}"
+                " .stMain h1 {font-size: 3rem;} [data-testid='stMetricValue'] {font-size: 3rem;}</style>")
     from app_support import widgets
 
     widgets.deck_sidebar(f)

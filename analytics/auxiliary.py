@@ -117,7 +117,7 @@ def _as_frame(source: Any, name: str | None) -> tuple[pd.DataFrame, str]:
         return source.copy(), name or "data frame"
     from analytics.readers import open_source, read_columns, sample_table
     src = open_source(source, name)
-    head = sample_table(src, nrows=5)
+    head = sample_table(src, nrows=5, drop_identifiers=False)
     df, bad = read_columns(src, list(range(head.shape[1])), [str(c) for c in head.columns])
     if bad:
         raise IngestError("the row has more fields than the header. Fix the row or the delimiter.",

@@ -306,8 +306,18 @@ def _first_line(exc: BaseException | None) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200] if exc else ""
 
 
-def sample_table(src: TableSource, nrows: int = SAMPLE_ROWS) -> pd.DataFrame:
-    """The header and the first ``nrows`` rows, every column as text (for detection only)."""
+def sample_table(src: TableSource, nrows: int = SAMPLE_ROWS, *, drop_identifiers: bool = True) -> pd.DataFrame:
+    """The header and the first ``nrows`` rows, every column as text: a preview for the
+    mapping step. Direct identifier columns are left out (``drop_identifiers=False`` is for
+    the reader's own detection, which needs them to recognise them)."""
+    df = _sample(src, nrows)
+    if drop_identifiers and len(df.columns):
+        found = privacy.find_identifiers(df)
+        df = df.drop(columns=[c for c in df.columns if str(c) in found])
+    return df
+
+
+def _sample(src: TableSource, nrows: int) -> pd.DataFrame:
     try:
         if src.kind == "frame":
             return src.frame.head(nrows).astype(str)
@@ -356,7 +366,7 @@ def read_columns(src: TableSource, positions: list[int], names: list[str]) -> tu
             df = pd.read_excel(src.handle(), sheet_name=0, usecols=positions, dtype=str, engine="openpyxl")
             df.columns = names
             return df, []
-        header = sample_table(src, nrows=0).columns
+        header = _sample(src, 0).columns
         fast = _read_text_arrow(src, [str(header[p]) for p in positions], len(header))
         if fast is not None:
             fast.columns = names
@@ -414,7 +424,7 @@ def read_records(source: Any, *, mapping: Any = None, name: str | None = None) -
     """
     src = open_source(source, name)
     cmap = load_mapping(mapping)
-    sample = sample_table(src)
+    sample = _sample(src, SAMPLE_ROWS)
     headers = [str(c) for c in sample.columns]
     is_canreg = canreg.is_canreg_header(headers)
     col_map, codes = resolve_columns(headers, cmap)

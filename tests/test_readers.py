@@ -372,3 +372,11 @@ def test_identifier_headers_and_patterns():
     codes = pd.Series(["011", "023", "AZE-1680"])
     assert privacy.identifier_by_content(codes, address_header=True) is None     # CanReg ADDR codes stay
     assert privacy.identifier_by_content(pd.Series(["20150799", "19950101"])) is None   # dates are not phones
+
+
+def test_preview_sample_has_no_identifiers():
+    from analytics.readers import open_source, sample_table
+    data = _csv([["T1", "1", "2020-01-01", "50", "C341", "8070", "3", "7", "011", "Əliyev", "a@b.az"]],
+                header=HEADER + ["Surname", "contact"]).encode()
+    prev = sample_table(open_source(data, "x.csv"), nrows=20)
+    assert list(prev.columns) == HEADER and "Əliyev" not in prev.to_string()

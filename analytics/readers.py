@@ -158,13 +158,13 @@ def _text_kwargs(src: TableSource, encoding: str) -> dict:
 
 
 def _read_text_arrow(src: TableSource, columns: list[str], n_fields: int) -> pd.DataFrame | None:
-    """Fast path for well-formed UTF-8 text: Arrow's multi-threaded CSV reader, only the
+    """Fast path for well-formed text (UTF-8 or a single-byte code page): Arrow's multi-threaded CSV reader, only the
     needed columns, every value as a string (Arrow-backed ``str`` columns, no copy).
 
     Returns None, and the pandas path takes over, for anything irregular: another
     encoding, duplicate header names, blank lines, rows with a different number of fields
     (the pandas path keeps short rows and reports long ones by row number)."""
-    if src.encoding not in ("utf-8", "utf-8-sig") or len(set(columns)) != len(columns):
+    if src.encoding not in ("utf-8", "utf-8-sig", "cp1251", "cp1252", "latin-1") or len(set(columns)) != len(columns):
         return None
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -177,7 +177,8 @@ def _read_text_arrow(src: TableSource, columns: list[str], n_fields: int) -> pd.
     try:
         fh = src.path if src.path is not None else pa.BufferReader(src.data or b"")
         table = pacsv.read_csv(
-            fh, read_options=pacsv.ReadOptions(block_size=1 << 24, use_threads=True),
+            fh, read_options=pacsv.ReadOptions(block_size=1 << 24, use_threads=True,
+                                               encoding="utf8" if src.encoding.startswith("utf") else src.encoding),
             parse_options=pacsv.ParseOptions(delimiter=src.delimiter, quote_char='"', double_quote=True,
                                              newlines_in_values=False, ignore_empty_lines=False,
                                              invalid_row_handler=on_invalid),

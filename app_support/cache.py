@@ -90,6 +90,7 @@ def _rate_input(_ds: Dataset, token: str, fkey: tuple, _f: Filters, by: tuple[st
 
 
 SEX_AXIS = (S.MALE, S.FEMALE, S.UNKNOWN_SEX)
+UNKNOWN_AGE = "unknown"
 MAX_DENSE_CELLS = 40_000_000   # above this (very many areas x sites) the sparse path is used
 
 
@@ -99,14 +100,15 @@ class Cube:
 
     def __init__(self, ds: Dataset, scheme_col: str):
         r = ds.records
-        r = r.loc[r[S.INCLUDED].fillna(False).astype(bool) & r[S.AGE_GROUP].notna()]
+        r = r.loc[r[S.INCLUDED].fillna(False).astype(bool)]
         p = ds.population
         self.years = np.array(sorted(set(p[S.YEAR].dropna().astype(int)) | set(r[S.YEAR].dropna().astype(int))))
         self.regions = np.array(sorted(set(p[S.REGION].dropna().astype(str)) | set(r[S.REGION].dropna().astype(str))),
                                 dtype=object)
         parent = dict(zip(ds.regions[S.REGION], ds.regions[S.PARENT]))
         self.parents = np.array([parent.get(c, "") or "" for c in self.regions], dtype=object)
-        self.ages = np.array(S.AGE_GROUPS, dtype=object)
+        # last slot: unknown age (counted in totals and crude rates, left out of the ASR by rates.dsr)
+        self.ages = np.array(S.AGE_GROUPS + [UNKNOWN_AGE], dtype=object)
         sites = r[scheme_col].astype(str)
         self.sites = np.array(sorted(sites.dropna().unique()), dtype=object)
         icd = r[S.ICD10].astype(str)
@@ -123,7 +125,8 @@ class Cube:
         ci = [idx(r[S.YEAR].astype(int).to_numpy(), self.years),
               idx(r[S.SEX].fillna(S.UNKNOWN_SEX).astype(int).to_numpy(), SEX_AXIS),
               idx(r[S.REGION].astype(str).to_numpy(), self.regions),
-              idx(r[S.AGE_GROUP].astype(str).to_numpy(), self.ages),
+              idx(r[S.AGE_GROUP].astype(object).where(r[S.AGE_GROUP].notna(), UNKNOWN_AGE).astype(str).to_numpy(),
+                  self.ages),
               idx(sites.to_numpy(), self.sites)]
         keep = np.all([c >= 0 for c in ci], axis=0)
         flat = np.ravel_multi_index([c[keep] for c in ci], shape)
@@ -144,7 +147,8 @@ class Cube:
             sm &= np.array(SEX_AXIS) != S.UNKNOWN_SEX   # no person-years for unknown sex
         codes = f.region_codes(regions)
         rm = np.ones(len(self.regions), bool) if codes is None else np.isin(self.regions, list(codes))
-        am = np.isin(self.ages, f.age_groups)
+        # cases of unknown age belong to the selection only when it spans all ages
+        am = np.isin(self.ages, f.age_groups + ([UNKNOWN_AGE] if (f.a0, f.a1) == (0, 85) else []))
         km = np.ones(len(self.sites), bool)
         if SITE not in by and not all_sites:
             if f.site == ALL_BUT_C44:
@@ -184,6 +188,12 @@ class Cube:
         for col in (S.REGION, S.PARENT, SITE, S.AGE_GROUP):
             if col in out:
                 out[col] = out[col].astype(str)
+        unknown = out[S.AGE_GROUP] == UNKNOWN_AGE
+        if unknown.any():
+            out = out[~unknown | (out[S.COUNT] > 0)].copy()
+            unknown = out[S.AGE_GROUP] == UNKNOWN_AGE
+            out[S.AGE_GROUP] = out[S.AGE_GROUP].where(~unknown, None)
+            out.loc[unknown, S.POPULATION] = np.nan
         # age group last and in age order (the layout rates.* expect)
         return out[by + [S.AGE_GROUP, S.COUNT, S.POPULATION]]
 

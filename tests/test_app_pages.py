@@ -39,20 +39,26 @@ def app(page: str = "overview", **params) -> AppTest:
 
 
 def expected_dsr(demo, *, years, sexes, site_col=None, site=None, by=None, standard="world_segi1960"):
-    """Cases and person-years aggregated with plain pandas, then analytics.rates.dsr."""
+    """Cases and person-years aggregated with plain pandas, then analytics.rates.dsr. Cases of
+    unknown age go in as rows without an age group (counted, left out of the ASR)."""
     r = demo.records
     # sexes=None: both sexes, which counts cases of unknown or missing sex too
-    r = r[r[S.INCLUDED] & r[S.YEAR].between(*years) & r[S.AGE_GROUP].notna()]
+    r = r[r[S.INCLUDED] & r[S.YEAR].between(*years)]
     if sexes is not None:
         r = r[r[S.SEX].isin(sexes)]
     if site is not None:
         r = r[r[site_col] == site]
     keys = ([by] if by else []) + [S.AGE_GROUP]
-    cases = r.groupby(keys, observed=True).size().rename("count")
+    cases = r[r[S.AGE_GROUP].notna()].groupby(keys, observed=True).size().rename("count")
     p = demo.population
     p = p[p[S.YEAR].between(*years) & p[S.SEX].isin(sexes or [1, 2])]
     pop = p.groupby(keys, observed=True)[S.POPULATION].sum()
     data = pop.to_frame().join(cases, how="left").fillna({"count": 0}).reset_index()
+    unknown = r[r[S.AGE_GROUP].isna()]
+    if len(unknown):
+        u = unknown.groupby([by], observed=True).size().rename("count").reset_index() if by else \
+            pd.DataFrame({"count": [len(unknown)]})
+        data = pd.concat([data, u.assign(**{S.AGE_GROUP: None, S.POPULATION: np.nan})], ignore_index=True)
     return rates.dsr(data, standard=standard, by=[by] if by else None, method="tiwari", conf=0.95)
 
 
@@ -86,6 +92,7 @@ def test_overview_numbers_follow_url_filters(demo):
     assert metric(at, "app.metric.asr") == format_number(exp["value"], "en", 1)
     assert metric(at, "app.metric.crude") == format_number(exp["crude_rate"], "en", 1)
     assert metric(at, "app.metric.cases_per_year") == format_number(exp["count"] / 5, "en", 0)
+    assert exp["unknown_age"] > 0          # the demo has cases of unknown age: they are counted
 
 
 def test_overview_sex_widget_changes_numbers(demo):
@@ -118,9 +125,9 @@ def test_incidence_ci5_table_and_regions(demo):
     all_cases = int((r[S.INCLUDED] & r[S.YEAR].between(2018, 2022) & (r[S.SEX] == 1)
                      & (r[S.SITE_CI5] == "Stomach")).sum())
     row = men[men["site"] == "Stomach"].iloc[0]
-    assert row["all_ages"] == all_cases
+    assert row["all_ages"] == all_cases == exp["count"]
     # CI5 / CanReg5 convention: cases of unknown age redistributed (ASR x all / known age)
-    assert row["asr"] == pytest.approx(exp["value"] * all_cases / exp["count"], abs=0.006)
+    assert row["asr"] == pytest.approx(exp["value"] * all_cases / (all_cases - exp["unknown_age"]), abs=0.006)
     # regions compared: economic regions, ASR of stomach cancer, both sexes
     regions = next(d.value for d in at.dataframe if "region_name" in d.value.columns)
     parent = pd.Series(dict(zip(*_region_parent(demo))))
@@ -192,3 +199,33 @@ def test_language_in_url_translates_labels():
     at = app("overview", lang="ru")
     assert at.title[0].value == t("app.page.overview", "ru")
     assert at.sidebar.radio(key="f_sex").label == t("app.filter.sex", "ru")
+
+
+def test_data_page_upload_switches_the_app_to_the_upload(demo):
+    from analytics.pipeline import load_registry
+
+    r = demo.records
+    r = r[r[S.INCLUDED] & r[S.YEAR].between(2020, 2024)].head(400)
+    cols = [S.TUMOUR_ID, S.PATIENT_ID, S.SEX, S.BIRTH_DATE, S.INCIDENCE_DATE, S.AGE, S.TOPOGRAPHY, S.MORPHOLOGY,
+            S.BEHAVIOUR, S.BASIS, S.REGION, S.VITAL_STATUS]
+    extract = r[cols].assign(name="Anna Example")   # a direct identifier the ingest must drop
+    extract_csv = extract.to_csv(index=False, date_format="%Y-%m-%d").encode()
+    p = demo.population
+    pop_csv = p[p[S.YEAR].between(2020, 2024)][[S.YEAR, S.REGION, S.SEX, S.AGE_GROUP, S.POPULATION]] \
+        .to_csv(index=False).encode()
+    at = app("data")
+    at.file_uploader(key="up_extract").set_value(("extract.csv", extract_csv, "text/csv"))
+    at.file_uploader(key="up_pop").set_value(("population.csv", pop_csv, "text/csv")).run()
+    at.button(key="data_load").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.radio(key="data_source").value == "upload"
+    # what the ingest itself makes of the same bytes
+    from analytics.auxiliary import read_population
+
+    reg = load_registry(extract_csv, population=read_population(pop_csv, name="population.csv"), name="extract.csv")
+    assert metric(at, "app.data.n_read") == format_number(reg.n_read, "en", 0) == "400"
+    assert any("name" in w.value for w in at.warning)       # identifier column named, dropped
+    at.switch_page("pages/overview.py").run()
+    assert not at.exception
+    used = reg.records[reg.records[S.INCLUDED] & reg.records[S.YEAR].between(2020, 2024)]
+    assert metric(at, "app.metric.cases_per_year") == format_number(len(used) / 5, "en", 0)

@@ -88,18 +88,21 @@ def test_csv_download_equals_analytics(page: Page, app_url: str):
     got = pd.read_csv(dl.value.path())
     reg = demo.load_demo()
     r = reg.records
-    r = r[r[S.INCLUDED] & r[S.YEAR].between(2016, 2020) & r[S.SEX].isin([1, 2]) & r[S.AGE_GROUP].notna()]
-    cases = r.groupby([S.SEX, S.SITE_CI5, S.AGE_GROUP], observed=True).size().rename("count")
+    r = r[r[S.INCLUDED] & r[S.YEAR].between(2016, 2020) & r[S.SEX].isin([1, 2])]
+    keys = [S.SEX, S.SITE_CI5]
+    cases = r[r[S.AGE_GROUP].notna()].groupby(keys + [S.AGE_GROUP], observed=True).size().rename("count")
     p = reg.population[reg.population[S.YEAR].between(2016, 2020)]
-    pop = p.groupby([S.SEX, S.AGE_GROUP])[S.POPULATION].sum()
-    data = cases.reset_index().merge(pop.reset_index(), on=[S.SEX, S.AGE_GROUP], how="right")
-    sites = cases.reset_index()[S.SITE_CI5].unique()
-    grid = pop.reset_index().merge(pd.DataFrame({S.SITE_CI5: sites}), how="cross")
-    data = grid.merge(cases.reset_index(), on=[S.SEX, S.AGE_GROUP, S.SITE_CI5], how="left").fillna({"count": 0})
-    exp = rates.dsr(data, by=[S.SEX, S.SITE_CI5]).rename(columns={S.SITE_CI5: "site"})
+    pop = p.groupby([S.SEX, S.AGE_GROUP])[S.POPULATION].sum().reset_index()
+    sites = r[S.SITE_CI5].astype(str).unique()
+    grid = pop.merge(pd.DataFrame({S.SITE_CI5: sites}), how="cross")
+    data = grid.merge(cases.reset_index(), on=keys + [S.AGE_GROUP], how="left").fillna({"count": 0})
+    # cases of unknown age: rows without an age group (counted, not in the ASR)
+    unknown = r[r[S.AGE_GROUP].isna()].groupby(keys, observed=True).size().rename("count").reset_index()
+    data = pd.concat([data, unknown.assign(**{S.AGE_GROUP: None, S.POPULATION: float("nan")})], ignore_index=True)
+    exp = rates.dsr(data, by=keys).rename(columns={S.SITE_CI5: "site"})
     merged = got.merge(exp, on=["sex", "site"], suffixes=("", "_exp"))
     assert len(merged) == len(exp) == len(got)
-    for col in ("count", "population", "value", "lower", "upper"):
+    for col in ("count", "unknown_age", "population", "value", "lower", "upper"):
         assert (merged[col] - merged[f"{col}_exp"]).abs().max() < 1e-6, col
 
 

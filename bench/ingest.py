@@ -39,6 +39,11 @@ SITES = [  # (3-digit topography, morphology, sex restriction 0 = both)
 
 
 def build(n: int, out: Path, seed: int = 2024) -> tuple[Path, Path]:
+    """Write the extract twice (CanReg5 TSV and canonical Parquet) with Arrow's writers."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
     rng = np.random.default_rng(seed)
     site = rng.integers(0, len(SITES), n)
     top = np.array([s[0] for s in SITES])[site]
@@ -49,39 +54,55 @@ def build(n: int, out: Path, seed: int = 2024) -> tuple[Path, Path]:
     age = np.clip(rng.normal(63, 14, n).round(), 0, 99).astype(int)
     birth = inc - (age * 365.25 + rng.integers(0, 365, n)).astype("timedelta64[D]")
     age = ((inc - birth).astype(int) / 365.25).astype(int)
-    dlc = inc + rng.integers(0, 3000, n).astype("timedelta64[D]")
-    dlc = np.minimum(dlc, np.datetime64("2025-06-30"))
+    dlc = np.minimum(inc + rng.integers(0, 3000, n).astype("timedelta64[D]"), np.datetime64("2025-06-30"))
     stat = rng.choice([1, 2, 9], n, p=[0.55, 0.43, 0.02])
     basis = rng.choice([0, 1, 2, 4, 5, 6, 7, 8, 9], n, p=[0.03, 0.05, 0.03, 0.01, 0.08, 0.02, 0.75, 0.01, 0.02])
     beh = rng.choice([3, 2], n, p=[0.98, 0.02])
-    addr = np.array([f"{d:02d}{s}" for d in range(1, 27) for s in range(1, 4)])[rng.integers(0, 78, n)]
+    addr_codes = np.array([f"{d:02d}{s}" for d in range(1, 27) for s in range(1, 4)])
+    addr = addr_codes[rng.integers(0, 78, n)]
 
-    def ymd(d):
-        return pd.Series(d).dt.strftime("%Y%m%d").to_numpy()
+    def ymd(d, unknown_day=None):
+        idx = pd.DatetimeIndex(d)
+        v = idx.year.to_numpy() * 10000 + idx.month.to_numpy() * 100 + idx.day.to_numpy()
+        if unknown_day is not None:
+            v = np.where(unknown_day, v // 100 * 100 + 99, v)   # CanReg unknown day: 99
+        return pa.array(v).cast(pa.string())
 
-    inc_s = ymd(inc)
-    unk = rng.random(n)
-    inc_s = np.where(unk < 0.01, np.char.add(np.char.ljust(inc_s.astype(str), 6).astype("U6"), "99"), inc_s)
-    regno = np.char.add("2", np.char.zfill(np.arange(1, n + 1).astype(str), 7))
-    tid = np.char.add(regno, "01")
-    canreg = pd.DataFrame({
-        "RECS": np.where(rng.random(n) < 0.001, "2", "1"), "CHEC": "1", "AGE": age.astype(str), "ADDR": addr,
-        "INCID": inc_s, "TOP": top, "MOR": mor, "BEH": beh.astype(str), "BAS": basis.astype(str), "I10": "",
-        "MPCODE": "", "MPSEQ": "1", "MPTOT": "1", "UPDATE": "20250101", "ICCC": "", "OBSOLETEFLAGTUMOURTABLE": "0",
+    def text(a):
+        return pa.array(np.asarray(a).astype(str))
+
+    regno = pc.binary_join_element_wise("2", pc.utf8_lpad(pa.array(np.arange(1, n + 1)).cast(pa.string()), 7, "0"), "")
+    tid = pc.binary_join_element_wise(regno, "01", "")
+    const = {}
+
+    def fill(v):
+        if v not in const:
+            const[v] = pa.array(np.full(n, v, dtype=object), type=pa.string())
+        return const[v]
+
+    cols = {
+        "RECS": text(np.where(rng.random(n) < 0.001, "2", "1")), "CHEC": fill("1"), "AGE": text(age),
+        "ADDR": text(addr), "INCID": ymd(inc, rng.random(n) < 0.01), "TOP": text(top), "MOR": text(mor),
+        "BEH": text(beh), "BAS": text(basis), "I10": fill(""), "MPCODE": fill(""), "MPSEQ": fill("1"),
+        "MPTOT": fill("1"), "UPDATE": fill("20250101"), "ICCC": fill(""), "OBSOLETEFLAGTUMOURTABLE": fill("0"),
         "TUMOURID": tid, "PATIENTIDTUMOURTABLE": regno, "PATIENTRECORDIDTUMOURTABLE": tid,
-        "TUMOURUPDATEDBY": "bench", "TUMOURUNDUPLICATIONSTATUS": "", "REGNO": regno, "PERS": "1",
-        "FAMN": "Məmmədov", "FIRSTN": "Əli", "MAIDN": "", "SEX": sex.astype(str), "BIRTHD": ymd(birth),
-        "TRIB": "", "OCCU": "99", "DLC": ymd(dlc), "STAT": stat.astype(str), "MIDN": "",
-        "OBSOLETEFLAGPATIENTTABLE": "0", "PATIENTRECORDID": tid, "PATIENTUPDATEDBY": "bench",
-        "PATIENTUPDATEDATE": "20250101", "PATIENTRECORDSTATUS": "1", "PATIENTCHECKSTATUS": "1",
-    })
+        "TUMOURUPDATEDBY": fill("bench"), "TUMOURUNDUPLICATIONSTATUS": fill(""), "REGNO": regno, "PERS": fill("1"),
+        "FAMN": fill("Məmmədov"), "FIRSTN": fill("Əli"), "MAIDN": fill(""), "SEX": text(sex), "BIRTHD": ymd(birth),
+        "TRIB": fill(""), "OCCU": fill("99"), "DLC": ymd(dlc), "STAT": text(stat), "MIDN": fill(""),
+        "OBSOLETEFLAGPATIENTTABLE": fill("0"), "PATIENTRECORDID": tid, "PATIENTUPDATEDBY": fill("bench"),
+        "PATIENTUPDATEDATE": fill("20250101"), "PATIENTRECORDSTATUS": fill("1"), "PATIENTCHECKSTATUS": fill("1"),
+    }
     tsv = out / "canreg_export.tsv"
-    canreg.to_csv(tsv, sep="\t", index=False, lineterminator="\r\n")
+    # CanReg5's writer: tab, CRLF, header and values unquoted (no value here needs quotes)
+    pacsv.write_csv(pa.table(cols), tsv, write_options=pacsv.WriteOptions(
+        delimiter="\t", eol="\r\n", quoting_style="none", quoting_header="none"))
     from analytics import schema as S
     canon = pd.DataFrame({
-        S.TUMOUR_ID: tid, S.PATIENT_ID: regno, S.SEX: sex.astype("int8"), S.BIRTH_DATE: birth.astype("datetime64[ns]"),
-        S.INCIDENCE_DATE: inc.astype("datetime64[ns]"), S.AGE: age.astype("int16"), S.TOPOGRAPHY: np.char.add("C", top),
-        S.MORPHOLOGY: mor, S.BEHAVIOUR: beh.astype("int8"), S.BASIS: basis.astype("int8"), S.REGION: addr,
+        S.TUMOUR_ID: pd.array(tid, dtype="str"), S.PATIENT_ID: pd.array(regno, dtype="str"),
+        S.SEX: sex.astype("int8"), S.BIRTH_DATE: birth.astype("datetime64[ns]"),
+        S.INCIDENCE_DATE: inc.astype("datetime64[ns]"), S.AGE: age.astype("int16"),
+        S.TOPOGRAPHY: pd.Categorical(np.char.add("C", top)), S.MORPHOLOGY: pd.Categorical(mor),
+        S.BEHAVIOUR: beh.astype("int8"), S.BASIS: basis.astype("int8"), S.REGION: pd.Categorical(addr),
         S.VITAL_STATUS: stat.astype("int8"), S.LAST_CONTACT: dlc.astype("datetime64[ns]"),
     })
     pq = out / "tumours.parquet"

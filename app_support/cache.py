@@ -296,13 +296,9 @@ def age_specific(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=Non
 @st.cache_data(show_spinner=False, max_entries=64)
 def _ci5_table(_ds: Dataset, token: str, fkey: tuple, _f: Filters, sex: int) -> pd.DataFrame:
     f = _f
-    everything = Filters(**{**f.__dict__, "site": ALL_SITES, "sex": {1: "male", 2: "female"}[sex]})
-    rec = selected_records(_ds, token, everything.key(), everything, True)
-    counts = pd.DataFrame({S.SEX: rec[S.SEX].astype("int64"), "site": rec[f.site_column].astype(str),
-                           S.AGE_GROUP: rec[S.AGE_GROUP], S.INCLUDED: True})
-    counts = counts.groupby([S.SEX, "site", S.AGE_GROUP], dropna=False, observed=True).size().rename("count").reset_index()
-    counts = counts[counts[S.AGE_GROUP].isin(f.age_groups) | counts[S.AGE_GROUP].isna()]
-    pop = _rate_input(_ds, token, fkey, f, (S.SEX,), True, (sex,))[[S.SEX, S.AGE_GROUP, S.POPULATION]]
+    counts = _rate_input(_ds, token, fkey, f, (S.SEX, "site"), False, (sex,))[[S.SEX, "site", S.AGE_GROUP, S.COUNT]]
+    pop = _rate_input(_ds, token, fkey, f, (S.SEX,), True, (sex,))
+    pop = pop[pop[S.AGE_GROUP].notna()][[S.SEX, S.AGE_GROUP, S.POPULATION]]
     c44 = cube(_ds, token, f.site_column).c44_sites
     return rates.ci5_table(counts, pop, site="site", standard=f.std,
                            total_excludes=tuple(c44) if f.site == ALL_BUT_C44 else ())

@@ -59,19 +59,20 @@ widgets.chart_with_table(
                             conf=f.level, theme=f.theme, title=title, k=k),
     reg, name="incidence_regions", f=f, ds=ds, title=title, reading=reading)
 
-# 4. The CI5 / CanReg5 incidence table, one per sex.
+# 4. The CI5 / CanReg5 incidence table of one sex (the sex filter's, or chosen here).
 st.subheader(f.t("app.incidence.ci5_table"))
-tabs = st.tabs([f.t("app.sex.male"), f.t("app.sex.female")])
-for tab, code in zip(tabs, (S.MALE, S.FEMALE)):
-    with tab:
-        table = cache.ci5_table(ds, f, code)
-        table = table.assign(site=table["site"].map(f.site_name))
-        st.dataframe(table, hide_index=True, width="stretch", key=f"ci5_{code}")
-        meta = {"title": f.t("app.incidence.ci5_table"), "sex": str(code), **f.describe(ds)}
-        c1, c2 = st.columns(2)
-        c1.download_button(f.t("app.dl.csv"), data=lambda table=table: widgets.table_csv(table, meta),
-                           file_name=f"ci5_table_sex{code}_{f.y0}-{f.y1}.csv", mime="text/csv",
-                           key=f"dl_ci5_csv_{code}", on_click="ignore")
-        c2.download_button(f.t("app.dl.excel"), data=lambda table=table: widgets.table_excel(table, meta, f.lang),
-                           file_name=f"ci5_table_sex{code}_{f.y0}-{f.y1}.xlsx", key=f"dl_ci5_xlsx_{code}",
-                           on_click="ignore")
+default_sex = "2" if f.sex == "female" else "1"
+ci5_sex = filters.page_control("inc_ci5_sex", default_sex, ["1", "2"], lambda **kw: st.radio(
+    f.t("app.filter.sex"), horizontal=True,
+    format_func=lambda v: f.t("app.sex.male") if v == "1" else f.t("app.sex.female"), **kw))
+code = int(ci5_sex)
+table = cache.ci5_table(ds, f, code)
+table = table.assign(site=table["site"].map(f.site_name))
+st.dataframe(table, hide_index=True, width="stretch", key="ci5_table")
+meta = {"title": f.t("app.incidence.ci5_table"), **f.describe(ds), "sex": f.t("app.sex.male" if code == 1 else "app.sex.female")}
+c1, c2 = st.columns(2)
+c1.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(table, meta),
+                   file_name=f"ci5_table_sex{code}_{f.y0}-{f.y1}.csv", mime="text/csv",
+                   key="dl_ci5_csv", on_click="ignore")
+c2.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(table, meta, f.lang),
+                   file_name=f"ci5_table_sex{code}_{f.y0}-{f.y1}.xlsx", key="dl_ci5_xlsx", on_click="ignore")

@@ -118,10 +118,12 @@ def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, t
         cols[2].download_button(t("app.dl.html", lang), data=lambda: figure_html(fig, meta, lang), file_name=f"{stem}.html",
                                 mime="text/html", key=f"dl_html_{name}", on_click="ignore")
         cols[3].caption(status.message)
-    if cols[5].button(t("app.deck.add", lang), key=f"deck_{name}"):
+    def _add() -> None:   # a callback runs before the next run, so the sidebar count is current
         st.session_state.setdefault("_deck", []).append(
             {"figure": fig.to_dict(), "title": title, "reading": reading, "meta": meta})
         st.toast(t("app.deck.added", lang, n=len(st.session_state["_deck"])))
+
+    cols[5].button(t("app.deck.add", lang), key=f"deck_{name}", on_click=_add)
 
 
 def deck_sidebar(f) -> None:

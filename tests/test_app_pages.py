@@ -229,3 +229,26 @@ def test_data_page_upload_switches_the_app_to_the_upload(demo):
     assert not at.exception
     used = reg.records[reg.records[S.INCLUDED] & reg.records[S.YEAR].between(2020, 2024)]
     assert metric(at, "app.metric.cases_per_year") == format_number(len(used) / 5, "en", 0)
+
+
+def test_public_output_suppresses_small_counts(demo):
+    district = demo.records[S.REGION].value_counts().index[-1]     # the smallest district
+    at = app("overview", y0=2024, y1=2024, district=district, public=1)
+    top = next(d.value for d in at.dataframe if {"sex", "site", "value"} <= set(d.value.columns))
+    small = demo.records[demo.records[S.INCLUDED] & (demo.records[S.YEAR] == 2024)
+                         & (demo.records[S.REGION] == district) & demo.records[S.SEX].isin([1, 2])]
+    n = small.groupby([S.SEX, S.SITE_CI5], observed=True).size()
+    rare = n[(n > 0) & (n < 10)]
+    assert len(rare) > 0
+    shown = top.set_index(["sex", "site"])
+    for (sex, site), _ in rare.items():
+        assert pd.isna(shown.loc[(sex, site), "value"]) and pd.isna(shown.loc[(sex, site), "count"])
+
+
+def test_add_to_presentation_collects_charts():
+    at = app("overview")
+    at.button(key="deck_overview_top10").click().run()
+    at.button(key="deck_overview_pyramid").click().run()
+    assert not at.exception
+    assert any(c.value == t("app.deck.count", "en", n=2) for c in at.sidebar.caption)
+    assert at.sidebar.get("download_button")

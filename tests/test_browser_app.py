@@ -77,6 +77,12 @@ def test_filter_change_updates_chart_and_url_restores_view(page: Page, app_url: 
     assert parse_qs(urlparse(fresh.url).query) == parse_qs(urlparse(shared).query)
     fresh.screenshot(path=str(screenshots / "app_shared_url.png"))
     ctx.close()
+    # switching page through the navigation keeps the filters (and puts them back in the URL)
+    page.get_by_test_id("stSidebarNav").get_by_text(t("app.page.incidence", "en"), exact=True).click()
+    page.get_by_role("heading", level=1, name=t("app.page.incidence", "en")).wait_for(timeout=60_000)
+    settle(page)
+    page.wait_for_function("() => location.search.includes('sex=female')", timeout=30_000)
+    assert urlparse(page.url).path.endswith("/incidence")
 
 
 def test_csv_download_equals_analytics(page: Page, app_url: str):

@@ -317,8 +317,8 @@ def sidebar_filters() -> Filters:
     _write_url(canon)
     if theme == "presentation":
         # Screens and projectors: larger type and full contrast for the page itself too.
-        st.html("<style>.stMain, .stMain p, .stMain li {font-size: 1.25rem; color: #000;}"
-                " .stMain h1 {font-size: 3rem;} [data-testid='stMetricValue'] {font-size: 3rem;}</style>")
+        st.html("<style>.stMain [data-testid='stMarkdownContainer'] p, .stMain li {font-size: 1.3rem; color: #000;}"
+                " .stMain h1 {font-size: 3rem;} .stMain [data-testid='stMetricValue'], .stMain [data-testid='stMetricValue'] * {font-size: 3rem !important; line-height: 1.2;}</style>")
     from app_support import widgets
 
     widgets.deck_sidebar(f)

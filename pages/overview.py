@@ -27,8 +27,10 @@ widgets.metric_row([
     (f.t("app.metric.asr"), widgets.fmt(row["value"], f.lang),
      f.t("app.metric.ci", lower=widgets.fmt(row["lower"], f.lang), upper=widgets.fmt(row["upper"], f.lang), conf=f.conf)),
     (f.t("app.metric.cumrisk"), widgets.fmt(cum["cum_risk"].iloc[0], f.lang, 2) + " %", f.t("app.metric.cumrisk_help")),
-    (f.t("app.metric.leading"), f.site_name(ranked["site"].iloc[0]) if len(ranked) else "–", None),
 ])
+if len(ranked):  # a site name is too long for a metric tile
+    st.markdown(f"**{f.t('app.metric.leading')}:** {f.site_name(ranked['site'].iloc[0])} "
+                f"({f.t('app.metric.asr')} {widgets.fmt(ranked['value'].iloc[0], f.lang)})")
 
 sex_code = {"both": 0, "male": 1, "female": 2}[f.sex]
 st.markdown(" ".join([

@@ -192,7 +192,7 @@ def test_data_page_malformed_upload_shows_ingest_message_and_app_stays_usable():
     assert not at.exception
     assert message in [e.value for e in at.error]
     at.switch_page("pages/overview.py").run()
-    assert not at.exception and len(at.metric) == 5
+    assert not at.exception and len(at.metric) == 4
 
 
 def test_language_in_url_translates_labels():

@@ -121,8 +121,15 @@ def test_png_export_has_requested_size(page: Page, app_url: str):
     for label, option in (("app.export.size", "1600x900"), ("app.export.scale", "× 2")):
         box = sidebar.get_by_test_id("stSelectbox").filter(has_text=t(label, "en"))
         box.wait_for(state="visible", timeout=30_000)
-        box.click()
-        page.get_by_role("option", name=option, exact=True).click()
+        opt = page.get_by_role("option", name=option, exact=True)
+        for _ in range(5):   # the expander may still be opening when the first click lands
+            box.click()
+            try:
+                opt.wait_for(state="visible", timeout=4_000)
+                break
+            except Exception:  # noqa: BLE001 - retried, then the click below fails loudly
+                page.keyboard.press("Escape")
+        opt.click()
         settle(page)
     with page.expect_download(timeout=90_000) as dl:
         page.get_by_test_id("stDownloadButton").filter(has_text="PNG").first.click()

@@ -1,24 +1,37 @@
 """Streamlit glue for the dashboard: shared sidebar filters, cached data access, chart widgets.
 
-How to write a page (``pages/<name>.py``; add its name to ``PAGES`` in ``app.py`` if new)::
+How to write a page (``pages/<name>.py``; its stem must be in ``PAGES`` in ``app.py``, its
+navigation title is the catalogue key ``app.page.<name>``)::
 
     import streamlit as st
     from app_support import cache, filters, widgets
 
     f = filters.sidebar_filters()       # FIRST line: draws the shared sidebar, returns a Filters
-    ds = filters.dataset()              # the active data (demo or the session's upload)
-    st.title(f.t(...))                  # every visible text through f.t("<namespace>.<key>")
-    table = cache.dsr(ds, f, by=("site",))          # cached aggregation + analytics.rates.dsr
+    ds = filters.dataset()              # the active data (demo or the session's upload): Dataset
+    st.title(f.t("app.page.trends"))    # every visible text through f.t("<namespace>.<key>")
+    table = cache.dsr(ds, f, by=("year", "sex"))    # cached aggregation + analytics.rates.dsr
     fig = some_analytics_chart_builder(table, lang=f.lang, theme=f.theme)
-    widgets.chart_with_table(fig, table, name="mypage_asr", f=f, title="...")   # tabs, downloads, deck
+    widgets.chart_with_table(fig, table, name="trends_asr", f=f, ds=ds, title="...", reading="...")
+
+What you get
+- ``Filters``: y0, y1, sex ("both"/"male"/"female", ``f.sex_codes``), scheme + site (``f.site_column``),
+  er / district (``f.region_codes(ds.regions)``), a0, a1 (``f.age_groups``), std, ci, conf
+  (``f.level``), public, lang, theme; ``f.key()`` is hashable for your own caches.
+- ``Dataset``: ``token`` (hash key), ``registry`` (analytics.pipeline.RegistryData), ``records``,
+  ``population``, ``regions`` (codes/names, no geometry), ``geo`` (GeoDataFrame), ``risk_factors``.
+- ``cache.rate_input(ds, f, by)``: cases + person-years by ``by`` + age group for the selection
+  (``by`` from year, sex, region_code, parent_code, site); ``cache.dsr``, ``cache.age_specific``,
+  ``cache.cumulative_risk``, ``cache.ci5_table`` wrap analytics.rates on it (public mode applied).
 
 Conventions
 - Pages are thin: read ``f``, call ``analytics`` (through ``cache`` when it is costly), render.
-- The URL is the state. The shared filters live in ``st.query_params`` (see ``filters.PARAMS``);
-  a page-level control that must survive a shared link uses ``filters.page_control(...)``.
-- Widget keys: shared filters use ``f_<param>``; page controls ``p_<page>_<name>``.
-- Cached functions take the dataset token (``ds.token``) as the hashed argument and the data
-  itself as an ``_``-prefixed (unhashed) argument, so uploads and the demo never collide.
+- The URL is the state. The shared filters live in ``st.query_params`` (``filters.PARAMS``);
+  a page-level control that must survive a shared link uses ``filters.page_control(name, ...)``
+  or ``filters.page_toggle(name, label)``; prefix ``name`` with the page (``inc_log``).
+- Widget keys: shared filters ``f_<param>``, page controls ``p_<name>``, chart downloads
+  ``dl_<fmt>_<chart name>``; give every chart a unique ``name``.
+- Your own ``st.cache_data`` functions take ``ds.token`` and ``f.key()`` as hashed arguments and
+  the data as ``_``-prefixed (unhashed) ones; cache aggregates, never an upload's records.
 - Every chart goes through ``widgets.chart_with_table`` (table twin, CSV/Excel/PNG/SVG/PDF
   downloads with the provenance footer, "Add to presentation").
 """

@@ -260,10 +260,12 @@ def population_pyramid(_ds: Dataset, token: str, fkey: tuple, _f: Filters) -> pd
     return out
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def selected_records(_ds: Dataset, token: str, fkey: tuple, _f: Filters, included_only: bool = True) -> pd.DataFrame:
+    """Records of the selection (period, sex, region, site) for quality tables.
+
+    Deliberately not cached: process-wide caches hold aggregates only, never an upload's records
+    (uploads live in the user's session)."""
     f = _f
-    """Records of the selection (period, sex, region, ages, site) for quality tables."""
     r = _ds.records
     m = r[S.YEAR].between(f.y0, f.y1).fillna(False)
     if f.sex != "both":

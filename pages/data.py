@@ -14,7 +14,7 @@ st.caption(f.t("app.data.privacy"))
 
 # --- which data -------------------------------------------------------------------------
 upload = ss.get("_upload")
-choices = ["demo"] + (["upload"] if upload is not None else [])
+choices = ["demo"] + (["upload"] if upload is not None and upload.registry.population is not None else [])
 if ss.get("_source") not in choices:
     ss["_source"] = "demo"
 src_labels = {"demo": f.t("app.data.use_demo"),
@@ -35,6 +35,7 @@ population = c2.file_uploader(f.t("app.data.population"), type=["csv", "tsv", "t
 c3, c4 = st.columns(2)
 regions = c3.file_uploader(f.t("app.data.regions"), type=["geojson", "json", "gpkg", "zip"], key="up_regions")
 risk = c4.file_uploader(f.t("app.data.risk"), type=["csv", "tsv", "txt", "xlsx", "parquet"], key="up_risk")
+mapfile = st.file_uploader(f.t("app.data.mapping_file"), type=["yaml", "yml", "json"], key="up_mapping")
 
 
 def _fail(what: str, err: Exception) -> None:
@@ -44,6 +45,22 @@ def _fail(what: str, err: Exception) -> None:
     else:
         st.error(f.t("app.data.unexpected", what=what, error=f"{type(err).__name__}: {err}"))
 
+
+file_map = None
+if mapfile is not None:
+    import yaml
+
+    from analytics import mapping as mapping_mod
+
+    try:
+        try:
+            raw = yaml.safe_load(mapfile.getvalue().decode("utf-8-sig"))   # JSON is YAML too
+        except yaml.YAMLError as exc:
+            raise IngestError(f"the mapping is not valid YAML/JSON ({str(exc).splitlines()[0]}). Fix the syntax.",
+                              file=mapfile.name) from None
+        file_map = mapping_mod.load_mapping(raw if raw is not None else {})
+    except IngestError as err:
+        _fail(mapfile.name, err.with_file(mapfile.name))
 
 mapping = None
 if extract is not None:
@@ -59,13 +76,16 @@ if extract is not None:
     if suggested is not None:
         st.markdown(f"**{f.t('app.data.mapping')}**")
         fields = [""] + S.TUMOUR_COLUMNS
+        given = file_map.columns if file_map is not None else {}
         rows = pd.DataFrame({"column": [str(c) for c in sample.columns],
-                             "field": [suggested["columns"].get(str(c), "") for c in sample.columns]})
+                             "field": [given.get(str(c)) or suggested["columns"].get(str(c), "") for c in sample.columns]})
         edited = st.data_editor(rows, key="map_editor", hide_index=True, disabled=["column"],
                                 column_config={"field": st.column_config.SelectboxColumn(
                                     f.t("app.data.field"), options=fields)})
         mapping = {"columns": {r.column: r.field for r in edited.itertuples() if r.field},
-                   "codes": suggested.get("codes", {})}
+                   "codes": (file_map.codes if file_map is not None and file_map.codes else suggested.get("codes", {}))}
+        if file_map is not None and file_map.date_format:
+            mapping["date_format"] = file_map.date_format
         with st.expander(f.t("app.data.preview")):
             st.dataframe(sample.head(10), hide_index=True)
 
@@ -117,12 +137,14 @@ if st.button(f.t("app.data.load"), type="primary", disabled=extract is None, key
         ds_new = state.Dataset(token, reg, region_table, f"{extract.name}", geo, rf)
         ss["_upload"] = ds_new
         ss["_source"] = "upload" if reg.population is not None else "demo"
-        if reg.population is None:
-            st.warning(f.t("app.data.no_population"))
         st.rerun()
 
-# --- validation report of the active data -------------------------------------------------
+# --- validation report: of the upload just loaded, else of the data shown ---------------------
 ds = state.active()
+up = ss.get("_upload")
+if up is not None and up.registry.population is None:
+    st.warning(f.t("app.data.no_population"))
+    ds = up
 reg = ds.registry
 st.subheader(f.t("app.data.report", name=ds.label))
 widgets.metric_row([

@@ -252,3 +252,24 @@ def test_add_to_presentation_collects_charts():
     assert not at.exception
     assert any(c.value == t("app.deck.count", "en", n=2) for c in at.sidebar.caption)
     assert at.sidebar.get("download_button")
+
+
+def test_data_page_mapping_file_maps_unusual_headers(demo):
+    r = demo.records
+    r = r[r[S.INCLUDED] & r[S.YEAR].between(2020, 2024)].head(200)
+    odd = {S.TUMOUR_ID: "k1", S.PATIENT_ID: "k2", S.SEX: "k3", S.BIRTH_DATE: "k4", S.INCIDENCE_DATE: "k5",
+           S.TOPOGRAPHY: "k6", S.MORPHOLOGY: "k7", S.BEHAVIOUR: "k8", S.BASIS: "k9", S.REGION: "k10"}
+    csv = r[list(odd)].rename(columns=odd).to_csv(index=False, date_format="%Y-%m-%d").encode()
+    yaml_text = "columns:\n" + "".join(f"  {v}: {k}\n" for k, v in odd.items())
+    at = app("data")
+    at.file_uploader(key="up_mapping").set_value(("map.yaml", yaml_text.encode(), "application/x-yaml"))
+    at.file_uploader(key="up_extract").set_value(("odd.csv", csv, "text/csv")).run()
+    at.button(key="data_load").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    # no population given: the demo stays on screen, the upload's report is shown with a warning
+    assert at.radio(key="data_source").options == [t("app.data.use_demo", "en")]
+    assert t("app.data.no_population", "en") in [w.value for w in at.warning]
+    assert metric(at, "app.data.n_read") == "200"
+    # a broken mapping file gives the ingest's sentence, naming the file
+    at.file_uploader(key="up_mapping").set_value(("bad.yaml", b"columns: [k1, k2\n", "application/x-yaml")).run()
+    assert any("bad.yaml" in e.value and "YAML" in e.value for e in at.error)

@@ -30,6 +30,8 @@ def open_page(page: Page, url: str) -> None:
     page.goto(url, wait_until="domcontentloaded")
     page.get_by_test_id("stSidebar").wait_for(timeout=90_000)
     page.get_by_test_id("stMain").get_by_role("heading", level=1).wait_for(timeout=90_000)
+    # widgets are drawn after their code chunks load: wait for one, so screenshots show them
+    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first.wait_for(timeout=60_000)
     settle(page)
 
 

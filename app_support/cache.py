@@ -310,4 +310,13 @@ def ci5_table(ds: Dataset, f: Filters, sex: int) -> pd.DataFrame:
     """The CI5 / CanReg5 incidence table for one sex: cases by age group, crude rate, ASR,
     cumulative risk 0-74 and % of all sites, one row per site group."""
     out = _ci5_table(ds, ds.token, f.key(), f, sex)
-    return suppress(out.rename(columns={"all_ages": "count"})).rename(columns={"count": "all_ages"}) if f.public else out
+    if not f.public:
+        return out
+    from app_support.filters import PUBLIC_K
+
+    out = suppress(out.rename(columns={"all_ages": "count"})).rename(columns={"count": "all_ages"})
+    # the age-group cells are counts too: primary suppression of each small cell
+    for col in [c for c in out.columns if c in S.AGE_GROUPS or c == "unknown_age"]:
+        v = pd.to_numeric(out[col], errors="coerce")
+        out[col] = v.where(~((v > 0) & (v < PUBLIC_K)))
+    return out

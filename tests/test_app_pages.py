@@ -273,3 +273,11 @@ def test_data_page_mapping_file_maps_unusual_headers(demo):
     # a broken mapping file gives the ingest's sentence, naming the file
     at.file_uploader(key="up_mapping").set_value(("bad.yaml", b"columns: [k1, k2\n", "application/x-yaml")).run()
     assert any("bad.yaml" in e.value and "YAML" in e.value for e in at.error)
+
+
+def test_public_output_blanks_small_age_cells_of_the_ci5_table():
+    at = app("incidence", y0=2024, y1=2024, public=1, inc_ci5_sex=1)
+    table = next(d.value for d in at.dataframe if "cum_risk_0_74" in d.value.columns)
+    cells = table[[c for c in S.AGE_GROUPS if c in table.columns]].to_numpy(dtype=float)
+    shown = cells[~np.isnan(cells)]
+    assert np.isnan(cells).any() and not ((shown > 0) & (shown < 10)).any()

@@ -28,6 +28,7 @@ __all__ = [
     "age_specific_rates",
     "demographic_projection",
     "decompose_change",
+    "allocate_unknown_age",
     "nordpred",
     "NordpredResult",
     "period_label",
@@ -159,7 +160,8 @@ def decompose_change(
         _need(f, by + [S.AGE_GROUP, cases, population], nm)
     k = by + [S.AGE_GROUP]
     m = start[k + [cases, population]].merge(end[k + [cases, population]], on=k, how="outer",
-                                             suffixes=("_0", "_1")).fillna(0.0)
+                                             suffixes=("_0", "_1"))
+    m = m.fillna({f"{c}_{i}": 0.0 for c in (cases, population) for i in (0, 1)})
     g = m.groupby(by, dropna=False)
     m["P0"] = g[f"{population}_0"].transform("sum")
     m["P1"] = g[f"{population}_1"].transform("sum")
@@ -169,16 +171,57 @@ def decompose_change(
         s1 = m[f"{population}_1"] / m["P1"]
     m["growth"] = r0 * s0 * (m["P1"] - m["P0"])
     m["ageing"] = r0 * m["P1"] * (s1 - s0)
-    # Risk as the remainder keeps the identity exact even where r1 is undefined (P1_a = 0).
-    m["risk"] = m[f"{cases}_1"] - r0 * m["P1"] * s1
+    # Risk is the remainder of the change itself, so growth + ageing + risk = N1 - N0 holds
+    # exactly in every row. Written as N1 - r0 P1 s1 it equals that only where r0 P0 = N0; an age
+    # group with cases but no person-years at the start (e.g. cases of unknown age, whose
+    # population is missing) silently broke the identity. Such cases cannot be given a rate:
+    # allocate them first (:func:`allocate_unknown_age`); left in, they count as change in risk.
+    m["risk"] = (m[f"{cases}_1"] - m[f"{cases}_0"]) - m["growth"] - m["ageing"]
+    unrated = float(m.loc[m[f"{population}_0"] <= 0, f"{cases}_0"].sum())
     out = m.groupby(by, dropna=False, sort=True).agg(
         cases_start=(f"{cases}_0", "sum"), cases_end=(f"{cases}_1", "sum"),
         growth=("growth", "sum"), ageing=("ageing", "sum"), risk=("risk", "sum")).reset_index()
     out["change"] = out["cases_end"] - out["cases_start"]
     for c in ("change", "growth", "ageing", "risk"):
         out[f"{c}_pct"] = 100 * out[c] / out["cases_start"].where(out["cases_start"] != 0)
-    return out[by + ["cases_start", "cases_end", "change", "growth", "ageing", "risk",
-                     "change_pct", "growth_pct", "ageing_pct", "risk_pct"]]
+    out = out[by + ["cases_start", "cases_end", "change", "growth", "ageing", "risk",
+                    "change_pct", "growth_pct", "ageing_pct", "risk_pct"]]
+    out.attrs["cases_without_population"] = unrated
+    return out
+
+
+def allocate_unknown_age(
+    frame: pd.DataFrame,
+    *,
+    by=(S.SEX,),
+    count: str = S.COUNT,
+    age: str = S.AGE_GROUP,
+) -> pd.DataFrame:
+    """Share cases of unknown age (missing ``age``) among the known age groups of their stratum
+    in proportion to the known cases, so totals are kept and every case gets a rate.
+
+    The pro-rata allocation IARC uses for incomplete age data (Ferlay et al., GLOBOCAN
+    methods; Bray et al., Cancer Incidence in Five Continents Vol. XI, ch. 6). A stratum with
+    unknown-age cases and no known-age case keeps them unallocated (nothing to share by).
+    Returns the rows of known age only, with float ``count``.
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    _need(frame, by + [age, count], "case table")
+    unknown = frame[age].isna()
+    known = frame[~unknown].copy()
+    known[count] = known[count].astype(float)
+    if not unknown.any():
+        return known
+    if by:
+        extra = frame[unknown].groupby(by, dropna=False)[count].sum().rename("_unknown")
+        tot = known.groupby(by, dropna=False)[count].transform("sum")
+        known = known.join(extra, on=by)
+    else:
+        tot = pd.Series(known[count].sum(), index=known.index)
+        known["_unknown"] = float(frame.loc[unknown, count].sum())
+    share = known[count] / tot.where(tot > 0)
+    known[count] = known[count] + share.fillna(0.0) * known["_unknown"].fillna(0.0)
+    return known.drop(columns="_unknown")
 
 
 # --- Nordpred ----------------------------------------------------------------------

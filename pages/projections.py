@@ -51,7 +51,9 @@ def _projection_source():
 
 projection, source = _projection_source()
 sexes = tuple(s for s in f.sex_codes if s in (S.MALE, S.FEMALE))
-base = cache.rate_input(ds, f, by=("sex",), sexes=sexes)
+# Cases of unknown age have no person-years, hence no rate: shared pro rata among the known
+# age groups of their sex (IARC practice), so projections and the decomposition keep every case.
+base = pj.allocate_unknown_age(cache.rate_input(ds, f, by=("sex",), sexes=sexes), by=["sex"])
 if projection is None:
     st.info(f.t("trends.proj.no_projection"))
     st.stop()
@@ -79,7 +81,7 @@ if change != "0":
 # Nordpred on every year of the registry in 5-year periods ending with the last year.
 years = sorted(int(y) for y in ds.population[S.YEAR].dropna().unique())
 fa = dataclasses.replace(f, y0=years[0], y1=years[-1])
-yearly = cache.rate_input(ds, fa, by=("year", "sex"), sexes=sexes)
+yearly = pj.allocate_unknown_age(cache.rate_input(ds, fa, by=("year", "sex"), sexes=sexes), by=["year", "sex"])
 nord_note = ""
 
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from analytics.projections import (
-    DEFAULT_CUTTREND, ProjectionInputError, age_specific_rates, decompose_change,
+    DEFAULT_CUTTREND, ProjectionInputError, age_specific_rates, allocate_unknown_age, decompose_change,
     demographic_projection, nordpred,
 )
 
@@ -51,6 +51,36 @@ def test_decomposition_sums_exactly_random():
                                "population": rng.uniform(1e3, 1e5, 36)})
     out = decompose_change(mk(), mk(), by=["site_ci5"])
     np.testing.assert_allclose(out[["growth", "ageing", "risk"]].sum(axis=1), out["change"], atol=1e-9)
+
+
+def test_decomposition_exact_with_cases_of_unknown_age():
+    # The page's base table carries cases of unknown age (age_group missing, no person-years).
+    # Before the fix these 6 cases fell out of growth + ageing + risk (off by 6 of a change of 74).
+    start = pd.DataFrame({"sex": 2, "age_group": ["0-49", "50+", None], "cases": [10.0, 90.0, 6.0],
+                          "population": [8000.0, 2000.0, np.nan]})
+    end = pd.DataFrame({"sex": 2, "age_group": ["0-49", "50+"], "cases": [12.0, 168.0],
+                        "population": [8400.0, 3600.0]})
+    out = decompose_change(start, end, by=["sex"])
+    row = out.iloc[0]
+    assert row["change"] == 180 - 106
+    assert row["growth"] + row["ageing"] + row["risk"] == pytest.approx(row["change"], abs=1e-12)
+    assert out.attrs["cases_without_population"] == 6.0
+    # Allocated pro rata first, the same start has N0 = 106 at rates 10.6/8000 and 95.4/2000:
+    alloc = allocate_unknown_age(start.rename(columns={"cases": "count"}), by=["sex"]).rename(
+        columns={"count": "cases"})
+    np.testing.assert_allclose(alloc["cases"], [10.6, 95.4])
+    out2 = decompose_change(alloc, end, by=["sex"]).iloc[0]
+    assert out2["growth"] == pytest.approx(106 * 0.2)                        # N0 (P1/P0 - 1)
+    assert out2["ageing"] == pytest.approx(12000 * (10.6 / 8000 * -0.1 + 95.4 / 2000 * 0.1))
+    assert out2["growth"] + out2["ageing"] + out2["risk"] == pytest.approx(180 - 106, abs=1e-12)
+
+
+def test_allocate_unknown_age_keeps_totals_by_stratum():
+    f = pd.DataFrame({"sex": [1, 1, 1, 2, 2, 2], "age_group": ["0-49", "50+", None] * 2,
+                      "count": [1, 3, 2, 0, 0, 5]})
+    out = allocate_unknown_age(f, by=["sex"])
+    np.testing.assert_allclose(out["count"], [1.5, 4.5, 0.0, 0.0])   # men 1:3 share of 2
+    assert out["age_group"].notna().all()
 
 
 # --- Nordpred on data from its own model ------------------------------------------------

@@ -16,7 +16,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from analytics.strata import RatesInputError, as_list, group_codes, require_columns
+from analytics.strata import FLAG_SEP, RatesInputError, as_list, group_codes, require_columns
 
 # Float columns that describe the cell rather than derive from its count: never blanked by default.
 NOT_DERIVED = ("population", "age_start", "age_end", "year", "expected", "x")
@@ -63,10 +63,14 @@ def suppress(table: pd.DataFrame, k: int = 5, *, count: str = "count", rows=None
         derived = [col for col in out.columns
                    if col not in (count, "suppressed") + NOT_DERIVED and col not in rows + cols + layers
                    and pd.api.types.is_float_dtype(out[col])]
+    if "flag" in out.columns and supp.any():
+        old = out["flag"].fillna("").astype(str).to_numpy(dtype=object)
+        out["flag"] = np.where(supp, old + np.where(old == "", "", FLAG_SEP) + "suppressed", old)
     out[count] = pd.array(np.where(supp, np.nan, c), dtype="Float64")
     for col in derived:
         out[col] = out[col].where(~supp)
     out.attrs["disclosure"] = {
+        **dict(table.attrs.get("disclosure", {})),
         "rule": f"cells with {'' if suppress_zeros else '0 < '}count < {k} suppressed"
                 + ("; complementary suppression over rows and columns" if rows and cols else ""),
         "k": k, "source": HUNDEPOOL, "primary": int((status == PRIMARY).sum()),
@@ -141,22 +145,25 @@ def flag_unreliable(table: pd.DataFrame, n: int = 16, *, count: str = "count", f
                     blank: Sequence[str] = ()) -> pd.DataFrame:
     """Flag rates resting on fewer than ``n`` cases as unreliable (USCS/NCI: 16; ONS: 20; PHE: 10).
 
-    Appends "unreliable: fewer than n cases" to the ``flag`` column and blanks the ``blank``
-    columns there (e.g. ``("value", "lower", "upper")`` to withhold the rate, as USCS does).
+    Appends the code "unreliable" to the ``flag`` column (label "unreliable: fewer than n cases"
+    via :func:`analytics.rates.flag_labels`, n kept in ``attrs["disclosure"]["unreliable_below"]``)
+    and blanks the ``blank`` columns there (e.g. ``("value", "lower", "upper")`` to withhold the
+    rate, as USCS does).
     """
     require_columns(table, [count], "table")
     out = table.copy()
     c = pd.to_numeric(out[count], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     low = c < n
-    msg = f"unreliable: fewer than {n} cases"
+    msg = "unreliable"
     old = out[flag].fillna("").astype(str).to_numpy(dtype=object) if flag in out else np.full(len(out), "", dtype=object)
-    sep = np.where(old == "", "", "; ")
+    sep = np.where(old == "", "", FLAG_SEP)
     out[flag] = np.where(low, old + sep + msg, old)
     for col in blank:
         out[col] = out[col].where(~low)
     info = dict(out.attrs.get("disclosure", {}))
     info["reliability"] = f"rates on fewer than {n} cases flagged unreliable" + (
         f" and {list(blank)} withheld" if blank else "")
+    info["unreliable_below"] = n
     out.attrs["disclosure"] = info
     return out
 

@@ -24,11 +24,29 @@ from analytics.strata import (Cells, RatesInputError, age_axis, as_list, grid_su
 
 __all__ = [
     "poisson_limits", "crude_rate", "proportion", "dsr", "age_specific", "cumulative_risk",
-    "isr", "rate_ratio", "funnel_limits", "ci5_table", "RatesInputError", "StandardError", "DSR_METHODS",
+    "isr", "rate_ratio", "funnel_limits", "ci5_table", "flag_labels", "FLAG_CODES", "RatesInputError",
+    "StandardError", "DSR_METHODS",
 ]
 
 DSR_METHODS = ("tiwari", "fay_feuer", "dobson", "dobson_exact", "normal", "lognormal")
 UNKNOWN_AGE_RULES = ("exclude", "redistribute")
+
+# Stable codes of the ``flag`` column (several joined with ";"). Labels in every language are the
+# catalogue entries ``rates.flag.<code>`` (data/i18n/<lang>/rates.json); see :func:`flag_labels`.
+FLAG_CODES = (
+    "population_missing",          # a population value is missing: no rate
+    "no_population",               # no person-years in any age group: no rate
+    "below_min_count",             # fewer than min_count cases: no rate (e.g. PHE, 10)
+    "population_zero_with_cases",  # cases where the population is 0 (population set to the count)
+    "age_groups_missing",          # age group(s) absent: weights renormalised over those present
+    "limits_undefined",            # no cases: Dobson / log-normal limits undefined
+    "unknown_age_redistributed",   # cases of unknown age redistributed (CI5/CanReg5)
+    "population_zero",             # age-specific rate on a population of 0
+    "expected_zero",               # indirect standardisation: expected count 0
+    "observed_missing",            # indirect standardisation: observed total missing
+    "unreliable",                  # fewer than n cases: rate unreliable (analytics.disclosure)
+    "suppressed",                  # count below k withheld (analytics.disclosure)
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -101,6 +119,37 @@ def proportion(x, n, conf: float | Sequence[float] = 0.95, multiplier: float = 1
     frame = pd.DataFrame(out, index=_index_of(x, n))
     frame.attrs.update(measure="proportion", method=method, multiplier=multiplier, conf=levels)
     return frame
+
+
+def flag_labels(frame: pd.DataFrame | pd.Series, lang: str = "en", *, column: str = "flag",
+                **params) -> pd.Series:
+    """The ``flag`` codes of a result as sentences in ``lang`` (en, az, ru), several joined
+    with "; ". Thresholds in the sentences (``min_count``, ``n`` for unreliable, ``k`` for
+    suppressed) come from ``params`` or else from the frame's ``attrs`` (as :func:`dsr` and
+    :mod:`analytics.disclosure` record them). Unknown codes are kept as they are.
+    """
+    from analytics.i18n import catalogue, t
+    if isinstance(frame, pd.DataFrame):
+        attrs = frame.attrs
+        codes = frame[column] if column in frame.columns else pd.Series("", index=frame.index)
+    else:
+        attrs, codes = getattr(frame, "attrs", {}), frame
+    info = attrs.get("disclosure") or {}
+    fmt = {"min_count": attrs.get("min_count"), "n": info.get("unreliable_below"), "k": info.get("k")}
+    fmt.update(params)
+    known = catalogue("en")
+
+    def label(code: str) -> str:
+        key = f"rates.flag.{code}"
+        if key not in known:
+            return code
+        return t(key, lang, **{k: ("?" if v is None else v) for k, v in fmt.items()})
+
+    # Few distinct flag values (not one per stratum): label each once, then map.
+    codes = codes.fillna("").astype(str)
+    uniq = pd.unique(codes)
+    text = {u: "; ".join(label(c) for c in u.split(";") if c) for u in uniq}
+    return codes.map(text).rename(column)
 
 
 def _as_array(x) -> np.ndarray:
@@ -188,14 +237,13 @@ def dsr(data: pd.DataFrame, *, count: str = "count", population: str = "populati
         **{name: arr * scale for name, arr in cols.items()},
     })
     out["flag"] = join_flags(
-        (comp["pop_missing"], "population missing"),
-        (comp["no_value"] & ~comp["pop_missing"], "no population: not calculated"),
-        (small & ~comp["no_value"], f"fewer than {min_count} cases: not calculated"),
-        (comp["pop_zero_cases"], "cases with population 0 (population set to the count)"),
-        (comp["missing_groups"], "age group(s) missing: weights renormalised"),
-        (dobson_zero & ~undefined, "no cases: Dobson limits undefined"),
-        (lognormal_zero & ~undefined, "no cases: log-normal limits undefined"),
-        ((comp["unknown"] > 0) & (unknown_age == "redistribute"), "unknown age redistributed"),
+        (comp["pop_missing"], "population_missing"),
+        (comp["no_value"] & ~comp["pop_missing"], "no_population"),
+        (small & ~comp["no_value"], "below_min_count"),
+        (comp["pop_zero_cases"], "population_zero_with_cases"),
+        (comp["missing_groups"], "age_groups_missing"),
+        ((dobson_zero | lognormal_zero) & ~undefined, "limits_undefined"),
+        ((comp["unknown"] > 0) & (unknown_age == "redistribute"), "unknown_age_redistributed"),
     )
     out.attrs.update(
         measure="directly standardised rate", method=method, standard=comp["standard_name"],
@@ -366,7 +414,7 @@ def age_specific(data: pd.DataFrame, *, count: str = "count", population: str = 
     rates = crude_rate(out["count"].to_numpy(), out["population"].to_numpy(), conf, multiplier, method)
     for col in rates.columns:
         out[col] = rates[col].to_numpy()
-    out["flag"] = join_flags((out["population"].to_numpy() <= 0, "population 0"))
+    out["flag"] = join_flags((out["population"].to_numpy() <= 0, "population_zero"))
     out.attrs.update(measure="age-specific rate", method=method, multiplier=multiplier,
                      conf=ci.conf_levels(conf),
                      unknown_age=float(d_row[axis.codes == -1].sum()))
@@ -434,8 +482,8 @@ def cumulative_risk(data: pd.DataFrame, *, count: str = "count", population: str
         l, u = _weighted_poisson_limits(method, y, v, comp["known"], comp, c)
         out[lo] = np.where(nv, np.nan, 100 * (1 - np.exp(-l * factor)))
         out[up] = np.where(nv, np.nan, 100 * (1 - np.exp(-u * factor)))
-    out["flag"] = join_flags((comp["pop_missing"], "population missing"),
-                             (comp["missing_groups"], "age group(s) missing"))
+    out["flag"] = join_flags((comp["pop_missing"], "population_missing"),
+                             (comp["missing_groups"], "age_groups_missing"))
     out.attrs.update(measure="cumulative risk", ages=(lo_age, hi_age), method=method, conf=levels,
                      unknown_age=unknown_age)
     return out.reset_index(drop=True)
@@ -507,8 +555,8 @@ def isr(data: pd.DataFrame, *, count: str = "count", population: str = "populati
         out[up] = u * per_e
     if method == "auto":
         out["ci_method"] = np.where(O < 10, "exact", "byar")
-    out["flag"] = join_flags((~(E > 0), "expected count 0: not calculated"),
-                             (np.isnan(O), "observed missing"))
+    out["flag"] = join_flags((~(E > 0), "expected_zero"),
+                             (np.isnan(O), "observed_missing"))
     out.attrs.update(measure=f"indirectly standardised {statistic}", method=method, conf=levels,
                      refvalue=refvalue, multiplier=multiplier)
     return out.reset_index(drop=True)

@@ -286,14 +286,19 @@ def group_sum(gcode: np.ndarray, n_groups: int, values: np.ndarray | None = None
     return np.bincount(gcode, weights=values, minlength=n_groups).astype(float)
 
 
+FLAG_SEP = ";"
+
+
 def join_flags(*parts: tuple[np.ndarray, str]) -> np.ndarray:
-    """Per-group flag text: the messages whose condition holds, joined with '; ' ('' if none)."""
+    """Per-group flag codes: the stable codes whose condition holds, joined with ``FLAG_SEP``
+    ('' if none). Codes, not sentences, so that any language can label them
+    (``analytics.rates.flag_labels``)."""
     n = len(parts[0][0]) if parts else 0
     out = np.full(n, "", dtype=object)
-    for cond, msg in parts:
+    for cond, code in parts:
         cond = np.asarray(cond, dtype=bool)
         if not cond.any():
             continue
-        sep = np.where(out[cond] == "", "", "; ")
-        out[cond] = out[cond] + sep + msg
+        sep = np.where(out[cond] == "", "", FLAG_SEP)
+        out[cond] = out[cond] + sep + code
     return out

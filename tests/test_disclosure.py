@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics import disclosure
+from analytics import disclosure, rates
 
 
 def _long(matrix, layer=None):
@@ -106,7 +106,9 @@ def test_unprotectable_line_is_reported():
 def test_flag_unreliable_and_blank():
     df = pd.DataFrame({"count": [3, 15, 16, 100], "value": [1.0, 2.0, 3.0, 4.0], "flag": ["", "x", "", ""]})
     out = disclosure.flag_unreliable(df, n=16, blank=("value",))
-    assert out["flag"].tolist() == ["unreliable: fewer than 16 cases", "x; unreliable: fewer than 16 cases", "", ""]
+    assert out["flag"].tolist() == ["unreliable", "x;unreliable", "", ""]
+    assert rates.flag_labels(out).tolist() == ["unreliable: fewer than 16 cases",
+                                               "x; unreliable: fewer than 16 cases", "", ""]
     assert out["value"].isna().tolist() == [True, True, False, False]
     assert "16" in out.attrs["disclosure"]["reliability"]
 

@@ -97,7 +97,9 @@ def test_presets_catalogue_and_rules(registry):
     assert (seer["value"].dropna().round(1) == seer["value"].dropna()).all()
     tiny = data[data["site_ci5"] == "Lung"].assign(count=lambda d: (d["count"] > 10).astype(float))
     s2 = presets.dsr(tiny, "seer", by="sex", standard="world_segi1960")
-    assert s2["value"].isna().all() and s2["flag"].str.contains("unreliable").all()
+    assert s2["value"].isna().all() and (s2["flag"] == "unreliable;suppressed").all()
+    assert (rates.flag_labels(s2) == "unreliable: fewer than 16 cases; suppressed: fewer than 16 cases").all()
+    assert s2["count"].isna().all() and s2.attrs["disclosure"]["k"] == 16
     assert "16" in s2.attrs["disclosure"]["reliability"]
     ci5 = presets.get("ci5")
     assert ci5.unknown_age == "redistribute" and ci5.standard == "world_segi1960"

@@ -34,7 +34,7 @@ from analytics import schema
 
 __all__ = [
     "contiguity_weights", "smooth_sir", "moran", "lisa", "regional_measures", "sir_limits",
-    "blank_suppressed", "MoranResult", "LISA_LABELS",
+    "blank_suppressed", "aggregate_risk_factors", "MoranResult", "LISA_LABELS",
 ]
 
 LISA_LABELS = {1: "high-high", 2: "low-high", 3: "low-low", 4: "high-low"}   # PySAL quadrant codes
@@ -362,11 +362,36 @@ def _asr(cells: pd.DataFrame, keys: list[str], age: str, standard, conf: float, 
         columns={"value": "asr", "lower": "asr_lower", "upper": "asr_upper"})
 
 
+def _reference_keys(counts, population, reference, by, age, count, within) -> list[str]:
+    """Columns beyond ``by`` and age that the expected counts must be built by: the group of
+    ``reference_within``, or the strata (e.g. sex) a user-supplied reference table is split by."""
+    if within is not None:
+        for name, frame in (("counts", counts), ("population", population)):
+            if within not in frame.columns:
+                raise ValueError(f"The {name} table has no column {within!r} to pool the reference rates within.")
+        if reference is not None:
+            raise ValueError("Give either a reference table or reference_within, not both.")
+        return [within]
+    if reference is None:
+        return []
+    need = {"rate"} if "rate" in reference.columns else {count, schema.POPULATION}
+    missing = [c for c in [age, *by, *need] if c not in reference.columns]
+    if missing:
+        raise ValueError(f"The reference rates table has no column {', '.join(map(repr, missing))} "
+                         f"(expected {age!r} and 'rate' per person-year, or {count!r} and 'population').")
+    extra = [c for c in reference.columns if c not in {age, *by, "rate", count, schema.POPULATION}
+             and c in counts.columns and c in population.columns]
+    if schema.SEX in reference.columns and schema.SEX not in extra and schema.SEX not in by:
+        raise ValueError("The reference rates are given by sex but the counts or population are not.")
+    return extra
+
+
 def regional_measures(counts: pd.DataFrame, population: pd.DataFrame, *, reference: pd.DataFrame | None = None,
                       standard="world_segi1960", by: Sequence[str] = (), w: libpysal.weights.W | None = None,
                       region: str = schema.REGION, age: str = schema.AGE_GROUP, count: str = schema.COUNT,
                       conf: float = 0.95, multiplier: float = 100_000, suppress_below: int = 5,
-                      unreliable_below: int = 10, ci_method: str = "tiwari") -> pd.DataFrame:
+                      unreliable_below: int = 10, ci_method: str = "tiwari",
+                      reference_within: str | None = None) -> pd.DataFrame:
     """All regional measures for a map, one row per region (and stratum of ``by``).
 
     Inputs are tidy: ``counts`` (region, age group, ``count``, strata) and ``population``
@@ -375,7 +400,11 @@ def regional_measures(counts: pd.DataFrame, population: pd.DataFrame, *, referen
     Expected counts use indirect standardisation (methods sheet 3.1): the age-specific rates of
     ``reference`` (columns age, [strata], ``rate`` per person-year, or ``count`` and
     ``population``), or, when None, the pooled rates of all regions (internal standardisation,
-    so sum O = sum E in each stratum).
+    so sum O = sum E in each stratum). A ``reference`` table may also be split by columns that
+    ``counts`` and ``population`` carry (typically ``sex``: age- and sex-specific rates); expected
+    counts are then built cell by cell. ``reference_within`` (a column of both inputs, e.g.
+    ``parent_code``) pools the reference rates within each group instead of nationally, so each
+    district is compared with its own economic region.
 
     Columns: region, strata, cases, person_years, crude_rate, asr, asr_lower, asr_upper (direct
     standardisation to ``standard`` by ``rates.dsr``, CI ``ci_method``), expected, sir,
@@ -390,7 +419,8 @@ def regional_measures(counts: pd.DataFrame, population: pd.DataFrame, *, referen
         missing = [c for c in need + by if c not in frame.columns]
         if missing:
             raise ValueError(f"The {name} table has no column {', '.join(map(repr, missing))}.")
-    cells_keys = by + [region, age]
+    extra = _reference_keys(counts, population, reference, by, age, count, reference_within)
+    cells_keys = by + extra + [region, age]
     o = counts.groupby(cells_keys, sort=False, observed=True)[count].sum().rename("cases")
     p = population.groupby(cells_keys, sort=False, observed=True)[schema.POPULATION].sum().rename("py")
     cells = pd.concat([o, p], axis=1).fillna({"cases": 0.0}).reset_index()
@@ -400,17 +430,31 @@ def regional_measures(counts: pd.DataFrame, population: pd.DataFrame, *, referen
         raise ValueError(f"{int(orphan.sum())} region/age cells have cases but no population "
                          f"(first: region {r[region]!r}, age group {r[age]!r}); check the population file.")
     cells = cells.dropna(subset=["py"])
-    # reference age-specific rates
-    if reference is None:
-        ref = cells.groupby(by + [age], observed=True)[["cases", "py"]].sum()
+    if reference_within is not None:
+        split = cells.groupby([region], observed=True)[reference_within].nunique()
+        if (split > 1).any():
+            raise ValueError(f"Region {split[split > 1].index[0]!r} lies in more than one {reference_within!r} group.")
+    ref_keys = by + extra + [age]
+    if reference is None:   # internal standardisation: pooled rates (within each group when asked)
+        ref = cells.groupby(ref_keys, observed=True)[["cases", "py"]].sum()
         ref_rate = (ref["cases"] / ref["py"]).rename("ref_rate").reset_index()
     else:
         if "rate" in reference.columns:
-            ref_rate = reference[by + [age, "rate"]].rename(columns={"rate": "ref_rate"})
+            ref_rate = reference[ref_keys + ["rate"]].rename(columns={"rate": "ref_rate"})
         else:
-            rr = reference.groupby(by + [age], observed=True)[[count, schema.POPULATION]].sum()
+            rr = reference.groupby(ref_keys, observed=True)[[count, schema.POPULATION]].sum()
             ref_rate = (rr[count] / rr[schema.POPULATION]).rename("ref_rate").reset_index()
-    cells = cells.merge(ref_rate, on=by + [age], how="left")
+        ref_rate = ref_rate.astype({c: cells[c].dtype for c in ref_keys if c in cells.columns}, errors="ignore")
+        if ref_rate.duplicated(ref_keys).any():
+            d = ref_rate.loc[ref_rate.duplicated(ref_keys)].iloc[0]
+            raise ValueError(f"The reference rates give more than one rate for {', '.join(f'{c} {d[c]!r}' for c in ref_keys)}.")
+    cells = cells.merge(ref_rate, on=ref_keys, how="left")
+    gap = cells["ref_rate"].isna() & (cells["py"] > 0)
+    if reference is not None and gap.any():
+        r = cells.loc[gap].iloc[0]
+        raise ValueError("The reference rates have no rate for " + ", ".join(
+            f"{c} {r[c].item() if hasattr(r[c], 'item') else r[c]!r}" for c in ref_keys)
+                         + "; give a rate (0 if none) for every age group" + (" and sex" if extra else "") + ".")
     cells["exp"] = cells["py"] * cells["ref_rate"].fillna(0.0)
     keys = by + [region]
     out = cells.groupby(keys, sort=False, observed=True)[["cases", "py", "exp"]].sum()
@@ -418,7 +462,9 @@ def regional_measures(counts: pd.DataFrame, population: pd.DataFrame, *, referen
     if standard is None:   # e.g. a single age band: no direct standardisation
         out[["asr", "asr_lower", "asr_upper"]] = np.nan
     else:
-        out = out.join(_asr(cells, keys, age, standard, conf, multiplier, ci_method))
+        asr_cells = (cells.groupby(keys + [age], sort=False, observed=True)[["cases", "py"]].sum().reset_index()
+                     if extra else cells)
+        out = out.join(_asr(asr_cells, keys, age, standard, conf, multiplier, ci_method))
     out = out.reset_index()
     with np.errstate(divide="ignore", invalid="ignore"):
         out["crude_rate"] = np.where(out["person_years"] > 0, out["cases"] / out["person_years"] * multiplier, np.nan)
@@ -492,4 +538,47 @@ def blank_suppressed(measures: pd.DataFrame, *, k: int | None = None, region: st
     out[cols] = out[cols].astype(float)
     out.loc[hide, cols] = np.nan
     out.loc[hide, "significance"] = "no data"
+    return out
+
+
+# --------------------------------------------------------------------------- risk factors by level
+def aggregate_risk_factors(risk_factors: pd.DataFrame, regions: pd.DataFrame, population: pd.DataFrame | None = None,
+                           *, to: str = schema.PARENT, region: str = schema.REGION) -> pd.DataFrame:
+    """District risk factors aggregated to a coarser level (economic regions by default).
+
+    Each indicator's value is the population-weighted mean of its districts' values, weights =
+    the districts' total person-years in ``population`` (region, ``population``; summed over any
+    other columns), which is exact for prevalences and means of individuals (share of smokers,
+    mean BMI), the usual content of a risk-factor table. Without ``population`` the plain mean is
+    used. It is NOT right for totals (numbers of people): sum those before loading. Districts with
+    no value for an indicator are left out of its mean (the weights are renormalised), and
+    ``n_regions`` says how many districts went into each value. Columns: ``to``, indicator, value,
+    unit (when given), n_regions, weighted (bool).
+    """
+    for c in (region, schema.INDICATOR, schema.VALUE):
+        if c not in risk_factors.columns:
+            raise ValueError(f"The risk-factor table has no column {c!r}.")
+    if to not in regions.columns or region not in regions.columns:
+        raise ValueError(f"The regions table needs columns {region!r} and {to!r}.")
+    parent = regions[[region, to]].drop_duplicates(region).astype({region: str})
+    d = risk_factors[[region, schema.INDICATOR, schema.VALUE]].astype({region: str}).merge(parent, on=region, how="inner")
+    d = d.dropna(subset=[schema.VALUE])
+    if population is not None and len(population):
+        wt = population.astype({region: str}).groupby(region, observed=True)[schema.POPULATION].sum()
+        d["_w"] = d[region].map(wt).fillna(0.0).to_numpy(dtype=float)
+        weighted = True
+    else:
+        d["_w"] = 1.0
+        weighted = False
+    d["_wv"] = d["_w"] * d[schema.VALUE].astype(float)
+    g = d.groupby([to, schema.INDICATOR], observed=True, sort=True)
+    out = g[["_wv", "_w"]].sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[schema.VALUE] = out["_wv"] / out["_w"]
+    out["n_regions"] = g[region].nunique()
+    out = out.drop(columns=["_wv", "_w"]).reset_index()
+    out["weighted"] = weighted
+    if schema.UNIT in risk_factors.columns:
+        units = risk_factors.drop_duplicates(schema.INDICATOR).set_index(schema.INDICATOR)[schema.UNIT]
+        out[schema.UNIT] = out[schema.INDICATOR].map(units)
     return out

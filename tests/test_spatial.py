@@ -308,3 +308,72 @@ def test_ml_prior_recovers_simulated_gamma_and_matches_nb_formula():
     assert mom["prior_var"].iloc[0] == pytest.approx(sm_ml["prior_var"].iloc[0], rel=0.25)
     with pytest.raises(ValueError, match="global"):
         spatial.smooth_sir(o, e, estimator="ml", method="local", w=None)
+
+
+def _two_sex_frames():
+    counts = pd.DataFrame({
+        schema.REGION: ["A", "A", "B", "B", "A", "A", "B", "B", "C", "C", "C", "C"],
+        schema.PARENT: ["P", "P", "P", "P", "P", "P", "P", "P", "Q", "Q", "Q", "Q"],
+        schema.AGE_GROUP: ["0-49", "50+"] * 6,
+        schema.SEX: [1, 1, 1, 1, 2, 2, 2, 2, 1, 1, 2, 2],
+        schema.COUNT: [2, 30, 6, 60, 3, 12, 4, 20, 1, 8, 2, 9],
+    })
+    pop = counts.drop(columns=schema.COUNT).assign(
+        **{schema.POPULATION: [1000.0, 500.0, 3000.0, 1000.0, 1200.0, 400.0, 2500.0, 900.0, 800.0, 300.0, 700.0, 350.0]})
+    return counts, pop
+
+
+def test_sex_specific_user_reference_summed_over_sex_cells():
+    """A user table of age- and sex-specific rates (e.g. GLOBOCAN or a neighbouring registry):
+    E = sum over sex and age of person-years x reference rate, written out by hand."""
+    counts, pop = _two_sex_frames()
+    ref = pd.DataFrame({schema.AGE_GROUP: ["0-49", "50+", "0-49", "50+"], schema.SEX: [1, 1, 2, 2],
+                        "rate": [0.002, 0.05, 0.001, 0.03]})
+    m = spatial.regional_measures(counts, pop, reference=ref, standard=None).set_index(schema.REGION)
+    e_a = 1000 * 0.002 + 500 * 0.05 + 1200 * 0.001 + 400 * 0.03
+    assert m.loc["A", "expected"] == pytest.approx(e_a)
+    assert m.loc["A", "sir"] == pytest.approx((2 + 30 + 3 + 12) / e_a)
+    lo, hi = stats.chi2.ppf(0.025, 2 * 47) / 2 / e_a, stats.chi2.ppf(0.975, 2 * 48) / 2 / e_a
+    assert (m.loc["A", "sir_lower"], m.loc["A", "sir_upper"]) == pytest.approx((lo, hi))
+    # the ASR does not depend on how the expected counts were split
+    std = pd.DataFrame({schema.AGE_GROUP: ["0-49", "50+"], "weight": [0.7, 0.3]})
+    m2 = spatial.regional_measures(counts, pop, reference=ref, standard=std).set_index(schema.REGION)
+    assert m2.loc["A", "asr"] == pytest.approx((0.7 * 5 / 2200 + 0.3 * 42 / 900) * 1e5)
+    # a reference lacking an age group/sex the data need is refused with a sentence
+    with pytest.raises(ValueError, match=r"no rate for sex 2, age_group '50\+'"):
+        spatial.regional_measures(counts, pop, reference=ref.iloc[:3], standard=None)
+    with pytest.raises(ValueError, match="given by sex"):
+        spatial.regional_measures(counts.drop(columns=schema.SEX), pop.drop(columns=schema.SEX), reference=ref,
+                                  standard=None)
+
+
+def test_reference_within_economic_region():
+    """SIR against the district's own economic region: pooled age-specific rates within P and Q."""
+    counts, pop = _two_sex_frames()
+    m = spatial.regional_measures(counts, pop, standard=None, reference_within=schema.PARENT).set_index(schema.REGION)
+    r_young = (2 + 6 + 3 + 4) / (1000 + 3000 + 1200 + 2500)
+    r_old = (30 + 60 + 12 + 20) / (500 + 1000 + 400 + 900)
+    assert m.loc["A", "expected"] == pytest.approx(2200 * r_young + 900 * r_old)
+    assert m.loc[["A", "B"], "cases"].sum() == pytest.approx(m.loc[["A", "B"], "expected"].sum())
+    assert m.loc["C", "sir"] == pytest.approx(1.0)   # alone in its economic region
+    nat = spatial.regional_measures(counts, pop, standard=None).set_index(schema.REGION)
+    assert nat.loc["C", "sir"] != pytest.approx(1.0)
+    with pytest.raises(ValueError, match="no column 'parent_code'"):
+        spatial.regional_measures(counts.drop(columns=schema.PARENT), pop, standard=None,
+                                  reference_within=schema.PARENT)
+
+
+def test_aggregate_risk_factors_population_weighted():
+    rf = pd.DataFrame({schema.REGION: ["A", "B", "C", "A", "B"],
+                       schema.INDICATOR: ["smoking", "smoking", "smoking", "bmi", "bmi"],
+                       schema.VALUE: [20.0, 40.0, 10.0, 25.0, np.nan], schema.UNIT: ["%", "%", "%", "kg/m2", "kg/m2"]})
+    regions = pd.DataFrame({schema.REGION: ["A", "B", "C"], schema.PARENT: ["P", "P", "Q"]})
+    pop = pd.DataFrame({schema.REGION: ["A", "A", "B", "C"], schema.POPULATION: [100.0, 200.0, 100.0, 50.0]})
+    out = spatial.aggregate_risk_factors(rf, regions, pop).set_index([schema.PARENT, schema.INDICATOR])
+    assert out.loc[("P", "smoking"), schema.VALUE] == pytest.approx((300 * 20 + 100 * 40) / 400)
+    assert out.loc[("P", "smoking"), "n_regions"] == 2
+    assert out.loc[("P", "bmi"), schema.VALUE] == pytest.approx(25.0)   # B has no value: left out
+    assert out.loc[("Q", "smoking"), schema.VALUE] == pytest.approx(10.0)
+    assert out.loc[("P", "bmi"), schema.UNIT] == "kg/m2"
+    plain = spatial.aggregate_risk_factors(rf, regions).set_index([schema.PARENT, schema.INDICATOR])
+    assert plain.loc[("P", "smoking"), schema.VALUE] == pytest.approx(30.0) and not plain["weighted"].any()

@@ -345,12 +345,16 @@ def _dsr_components(data, *, count, population, standard, age, by, ages, frequen
         with np.errstate(invalid="ignore", divide="ignore"):
             return omega.sum(axis=1) / K, om2.sum(axis=1) / K
 
+    # A gap in the age axis of the whole input (e.g. 0-4, 10-14) renormalises the weights as
+    # silently as a group absent from one stratum: flag both.
+    gap = bool((axis.start[1:] > axis.end[:-1] + 1).any()) if A > 1 else False
+    missing_groups = np.full(G, gap) if all_present else (present.sum(axis=1) < A) | gap
     return dict(
         keys=groups.keys, labels=axis.labels, y=y, v=v, known=d.sum(axis=1), unknown=unknown,
         pop=P.sum(axis=1), wmax=lambda: omega.max(axis=1, initial=0.0), wbar=wbar,
         no_value=pop_missing | (K == 0), pop_missing=pop_missing,
         pop_zero_cases=pop_zero_cases_cell.any(axis=1) if any_zero_cases else np.zeros(G, dtype=bool),
-        missing_groups=np.zeros(G, dtype=bool) if all_present else present.sum(axis=1) < A,
+        missing_groups=missing_groups,
         standard_name=std_name, axis=axis)
 
 
@@ -505,7 +509,7 @@ def isr(data: pd.DataFrame, *, count: str = "count", population: str = "populati
     below 10, Byar from 10, as PHE). ``observed``: a column name or a Series indexed like the
     groups giving each group's observed total instead of Σ count. Missing counts and populations
     count as 0 (as PHE). Columns: by..., ``observed``, ``expected``, ``value``, ``lower``,
-    ``upper``, ``flag``.
+    ``upper``, ``ci_method`` ("exact"/"byar" per group), ``flag``.
     """
     if statistic not in ("ratio", "rate"):
         raise ValueError("statistic must be 'ratio' or 'rate'")
@@ -553,8 +557,8 @@ def isr(data: pd.DataFrame, *, count: str = "count", population: str = "populati
         l, u = ci.poisson_count_limits(O, c, method)
         out[lo] = l * per_e
         out[up] = u * per_e
-    if method == "auto":
-        out["ci_method"] = np.where(O < 10, "exact", "byar")
+    # Which limits each group got (with "auto" it depends on O), so every row says its rule.
+    out["ci_method"] = np.where(O < 10, "exact", "byar") if method == "auto" else method
     out["flag"] = join_flags((~(E > 0), "expected_zero"),
                              (np.isnan(O), "observed_missing"))
     out.attrs.update(measure=f"indirectly standardised {statistic}", method=method, conf=levels,

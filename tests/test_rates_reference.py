@@ -247,3 +247,22 @@ def test_phe_proportion(row):
     for col, key in (("value", "expected_value"), ("lower", "expected_lower"), ("upper", "expected_upper")):
         exp = row[key]
         _close(r[col], None if pd.isna(exp) else exp, rel=1e-9)
+
+
+# --- every reference file is exercised, every case of it ----------------------------------------
+USED = {"phe_dsr_dobson.json": PHE_DSR, "phe_dsr_nonindependent.json": PHE_NONIND,
+        "fay_feuer_gamma_dsr.json": FF, "asr_published_worked_examples.json": SEER,
+        "phe_isr.json": PHE_ISR, "phsm_isr_observed_totals.json": PHSM,
+        "phe_byar_wilson.csv": BW, "phe_crude_rate.csv": CR, "phe_proportion_wilson.csv": PR}
+
+
+def test_every_reference_file_and_case_is_run():
+    """The files on disk (joinpoint belongs to trends), the case counts the README states, and the
+    lists the tests above parametrise over (one test per case, or one vectorised call) agree."""
+    on_disk = {p.name for p in CASES.iterdir() if p.suffix in (".json", ".csv")}
+    assert on_disk - {"joinpoint_apc_uk_mortality.json"} == set(USED)
+    readme = (CASES / "README.md").read_text()
+    for name, cases in USED.items():
+        line = next(l for l in readme.splitlines() if l.startswith(f"| `{name}`"))
+        stated = int(line.split("|")[2].strip())
+        assert len(cases) == stated, name

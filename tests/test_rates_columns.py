@@ -1,0 +1,147 @@
+"""The public result columns of every rate function, pinned for one and for two confidence levels
+(issue 3: notebooks and scripts rely on these names), and the flag codes with their labels in
+every language."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics import disclosure, i18n, presets, rates
+
+LABELS = ["0-4", "5-9", "10-14"]
+DF = pd.DataFrame({"g": ["a"] * 3 + ["b"] * 3, "age_group": LABELS * 2, "count": [1, 2, 3, 4, 5, 6],
+                   "population": [1000.0] * 6, "ref_count": [10, 20, 30] * 2,
+                   "ref_population": [1e4] * 6})
+STD = pd.Series([1.0, 1.0, 1.0], index=LABELS)
+
+
+def _limits(conf, prefix=""):
+    if np.isscalar(conf):
+        return [f"{prefix}lower", f"{prefix}upper"]
+    return [f"{prefix}lower_95", f"{prefix}upper_95", f"{prefix}lower_99_8", f"{prefix}upper_99_8"]
+
+
+CALLS = {
+    "poisson_limits": (lambda c: rates.poisson_limits([1, 2], c), lambda c: _limits(c)),
+    "crude_rate": (lambda c: rates.crude_rate([1, 2], [100, 100], c), lambda c: ["value"] + _limits(c)),
+    "proportion": (lambda c: rates.proportion([1, 2], [10, 10], c), lambda c: ["value"] + _limits(c)),
+    "dsr": (lambda c: rates.dsr(DF, by="g", standard=STD, conf=c),
+            lambda c: ["g", "count", "unknown_age", "population", "crude_rate", "value", "se"]
+            + _limits(c) + ["flag"]),
+    "age_specific": (lambda c: rates.age_specific(DF, by="g", conf=c),
+                     lambda c: ["g", "age_group", "age_start", "count", "population", "value"]
+                     + _limits(c) + ["flag"]),
+    "cumulative_risk": (lambda c: rates.cumulative_risk(DF, by="g", age="age_group", conf=c),
+                        lambda c: ["g", "count", "unknown_age", "cum_rate", "cum_rate_se", "cum_risk",
+                                   "se"] + _limits(c) + ["flag"]),
+    "isr_exact": (lambda c: rates.isr(DF, by="g", conf=c, method="exact"),
+                  lambda c: ["g", "observed", "expected", "value"] + _limits(c) + ["ci_method", "flag"]),
+    "isr_auto": (lambda c: rates.isr(DF, by="g", conf=c, method="auto"),
+                 lambda c: ["g", "observed", "expected", "value"] + _limits(c) + ["ci_method", "flag"]),
+    "rate_ratio": (lambda c: rates.rate_ratio(DF[DF.g == "a"], DF[DF.g == "b"], standard=STD, conf=c),
+                   lambda c: ["rate1", "rate2", "ratio"] + _limits(c, "ratio_") + ["ratio_p", "difference"]
+                   + _limits(c, "difference_") + ["difference_p"]),
+    "rate_ratio_crude": (lambda c: rates.rate_ratio(DF[DF.g == "a"], DF[DF.g == "b"], crude=True, conf=c),
+                         lambda c: ["rate1", "rate2", "ratio"] + _limits(c, "ratio_") + ["ratio_p",
+                                    "difference"] + _limits(c, "difference_") + ["difference_p"]),
+    "funnel_limits": (lambda c: rates.funnel_limits([1, 2, 3], conf=c), lambda c: ["x"] + _limits(c)),
+}
+
+
+@pytest.mark.parametrize("conf", [0.95, [0.95, 0.998]], ids=["one_level", "two_levels"])
+@pytest.mark.parametrize("name", list(CALLS))
+def test_exact_result_columns(name, conf):
+    call, expected = CALLS[name]
+    assert list(call(conf).columns) == expected(conf)
+
+
+def test_issue_column_names_are_all_present():
+    """The names the issue fixes, read straight from its text."""
+    assert {"value", "lower", "upper"} <= set(rates.crude_rate(5, 100).columns)
+    assert {"by", "count", "population", "crude_rate", "value", "se", "lower", "upper", "flag"} - {"by"} \
+        <= set(rates.dsr(DF, standard=STD).columns)
+    assert {"cum_rate", "cum_risk", "se", "lower", "upper"} <= set(
+        rates.cumulative_risk(DF, age="age_group").columns)
+    assert {"observed", "expected", "value", "lower", "upper"} <= set(rates.isr(DF).columns)
+    two = rates.dsr(DF, standard=STD, conf=[0.95, 0.998])
+    assert {"lower_95", "upper_95", "lower_99_8", "upper_99_8"} <= set(two.columns)
+    assert "lower" not in two.columns
+
+
+# --- flag codes and their labels --------------------------------------------------------------
+def _flag_frame():
+    """Groups that raise every DSR flag."""
+    rows = []
+    add = lambda g, a, d, p: rows.append({"g": g, "age_group": a, "count": d, "population": p})
+    for a in LABELS:
+        add("ok", a, 5, 1000.0)
+        add("few", a, 1, 1000.0)
+        add("nopop_missing", a, 1, np.nan)
+        add("zero_pop", a, 2, 0.0 if a == "0-4" else 1000.0)
+        add("no_cases", a, 0, 1000.0)
+    add("unk", "0-4", 3, 1000.0)
+    add("unk", "5-9", 3, 1000.0)
+    add("unk", None, 2, 0.0)
+    return pd.DataFrame(rows)
+
+
+def _codes(series):
+    return {c for v in series for c in str(v).split(";") if c}
+
+
+def test_every_flag_code_is_labelled_in_every_language():
+    for lang in i18n.LANGUAGES:
+        data = json.loads((i18n.I18N_DIR / lang / "rates.json").read_text(encoding="utf-8"))
+        missing = [c for c in rates.FLAG_CODES if f"rates.flag.{c}" not in data]
+        assert not missing, (lang, missing)
+    # and the labels really differ by language (not English copied)
+    en = rates.flag_labels(pd.Series(["below_min_count"]), "en", min_count=10).iloc[0]
+    az = rates.flag_labels(pd.Series(["below_min_count"]), "az", min_count=10).iloc[0]
+    ru = rates.flag_labels(pd.Series(["below_min_count"]), "ru", min_count=10).iloc[0]
+    assert en == "fewer than 10 cases: not calculated"
+    assert len({en, az, ru}) == 3 and all("10" in s for s in (az, ru))
+
+
+@pytest.mark.parametrize("method", ["dobson", "lognormal", "tiwari"])
+def test_frames_hold_codes_only(method):
+    df = _flag_frame()
+    r = rates.dsr(df, by="g", standard=STD, method=method, min_count=4, unknown_age="redistribute")
+    r = disclosure.flag_unreliable(r, 16)
+    r = disclosure.suppress(r, 4)
+    codes = _codes(r["flag"])
+    assert codes <= set(rates.FLAG_CODES), codes - set(rates.FLAG_CODES)
+    f = r.set_index("g")["flag"]
+    assert "below_min_count" in f["few"] and "population_missing" in f["nopop_missing"]
+    assert "population_zero_with_cases" in f["zero_pop"] and "unknown_age_redistributed" in f["unk"]
+    assert "unreliable" in f["ok"] and "suppressed" in f["few"]   # 3 cases < k = 4
+    none = rates.dsr(df[df.g == "no_cases"], standard=STD, method=method).iloc[0]
+    assert none["flag"] == ("" if method == "tiwari" else "limits_undefined")
+    labels = rates.flag_labels(r, "en").set_axis(r["g"])
+    assert "fewer than 4 cases: not calculated" in labels["few"]
+    assert "unreliable: fewer than 16 cases" in labels["ok"]
+    assert "suppressed: fewer than 4 cases" in labels["few"]
+    ru = rates.flag_labels(r, "ru").set_axis(r["g"])
+    assert "менее 16 случаев" in ru["ok"]
+
+
+def test_other_measures_flag_codes():
+    a = rates.age_specific(DF.assign(population=[0.0, 1000, 1000] * 2), by="g")
+    assert _codes(a["flag"]) == {"population_zero"}
+    i = rates.isr(DF.assign(population=0.0), by="g")
+    assert _codes(i["flag"]) == {"expected_zero"}
+    c = rates.cumulative_risk(DF[DF.age_group != "5-9"], by="g", age="age_group")
+    assert _codes(c["flag"]) == {"age_groups_missing"}
+    # a gap in the age axis of the whole input (not only of some groups) is flagged too
+    d = rates.dsr(DF[DF.age_group != "5-9"], by="g", standard=STD)
+    assert _codes(d["flag"]) == {"age_groups_missing"}
+    assert _codes(rates.dsr(DF, by="g", standard=STD)["flag"]) == set()
+
+
+def test_preset_output_keeps_rules_and_codes():
+    r = presets.dsr(_flag_frame()[lambda d: d.g.isin(["ok", "few"])], "seer", by="g", standard=STD)
+    assert r.attrs["preset"] == "seer" and r.attrs["disclosure"]["k"] == 16
+    assert r.attrs["disclosure"]["unreliable_below"] == 16
+    assert _codes(r["flag"]) == {"unreliable", "suppressed"}

@@ -95,21 +95,22 @@ for note in segs.loc[segs["note"].fillna("") != "", [c for c in [series, "note"]
     st.warning(f.t("trends.failed", name=name, reason=note[-1]))
 
 # Reading: the last segment of each series.
-sex_word = {"both": f.t("trends.both"), "male": f.t("app.sex.male"), "female": f.t("app.sex.female")}[f.sex]
+sel_sex = {"male": S.MALE, "female": S.FEMALE}.get(f.sex)
 readings = []
 good = segs[segs["note"].fillna("") == ""]
 for key, g in (good.groupby(series, sort=False) if series else [(None, good)]):
     key = key[0] if isinstance(key, tuple) else key
     last = g.sort_values("end").iloc[-1]
     if compare == "sex":
-        who, site = charts.series_name(key, series, f.lang), f.site_name(f.site)
+        who, site = charts.who_phrase(key, f.lang), f.site_name(f.site)
     elif compare == "site":
-        who, site = sex_word, f.site_name(key)
+        who, site = charts.who_phrase(sel_sex, f.lang), charts.series_name(key, "site", f.lang)
     elif compare == "region":
-        who, site = f"{sex_word}, {key}", f.site_name(f.site)
+        who, site = charts.who_phrase(sel_sex, f.lang, region=str(key)), f.site_name(f.site)
     else:
-        who, site = sex_word, f.site_name(f.site)
-    readings.append(charts.apc_sentence(last, who=who, site=site, lang=f.lang, conf=f.level))
+        who, site = charts.who_phrase(sel_sex, f.lang), f.site_name(f.site)
+    readings.append(charts.apc_sentence(last, who=who, site=charts.site_phrase(site, f.lang), lang=f.lang,
+                                        conf=f.level))
 for s in readings:
     st.markdown(f"- {s}")
 

@@ -21,7 +21,7 @@ def test_trends_page_draws_fit_and_apc(page: Page, app_url: str, screenshots):
     # observed points and the fitted line are drawn (plotly scatter traces in the SVG)
     expect(charts.first.locator("g.scatterlayer .trace").first).to_be_attached()
     assert charts.first.locator("g.scatterlayer .trace").count() >= 4     # men + women, points + fit
-    expect(page.get_by_text("Women:", exact=False).first).to_be_visible()
+    expect(page.get_by_text("Among women,", exact=False).first).to_be_visible()
     charts.first.screenshot(path=str(screenshots / "trends_fit.png"))
     assert "tr_sel=wbic" in page.url and "tr_by=sex" in page.url
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import re
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -24,7 +26,7 @@ from analytics.charts.base import (
 from analytics.i18n import format_number, sex_label, site_label, t
 
 __all__ = ["trend_chart", "apc_chart", "prevalence_chart", "projection_chart", "decomposition_chart", "apc_sentence",
-           "series_name", "series_colour"]
+           "site_phrase", "who_phrase", "series_name", "series_colour"]
 
 
 def _separators(lang: str) -> str:
@@ -279,10 +281,50 @@ def decomposition_chart(
 
 
 
+# Names that stay capitalised inside a sentence (eponyms), in the three catalogues.
+_EPONYMS = ("Hodgkin", "Kaposi", "Hockin", "Kapoşi", "Ходжкин", "Капоши")
+# English labels that already name a cancer (no " cancer" appended).
+_CANCER_WORDS = re.compile(r"melanoma|lymphoma|leuk|myelo|sarcoma|mesothelioma|cancer|tumour|neoplasm|disease",
+                           re.IGNORECASE)
+
+
+def site_phrase(name: str, lang: str = "en") -> str:
+    """A site's display name as it reads inside a sentence: first letter in lower case unless
+    the name starts with an eponym; in English "cancer" added to organ names ("Breast" ->
+    "breast cancer", "All sites" -> "all-sites cancer", "Hodgkin lymphoma" unchanged)."""
+    name = str(name).strip()
+    if not name:
+        return name
+    if not name.startswith(_EPONYMS) and (len(name) < 2 or not name[1].isupper()):
+        name = name[0].lower() + name[1:]
+    if lang == "en":
+        if name.startswith("all sites"):
+            rest = name[len("all sites"):].strip()
+            return "all-sites cancer" + (f" ({rest.replace('but', 'except')})" if rest else "")
+        if not _CANCER_WORDS.search(name):
+            name += " cancer"
+    return name
+
+
+def who_phrase(sex, lang: str = "en", region: str | None = None) -> str:
+    """Who a reading is about: "Among women", "Among men and women combined", and
+    "... in <region>" when ``region`` is given (``sex``: schema code 1/2 or None for both)."""
+    from analytics.i18n import sex_code
+
+    code = sex_code(sex) if sex is not None else None
+    who = t({1: "trends.who.male", 2: "trends.who.female"}.get(code, "trends.who.both"), lang)
+    if region:
+        template = t("trends.who.region", lang)
+        if not template.startswith("{who}"):
+            who = who[0].lower() + who[1:]
+        who = t("trends.who.region", lang, who=who, region=region)
+    return who
+
+
 def apc_sentence(segment, *, who: str, site: str, lang: str = "en", conf: float = 0.95) -> str:
     """Plain-language reading of one segment ("Among women, breast cancer incidence rose by
     2.1% a year (95% CI 1.4 to 2.8) from 2010 to 2024"); "did not change significantly" when
-    the CI includes 0."""
+    the CI includes 0. ``who``: from :func:`who_phrase`; ``site``: from :func:`site_phrase`."""
     s = dict(segment)
     if not np.isfinite(s.get("apc", np.nan)):
         return ""
@@ -294,6 +336,8 @@ def apc_sentence(segment, *, who: str, site: str, lang: str = "en", conf: float 
         key, apc, lo, hi = "trends.reading.fell", -s["apc"], -hi, -lo
     else:
         key, apc = "trends.reading.stable", s["apc"]
-    return t(key, lang, who=who, site=site, apc=format_number(apc, lang, 1),
-             lower=format_number(lo, lang, 1), upper=format_number(hi, lang, 1),
+    # One decimal as Joinpoint prints, two when a significant limit would otherwise read "0.0".
+    nd = 2 if key != "trends.reading.stable" and min(abs(lo), abs(hi)) < 0.05 else 1
+    return t(key, lang, who=who, site=site, apc=format_number(apc, lang, nd),
+             lower=format_number(lo, lang, nd), upper=format_number(hi, lang, nd),
              level=format_number(100 * conf, lang, 0), start=int(s["start"]), end=int(s["end"]))

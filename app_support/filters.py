@@ -116,18 +116,25 @@ class Filters:
     def period_label(self) -> str:
         return f"{self.y0}–{self.y1}" if self.y1 > self.y0 else str(self.y0)
 
+    def source(self, ds: "state.Dataset") -> str:
+        """The data set's name in this language (the demo's name is a catalogue entry; an
+        upload is named by its file)."""
+        return self.t("app.demo_name") if ds.token == "demo" else ds.label
+
     def describe(self, ds: "state.Dataset") -> dict[str, str]:
-        """The selection in words, for export metadata and provenance footers."""
+        """The selection in words (this language), for export metadata and provenance footers."""
         region = "all"
         if self.district != "all":
             region = _name(ds.regions, S.REGION, S.REGION_NAME, self.district)
         elif self.er != "all":
             region = _name(ds.regions, S.PARENT, self.er_name_column, self.er)
         return {
-            "source": ds.label, "period": self.period_label(), "sex": self.sex,
-            "site": self.site_name(self.site), "site_list": self.scheme, "region": region,
-            "ages": f"{self.a0}–{self.a1 if self.a1 < 85 else '85+'}", "standard": self.std,
-            "method": f"{self.ci} {self.conf}% CI", "public_output": str(self.public),
+            "source": self.source(ds), "period": self.period_label(), "sex": self.t(f"app.sex.{self.sex}"),
+            "site": self.site_name(self.site), "site_list": self.t(f"app.scheme.{self.scheme}"), "region": region,
+            "ages": f"{self.a0}–{self.a1 if self.a1 < 85 else '85+'}",
+            "standard": f"{_standard_label(self.std, self.lang)} ({self.std})",
+            "method": f"{self.t(f'app.ci.{self.ci}')}, {self.conf} % CI",
+            "public_output": self.t("app.public.on" if self.public else "app.public.off"),
             "date": dt.date.today().isoformat(),
         }
 

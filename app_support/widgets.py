@@ -32,14 +32,39 @@ def _slug(s: str) -> str:
 
 
 # --- export glue (analytics.export) -----------------------------------------------------
-def provenance(meta: dict):
+FILTER_ITEMS = ("sex", "site", "site_list", "region", "ages", "public_output")
+
+
+def _filters(meta: dict, lang: str) -> dict[str, str]:
+    """The filters of a selection as {translated label: value}; "all" regions left out."""
+    all_regions = t("app.region.all", lang)
+    return {t(f"app.meta.{k}", lang): meta[k] for k in FILTER_ITEMS
+            if meta.get(k) not in ("", "all", None, all_regions)}
+
+
+def provenance(meta: dict, lang: str = "en"):
     """The footer of exported figures: source, period, standard, method, date and the filters."""
     from analytics.charts.base import Provenance
 
-    extra = {k: v for k, v in meta.items()
-             if k in ("sex", "site", "region", "ages", "public_output") and v not in ("", "all", None)}
+    extra = {k: v for k, v in _filters(meta, lang).items() if k != t("app.meta.site_list", lang)}
     return Provenance(source=meta.get("source", ""), period=meta.get("period", ""),
                       standard=meta.get("standard", ""), method=meta.get("method", ""), extra=extra)
+
+
+def metadata(meta: dict, lang: str = "en") -> dict:
+    """The metadata sheet of a table download: title, source, period, filters, standard,
+    method, date and the disclosure rule, labelled in ``lang``."""
+    from app_support.filters import PUBLIC_K
+
+    public = meta.get("public_output") in (True, "True", t("app.public.on", lang))
+    rule = t("common.suppression_rule", lang, k=PUBLIC_K, k_minus_1=PUBLIC_K - 1) if public \
+        else t("common.no_suppression", lang)
+    out = {"source": meta.get("source", ""), "period": meta.get("period", ""),
+           "filters": _filters(meta, lang), "standard": meta.get("standard", ""), "method": meta.get("method", ""),
+           "date": meta.get("date", ""), "suppression": rule}
+    if meta.get("title"):
+        out = {t("app.meta.title", lang): meta["title"], **out}
+    return out
 
 
 def table_csv(table: pd.DataFrame, meta: dict) -> bytes:
@@ -51,7 +76,7 @@ def table_csv(table: pd.DataFrame, meta: dict) -> bytes:
 def table_excel(table: pd.DataFrame, meta: dict, lang: str = "en") -> bytes:
     from analytics import export
 
-    return export.table_to_excel(table, meta, lang=lang)
+    return export.table_to_excel(table, metadata(meta, lang), lang=lang)
 
 
 def figure_bytes(fig: go.Figure, fmt: str, meta: dict, width: int, height: int, scale: float | None,
@@ -59,20 +84,20 @@ def figure_bytes(fig: go.Figure, fmt: str, meta: dict, width: int, height: int, 
     from analytics import export
 
     return export.figure_to_image(fig, fmt, width=width, height=height, scale=scale if fmt == "png" else None,
-                                  provenance=provenance(meta), lang=lang, theme=theme)
+                                  provenance=provenance(meta, lang), lang=lang, theme=theme)
 
 
 def figure_html(fig: go.Figure, meta: dict, lang: str = "en") -> bytes:
     from analytics import export
 
-    return export.figure_to_html(fig, provenance=provenance(meta), lang=lang)
+    return export.figure_to_html(fig, provenance=provenance(meta, lang), lang=lang)
 
 
 def deck_bytes(slides: list[dict], lang: str = "en") -> bytes:
     from analytics import export
 
     return export.build_presentation(
-        [{"figure": s["figure"], "title": s["title"], "reading": s["reading"], "provenance": provenance(s["meta"])}
+        [{"figure": s["figure"], "title": s["title"], "reading": s["reading"], "provenance": provenance(s["meta"], lang)}
          for s in slides], lang=lang)
 
 
@@ -86,18 +111,28 @@ def export_settings(lang: str) -> tuple[int, int, float]:
 
 
 def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, title: str,
-                     reading: str = "", table_note: str | None = None) -> None:
-    """Chart and its table in tabs, with CSV/Excel/PNG/SVG/PDF downloads and "Add to presentation"."""
+                     reading: str = "", table_note: str | None = None, headers: dict[str, str] | None = None,
+                     select: bool = False):
+    """Chart and its table in tabs, with CSV/Excel/PNG/SVG/PDF downloads and "Add to presentation".
+
+    ``select=True``: clicking a point (a map region) reruns the page; the plotly selection event
+    is returned (also in ``st.session_state[f"chart_{name}"]``), else None.
+
+    The table tab shows codes in words and translated headers (``headers`` overrides a column's);
+    the downloads keep the analytics column names and codes."""
     lang = f.lang
     meta = {"title": title, **f.describe(ds)}
     tab_chart, tab_table = st.tabs([t("app.tab.chart", lang), t("app.tab.table", lang)])
     with tab_chart:
-        st.plotly_chart(fig, key=f"chart_{name}", width="stretch",
-                        config={"displaylogo": False, "toImageButtonOptions": {"filename": _slug(name)}})
+        sel = dict(on_select="rerun", selection_mode="points") if select else {}
+        event = st.plotly_chart(fig, key=f"chart_{name}", width="stretch",
+                                config={"displaylogo": False, "toImageButtonOptions": {"filename": _slug(name)}}, **sel)
         if reading:
             st.caption(reading)
     with tab_table:
-        st.dataframe(table, key=f"table_{name}", hide_index=True, width="stretch")
+        from app_support import tables
+
+        tables.show(table, lang=lang, key=f"table_{name}", site_name=f.site_name, headers=headers)
         if table_note:
             st.caption(table_note)
     stem = f"{_slug(name)}_{f.y0}-{f.y1}"
@@ -124,6 +159,7 @@ def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, t
         st.toast(t("app.deck.added", lang, n=len(st.session_state["_deck"])))
 
     cols[5].button(t("app.deck.add", lang), key=f"deck_{name}", on_click=_add)
+    return event if select else None
 
 
 def deck_sidebar(f) -> None:

@@ -5,7 +5,7 @@ import streamlit as st
 
 from analytics import schema as S
 from analytics.errors import IngestError
-from app_support import filters, state, widgets
+from app_support import filters, state, tables, widgets
 
 f = filters.sidebar_filters()
 ss = st.session_state
@@ -80,7 +80,7 @@ if extract is not None:
         rows = pd.DataFrame({"column": [str(c) for c in sample.columns],
                              "field": [given.get(str(c)) or suggested["columns"].get(str(c), "") for c in sample.columns]})
         edited = st.data_editor(rows, key="map_editor", hide_index=True, disabled=["column"],
-                                column_config={"field": st.column_config.SelectboxColumn(
+                                column_config={"column": st.column_config.TextColumn(f.t("app.col.column")),"field": st.column_config.SelectboxColumn(
                                     f.t("app.data.field"), options=fields)})
         mapping = {"columns": {r.column: r.field for r in edited.itertuples() if r.field},
                    "codes": (file_map.codes if file_map is not None and file_map.codes else suggested.get("codes", {}))}
@@ -146,7 +146,7 @@ if up is not None and up.registry.population is None:
     st.warning(f.t("app.data.no_population"))
     ds = up
 reg = ds.registry
-st.subheader(f.t("app.data.report", name=ds.label))
+st.subheader(f.t("app.data.report", name=f.source(ds)))
 widgets.metric_row([
     (f.t("app.data.n_read"), widgets.fmt(reg.n_read, f.lang, 0), None),
     (f.t("app.data.n_used"), widgets.fmt(reg.n_used, f.lang, 0), None),
@@ -156,9 +156,9 @@ st.caption(f.t("app.data.loaded", date=str(reg.loaded_at)[:19], source=str(reg.s
 if reg.dropped_columns:
     st.warning(f.t("app.data.dropped", columns=", ".join(map(str, reg.dropped_columns))))  # names, never values
 st.markdown(f"**{f.t('app.data.reconciliation')}**")
-st.dataframe(reg.reconciliation, hide_index=True, key="data_recon")
+tables.show(reg.reconciliation, lang=f.lang, key="data_recon")
 flags = (reg.report() if hasattr(reg, "report") else reg.flags).drop(columns=[S.TUMOUR_ID], errors="ignore")
 st.markdown(f"**{f.t('app.data.flags', n=widgets.fmt(len(flags), f.lang, 0))}**")
-st.dataframe(flags.head(1000), hide_index=True, key="data_flags")
+tables.show(flags.head(1000), lang=f.lang, key="data_flags")
 st.download_button(f.t("app.data.flags_csv"), data=lambda: flags.to_csv(index=False).encode("utf-8"),
                    file_name="flagged_records.csv", mime="text/csv", key="dl_flags", on_click="ignore")

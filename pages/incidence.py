@@ -4,14 +4,14 @@ import streamlit as st
 from analytics import narrative
 from analytics import schema as S
 from analytics.charts import incidence as charts
-from app_support import cache, filters, widgets
+from app_support import cache, filters, tables, widgets
 
 f = filters.sidebar_filters()
 ds = filters.dataset()
 k = filters.PUBLIC_K if f.public else None
 
 st.title(f.t("app.page.incidence"))
-st.caption(f.t("app.overview.subtitle", source=ds.label, period=f.period_label(), site=f.site_name(f.site)))
+st.caption(f.t("app.overview.subtitle", source=f.source(ds), period=f.period_label(), site=f.site_name(f.site)))
 
 # 1. ASR by site, men and women side by side.
 by_sex = cache.dsr(ds, f, by=("sex", "site"), sexes=(S.MALE, S.FEMALE))
@@ -37,7 +37,7 @@ asp = asp[asp["site"].isin(chosen)]
 title = f.t("app.incidence.age_specific_title", period=f.period_label())
 widgets.chart_with_table(
     charts.age_specific_curves(asp, lang=f.lang, log=log, conf=f.level, theme=f.theme, title=title),
-    asp, name="incidence_age_specific", f=f, ds=ds, title=title)
+    asp, name="incidence_age_specific", f=f, ds=ds, title=title, headers={"value": f.t("app.col.rate")})
 
 # 3. Regions compared with the national value.
 st.subheader(f.t("app.incidence.regions"))
@@ -68,7 +68,7 @@ ci5_sex = filters.page_control("inc_ci5_sex", default_sex, ["1", "2"], lambda **
 code = int(ci5_sex)
 table = cache.ci5_table(ds, f, code)
 table = table.assign(site=table["site"].map(f.site_name))
-st.dataframe(table, hide_index=True, width="stretch", key="ci5_table")
+tables.show(table, lang=f.lang, key="ci5_table")
 meta = {"title": f.t("app.incidence.ci5_table"), **f.describe(ds), "sex": f.t("app.sex.male" if code == 1 else "app.sex.female")}
 c1, c2 = st.columns(2)
 c1.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(table, meta),

@@ -4,7 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from analytics import standards
-from app_support import filters, widgets
+from app_support import filters, tables, widgets
+from analytics.i18n import standard_label
 
 f = filters.sidebar_filters()
 ds = filters.dataset()
@@ -46,14 +47,15 @@ st.markdown(f.t("app.methods.selection_text", standard=f.std, ci=f.t(f"app.ci.{f
 st.subheader(f.t("app.methods.standards"))
 std_names = list(standards.ALIASES)
 wide = pd.concat({n: standards.get_standard(n).set_index("age_group")["weight"] for n in std_names}, axis=1)
-st.dataframe(wide.reset_index(), hide_index=True, key="methods_standards", width="stretch")
+tables.show(wide.reset_index(), lang=f.lang, key="methods_standards",
+            headers={n: f"{standard_label(n, f.lang)} ({n})" for n in std_names})
 st.caption(f.t("app.methods.standards_note"))
 
 st.subheader(f.t("app.methods.provenance"))
 reg = ds.registry
-st.dataframe(pd.DataFrame({
+tables.show(pd.DataFrame({
     "item": [f.t("app.methods.prov_source"), f.t("app.methods.prov_file"), f.t("app.data.n_read"),
              f.t("app.data.n_used"), f.t("app.data.n_excluded"), f.t("app.methods.prov_loaded")],
-    "value": [ds.label, str(reg.source), widgets.fmt(reg.n_read, f.lang, 0), widgets.fmt(reg.n_used, f.lang, 0),
+    "value": [f.source(ds), str(reg.source), widgets.fmt(reg.n_read, f.lang, 0), widgets.fmt(reg.n_used, f.lang, 0),
               widgets.fmt(reg.n_excluded, f.lang, 0), str(reg.loaded_at)[:19]],
-}), hide_index=True, key="methods_provenance")
+}), lang=f.lang, key="methods_provenance", headers={"value": f.t("app.col.value")})

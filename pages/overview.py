@@ -10,7 +10,7 @@ f = filters.sidebar_filters()
 ds = filters.dataset()
 
 st.title(f.t("app.page.overview"))
-st.caption(f.t("app.overview.subtitle", source=ds.label, period=f.period_label(), site=f.site_name(f.site)))
+st.caption(f.t("app.overview.subtitle", source=f.source(ds), period=f.period_label(), site=f.site_name(f.site)))
 
 total = cache.dsr(ds, f)
 if total.empty or not total["count"].sum() > 0:

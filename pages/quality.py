@@ -5,7 +5,7 @@ import streamlit as st
 
 from analytics import quality
 from analytics import schema as S
-from app_support import cache, filters, widgets
+from app_support import cache, filters, tables, widgets
 from analytics.charts import quality as qcharts
 
 f = filters.sidebar_filters()
@@ -16,7 +16,7 @@ TARGETS = {r.indicator: (r.direction, r.good, r.acceptable) for r in quality.tar
            if r.good == r.good}
 
 st.title(f.t("app.page.quality"))
-st.caption(f.t("app.overview.subtitle", source=ds.label, period=f.period_label(), site=f.site_name(f.site)))
+st.caption(f.t("app.overview.subtitle", source=f.source(ds), period=f.period_label(), site=f.site_name(f.site)))
 
 by = filters.page_control("q_by", "site", ["site", "er", "district", "year"], lambda **kw: st.radio(
     f.t("app.quality.by"), horizontal=True, format_func=lambda v: f.t(f"app.quality.by_{v}"), **kw))
@@ -51,7 +51,8 @@ for ind, key in (("mv_pct", "app.quality.mv"), ("dco_pct", "app.quality.dco")):
     title = f.t(key, target=widgets.fmt(good, f.lang, 0))
     fig = qcharts.indicator_bars(part, x="name", y="value", indicator=ind, lang=f.lang, theme=f.theme, title=title)
     widgets.chart_with_table(fig, part[[column, "name", "count", "total", "value"]],
-                             name=f"quality_{ind}_{by}", f=f, ds=ds, title=title)
+                             name=f"quality_{ind}_{by}", f=f, ds=ds, title=title,
+                             headers={"value": f.t(f"charts.indicator_{ind}"), "name": f.t(f"app.quality.by_{by}")})
 
 st.subheader(f.t("app.quality.all"))
 wide = long.pivot_table(index=[column, "name"], columns="indicator", values="value", observed=True).reset_index()
@@ -68,7 +69,8 @@ def _highlight(col: pd.Series) -> list[str]:
     return [colours.get(s, "") for s in status]
 
 
-st.dataframe(wide.style.apply(_highlight).format(precision=1), hide_index=True, key="quality_table", width="stretch")
+tables.show(wide.style.apply(_highlight).format(precision=1), lang=f.lang, key="quality_table",
+            headers={"name": f.t(f"app.quality.by_{by}")})
 st.caption(f.t("app.quality.targets_note"))
 c1, c2 = st.columns(2)
 meta = {"title": f.t("app.quality.all"), **f.describe(ds)}
@@ -80,9 +82,9 @@ c2.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(wide, m
 left, right = st.columns(2)
 with left:
     st.subheader(f.t("app.data.reconciliation"))
-    st.dataframe(ds.registry.reconciliation, hide_index=True, key="quality_recon")
+    tables.show(ds.registry.reconciliation, lang=f.lang, key="quality_recon")
 with right:
     reg = ds.registry
     flags = (reg.report() if hasattr(reg, "report") else reg.flags).drop(columns=[S.TUMOUR_ID], errors="ignore")
     st.subheader(f.t("app.data.flags", n=widgets.fmt(len(flags), f.lang, 0)))
-    st.dataframe(flags.head(1000), hide_index=True, key="quality_flags")
+    tables.show(flags.head(1000), lang=f.lang, key="quality_flags")

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from analytics import quality, rates
 from analytics import schema as S
 from analytics.errors import IngestError
-from analytics.i18n import format_number, t
+from analytics.i18n import format_number, sex_label, site_label, t
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGES = ["overview", "incidence", "quality", "data", "methods"]
@@ -119,12 +119,14 @@ def test_overview_standard_and_period_widgets(demo):
 
 def test_incidence_ci5_table_and_regions(demo):
     at = app("incidence", y0=2018, y1=2022, scheme="ci5", site="Stomach")
-    men = next(d.value for d in at.dataframe if "cum_risk_0_74" in d.value.columns and (d.value["sex"] == 1).all())
+    # on screen: codes in words (sex "Men"), analytics column names underneath
+    men = next(d.value for d in at.dataframe if "cum_risk_0_74" in d.value.columns
+               and (d.value["sex"] == sex_label(1, "en")).all())
     exp = expected_dsr(demo, years=(2018, 2022), sexes=[1], site_col=S.SITE_CI5, site="Stomach").iloc[0]
     r = demo.records
     all_cases = int((r[S.INCLUDED] & r[S.YEAR].between(2018, 2022) & (r[S.SEX] == 1)
                      & (r[S.SITE_CI5] == "Stomach")).sum())
-    row = men[men["site"] == "Stomach"].iloc[0]
+    row = men[men["site"] == site_label("Stomach", "en")].iloc[0]
     assert row["all_ages"] == all_cases == exp["count"]
     # CI5 / CanReg5 convention: cases of unknown age redistributed (ASR x all / known age)
     assert row["asr"] == pytest.approx(exp["value"] * all_cases / (all_cases - exp["unknown_age"]), abs=0.006)
@@ -242,6 +244,7 @@ def test_public_output_suppresses_small_counts(demo):
     assert len(rare) > 0
     shown = top.set_index(["sex", "site"])
     for (sex, site), _ in rare.items():
+        sex, site = sex_label(sex, "en"), site_label(site, "en")
         assert pd.isna(shown.loc[(sex, site), "value"]) and pd.isna(shown.loc[(sex, site), "count"])
 
 

@@ -1,0 +1,128 @@
+"""Tables as the user sees them: translated headers and translated codes.
+
+The frame a page computes keeps its stable analytics column names and codes (the CSV and
+Excel downloads carry them, so a researcher's script can read them); what is drawn on screen
+is a copy whose site names, sexes, statuses, flags and check messages are in the page's
+language, with translated column headers given to ``st.dataframe`` as ``column_config``.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pandas as pd
+import streamlit as st
+
+from analytics import schema as S
+from analytics.i18n import sex_label
+from app_support.text import t
+
+# Column -> catalogue key of its header; quality indicators use the charts namespace.
+HEADERS = {
+    S.YEAR: "app.col.year", S.SEX: "app.col.sex", "site": "app.col.site", S.SITE_CI5: "app.col.site",
+    S.SITE_GLOBOCAN: "app.col.site", S.REGION: "app.col.district_code", S.PARENT: "app.col.er_code",
+    "region_name": "app.col.region", "name": "app.col.name", S.AGE_GROUP: "app.col.age_group",
+    "age_start": "app.col.age_start", "count": "app.col.count", "unknown_age": "app.col.unknown_age",
+    "population": "app.col.population", "crude_rate": "app.col.crude_rate", "value": "app.col.asr",
+    "se": "app.col.se", "lower": "app.col.lower", "upper": "app.col.upper", "flag": "app.col.flag",
+    "status": "app.col.status", "suppressed": "app.col.suppressed", "total": "app.col.total",
+    "indicator": "app.col.indicator", "all_ages": "app.col.all_ages", "cum_rate_0_74": "app.col.cum_rate_0_74",
+    "cum_risk_0_74": "app.col.cum_risk_0_74", "asr": "app.col.asr", "asr_se": "app.col.asr_se",
+    "percent": "app.col.percent", "cum_risk": "app.col.cum_risk", "cum_rate": "app.col.cum_rate",
+    S.ROW: "app.col.row", "check": "app.col.check", "severity": "app.col.severity", "column": "app.col.column",
+    "message": "app.col.message", "reason": "app.col.reason", "description": "app.col.description",
+    "records": "app.col.records", "stage": "app.col.stage", "item": "app.col.item",
+}
+INDICATORS = ("mv_pct", "dco_pct", "clinical_pct", "unknown_basis_pct", "unknown_age_pct", "unknown_sex_pct",
+              "c80_pct", "c76_c80_pct", "mi_ratio")
+STATUS_KEYS = {"higher": "app.status.higher", "lower": "app.status.lower", "same": "app.status.same"}
+RECON_STATUS = {"used": "app.recon.used", "excluded": "app.recon.excluded"}
+
+
+def header(column: Any, lang: str, overrides: dict[str, str] | None = None) -> str | None:
+    col = str(column)
+    if overrides and col in overrides:
+        return overrides[col]
+    if col in HEADERS:
+        return t(HEADERS[col], lang)
+    if col in INDICATORS:
+        return t(f"charts.indicator_{col}", lang)
+    return None
+
+
+def _check_text(check: str, lang: str, fallback: str) -> str:
+    """A validation check's message (analytics.quality.check_message when the quality module
+    offers it; otherwise the ingest's English sentence)."""
+    from analytics import quality
+
+    fn = getattr(quality, "check_message", None)
+    if fn is None or not check:
+        return fallback
+    try:
+        text = fn(check, lang)
+    except Exception:  # noqa: BLE001 - an unknown check id keeps the ingest's own sentence
+        return fallback
+    return text or fallback
+
+
+def _flag_text(flag: Any, lang: str) -> str:
+    """Rate flags (codes joined by the rates engine) in words, when rates offers labels."""
+    if flag is None or (isinstance(flag, float) and flag != flag) or str(flag) == "":
+        return ""
+    from analytics import rates
+
+    fn = getattr(rates, "flag_label", None)
+    if fn is None:
+        return str(flag)
+    try:
+        return str(fn(str(flag), lang))
+    except Exception:  # noqa: BLE001
+        return str(flag)
+
+
+def localise(table: pd.DataFrame, lang: str, site_name: Callable[[str], str] | None = None) -> pd.DataFrame:
+    """A copy with codes shown in words: site names, sexes, region status, flags, messages."""
+    out = table.copy()
+    if not len(out):
+        return out
+    for col in ("site", S.SITE_CI5, S.SITE_GLOBOCAN):
+        if col in out and site_name is not None:
+            out[col] = out[col].map(lambda s: site_name(s) if isinstance(s, str) else s)
+    if S.SEX in out and out[S.SEX].dtype != object and str(out[S.SEX].dtype) != "str":
+        out[S.SEX] = out[S.SEX].map(lambda v: sex_label(v, lang) if v == v else "")
+    if "status" in out and set(out["status"].dropna().astype(str)) <= set(STATUS_KEYS) | set(RECON_STATUS):
+        keys = {**STATUS_KEYS, **RECON_STATUS}
+        out["status"] = out["status"].astype(str).map(lambda s: t(keys[s], lang))
+    if "flag" in out:
+        out["flag"] = out["flag"].map(lambda v: _flag_text(v, lang))
+    if "indicator" in out:
+        out["indicator"] = out["indicator"].astype(str).map(lambda i: t(f"charts.indicator_{i}", lang)
+                                                            if i in INDICATORS else i)
+    if "check" in out and "message" in out and lang != "en":
+        out["message"] = [_check_text(str(c), lang, str(m)) for c, m in zip(out["check"], out["message"])]
+    if "reason" in out and "description" in out and lang != "en":
+        out["description"] = [_check_text(str(r), lang, str(d)) for r, d in zip(out["reason"], out["description"])]
+    if "severity" in out:
+        out["severity"] = out["severity"].astype(str).map(
+            lambda s: t(f"app.severity.{s.replace(' ', '_')}", lang) if s in ("error", "warning", "not counted") else s)
+    return out
+
+
+def column_config(table: pd.DataFrame, lang: str, overrides: dict[str, str] | None = None) -> dict:
+    cfg = {}
+    for c in table.columns:
+        label = header(c, lang, overrides)
+        if label is not None:
+            cfg[str(c)] = st.column_config.Column(label)
+    return cfg
+
+
+def show(table, *, lang: str, key: str, site_name: Callable[[str], str] | None = None,
+         headers: dict[str, str] | None = None, **kw) -> None:
+    """``st.dataframe`` of ``table`` (a frame or a pandas Styler) with words for codes and
+    translated headers."""
+    frame = table.data if hasattr(table, "data") and not isinstance(table, pd.DataFrame) else table
+    if isinstance(table, pd.DataFrame):
+        table = localise(table, lang, site_name)
+    kw.setdefault("hide_index", True)
+    kw.setdefault("width", "stretch")
+    st.dataframe(table, key=key, column_config=column_config(frame, lang, headers), **kw)

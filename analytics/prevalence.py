@@ -276,6 +276,7 @@ def prevalence(
     multiplier: float = 100000,
     standard=DEFAULT_STANDARD,
     top_age: int = 85,
+    ages=None,
 ) -> pd.DataFrame:
     """N-year limited-duration prevalence by the counting method (SEER*Stat; Gail et al. 1999).
 
@@ -290,6 +291,10 @@ def prevalence(
     fractional with ``adjust_lost``), n_lost, n_unknown, population, proportion, lower, upper
     (Wilson, per ``multiplier``), asr, asr_lower, asr_upper (age-standardised to ``standard``,
     Tiwari limits; NaN when ``age_group`` is in ``by`` or there is no population).
+    ``ages``: age-group labels (age at the index date) to keep, e.g. ["50-54", ..., "85+"];
+    numerator and denominator are both restricted, people of unknown age are left out and the
+    ASR is truncated to those ages (standard weights renormalised, as a truncated ASR). None =
+    all ages, people of unknown age included in counts.
     """
     by = [by] if isinstance(by, str) else list(by)
     site = next((c for c in by if c in SITE_COLUMNS), S.SITE_CI5)
@@ -298,6 +303,11 @@ def prevalence(
                                  top_age=top_age, extra_columns=[b for b in by if b != S.AGE_GROUP])
     t = c.attrs["index_date"]
     c = c.rename(columns={"age_group_index": "_agi"})
+    if ages is not None:
+        ages = [str(a) for a in ages]
+        c = c[c["_agi"].astype(str).isin(ages)]
+        if population is not None and len(population) and S.AGE_GROUP in population.columns:
+            population = population[population[S.AGE_GROUP].astype(str).isin(ages)]
     if S.AGE_GROUP in by:
         c[S.AGE_GROUP] = c["_agi"]
     for col in by:

@@ -18,10 +18,11 @@ years = sorted(int(y) for y in ds.population[S.YEAR].dropna().unique())
 if not years:
     st.info(f.t("app.empty"))
     st.stop()
-c1, c2, c3, c4 = st.columns(4)
-with c1:
-    year = filters.page_control("pv_year", str(years[-1]), [str(y) for y in years], lambda **kw: st.selectbox(
-        f.t("trends.prev.index_year"), **kw))
+# The shared filters apply as on every page: the index date is the end of the sidebar period,
+# sex, site and region select the people, the age range is age at the index date.
+year = f.y1
+st.caption(f.t("trends.prev.index_date", year=year))
+c2, c3, c4 = st.columns(3)
 with c2:
     duration = filters.page_control("pv_dur", "5", ["1", "3", "5", "10", "all"], lambda **kw: st.selectbox(
         f.t("trends.prev.duration"), format_func=lambda d: f.t(f"trends.dur.{d}"), **kw))
@@ -36,14 +37,14 @@ adjust = filters.page_toggle("pv_adj", f.t("trends.prev.adjust"))
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def compute(_ds, token: str, regions: tuple | None, site_col: str, year: int, counting: str, adjust: bool,
-            std: str, conf: float) -> pd.DataFrame:
+            std: str, conf: float, ages: tuple | None) -> pd.DataFrame:
     rec = _ds.records
     pop = _ds.population
     if regions is not None:
         rec = rec[rec[S.REGION].astype(str).isin(regions)]
         pop = pop[pop[S.REGION].astype(str).isin(regions)]
     out = prevalence(rec, pop, index_date=f"{year}-12-31", by=[site_col, S.SEX], counting=counting,
-                     adjust_lost=adjust, standard=std, conf=conf)
+                     adjust_lost=adjust, standard=std, conf=conf, ages=list(ages) if ages else None)
     out.attrs = dict(out.attrs)
     return out
 
@@ -51,7 +52,7 @@ def compute(_ds, token: str, regions: tuple | None, site_col: str, year: int, co
 codes = f.region_codes(ds.regions)
 try:
     table = compute(ds, ds.token, tuple(codes) if codes is not None else None, f.site_column, int(year), counting,
-                    adjust, f.std, f.level)
+                    adjust, f.std, f.level, None if (f.a0, f.a1) == (0, 85) else tuple(f.age_groups))
 except PrevalenceInputError as e:   # e.g. an upload without vital status or last-contact dates
     st.error(str(e))
     st.stop()

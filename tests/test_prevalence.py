@@ -186,3 +186,23 @@ def test_prevalence_grows_with_duration_and_never_exceeds_people(cohort):
         assert (np.diff(counts) >= -1e-12).all()
     persons = cohort.loc[cohort["incidence_date"] <= T, "patient_id"].nunique()
     assert out.loc[out["site_ci5"] == ALL_SITES, "count"].groupby(out["duration"]).sum().max() <= persons
+
+
+def test_age_range_restricts_people_and_population(cohort):
+    # Breast, women, 5 years at 31.12.2024: P1 (54), P3 (52), P5 (74, second primary is her first
+    # breast tumour), P6 (59, dies after t). Ages 50-59 at the index date keep P1, P3, P6.
+    full = prevalence(cohort, index_date=T, by=["site_ci5", "sex"])
+    assert _get(full, "Breast", 2, "5") == 4
+    pop = pd.DataFrame({
+        S.YEAR: 2024, S.REGION: "R1", S.SEX: pd.array([2, 2, 2], dtype="Int8"),
+        S.AGE_GROUP: ["50-54", "55-59", "70-74"], S.AGE_START: [50, 55, 70],
+        S.POPULATION: [1000.0, 3000.0, 500.0],
+    })
+    out = prevalence(cohort, pop, index_date=T, by=["site_ci5", "sex"], ages=["50-54", "55-59"],
+                     standard={"50-54": 1.0, "55-59": 3.0, "70-74": 4.0}, multiplier=100)
+    assert _get(out, "Breast", 2, "5") == 3
+    assert _get(out, "Breast", 2, "5", "population") == 4000         # 70-74 left out
+    # Truncated ASR over 50-59: (1 * 2/1000 + 3 * 1/3000) / 4 * 100 = 0.075
+    assert _get(out, "Breast", 2, "5", "asr") == pytest.approx(0.075, rel=1e-12)
+    # The colon tumours (P5 at 74, P10 a man of 79) drop out entirely.
+    assert (out.loc[out["site_ci5"] == "Colon", "count"] == 0).all() or "Colon" not in set(out["site_ci5"])

@@ -127,3 +127,30 @@ def test_projections_page_decomposition_and_projection(demo):
     table = at.dataframe[0].value
     got = table[(table["year"] == 2030) & (table["method"].str.startswith("Demographic"))]["cases"].sum()
     assert got == pytest.approx(expected, abs=0.2)
+
+
+def test_prevalence_page_applies_shared_filters(demo):
+    """Index date = end of the sidebar period, sex and age range (age on the index date)."""
+    at = _page("pages/prevalence.py", y0=2018, y1=2022, sex="female", a0=50, a1=85)
+    assert _qp(at, "a0") == "50" and _qp(at, "y1") == "2022"
+    t = pd.Timestamp("2022-12-31")
+    r = demo.records[demo.records[S.INCLUDED] & demo.records[S.INCIDENCE_DATE].notna()]
+    first = r.sort_values([S.PATIENT_ID, S.INCIDENCE_DATE, S.TUMOUR_ID]).drop_duplicates(S.PATIENT_ID)
+    w = first[(first[S.INCIDENCE_DATE] > pd.Timestamp("2017-12-31")) & (first[S.INCIDENCE_DATE] <= t)
+              & (first[S.SEX] == 2)]
+    b = w[S.BIRTH_DATE]
+    had = (b.dt.month < 12) | ((b.dt.month == 12) & (b.dt.day <= 31))
+    age = (t.year - b.dt.year - (~had).astype(int)).astype("Float64")
+    age = age.fillna(w[S.AGE].astype("Float64") + np.floor((t - w[S.INCIDENCE_DATE]).dt.days / 365.25))
+    w = w[age >= 50]
+    dead = w[S.VITAL_STATUS] == 2
+    alive = (dead & (w[S.LAST_CONTACT] > t)) | (~dead & (w[S.LAST_CONTACT] >= t)) | \
+        ((w[S.VITAL_STATUS] == 1) & w[S.LAST_CONTACT].isna())
+    expected = int(alive.fillna(False).sum())
+    shown = next(m.value for m in at.metric if m.label.startswith("5-year prevalence"))
+    assert int(shown.replace(",", "")) == expected
+    # The denominator is women aged 50+ in 2022.
+    pop = demo.population
+    p = pop[(pop[S.YEAR] == 2022) & (pop[S.SEX] == 2) & (pop[S.AGE_START] >= 50)][S.POPULATION].sum()
+    prop = next(m.value for m in at.metric if m.label == "per 100,000 population")
+    assert float(prop.replace(",", "")) == pytest.approx(1e5 * expected / p, abs=0.05)

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field, replace
 import pandas as pd
 
 from analytics import disclosure, rates
+from analytics.strata import as_list
 
 
 @dataclass(frozen=True)
@@ -81,9 +82,21 @@ def customise(name: str, **changes) -> Preset:
     return replace(get(name), **changes)
 
 
-def finish(result: pd.DataFrame, preset: Preset | str, *, count: str = "count") -> pd.DataFrame:
+def table_dimensions(by) -> dict:
+    """rows/cols/layers for complementary suppression of a table grouped by ``by``: the last two
+    ``by`` columns span the two-way table (e.g. sex × site), the others are layers (e.g. region)."""
+    by = as_list(by)
+    if len(by) < 2:
+        return {}
+    return {"rows": [by[-2]], "cols": [by[-1]], "layers": by[:-2] or None}
+
+
+def finish(result: pd.DataFrame, preset: Preset | str, *, count: str = "count", rows=None, cols=None,
+           layers=None) -> pd.DataFrame:
     """Apply a preset's reliability rule, suppression and rounding to a rate result.
 
+    With ``rows`` and ``cols`` (see :func:`table_dimensions`) the suppression is complementary
+    (:func:`analytics.disclosure.suppress`), so a withheld cell cannot be recovered from totals.
     Records the rules in ``attrs["preset"]`` and ``attrs["disclosure"]``.
     """
     p = get(preset) if isinstance(preset, str) else preset
@@ -96,7 +109,7 @@ def finish(result: pd.DataFrame, preset: Preset | str, *, count: str = "count") 
                                          blank=rate_cols if p.withhold_unreliable else ())
     if p.suppress_below:
         info = out.attrs.get("disclosure", {})
-        out = disclosure.suppress(out, p.suppress_below, count=count)
+        out = disclosure.suppress(out, p.suppress_below, count=count, rows=rows, cols=cols, layers=layers)
         out.attrs["disclosure"] = {**info, **out.attrs["disclosure"]}
     numeric = [c for c in out.columns if c not in (count, "population", "unknown_age")
                and pd.api.types.is_float_dtype(out[c])]
@@ -109,4 +122,4 @@ def dsr(data: pd.DataFrame, preset: str = "ci5", **overrides) -> pd.DataFrame:
     """:func:`analytics.rates.dsr` with a preset's settings, then :func:`finish`."""
     p = get(preset)
     kwargs = {**p.dsr_kwargs(), **overrides}
-    return finish(rates.dsr(data, **kwargs), p, count="count")
+    return finish(rates.dsr(data, **kwargs), p, count="count", **table_dimensions(kwargs.get("by")))

@@ -124,3 +124,57 @@ def test_cli_isr_and_rate_ratio(files, tmp_path):
     rr = pd.read_csv(out2)
     assert list(rr["region_code"]) == ["R1", "R2"] and (rr["sex"] == 1).all()
     assert (rr["ratio_lower"] < rr["ratio"]).all() and (rr["ratio"] < rr["ratio_upper"]).all()
+
+
+def test_cli_isr_reference_specific_to_a_column_not_in_by(files, tmp_path):
+    """--ref-by sex with --by region_code: expected counts use sex-specific reference rates,
+    summed over sex within each region (internal standardisation: ΣE = ΣO)."""
+    pop, counts, pop_path, cases_path = files
+    out = tmp_path / "sir.csv"
+    assert main(["rates", "--population", str(pop_path), "--cases", str(cases_path),
+                 "--by", "region_code", "--measure", "isr", "--ref-by", "sex", "--out", str(out)]) == 0
+    sir = pd.read_csv(out)
+    assert list(sir["region_code"]) == ["R1", "R2"] and "sex" not in sir.columns
+    data = rate_inputs.join_population(counts, pop, ["region_code", "sex"])
+    known = data.dropna(subset=["age_group"])
+    ref = known.groupby(["sex", "age_group"], observed=True)[["count", "population"]].sum()
+    rate = (ref["count"] / ref["population"]).rename("r").reset_index()
+    e = known.merge(rate, on=["sex", "age_group"]).assign(e=lambda d: d["population"] * d["r"])
+    np.testing.assert_allclose(sir["expected"], e.groupby("region_code", observed=True)["e"].sum(), rtol=1e-9)
+
+
+def test_cli_integers_rounding_and_translated_flags(files, tmp_path):
+    _, _, pop_path, cases_path = files
+    out = tmp_path / "r.csv"
+    assert main(["rates", "--population", str(pop_path), "--cases", str(cases_path), "--by", "region_code,sex",
+                 "--min-count", "230", "--decimals", "2", "--lang", "ru", "--out", str(out)]) == 0
+    got = pd.read_csv(out)
+    assert pd.api.types.is_integer_dtype(got["count"])
+    few = got["count"] < 230
+    assert few.any() and got.loc[few, "value"].isna().all()
+    assert (got.loc[few, "flag"] == "below_min_count").all()
+    assert (got.loc[few, "flag_text"] == "менее 230 случаев: не рассчитано").all()
+    shown = got.loc[~few, "crude_rate"]
+    assert (shown.round(2) == shown).all()
+
+
+def test_cli_suppression_is_complementary(files, tmp_path):
+    """--suppress 5 on region × sex with one cell of 3 cases: the smallest cell of its region and
+    of its sex are suppressed too (then the fourth), so no cell is recoverable from a total."""
+    _, _, pop_path, _ = files
+    cases = pd.DataFrame({"region_code": ["R1", "R1", "R2", "R2"], "sex": [1, 2, 1, 2],
+                          "age_group": "60-64", "count": [3, 50, 40, 60]})
+    cases_path = tmp_path / "c.csv"
+    cases.to_csv(cases_path, index=False)
+    out = tmp_path / "r.csv"
+    assert main(["rates", "--population", str(pop_path), "--cases", str(cases_path), "--by", "region_code,sex",
+                 "--suppress", "5", "--out", str(out)]) == 0
+    got = pd.read_csv(out)
+    assert got["suppression"].fillna("").tolist() == ["primary", "complementary", "complementary",
+                                                      "complementary"]
+    for col in ("region_code", "sex"):
+        per = got.groupby(col)["suppressed"].sum()
+        assert not (per == 1).any(), per
+    assert got.loc[got["suppressed"], "value"].isna().all()
+    assert got.loc[got["suppressed"], "flag"].str.contains("suppressed").all()
+    assert "complementary" in (tmp_path / "r.csv.meta.txt").read_text()

@@ -145,3 +145,22 @@ def test_preset_output_keeps_rules_and_codes():
     assert r.attrs["preset"] == "seer" and r.attrs["disclosure"]["k"] == 16
     assert r.attrs["disclosure"]["unreliable_below"] == 16
     assert _codes(r["flag"]) == {"unreliable", "suppressed"}
+
+
+def test_preset_suppression_is_complementary_over_the_last_two_by_columns():
+    """seer (k = 16) on region × sex × site: within each region no sex and no site has exactly
+    one withheld cell (Hundepool et al. 2012, §4.2), and withheld rates are blank."""
+    rows = []
+    counts = {("A", 1, "x"): 5, ("A", 1, "y"): 40, ("A", 2, "x"): 30, ("A", 2, "y"): 50,
+              ("B", 1, "x"): 60, ("B", 1, "y"): 70, ("B", 2, "x"): 80, ("B", 2, "y"): 90}
+    for (reg, sex, site), n in counts.items():
+        for a in LABELS:
+            rows.append({"region": reg, "sex": sex, "site": site, "age_group": a,
+                         "count": n / 3, "population": 1e4})
+    r = presets.dsr(pd.DataFrame(rows), "seer", by=["region", "sex", "site"], standard=STD)
+    status = r.set_index(["region", "sex", "site"])["suppression"]
+    assert status[("A", 1, "x")] == "primary"
+    assert (status.loc["A"] != "").all()          # 40 and 30 complementary, then 50
+    assert (status.loc["B"] == "").all()
+    assert r.loc[r["suppressed"], "value"].isna().all()
+    assert "complementary" in r.attrs["disclosure"]["rule"]

@@ -51,6 +51,10 @@ def add_parser(subparsers):
     p.add_argument("--ref-by", default="", help="isr: columns the reference rates are specific to (e.g. sex)")
     p.add_argument("--compare", help="rate_ratio: column whose levels are compared (e.g. sex)")
     p.add_argument("--reference", help="rate_ratio: the reference level of --compare")
+    p.add_argument("--decimals", type=int, help="round rates and limits to this many decimals "
+                   "(default: full precision, or the preset's rounding)")
+    p.add_argument("--lang", default="en", choices=("en", "az", "ru"),
+                   help="language of the flag_text column (the flag column keeps stable codes)")
     p.add_argument("--age-column", default="age_group", help="age-group column of --cases")
     p.add_argument("--count-column", default="count", help="count column of --cases")
     return run
@@ -101,6 +105,9 @@ def _inputs(args) -> tuple[pd.DataFrame, list[str], str]:
     from analytics import rate_inputs
     from analytics.strata import as_list
     by = as_list(args.by)
+    if args.measure == "isr":
+        # The reference rates are specific to --ref-by: those columns must be in the input too.
+        by = by + [c for c in as_list(args.ref_by) if c not in by]
     population = _population(args.population)
     if args.registry:
         from analytics.pipeline import load_registry
@@ -124,6 +131,8 @@ def _compute(args):
     from analytics import presets, rates
     from analytics.strata import as_list
     data, by, age = _inputs(args)
+    if args.measure == "isr":
+        by = [c for c in by if c in as_list(args.by)]
     p = presets.get(args.preset) if args.preset else None
     kw = p.dsr_kwargs() if p else {"method": "tiwari", "standard": "world_segi1960", "conf": 0.95,
                                    "multiplier": 100000, "min_count": 0, "unknown_age": "exclude"}
@@ -178,16 +187,42 @@ def _compute(args):
                                  standard=kw["standard"], method=kw["method"] if kw["method"] in
                                  ("tiwari", "fay_feuer") else "tiwari", conf=kw["conf"],
                                  multiplier=kw["multiplier"])
+    # Complementary suppression over the last two --by columns (layers: the others), so that a
+    # withheld cell cannot be recovered from row or column totals.
+    dims = presets.table_dimensions(by) if args.measure in ("dsr", "crude", "cumulative_risk", "isr") else {}
     if p:
-        table = presets.finish(table, p)
+        table = presets.finish(table, p, count="observed" if args.measure == "isr" else "count", **dims)
     if args.suppress:
         from analytics import disclosure
-        table = disclosure.suppress(table, args.suppress)
+        table = disclosure.suppress(table, args.suppress, count="observed" if args.measure == "isr" else "count",
+                                    **dims)
+    table = _presentable(table, args)
     meta = {"measure": args.measure, **{k: str(v) for k, v in kw.items()}, "by": ",".join(by),
             "preset": args.preset or "", "population": args.population,
             "cases": args.cases or args.registry, **{k: str(v) for k, v in table.attrs.items()
                                                        if isinstance(v, (str, int, float, list, tuple, dict))}}
     return table, meta
+
+
+def _presentable(table: pd.DataFrame, args) -> pd.DataFrame:
+    """Whole counts as integers, optional rounding, and the flag codes as sentences."""
+    from analytics import rates
+    attrs = dict(table.attrs)
+    out = table.copy()
+    for c in ("count", "unknown_age", "population", "observed"):
+        if c in out.columns and pd.api.types.is_float_dtype(out[c]):
+            v = out[c]
+            if (v.dropna() % 1 == 0).all():
+                out[c] = v.round().astype("Int64")
+    if args.decimals is not None:
+        num = [c for c in out.columns if pd.api.types.is_float_dtype(out[c]) and not c.endswith("_p")
+               and c not in ("count", "unknown_age", "population", "observed")]
+        out[num] = out[num].round(args.decimals)
+    if "flag" in out.columns:
+        pos = list(out.columns).index("flag") + 1
+        out.insert(pos, "flag_text", rates.flag_labels(table, args.lang).to_numpy())
+    out.attrs = attrs
+    return out
 
 
 def _write(table: pd.DataFrame, meta: dict, out: str) -> None:

@@ -37,22 +37,48 @@ with t3:
 years = sorted(int(y) for y in ds.population[S.YEAR].dropna().unique())
 fy = dataclasses.replace(f, y0=years[0], y1=years[-1]) if all_years and years else f
 
+
+
+def pick_several(name: str, options: list[str], default: list[str], label: str, fmt) -> list[str]:
+    """A multiselect kept in the URL as a comma-separated list (``name=C50,C61``)."""
+    wkey = f"p_{name}"
+    if wkey not in st.session_state:
+        raw = st.query_params.get(name)
+        chosen = [v for v in raw.split(",") if v in options] if raw else []
+        st.session_state[wkey] = chosen or default
+    st.session_state[wkey] = [v for v in st.session_state[wkey] if v in options] or default
+    out = st.multiselect(label, options, key=wkey, format_func=fmt, max_selections=8)
+    value = ",".join(out)
+    if st.query_params.get(name) != value:
+        st.query_params[name] = value
+    return out or default
+
+
 if compare == "sex":
-    series, sexes = S.SEX, (S.MALE, S.FEMALE)
+    # Men and women side by side, or only the sex chosen in the sidebar.
+    series, sexes = S.SEX, tuple(s for s in (S.MALE, S.FEMALE) if s in f.sex_codes)
     rates = cache.dsr(ds, fy, by=("year", "sex"), sexes=sexes)
 elif compare == "site":
     series = "site"
     per_site = cache.dsr(ds, fy, by=("site",))
     from analytics.charts.incidence import NOT_RANKED
 
-    top = (per_site[~per_site["site"].isin(NOT_RANKED)].sort_values("count", ascending=False)["site"].head(5).tolist())
+    ranked = per_site[~per_site["site"].isin(NOT_RANKED) & (per_site["count"] > 0)].sort_values(
+        "count", ascending=False)["site"].astype(str).tolist()
+    default = ([f.site] if f.site in ranked else []) + [s for s in ranked if s != f.site][:5 - (f.site in ranked)]
+    chosen = pick_several("tr_sites", ranked, default, f.t("trends.ctrl.sites"),
+                          lambda v: charts.series_name(v, "site", f.lang))
     rates = cache.dsr(ds, fy, by=("year", "site"))
-    rates = rates[rates["site"].isin(top)]
+    rates = rates[rates["site"].isin(chosen)]
 elif compare == "region":
     series = "region_name"
     rates = cache.dsr(ds, fy, by=("year", S.PARENT))
     names = ds.regions.drop_duplicates(S.PARENT).set_index(S.PARENT)[S.PARENT_NAME]
     rates = rates[rates[S.PARENT].astype(str) != ""]
+    size = rates.groupby(rates[S.PARENT].astype(str))["count"].sum().sort_values(ascending=False)
+    codes = sorted(size.index)
+    chosen = pick_several("tr_regions", codes, codes if len(codes) <= 8 else sorted(size.index[:5]), f.t("trends.ctrl.regions"), lambda v: str(names.get(v, v)))
+    rates = rates[rates[S.PARENT].astype(str).isin(chosen)]
     rates = rates.assign(region_name=rates[S.PARENT].map(names).fillna(rates[S.PARENT]))
 else:
     series = None

@@ -154,3 +154,20 @@ def test_prevalence_page_applies_shared_filters(demo):
     p = pop[(pop[S.YEAR] == 2022) & (pop[S.SEX] == 2) & (pop[S.AGE_START] >= 50)][S.POPULATION].sum()
     prop = next(m.value for m in at.metric if m.label == "per 100,000 population")
     assert float(prop.replace(",", "")) == pytest.approx(1e5 * expected / p, abs=0.05)
+
+
+def test_trends_page_sites_and_regions_chosen_in_url():
+    at = _page("pages/trends.py", tr_by="site", tr_sites="Breast,Prostate", tr_sel="wbic")
+    table = at.dataframe[1].value
+    assert set(table["site"].astype(str)) == {"Breast", "Prostate"}
+    assert _qp(at, "tr_sites") == "Breast,Prostate"
+    at.multiselect(key="p_tr_sites").set_value(["Breast"]).run()
+    assert _qp(at, "tr_sites") == "Breast" and set(at.dataframe[1].value["site"].astype(str)) == {"Breast"}
+    # Regions: the chosen economic regions only; with a sex chosen in the sidebar the
+    # readings are about that sex.
+    at = _page("pages/trends.py", tr_by="region", sex="female", tr_sel="wbic")
+    codes = at.multiselect(key="p_tr_regions").value
+    assert 1 <= len(codes) <= 8
+    assert all(m.value.startswith("- Among women in ") for m in at.markdown if m.value.startswith("- Among"))
+    at = _page("pages/trends.py", sex="male", tr_sel="wbic")
+    assert set(at.dataframe[1].value["sex"].astype(str)) <= {"1", "Men"}

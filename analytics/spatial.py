@@ -34,7 +34,7 @@ from analytics import schema
 
 __all__ = [
     "contiguity_weights", "smooth_sir", "moran", "lisa", "regional_measures", "sir_limits",
-    "blank_suppressed", "aggregate_risk_factors", "MoranResult", "LISA_LABELS",
+    "blank_suppressed", "aggregate_risk_factors", "read_reference_rates", "MoranResult", "LISA_LABELS",
 ]
 
 LISA_LABELS = {1: "high-high", 2: "low-high", 3: "low-low", 4: "high-low"}   # PySAL quadrant codes
@@ -581,4 +581,44 @@ def aggregate_risk_factors(risk_factors: pd.DataFrame, regions: pd.DataFrame, po
     if schema.UNIT in risk_factors.columns:
         units = risk_factors.drop_duplicates(schema.INDICATOR).set_index(schema.INDICATOR)[schema.UNIT]
         out[schema.UNIT] = out[schema.INDICATOR].map(units)
+    return out
+
+
+_SEX_WORDS = {"1": 1, "m": 1, "male": 1, "men": 1, "2": 2, "f": 2, "female": 2, "women": 2}
+
+
+def read_reference_rates(source, *, per: float = 100_000, name: str | None = None) -> pd.DataFrame:
+    """A user-supplied table of reference rates for the SIR (indirect standardisation).
+
+    ``source``: a CSV path, a file-like object or a frame with columns ``age_group`` (labels as in
+    the data, "0-4" ... "85+"), ``rate`` (per ``per`` person-years, e.g. GLOBOCAN or another
+    registry's age-specific rates) and optionally ``sex`` (1/2 or male/female). Returns
+    age_group, [sex], rate per person-year, ready for ``regional_measures(reference=...)``.
+    Errors name the file, row (1-based data row, header = row 0) and column.
+    """
+    label = name or (str(source) if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__") else "reference rates")
+    frame = source if isinstance(source, pd.DataFrame) else pd.read_csv(source, dtype=str, skipinitialspace=True)
+    frame = frame.rename(columns=lambda c: str(c).strip().lower())
+    for c in (schema.AGE_GROUP, "rate"):
+        if c not in frame.columns:
+            raise ValueError(f"{label}: no column {c!r} (the table needs age_group, rate per {per:g} and optionally sex).")
+    out = pd.DataFrame({schema.AGE_GROUP: frame[schema.AGE_GROUP].astype(str).str.strip()})
+    rate = pd.to_numeric(frame["rate"].astype(str).str.strip().str.replace(",", ".", regex=False), errors="coerce")
+    bad = rate.isna() | (rate < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise ValueError(f"{label}, row {i + 1}, column 'rate': {frame['rate'].iloc[i]!r} is not a rate "
+                         f"(a number >= 0 per {per:g} person-years).")
+    out["rate"] = rate.to_numpy(dtype=float) / per
+    if schema.SEX in frame.columns:
+        sex = frame[schema.SEX].astype(str).str.strip().str.lower().map(_SEX_WORDS)
+        if sex.isna().any():
+            i = int(np.flatnonzero(sex.isna().to_numpy())[0])
+            raise ValueError(f"{label}, row {i + 1}, column 'sex': {frame[schema.SEX].iloc[i]!r} is not 1/male or 2/female.")
+        out[schema.SEX] = sex.astype("Int8").to_numpy()
+    keys = [c for c in (schema.SEX, schema.AGE_GROUP) if c in out.columns]
+    dup = out.duplicated(keys)
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        raise ValueError(f"{label}, row {i + 1}: a second rate for " + ", ".join(f"{c} {out[c].iloc[i]}" for c in keys) + ".")
     return out

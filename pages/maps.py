@@ -42,12 +42,26 @@ def map_geometry(_geo, token: str, level: str, lang: str):
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def measures(_ds, token: str, fkey: tuple, _f, level: str, _w) -> pd.DataFrame:
-    data = cache.rate_input(_ds, _f, by=(level,))
+def measures(_ds, token: str, fkey: tuple, _f, level: str, _w, ref: str = "national", ref_token: str = "",
+             _ref_table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Regional measures; the SIR's reference is the pooled national rates, the district's own
+    economic region (rates pooled within it), or the user's table of age(/sex)-specific rates."""
     k = PUBLIC_K if _f.public else 0
-    m = spatial.regional_measures(data, data, standard=_f.std, w=_w, region=level, conf=_f.level,
-                                  suppress_below=k, unreliable_below=max(10, k), ci_method=_f.ci)
-    return m
+    kw = dict(standard=_f.std, w=_w, region=level, conf=_f.level, suppress_below=k,
+              unreliable_below=max(10, k), ci_method=_f.ci)
+    if ref == "economic" and level == S.REGION:
+        data = cache.rate_input(_ds, _f, by=(level,))
+        parent = _ds.regions.drop_duplicates(S.REGION).set_index(S.REGION)[S.PARENT]
+        data = data.assign(**{S.PARENT: data[S.REGION].map(parent).to_numpy()})
+        return spatial.regional_measures(data, data, reference_within=S.PARENT, **kw)
+    if ref == "user" and _ref_table is not None:
+        by = (level, S.SEX) if S.SEX in _ref_table.columns else (level,)
+        data = cache.rate_input(_ds, _f, by=by)
+        if S.SEX in data.columns:
+            data = data.astype({S.SEX: "Int8"})
+        return spatial.regional_measures(data, data, reference=_ref_table, **kw)
+    data = cache.rate_input(_ds, _f, by=(level,))
+    return spatial.regional_measures(data, data, **kw)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -64,7 +78,33 @@ level = filters.page_control("map_level", S.REGION, [S.REGION, S.PARENT], lambda
     f.t("maps.level"), horizontal=True,
     format_func=lambda v: f.t("maps.level_district") if v == S.REGION else f.t("maps.level_economic"), **kw))
 geo, w, gj = map_geometry(ds.geo, ds.token, level, f.lang)
-m_all = measures(ds, ds.token, fc.key(), fc, level, w)   # spatial statistics use every count
+REFS = ["national", "economic", "user"] if level == S.REGION else ["national", "user"]
+ref = filters.page_control("map_ref", "national", REFS, lambda **kw: st.radio(
+    f.t("maps.reference"), horizontal=True, format_func=lambda v: f.t(f"maps.ref_{v}"), **kw))
+ref_table, ref_token = None, ""
+if ref == "user":
+    with st.expander(f.t("maps.ref_upload_title"), expanded="map_ref_table" not in st.session_state):
+        st.caption(f.t("maps.ref_upload_help"))
+        up = st.file_uploader(f.t("maps.ref_upload"), type=["csv", "txt"], key="p_map_ref_file")
+        if up is not None:
+            try:
+                st.session_state["map_ref_table"] = (spatial.read_reference_rates(up, name=up.name), up.name)
+            except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
+                st.error(str(e))
+    if "map_ref_table" in st.session_state:
+        ref_table, ref_name = st.session_state["map_ref_table"]
+        ref_token = pd.util.hash_pandas_object(ref_table, index=False).sum().astype(str) + ref_name
+    else:
+        st.info(f.t("maps.ref_user_missing"))
+        ref = "national"
+try:
+    m_all = measures(ds, ds.token, fc.key(), fc, level, w, ref, ref_token, ref_table)   # statistics use every count
+except ValueError as e:   # a user table missing an age group of the data
+    st.error(str(e))
+    ref = "national"
+    m_all = measures(ds, ds.token, fc.key(), fc, level, w)
+ref_label = (f.t("maps.reference_national") if ref == "national" else f.t("maps.reference_economic")
+             if ref == "economic" else f.t("maps.reference_user", name=st.session_state["map_ref_table"][1]))
 K_SHOWN = PUBLIC_K if f.public else 0
 m = spatial.blank_suppressed(m_all, k=PUBLIC_K, region=level) if f.public else m_all
 m = mc.localise_reasons(m, f.lang, k=K_SHOWN, unreliable=max(10, K_SHOWN))
@@ -110,7 +150,7 @@ title = f.t("maps.map_title", measure=label, site=f.site_name(f.site), period=f.
 n_high, n_low = int((m["significance"] == "higher").sum()), int((m["significance"] == "lower").sum())
 reading = f.t("maps.reading_sir", n_high=n_high, n_low=n_low)
 st.caption(f.t("maps.page_caption", site=f.site_name(f.site), period=f.period_label(),
-               reference=f.t("maps.reference_national")))
+               reference=ref_label))
 fig = mc.choropleth(geo_map, frame, value, scheme=scheme, k=k, bins=bins, lang=f.lang, theme=f.theme, title=title,
                     highlight=selected, decimals=0 if measure == "cases" else 2, geojson=gj)
 table_cols = [S.REGION_NAME, level, "cases", "person_years", "crude_rate", "asr", "asr_lower", "asr_upper", "expected",
@@ -118,7 +158,7 @@ table_cols = [S.REGION_NAME, level, "cases", "person_years", "crude_rate", "asr"
 table_cols += ["suppression"] if "suppression" in m.columns else []
 widgets.chart_with_table(fig, m[table_cols], name="maps_main", f=f, ds=ds, title=title, reading=reading)
 
-moran_res, lisa = clusters(m_all, fc.key(), level, w)
+moran_res, lisa = clusters(m_all, fc.key() + (ref, ref_token), level, w)
 links = ", ".join(f"{names.get(a, a)} – {names.get(b, b)}" for a, b in getattr(w, "added_links", []))
 note = f.t("maps.islands_note") + (" " + f.t("maps.islands_linked", links=links) if links else "")
 if w.n_components > 1:

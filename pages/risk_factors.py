@@ -1,5 +1,6 @@
 """Risk factors beside cancer: two linked maps, a bivariate map, SIR against the risk factor and
-an ecological Poisson / negative binomial regression with its caution. District level."""
+an ecological Poisson / negative binomial regression with its caution. District or economic-region
+level (risk factors aggregated as population-weighted means of the districts)."""
 import dataclasses
 
 import numpy as np
@@ -25,38 +26,58 @@ if rf is None or rf.empty:
     st.stop()
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def district_geometry(_geo, token: str):
-    g = _geo[[S.REGION, S.REGION_NAME, "geometry"]].reset_index(drop=True)
+@st.cache_resource(show_spinner=False, max_entries=8)
+def level_geometry(_geo, token: str, level: str, lang: str):
+    """Regions at the chosen level (economic regions dissolved from districts), code column
+    renamed to region_code so every chart works on either level, weights and GeoJSON."""
+    if level == S.PARENT:
+        name = S.PARENT_NAME if lang == "az" or "parent_name_en" not in _geo.columns else "parent_name_en"
+        g = _geo.dissolve(by=S.PARENT, as_index=False)[[S.PARENT, name, "geometry"]]
+        g = g.rename(columns={S.PARENT: S.REGION, name: S.REGION_NAME})
+    else:
+        g = _geo[[S.REGION, S.REGION_NAME, "geometry"]]
+    g = g.reset_index(drop=True)
     return g, spatial.contiguity_weights(g), mc.geojson_of(g)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def district_measures(_ds, token: str, fkey: tuple, _f, _w) -> pd.DataFrame:
-    data = cache.rate_input(_ds, _f, by=(S.REGION,))
+def level_measures(_ds, token: str, fkey: tuple, _f, level: str, _w) -> pd.DataFrame:
+    data = cache.rate_input(_ds, _f, by=(level,))
+    if level != S.REGION:
+        data = data.rename(columns={level: S.REGION})
     k = filters.PUBLIC_K if _f.public else 0
     return spatial.regional_measures(data, data, standard=_f.std, w=_w, conf=_f.level,
                                      suppress_below=k, unreliable_below=max(10, k), ci_method=_f.ci)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def wide_factors(_rf: pd.DataFrame, token: str) -> pd.DataFrame:
-    """One column per indicator (the latest year when several are given)."""
+def wide_factors(_rf: pd.DataFrame, token: str, level: str, _regions, _pop) -> pd.DataFrame:
+    """One column per indicator (the latest year when several are given); at economic-region
+    level the population-weighted mean of the districts (spatial.aggregate_risk_factors)."""
     d = _rf
     if S.YEAR in d.columns and d[S.YEAR].notna().any():
         d = d.sort_values(S.YEAR).groupby([S.REGION, S.INDICATOR], observed=True).tail(1)
+    if level == S.PARENT:
+        d = spatial.aggregate_risk_factors(d, _regions, _pop).rename(columns={S.PARENT: S.REGION})
     out = d.pivot_table(index=S.REGION, columns=S.INDICATOR, values=S.VALUE, aggfunc="mean")
     out.columns = [str(c) for c in out.columns]
     return out
 
 
 fc = dataclasses.replace(f, er="all", district="all")
-geo, w, gj = district_geometry(ds.geo, ds.token)
-m = district_measures(ds, ds.token, fc.key(), fc, w)
+level = filters.page_control("rf_level", S.REGION, [S.REGION, S.PARENT], lambda **kw: st.radio(
+    f.t("maps.level"), horizontal=True,
+    format_func=lambda v: f.t("maps.level_district") if v == S.REGION else f.t("maps.level_economic"), **kw))
+if level == S.PARENT and (ds.regions is None or S.PARENT not in ds.regions.columns):
+    level = S.REGION
+geo, w, gj = level_geometry(ds.geo, ds.token, level, f.lang)
+m = level_measures(ds, ds.token, fc.key(), fc, level, w)
 if m.empty or not m["expected"].sum() > 0:
     st.info(f.t("app.empty"))
     st.stop()
-wide = wide_factors(rf, ds.token)
+wide = wide_factors(rf, ds.token, level, ds.regions, ds.population)
+if level == S.PARENT:
+    st.caption(f.t("maps.rf_aggregated"))
 factors = list(wide.columns)
 units = rf.drop_duplicates(S.INDICATOR).set_index(S.INDICATOR)[S.UNIT].astype(str).to_dict() if S.UNIT in rf.columns else {}
 names = geo.set_index(S.REGION)[S.REGION_NAME]
@@ -68,6 +89,19 @@ data[S.REGION_NAME] = data[S.REGION].map(names)
 st.caption(f.t("maps.rf_caption", site=f.site_name(f.site), period=f.period_label()))
 
 
+def clicked_region(event) -> str | None:
+    """Region code of the last point clicked on a map (plotly selection event), or None."""
+    try:
+        points = event["selection"]["points"]
+    except (KeyError, TypeError):
+        return None
+    for p in points[::-1]:
+        loc = p.get("location")
+        if loc is not None:
+            return str(loc)
+    return None
+
+
 def flabel(x: str) -> str:
     u = units.get(x, "")
     return f"{x} ({u})" if u and u != "nan" else x
@@ -76,24 +110,37 @@ def flabel(x: str) -> str:
 factor = filters.page_control("rf_factor", factors[0], factors, lambda **kw: st.selectbox(
     f.t("maps.rf_factor"), format_func=flabel, **kw))
 codes = ["none"] + list(names.index)
-default_sel = f.district if f.district in codes else "none"
+default_sel = (f.district if level == S.REGION else f.er) if (f.district if level == S.REGION else f.er) in codes else "none"
+# Linked selection: a click on either map selects that region on both. The click reaches this run
+# as the chart's widget state; it is applied to the selectbox (the keyboard route) before that is
+# drawn, once per new click, so a later choice in the selectbox is not overridden by an old click.
+for chart in ("chart_rf_map_factor", "chart_rf_map_sir"):
+    clicked = clicked_region(st.session_state.get(chart))
+    seen = st.session_state.get(f"_seen_{chart}")
+    if clicked != seen:
+        st.session_state[f"_seen_{chart}"] = clicked
+        if clicked in codes:
+            st.session_state["p_rf_region"] = clicked
+            filters._page_store()["rf_region"] = clicked
 sel = filters.page_control("rf_region", default_sel, codes, lambda **kw: st.selectbox(
     f.t("maps.rf_highlight"), format_func=lambda c: f.t("maps.rf_none_selected") if c == "none" else names.get(c, c), **kw))
 highlight = None if sel == "none" else sel
 
 st.subheader(f.t("maps.rf_side_by_side"))
+st.caption(f.t("maps.rf_click_hint"))
 left, right = st.columns(2)
 with left:
     title = flabel(factor)
     fig = mc.choropleth(geo, data.assign(flag=""), factor, scheme="quantiles", k=5, lang=f.lang, theme=f.theme,
                         title=title, highlight=highlight, height=440, geojson=gj, fit_width=480)
-    widgets.chart_with_table(fig, data[[S.REGION_NAME, S.REGION, factor]], name="rf_map_factor", f=f, ds=ds, title=title)
+    widgets.chart_with_table(fig, data[[S.REGION_NAME, S.REGION, factor]], name="rf_map_factor", f=f, ds=ds, title=title,
+                             select=True)
 with right:
     title = f.t("maps.map_title", measure=f.t("maps.m_smoothed"), site=f.site_name(f.site), period=f.period_label())
     fig = mc.choropleth(geo, data, "smoothed", scheme="ratio", lang=f.lang, theme=f.theme, title=title,
                         highlight=highlight, height=440, geojson=gj, fit_width=480)
     widgets.chart_with_table(fig, data[[S.REGION_NAME, S.REGION, "cases", "expected", "sir", "smoothed", "prob_gt_1", "flag"]],
-                             name="rf_map_sir", f=f, ds=ds, title=title)
+                             name="rf_map_sir", f=f, ds=ds, title=title, select=True)
 
 st.subheader(f.t("maps.rf_bivariate"))
 bdata = data.assign(smoothed=np.where(data["flag"] == "suppressed", np.nan, data["smoothed"]))

@@ -146,3 +146,65 @@ def test_profile_region_is_outlined_on_the_map():
     assert not at.exception
     outline = _spec(at, 0)["data"][-1]
     assert outline["locations"] == ["AZE-1680"] and outline["showlegend"] is False
+
+
+def _demo_population(at):
+    from analytics import demo
+    pop = demo.load_demo().population
+    y0, y1 = int(_qp(at, "y0")), int(_qp(at, "y1"))
+    return pop[pop[S.YEAR].between(y0, y1)]
+
+
+def test_maps_page_reference_own_economic_region():
+    """Internal standardisation within each economic region: in every economic region the
+    districts' expected counts add up to their observed counts (and not so nationally pooled)."""
+    from analytics import demo
+    at = _page("pages/maps.py")
+    at.radio(key="p_map_ref").set_value("economic").run()
+    assert not at.exception and _qp(at, "map_ref") == "economic"
+    table = at.dataframe[0].value
+    parent = demo.load_demo_regions().set_index(S.REGION)[S.PARENT]
+    by_parent = table.assign(p=table[S.REGION].map(parent)).groupby("p")[["cases", "expected"]].sum()
+    np.testing.assert_allclose(by_parent["expected"], by_parent["cases"], rtol=1e-9)
+    assert any("own economic region" in c.value for c in at.caption)
+
+
+def test_maps_page_user_reference_rates_by_sex():
+    """A user table of 100 per 100,000 for men and 200 for women in every age group gives
+    E = 0.001 x male person-years + 0.002 x female person-years, from the demo population."""
+    import pandas as pd
+    at = _page("pages/maps.py")
+    ref = pd.DataFrame({S.AGE_GROUP: list(S.AGE_GROUPS) * 2, S.SEX: [1] * len(S.AGE_GROUPS) + [2] * len(S.AGE_GROUPS),
+                        "rate": [100.0] * len(S.AGE_GROUPS) + [200.0] * len(S.AGE_GROUPS)})
+    from analytics import spatial
+    at.session_state["map_ref_table"] = (spatial.read_reference_rates(ref), "ref.csv")
+    at.radio(key="p_map_ref").set_value("user").run()
+    assert not at.exception and _qp(at, "map_ref") == "user"
+    table = at.dataframe[0].value.set_index(S.REGION)
+    pop = _demo_population(at)
+    py = pop.groupby([S.REGION, S.SEX])[S.POPULATION].sum().unstack()
+    want = 0.001 * py[1] + 0.002 * py[2]
+    np.testing.assert_allclose(table["expected"].reindex(want.index), want, rtol=1e-9)
+    np.testing.assert_allclose(table["sir"], table["cases"] / table["expected"], rtol=1e-12)
+    assert any("ref.csv" in c.value for c in at.caption)
+
+
+def test_risk_factor_page_economic_regions_population_weighted():
+    from analytics import demo
+    at = _page("pages/risk_factors.py")
+    at.radio(key="p_rf_level").set_value(S.PARENT).run()
+    assert not at.exception and _qp(at, "rf_level") == S.PARENT
+    factor = _qp(at, "rf_factor")
+    fac_tab = at.dataframe[0].value.set_index(S.REGION)
+    rf = demo.load_demo_risk_factors()
+    rf = rf[rf[S.INDICATOR] == factor]
+    if S.YEAR in rf.columns and rf[S.YEAR].notna().any():
+        rf = rf[rf[S.YEAR] == rf.groupby(S.REGION)[S.YEAR].transform("max")]
+    regions = demo.load_demo_regions().set_index(S.REGION)[S.PARENT]
+    pop = demo.load_demo().population.groupby(S.REGION)[S.POPULATION].sum()
+    d = rf.assign(p=rf[S.REGION].map(regions), w=rf[S.REGION].map(pop))
+    want = (d["w"] * d[S.VALUE]).groupby(d["p"]).sum() / d.groupby("p")["w"].sum()
+    np.testing.assert_allclose(fac_tab[factor].reindex(want.index), want, rtol=1e-9)
+    assert len(fac_tab) == regions.nunique()
+    sir_tab = at.dataframe[1].value
+    assert sir_tab["cases"].sum() == pytest.approx(sir_tab["expected"].sum())

@@ -224,6 +224,8 @@ def _add_fill(traces: list, gj: dict, codes, colour: str, name: str, hover) -> N
         geojson=_subset(gj, codes), locations=codes, z=np.ones(len(codes)),
         colorscale=[[0, colour], [1, colour]], showscale=False, name=name, showlegend=True,
         marker=dict(line=dict(color="#7f7f7f", width=0.5), opacity=0.95),
+        # a click selects a region (linked maps); plotly would dim every other region
+        selected=dict(marker=dict(opacity=0.95)), unselected=dict(marker=dict(opacity=0.95)),
         text=list(hover), hovertemplate="%{text}<extra></extra>"))
 
 

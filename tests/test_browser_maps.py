@@ -74,3 +74,33 @@ def test_risk_factor_maps_draw_side_by_side(page: Page, app_url: str, screenshot
         assert coloured.mean() > 0.05, (name, coloured.mean())
         assert dark.sum() > 100, (name, dark.sum())
     assert not [u for u in blocked if "plot.ly" in u or "carto" in u or "mapbox" in u or "tile" in u], blocked
+
+
+def test_click_on_either_map_selects_region_on_both(page: Page, app_url: str, screenshots):
+    """Linked selection: a click on a region of the risk-factor map puts that region in the URL
+    and the selectbox, and outlines it on the SIR map too (and the other way round)."""
+    from PIL import Image
+
+    _offline(page, app_url)
+    page.goto(f"{app_url}/risk_factors", wait_until="domcontentloaded")
+    expect(page.get_by_role("heading", name="Risk factors and cancer")).to_be_visible(timeout=60_000)
+    charts = page.get_by_test_id("stPlotlyChart")
+    expect(charts.nth(1).locator("canvas").first).to_be_visible(timeout=60_000)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
+    page.wait_for_timeout(2500)
+    assert "rf_region=none" in page.url or "rf_region" not in page.url
+    picked = []
+    for i in (0, 1):
+        box = charts.nth(i).locator("canvas").first.bounding_box()
+        # the middle of the map is inside the country; shift a little per map to pick two regions
+        page.mouse.click(box["x"] + box["width"] * (0.5 + 0.08 * i), box["y"] + box["height"] * 0.5)
+        page.wait_for_url(lambda u: "rf_region=AZE" in u and all(p not in u for p in picked), timeout=30_000)
+        code = page.url.split("rf_region=")[1].split("&")[0]
+        picked.append(code)
+        page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
+        page.wait_for_timeout(2500)
+        for j in (0, 1):   # the clicked region is outlined in black on both maps
+            png = charts.nth(j).screenshot(path=str(screenshots / f"risk_factors_click{i}_map{j}.png"))
+            img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+            assert (img.max(axis=-1) < 40).sum() > 100, (i, j)
+    assert len(set(picked)) == 2

@@ -89,6 +89,8 @@ def page_rerender(repeats: int = 5) -> dict[str, float]:
             ["quantiles", "fisher_jenks", "equal_interval", "ratio"][i % 4]).run(),
         "re-render, measure changed": lambda i: at.selectbox(key="p_map_measure").select(
             ["sir", "smoothed", "asr", "prob_gt_1"][i % 4]).run(),
+        "re-render, SIR reference changed": lambda i: at.radio(key="p_map_ref").set_value(
+            ["economic", "national"][i % 2]).run(),
     }
     for name, step in steps.items():
         times = []

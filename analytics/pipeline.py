@@ -26,9 +26,21 @@ import pandas as pd
 from analytics import parsing
 from analytics import schema as S
 from analytics.errors import IngestError
-from analytics.readers import RawRecords, read_deaths, read_population, read_records
+from analytics.readers import ASSUMPTIONS, RawRecords, read_deaths, read_population, read_records
 
 STAGE_USED, STAGE_READER, STAGE_VALIDATION = "used", "reader", "validation"
+NOT_COUNTED = "not_counted_by_default"
+ASSUMPTION_TEXT = ASSUMPTIONS
+
+
+def _quality_checks() -> dict[str, str]:
+    """check id -> generic message of the validation checks (per-record texts vary)."""
+    try:
+        from analytics import quality
+    except ImportError:
+        return {}
+    return {c.id: c.message for c in quality.CHECKS}
+
 USED_REASON = "used (counted by default)"
 NOT_MALIGNANT_REASON = "not counted by default (behaviour not malignant)"
 
@@ -50,13 +62,33 @@ class RegistryData:
     ignored_columns: list[str] = field(default_factory=list)
     column_map: dict[str, str] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    # file-level assumptions (analytics.readers.ASSUMPTIONS id -> records concerned), e.g. an
+    # extract without a morphology column read as 8000; shown with the reconciliation
+    assumptions: dict[str, int] = field(default_factory=dict)
 
     def report(self) -> pd.DataFrame:
         """Excluded and flagged records, one row per (record, check): the ingest report.
 
         Columns ``row, tumour_id, check, severity, column, message``; no identifier values.
+        Records excluded only because they are not counted by default (benign, uncertain,
+        in situ) are listed too, with check ``not_counted_by_default`` and severity
+        ``not counted``, so that every excluded record appears in the report.
         """
-        f = self.flags.sort_values([S.ROW, "severity", "check"], kind="stable")
+        parts = [self.flags[S.FLAG_COLUMNS]]
+        if S.INCLUDED in self.records.columns and len(self.records):
+            err_rows = self.flags.loc[self.flags["severity"].astype(str) == S.ERROR, S.ROW]
+            nc = ~self.records[S.INCLUDED].to_numpy(dtype=bool) & ~self.records[S.ROW].isin(err_rows).to_numpy()
+            if nc.any():
+                sub = self.records.loc[nc, [S.ROW, S.TUMOUR_ID]]
+                desc = self.reconciliation.loc[self.reconciliation["reason"] == NOT_COUNTED, "description"]
+                parts.append(pd.DataFrame({
+                    S.ROW: sub[S.ROW].astype("int64").to_numpy(),
+                    S.TUMOUR_ID: sub[S.TUMOUR_ID].astype(object).astype("str").to_numpy(),
+                    "check": NOT_COUNTED, "severity": "not counted", "column": S.BEHAVIOUR,
+                    "message": desc.iloc[0] if len(desc) else NOT_MALIGNANT_REASON}))
+        f = pd.concat([p.astype({"check": str, "severity": str, "column": str, "message": str})
+                       for p in parts if len(p)] or [parts[0]], ignore_index=True)
+        f = f.sort_values([S.ROW, "severity", "check"], kind="stable")
         return f[S.FLAG_COLUMNS].reset_index(drop=True)
 
     def summary_lines(self) -> list[str]:
@@ -67,8 +99,16 @@ class RegistryData:
         for r in self.reconciliation.itertuples(index=False):
             if r.status != "used":
                 lines.append(f"  - {r.description or r.reason} [{r.reason}]: {int(r.records):,}")
-        warn = int((self.flags["severity"] == S.WARNING).sum()) if len(self.flags) else 0
-        lines.append(f"Warnings (records kept): {warn:,}")
+        for key, n in self.assumptions.items():
+            lines.append(f"Assumed: {ASSUMPTION_TEXT.get(key, key)} [{key}]: {n:,} records")
+        warn = self.flags[self.flags["severity"].astype(str) == S.WARNING] if len(self.flags) else self.flags
+        lines.append(f"Warnings (records kept and counted): {len(warn):,}")
+        if len(warn):
+            by_check = warn.groupby(warn["check"].astype(str), sort=False).agg(
+                n=(S.ROW, "size"), message=("message", "first"))
+            for cid, r in by_check.sort_values("n", ascending=False, kind="stable").iterrows():
+                text = r.message if cid not in _quality_checks() else _quality_checks()[cid]
+                lines.append(f"  - {text} [{cid}]: {int(r.n):,}")
         dropped = ", ".join(f"{c} ({k})" for c, k in self.dropped_columns.items()) or "none"
         lines.append(f"Identifier columns dropped at read time: {dropped}")
         if self.ignored_columns:
@@ -125,6 +165,10 @@ def build_registry(raw: RawRecords, *, population: Any = None, deaths: Any = Non
     flags = flags.sort_values(S.ROW, kind="stable").reset_index(drop=True)
     recon["records"] = recon["records"].astype("int64")
 
+    if raw.assumptions:   # the account says what was assumed for the records it counts
+        used = recon["status"] == "used"
+        note = " ".join(f"Assumed: {ASSUMPTIONS.get(k, k)}" for k in raw.assumptions)
+        recon.loc[used, "description"] = recon.loc[used, "description"].astype(str) + " " + note
     n_used = int(records[S.INCLUDED].sum())
     n_excluded = raw.n_read - n_used
     if int(recon["records"].sum()) != raw.n_read or \
@@ -139,7 +183,8 @@ def build_registry(raw: RawRecords, *, population: Any = None, deaths: Any = Non
         loaded_at=pd.Timestamp.now(tz="UTC"), population=pop, deaths=dth,
         ignored_columns=list(raw.ignored_columns), column_map=dict(raw.column_map),
         info={"format": raw.kind, "encoding": raw.encoding, "delimiter": raw.delimiter, "canreg": raw.canreg,
-              "top_age": top_age},
+              "top_age": top_age, "assumptions": dict(raw.assumptions)},
+        assumptions=dict(raw.assumptions),
     )
 
 

@@ -116,9 +116,102 @@ CHECK_BY_ID = {c.id: c for c in CHECKS}
 CHECK_ORDER = {c.id: i for i, c in enumerate(CHECKS)}
 
 
-def check_table() -> pd.DataFrame:
-    """The checks as a table (id, severity, column, message), in priority order."""
-    return pd.DataFrame([c.__dict__ for c in CHECKS])
+def check_table(lang: str = "en") -> pd.DataFrame:
+    """The checks as a table (id, severity, column, message), in priority order.
+
+    ``message`` is in ``lang`` (en, az, ru; see :func:`check_message`).
+    """
+    tab = pd.DataFrame([c.__dict__ for c in CHECKS])
+    if lang != "en":
+        tab["message"] = [check_message(c.id, lang) for c in CHECKS]
+    return tab
+
+
+# --- translated texts (catalogues data/i18n/{en,az,ru}/quality.json) -----------------------
+# Checks raised by the reader (analytics.readers) and file-level assumptions: not in CHECKS
+# (they never run on records in memory) but shown with the same kind of message.
+READER_CHECK_IDS = ("unparseable_date", "invalid_code", "age_99_unknown", "malformed_row", "empty_row",
+                    "canreg_deleted", "morphology_assumed", "behaviour_assumed")
+_TEMPLATE_DEFAULTS = {"year": MIN_INCIDENCE_YEAR, "max_age": MAX_AGE, "days": DEFAULT_DUPLICATE_WINDOW_DAYS}
+
+
+def check_message(check_id: str, lang: str = "en", **fmt) -> str:
+    """The message of a check in ``lang`` ("en", "az", "ru"): catalogue key ``quality.check.<id>``.
+
+    Covers every id of :data:`CHECKS` and the reader's checks (:data:`READER_CHECK_IDS`).
+    ``fmt`` fills the template (``days`` for ``duplicate_tumour``; defaults are this module's
+    constants). An unknown id gives the English message of :data:`CHECKS` or the id itself,
+    never an error.
+    """
+    from . import i18n
+    key = f"quality.check.{check_id}"
+    if not i18n.has_key(key, "en") and i18n.has_key(f"quality.reason.{check_id}", "en"):
+        key = f"quality.reason.{check_id}"           # not_counted_by_default in the report
+    if not i18n.has_key(key, "en"):
+        c = CHECK_BY_ID.get(check_id)
+        return c.message if c is not None else str(check_id)
+    return i18n.t(key, lang, **{**_TEMPLATE_DEFAULTS, **fmt})
+
+
+def reason_description(reason: str, lang: str = "en") -> str:
+    """Description of a reconciliation reason in ``lang``: ``used``, ``not_counted_by_default``
+    (catalogue ``quality.reason.<id>``) or a check id (its :func:`check_message`)."""
+    from . import i18n
+    key = f"quality.reason.{reason}"
+    if i18n.has_key(key, "en"):
+        return i18n.t(key, lang)
+    return check_message(reason, lang)
+
+
+def severity_label(severity: str, lang: str = "en") -> str:
+    """"error", "warning" or "not counted" in ``lang`` (catalogue ``quality.severity.<id>``)."""
+    from . import i18n
+    key = "quality.severity." + str(severity).replace(" ", "_")
+    return i18n.t(key, lang) if i18n.has_key(key, "en") else str(severity)
+
+
+def translate_flags(flags: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+    """Flags (or the ingest report) with ``message`` and ``severity`` in ``lang``.
+
+    English keeps the per-record messages as written (they may name the value read or the
+    rule that fired); other languages get the check's message (:func:`check_message`).
+    ``check`` keeps its id, so filters and downloads stay language-independent.
+    """
+    if lang == "en" or not len(flags):
+        return flags
+    out = flags.copy()
+    chk = out["check"].astype(str)
+    uniq = pd.unique(chk)
+    out["message"] = chk.map({c: check_message(c, lang) for c in uniq}).astype("str")
+    if "severity" in out.columns:
+        sev = out["severity"].astype(str)
+        out["severity"] = sev.map({v: severity_label(v, lang) for v in pd.unique(sev)}).astype("str")
+    return out
+
+
+def translate_reconciliation(reconciliation: pd.DataFrame, lang: str = "en",
+                             assumptions=()) -> pd.DataFrame:
+    """The reconciliation frame with ``description`` in ``lang`` (``reason`` keeps its id).
+
+    Status and severity become labels in ``lang`` too (``quality.status.*``,
+    ``quality.severity.*``); the ``records`` column is unchanged, so the sum still equals
+    the records read. ``assumptions`` (``RegistryData.assumptions``, e.g.
+    ``morphology_assumed``) are appended to the description of the records used, as the
+    pipeline does in English.
+    """
+    if lang == "en" or not len(reconciliation):
+        return reconciliation
+    from . import i18n
+    out = reconciliation.copy()
+    notes = " ".join(check_message(a, lang) for a in assumptions)
+    out["description"] = [reason_description(r, lang) + (" " + notes if notes and r == USED else "")
+                          for r in out["reason"].astype(str)]
+    if "status" in out.columns:
+        out["status"] = [i18n.t(f"quality.status.{v}", lang) if i18n.has_key(f"quality.status.{v}") else v
+                         for v in out["status"].astype(str)]
+    if "severity" in out.columns:
+        out["severity"] = [severity_label(v, lang) if v else v for v in out["severity"].astype(str)]
+    return out
 
 
 # --- site/histology families (IARCcrgTools site/histology table, main families) -----------

@@ -44,6 +44,15 @@ CHECK_MALFORMED_ROW = "malformed_row"
 CHECK_EMPTY_ROW = "empty_row"
 CHECK_DELETED = "canreg_deleted"
 CHECK_AGE_UNKNOWN_99 = "age_99_unknown"
+# File-level assumptions: a column the extract does not have at all (not a record's fault).
+ASSUME_MORPHOLOGY = "morphology_assumed"
+ASSUME_BEHAVIOUR = "behaviour_assumed"
+ASSUMPTIONS = {
+    ASSUME_MORPHOLOGY: "The file has no morphology column: morphology was read as 8000 (neoplasm, NOS) "
+                       "for every record.",
+    ASSUME_BEHAVIOUR: "The file has no behaviour column: every record was read as malignant (behaviour 3).",
+}
+UNKNOWN_MORPHOLOGY = "8000"
 READER_EXCLUSION_REASONS = {
     CHECK_MALFORMED_ROW: "malformed row (more fields than the header)",
     CHECK_EMPTY_ROW: "empty row",
@@ -157,13 +166,15 @@ def _text_kwargs(src: TableSource, encoding: str) -> dict:
                 on_bad_lines="warn")
 
 
-def _read_text_arrow(src: TableSource, columns: list[str], n_fields: int) -> pd.DataFrame | None:
+def _read_text_arrow(src: TableSource, columns: list[str], n_fields: int
+                     ) -> tuple[pd.DataFrame, list[int]] | None:
     """Fast path for well-formed text (UTF-8 or a single-byte code page): Arrow's multi-threaded CSV reader, only the
     needed columns, every value as a string (Arrow-backed ``str`` columns, no copy).
 
-    Returns None, and the pandas path takes over, for anything irregular: another
-    encoding, duplicate header names, blank lines, rows with a different number of fields
-    (the pandas path keeps short rows and reports long ones by row number)."""
+    Rows with more fields than the header are skipped and returned by data-row number (as
+    the pandas path does), so that one bad row does not cost a large file the fast path.
+    Returns None, and the pandas path takes over, for anything else irregular: another
+    encoding, duplicate header names, blank lines, short rows (the pandas path keeps them)."""
     if src.encoding not in ("utf-8", "utf-8-sig", "cp1251", "cp1252", "latin-1") or len(set(columns)) != len(columns):
         return None
     import pyarrow as pa
@@ -188,9 +199,19 @@ def _read_text_arrow(src: TableSource, columns: list[str], n_fields: int) -> pd.
                                                  quoted_strings_can_be_null=True))
     except Exception:   # noqa: BLE001 - any doubt: the pandas path reads it and explains problems
         return None
-    if irregular or table.num_columns != len(columns):
+    if table.num_columns != len(columns):
         return None
-    return pd.DataFrame({c: pd.Series(pd.array(table[c].combine_chunks(), dtype="str")) for c in columns})
+    bad: list[int] = []
+    if irregular:
+        if not all(r.actual_columns > r.expected_columns for r in irregular):
+            return None
+        # Arrow does not number rows when it reads in parallel: the byte scan finds them
+        over = _overlong_rows(src, n_fields)
+        if len(over) != len(irregular):
+            return None
+        bad = sorted(int(r) for r in over)
+    df = pd.DataFrame({c: pd.Series(pd.array(table[c].combine_chunks(), dtype="str")) for c in columns})
+    return df, bad
 
 
 def _csv_with_fallback(src: TableSource, enc: str, usecols, nrows) -> pd.DataFrame:
@@ -370,8 +391,8 @@ def read_columns(src: TableSource, positions: list[int], names: list[str]) -> tu
         header = _sample(src, 0).columns
         fast = _read_text_arrow(src, [str(header[p]) for p in positions], len(header))
         if fast is not None:
-            fast.columns = names
-            return fast, []
+            fast[0].columns = names
+            return fast
         df, bad = _read_text(src, usecols=positions, n_fields=len(header))
         df.columns = names
         return df, bad
@@ -401,6 +422,8 @@ class RawRecords:
     encoding: str | None = None
     delimiter: str | None = None
     canreg: bool = False
+    # file-level assumptions (ASSUMPTIONS keys) -> number of records they apply to
+    assumptions: dict[str, int] = field(default_factory=dict)
 
 
 def _empty_flags() -> pd.DataFrame:
@@ -456,9 +479,10 @@ def read_records(source: Any, *, mapping: Any = None, name: str | None = None) -
     ignored = [c for c in headers if c not in col_map and c not in ident]
     rec, flags, excl, n_read = _normalise(raw, bad_rows, codes, cmap.date_format, is_canreg,
                                           {v: k for k, v in col_map.items()})
+    assumptions = rec.attrs.pop("assumptions", {})
     return RawRecords(rec, flags, excl, n_read, dropped_columns=ident, ignored_columns=ignored,
                       column_map=col_map, source=src.name, kind=src.kind, encoding=src.encoding,
-                      delimiter=src.delimiter, canreg=is_canreg)
+                      delimiter=src.delimiter, canreg=is_canreg, assumptions=assumptions)
 
 
 def _check_required(col_map: dict[str, str], headers: list[str], src: TableSource) -> None:
@@ -484,8 +508,10 @@ def _normalise(raw: pd.DataFrame, bad_rows: list[int], codes: dict, date_format:
     n_kept = len(raw)
     n_read = n_kept + len(bad_rows)
     if bad_rows:
-        all_rows = np.arange(1, n_read + 1)
-        rows = np.setdiff1d(all_rows, np.asarray(bad_rows))[:n_kept]
+        keep = np.ones(n_read, dtype=bool)          # a mask, not setdiff1d (which sorts/hashes all rows)
+        br = np.asarray(bad_rows, dtype=np.int64)
+        keep[br[(br >= 1) & (br <= n_read)] - 1] = False
+        rows = (np.flatnonzero(keep) + 1)[:n_kept]
     else:
         rows = np.arange(1, n_kept + 1)
     raw = raw.reset_index(drop=True)
@@ -546,12 +572,19 @@ def _normalise(raw: pd.DataFrame, bad_rows: list[int], codes: dict, date_format:
         out[S.TOPOGRAPHY] = p.values.values
         add_invalid(S.TOPOGRAPHY, p, CHECK_INVALID_CODE, "an ICD-O-3 topography code (C000-C809)")
     beh_from_mor = None
+    assumptions: dict[str, int] = {}
     if S.MORPHOLOGY in raw:
         p, beh_from_mor = parsing.parse_morphology(raw[S.MORPHOLOGY])
         out[S.MORPHOLOGY] = p.values.values
         add_invalid(S.MORPHOLOGY, p, CHECK_INVALID_CODE, "a 4-digit ICD-O-3 morphology code")
     else:
-        out[S.MORPHOLOGY] = parsing.missing(len(raw), "str")
+        # An extract without any morphology (site-only registries, some hospital lists) is
+        # still usable: ICD-10 follows from topography for solid tumours. Reading 8000
+        # ("neoplasm, NOS") says exactly that the histology is unknown, and the load
+        # reports the assumption instead of excluding every record as "morphology missing".
+        out[S.MORPHOLOGY] = pd.Categorical.from_codes(np.zeros(len(raw), dtype="int8"),
+                                                   categories=pd.Index([UNKNOWN_MORPHOLOGY], dtype="str"))
+        assumptions[ASSUME_MORPHOLOGY] = len(raw)
     if S.BEHAVIOUR in raw:
         p = parsing.parse_code(raw[S.BEHAVIOUR], parsing.BEHAVIOUR_CODES, extra=codes.get(S.BEHAVIOUR))
         beh = p.values
@@ -560,8 +593,15 @@ def _normalise(raw: pd.DataFrame, bad_rows: list[int], codes: dict, date_format:
         out[S.BEHAVIOUR] = beh
         add_invalid(S.BEHAVIOUR, p, CHECK_INVALID_CODE, "a behaviour code (0, 1, 2, 3)")
     else:
-        out[S.BEHAVIOUR] = (beh_from_mor.values if beh_from_mor is not None
-                            else parsing.missing(len(raw), "Int8"))
+        beh = (pd.Series(beh_from_mor.values, dtype="Int8") if beh_from_mor is not None
+               else pd.Series(parsing.missing(len(raw), "Int8"), dtype="Int8"))
+        # Without a behaviour column an extract lists malignant tumours (the registry's
+        # default count); a "/2" suffix on the morphology still says otherwise.
+        n_assumed = int(beh.isna().sum())
+        if n_assumed:
+            beh = beh.fillna(3)
+            assumptions[ASSUME_BEHAVIOUR] = n_assumed
+        out[S.BEHAVIOUR] = beh.array
 
     for col in (S.BIRTH_DATE, S.INCIDENCE_DATE, S.LAST_CONTACT):
         if col in raw:
@@ -626,7 +666,9 @@ def _normalise(raw: pd.DataFrame, bad_rows: list[int], codes: dict, date_format:
     excl = excl.sort_values(S.ROW, kind="stable").reset_index(drop=True)
     ordered = [c for c in S.TUMOUR_COLUMNS if c in out] + [S.ROW] + [
         f"{c}_imputed" for c in (S.BIRTH_DATE, S.INCIDENCE_DATE, S.LAST_CONTACT)]
-    return out[ordered], flags, excl, n_read
+    out = out[ordered]
+    out.attrs["assumptions"] = {k: v for k, v in assumptions.items() if v}
+    return out, flags, excl, n_read
 
 
 def _completed_years(birth: pd.Series, event: pd.Series) -> pd.Series:

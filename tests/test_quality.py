@@ -326,3 +326,46 @@ def test_non_default_index_in_checks_and_reconcile():
     out, recon, flags = reconciled(df)
     assert flags.loc[flags["check"] == "sex_invalid", schema.ROW].tolist() == [2]
     assert out[schema.INCLUDED].tolist() == [True, False, True]
+
+
+# --- translated messages (data/i18n/{en,az,ru}/quality.json) ----------------------------------
+def test_every_check_and_reason_has_a_message_in_every_language():
+    import re
+    from analytics import i18n, readers
+    i18n.reload_catalogues()
+    reader_ids = {readers.CHECK_UNPARSEABLE_DATE, readers.CHECK_INVALID_CODE, readers.CHECK_AGE_UNKNOWN_99,
+                  *readers.READER_EXCLUSION_REASONS, *readers.ASSUMPTIONS}
+    assert reader_ids == set(quality.READER_CHECK_IDS)       # a new reader check needs its texts
+    ids = list(quality.check_table()["id"]) + list(quality.READER_CHECK_IDS)
+    cyr = re.compile(r"[\u0400-\u04FF]")
+    for cid in ids:
+        en, az, ru = (quality.check_message(cid, lang) for lang in ("en", "az", "ru"))
+        for lang in ("en", "az", "ru"):
+            assert i18n.has_key(f"quality.check.{cid}", lang), (lang, cid)
+        assert len({en, az, ru}) == 3 and not cyr.search(az) and cyr.search(ru), cid
+    # English is the message the checks write into the flags
+    for c in quality.CHECKS:
+        assert quality.check_message(c.id, "en") == c.message.replace("the duplicate window", "91 days")
+    for r in (quality.USED, quality.NOT_COUNTED):
+        assert len({quality.reason_description(r, lang) for lang in ("en", "az", "ru")}) == 3
+    assert quality.check_message("duplicate_tumour", "ru", days=30).count("30 дней") == 1
+    assert quality.check_message("no_such_check", "az") == "no_such_check"
+    assert quality.check_table("ru")["message"].str.contains(cyr).all()
+
+
+def test_translated_reconciliation_and_flags_keep_ids_and_counts():
+    df = frame(rec(), rec(tumour_id="T2", patient_id="P2", sex=3),
+               rec(tumour_id="T3", patient_id="P3", behaviour=0, topography="C679", morphology="8120"),
+               rec(tumour_id="T4", patient_id="P4", basis=9))
+    out, recon, flags = reconciled(df)
+    ru = quality.translate_reconciliation(recon, "ru", assumptions=["morphology_assumed"])
+    assert ru["records"].tolist() == recon["records"].tolist() and ru["reason"].tolist() == recon["reason"].tolist()
+    by = dict(zip(ru["reason"], ru["description"]))
+    assert by["sex_invalid"] == "Пол не равен 1 (мужской), 2 (женский) или 9 (неизвестен)."
+    assert by["used"].endswith("морфология прочитана как 8000 (новообразование БДУ).")
+    assert set(ru["status"]) == {"Учтено", "Исключено"}
+    az = quality.translate_flags(flags, "az")
+    assert az["check"].astype(str).tolist() == flags["check"].astype(str).tolist()
+    assert dict(zip(az["check"].astype(str), az["message"]))["basis_unknown"] == "Diaqnozun əsası məlum deyil."
+    assert set(az["severity"]) == {"Xəta", "Xəbərdarlıq"}
+    assert quality.translate_flags(flags, "en") is flags

@@ -125,7 +125,9 @@ def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, t
     tab_chart, tab_table = st.tabs([t("app.tab.chart", lang), t("app.tab.table", lang)])
     with tab_chart:
         sel = dict(on_select="rerun", selection_mode="points") if select else {}
-        event = st.plotly_chart(fig, key=f"chart_{name}", width="stretch",
+        # theme=None: the figure keeps its own template (Streamlit's theme would override the
+        # presentation theme's large type and the colours shared with the exports)
+        event = st.plotly_chart(fig, key=f"chart_{name}", width="stretch", theme=None,
                                 config={"displaylogo": False, "toImageButtonOptions": {"filename": _slug(name)}}, **sel)
         if reading:
             st.caption(reading)
@@ -136,7 +138,9 @@ def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, t
         if table_note:
             st.caption(table_note)
     stem = f"{_slug(name)}_{f.y0}-{f.y1}"
-    cols = st.columns(6)
+    # a wrapping row: in a half-width column the buttons flow onto a second line, never truncated
+    row = st.container(horizontal=True, wrap=True, gap="small")
+    cols = [row] * 6
     cols[0].download_button(t("app.dl.csv", lang), data=lambda: table_csv(table, meta), file_name=f"{stem}.csv",
                             mime="text/csv", key=f"dl_csv_{name}", on_click="ignore")
     cols[1].download_button(t("app.dl.excel", lang), data=lambda: table_excel(table, meta, lang), file_name=f"{stem}.xlsx",
@@ -152,7 +156,7 @@ def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, t
     else:
         cols[2].download_button(t("app.dl.html", lang), data=lambda: figure_html(fig, meta, lang), file_name=f"{stem}.html",
                                 mime="text/html", key=f"dl_html_{name}", on_click="ignore")
-        cols[3].caption(status.message)
+        st.caption(status.message)
     def _add() -> None:   # a callback runs before the next run, so the sidebar count is current
         st.session_state.setdefault("_deck", []).append(
             {"figure": fig.to_dict(), "title": title, "reading": reading, "meta": meta})

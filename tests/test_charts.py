@@ -138,7 +138,10 @@ def test_top_sites_bar_men_left_women_right_with_cis():
     assert arr(women.error_x.array)[list(women.y).index("Lung")] == pytest.approx(28.4 - 25.1)
     assert fig.layout.xaxis.title.text == "Age-standardised rate (world standard) per 100,000"
     labels = [tr for tr in fig.data if tr.type == "scatter"]
-    assert "45.2" in labels[0].text and "60.3" in labels[1].text
+    # values sit beyond the CI with an en space, so the whisker's cap never strikes the number
+    assert "45.2\u2002" in labels[0].text and "\u200260.3" in labels[1].text
+    lx = dict(zip(labels[0].y, arr(labels[0].x)))
+    assert lx["Lung"] == pytest.approx(-49.6)
     # axis labels are absolute on both sides, and reach past the largest upper limit (64.8)
     assert list(fig.layout.xaxis.ticktext) == [str(abs(int(v))) for v in fig.layout.xaxis.tickvals]
     assert fig.layout.xaxis.tickvals[0] == -fig.layout.xaxis.tickvals[-1] and fig.layout.xaxis.tickvals[-1] >= 64.8
@@ -153,7 +156,7 @@ def test_top_sites_bar_translated_and_marks():
     assert "Лёгкое" in men.y and "Щитовидная железа" in men.y
     pat = dict(zip(men.y, men.marker.pattern.shape))
     assert pat["Щитовидная железа"] == "/" and pat["Лёгкое"] == ""
-    text = dict(zip(fig.data[1].y, fig.data[1].text))
+    text = {y: v.strip("\u2002") for y, v in zip(fig.data[1].y, fig.data[1].text)}
     assert text["Щитовидная железа"] == "2,0*" and text["Лёгкое"] == "45,2"
     assert any("*" in a.text for a in fig.layout.annotations if a.name == base.NOTE_NAME)
 
@@ -361,3 +364,16 @@ def test_indicator_heatmap_cells_by_status():
     assert [list(r) for r in hm.text] == [["2.0", ""], ["12.0", "7.0"]]
     names = [tr.name for tr in fig.data[1:]]
     assert names == ["Meets target", "Acceptable", "Needs attention", "Target: ≤ 5%"]
+
+
+def test_presentation_theme_keeps_every_site_label_and_wraps_long_titles():
+    # 22 px tick labels need >= ~42 px per row, or plotly drops every other site name
+    title = "Top 10 sites by ASR, men (left) and women (right), 2020-2024, demo registry"
+    fig = incidence.top_sites_bar(_rates(), n=4, lang="en", theme="presentation", title=title)
+    rows = len(fig.layout.yaxis.categoryarray)
+    assert (fig.layout.height - 160) / rows >= 1.9 * 22
+    # at 32 px a 1000 px figure holds ~50 characters a line: the title is wrapped, not cut
+    assert fig.layout.title.text.count("<br>") == 1
+    assert fig.layout.title.text.replace("<br>", " ") == title
+    light = incidence.top_sites_bar(_rates(), n=4, lang="en", title=title)
+    assert light.layout.title.text == title          # 17 px: one line

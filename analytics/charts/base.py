@@ -231,7 +231,9 @@ def legend_line(fig: go.Figure, name: str, line: dict) -> go.Figure:
 def new_figure(title: str = "", theme: str = "light", **layout: Any) -> go.Figure:
     """An empty figure with the theme and a left-aligned title."""
     fig = go.Figure()
-    fig.update_layout(template=template_name(theme), title=dict(text=title, xref="paper", x=0), **layout)
+    # the title spans the whole figure (not just the plot area behind long axis labels), so
+    # that with the large type of the presentation theme it wraps instead of being cut
+    fig.update_layout(template=template_name(theme), title=dict(text=title, xref="container", x=0.01), **layout)
     return fig
 
 
@@ -353,6 +355,15 @@ def _fit_top(fig: go.Figure, width: int | None) -> None:
     size = _font_size(fig, "legend", "font", "size")
     base = _font_size(fig, "font", "size")
     title = _font_size(fig, "title", "font", "size") if fig.layout.title.text else 0
+    title_lines = 0
+    if title:
+        # wrap a long title to the figure's width (plotly never wraps; re-wrapped from scratch
+        # when an export lays the figure out at another width)
+        text = str(fig.layout.title.text).replace("<br>", " ")
+        lines = _wrap(text, (width or fig.layout.width or 1000) - 40, title)
+        title_lines = len(lines)
+        if title_lines > 1:
+            fig.layout.title.text = "<br>".join(lines)
     legend = fig.layout.legend
     rows = 0
     above = legend.orientation == "h" and (legend.y or 0) >= 1 and fig.layout.showlegend is not False
@@ -369,8 +380,14 @@ def _fit_top(fig: go.Figure, width: int | None) -> None:
                     used += w
     labels = any((a.yref in ("paper", None)) and (a.y or 0) >= 1 and a.name not in (NOTE_NAME, FOOTER_NAME)
                  for a in (fig.layout.annotations or ()))
-    need = title * 1.6 + 16 + rows * size * 1.7 + (base * 1.7 if labels else 0) + 10
+    need = title * (1.6 + 1.25 * max(title_lines - 1, 0)) + 16 + rows * size * 1.7 + (base * 1.7 if labels else 0) + 10
     fig.update_layout(margin=dict(t=int(max(need, 30))))
+
+
+def row_height(fig: go.Figure, minimum: float) -> float:
+    """Pixels per category row of a horizontal chart: at least ``minimum``, and tall enough for
+    one label at the theme's tick size (else plotly silently drops every other label)."""
+    return max(float(minimum), 1.9 * _font_size(fig, "yaxis", "tickfont", "size"))
 
 
 def finish(fig: go.Figure) -> go.Figure:

@@ -22,7 +22,7 @@ from plotly.subplots import make_subplots
 
 from analytics import schema
 from analytics.charts.base import (
-    TOP_LEGEND, GREY, legend_line, OKABE_ITO, UNRELIABLE_PATTERN, add_note, empty_figure, finite, marks_note,
+    TOP_LEGEND, GREY, legend_line, row_height, OKABE_ITO, UNRELIABLE_PATTERN, add_note, empty_figure, finite, marks_note,
     finish, new_figure, resolve_k, sex_colour, site_colour, suppressed_mask, template_name, unreliable_mask,
     value_text,
 )
@@ -158,7 +158,9 @@ def top_sites_bar(frame: pd.DataFrame, *, lang: str = "en", n: int = 10, site: s
         reach = np.fmax(np.nan_to_num(v), np.nan_to_num(hi)) * direction
         fig.add_scatter(
             y=[site_label(s, lang) for s in part[site]], x=np.where(sup, 0.0, reach), mode="text",
-            text=value_text(part, value, lang=lang, k=k, min_count=min_count).tolist(),
+            # an en space between the whisker's cap and the number, so the cap never strikes it
+            text=[(f"{s}\u2002" if direction < 0 else f"\u2002{s}") if s else s
+                  for s in value_text(part, value, lang=lang, k=k, min_count=min_count).tolist()],
             textposition="middle left" if direction < 0 else "middle right", cliponaxis=False,
             showlegend=False, hoverinfo="skip")
     step = _nice_step(vmax)
@@ -172,7 +174,9 @@ def top_sites_bar(frame: pd.DataFrame, *, lang: str = "en", n: int = 10, site: s
                        xanchor="left", yanchor="bottom", showarrow=False)
     fig.add_annotation(text=f"<b>{sex_label(2, lang)}</b>", x=0.98, y=1.0, xref="paper", yref="paper",
                        xanchor="right", yanchor="bottom", showarrow=False)
-    fig.update_layout(showlegend=False, height=max(380, 60 + 38 * len(top)))
+    # one row per site tall enough for its label at the theme's type size (else plotly
+    # drops every other site name on the axis)
+    fig.update_layout(showlegend=False, height=int(max(380, 160 + row_height(fig, 38) * len(top))))
     return finish(add_note(fig, marks_note(df, lang=lang, k=k, min_count=min_count)))
 
 
@@ -338,8 +342,8 @@ def asr_by_site(frame: pd.DataFrame, *, lang: str = "en", site: str | None = Non
         )
     fig.update_yaxes(categoryorder="array", categoryarray=labels[::-1], title_text="")
     fig.update_xaxes(title_text=rate_axis_title(lang, standard, multiplier), rangemode="tozero")
-    per_site = 22 * max(1, len(codes))
-    fig.update_layout(height=max(380, 90 + per_site * len(order)), showlegend=has_sex,
+    per_site = max(22 * max(1, len(codes)), row_height(fig, 22))
+    fig.update_layout(height=int(max(380, 90 + per_site * len(order))), showlegend=has_sex,
                       legend=dict(TOP_LEGEND, traceorder="reversed"),
                       separators=_separators(lang))
     return finish(add_note(fig, marks_note(df, lang=lang, k=k, min_count=min_count)))
@@ -459,7 +463,7 @@ def regions_compared(frame: pd.DataFrame, *, national: float | None = None, lang
         legend_line(fig, t("charts.national_value", lang, value=format_number(national, lang, 1)), line)
     fig.update_yaxes(categoryorder="array", categoryarray=names[::-1], title_text="")
     fig.update_xaxes(title_text=rate_axis_title(lang, standard, multiplier), rangemode="tozero")
-    fig.update_layout(height=max(380, 100 + 24 * len(names)), separators=_separators(lang),
+    fig.update_layout(height=int(max(380, 100 + row_height(fig, 24) * len(names))), separators=_separators(lang),
                       legend=TOP_LEGEND)
     return finish(add_note(fig, marks_note(df, lang=lang, k=k, min_count=min_count)))
 

@@ -18,7 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analytics import schema
-from analytics.charts.base import GREY, OKABE_ITO, TOP_LEGEND, finish, legend_line, empty_figure, finite, new_figure
+from analytics.charts.base import GREY, OKABE_ITO, TOP_LEGEND, finish, row_height, legend_line, empty_figure, finite, new_figure
 from analytics.i18n import format_number, plotly_separators, site_label, t
 
 STATUS_COLOURS = {"good": OKABE_ITO["bluish_green"], "acceptable": OKABE_ITO["orange"],
@@ -155,7 +155,7 @@ def indicator_bars(frame: pd.DataFrame, *, x: str | None = None, y: str = "value
     else:
         fig.update_yaxes(categoryorder="array", categoryarray=df["_cat"].tolist()[::-1], title_text="")
         fig.update_xaxes(title_text=axis_title, rangemode="tozero")
-        fig.update_layout(height=max(360, 100 + 24 * len(df)))
+        fig.update_layout(height=int(max(360, 100 + row_height(fig, 24) * len(df))))
     if unit == "%":
         top = np.nanmax(np.append(df["_v"].to_numpy(), target if target is not None else 0))
         rng = [0, min(110, max(10, top * 1.15))]
@@ -213,7 +213,7 @@ def indicator_overview(frame: pd.DataFrame, *, lang: str = "en", theme: str = "l
                         hovertemplate="%{text}<extra></extra>")
     fig.update_yaxes(categoryorder="array", categoryarray=labels[::-1], title_text="")
     fig.update_xaxes(title_text=t("charts.axis_percent_records", lang), range=[0, 110])
-    fig.update_layout(height=max(340, 90 + 40 * len(rows)), separators=plotly_separators(lang),
+    fig.update_layout(height=int(max(340, 90 + row_height(fig, 40) * len(rows))), separators=plotly_separators(lang),
                       legend=TOP_LEGEND)
     return finish(fig)
 
@@ -267,6 +267,6 @@ def indicator_heatmap(frame: pd.DataFrame, *, indicator: str, x: str = schema.YE
     fig.update_yaxes(autorange="reversed", title_text="", showgrid=False, type="category")
     fig.update_xaxes(title_text=t("charts.axis_year", lang) if x == schema.YEAR else "", showgrid=False,
                      type="category", side="bottom")
-    fig.update_layout(height=max(320, 110 + 26 * len(ylabels)), separators=plotly_separators(lang),
+    fig.update_layout(height=int(max(320, 110 + row_height(fig, 26) * len(ylabels))), separators=plotly_separators(lang),
                       legend=TOP_LEGEND, plot_bgcolor="white")
     return finish(fig)

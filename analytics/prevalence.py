@@ -336,9 +336,12 @@ def prevalence(
     durs = list(durations)
     labels = ["all" if d is None else str(int(d)) for d in durs]
     # Window (t - N years, t]: calendar years via DateOffset, vectorised over durations.
-    starts = [pd.Timestamp.min if d is None else t - pd.DateOffset(years=int(d)) for d in durs]
-    dxv = c[S.INCIDENCE_DATE].to_numpy()
-    inwin = np.stack([dxv > np.datetime64(s) for s in starts], axis=1)
+    # "All years" has no lower bound. (pd.Timestamp.min used to stand for it: as a numpy
+    # datetime64[us] scalar it overflowed when compared with nanosecond dates and counted nobody.)
+    starts = [None if d is None else t - pd.DateOffset(years=int(d)) for d in durs]
+    dx_ser = c[S.INCIDENCE_DATE]
+    inwin = np.stack([np.ones(len(c), bool) if s is None else (dx_ser > s).to_numpy(bool) for s in starts],
+                     axis=1)
     flat = inwin.reshape(-1)
     rows = np.repeat(np.arange(len(c)), len(durs))[flat]
     dcode = np.tile(np.arange(len(durs)), len(c))[flat]

@@ -94,7 +94,10 @@ widgets.chart_with_table(
                    nodate=nodate) + (" " + f.t("trends.prev.adjusted_note") if adjust else ""))
 
 st.subheader(f.t("trends.prev.table_title", date=date_label))
-full = table.assign(duration=table["duration"].map(lambda d: f.t(f"trends.dur.{d}"))).round(2)
+from analytics.i18n import sex_label  # noqa: E402
+
+full = table.assign(duration=table["duration"].map(lambda d: f.t(f"trends.dur.{d}")),
+                    **{S.SEX: table[S.SEX].map(lambda v: sex_label(v, f.lang))}).round(2)
 st.dataframe(full, hide_index=True, width="stretch", key="prevalence_full")
 meta = {"title": f.t("trends.prev.table_title", date=date_label), **f.describe(ds)}
 d1, d2 = st.columns(2)

@@ -10,9 +10,13 @@ Latin-1 on older Unix). The rules, in order:
    to occur by chance in single-byte text, so this is the safe first guess; it is what keeps
    Azerbaijani letters such as "ə ğ ı ö ü ç ş" intact);
 3. otherwise a single-byte code page: Windows-1251 when the high bytes (0xC0-0xFF) mostly
-   come in runs, as in Cyrillic words where every letter is a high byte; Windows-1252 when
-   they sit alone among ASCII letters, as in accented Latin text; Latin-1 when the sample
-   contains bytes that Windows-1252 leaves undefined.
+   come in runs, as in Cyrillic words where every letter is a high byte; Windows-1254
+   (Turkish, the ANSI code page of Azerbaijani Latin Windows) when the sample has the bytes
+   of "ğ ı ş Ğ İ Ş" and none of the acute vowels and "æ" that only Icelandic text would
+   pair with the same bytes read as Windows-1252 ("ð ý þ"); Windows-1252 when high bytes sit
+   alone among ASCII letters, as in accented Latin text; Latin-1 when the sample contains
+   bytes that Windows-1252 leaves undefined. ("ə" has no place in any single-byte code
+   page: an Azerbaijani file keeps it only in UTF-8 or UTF-16.)
 """
 from __future__ import annotations
 
@@ -23,6 +27,10 @@ import numpy as np
 SAMPLE_BYTES = 1 << 20
 
 _UNDEFINED_1252 = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
+# Where Windows-1254 differs from Windows-1252 among letters: Ğ İ Ş ğ ı ş (1252: Ð Ý Þ ð ý þ)
+_TURKIC_1254 = [0xD0, 0xDD, 0xDE, 0xF0, 0xFD, 0xFE]
+# á é í ó ú æ and capitals: common in Icelandic next to ð ý þ, absent from Azerbaijani/Turkish
+_ICELANDIC_ONLY = [0xE1, 0xE9, 0xED, 0xF3, 0xFA, 0xE6, 0xC1, 0xC9, 0xCD, 0xD3, 0xDA, 0xC6]
 
 
 def detect_encoding(sample: bytes) -> str:
@@ -49,6 +57,8 @@ def detect_encoding(sample: bytes) -> str:
         in_run = high & (np.r_[False, high[:-1]] | np.r_[high[1:], False])
         if in_run.sum() / n_high > 0.5:
             return "cp1251"
+        if np.isin(arr, _TURKIC_1254).any() and not np.isin(arr, _ICELANDIC_ONLY).any():
+            return "cp1254"
     return "cp1252"
 
 

@@ -175,7 +175,7 @@ def _read_text_arrow(src: TableSource, columns: list[str], n_fields: int
     the pandas path does), so that one bad row does not cost a large file the fast path.
     Returns None, and the pandas path takes over, for anything else irregular: another
     encoding, duplicate header names, blank lines, short rows (the pandas path keeps them)."""
-    if src.encoding not in ("utf-8", "utf-8-sig", "cp1251", "cp1252", "latin-1") or len(set(columns)) != len(columns):
+    if src.encoding not in ("utf-8", "utf-8-sig", "cp1251", "cp1252", "cp1254", "latin-1") or len(set(columns)) != len(columns):
         return None
     import pyarrow as pa
     import pyarrow.csv as pacsv

@@ -25,7 +25,7 @@ VALUES = st.one_of(
     st.text(max_size=12),
 )
 DELIMS = st.sampled_from(["\t", ",", ";", "|", ":", " "])
-ENCODINGS = st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252", "cp1251", "latin-1"])
+ENCODINGS = st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252", "cp1251", "cp1254", "latin-1"])
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow],
                     derandomize=True)
 

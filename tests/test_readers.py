@@ -36,6 +36,9 @@ def _rows(regions):
 @pytest.mark.parametrize("encoding,regions", [
     ("utf-8", AZ), ("utf-8-sig", AZ), ("utf-16", AZ),
     ("cp1252", ["Zürich", "Genève", "Málaga", "Køge"]),
+    ("cp1252", ["Göyçay", "Füzuli", "Ucar", "Qax"]),             # Azerbaijani names without ə ğ ı ş
+    ("cp1254", ["Ağdaş", "Şamaxı", "İsmayıllı", "Göyçay"]),        # Azerbaijani Latin in Windows ANSI
+    ("cp1254", ["Qışlaq", "Ağstafa", "Şabran", "Ağsu"]),
     ("cp1251", ["Москва", "Санкт-Петербург", "Новосибирск", "Екатеринбург"]),
     ("latin-1", ["Zürich\x81", "Genève", "Ærø", "Ñuble"]),
 ])
@@ -52,6 +55,9 @@ def test_detect_encoding_rules():
     assert detect_encoding("abc".encode("utf-16")) == "utf-16"
     assert detect_encoding("район Москва, область".encode("cp1251")) == "cp1251"
     assert detect_encoding("Zürich, Genève, Málaga".encode("cp1252")) == "cp1252"
+    assert detect_encoding("Şamaxı, Ağdaş, İsmayıllı".encode("cp1254")) == "cp1254"
+    assert detect_encoding("Reykjavík, Þórshöfn, Ísafjörður".encode("cp1252")) == "cp1252"   # Icelandic ð þ
+    assert detect_encoding("Зеленоград, Ростов".encode("cp1251")) == "cp1251"
 
 
 @pytest.mark.parametrize("sep", ["\t", ",", ";", "|"])

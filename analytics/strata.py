@@ -81,9 +81,11 @@ def group_codes(data: pd.DataFrame, by: list[str]) -> Groups:
     sizes = [max(len(u), 1) for u in uniques]
     total = math.prod(sizes)
     if total <= 1 << 24:
-        combined = codes[0]
+        # In place and in 32 bits: half the memory traffic of int64 temporaries.
+        combined = codes[0].astype(np.int32)
         for c, size in zip(codes[1:], sizes[1:]):
-            combined = combined * size + c
+            combined *= size
+            combined += c
         present = np.bincount(combined, minlength=total) > 0
         remap = np.cumsum(present) - 1
         gcode = remap[combined]
@@ -112,12 +114,14 @@ def factorize_sorted(s: pd.Series, dense: bool = True) -> tuple[np.ndarray, pd.I
     ``dense=False`` allows codes of values that do not occur (all categories, the integer range)."""
     dtype = s.dtype
     if isinstance(dtype, pd.CategoricalDtype):
-        c = s.cat.codes.to_numpy(dtype=np.int64)
+        c = s.cat.codes.to_numpy()
         cats = s.cat.categories
         k = len(cats)
         has_na = bool((c < 0).any())
         if has_na:
-            c = np.where(c < 0, k, c)
+            c = np.where(c < 0, k, c.astype(np.int64))
+        elif dense:
+            c = c.astype(np.int64)
         if not dense:
             values = pd.CategoricalIndex(pd.Categorical.from_codes(
                 np.arange(k + has_na) if not has_na else np.r_[np.arange(k), -1], dtype=dtype))
@@ -190,20 +194,17 @@ def age_axis(data: pd.DataFrame, age: str, ages: tuple[float, float] | None = No
         else:
             codes, uniq = pd.factorize(raw, sort=False)
         uniq = [str(u) for u in uniq]
-        is_unknown = np.array([bool(_UNKNOWN_AGE.match(u)) for u in uniq] + [True])
-        codes = np.where(is_unknown[codes], -1, codes)
+        is_unknown = [bool(_UNKNOWN_AGE.match(u)) for u in uniq]
         keep = [i for i, u in enumerate(uniq) if not is_unknown[i]]
-        remap = np.full(len(uniq) + 1, -1, dtype=np.int64)
-        remap[keep] = np.arange(len(keep))
-        codes = remap[codes]
-        uniq = [uniq[i] for i in keep]
-        bounds = [parse_age_group(u) for u in uniq]
+        bounds = {i: parse_age_group(uniq[i]) for i in keep}
         # Order by age; labels that cannot be read keep their order of appearance, after the others.
-        order_key = [(0, b[0], b[1], i) if b else (1, 0, 0, i) for i, b in enumerate(bounds)]
-        order = sorted(range(len(uniq)), key=lambda i: order_key[i])
-        rank = np.empty(len(uniq), dtype=np.int64)
-        rank[order] = np.arange(len(uniq))
-        codes = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1)
+        order_key = {i: (0, b[0], b[1], i) if b else (1, 0, 0, i) for i, b in bounds.items()}
+        order = sorted(keep, key=lambda i: order_key[i])
+        # One lookup table over the few distinct labels (position -1 = missing), applied to the
+        # rows once: unknown -> -1, known -> rank in age order.
+        lut = np.full(len(uniq) + 1, -1, dtype=np.int64)
+        lut[order] = np.arange(len(order))
+        codes = lut[codes]
         labels = [uniq[i] for i in order]
         starts = np.array([bounds[i][0] if bounds[i] else np.nan for i in order], dtype=float)
         ends = np.array([bounds[i][1] if bounds[i] else np.nan for i in order], dtype=float)

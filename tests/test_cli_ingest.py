@@ -65,3 +65,34 @@ def test_module_entry_point_subprocess(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "analytics", "ingest", str(tmp_path / "missing.tsv")], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "does not exist" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_assumptions_warnings_by_check_and_mi_ratio(tmp_path, capsys):
+    f = tmp_path / "site_only.csv"
+    f.write_text("sex,age,incidence_date,topography,basis,region\r\n1,61,2020-01-05,C341,7,R1\r\n"
+                 "2,55,2020-02-07,C504,9,R1\r\n1,70,2020-03-01,C349,0,\r\n2,48,2020-03-09,C509,7,R2\r\n")
+    deaths = tmp_path / "deaths.csv"
+    deaths.write_text("year,sex,age_group,region_code,icd10,count\r\n2020,1,60-64,R1,C34,3\r\n"
+                      "2020,2,55-59,R1,C50,1\r\n")
+    rep = tmp_path / "r.csv"
+    assert main(["ingest", str(f), "--deaths", str(deaths), "--by", "site_ci5", "--report", str(rep)]) == 0
+    out = capsys.readouterr().out
+    assert "Records read: 4" in out and "Records used: 4" in out
+    assert "no morphology column" in out and "[morphology_assumed]: 4 records" in out
+    # warnings broken down by check, with their counts
+    assert "Warnings (records kept and counted): 2" in out
+    assert "Basis of diagnosis is unknown. [basis_unknown]: 1" in out
+    assert "Region of residence is missing. [region_missing]: 1" in out
+    # M:I = 4 deaths / 4 cases overall; lung 3/2 = 1.50, breast 1/2 = 0.50
+    lines = out.splitlines()
+    assert lines[lines.index("Data-quality indicators (all records used):") + 2].rstrip().endswith("1.00")
+    assert any(l.startswith("Lung") and l.rstrip().endswith("1.50") for l in lines)
+    assert any(l.startswith("Breast") and l.rstrip().endswith("0.50") for l in lines)
+
+
+def test_output_into_a_closed_pipe_is_not_a_traceback():
+    # > 64 kB of indicators (site x year on the demo): more than a pipe holds once `head` has gone
+    f = ROOT / "data" / "demo" / "tumours.parquet"
+    p = subprocess.run(f"{sys.executable} -m analytics ingest {f} --by site_ci5,year | head -1", shell=True, cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    assert p.stdout.startswith("Source:") and "Traceback" not in p.stderr

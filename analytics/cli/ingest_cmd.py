@@ -29,6 +29,15 @@ def add_parser(subparsers) -> "callable":
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except BrokenPipeError:      # output piped into `head`: not an error of the extract
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
     from analytics.errors import IngestError
     from analytics.pipeline import load_registry
     try:
@@ -78,8 +87,11 @@ def _print_indicators(reg, args, out) -> None:
         if {"indicator", "value"} <= set(ind.columns):
             keys = [c for c in cols if c in ind.columns]
             name = "label" if "label" in ind.columns else "indicator"
+            ratio_labels = set(ind.loc[ind["indicator"] == "mi_ratio", name])
             ind = (ind.pivot_table(index=keys, columns=name, values="value", sort=False, observed=True)
                    if keys else ind.set_index(name)[["value"]].T)
+            for col in ratio_labels & set(ind.columns):   # a ratio, not a percentage: 2 decimals
+                ind[col] = ind[col].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
         tables.append((label, ind))
     with pd.option_context("display.max_rows", 200, "display.max_columns", 30, "display.width", 200,
                            "display.float_format", "{:.1f}".format):

@@ -386,3 +386,16 @@ def test_preview_sample_has_no_identifiers():
                 header=HEADER + ["Surname", "contact"]).encode()
     prev = sample_table(open_source(data, "x.csv"), nrows=20)
     assert list(prev.columns) == HEADER and "Əliyev" not in prev.to_string()
+
+
+def test_empty_row_is_excluded_with_its_row_number(tmp_path):
+    from analytics.pipeline import load_registry
+    rows = _rows(AZ[:3])
+    rows[1] = [""] * len(HEADER)                    # a row of empty fields (e.g. a spreadsheet's blank line)
+    f = tmp_path / "e.csv"
+    f.write_text(_csv(rows), encoding="utf-8")
+    reg = load_registry(f)
+    assert reg.n_read == 3 and reg.n_used == 2
+    assert dict(zip(reg.reconciliation["reason"], reg.reconciliation["records"])) == {"used": 2, "empty_row": 1}
+    assert reg.flags.loc[reg.flags["check"] == "empty_row", S.ROW].tolist() == [2]
+    assert reg.records[S.ROW].tolist() == [1, 3]   # the rows around it keep their own numbers

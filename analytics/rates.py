@@ -24,7 +24,7 @@ from analytics.strata import (Cells, RatesInputError, age_axis, as_list, grid_su
 
 __all__ = [
     "poisson_limits", "crude_rate", "proportion", "dsr", "age_specific", "cumulative_risk",
-    "isr", "rate_ratio", "funnel_limits", "ci5_table", "flag_labels", "FLAG_CODES", "RatesInputError",
+    "isr", "rate_ratio", "funnel_limits", "ci5_table", "flag_label", "flag_labels", "FLAG_CODES", "RatesInputError",
     "StandardError", "DSR_METHODS",
 ]
 
@@ -121,34 +121,49 @@ def proportion(x, n, conf: float | Sequence[float] = 0.95, multiplier: float = 1
     return frame
 
 
+# Codes whose label states a threshold, and the parameter that fills it.
+_FLAG_PARAM = {"below_min_count": "min_count", "unreliable": "n", "suppressed": "k"}
+
+
+def flag_label(flag: str, lang: str = "en", **params) -> str:
+    """One ``flag`` value (codes joined with ";") as a sentence in ``lang`` (en, az, ru), the
+    codes' labels joined with "; ". ``params`` fill the thresholds (``min_count``, ``n`` for
+    unreliable, ``k`` for suppressed); without one the label says "too few cases". Codes not in
+    the catalogue are kept as they are."""
+    from analytics.i18n import catalogue, t
+    known = catalogue("en")
+    parts = []
+    for code in str(flag or "").split(";"):
+        if not code:
+            continue
+        key = f"rates.flag.{code}"
+        param = _FLAG_PARAM.get(code)
+        if param and params.get(param) is None:
+            key += "_any"
+        if key not in known:
+            parts.append(code)
+            continue
+        parts.append(t(key, lang, **{k: v for k, v in params.items() if v is not None}))
+    return "; ".join(parts)
+
+
 def flag_labels(frame: pd.DataFrame | pd.Series, lang: str = "en", *, column: str = "flag",
                 **params) -> pd.Series:
-    """The ``flag`` codes of a result as sentences in ``lang`` (en, az, ru), several joined
-    with "; ". Thresholds in the sentences (``min_count``, ``n`` for unreliable, ``k`` for
-    suppressed) come from ``params`` or else from the frame's ``attrs`` (as :func:`dsr` and
-    :mod:`analytics.disclosure` record them). Unknown codes are kept as they are.
-    """
-    from analytics.i18n import catalogue, t
+    """The ``flag`` codes of a result as sentences in ``lang`` (see :func:`flag_label`).
+    Thresholds come from ``params`` or else from the frame's ``attrs`` (as :func:`dsr` and
+    :mod:`analytics.disclosure` record them)."""
     if isinstance(frame, pd.DataFrame):
         attrs = frame.attrs
         codes = frame[column] if column in frame.columns else pd.Series("", index=frame.index)
     else:
         attrs, codes = getattr(frame, "attrs", {}), frame
     info = attrs.get("disclosure") or {}
-    fmt = {"min_count": attrs.get("min_count"), "n": info.get("unreliable_below"), "k": info.get("k")}
+    fmt = {"min_count": attrs.get("min_count") or None, "n": info.get("unreliable_below"),
+           "k": info.get("k")}
     fmt.update(params)
-    known = catalogue("en")
-
-    def label(code: str) -> str:
-        key = f"rates.flag.{code}"
-        if key not in known:
-            return code
-        return t(key, lang, **{k: ("?" if v is None else v) for k, v in fmt.items()})
-
     # Few distinct flag values (not one per stratum): label each once, then map.
     codes = codes.fillna("").astype(str)
-    uniq = pd.unique(codes)
-    text = {u: "; ".join(label(c) for c in u.split(";") if c) for u in uniq}
+    text = {u: flag_label(u, lang, **fmt) for u in pd.unique(codes)}
     return codes.map(text).rename(column)
 
 

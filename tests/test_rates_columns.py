@@ -164,3 +164,15 @@ def test_preset_suppression_is_complementary_over_the_last_two_by_columns():
     assert (status.loc["B"] == "").all()
     assert r.loc[r["suppressed"], "value"].isna().all()
     assert "complementary" in r.attrs["disclosure"]["rule"]
+
+
+def test_flag_label_of_one_value_with_and_without_thresholds():
+    assert rates.flag_label("unreliable;suppressed", "en", n=16, k=10) == \
+        "unreliable: fewer than 16 cases; suppressed: fewer than 10 cases"
+    assert rates.flag_label("suppressed", "ru") == "скрыто: слишком мало случаев"
+    assert rates.flag_label("below_min_count", "az") == "hallar çox azdır: hesablanmayıb"
+    assert rates.flag_label("", "en") == "" and rates.flag_label("something_else") == "something_else"
+    for lang in i18n.LANGUAGES:
+        for code in rates.FLAG_CODES:
+            assert rates.flag_label(code, lang, min_count=1, n=1, k=1) != code, (lang, code)
+            assert "{" not in rates.flag_label(code, lang) and rates.flag_label(code, lang) != code

@@ -99,10 +99,25 @@ def test_plain_language_reading_in_three_languages():
     flat = apc_sentence({**seg, "lower": -0.3}, who=who_phrase(None, "en", region="Baku"),
                         site=site_phrase("All sites", "en"))
     assert flat.startswith("Among men and women combined in Baku, all-sites cancer incidence did not change")
-    assert who_phrase(1, "az", region="Bakı") == "Bakı iqtisadi rayonunda kişilər arasında"
+    assert who_phrase(1, "az", region="Bakı") == "Bakı, kişilər arasında"
+    assert who_phrase(2, "ru", region="Бакинский") == "Среди женщин (Бакинский)"
     small = apc_sentence({"apc": -0.19, "lower": -0.34, "upper": -0.04, "start": 2010, "end": 2024},
                          who=who_phrase(1), site="cancer")
     assert "fell by 0.19% a year (95% CI 0.04 to 0.34)" in small   # not "CI 0.0 to 0.3"
     assert site_phrase("Hodgkin lymphoma") == "Hodgkin lymphoma"
     assert site_phrase("Non-Hodgkin lymphoma") == "non-Hodgkin lymphoma"
     assert site_phrase("Lung (incl. trachea and bronchus)") == "lung (incl. trachea and bronchus) cancer"
+
+
+def test_trend_chart_legend_for_many_series():
+    from analytics.charts.trends import trend_chart
+
+    yrs = np.arange(2010, 2015)
+    fitted = pd.concat([pd.DataFrame({"region": r, "year": yrs, "observed": v, "fitted": v})
+                        for r, v in (("A", 10.0), ("B", 20.0), ("C", 30.0))])
+    fig = trend_chart(fitted, None, series="region")
+    shown = [tr.name for tr in fig.data if tr.showlegend is not False]
+    assert shown == ["A", "B", "C"]                       # one entry per region, not points + fit
+    assert fig.layout.legend.yanchor == "top" and fig.layout.legend.y < 0   # under the plot
+    two = trend_chart(fitted[fitted["region"] != "C"], None, series="region")
+    assert len([tr for tr in two.data if tr.showlegend is not False]) == 4

@@ -81,7 +81,10 @@ def trend_chart(
     if fitted.empty:
         return empty_figure(t("charts.no_data", lang), theme, title)
     fig = new_figure(title, theme)
-    groups = fitted.groupby(series, sort=False) if series else [(None, fitted)]
+    groups = list(fitted.groupby(series, sort=False)) if series else [(None, fitted)]
+    # Several series: one legend entry each (its colour covers points and fit), legend under the
+    # plot so it never runs into the title.
+    many = len(groups) > 2
     for i, (key, g) in enumerate(groups):
         key = key[0] if isinstance(key, tuple) else key
         g = g.sort_values(year)
@@ -92,9 +95,9 @@ def trend_chart(
             err = dict(type="data", symmetric=False, array=(g[upper] - g[observed]).to_numpy(),
                        arrayminus=(g[observed] - g[lower]).to_numpy(), thickness=1, width=0, color=col)
         fig.add_scatter(x=g[year], y=g[observed], mode="markers", name=name, legendgroup=str(key),
-                        marker=dict(color=col, size=8), error_y=err,
+                        marker=dict(color=col, size=8), error_y=err, showlegend=not many,
                         hovertemplate="%{x}: %{y:.2f}<extra>" + name + "</extra>")
-        fig.add_scatter(x=g[year], y=g[fit], mode="lines", name=t("trends.chart.fit", lang, name=name),
+        fig.add_scatter(x=g[year], y=g[fit], mode="lines", name=name if many else t("trends.chart.fit", lang, name=name),
                         legendgroup=str(key), line=dict(color=col, width=2.5), showlegend=True,
                         hovertemplate="%{x}: %{y:.2f}<extra>" + t("trends.chart.fit", lang, name=name) + "</extra>")
         if segments is not None and len(segments) and "end" in segments:
@@ -107,8 +110,9 @@ def trend_chart(
                                 hovertemplate=t("trends.chart.joinpoint", lang) + " %{x}<extra>" + name + "</extra>")
     fig.update_xaxes(title_text=t("charts.axis_year", lang), tickformat="d")
     fig.update_yaxes(title_text=y_title or t("trends.chart.axis_rate", lang), type="log" if log else "linear")
-    fig.update_layout(separators=_separators(lang),
-                      legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"))
+    legend = dict(orientation="h", y=-0.16, yanchor="top", x=0, xanchor="left") if many else \
+        dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right")
+    fig.update_layout(separators=_separators(lang), legend=legend, height=560 if many else 500)
     return fig
 
 
@@ -337,7 +341,7 @@ def apc_sentence(segment, *, who: str, site: str, lang: str = "en", conf: float 
     else:
         key, apc = "trends.reading.stable", s["apc"]
     # One decimal as Joinpoint prints, two when a significant limit would otherwise read "0.0".
-    nd = 2 if key != "trends.reading.stable" and min(abs(lo), abs(hi)) < 0.05 else 1
+    nd = 2 if min(abs(lo), abs(hi)) < 0.05 else 1   # never "CI 0.0 to 0.3" nor "-0.0"
     return t(key, lang, who=who, site=site, apc=format_number(apc, lang, nd),
              lower=format_number(lo, lang, nd), upper=format_number(hi, lang, nd),
              level=format_number(100 * conf, lang, 0), start=int(s["start"]), end=int(s["end"]))

@@ -176,3 +176,35 @@ def test_flag_label_of_one_value_with_and_without_thresholds():
         for code in rates.FLAG_CODES:
             assert rates.flag_label(code, lang, min_count=1, n=1, k=1) != code, (lang, code)
             assert "{" not in rates.flag_label(code, lang) and rates.flag_label(code, lang) != code
+
+
+def test_presets_change_method_standard_thresholds_and_rounding():
+    """ci5, seer and phe on the same data give the settings of those tools (methods.md §1, §8)."""
+    ages = ["0-4", "5-9", "10-14", "15-19", "20-24", "25-29", "30-34", "35-39", "40-44", "45-49",
+            "50-54", "55-59", "60-64", "65-69", "70-74", "75-79", "80-84", "85+"]
+    rows = [{"g": g, "age_group": a, "count": (i + 1) * m, "population": 10000.0}
+            for g, m in (("big", 3), ("small", 0)) for i, a in enumerate(ages)]
+    rows += [{"g": "small", "age_group": "60-64", "count": 9, "population": 10000.0},
+             {"g": "big", "age_group": None, "count": 30, "population": 0.0}]
+    df = pd.DataFrame(rows)
+    out = {p: presets.dsr(df, p, by="g").set_index("g") for p in ("ci5", "seer", "phe")}
+    ci5, seer, phe = out["ci5"], out["seer"], out["phe"]
+    # ci5: Segi world, normal limits ASR ± 1.96·SE, unknown age redistributed, one decimal
+    raw = rates.dsr(df, by="g", method="normal", standard="world_segi1960",
+                    unknown_age="redistribute").set_index("g")
+    assert ci5.loc["big", "value"] == round(raw.loc["big", "value"], 1)
+    known = raw.loc["big", "count"] - 30
+    excl = rates.dsr(df, by="g", standard="world_segi1960").set_index("g")
+    assert raw.loc["big", "value"] == pytest.approx(excl.loc["big", "value"] * (known + 30) / known)
+    assert ci5.loc["big", "upper"] == round(raw.loc["big", "value"] + 1.959964 * raw.loc["big", "se"], 1)
+    # seer: US 2000 standard, Tiwari, fewer than 16 cases withheld
+    us = rates.dsr(df, by="g", method="tiwari", standard="us_2000").set_index("g")
+    assert seer.loc["big", "value"] == round(us.loc["big", "value"], 1)
+    assert seer.loc["big", "upper"] == round(us.loc["big", "upper"], 1)
+    assert np.isnan(seer.loc["small", "value"]) and "unreliable" in seer.loc["small", "flag"]
+    # phe: ESP 2013, Dobson with 95 % and 99.8 % limits, no DSR below 10 cases
+    esp = rates.dsr(df, by="g", method="dobson", standard="europe_2013", conf=[0.95, 0.998]).set_index("g")
+    assert phe.loc["big", "value"] == round(esp.loc["big", "value"], 1)
+    assert phe.loc["big", "upper_99_8"] == round(esp.loc["big", "upper_99_8"], 1)
+    assert np.isnan(phe.loc["small", "value"]) and phe.loc["small", "flag"] == "below_min_count"
+    assert len({ci5.loc["big", "value"], seer.loc["big", "value"], phe.loc["big", "value"]}) == 3

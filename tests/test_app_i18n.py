@@ -62,3 +62,50 @@ def test_translations_have_the_same_placeholders_and_are_translated(lang):
     assert not same, same
     for k in en:
         assert set(re.findall(r"\{(\w+)\}", en[k])) == set(re.findall(r"\{(\w+)\}", other[k])), k
+
+
+ENGLISH = re.compile(r"\b(rate|rates|cases|case|Men|Women|sites?|Age|Year|Population|standard|per|Both|"
+                     r"Overview|Incidence|registry|synthetic|Lung|Breast|Stomach)\b", re.I)
+
+
+def _texts_of_figures(at) -> list[str]:
+    import json
+
+    out = []
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        lay = spec["layout"]
+        out.append(str(lay.get("title", {}).get("text", "")))
+        for ax in [k for k in lay if k.startswith(("xaxis", "yaxis"))]:
+            out.append(str(lay[ax].get("title", {}).get("text", "")))
+        out += [str(tr.get("name", "")) for tr in spec["data"] if tr.get("showlegend", True) is not False]
+    return [s for s in out if s]
+
+
+@pytest.mark.parametrize("lang", ["az", "ru"])
+@pytest.mark.parametrize("page", ["overview", "incidence"])
+def test_no_english_left_in_titles_metrics_axes_and_tables(lang, page):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.query_params["lang"] = lang
+    at.run()
+    if page != "overview":
+        at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception
+    shown = [at.title[0].value] + [c.value for c in at.caption] + [m.label for m in at.metric]
+    shown += [s.value for s in at.subheader] + _texts_of_figures(at)
+    assert len(_texts_of_figures(at)) >= 6
+    leftovers = [s for s in shown if ENGLISH.search(s.replace("<br>", " "))]
+    assert not leftovers, leftovers
+    # tables: sexes and site names in words of the language, not codes or English labels
+    from analytics.i18n import sex_label, site_label
+
+    values = set()
+    for d in at.dataframe:
+        df = d.value
+        for col in ("sex", "site"):
+            if col in getattr(df, "columns", []):
+                values |= set(df[col].astype(str))
+    assert sex_label(1, lang) in values and site_label("Lung (incl. trachea and bronchus)", lang) in values
+    assert not {"1", "2", "Men", "Women", "Lung (incl. trachea and bronchus)"} & values

@@ -363,7 +363,10 @@ def _fit_top(fig: go.Figure, width: int | None) -> None:
         lines = _wrap(text, (width or fig.layout.width or 1000) - 40, title)
         title_lines = len(lines)
         if title_lines > 1:
+            # plotly anchors a multi-line title by its middle lines: pad it down so the first
+            # line is not cut at the top of the figure
             fig.layout.title.text = "<br>".join(lines)
+            fig.layout.title.pad.t = int(0.65 * title * (title_lines - 1) + 4)
     legend = fig.layout.legend
     rows = 0
     above = legend.orientation == "h" and (legend.y or 0) >= 1 and fig.layout.showlegend is not False

@@ -258,8 +258,8 @@ def population_pyramid(population: pd.DataFrame, *, lang: str = "en", percent: b
                      title_text=t("charts.axis_population_pct" if percent else "charts.axis_population", lang))
     fig.update_yaxes(title_text=t("charts.axis_age_group", lang), categoryorder="array",
                      categoryarray=agg.index.astype(str).tolist())
-    fig.update_layout(legend=TOP_LEGEND,
-                      separators=_separators(lang))
+    fig.update_layout(legend=TOP_LEGEND, separators=_separators(lang),
+                      height=int(max(450, 170 + row_height(fig, 0) * len(agg.index))))
     return finish(fig)
 
 

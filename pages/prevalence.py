@@ -97,7 +97,10 @@ st.subheader(f.t("trends.prev.table_title", date=date_label))
 from analytics.i18n import sex_label  # noqa: E402
 
 full = table.assign(duration=table["duration"].map(lambda d: f.t(f"trends.dur.{d}")),
-                    **{S.SEX: table[S.SEX].map(lambda v: sex_label(v, f.lang))}).round(2)
+                    **{S.SEX: table[S.SEX].map(lambda v: sex_label(v, f.lang)),
+                       f.site_column: table[f.site_column].astype(str).map(
+                           lambda v: f.t("app.site.all") if v == ALL_SITES else charts.series_name(v, "site", f.lang))}
+                    ).round(2)
 st.dataframe(full, hide_index=True, width="stretch", key="prevalence_full")
 meta = {"title": f.t("trends.prev.table_title", date=date_label), **f.describe(ds)}
 d1, d2 = st.columns(2)

@@ -108,11 +108,16 @@ def run_nordpred(yearly: pd.DataFrame, future: pd.DataFrame, last_year: int):
     return proj, [(s, r.periods_used, r.drift_used, r.recent) for s, r in notes]
 
 
-n_years = len(years)
+# Nordpred needs three complete, consecutive 5-year periods ending with the last year: count
+# the unbroken run of years back from it (a gap ends the usable series).
+have = set(years)
+n_years = 0
+while years and years[-1] - n_years in have:
+    n_years += 1
 nord = None
 if n_years >= 15:
     try:
-        nord, info = run_nordpred(yearly, future, years[-1])
+        nord, info = run_nordpred(yearly[yearly["year"] > years[-1] - n_years], future, years[-1])
     except Exception as e:  # noqa: BLE001 - show why instead of stopping the page
         st.warning(str(e))
     if nord is not None:

@@ -137,3 +137,14 @@ def test_png_export_has_requested_size(page: Page, app_url: str):
         page.get_by_test_id("stDownloadButton").filter(has_text="PNG").first.click()
     img = Image.open(dl.value.path())
     assert img.format == "PNG" and img.size == (3200, 1800)
+
+
+def test_overview_path_is_an_alias_of_the_root(page: Page, app_url: str):
+    open_page(page, f"{app_url}/?sex=female&y0=2018&y1=2022")
+    value = asr_metric(page)
+    open_page(page, f"{app_url}/overview?sex=female&y0=2018&y1=2022")
+    assert page.get_by_test_id("stException").count() == 0
+    assert page.get_by_role("heading", level=1).first.inner_text() == t("app.page.overview", "en")
+    q = parse_qs(urlparse(page.url).query)
+    assert (q["sex"], q["y0"], q["y1"]) == (["female"], ["2018"], ["2022"])
+    assert asr_metric(page) == value

@@ -130,13 +130,14 @@ st.subheader(f.t("maps.rf_side_by_side"))
 st.caption(f.t("maps.rf_click_hint"))
 left, right = st.columns(2)
 with left:
-    title = flabel(factor)
+    u = units.get(factor, "")
+    title = f"{factor}<br><sup>{u}</sup>" if u and u != "nan" else factor   # narrow column: two lines
     fig = mc.choropleth(geo, data.assign(flag=""), factor, scheme="quantiles", k=5, lang=f.lang, theme=f.theme,
                         title=title, highlight=highlight, height=440, geojson=gj, fit_width=480)
     widgets.chart_with_table(fig, data[[S.REGION_NAME, S.REGION, factor]], name="rf_map_factor", f=f, ds=ds, title=title,
                              select=True)
 with right:
-    title = f.t("maps.map_title", measure=f.t("maps.m_smoothed"), site=f.site_name(f.site), period=f.period_label())
+    title = f"{f.t('maps.m_smoothed')}<br><sup>{f.site_name(f.site)}, {f.period_label()}</sup>"
     fig = mc.choropleth(geo, data, "smoothed", scheme="ratio", lang=f.lang, theme=f.theme, title=title,
                         highlight=highlight, height=440, geojson=gj, fit_width=480)
     widgets.chart_with_table(fig, data[[S.REGION_NAME, S.REGION, "cases", "expected", "sir", "smoothed", "prob_gt_1", "flag"]],

@@ -36,7 +36,7 @@ def frame(regions):
 
 
 def _codes(fig):
-    return [c for tr in fig.data if tr.type == "choroplethmap" and tr.showlegend is not False for c in tr.locations]
+    return [c for tr in fig.data if tr.type == "choroplethmap" and tr.hoverinfo != "skip" for c in tr.locations]
 
 
 def test_choropleth_classes_legend_and_offline(regions, frame):
@@ -174,3 +174,28 @@ def test_exports_draw_polygons_offline(regions, frame):
     assert red.sum() > 500 and blue.sum() > 500
     assert svg.startswith(b"<svg") and b"<image" in svg and len(svg) > 20_000
     assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
+
+
+def test_bivariate_key_counts_and_legend_corner(regions, frame):
+    """The 3x3 key counts the regions in each tertile pair, from mapclassify's quantiles."""
+    fig = maps.bivariate_choropleth(regions, frame, "rf", x_label="Smoking")
+    xs = classify.classify(frame["rf"], "quantiles", k=3)
+    ys = classify.classify(frame["sir"], "quantiles", k=3)
+    counts = fig.layout.meta["bivariate_counts"]
+    for i in range(3):
+        for j in range(3):
+            assert counts[i][j] == int(((xs.classes == i) & (ys.classes == j)).sum())
+    assert sum(map(sum, counts)) == len(frame)
+    assert len(fig.layout.shapes) == 10 and not any(tr.showlegend for tr in fig.data)
+
+
+def test_legend_goes_to_the_empty_corner():
+    """An L-shaped country (empty top-right) puts the legend top-right."""
+    from shapely.geometry import box
+    import geopandas as gpd
+    g = gpd.GeoDataFrame({schema.REGION: list("abc")}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(0, 1, 1, 2)],
+                         crs=4326)
+    assert maps.emptiest_corner(g) == ("right", "top")
+    fr = pd.DataFrame({schema.REGION: list("abc"), "v": [1.0, 2.0, 3.0]})
+    leg = maps.choropleth(g, fr, "v", k=2).layout.legend
+    assert (leg.xanchor, leg.yanchor) == ("right", "top")

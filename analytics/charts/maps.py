@@ -45,6 +45,7 @@ LISA_COLOURS = {"high-high": "#d7191c", "low-low": "#2c7bb6", "high-low": "#fdae
 SIGNIFICANCE_COLOURS = {"lower": "#2166ac", "not significant": "#f7f7f7", "higher": "#b2182b"}
 NO_DATA_COLOUR = GREY
 SUPPRESSED_COLOUR = "#8c8c8c"
+FUNNEL_LABELS = 8
 
 
 # --------------------------------------------------------------------------- offline helpers
@@ -95,13 +96,35 @@ def map_view(regions: gpd.GeoDataFrame, width: int = 700, height: int = 520) -> 
     return {"center": {"lon": float(x0 + x1) / 2, "lat": float(y0 + y1) / 2}, "zoom": float(min(zx, zy) - 0.15)}
 
 
+def emptiest_corner(regions: gpd.GeoDataFrame, share: tuple[float, float] = (0.3, 0.4)) -> tuple[str, str]:
+    """(x side, y side) of the bounding-box corner least covered by the regions, e.g. ("right",
+    "bottom"): the legend sits there so it hides as little of the country as possible (a fixed
+    bottom-left legend covered Azerbaijan's Nakhchivan exclave)."""
+    import shapely
+    g = regions.geometry
+    x0, y0, x1, y1 = g.total_bounds
+    dx, dy = (x1 - x0) * share[0], (y1 - y0) * share[1]
+    u = (np.arange(12) + 0.5) / 12       # a 12 x 12 grid of probe points per corner (vectorised)
+    best, cover = ("left", "bottom"), np.inf
+    for xs, ys in (("left", "bottom"), ("right", "bottom"), ("right", "top"), ("left", "top")):
+        px = (x0 if xs == "left" else x1 - dx) + dx * u
+        py = (y0 if ys == "bottom" else y1 - dy) + dy * u
+        pts = shapely.points(np.repeat(px, 12), np.tile(py, 12))
+        hit = np.unique(g.sindex.query(pts, predicate="intersects")[0]).size
+        if hit < cover:
+            best, cover = (xs, ys), hit
+    return best
+
+
 def _map_figure(traces: list, regions, title: str, theme: str, height: int, width: int | None,
                 fit_width: int | None = None, **layout) -> go.Figure:
     view = map_view(regions, fit_width or width or 700, height - 70)
+    xs, ys = emptiest_corner(regions)
     lay = dict(template=template_name(theme), title=dict(text=title), height=height,
                map=dict(style=MAP_STYLE, **view), margin=dict(l=10, r=10, t=60, b=10),
                legend=dict(title=None, itemsizing="constant", bgcolor="rgba(255,255,255,0.8)",
-                           x=0.01, y=0.01, xanchor="left", yanchor="bottom"), **layout)
+                           x=0.01 if xs == "left" else 0.99, y=0.01 if ys == "bottom" else 0.99,
+                           xanchor=xs, yanchor=ys), **layout)
     if width:
         lay["width"] = width
     return go.Figure(data=traces, layout=lay)
@@ -273,8 +296,8 @@ def bivariate_choropleth(regions: gpd.GeoDataFrame, frame: pd.DataFrame, x: str,
                          height: int = 520, width: int | None = None, geojson: dict | None = None) -> go.Figure:
     """Bivariate 3x3 choropleth: tertiles of the risk factor ``x`` against tertiles of ``y`` (SIR).
 
-    Legend entries name both classes ("risk factor high · SIR low"); regions missing either value
-    are grey."""
+    The key is a 3x3 colour grid with the number of regions per cell (trace names still name both
+    classes, "risk factor high · SIR low"); regions missing either value are grey."""
     x_label, y_label = x_label or x, y_label or y
     df = frame.assign(**{key: frame[key].astype(str)})
     gj = geojson if geojson is not None else geojson_of(regions, key)
@@ -298,10 +321,41 @@ def bivariate_choropleth(regions: gpd.GeoDataFrame, frame: pd.DataFrame, x: str,
     if miss.any():
         hover = [f"<b>{n}</b><br>{t('maps.legend_no_data', lang)}" for n in df.loc[miss, name_col]]
         _add_fill(traces, gj, df.loc[miss, key], NO_DATA_COLOUR, f"{t('maps.legend_no_data', lang)} ({int(miss.sum())})", hover)
+    for tr in traces:            # the 3x3 key below replaces nine long legend entries
+        tr.showlegend = tr.name.startswith(t("maps.legend_no_data", lang))
     fig = _map_figure(traces, regions, title if title is not None else t("maps.bivariate_title", lang, x=x_label, y=y_label),
                       theme, height, width)
-    fig.update_layout(legend_font_size=10)
+    counts = [[int(((xs.classes == i) & (ys.classes == j)).sum()) for j in range(3)] for i in range(3)]
+    _bivariate_key(fig, counts, x_label, y_label, emptiest_corner(regions))
+    fig.update_layout(legend_font_size=10, meta={"bivariate_counts": counts})
     return fig
+
+
+def _bivariate_key(fig: go.Figure, counts: list[list[int]], x_label: str, y_label: str, corner: tuple[str, str],
+                   cell: int = 22) -> None:
+    """The usual bivariate legend: a 3x3 grid of the class colours (risk factor to the right, SIR
+    upwards) with the number of regions in each cell, in the map's emptiest corner. Shapes are
+    sized in pixels so the squares stay square at any figure width."""
+    xs, ys = corner
+    xa, ya = (0.99 if xs == "right" else 0.01), (0.02 if ys == "bottom" else 0.98)
+    gx0 = -8 - 3 * cell if xs == "right" else 26
+    gy0 = 22 if ys == "bottom" else -8 - 3 * cell
+    base = dict(xref="paper", yref="paper", xsizemode="pixel", ysizemode="pixel", xanchor=xa, yanchor=ya)
+    fig.add_shape(type="rect", x0=gx0 - 22, x1=gx0 + 3 * cell + 4, y0=gy0 - 20, y1=gy0 + 3 * cell + 4,
+                  line=dict(width=0), fillcolor="rgba(255,255,255,0.85)", **base)
+    short = (lambda s: s if len(s) <= 22 else s[:21] + "…")
+    for i in range(3):
+        for j in range(3):
+            x0, y0 = gx0 + i * cell, gy0 + j * cell
+            fig.add_shape(type="rect", x0=x0, x1=x0 + cell, y0=y0, y1=y0 + cell, fillcolor=BIVARIATE[i][j],
+                          line=dict(color="white", width=1), **base)
+            fig.add_annotation(x=xa, y=ya, xref="paper", yref="paper", xshift=x0 + cell / 2, yshift=y0 + cell / 2,
+                               text=str(counts[i][j]), showarrow=False,
+                               font=dict(size=9, color="white" if i + j >= 3 else "#222222"))
+    fig.add_annotation(x=xa, y=ya, xref="paper", yref="paper", xshift=gx0 + 1.5 * cell, yshift=gy0 - 10,
+                       text=f"{short(x_label)} →", showarrow=False, font=dict(size=10))
+    fig.add_annotation(x=xa, y=ya, xref="paper", yref="paper", xshift=gx0 - 11, yshift=gy0 + 1.5 * cell,
+                       text=f"{short(y_label)} →", showarrow=False, textangle=-90, font=dict(size=10))
 
 
 # --------------------------------------------------------------------------- statistical charts
@@ -311,7 +365,7 @@ def funnel_plot(frame: pd.DataFrame, *, observed: str = "cases", expected: str =
     """Funnel plot of SIRs against expected counts with 95 % and 99.8 % limits around 1 from the
     rates engine (``rates.funnel_limits``, Spiegelhalter 2005), optionally adjusted for
     overdispersion (additive tau^2 on the square-root scale); points outside the 99.8 % limits are
-    labelled. Suppressed regions (``flag == "suppressed"``) get no point: O = SIR x E."""
+    labelled (the ``FUNNEL_LABELS`` most extreme by (O - E)/sqrt(E); every point has its hover). Suppressed regions (``flag == "suppressed"``) get no point: O = SIR x E."""
     from analytics import rates
     title = title if title is not None else t("maps.funnel_title", lang)
     d = frame[np.isfinite(finite(frame[expected])) & (finite(frame[expected]) > 0)]
@@ -352,11 +406,14 @@ def funnel_plot(frame: pd.DataFrame, *, observed: str = "cases", expected: str =
                                  marker=dict(color=col, size=8, line=dict(color="white", width=0.5)),
                                  text=txt, hovertemplate="%{text}<extra></extra>"))
     out = (status == "high_998") | (status == "low_998")
+    if out.sum() > FUNNEL_LABELS:   # labels of a crowded funnel overlap: name the most extreme only
+        z = np.abs(o - e) / np.sqrt(e)
+        out &= z >= np.sort(z[out])[-FUNNEL_LABELS]
     if out.any():
         fig.add_trace(go.Scatter(x=e[out], y=sir[out], mode="text", text=list(names[out]), textposition="top center",
                                  showlegend=False, hoverinfo="skip", textfont=dict(size=10)))
     fig.update_layout(template=template_name(theme), title=dict(text=title),
-                      xaxis=dict(title=t("maps.expected_axis", lang), type="log"),
+                      xaxis=dict(title=t("maps.expected_axis", lang), type="log", dtick="D2"),
                       yaxis=dict(title="SIR", rangemode="tozero"))
     meta = {"phi": lim.attrs.get("phi"), "tau2": lim.attrs.get("tau2")}
     fig.update_layout(meta=meta)

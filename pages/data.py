@@ -7,6 +7,9 @@ from analytics import schema as S
 from analytics.errors import IngestError
 from app_support import filters, state, tables, widgets
 
+# Codes of the coded fields (analytics.schema): sex, basis of diagnosis, behaviour, vital status.
+CODE_LISTS = {S.SEX: (1, 2, 9), S.BASIS: tuple(range(10)), S.BEHAVIOUR: (0, 1, 2, 3), S.VITAL_STATUS: (1, 2, 9)}
+
 f = filters.sidebar_filters()
 ss = st.session_state
 st.title(f.t("app.page.data"))
@@ -82,8 +85,34 @@ if extract is not None:
         edited = st.data_editor(rows, key="map_editor", hide_index=True, disabled=["column"],
                                 column_config={"column": st.column_config.TextColumn(f.t("app.col.column")),"field": st.column_config.SelectboxColumn(
                                     f.t("app.data.field"), options=fields)})
-        mapping = {"columns": {r.column: r.field for r in edited.itertuples() if r.field},
-                   "codes": (file_map.codes if file_map is not None and file_map.codes else suggested.get("codes", {}))}
+        columns_map = {r.column: r.field for r in edited.itertuples() if r.field}
+        codes = {k: dict(v) for k, v in (file_map.codes if file_map is not None and file_map.codes
+                                         else suggested.get("codes", {})).items()}
+        # Codes: each value found in a coded column, with the registry code it stands for
+        # (from the mapping file or suggestion, else the value itself when it is a valid code).
+        rows = []
+        for theirs, field in columns_map.items():
+            if field not in CODE_LISTS or theirs not in sample.columns:
+                continue
+            for v in sorted(sample[theirs].dropna().astype(str).str.strip().unique())[:40]:
+                given = codes.get(field, {}).get(v)
+                if given is None and v.lstrip("0").isdigit() and int(v) in CODE_LISTS[field]:
+                    given = int(v)
+                rows.append({"column": theirs, "value": v, "code": str(given) if given is not None else ""})
+        if rows:
+            st.markdown(f"**{f.t('app.data.code_mapping')}**")
+            code_options = sorted({str(c) for lst in CODE_LISTS.values() for c in lst}, key=int)
+            edited_codes = st.data_editor(
+                pd.DataFrame(rows), key="code_editor", hide_index=True, disabled=["column", "value"],
+                column_config={"column": st.column_config.TextColumn(f.t("app.col.column")),
+                               "value": st.column_config.TextColumn(f.t("app.data.their_value")),
+                               "code": st.column_config.SelectboxColumn(f.t("app.data.registry_code"),
+                                                                        options=[""] + code_options)})
+            st.caption(f.t("app.data.code_help"))
+            for r in edited_codes.itertuples():
+                if r.code not in ("", None) and r.code == r.code:
+                    codes.setdefault(columns_map[r.column], {})[r.value] = int(r.code)
+        mapping = {"columns": columns_map, "codes": codes}
         if file_map is not None and file_map.date_format:
             mapping["date_format"] = file_map.date_format
         with st.expander(f.t("app.data.preview")):

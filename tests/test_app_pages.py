@@ -284,3 +284,25 @@ def test_public_output_blanks_small_age_cells_of_the_ci5_table():
     cells = table[[c for c in S.AGE_GROUPS if c in table.columns]].to_numpy(dtype=float)
     shown = cells[~np.isnan(cells)]
     assert np.isnan(cells).any() and not ((shown > 0) & (shown < 10)).any()
+
+
+def test_data_page_maps_codes_of_coded_columns(demo):
+    """Sex written K/Q (kişi/qadın): the code table shows each value with its registry code
+    (from the mapping file) and the load uses it: the men and women counted are the file's."""
+    r = demo.records
+    r = r[r[S.INCLUDED] & r[S.YEAR].between(2020, 2024) & r[S.SEX].isin([1, 2])].head(300)
+    cols = [S.TUMOUR_ID, S.PATIENT_ID, S.SEX, S.BIRTH_DATE, S.INCIDENCE_DATE, S.TOPOGRAPHY, S.MORPHOLOGY,
+            S.BEHAVIOUR, S.BASIS, S.REGION]
+    extract = r[cols].assign(**{S.SEX: r[S.SEX].map({1: "K", 2: "Q"})})
+    csv = extract.to_csv(index=False, date_format="%Y-%m-%d").encode()
+    at = app("data")
+    at.file_uploader(key="up_mapping").set_value(("codes.yaml", b"codes:\n  sex: {K: 1, Q: 2}\n", "application/x-yaml"))
+    at.file_uploader(key="up_extract").set_value(("k_q.csv", csv, "text/csv")).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    codes = next(d.value for d in at.dataframe if d.key == "code_editor")
+    got = dict(zip(codes.loc[codes["column"] == S.SEX, "value"], codes.loc[codes["column"] == S.SEX, "code"]))
+    assert got == {"K": "1", "Q": "2"}
+    at.button(key="data_load").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    up = at.session_state["_upload"].registry.records
+    assert sorted(up[S.SEX].value_counts().items()) == sorted(r[S.SEX].value_counts().items())

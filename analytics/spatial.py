@@ -34,7 +34,7 @@ from analytics import schema
 
 __all__ = [
     "contiguity_weights", "smooth_sir", "moran", "lisa", "regional_measures", "sir_limits",
-    "blank_suppressed", "aggregate_risk_factors", "read_reference_rates", "MoranResult", "LISA_LABELS",
+    "blank_suppressed", "aggregate_risk_factors", "read_reference_rates", "dissolve_regions", "MoranResult", "LISA_LABELS",
 ]
 
 LISA_LABELS = {1: "high-high", 2: "low-high", 3: "low-low", 4: "high-low"}   # PySAL quadrant codes
@@ -622,3 +622,30 @@ def read_reference_rates(source, *, per: float = 100_000, name: str | None = Non
         i = int(np.flatnonzero(dup.to_numpy())[0])
         raise ValueError(f"{label}, row {i + 1}: a second rate for " + ", ".join(f"{c} {out[c].iloc[i]}" for c in keys) + ".")
     return out
+
+
+def dissolve_regions(regions: gpd.GeoDataFrame, by: str = schema.PARENT, *, hole_share: float = 1e-4) -> gpd.GeoDataFrame:
+    """Districts merged into their parent regions (economic regions), one row per ``by``, first
+    value of the other columns kept.
+
+    Boundaries of real district files rarely match exactly, so a plain dissolve leaves slivers as
+    holes that a map draws as stray lines; holes smaller than ``hole_share`` of their region's
+    area are filled. Genuine enclaves (another country's territory inside the region) are far
+    larger and stay.
+    """
+    import shapely
+    if by not in regions.columns:
+        raise ValueError(f"The regions table has no column {by!r} to merge districts by.")
+    d = regions.dissolve(by=by, as_index=False, aggfunc="first")
+
+    def fill(geom):
+        if geom is None or geom.is_empty:
+            return geom
+        limit = geom.area * hole_share
+        parts = list(geom.geoms) if geom.geom_type == "MultiPolygon" else [geom]
+        keep = [shapely.Polygon(p.exterior, [r for r in p.interiors if shapely.Polygon(r).area >= limit])
+                for p in parts if p.geom_type == "Polygon"]
+        return keep[0] if len(keep) == 1 else shapely.MultiPolygon(keep)
+
+    d["geometry"] = [fill(g) for g in d.geometry]   # one geometry per parent region: a handful
+    return d

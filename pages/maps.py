@@ -32,7 +32,7 @@ def map_geometry(_geo, token: str, level: str, lang: str):
     g = _geo
     if level == S.PARENT:
         name = S.PARENT_NAME if lang == "az" or "parent_name_en" not in g.columns else "parent_name_en"
-        g = g.dissolve(by=S.PARENT, as_index=False)[[S.PARENT, name, "geometry"]]
+        g = spatial.dissolve_regions(g)[[S.PARENT, name, "geometry"]]
         g = g.rename(columns={name: S.REGION_NAME})
     else:
         g = g[[S.REGION, S.REGION_NAME, "geometry"]]
@@ -209,7 +209,9 @@ else:
         rows.append({"indicator": f.t(lab), "value": r[col], "national": nat, "min": v.min(), "q25": v.quantile(0.25),
                      "q75": v.quantile(0.75), "max": v.max(), "significance": sig})
     rf = ds.risk_factors
-    if level == S.REGION and rf is not None and len(rf):
+    if rf is not None and len(rf):
+        if level == S.PARENT:   # population-weighted means of the districts (documented in analytics)
+            rf = spatial.aggregate_risk_factors(rf, ds.regions, ds.population).rename(columns={S.PARENT: S.REGION})
         wide = rf.pivot_table(index=S.REGION, columns=S.INDICATOR, values=S.VALUE, aggfunc="mean")
         if region in wide.index:
             for ind in wide.columns:

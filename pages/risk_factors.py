@@ -32,7 +32,7 @@ def level_geometry(_geo, token: str, level: str, lang: str):
     renamed to region_code so every chart works on either level, weights and GeoJSON."""
     if level == S.PARENT:
         name = S.PARENT_NAME if lang == "az" or "parent_name_en" not in _geo.columns else "parent_name_en"
-        g = _geo.dissolve(by=S.PARENT, as_index=False)[[S.PARENT, name, "geometry"]]
+        g = spatial.dissolve_regions(_geo)[[S.PARENT, name, "geometry"]]
         g = g.rename(columns={S.PARENT: S.REGION, name: S.REGION_NAME})
     else:
         g = _geo[[S.REGION, S.REGION_NAME, "geometry"]]

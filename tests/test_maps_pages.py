@@ -208,3 +208,21 @@ def test_risk_factor_page_economic_regions_population_weighted():
     assert len(fac_tab) == regions.nunique()
     sir_tab = at.dataframe[1].value
     assert sir_tab["cases"].sum() == pytest.approx(sir_tab["expected"].sum())
+
+
+def test_profile_of_an_economic_region_lists_its_risk_factors():
+    """At economic-region level the profile shows the risk factors aggregated from the districts
+    (population-weighted means), e.g. the national range spans the economic regions only."""
+    from analytics import demo, spatial
+    at = _page("pages/maps.py")
+    at.radio(key="p_map_level").set_value(S.PARENT).run()
+    at.radio(key="p_map_panel").set_value("profile").run()
+    assert not at.exception
+    prof = at.dataframe[1].value
+    region = _qp(at, "map_region")
+    agg = spatial.aggregate_risk_factors(demo.load_demo_risk_factors(), demo.load_demo_regions(), demo.load_demo().population)
+    ind = agg[S.INDICATOR].iloc[0]
+    row = prof[prof["indicator"] == ind].iloc[0]
+    vals = agg[agg[S.INDICATOR] == ind].set_index(S.PARENT)[S.VALUE]
+    assert row["value"] == pytest.approx(vals[region])
+    assert row["max"] == pytest.approx(vals.max()) and row["min"] == pytest.approx(vals.min())

@@ -377,3 +377,18 @@ def test_aggregate_risk_factors_population_weighted():
     assert out.loc[("P", "bmi"), schema.UNIT] == "kg/m2"
     plain = spatial.aggregate_risk_factors(rf, regions).set_index([schema.PARENT, schema.INDICATOR])
     assert plain.loc[("P", "smoking"), schema.VALUE] == pytest.approx(30.0) and not plain["weighted"].any()
+
+
+def test_dissolve_fills_slivers_keeps_enclaves():
+    """Two districts with a 0.001-wide gap between them, one with a real 0.2 x 0.2 enclave: the
+    sliver between them disappears from the economic region, the enclave stays."""
+    from shapely.geometry import Polygon
+    outer = box(0, 0, 1, 1)
+    a = Polygon(outer.exterior, [box(0.4, 0.4, 0.6, 0.6).exterior])
+    b = Polygon([(1, 0), (2, 0), (2, 1), (1, 1), (1, 0.5005), (1.001, 0.5005), (1.001, 0.4995), (1, 0.4995)])
+    g = gpd.GeoDataFrame({schema.REGION: ["a", "b"], schema.PARENT: ["P", "P"]}, geometry=[a, b], crs=3857)
+    raw = g.dissolve(schema.PARENT).geometry.iloc[0]
+    assert len(raw.interiors) == 2                                   # the enclave and the sliver
+    d = spatial.dissolve_regions(g).set_index(schema.PARENT).geometry["P"]
+    assert len(d.interiors) == 1 and d.interiors[0].envelope.equals(box(0.4, 0.4, 0.6, 0.6))
+    assert d.area == pytest.approx(2 - 0.04)

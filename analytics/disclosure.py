@@ -41,7 +41,7 @@ def suppress(table: pd.DataFrame, k: int = 5, *, count: str = "count", rows=None
     wherever the count is (methods.md §8: derived statistics inherit suppression); by default every
     float column except the count and population. Returns a copy with the count set to missing in
     suppressed cells and two columns: ``suppressed`` (bool) and ``suppression``
-    ("primary"/"complementary"/""). A row or column whose only other cells are missing cannot be
+    ("primary"/"complementary"/""); an existing ``flag`` column gets the code "suppressed". A row or column whose only other cells are missing cannot be
     protected by suppression: such cells are reported in ``attrs["disclosure"]["unprotected"]``
     (suppress or do not publish that total).
     """

@@ -218,7 +218,9 @@ def dsr(data: pd.DataFrame, *, count: str = "count", population: str = "populati
     (PHEindicatormethods ``calculate_dsr(independent_events=FALSE)``).
 
     Columns: by..., ``count`` (all cases, known and unknown age), ``unknown_age``, ``population``,
-    ``crude_rate``, ``value``, ``se``, ``lower``, ``upper``, ``flag``.
+    ``crude_rate``, ``value``, ``se``, ``lower``, ``upper``, ``flag`` (stable codes of
+    :data:`FLAG_CODES` joined with ";"; sentences in en/az/ru by :func:`flag_labels`). ``attrs``
+    record method, standard, multiplier, levels, thresholds and ``rules``.
     """
     if method not in DSR_METHODS:
         raise ValueError(f"unknown DSR method {method!r}; choose one of {DSR_METHODS}")

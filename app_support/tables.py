@@ -49,34 +49,12 @@ def header(column: Any, lang: str, overrides: dict[str, str] | None = None) -> s
     return None
 
 
-def _check_text(check: str, lang: str, fallback: str) -> str:
-    """A validation check's message (analytics.quality.check_message when the quality module
-    offers it; otherwise the ingest's English sentence)."""
-    from analytics import quality
-
-    fn = getattr(quality, "check_message", None)
-    if fn is None or not check:
-        return fallback
-    try:
-        text = fn(check, lang)
-    except Exception:  # noqa: BLE001 - an unknown check id keeps the ingest's own sentence
-        return fallback
-    return text or fallback
-
-
-def _flag_text(flag: Any, lang: str) -> str:
-    """Rate flags (codes joined by the rates engine) in words, when rates offers labels."""
-    if flag is None or (isinstance(flag, float) and flag != flag) or str(flag) == "":
-        return ""
+def _flag_texts(table: pd.DataFrame, lang: str) -> pd.Series:
+    """Rate flags (codes joined by the rates engine) as sentences (analytics.rates.flag_labels;
+    thresholds from the frame's attrs)."""
     from analytics import rates
 
-    fn = getattr(rates, "flag_label", None)
-    if fn is None:
-        return str(flag)
-    try:
-        return str(fn(str(flag), lang))
-    except Exception:  # noqa: BLE001
-        return str(flag)
+    return rates.flag_labels(table, lang)
 
 
 def localise(table: pd.DataFrame, lang: str, site_name: Callable[[str], str] | None = None) -> pd.DataFrame:
@@ -93,17 +71,18 @@ def localise(table: pd.DataFrame, lang: str, site_name: Callable[[str], str] | N
         keys = {**STATUS_KEYS, **RECON_STATUS}
         out["status"] = out["status"].astype(str).map(lambda s: t(keys[s], lang))
     if "flag" in out:
-        out["flag"] = out["flag"].map(lambda v: _flag_text(v, lang))
+        out["flag"] = _flag_texts(table, lang).to_numpy()
     if "indicator" in out:
         out["indicator"] = out["indicator"].astype(str).map(lambda i: t(f"charts.indicator_{i}", lang)
                                                             if i in INDICATORS else i)
-    if "check" in out and "message" in out and lang != "en":
-        out["message"] = [_check_text(str(c), lang, str(m)) for c, m in zip(out["check"], out["message"])]
-    if "reason" in out and "description" in out and lang != "en":
-        out["description"] = [_check_text(str(r), lang, str(d)) for r, d in zip(out["reason"], out["description"])]
-    if "severity" in out:
-        out["severity"] = out["severity"].astype(str).map(
-            lambda s: t(f"app.severity.{s.replace(' ', '_')}", lang) if s in ("error", "warning", "not counted") else s)
+    from analytics import quality
+
+    if {"check", "message"} <= set(out.columns):
+        # validation flags: the check's message and severity in this language (check id kept)
+        out = quality.translate_flags(out, lang)
+    elif {"reason", "description"} <= set(out.columns):
+        # reconciliation: reasons described in this language; the counts are untouched
+        out = quality.translate_reconciliation(out, lang)
     return out
 
 

@@ -109,3 +109,25 @@ def test_no_english_left_in_titles_metrics_axes_and_tables(lang, page):
                 values |= set(df[col].astype(str))
     assert sex_label(1, lang) in values and site_label("Lung (incl. trachea and bronchus)", lang) in values
     assert not {"1", "2", "Men", "Women", "Lung (incl. trachea and bronchus)"} & values
+
+
+@pytest.mark.parametrize("lang", ["az", "ru"])
+def test_quality_page_flags_and_reconciliation_in_the_language(lang):
+    from streamlit.testing.v1 import AppTest
+
+    from analytics import quality
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.query_params["lang"] = lang
+    at.run()
+    at.switch_page("pages/quality.py").run()
+    assert not at.exception
+    flags = next(d.value for d in at.dataframe if {"check", "message"} <= set(d.value.columns))
+    assert len(flags) > 0 and "tumour_id" not in flags.columns          # never identifiers
+    for check, message in zip(flags["check"], flags["message"]):
+        assert message == quality.check_message(check, lang)
+    recon = next(d.value for d in at.dataframe if {"reason", "description"} <= set(d.value.columns))
+    for reason, text in zip(recon["reason"], recon["description"]):
+        assert text.startswith(quality.reason_description(reason, lang))
+    # one English sentence of the ingest must not survive
+    assert not any(ENGLISH.search(m) for m in flags["message"].head(50))

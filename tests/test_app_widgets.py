@@ -45,3 +45,22 @@ def test_deck_is_a_16_9_pptx_with_one_slide_per_chart():
     assert "Chart 1" in texts and "One line." in texts
     assert any("Demo registry" in x for x in texts)
     assert any(sh.shape_type == 13 for sh in prs.slides[0].shapes)   # a picture
+
+
+def test_excel_metadata_names_filters_and_the_disclosure_rule_in_the_language():
+    from openpyxl import load_workbook
+
+    from analytics.i18n import t
+
+    meta = {**META, "sex": "Qadınlar", "public_output": t("app.public.on", "az")}
+    wb = load_workbook(io.BytesIO(widgets.table_excel(pd.DataFrame({"a": [1]}), meta, "az")))
+    rows = {r[0].value: r[1].value for r in wb.worksheets[-1].iter_rows(min_row=2)}
+    assert rows[t("common.meta_source", "az")] == "Demo registry"
+    assert "Qadınlar" in rows[t("common.meta_filters", "az")]
+    assert t("app.meta.sex", "az") in rows[t("common.meta_filters", "az")]
+    # public output: counts 1-9 withheld (k = 10), stated as the rule
+    assert rows[t("common.meta_suppression", "az")] == t("common.suppression_rule", "az", k=10, k_minus_1=9)
+    off = load_workbook(io.BytesIO(widgets.table_excel(pd.DataFrame({"a": [1]}), META, "en")))
+    rows = {r[0].value: r[1].value for r in off.worksheets[-1].iter_rows(min_row=2)}
+    assert rows["Suppression rule"] == t("common.no_suppression", "en")
+    assert rows["Title"] == "Top sites"

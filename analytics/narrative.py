@@ -155,3 +155,27 @@ def regions_sentence(frame: pd.DataFrame, national: float, *, lang: str = "en", 
     higher, lower_n = int(np.sum(lo > national)), int(np.sum(hi < national))
     return _capitalise(t("charts.narrative_regions", lang, higher=format_number(higher, lang, 0),
                          lower=format_number(lower_n, lang, 0), total=format_number(len(shown), lang, 0)), lang)
+
+
+def case_mix_sentence(frame: pd.DataFrame, *, lang: str = "en", site: str | None = None, count: str = "count",
+                      n: int = 3) -> str:
+    """"Breast (18.2%), lung (11.8%) and stomach (6.2%) accounted for 36.2% of the cases." from
+    counts by site: the ``n`` commonest sites (residual groups not ranked) and their joint share
+    of all cases. Suppressed counts are left out of the ranking but not of nothing else: the
+    share is of the cases shown."""
+    lang = normalize_lang(lang)
+    site = site or next((c for c in SITE_COLUMNS if c in frame.columns), None)
+    if site is None or count not in frame.columns:
+        raise ValueError(f"case_mix_sentence: the table needs a site column and {count!r} "
+                         f"(columns: {', '.join(map(str, frame.columns))})")
+    c = pd.to_numeric(frame[count], errors="coerce").where(~suppressed_mask(frame))
+    by = c.groupby(frame[site].astype(str), sort=False).sum(min_count=1).dropna()
+    total = float(by.sum())
+    ranked = by[~by.index.isin(NOT_RANKED)].sort_values(ascending=False, kind="stable").head(n)
+    if total <= 0 or ranked.empty:
+        return t("charts.narrative_no_data", lang)
+    parts = [f"{site_label(s, lang)} ({_num(100 * v / total, lang)}%)" for s, v in ranked.items()]
+    listed = parts[0] if len(parts) == 1 else t("charts.narrative_and", lang, first=", ".join(parts[:-1]),
+                                                      last=parts[-1])
+    return _capitalise(t("charts.narrative_case_mix", lang, sites=listed,
+                         share=_num(100 * float(ranked.sum()) / total, lang)), lang)

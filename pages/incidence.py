@@ -22,7 +22,8 @@ st.subheader(f.t("app.incidence.by_site"))
 title = f.t("app.incidence.by_site_title", period=f.period_label())
 widgets.chart_with_table(
     charts.asr_by_site(by_sex, lang=f.lang, standard=f.std, conf=f.level, theme=f.theme, title=title, k=k, n=20),
-    by_sex, name="incidence_asr_by_site", f=f, ds=ds, title=title)
+    by_sex, name="incidence_asr_by_site", f=f, ds=ds, title=title,
+    reading=" ".join(narrative.top_site_sentences(by_sex, lang=f.lang, standard=f.std)))
 
 # 2. Age-specific curves: the selected site, or the five leading sites.
 st.subheader(f.t("app.incidence.age_specific"))

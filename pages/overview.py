@@ -56,14 +56,16 @@ per_year = cache.dsr(ds, f, by=("year", "sex"))
 title = f.t("app.overview.per_year")
 widgets.chart_with_table(charts.cases_per_year(per_year, lang=f.lang, theme=f.theme, title=title),
                          per_year[["year", "sex", "count", "population", "crude_rate", "value", "lower", "upper"]],
-                         name="overview_per_year", f=f, ds=ds, title=title)
+                         name="overview_per_year", f=f, ds=ds, title=title,
+                         reading=narrative.cases_sentence(row["count"], (f.y0, f.y1), lang=f.lang))
 
 left, right = st.columns(2)
 with left:
     title = f.t("app.overview.case_mix")
     mix = by_site[["site", "count"]]
     widgets.chart_with_table(charts.cases_by_site(mix, lang=f.lang, theme=f.theme, title=title),
-                             mix, name="overview_case_mix", f=f, ds=ds, title=title)
+                             mix, name="overview_case_mix", f=f, ds=ds, title=title,
+                             reading=narrative.case_mix_sentence(mix, lang=f.lang))
 with right:
     title = f.t("app.overview.pyramid")
     pyr = cache.population_pyramid(ds, ds.token, f.key(), f)

@@ -80,3 +80,18 @@ def test_cases_asr_cumulative_risk_regions():
 
 def test_azerbaijani_dotted_capital():
     assert nar._capitalise("iki", "az") == "İki" and nar._capitalise("iki", "en") == "Iki"
+
+
+def test_case_mix_sentence_hand_computed():
+    from analytics.narrative import case_mix_sentence
+
+    df = pd.DataFrame({"site": ["Breast", "Lung (incl. trachea and bronchus)", "Other", "Stomach", "Liver"],
+                       "count": [50, 20, 15, 10, 5]})
+    # of 100 cases: breast 50%, lung 20%, stomach 10% ("Other" not ranked) -> 80%
+    assert case_mix_sentence(df, lang="en") == \
+        "Breast (50.0%), Lung (incl. trachea and bronchus) (20.0%) and Stomach (10.0%) accounted for 80.0% of the cases."
+    ru = case_mix_sentence(df, lang="ru", n=2)
+    assert "70,0%" in ru and "50,0%" in ru and "Breast" not in ru
+    # a suppressed count is neither ranked nor counted in the total
+    sup = df.assign(suppressed=[False, True, False, False, False])
+    assert case_mix_sentence(sup, lang="en", n=1) == "Breast (62.5%) accounted for 62.5% of the cases."

@@ -99,3 +99,34 @@ def active() -> Dataset:
     if up is not None and st.session_state.get("_source") == "upload":
         return up
     return demo_dataset()
+
+
+DATA_FOLDER_ENV = "REGISTRY_DATA_DIR"
+
+
+def data_folder():
+    """The operator's folder for keeping uploads (environment variable ``REGISTRY_DATA_DIR``),
+    or None: by default an upload lives in the session's memory only and is never written."""
+    import os
+    from pathlib import Path
+
+    value = os.environ.get(DATA_FOLDER_ENV, "").strip()
+    return Path(value) if value else None
+
+
+def keep_upload(files: dict[str, tuple[str, bytes]]):
+    """Write the files of a loaded upload ({role: (file name, bytes)}) to a new dated folder
+    under :func:`data_folder`; returns that folder, or None when no folder is configured."""
+    import datetime as dt
+    import re
+
+    root = data_folder()
+    if root is None:
+        return None
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    folder = root / f"upload_{stamp}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for role, (name, data) in files.items():
+        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name) or role
+        (folder / f"{role}_{safe}").write_bytes(data)
+    return folder

@@ -13,7 +13,8 @@ CODE_LISTS = {S.SEX: (1, 2, 9), S.BASIS: tuple(range(10)), S.BEHAVIOUR: (0, 1, 2
 f = filters.sidebar_filters()
 ss = st.session_state
 st.title(f.t("app.page.data"))
-st.caption(f.t("app.data.privacy"))
+st.caption(f.t("app.data.privacy") if state.data_folder() is None
+           else f.t("app.data.privacy_folder", folder=str(state.data_folder())))
 
 # --- which data -------------------------------------------------------------------------
 upload = ss.get("_upload")
@@ -166,6 +167,11 @@ if st.button(f.t("app.data.load"), type="primary", disabled=extract is None, key
         ds_new = state.Dataset(token, reg, region_table, f"{extract.name}", geo, rf)
         ss["_upload"] = ds_new
         ss["_source"] = "upload" if reg.population is not None else "demo"
+        # only when the operator configured a data folder (REGISTRY_DATA_DIR): else memory only
+        kept = state.keep_upload({role: (up.name, up.getvalue()) for role, up in
+                                  (("extract", extract), ("population", population), ("regions", regions),
+                                   ("risk_factors", risk), ("mapping", mapfile)) if up is not None})
+        ss["_kept_in"] = str(kept) if kept is not None else None
         st.rerun()
 
 # --- validation report: of the upload just loaded, else of the data shown ---------------------

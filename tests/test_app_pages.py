@@ -306,3 +306,25 @@ def test_data_page_maps_codes_of_coded_columns(demo):
     assert not at.exception and not at.error, [e.value for e in at.error]
     up = at.session_state["_upload"].registry.records
     assert sorted(up[S.SEX].value_counts().items()) == sorted(r[S.SEX].value_counts().items())
+
+
+def test_uploads_are_written_only_to_the_operators_data_folder(demo, tmp_path, monkeypatch):
+    r = demo.records
+    r = r[r[S.INCLUDED] & r[S.YEAR].between(2020, 2024)].head(100)
+    cols = [S.TUMOUR_ID, S.PATIENT_ID, S.SEX, S.BIRTH_DATE, S.INCIDENCE_DATE, S.TOPOGRAPHY, S.MORPHOLOGY,
+            S.BEHAVIOUR, S.BASIS, S.REGION]
+    csv = r[cols].to_csv(index=False, date_format="%Y-%m-%d").encode()
+    monkeypatch.delenv("REGISTRY_DATA_DIR", raising=False)
+    at = app("data")
+    at.file_uploader(key="up_extract").set_value(("small.csv", csv, "text/csv")).run()
+    at.button(key="data_load").click().run()
+    assert not at.exception and at.session_state["_kept_in"] is None
+    folder = tmp_path / "kept"
+    monkeypatch.setenv("REGISTRY_DATA_DIR", str(folder))
+    at = app("data")
+    assert str(folder) in at.caption[0].value
+    at.file_uploader(key="up_extract").set_value(("small.csv", csv, "text/csv")).run()
+    at.button(key="data_load").click().run()
+    assert not at.exception
+    kept = list(folder.glob("upload_*/extract_small.csv"))
+    assert len(kept) == 1 and kept[0].read_bytes() == csv

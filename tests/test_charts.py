@@ -377,3 +377,14 @@ def test_presentation_theme_keeps_every_site_label_and_wraps_long_titles():
     assert fig.layout.title.text.replace("<br>", " ") == title
     light = incidence.top_sites_bar(_rates(), n=4, lang="en", title=title)
     assert light.layout.title.text == title          # 17 px: one line
+
+
+def test_quality_bars_target_lines_never_strike_value_labels():
+    from analytics.charts import quality as qc
+
+    df = pd.DataFrame({"site": ["A", "B"], "value": [99.0, 89.4], "count": 1, "total": 1})
+    fig = qc.indicator_bars(df, x="site", y="value", indicator="mv_pct", lang="en")
+    # Bray & Parkin targets for % MV: 90 (target) and 80 (acceptable), both drawn behind the bars
+    assert sorted(s.x0 for s in fig.layout.shapes) == [80.0, 90.0]
+    assert all(s.layer == "below" for s in fig.layout.shapes)
+    assert all(tr.textposition == "auto" and tr.insidetextanchor == "end" for tr in fig.data if tr.type == "bar")

@@ -137,14 +137,19 @@ def indicator_bars(frame: pd.DataFrame, *, x: str | None = None, y: str = "value
         if is_year:
             fig.add_bar(x=part["_cat"], y=part["_v"], error_y=err, **kw)
         else:
+            # inside the end of a long bar, so a value just short of the target is not struck
+            # through by the target line; short bars keep it outside ("auto")
+            kw.update(textposition="auto", insidetextanchor="end")
             fig.add_bar(y=part["_cat"], x=part["_v"], orientation="h", error_x=err, **kw)
     if target is not None and math.isfinite(target):
         line = dict(color="#000000", width=2, dash="dash")
-        (fig.add_hline(y=target, line=line) if is_year else fig.add_vline(x=target, line=line))
+        # behind horizontal bars: seen in the gaps between them, never striking a value label
+        (fig.add_hline(y=target, line=line) if is_year else fig.add_vline(x=target, line=line, layer="below"))
         legend_line(fig, _target_text(direction, target, lang, unit), line)
         if acceptable is not None and math.isfinite(acceptable):
             dotted = dict(color="#555555", width=1.5, dash="dot")
-            (fig.add_hline(y=acceptable, line=dotted) if is_year else fig.add_vline(x=acceptable, line=dotted))
+            (fig.add_hline(y=acceptable, line=dotted) if is_year
+             else fig.add_vline(x=acceptable, line=dotted, layer="below"))
             legend_line(fig, t("charts.quality_acceptable_limit", lang, limit=format_number(
                 acceptable, lang, 0 if float(acceptable).is_integer() else 1) + unit), dotted)
     axis_title = indicator_label(_normalise(name), lang)

@@ -10,11 +10,12 @@ Input: the demo registry (``analytics.demo``) when it can be loaded, otherwise a
 registry of the same shape (78 districts × 15 years × 2 sexes × 60 site groups × 18 age groups).
 Run: ``.venv/bin/python bench/rates.py [--synthetic] [--repeat 7]``.
 
-Measured 2026-11-25 on the 2-core project machine, shared with other jobs (load average ~9),
-demo registry (1,727,064 rows, 95,940 region × year × sex × site groups, 221,546 cases):
-  Tiwari DSRs, all groups: wall best 0.41 s (first run 0.43 s), CPU 0.17 s      target <= 2 s
-  Dobson DSRs: ours wall 0.275 s / CPU 0.106 s; PHStatsMethods 0.1.16 ph_dsr wall 13.9 s / CPU 7.2 s
-  -> 68x faster in CPU time, 50x in wall time (target >= 50x); max relative difference 1.7e-14.
+Measured 2026-11-25 21:39 UTC on the 2-core project machine, shared with other jobs (load average
+~13), demo registry (1,727,064 rows, 95,940 region × year × sex × site groups, 221,546 cases),
+best of 7 runs:
+  Tiwari DSRs, all groups: wall best 0.24 s (first run 0.72 s), CPU 0.155 s      target <= 2 s
+  Dobson DSRs: ours wall 0.199 s / CPU 0.093 s; PHStatsMethods 0.1.16 ph_dsr wall 24.2 s / CPU 7.1 s
+  -> 76x faster in CPU time, 122x in wall time (target >= 50x); max relative difference 1.7e-14.
 """
 from __future__ import annotations
 

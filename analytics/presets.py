@@ -112,8 +112,11 @@ def finish(result: pd.DataFrame, preset: Preset | str, *, count: str = "count", 
         out = disclosure.suppress(out, p.suppress_below, count=count, rows=rows, cols=cols, layers=layers)
         out.attrs["disclosure"] = {**info, **out.attrs["disclosure"]}
     numeric = [c for c in out.columns if c not in (count, "population", "unknown_age")
-               and pd.api.types.is_float_dtype(out[c])]
-    out[numeric] = out[numeric].round(p.decimals)
+               and not c.endswith("_p") and pd.api.types.is_float_dtype(out[c])]
+    # Ratios (SIR, rate ratios) are read around 1: one more decimal than rates (SEER*Stat prints
+    # SIRs to 2 decimals); p-values are never rounded.
+    decimals = p.decimals + 1 if "ratio" in str(attrs.get("measure", "")) else p.decimals
+    out[numeric] = out[numeric].round(decimals)
     out.attrs = {**attrs, **out.attrs, "preset": p.name, "preset_source": p.source}
     return out
 

@@ -208,3 +208,12 @@ def test_presets_change_method_standard_thresholds_and_rounding():
     assert phe.loc["big", "upper_99_8"] == round(esp.loc["big", "upper_99_8"], 1)
     assert np.isnan(phe.loc["small", "value"]) and phe.loc["small", "flag"] == "below_min_count"
     assert len({ci5.loc["big", "value"], seer.loc["big", "value"], phe.loc["big", "value"]}) == 3
+
+
+def test_preset_rounding_of_ratios_and_p_values():
+    sir = rates.isr(DF.assign(ref_count=[7, 20, 30] * 2), by="g")      # a: 6 / 5.7 = 1.0526
+    r = presets.finish(sir, "phe", count="observed")
+    assert r.loc[0, "value"] == 1.05 and r.loc[0, "expected"] == 5.7
+    rr = rates.rate_ratio(DF[DF.g == "a"], DF[DF.g == "b"], standard=STD)
+    f = presets.finish(rr, "phe")
+    assert f.loc[0, "ratio_p"] == rr.loc[0, "ratio_p"] and f.loc[0, "ratio"] == round(rr.loc[0, "ratio"], 2)

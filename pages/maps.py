@@ -170,7 +170,7 @@ st.caption(f.t("maps.moran_line", i=widgets.fmt(moran_res.I, f.lang, 3), p=widge
 panel = filters.page_control("map_panel", "funnel", ["funnel", "lisa", "profile"], lambda **kw: st.radio(
     f.t("maps.panel"), horizontal=True, format_func=lambda v: f.t(f"maps.{v}_section"), **kw))
 if panel == "funnel":
-    st.subheader(f.t("maps.funnel_section"))
+    st.subheader(f.t("maps.funnel_section") if ref == "national" else f.t("maps.funnel_section_ref"))
     od = filters.page_toggle("map_od", f.t("maps.overdispersion"))
     ftitle = f.t("maps.funnel_title")
     widgets.chart_with_table(mc.funnel_plot(frame, overdispersion=od, lang=f.lang, theme=f.theme, title=ftitle),

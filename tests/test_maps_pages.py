@@ -170,6 +170,7 @@ def test_maps_page_reference_own_economic_region():
     by_parent = table.assign(p=table[S.REGION].map(parent)).groupby("p")[["cases", "expected"]].sum()
     np.testing.assert_allclose(by_parent["expected"], by_parent["cases"], rtol=1e-9)
     assert any("own economic region" in c.value for c in at.caption)
+    assert any("chosen reference" in h.value for h in at.subheader)
 
 
 def test_maps_page_user_reference_rates_by_sex():

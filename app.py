@@ -26,8 +26,8 @@ PAGES = [
     ("risk_factors", ":material/query_stats:"),
 ]
 
-st.set_page_config(page_title="Cancer registry dashboard", page_icon=":material/monitoring:", layout="wide")
 lang = current_lang()
+st.set_page_config(page_title=t("app.name", lang), page_icon=":material/monitoring:", layout="wide")
 pages = [
     st.Page(f"pages/{stem}.py", title=t(f"app.page.{stem}", lang), icon=icon, url_path=stem, default=(stem == "overview"))
     for stem, icon in PAGES

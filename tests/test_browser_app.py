@@ -35,10 +35,13 @@ def open_page(page: Page, url: str) -> None:
     settle(page)
 
 
+MARKS_JS = """() => Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]'))
+        .map(c => c.querySelectorAll('g.trace .point, g.trace g.slice, g.trace path.js-line').length)"""
+
+
 def drawn_charts(page: Page) -> list[int]:
     """Per plotly chart: number of drawn SVG marks (bars, lines, treemap tiles)."""
-    return page.evaluate("""() => Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]'))
-        .map(c => c.querySelectorAll('g.trace .point, g.trace g.slice, g.trace path.js-line').length)""")
+    return page.evaluate(MARKS_JS)
 
 
 def asr_metric(page: Page) -> str:
@@ -52,8 +55,8 @@ def test_page_loads_and_charts_draw(page: Page, app_url: str, screenshots, name)
     assert page.get_by_test_id("stException").count() == 0
     assert page.get_by_role("heading", level=1).first.inner_text() == t(f"app.page.{name}", "en")
     n_charts = {"overview": 4, "incidence": 3, "quality": 2, "data": 0, "methods": 0}[name]
-    page.wait_for_function(f"document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .main-svg').length >= {n_charts}",
-                           timeout=60_000)
+    # each plotly chart has two .main-svg layers, so wait for the drawn marks of every chart
+    page.wait_for_function(f"(({MARKS_JS})()).filter(m => m > 0).length >= {n_charts}", timeout=60_000)
     marks = drawn_charts(page)
     assert len(marks) == n_charts and all(m > 0 for m in marks), marks
     page.screenshot(path=str(screenshots / f"app_{name}.png"))

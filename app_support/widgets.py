@@ -56,7 +56,7 @@ def metadata(meta: dict, lang: str = "en") -> dict:
     method, date and the disclosure rule, labelled in ``lang``."""
     from app_support.filters import PUBLIC_K
 
-    public = meta.get("public_output") in (True, "True", t("app.public.on", lang))
+    public = _is_public(meta)
     rule = t("common.suppression_rule", lang, k=PUBLIC_K, k_minus_1=PUBLIC_K - 1) if public \
         else t("common.no_suppression", lang)
     out = {"source": meta.get("source", ""), "period": meta.get("period", ""),
@@ -67,9 +67,18 @@ def metadata(meta: dict, lang: str = "en") -> dict:
     return out
 
 
+def _is_public(meta: dict) -> bool:
+    """Was public output on? ``describe`` writes the switch as a label in the user's language."""
+    return meta.get("public_output") in (True, "True", *(t("app.public.on", lang) for lang in ("en", "az", "ru")))
+
+
 def table_csv(table: pd.DataFrame, meta: dict) -> bytes:
+    """CSV download. A CSV has no metadata sheet, so in public output each row carries the
+    disclosure rule applied (in English, like the column names a script reads)."""
     from analytics import export
 
+    if _is_public(meta):
+        table = table.assign(disclosure_rule=metadata(meta, "en")["suppression"])
     return export.table_to_csv(table)
 
 

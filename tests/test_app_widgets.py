@@ -64,3 +64,16 @@ def test_excel_metadata_names_filters_and_the_disclosure_rule_in_the_language():
     rows = {r[0].value: r[1].value for r in off.worksheets[-1].iter_rows(min_row=2)}
     assert rows["Suppression rule"] == t("common.no_suppression", "en")
     assert rows["Title"] == "Top sites"
+
+
+def test_csv_download_names_the_disclosure_rule_only_in_public_output():
+    from analytics.i18n import t
+    from app_support.filters import PUBLIC_K
+
+    table = pd.DataFrame({"site": ["Breast", "Lung"], "count": [12.0, None]})
+    private = pd.read_csv(io.BytesIO(widgets.table_csv(table, META)))
+    assert list(private.columns) == ["site", "count"]
+    for lang in ("en", "az"):
+        public = pd.read_csv(io.BytesIO(widgets.table_csv(table, {**META, "public_output": t("app.public.on", lang)})))
+        assert list(public.columns) == ["site", "count", "disclosure_rule"]
+        assert set(public["disclosure_rule"]) == {t("common.suppression_rule", "en", k=PUBLIC_K, k_minus_1=PUBLIC_K - 1)}

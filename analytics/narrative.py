@@ -16,7 +16,7 @@ import pandas as pd
 
 from analytics import schema
 from analytics.charts.base import suppressed_mask
-from analytics.i18n import format_number, normalize_lang, sex_code, site_label, standard_label, t
+from analytics.i18n import format_number, normalize_lang, sex_code, sex_label, site_label, standard_label, t
 
 NOT_RANKED = ("Other", "Other and unspecified", "All sites", "All sites but C44")
 SITE_COLUMNS = (schema.SITE_CI5, schema.SITE_GLOBOCAN, "site")
@@ -179,3 +179,104 @@ def case_mix_sentence(frame: pd.DataFrame, *, lang: str = "en", site: str | None
                                                       last=parts[-1])
     return _capitalise(t("charts.narrative_case_mix", lang, sites=listed,
                          share=_num(100 * float(ranked.sum()) / total, lang)), lang)
+
+
+def _age_start(labels: pd.Series) -> np.ndarray:
+    # "0-4" -> 0, "85+" -> 85; anything else (unknown age) -> NaN
+    return pd.to_numeric(labels.astype(str).str.extract(r"^\s*(\d+)", expand=False), errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan)
+
+
+def _age_text(label: str) -> str:
+    return str(label).replace("-", "\u2013")
+
+
+def population_sentence(frame: pd.DataFrame, *, lang: str = "en", population: str = schema.POPULATION,
+                        age: str = schema.AGE_GROUP, older: int = 65) -> str:
+    """"The average annual population was 10.1 million, 7.2% of it aged 65 or over." from a
+    population frame by age group (any other strata, e.g. sex, are summed).  The share is of
+    the population of known age; ``older`` must be the start of an age group."""
+    lang = normalize_lang(lang)
+    if population not in frame.columns or age not in frame.columns:
+        raise ValueError(f"population_sentence: the table needs {population!r} and {age!r} "
+                         f"(columns: {', '.join(map(str, frame.columns))})")
+    p = pd.to_numeric(frame[population], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    start = _age_start(frame[age])
+    known = np.isfinite(p) & np.isfinite(start)
+    total = float(p[known].sum())
+    if not total > 0:
+        return t("charts.narrative_no_data", lang)
+    share = 100 * float(p[known & (start >= older)].sum()) / total
+    size = (t("charts.narrative_million", lang, value=_num(total / 1e6, lang, 1)) if total >= 1e6
+            else format_number(total, lang, 0))
+    return _capitalise(t("charts.narrative_population", lang, population=size, share=_num(share, lang, 1),
+                         age=format_number(older, lang, 0)), lang)
+
+
+def age_specific_sentence(frame: pd.DataFrame, *, lang: str = "en", age: str = schema.AGE_GROUP,
+                          value: str = "value", site: str | None = None, sex_col: str = schema.SEX,
+                          multiplier: int = 100000, decimals: int = 1) -> str:
+    """One line on age-specific rates (Curado et al., CI5 Vol. IX, ch. 7): for one curve,
+    "Rates rise with age, from 0.5 per 100,000 at 0–4 to 120.0 at 85+." when the highest rate
+    is in the oldest shown age group, else "Rates peak at 80.0 per 100,000 at 60–64."; for
+    several curves (sites x sexes) the highest rate and whose it is.  Suppressed rates and
+    unknown age are left out."""
+    lang = normalize_lang(lang)
+    if value not in frame.columns or age not in frame.columns:
+        raise ValueError(f"age_specific_sentence: the table needs {age!r} and {value!r} "
+                         f"(columns: {', '.join(map(str, frame.columns))})")
+    site = site or next((c for c in SITE_COLUMNS if c in frame.columns), None)
+    keys = [c for c in (site, sex_col) if c is not None and c in frame.columns]
+    df = frame.assign(_v=pd.to_numeric(frame[value], errors="coerce"), _a=_age_start(frame[age]))
+    df = df[~suppressed_mask(frame).to_numpy() & np.isfinite(df["_v"].to_numpy(dtype=float, na_value=np.nan))
+            & np.isfinite(df["_a"].to_numpy())]
+    if df.empty or not (df["_v"].max() > 0):
+        return t("charts.narrative_no_data", lang)
+    mult = format_number(multiplier, lang, 0)
+    peak = df.loc[df["_v"].idxmax()]
+    series = df[keys].drop_duplicates() if keys else df.iloc[:1]
+    if len(series) > 1:
+        who = []
+        if site is not None and site in df.columns and df[site].nunique() > 1:
+            who.append(site_label(peak[site], lang))
+        if sex_col in df.columns and df[sex_col].nunique() > 1:
+            who.append(sex_label(peak[sex_col], lang))
+        return _capitalise(t("charts.narrative_age_peak_series", lang, value=_num(peak["_v"], lang, decimals),
+                             multiplier=mult, series=", ".join(who), age=_age_text(peak[age])), lang)
+    df = df.sort_values("_a", kind="stable")
+    first, last = df.iloc[0], df.iloc[-1]
+    if peak["_a"] == last["_a"] and len(df) > 1:
+        return _capitalise(t("charts.narrative_age_rise", lang, first=_num(first["_v"], lang, decimals),
+                             multiplier=mult, age0=_age_text(first[age]), last=_num(last["_v"], lang, decimals),
+                             age1=_age_text(last[age])), lang)
+    return _capitalise(t("charts.narrative_age_peak", lang, value=_num(peak["_v"], lang, decimals), multiplier=mult,
+                         age=_age_text(peak[age])), lang)
+
+
+def quality_sentence(frame: pd.DataFrame, indicator: str, *, target: float, direction: str = "higher",
+                     lang: str = "en", count: str = "count", total: str = "total", value: str = "value") -> str:
+    """"Microscopically verified: 88.6% overall (target ≥ 90%); 3 of 12 below the target." from
+    the rows of one percentage indicator of :func:`analytics.quality.indicators` (Bray & Parkin
+    2009, Eur J Cancer 45:747-755): the overall value is Σcount / Σtotal, not a mean of the
+    strata's percentages.  ``direction`` "higher" (target is a minimum) or "lower" (maximum)."""
+    lang = normalize_lang(lang)
+    missing = [c for c in (count, total, value) if c not in frame.columns]
+    if missing:
+        raise ValueError(f"quality_sentence: the table needs {', '.join(map(repr, missing))} "
+                         f"(columns: {', '.join(map(str, frame.columns))})")
+    if direction not in ("higher", "lower"):
+        raise ValueError(f"quality_sentence: direction must be 'higher' or 'lower', not {direction!r}")
+    c = pd.to_numeric(frame[count], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    n = pd.to_numeric(frame[total], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    v = pd.to_numeric(frame[value], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    denom = float(np.nansum(n))
+    if not denom > 0:
+        return t("charts.narrative_no_data", lang)
+    overall = 100 * float(np.nansum(c)) / denom
+    shown = v[np.isfinite(v)]
+    off = int(np.sum(shown < target)) if direction == "higher" else int(np.sum(shown > target))
+    label = t(f"charts.indicator_{indicator}", lang)
+    label = label[:-4] if label.endswith(" (%)") else label
+    return _capitalise(t(f"charts.narrative_quality_{direction}", lang, indicator=label,
+                         value=_num(overall, lang, 1), target=format_number(target, lang, 0),
+                         off=format_number(off, lang, 0), strata=format_number(len(shown), lang, 0)), lang)

@@ -38,7 +38,8 @@ asp = asp[asp["site"].isin(chosen)]
 title = f.t("app.incidence.age_specific_title", period=f.period_label())
 widgets.chart_with_table(
     charts.age_specific_curves(asp, lang=f.lang, log=log, conf=f.level, theme=f.theme, title=title),
-    asp, name="incidence_age_specific", f=f, ds=ds, title=title, headers={"value": f.t("app.col.rate")})
+    asp, name="incidence_age_specific", f=f, ds=ds, title=title, headers={"value": f.t("app.col.rate")},
+    reading=narrative.age_specific_sentence(asp, lang=f.lang))
 
 # 3. Regions compared with the national value.
 st.subheader(f.t("app.incidence.regions"))

@@ -3,7 +3,7 @@ flagged records (row, check, message; never identifiers)."""
 import pandas as pd
 import streamlit as st
 
-from analytics import quality
+from analytics import narrative, quality
 from analytics import schema as S
 from app_support import cache, filters, tables, widgets
 from analytics.charts import quality as qcharts
@@ -52,7 +52,9 @@ for ind, key in (("mv_pct", "app.quality.mv"), ("dco_pct", "app.quality.dco")):
     fig = qcharts.indicator_bars(part, x="name", y="value", indicator=ind, lang=f.lang, theme=f.theme, title=title)
     widgets.chart_with_table(fig, part[[column, "name", "count", "total", "value"]],
                              name=f"quality_{ind}_{by}", f=f, ds=ds, title=title,
-                             headers={"value": f.t(f"charts.indicator_{ind}"), "name": f.t(f"app.quality.by_{by}")})
+                             headers={"value": f.t(f"charts.indicator_{ind}"), "name": f.t(f"app.quality.by_{by}")},
+                             reading=narrative.quality_sentence(part, ind, target=good, direction=direction,
+                                                                lang=f.lang))
 
 st.subheader(f.t("app.quality.all"))
 wide = long.pivot_table(index=[column, "name"], columns="indicator", values="value", observed=True).reset_index()

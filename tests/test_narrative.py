@@ -95,3 +95,70 @@ def test_case_mix_sentence_hand_computed():
     # a suppressed count is neither ranked nor counted in the total
     sup = df.assign(suppressed=[False, True, False, False, False])
     assert case_mix_sentence(sup, lang="en", n=1) == "Breast (62.5%) accounted for 62.5% of the cases."
+
+
+def test_population_sentence_hand_computed():
+    # men 3.0 + 1.5 + 0.4 million, women 3.0 + 1.6 + 0.5 million = 10.0 million;
+    # aged 65 or over: 0.4 (65-69) + 0.5 (85+) = 0.9 million = 9.0%; unknown age not counted
+    pop = pd.DataFrame({"sex": [1, 1, 1, 2, 2, 2, 2],
+                        "age_group": ["0-4", "60-64", "65-69", "0-4", "60-64", "85+", None],
+                        "population": [3e6, 1.5e6, 0.4e6, 3e6, 1.6e6, 0.5e6, 7e6]})
+    assert nar.population_sentence(pop) == \
+        "The average annual population was 10.0 million, 9.0% of it aged 65 or over."
+    assert nar.population_sentence(pop, lang="az") == \
+        "Orta illik əhali 10,0 milyon nəfər olub, onların 9,0%-i 65 və daha yuxarı yaşdadır."
+    assert nar.population_sentence(pop, lang="ru") == \
+        "Среднегодовая численность населения — 10,0 млн, из них 9,0% в возрасте 65 лет и старше."
+    # below a million the number is written out: 400 of 2,000 aged 60+ = 20.0%
+    small = pd.DataFrame({"age_group": ["0-4", "60-64"], "population": [1600, 400]})
+    assert nar.population_sentence(small, older=60) == \
+        "The average annual population was 2,000, 20.0% of it aged 60 or over."
+    assert nar.population_sentence(small.iloc[:0]) == "There are no cases for this selection."
+    with pytest.raises(ValueError, match="population"):
+        nar.population_sentence(pd.DataFrame({"age_group": ["0-4"]}))
+
+
+def test_age_specific_sentence_one_and_several_curves():
+    one = pd.DataFrame({"age_group": ["85+", "0-4", "40-44"], "value": [120.0, 0.5, 20.0]})
+    assert nar.age_specific_sentence(one) == "Rates rise with age, from 0.5 per 100,000 at 0–4 to 120.0 at 85+."
+    assert nar.age_specific_sentence(one, lang="az") == \
+        "Göstəricilər yaşla artır: 0–4 yaşda 100.000 nəfərə 0,5, 85+ yaşda 120,0."
+    assert nar.age_specific_sentence(one, lang="ru") == \
+        f"Показатели растут с возрастом: от 0,5 на 100{NB}000 в возрасте 0–4 лет до 120,0 в возрасте 85+ лет."
+    # the oldest group is lower than 60-64: a peak, not a rise
+    peak = pd.DataFrame({"age_group": ["0-4", "60-64", "85+"], "value": [0.5, 80.0, 70.0]})
+    assert nar.age_specific_sentence(peak) == "Rates peak at 80.0 per 100,000 at 60–64."
+    sup = pd.DataFrame({"age_group": ["0-4", "60-64", "85+"], "value": [0.5, 80.0, 500.0],
+                        "suppressed": [False, False, True]})
+    # the withheld 85+ (500.0) is neither the peak nor the end of the curve
+    assert nar.age_specific_sentence(sup) == "Rates rise with age, from 0.5 per 100,000 at 0–4 to 80.0 at 60–64."
+    several = pd.DataFrame({"site": ["Lung", "Lung", "Breast", "Breast"], "sex": [1, 1, 2, 2],
+                            "age_group": ["60-64", "85+", "60-64", "85+"], "value": [300.0, 250.0, 100.0, 90.0]})
+    assert nar.age_specific_sentence(several) == \
+        "The highest age-specific rate is 300.0 per 100,000 (Lung, Men, 60–64)."
+    assert nar.age_specific_sentence(several, lang="ru") == \
+        f"Самый высокий повозрастной показатель — 300,0 на 100{NB}000 (Лёгкое, Мужчины, 60–64)."
+    # one site, both sexes: the sex names the curve, the site is not repeated
+    both = several.assign(site="Lung")
+    assert nar.age_specific_sentence(both) == "The highest age-specific rate is 300.0 per 100,000 (Men, 60–64)."
+
+
+def test_quality_sentence_pools_counts_not_percentages():
+    part = pd.DataFrame({"name": ["A", "B", "C"], "count": [90, 70, 800], "total": [100, 100, 900],
+                         "value": [90.0, 70.0, 800 / 9]})
+    # (90 + 70 + 800) / (100 + 100 + 900) = 87.27% (the mean of the percentages would be 83.0%);
+    # B (70.0) and C (88.9) are under 90, A meets it exactly
+    assert nar.quality_sentence(part, "mv_pct", target=90) == \
+        "Microscopically verified: 87.3% overall (target ≥ 90%); 2 of 3 below the target."
+    assert nar.quality_sentence(part, "mv_pct", target=90, lang="ru") == \
+        "Морфологически подтверждённые: в целом 87,3% (цель ≥ 90%); ниже цели 2 из 3."
+    assert nar.quality_sentence(part, "mv_pct", target=90, lang="az") == \
+        "Mikroskopik təsdiqlənmiş: ümumilikdə 87,3% (hədəf ≥ 90%); 3 qrupdan 2 qrup hədəfdən aşağıdır."
+    dco = pd.DataFrame({"count": [3, 12], "total": [100, 100], "value": [3.0, 12.0]})
+    # 15 / 200 = 7.5%; only the second (12% > 5%) misses a maximum of 5%
+    assert nar.quality_sentence(dco, "dco_pct", target=5, direction="lower") == \
+        "Death certificate only: 7.5% overall (target ≤ 5%); 1 of 2 above the target."
+    with pytest.raises(ValueError, match="direction"):
+        nar.quality_sentence(dco, "dco_pct", target=5, direction="up")
+    with pytest.raises(ValueError, match="'total'"):
+        nar.quality_sentence(dco.drop(columns="total"), "dco_pct", target=5)

@@ -280,3 +280,32 @@ def quality_sentence(frame: pd.DataFrame, indicator: str, *, target: float, dire
     return _capitalise(t(f"charts.narrative_quality_{direction}", lang, indicator=label,
                          value=_num(overall, lang, 1), target=format_number(target, lang, 0),
                          off=format_number(off, lang, 0), strata=format_number(len(shown), lang, 0)), lang)
+
+
+def prevalence_sentence(count: float, population: float, *, date: str, duration: str, lang: str = "en",
+                        sites: pd.DataFrame | None = None, site: str | None = None, count_col: str = "count",
+                        multiplier: int = 100000) -> str:
+    """"5-year prevalence on 31.12.2019: 12,345 people, 120.5 per 100,000; the largest group:
+    Breast (2,345)." — partial prevalence (people alive at ``date`` diagnosed within the
+    duration; Pisani et al. 2002, Int J Cancer 97:72) as a count and a proportion of the
+    population.  ``duration`` is the translated label ("5-year"); ``sites`` (counts by site,
+    residual groups and suppressed counts not ranked) adds the largest site group."""
+    lang = normalize_lang(lang)
+    if count is None or not math.isfinite(float(count)) or float(count) <= 0 \
+            or population is None or not (float(population) > 0):
+        return t("charts.narrative_no_data", lang)
+    text = t("charts.narrative_prevalence", lang, duration=duration, date=date,
+             count=format_number(count, lang, 0), value=_num(float(count) / float(population) * multiplier, lang, 1),
+             multiplier=format_number(multiplier, lang, 0))
+    if sites is not None and len(sites):
+        site = site or next((c for c in SITE_COLUMNS if c in sites.columns), None)
+        if site is None or count_col not in sites.columns:
+            raise ValueError(f"prevalence_sentence: the site table needs a site column and {count_col!r} "
+                             f"(columns: {', '.join(map(str, sites.columns))})")
+        c = pd.to_numeric(sites[count_col], errors="coerce").where(~suppressed_mask(sites))
+        by = c.groupby(sites[site].astype(str), sort=False).sum(min_count=1).dropna()
+        by = by[~by.index.isin(NOT_RANKED) & (by > 0)].sort_values(ascending=False, kind="stable")
+        if len(by):
+            text = text[:-1] + t("charts.narrative_prevalence_top", lang, site=site_label(by.index[0], lang),
+                                 count=format_number(by.iloc[0], lang, 0))
+    return _capitalise(text, lang)

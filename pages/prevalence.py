@@ -3,6 +3,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from analytics import narrative
 from analytics import schema as S
 from analytics.charts import trends as charts
 from analytics.prevalence import ALL_SITES, PrevalenceInputError, prevalence
@@ -90,6 +91,8 @@ widgets.chart_with_table(
     charts.prevalence_chart(shown, site=f.site_column, value=value, duration=duration, lang=f.lang,
                             theme=f.theme, title=title),
     shown[shown["duration"] == duration].round(2), name="prevalence_by_site", f=f, ds=ds, title=title,
+    reading=narrative.prevalence_sentence(tot, popn, date=date_label, duration=dur_label, lang=f.lang,
+                                          sites=shown[shown["duration"] == duration], site=f.site_column),
     table_note=f.t("trends.prev.note", lost=int(allsites["n_lost"].sum()), unknown=int(allsites["n_unknown"].sum()),
                    nodate=nodate) + (" " + f.t("trends.prev.adjusted_note") if adjust else ""))
 

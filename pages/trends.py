@@ -154,4 +154,4 @@ seg_table = seg_table.drop(columns=["note"], errors="ignore")
 widgets.chart_with_table(
     charts.apc_chart(good, series=series, lang=f.lang, theme=f.theme, title=title, conf=f.level),
     seg_table.round({"apc": 2, "lower": 2, "upper": 2, "p_value": 4}), name="trends_apc", f=fy, ds=ds,
-    title=title, table_note=f.t("trends.table_note"))
+    title=title, table_note=f.t("trends.table_note"), reading=" ".join(readings))

@@ -162,3 +162,17 @@ def test_quality_sentence_pools_counts_not_percentages():
         nar.quality_sentence(dco, "dco_pct", target=5, direction="up")
     with pytest.raises(ValueError, match="'total'"):
         nar.quality_sentence(dco.drop(columns="total"), "dco_pct", target=5)
+
+
+def test_prevalence_sentence_hand_computed():
+    # 2,500 people in a population of 2,000,000 = 125.0 per 100,000
+    sites = pd.DataFrame({"site_ci5": ["Breast", "Lung", "Other", "Cervix uteri"], "count": [900, 400, 1000, np.nan]})
+    assert nar.prevalence_sentence(2500, 2_000_000, date="31.12.2019", duration="5-year", sites=sites) == \
+        "5-year prevalence on 31.12.2019: 2,500 people, 125.0 per 100,000; the largest group: Breast (900)."
+    assert nar.prevalence_sentence(2500, 2_000_000, date="31.12.2019", duration="5-летняя", lang="ru") == \
+        f"5-летняя распространённость на 31.12.2019: 2{NB}500 чел., 125,0 на 100{NB}000."
+    assert nar.prevalence_sentence(2500, 2_000_000, date="31.12.2019", duration="5 illik", lang="az",
+                                   sites=sites.assign(suppressed=[True, False, False, False])) == \
+        "31.12.2019 tarixinə 5 illik prevalentlik: 2.500 nəfər, 100.000 nəfərə 125,0; ən böyük qrup: Ağciyər (400)."
+    assert nar.prevalence_sentence(np.nan, 2_000_000, date="31.12.2019", duration="5-year") == \
+        "There are no cases for this selection."

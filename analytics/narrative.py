@@ -309,3 +309,33 @@ def prevalence_sentence(count: float, population: float, *, date: str, duration:
             text = text[:-1] + t("charts.narrative_prevalence_top", lang, site=site_label(by.index[0], lang),
                                  count=format_number(by.iloc[0], lang, 0))
     return _capitalise(text, lang)
+
+
+def funnel_sentence(frame: pd.DataFrame, *, observed: str = "cases", expected: str = "expected",
+                    overdispersion: bool = False, conf: float = 0.998, lang: str = "en") -> str:
+    """"2 of 11 regions lie above the 99.8% control limit and 1 below." — SIRs (O/E) outside
+    the funnel limits around 1 at their expected count (Spiegelhalter 2005, Stat Med 24:1185;
+    the limits of :func:`analytics.rates.funnel_limits`, as the funnel plot draws them).
+    Suppressed regions (``flag == "suppressed"``) and those with no expected count are left out."""
+    from analytics import rates  # deferred: the rates engine is heavy and only this sentence needs it
+
+    lang = normalize_lang(lang)
+    missing = [c for c in (observed, expected) if c not in frame.columns]
+    if missing:
+        raise ValueError(f"funnel_sentence: the table needs {', '.join(map(repr, missing))} "
+                         f"(columns: {', '.join(map(str, frame.columns))})")
+    o = pd.to_numeric(frame[observed], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    e = pd.to_numeric(frame[expected], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    keep = np.isfinite(o) & np.isfinite(e) & (e > 0) & ~suppressed_mask(frame).to_numpy()
+    o, e = o[keep], e[keep]
+    if not len(e):
+        return t("charts.narrative_no_data", lang)
+    lim = rates.funnel_limits(e, kind="ratio", conf=(conf,), observed=o if overdispersion else None,
+                              expected=e if overdispersion else None, overdispersion=overdispersion)
+    sir = o / e
+    # one level asked for: the limit columns are plain "lower" / "upper"
+    high = int(np.sum(sir > lim["upper"].to_numpy()))
+    low = int(np.sum(sir < lim["lower"].to_numpy()))
+    return _capitalise(t("charts.narrative_funnel", lang, high=format_number(high, lang, 0),
+                         low=format_number(low, lang, 0), total=format_number(len(e), lang, 0),
+                         level=format_number(100 * conf, lang, 0 if round(100 * conf, 6).is_integer() else 1)), lang)

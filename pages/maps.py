@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from analytics import narrative
 from analytics import schema as S
 from analytics import spatial
 from analytics.charts import maps as mc
@@ -175,7 +176,8 @@ if panel == "funnel":
     ftitle = f.t("maps.funnel_title")
     widgets.chart_with_table(mc.funnel_plot(frame, overdispersion=od, lang=f.lang, theme=f.theme, title=ftitle),
                              m[[S.REGION_NAME, level, "cases", "expected", "sir", "sir_lower", "sir_upper", "significance", "flag"]],
-                             name="maps_funnel", f=f, ds=ds, title=ftitle)
+                             name="maps_funnel", f=f, ds=ds, title=ftitle,
+                             reading=narrative.funnel_sentence(frame, overdispersion=od, lang=f.lang))
 
 elif panel == "lisa":
     st.subheader(f.t("maps.lisa_section"))

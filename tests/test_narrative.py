@@ -176,3 +176,19 @@ def test_prevalence_sentence_hand_computed():
         "31.12.2019 tarixinə 5 illik prevalentlik: 2.500 nəfər, 100.000 nəfərə 125,0; ən böyük qrup: Ağciyər (400)."
     assert nar.prevalence_sentence(np.nan, 2_000_000, date="31.12.2019", duration="5-year") == \
         "There are no cases for this selection."
+
+
+def test_funnel_sentence_counts_points_outside_the_998_limits():
+    # at E = 100 the 99.8% limits for O/E are about 1 ± 3.09 / sqrt(100) = 0.69 to 1.31 (normal
+    # approximation to the Poisson): SIR 2.0 is above, 0.5 below, 1.0 and 1.3 within; the
+    # suppressed region is not counted
+    fr = pd.DataFrame({"cases": [200, 50, 100, 130, 3], "expected": [100, 100, 100, 100, 1],
+                       "flag": ["", "", "", "", "suppressed"]})
+    assert nar.funnel_sentence(fr) == "1 of 4 regions lie above the 99.8% control limit and 1 below."
+    assert nar.funnel_sentence(fr, lang="ru") == "Из 4 регионов 1 выше 99,8% контрольной границы, 1 — ниже."
+    assert nar.funnel_sentence(fr, lang="az") == \
+        "4 regiondan 1 region 99,8% nəzarət həddindən yuxarıda, 1 region isə aşağıdadır."
+    # 1.3 lies above the 95% limit (about 1 + 1.96 / 10 = 1.20)
+    assert nar.funnel_sentence(fr, conf=0.95) == "2 of 4 regions lie above the 95% control limit and 1 below."
+    with pytest.raises(ValueError, match="'expected'"):
+        nar.funnel_sentence(fr.drop(columns="expected"))

@@ -339,3 +339,110 @@ def funnel_sentence(frame: pd.DataFrame, *, observed: str = "cases", expected: s
     return _capitalise(t("charts.narrative_funnel", lang, high=format_number(high, lang, 0),
                          low=format_number(low, lang, 0), total=format_number(len(e), lang, 0),
                          level=format_number(100 * conf, lang, 0 if round(100 * conf, 6).is_integer() else 1)), lang)
+
+
+def _shown_values(frame: pd.DataFrame, value: str, name: str, fn: str) -> pd.DataFrame:
+    missing = [c for c in (value, name) if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{fn}: the table needs {', '.join(map(repr, missing))} "
+                         f"(columns: {', '.join(map(str, frame.columns))})")
+    v = pd.to_numeric(frame[value], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    keep = np.isfinite(v) & ~suppressed_mask(frame).to_numpy()
+    return pd.DataFrame({"name": frame[name].astype(str).to_numpy()[keep], "v": v[keep]})
+
+
+def range_sentence(frame: pd.DataFrame, value: str, *, label: str, unit: str = "", name: str = schema.REGION_NAME,
+                   lang: str = "en", decimals: int = 1) -> str:
+    """"Smoking (men) ranges from 28.1% in Shaki to 52.3% in Baku." — the lowest and highest
+    regional value of a mapped indicator (first region on ties); suppressed or missing values
+    are left out.  ``unit`` "%" is written without a space, any other unit after one."""
+    lang = normalize_lang(lang)
+    d = _shown_values(frame, value, name, "range_sentence")
+    if d.empty:
+        return t("charts.narrative_no_data", lang)
+    lo, hi = d.loc[d["v"].idxmin()], d.loc[d["v"].idxmax()]
+    suffix = "" if not unit or unit == "nan" else (unit if unit == "%" else f" {unit}")
+    return _capitalise(t("charts.narrative_range", lang, label=label,
+                         low=_num(lo["v"], lang, decimals) + suffix, low_region=lo["name"],
+                         high=_num(hi["v"], lang, decimals) + suffix, high_region=hi["name"]), lang)
+
+
+def sir_map_sentence(frame: pd.DataFrame, *, value: str = "smoothed", significance: str = "significance",
+                     name: str = schema.REGION_NAME, lang: str = "en", decimals: int = 2) -> str:
+    """"SIR ranges from 0.71 (Shaki) to 1.38 (Baku); 8 regions significantly above 1, 12 below."
+
+    The range is of the mapped column (by default the empirical Bayes smoothed SIR, Clayton &
+    Kaldor 1987, Biometrics 43:671); the counts are of the ``significance`` column of
+    :func:`analytics.spatial.regional_measures` ("higher" / "lower": the exact Poisson CI of the
+    SIR excludes 1).  Suppressed regions are left out of both."""
+    lang = normalize_lang(lang)
+    d = _shown_values(frame, value, name, "sir_map_sentence")
+    if d.empty:
+        return t("charts.narrative_no_data", lang)
+    lo, hi = d.loc[d["v"].idxmin()], d.loc[d["v"].idxmax()]
+    shown = frame[~suppressed_mask(frame).to_numpy()]
+    sig = shown[significance].astype(str) if significance in shown.columns else pd.Series(dtype=str)
+    return _capitalise(t("charts.narrative_sir_map", lang, low=_num(lo["v"], lang, decimals), low_region=lo["name"],
+                         high=_num(hi["v"], lang, decimals), high_region=hi["name"],
+                         above=format_number(int((sig == "higher").sum()), lang, 0),
+                         below=format_number(int((sig == "lower").sum()), lang, 0)), lang)
+
+
+def bivariate_sentence(counts: Sequence[Sequence[int]], *, x_label: str, y_label: str = "SIR",
+                       lang: str = "en") -> str:
+    """"3 of 11 regions are high on both smoking and SIR, 2 low on both." from the 3x3 tertile
+    counts of the bivariate map (``counts[i][j]``: risk-factor tertile i, SIR tertile j, 0 low;
+    the ``bivariate_counts`` the map's figure carries in ``layout.meta``)."""
+    lang = normalize_lang(lang)
+    c = np.asarray(counts, dtype=int)
+    if c.shape != (3, 3):
+        raise ValueError(f"bivariate_sentence: counts must be 3x3 (risk-factor tertile x SIR tertile), not {c.shape}")
+    total = int(c.sum())
+    if total == 0:
+        return t("charts.narrative_no_data", lang)
+    return _capitalise(t("charts.narrative_bivariate", lang, high=format_number(int(c[2, 2]), lang, 0),
+                         low=format_number(int(c[0, 0]), lang, 0), total=format_number(total, lang, 0),
+                         x=x_label, y=y_label), lang)
+
+
+def regression_sentence(table: pd.DataFrame, term: str, *, x_label: str, conf: float = 0.95,
+                        lang: str = "en", decimals: int = 1) -> str:
+    """"SIR rises by 4.2% per 1 unit of smoking (95% CI 1.0% to 7.5%)." — the rate ratio of one
+    term of :func:`analytics.ecological.ecological_regression` (Poisson log-linear model with
+    offset log E; Breslow & Day 1987, Statistical Methods in Cancer Research II, ch. 4) written
+    as a percentage change, (RR - 1) x 100, with its confidence interval."""
+    lang = normalize_lang(lang)
+    need = ["term", "per", "rate_ratio", "rr_lower", "rr_upper"]
+    missing = [c for c in need if c not in table.columns]
+    if missing:
+        raise ValueError(f"regression_sentence: the table needs {', '.join(map(repr, missing))} "
+                         f"(columns: {', '.join(map(str, table.columns))})")
+    row = table[table["term"].astype(str) == term]
+    if row.empty or not np.isfinite(float(row["rate_ratio"].iloc[0])):
+        return t("charts.narrative_no_data", lang)
+    r = row.iloc[0]
+    change = 100 * (float(r["rate_ratio"]) - 1)
+    per = t("charts.narrative_per_sd" if str(r["per"]) == "1 SD" else "charts.narrative_per_unit", lang)
+    key = "charts.narrative_regression_up" if round(change, decimals) >= 0 else "charts.narrative_regression_down"
+    return _capitalise(t(key, lang, change=_num(abs(change), lang, decimals), per=per, x=x_label,
+                         level=format_number(conf * 100, lang, 0),
+                         lower=_num(100 * (float(r["rr_lower"]) - 1), lang, decimals),
+                         upper=_num(100 * (float(r["rr_upper"]) - 1), lang, decimals)), lang)
+
+
+def profile_sentence(profile: pd.DataFrame, *, region: str, significance: str = "significance",
+                     lang: str = "en") -> str:
+    """"Baku: 2 of 9 indicators significantly higher than the national value, 1 lower." for the
+    region profile (spine chart, the Fingertips layout); "higher" / "lower" as the profile's
+    ``significance`` column gives them (a CI that excludes the national value)."""
+    lang = normalize_lang(lang)
+    if significance not in profile.columns:
+        raise ValueError(f"profile_sentence: the table needs {significance!r} "
+                         f"(columns: {', '.join(map(str, profile.columns))})")
+    if profile.empty:
+        return t("charts.narrative_no_data", lang)
+    sig = profile[significance].astype(str)
+    return _capitalise(t("charts.narrative_profile", lang, region=region,
+                         higher=format_number(int((sig == "higher").sum()), lang, 0),
+                         lower=format_number(int((sig == "lower").sum()), lang, 0),
+                         total=format_number(len(profile), lang, 0)), lang)

@@ -223,4 +223,5 @@ else:
     profile = pd.DataFrame(rows)
     ptitle = f"{f.t('maps.profile_title')}: {names.get(region, region)}"
     widgets.chart_with_table(mc.spine_chart(profile, lang=f.lang, theme=f.theme, title=ptitle), profile,
-                             name="maps_profile", f=f, ds=ds, title=ptitle)
+                             name="maps_profile", f=f, ds=ds, title=ptitle,
+                             reading=narrative.profile_sentence(profile, region=names.get(region, region), lang=f.lang))

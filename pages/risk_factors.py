@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from analytics import narrative
 from analytics import schema as S
 from analytics import spatial
 from analytics.charts import maps as mc
@@ -134,28 +135,44 @@ with left:
     title = f"{factor}<br><sup>{u}</sup>" if u and u != "nan" else factor   # narrow column: two lines
     fig = mc.choropleth(geo, data.assign(flag=""), factor, scheme="quantiles", k=5, lang=f.lang, theme=f.theme,
                         title=title, highlight=highlight, height=440, geojson=gj, fit_width=480)
+    # the factor is not a count: no region's value is withheld, whatever its cases' flag
     widgets.chart_with_table(fig, data[[S.REGION_NAME, S.REGION, factor]], name="rf_map_factor", f=f, ds=ds, title=title,
-                             select=True)
+                             select=True, reading=narrative.range_sentence(data.assign(flag=""), factor, label=factor,
+                                                                           unit=u, lang=f.lang))
 with right:
     title = f"{f.t('maps.m_smoothed')}<br><sup>{f.site_name(f.site)}, {f.period_label()}</sup>"
     fig = mc.choropleth(geo, data, "smoothed", scheme="ratio", lang=f.lang, theme=f.theme, title=title,
                         highlight=highlight, height=440, geojson=gj, fit_width=480)
     widgets.chart_with_table(fig, data[[S.REGION_NAME, S.REGION, "cases", "expected", "sir", "smoothed", "prob_gt_1", "flag"]],
-                             name="rf_map_sir", f=f, ds=ds, title=title, select=True)
+                             name="rf_map_sir", f=f, ds=ds, title=title, select=True,
+                             reading=narrative.sir_map_sentence(data, lang=f.lang))
 
 st.subheader(f.t("maps.rf_bivariate"))
 bdata = data.assign(smoothed=np.where(data["flag"] == "suppressed", np.nan, data["smoothed"]))
 title = f.t("maps.bivariate_title", x=flabel(factor), y="SIR")
-widgets.chart_with_table(mc.bivariate_choropleth(geo, bdata, factor, "smoothed", x_label=factor, y_label="SIR",
-                                                 lang=f.lang, theme=f.theme, title=title, geojson=gj),
-                         bdata[[S.REGION_NAME, S.REGION, factor, "smoothed"]], name="rf_bivariate", f=f, ds=ds, title=title)
+fig = mc.bivariate_choropleth(geo, bdata, factor, "smoothed", x_label=factor, y_label="SIR",
+                              lang=f.lang, theme=f.theme, title=title, geojson=gj)
+widgets.chart_with_table(fig, bdata[[S.REGION_NAME, S.REGION, factor, "smoothed"]], name="rf_bivariate", f=f, ds=ds,
+                         title=title, reading=narrative.bivariate_sentence(fig.layout.meta["bivariate_counts"],
+                                                                           x_label=factor, lang=f.lang))
 
 st.subheader(f.t("maps.rf_scatter"))
 sdata = data[data["flag"] != "suppressed"]
 title = f.t("maps.scatter_title", x=flabel(factor))
+# the fit the scatter draws (sir_scatter keeps it inside the figure): same rows, same model
+sfit_rows = sdata[np.isfinite(pd.to_numeric(sdata[factor], errors="coerce")) & np.isfinite(sdata["sir"].astype(float))
+                  & (sdata["expected"] > 0)]
+sreading = ""
+if len(sfit_rows) >= 3:   # sir_scatter draws no fit below three regions
+    try:
+        sfit = ecological_regression(sfit_rows.rename(columns={"cases": "_o", "expected": "_e"}), [factor],
+                                     observed="_o", expected="_e")
+        sreading = narrative.regression_sentence(sfit.table, factor, x_label=factor, lang=f.lang)
+    except (ValueError, np.linalg.LinAlgError):   # a degenerate fit: the slide goes without a reading
+        sreading = ""
 widgets.chart_with_table(mc.sir_scatter(sdata, factor, x_label=flabel(factor), lang=f.lang, theme=f.theme, title=title),
                          sdata[[S.REGION_NAME, S.REGION, factor, "cases", "expected", "sir"]],
-                         name="rf_scatter", f=f, ds=ds, title=title)
+                         name="rf_scatter", f=f, ds=ds, title=title, reading=sreading)
 
 st.subheader(f.t("maps.rf_regression"))
 c1, c2, c3 = st.columns([3, 1, 1])

@@ -192,3 +192,69 @@ def test_funnel_sentence_counts_points_outside_the_998_limits():
     assert nar.funnel_sentence(fr, conf=0.95) == "2 of 4 regions lie above the 95% control limit and 1 below."
     with pytest.raises(ValueError, match="'expected'"):
         nar.funnel_sentence(fr.drop(columns="expected"))
+
+
+def test_range_sentence_lowest_and_highest_region():
+    fr = pd.DataFrame({"region_name": ["Aran", "Baku", "Quba", "Shaki"], "smoking": [28.1, 52.3, 40.0, 10.0],
+                       "flag": ["", "", "", "suppressed"]})   # the suppressed 10.0 is not the minimum
+    assert nar.range_sentence(fr, "smoking", label="Smoking (men)", unit="%") == \
+        "Smoking (men) ranges from 28.1% in Aran to 52.3% in Baku."
+    assert nar.range_sentence(fr, "smoking", label="Smoking (men)", unit="%", lang="ru") == \
+        "Smoking (men): от 28,1% (Aran) до 52,3% (Baku)."
+    assert nar.range_sentence(fr, "smoking", label="Siqaret", unit="%", lang="az") == \
+        "Siqaret Aran regionunda 28,1%, Baku regionunda 52,3% arasında dəyişir."
+    assert nar.range_sentence(fr, "smoking", label="Alcohol", unit="l") == \
+        "Alcohol ranges from 28.1 l in Aran to 52.3 l in Baku."
+    assert nar.range_sentence(fr.iloc[3:], "smoking", label="x") == "There are no cases for this selection."
+    with pytest.raises(ValueError, match="'obesity'"):
+        nar.range_sentence(fr, "obesity", label="x")
+
+
+def test_sir_map_sentence_range_and_significant_counts():
+    fr = pd.DataFrame({"region_name": ["Aran", "Baku", "Quba", "Lankaran", "Shaki"],
+                       "smoothed": [0.71, 1.38, 1.0, 0.9, 3.0],
+                       "significance": ["lower", "higher", "higher", "not significant", "higher"],
+                       "flag": ["", "", "", "", "suppressed"]})
+    assert nar.sir_map_sentence(fr) == \
+        "The SIR ranges from 0.71 (Aran) to 1.38 (Baku); 2 regions significantly above 1, 1 below."
+    assert nar.sir_map_sentence(fr, lang="ru") == \
+        "SIR колеблется от 0,71 (Aran) до 1,38 (Baku); в 2 регионах значимо выше 1, в 1 — ниже."
+
+
+def test_bivariate_sentence_reads_the_corner_cells():
+    counts = [[2, 0, 1], [0, 1, 0], [1, 0, 3]]   # [risk-factor tertile][SIR tertile]
+    assert nar.bivariate_sentence(counts, x_label="smoking") == \
+        "3 of 8 regions are high on both smoking and SIR, 2 low on both."
+    assert nar.bivariate_sentence(counts, x_label="siqaret", lang="az") == \
+        "8 regiondan 3 region həm siqaret, həm də SIR üzrə yüksək, 2 region hər ikisi üzrə aşağıdır."
+    with pytest.raises(ValueError, match="3x3"):
+        nar.bivariate_sentence([[1, 2]], x_label="x")
+
+
+def test_regression_sentence_matches_the_closed_form_poisson_rate_ratio():
+    from analytics.ecological import ecological_regression
+    # one binary factor: the Poisson MLE of the rate ratio is (O1/E1)/(O0/E0) = (110/100)/(100/100)
+    # = 1.1, SE(log RR) = sqrt(1/110 + 1/100) (Breslow & Day 1987, vol. II, ch. 2)
+    d = pd.DataFrame({"observed": [50, 50, 55, 55], "expected": [50.0, 50, 50, 50], "smoking": [0.0, 0, 1, 1]})
+    se = np.sqrt(1 / 110 + 1 / 100)
+    lo, hi = 1.1 * np.exp(-1.959964 * se), 1.1 * np.exp(1.959964 * se)
+    assert (round(100 * (lo - 1), 1), round(100 * (hi - 1), 1)) == (-16.1, 44.2)
+    table = ecological_regression(d, ["smoking"]).table
+    assert nar.regression_sentence(table, "smoking", x_label="smoking") == \
+        "The SIR rises by 10.0% per 1 unit of smoking (95% CI -16.1% to 44.2%)."
+    down = pd.DataFrame({"term": ["x"], "per": ["1 SD"], "rate_ratio": [0.9], "rr_lower": [0.8],
+                         "rr_upper": [0.95]})
+    assert nar.regression_sentence(down, "x", x_label="obesity") == \
+        "The SIR falls by 10.0% per 1 standard deviation of obesity (95% CI -20.0% to -5.0%)."
+    assert nar.regression_sentence(down, "x", x_label="piylənmə", lang="az") == \
+        "Piylənmə 1 standart kənarlaşma artdıqda SIR 10,0% azalır (95% Eİ -20,0%–-5,0%)."
+    assert nar.regression_sentence(down, "absent", x_label="x") == "There are no cases for this selection."
+
+
+def test_profile_sentence_counts_significant_indicators():
+    prof = pd.DataFrame({"indicator": ["SIR", "ASR", "crude", "smoking"],
+                         "significance": ["higher", "lower", "not significant", "higher"]})
+    assert nar.profile_sentence(prof, region="Baku") == \
+        "Baku: 2 of 4 indicators significantly higher than the national value, 1 lower."
+    assert nar.profile_sentence(prof, region="Bakı", lang="ru") == \
+        "Bakı: из 4 показателей 2 значимо выше национального значения, 1 — ниже."

@@ -157,19 +157,24 @@ def regions_sentence(frame: pd.DataFrame, national: float, *, lang: str = "en", 
                          lower=format_number(lower_n, lang, 0), total=format_number(len(shown), lang, 0)), lang)
 
 
+def _counts_by_site(frame: pd.DataFrame, site: str | None, count: str, fn: str) -> pd.Series:
+    """Counts summed by site group, suppressed cells left out (they must not be ranked)."""
+    site = site or next((c for c in SITE_COLUMNS if c in frame.columns), None)
+    if site is None or count not in frame.columns:
+        raise ValueError(f"{fn}: the table needs a site column and {count!r} "
+                         f"(columns: {', '.join(map(str, frame.columns))})")
+    c = pd.to_numeric(frame[count], errors="coerce").where(~suppressed_mask(frame))
+    return c.groupby(frame[site].astype(str), sort=False).sum(min_count=1).dropna()
+
+
 def case_mix_sentence(frame: pd.DataFrame, *, lang: str = "en", site: str | None = None, count: str = "count",
                       n: int = 3) -> str:
     """"Breast (18.2%), lung (11.8%) and stomach (6.2%) accounted for 36.2% of the cases." from
     counts by site: the ``n`` commonest sites (residual groups not ranked) and their joint share
-    of all cases. Suppressed counts are left out of the ranking but not of nothing else: the
-    share is of the cases shown."""
+    of all cases. Suppressed counts are left out of the ranking and of the total: the share is
+    of the cases shown."""
     lang = normalize_lang(lang)
-    site = site or next((c for c in SITE_COLUMNS if c in frame.columns), None)
-    if site is None or count not in frame.columns:
-        raise ValueError(f"case_mix_sentence: the table needs a site column and {count!r} "
-                         f"(columns: {', '.join(map(str, frame.columns))})")
-    c = pd.to_numeric(frame[count], errors="coerce").where(~suppressed_mask(frame))
-    by = c.groupby(frame[site].astype(str), sort=False).sum(min_count=1).dropna()
+    by = _counts_by_site(frame, site, count, "case_mix_sentence")
     total = float(by.sum())
     ranked = by[~by.index.isin(NOT_RANKED)].sort_values(ascending=False, kind="stable").head(n)
     if total <= 0 or ranked.empty:
@@ -298,12 +303,7 @@ def prevalence_sentence(count: float, population: float, *, date: str, duration:
              count=format_number(count, lang, 0), value=_num(float(count) / float(population) * multiplier, lang, 1),
              multiplier=format_number(multiplier, lang, 0))
     if sites is not None and len(sites):
-        site = site or next((c for c in SITE_COLUMNS if c in sites.columns), None)
-        if site is None or count_col not in sites.columns:
-            raise ValueError(f"prevalence_sentence: the site table needs a site column and {count_col!r} "
-                             f"(columns: {', '.join(map(str, sites.columns))})")
-        c = pd.to_numeric(sites[count_col], errors="coerce").where(~suppressed_mask(sites))
-        by = c.groupby(sites[site].astype(str), sort=False).sum(min_count=1).dropna()
+        by = _counts_by_site(sites, site, count_col, "prevalence_sentence")
         by = by[~by.index.isin(NOT_RANKED) & (by > 0)].sort_values(ascending=False, kind="stable")
         if len(by):
             text = text[:-1] + t("charts.narrative_prevalence_top", lang, site=site_label(by.index[0], lang),

@@ -21,7 +21,7 @@ PARAMS = ("y0", "y1", "sex", "scheme", "site", "er", "district", "a0", "a1",
           "std", "ci", "conf", "public", "lang", "theme")
 SEXES = ("both", "male", "female")
 SCHEMES = {"ci5": S.SITE_CI5, "globocan": S.SITE_GLOBOCAN}
-ALL_SITES, ALL_BUT_C44 = "all", "all_but_c44"
+from analytics.cube import ALL_BUT_C44, ALL_SITES  # noqa: E402  (one definition)
 CONF_LEVELS = ("90", "95", "99", "99.8")
 THEMES = ("light", "presentation")  # analytics.charts.base.template_name
 AGE_STARTS = [int(a) for a in S.age_group_edges()]
@@ -113,6 +113,14 @@ class Filters:
             return tuple(regions.loc[regions[S.PARENT] == self.er, S.REGION])
         return None
 
+    def selection(self, regions, sexes: tuple[int, ...] | None = None):
+        """This selection as an ``analytics.cube.Selection`` (``sexes`` overrides the sex filter)."""
+        from analytics.cube import Selection
+
+        codes = self.region_codes(regions)
+        return Selection(years=(self.y0, self.y1), sexes=tuple(sexes or self.sex_codes),
+                         regions=None if codes is None else tuple(codes), ages=tuple(self.age_groups), site=self.site)
+
     def period_label(self) -> str:
         return f"{self.y0}–{self.y1}" if self.y1 > self.y0 else str(self.y0)
 
@@ -174,23 +182,6 @@ def _choose(v: Any, options, default):
     return v if v in options else default
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _options(_ds: "state.Dataset", token: str) -> dict:
-    rec = _ds.records
-    years = sorted(int(y) for y in _ds.population[S.YEAR].dropna().unique())
-    out = {"years": (years[0], years[-1]) if years else (2000, 2000)}
-    for scheme, col in SCHEMES.items():
-        labels = rec.loc[rec[S.INCLUDED].fillna(False).astype(bool), col].dropna().astype(str)
-        counts = labels.value_counts()
-        out[scheme] = [ALL_SITES, ALL_BUT_C44] + sorted(counts.index.tolist())
-    regions = _ds.regions
-    out["er"] = ["all"] + sorted(x for x in regions[S.PARENT].unique() if x)
-    out["er_names"] = dict(zip(regions[S.PARENT], regions[S.PARENT_NAME]))
-    out["er_names_en"] = dict(zip(regions[S.PARENT], regions["parent_name_en"]))
-    out["districts"] = regions[[S.REGION, S.REGION_NAME, S.PARENT]].sort_values(S.REGION_NAME).values.tolist()
-    return out
-
-
 def _store(*names: str) -> Callable[[], None]:
     """on_change callback: a user's change of widget ``f_<name>`` becomes the canonical value.
 
@@ -249,7 +240,9 @@ def sidebar_filters() -> Filters:
     """Draw the shared sidebar and return the current selection. Call it first in every page."""
     _ensure_navigation()
     ds = state.active()
-    opts = _options(ds, ds.token)
+    from app_support import cache
+
+    opts = cache.filter_options(ds)
     canon = _canonical()
     lang = current_lang()
     tr = lambda k, **fmt: t(k, lang, **fmt)  # noqa: E731

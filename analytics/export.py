@@ -276,6 +276,17 @@ def _set_png_dpi(png: bytes, dpi: int) -> bytes:
     return b"".join(out)
 
 
+def _set_png_text(png: bytes, keyword: str, text: str) -> bytes:
+    # PNG iTXt chunk (ISO/IEC 15948 section 11.3.4.5: UTF-8 text, uncompressed) placed before
+    # IEND, so the footer's words travel with the image as metadata a program can read.
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or not text:
+        return png
+    data = keyword.encode("latin-1") + b"\x00\x00\x00" + b"\x00" + b"\x00" + text.encode("utf-8")
+    chunk = struct.pack(">I", len(data)) + b"iTXt" + data + struct.pack(">I", zlib.crc32(b"iTXt" + data))
+    end = png.rfind(b"IEND") - 4
+    return png[:end] + chunk + png[end:] if end > 8 else png
+
+
 def png_size(png: bytes) -> tuple[int, int]:
     """(width, height) in pixels from a PNG's IHDR chunk."""
     if png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
@@ -324,6 +335,9 @@ def figure_to_image(fig: go.Figure, fmt: str = "png", width: int | None = None,
     data = _render(out, fmt, width, height, scale, lang)
     if fmt == "png":
         data = _set_png_dpi(data, dpi)
+        footer = provenance.text(lang) if isinstance(provenance, Provenance) else provenance
+        if isinstance(footer, str):
+            data = _set_png_text(data, "Description", footer)
     return data
 
 

@@ -88,11 +88,13 @@ def top_site_sentences(frame: pd.DataFrame, *, lang: str = "en", standard: str |
     return out
 
 
-def cases_sentence(cases: float, years: Sequence[int] | int, *, lang: str = "en") -> str:
+def cases_sentence(cases: float, years: Sequence[int] | int, *, lang: str = "en", scope: str | None = None) -> str:
     """"12,345 new cases were registered in 2015–2019, 2,469 a year on average."
 
     ``years``: (first, last) or the list of years; a single year gives no average clause
-    in effect (the average equals the total)."""
+    in effect (the average equals the total). ``scope`` (``Description.scope_phrase``: site,
+    sex, region) leads the sentence: "Stomach, women, Absheron Economic Region: 1,085 new
+    cases were registered in 2015–2024, 109 a year on average."."""
     lang = normalize_lang(lang)
     ys = [int(y) for y in (years if isinstance(years, (list, tuple, np.ndarray, pd.Index)) else [years])]
     y0, y1 = min(ys), max(ys)
@@ -100,15 +102,20 @@ def cases_sentence(cases: float, years: Sequence[int] | int, *, lang: str = "en"
     if cases is None or not math.isfinite(float(cases)) or float(cases) <= 0:
         return t("charts.narrative_no_data", lang)
     period = str(y0) if y0 == y1 else f"{y0}\u2013{y1}"
-    return _capitalise(t("charts.narrative_cases", lang, cases=format_number(cases, lang, 0), period=period,
-                         per_year=format_number(float(cases) / n_years, lang, 0)), lang)
+    args = dict(cases=format_number(cases, lang, 0), period=period,
+                per_year=format_number(float(cases) / n_years, lang, 0))
+    if scope:
+        return _capitalise(t("describe.narrative.cases", lang, scope=scope, **args), lang)
+    return _capitalise(t("charts.narrative_cases", lang, **args), lang)
 
 
 def asr_sentence(value: float, lower: float, upper: float, *, lang: str = "en", standard: str | None = None,
                  sex: int | None = None, conf: float = 0.95, multiplier: int = 100000,
-                 suppressed: bool = False, k: int | None = None, decimals: int = 1) -> str:
+                 suppressed: bool = False, k: int | None = None, decimals: int = 1, scope: str | None = None) -> str:
     """"Among women, the age-standardised rate (world standard) was 45.2 per 100,000
-    (95% CI 44.1 to 46.3)."  Without ``sex`` the sentence has no group."""
+    (95% CI 44.1 to 46.3)."  Without ``sex`` the sentence has no group; with ``scope``
+    (site, sex, region) the scope leads it instead: "Stomach, women, Absheron Economic
+    Region: the age-standardised rate (...) was ..."."""
     lang = normalize_lang(lang)
     if suppressed:
         return t("charts.narrative_suppressed", lang, k=k if k is not None else "k")
@@ -118,6 +125,8 @@ def asr_sentence(value: float, lower: float, upper: float, *, lang: str = "en", 
                 upper=_num(upper, lang, decimals), multiplier=format_number(multiplier, lang, 0),
                 standard=standard_label(standard, lang) if standard else t("charts.narrative_standard_unnamed", lang),
                 level=format_number(conf * 100, lang, 0))
+    if scope:
+        return _capitalise(t("describe.narrative.asr", lang, scope=scope, **args), lang)
     if sex in (1, 2, 0):
         return _capitalise(t("charts.narrative_asr_sex", lang, sex_group=_group(sex, lang), **args), lang)
     return _capitalise(t("charts.narrative_asr", lang, **args), lang)
@@ -133,13 +142,23 @@ def crude_rate_sentence(value: float, *, lang: str = "en", multiplier: int = 100
                          multiplier=format_number(multiplier, lang, 0)), lang)
 
 
-def cumulative_risk_sentence(risk_percent: float, *, sex: int = 0, lang: str = "en", decimals: int = 1) -> str:
+def cumulative_risk_sentence(risk_percent: float, *, sex: int = 0, lang: str = "en", decimals: int = 1,
+                             scope: str | None = None, ages: tuple[int, int] | None = None) -> str:
     """"Among men, the cumulative risk of developing cancer between 0 and 74 years was 12.5%,
-    about 1 in 8."  (1 in round(100 / risk), the way CI5 and GLOBOCAN word it.)"""
+    about 1 in 8."  (1 in round(100 / risk), the way CI5 and GLOBOCAN word it.) With ``scope``
+    (site, sex, region) and ``ages`` (first and last year of age summed over): "Stomach,
+    women, Absheron Economic Region: the cumulative risk of a diagnosis between 40 and 74
+    years was ..."; ``ages`` without ``scope``: "The cumulative risk of a diagnosis between 40 and 74
+    years was ..." (a sentence continuing a scoped one)."""
     lang = normalize_lang(lang)
     if risk_percent is None or not math.isfinite(float(risk_percent)) or float(risk_percent) <= 0:
         return t("charts.narrative_no_data", lang)
     one_in = int(round(100.0 / float(risk_percent)))
+    if scope or ages is not None:
+        a0, a1 = ages if ages is not None else (0, 74)
+        key = "describe.narrative.cum_risk" if scope else "describe.narrative.cum_risk_plain"
+        return _capitalise(t(key, lang, scope=scope or "", a0=a0, a1=a1, value=_num(risk_percent, lang, decimals),
+                             one_in=format_number(one_in, lang, 0)), lang)
     return _capitalise(t("charts.narrative_cum_risk", lang, sex_group=_group(sex, lang),
                          value=_num(risk_percent, lang, decimals), one_in=format_number(one_in, lang, 0)), lang)
 

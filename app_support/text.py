@@ -13,3 +13,18 @@ def t(key: str, lang: str = "en", **fmt) -> str:
 def site_name(label: str, lang: str) -> str:
     """Translated site-group label (charts engineer's catalogue)."""
     return site_label(label, lang)
+
+
+def region_name(code, lang: str, *, level: str = "region_code", fallback: str | None = None) -> str:
+    """A district's (``level`` region_code) or economic region's (parent_code) name in ``lang``
+    (catalogue ``regions.json``; an upload's own regions keep the name their file gave)."""
+    from analytics.labels import region_label
+
+    return region_label(code, lang, level=level, fallback=fallback)
+
+
+def region_names(codes, lang: str, *, level: str = "region_code", fallback=None):
+    """:func:`region_name` of a column of codes (a Series), ``fallback`` a code -> name map."""
+    from analytics.labels import region_labels
+
+    return region_labels(codes, lang, level=level, fallback=fallback)

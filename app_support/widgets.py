@@ -31,6 +31,89 @@ def _slug(s: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "_", s).strip("_")[:60] or "chart"
 
 
+# --- what is shown (analytics.describe) ------------------------------------------------
+_KEEP = object()
+
+
+def area_of(f) -> tuple[str, str] | None:
+    """The sidebar's region as (level, code): a district, an economic region, or None."""
+    from analytics import schema as S
+
+    if f.district != "all":
+        return (S.REGION, f.district)
+    if f.er != "all":
+        return (S.PARENT, f.er)
+    return None
+
+
+def scope_of(f):
+    """What the sidebar asks for, as an ``analytics.describe.Scope``."""
+    from analytics.describe import Scope
+
+    return Scope(years=(f.y0, f.y1), sexes=tuple(f.sex_codes), site=f.site, area=area_of(f),
+                 ages=tuple(f.age_groups), site_list=f.scheme)
+
+
+def region_fallback_names(ds) -> dict[str, str]:
+    """Code -> name of every district and economic region as the data set names them (used
+    where the catalogue ``regions.json`` has no entry, e.g. an upload's own regions)."""
+    from analytics import schema as S
+
+    reg = ds.regions
+    out = dict(zip(reg[S.PARENT].astype(str), reg[S.PARENT_NAME].astype(str)))
+    out.update(zip(reg[S.REGION].astype(str), reg[S.REGION_NAME].astype(str)))
+    out.pop("", None)
+    return out
+
+
+def describe(f, ds, frame, measure: str | None, *, sexes=None, site=None, area=_KEEP, years=None, ages=None,
+             **kw):
+    """The description of ``frame`` drawn as ``measure`` (``analytics.describe.describe``).
+
+    The keywords say how the numbers were computed where that differs from the sidebar
+    (``sexes=(1, 2)`` for a men-vs-women chart, ``area=None`` for the whole country,
+    ``years=`` for all years, ``site=`` ...); the frame's own columns then say what is shown.
+    Standard population, CI method and level, source and public mode come from ``f``
+    (override any with a keyword)."""
+    from analytics.describe import describe as build
+
+    requested = scope_of(f)
+    changes = {k: tuple(v) if isinstance(v, list) else v for k, v in
+               (("sexes", sexes), ("site", site), ("years", years), ("ages", ages)) if v is not None}
+    if area is not _KEEP:
+        changes["area"] = area
+    scope = requested.replace(**changes)
+    fields = dict(standard=f.std, ci_method=f.ci, conf=f.level, source=f.source(ds), public=f.public,
+                  names=region_fallback_names(ds))
+    fields.update(kw)
+    return build(frame, measure, scope=scope, requested=requested, asked=asked_of(f, ds), **fields)
+
+
+def asked_of(f, ds) -> dict[str, str]:
+    """The user's choices in words, for the notes on filters a view does not apply."""
+    from analytics.describe import Description, ages_text
+
+    d = Description(measure=None, scope=scope_of(f), names=region_fallback_names(ds))
+    return {"sex": d.sex_text(f.lang), "site": d.site_text(f.lang), "region": d.region_text(f.lang),
+            "period": d.period_text(), "ages": ages_text(f.age_groups, f.lang)}
+
+
+def page_caption(f, ds, *, measure: str | None = None, **kw) -> str:
+    """The caption under a page title: the data set and the full selection (every filter,
+    standard population and CI method), in the page's language."""
+    d = describe(f, ds, None, measure, **kw)
+    return f"{f.source(ds)}{SEP}{d.caption(f.lang, with_measure=measure is not None)}"
+
+
+SEP = " · "
+
+
+def meta_of(title: str, desc, f, ds) -> dict:
+    """The metadata of a download (a table without a chart): title, the description of what
+    it holds, and the public-output switch."""
+    return {"title": title, **f.describe(ds), "description": desc}
+
+
 # --- export glue (analytics.export) -----------------------------------------------------
 FILTER_ITEMS = ("sex", "site", "site_list", "region", "ages", "public_output")
 
@@ -43,9 +126,14 @@ def _filters(meta: dict, lang: str) -> dict[str, str]:
 
 
 def provenance(meta: dict, lang: str = "en"):
-    """The footer of exported figures: source, period, standard, method, date and the filters."""
+    """The footer of exported figures: what the figure shows (its ``analytics.describe``
+    description under ``meta["description"]``: standard and method only where the measure uses
+    them), else source, period, standard, method, date and the filters of a plain ``meta``."""
     from analytics.charts.base import Provenance
 
+    desc = meta.get("description")
+    if desc is not None:
+        return desc.provenance(lang)
     extra = {k: v for k, v in _filters(meta, lang).items() if k != t("app.meta.site_list", lang)}
     return Provenance(source=meta.get("source", ""), period=meta.get("period", ""),
                       standard=meta.get("standard", ""), method=meta.get("method", ""), extra=extra)
@@ -59,6 +147,9 @@ def metadata(meta: dict, lang: str = "en") -> dict:
     public = _is_public(meta)
     rule = t("common.suppression_rule", lang, k=PUBLIC_K, k_minus_1=PUBLIC_K - 1) if public \
         else t("common.no_suppression", lang)
+    desc = meta.get("description")
+    if desc is not None:   # what the table shows, from the frame itself (analytics.describe)
+        return {**desc.metadata(lang, title=meta.get("title", "")), "suppression": rule}
     out = {"source": meta.get("source", ""), "period": meta.get("period", ""),
            "filters": _filters(meta, lang), "standard": meta.get("standard", ""), "method": meta.get("method", ""),
            "date": meta.get("date", ""), "suppression": rule}
@@ -121,16 +212,24 @@ def export_settings(lang: str) -> tuple[int, int, float]:
 
 def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, title: str,
                      reading: str = "", table_note: str | None = None, headers: dict[str, str] | None = None,
-                     select: bool = False):
+                     select: bool = False, desc=None):
     """Chart and its table in tabs, with CSV/Excel/PNG/SVG/PDF downloads and "Add to presentation".
 
     ``select=True``: clicking a point (a map region) reruns the page; the plotly selection event
     is returned (also in ``st.session_state[f"chart_{name}"]``), else None.
 
     The table tab shows codes in words and translated headers (``headers`` overrides a column's);
-    the downloads keep the analytics column names and codes."""
+    the downloads keep the analytics column names and codes.
+
+    ``desc`` (:func:`describe`) says what the chart shows; it is written under the chart, into
+    the figure's ``layout.meta["description"]``, the Excel metadata sheet, the image footers
+    and the slide. Without it the table's own columns describe the chart."""
     lang = f.lang
-    meta = {"title": title, **f.describe(ds)}
+    if desc is None:   # a page that did not say what it draws: described from the table's columns
+        desc = describe(f, ds, table, None)
+    meta = meta_of(title, desc, f, ds)
+    meta_fig = dict(fig.layout.meta) if isinstance(fig.layout.meta, dict) else {}
+    fig.update_layout(meta={**meta_fig, "description": desc.as_dict(), "caption": desc.caption(lang)})
     tab_chart, tab_table = st.tabs([t("app.tab.chart", lang), t("app.tab.table", lang)])
     with tab_chart:
         sel = dict(on_select="rerun", selection_mode="points") if select else {}
@@ -138,6 +237,7 @@ def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, t
         # presentation theme's large type and the colours shared with the exports)
         event = st.plotly_chart(fig, key=f"chart_{name}", width="stretch", theme=None,
                                 config={"displaylogo": False, "toImageButtonOptions": {"filename": _slug(name)}}, **sel)
+        st.caption(desc.caption(lang))
         if reading:
             st.caption(reading)
     with tab_table:

@@ -5,13 +5,14 @@ from analytics import narrative
 from analytics import schema as S
 from analytics.charts import incidence as charts
 from app_support import cache, filters, tables, widgets
+from app_support.text import region_names
 
 f = filters.sidebar_filters()
 ds = filters.dataset()
 k = filters.PUBLIC_K if f.public else None
 
 st.title(f.t("app.page.incidence"))
-st.caption(f.t("app.overview.subtitle", source=f.source(ds), period=f.period_label(), site=f.site_name(f.site)))
+st.caption(widgets.page_caption(f, ds))
 
 # 1. ASR by site, men and women side by side.
 by_sex = cache.dsr(ds, f, by=("sex", "site"), sexes=(S.MALE, S.FEMALE))
@@ -19,11 +20,13 @@ if by_sex.empty or not by_sex["count"].sum() > 0:
     st.info(f.t("app.empty"))
     st.stop()
 st.subheader(f.t("app.incidence.by_site"))
-title = f.t("app.incidence.by_site_title", period=f.period_label())
+d_sites = widgets.describe(f, ds, by_sex, "asr", sexes=(S.MALE, S.FEMALE))
+title = f.t("app.incidence.by_site_title", period=d_sites.context(f.lang, sex=False))
 widgets.chart_with_table(
     charts.asr_by_site(by_sex, lang=f.lang, standard=f.std, conf=f.level, theme=f.theme, title=title, k=k, n=20),
-    by_sex, name="incidence_asr_by_site", f=f, ds=ds, title=title,
-    reading=" ".join(narrative.top_site_sentences(by_sex, lang=f.lang, standard=f.std)))
+    by_sex, name="incidence_asr_by_site", f=f, ds=ds, title=title, desc=d_sites,
+    reading=f"{d_sites.context(f.lang, sex=False)}: "
+            + " ".join(narrative.top_site_sentences(by_sex, lang=f.lang, standard=f.std)))
 
 # 2. Age-specific curves: the selected site, or the five leading sites.
 st.subheader(f.t("app.incidence.age_specific"))
@@ -35,10 +38,11 @@ else:
     chosen = [f.site]
 asp = cache.age_specific(ds, f, by=("sex", "site"), sexes=(S.MALE, S.FEMALE))
 asp = asp[asp["site"].isin(chosen)]
-title = f.t("app.incidence.age_specific_title", period=f.period_label())
+d_asp = widgets.describe(f, ds, asp, "age_specific", sexes=(S.MALE, S.FEMALE))
+title = f.t("app.incidence.age_specific_title", period=d_asp.context(f.lang, site=True, sex=False))
 widgets.chart_with_table(
     charts.age_specific_curves(asp, lang=f.lang, log=log, conf=f.level, theme=f.theme, title=title),
-    asp, name="incidence_age_specific", f=f, ds=ds, title=title, headers={"value": f.t("app.col.rate")},
+    asp, name="incidence_age_specific", f=f, ds=ds, title=title, headers={"value": f.t("app.col.rate")}, desc=d_asp,
     reading=narrative.age_specific_sentence(asp, lang=f.lang))
 
 # 3. Regions compared with the national value.
@@ -50,16 +54,17 @@ national_f = filters.Filters(**{**f.__dict__, "er": "all", "district": "all"})
 national = cache.dsr(ds, national_f)
 reg = cache.dsr(ds, national_f, by=(level,))
 names = ds.regions.drop_duplicates(level).set_index(level)[f.er_name_column if level == S.PARENT else S.REGION_NAME]
-reg = reg.assign(region_name=reg[level].map(names).fillna(reg[level]))
+reg = reg.assign(region_name=region_names(reg[level], f.lang, level=level, fallback=names))
 reg = reg[reg[level].astype(str) != ""]
 nat_value = float(national["value"].iloc[0]) if len(national) else None
 reg["status"] = charts.region_status(reg, nat_value) if nat_value is not None else "same"
-title = f.t("app.incidence.regions_title", site=f.site_name(f.site), period=f.period_label())
+d_reg = widgets.describe(f, ds, reg, "asr", area=None)
+title = f.t("app.incidence.regions_title", site=f.site_name(f.site), period=d_reg.context(f.lang))
 reading = narrative.regions_sentence(reg, nat_value, lang=f.lang) if nat_value is not None else ""
 widgets.chart_with_table(
     charts.regions_compared(reg, national=nat_value, region="region_name", lang=f.lang, standard=f.std,
                             conf=f.level, theme=f.theme, title=title, k=k),
-    reg, name="incidence_regions", f=f, ds=ds, title=title, reading=reading)
+    reg, name="incidence_regions", f=f, ds=ds, title=title, reading=reading, desc=d_reg)
 
 # 4. The CI5 / CanReg5 incidence table of one sex (the sex filter's, or chosen here).
 st.subheader(f.t("app.incidence.ci5_table"))
@@ -69,9 +74,11 @@ ci5_sex = filters.page_control("inc_ci5_sex", default_sex, ["1", "2"], lambda **
     format_func=lambda v: f.t("app.sex.male") if v == "1" else f.t("app.sex.female"), **kw))
 code = int(ci5_sex)
 table = cache.ci5_table(ds, f, code)
+d_ci5 = widgets.describe(f, ds, table, "ci5_table", sexes=(code,))
+st.caption(d_ci5.caption(f.lang))
 table = table.assign(site=table["site"].map(f.site_name))
 tables.show(table, lang=f.lang, key="ci5_table")
-meta = {"title": f.t("app.incidence.ci5_table"), **f.describe(ds), "sex": f.t("app.sex.male" if code == 1 else "app.sex.female")}
+meta = widgets.meta_of(f"{f.t('app.incidence.ci5_table')}: {d_ci5.context(f.lang)}", d_ci5, f, ds)
 c1, c2 = st.columns(2)
 c1.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(table, meta),
                    file_name=f"ci5_table_sex{code}_{f.y0}-{f.y1}.csv", mime="text/csv",

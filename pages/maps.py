@@ -12,6 +12,7 @@ from analytics import schema as S
 from analytics import spatial
 from analytics.charts import maps as mc
 from app_support import cache, filters, widgets
+from app_support.text import region_names
 
 f = filters.sidebar_filters()
 ds = filters.dataset()
@@ -67,6 +68,8 @@ if m.empty or not m["expected"].sum() > 0:
     st.info(f.t("app.empty"))
     st.stop()
 names = geo.set_index(level)[S.REGION_NAME]
+names = pd.Series(region_names(names.index.to_series(), f.lang, level=level, fallback=names).to_numpy(), index=names.index)
+geo = geo.assign(**{S.REGION_NAME: geo[level].map(names)})
 m = m.assign(**{S.REGION_NAME: m[level].map(names).fillna(m[level])})
 frame = m.rename(columns={level: S.REGION}) if level != S.REGION else m
 geo_map = geo.rename(columns={level: S.REGION}) if level != S.REGION else geo
@@ -101,17 +104,21 @@ if scheme == "user_defined":
 
 value = "sir" if measure == "significance" else measure
 label = f.t(f"maps.m_{'prob' if measure == 'prob_gt_1' else 'crude' if measure == 'crude_rate' else measure}")
-title = f.t("maps.map_title", measure=label, site=f.site_name(f.site), period=f.period_label())
+# The whole country is mapped; a region chosen in the sidebar is outlined (said in the caption).
+ref_name = ref if ref != "user" else st.session_state["map_ref_table"][1]
+MEASURE_KEYS = {"crude_rate": "crude_rate", "cases": "cases", "asr": "asr"}
+d_map = widgets.describe(f, ds, m[[level]], MEASURE_KEYS.get(measure, measure), area=None, highlight=selected,
+                         reference=ref_name)
+title = f.t("maps.map_title", measure=label, site=f.site_name(f.site), period=d_map.context(f.lang))
 n_high, n_low = int((m["significance"] == "higher").sum()), int((m["significance"] == "lower").sum())
 reading = f.t("maps.reading_sir", n_high=n_high, n_low=n_low)
-st.caption(f.t("maps.page_caption", site=f.site_name(f.site), period=f.period_label(),
-               reference=ref_label))
+st.caption(widgets.page_caption(f, ds, measure=MEASURE_KEYS.get(measure, measure), reference=ref_name))
 fig = mc.choropleth(geo_map, frame, value, scheme=scheme, k=k, bins=bins, lang=f.lang, theme=f.theme, title=title,
                     highlight=selected, decimals=0 if measure == "cases" else 2, geojson=gj)
 table_cols = [S.REGION_NAME, level, "cases", "person_years", "crude_rate", "asr", "asr_lower", "asr_upper", "expected",
               "sir", "sir_lower", "sir_upper", "smoothed", "smoothed_local", "prob_gt_1", "significance", "flag", "reason"]
 table_cols += ["suppression"] if "suppression" in m.columns else []
-widgets.chart_with_table(fig, m[table_cols], name="maps_main", f=f, ds=ds, title=title, reading=reading)
+widgets.chart_with_table(fig, m[table_cols], name="maps_main", f=f, ds=ds, title=title, reading=reading, desc=d_map)
 
 moran_res, lisa = cache.clusters(ds, fc, level, ref, ref_token, _ref_table=ref_table)
 links = ", ".join(f"{names.get(a, a)} – {names.get(b, b)}" for a, b in getattr(w, "added_links", []))
@@ -127,21 +134,23 @@ panel = filters.page_control("map_panel", "funnel", ["funnel", "lisa", "profile"
 if panel == "funnel":
     st.subheader(f.t("maps.funnel_section") if ref == "national" else f.t("maps.funnel_section_ref"))
     od = filters.page_toggle("map_od", f.t("maps.overdispersion"))
-    ftitle = f.t("maps.funnel_title")
+    d_funnel = d_map.replace(measure="funnel", highlight=None)
+    ftitle = f"{f.t('maps.funnel_title')}: {d_funnel.context(f.lang, site=True)}"
     widgets.chart_with_table(mc.funnel_plot(frame, overdispersion=od, lang=f.lang, theme=f.theme, title=ftitle),
                              m[[S.REGION_NAME, level, "cases", "expected", "sir", "sir_lower", "sir_upper", "significance", "flag"]],
-                             name="maps_funnel", f=f, ds=ds, title=ftitle,
+                             name="maps_funnel", f=f, ds=ds, title=ftitle, desc=d_funnel,
                              reading=narrative.funnel_sentence(frame, overdispersion=od, lang=f.lang))
 
 elif panel == "lisa":
     st.subheader(f.t("maps.lisa_section"))
-    ltitle = f.t("maps.lisa_title")
+    d_lisa = d_map.replace(measure="lisa")
+    ltitle = f"{f.t('maps.lisa_title')}: {d_lisa.context(f.lang, site=True)}"
     lisa_tab = lisa.reset_index().rename(columns={S.REGION: level}) if level != S.REGION else lisa.reset_index()
     lisa_tab[S.REGION_NAME] = lisa_tab[level].map(names)
     lisa_frame = lisa_tab.rename(columns={level: S.REGION}) if level != S.REGION else lisa_tab
     widgets.chart_with_table(mc.lisa_map(geo_map, lisa_frame, lang=f.lang, theme=f.theme, title=ltitle, geojson=gj),
                              lisa_tab[[S.REGION_NAME, level, "Ii", "quadrant", "p_value", "cluster"]],
-                             name="maps_lisa", f=f, ds=ds, title=ltitle, reading=f.t("maps.lisa_caption"))
+                             name="maps_lisa", f=f, ds=ds, title=ltitle, reading=f.t("maps.lisa_caption"), desc=d_lisa)
 
 else:
     st.subheader(f.t("maps.profile_section"))
@@ -175,7 +184,8 @@ else:
                 rows.append({"indicator": str(ind), "value": v[region], "national": v.mean(), "min": v.min(),
                              "q25": v.quantile(0.25), "q75": v.quantile(0.75), "max": v.max(), "significance": "not significant"})
     profile = pd.DataFrame(rows)
-    ptitle = f"{f.t('maps.profile_title')}: {names.get(region, region)}"
+    d_prof = widgets.describe(f, ds, None, "profile", area=(level, region), reference=ref_name)
+    ptitle = f"{f.t('maps.profile_title')}: {d_prof.context(f.lang, site=True)}"
     widgets.chart_with_table(mc.spine_chart(profile, lang=f.lang, theme=f.theme, title=ptitle), profile,
-                             name="maps_profile", f=f, ds=ds, title=ptitle,
+                             name="maps_profile", f=f, ds=ds, title=ptitle, desc=d_prof,
                              reading=narrative.profile_sentence(profile, region=names.get(region, region), lang=f.lang))

@@ -1,4 +1,8 @@
-"""Overview: headline numbers, top sites (men left, women right), case mix, population pyramid."""
+"""Overview: headline numbers, top sites (men left, women right), case mix, population pyramid.
+
+Every number, sentence and chart says what it shows (``widgets.describe``): the caption
+under the title gives the whole selection; views that leave a filter aside (the men/women
+chart, the leading site among all sites) say so."""
 import streamlit as st
 
 from analytics import narrative
@@ -10,7 +14,7 @@ f = filters.sidebar_filters()
 ds = filters.dataset()
 
 st.title(f.t("app.page.overview"))
-st.caption(f.t("app.overview.subtitle", source=f.source(ds), period=f.period_label(), site=f.site_name(f.site)))
+st.caption(widgets.page_caption(f, ds))
 
 total = cache.dsr(ds, f)
 if total.empty or not total["count"].sum() > 0:
@@ -28,47 +32,61 @@ widgets.metric_row([
      f.t("app.metric.ci", lower=widgets.fmt(row["lower"], f.lang), upper=widgets.fmt(row["upper"], f.lang), conf=f.conf)),
     (f.t("app.metric.cumrisk"), widgets.fmt(cum["cum_risk"].iloc[0], f.lang, 2) + " %", f.t("app.metric.cumrisk_help")),
 ])
-if len(ranked):  # a site name is too long for a metric tile
-    st.markdown(f"**{f.t('app.metric.leading')}:** {f.site_name(ranked['site'].iloc[0])} "
-                f"({f.t('app.metric.asr')} {widgets.fmt(ranked['value'].iloc[0], f.lang)})")
+if len(ranked):  # a site name is too long for a metric tile; ranked among all sites, whatever the site filter
+    d_sites = widgets.describe(f, ds, by_site, "asr")
+    line = (f"**{f.t('describe.leading', context=d_sites.context(f.lang))}:** {f.site_name(ranked['site'].iloc[0])} "
+            f"({f.t('app.metric.asr')} {widgets.fmt(ranked['value'].iloc[0], f.lang)})")
+    if f.site not in (filters.ALL_SITES, filters.ALL_BUT_C44):
+        line += " — " + f.t("describe.leading_note", asked=f.site_name(f.site))
+    st.markdown(line)
 
-sex_code = {"both": 0, "male": 1, "female": 2}[f.sex]
+d_total = widgets.describe(f, ds, total, "asr")
+scope = d_total.scope_phrase(f.lang)
+d_cum = widgets.describe(f, ds, cum, "cum_risk")
+cum_ages = d_cum.ages_shown
+cum_span = (int(cum_ages[0].split("-")[0].rstrip("+")), int(cum_ages[-1].split("-")[1])) if cum_ages else (0, 74)
+cases_text = narrative.cases_sentence(row["count"], (f.y0, f.y1), lang=f.lang, scope=scope)
 st.markdown(" ".join([
-    narrative.cases_sentence(row["count"], (f.y0, f.y1), lang=f.lang),
-    narrative.asr_sentence(row["value"], row["lower"], row["upper"], lang=f.lang, standard=f.std, sex=sex_code,
-                           conf=f.level),
-    narrative.cumulative_risk_sentence(cum["cum_risk"].iloc[0], sex=sex_code, lang=f.lang),
+    cases_text,
+    narrative.asr_sentence(row["value"], row["lower"], row["upper"], lang=f.lang, standard=f.std, conf=f.level),
+    narrative.cumulative_risk_sentence(cum["cum_risk"].iloc[0], lang=f.lang, ages=cum_span),
 ]))
 
 # Men left, women right, whatever the sex filter (the CI5 / Rcan layout).
 by_sex = cache.dsr(ds, f, by=("sex", "site"), sexes=(S.MALE, S.FEMALE))
+d_top = widgets.describe(f, ds, by_sex, "asr", sexes=(S.MALE, S.FEMALE))
 sentences = widgets.headlines(by_sex, f)
+if sentences:
+    st.markdown(f"**{f.t('describe.leading_by_sex', context=d_top.context(f.lang, sex=False))}:**")
 for s in sentences:
     st.markdown(f"- {s}")
 
-title = f.t("app.overview.top10", period=f.period_label())
+title = f.t("app.overview.top10", period=d_top.context(f.lang, sex=False))
 widgets.chart_with_table(
     charts.top_sites_bar(by_sex, lang=f.lang, standard=f.std, conf=f.level, theme=f.theme, title=title,
                          k=filters.PUBLIC_K if f.public else None),
-    by_sex, name="overview_top10", f=f, ds=ds, title=title, reading=sentences[0] if sentences else "")
+    by_sex, name="overview_top10", f=f, ds=ds, title=title, desc=d_top,
+    reading=f"{d_top.context(f.lang, sex=False)}: {' '.join(sentences)}" if sentences else "")
 
 per_year = cache.dsr(ds, f, by=("year", "sex"))
-title = f.t("app.overview.per_year")
+d_year = widgets.describe(f, ds, per_year, "cases")
+title = f"{f.t('app.overview.per_year')}: {d_year.context(f.lang, site=True)}"
 widgets.chart_with_table(charts.cases_per_year(per_year, lang=f.lang, theme=f.theme, title=title),
                          per_year[["year", "sex", "count", "population", "crude_rate", "value", "lower", "upper"]],
-                         name="overview_per_year", f=f, ds=ds, title=title,
-                         reading=narrative.cases_sentence(row["count"], (f.y0, f.y1), lang=f.lang))
+                         name="overview_per_year", f=f, ds=ds, title=title, reading=cases_text, desc=d_year)
 
 left, right = st.columns(2)
 with left:
-    title = f.t("app.overview.case_mix")
     mix = by_site[["site", "count"]]
+    d_mix = widgets.describe(f, ds, mix, "cases")
+    title = f"{f.t('app.overview.case_mix')}: {d_mix.context(f.lang)}"
     widgets.chart_with_table(charts.cases_by_site(mix, lang=f.lang, theme=f.theme, title=title),
                              mix, name="overview_case_mix", f=f, ds=ds, title=title,
-                             reading=narrative.case_mix_sentence(mix, lang=f.lang))
+                             reading=narrative.case_mix_sentence(mix, lang=f.lang), desc=d_mix)
 with right:
-    title = f.t("app.overview.pyramid")
     pyr = cache.population_pyramid(ds, f)
+    d_pyr = widgets.describe(f, ds, pyr, "population", sexes=(S.MALE, S.FEMALE))
+    title = f"{f.t('app.overview.pyramid')}: {d_pyr.context(f.lang, sex=False)}"
     widgets.chart_with_table(charts.population_pyramid(pyr, lang=f.lang, theme=f.theme, title=title),
                              pyr, name="overview_pyramid", f=f, ds=ds, title=title,
-                             reading=narrative.population_sentence(pyr, lang=f.lang))
+                             reading=narrative.population_sentence(pyr, lang=f.lang), desc=d_pyr)

@@ -7,13 +7,14 @@ from analytics import narrative
 from analytics import schema as S
 from analytics.charts import trends as charts
 from analytics.prevalence import ALL_SITES, PrevalenceInputError
-from app_support import cache, filters, widgets
+from app_support import cache, filters, tables, widgets
 
 f = filters.sidebar_filters()
 ds = filters.dataset()
 
 st.title(f.t("app.page.prevalence"))
 st.caption(f.t("trends.prev.intro"))
+st.caption(widgets.page_caption(f, ds, measure="prevalence"))
 
 years = sorted(int(y) for y in ds.population[S.YEAR].dropna().unique())
 if not years:
@@ -60,7 +61,9 @@ if f.public:
 
 date_label = f"31.12.{year}"
 dur_label = f.t(f"trends.dur.{duration}")
-allsites = table[(table[f.site_column] == ALL_SITES) & (table["duration"] == duration)]
+# the headline is of the site chosen in the sidebar (all sites when none is)
+head_site = f.site if f.site not in (filters.ALL_SITES, filters.ALL_BUT_C44) else ALL_SITES
+allsites = table[(table[f.site_column] == head_site) & (table["duration"] == duration)]
 tot = allsites["count"].sum(min_count=1)
 popn = allsites["population"].sum(min_count=1)
 widgets.metric_row([
@@ -69,31 +72,39 @@ widgets.metric_row([
     (f.t("trends.prev.metric_lost"), widgets.fmt(allsites["n_lost"].sum(), f.lang, 0), None),
 ])
 
-sex_word = {"both": f.t("trends.both"), "male": f.t("app.sex.male"), "female": f.t("app.sex.female")}[f.sex]
 sites_only = table[table[f.site_column] != ALL_SITES]
-title = f.t("trends.prev.chart_title", duration=dur_label, date=date_label, sex=sex_word)
 shown = sites_only.assign(**{f.site_column: sites_only[f.site_column].astype(str)})
+# people diagnosed in the N years up to the index date (all years of the registry for "all")
+first = years[0] if duration == "all" else max(years[0], year - int(duration) + 1)
+measure = {"count": "prevalence", "proportion": "prevalence_proportion", "asr": "prevalence_asr"}[value]
+# the counting method has no "all sites but C44" total: that choice shows all sites
+site_used = filters.ALL_SITES if f.site == filters.ALL_BUT_C44 else None
+d_prev = widgets.describe(f, ds, shown[shown["duration"] == duration], measure, years=(first, year), site=site_used)
+d_head = widgets.describe(f, ds, allsites, measure, years=(first, year), site=site_used)
+st.caption(d_head.caption(f.lang))
+title = f.t("trends.prev.chart_title", duration=dur_label, date=date_label, sex=d_prev.context(f.lang, period=False)
+            or d_prev.sex_text(f.lang))
 widgets.chart_with_table(
     charts.prevalence_chart(shown, site=f.site_column, value=value, duration=duration, lang=f.lang,
                             theme=f.theme, title=title),
-    shown[shown["duration"] == duration].round(2), name="prevalence_by_site", f=f, ds=ds, title=title,
+    shown[shown["duration"] == duration].round(2), name="prevalence_by_site", f=f, ds=ds, title=title, desc=d_prev,
     reading=narrative.prevalence_sentence(tot, popn, date=date_label, duration=dur_label, lang=f.lang,
                                           sites=shown[shown["duration"] == duration], site=f.site_column),
     table_note=f.t("trends.prev.note", lost=int(allsites["n_lost"].sum()), unknown=int(allsites["n_unknown"].sum()),
                    nodate=nodate) + (" " + f.t("trends.prev.adjusted_note") if adjust else ""))
 
 st.subheader(f.t("trends.prev.table_title", date=date_label))
-from analytics.i18n import sex_label  # noqa: E402
-
-full = table.assign(duration=table["duration"].map(lambda d: f.t(f"trends.dur.{d}")),
-                    **{S.SEX: table[S.SEX].map(lambda v: sex_label(v, f.lang)),
-                       f.site_column: table[f.site_column].astype(str).map(
-                           lambda v: f.t("app.site.all") if v == ALL_SITES else charts.series_name(v, "site", f.lang))}
-                    ).round(2)
-st.dataframe(full, hide_index=True, width="stretch", key="prevalence_full")
-meta = {"title": f.t("trends.prev.table_title", date=date_label), **f.describe(ds)}
+# on screen: words for codes and translated headers; the downloads keep codes and column names
+full = table.round(2)
+d_full = widgets.describe(f, ds, full, "prevalence", years=(years[0], year), site=site_used)
+st.caption(d_full.caption(f.lang))
+shown_full = full.assign(duration=full["duration"].map(lambda d: f.t(f"trends.dur.{d}")),
+                         **{f.site_column: full[f.site_column].astype(str).map(
+                             lambda v: f.t("app.site.all") if v == ALL_SITES else charts.series_name(v, "site", f.lang))})
+tables.show(shown_full, lang=f.lang, key="prevalence_full")
+meta = widgets.meta_of(f.t("trends.prev.table_title", date=date_label), d_full, f, ds)
 d1, d2 = st.columns(2)
 d1.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(full, meta), file_name=f"prevalence_{year}.csv",
                    mime="text/csv", key="dl_prev_full_csv", on_click="ignore")
-d2.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(full, meta),
+d2.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(full, meta, f.lang),
                    file_name=f"prevalence_{year}.xlsx", key="dl_prev_full_xlsx", on_click="ignore")

@@ -16,6 +16,7 @@ ds = filters.dataset()
 
 st.title(f.t("app.page.projections"))
 st.caption(f.t("trends.proj.intro"))
+st.caption(widgets.page_caption(f, ds, measure="projection"))
 
 c1, c2, c3 = st.columns(3)
 with c1:
@@ -42,10 +43,10 @@ def _projection_source():
         try:
             from analytics import demo
 
-            return demo.load_demo_projection(), "UN WPP 2024 (medium variant)"
+            return demo.load_demo_projection(), f.t("describe.wpp_medium")
         except Exception:  # noqa: BLE001 - fall back to the copy of WPP shipped in data/sources
             path = S.DATA_DIR / "sources" / "azerbaijan_population_unwpp2024.csv"
-            return pj.population_from_un_wpp(path), "UN WPP 2024 (medium variant)"
+            return pj.population_from_un_wpp(path), f.t("describe.wpp_medium")
     return None, None
 
 
@@ -60,6 +61,17 @@ if projection is None:
 if base.empty or not base["count"].sum() > 0:
     st.info(f.t("app.empty"))
     st.stop()
+# The base is the cases of known sex (rates by sex); the Overview counts cases of unknown sex
+# too. Say so, with both numbers, when they differ.
+overview_cases = float(cache.dsr(ds, f)["count"].sum())
+base_cases = float(base["count"].sum())
+base_note = ""
+if overview_cases - base_cases >= 0.5:
+    base_note = f.t("describe.proj_base_note", period=f.period_label(),
+                    base=widgets.fmt(base_cases / f.n_years, f.lang, 0),
+                    unknown=widgets.fmt(overview_cases - base_cases, f.lang, 0),
+                    overview=widgets.fmt(overview_cases / f.n_years, f.lang, 0))
+    st.caption(base_note)
 
 # Current rates: the sidebar period; the registry's population of its last year is carried
 # forward with the projection's growth by sex and age.
@@ -114,13 +126,16 @@ total = projected.groupby(["method", "year"], sort=False)["cases"].sum().reset_i
 observed = yearly.groupby("year")["count"].sum().rename("cases").reset_index()
 
 site = f.site_name(f.site)
-sex_word = {"both": f.t("trends.both"), "male": f.t("app.sex.male"), "female": f.t("app.sex.female")}[f.sex]
-title = f.t("trends.proj.chart_title", site=site, sex=sex_word)
 table = projected.groupby(["method", "sex", "year"])["cases"].sum().reset_index().round(1)
-table["method"] = table["method"].map(lambda m: f.t(f"trends.method.{m}"))
+# projected from the rates of the sidebar period: described without the projected years
+base_line = f.t("describe.proj_base_period", period=f.period_label(), last=int(table["year"].max()))
+d_proj = widgets.describe(f, ds, table.drop(columns=["year"]), "projection", sexes=sexes,
+                          notes=tuple(x for x in (base_line, base_note) if x))
+sex_word = d_proj.sex_text(f.lang)
+title = f"{f.t('trends.proj.chart_title', site=site, sex=sex_word)}, {d_proj.context(f.lang, sex=False, period=False)}".rstrip(", ")
 widgets.chart_with_table(
     charts.projection_chart(observed, total, lang=f.lang, theme=f.theme, title=title),
-    table, name="projections_cases", f=f, ds=ds, title=title,
+    table, name="projections_cases", f=f, ds=ds, title=title, desc=d_proj,
     reading=f.t("trends.proj.source", source=source, year=f.y1) + (" " + nord_note if nord_note else ""))
 
 # Decomposition: the base period's yearly average against the target year.
@@ -135,6 +150,8 @@ if len(end):
     dec = pj.decompose_change(start[["sex", "age_group", "cases", "population"]], end, by=["sex"])
     tot = dec[["cases_start", "cases_end", "change", "growth", "ageing", "risk"]].sum()
     base_label = f.t("trends.proj.base", period=f.period_label())
+    d_dec = widgets.describe(f, ds, dec.drop(columns=[c for c in ("year",) if c in dec.columns]), "decomposition",
+                             sexes=sexes, notes=(base_note,) if base_note else ())
     title = f.t("trends.proj.decomp_title", start=f.period_label(), end=target, site=site, sex=sex_word)
     pct = 100 * tot["change"] / tot["cases_start"] if tot["cases_start"] > 0 else np.nan
     sign = lambda v: "0" if abs(v) < 0.5 else ("+" if v > 0 else "−") + widgets.fmt(abs(v), f.lang, 0)  # noqa: E731
@@ -149,5 +166,5 @@ if len(end):
     widgets.chart_with_table(
         charts.decomposition_chart(tot, start_label=base_label, end_label=str(target), lang=f.lang, theme=f.theme,
                                    title=title),
-        dec_table, name="projections_decomposition", f=f, ds=ds, title=title, reading=reading,
+        dec_table, name="projections_decomposition", f=f, ds=ds, title=title, reading=reading, desc=d_dec,
         table_note=f.t("trends.proj.decomp_note"))

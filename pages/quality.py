@@ -6,6 +6,7 @@ import streamlit as st
 from analytics import narrative, quality
 from analytics import schema as S
 from app_support import cache, filters, tables, widgets
+from app_support.text import region_names
 from analytics.charts import quality as qcharts
 
 f = filters.sidebar_filters()
@@ -16,7 +17,7 @@ TARGETS = {r.indicator: (r.direction, r.good, r.acceptable) for r in quality.tar
            if r.good == r.good}
 
 st.title(f.t("app.page.quality"))
-st.caption(f.t("app.overview.subtitle", source=f.source(ds), period=f.period_label(), site=f.site_name(f.site)))
+st.caption(widgets.page_caption(f, ds, measure="quality"))
 
 by = filters.page_control("q_by", "site", ["site", "er", "district", "year"], lambda **kw: st.radio(
     f.t("app.quality.by"), horizontal=True, format_func=lambda v: f.t(f"app.quality.by_{v}"), **kw))
@@ -28,7 +29,7 @@ names = {"er": dict(zip(ds.regions[S.PARENT], ds.regions[f.er_name_column])),
          "district": dict(zip(ds.regions[S.REGION], ds.regions[S.REGION_NAME]))}
 label = long[column].astype(str)
 if by in names:
-    label = label.map(names[by]).fillna(label)
+    label = region_names(label, f.lang, level=column, fallback=names[by])
 elif by == "site":
     label = label.map(f.site_name)
 long = long.assign(name=label)
@@ -38,10 +39,11 @@ for ind, key in (("mv_pct", "app.quality.mv"), ("dco_pct", "app.quality.dco")):
     if part.empty:
         continue
     direction, good, acceptable = TARGETS[ind]
-    title = f.t(key, target=widgets.fmt(good, f.lang, 0))
+    d_ind = widgets.describe(f, ds, part, "quality", label=f.t(f"charts.indicator_{ind}"))
+    title = f"{f.t(key, target=widgets.fmt(good, f.lang, 0))}: {d_ind.context(f.lang, site=True)}"
     fig = qcharts.indicator_bars(part, x="name", y="value", indicator=ind, lang=f.lang, theme=f.theme, title=title)
     widgets.chart_with_table(fig, part[[column, "name", "count", "total", "value"]],
-                             name=f"quality_{ind}_{by}", f=f, ds=ds, title=title,
+                             name=f"quality_{ind}_{by}", f=f, ds=ds, title=title, desc=d_ind,
                              headers={"value": f.t(f"charts.indicator_{ind}"), "name": f.t(f"app.quality.by_{by}")},
                              reading=narrative.quality_sentence(part, ind, target=good, direction=direction,
                                                                 lang=f.lang))
@@ -61,11 +63,13 @@ def _highlight(col: pd.Series) -> list[str]:
     return [colours.get(s, "") for s in status]
 
 
+d_all = widgets.describe(f, ds, wide, "quality")
+st.caption(d_all.caption(f.lang))
 tables.show(wide.style.apply(_highlight).format(precision=1), lang=f.lang, key="quality_table",
             headers={"name": f.t(f"app.quality.by_{by}")})
 st.caption(f.t("app.quality.targets_note"))
 c1, c2 = st.columns(2)
-meta = {"title": f.t("app.quality.all"), **f.describe(ds)}
+meta = widgets.meta_of(f"{f.t('app.quality.all')}: {d_all.context(f.lang, site=True)}", d_all, f, ds)
 c1.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(wide, meta), file_name="quality_indicators.csv",
                    mime="text/csv", key="dl_quality_csv", on_click="ignore")
 c2.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(wide, meta, f.lang),

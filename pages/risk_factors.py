@@ -12,7 +12,9 @@ from analytics import schema as S
 from analytics import spatial
 from analytics.charts import maps as mc
 from analytics.ecological import ecological_regression
+from analytics.labels import risk_factor_label, risk_factor_name, risk_factor_unit
 from app_support import cache, filters, widgets
+from app_support.text import region_names
 
 f = filters.sidebar_filters()
 ds = filters.dataset()
@@ -45,12 +47,19 @@ if level == S.PARENT:
 factors = list(wide.columns)
 units = rf.drop_duplicates(S.INDICATOR).set_index(S.INDICATOR)[S.UNIT].astype(str).to_dict() if S.UNIT in rf.columns else {}
 names = geo.set_index(S.REGION)[S.REGION_NAME]
+names = pd.Series(region_names(names.index.to_series(), f.lang, level=level, fallback=names).to_numpy(), index=names.index)
+geo = geo.assign(**{S.REGION_NAME: geo[S.REGION].map(names)})
 model_data = m.merge(wide, left_on=S.REGION, right_index=True, how="left")   # the regression uses every count
 data = spatial.blank_suppressed(model_data, k=filters.PUBLIC_K) if f.public else model_data.copy()
 data = mc.localise_reasons(data, f.lang, k=filters.PUBLIC_K if f.public else 0,
                            unreliable=max(10, filters.PUBLIC_K if f.public else 0))
 data[S.REGION_NAME] = data[S.REGION].map(names)
 st.caption(f.t("maps.rf_caption", site=f.site_name(f.site), period=f.period_label()))
+st.caption(widgets.page_caption(f, ds, measure="smoothed", reference="national"))
+rf_years = sorted(int(y) for y in rf[S.YEAR].dropna().unique()) if S.YEAR in rf.columns else []
+rf_note = f.t("describe.rf_year", year="–".join(map(str, sorted({rf_years[0], rf_years[-1]})))) if rf_years \
+    else f.t("describe.rf_year_none")
+by_level = data[[S.REGION]].rename(columns={S.REGION: level})   # what the maps draw: every region of the level
 
 
 def clicked_region(event) -> str | None:
@@ -67,8 +76,13 @@ def clicked_region(event) -> str | None:
 
 
 def flabel(x: str) -> str:
-    u = units.get(x, "")
-    return f"{x} ({u})" if u and u != "nan" else x
+    """The indicator's name and unit in the page's language (catalogue riskfactors.json; an
+    upload's own indicator keeps its code and unit)."""
+    return risk_factor_label(x, f.lang, fallback_unit=units.get(x))
+
+
+def fname(x: str) -> str:
+    return risk_factor_name(x, f.lang)
 
 
 factor = filters.page_control("rf_factor", factors[0], factors, lambda **kw: st.selectbox(
@@ -94,34 +108,42 @@ st.subheader(f.t("maps.rf_side_by_side"))
 st.caption(f.t("maps.rf_click_hint"))
 left, right = st.columns(2)
 with left:
-    u = units.get(factor, "")
-    title = f"{factor}<br><sup>{u}</sup>" if u and u != "nan" else factor   # narrow column: two lines
+    u = risk_factor_unit(factor, f.lang, units.get(factor))
+    title = f"{fname(factor)}<br><sup>{u}</sup>" if u else fname(factor)   # narrow column: two lines
+    d_factor = widgets.describe(f, ds, by_level, "risk_factor", area=None, highlight=highlight, label=flabel(factor),
+                                notes=(rf_note,))
     fig = mc.choropleth(geo, data.assign(flag=""), factor, scheme="quantiles", k=5, lang=f.lang, theme=f.theme,
                         title=title, highlight=highlight, height=440, geojson=gj, fit_width=480)
     # the factor is not a count: no region's value is withheld, whatever its cases' flag
     widgets.chart_with_table(fig, data[[S.REGION_NAME, S.REGION, factor]], name="rf_map_factor", f=f, ds=ds, title=title,
-                             select=True, reading=narrative.range_sentence(data.assign(flag=""), factor, label=factor,
-                                                                           unit=u, lang=f.lang))
+                             select=True, desc=d_factor,
+                             reading=narrative.range_sentence(data.assign(flag=""), factor, label=fname(factor),
+                                                              unit=u, lang=f.lang))
 with right:
-    title = f"{f.t('maps.m_smoothed')}<br><sup>{f.site_name(f.site)}, {f.period_label()}</sup>"
+    d_sir = widgets.describe(f, ds, by_level, "smoothed", area=None, highlight=highlight, reference="national")
+    title = f"{f.t('maps.m_smoothed')}<br><sup>{d_sir.context(f.lang, site=True)}</sup>"
     fig = mc.choropleth(geo, data, "smoothed", scheme="ratio", lang=f.lang, theme=f.theme, title=title,
                         highlight=highlight, height=440, geojson=gj, fit_width=480)
     widgets.chart_with_table(fig, data[[S.REGION_NAME, S.REGION, "cases", "expected", "sir", "smoothed", "prob_gt_1", "flag"]],
-                             name="rf_map_sir", f=f, ds=ds, title=title, select=True,
+                             name="rf_map_sir", f=f, ds=ds, title=title, select=True, desc=d_sir,
                              reading=narrative.sir_map_sentence(data, lang=f.lang))
 
 st.subheader(f.t("maps.rf_bivariate"))
 bdata = data.assign(smoothed=np.where(data["flag"] == "suppressed", np.nan, data["smoothed"]))
-title = f.t("maps.bivariate_title", x=flabel(factor), y="SIR")
-fig = mc.bivariate_choropleth(geo, bdata, factor, "smoothed", x_label=factor, y_label="SIR",
+sir_word = f.t("describe.sir_short")
+title = f"{f.t('maps.bivariate_title', x=fname(factor), y=sir_word)}: {d_sir.context(f.lang, site=True)}"
+d_biv = d_sir.replace(label=f.t("maps.bivariate_title", x=flabel(factor), y=f.t("maps.m_smoothed")), notes=(rf_note,))
+fig = mc.bivariate_choropleth(geo, bdata, factor, "smoothed", x_label=fname(factor), y_label=sir_word,
                               lang=f.lang, theme=f.theme, title=title, geojson=gj)
 widgets.chart_with_table(fig, bdata[[S.REGION_NAME, S.REGION, factor, "smoothed"]], name="rf_bivariate", f=f, ds=ds,
-                         title=title, reading=narrative.bivariate_sentence(fig.layout.meta["bivariate_counts"],
-                                                                           x_label=factor, lang=f.lang))
+                         title=title, desc=d_biv,
+                         reading=narrative.bivariate_sentence(fig.layout.meta["bivariate_counts"], x_label=fname(factor),
+                                                              y_label=sir_word, lang=f.lang))
 
 st.subheader(f.t("maps.rf_scatter"))
 sdata = data[data["flag"] != "suppressed"]
-title = f.t("maps.scatter_title", x=flabel(factor))
+title = f"{f.t('maps.scatter_title', x=flabel(factor))}: {d_sir.context(f.lang, site=True)}"
+d_scatter = d_sir.replace(measure="sir", highlight=None, notes=(rf_note,))
 # the fit the scatter draws (sir_scatter keeps it inside the figure): same rows, same model
 sfit_rows = sdata[np.isfinite(pd.to_numeric(sdata[factor], errors="coerce")) & np.isfinite(sdata["sir"].astype(float))
                   & (sdata["expected"] > 0)]
@@ -130,12 +152,12 @@ if len(sfit_rows) >= 3:   # sir_scatter draws no fit below three regions
     try:
         sfit = ecological_regression(sfit_rows.rename(columns={"cases": "_o", "expected": "_e"}), [factor],
                                      observed="_o", expected="_e")
-        sreading = narrative.regression_sentence(sfit.table, factor, x_label=factor, lang=f.lang)
+        sreading = narrative.regression_sentence(sfit.table, factor, x_label=fname(factor), lang=f.lang)
     except (ValueError, np.linalg.LinAlgError):   # a degenerate fit: the slide goes without a reading
         sreading = ""
 widgets.chart_with_table(mc.sir_scatter(sdata, factor, x_label=flabel(factor), lang=f.lang, theme=f.theme, title=title),
                          sdata[[S.REGION_NAME, S.REGION, factor, "cases", "expected", "sir"]],
-                         name="rf_scatter", f=f, ds=ds, title=title, reading=sreading)
+                         name="rf_scatter", f=f, ds=ds, title=title, reading=sreading, desc=d_scatter)
 
 st.subheader(f.t("maps.rf_regression"))
 c1, c2, c3 = st.columns([3, 1, 1])
@@ -161,10 +183,13 @@ if chosen:
         fit = None
         st.info(f.t("maps.rf_too_few"))
     if fit is not None:
-        title = f.t("maps.coef_title")
+        d_reg = d_sir.replace(measure="regression", highlight=None, conf=f.level,
+                              label=f"{f.t('describe.measure.regression')}: {', '.join(fname(x) for x in chosen)}",
+                              notes=(rf_note,))
+        title = f"{f.t('maps.coef_title')}: {d_reg.context(f.lang, site=True)}"
         rm = fit.residual_moran
         moran_txt = (f"I = {widgets.fmt(rm.I, f.lang, 3)}, p = {widgets.fmt(rm.p_value, f.lang, 3)}" if rm else "–")
         reading = f.t("maps.rf_diagnostics", disp=widgets.fmt(fit.dispersion, f.lang, 2),
                       p=widgets.fmt(fit.overdispersion["p_value"], f.lang, 3), moran=moran_txt)
-        widgets.chart_with_table(mc.coefficient_plot(fit.table, lang=f.lang, theme=f.theme, title=title), fit.table,
-                                 name="rf_regression", f=f, ds=ds, title=title, reading=reading)
+        widgets.chart_with_table(mc.coefficient_plot(fit.table, lang=f.lang, theme=f.theme, title=title, term_label=fname),
+                                 fit.table, name="rf_regression", f=f, ds=ds, title=title, reading=reading, desc=d_reg)

@@ -8,12 +8,14 @@ import streamlit as st
 from analytics import schema as S
 from analytics.charts import trends as charts
 from app_support import cache, filters, widgets
+from app_support.text import region_name, region_names
 
 f = filters.sidebar_filters()
 ds = filters.dataset()
 
 st.title(f.t("app.page.trends"))
 st.caption(f.t("trends.page.intro"))
+st.caption(widgets.page_caption(f, ds, measure="trend"))
 
 c1, c2, c3 = st.columns(3)
 with c1:
@@ -76,9 +78,10 @@ elif compare == "region":
     rates = rates[rates[S.PARENT].astype(str) != ""]
     size = rates.groupby(rates[S.PARENT].astype(str))["count"].sum().sort_values(ascending=False)
     codes = sorted(size.index)
-    chosen = pick_several("tr_regions", codes, codes if len(codes) <= 8 else sorted(size.index[:5]), f.t("trends.ctrl.regions"), lambda v: str(names.get(v, v)))
+    chosen = pick_several("tr_regions", codes, codes if len(codes) <= 8 else sorted(size.index[:5]), f.t("trends.ctrl.regions"),
+                          lambda v: region_name(v, f.lang, level=S.PARENT, fallback=names.get(v)))
     rates = rates[rates[S.PARENT].astype(str).isin(chosen)]
-    rates = rates.assign(region_name=rates[S.PARENT].map(names).fillna(rates[S.PARENT]))
+    rates = rates.assign(region_name=region_names(rates[S.PARENT], f.lang, level=S.PARENT, fallback=names))
 else:
     series = None
     rates = cache.dsr(ds, fy, by=("year",))
@@ -103,19 +106,22 @@ for note in segs.loc[segs["note"].fillna("") != "", [c for c in [series, "note"]
 
 # Reading: the last segment of each series.
 sel_sex = {"male": S.MALE, "female": S.FEMALE}.get(f.sex)
+area = widgets.area_of(f)   # the readings name the region the rates are restricted to
+area_name = region_name(area[1], f.lang, level=area[0], fallback=widgets.region_fallback_names(ds).get(area[1])) \
+    if area and compare != "region" else None
 readings = []
 good = segs[segs["note"].fillna("") == ""]
 for key, g in (good.groupby(series, sort=False) if series else [(None, good)]):
     key = key[0] if isinstance(key, tuple) else key
     last = g.sort_values("end").iloc[-1]
     if compare == "sex":
-        who, site = charts.who_phrase(key, f.lang), f.site_name(f.site)
+        who, site = charts.who_phrase(key, f.lang, region=area_name), f.site_name(f.site)
     elif compare == "site":
-        who, site = charts.who_phrase(sel_sex, f.lang), charts.series_name(key, "site", f.lang)
+        who, site = charts.who_phrase(sel_sex, f.lang, region=area_name), charts.series_name(key, "site", f.lang)
     elif compare == "region":
         who, site = charts.who_phrase(sel_sex, f.lang, region=str(key)), f.site_name(f.site)
     else:
-        who, site = charts.who_phrase(sel_sex, f.lang), f.site_name(f.site)
+        who, site = charts.who_phrase(sel_sex, f.lang, region=area_name), f.site_name(f.site)
     readings.append(charts.apc_sentence(last, who=who, site=charts.site_phrase(site, f.lang), lang=f.lang,
                                         conf=f.level))
 for s in readings:
@@ -123,16 +129,21 @@ for s in readings:
 
 table = fitted.merge(data[[c for c in [series, "year", "count", "lower", "upper"] if c]],
                      on=[c for c in [series, "year"] if c], how="left")
-title = f.t("trends.fit_title", site=site_text)
+# what is drawn: the rates of the series kept, over the years shown (all years when toggled)
+shown_sexes = sexes if compare == "sex" else None
+d_fit = widgets.describe(f, ds, rates, "trend", years=(fy.y0, fy.y1), sexes=shown_sexes,
+                         area=None if compare == "region" else widgets.area_of(f))
+title = f"{f.t('trends.fit_title', site=site_text)}, {d_fit.context(f.lang)}"
 widgets.chart_with_table(
     charts.trend_chart(table, good, series=series, log=log, lang=f.lang, theme=f.theme, title=title),
-    table, name="trends_fit", f=fy, ds=ds, title=title, reading=" ".join(readings))
+    table, name="trends_fit", f=fy, ds=ds, title=title, reading=" ".join(readings), desc=d_fit)
 
-title = f.t("trends.apc_title", site=site_text)
+d_apc = d_fit.replace(measure="apc")
+title = f"{f.t('trends.apc_title', site=site_text)}, {d_apc.context(f.lang)}"
 good_t = good.assign(segment=good["segment"].astype(int).astype(str))
 seg_table = pd.concat([good_t, aapc], ignore_index=True) if len(aapc) else good_t
 seg_table = seg_table.drop(columns=["note"], errors="ignore")
 widgets.chart_with_table(
     charts.apc_chart(good, series=series, lang=f.lang, theme=f.theme, title=title, conf=f.level),
     seg_table.round({"apc": 2, "lower": 2, "upper": 2, "p_value": 4}), name="trends_apc", f=fy, ds=ds,
-    title=title, table_note=f.t("trends.table_note"), reading=" ".join(readings))
+    title=title, table_note=f.t("trends.table_note"), reading=" ".join(readings), desc=d_apc)

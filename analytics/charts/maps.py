@@ -492,21 +492,29 @@ def spine_chart(profile: pd.DataFrame, *, indicator: str = "indicator", value: s
 
 
 def coefficient_plot(table: pd.DataFrame, *, lang: str = "en", theme: str = "light",
-                     title: str | None = None) -> go.Figure:
-    """Rate ratios with confidence intervals (log axis, reference line at 1), intercept left out."""
+                     title: str | None = None, term_label=None) -> go.Figure:
+    """Rate ratios with confidence intervals (log axis, reference line at 1), intercept left out.
+    ``term_label(term)`` names a term (default: the term itself); the unit of each ratio ("per
+    1 SD", "per 1 unit") is written in ``lang``."""
     title = title if title is not None else t("maps.coef_title", lang)
     d = table[table["term"] != "intercept"]
     if d.empty:
         return empty_figure(t("maps.no_data", lang), theme, title)
-    labels = [f"{a} (per {b})" for a, b in zip(d["term"], d["per"])]
+    name = term_label or str
+
+    def per(b) -> str:
+        unit = t("charts.narrative_per_sd" if str(b) == "1 SD" else "charts.narrative_per_unit", lang)
+        return t("describe.per", lang, per=unit)
+
+    labels = [f"{name(a)} ({per(b)})" for a, b in zip(d["term"], d["per"])]
     fig = go.Figure(go.Scatter(
         x=d["rate_ratio"], y=labels, mode="markers",
         error_x=dict(type="data", symmetric=False, array=d["rr_upper"] - d["rate_ratio"],
                      arrayminus=d["rate_ratio"] - d["rr_lower"], color="#0072B2"),
         marker=dict(size=10, color="#0072B2"),
-        text=[f"RR {_fmt(r, lang, 3)} ({_fmt(lo, lang, 3)}–{_fmt(hi, lang, 3)}), p = {_fmt(pv, lang, 3)}"
+        text=[f"{t('describe.rr', lang)} {_fmt(r, lang, 3)} ({_fmt(lo, lang, 3)}–{_fmt(hi, lang, 3)}), p = {_fmt(pv, lang, 3)}"
               for r, lo, hi, pv in zip(d["rate_ratio"], d["rr_lower"], d["rr_upper"], d["p_value"])],
-        hovertemplate="%{y}<br>%{text}<extra></extra>", name="RR"))
+        hovertemplate="%{y}<br>%{text}<extra></extra>", name=t("describe.rr", lang)))
     fig.add_vline(x=1, line=dict(color="#555555", dash="dot"))
     fig.update_layout(template=template_name(theme), title=dict(text=title),
                       xaxis=dict(type="log", title=t("maps.rate_ratio_axis", lang)),

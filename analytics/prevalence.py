@@ -102,7 +102,9 @@ def _age_group(age: pd.Series, top_age: int) -> pd.Categorical:
     starts = np.arange(0, top_age + 1, 5)
     labels = [f"{a}-{a + 4}" for a in starts[:-1]] + [f"{top_age}+"]
     a = age.to_numpy(dtype=float, na_value=np.nan)
-    code = np.where(np.isfinite(a), np.minimum(np.floor(np.nan_to_num(a) / 5), len(labels) - 1), -1).astype(int)
+    # born after the index date (a record diagnosed later): no age group at that date
+    known = np.isfinite(a) & (np.nan_to_num(a, nan=-1.0) >= 0)
+    code = np.where(known, np.minimum(np.floor(np.nan_to_num(a) / 5), len(labels) - 1), -1).astype(int)
     return pd.Categorical.from_codes(code, categories=labels)
 
 

@@ -36,6 +36,7 @@ INDICATORS = ("mv_pct", "dco_pct", "clinical_pct", "unknown_basis_pct", "unknown
               "c80_pct", "c76_c80_pct", "mi_ratio")
 STATUS_KEYS = {"higher": "app.status.higher", "lower": "app.status.lower", "same": "app.status.same"}
 RECON_STATUS = {"used": "app.recon.used", "excluded": "app.recon.excluded"}
+PROJECTION_METHODS = ("demographic", "scenario", "nordpred")
 
 
 def header(column: Any, lang: str, overrides: dict[str, str] | None = None) -> str | None:
@@ -70,6 +71,8 @@ def localise(table: pd.DataFrame, lang: str, site_name: Callable[[str], str] | N
     if "status" in out and set(out["status"].dropna().astype(str)) <= set(STATUS_KEYS) | set(RECON_STATUS):
         keys = {**STATUS_KEYS, **RECON_STATUS}
         out["status"] = out["status"].astype(str).map(lambda s: t(keys[s], lang))
+    if "method" in out and set(out["method"].dropna().astype(str)) <= set(PROJECTION_METHODS):
+        out["method"] = out["method"].astype(str).map(lambda m: t(f"trends.method.{m}", lang))
     if "flag" in out:
         out["flag"] = _flag_texts(table, lang).to_numpy()
     if "indicator" in out:

@@ -28,3 +28,12 @@ def region_names(codes, lang: str, *, level: str = "region_code", fallback=None)
     from analytics.labels import region_labels
 
     return region_labels(codes, lang, level=level, fallback=fallback)
+
+
+SYNTHETIC = "(synthetic demo)"   # how analytics.demo labels its files
+
+
+def source_text(source, lang: str) -> str:
+    """The file a data set was read from, its "(synthetic demo)" label in ``lang``."""
+    text = str(source)
+    return text.replace(SYNTHETIC, f"({t('describe.synthetic_demo', lang)})") if SYNTHETIC in text else text

@@ -6,6 +6,7 @@ import streamlit as st
 from analytics import schema as S
 from analytics.errors import IngestError
 from app_support import filters, state, tables, widgets
+from app_support.text import source_text
 
 # Codes of the coded fields (analytics.schema): sex, basis of diagnosis, behaviour, vital status.
 CODE_LISTS = {S.SEX: (1, 2, 9), S.BASIS: tuple(range(10)), S.BEHAVIOUR: (0, 1, 2, 3), S.VITAL_STATUS: (1, 2, 9)}
@@ -187,7 +188,8 @@ widgets.metric_row([
     (f.t("app.data.n_used"), widgets.fmt(reg.n_used, f.lang, 0), None),
     (f.t("app.data.n_excluded"), widgets.fmt(reg.n_excluded, f.lang, 0), None),
 ])
-st.caption(f.t("app.data.loaded", date=str(reg.loaded_at)[:19], source=str(reg.source)))
+st.caption(f.t("app.data.loaded", date=str(reg.loaded_at)[:19], source=source_text(reg.source, f.lang)))
+st.caption(f.t("describe.whole_dataset", source=f.source(ds)))
 if reg.dropped_columns:
     st.warning(f.t("app.data.dropped", columns=", ".join(map(str, reg.dropped_columns))))  # names, never values
 st.markdown(f"**{f.t('app.data.reconciliation')}**")

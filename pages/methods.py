@@ -5,11 +5,13 @@ import streamlit as st
 
 from analytics import standards
 from app_support import filters, tables, widgets
+from app_support.text import source_text
 from analytics.i18n import standard_label
 
 f = filters.sidebar_filters()
 ds = filters.dataset()
 st.title(f.t("app.page.methods"))
+st.caption(widgets.page_caption(f, ds))
 
 # (key, formula in LaTeX, reference) -- descriptions come from the catalogue.
 MEASURES = [
@@ -56,6 +58,6 @@ reg = ds.registry
 tables.show(pd.DataFrame({
     "item": [f.t("app.methods.prov_source"), f.t("app.methods.prov_file"), f.t("app.data.n_read"),
              f.t("app.data.n_used"), f.t("app.data.n_excluded"), f.t("app.methods.prov_loaded")],
-    "value": [f.source(ds), str(reg.source), widgets.fmt(reg.n_read, f.lang, 0), widgets.fmt(reg.n_used, f.lang, 0),
+    "value": [f.source(ds), source_text(reg.source, f.lang), widgets.fmt(reg.n_read, f.lang, 0), widgets.fmt(reg.n_used, f.lang, 0),
               widgets.fmt(reg.n_excluded, f.lang, 0), str(reg.loaded_at)[:19]],
 }), lang=f.lang, key="methods_provenance", headers={"value": f.t("app.col.value")})

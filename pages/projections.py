@@ -153,6 +153,8 @@ if len(end):
     d_dec = widgets.describe(f, ds, dec.drop(columns=[c for c in ("year",) if c in dec.columns]), "decomposition",
                              sexes=sexes, notes=(base_note,) if base_note else ())
     title = f.t("trends.proj.decomp_title", start=f.period_label(), end=target, site=site, sex=sex_word)
+    where = d_dec.context(f.lang, sex=False, period=False)
+    title = f"{title}, {where}" if where else title
     pct = 100 * tot["change"] / tot["cases_start"] if tot["cases_start"] > 0 else np.nan
     sign = lambda v: "0" if abs(v) < 0.5 else ("+" if v > 0 else "−") + widgets.fmt(abs(v), f.lang, 0)  # noqa: E731
     reading = f.t("trends.proj.reading", year=target, cases=widgets.fmt(tot["cases_end"], f.lang, 0),

@@ -76,6 +76,7 @@ c2.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(wide, m
                    file_name="quality_indicators.xlsx", key="dl_quality_xlsx", on_click="ignore")
 
 left, right = st.columns(2)
+st.caption(f.t("describe.whole_dataset", source=f.source(ds)))
 with left:
     st.subheader(f.t("app.data.reconciliation"))
     tables.show(ds.registry.reconciliation, lang=f.lang, key="quality_recon")

@@ -15,7 +15,7 @@ import streamlit as st
 
 from analytics import schema as S
 from app_support import state
-from app_support.text import LANGS, site_name, t
+from app_support.text import LANGS, region_name, site_name, t
 
 PARAMS = ("y0", "y1", "sex", "scheme", "site", "er", "district", "a0", "a1",
           "std", "ci", "conf", "public", "lang", "theme")
@@ -280,11 +280,15 @@ def sidebar_filters() -> Filters:
                    lambda **kw: sb.selectbox(tr("app.filter.site"), format_func=_site_fmt, **kw))
 
     er_names = opts["er_names"] if lang == "az" else opts["er_names_en"]
+    # names in this language where the catalogue knows the region (regions.json), else the file's
+    er_names = {c: region_name(c, lang, level=S.PARENT, fallback=n) for c, n in er_names.items()}
     er = _widget("er", opts["er"], "all",
                  lambda **kw: sb.selectbox(tr("app.filter.er"),
                                            format_func=lambda c: tr("app.region.all") if c == "all" else er_names.get(c, c), **kw))
     dists = [d for d in opts["districts"] if er == "all" or d[2] == er]
     dnames = {d[0]: d[1] for d in dists}
+    dnames = {c: region_name(c, lang, level=S.REGION, fallback=n) for c, n in dnames.items()}
+    dists = sorted(dists, key=lambda d: dnames.get(d[0], d[0]))
     district = _widget("district", ["all"] + [d[0] for d in dists], "all",
                        lambda **kw: sb.selectbox(tr("app.filter.district"),
                                                  format_func=lambda c: tr("app.region.all") if c == "all" else dnames.get(c, c), **kw))

@@ -39,7 +39,19 @@ RECON_STATUS = {"used": "app.recon.used", "excluded": "app.recon.excluded"}
 PROJECTION_METHODS = ("demographic", "scenario", "nordpred")
 
 
+# Ids shown as words elsewhere in the same row: hidden on screen (the downloads keep them).
+HIDDEN_WITH = {"check": "message", "reason": "description"}
+SIGNIFICANCE = {"higher": "maps.sig_higher", "lower": "maps.sig_lower", "not significant": "maps.sig_not_significant",
+                "same": "maps.sig_not_significant"}
+LISA = {"high-high": "maps.lisa_high_high", "low-low": "maps.lisa_low_low", "high-low": "maps.lisa_high_low",
+        "low-high": "maps.lisa_low_high", "not significant": "maps.lisa_not_significant"}
+
+
 def header(column: Any, lang: str, overrides: dict[str, str] | None = None) -> str | None:
+    """The column's header in ``lang``: the page's override, the app's and the describe
+    catalogues' column names, quality indicators, risk-factor codes; None to keep the name."""
+    from analytics.i18n import has_key
+
     col = str(column)
     if overrides and col in overrides:
         return overrides[col]
@@ -47,7 +59,41 @@ def header(column: Any, lang: str, overrides: dict[str, str] | None = None) -> s
         return t(HEADERS[col], lang)
     if col in INDICATORS:
         return t(f"charts.indicator_{col}", lang)
+    if has_key(f"describe.col.{col}"):
+        return t(f"describe.col.{col}", lang)
+    if has_key(f"riskfactors.{col}.name"):
+        from analytics.labels import risk_factor_label
+
+        return risk_factor_label(col, lang)
     return None
+
+
+def _words(out: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Codes of the analytics frames in words: significance, LISA clusters, reconciliation
+    stages, data-model fields, regression terms and their units."""
+    from analytics import labels
+
+    def mapped(col: str, table: dict[str, str]) -> None:
+        if col in out and set(out[col].dropna().astype(str)) <= set(table):
+            out[col] = out[col].astype(str).map(lambda v: t(table[v], lang)).where(out[col].notna(), "")
+
+    mapped("significance", SIGNIFICANCE)
+    for col in ("quadrant", "cluster"):
+        mapped(col, LISA)
+    if "stage" in out:
+        out["stage"] = out["stage"].astype(str).map(lambda v: t(f"describe.stage.{v}", lang))
+    if "column" in out and "check" in out:
+        out["column"] = out["column"].map(lambda c: labels.field_label(c, lang) if isinstance(c, str) else c)
+    if "term" in out:
+        out["term"] = out["term"].astype(str).map(
+            lambda v: t("describe.intercept", lang) if v == "intercept" else labels.risk_factor_name(v, lang))
+    if "per" in out:
+        out["per"] = out["per"].astype(str).map(lambda v: t("charts.narrative_per_sd" if v == "1 SD" else
+                                                            "charts.narrative_per_unit", lang) if v in ("1 SD", "1 unit") else v)
+    for col, shown in HIDDEN_WITH.items():
+        if col in out and shown not in out:   # no sentence beside it: the id becomes one
+            out[col] = out[col].astype(str).map(lambda v: labels.check_label(v, lang))
+    return out
 
 
 def _flag_texts(table: pd.DataFrame, lang: str) -> pd.Series:
@@ -75,6 +121,7 @@ def localise(table: pd.DataFrame, lang: str, site_name: Callable[[str], str] | N
         out["method"] = out["method"].astype(str).map(lambda m: t(f"trends.method.{m}", lang))
     if "flag" in out:
         out["flag"] = _flag_texts(table, lang).to_numpy()
+    out = _words(out, lang)
     if "indicator" in out:
         out["indicator"] = out["indicator"].astype(str).map(lambda i: t(f"charts.indicator_{i}", lang)
                                                             if i in INDICATORS else i)
@@ -92,6 +139,9 @@ def localise(table: pd.DataFrame, lang: str, site_name: Callable[[str], str] | N
 def column_config(table: pd.DataFrame, lang: str, overrides: dict[str, str] | None = None) -> dict:
     cfg = {}
     for c in table.columns:
+        if HIDDEN_WITH.get(str(c)) in table.columns:
+            cfg[str(c)] = None            # the id: its sentence is shown in the next column
+            continue
         label = header(c, lang, overrides)
         if label is not None:
             cfg[str(c)] = st.column_config.Column(label)

@@ -12,6 +12,7 @@ from analytics import schema as S
 from analytics import spatial
 from analytics.charts import maps as mc
 from app_support import cache, filters, widgets
+from analytics.labels import risk_factor_label
 from app_support.text import region_names
 
 f = filters.sidebar_filters()
@@ -181,7 +182,7 @@ else:
         if region in wide.index:
             for ind in wide.columns:
                 v = wide[ind].astype(float)
-                rows.append({"indicator": str(ind), "value": v[region], "national": v.mean(), "min": v.min(),
+                rows.append({"indicator": risk_factor_label(str(ind), f.lang), "value": v[region], "national": v.mean(), "min": v.min(),
                              "q25": v.quantile(0.25), "q75": v.quantile(0.75), "max": v.max(), "significance": "not significant"})
     profile = pd.DataFrame(rows)
     d_prof = widgets.describe(f, ds, None, "profile", area=(level, region), reference=ref_name)

@@ -13,37 +13,30 @@ ds = filters.dataset()
 st.title(f.t("app.page.methods"))
 st.caption(widgets.page_caption(f, ds))
 
-# (key, formula in LaTeX, reference) -- descriptions come from the catalogue.
+# (key, formula in LaTeX) -- descriptions and references come from the catalogue (describe.ref.*),
+# the words inside formulas too (describe.tex.*).
+tex = lambda k: f.t(f"describe.tex.{k}")  # noqa: E731
 MEASURES = [
-    ("crude", r"\text{CR} = 100\,000 \cdot \frac{\sum_i d_i}{\sum_i P_i}",
-     "Jensen et al. 1991, IARC Sci. Pub. 95, ch. 11; exact Poisson limits (Garwood 1936)"),
-    ("age_specific", r"r_i = 100\,000 \cdot d_i / P_i",
-     "Jensen et al. 1991; exact Poisson limits"),
-    ("asr", r"\text{ASR} = 100\,000 \sum_i w_i \frac{d_i}{P_i},\quad \operatorname{Var} = 100\,000^2 \sum_i w_i^2 \frac{d_i}{P_i^2}",
-     "Breslow & Day 1987; SEER*Stat rate algorithms; CIs: Tiwari, Clegg & Zou 2006 (default), "
-     "Fay & Feuer 1997, Dobson et al. 1991, normal (CanReg5)"),
-    ("cumrisk", r"\text{CumRate} = 100 \sum_{i \le 74} t_i \frac{d_i}{P_i},\quad \text{CumRisk} = 100\,(1 - e^{-\text{CumRate}/100})",
-     "Day 1987; Jensen et al. 1991, ch. 11; CI5"),
-    ("sir", r"\text{SIR} = O / E,\quad E = \sum_i r^{\text{ref}}_i P_i",
-     "Breslow & Day 1987; exact Poisson limits divided by E"),
-    ("apc", r"\ln r_t = b_0 + b_1 t,\quad \text{APC} = 100\,(e^{b_1} - 1)",
-     "SEER*Stat trend algorithms; Kim et al. 2000 (Joinpoint)"),
-    ("prevalence", r"\text{Prev}_N(t) = \#\{\text{alive at } t,\ \text{diagnosed in } (t-N, t]\}",
-     "SEER*Stat counting method; Gail et al. 1999"),
-    ("quality", r"\%\text{MV} = 100 \cdot \frac{\#\{\text{basis} \in 5..8\}}{n},\quad \%\text{DCO} = 100 \cdot \frac{\#\{\text{basis} = 0\}}{n}",
-     "Bray & Parkin 2009, Eur J Cancer 45:747"),
-    ("disclosure", r"0 < d < k \Rightarrow \text{shown as } {<}k",
-     "methods sheet §8; k = 10 in public output mode"),
+    ("crude", r"\text{CR} = 100\,000 \cdot \frac{\sum_i d_i}{\sum_i P_i}"),
+    ("age_specific", r"r_i = 100\,000 \cdot d_i / P_i"),
+    ("asr", r"\text{ASR} = 100\,000 \sum_i w_i \frac{d_i}{P_i},\quad \operatorname{Var} = 100\,000^2 \sum_i w_i^2 \frac{d_i}{P_i^2}"),
+    ("cumrisk", r"\text{CumRate} = 100 \sum_{i \le 74} t_i \frac{d_i}{P_i},\quad \text{CumRisk} = 100\,(1 - e^{-\text{CumRate}/100})"),
+    ("sir", r"\text{SIR} = O / E,\quad E = \sum_i r^{\text{ref}}_i P_i"),
+    ("apc", r"\ln r_t = b_0 + b_1 t,\quad \text{APC} = 100\,(e^{b_1} - 1)"),
+    ("prevalence", r"\text{Prev}_N(t) = \#\{\text{" + tex("alive_at") + r"} t,\ \text{" + tex("diagnosed_in") + r"} (t-N, t]\}"),
+    ("quality", r"\%\text{MV} = 100 \cdot \frac{\#\{\text{" + tex("basis") + r"} \in 5..8\}}{n},\quad \%\text{DCO} = 100 \cdot \frac{\#\{\text{"
+     + tex("basis") + r"} = 0\}}{n}"),
+    ("disclosure", r"0 < d < k \Rightarrow \text{" + tex("shown_as") + r"} {<}k"),
 ]
 st.subheader(f.t("app.methods.measures"))
-for key, formula, ref in MEASURES:
+for key, formula in MEASURES:
     with st.expander(f.t(f"app.methods.{key}"), expanded=key == "asr"):
         st.markdown(f.t(f"app.methods.{key}_text"))
         st.latex(formula)
-        st.caption(f.t("app.methods.reference", ref=ref))
+        st.caption(f.t("app.methods.reference", ref=f.t(f"describe.ref.{key}")))
 
 st.subheader(f.t("app.methods.selection"))
-st.markdown(f.t("app.methods.selection_text", standard=f.std, ci=f.t(f"app.ci.{f.ci}"), conf=f.conf,
+st.markdown(f.t("app.methods.selection_text", standard=f"{standard_label(f.std, f.lang)} ({f.std})", ci=f.t(f"app.ci.{f.ci}"), conf=f.conf,
                 period=f.period_label()))
 
 st.subheader(f.t("app.methods.standards"))

@@ -65,7 +65,9 @@ def _highlight(col: pd.Series) -> list[str]:
 
 d_all = widgets.describe(f, ds, wide, "quality")
 st.caption(d_all.caption(f.lang))
-tables.show(wide.style.apply(_highlight).format(precision=1), lang=f.lang, key="quality_table",
+# by site, the name column says the site in words; its English label stays in the downloads
+shown_wide = wide.drop(columns=[column]) if by == "site" else wide
+tables.show(shown_wide.style.apply(_highlight).format(precision=1), lang=f.lang, key="quality_table",
             headers={"name": f.t(f"app.quality.by_{by}")})
 st.caption(f.t("app.quality.targets_note"))
 c1, c2 = st.columns(2)

@@ -138,7 +138,9 @@ def test_coefficient_plot(frame):
     tb = ecological_regression(frame, ["rf"], observed="cases", expected="expected", per="sd").table
     fig = maps.coefficient_plot(tb)
     tr = fig.data[0]
-    assert list(tr.y) == ["rf (per 1 SD)"] and fig.layout.xaxis.type == "log"
+    # the unit of the ratio in words ("per 1 standard deviation"), in the chart's language
+    assert list(tr.y) == ["rf (per 1 standard deviation)"] and fig.layout.xaxis.type == "log"
+    assert list(maps.coefficient_plot(tb, lang="ru").data[0].y) == ["rf (на 1 стандартное отклонение)"]
     np.testing.assert_allclose(tr.x[0] + tr.error_x.array[0], tb["rr_upper"].iloc[1])
 
 

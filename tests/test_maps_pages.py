@@ -226,7 +226,9 @@ def test_profile_of_an_economic_region_lists_its_risk_factors():
     region = _qp(at, "map_region")
     agg = spatial.aggregate_risk_factors(demo.load_demo_risk_factors(), demo.load_demo_regions(), demo.load_demo().population)
     ind = agg[S.INDICATOR].iloc[0]
-    row = prof[prof["indicator"] == ind].iloc[0]
+    from analytics.labels import risk_factor_label
+
+    row = prof[prof["indicator"] == risk_factor_label(ind, "en")].iloc[0]   # named in words, with its unit
     vals = agg[agg[S.INDICATOR] == ind].set_index(S.PARENT)[S.VALUE]
     assert row["value"] == pytest.approx(vals[region])
     assert row["max"] == pytest.approx(vals.max()) and row["min"] == pytest.approx(vals.min())

@@ -27,7 +27,8 @@ PAGES = [
 ]
 
 lang = current_lang()
-st.set_page_config(page_title=t("app.name", lang), page_icon=":material/monitoring:", layout="wide")
+# the favicon is a file of the app (a material icon would be fetched from fonts.gstatic.com)
+st.set_page_config(page_title=t("app.name", lang), page_icon=str(HERE / "static" / "favicon.png"), layout="wide")
 pages = [
     st.Page(f"pages/{stem}.py", title=t(f"app.page.{stem}", lang), icon=icon, url_path=stem, default=(stem == "overview"))
     for stem, icon in PAGES

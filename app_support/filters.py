@@ -322,7 +322,10 @@ def sidebar_filters() -> Filters:
     if theme == "presentation":
         # Screens and projectors: larger type and full contrast for the page itself too.
         st.html("<style>.stMain [data-testid='stMarkdownContainer'] p, .stMain li {font-size: 1.3rem; color: #000;}"
-                " .stMain h1 {font-size: 3rem;} .stMain [data-testid='stMetricValue'], .stMain [data-testid='stMetricValue'] * {font-size: 3rem !important; line-height: 1.2;}</style>")
+                " .stMain h1 {font-size: 3rem;} .stMain [data-testid='stMetricValue'], .stMain [data-testid='stMetricValue'] * {font-size: 3rem !important; line-height: 1.2;}"
+                # captions (what a chart shows, its reading) and metric labels at reading size too
+                " .stMain [data-testid='stCaptionContainer'], .stMain [data-testid='stCaptionContainer'] p,"
+                " .stMain [data-testid='stMetricLabel'] p {font-size: 1.25rem !important; color: #111 !important;}</style>")
     from app_support import widgets
 
     widgets.deck_sidebar(f)

@@ -201,6 +201,53 @@ def deck_bytes(slides: list[dict], lang: str = "en") -> bytes:
          for s in slides], lang=lang)
 
 
+# --- small screens -------------------------------------------------------------------
+PHONE_WIDTH = 360          # layout px of a chart on a phone (390 px screen less the page margins)
+_PHONE_AGENTS = ("Mobi", "iPhone", "Android", "iPod")
+
+
+def is_phone() -> bool:
+    """Is the page shown on a phone? (the browser's User-Agent; Streamlit reports no viewport)."""
+    try:
+        agent = st.context.headers.get("User-Agent", "") or ""
+    except Exception:  # noqa: BLE001 - no request context (bare script): not a phone
+        return False
+    return any(a in agent for a in _PHONE_AGENTS)
+
+
+def map_fit_width(default: int | None = None) -> int | None:
+    """The width a map's zoom is fitted to: the phone's, else ``default`` (the builder's)."""
+    return PHONE_WIDTH if is_phone() else default
+
+
+def _for_phone(fig: go.Figure, min_width: int | None) -> go.Figure:
+    """A copy laid out for a phone: title and legend wrapped to its width (or to ``min_width``
+    for a chart shown in a horizontally scrolling box)."""
+    from analytics.charts.base import layout_bottom
+
+    out = go.Figure(fig)
+    width = max(PHONE_WIDTH, min_width or 0)
+    if min_width:
+        out.update_layout(width=width)
+    return layout_bottom(out, width)
+
+
+def translate_uploaders(lang: str) -> None:
+    """The file uploader's own words (drop zone, size limit, button) in ``lang``: Streamlit
+    writes them in English only, so they are replaced on screen by CSS."""
+    if lang == "en":
+        return
+    drop, limit, browse = (t(f"describe.upload.{k}", lang) for k in ("drop", "limit", "browse"))
+    st.html(
+        "<style>"
+        "[data-testid='stFileUploaderDropzoneInstructions'] span{font-size:0 !important}"
+        f"[data-testid='stFileUploaderDropzoneInstructions'] > div > span:first-of-type::after{{content:'{drop}';font-size:1rem}}"
+        f"[data-testid='stFileUploaderDropzoneInstructions'] > div > span:last-of-type::after{{content:'{limit}';font-size:.8rem}}"
+        "[data-testid='stFileUploaderDropzone'] [data-testid='stBaseButton-secondary']{font-size:0 !important}"
+        f"[data-testid='stFileUploaderDropzone'] [data-testid='stBaseButton-secondary']::after{{content:'{browse}';font-size:1rem}}"
+        "</style>")
+
+
 # --- the twin ------------------------------------------------------------------------
 def export_settings(lang: str) -> tuple[int, int, float]:
     ss = st.session_state
@@ -212,7 +259,7 @@ def export_settings(lang: str) -> tuple[int, int, float]:
 
 def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, title: str,
                      reading: str = "", table_note: str | None = None, headers: dict[str, str] | None = None,
-                     select: bool = False, desc=None):
+                     select: bool = False, desc=None, min_width: int | None = None):
     """Chart and its table in tabs, with CSV/Excel/PNG/SVG/PDF downloads and "Add to presentation".
 
     ``select=True``: clicking a point (a map region) reruns the page; the plotly selection event
@@ -223,7 +270,10 @@ def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, t
 
     ``desc`` (:func:`describe`) says what the chart shows; it is written under the chart, into
     the figure's ``layout.meta["description"]``, the Excel metadata sheet, the image footers
-    and the slide. Without it the table's own columns describe the chart."""
+    and the slide. Without it the table's own columns describe the chart.
+
+    ``min_width``: below this width (a phone) the chart keeps it and scrolls sideways, e.g. a
+    two-sided men/women bar chart that would be unreadable squeezed."""
     lang = f.lang
     if desc is None:   # a page that did not say what it draws: described from the table's columns
         desc = describe(f, ds, table, None)
@@ -233,10 +283,18 @@ def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, t
     tab_chart, tab_table = st.tabs([t("app.tab.chart", lang), t("app.tab.table", lang)])
     with tab_chart:
         sel = dict(on_select="rerun", selection_mode="points") if select else {}
+        config = {"displaylogo": False, "toImageButtonOptions": {"filename": _slug(name)}}
+        shown, box = fig, st.container()
+        if is_phone():   # no tool bar over the title; title wrapped to the phone; wide charts scroll
+            shown, config["displayModeBar"] = _for_phone(fig, min_width), False
+            if min_width:
+                box = st.container(key=f"scroll_{name}")
+                st.html(f"<style>.st-key-scroll_{name}{{overflow-x:auto}}</style>")
         # theme=None: the figure keeps its own template (Streamlit's theme would override the
         # presentation theme's large type and the colours shared with the exports)
-        event = st.plotly_chart(fig, key=f"chart_{name}", width="stretch", theme=None,
-                                config={"displaylogo": False, "toImageButtonOptions": {"filename": _slug(name)}}, **sel)
+        with box:
+            event = st.plotly_chart(shown, key=f"chart_{name}", width="content" if min_width and shown is not fig
+                                    else "stretch", theme=None, config=config, **sel)
         st.caption(desc.caption(lang))
         if reading:
             st.caption(reading)

@@ -14,6 +14,7 @@ CODE_LISTS = {S.SEX: (1, 2, 9), S.BASIS: tuple(range(10)), S.BEHAVIOUR: (0, 1, 2
 f = filters.sidebar_filters()
 ss = st.session_state
 st.title(f.t("app.page.data"))
+widgets.translate_uploaders(f.lang)
 st.caption(f.t("app.data.privacy") if state.data_folder() is None
            else f.t("app.data.privacy_folder", folder=str(state.data_folder())))
 

@@ -42,6 +42,7 @@ ref_table, ref_token = None, ""
 if ref == "user":
     with st.expander(f.t("maps.ref_upload_title"), expanded="map_ref_table" not in st.session_state):
         st.caption(f.t("maps.ref_upload_help"))
+        widgets.translate_uploaders(f.lang)
         up = st.file_uploader(f.t("maps.ref_upload"), type=["csv", "txt"], key="p_map_ref_file")
         if up is not None:
             try:
@@ -115,7 +116,8 @@ n_high, n_low = int((m["significance"] == "higher").sum()), int((m["significance
 reading = f.t("maps.reading_sir", n_high=n_high, n_low=n_low)
 st.caption(widgets.page_caption(f, ds, measure=MEASURE_KEYS.get(measure, measure), reference=ref_name))
 fig = mc.choropleth(geo_map, frame, value, scheme=scheme, k=k, bins=bins, lang=f.lang, theme=f.theme, title=title,
-                    highlight=selected, decimals=0 if measure == "cases" else 2, geojson=gj)
+                    highlight=selected, decimals=0 if measure == "cases" else 2, geojson=gj,
+                    fit_width=widgets.map_fit_width())
 table_cols = [S.REGION_NAME, level, "cases", "person_years", "crude_rate", "asr", "asr_lower", "asr_upper", "expected",
               "sir", "sir_lower", "sir_upper", "smoothed", "smoothed_local", "prob_gt_1", "significance", "flag", "reason"]
 table_cols += ["suppression"] if "suppression" in m.columns else []
@@ -149,7 +151,8 @@ elif panel == "lisa":
     lisa_tab = lisa.reset_index().rename(columns={S.REGION: level}) if level != S.REGION else lisa.reset_index()
     lisa_tab[S.REGION_NAME] = lisa_tab[level].map(names)
     lisa_frame = lisa_tab.rename(columns={level: S.REGION}) if level != S.REGION else lisa_tab
-    widgets.chart_with_table(mc.lisa_map(geo_map, lisa_frame, lang=f.lang, theme=f.theme, title=ltitle, geojson=gj),
+    widgets.chart_with_table(mc.lisa_map(geo_map, lisa_frame, lang=f.lang, theme=f.theme, title=ltitle, geojson=gj,
+                                                         fit_width=widgets.map_fit_width()),
                              lisa_tab[[S.REGION_NAME, level, "Ii", "quadrant", "p_value", "cluster"]],
                              name="maps_lisa", f=f, ds=ds, title=ltitle, reading=f.t("maps.lisa_caption"), desc=d_lisa)
 

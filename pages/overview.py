@@ -65,7 +65,7 @@ title = f.t("app.overview.top10", period=d_top.context(f.lang, sex=False))
 widgets.chart_with_table(
     charts.top_sites_bar(by_sex, lang=f.lang, standard=f.std, conf=f.level, theme=f.theme, title=title,
                          k=filters.PUBLIC_K if f.public else None),
-    by_sex, name="overview_top10", f=f, ds=ds, title=title, desc=d_top,
+    by_sex, name="overview_top10", f=f, ds=ds, title=title, desc=d_top, min_width=640,
     reading=f"{d_top.context(f.lang, sex=False)}: {' '.join(sentences)}" if sentences else "")
 
 per_year = cache.dsr(ds, f, by=("year", "sex"))

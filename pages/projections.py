@@ -31,6 +31,7 @@ with c3:
 
 
 def _projection_source():
+    widgets.translate_uploaders(f.lang)
     up = st.file_uploader(f.t("trends.proj.upload"), type=["csv", "xlsx", "parquet"], key="pj_upload")
     if up is not None:
         from analytics.readers import read_population

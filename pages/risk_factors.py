@@ -113,7 +113,7 @@ with left:
     d_factor = widgets.describe(f, ds, by_level, "risk_factor", area=None, highlight=highlight, label=flabel(factor),
                                 notes=(rf_note,))
     fig = mc.choropleth(geo, data.assign(flag=""), factor, scheme="quantiles", k=5, lang=f.lang, theme=f.theme,
-                        title=title, highlight=highlight, height=440, geojson=gj, fit_width=480)
+                        title=title, highlight=highlight, height=440, geojson=gj, fit_width=widgets.map_fit_width(480))
     # the factor is not a count: no region's value is withheld, whatever its cases' flag
     widgets.chart_with_table(fig, data[[S.REGION_NAME, S.REGION, factor]], name="rf_map_factor", f=f, ds=ds, title=title,
                              select=True, desc=d_factor,
@@ -123,7 +123,7 @@ with right:
     d_sir = widgets.describe(f, ds, by_level, "smoothed", area=None, highlight=highlight, reference="national")
     title = f"{f.t('maps.m_smoothed')}<br><sup>{d_sir.context(f.lang, site=True)}</sup>"
     fig = mc.choropleth(geo, data, "smoothed", scheme="ratio", lang=f.lang, theme=f.theme, title=title,
-                        highlight=highlight, height=440, geojson=gj, fit_width=480)
+                        highlight=highlight, height=440, geojson=gj, fit_width=widgets.map_fit_width(480))
     widgets.chart_with_table(fig, data[[S.REGION_NAME, S.REGION, "cases", "expected", "sir", "smoothed", "prob_gt_1", "flag"]],
                              name="rf_map_sir", f=f, ds=ds, title=title, select=True, desc=d_sir,
                              reading=narrative.sir_map_sentence(data, lang=f.lang))

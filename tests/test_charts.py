@@ -384,7 +384,9 @@ def test_quality_bars_target_lines_never_strike_value_labels():
 
     df = pd.DataFrame({"site": ["A", "B"], "value": [99.0, 89.4], "count": 1, "total": 1})
     fig = qc.indicator_bars(df, x="site", y="value", indicator="mv_pct", lang="en")
-    # Bray & Parkin targets for % MV: 90 (target) and 80 (acceptable), both drawn behind the bars
+    # Bray & Parkin targets for % MV: 90 (target) and 80 (acceptable), drawn above the bars; the
+    # values are written beside the categories on the axis, so no line can strike one
     assert sorted(s.x0 for s in fig.layout.shapes) == [80.0, 90.0]
-    assert all(s.layer == "below" for s in fig.layout.shapes)
-    assert all(tr.textposition == "auto" and tr.insidetextanchor == "end" for tr in fig.data if tr.type == "bar")
+    assert all(s.layer == "above" for s in fig.layout.shapes)
+    assert all(not tr.text for tr in fig.data if tr.type == "bar")
+    assert list(fig.layout.yaxis.ticktext) == ["A  99.0%", "B  89.4%"]

@@ -188,11 +188,17 @@ def test_bivariate_key_counts_and_legend_corner(regions, frame):
         for j in range(3):
             assert counts[i][j] == int(((xs.classes == i) & (ys.classes == j)).sum())
     assert sum(map(sum, counts)) == len(frame)
-    assert len(fig.layout.shapes) == 10 and not any(tr.showlegend for tr in fig.data)
+    assert len(fig.layout.shapes) == 9 and not any(tr.showlegend for tr in fig.data)
+    # the key is beside the map, not on it, and names both axes in full
+    assert fig.layout.map.domain.x[1] == maps.KEY_SPLIT
+    assert all(sh.xanchor > maps.KEY_SPLIT for sh in fig.layout.shapes)
+    long = maps.bivariate_choropleth(regions, frame, "rf", x_label="Daily smoking among men aged 15 and over")
+    texts = " ".join(a.text.replace("<br>", " ") for a in long.layout.annotations)
+    assert "Daily smoking among men aged 15 and over" in texts and "…" not in texts
 
 
-def test_legend_goes_to_the_empty_corner():
-    """An L-shaped country (empty top-right) puts the legend top-right."""
+def test_legend_is_under_the_map_never_on_it():
+    """Whatever the country's shape, the class legend is drawn under the map area."""
     from shapely.geometry import box
     import geopandas as gpd
     g = gpd.GeoDataFrame({schema.REGION: list("abc")}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(0, 1, 1, 2)],
@@ -200,4 +206,20 @@ def test_legend_goes_to_the_empty_corner():
     assert maps.emptiest_corner(g) == ("right", "top")
     fr = pd.DataFrame({schema.REGION: list("abc"), "v": [1.0, 2.0, 3.0]})
     leg = maps.choropleth(g, fr, "v", k=2).layout.legend
-    assert (leg.xanchor, leg.yanchor) == ("right", "top")
+    assert (leg.orientation, leg.yanchor) == ("h", "top") and leg.y < 0
+
+
+def test_funnel_labels_do_not_overlap():
+    """Crowded outliers: every label gets its own place (boxes at 11 px type do not intersect)."""
+    x = np.log10([100.0, 101.0, 102.0, 103.0])
+    y = [2.0, 2.01, 2.02, 1.99]
+    texts = ["Lankaran city", "Lankaran", "Masally", "Astara"]
+    shifts = maps.label_offsets(x, y, texts, x_range=(1.0, 3.0), y_range=(0.0, 3.0), size=11)
+    px = (x - 1.0) / 2.0 * 900
+    py = 420 - np.asarray(y) / 3.0 * 420
+    boxes = [(cx + dx - (len(tx) * 6.6 + 6) / 2, cy + dy - 7.15, cx + dx + (len(tx) * 6.6 + 6) / 2, cy + dy + 7.15)
+             for cx, cy, tx, (dx, dy) in zip(px, py, texts, shifts)]
+    for i in range(len(boxes)):
+        for j in range(i):
+            a, b = boxes[i], boxes[j]
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (texts[i], texts[j])

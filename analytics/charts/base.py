@@ -195,6 +195,9 @@ def _presentation_template() -> go.layout.Template:
         axis.title.font.size = 24
     tpl.data.scatter = [go.Scatter(line=dict(width=4), marker=dict(size=12))]
     tpl.data.bar = [go.Bar(marker=dict(line=dict(color="#000000", width=1)))]
+    # treemap tiles and their labels at projector size too (too small a tile hides its label)
+    tpl.data.treemap = [go.Treemap(textfont=dict(size=24))]
+    tpl.layout.uniformtext = dict(minsize=18, mode="hide")
     return tpl
 
 

@@ -116,15 +116,17 @@ def emptiest_corner(regions: gpd.GeoDataFrame, share: tuple[float, float] = (0.3
     return best
 
 
+# The legend sits under the map, never on it: no region is hidden behind it at any width.
+MAP_LEGEND = dict(title=None, itemsizing="constant", orientation="h", x=0, xanchor="left", y=-0.01, yanchor="top",
+                  bgcolor="rgba(0,0,0,0)")
+
+
 def _map_figure(traces: list, regions, title: str, theme: str, height: int, width: int | None,
                 fit_width: int | None = None, **layout) -> go.Figure:
     view = map_view(regions, fit_width or width or 700, height - 70)
-    xs, ys = emptiest_corner(regions)
     lay = dict(template=template_name(theme), title=dict(text=title), height=height,
                map=dict(style=MAP_STYLE, **view), margin=dict(l=10, r=10, t=60, b=10),
-               legend=dict(title=None, itemsizing="constant", bgcolor="rgba(255,255,255,0.8)",
-                           x=0.01 if xs == "left" else 0.99, y=0.01 if ys == "bottom" else 0.99,
-                           xanchor=xs, yanchor=ys), **layout)
+               legend=MAP_LEGEND, **layout)
     if width:
         lay["width"] = width
     return go.Figure(data=traces, layout=lay)
@@ -261,8 +263,9 @@ def _add_outline(traces: list, gj: dict, code: str) -> None:
 def categorical_map(regions: gpd.GeoDataFrame, frame: pd.DataFrame, column: str, colours: dict[str, str], *,
                     key: str = schema.REGION, labels: dict[str, str] | None = None, lang: str = "en",
                     theme: str = "light", title: str = "", height: int = 520, width: int | None = None,
-                    geojson: dict | None = None) -> go.Figure:
-    """Regions coloured by a category (e.g. LISA cluster), legend in the order of ``colours``."""
+                    geojson: dict | None = None, fit_width: int | None = None) -> go.Figure:
+    """Regions coloured by a category (e.g. LISA cluster), legend in the order of ``colours``;
+    ``fit_width`` as :func:`choropleth`."""
     gj = geojson if geojson is not None else geojson_of(regions, key)
     df = regions[[key] + ([schema.REGION_NAME] if schema.REGION_NAME in regions.columns else [])].astype({key: str})
     df = df.merge(frame.assign(**{key: frame[key].astype(str)})[[key, column]], on=key, how="left")
@@ -278,7 +281,7 @@ def categorical_map(regions: gpd.GeoDataFrame, frame: pd.DataFrame, column: str,
     if rest.any():
         hover = [f"<b>{n}</b><br>{t('maps.legend_no_data', lang)}" for n in df.loc[rest, name_col]]
         _add_fill(traces, gj, df.loc[rest, key], NO_DATA_COLOUR, f"{t('maps.legend_no_data', lang)} ({int(rest.sum())})", hover)
-    return _map_figure(traces, regions, title, theme, height, width)
+    return _map_figure(traces, regions, title, theme, height, width, fit_width)
 
 
 def lisa_map(regions: gpd.GeoDataFrame, lisa: pd.DataFrame, *, key: str = schema.REGION, lang: str = "en",
@@ -324,26 +327,40 @@ def bivariate_choropleth(regions: gpd.GeoDataFrame, frame: pd.DataFrame, x: str,
     for tr in traces:            # the 3x3 key below replaces nine long legend entries
         tr.showlegend = tr.name.startswith(t("maps.legend_no_data", lang))
     fig = _map_figure(traces, regions, title if title is not None else t("maps.bivariate_title", lang, x=x_label, y=y_label),
-                      theme, height, width)
+                      theme, height, width, fit_width=int((width or 700) * KEY_SPLIT))
+    fig.update_layout(map_domain=dict(x=[0, KEY_SPLIT], y=[0, 1]))
     counts = [[int(((xs.classes == i) & (ys.classes == j)).sum()) for j in range(3)] for i in range(3)]
-    _bivariate_key(fig, counts, x_label, y_label, emptiest_corner(regions))
-    fig.update_layout(legend_font_size=10, meta={"bivariate_counts": counts})
+    _bivariate_key(fig, counts, x_label, y_label, theme=theme)
+    fig.update_layout(meta={"bivariate_counts": counts})
     return fig
 
 
-def _bivariate_key(fig: go.Figure, counts: list[list[int]], x_label: str, y_label: str, corner: tuple[str, str],
-                   cell: int = 22) -> None:
-    """The usual bivariate legend: a 3x3 grid of the class colours (risk factor to the right, SIR
-    upwards) with the number of regions in each cell, in the map's emptiest corner. Shapes are
-    sized in pixels so the squares stay square at any figure width."""
-    xs, ys = corner
-    xa, ya = (0.99 if xs == "right" else 0.01), (0.02 if ys == "bottom" else 0.98)
-    gx0 = -8 - 3 * cell if xs == "right" else 26
-    gy0 = 22 if ys == "bottom" else -8 - 3 * cell
+KEY_SPLIT = 0.7   # the map takes the left 70 %, the bivariate key the right 30 %
+
+
+def _wrap_label(text: str, width: int = 16) -> str:
+    words, lines, cur = str(text).split(), [], ""
+    for w in words:
+        if cur and len(cur) + 1 + len(w) > width:
+            lines.append(cur)
+            cur = w
+        else:
+            cur = f"{cur} {w}".strip()
+    return "<br>".join(lines + ([cur] if cur else []))
+
+
+def _bivariate_key(fig: go.Figure, counts: list[list[int]], x_label: str, y_label: str, *, theme: str = "light",
+                   cell: int | None = None) -> None:
+    """The usual bivariate legend beside the map (never on it): a 3x3 grid of the class colours
+    (risk factor to the right, SIR upwards) with the number of regions in each cell, and both
+    axis names written in full (wrapped, at the theme's legend size). Shapes are sized in
+    pixels so the squares stay square at any figure width."""
+    big = theme == "presentation"
+    cell = cell or (40 if big else 30)
+    size = 20 if big else 12
+    xa, ya = (1 + KEY_SPLIT) / 2, 0.5          # centre of the key's column
+    gx0, gy0 = -1.5 * cell, -1.5 * cell
     base = dict(xref="paper", yref="paper", xsizemode="pixel", ysizemode="pixel", xanchor=xa, yanchor=ya)
-    fig.add_shape(type="rect", x0=gx0 - 22, x1=gx0 + 3 * cell + 4, y0=gy0 - 20, y1=gy0 + 3 * cell + 4,
-                  line=dict(width=0), fillcolor="rgba(255,255,255,0.85)", **base)
-    short = (lambda s: s if len(s) <= 22 else s[:21] + "…")
     for i in range(3):
         for j in range(3):
             x0, y0 = gx0 + i * cell, gy0 + j * cell
@@ -351,14 +368,41 @@ def _bivariate_key(fig: go.Figure, counts: list[list[int]], x_label: str, y_labe
                           line=dict(color="white", width=1), **base)
             fig.add_annotation(x=xa, y=ya, xref="paper", yref="paper", xshift=x0 + cell / 2, yshift=y0 + cell / 2,
                                text=str(counts[i][j]), showarrow=False,
-                               font=dict(size=9, color="white" if i + j >= 3 else "#222222"))
-    fig.add_annotation(x=xa, y=ya, xref="paper", yref="paper", xshift=gx0 + 1.5 * cell, yshift=gy0 - 10,
-                       text=f"{short(x_label)} →", showarrow=False, font=dict(size=10))
-    fig.add_annotation(x=xa, y=ya, xref="paper", yref="paper", xshift=gx0 - 11, yshift=gy0 + 1.5 * cell,
-                       text=f"{short(y_label)} →", showarrow=False, textangle=-90, font=dict(size=10))
+                               font=dict(size=size, color="white" if i + j >= 3 else "#222222"))
+    fig.add_annotation(x=xa, y=ya, xref="paper", yref="paper", xshift=0, yshift=gy0 - 8, yanchor="top",
+                       text=f"{_wrap_label(x_label)} →", showarrow=False, font=dict(size=size))
+    fig.add_annotation(x=xa, y=ya, xref="paper", yref="paper", xshift=0, yshift=-gy0 + 8, yanchor="bottom",
+                       text=f"↑ {_wrap_label(y_label)}", showarrow=False, font=dict(size=size))
 
 
 # --------------------------------------------------------------------------- statistical charts
+def label_offsets(x, y, texts, *, x_range, y_range, size: float = 11, width: float = 900,
+                  height: float = 420) -> list[tuple[float, float]]:
+    """Pixel offsets (dx, dy; dy < 0 is up) that keep point labels from overlapping: each label
+    (most extreme first, in the order given) takes the first of a ring of positions around its
+    point whose box meets no label placed before it. ``x``/``y`` in axis units over
+    ``x_range``/``y_range``, drawn on a ``width`` x ``height`` plot."""
+    px = (np.asarray(x, float) - x_range[0]) / max(x_range[1] - x_range[0], 1e-12) * width
+    py = height - (np.asarray(y, float) - y_range[0]) / max(y_range[1] - y_range[0], 1e-12) * height
+    h = size * 1.3
+    rings = [(0, -h), (0, h), (0, -2.2 * h), (0, 2.2 * h), (0, -3.4 * h), (0, 3.4 * h)]
+    placed: list[tuple[float, float, float, float]] = []
+    out = []
+    for cx, cy, text in zip(px, py, texts):
+        w = len(str(text)) * size * 0.6 + 6
+        cands = rings + [(w / 2 + 10, 0), (-w / 2 - 10, 0), (w / 2 + 10, -1.6 * h), (-w / 2 - 10, 1.6 * h)]
+        choice = cands[0]
+        for dx, dy in cands:
+            box = (cx + dx - w / 2, cy + dy - h / 2, cx + dx + w / 2, cy + dy + h / 2)
+            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+                choice = (dx, dy)
+                break
+        dx, dy = choice
+        placed.append((cx + dx - w / 2, cy + dy - h / 2, cx + dx + w / 2, cy + dy + h / 2))
+        out.append((float(dx), float(dy)))
+    return out
+
+
 def funnel_plot(frame: pd.DataFrame, *, observed: str = "cases", expected: str = "expected",
                 label: str = schema.REGION, overdispersion: bool = False, lang: str = "en",
                 theme: str = "light", title: str | None = None) -> go.Figure:
@@ -406,12 +450,18 @@ def funnel_plot(frame: pd.DataFrame, *, observed: str = "cases", expected: str =
                                  marker=dict(color=col, size=8, line=dict(color="white", width=0.5)),
                                  text=txt, hovertemplate="%{text}<extra></extra>"))
     out = (status == "high_998") | (status == "low_998")
-    if out.sum() > FUNNEL_LABELS:   # labels of a crowded funnel overlap: name the most extreme only
+    if out.sum() > FUNNEL_LABELS:   # a crowded funnel: name the most extreme only
         z = np.abs(o - e) / np.sqrt(e)
         out &= z >= np.sort(z[out])[-FUNNEL_LABELS]
     if out.any():
-        fig.add_trace(go.Scatter(x=e[out], y=sir[out], mode="text", text=list(names[out]), textposition="top center",
-                                 showlegend=False, hoverinfo="skip", textfont=dict(size=10)))
+        ymax = float(np.nanmax(np.concatenate([sir, lim[hi998].to_numpy()]))) * 1.05
+        size = 18 if theme == "presentation" else 11
+        shifts = label_offsets(np.log10(e[out]), sir[out], list(names[out]), x_range=np.log10([grid[0], grid[-1]]),
+                               y_range=(0.0, ymax), size=size)
+        for xv, yv, text, (dx, dy) in zip(e[out], sir[out], names[out], shifts):
+            fig.add_annotation(x=np.log10(xv), y=yv, text=str(text), showarrow=False, xshift=dx, yshift=-dy,
+                               font=dict(size=size), bgcolor="rgba(255,255,255,0.7)", name="funnel_label")
+        fig.update_yaxes(range=[0, ymax])
     fig.update_layout(template=template_name(theme), title=dict(text=title),
                       xaxis=dict(title=t("maps.expected_axis", lang), type="log", dtick="D2"),
                       yaxis=dict(title="SIR", rangemode="tozero"))

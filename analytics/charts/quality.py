@@ -130,35 +130,38 @@ def indicator_bars(frame: pd.DataFrame, *, x: str | None = None, y: str = "value
             err = dict(type="data", symmetric=False, array=np.clip(finite(part[upper]) - part["_v"], 0, None),
                        arrayminus=np.clip(part["_v"] - finite(part[lower]), 0, None), color="#333333")
         text = [format_number(val, lang, 2 if unit == "" else 1) for val in part["_v"]]
-        kw = dict(name=t(STATUS_KEYS[status], lang), marker_color=STATUS_COLOURS[status], text=text,
-                  textposition="outside", cliponaxis=False,
+        # values are written beside the category on the axis, not on the bars: the target
+        # lines are drawn above the bars and never strike a number
+        kw = dict(name=t(STATUS_KEYS[status], lang), marker_color=STATUS_COLOURS[status],
                   hovertemplate="%{customdata}<extra>%{fullData.name}</extra>",
                   customdata=[f"{c}: {s}{unit}" for c, s in zip(part["_cat"], text)])
         if is_year:
             fig.add_bar(x=part["_cat"], y=part["_v"], error_y=err, **kw)
         else:
-            # inside the end of a long bar, so a value just short of the target is not struck
-            # through by the target line; short bars keep it outside ("auto")
-            kw.update(textposition="auto", insidetextanchor="end")
             fig.add_bar(y=part["_cat"], x=part["_v"], orientation="h", error_x=err, **kw)
     if target is not None and math.isfinite(target):
         line = dict(color="#000000", width=2, dash="dash")
-        # behind horizontal bars: seen in the gaps between them, never striking a value label
-        (fig.add_hline(y=target, line=line) if is_year else fig.add_vline(x=target, line=line, layer="below"))
+        (fig.add_hline(y=target, line=line, layer="above") if is_year
+         else fig.add_vline(x=target, line=line, layer="above"))
         legend_line(fig, _target_text(direction, target, lang, unit), line)
         if acceptable is not None and math.isfinite(acceptable):
             dotted = dict(color="#555555", width=1.5, dash="dot")
-            (fig.add_hline(y=acceptable, line=dotted) if is_year
-             else fig.add_vline(x=acceptable, line=dotted, layer="below"))
+            (fig.add_hline(y=acceptable, line=dotted, layer="above") if is_year
+             else fig.add_vline(x=acceptable, line=dotted, layer="above"))
             legend_line(fig, t("charts.quality_acceptable_limit", lang, limit=format_number(
                 acceptable, lang, 0 if float(acceptable).is_integer() else 1) + unit), dotted)
     axis_title = indicator_label(_normalise(name), lang)
+    values = [format_number(v_, lang, 2 if unit == "" else 1) + unit if np.isfinite(v_) else "\u2013"
+              for v_ in df["_v"]]
+    cats = df["_cat"].tolist()
     if is_year:
         fig.update_xaxes(title_text=t("charts.axis_year", lang), type="category", categoryorder="array",
-                         categoryarray=df["_cat"].tolist())
+                         categoryarray=cats, tickmode="array", tickvals=cats,
+                         ticktext=[f"{c}<br>{v_}" for c, v_ in zip(cats, values)])
         fig.update_yaxes(title_text=axis_title, rangemode="tozero")
     else:
-        fig.update_yaxes(categoryorder="array", categoryarray=df["_cat"].tolist()[::-1], title_text="")
+        fig.update_yaxes(categoryorder="array", categoryarray=cats[::-1], title_text="", tickmode="array",
+                         tickvals=cats, ticktext=[f"{c}  {v_}" for c, v_ in zip(cats, values)])
         fig.update_xaxes(title_text=axis_title, rangemode="tozero")
         fig.update_layout(height=int(max(360, 100 + row_height(fig, 24) * len(df))))
     if unit == "%":

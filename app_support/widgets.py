@@ -243,8 +243,9 @@ def translate_uploaders(lang: str) -> None:
         "[data-testid='stFileUploaderDropzoneInstructions'] span{font-size:0 !important}"
         f"[data-testid='stFileUploaderDropzoneInstructions'] > div > span:first-of-type::after{{content:'{drop}';font-size:1rem}}"
         f"[data-testid='stFileUploaderDropzoneInstructions'] > div > span:last-of-type::after{{content:'{limit}';font-size:.8rem}}"
-        "[data-testid='stFileUploaderDropzone'] [data-testid='stBaseButton-secondary']{font-size:0 !important}"
-        f"[data-testid='stFileUploaderDropzone'] [data-testid='stBaseButton-secondary']::after{{content:'{browse}';font-size:1rem}}"
+        "[data-testid='stFileUploaderDropzone'] button [data-testid='stMarkdownContainer'] p{font-size:0 !important}"
+        f"[data-testid='stFileUploaderDropzone'] button [data-testid='stMarkdownContainer'] p::after{{content:'{browse}';"
+        "font-size:.875rem}"
         "</style>")
 
 
@@ -289,12 +290,12 @@ def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, t
             shown, config["displayModeBar"] = _for_phone(fig, min_width), False
             if min_width:
                 box = st.container(key=f"scroll_{name}")
-                st.html(f"<style>.st-key-scroll_{name}{{overflow-x:auto}}</style>")
+                st.html(f"<style>.st-key-scroll_{name}{{overflow-x:auto}} .st-key-scroll_{name} > div"
+                        f"{{min-width:{min_width}px}}</style>")
         # theme=None: the figure keeps its own template (Streamlit's theme would override the
         # presentation theme's large type and the colours shared with the exports)
         with box:
-            event = st.plotly_chart(shown, key=f"chart_{name}", width="content" if min_width and shown is not fig
-                                    else "stretch", theme=None, config=config, **sel)
+            event = st.plotly_chart(shown, key=f"chart_{name}", width="stretch", theme=None, config=config, **sel)
         st.caption(desc.caption(lang))
         if reading:
             st.caption(reading)

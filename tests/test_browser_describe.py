@@ -1,0 +1,152 @@
+"""Browser tests of what the pages say (issue 9): the acceptance address, downloads that describe
+their chart, no request to another host, the phone layout, the uploader's words in Russian.
+Debian's chromium through Playwright against ``streamlit run`` (conftest.app_url)."""
+from __future__ import annotations
+
+import io
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import Page
+
+from analytics import schema as S
+from analytics.i18n import format_number, standard_label, t
+from test_describe_pages import direct_dsr
+
+pytestmark = pytest.mark.browser
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+ACCEPTANCE = "/?sex=female&site=Stomach&er=ABS&y0=2015&std=europe_2013"
+PAGES = ["overview", "incidence", "quality", "data", "methods", "trends", "prevalence", "projections", "maps",
+         "risk_factors"]
+PHONE = dict(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=2,
+             user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+                        "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1")
+
+
+def settle(page: Page) -> None:
+    page.wait_for_selector(IDLE, timeout=120_000)
+    page.wait_for_timeout(400)
+    page.wait_for_selector(IDLE, timeout=120_000)
+
+
+def open_page(page: Page, url: str) -> None:
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_test_id("stMain").get_by_role("heading", level=1).wait_for(timeout=120_000)
+    settle(page)
+
+
+def download(page: Page, key: str) -> bytes:
+    button = page.locator(f".st-key-{key} button")
+    button.scroll_into_view_if_needed()
+    with page.expect_download(timeout=120_000) as dl:
+        button.click()
+    return open(dl.value.path(), "rb").read()
+
+
+@pytest.fixture(scope="module")
+def demo():
+    from analytics import demo as demo_mod
+
+    return demo_mod.load_demo()
+
+
+def test_acceptance_address_caption_headline_and_downloads(page: Page, app_url: str, demo):
+    from openpyxl import load_workbook
+    from PIL import Image
+
+    from analytics import demo as demo_mod
+
+    open_page(page, app_url + ACCEPTANCE)
+    caption = page.get_by_test_id("stMain").get_by_test_id("stCaptionContainer").first.inner_text()
+    for word in ("women", "Absheron", "Stomach", "2015–2024", standard_label("europe_2013", "en")):
+        assert word in caption, (word, caption)
+    g = demo_mod.load_demo_regions()
+    abs_districts = g.loc[g[S.PARENT] == "ABS", S.REGION].astype(str).tolist()
+    exp = direct_dsr(demo, years=(2015, 2024), sexes=[2], regions=abs_districts, site="Stomach",
+                     standard="europe_2013")
+    asr = page.get_by_test_id("stMetric").filter(has_text=t("app.metric.asr", "en")).get_by_test_id("stMetricValue")
+    assert asr.inner_text() == format_number(exp["value"], "en", 1)
+    # the chart of new cases per year: its PNG footer and its Excel metadata say what it shows
+    png = download(page, "dl_png_overview_per_year")
+    footer = Image.open(io.BytesIO(png)).text["Description"]
+    for word in ("Sex: women", "Site: Stomach", "Region: Absheron Economic Region", "Period: 2015–2024",
+                 "Measure: New cases", "Ages: all ages"):
+        assert word in footer, (word, footer)
+    assert "Standard population" not in footer and "Tiwari" not in footer     # case counts use neither
+    wb = load_workbook(io.BytesIO(download(page, "dl_xlsx_overview_per_year")))
+    rows = {r[0].value: r[1].value for r in wb["metadata"].iter_rows(min_row=2)}
+    filters = rows[t("common.meta_filters", "en")]
+    for word in ("Sex: women", "Site: Stomach", "Region: Absheron Economic Region", "Measure: New cases"):
+        assert word in filters, (word, filters)
+    assert rows[t("common.meta_period", "en")] == "2015–2024"
+    assert rows[t("common.meta_standard", "en")] == t("describe.not_applicable", "en")
+    data = wb.worksheets[0]
+    years = [c.value for c in data["A"][1:]]
+    assert (min(years), max(years)) == (2015, 2024)
+    # the men/women chart says the sex filter does not apply to it
+    png = download(page, "dl_png_overview_top10")
+    footer = Image.open(io.BytesIO(png)).text["Description"]
+    assert "Sex: men and women, shown separately" in footer and "The sex filter (women) does not apply" in footer
+
+
+def test_no_request_leaves_the_machine(page: Page, app_url: str):
+    """Every page, fonts, favicon, maps and charts included: all requests go to the app's own host."""
+    own = urlparse(app_url).netloc
+    seen: list[str] = []
+    page.on("request", lambda r: seen.append(r.url))
+    for name in PAGES:
+        open_page(page, f"{app_url}/{'' if name == 'overview' else name}?lang=ru")
+        page.wait_for_timeout(1500)        # late requests (map fonts, favicon)
+    for extra in ("maps?map_panel=lisa", "maps?map_panel=profile&map_level=parent_code"):
+        open_page(page, f"{app_url}/{extra}")
+    outside = sorted({u for u in seen if urlparse(u).scheme in ("http", "https", "ws", "wss")
+                      and urlparse(u).netloc != own})
+    assert len(seen) > 50 and not outside, outside
+
+
+def test_phone_width_charts_readable_titles_clear_maps_fitted(browser, app_url: str):
+    from analytics import demo as demo_mod
+    import numpy as np
+
+    ctx = browser.new_context(**PHONE)
+    page = ctx.new_page()
+    open_page(page, f"{app_url}/?sex=female&er=ABS")
+    # the page title is not under the header bar
+    header = page.get_by_test_id("stHeader").bounding_box()
+    h1 = page.get_by_test_id("stMain").get_by_role("heading", level=1).bounding_box()
+    assert h1["y"] >= header["y"] + header["height"] - 1
+    # no tool bar over chart titles on a phone
+    page.locator('[data-testid="stPlotlyChart"]').first.scroll_into_view_if_needed()
+    assert page.locator(".modebar-container .modebar").count() == 0
+    # the men/women chart keeps its width and scrolls sideways instead of being squeezed
+    box = page.locator(".st-key-scroll_overview_top10")
+    widths = box.evaluate("e => [e.scrollWidth, e.clientWidth, getComputedStyle(e).overflowX]")
+    assert widths[0] >= 640 > widths[1] and widths[2] == "auto", widths
+    # chart titles fit their chart: wrapped, not cut at the right edge
+    for chart in page.locator('[data-testid="stPlotlyChart"]').all():
+        chart.scroll_into_view_if_needed()
+        title = chart.locator("g.g-gtitle text")
+        if title.count():
+            tb, cb = title.first.bounding_box(), chart.bounding_box()
+            assert tb["x"] + tb["width"] <= cb["x"] + max(cb["width"], 640) + 1
+    # the map is zoomed so that the whole country fits the phone's map
+    open_page(page, f"{app_url}/maps")
+    page.locator('[data-testid="stPlotlyChart"]').first.scroll_into_view_if_needed()
+    page.wait_for_timeout(1500)
+    zoom, width = page.evaluate("""() => { const gd = document.querySelector('.js-plotly-plot');
+        return [gd._fullLayout.map.zoom, gd._fullLayout.map._subplot.div.clientWidth]; }""")
+    x0, _, x1, _ = demo_mod.load_demo_regions().total_bounds
+    country_px = 512 * 2 ** zoom * (x1 - x0) / 360
+    assert country_px <= width and country_px > 0.6 * width, (country_px, width, np.round(zoom, 2))
+    ctx.close()
+
+
+def test_uploader_words_in_russian(page: Page, app_url: str):
+    open_page(page, f"{app_url}/data?lang=ru")
+    zone = page.get_by_test_id("stFileUploaderDropzone").first
+    after = zone.evaluate("""z => [...z.querySelectorAll('[data-testid="stFileUploaderDropzoneInstructions"] span,'
+        + ' button [data-testid="stMarkdownContainer"] p')].map(e => [getComputedStyle(e).fontSize,
+        getComputedStyle(e, '::after').content])""")
+    contents = [c for _, c in after]
+    assert f'"{t("describe.upload.browse", "ru")}"' in contents and f'"{t("describe.upload.limit", "ru")}"' in contents
+    assert all(size == "0px" for size, c in after if c not in ("none", "normal", '""'))

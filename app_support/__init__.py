@@ -34,4 +34,30 @@ Conventions
   the data as ``_``-prefixed (unhashed) ones; cache aggregates, never an upload's records.
 - Every chart goes through ``widgets.chart_with_table`` (table twin, CSV/Excel/PNG/SVG/PDF
   downloads with the provenance footer, "Add to presentation").
+
+Saying what is shown (``analytics.describe``; new pages — mortality, survival, report — use the same)
+- ``st.caption(widgets.page_caption(f, ds, measure=...))`` under the title: the data set and the whole
+  selection (sex, site, region, period, ages; standard population and CI method where the measure
+  uses them).
+- ``d = widgets.describe(f, ds, frame, "asr", sexes=(1, 2), area=None, years=(y0, y1), ...)``: the
+  description of the frame you draw. ``frame``'s own sex/year/site/region/age columns say what is
+  shown; the keywords say how the numbers were computed where that differs from the sidebar (a
+  men/women chart, the whole country, all years). Every sidebar filter the view does not follow is
+  named in a note automatically. Measures (``analytics.describe.MEASURES``): cases, crude_rate,
+  asr, cum_risk, age_specific, ci5_table, population, sir, smoothed, smoothed_local, prob_gt_1,
+  significance, lisa, funnel, profile, trend, apc, prevalence(_proportion/_asr), projection,
+  decomposition, quality, risk_factor, regression; add yours to ``MEASURES`` (what it uses: a
+  standard, a kind of CI, a reference) and its name to ``data/i18n/*/describe.json``
+  (``measure.<key>``). ``label=`` names a measure in words where the catalogue's is too general;
+  ``notes=`` adds sentences (e.g. why two pages count differently).
+- Pass it on: ``widgets.chart_with_table(..., desc=d)`` writes it under the chart, into the
+  figure (``layout.meta["description"]``), the Excel metadata sheet, the PNG/SVG/PDF footer (and
+  the PNG's ``Description`` text chunk) and the slide; a table download takes
+  ``widgets.meta_of(title, d, f, ds)``. Titles: ``f"{base}: {d.context(f.lang)}"`` (sex, region,
+  ages when restricted; the period); sentences: ``d.scope_phrase(f.lang)`` leads them
+  ("Stomach, women, Absheron Economic Region: ...").
+- Region names: ``text.region_name(code, lang, level=, fallback=)`` (``regions.json``; an upload's
+  own regions keep their file's names); risk factors: ``analytics.labels.risk_factor_label``.
+- Tables on screen: ``tables.show`` translates headers and codes; downloads keep column names and
+  codes. Wide charts on phones: ``chart_with_table(..., min_width=640)`` scrolls sideways.
 """

@@ -76,8 +76,8 @@ code = int(ci5_sex)
 table = cache.ci5_table(ds, f, code)
 d_ci5 = widgets.describe(f, ds, table, "ci5_table", sexes=(code,))
 st.caption(d_ci5.caption(f.lang))
-table = table.assign(site=table["site"].map(f.site_name))
-tables.show(table, lang=f.lang, key="ci5_table")
+# site names in words on screen; the downloads keep the site-group labels of the site list
+tables.show(table, lang=f.lang, key="ci5_table", site_name=f.site_name)
 meta = widgets.meta_of(f"{f.t('app.incidence.ci5_table')}: {d_ci5.context(f.lang)}", d_ci5, f, ds)
 c1, c2 = st.columns(2)
 c1.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(table, meta),

@@ -14,7 +14,7 @@ def _ready(page: Page) -> None:
 
 def test_trends_page_draws_fit_and_apc(page: Page, app_url: str, screenshots):
     page.goto(f"{app_url}/trends?tr_sel=wbic&tr_by=sex", wait_until="domcontentloaded")
-    expect(page.get_by_role("heading", name="Trends")).to_be_visible(timeout=90_000)
+    expect(page.get_by_role("heading", name="Trends", exact=True)).to_be_visible(timeout=90_000)
     charts = page.get_by_test_id("stPlotlyChart")
     expect(charts.nth(1)).to_be_visible(timeout=90_000)
     _ready(page)
@@ -28,7 +28,7 @@ def test_trends_page_draws_fit_and_apc(page: Page, app_url: str, screenshots):
 
 def test_prevalence_page_draws_bars(page: Page, app_url: str, screenshots):
     page.goto(f"{app_url}/prevalence?pv_dur=5", wait_until="domcontentloaded")
-    expect(page.get_by_role("heading", name="Prevalence")).to_be_visible(timeout=90_000)
+    expect(page.get_by_role("heading", name="Prevalence", exact=True)).to_be_visible(timeout=90_000)
     chart = page.get_by_test_id("stPlotlyChart").first
     expect(chart).to_be_visible(timeout=90_000)
     _ready(page)
@@ -38,7 +38,7 @@ def test_prevalence_page_draws_bars(page: Page, app_url: str, screenshots):
 
 def test_projections_page_target_year_from_url(page: Page, app_url: str, screenshots):
     page.goto(f"{app_url}/projections?pj_year=2035", wait_until="domcontentloaded")
-    expect(page.get_by_role("heading", name="Projections")).to_be_visible(timeout=90_000)
+    expect(page.get_by_role("heading", name="Projections", exact=True)).to_be_visible(timeout=90_000)
     charts = page.get_by_test_id("stPlotlyChart")
     expect(charts.nth(1)).to_be_visible(timeout=90_000)
     _ready(page)

@@ -150,3 +150,12 @@ def test_uploader_words_in_russian(page: Page, app_url: str):
     contents = [c for _, c in after]
     assert f'"{t("describe.upload.browse", "ru")}"' in contents and f'"{t("describe.upload.limit", "ru")}"' in contents
     assert all(size == "0px" for size, c in after if c not in ("none", "normal", '""'))
+
+
+def test_presentation_theme_enlarges_captions(page: Page, app_url: str):
+    sizes = {}
+    for theme in ("light", "presentation"):
+        open_page(page, f"{app_url}/?theme={theme}")
+        cap = page.get_by_test_id("stMain").get_by_test_id("stCaptionContainer").first
+        sizes[theme] = float(cap.evaluate("e => getComputedStyle(e.querySelector('p') || e).fontSize")[:-2])
+    assert sizes["presentation"] >= 19 > sizes["light"], sizes

@@ -16,6 +16,7 @@ HERE = Path(__file__).resolve().parent
 PAGES = [
     ("overview", ":material/dashboard:"),
     ("incidence", ":material/bar_chart:"),
+    ("incidence_mortality", ":material/compare_arrows:"),
     ("quality", ":material/fact_check:"),
     ("data", ":material/upload_file:"),
     ("methods", ":material/menu_book:"),

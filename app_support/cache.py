@@ -30,6 +30,7 @@ from app_support.state import Dataset
 
 log = logging.getLogger(__name__)
 SITE = cubes.SITE
+CUMRISK_MAX_AGE = 74   # the cumulative risk is 0-74 (rates.cumulative_risk's max_age)
 DSR_COLUMNS = ["count", "population", "crude_rate", "value", "se", "lower", "upper", "flag"]
 
 
@@ -166,6 +167,8 @@ def dsr(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes: tuple[int, 
 def _cumrisk(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
     data = _rate_input(ds, f, by, False, sexes)
     method = f.ci if f.ci in ("tiwari", "fay_feuer") else "tiwari"
+    if f.a0 > CUMRISK_MAX_AGE and not by:   # ages 75+ only: there is no 0-74 risk (a row without value)
+        return pd.DataFrame({"cum_rate": [np.nan], "cum_risk": [np.nan], "lower": [np.nan], "upper": [np.nan]})
     return rates.cumulative_risk(data, by=list(by) or None, age=S.AGE_GROUP, method=method, conf=f.level)
 
 

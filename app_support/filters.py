@@ -365,6 +365,8 @@ def sidebar_filters() -> Filters:
                     lambda **kw: sb.radio(tr("app.filter.theme"), horizontal=True,
                                           format_func=lambda v: tr(f"app.theme.{v}"), **kw))
 
+    if "measure" in canon and canon["measure"] not in MEASURES:   # the switch itself is on its pages
+        canon["measure"] = INCIDENCE
     f = Filters(y0=canon["y0"], y1=canon["y1"], sex=sex, scheme=scheme, site=site, er=er, district=district,
                 a0=canon["a0"], a1=canon["a1"], std=std, ci=ci, conf=conf, public=public == "1",
                 lang=lang, theme=theme)

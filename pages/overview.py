@@ -36,19 +36,20 @@ if len(ranked):  # a site name is too long for a metric tile
                 f"({f.tm('app.metric.asr')} {widgets.fmt(ranked['value'].iloc[0], f.lang)})")
 
 sex_code = {"both": 0, "male": 1, "female": 2}[f.sex]
+has_risk = bool(cum["cum_risk"].notna().iloc[0])   # no 0-74 risk when the age range starts at 75 or later
 if f.mortality:
     st.markdown(" ".join([
         mcharts.deaths_sentence(row["count"], (f.y0, f.y1), lang=f.lang),
         mcharts.mortality_rate_sentence(row["value"], row["lower"], row["upper"], lang=f.lang, sex=sex_code,
-                                        standard_label=f.describe(ds)["standard"], conf=f.level),
-        mcharts.risk_of_dying_sentence(cum["cum_risk"].iloc[0], sex=sex_code, lang=f.lang),
+                                        standard=f.std, conf=f.level),
+        mcharts.risk_of_dying_sentence(cum["cum_risk"].iloc[0], sex=sex_code, lang=f.lang) if has_risk else "",
     ]))
 else:
     st.markdown(" ".join([
         narrative.cases_sentence(row["count"], (f.y0, f.y1), lang=f.lang),
         narrative.asr_sentence(row["value"], row["lower"], row["upper"], lang=f.lang, standard=f.std, sex=sex_code,
                                conf=f.level),
-        narrative.cumulative_risk_sentence(cum["cum_risk"].iloc[0], sex=sex_code, lang=f.lang),
+        narrative.cumulative_risk_sentence(cum["cum_risk"].iloc[0], sex=sex_code, lang=f.lang) if has_risk else "",
     ]))
 
 # Men left, women right, whatever the sex filter (the CI5 / Rcan layout).

@@ -25,7 +25,7 @@ from analytics.charts.base import (OKABE_ITO, TOP_LEGEND, UNRELIABLE_PATTERN, ad
                                    finite, marks_note, new_figure, resolve_k, row_height, sex_colour,
                                    suppressed_mask, unreliable_mask, value_text)
 from analytics.charts.incidence import NOT_RANKED, rate_axis_title
-from analytics.i18n import format_number, normalize_lang, plotly_separators, sex_code, site_label, t
+from analytics.i18n import format_number, normalize_lang, plotly_separators, sex_code, site_label, standard_label, t
 
 SITE = "site"
 INCIDENCE_COLOUR = OKABE_ITO["blue"]
@@ -231,7 +231,7 @@ def deaths_sentence(deaths: float, years: Sequence[int], *, lang: str = "en") ->
                          per_year=format_number(float(deaths) / (y1 - y0 + 1), lang, 0)), lang)
 
 
-def mortality_rate_sentence(value: float, lower: float, upper: float, *, lang: str = "en", standard_label: str,
+def mortality_rate_sentence(value: float, lower: float, upper: float, *, lang: str = "en", standard: str,
                             sex: int = 0, conf: float = 0.95) -> str:
     """"Among women, the age-standardised mortality rate (world standard) was 45.2 per 100,000
     (95% CI 44.1 to 46.3)." """
@@ -239,7 +239,7 @@ def mortality_rate_sentence(value: float, lower: float, upper: float, *, lang: s
     if value is None or not math.isfinite(float(value)):
         return t("mortality.reading.no_deaths", lang)
     return _capitalise(t("mortality.reading.asr", lang, sex_group=_sex_group(sex, lang), value=_num(value, lang),
-                         lower=_num(lower, lang), upper=_num(upper, lang), standard=standard_label,
+                         lower=_num(lower, lang), upper=_num(upper, lang), standard=standard_label(standard, lang),
                          level=format_number(conf * 100, lang, 0)), lang)
 
 

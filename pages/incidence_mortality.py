@@ -29,24 +29,22 @@ if inc.empty or not inc["count"].sum() > 0:
     st.info(f.t("app.empty"))
     st.stop()
 mi_sex_site = cache.mi_ratio(ds, f, ("sex", "site"))
-columns = st.columns(len(sexes))
 RATE = ["count", "value", "lower", "upper"]
-for col, sex in zip(columns, sexes):
+for sex in sexes:   # one full-width chart per sex: site names and the two axes need the width
     i, m = inc[inc["sex"] == sex], mort[mort["sex"] == sex]
     table = (i[["site"] + RATE].merge(m[["site"] + RATE], on="site", how="outer", suffixes=("_incidence", "_mortality"))
              .merge(mi_sex_site.loc[mi_sex_site["sex"] == sex, ["site", "mi_ratio"]], on="site", how="left")
              .sort_values("value_incidence", ascending=False, na_position="last"))
     sex_name = f.t("app.sex.male" if sex == S.MALE else "app.sex.female")
     title = f.t("mortality.im.bars_title", sex=sex_name, period=f.period_label())
-    with col:
-        widgets.chart_with_table(
-            mcharts.incidence_mortality_bars(i, m, lang=f.lang, standard=f.std, conf=f.level, theme=f.theme,
-                                             title=title, k=k),
-            table, name=f"im_bars_{sex}", f=f, ds=ds, title=title,
-            headers={"count_incidence": f.t("mortality.col.cases"), "count_mortality": f.t("mortality.col.deaths"),
-                     "value_incidence": f.t("mortality.col.asr_incidence"),
-                     "value_mortality": f.t("mortality.col.asr_mortality"), "mi_ratio": f.t("mortality.col.mi_ratio")},
-            reading=mcharts.incidence_mortality_sentence(i, m, sex=sex, lang=f.lang))
+    widgets.chart_with_table(
+        mcharts.incidence_mortality_bars(i, m, lang=f.lang, standard=f.std, conf=f.level, theme=f.theme,
+                                         title=title, k=k),
+        table, name=f"im_bars_{sex}", f=f, ds=ds, title=title,
+        headers={"count_incidence": f.t("mortality.col.cases"), "count_mortality": f.t("mortality.col.deaths"),
+                 "value_incidence": f.t("mortality.col.asr_incidence"),
+                 "value_mortality": f.t("mortality.col.asr_mortality"), "mi_ratio": f.t("mortality.col.mi_ratio")},
+        reading=mcharts.incidence_mortality_sentence(i, m, sex=sex, lang=f.lang))
 
 # 2. M:I by site.
 st.subheader(f.t("mortality.im.mi_site"))

@@ -266,3 +266,35 @@ def test_an_upload_without_deaths_gets_registry_derived_mortality(demo):
              excluded=format_number(all_dead - len(in_years), "en", 0))
     assert note in [c.value for c in at.caption]
     assert metric(at, "mortality.metric.cases_per_year") == format_number(len(in_years) / 5, "en", 0)
+
+
+def test_an_upload_with_a_deaths_table_uses_it_and_accounts_for_every_row(demo):
+    r = demo.records
+    r = r[r[S.INCLUDED] & r[S.YEAR].between(2020, 2024)].head(500)
+    cols = [S.TUMOUR_ID, S.PATIENT_ID, S.SEX, S.BIRTH_DATE, S.INCIDENCE_DATE, S.AGE, S.TOPOGRAPHY, S.MORPHOLOGY,
+            S.BEHAVIOUR, S.BASIS, S.REGION, S.VITAL_STATUS]
+    extract_csv = r[cols].to_csv(index=False, date_format="%Y-%m-%d").encode()
+    p = demo.population
+    pop_csv = p[p[S.YEAR].between(2020, 2024)][[S.YEAR, S.REGION, S.SEX, S.AGE_GROUP, S.POPULATION]] \
+        .to_csv(index=False).encode()
+    district = r[S.REGION].iloc[0]
+    deaths_csv = ("year,sex,age_group,region_code,icd10,count\n"
+                  f"2021,1,60-64,{district},C34.1,40\n"      # counted
+                  f"2022,2,unknown,{district},C50,10\n"      # counted, age unknown
+                  f"2022,2,70-74,{district},I21,99\n"        # not a cancer
+                  f"2022,1,70-74,XX-1,C16,7\n"               # no such district
+                  f"2009,1,70-74,{district},C16,5\n").encode()   # no person-years in 2009
+    at = app("data")
+    at.file_uploader(key="up_extract").set_value(("extract.csv", extract_csv, "text/csv"))
+    at.file_uploader(key="up_pop").set_value(("population.csv", pop_csv, "text/csv"))
+    at.file_uploader(key="up_deaths").set_value(("deaths.csv", deaths_csv, "text/csv")).run()
+    at.button(key="data_load").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.switch_page("pages/overview.py").run()
+    at.radio(key="f_measure").set_value("mortality").run()
+    assert not at.exception, [e.value for e in at.exception]
+    note = t("mortality.source.note_deaths_table", "en", counted="50", excluded="111")
+    assert note in [c.value for c in at.caption]
+    assert metric(at, "mortality.metric.cases_per_year") == format_number(50 / 5, "en", 0)
+    account = next(d.value for d in at.dataframe if "rows" in d.value.columns)
+    assert account["rows"].sum() == 5 and account["deaths"].sum() == 161

@@ -314,9 +314,11 @@ def mi_site_sentence(frame: pd.DataFrame, overall: pd.DataFrame | None = None, *
         hi, lo = d.loc[v.idxmax()], d.loc[v.idxmin()]
         parts.append(t("mortality.reading.mi_range", lang, high=show(hi[label]), high_mi=_num(v.max(), lang, 2),
                        low=show(lo[label]), low_mi=_num(v.min(), lang, 2)))
-    n_above = int((v > 1).sum())
-    if n_above:
-        parts.append(t("mortality.reading.mi_above_one", lang, n=format_number(n_above, lang, 0)))
+    above = [show(c) for c in d.loc[v[v > 1].sort_values(ascending=False).index, label]]
+    if above:
+        listed = above[0] if len(above) == 1 else t("charts.narrative_and", lang, first=", ".join(above[:-1]),
+                                                      last=above[-1])
+        parts.append(t("mortality.reading.mi_above_one", lang, names=listed))
     return _capitalise(" ".join(parts), lang) if parts else t("mortality.reading.no_deaths", lang)
 
 

@@ -25,7 +25,8 @@ from analytics.charts.base import (OKABE_ITO, TOP_LEGEND, UNRELIABLE_PATTERN, ad
                                    finite, marks_note, new_figure, resolve_k, row_height, sex_colour,
                                    suppressed_mask, unreliable_mask, value_text)
 from analytics.charts.incidence import NOT_RANKED, rate_axis_title
-from analytics.i18n import format_number, normalize_lang, plotly_separators, sex_code, site_label, standard_label, t
+from analytics.i18n import (format_number, normalize_lang, plotly_separators, sex_code, sex_label, site_label,
+                            standard_label, t)
 
 SITE = "site"
 INCIDENCE_COLOUR = OKABE_ITO["blue"]
@@ -177,9 +178,9 @@ def mi_trend(frame: pd.DataFrame, *, lang: str = "en", series: str | None = sche
     groups = df.groupby(series, sort=True) if series and series in df.columns else [(0, df)]
     for key, g in groups:
         code = sex_code(key) if series == schema.SEX else 0
-        name = t(f"charts.narrative_sex_group_{code}", lang) if series == schema.SEX else t("mortality.col.mi_ratio", lang)
+        name = sex_label(code, lang) if series == schema.SEX else t("mortality.col.mi_ratio", lang)
         fig.add_scatter(x=g[schema.YEAR].astype(int).tolist(), y=g["_v"].to_numpy(), mode="lines+markers",
-                        name=_capitalise(name, lang), line=dict(color=sex_colour(code)),
+                        name=name, line=dict(color=sex_colour(code)),
                         customdata=np.column_stack([finite(g["deaths"]), finite(g["cases"])]),
                         hovertemplate=("%{x}: %{y:.2f}<br>" + t("mortality.col.deaths", lang) + ": %{customdata[0]:,.0f}<br>"
                                        + t("mortality.col.cases", lang) + ": %{customdata[1]:,.0f}<extra>%{fullData.name}</extra>"))

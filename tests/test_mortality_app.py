@@ -4,6 +4,7 @@ demo's deaths aggregated here with plain pandas (not through app_support)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from analytics import rates, spatial
 from analytics import schema as S
 from analytics.i18n import format_number, sex_label, site_label, standard_label, t
+from tests.test_app_i18n import ENGLISH
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -21,6 +23,7 @@ SWITCH_PAGES = ["overview", "incidence", "trends", "maps"]
 TITLES = {"overview": "app.page.overview", "incidence": "mortality.page.incidence", "trends": "mortality.page.trends",
           "maps": "mortality.page_title", "incidence_mortality": "app.page.incidence_mortality"}
 LANGS = ["en", "az", "ru"]
+MORTALITY_EN = re.compile(r"\b(mortality|deaths?|dying|ratio|incidence|vital|counted|excluded)\b", re.I)
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +101,11 @@ def test_every_page_shows_mortality_in_every_language(demo, page, lang):
     account = next(d.value for d in at.dataframe if "deaths" in d.value.columns and "rows" in d.value.columns)
     assert int(account["deaths"].sum()) == int(demo.deaths[S.COUNT].sum())
     assert int(account["rows"].sum()) == len(demo.deaths)
+    if lang != "en":   # no English left in what the page shows for mortality
+        shown = [at.title[0].value] + [c.value for c in at.caption] + [m.label for m in at.metric]
+        shown += [s.value for s in at.subheader] + figure_texts(at)
+        leftovers = [s for s in shown if ENGLISH.search(s) or MORTALITY_EN.search(s)]
+        assert not leftovers, leftovers
     if page == "overview":
         _check_overview(at, demo, lang)
     elif page == "incidence":

@@ -30,7 +30,6 @@ from app_support.state import Dataset
 
 log = logging.getLogger(__name__)
 SITE = cubes.SITE
-CUMRISK_MAX_AGE = 74   # the cumulative risk is 0-74 (rates.cumulative_risk's max_age)
 DSR_COLUMNS = ["count", "population", "crude_rate", "value", "se", "lower", "upper", "flag"]
 
 
@@ -167,13 +166,14 @@ def dsr(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes: tuple[int, 
 def _cumrisk(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
     data = _rate_input(ds, f, by, False, sexes)
     method = f.ci if f.ci in ("tiwari", "fay_feuer") else "tiwari"
-    if f.a0 > CUMRISK_MAX_AGE and not by:   # ages 75+ only: there is no 0-74 risk (a row without value)
-        return pd.DataFrame({"cum_rate": [np.nan], "cum_risk": [np.nan], "lower": [np.nan], "upper": [np.nan]})
     return rates.cumulative_risk(data, by=list(by) or None, age=S.AGE_GROUP, method=method, conf=f.level)
 
 
 def cumulative_risk(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=None) -> pd.DataFrame:
-    """Cumulative risk 0-74 (%) over the selection (``analytics.rates.cumulative_risk``)."""
+    """Cumulative risk 0-74 (%) over the selection (``analytics.rates.cumulative_risk``); not
+    defined (NaN, shown as a dash) when the age range starts at 75 or above."""
+    if not by and f.a0 > 74:
+        return pd.DataFrame({"cum_rate": [np.nan], "cum_risk": [np.nan]})
     return _cumrisk(ds, f, tuple(by), tuple(sexes) if sexes else None)
 
 

@@ -4,6 +4,7 @@ import dataclasses
 
 import streamlit as st
 
+from analytics import i18n
 from analytics import schema as S
 from analytics.charts import mortality as mcharts
 from analytics.mortality import INCIDENCE, MORTALITY
@@ -15,7 +16,9 @@ k = filters.PUBLIC_K if f.public else None
 fi, fm = dataclasses.replace(f, measure=INCIDENCE), dataclasses.replace(f, measure=MORTALITY)
 
 st.title(f.t("app.page.incidence_mortality"))
-st.caption(f.t("mortality.im.subtitle", source=f.source(ds), period=f.period_label(), site=f.site_name(f.site)))
+sex_label = i18n.sex_label({"both": 0, "male": S.MALE, "female": S.FEMALE}[f.sex], f.lang)
+st.caption(f.t("mortality.im.subtitle", source=f.source(ds), period=f.period_label(), sex=sex_label,
+               site=f.site_name(f.site)))
 filters.mortality_note(fm, ds)
 mi_headers = {"deaths": f.t("mortality.col.deaths"), "cases": f.t("mortality.col.cases"),
               "mi_ratio": f.t("mortality.col.mi_ratio")}
@@ -50,7 +53,7 @@ for sex in sexes:   # one full-width chart per sex: site names and the two axes 
 st.subheader(f.t("mortality.im.mi_site"))
 by_site = cache.mi_ratio(ds, f, ("site",))
 overall = cache.mi_ratio(ds, f, ())
-title = f.t("mortality.im.mi_site_title", period=f.period_label())
+title = f.t("mortality.im.mi_site_title", sex=sex_label, period=f.period_label())
 widgets.chart_with_table(mcharts.mi_bars(by_site, label="site", lang=f.lang, theme=f.theme, title=title, n=25, k=k),
                          by_site.sort_values("mi_ratio", ascending=False), name="im_mi_site", f=f, ds=ds, title=title,
                          headers=mi_headers, table_note=f.t("mortality.im.mi_note"),
@@ -66,7 +69,7 @@ by_region = cache.mi_ratio(ds, national, (level,))
 by_region = by_region[by_region[level].astype(str) != ""]
 names = ds.regions.drop_duplicates(level).set_index(level)[f.er_name_column if level == S.PARENT else S.REGION_NAME]
 by_region = by_region.assign(region_name=by_region[level].map(names).fillna(by_region[level]))
-title = f.t("mortality.im.mi_region_title", site=f.site_name(f.site), period=f.period_label())
+title = f.t("mortality.im.mi_region_title", site=f.site_name(f.site), sex=sex_label, period=f.period_label())
 widgets.chart_with_table(
     mcharts.mi_bars(by_region, label=level, names=names.to_dict(), lang=f.lang, theme=f.theme, title=title, k=k),
     by_region[["region_name", level, "deaths", "cases", "mi_ratio"]].sort_values("mi_ratio", ascending=False),

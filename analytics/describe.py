@@ -84,6 +84,7 @@ MEASURES: dict[str, Measure] = dict([
     _m("quality"),
     _m("risk_factor", uses_site=False, uses_sex=False, uses_period=False, uses_ages=False),
     _m("regression", ci="model", reference=True),
+    _m("mi_ratio"),
 ])
 
 

@@ -23,7 +23,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics import cube as cubes
-from analytics import disclosure, rates
+from analytics import disclosure, mortality, rates
 from analytics import schema as S
 from app_support.filters import PUBLIC_K, Filters
 from app_support.state import Dataset
@@ -99,10 +99,26 @@ def _parents(ds: Dataset) -> dict[str, str]:
 
 
 @by_dataset(resource=True, max_entries=8)
-def cube(ds: Dataset, site_column: str, strategy: str = "auto") -> cubes.Cube:
-    """Counted tumours by year, sex, district, age group and site (``analytics.cube``), shared
-    read-only by every session on this data set."""
-    events = cubes.events_from_records(ds.records, site_column)
+def mortality_events(ds: Dataset, site_column: str) -> mortality.MortalityEvents:
+    """The data set's deaths as counted events (``analytics.mortality``): its vital-statistics
+    deaths table, or deaths derived from its records when it has none; with the account of every
+    death read (districts checked against the regions table, years against the population's)."""
+    years = ds.population[S.YEAR].dropna().astype(int).unique() if ds.population is not None else None
+    return mortality.mortality_events(ds.records, site_column, deaths=ds.registry.deaths,
+                                      regions=ds.regions[S.REGION].astype(str), years=years)
+
+
+@by_dataset(resource=True, max_entries=8)
+def cube(ds: Dataset, site_column: str, strategy: str = "auto", *, measure: str = mortality.INCIDENCE) -> cubes.Cube:
+    """Counted tumours (``measure="incidence"``) or deaths (``"mortality"``, from
+    :func:`mortality_events`) by year, sex, district, age group and site (``analytics.cube``),
+    shared read-only by every session on this data set."""
+    if measure not in mortality.MEASURES:
+        raise ValueError(f"measure must be one of {mortality.MEASURES}, got {measure!r}")
+    if measure == mortality.MORTALITY:
+        events = mortality_events(ds, site_column).events
+    else:
+        events = cubes.events_from_records(ds.records, site_column)
     return cubes.build_cube(events, ds.population, _parents(ds), strategy=strategy)
 
 
@@ -113,7 +129,7 @@ def selection(ds: Dataset, f: Filters, sexes: tuple[int, ...] | None = None) -> 
 
 @by_dataset(max_entries=256)
 def _rate_input(ds: Dataset, f: Filters, by: tuple[str, ...], all_sites: bool, sexes) -> pd.DataFrame:
-    return cube(ds, f.site_column).select(selection(ds, f, sexes), by, all_sites=all_sites)
+    return cube(ds, f.site_column, measure=f.measure).select(selection(ds, f, sexes), by, all_sites=all_sites)
 
 
 def rate_input(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, all_sites: bool = False,
@@ -154,7 +170,10 @@ def _cumrisk(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFram
 
 
 def cumulative_risk(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=None) -> pd.DataFrame:
-    """Cumulative risk 0-74 (%) over the selection (``analytics.rates.cumulative_risk``)."""
+    """Cumulative risk 0-74 (%) over the selection (``analytics.rates.cumulative_risk``); not
+    defined (NaN, shown as a dash) when the age range starts at 75 or above."""
+    if not by and f.a0 > 74:
+        return pd.DataFrame({"cum_rate": [np.nan], "cum_risk": [np.nan]})
     return _cumrisk(ds, f, tuple(by), tuple(sexes) if sexes else None)
 
 
@@ -177,7 +196,7 @@ def ci5_table(ds: Dataset, f: Filters, sex: int) -> pd.DataFrame:
     counts = _rate_input(ds, f, (S.SEX, SITE), False, (sex,))[[S.SEX, SITE, S.AGE_GROUP, S.COUNT]]
     pop = _rate_input(ds, f, (S.SEX,), True, (sex,))
     pop = pop[pop[S.AGE_GROUP].notna()][[S.SEX, S.AGE_GROUP, S.POPULATION]]
-    c44 = cube(ds, f.site_column).c44_sites
+    c44 = cube(ds, f.site_column, measure=f.measure).c44_sites
     out = rates.ci5_table(counts, pop, site=SITE, standard=f.std,
                           total_excludes=tuple(c44) if f.site == cubes.ALL_BUT_C44 else ())
     if not f.public:
@@ -219,6 +238,23 @@ def selected_records(ds: Dataset, f: Filters, included_only: bool = True) -> pd.
     if included_only:
         m &= r[S.INCLUDED].fillna(False).astype(bool)
     return r.loc[m]
+
+
+@by_dataset(max_entries=64)
+def mi_ratio(ds: Dataset, f: Filters, by: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Mortality:incidence ratio of the selection by ``by`` (``analytics.mortality.mi_ratio``:
+    the data-quality indicator of ``analytics.quality``); in public output, strata with fewer
+    than k deaths or cases are suppressed (and their ratio with them)."""
+    out = mortality.mi_ratio(ds.records, mortality_events(ds, f.site_column), f.site_column, selection(ds, f),
+                             by, parents=_parents(ds))
+    if not f.public:
+        return out
+    first = disclosure.suppress(out, k=PUBLIC_K, count="deaths", derived=["mi_ratio"])
+    second = disclosure.suppress(first.drop(columns=["suppressed", "suppression"]), k=PUBLIC_K, count="cases",
+                                 derived=["mi_ratio", "deaths"])
+    second["suppressed"] = first["suppressed"].to_numpy() | second["suppressed"].to_numpy()
+    second["suppression"] = np.where(second["suppressed"], disclosure.PRIMARY, "")
+    return second
 
 
 # --- sidebar options -------------------------------------------------------------------------

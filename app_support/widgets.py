@@ -85,8 +85,24 @@ def describe(f, ds, frame, measure: str | None, *, sexes=None, site=None, area=_
     scope = requested.replace(**changes)
     fields = dict(standard=f.std, ci_method=f.ci, conf=f.level, source=f.source(ds), public=f.public,
                   names=region_fallback_names(ds))
+    if getattr(f, "mortality", False):   # deaths, not cases: the measure's mortality name and the deaths' source
+        from analytics.i18n import has_key
+
+        if measure and has_key(f"describe.mortality.{measure}"):
+            fields["label"] = t(f"describe.mortality.{measure}", f.lang)
+        kw = {**kw, "notes": (f.measure_label(ds),) + tuple(kw.get("notes", ()))}
     fields.update(kw)
     return build(frame, measure, scope=scope, requested=requested, asked=asked_of(f, ds), **fields)
+
+
+def as_measure(desc, f, measure: str):
+    """``desc`` of the same data drawn as another measure (a funnel plot of the mapped SIRs, the
+    APCs of the fitted trend), named for incidence or mortality as the page shows."""
+    from analytics.i18n import has_key
+
+    key = f"describe.mortality.{measure}"
+    label = t(key, f.lang) if getattr(f, "mortality", False) and has_key(key) else None
+    return desc.replace(measure=measure, label=label)
 
 
 def asked_of(f, ds) -> dict[str, str]:
@@ -115,7 +131,7 @@ def meta_of(title: str, desc, f, ds) -> dict:
 
 
 # --- export glue (analytics.export) -----------------------------------------------------
-FILTER_ITEMS = ("sex", "site", "site_list", "region", "ages", "public_output")
+FILTER_ITEMS = ("measure", "sex", "site", "site_list", "region", "ages", "public_output")
 
 
 def _filters(meta: dict, lang: str) -> dict[str, str]:

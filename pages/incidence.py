@@ -4,6 +4,7 @@ import streamlit as st
 from analytics import narrative
 from analytics import schema as S
 from analytics.charts import incidence as charts
+from analytics.charts import mortality as mcharts
 from app_support import cache, filters, tables, widgets
 from app_support.text import region_names
 
@@ -11,8 +12,12 @@ f = filters.sidebar_filters()
 ds = filters.dataset()
 k = filters.PUBLIC_K if f.public else None
 
-st.title(f.t("app.page.incidence"))
+head = st.container()   # the title names the measure chosen below it
+f = filters.measure_switch(f)
+head.title(f.tm("app.page.incidence"))
 st.caption(widgets.page_caption(f, ds))
+counts = {"count": f.t("mortality.col.deaths")} if f.mortality else {}   # table header of the counts
+reads = (lambda s: mcharts.labelled(s, f.lang)) if f.mortality else (lambda s: s)
 
 # 1. ASR by site, men and women side by side.
 by_sex = cache.dsr(ds, f, by=("sex", "site"), sexes=(S.MALE, S.FEMALE))
@@ -21,12 +26,12 @@ if by_sex.empty or not by_sex["count"].sum() > 0:
     st.stop()
 st.subheader(f.t("app.incidence.by_site"))
 d_sites = widgets.describe(f, ds, by_sex, "asr", sexes=(S.MALE, S.FEMALE))
-title = f.t("app.incidence.by_site_title", period=d_sites.context(f.lang, sex=False))
+title = f.tm("app.incidence.by_site_title", period=d_sites.context(f.lang, sex=False))
 widgets.chart_with_table(
     charts.asr_by_site(by_sex, lang=f.lang, standard=f.std, conf=f.level, theme=f.theme, title=title, k=k, n=20),
-    by_sex, name="incidence_asr_by_site", f=f, ds=ds, title=title, desc=d_sites,
+    by_sex, name="incidence_asr_by_site", f=f, ds=ds, title=title, headers=counts or None, desc=d_sites,
     reading=f"{d_sites.context(f.lang, sex=False)}: "
-            + " ".join(narrative.top_site_sentences(by_sex, lang=f.lang, standard=f.std)))
+            + reads(" ".join(narrative.top_site_sentences(by_sex, lang=f.lang, standard=f.std))))
 
 # 2. Age-specific curves: the selected site, or the five leading sites.
 st.subheader(f.t("app.incidence.age_specific"))
@@ -39,11 +44,11 @@ else:
 asp = cache.age_specific(ds, f, by=("sex", "site"), sexes=(S.MALE, S.FEMALE))
 asp = asp[asp["site"].isin(chosen)]
 d_asp = widgets.describe(f, ds, asp, "age_specific", sexes=(S.MALE, S.FEMALE))
-title = f.t("app.incidence.age_specific_title", period=d_asp.context(f.lang, site=True, sex=False))
+title = f.tm("app.incidence.age_specific_title", period=d_asp.context(f.lang, site=True, sex=False))
 widgets.chart_with_table(
     charts.age_specific_curves(asp, lang=f.lang, log=log, conf=f.level, theme=f.theme, title=title),
-    asp, name="incidence_age_specific", f=f, ds=ds, title=title, headers={"value": f.t("app.col.rate")}, desc=d_asp,
-    reading=narrative.age_specific_sentence(asp, lang=f.lang))
+    asp, name="incidence_age_specific", f=f, ds=ds, title=title, headers={"value": f.t("app.col.rate"), **counts},
+    desc=d_asp, reading=reads(narrative.age_specific_sentence(asp, lang=f.lang)))
 
 # 3. Regions compared with the national value.
 st.subheader(f.t("app.incidence.regions"))
@@ -59,15 +64,15 @@ reg = reg[reg[level].astype(str) != ""]
 nat_value = float(national["value"].iloc[0]) if len(national) else None
 reg["status"] = charts.region_status(reg, nat_value) if nat_value is not None else "same"
 d_reg = widgets.describe(f, ds, reg, "asr", area=None)
-title = f.t("app.incidence.regions_title", site=f.site_name(f.site), period=d_reg.context(f.lang))
-reading = narrative.regions_sentence(reg, nat_value, lang=f.lang) if nat_value is not None else ""
+title = f.tm("app.incidence.regions_title", site=f.site_name(f.site), period=d_reg.context(f.lang))
+reading = reads(narrative.regions_sentence(reg, nat_value, lang=f.lang)) if nat_value is not None else ""
 widgets.chart_with_table(
     charts.regions_compared(reg, national=nat_value, region="region_name", lang=f.lang, standard=f.std,
                             conf=f.level, theme=f.theme, title=title, k=k),
-    reg, name="incidence_regions", f=f, ds=ds, title=title, reading=reading, desc=d_reg)
+    reg, name="incidence_regions", f=f, ds=ds, title=title, reading=reading, headers=counts or None, desc=d_reg)
 
 # 4. The CI5 / CanReg5 incidence table of one sex (the sex filter's, or chosen here).
-st.subheader(f.t("app.incidence.ci5_table"))
+st.subheader(f.tm("app.incidence.ci5_table"))
 default_sex = "2" if f.sex == "female" else "1"
 ci5_sex = filters.page_control("inc_ci5_sex", default_sex, ["1", "2"], lambda **kw: st.radio(
     f.t("app.filter.sex"), horizontal=True,
@@ -78,10 +83,10 @@ d_ci5 = widgets.describe(f, ds, table, "ci5_table", sexes=(code,))
 st.caption(d_ci5.caption(f.lang))
 # site names in words on screen; the downloads keep the site-group labels of the site list
 tables.show(table, lang=f.lang, key="ci5_table", site_name=f.site_name)
-meta = widgets.meta_of(f"{f.t('app.incidence.ci5_table')}: {d_ci5.context(f.lang)}", d_ci5, f, ds)
+meta = widgets.meta_of(f"{f.tm('app.incidence.ci5_table')}: {d_ci5.context(f.lang)}", d_ci5, f, ds)
 c1, c2 = st.columns(2)
 c1.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(table, meta),
-                   file_name=f"ci5_table_sex{code}_{f.y0}-{f.y1}.csv", mime="text/csv",
+                   file_name=f"{'mortality_' if f.mortality else ''}ci5_table_sex{code}_{f.y0}-{f.y1}.csv", mime="text/csv",
                    key="dl_ci5_csv", on_click="ignore")
 c2.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(table, meta, f.lang),
-                   file_name=f"ci5_table_sex{code}_{f.y0}-{f.y1}.xlsx", key="dl_ci5_xlsx", on_click="ignore")
+                   file_name=f"{'mortality_' if f.mortality else ''}ci5_table_sex{code}_{f.y0}-{f.y1}.xlsx", key="dl_ci5_xlsx", on_click="ignore")

@@ -13,9 +13,12 @@ from app_support.text import region_name, region_names
 f = filters.sidebar_filters()
 ds = filters.dataset()
 
-st.title(f.t("app.page.trends"))
-st.caption(f.t("trends.page.intro"))
+head = st.container()   # the title names the measure chosen below it
+f = filters.measure_switch(f)
+head.title(f.tm("app.page.trends"))
+st.caption(f.tm("trends.page.intro"))
 st.caption(widgets.page_caption(f, ds, measure="trend"))
+counts = {"count": f.t("mortality.col.deaths")} if f.mortality else None   # table header of the counts
 
 c1, c2, c3 = st.columns(3)
 with c1:
@@ -123,7 +126,7 @@ for key, g in (good.groupby(series, sort=False) if series else [(None, good)]):
     else:
         who, site = charts.who_phrase(sel_sex, f.lang, region=area_name), f.site_name(f.site)
     readings.append(charts.apc_sentence(last, who=who, site=charts.site_phrase(site, f.lang), lang=f.lang,
-                                        conf=f.level))
+                                        conf=f.level, keys="mortality.reading" if f.mortality else "trends.reading"))
 for s in readings:
     st.markdown(f"- {s}")
 
@@ -133,13 +136,13 @@ table = fitted.merge(data[[c for c in [series, "year", "count", "lower", "upper"
 shown_sexes = sexes if compare == "sex" else None
 d_fit = widgets.describe(f, ds, rates, "trend", years=(fy.y0, fy.y1), sexes=shown_sexes,
                          area=None if compare == "region" else widgets.area_of(f))
-title = f"{f.t('trends.fit_title', site=site_text)}, {d_fit.context(f.lang)}"
+title = f"{f.tm('trends.fit_title', site=site_text)}, {d_fit.context(f.lang)}"
 widgets.chart_with_table(
     charts.trend_chart(table, good, series=series, log=log, lang=f.lang, theme=f.theme, title=title),
-    table, name="trends_fit", f=fy, ds=ds, title=title, reading=" ".join(readings), desc=d_fit)
+    table, name="trends_fit", f=fy, ds=ds, title=title, reading=" ".join(readings), headers=counts, desc=d_fit)
 
-d_apc = d_fit.replace(measure="apc")
-title = f"{f.t('trends.apc_title', site=site_text)}, {d_apc.context(f.lang)}"
+d_apc = widgets.as_measure(d_fit, f, "apc")
+title = f"{f.tm('trends.apc_title', site=site_text)}, {d_apc.context(f.lang)}"
 good_t = good.assign(segment=good["segment"].astype(int).astype(str))
 seg_table = pd.concat([good_t, aapc], ignore_index=True) if len(aapc) else good_t
 seg_table = seg_table.drop(columns=["note"], errors="ignore")

@@ -22,8 +22,9 @@ from analytics.describe import Description, Scope
 from analytics.i18n import format_number, sex_label, t
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGES = ["overview", "incidence", "quality", "data", "methods", "trends", "prevalence", "projections", "maps",
-         "risk_factors"]
+from app_support.navigation import PAGES as NAV   # every page the navigation lists
+
+PAGES = [stem for stem, _ in NAV if (Path(APP).parent / "pages" / f"{stem}.py").exists()]
 AGE_STARTS = [int(a.split("-")[0].rstrip("+")) for a in S.AGE_GROUPS]
 SCHEME_COLUMN = {"ci5": S.SITE_CI5, "globocan": S.SITE_GLOBOCAN}
 

@@ -22,7 +22,8 @@ PROPER = set("""
 Assunção Reis Bray Parkin Breslow Day Jensen Garwood Tiwari Clegg Zou Fay Feuer Dobson Kim Gail Lerman Møller
 Bashir Estève Spiegelhalter Clayton Kaldor Moran Cameron Trivedi Anselin Eur Sci Pub Stat Joinpoint Nordpred
 CanReg Cancer Tomorrow Excel PowerPoint Parquet GeoJSON GeoPackage Shapefile Chromium Debian English Azərbaycanca
-Helicobacter pylori anti dpi px zip Wilson Poisson Bayes Pearson
+Helicobacter pylori anti dpi px zip Wilson Poisson Bayes Pearson Ferlay Asadzadeh Vostakolaei
+Int Med Public Health Biometrics
 """.split())
 # column names a file must have (quoted in upload help texts), and statistical notation
 CODES = set("""year sex age_group population region_code indicator value unit rate count lower upper source df
@@ -50,9 +51,11 @@ def offending(where: str, text: str) -> list[str]:
     return bad
 
 
-PAGES = [("overview", {}), ("incidence", {}), ("quality", {"q_by": "district"}), ("data", {}), ("methods", {}),
-         ("trends", {}), ("trends", {"tr_by": "region"}), ("prevalence", {}), ("projections", {}),
-         ("maps", {}), ("maps", {"map_panel": "lisa"}), ("maps", {"map_panel": "profile"}), ("risk_factors", {})]
+from app_support.navigation import PAGES as NAV   # every page the navigation lists
+
+PAGES = [(stem, {}) for stem, _ in NAV if (Path(APP).parent / "pages" / f"{stem}.py").exists()] + [
+    ("quality", {"q_by": "district"}), ("trends", {"tr_by": "region"}), ("maps", {"map_panel": "lisa"}),
+    ("maps", {"map_panel": "profile"}), ("overview", {"measure": "mortality"}), ("maps", {"measure": "mortality"})]
 
 
 @pytest.mark.slow
@@ -64,6 +67,9 @@ def test_russian_interface_has_no_latin_words_but_codes_units_and_names():
     problems = {}
     for page, params in PAGES:
         for k, v in params.items():
+            if k == "measure":       # a shared filter: its canonical value
+                at.session_state["_filters"] = {**at.session_state["_filters"], k: v}
+                continue
             at.session_state["_page_params"] = {**at.session_state["_page_params"], k: v} \
                 if "_page_params" in at.session_state else {k: v}
             at.session_state[f"p_{k}"] = v

@@ -22,6 +22,8 @@ st.caption(f.t("mortality.im.subtitle", source=f.source(ds), period=f.period_lab
                site=f.site_name(f.site)))
 st.caption(widgets.page_caption(f, ds))
 filters.mortality_note(fm, ds)
+# where and when, for the titles: region and ages when restricted, the period
+where = widgets.describe(f, ds, None, None).context(f.lang, sex=False)
 mi_headers = {"deaths": f.t("mortality.col.deaths"), "cases": f.t("mortality.col.cases"),
               "mi_ratio": f.t("mortality.col.mi_ratio")}
 
@@ -41,7 +43,7 @@ for sex in sexes:   # one full-width chart per sex: site names and the two axes 
              .merge(mi_sex_site.loc[mi_sex_site["sex"] == sex, ["site", "mi_ratio"]], on="site", how="left")
              .sort_values("value_incidence", ascending=False, na_position="last"))
     sex_name = f.t("app.sex.male" if sex == S.MALE else "app.sex.female")
-    title = f.t("mortality.im.bars_title", sex=sex_name, period=f.period_label())
+    title = f.t("mortality.im.bars_title", sex=sex_name, period=where)
     widgets.chart_with_table(
         mcharts.incidence_mortality_bars(i, m, lang=f.lang, standard=f.std, conf=f.level, theme=f.theme,
                                          title=title, k=k),
@@ -55,7 +57,7 @@ for sex in sexes:   # one full-width chart per sex: site names and the two axes 
 st.subheader(f.t("mortality.im.mi_site"))
 by_site = cache.mi_ratio(ds, f, ("site",))
 overall = cache.mi_ratio(ds, f, ())
-title = f.t("mortality.im.mi_site_title", sex=sex_label, period=f.period_label())
+title = f.t("mortality.im.mi_site_title", sex=sex_label, period=where)
 widgets.chart_with_table(mcharts.mi_bars(by_site, label="site", lang=f.lang, theme=f.theme, title=title, n=25, k=k),
                          by_site.sort_values("mi_ratio", ascending=False), name="im_mi_site", f=f, ds=ds, title=title,
                          headers=mi_headers, table_note=f.t("mortality.im.mi_note"),
@@ -85,7 +87,7 @@ widgets.chart_with_table(
 st.subheader(f.t("mortality.im.mi_year"))
 by_year = cache.mi_ratio(ds, f, ("year", "sex"))
 by_year = by_year[by_year["sex"].isin(sexes)]
-title = f.t("mortality.im.mi_year_title", site=f.site_name(f.site), period=f.period_label())
+title = f.t("mortality.im.mi_year_title", site=f.site_name(f.site), period=where)
 widgets.chart_with_table(mcharts.mi_trend(by_year, lang=f.lang, theme=f.theme, title=title), by_year,
                          name="im_mi_year", f=f, ds=ds, title=title, headers=mi_headers,
                          reading=mcharts.mi_year_sentence(by_year, lang=f.lang))

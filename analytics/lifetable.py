@@ -98,9 +98,10 @@ def read_lifetable(source: Any, *, name: str | None = None) -> pd.DataFrame:
         raise IngestError(f"column(s) missing: {', '.join(miss)}. A life table has one row per year, sex and single "
                           "year of age with qx (probability of dying) or mx (death rate).", file=file, row=0,
                           column=miss[0])
-    sex = parsing.parse_code(df[f["sex"]], parsing.SEX_CODES)
-    if sex.invalid.any() or sex.isna().any():
-        i = int(np.flatnonzero(sex.invalid | sex.isna())[0])
+    parsed = parsing.parse_code(df[f["sex"]], parsing.SEX_CODES)
+    sex = pd.Series(parsed.values)
+    if parsed.invalid.any() or sex.isna().any():
+        i = int(np.flatnonzero(parsed.invalid | sex.isna().to_numpy())[0])
         raise IngestError(f"sex '{df[f['sex']].iloc[i]}' is not understood (use 1 male, 2 female).", file=file,
                           row=i + 1, column=f["sex"])
     out = pd.DataFrame({"year": _numbers(df[f["year"]], file, f["year"]).to_numpy(),

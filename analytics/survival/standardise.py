@@ -23,6 +23,7 @@ from analytics.survival.base import DEFAULT_TIMES, SurvivalInputError, validate_
 
 ICSS_AGE_GROUPS = ("15-44", "45-54", "55-64", "65-74", "75-99")
 ICSS_BOUNDS = (15, 45, 55, 65, 75, 100)
+ICSS_COLUMN = "icss_age_group"
 ICSS_WEIGHTS = {
     "ICSS1": (0.07, 0.12, 0.23, 0.29, 0.29),
     "ICSS2": (0.28, 0.17, 0.21, 0.20, 0.14),
@@ -87,10 +88,10 @@ def age_standardised(data: pd.DataFrame, lifetable, *, standard: str | Sequence[
     from analytics.survival import net_survival
 
     by = [by] if isinstance(by, str) else list(by or [])
-    d = data.assign(age_group=icss_age_group(data["age"]))
-    d = d[d["age_group"].notna()]
-    spec = net_survival(d, lifetable, times=times, method=method, by=by + ["age_group"], conf=conf,
+    d = data.assign(**{ICSS_COLUMN: icss_age_group(data["age"])})
+    d = d[d[ICSS_COLUMN].notna()]
+    spec = net_survival(d, lifetable, times=times, method=method, by=by + [ICSS_COLUMN], conf=conf,
                         approach=approach, period=period)
-    out = standardise(spec, standard, by=by, conf=conf)
+    out = standardise(spec, standard, by=by, conf=conf, age=ICSS_COLUMN)
     out["standard"] = standard if isinstance(standard, str) else "custom"
     return out

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from app_support import logs
 from app_support.filters import current_lang
 from app_support.text import t
 
@@ -26,6 +27,7 @@ PAGES = [
     ("risk_factors", ":material/query_stats:"),
 ]
 
+logs.configure()
 lang = current_lang()
 st.set_page_config(page_title=t("app.name", lang), page_icon=":material/monitoring:", layout="wide")
 pages = [

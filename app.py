@@ -25,6 +25,7 @@ PAGES = [
     ("projections", ":material/timeline:"),
     ("maps", ":material/map:"),
     ("risk_factors", ":material/query_stats:"),
+    ("survival", ":material/monitor_heart:"),
 ]
 
 logs.configure()

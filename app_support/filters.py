@@ -242,29 +242,11 @@ def _widget(name: str, options: list, default, make: Callable[..., Any], **kw) -
     return out
 
 
-def _ensure_navigation() -> None:
-    """Run through app.py's ``st.navigation`` even when a page was requested first.
-
-    With a folder named ``pages/``, Streamlit starts each process (and each AppTest run) in its
-    legacy multipage mode, which executes the page file alone: no ``set_page_config``, a
-    navigation listing every file. ``st.navigation`` switches that mode off; if a page finds it
-    still on, no ``st.navigation`` ran yet, so it switches it off and reruns through app.py.
-    Under AppTest (which resets the mode before every run) the rerun would swallow button
-    clicks, so there the page simply runs on: AppTest does not draw layout or navigation.
-    """
-    import sys
-
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        if "streamlit.testing.v1.app_test" not in sys.modules:
-            st.rerun()
-
-
 def sidebar_filters() -> Filters:
     """Draw the shared sidebar and return the current selection. Call it first in every page."""
-    _ensure_navigation()
+    from app_support import navigation
+
+    navigation.ensure(current_lang())
     ds = state.active()
     from app_support import cache
 

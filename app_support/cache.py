@@ -419,6 +419,14 @@ def _survival_selection(ds: Dataset, f: Filters, approach: str, all_sites: bool)
     return r.loc[m]
 
 
+def survival_filters(f: Filters, *, all_sites: bool = False) -> Filters:
+    """The filters survival results depend on: language, theme, standard population and rate CI
+    method do not change them (nor the site, for the by-site table), so they are neutralised in
+    the cache key and a change of language reuses the computed curves."""
+    return dataclasses.replace(f, lang="en", theme="light", std="", ci="",
+                               site=cubes.ALL_SITES if all_sites else f.site)
+
+
 def _survival_groups(data: pd.DataFrame, group: str, parents: dict) -> pd.Series | None:
     from analytics.survival import icss_age_group
 
@@ -436,9 +444,20 @@ def _survival_groups(data: pd.DataFrame, group: str, parents: dict) -> pd.Series
     return None
 
 
-@by_dataset(max_entries=32)
 def survival_curves(ds: Dataset, f: Filters, group: str, method: str, approach: str, observed: bool,
                     first_primary_only: bool) -> dict:
+    """Cached :func:`_survival_curves` keyed on the filters that matter (:func:`survival_filters`)."""
+    return _survival_curves(ds, survival_filters(f), group, method, approach, observed, first_primary_only)
+
+
+def survival_by_site(ds: Dataset, f: Filters, method: str, approach: str, first_primary_only: bool) -> pd.DataFrame:
+    """Cached :func:`_survival_by_site` keyed on the filters that matter (every site)."""
+    return _survival_by_site(ds, survival_filters(f, all_sites=True), method, approach, first_primary_only)
+
+
+@by_dataset(max_entries=32)
+def _survival_curves(ds: Dataset, f: Filters, group: str, method: str, approach: str, observed: bool,
+                     first_primary_only: bool) -> dict:
     """Curves of the selection by ``group`` (none, sex, age, period, region), with follow-up
     completeness per group and the reconciliation of exclusions. Aggregates only."""
     from analytics import survival
@@ -456,7 +475,7 @@ def survival_curves(ds: Dataset, f: Filters, group: str, method: str, approach: 
     by = ["group"] if g is not None else []
     if g is not None:
         data = data.assign(group=g.to_numpy())
-    kw = dict(by=by or None, approach=approach, period=period)
+    kw = dict(by=by or None, approach=approach, period=period, conf=f.level)
     lt = ds.lifetable if method != "observed" else None
     res = survival.survival_curve(data, lt, method=method, max_years=max(SURVIVAL_TIMES), **kw)
     out["curves"] = _labelled(res)
@@ -492,7 +511,7 @@ def _closing_day(ds: Dataset) -> int:
 
 
 @by_dataset(max_entries=32)
-def survival_by_site(ds: Dataset, f: Filters, method: str, approach: str, first_primary_only: bool) -> pd.DataFrame:
+def _survival_by_site(ds: Dataset, f: Filters, method: str, approach: str, first_primary_only: bool) -> pd.DataFrame:
     """Survival at 1, 3, 5 and 10 years by site of the selection (sex, region, period, ages), with the
     ICSS age-standardised value of each site (its own standard, Corazziari et al. 2004) and all sites."""
     from analytics import survival
@@ -508,7 +527,7 @@ def survival_by_site(ds: Dataset, f: Filters, method: str, approach: str, first_
     counts = data[site].value_counts()
     data = data[data[site].isin(counts[counts >= PUBLIC_K].index)] if f.public else data
     lt = ds.lifetable if method != "observed" else None
-    kw = dict(times=SURVIVAL_TIMES, method=method, approach=approach, period=(f.y0, f.y1))
+    kw = dict(times=SURVIVAL_TIMES, method=method, approach=approach, period=(f.y0, f.y1), conf=f.level)
     crude = survival.net_survival(data, lt, by=[site], **kw).rename(columns={site: "site"})
     every = survival.net_survival(data, lt, **kw).assign(site=cubes.ALL_SITES)
     adults = data[(data["age"] >= 15) & (data["age"] < 100)]
@@ -518,10 +537,10 @@ def survival_by_site(ds: Dataset, f: Filters, method: str, approach: str, first_
     for name in standardise.ICSS_WEIGHTS:
         part = spec[spec[site].map(standardise.icss_standard) == name]
         if len(part):
-            std_parts.append(standardise.standardise(part, name, by=[site], age=standardise.ICSS_COLUMN)
+            std_parts.append(standardise.standardise(part, name, by=[site], age=standardise.ICSS_COLUMN, conf=f.level)
                              .assign(standard=name))
     spec_all = survival.net_survival(adults, lt, by=[standardise.ICSS_COLUMN], **kw)
-    std_parts.append(standardise.standardise(spec_all, "ICSS1", age=standardise.ICSS_COLUMN)
+    std_parts.append(standardise.standardise(spec_all, "ICSS1", age=standardise.ICSS_COLUMN, conf=f.level)
                      .assign(standard="ICSS1", **{site: cubes.ALL_SITES}))
     std = pd.concat(std_parts, ignore_index=True).rename(columns={site: "site", "estimate": "std_estimate",
                                                                   "lower": "std_lower", "upper": "std_upper"})

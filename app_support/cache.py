@@ -154,7 +154,10 @@ def _cumrisk(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFram
 
 
 def cumulative_risk(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=None) -> pd.DataFrame:
-    """Cumulative risk 0-74 (%) over the selection (``analytics.rates.cumulative_risk``)."""
+    """Cumulative risk 0-74 (%) over the selection (``analytics.rates.cumulative_risk``); not
+    defined (NaN, shown as a dash) when the age range starts at 75 or above."""
+    if not by and f.a0 > 74:
+        return pd.DataFrame({"cum_rate": [np.nan], "cum_risk": [np.nan]})
     return _cumrisk(ds, f, tuple(by), tuple(sexes) if sexes else None)
 
 

@@ -441,7 +441,8 @@ def _survival_groups(data: pd.DataFrame, group: str, parents: dict) -> pd.Series
     if group == "period":
         y = np.floor(data["year"]).astype(int)
         start = y - (y - y.min()) % 5
-        return pd.Series([f"{a}\u2013{min(a + 4, int(y.max()))}" for a in start], index=data.index)
+        labels = {a: f"{a}\u2013{min(a + 4, int(y.max()))}" for a in np.unique(start)}   # one per 5-year period
+        return pd.Series(start.to_numpy(), index=data.index).map(labels)
     if group == "region":
         return data[S.REGION].astype(str).map(parents).fillna("")
     return None

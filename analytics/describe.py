@@ -85,6 +85,9 @@ MEASURES: dict[str, Measure] = dict([
     _m("risk_factor", uses_site=False, uses_sex=False, uses_period=False, uses_ages=False),
     _m("regression", ci="model", reference=True),
     _m("mi_ratio"),
+    # survival: the life table is the reference of net and relative survival
+    _m("survival_net", ci="survival", reference=True), _m("survival_relative", ci="survival", reference=True),
+    _m("survival_observed", ci="survival"),
 ])
 
 
@@ -223,7 +226,7 @@ class Description:
             if not self.ci_method:
                 return ""
             return t("describe.ci.dsr", lang, method=t(f"app.ci.{self.ci_method}", lang), level=level)
-        if ci in ("poisson", "sir", "wilson", "model", "apc") and not level:
+        if ci in ("poisson", "sir", "wilson", "model", "apc", "survival") and not level:
             return ""
         return t(f"describe.ci.{ci}", lang, level=level)
 
@@ -238,6 +241,8 @@ class Description:
             return ""
         if self.reference in ("national", "economic"):
             return t(f"describe.reference.{self.reference}", lang)
+        if self.spec.key.startswith("survival"):
+            return t("describe.reference.lifetable", lang, name=self.reference)
         return t("describe.reference.user", lang, name=self.reference)
 
     def notes_text(self, lang: str) -> list[str]:

@@ -145,10 +145,12 @@ class Filters:
     def describe(self, ds: "state.Dataset") -> dict[str, str]:
         """The selection in words (this language), for export metadata and provenance footers."""
         region = "all"
-        if self.district != "all":
-            region = _name(ds.regions, S.REGION, S.REGION_NAME, self.district)
+        if self.district != "all":   # names in this language (regions.json), else the file's
+            region = region_name(self.district, self.lang, level=S.REGION,
+                                 fallback=_name(ds.regions, S.REGION, S.REGION_NAME, self.district))
         elif self.er != "all":
-            region = _name(ds.regions, S.PARENT, self.er_name_column, self.er)
+            region = region_name(self.er, self.lang, level=S.PARENT,
+                                 fallback=_name(ds.regions, S.PARENT, self.er_name_column, self.er))
         return {
             "source": self.source(ds), "period": self.period_label(), "sex": self.t(f"app.sex.{self.sex}"),
             "site": self.site_name(self.site), "site_list": self.t(f"app.scheme.{self.scheme}"), "region": region,

@@ -130,10 +130,20 @@ def localise(table: pd.DataFrame, lang: str, site_name: Callable[[str], str] | N
     if {"check", "message"} <= set(out.columns):
         # validation flags: the check's message and severity in this language (check id kept)
         out = quality.translate_flags(out, lang)
-    elif {"reason", "description"} <= set(out.columns):
-        # reconciliation: reasons described in this language; the counts are untouched
+    elif {"reason", "description"} <= set(out.columns) and _ingest_reasons(out["reason"]):
+        # the ingest's reconciliation: reasons described in this language; the counts are untouched
+        # (another account, e.g. survival's, describes its own reasons)
         out = quality.translate_reconciliation(out, lang)
     return out
+
+
+def _ingest_reasons(reasons: pd.Series) -> bool:
+    """Are these the ingest's reconciliation reasons (``quality.reason.*`` or a check id)?"""
+    from analytics import quality
+    from analytics.i18n import has_key
+
+    return all(has_key(f"quality.reason.{r}") or r in quality.CHECK_BY_ID or has_key(f"quality.check.{r}")
+               for r in reasons.dropna().astype(str).unique())
 
 
 def column_config(table: pd.DataFrame, lang: str, overrides: dict[str, str] | None = None) -> dict:

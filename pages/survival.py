@@ -80,6 +80,7 @@ d = f.describe(ds)
 what = f.t("survival.caption", measure=f.t(f"survival.method.{method}"), approach=approach_text, site=d["site"],
            sex=d["sex"], region=f.t("app.region.all") if d["region"] == "all" else d["region"], ages=d["ages"],
            lifetable=lt_name, level=f.conf)
+st.caption(widgets.page_caption(f, ds, measure=f"survival_{measure}", reference=lt_name))
 if res["n"] == 0 or res["curves"].empty:
     st.info(f.t("survival.empty"))
     st.stop()
@@ -124,7 +125,11 @@ if not sentences:
 curves = res["curves"]
 gcol = "group" if group != "none" else None
 labels = {g: label_of(g) for g in curves["group"].unique()} if gcol else None
-title = f.t("survival.chart.curves", measure=f.t(f"survival.measure.{measure}"))
+# what the curves show: the sexes or economic regions of the groups, the selection's site, period and ages
+shown_by = {"sex": "sex", "region": "parent_code"}.get(group)
+d_curves = widgets.describe(f, ds, at.rename(columns={"group": shown_by}) if shown_by else None, f"survival_{measure}",
+                            reference=lt_name, **({"area": None} if group == "region" else {}))
+title = f"{f.t('survival.chart.curves', measure=f.t(f'survival.measure.{measure}'))}: {d_curves.context(f.lang, site=True)}"
 fig = charts.survival_curves_chart(curves, group=gcol, labels=labels,
                                    observed=res["observed"] if show_obs and method != "observed" else None,
                                    lang=f.lang, theme=f.theme, title=title, measure=measure)
@@ -144,7 +149,7 @@ headers = {c: f.t(f"survival.col.{c}") for c in ("time", "estimate", "n_risk", "
 headers[group] = f.t(f"survival.by.{group}")
 widgets.chart_with_table(fig, table, name="survival_curves", f=f, ds=ds, title=title,
                          reading=" ".join(sentences[:2]) if sentences else "",
-                         table_note=what + " " + "; ".join(comp_lines) + ".", headers=headers)
+                         table_note=what + " " + "; ".join(comp_lines) + ".", headers=headers, desc=d_curves)
 st.caption(what)
 st.caption(" · ".join(comp_lines))
 
@@ -153,7 +158,9 @@ st.subheader(f.t("survival.site.title", years=years, measure=f.t(f"survival.meas
 by_site = cache.survival_by_site(ds, f, method, approach, first_only)
 MIN_PATIENTS = 50     # sites with fewer patients stay in the table, not in the chart or its reading
 shown = by_site[(by_site["site"] != filters.ALL_SITES) & (by_site["n"] >= MIN_PATIENTS)]
-site_title = f.t("survival.chart.by_site", years=years, measure=f.t(f"survival.measure.{measure}"))
+d_sites = widgets.describe(f, ds, shown, f"survival_{measure}", reference=lt_name)
+site_title = (f"{f.t('survival.chart.by_site', years=years, measure=f.t(f'survival.measure.{measure}'))}: "
+              f"{d_sites.context(f.lang)}")
 site_fig = charts.survival_by_site_chart(shown, site="site", time=years, lang=f.lang, theme=f.theme, title=site_title,
                                          measure=measure)
 best = shown[np.isclose(shown["time"], years)].dropna(subset=["estimate"]).sort_values("estimate")
@@ -169,7 +176,7 @@ site_caption = f.t("survival.caption", measure=f.t(f"survival.method.{method}"),
 wide = by_site.assign(site=by_site["site"].map(lambda s: f.t("app.site.all") if s == filters.ALL_SITES else s)).round(4)
 widgets.chart_with_table(site_fig, wide, name="survival_by_site", f=f, ds=ds, title=site_title, reading=site_reading,
                          table_note=site_caption + " " + f.t("survival.site.std_note") + " "
-                         + f.t("survival.site.min_note", n=MIN_PATIENTS), headers=headers)
+                         + f.t("survival.site.min_note", n=MIN_PATIENTS), headers=headers, desc=d_sites)
 st.caption(site_caption)
 
 # --- reconciliation ---------------------------------------------------------------------------------

@@ -24,9 +24,11 @@ Bashir Estève Spiegelhalter Clayton Kaldor Moran Cameron Trivedi Anselin Eur Sc
 CanReg Cancer Tomorrow Excel PowerPoint Parquet GeoJSON GeoPackage Shapefile Chromium Debian English Azərbaycanca
 Helicobacter pylori anti dpi px zip Wilson Poisson Bayes Pearson Ferlay Asadzadeh Vostakolaei
 Int Med Public Health Biometrics
+Brenner Gefeller Clark Altman De Stavola Lancet Allemani Corazziari Quinn Capocaccia Cutler Ederer Chronic Dis
+Heise relsurv Pohar Perme Stare Kaplan Meier Am Assoc Greenwood
 """.split())
 # column names a file must have (quoted in upload help texts), and statistical notation
-CODES = set("""year sex age_group population region_code indicator value unit rate count lower upper source df
+CODES = set("""year sex age_group population region_code indicator value unit rate count lower upper source df exp se sqrt qx mx
 columns codes date_format""".split())
 TABLE_PLACES = ("table header", "table cell")
 

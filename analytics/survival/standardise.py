@@ -61,7 +61,8 @@ def standardise(age_specific: pd.DataFrame, weights: Sequence[float] | str, *, b
     if w.size != len(ICSS_AGE_GROUPS) or abs(w.sum() - 1) > 1e-9:
         raise SurvivalInputError("ICSS weights: five age-group weights summing to 1")
     wmap = dict(zip(ICSS_AGE_GROUPS, w))
-    df = age_specific.assign(_w=age_specific[age].astype(str).map(wmap))
+    # float even when no age group matches (a map of no hits keeps the string dtype of the labels)
+    df = age_specific.assign(_w=age_specific[age].astype(str).map(wmap).astype(float))
     df = df[df["_w"].notna()]
     df = df.assign(_ws=df["_w"] * df["estimate"], _wv=(df["_w"] * df["estimate"] * df["se"]) ** 2)
     keys = list(by) + ["time"]

@@ -719,17 +719,28 @@ def rate_ratio(data, other: pd.DataFrame | None = None, *, compare: str | None =
 
 
 def _binom_two_sided(k, n, p):
-    """Two-sided exact binomial p-value (sum of outcomes no more likely than k), vectorised."""
-    k = np.asarray(k, float)
-    n = np.asarray(n, float)
-    p = np.asarray(p, float)
-    nmax = int(np.nanmax(n)) if n.size and np.isfinite(np.nanmax(n)) else 0
-    if nmax > 20000:    # large counts: the doubled smaller tail is indistinguishable
-        return np.minimum(1.0, 2 * np.minimum(stats.binom.cdf(k, n, p), stats.binom.sf(k - 1, n, p)))
-    grid = np.arange(nmax + 1)[None, :]
-    pm = stats.binom.pmf(grid, n[:, None], p[:, None])
-    pk = stats.binom.pmf(k, n, p)[:, None]
-    return np.minimum(1.0, np.where(pm <= pk * (1 + 1e-7), pm, 0.0).sum(axis=1))
+    """Two-sided exact binomial p-value: the probability of the outcomes no more likely than k
+    (relative tolerance 1e-7), as R's ``binom.test``. The pmf falls monotonically away from the
+    mean, so the boundary of the other tail is found by a vectorised bisection (any n)."""
+    k, n, p = np.broadcast_arrays(*(np.asarray(a, float) for a in (k, n, p)))
+    d = stats.binom.pmf(k, n, p) * (1 + 1e-7)
+    m = n * p
+    below = k < m
+    # other tail: [ceil(m), n] when k < m (first index with pmf <= d), else [0, floor(m)] (last)
+    lo = np.where(below, np.ceil(m), 0.0)
+    hi = np.where(below, n + 1, np.floor(m) + 1)
+    with np.errstate(invalid="ignore"):
+        for _ in range(int(np.ceil(np.log2(np.nanmax(n, initial=1) + 2))) + 1):
+            mid = np.floor((lo + hi) / 2)
+            small = stats.binom.pmf(mid, n, p) <= d
+            go_left = np.where(below, small, ~small)
+            hi = np.where(go_left & (lo < hi), mid, hi)
+            lo = np.where(~go_left & (lo < hi), mid + 1, lo)
+        # below: lo = first index of the upper tail no more likely than k; else lo - 1 = last
+        other = np.where(below, stats.binom.sf(lo - 1, n, p), stats.binom.cdf(lo - 1, n, p))
+        own = np.where(below, stats.binom.cdf(k, n, p), stats.binom.sf(k - 1, n, p))
+    out = np.minimum(1.0, own + other)
+    return np.where(k == m, 1.0, np.where(np.isnan(k + n + p), np.nan, out))
 
 
 # --------------------------------------------------------------------------------------------

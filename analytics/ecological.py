@@ -173,20 +173,22 @@ def ecological_regression(data: pd.DataFrame, factors: Sequence[str], *, observe
         raise ValueError(f"Unknown family {family!r}; choose one of {', '.join(map(repr, FAMILIES))}.")
     if per not in PER:
         raise ValueError(f"Unknown per {per!r}; choose one of {', '.join(map(repr, PER))}.")
-    d = data[[observed, expected, *factors]].apply(pd.to_numeric, errors="coerce")
-    d = d[d.notna().all(axis=1) & (d[expected] > 0)]
-    if len(d) <= len(factors) + 1:
-        raise ValueError(f"Only {len(d)} areas have complete data: too few for {len(factors)} factor(s).")
-    x = d[factors].astype(float)
+    cols = np.column_stack([pd.to_numeric(data[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+                            for c in (observed, expected, *factors)])
+    keep = np.isfinite(cols).all(axis=1) & (cols[:, 1] > 0)
+    cols, index = cols[keep], data.index[keep]
+    if len(index) <= len(factors) + 1:
+        raise ValueError(f"Only {len(index)} areas have complete data: too few for {len(factors)} factor(s).")
+    x = cols[:, 2:]
     scale = pd.Series(1.0, index=factors)
     if per == "sd":
-        scale = x.std(ddof=1)
+        scale = pd.Series(x.std(axis=0, ddof=1), index=factors)
         if (scale == 0).any():
             raise ValueError(f"Factor {scale[scale == 0].index[0]!r} does not vary between areas.")
-        x = (x - x.mean()) / scale
-    X = np.column_stack([np.ones(len(d)), x.to_numpy()])
-    y = d[observed].to_numpy(dtype=float)
-    off = np.log(d[expected].to_numpy(dtype=float))
+        x = (x - x.mean(axis=0)) / scale.to_numpy()
+    X = np.column_stack([np.ones(len(index)), x])
+    y = cols[:, 0]
+    off = np.log(cols[:, 1])
     pois = glm.fit_poisson(y, X, off)
     od = overdispersion_test(y, pois.mu)
     fam, reason = _choose(family, pois, od)
@@ -204,7 +206,7 @@ def ecological_regression(data: pd.DataFrame, factors: Sequence[str], *, observe
         warns = warns + ("negative binomial fit did not converge: Poisson with a quasi-likelihood scale used",)
     table = _coefficients(fit, factors, per, scale, conf)
     pearson = (y - fit.mu) / np.sqrt(fit.mu + fit.alpha * fit.mu ** 2)
-    resid = pd.Series(pearson, index=d.index, name="pearson_residual")
+    resid = pd.Series(pearson, index=index, name="pearson_residual")
     rm = None
     if w is not None:
         ids = [str(i) for i in w.id_order]
@@ -214,7 +216,7 @@ def ecological_regression(data: pd.DataFrame, factors: Sequence[str], *, observe
             rm = moran(r_al.reindex(ids).to_numpy(), w, permutations=permutations)
     choice = ModelChoice(family, fam, reason, OVERDISPERSION_TEST, float(od["t"]), float(od["p_value"]),
                          OVERDISPERSION_LEVEL, pois.dispersion)
-    return EcologicalResult(table, glm_label(fam), len(d), fit.deviance, fit.aic, fit.dispersion,
+    return EcologicalResult(table, glm_label(fam), len(index), fit.deviance, fit.aic, fit.dispersion,
                             fit.alpha if fam == "negbin" else np.nan, od, rm, resid,
                             choice=choice, converged=converged, warnings=warns)
 

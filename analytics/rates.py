@@ -29,6 +29,8 @@ __all__ = [
 ]
 
 DSR_METHODS = ("tiwari", "fay_feuer", "dobson", "dobson_exact", "normal", "lognormal")
+RATIO_METHODS = ("tiwari", "fay_feuer")          # weights of the F interval of a rate ratio
+RATIO_CIS = ("f", "lognormal", "test_based")
 UNKNOWN_AGE_RULES = ("exclude", "redistribute")
 
 # Stable codes of the ``flag`` column (several joined with ";"). Labels in every language are the
@@ -460,8 +462,8 @@ def cumulative_risk(data: pd.DataFrame, *, count: str = "count", population: str
     ``unknown_age``, ``cum_rate``, ``cum_rate_se``, ``cum_risk``, ``se``, ``lower``, ``upper``,
     ``flag``.
     """
-    if unknown_age not in UNKNOWN_AGE_RULES:
-        raise ValueError(f"unknown_age must be one of {UNKNOWN_AGE_RULES}, got {unknown_age!r}")
+    ci.check_choice("cumulative risk CI method", method, DSR_METHODS)
+    ci.check_choice("unknown_age rule", unknown_age, UNKNOWN_AGE_RULES)
     age_col = age if age is not None else age_start
     require_columns(data, [count, population, age_col] + as_list(by))
     axis = age_axis(data, age_col)
@@ -528,8 +530,8 @@ def isr(data: pd.DataFrame, *, count: str = "count", population: str = "populati
     count as 0 (as PHE). Columns: by..., ``observed``, ``expected``, ``value``, ``lower``,
     ``upper``, ``ci_method`` ("exact"/"byar" per group), ``flag``.
     """
-    if statistic not in ("ratio", "rate"):
-        raise ValueError("statistic must be 'ratio' or 'rate'")
+    ci.check_choice("ISR statistic", statistic, ("ratio", "rate"))
+    ci.check_choice("ISR limit method", method, ci.POISSON_METHODS)
     by = as_list(by)
     obs_col = observed if isinstance(observed, str) else None
     require_columns(data, [population, ref_count, ref_population] + by
@@ -617,8 +619,8 @@ def rate_ratio(data, other: pd.DataFrame | None = None, *, compare: str | None =
         compare, reference = "_cmp", "2"
     if compare is None:
         raise ValueError("rate_ratio needs `other` or a `compare` column and a `reference` level")
-    if ratio_ci not in ("f", "lognormal", "test_based"):
-        raise ValueError("ratio_ci must be 'f', 'lognormal' or 'test_based'")
+    ci.check_choice("rate ratio interval", ratio_ci, RATIO_CIS)
+    ci.check_choice("rate ratio weight method", method, RATIO_METHODS)
     by = as_list(by)
     require_columns(data, [compare])
     if reference not in set(data[compare].dropna().unique()):
@@ -776,7 +778,7 @@ def funnel_limits(x, *, kind: str = "ratio", target: float = 1.0,
         denom = xa
         scale = multiplier
     else:
-        raise ValueError("kind must be 'ratio' or 'rate'")
+        ci.check_choice("funnel kind", kind, ("ratio", "rate"))
     out = pd.DataFrame({"x": xa})
     phi = tau2 = None
     if overdispersion:

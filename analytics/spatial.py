@@ -33,6 +33,7 @@ from scipy import sparse, stats
 
 from analytics import schema
 from analytics.glm import CountFit, fit_negbin
+from analytics.intervals import check_choice
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ def contiguity_weights(regions: gpd.GeoDataFrame, *, key: str = schema.REGION,
     well defined); ``connect_components=True`` links each smaller component to the main one by the
     closest pair of areas. What was added is listed in ``w.added_links`` (pairs of ids).
     """
+    check_choice("island rule", islands, ("nearest", "keep"))
     if key not in regions.columns:
         raise ValueError(f"The regions table has no column {key!r} (region code).")
     codes = regions[key].astype(str).tolist()
@@ -106,8 +108,6 @@ def contiguity_weights(regions: gpd.GeoDataFrame, *, key: str = schema.REGION,
                 j = int(np.argmin(d))
                 if codes[j] not in neigh[codes[i]]:
                     link(codes[i], codes[j])
-    elif islands not in ("nearest", "keep"):
-        raise ValueError("islands must be 'nearest' or 'keep'.")
     if connect_components:
         geom = _projected(g) if geom is None else geom
         while True:
@@ -212,10 +212,8 @@ def smooth_sir(observed, expected, *, method: str = "global", w: libpysal.weight
     shrinkage, when the counts are not overdispersed). ``attrs`` record ``estimator``,
     ``converged``, ``iterations`` and the fitting ``warnings``.
     """
-    if method not in ("global", "local"):
-        raise ValueError("method must be 'global' or 'local'.")
-    if estimator not in ("moments", "ml"):
-        raise ValueError("estimator must be 'moments' or 'ml'.")
+    check_choice("smoothing method", method, ("global", "local"))
+    check_choice("prior estimator", estimator, ("moments", "ml"))
     if estimator == "ml" and method != "global":
         raise ValueError("The maximum likelihood prior is global; use estimator='moments' for local smoothing.")
     if method == "local" and w is None:
@@ -513,6 +511,8 @@ def regional_measures(counts: pd.DataFrame, population: pd.DataFrame, *, referen
     flag ("suppressed" when 0 < cases < ``suppress_below``, "unreliable" when cases <
     ``unreliable_below``, else "") and reason (a sentence for the hover).
     """
+    from analytics.rates import DSR_METHODS
+    check_choice("ASR CI method", ci_method, DSR_METHODS)
     by = list(by)
     for name, frame, need in (("counts", counts, [region, age, count]),
                               ("population", population, [region, age, schema.POPULATION])):

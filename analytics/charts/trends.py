@@ -29,6 +29,9 @@ __all__ = ["trend_chart", "apc_chart", "prevalence_chart", "projection_chart", "
            "site_phrase", "who_phrase", "series_name", "series_colour"]
 
 
+PREVALENCE_VALUES = ("count", "proportion", "asr")
+
+
 def _separators(lang: str) -> str:
     return ". " if lang == "en" else ", "
 
@@ -174,6 +177,9 @@ def prevalence_chart(
 ) -> go.Figure:
     """Horizontal bars of N-year prevalence by site (one bar per sex), for one ``duration``
     (the longest in the table when None). ``value``: "count", "proportion" or "asr"."""
+    if value not in PREVALENCE_VALUES:
+        raise ValueError(f"unknown prevalence value {value!r}; choose one of "
+                         f"{', '.join(map(repr, PREVALENCE_VALUES))}")
     _require(table, [site, value, "duration"], "prevalence_chart")
     title = title if title is not None else t("trends.chart.prevalence_title", lang)
     if table.empty:

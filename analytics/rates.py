@@ -48,6 +48,7 @@ FLAG_CODES = (
     "observed_missing",            # indirect standardisation: observed total missing
     "unreliable",                  # fewer than n cases: rate unreliable (analytics.disclosure)
     "suppressed",                  # count below k withheld (analytics.disclosure)
+    "not_applicable_sex",          # sex-specific site, other sex: no rate (analytics.sites.blank_other_sex)
 )
 
 

@@ -31,6 +31,7 @@ from plotly.colors import sample_colorscale
 from analytics import classify as cls
 from analytics import schema
 from analytics.charts.base import GREY, empty_figure, finite, template_name
+from analytics.presets import fmt, fmt_p
 from analytics.i18n import format_number, t
 
 MAP_STYLE = "white-bg"
@@ -504,7 +505,7 @@ def coefficient_plot(table: pd.DataFrame, *, lang: str = "en", theme: str = "lig
         error_x=dict(type="data", symmetric=False, array=d["rr_upper"] - d["rate_ratio"],
                      arrayminus=d["rate_ratio"] - d["rr_lower"], color="#0072B2"),
         marker=dict(size=10, color="#0072B2"),
-        text=[f"RR {_fmt(r, lang, 3)} ({_fmt(lo, lang, 3)}–{_fmt(hi, lang, 3)}), p = {_fmt(pv, lang, 3)}"
+        text=[f"RR {fmt(r, 'ratio', lang)} ({fmt(lo, 'ratio', lang)}–{fmt(hi, 'ratio', lang)}), {fmt_p(pv, lang)}"
               for r, lo, hi, pv in zip(d["rate_ratio"], d["rr_lower"], d["rr_upper"], d["p_value"])],
         hovertemplate="%{y}<br>%{text}<extra></extra>", name="RR"))
     fig.add_vline(x=1, line=dict(color="#555555", dash="dot"))

@@ -192,20 +192,25 @@ def fmt(x, kind: str = "rate", lang: str = "en", *, preset=None, signed: bool = 
     nf = number_format(preset)
     if kind == "p":
         return fmt_p(x, lang, preset=nf, prefix=False)
-    d = nf.decimals(kind)
+    return signed_number(x, lang, nf.decimals(kind), plus=signed)
+
+
+def signed_number(x, lang: str = "en", decimals: int = 1, *, plus: bool = False) -> str:
+    """``x`` with ``decimals`` as the language writes it, a typographic minus on negative
+    numbers ("−2.1"), "+" on positive ones with ``plus``, no sign on a value that rounds to 0."""
     try:
         v = float(x)
     except (TypeError, ValueError):
-        return format_number(x, lang, d)
+        return format_number(x, lang, decimals)
     if not math.isfinite(v):
-        return format_number(v, lang, d)
-    r = round(v, d)
+        return format_number(v, lang, decimals)
+    r = round(v, decimals)
     if r == 0:
-        return format_number(0.0, lang, d)
-    text = format_number(abs(v), lang, d)
+        return format_number(0.0, lang, decimals)
+    text = format_number(abs(v), lang, decimals)
     if r < 0:
         return MINUS + text
-    return ("+" + text) if signed else text
+    return ("+" + text) if plus else text
 
 
 def fmt_p(p, lang: str = "en", *, preset=None, prefix: bool = True) -> str:

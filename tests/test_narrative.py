@@ -247,7 +247,7 @@ def test_regression_sentence_matches_the_closed_form_poisson_rate_ratio():
     assert nar.regression_sentence(down, "x", x_label="obesity") == \
         "The SIR falls by 10.0% per 1 standard deviation of obesity (95% CI \u221220.0% to \u22125.0%)."
     assert nar.regression_sentence(down, "x", x_label="piylənmə", lang="az") == \
-        "Piylənmə 1 standart kənarlaşma artdıqda SIR 10,0% azalır (95% Eİ -20,0%–-5,0%)."
+        "Piylənmə 1 standart kənarlaşma artdıqda SIR 10,0% azalır (95% Eİ \u221220,0%–\u22125,0%)."
     assert nar.regression_sentence(down, "absent", x_label="x") == "There are no cases for this selection."
 
 

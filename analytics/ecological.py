@@ -35,6 +35,7 @@ from analytics.spatial import MoranResult, moran
 log = logging.getLogger(__name__)
 
 __all__ = ["ecological_regression", "overdispersion_test", "EcologicalResult", "ModelChoice", "CAUTION",
+           "choice_sentence", "export_table",
            "FAMILIES", "OVERDISPERSION_LEVEL", "OVERDISPERSION_TEST"]
 
 CAUTION = ("Ecological fallacy: these associations are between areas, not people. A rate ratio per "
@@ -219,6 +220,32 @@ def ecological_regression(data: pd.DataFrame, factors: Sequence[str], *, observe
     return EcologicalResult(table, glm_label(fam), len(index), fit.deviance, fit.aic, fit.dispersion,
                             fit.alpha if fam == "negbin" else np.nan, od, rm, resid,
                             choice=choice, converged=converged, warnings=warns)
+
+
+def choice_sentence(choice: ModelChoice, lang: str = "en") -> str:
+    """Which model was fitted and why, in ``lang`` (catalogue ``models.choice.*``): the test that
+    decided, its p-value ("p < 0.001" below 0.001) and the Pearson dispersion of the Poisson fit."""
+    from analytics.i18n import format_number, t
+    from analytics.presets import fmt_p
+
+    return t(f"models.choice.{choice.reason}", lang, model=t(f"models.family.{choice.family}", lang),
+             test=t("models.test.cameron_trivedi", lang), p=fmt_p(choice.p_value, lang),
+             level=format_number(choice.level, lang, 2), disp=format_number(choice.dispersion, lang, 2))
+
+
+def export_table(result: EcologicalResult, lang: str = "en") -> pd.DataFrame:
+    """The coefficient table as exported: every row says which model was fitted, why, whether it
+    converged and its fitting warnings (columns ``model``, ``model_reason``, ``model_test_p``,
+    ``model_choice``, ``converged``, ``warnings``), so a CSV or Excel download carries it."""
+    out = result.table.copy()
+    c = result.choice
+    out["model"] = c.family if c is not None else ""
+    out["model_reason"] = c.reason if c is not None else ""
+    out["model_test_p"] = c.p_value if c is not None else np.nan
+    out["model_choice"] = choice_sentence(c, lang) if c is not None else ""
+    out["converged"] = result.converged
+    out["warnings"] = "; ".join(result.warnings)
+    return out
 
 
 def glm_label(family: str) -> str:

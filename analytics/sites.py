@@ -14,6 +14,7 @@ D47 codes in "Other". Aggregates "All sites" (C00-C97 and the registrable D code
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import numpy as np
@@ -186,6 +187,9 @@ _KEEP = ("count", "observed", "expected", "population", "person_years", "unknown
          "all_ages", "cases", "year", "age_start")
 
 
+_AGE_LABEL = re.compile(r"^\d+(-\d+|\+)$")      # age-group count columns of a CI5 table ("0-4", "85+")
+
+
 @lru_cache(maxsize=1)
 def _site_sexes() -> dict[str, int]:
     """Site label -> the only sex it occurs in (1 male, 2 female), over both schemes: prostate,
@@ -215,7 +219,7 @@ def blank_other_sex(frame: pd.DataFrame, *, site: str | None = None, sex: str = 
         return frame
     out = frame.copy()
     cols = [c for c in out.columns if c not in _KEEP and c not in (site, sex, flag)
-            and pd.api.types.is_float_dtype(out[c])]
+            and not _AGE_LABEL.match(str(c)) and pd.api.types.is_float_dtype(out[c])]
     out.loc[other, cols] = np.nan
     old = out[flag].astype(str).where(out[flag].notna(), "") if flag in out.columns else pd.Series("", index=out.index)
     out[flag] = np.where(other, np.where(old == "", OTHER_SEX_FLAG, old + ";" + OTHER_SEX_FLAG), old)

@@ -23,7 +23,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics import cube as cubes
-from analytics import disclosure, rates
+from analytics import disclosure, rates, sites
 from analytics import schema as S
 from app_support.filters import PUBLIC_K, Filters
 from app_support.state import Dataset
@@ -138,6 +138,7 @@ def _dsr(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
     if data.empty:
         return pd.DataFrame(columns=list(by) + DSR_COLUMNS)
     res = rates.dsr(data, standard=f.std, by=list(by) or None, method=f.ci, conf=f.level)
+    res = sites.blank_other_sex(res)        # prostate in women: no rate (NaN with its reason), not 0.0
     return suppress(res) if f.public else res
 
 
@@ -161,7 +162,7 @@ def cumulative_risk(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=
 @by_dataset(max_entries=64)
 def _age_specific(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
     data = _rate_input(ds, f, by, False, sexes)
-    out = rates.age_specific(data, by=list(by) or None, conf=f.level)
+    out = sites.blank_other_sex(rates.age_specific(data, by=list(by) or None, conf=f.level))
     return suppress(out) if f.public else out
 
 
@@ -178,8 +179,8 @@ def ci5_table(ds: Dataset, f: Filters, sex: int) -> pd.DataFrame:
     pop = _rate_input(ds, f, (S.SEX,), True, (sex,))
     pop = pop[pop[S.AGE_GROUP].notna()][[S.SEX, S.AGE_GROUP, S.POPULATION]]
     c44 = cube(ds, f.site_column).c44_sites
-    out = rates.ci5_table(counts, pop, site=SITE, standard=f.std,
-                          total_excludes=tuple(c44) if f.site == cubes.ALL_BUT_C44 else ())
+    out = sites.blank_other_sex(rates.ci5_table(counts, pop, site=SITE, standard=f.std,
+                                                total_excludes=tuple(c44) if f.site == cubes.ALL_BUT_C44 else ()))
     if not f.public:
         return out
     out = suppress(out.rename(columns={"all_ages": "count"})).rename(columns={"count": "all_ages"})
@@ -352,6 +353,7 @@ def prevalence(ds: Dataset, regions: tuple | None, site_col: str, year: int, cou
         pop = pop[pop[S.REGION].astype(str).isin(regions)]
     out = compute(rec, pop, index_date=f"{year}-12-31", by=[site_col, S.SEX], counting=counting,
                   adjust_lost=adjust, standard=std, conf=conf, ages=list(ages) if ages else None)
+    out = sites.blank_other_sex(out, site=site_col)
     out.attrs = dict(out.attrs)
     return out
 

@@ -35,3 +35,11 @@ def test_signs():
 def test_p_values_never_print_as_zero(p, en, ru):
     assert presets.fmt_p(p, "en") == en and presets.fmt_p(p, "ru") == ru
     assert presets.fmt_p(p, prefix=False) == en[2:].removeprefix("= ")
+
+
+def test_tables_on_screen_print_small_p_values_as_below_0001():
+    import pandas as pd
+
+    from app_support import tables
+    shown = tables.localise(pd.DataFrame({"term": ["x", "y"], "p_value": [1e-12, 0.0456], "ratio_p": [0.0, 1.0]}), "ru")
+    assert shown["p_value"].tolist() == ["< 0,001", "0,046"] and shown["ratio_p"].tolist() == ["< 0,001", "1,000"]

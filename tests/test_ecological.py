@@ -144,3 +144,16 @@ def test_default_model_stays_poisson_without_overdispersion():
 def test_unknown_family_names_the_allowed_ones(tokyo):
     with pytest.raises(ValueError, match="'auto', 'poisson', 'quasipoisson', 'negbin'"):
         ecological.ecological_regression(tokyo, FACTORS, observed="db2564", expected="eb2564", family="gamma")
+
+
+def test_non_convergence_is_reported_not_silenced(monkeypatch, tokyo):
+    """Issue 9: fitting warnings were silenced and non-converged fits never reported."""
+    from analytics import glm
+    monkeypatch.setattr(glm, "MAX_IRLS", 1)
+    r = ecological.ecological_regression(tokyo, FACTORS, observed="db2564", expected="eb2564", family="poisson")
+    assert not r.converged and any("did not converge" in w for w in r.warnings)
+    auto = ecological.ecological_regression(tokyo, FACTORS, observed="db2564", expected="eb2564")
+    # the negative binomial fit fails too: the default falls back to quasi-Poisson and says so
+    assert auto.family == "quasi-Poisson" and auto.choice.reason == "negbin_failed"
+    assert any("quasi-likelihood" in w for w in auto.warnings)
+    assert "did not converge" in ecological.export_table(auto)["warnings"].iloc[0]

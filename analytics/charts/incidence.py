@@ -101,8 +101,11 @@ def _suppressed_text(frame: pd.DataFrame, k: int | None) -> list[str]:
 
 def _hover_ci(lang: str, conf: float = 0.95) -> str:
     # Built here, not in the catalogue: plotly's %{...} would clash with str.format braces.
+    from analytics.presets import number_format
+
     ci = t("charts.ci_short", lang, level=format_number(conf * 100, lang, 0))
-    return "%{customdata[0]:.1f} (" + ci + " %{customdata[1]:.1f}\u2013%{customdata[2]:.1f})"
+    d = number_format().d3("rate").lstrip(",")         # the decimals of every printed rate
+    return "%{customdata[0]:" + d + "} (" + ci + " %{customdata[1]:" + d + "}\u2013%{customdata[2]:" + d + "})"
 
 
 # --- two-sided bar of the top sites -------------------------------------------------------

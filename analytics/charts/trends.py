@@ -85,6 +85,9 @@ def trend_chart(
     if fitted.empty:
         return empty_figure(t("charts.no_data", lang), theme, title)
     fig = new_figure(title, theme)
+    from analytics.presets import number_format
+
+    rate_fmt = number_format().d3("rate")
     groups = list(fitted.groupby(series, sort=False)) if series else [(None, fitted)]
     # Several series: one legend entry each (its colour covers points and fit), legend under the
     # plot so it never runs into the title.
@@ -100,10 +103,10 @@ def trend_chart(
                        arrayminus=(g[observed] - g[lower]).to_numpy(), thickness=1, width=0, color=col)
         fig.add_scatter(x=g[year], y=g[observed], mode="markers", name=name, legendgroup=str(key),
                         marker=dict(color=col, size=8), error_y=err, showlegend=not many,
-                        hovertemplate="%{x}: %{y:.2f}<extra>" + name + "</extra>")
+                        hovertemplate="%{x}: %{y:" + rate_fmt + "}<extra>" + name + "</extra>")
         fig.add_scatter(x=g[year], y=g[fit], mode="lines", name=name if many else t("trends.chart.fit", lang, name=name),
                         legendgroup=str(key), line=dict(color=col, width=2.5), showlegend=True,
-                        hovertemplate="%{x}: %{y:.2f}<extra>" + t("trends.chart.fit", lang, name=name) + "</extra>")
+                        hovertemplate="%{x}: %{y:" + rate_fmt + "}<extra>" + t("trends.chart.fit", lang, name=name) + "</extra>")
         if segments is not None and len(segments) and "end" in segments:
             seg = segments if series is None or series not in segments else segments[segments[series] == key]
             jps = seg["end"].to_numpy(float)[:-1] if len(seg) > 1 else np.array([])

@@ -73,8 +73,9 @@ class ModelChoice:
         verdict = "overdispersed" if self.p_value < self.level else "not overdispersed"
         tail = ("; the negative binomial fit did not converge, so the Poisson fit with a "
                 "quasi-likelihood scale is used" if self.reason == "negbin_failed" else "")
-        return (f"Model: {what}, because the Poisson fit is {verdict} ({self.test}: p = "
-                f"{self.p_value:.3g}, level {self.level:g}; Pearson X²/df = {self.dispersion:.2f}){tail}.")
+        from analytics.presets import fmt_p
+        return (f"Model: {what}, because the Poisson fit is {verdict} ({self.test}: {fmt_p(self.p_value)}, "
+                f"level {self.level:g}; Pearson X²/df = {self.dispersion:.2f}){tail}.")
 
 
 @dataclass(frozen=True)

@@ -423,8 +423,9 @@ def funnel_plot(frame: pd.DataFrame, *, observed: str = "cases", expected: str =
 
 def sir_scatter(frame: pd.DataFrame, x: str, *, y: str = "sir", observed: str = "cases", expected: str = "expected",
                 x_label: str | None = None, lang: str = "en", theme: str = "light", title: str | None = None) -> go.Figure:
-    """SIR against a risk factor, marker area proportional to E, with the Poisson regression fit
-    ``SIR = exp(a + b x)`` (offset log E), which weights areas by their expected counts."""
+    """SIR against a risk factor, marker area proportional to E, with the log-linear fit
+    ``SIR = exp(a + b x)`` (offset log E) of :func:`analytics.ecological.ecological_regression`'s
+    default model (negative binomial when the Poisson fit is overdispersed, else Poisson)."""
     from analytics.ecological import ecological_regression
     x_label = x_label or x
     title = title if title is not None else t("maps.scatter_title", lang, x=x_label)

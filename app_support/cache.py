@@ -132,13 +132,31 @@ def suppress(table: pd.DataFrame) -> pd.DataFrame:
     return disclosure.suppress(table, k=PUBLIC_K)
 
 
+def blank_other_sex(res: pd.DataFrame, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
+    """Measures of a sex-specific site for the other sex blanked with their reason
+    (``analytics.sites.blank_other_sex``), also when the site or the sex comes from the sidebar
+    rather than a column (prostate chosen with "women": no ASR, not 0.0)."""
+    added = {}
+    if SITE not in by:
+        added[SITE] = f.site
+    if S.SEX not in by:
+        one = set(sexes or f.sex_codes) & {S.MALE, S.FEMALE}
+        if len(one) != 1 or S.UNKNOWN_SEX in set(sexes or f.sex_codes):
+            return res
+        added[S.SEX] = one.pop()
+    if not added:
+        return sites.blank_other_sex(res)
+    out = sites.blank_other_sex(res.assign(**added))
+    return out.drop(columns=list(added)) if out is not res else res
+
+
 @by_dataset(max_entries=256)
 def _dsr(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
     data = _rate_input(ds, f, by, False, sexes)
     if data.empty:
         return pd.DataFrame(columns=list(by) + DSR_COLUMNS)
     res = rates.dsr(data, standard=f.std, by=list(by) or None, method=f.ci, conf=f.level)
-    res = sites.blank_other_sex(res)        # prostate in women: no rate (NaN with its reason), not 0.0
+    res = blank_other_sex(res, f, by, sexes)      # prostate in women: no rate (NaN with its reason), not 0.0
     return suppress(res) if f.public else res
 
 
@@ -151,7 +169,8 @@ def dsr(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes: tuple[int, 
 def _cumrisk(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
     data = _rate_input(ds, f, by, False, sexes)
     method = f.ci if f.ci in ("tiwari", "fay_feuer") else "tiwari"
-    return rates.cumulative_risk(data, by=list(by) or None, age=S.AGE_GROUP, method=method, conf=f.level)
+    return blank_other_sex(rates.cumulative_risk(data, by=list(by) or None, age=S.AGE_GROUP, method=method,
+                                                 conf=f.level), f, by, sexes)
 
 
 def cumulative_risk(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=None) -> pd.DataFrame:
@@ -162,7 +181,7 @@ def cumulative_risk(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=
 @by_dataset(max_entries=64)
 def _age_specific(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
     data = _rate_input(ds, f, by, False, sexes)
-    out = sites.blank_other_sex(rates.age_specific(data, by=list(by) or None, conf=f.level))
+    out = blank_other_sex(rates.age_specific(data, by=list(by) or None, conf=f.level), f, by, sexes)
     return suppress(out) if f.public else out
 
 

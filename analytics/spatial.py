@@ -303,7 +303,8 @@ def _row_standardised(w: libpysal.weights.W) -> sparse.csr_matrix:
 def assuncao_reis(events, population) -> np.ndarray:
     """Empirical Bayes standardised rates of Assuncao & Reis (1999, Stat Med 18:2147):
     ``(r_i - b) / sqrt(a + b / n_i)`` with Marshall's global moments; ``a + b/n_i`` below 0 is
-    replaced by ``b / n_i`` (as spdep ``EBImoran.mc`` and esda ``assuncao_rate``)."""
+    replaced by ``b / n_i`` (as the paper and esda ``assuncao_rate``; spdep ``EBImoran.mc`` first
+    sets a negative ``a`` to 0, docs/methods.md 9a)."""
     e = np.asarray(events, dtype=float)
     n = np.asarray(population, dtype=float)
     r = e / n

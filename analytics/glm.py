@@ -191,6 +191,12 @@ def fit_negbin(y, X, offset=None, *, poisson: CountFit | None = None) -> CountFi
     while s_hi >= 0 and hi < hi_b:          # and a negative one above it
         hi = min(hi + np.log(10.0), hi_b)
         s_hi = score(hi)
+    if s_hi >= 0 and s_lo > 0:
+        # still rising at theta = 1e10: alpha < 1e-10, the Poisson fit to machine precision
+        msg = f"NB2 theta above {THETA_BOUNDS[1]:g} (alpha ~ 0): the Poisson fit is used"
+        log.info(msg)
+        return CountFit("negbin", pois.params, pois.bse, pois.mu, pois.loglik, pois.deviance, df,
+                        pois.pearson_chi2, 1.0, np.inf, state["it"], pois.converged, list(pois.warnings) + [msg])
     converged = s_lo > 0 > s_hi
     if converged:
         log_theta, res = optimize.brentq(score, lo, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps,

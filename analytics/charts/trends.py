@@ -341,12 +341,14 @@ def who_phrase(sex, lang: str = "en", region: str | None = None) -> str:
     return who
 
 
-def apc_sentence(segment, *, who: str, site: str, lang: str = "en", conf: float = 0.95, preset=None) -> str:
+def apc_sentence(segment, *, who: str, site: str, lang: str = "en", conf: float = 0.95, preset=None,
+                 keys: str = "trends.reading") -> str:
     """Plain-language reading of one segment ("Among women, breast cancer incidence rose by
     2.1% a year (95% CI 1.4 to 2.8) from 2010 to 2024"); a falling trend gives the decline and
     the APC with its CI, all with their signs ("fell by 2.0% a year (APC −2.0%, 95% CI −2.8 to
     −1.3)"); "did not change significantly" when the CI includes 0. ``who``: from
-    :func:`who_phrase`; ``site``: from :func:`site_phrase`. Decimals: the preset's policy for
+    :func:`who_phrase`; ``site``: from :func:`site_phrase`; ``keys``: the catalogue prefix of the
+    three templates (``mortality.reading`` for mortality). Decimals: the preset's policy for
     APCs (Joinpoint prints one), one more when a significant limit would otherwise read 0."""
     from analytics.presets import fmt, number_format
 
@@ -355,13 +357,13 @@ def apc_sentence(segment, *, who: str, site: str, lang: str = "en", conf: float 
         return ""
     apc, lo, hi = s["apc"], s.get("lower", np.nan), s.get("upper", np.nan)
     if np.isfinite(lo) and lo > 0:
-        key = "trends.reading.rose"
+        key = f"{keys}.rose"
     elif np.isfinite(hi) and hi < 0:
-        key = "trends.reading.fell"
+        key = f"{keys}.fell"
     else:
-        key = "trends.reading.stable"
+        key = f"{keys}.stable"
     nd = number_format(preset).apc
-    if key != "trends.reading.stable" and min(abs(lo), abs(hi)) < 0.5 * 10 ** -nd:
+    if not key.endswith(".stable") and min(abs(lo), abs(hi)) < 0.5 * 10 ** -nd:
         nd += 1                      # never "CI 0.0 to 0.3" for a significant change
     nf = dataclasses.replace(number_format(preset), apc=nd)
     return t(key, lang, who=who, site=site, apc=fmt(apc, "apc", lang, preset=nf),

@@ -40,7 +40,7 @@ PROJECTION_METHODS = ("demographic", "scenario", "nordpred")
 
 
 # Ids shown as words elsewhere in the same row: hidden on screen (the downloads keep them).
-HIDDEN_WITH = {"check": "message", "reason": "description"}
+HIDDEN_WITH = {"check": "message", "reason": "description", "model_reason": "model_choice"}
 SIGNIFICANCE = {"higher": "maps.sig_higher", "lower": "maps.sig_lower", "not significant": "maps.sig_not_significant",
                 "same": "maps.sig_not_significant"}
 LISA = {"high-high": "maps.lisa_high_high", "low-low": "maps.lisa_low_low", "high-low": "maps.lisa_high_low",
@@ -80,6 +80,9 @@ def _words(out: pd.DataFrame, lang: str) -> pd.DataFrame:
     mapped("significance", SIGNIFICANCE)
     for col in ("quadrant", "cluster"):
         mapped(col, LISA)
+    if "model" in out:   # the fitted family (analytics.ecological): its name in this language
+        out["model"] = out["model"].astype(str).map(
+            lambda v: t(f"models.family.{v}", lang) if v and v != "nan" else "")
     if "stage" in out:
         out["stage"] = out["stage"].astype(str).map(lambda v: t(f"describe.stage.{v}", lang))
     if "column" in out and "check" in out:
@@ -90,7 +93,7 @@ def _words(out: pd.DataFrame, lang: str) -> pd.DataFrame:
     if "per" in out:
         out["per"] = out["per"].astype(str).map(lambda v: t("charts.narrative_per_sd" if v == "1 SD" else
                                                             "charts.narrative_per_unit", lang) if v in ("1 SD", "1 unit") else v)
-    for col, shown in HIDDEN_WITH.items():
+    for col, shown in (("check", "message"), ("reason", "description")):
         if col in out and shown not in out:   # no sentence beside it: the id becomes one
             out[col] = out[col].astype(str).map(lambda v: labels.check_label(v, lang))
     return out

@@ -14,6 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics import schema as S
+from analytics.i18n import t
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -242,7 +243,8 @@ def test_risk_factor_page_fits_negative_binomial_when_overdispersed_and_says_why
     info = " ".join(i.value for i in at.info)
     assert "Negative binomial" in info and "Cameron–Trivedi test" in info and "overdispersed" in info
     coef = at.dataframe[-1].value
-    assert set(coef["model"]) == {"negbin"} and set(coef["model_reason"]) == {"overdispersed"}
+    # on screen the model is named in words (the download keeps the code "negbin")
+    assert set(coef["model"]) == {t("models.family.negbin", "en")} and set(coef["model_reason"]) == {"overdispersed"}
     # on screen the p-value reads "< 0.001" (the download keeps the number)
     assert set(coef["model_test_p"]) == {"< 0.001"} and coef["converged"].all()
     texts = [e.value for kind in ("markdown", "caption", "info", "warning") for e in at.get(kind)
@@ -250,7 +252,7 @@ def test_risk_factor_page_fits_negative_binomial_when_overdispersed_and_says_why
     assert not any("p = 0.000" in s or "p = 0,000" in s for s in texts)
     at.radio(key="p_rf_family").set_value("poisson").run()
     assert not at.exception
-    assert set(at.dataframe[-1].value["model"]) == {"poisson"}
+    assert set(at.dataframe[-1].value["model"]) == {t("models.family.poisson", "en")}
     assert any("chosen on this page" in i.value for i in at.info)
 
 

@@ -23,14 +23,14 @@ import pandas as pd
 import streamlit as st
 
 from analytics import cube as cubes
-from analytics import disclosure, rates
+from analytics import tables
 from analytics import schema as S
 from app_support.filters import PUBLIC_K, Filters
 from app_support.state import Dataset
 
 log = logging.getLogger(__name__)
 SITE = cubes.SITE
-DSR_COLUMNS = ["count", "population", "crude_rate", "value", "se", "lower", "upper", "flag"]
+DSR_COLUMNS = tables.DSR_COLUMNS
 
 
 # --- the key helper ---------------------------------------------------------------------
@@ -128,17 +128,14 @@ def rate_input(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, all_sites: 
 
 
 def suppress(table: pd.DataFrame) -> pd.DataFrame:
-    """Public output mode: ``analytics.disclosure.suppress`` with the app's threshold."""
-    return disclosure.suppress(table, k=PUBLIC_K)
+    """Public output mode: ``analytics.tables.protect`` with the app's threshold."""
+    return tables.protect(table, PUBLIC_K)
 
 
 @by_dataset(max_entries=256)
 def _dsr(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
-    data = _rate_input(ds, f, by, False, sexes)
-    if data.empty:
-        return pd.DataFrame(columns=list(by) + DSR_COLUMNS)
-    res = rates.dsr(data, standard=f.std, by=list(by) or None, method=f.ci, conf=f.level)
-    return suppress(res) if f.public else res
+    return tables.dsr_table(_rate_input(ds, f, by, False, sexes), by, standard=f.std, method=f.ci, conf=f.level,
+                            k=PUBLIC_K if f.public else None)
 
 
 def dsr(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes: tuple[int, ...] | None = None) -> pd.DataFrame:
@@ -148,9 +145,7 @@ def dsr(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes: tuple[int, 
 
 @by_dataset(max_entries=256)
 def _cumrisk(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
-    data = _rate_input(ds, f, by, False, sexes)
-    method = f.ci if f.ci in ("tiwari", "fay_feuer") else "tiwari"
-    return rates.cumulative_risk(data, by=list(by) or None, age=S.AGE_GROUP, method=method, conf=f.level)
+    return tables.cumulative_risk_table(_rate_input(ds, f, by, False, sexes), by, method=f.ci, conf=f.level)
 
 
 def cumulative_risk(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=None) -> pd.DataFrame:
@@ -160,9 +155,8 @@ def cumulative_risk(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=
 
 @by_dataset(max_entries=64)
 def _age_specific(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
-    data = _rate_input(ds, f, by, False, sexes)
-    out = rates.age_specific(data, by=list(by) or None, conf=f.level)
-    return suppress(out) if f.public else out
+    return tables.age_specific_table(_rate_input(ds, f, by, False, sexes), by, conf=f.level,
+                                     k=PUBLIC_K if f.public else None)
 
 
 def age_specific(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=None) -> pd.DataFrame:
@@ -174,20 +168,8 @@ def age_specific(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=Non
 def ci5_table(ds: Dataset, f: Filters, sex: int) -> pd.DataFrame:
     """The CI5 / CanReg5 incidence table for one sex: cases by age group, crude rate, ASR,
     cumulative risk 0-74 and % of all sites, one row per site group."""
-    counts = _rate_input(ds, f, (S.SEX, SITE), False, (sex,))[[S.SEX, SITE, S.AGE_GROUP, S.COUNT]]
-    pop = _rate_input(ds, f, (S.SEX,), True, (sex,))
-    pop = pop[pop[S.AGE_GROUP].notna()][[S.SEX, S.AGE_GROUP, S.POPULATION]]
-    c44 = cube(ds, f.site_column).c44_sites
-    out = rates.ci5_table(counts, pop, site=SITE, standard=f.std,
-                          total_excludes=tuple(c44) if f.site == cubes.ALL_BUT_C44 else ())
-    if not f.public:
-        return out
-    out = suppress(out.rename(columns={"all_ages": "count"})).rename(columns={"count": "all_ages"})
-    # the age-group cells are counts too: primary suppression of each small cell
-    for col in [c for c in out.columns if c in S.AGE_GROUPS or c == "unknown_age"]:
-        v = pd.to_numeric(out[col], errors="coerce")
-        out[col] = v.where(~((v > 0) & (v < PUBLIC_K)))
-    return out
+    return tables.ci5_table(cube(ds, f.site_column), selection(ds, f), sex, standard=f.std,
+                            k=PUBLIC_K if f.public else None)
 
 
 @by_dataset(max_entries=64)
@@ -247,18 +229,7 @@ def filter_options(ds: Dataset) -> dict:
 def level_geometry(ds: Dataset, level: str, lang: str):
     """Regions at ``level`` (districts, or economic regions dissolved from them; the code column
     keeps the level's name), their contiguity weights and the GeoJSON (code as region_code)."""
-    from analytics import spatial
-    from analytics.charts import maps as mc
-
-    g = ds.geo
-    if level == S.PARENT:
-        name = S.PARENT_NAME if lang == "az" or "parent_name_en" not in g.columns else "parent_name_en"
-        g = spatial.dissolve_regions(g)[[S.PARENT, name, "geometry"]].rename(columns={name: S.REGION_NAME})
-    else:
-        g = g[[S.REGION, S.REGION_NAME, "geometry"]]
-    w = spatial.contiguity_weights(g, key=level)
-    g = g.reset_index(drop=True)
-    return g, w, mc.geojson_of(g.rename(columns={level: S.REGION}) if level != S.REGION else g)
+    return tables.level_geometry(ds.geo, level, lang)
 
 
 @by_dataset(max_entries=64)
@@ -267,25 +238,20 @@ def regional_measures(ds: Dataset, f: Filters, level: str, ref: str = "national"
     """Regional measures (``analytics.spatial.regional_measures``); the SIR's reference is the
     pooled national rates, the district's own economic region (rates pooled within it), or the
     user's table of age(/sex)-specific rates (``ref="user"``; ``ref_token`` identifies it)."""
-    from analytics import spatial
-
     _, w, _ = level_geometry(ds, level, f.lang)
-    k = PUBLIC_K if f.public else 0
-    kw = dict(standard=f.std, w=w, region=level, conf=f.level, suppress_below=k,
-              unreliable_below=max(10, k), ci_method=f.ci)
+    kw = dict(level=level, w=w, standard=f.std, conf=f.level, ci_method=f.ci, k=PUBLIC_K if f.public else None)
     if ref == "economic" and level == S.REGION:
         data = rate_input(ds, f, by=(level,))
         parent = ds.regions.drop_duplicates(S.REGION).set_index(S.REGION)[S.PARENT]
         data = data.assign(**{S.PARENT: data[S.REGION].map(parent).to_numpy()})
-        return spatial.regional_measures(data, data, reference_within=S.PARENT, **kw)
+        return tables.map_measures(data, reference_within=S.PARENT, **kw)
     if ref == "user" and _ref_table is not None:
         by = (level, S.SEX) if S.SEX in _ref_table.columns else (level,)
         data = rate_input(ds, f, by=by)
         if S.SEX in data.columns:
             data = data.astype({S.SEX: "Int8"})
-        return spatial.regional_measures(data, data, reference=_ref_table, **kw)
-    data = rate_input(ds, f, by=(level,))
-    return spatial.regional_measures(data, data, **kw)
+        return tables.map_measures(data, reference=_ref_table, **kw)
+    return tables.map_measures(rate_input(ds, f, by=(level,)), **kw)
 
 
 @by_dataset(max_entries=64)
@@ -306,16 +272,7 @@ def clusters(ds: Dataset, f: Filters, level: str, ref: str = "national", ref_tok
 def wide_risk_factors(ds: Dataset, level: str) -> pd.DataFrame:
     """One column per risk-factor indicator (the latest year when several are given); at
     economic-region level the population-weighted mean of the districts."""
-    from analytics import spatial
-
-    d = ds.risk_factors
-    if S.YEAR in d.columns and d[S.YEAR].notna().any():
-        d = d.sort_values(S.YEAR).groupby([S.REGION, S.INDICATOR], observed=True).tail(1)
-    if level == S.PARENT:
-        d = spatial.aggregate_risk_factors(d, ds.regions, ds.population).rename(columns={S.PARENT: S.REGION})
-    out = d.pivot_table(index=S.REGION, columns=S.INDICATOR, values=S.VALUE, aggfunc="mean")
-    out.columns = [str(c) for c in out.columns]
-    return out
+    return tables.wide_risk_factors(ds.risk_factors, ds.regions, ds.population, level)
 
 
 # --- trends, prevalence, quality, projections ---------------------------------------------------
@@ -323,21 +280,7 @@ def wide_risk_factors(ds: Dataset, level: str) -> pd.DataFrame:
 def joinpoint_fit(ds: Dataset, data: pd.DataFrame, series: str | None, selection: str, max_jp: str,
                   weighted: bool, conf: float):
     """Joinpoint fits of ``data`` (rates per year, by ``series``): segments, fitted values, AAPCs."""
-    from analytics.trends import joinpoint_table
-
-    by = [series] if series else None
-    kw = dict(selection=selection, conf=conf, max_joinpoints=None if max_jp == "auto" else int(max_jp))
-    segs, fitted, results = joinpoint_table(data, by=by, year="year", rate="value",
-                                            se="se" if weighted else None, **kw)
-    aapc = []
-    for key, res in results.items():
-        a, lo, hi = res.aapc(conf=conf)
-        row = {"segment": "AAPC", "start": res.year.min(), "end": res.year.max(), "apc": a, "lower": lo,
-               "upper": hi, "joinpoints": ", ".join(f"{j:g}" for j in res.joinpoints), "note": ""}
-        if series:
-            row[series] = key[0]
-        aapc.append(row)
-    return segs, fitted, pd.DataFrame(aapc)
+    return tables.joinpoint_fit(data, series, selection=selection, max_jp=max_jp, weighted=weighted, conf=conf)
 
 
 @by_dataset(max_entries=32)

@@ -25,7 +25,7 @@ from analytics.cube import ALL_BUT_C44, ALL_SITES  # noqa: E402  (one definition
 CONF_LEVELS = ("90", "95", "99", "99.8")
 THEMES = ("light", "presentation")  # analytics.charts.base.template_name
 AGE_STARTS = [int(a) for a in S.age_group_edges()]
-PUBLIC_K = 10  # primary suppression threshold in public output mode (methods sheet §8)
+from analytics.tables import PUBLIC_K  # noqa: E402  (threshold of public output, one definition)
 
 
 def _standards() -> list[str]:

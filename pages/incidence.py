@@ -2,6 +2,7 @@
 import streamlit as st
 
 from analytics import narrative
+from analytics import tables as shared
 from analytics import schema as S
 from analytics.charts import incidence as charts
 from app_support import cache, filters, tables, widgets
@@ -48,12 +49,9 @@ level = filters.page_control("inc_level", S.PARENT, [S.PARENT, S.REGION], lambda
     format_func=lambda v: f.t("app.incidence.level_er") if v == S.PARENT else f.t("app.incidence.level_district"), **kw))
 national_f = filters.Filters(**{**f.__dict__, "er": "all", "district": "all"})
 national = cache.dsr(ds, national_f)
-reg = cache.dsr(ds, national_f, by=(level,))
 names = ds.regions.drop_duplicates(level).set_index(level)[f.er_name_column if level == S.PARENT else S.REGION_NAME]
-reg = reg.assign(region_name=reg[level].map(names).fillna(reg[level]))
-reg = reg[reg[level].astype(str) != ""]
 nat_value = float(national["value"].iloc[0]) if len(national) else None
-reg["status"] = charts.region_status(reg, nat_value) if nat_value is not None else "same"
+reg = shared.regions_compared(cache.dsr(ds, national_f, by=(level,)), nat_value, level=level, names=names)
 title = f.t("app.incidence.regions_title", site=f.site_name(f.site), period=f.period_label())
 reading = narrative.regions_sentence(reg, nat_value, lang=f.lang) if nat_value is not None else ""
 widgets.chart_with_table(

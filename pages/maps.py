@@ -10,6 +10,7 @@ import streamlit as st
 from analytics import narrative
 from analytics import schema as S
 from analytics import spatial
+from analytics import tables as shared
 from analytics.charts import maps as mc
 from app_support import cache, filters, widgets
 
@@ -25,6 +26,7 @@ MEASURES = ["smoothed", "sir", "smoothed_local", "prob_gt_1", "significance", "a
 SCHEMES = ["ratio", "quantiles", "fisher_jenks", "equal_interval", "user_defined", "significance"]
 DEFAULT_SCHEME = {"smoothed": "ratio", "sir": "ratio", "smoothed_local": "ratio", "significance": "significance"}
 PUBLIC_K = filters.PUBLIC_K
+PROFILE_LABELS = {"smoothed": "maps.m_smoothed", "sir": "maps.m_sir", "asr": "maps.m_asr", "crude_rate": "maps.m_crude"}
 
 
 # Map the whole country whatever region is selected; the selection is highlighted instead.
@@ -60,9 +62,7 @@ except ValueError as e:   # a user table missing an age group of the data
     m_all = cache.regional_measures(ds, fc, level)
 ref_label = (f.t("maps.reference_national") if ref == "national" else f.t("maps.reference_economic")
              if ref == "economic" else f.t("maps.reference_user", name=st.session_state["map_ref_table"][1]))
-K_SHOWN = PUBLIC_K if f.public else 0
-m = spatial.blank_suppressed(m_all, k=PUBLIC_K, region=level) if f.public else m_all
-m = mc.localise_reasons(m, f.lang, k=K_SHOWN, unreliable=max(10, K_SHOWN))
+m = shared.published_measures(m_all, level=level, k=PUBLIC_K if f.public else None, lang=f.lang)
 if m.empty or not m["expected"].sum() > 0:
     st.info(f.t("app.empty"))
     st.stop()
@@ -151,30 +151,9 @@ else:
     national = cache.dsr(ds, fc)
     nat_asr = float(national["value"].iloc[0]) if len(national) else np.nan
     nat_crude = float(national["crude_rate"].iloc[0]) if len(national) else np.nan
-    rows = []
-    for col, nat, lab in (("smoothed", 1.0, "maps.m_smoothed"), ("sir", 1.0, "maps.m_sir"),
-                          ("asr", nat_asr, "maps.m_asr"), ("crude_rate", nat_crude, "maps.m_crude")):
-        v = m[col].astype(float)
-        r = m.loc[m[level] == region].iloc[0]
-        if col == "sir":
-            sig = r["significance"]
-        elif col == "asr" and np.isfinite(r["asr_lower"]):
-            sig = "higher" if r["asr_lower"] > nat else "lower" if r["asr_upper"] < nat else "not significant"
-        else:
-            sig = "not significant"
-        rows.append({"indicator": f.t(lab), "value": r[col], "national": nat, "min": v.min(), "q25": v.quantile(0.25),
-                     "q75": v.quantile(0.75), "max": v.max(), "significance": sig})
-    rf = ds.risk_factors
-    if rf is not None and len(rf):
-        if level == S.PARENT:   # population-weighted means of the districts (documented in analytics)
-            rf = spatial.aggregate_risk_factors(rf, ds.regions, ds.population).rename(columns={S.PARENT: S.REGION})
-        wide = rf.pivot_table(index=S.REGION, columns=S.INDICATOR, values=S.VALUE, aggfunc="mean")
-        if region in wide.index:
-            for ind in wide.columns:
-                v = wide[ind].astype(float)
-                rows.append({"indicator": str(ind), "value": v[region], "national": v.mean(), "min": v.min(),
-                             "q25": v.quantile(0.25), "q75": v.quantile(0.75), "max": v.max(), "significance": "not significant"})
-    profile = pd.DataFrame(rows)
+    rf = cache.wide_risk_factors(ds, level) if ds.risk_factors is not None and len(ds.risk_factors) else None
+    profile = shared.region_profile(m, region, level=level, national_asr=nat_asr, national_crude=nat_crude,
+                                    risk_factors=rf, labels={c: f.t(k) for c, k in PROFILE_LABELS.items()})
     ptitle = f"{f.t('maps.profile_title')}: {names.get(region, region)}"
     widgets.chart_with_table(mc.spine_chart(profile, lang=f.lang, theme=f.theme, title=ptitle), profile,
                              name="maps_profile", f=f, ds=ds, title=ptitle,

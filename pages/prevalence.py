@@ -5,6 +5,7 @@ import streamlit as st
 
 from analytics import narrative
 from analytics import schema as S
+from analytics import tables as shared
 from analytics.charts import trends as charts
 from analytics.prevalence import ALL_SITES, PrevalenceInputError
 from app_support import cache, filters, widgets
@@ -44,19 +45,13 @@ except PrevalenceInputError as e:   # e.g. an upload without vital status or las
     st.error(str(e))
     st.stop()
 nodate = int(table.attrs.get("excluded_unknown_incidence_date", 0))
-# Missing sex is "unknown" (9): counted under both sexes, like the rest of the dashboard.
-table = table.assign(**{S.SEX: table[S.SEX].fillna(S.UNKNOWN_SEX).astype(int)})
-table = table[table[S.SEX].isin(f.sex_codes)]
-if f.site not in (filters.ALL_SITES, filters.ALL_BUT_C44):
-    table = table[table[f.site_column].isin([f.site, ALL_SITES])]
+# Missing sex is "unknown" (9): counted under both sexes, like the rest of the dashboard. Public
+# output: counts below k and every figure derived from them are withheld.
+table = shared.prevalence_view(table, sexes=f.sex_codes, site=f.site, site_column=f.site_column,
+                               k=filters.PUBLIC_K if f.public else None)
 if table.empty:
     st.info(f.t("app.empty"))
     st.stop()
-if f.public:
-    # Public output: counts below k and every figure derived from them are withheld.
-    small = (table["count"] > 0) & (table["count"] < filters.PUBLIC_K)
-    for c in ("count", "proportion", "lower", "upper", "asr", "asr_lower", "asr_upper"):
-        table[c] = table[c].astype(float).where(~small, np.nan)
 
 date_label = f"31.12.{year}"
 dur_label = f.t(f"trends.dur.{duration}")

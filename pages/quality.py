@@ -3,7 +3,8 @@ flagged records (row, check, message; never identifiers)."""
 import pandas as pd
 import streamlit as st
 
-from analytics import narrative, quality
+from analytics import narrative
+from analytics import tables as shared
 from analytics import schema as S
 from app_support import cache, filters, tables, widgets
 from analytics.charts import quality as qcharts
@@ -12,8 +13,7 @@ f = filters.sidebar_filters()
 ds = filters.dataset()
 
 # The usual targets (analytics.quality.targets: Bray & Parkin 2009, Eur J Cancer 45:747, 756).
-TARGETS = {r.indicator: (r.direction, r.good, r.acceptable) for r in quality.targets().itertuples()
-           if r.good == r.good}
+TARGETS = shared.quality_targets()
 
 st.title(f.t("app.page.quality"))
 st.caption(f.t("app.overview.subtitle", source=f.source(ds), period=f.period_label(), site=f.site_name(f.site)))
@@ -47,8 +47,7 @@ for ind, key in (("mv_pct", "app.quality.mv"), ("dco_pct", "app.quality.dco")):
                                                                 lang=f.lang))
 
 st.subheader(f.t("app.quality.all"))
-wide = long.pivot_table(index=[column, "name"], columns="indicator", values="value", observed=True).reset_index()
-wide = wide[[column, "name"] + [c for c in long["indicator"].unique() if c in wide.columns]]
+wide = shared.quality_wide(long, column)
 
 
 def _highlight(col: pd.Series) -> list[str]:

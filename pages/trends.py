@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics import schema as S
+from analytics import tables as shared
 from analytics.charts import trends as charts
 from app_support import cache, filters, widgets
 
@@ -92,8 +93,7 @@ if n_years < 3:
     st.stop()
 
 
-data = rates[[c for c in [series, "year", "count", "value", "se", "lower", "upper"] if c]].dropna(subset=["value"])
-data = data[data["value"] > 0] if not f.public else data
+data = shared.trend_input(rates, series, public=f.public)
 segs, fitted, aapc = cache.joinpoint_fit(ds, data, series, selection, max_jp, weighted, f.level)
 
 site_text = f.site_name(f.site) if compare != "site" else f.t("trends.compare.site")

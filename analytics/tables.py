@@ -1,0 +1,280 @@
+"""The tables the dashboard's pages and the documents (:mod:`analytics.report`) both show.
+
+One implementation per number: a page (through ``app_support.cache``) and the annual report call
+the same function here on the same cube selection, so the CI5 table, the rates by site, the
+regional ASR table, the quality indicators, the region profile, the joinpoint fits and the
+prevalence view are computed once, the same way, wherever they are printed.
+
+Public output (disclosure control) is applied here too, by :func:`protect`, with the threshold
+``k`` given by the caller (:data:`PUBLIC_K` in public mode, None otherwise).
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from analytics import disclosure, rates
+from analytics import schema as S
+from analytics.cube import ALL_BUT_C44, SITE, Cube, Selection
+
+log = logging.getLogger(__name__)
+
+PUBLIC_K = 10   # primary suppression threshold of public output (methods sheet section 8)
+NOT_RANKED = ("Other", "Other and unspecified", "All sites", "All sites but C44")
+DSR_COLUMNS = ["count", "population", "crude_rate", "value", "se", "lower", "upper", "flag"]
+CI5_COUNT_COLUMNS = ("all_ages", "unknown_age")
+
+
+# --- disclosure -----------------------------------------------------------------------------
+def protect(table: pd.DataFrame, k: int | None, **kwargs) -> pd.DataFrame:
+    """Public output: ``analytics.disclosure.suppress`` with threshold ``k`` (None: unchanged)."""
+    return table if not k else disclosure.suppress(table, k=k, **kwargs)
+
+
+def disclosure_rule(k: int | None) -> dict:
+    """What :func:`protect` does, for a methods section: threshold, reference, symbols."""
+    return {"k": k, "source": disclosure.HUNDEPOOL, "primary": f"<{k}" if k else "",
+            "complementary": "x" if k else ""}
+
+
+# --- rates over a cube selection ----------------------------------------------------------------
+def dsr_table(data: pd.DataFrame, by: Sequence[str] = (), *, standard: str, method: str, conf: float,
+              k: int | None = None) -> pd.DataFrame:
+    """``rates.dsr`` of a rate input (``Cube.select``) grouped by ``by``, protected when ``k``."""
+    by = list(by)
+    if data.empty:
+        return pd.DataFrame(columns=by + DSR_COLUMNS)
+    res = rates.dsr(data, standard=standard, by=by or None, method=method, conf=conf)
+    return protect(res, k)
+
+
+def cumulative_risk_table(data: pd.DataFrame, by: Sequence[str] = (), *, method: str, conf: float) -> pd.DataFrame:
+    """Cumulative risk 0-74 (%) of a rate input; limits by Tiwari unless ``method`` is Fay-Feuer."""
+    method = method if method in ("tiwari", "fay_feuer") else "tiwari"
+    return rates.cumulative_risk(data, by=list(by) or None, age=S.AGE_GROUP, method=method, conf=conf)
+
+
+def age_specific_table(data: pd.DataFrame, by: Sequence[str] = (), *, conf: float, k: int | None = None) -> pd.DataFrame:
+    """Age-specific rates per 100,000 of a rate input, protected when ``k``."""
+    return protect(rates.age_specific(data, by=list(by) or None, conf=conf), k)
+
+
+def ci5_table(cube: Cube, selection: Selection, sex: int, *, standard: str, k: int | None = None) -> pd.DataFrame:
+    """The CI5 / CanReg5 incidence table of one sex: cases by age group, crude rate, ASR,
+    cumulative risk 0-74 and % of all sites, one row per site group (``analytics.ci5_table``).
+
+    The total leaves out non-melanoma skin when the selection is "all sites but C44". In public
+    output every count (all ages, unknown age, each age group) below ``k`` is withheld, and the
+    rates of a withheld row with it.
+    """
+    sel = selection.replace(sexes=(sex,))
+    counts = cube.select(sel, (S.SEX, SITE))[[S.SEX, SITE, S.AGE_GROUP, S.COUNT]]
+    pop = cube.select(sel, (S.SEX,), all_sites=True)
+    pop = pop[pop[S.AGE_GROUP].notna()][[S.SEX, S.AGE_GROUP, S.POPULATION]]
+    out = rates.ci5_table(counts, pop, site=SITE, standard=standard,
+                          total_excludes=tuple(cube.c44_sites) if selection.site == ALL_BUT_C44 else ())
+    if not k:
+        return out
+    out = protect(out.rename(columns={"all_ages": "count"}), k).rename(columns={"count": "all_ages"})
+    # the age-group cells are counts too: primary suppression of each small cell
+    for col in [c for c in out.columns if c in S.AGE_GROUPS or c == "unknown_age"]:
+        v = pd.to_numeric(out[col], errors="coerce")
+        out[col] = v.where(~((v > 0) & (v < k)))
+    return out
+
+
+def ranked_sites(by_site: pd.DataFrame, *, value: str = "value", site: str = SITE) -> pd.DataFrame:
+    """Rows of ``by_site`` ordered by ``value`` (highest first), residual groups left out."""
+    return by_site[~by_site[site].isin(NOT_RANKED)].sort_values(value, ascending=False, kind="stable")
+
+
+def leading_sites(by_sex_site: pd.DataFrame, n: int = 10, *, value: str = "value",
+                  count: str = "count") -> pd.DataFrame:
+    """The ``n`` sites with the highest ``value`` for each sex, with each site's rank and share
+    of the sex's cases (withheld cells are neither ranked nor counted)."""
+    df = by_sex_site[~by_sex_site[SITE].isin(NOT_RANKED)].copy()
+    df = df[pd.to_numeric(df[value], errors="coerce").notna()]
+    total = by_sex_site.groupby(S.SEX)[count].sum(min_count=1)
+    df["percent"] = 100 * pd.to_numeric(df[count], errors="coerce") / df[S.SEX].map(total).astype(float)
+    df = df.sort_values([S.SEX, value], ascending=[True, False], kind="stable")
+    df["rank"] = df.groupby(S.SEX).cumcount() + 1
+    return df[df["rank"] <= n].reset_index(drop=True)
+
+
+# --- regions ------------------------------------------------------------------------------------
+def regions_compared(by_region: pd.DataFrame, national: float | None, *, level: str,
+                     names: pd.Series) -> pd.DataFrame:
+    """Rates by region (``level``: district or economic region) with ``region_name`` and a
+    ``status`` against the national value ("higher"/"lower"/"same": the CI excludes it or not)."""
+    from analytics.charts.incidence import region_status
+
+    reg = by_region.assign(region_name=by_region[level].map(names).fillna(by_region[level]))
+    reg = reg[reg[level].astype(str) != ""]
+    status = region_status(reg, national) if national is not None and np.isfinite(national) else "same"
+    return reg.assign(status=status)
+
+
+def level_geometry(geo, level: str, lang: str):
+    """Regions at ``level`` (districts, or economic regions dissolved from them; the code column
+    keeps the level's name), their contiguity weights and the GeoJSON (code as region_code)."""
+    from analytics import spatial
+    from analytics.charts import maps as mc
+
+    g = geo
+    if level == S.PARENT:
+        name = S.PARENT_NAME if lang == "az" or "parent_name_en" not in g.columns else "parent_name_en"
+        g = spatial.dissolve_regions(g)[[S.PARENT, name, "geometry"]].rename(columns={name: S.REGION_NAME})
+    else:
+        g = g[[S.REGION, S.REGION_NAME, "geometry"]]
+    w = spatial.contiguity_weights(g, key=level)
+    g = g.reset_index(drop=True)
+    return g, w, mc.geojson_of(g.rename(columns={level: S.REGION}) if level != S.REGION else g)
+
+
+def map_measures(data: pd.DataFrame, *, level: str, w, standard: str, conf: float, ci_method: str,
+                 k: int | None = None, **reference) -> pd.DataFrame:
+    """``spatial.regional_measures`` of a rate input by region, with the dashboard's thresholds:
+    suppression below ``k`` (none when None) and "unreliable" below max(10, k). ``reference``:
+    ``reference=`` (a rate table) or ``reference_within=`` (pooled within a column)."""
+    from analytics import spatial
+
+    k = k or 0
+    return spatial.regional_measures(data, data, standard=standard, w=w, region=level, conf=conf, suppress_below=k,
+                                     unreliable_below=max(10, k), ci_method=ci_method, **reference)
+
+
+def published_measures(measures: pd.DataFrame, *, level: str, k: int | None, lang: str) -> pd.DataFrame:
+    """Regional measures as shown: in public output every statistic of a withheld region blanked
+    (with complementary suppression), and the flag reasons in ``lang``."""
+    from analytics import spatial
+    from analytics.charts import maps as mc
+
+    m = spatial.blank_suppressed(measures, k=k, region=level) if k else measures
+    return mc.localise_reasons(m, lang, k=k or 0, unreliable=max(10, k or 0))
+
+
+PROFILE_COLUMNS = ["indicator", "value", "national", "min", "q25", "q75", "max", "significance"]
+
+
+def region_profile(measures: pd.DataFrame, region: str, *, level: str, national_asr: float, national_crude: float,
+                   labels: dict[str, str], risk_factors: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The region profile of the Maps page (input of ``charts.maps.spine_chart``): for the smoothed
+    SIR, SIR, ASR and crude rate, and each risk factor (``risk_factors``: one column per indicator,
+    indexed by region code), the region's value, the national value and the spread of all regions.
+
+    ``labels`` names the four cancer measures (keys smoothed, sir, asr, crude_rate)."""
+    rows = []
+    r = measures.loc[measures[level] == region].iloc[0]
+    for col, nat in (("smoothed", 1.0), ("sir", 1.0), ("asr", national_asr), ("crude_rate", national_crude)):
+        v = measures[col].astype(float)
+        if col == "sir":
+            sig = r["significance"]
+        elif col == "asr" and np.isfinite(r["asr_lower"]):
+            sig = "higher" if r["asr_lower"] > nat else "lower" if r["asr_upper"] < nat else "not significant"
+        else:
+            sig = "not significant"
+        rows.append({"indicator": labels[col], "value": r[col], "national": nat, "min": v.min(),
+                     "q25": v.quantile(0.25), "q75": v.quantile(0.75), "max": v.max(), "significance": sig})
+    if risk_factors is not None and region in risk_factors.index:
+        for ind in risk_factors.columns:
+            v = risk_factors[ind].astype(float)
+            rows.append({"indicator": str(ind), "value": v[region], "national": v.mean(), "min": v.min(),
+                         "q25": v.quantile(0.25), "q75": v.quantile(0.75), "max": v.max(),
+                         "significance": "not significant"})
+    return pd.DataFrame(rows, columns=PROFILE_COLUMNS)
+
+
+def wide_risk_factors(risk_factors: pd.DataFrame, regions: pd.DataFrame, population: pd.DataFrame | None,
+                      level: str) -> pd.DataFrame:
+    """One column per risk-factor indicator (the latest year when several are given), indexed by
+    region; at economic-region level the population-weighted mean of the districts."""
+    from analytics import spatial
+
+    d = risk_factors
+    if S.YEAR in d.columns and d[S.YEAR].notna().any():
+        d = d.sort_values(S.YEAR).groupby([S.REGION, S.INDICATOR], observed=True).tail(1)
+    if level == S.PARENT:
+        d = spatial.aggregate_risk_factors(d, regions, population).rename(columns={S.PARENT: S.REGION})
+    out = d.pivot_table(index=S.REGION, columns=S.INDICATOR, values=S.VALUE, aggfunc="mean")
+    out.columns = [str(c) for c in out.columns]
+    return out
+
+
+# --- quality ------------------------------------------------------------------------------------
+def quality_wide(long: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Indicators of ``analytics.quality.indicators`` (long, with a ``name`` column) as one row per
+    ``column`` value and one column per indicator, in the indicators' order."""
+    wide = long.pivot_table(index=[column, "name"], columns="indicator", values="value", observed=True).reset_index()
+    return wide[[column, "name"] + [c for c in long["indicator"].unique() if c in wide.columns]]
+
+
+def quality_targets() -> dict[str, tuple[str, float, float]]:
+    """indicator -> (better direction, target, acceptable limit) where a target exists
+    (``analytics.quality.targets``: Bray & Parkin 2009)."""
+    from analytics import quality
+
+    return {r.indicator: (r.direction, r.good, r.acceptable) for r in quality.targets().itertuples()
+            if r.good == r.good}
+
+
+# --- trends -------------------------------------------------------------------------------------
+def joinpoint_fit(data: pd.DataFrame, series: str | None, *, selection: str, max_jp: str, weighted: bool,
+                  conf: float):
+    """Joinpoint fits of ``data`` (rates per year, by ``series``): segments, fitted values and
+    the AAPC over the whole range of each series."""
+    from analytics.trends import joinpoint_table
+
+    by = [series] if series else None
+    kw = dict(selection=selection, conf=conf, max_joinpoints=None if max_jp == "auto" else int(max_jp))
+    segs, fitted, results = joinpoint_table(data, by=by, year="year", rate="value",
+                                            se="se" if weighted else None, **kw)
+    aapc = []
+    for key, res in results.items():
+        a, lo, hi = res.aapc(conf=conf)
+        row = {"segment": "AAPC", "start": res.year.min(), "end": res.year.max(), "apc": a, "lower": lo,
+               "upper": hi, "joinpoints": ", ".join(f"{j:g}" for j in res.joinpoints), "note": ""}
+        if series:
+            row[series] = key[0]
+        aapc.append(row)
+    return segs, fitted, pd.DataFrame(aapc)
+
+
+def trend_input(rates_by_year: pd.DataFrame, series: str | None, *, public: bool) -> pd.DataFrame:
+    """The joinpoint input of rates per year: withheld or zero rates cannot be fitted."""
+    cols = [c for c in [series, "year", "count", "value", "se", "lower", "upper"] if c]
+    data = rates_by_year[cols].dropna(subset=["value"])
+    return data if public else data[data["value"] > 0]
+
+
+def last_segments(segments: pd.DataFrame, series: str | None) -> pd.DataFrame:
+    """The last fitted segment of each series (the one a plain-language reading describes)."""
+    good = segments[segments["note"].fillna("") == ""]
+    if good.empty:
+        return good
+    keys = [series] if series else []
+    return good.sort_values(keys + ["end"]).groupby(keys, sort=False).tail(1) if keys else good.sort_values("end").tail(1)
+
+
+# --- prevalence ---------------------------------------------------------------------------------
+PREVALENCE_DERIVED = ("count", "proportion", "lower", "upper", "asr", "asr_lower", "asr_upper")
+
+
+def prevalence_view(table: pd.DataFrame, *, sexes: Sequence[int], site: str, site_column: str,
+                    k: int | None = None) -> pd.DataFrame:
+    """Prevalence (``analytics.prevalence.prevalence``) as shown for a selection: unknown sex as 9,
+    the chosen sexes, the chosen site (with the all-sites rows) and, in public output, counts below
+    ``k`` withheld with every figure derived from them."""
+    from analytics.cube import ALL_SITES
+    from analytics.prevalence import ALL_SITES as PREV_ALL
+
+    table = table.assign(**{S.SEX: table[S.SEX].fillna(S.UNKNOWN_SEX).astype(int)})
+    table = table[table[S.SEX].isin(list(sexes))]
+    if site not in (ALL_SITES, ALL_BUT_C44):
+        table = table[table[site_column].isin([site, PREV_ALL])]
+    if k:
+        small = (table["count"] > 0) & (table["count"] < k)
+        table = table.assign(**{c: table[c].astype(float).where(~small, np.nan) for c in PREVALENCE_DERIVED})
+    return table

@@ -24,6 +24,7 @@ PAGES = [
     ("projections", ":material/timeline:"),
     ("maps", ":material/map:"),
     ("risk_factors", ":material/query_stats:"),
+    ("report", ":material/description:"),
 ]
 
 lang = current_lang()

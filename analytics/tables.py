@@ -204,6 +204,18 @@ def wide_risk_factors(risk_factors: pd.DataFrame, regions: pd.DataFrame, populat
 
 
 # --- quality ------------------------------------------------------------------------------------
+def quality_indicators(records: pd.DataFrame, by: Sequence[str], *, deaths: pd.DataFrame | None = None,
+                       parents: dict[str, str] | None = None) -> pd.DataFrame:
+    """``analytics.quality.indicators`` of the counted ``records`` of a selection by ``by``
+    (``parent_code`` is derived from the districts with ``parents``; the M:I ratio needs
+    ``deaths`` and strata the deaths table has)."""
+    from analytics import quality
+
+    if S.PARENT in by:
+        records = records.assign(**{S.PARENT: records[S.REGION].astype(str).map(parents or {})})
+    return quality.indicators(records, by=tuple(by), deaths=deaths)
+
+
 def quality_wide(long: pd.DataFrame, column: str) -> pd.DataFrame:
     """Indicators of ``analytics.quality.indicators`` (long, with a ``name`` column) as one row per
     ``column`` value and one column per indicator, in the indicators' order."""

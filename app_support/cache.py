@@ -302,13 +302,9 @@ def prevalence(ds: Dataset, regions: tuple | None, site_col: str, year: int, cou
 @by_dataset(max_entries=64)
 def quality_indicators(ds: Dataset, f: Filters, column: str) -> pd.DataFrame:
     """Data-quality indicators (``analytics.quality.indicators``) of the selection by ``column``."""
-    from analytics import quality
-
-    records = selected_records(ds, f, True)
-    if column == S.PARENT:
-        records = records.assign(**{S.PARENT: records[S.REGION].astype(str).map(_parents(ds))})
     deaths = ds.registry.deaths
-    return quality.indicators(records, by=(column,), deaths=deaths if column in (S.YEAR, S.REGION) else None)
+    return tables.quality_indicators(selected_records(ds, f, True), (column,), parents=_parents(ds),
+                                     deaths=deaths if column in (S.YEAR, S.REGION) else None)
 
 
 @by_dataset(max_entries=32)
@@ -331,3 +327,14 @@ def nordpred(ds: Dataset, yearly: pd.DataFrame, future: pd.DataFrame, last_year:
         out.append(res.projection.assign(sex=sex))
         notes.append((sex, res.periods_used, res.drift_used, res.recent))
     return pd.concat(out, ignore_index=True), notes
+
+
+# --- long builds ---------------------------------------------------------------------------------
+@st.cache_resource(show_spinner=False)
+def worker_pool():
+    """The process's pool for long builds (reports, fact sheets): they run beside the sessions'
+    reruns instead of inside one, so no user waits for another's document. Two workers: at most
+    two documents are built at once, others queue."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="document")

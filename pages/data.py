@@ -1,5 +1,7 @@
 """Data: upload an extract, population, regions and risk factors; map columns; see the
 validation report; switch between the demo and the upload (kept in this session only)."""
+import hashlib
+
 import pandas as pd
 import streamlit as st
 
@@ -164,6 +166,10 @@ if st.button(f.t("app.data.load"), type="primary", disabled=extract is None, key
                                          "parent_name_en": ""})
         token = state.upload_token(extract.getvalue(), population.getvalue() if population else b"",
                                    regions.getvalue() if regions else b"", repr(mapping).encode())
+        # the files' names and SHA-256, for the reproducibility stamp of reports (analytics.report)
+        reg.info["files"] = {role: (up.name, hashlib.sha256(up.getvalue()).hexdigest()) for role, up in
+                             (("extract", extract), ("population", population), ("regions", regions),
+                              ("risk_factors", risk)) if up is not None}
         ds_new = state.Dataset(token, reg, region_table, f"{extract.name}", geo, rf)
         ss["_upload"] = ds_new
         ss["_source"] = "upload" if reg.population is not None else "demo"

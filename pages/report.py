@@ -54,6 +54,9 @@ if st.button(f.t("report.page.build"), type="primary", disabled=running or missi
     files = report_data.demo_files() if ds.token == "demo" else report_data.files_of(ds.registry, ds.label)
     rd = ReportData(ds.registry, ds.regions, f.source(ds), ds.geo, ds.risk_factors, files,
                     is_demo=ds.token == "demo", cube_for=lambda column: cube)
+    if ds.geo is not None:   # the maps' geometry, shared with the Maps page (cached per data set)
+        for level in (S.REGION, S.PARENT):
+            rd.memo(("geometry", level, lang), lambda level=level: cache.level_geometry(ds, level, lang))
     if kind == "annual":
         job = jobs.submit(cache.worker_pool(), kind, build_report, rd, options)
     else:

@@ -74,12 +74,12 @@ class Context:
         one (complementary suppression), the number otherwise."""
         if suppression == "complementary":
             return tables.disclosure_rule(self.k)["complementary"]
-        v = pd.to_numeric(pd.Series([x]), errors="coerce").iloc[0]
-        if suppression == "primary" or (self.k and pd.isna(v) and suppression != "none"):
+        v = _f(x)
+        if suppression == "primary" or (self.k and not np.isfinite(v) and suppression != "none"):
             return f"<{self.k}" if self.k else DASH
-        if pd.isna(v):
+        if not np.isfinite(v):
             return DASH
-        return format_number(float(v), self.lang, 0)
+        return format_number(v, self.lang, 0)
 
     def ci(self, lower, upper, decimals: int = 1) -> str:
         if not (np.isfinite(_f(lower)) and np.isfinite(_f(upper))):
@@ -134,8 +134,9 @@ class Context:
 
 
 def _f(x) -> float:
+    """A cell's number, NaN for missing values (None, pd.NA) and text."""
     try:
-        return float(x)
+        return math.nan if x is None or x is pd.NA else float(x)
     except (TypeError, ValueError):
         return math.nan
 

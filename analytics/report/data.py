@@ -53,7 +53,7 @@ class ReportData:
     files: tuple[SourceFile, ...] = ()
     is_demo: bool = False
     cube_for: Callable[[str], cubes.Cube] | None = None
-    _cubes: dict = field(default_factory=dict, repr=False)
+    _memo: dict = field(default_factory=dict, repr=False)
 
     @property
     def records(self) -> pd.DataFrame:
@@ -71,10 +71,16 @@ class ReportData:
         """The case cube of ``site_column`` (built once)."""
         if self.cube_for is not None:
             return self.cube_for(site_column)
-        if site_column not in self._cubes:
+        if site_column not in self._memo:
             events = cubes.events_from_records(self.records, site_column)
-            self._cubes[site_column] = cubes.build_cube(events, self.population, self.parents())
-        return self._cubes[site_column]
+            self._memo[site_column] = cubes.build_cube(events, self.population, self.parents())
+        return self._memo[site_column]
+
+    def memo(self, key, make: Callable):
+        """A value derived from the data alone (e.g. region geometry), computed once."""
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
 
     def parents(self) -> dict[str, str]:
         return dict(zip(self.regions[S.REGION].astype(str), self.regions[S.PARENT].astype(str)))

@@ -117,15 +117,10 @@ def _subtitle(ctx: Context, sexes) -> str:
 
 
 def _share(ctx: Context, site: str, sexes) -> pd.Series:
-    """% of all cancers of each sex (the CI5 table's % column)."""
-    from analytics.report.incidence import ci5_frame
-
-    out = {}
-    for s in sexes:
-        t = ci5_frame(ctx, s)
-        row = t[t[SITE] == site]
-        out[s] = float(row["percent"].iloc[0]) if len(row) else np.nan
-    return pd.Series(out)
+    """% of all the sex's cancers (``analytics.tables.leading_sites``, the share the top-10
+    table prints)."""
+    by = tables.leading_sites(ctx.dsr((S.SEX, SITE), ctx.selection(sexes=tuple(sexes))), n=10_000)
+    return by[by[SITE] == site].set_index(S.SEX)["percent"]
 
 
 def _mi(ctx: Context, site: str, sexes) -> pd.Series:

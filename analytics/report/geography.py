@@ -47,7 +47,8 @@ def measures(ctx: Context, level: str = S.REGION, sel=None):
     sel = sel or ctx.selection()
 
     def make():
-        geo, w, gj = tables.level_geometry(ctx.data.geo, level, ctx.lang)
+        geo, w, gj = ctx.data.memo(("geometry", level, ctx.lang),
+                                   lambda: tables.level_geometry(ctx.data.geo, level, ctx.lang))
         m_all = tables.map_measures(ctx.cube().select(sel, (level,)), level=level, w=w, standard=ctx.o.standard,
                                     conf=ctx.o.conf, ci_method=ctx.o.method, k=ctx.k)
         m = tables.published_measures(m_all, level=level, k=ctx.k, lang=ctx.lang)

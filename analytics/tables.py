@@ -51,10 +51,24 @@ def dsr_table(data: pd.DataFrame, by: Sequence[str] = (), *, standard: str, meth
     return protect(res, k)
 
 
+CUM_RISK_MAX_AGE = 74
+CUM_RISK_COLUMNS = ["count", "unknown_age", "cum_rate", "cum_rate_se", "cum_risk", "se", "lower", "upper", "flag"]
+
+
 def cumulative_risk_table(data: pd.DataFrame, by: Sequence[str] = (), *, method: str, conf: float) -> pd.DataFrame:
-    """Cumulative risk 0-74 (%) of a rate input; limits by Tiwari unless ``method`` is Fay-Feuer."""
+    """Cumulative risk 0-74 (%) of a rate input; limits by Tiwari unless ``method`` is Fay-Feuer.
+
+    A selection of ages that all start after 74 has no cumulative risk 0-74: its rows are
+    missing values (shown as such), not an error."""
+    from analytics.strata import age_axis
+
     method = method if method in ("tiwari", "fay_feuer") else "tiwari"
-    return rates.cumulative_risk(data, by=list(by) or None, age=S.AGE_GROUP, method=method, conf=conf)
+    known = data[data[S.AGE_GROUP].notna()]
+    if len(known) and not (age_axis(known, S.AGE_GROUP).start <= CUM_RISK_MAX_AGE).any():
+        keys = data[list(by)].drop_duplicates().reset_index(drop=True) if by else pd.DataFrame(index=[0])
+        return keys.assign(**{c: ("" if c == "flag" else np.nan) for c in CUM_RISK_COLUMNS})
+    return rates.cumulative_risk(data, by=list(by) or None, age=S.AGE_GROUP, method=method, conf=conf,
+                                 max_age=CUM_RISK_MAX_AGE)
 
 
 def age_specific_table(data: pd.DataFrame, by: Sequence[str] = (), *, conf: float, k: int | None = None) -> pd.DataFrame:

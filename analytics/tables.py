@@ -19,11 +19,11 @@ import pandas as pd
 from analytics import disclosure, rates
 from analytics import schema as S
 from analytics.cube import ALL_BUT_C44, SITE, Cube, Selection
+from analytics.narrative import NOT_RANKED  # residual groups are never ranked (one definition)
 
 log = logging.getLogger(__name__)
 
 PUBLIC_K = 10   # primary suppression threshold of public output (methods sheet section 8)
-NOT_RANKED = ("Other", "Other and unspecified", "All sites", "All sites but C44")
 DSR_COLUMNS = ["count", "population", "crude_rate", "value", "se", "lower", "upper", "flag"]
 CI5_COUNT_COLUMNS = ("all_ages", "unknown_age")
 

@@ -2,6 +2,7 @@
 import streamlit as st
 
 from analytics import narrative
+from analytics import tables as shared
 from analytics import schema as S
 from analytics.charts import incidence as charts
 from app_support import cache, filters, widgets
@@ -19,7 +20,7 @@ if total.empty or not total["count"].sum() > 0:
 cum = cache.cumulative_risk(ds, f)
 by_site = cache.dsr(ds, f, by=("site",))
 row = total.iloc[0]
-ranked = by_site[~by_site["site"].isin(charts.NOT_RANKED)].sort_values("value", ascending=False)
+ranked = shared.ranked_sites(by_site)
 widgets.metric_row([
     (f.t("app.metric.cases_per_year"), widgets.fmt(row["count"] / f.n_years, f.lang, 0),
      f.t("app.metric.cases_help", n=widgets.fmt(row["count"], f.lang, 0))),

@@ -136,7 +136,7 @@ def ci5_table_block(ctx: Context, sex: int) -> Table:
                 (ctx.t("report.ci5.asr") + (ctx.t("report.ci5.world") if o.standard == "world_segi1960" else ""), "r",
                  num("asr", 1)),
                 (ctx.t("report.ci5.icd"), "l", lambda r: icd.get(str(r[SITE]), ""))]
-    widths = [5.2, 1.5, 1.1] + [1.05] * len(ages) + [1.2, 1.0, 1.2, 1.2, 1.2, 2.0]
+    widths = [4.8, 1.5, 1.1] + [1.05] * len(ages) + [1.2, 1.0, 1.2, 1.2, 1.2, 2.6]
     title = ctx.t("report.ci5.caption", sex=ctx.sex(sex), period=o.period_label(), source=ctx.source)
     note = ctx.t("report.ci5.note", standard=ctx.standard_name) + (" " + ctx.t("report.public_note", k=ctx.k)
                                                                  if ctx.k else "")

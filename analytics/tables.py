@@ -81,8 +81,9 @@ def ci5_table(cube: Cube, selection: Selection, sex: int, *, standard: str, k: i
     cumulative risk 0-74 and % of all sites, one row per site group (``analytics.ci5_table``).
 
     The total leaves out non-melanoma skin when the selection is "all sites but C44". In public
-    output every count (all ages, unknown age, each age group) below ``k`` is withheld, and the
-    rates of a withheld row with it.
+    output the counts are protected as one table with its margins (:func:`protect_ci5`): small
+    cells withheld, and more cells where a withheld one could otherwise be worked out from the
+    all-ages column or the all-sites row; the rates of a row whose all-ages count is withheld go too.
     """
     sel = selection.replace(sexes=(sex,))
     counts = cube.select(sel, (S.SEX, SITE))[[S.SEX, SITE, S.AGE_GROUP, S.COUNT]]
@@ -90,13 +91,41 @@ def ci5_table(cube: Cube, selection: Selection, sex: int, *, standard: str, k: i
     pop = pop[pop[S.AGE_GROUP].notna()][[S.SEX, S.AGE_GROUP, S.POPULATION]]
     out = rates.ci5_table(counts, pop, site=SITE, standard=standard,
                           total_excludes=tuple(cube.c44_sites) if selection.site == ALL_BUT_C44 else ())
-    if not k:
-        return out
-    out = protect(out.rename(columns={"all_ages": "count"}), k).rename(columns={"count": "all_ages"})
-    # the age-group cells are counts too: primary suppression of each small cell
-    for col in [c for c in out.columns if c in S.AGE_GROUPS or c == "unknown_age"]:
-        v = pd.to_numeric(out[col], errors="coerce")
-        out[col] = v.where(~((v > 0) & (v < k)))
+    return protect_ci5(out, k) if k else out
+
+
+WITHHELD = "withheld"     # attrs key of protect_ci5: {site: {column: "primary" | "complementary"}}
+
+
+def protect_ci5(table: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Public output of a CI5 table. The age-group cells, the unknown-age cells and the all-ages
+    column form one table whose rows add up to the all-ages count and whose columns add up to the
+    all-sites row, so they are protected together (``analytics.disclosure.suppress``: primary
+    suppression below ``k``, complementary suppression until no withheld cell can be derived from
+    a row or a column). Withheld cells become missing; their status is in
+    ``attrs["withheld"][site][column]``. ``all_ages`` keeps the ``suppressed``/``suppression`` columns, and the
+    rates, percentage and cumulative figures of a row whose all-ages count is withheld are blanked.
+    """
+    count_cols = [c for c in table.columns if c in S.AGE_GROUPS or c in CI5_COUNT_COLUMNS]
+    long = table[[SITE, *count_cols]].melt(id_vars=SITE, var_name="column", value_name="count")
+    long["count"] = pd.to_numeric(long["count"], errors="coerce")
+    res = protect(long, k, rows=[SITE], cols=["column"], derived=[])
+    status = res.set_index([SITE, "column"])["suppression"]
+    out = table.copy()
+    for col in count_cols:
+        st = out[SITE].map(status.xs(col, level="column")).fillna("")
+        out[col] = pd.to_numeric(out[col], errors="coerce").where(st == "")
+        if col == "all_ages":
+            out["suppressed"] = (st != "").to_numpy()
+            out["suppression"] = st.to_numpy()
+    derived = [c for c in out.columns if c not in count_cols + [S.SEX, SITE, "suppressed", "suppression"]]
+    out.loc[out["suppressed"], derived] = np.nan
+    withheld: dict[str, dict[str, str]] = {}
+    for (site, col), v in status.items():
+        if v:
+            withheld.setdefault(str(site), {})[str(col)] = str(v)
+    out.attrs = {**table.attrs, WITHHELD: withheld,
+                 "disclosure": res.attrs.get("disclosure", {})}
     return out
 
 

@@ -260,6 +260,12 @@ def test_public_docx_withholds_every_small_count(public_docx, demo):
                 assert cells[block.header.index(age.replace("-", "–"))] == f"<{K}"
                 small += 1
     assert small > 50                       # the demo's one year has many small cells
+    # no withheld count stands alone in its row (which adds up to all ages) or in its column
+    # (which adds up to all sites): it could be worked out by subtraction
+    cols = [t("report.ci5.all_ages", "en"), t("report.ci5.unknown", "en")] + [a.replace("-", "–") for a in S.AGE_GROUPS]
+    idx = [block.header.index(c) for c in cols]
+    grid = np.array([[cells[i] in (f"<{K}", "x") for i in idx] for cells in printed.values()])
+    assert not (grid.sum(axis=1) == 1).any() and not (grid.sum(axis=0) == 1).any()
     shown = 0
     for table in docx_tables(public_docx):
         for j, head in enumerate(table[0]):
@@ -325,6 +331,14 @@ def test_site_and_region_names_resolve(demo):
         resolve_region(demo, "Atlantis")
 
 
+def test_cumulative_risk_of_ages_above_74_is_missing_not_an_error(demo):
+    data = demo.cube(S.SITE_CI5).select(Selection(years=(2024, 2024), ages=("75-79", "80-84", "85+")), (S.SEX,))
+    out = tables.cumulative_risk_table(data, (S.SEX,), method="tiwari", conf=0.95)
+    assert out[S.SEX].tolist() == [1, 2] and out["cum_risk"].isna().all()
+    younger = demo.cube(S.SITE_CI5).select(Selection(years=(2024, 2024), ages=("70-74", "75-79")), (S.SEX,))
+    assert tables.cumulative_risk_table(younger, (S.SEX,), method="tiwari", conf=0.95)["cum_risk"].gt(0).all()
+
+
 def test_period_outside_the_data_is_a_sentence(demo):
     with pytest.raises(ReportError, match="outside the years"):
         build_report(demo, ReportOptions(period=(2020, 2031), sections=("summary",), figures=False))
@@ -364,7 +378,7 @@ def test_cli_report_and_factsheet(tmp_path, capsys):
     (["report", "--period", "2024", "--out", "x.pdf", "--population", "p.csv"], "go with --data"),
     (["report", "--period", "2024", "--out", "x.pdf", "--data", "nowhere.csv", "--population", "p.csv"], "not found"),
     (["factsheet", "--period", "2024", "--out", "x.pdf", "--site", "C99x", "--no-figures"], "neither an ICD-10"),
-    (["report", "--period", "2024", "--out", "x.pdf", "--standard", "mars"], "--standard 'mars'"),
+    (["report", "--period", "2024", "--out", "x.pdf", "--standard", "mars"], "standard 'mars' is not known"),
 ])
 def test_cli_bad_input_gives_a_sentence_not_a_traceback(argv, message, tmp_path, capsys, monkeypatch):
     from analytics.__main__ import main

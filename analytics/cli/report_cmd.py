@@ -99,15 +99,7 @@ def _options(args, sections=None):
         kw["k"] = args.k
     if sections is not None:
         kw["sections"] = tuple(s.strip() for s in sections.split(",") if s.strip())
-    _check_standard(args.standard)
     return ReportOptions(**kw)
-
-
-def _check_standard(name: str) -> None:
-    from analytics import standards
-
-    if name not in standards.names():
-        raise ValueError(f"--standard '{name}' is not known; use one of {', '.join(standards.ALIASES)}")
 
 
 def _data(args):

@@ -108,8 +108,9 @@ def ci5_frame(ctx: Context, sex: int) -> pd.DataFrame:
     order = {lab: i for i, lab in enumerate(_icd_codes(ctx).keys())}
     labels = out[SITE].astype(str)
     rank = np.where(labels == TOTAL, len(order) + 1, labels.map(order).fillna(len(order)).astype(float))
-    return out.assign(_rank=rank).sort_values("_rank", kind="stable").drop(columns="_rank").reset_index(
-        drop=True)
+    ordered = out.assign(_rank=rank).sort_values("_rank", kind="stable").drop(columns="_rank").reset_index(drop=True)
+    ordered.attrs = dict(out.attrs)
+    return ordered
 
 
 def _icd_codes(ctx: Context) -> dict[str, str]:
@@ -126,10 +127,15 @@ def ci5_table_block(ctx: Context, sex: int) -> Table:
     def num(col, d):
         return lambda r: ctx.num(r[col], d) if np.isfinite(_float(r[col])) else "\u2013"
 
+    withheld = frame.attrs.get(tables.WITHHELD, {})
+
+    def cell(col):      # a count as printed: "<k" withheld as small, "x" withheld to protect another
+        return lambda r: ctx.count(r[col], withheld.get(str(r[SITE]), {}).get(col, ""))
+
     columns = [(ctx.t("report.ci5.site"), "l", lambda r: ctx.site(r[SITE])),
-               (ctx.t("report.ci5.all_ages"), "r", lambda r: ctx.count(r["all_ages"], suppression_of(r))),
-               (ctx.t("report.ci5.unknown"), "r", lambda r: ctx.count(r["unknown_age"]))]
-    columns += [(a.replace("-", "\u2013"), "r", (lambda a: lambda r: ctx.count(r[a]))(a)) for a in ages]
+               (ctx.t("report.ci5.all_ages"), "r", cell("all_ages")),
+               (ctx.t("report.ci5.unknown"), "r", cell("unknown_age"))]
+    columns += [(a.replace("-", "\u2013"), "r", cell(a)) for a in ages]
     columns += [(ctx.t("report.ci5.crude"), "r", num("crude_rate", 1)), ("%", "r", num("percent", 1)),
                 (ctx.t("report.ci5.cum_rate"), "r", num("cum_rate_0_74", 2)),
                 (ctx.t("report.ci5.cum_risk"), "r", num("cum_risk_0_74", 2)),

@@ -52,6 +52,10 @@ class ReportOptions:
         if bad:
             raise ValueError(f"unknown section(s) {', '.join(bad)}; choose from {', '.join(SECTIONS)}")
         object.__setattr__(self, "sections", tuple(s for s in SECTIONS if s in self.sections))
+        from analytics import standards
+
+        if self.standard not in standards.names():
+            raise ValueError(f"standard {self.standard!r} is not known; use one of {', '.join(standards.ALIASES)}")
         if not 0 < float(self.conf) < 1:
             raise ValueError(f"conf must be a confidence level between 0 and 1, not {self.conf!r}")
         if self.k < 1:

@@ -34,6 +34,16 @@ def protect(table: pd.DataFrame, k: int | None, **kwargs) -> pd.DataFrame:
     return table if not k else disclosure.suppress(table, k=k, **kwargs)
 
 
+def protect_parts(table: pd.DataFrame, k: int | None, *, part: str, count: str = "count") -> pd.DataFrame:
+    """Public output of the parts of a published total (regions of the country, reasons of the
+    records read): primary suppression below ``k`` and, when a single part is withheld,
+    complementary suppression of the next smallest, so that none is the total minus the others."""
+    if not k:
+        return table
+    out = protect(table.assign(_whole="all"), k, count=count, rows=["_whole"], cols=[part])
+    return out.drop(columns="_whole")
+
+
 def disclosure_rule(k: int | None) -> dict:
     """What :func:`protect` does, for a methods section: threshold, reference, symbols."""
     return {"k": k, "source": disclosure.HUNDEPOOL, "primary": f"<{k}" if k else "",

@@ -106,9 +106,7 @@ def _site_table(ctx: Context, by_site: pd.DataFrame, col: str):
 def _reconciliation(ctx: Context):
     reg = ctx.data.registry
     recon = quality.translate_reconciliation(reg.reconciliation, ctx.lang, getattr(reg, "assumptions", ()))
-    recon = recon.assign(_row="all").reset_index(drop=True)
-    if ctx.k:   # a single withheld line could be worked out from the total read: protect it too
-        recon = tables.protect(recon, ctx.k, count="records", rows=["_row"], cols=["reason"], derived=[])
+    recon = tables.protect_parts(recon.reset_index(drop=True), ctx.k, part="reason", count="records")
     columns = [(ctx.t("report.col.status"), "l", lambda r: str(r["status"])),
                (ctx.t("report.col.reason"), "l", lambda r: str(r["description"] or r["reason"])),
                (ctx.t("report.col.records"), "r", lambda r: ctx.count(r["records"], r.get("suppression", "") or ""))]

@@ -33,10 +33,15 @@ def national(ctx: Context, sel=None) -> pd.Series | None:
 
 
 def compared(ctx: Context, level: str = S.PARENT, sel=None) -> pd.DataFrame:
-    """Rates by region with their status against the national value (Incidence page)."""
+    """Rates by region with their status against the national value (Incidence page). The
+    report prints the national total under the regions, so in public output a withheld region is
+    protected against subtraction from it (:func:`analytics.tables.protect_parts`)."""
     nat = national(ctx, sel)
     value = float(nat["value"]) if nat is not None else None
-    return tables.regions_compared(ctx.dsr((level,), sel), value, level=level, names=level_names(ctx, level))
+    by_region = ctx.dsr((level,), sel, public=False)
+    if ctx.k:
+        by_region = tables.protect_parts(by_region, ctx.k, part=level)
+    return tables.regions_compared(by_region, value, level=level, names=level_names(ctx, level))
 
 
 def measures(ctx: Context, level: str = S.REGION, sel=None):

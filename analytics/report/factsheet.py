@@ -127,7 +127,9 @@ def _mi(ctx: Context, site: str, sexes) -> pd.Series:
     if ctx.data.deaths is None:
         return pd.Series(dtype=float)
     col = ctx.o.site_column
-    mi = tables.quality_indicators(outcomes.period_records(ctx), (col, S.SEX), deaths=ctx.data.deaths)
+    records = outcomes.period_records(ctx)
+    records = records[(records[col] == site).fillna(False).to_numpy()]     # the site's strata only
+    mi = tables.quality_indicators(records, (col, S.SEX), deaths=ctx.data.deaths)
     mi = mi[(mi["indicator"] == "mi_ratio") & (mi[col] == site) & mi[S.SEX].isin(sexes)]
     if ctx.k:
         mi = mi[(mi["count"] >= ctx.k) & (mi["total"] >= ctx.k)]

@@ -256,6 +256,25 @@ def wide_risk_factors(risk_factors: pd.DataFrame, regions: pd.DataFrame, populat
     return out
 
 
+# --- mortality ----------------------------------------------------------------------------------
+def mi_ratio_table(records: pd.DataFrame, deaths, site_column: str, selection: Selection, by: Sequence[str] = (), *,
+                   parents: dict[str, str] | None = None, k: int | None = None) -> pd.DataFrame:
+    """The mortality:incidence ratio of a selection by ``by`` (``analytics.mortality.mi_ratio`` on the
+    counted deaths ``deaths``, an ``analytics.mortality.MortalityEvents``); in public output, strata
+    with fewer than ``k`` deaths or cases are withheld, and their ratio with them."""
+    from analytics import mortality
+
+    out = mortality.mi_ratio(records, deaths, site_column, selection, tuple(by), parents=parents)
+    if not k:
+        return out
+    first = disclosure.suppress(out, k=k, count="deaths", derived=["mi_ratio"])
+    second = disclosure.suppress(first.drop(columns=["suppressed", "suppression"]), k=k, count="cases",
+                                 derived=["mi_ratio", "deaths"])
+    second["suppressed"] = first["suppressed"].to_numpy() | second["suppressed"].to_numpy()
+    second["suppression"] = np.where(second["suppressed"], disclosure.PRIMARY, "")
+    return second
+
+
 # --- quality ------------------------------------------------------------------------------------
 def quality_indicators(records: pd.DataFrame, by: Sequence[str], *, deaths: pd.DataFrame | None = None,
                        parents: dict[str, str] | None = None) -> pd.DataFrame:
@@ -343,3 +362,78 @@ def prevalence_view(table: pd.DataFrame, *, sexes: Sequence[int], site: str, sit
         small = (table["count"] > 0) & (table["count"] < k)
         table = table.assign(**{c: table[c].astype(float).where(~small, np.nan) for c in PREVALENCE_DERIVED})
     return table
+
+
+# --- survival -------------------------------------------------------------------------------------
+SURVIVAL_TIMES = (1, 3, 5, 10)
+
+
+def survival_records(records: pd.DataFrame, *, period: tuple[int, int], approach: str, site_column: str,
+                     sexes: Sequence[int] | None = None, regions: Sequence[str] | None = None, site: str = "all",
+                     ages: tuple[int, int] = (0, 85)) -> pd.DataFrame:
+    """The records of a selection for survival. The period is the diagnosis years (cohort,
+    complete approach) or the follow-up window (period approach: every diagnosis up to its last
+    year); ``sexes``/``regions`` None mean all; ``ages`` are the first and last age-group starts
+    (85: open top). Records of unknown age are kept (the survival data's own exclusion line)."""
+    from analytics.cube import ALL_SITES
+
+    y0, y1 = period
+    r = records
+    m = pd.Series(True, index=r.index)
+    year = pd.to_numeric(r[S.YEAR], errors="coerce")
+    m &= (year <= y1).fillna(False) if approach == "period" else year.between(y0, y1).fillna(False)
+    if sexes is not None:
+        m &= r[S.SEX].isin(list(sexes)).fillna(False)
+    if regions is not None:
+        m &= r[S.REGION].astype(str).isin(list(regions))
+    if site == ALL_BUT_C44:
+        m &= ~r[S.ICD10].astype(str).str.startswith("C44")
+    elif site != ALL_SITES:
+        m &= (r[site_column] == site).fillna(False)
+    age = pd.to_numeric(r[S.AGE], errors="coerce")
+    top = np.inf if ages[1] >= 85 else ages[1] + 5
+    m &= (age >= ages[0]).fillna(True) & (age < top).fillna(True)
+    return r.loc[m]
+
+
+def survival_by_site(records: pd.DataFrame, lifetable: pd.DataFrame | None, *, site_column: str,
+                     period: tuple[int, int], method: str, approach: str, conf: float, first_primary_only: bool,
+                     k: int | None = None) -> pd.DataFrame:
+    """Survival at 1, 3, 5 and 10 years by site of ``records`` (:func:`survival_records`), with the
+    ICSS age-standardised value of each site (its own standard, Corazziari et al. 2004) and of all
+    sites. ``lifetable`` None: observed survival. In public output sites of fewer than ``k``
+    patients are left out."""
+    from analytics import survival
+    from analytics.cube import ALL_SITES
+    from analytics.survival import registry, standardise
+
+    data, _ = registry.survival_data(records, first_primary_only=first_primary_only)
+    site = site_column
+    cols = ["site", "time", "estimate", "lower", "upper", "n_risk", "events", "std_estimate", "std_lower",
+            "std_upper", "standard", "n"]
+    if data.empty:
+        return pd.DataFrame(columns=cols)
+    counts = data[site].value_counts()
+    data = data[data[site].isin(counts[counts >= k].index)] if k else data
+    kw = dict(times=SURVIVAL_TIMES, method=method, approach=approach, period=period, conf=conf)
+    crude = survival.net_survival(data, lifetable, by=[site], **kw).rename(columns={site: "site"})
+    every = survival.net_survival(data, lifetable, **kw).assign(site=ALL_SITES)
+    adults = data[(data["age"] >= 15) & (data["age"] < 100)]
+    adults = adults.assign(**{standardise.ICSS_COLUMN: standardise.icss_age_group(adults["age"])})
+    spec = survival.net_survival(adults, lifetable, by=[site, standardise.ICSS_COLUMN], **kw)
+    std_parts = []
+    for name in standardise.ICSS_WEIGHTS:
+        part = spec[spec[site].map(standardise.icss_standard) == name]
+        if len(part):
+            std_parts.append(standardise.standardise(part, name, by=[site], age=standardise.ICSS_COLUMN, conf=conf)
+                             .assign(standard=name))
+    spec_all = survival.net_survival(adults, lifetable, by=[standardise.ICSS_COLUMN], **kw)
+    std_parts.append(standardise.standardise(spec_all, "ICSS1", age=standardise.ICSS_COLUMN, conf=conf)
+                     .assign(standard="ICSS1", **{site: ALL_SITES}))
+    std = pd.concat(std_parts, ignore_index=True).rename(columns={site: "site", "estimate": "std_estimate",
+                                                                  "lower": "std_lower", "upper": "std_upper"})
+    out = pd.concat([every, crude], ignore_index=True).merge(
+        std[["site", "time", "std_estimate", "std_lower", "std_upper", "standard"]], on=["site", "time"], how="left")
+    n = data[site].value_counts()
+    out["n"] = out["site"].map(n).fillna(len(data)).astype(int)
+    return out[cols]

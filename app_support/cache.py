@@ -23,7 +23,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics import cube as cubes
-from analytics import disclosure, mortality, tables
+from analytics import mortality, tables
 from analytics import schema as S
 from app_support.filters import PUBLIC_K, Filters
 from app_support.state import Dataset
@@ -227,16 +227,8 @@ def mi_ratio(ds: Dataset, f: Filters, by: tuple[str, ...] = ()) -> pd.DataFrame:
     """Mortality:incidence ratio of the selection by ``by`` (``analytics.mortality.mi_ratio``:
     the data-quality indicator of ``analytics.quality``); in public output, strata with fewer
     than k deaths or cases are suppressed (and their ratio with them)."""
-    out = mortality.mi_ratio(ds.records, mortality_events(ds, f.site_column), f.site_column, selection(ds, f),
-                             by, parents=_parents(ds))
-    if not f.public:
-        return out
-    first = disclosure.suppress(out, k=PUBLIC_K, count="deaths", derived=["mi_ratio"])
-    second = disclosure.suppress(first.drop(columns=["suppressed", "suppression"]), k=PUBLIC_K, count="cases",
-                                 derived=["mi_ratio", "deaths"])
-    second["suppressed"] = first["suppressed"].to_numpy() | second["suppressed"].to_numpy()
-    second["suppression"] = np.where(second["suppressed"], disclosure.PRIMARY, "")
-    return second
+    return tables.mi_ratio_table(ds.records, mortality_events(ds, f.site_column), f.site_column, selection(ds, f),
+                                 by, parents=_parents(ds), k=PUBLIC_K if f.public else None)
 
 
 # --- sidebar options -------------------------------------------------------------------------
@@ -366,32 +358,17 @@ def nordpred(ds: Dataset, yearly: pd.DataFrame, future: pd.DataFrame, last_year:
 
 
 # --- survival (analytics.survival) ----------------------------------------------------------
-SURVIVAL_TIMES = (1, 3, 5, 10)
+SURVIVAL_TIMES = tables.SURVIVAL_TIMES
 SURVIVAL_GROUPS = ("none", "sex", "age", "period", "region")
 CHILD_GROUP = "0-14"
 
 
 def _survival_selection(ds: Dataset, f: Filters, approach: str, all_sites: bool) -> pd.DataFrame:
-    """Records of the sidebar's selection for survival (not cached: records never are). The period
-    is the diagnosis years (cohort, complete) or the follow-up window (period approach)."""
-    r = ds.records
-    m = pd.Series(True, index=r.index)
-    year = pd.to_numeric(r[S.YEAR], errors="coerce")
-    m &= (year <= f.y1).fillna(False) if approach == "period" else year.between(f.y0, f.y1).fillna(False)
-    if f.sex != "both":
-        m &= r[S.SEX].isin(f.sex_codes).fillna(False)
-    codes = f.region_codes(ds.regions)
-    if codes is not None:
-        m &= r[S.REGION].astype(str).isin(codes)
-    if not all_sites:
-        if f.site == cubes.ALL_BUT_C44:
-            m &= ~r[S.ICD10].astype(str).str.startswith("C44")
-        elif f.site != cubes.ALL_SITES:
-            m &= (r[f.site_column] == f.site).fillna(False)
-    age = pd.to_numeric(r[S.AGE], errors="coerce")
-    top = np.inf if f.a1 >= 85 else f.a1 + 5
-    m &= (age >= f.a0).fillna(True) & (age < top).fillna(True)     # unknown age: its own exclusion line
-    return r.loc[m]
+    """Records of the sidebar's selection for survival (``analytics.tables.survival_records``; not
+    cached: records never are)."""
+    return tables.survival_records(ds.records, period=(f.y0, f.y1), approach=approach, site_column=f.site_column,
+                                   sexes=None if f.sex == "both" else f.sex_codes, regions=f.region_codes(ds.regions),
+                                   site=cubes.ALL_SITES if all_sites else f.site, ages=(f.a0, f.a1))
 
 
 def survival_filters(f: Filters, *, all_sites: bool = False) -> Filters:
@@ -488,43 +465,11 @@ def _closing_day(ds: Dataset) -> int:
 
 @by_dataset(max_entries=32)
 def _survival_by_site(ds: Dataset, f: Filters, method: str, approach: str, first_primary_only: bool) -> pd.DataFrame:
-    """Survival at 1, 3, 5 and 10 years by site of the selection (sex, region, period, ages), with the
-    ICSS age-standardised value of each site (its own standard, Corazziari et al. 2004) and all sites."""
-    from analytics import survival
-    from analytics.survival import registry, standardise
-
-    rec = _survival_selection(ds, f, approach, all_sites=True)
-    data, _ = registry.survival_data(rec, first_primary_only=first_primary_only)
-    site = f.site_column
-    cols = ["site", "time", "estimate", "lower", "upper", "n_risk", "events", "std_estimate", "std_lower",
-            "std_upper", "standard", "n"]
-    if data.empty:
-        return pd.DataFrame(columns=cols)
-    counts = data[site].value_counts()
-    data = data[data[site].isin(counts[counts >= PUBLIC_K].index)] if f.public else data
-    lt = ds.lifetable if method != "observed" else None
-    kw = dict(times=SURVIVAL_TIMES, method=method, approach=approach, period=(f.y0, f.y1), conf=f.level)
-    crude = survival.net_survival(data, lt, by=[site], **kw).rename(columns={site: "site"})
-    every = survival.net_survival(data, lt, **kw).assign(site=cubes.ALL_SITES)
-    adults = data[(data["age"] >= 15) & (data["age"] < 100)]
-    adults = adults.assign(**{standardise.ICSS_COLUMN: standardise.icss_age_group(adults["age"])})
-    spec = survival.net_survival(adults, lt, by=[site, standardise.ICSS_COLUMN], **kw)
-    std_parts = []
-    for name in standardise.ICSS_WEIGHTS:
-        part = spec[spec[site].map(standardise.icss_standard) == name]
-        if len(part):
-            std_parts.append(standardise.standardise(part, name, by=[site], age=standardise.ICSS_COLUMN, conf=f.level)
-                             .assign(standard=name))
-    spec_all = survival.net_survival(adults, lt, by=[standardise.ICSS_COLUMN], **kw)
-    std_parts.append(standardise.standardise(spec_all, "ICSS1", age=standardise.ICSS_COLUMN, conf=f.level)
-                     .assign(standard="ICSS1", **{site: cubes.ALL_SITES}))
-    std = pd.concat(std_parts, ignore_index=True).rename(columns={site: "site", "estimate": "std_estimate",
-                                                                  "lower": "std_lower", "upper": "std_upper"})
-    out = pd.concat([every, crude], ignore_index=True).merge(
-        std[["site", "time", "std_estimate", "std_lower", "std_upper", "standard"]], on=["site", "time"], how="left")
-    n = data[site].value_counts()
-    out["n"] = out["site"].map(n).fillna(len(data)).astype(int)
-    return out[cols]
+    """Survival at 1, 3, 5 and 10 years by site of the selection (``analytics.tables.survival_by_site``)."""
+    return tables.survival_by_site(_survival_selection(ds, f, approach, all_sites=True),
+                                   ds.lifetable if method != "observed" else None, site_column=f.site_column,
+                                   period=(f.y0, f.y1), method=method, approach=approach, conf=f.level,
+                                   first_primary_only=first_primary_only, k=PUBLIC_K if f.public else None)
 
 
 # --- long builds ---------------------------------------------------------------------------------

@@ -4,9 +4,10 @@ import streamlit as st
 
 from analytics import schema as S
 from analytics.i18n import LANGUAGE_NAMES
+from analytics.mortality import MEASURES
 from analytics.report import SECTIONS, ReportData, ReportOptions, build_factsheet, build_report
 from analytics.report import data as report_data
-from app_support import cache, filters, jobs
+from app_support import cache, filters, jobs, state
 
 f = filters.sidebar_filters()
 ds = filters.dataset()
@@ -50,10 +51,13 @@ missing = (kind == "annual" and not sections) or (kind == "factsheet" and not si
 if st.button(f.t("report.page.build"), type="primary", disabled=running or missing, key="rep_build"):
     options = ReportOptions(period=tuple(period), lang=lang, sections=tuple(sections), format=fmt, public=f.public,
                             scheme=f.scheme, standard=f.std, method=f.ci, conf=f.level, k=filters.PUBLIC_K)
-    cube = cache.cube(ds, f.site_column)   # the session's shared cube, read-only in the worker
+    # the data set's shared cubes and deaths (read-only in the worker), its life table (as Survival)
+    cubes = {m: cache.cube(ds, f.site_column, measure=m) for m in MEASURES}
     files = report_data.demo_files() if ds.token == "demo" else report_data.files_of(ds.registry, ds.label)
     rd = ReportData(ds.registry, ds.regions, f.source(ds), ds.geo, ds.risk_factors, files,
-                    is_demo=ds.token == "demo", cube_for=lambda column: cube)
+                    is_demo=ds.token == "demo", lifetable=state.with_lifetable(ds).lifetable,
+                    cube_for=lambda column, measure: cubes[measure])
+    rd.memo(("mortality_events", f.site_column), lambda: cache.mortality_events(ds, f.site_column))
     if ds.geo is not None:   # the maps' geometry, shared with the Maps page (cached per data set)
         for level in (S.REGION, S.PARENT):
             rd.memo(("geometry", level, lang), lambda level=level: cache.level_geometry(ds, level, lang))

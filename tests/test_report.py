@@ -45,8 +45,8 @@ def en_docx(demo):
 @pytest.fixture(scope="module")
 def public_docx(demo):
     return build_report(demo, ReportOptions(period=(2024, 2024), format="docx", public=True, figures=False,
-                                            sections=("summary", "incidence_tables", "top_sites", "regions",
-                                                      "quality", "methods")))
+                                            sections=("summary", "incidence_tables", "top_sites", "mortality",
+                                                      "prevalence", "regions", "quality", "methods")))
 
 
 @pytest.fixture(scope="module")
@@ -243,8 +243,12 @@ def test_ci5_tables_print_the_leading_sites_cases_and_the_all_sites_asr(en_pdf, 
 
 
 # --- public output ------------------------------------------------------------------------------------
-COUNT_HEADERS = {t(k, "en") for k in ("report.ci5.all_ages", "report.ci5.unknown", "report.col.cases",
-                                       "report.col.records")} | {a.replace("-", "–") for a in S.AGE_GROUPS}
+COUNT_HEADERS = ({t(k, "en") for k in ("report.ci5.all_ages", "report.ci5.unknown", "report.col.cases",
+                                        "report.col.records", "mortality.col.deaths")}
+                 | {a.replace("-", "–") for a in S.AGE_GROUPS}
+                 | {f"{t(f'common.{s}', 'en')}: {t(f'report.col.{c}', 'en')}" for s in ("male", "female")
+                    for c in ("deaths", "cases")}
+                 | {t(f"trends.dur.{d}", "en") for d in ("1", "3", "5", "all")})
 
 
 def test_public_docx_withholds_every_small_count(public_docx, demo):
@@ -266,16 +270,17 @@ def test_public_docx_withholds_every_small_count(public_docx, demo):
     idx = [block.header.index(c) for c in cols]
     grid = np.array([[cells[i] in (f"<{K}", "x") for i in idx] for cells in printed.values()])
     assert not (grid.sum(axis=1) == 1).any() and not (grid.sum(axis=0) == 1).any()
-    shown = 0
+    shown, columns = 0, 0
     for table in docx_tables(public_docx):
         for j, head in enumerate(table[0]):
             if head not in COUNT_HEADERS:
                 continue
+            columns += 1
             for row in table[1:]:
                 cell = row[j].replace(",", "")
                 shown += cell == f"<{K}"
                 assert not (SMALL.match(cell) and 0 < int(cell) < K), (head, row)
-    assert shown >= small
+    assert shown >= small and columns >= 40   # CI5, top sites, deaths, prevalence, regions, quality, records
     methods = " ".join(p.text for p in read_docx(io.BytesIO(public_docx.content)).paragraphs)
     assert t("report.methods.disclosure_on", "en", k=K, k_minus_1=K - 1, primary=f"<{K}", complementary="x") in methods
 
@@ -316,6 +321,17 @@ def test_russian_fact_sheets_one_page_each_with_cyrillic(ru_sheets, demo):
     data = rate_input(demo, (2020, 2024), (2,), site="Breast")
     asr = rates.dsr(data, standard="world_segi1960", method="tiwari").iloc[0]
     assert format_number(asr["value"], "ru", 1) in first
+    # and its 5-year net survival is analytics.survival's on the site's patients (period approach)
+    from analytics import survival
+    from analytics.survival import registry
+
+    r = demo.records
+    r = r[(r[S.SITE_CI5] == "Breast").fillna(False) & (pd.to_numeric(r[S.YEAR], errors="coerce") <= 2024)]
+    surv, _ = registry.survival_data(r)
+    net = survival.net_survival(surv, demo.lifetable, times=(5,), approach="period", period=(2020, 2024))
+    five = net[net["time"] == 5].iloc[0]
+    printed = f"{format_number(100 * five['estimate'], 'ru', 1)} ({format_number(100 * five['lower'], 'ru', 1)}–"
+    assert printed in first, printed
 
 
 def test_site_and_region_names_resolve(demo):

@@ -38,6 +38,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--regions", help="region boundaries (GeoJSON, GeoPackage, zipped Shapefile)")
     p.add_argument("--deaths", help="deaths table (year, sex, age_group, region_code, icd10, count)")
     p.add_argument("--risk-factors", help="risk factors (long table), for the region profiles")
+    p.add_argument("--lifetable", help="population life table (year, sex, age, qx or mx), for net survival")
     p.add_argument("--mapping", help="column/code mapping of the extract (YAML or JSON)")
     p.add_argument("--sites", default="ci5", choices=tuple(SCHEMES), help="site list (default ci5)")
     p.add_argument("--standard", default="world_segi1960", help="standard population (default world_segi1960)")
@@ -106,13 +107,14 @@ def _data(args):
     from analytics.report import data
 
     if args.data is None:
-        if any((args.population, args.regions, args.deaths, args.risk_factors, args.mapping)):
-            raise ValueError("--population, --regions, --deaths, --risk-factors and --mapping go with --data")
+        if any((args.population, args.regions, args.deaths, args.risk_factors, args.mapping, args.lifetable)):
+            raise ValueError("--population, --regions, --deaths, --risk-factors, --lifetable and --mapping go "
+                             "with --data")
         return data.demo()
     if not args.population:
         raise ValueError("--data needs --population: rates need person-years")
     return data.load(args.data, population=args.population, regions=args.regions, deaths=args.deaths,
-                     risk_factors=args.risk_factors, mapping=args.mapping)
+                     risk_factors=args.risk_factors, lifetable=args.lifetable, mapping=args.mapping)
 
 
 def _progress(args, name: str):

@@ -13,6 +13,7 @@ from analytics import schema as S
 from analytics import tables
 from analytics.cube import Selection
 from analytics.i18n import format_number, sex_label, site_label, standard_label, t
+from analytics.mortality import INCIDENCE
 from analytics.report.data import ReportData
 from analytics.report.model import Figure, Table
 from analytics.report.options import ReportOptions
@@ -87,8 +88,8 @@ class Context:
         return f"{self.num(lower, decimals)}{DASH}{self.num(upper, decimals)}"
 
     # --- the data of a selection ----------------------------------------------------------------
-    def cube(self):
-        return self.data.cube(self.o.site_column)
+    def cube(self, measure: str = INCIDENCE):
+        return self.data.cube(self.o.site_column, measure)
 
     def memo(self, key, make: Callable):
         if key not in self._memo:
@@ -98,20 +99,32 @@ class Context:
     def selection(self, **changes) -> Selection:
         return self.o.selection(**changes)
 
-    def dsr(self, by: Sequence[str] = (), sel: Selection | None = None, public: bool = True) -> pd.DataFrame:
+    def dsr(self, by: Sequence[str] = (), sel: Selection | None = None, public: bool = True,
+            measure: str = INCIDENCE) -> pd.DataFrame:
         """``analytics.tables.dsr_table`` of a selection (the whole period, country and sexes by
-        default), protected in public output unless ``public`` is False."""
+        default) of new cases or (``measure="mortality"``) deaths, protected in public output unless
+        ``public`` is False."""
         sel = sel or self.selection()
         by = tuple(by)
         k = self.k if public else None
-        return self.memo(("dsr", by, sel, k), lambda: tables.dsr_table(
-            self.cube().select(sel, by), by, standard=self.o.standard, method=self.o.method, conf=self.o.conf, k=k))
+        return self.memo(("dsr", by, sel, k, measure), lambda: tables.dsr_table(
+            self.cube(measure).select(sel, by), by, standard=self.o.standard, method=self.o.method, conf=self.o.conf,
+            k=k))
 
-    def cumulative_risk(self, by: Sequence[str] = (), sel: Selection | None = None) -> pd.DataFrame:
+    def cumulative_risk(self, by: Sequence[str] = (), sel: Selection | None = None,
+                        measure: str = INCIDENCE) -> pd.DataFrame:
         sel = sel or self.selection()
         by = tuple(by)
-        return self.memo(("cum", by, sel), lambda: tables.cumulative_risk_table(
-            self.cube().select(sel, by), by, method=self.o.method, conf=self.o.conf))
+        return self.memo(("cum", by, sel, measure), lambda: tables.cumulative_risk_table(
+            self.cube(measure).select(sel, by), by, method=self.o.method, conf=self.o.conf))
+
+    def mi_ratio(self, by: Sequence[str] = (), sel: Selection | None = None) -> pd.DataFrame:
+        """M:I ratio of a selection by ``by`` (``analytics.tables.mi_ratio_table``), protected."""
+        sel = sel or self.selection()
+        col = self.o.site_column
+        return self.memo(("mi", tuple(by), sel), lambda: tables.mi_ratio_table(
+            self.data.records, self.data.mortality_events(col), col, sel, tuple(by), parents=self.data.parents(),
+            k=self.k))
 
     def figure(self, fig, title: str, *, note: str = "", width: float = 1.0, height_mm: float | None = None,
                size_px: tuple[int, int] | None = None, key: str = "") -> Figure:

@@ -21,6 +21,7 @@ import pandas as pd
 import analytics
 from analytics import cube as cubes
 from analytics import schema as S
+from analytics.mortality import INCIDENCE, MORTALITY
 
 log = logging.getLogger(__name__)
 REGION_TABLE = [S.REGION, S.REGION_NAME, S.PARENT, S.PARENT_NAME, "parent_name_en"]
@@ -52,7 +53,8 @@ class ReportData:
     risk_factors: pd.DataFrame | None = None
     files: tuple[SourceFile, ...] = ()
     is_demo: bool = False
-    cube_for: Callable[[str], cubes.Cube] | None = None
+    lifetable: pd.DataFrame | None = None            # population life table (net survival), or None
+    cube_for: Callable[[str, str], cubes.Cube] | None = None
     _memo: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -67,14 +69,28 @@ class ReportData:
     def deaths(self) -> pd.DataFrame | None:
         return self.registry.deaths
 
-    def cube(self, site_column: str) -> cubes.Cube:
-        """The case cube of ``site_column`` (built once)."""
+    def cube(self, site_column: str, measure: str = INCIDENCE) -> cubes.Cube:
+        """The cube of new cases (``measure="incidence"``) or deaths (``"mortality"``) by
+        ``site_column`` (built once)."""
         if self.cube_for is not None:
-            return self.cube_for(site_column)
-        if site_column not in self._memo:
-            events = cubes.events_from_records(self.records, site_column)
-            self._memo[site_column] = cubes.build_cube(events, self.population, self.parents())
-        return self._memo[site_column]
+            return self.cube_for(site_column, measure)
+
+        def make():
+            events = (self.mortality_events(site_column).events if measure == MORTALITY
+                      else cubes.events_from_records(self.records, site_column))
+            return cubes.build_cube(events, self.population, self.parents())
+        return self.memo(("cube", site_column, measure), make)
+
+    def mortality_events(self, site_column: str):
+        """The deaths as counted events (``analytics.mortality``): the deaths table, or deaths derived
+        from the records when there is none; with the account of every death read."""
+        from analytics import mortality
+
+        def make():
+            years = self.population[S.YEAR].dropna().astype(int).unique()
+            return mortality.mortality_events(self.records, site_column, deaths=self.deaths,
+                                              regions=self.regions[S.REGION].astype(str), years=years)
+        return self.memo(("mortality_events", site_column), make)
 
     def memo(self, key, make: Callable):
         """A value derived from the data alone (e.g. region geometry), computed once."""
@@ -149,7 +165,7 @@ def demo_files() -> tuple[SourceFile, ...]:
     paths = demo_data.demo_paths()
     return tuple(SourceFile(role, f"data/demo/{paths[key].name}", sha256_of(paths[key]))
                  for role, key in (("extract", "tumours"), ("population", "population"), ("deaths", "deaths"),
-                                   ("regions", "regions"), ("risk_factors", "risk_factors")))
+                                   ("regions", "regions"), ("risk_factors", "risk_factors"), ("lifetable", "lifetable")))
 
 
 def demo() -> ReportData:
@@ -159,7 +175,7 @@ def demo() -> ReportData:
     reg = demo_data.load_demo()
     geo = demo_data.load_demo_regions()
     return ReportData(reg, region_table(geo), demo_data.DEMO_NAME, geo, demo_data.load_demo_risk_factors(),
-                      demo_files(), is_demo=True)
+                      demo_files(), is_demo=True, lifetable=demo_data.load_demo_lifetable())
 
 
 FILES_INFO = "files"    # RegistryData.info[FILES_INFO]: {role: (file name, sha256)} of an upload
@@ -177,16 +193,18 @@ def files_of(registry, fallback_name: str) -> tuple[SourceFile, ...]:
 
 def load(data: str | Path, *, population: str | Path, regions: str | Path | None = None,
          deaths: str | Path | None = None, risk_factors: str | Path | None = None,
-         mapping: str | Path | None = None) -> ReportData:
-    """A registry extract and its population (and optional regions, deaths, risk factors) read
-    from files as ``python -m analytics ingest`` reads them; unreadable files raise
-    :class:`analytics.errors.IngestError` with the reader's sentence."""
+         lifetable: str | Path | None = None, mapping: str | Path | None = None) -> ReportData:
+    """A registry extract and its population (and optional regions, deaths, risk factors, life
+    table) read from files as ``python -m analytics ingest`` reads them; unreadable files raise
+    :class:`analytics.errors.IngestError` with the reader's sentence. Without a life table the
+    fact sheets give observed survival."""
     from analytics.auxiliary import read_regions, read_risk_factors
     from analytics.errors import IngestError
+    from analytics.lifetable import read_lifetable
     from analytics.pipeline import load_registry
 
     given = {"extract": data, "population": population, "regions": regions, "deaths": deaths,
-             "risk_factors": risk_factors}
+             "risk_factors": risk_factors, "lifetable": lifetable}
     for role, path in given.items():
         if path is not None and not Path(path).is_file():
             raise IngestError(f"the {role.replace('_', ' ')} file was not found. Check the path.", file=str(path))
@@ -195,5 +213,6 @@ def load(data: str | Path, *, population: str | Path, regions: str | Path | None
     geo = read_regions(str(regions)) if regions else None
     rf = read_risk_factors(str(risk_factors)) if risk_factors else None
     table = region_table(geo) if geo is not None else _codes_table(reg.records, reg.population)
+    lt = read_lifetable(str(lifetable)) if lifetable else None
     files = tuple(SourceFile(role, Path(p).name, sha256_of(p)) for role, p in given.items() if p is not None)
-    return ReportData(reg, table, Path(data).name, geo, rf, files)
+    return ReportData(reg, table, Path(data).name, geo, rf, files, lifetable=lt)

@@ -104,7 +104,7 @@ def site_sheet(ctx: Context, site: str, sex: int | None = None) -> Section:
     if fig is not None:
         left = [ctx.figure(fig, map_title, size_px=MAP_PX, key="fs_map")]
         right.append(Text(narrative.sir_map_sentence(m, lang=ctx.lang), "reading"))
-    right.append(Text(_survival_note(ctx), "note"))
+    right.append(_survival(ctx, site, sexes, sex))
     blocks = [Text(_subtitle(ctx, sexes), "small"), KeyFigures(tiles[:4], per_row=4),
               Columns([[trend], [age]]), Columns([left or [Text(ctx.t("report.regions.no_map"), "note")], right])]
     return Section(f"site_{site}", title, blocks)
@@ -124,16 +124,12 @@ def _share(ctx: Context, site: str, sexes) -> pd.Series:
 
 
 def _mi(ctx: Context, site: str, sexes) -> pd.Series:
-    if ctx.data.deaths is None:
+    """M:I ratio of the site per sex (``analytics.mortality.mi_ratio``, withheld in public output
+    where deaths or cases are few)."""
+    if ctx.data.mortality_events(ctx.o.site_column).n_counted == 0:
         return pd.Series(dtype=float)
-    col = ctx.o.site_column
-    records = outcomes.period_records(ctx)
-    records = records[(records[col] == site).fillna(False).to_numpy()]     # the site's strata only
-    mi = tables.quality_indicators(records, (col, S.SEX), deaths=ctx.data.deaths)
-    mi = mi[(mi["indicator"] == "mi_ratio") & (mi[col] == site) & mi[S.SEX].isin(sexes)]
-    if ctx.k:
-        mi = mi[(mi["count"] >= ctx.k) & (mi["total"] >= ctx.k)]
-    return mi.set_index(S.SEX)["value"]
+    mi = ctx.mi_ratio((S.SEX,), ctx.selection(sexes=tuple(sexes), site=site))
+    return mi[mi[S.SEX].isin(sexes)].set_index(S.SEX)["mi_ratio"]
 
 
 def _site_table(ctx: Context, rates, risk, share, mi):
@@ -165,8 +161,37 @@ def _site_trend(ctx: Context, site: str, sexes):
     return ctx.figure(fig, title, size_px=CHART_PX, key="fs_trend"), [r for r in readings if r]
 
 
-def _survival_note(ctx: Context) -> str:
-    return ctx.t("report.fs.no_survival")
+SURVIVAL_AT = (1, 5)
+SURVIVAL_APPROACH = "period"      # the Survival page's default: the most recent estimate
+
+
+def _survival(ctx: Context, site: str, sexes, sex: int | None):
+    """Net survival (Pohar Perme; observed survival without a life table) at 1 and 5 years of the
+    site's patients, crude and ICSS age-standardised (``analytics.tables.survival_by_site``, the
+    Survival page's by-site table), period approach over the document's period."""
+    o = ctx.o
+    lt = ctx.data.lifetable
+    method = "pohar_perme" if lt is not None else "observed"
+    rec = tables.survival_records(ctx.data.records, period=o.period, approach=SURVIVAL_APPROACH,
+                                  site_column=o.site_column, sexes=None if sex is None else (sex,), site=site)
+    by = tables.survival_by_site(rec, lt, site_column=o.site_column, period=o.period, method=method,
+                                 approach=SURVIVAL_APPROACH, conf=o.conf, first_primary_only=False, k=ctx.k)
+    rows = by[(by["site"] == site) & by["time"].isin(SURVIVAL_AT)]
+    if rows.empty or not rows["estimate"].notna().any():
+        return Text(ctx.t("report.fs.no_survival"), "note")
+    level = ctx.num(100 * o.conf, 0)
+
+    def pct(col, lo, hi):
+        return lambda r: (DASH if not np.isfinite(float(r[col])) else
+                          f"{ctx.num(100 * r[col], 1)} ({ctx.ci(100 * r[lo], 100 * r[hi])})")
+    columns = [(ctx.t("report.fs.col_time"), "l", lambda r: ctx.t(f"report.fs.at_{int(r['time'])}")),
+               (ctx.t("survival.method." + method) + f", % ({level}% CI)", "r", pct("estimate", "lower", "upper")),
+               (ctx.t("report.fs.col_std"), "r", pct("std_estimate", "std_lower", "std_upper")),
+               (ctx.t("report.fs.col_patients"), "r", lambda r: ctx.count(r["n"], "none"))]
+    return ctx.table(rows, columns, caption=ctx.t("report.fs.survival", site=ctx.site(site)), key="fs_survival",
+                     size="small", widths=[1.1, 2.4, 2.4, 1.1],
+                     note=ctx.t("report.fs.survival_note", approach=ctx.t(f"survival.approach.{SURVIVAL_APPROACH}"),
+                                period=o.period_label()))
 
 
 # --- region sheet --------------------------------------------------------------------------------

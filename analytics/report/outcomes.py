@@ -7,9 +7,11 @@ import pandas as pd
 from analytics import narrative, tables
 from analytics.ci5_table import TOTAL
 from analytics import schema as S
+from analytics.charts import mortality as mcharts
 from analytics.charts import trends as tcharts
 from analytics.cube import SITE, Selection
-from analytics.report.common import DASH, SEXES, Context
+from analytics.mortality import MORTALITY
+from analytics.report.common import DASH, SEXES, Context, suppression_of
 from analytics.report.model import Section, Text
 
 N_TREND_SITES = 5
@@ -27,50 +29,110 @@ def period_records(ctx: Context) -> pd.DataFrame:
 
 
 # --- mortality ----------------------------------------------------------------------------------
+N_BARS = 10
+
+
 def mortality(ctx: Context) -> Section:
-    """Deaths and the mortality:incidence ratio by site and sex (``analytics.quality.indicators``,
-    the indicator of the Data quality page), when a deaths table is loaded."""
+    """Deaths with the same engine as incidence (``analytics.mortality``: the deaths table, or deaths
+    derived from the records): rates and risk of dying per sex, incidence and mortality side by
+    side by site (the Incidence vs mortality page), and the M:I ratio by site and sex."""
     title = ctx.t("report.section.mortality")
-    deaths = ctx.data.deaths
-    if deaths is None or not len(deaths):
-        return Section("mortality", title, [Text(ctx.t("report.mortality.none"))])
-    col = ctx.o.site_column
-    mi = tables.quality_indicators(period_records(ctx), (col, S.SEX), deaths=deaths)
-    mi = mi[(mi["indicator"] == "mi_ratio") & mi[S.SEX].isin(SEXES)]
-    wide = mi.pivot_table(index=col, columns=S.SEX, values=["count", "total", "value"], observed=True)
+    events = ctx.data.mortality_events(ctx.o.site_column)
+    if events.n_counted == 0:
+        return Section("mortality", title, [Text(ctx.t("report.mort.none"))])
+    o = ctx.o
+    sel = ctx.selection(sexes=SEXES)
+    blocks: list = [Text(ctx.t("report.mort.intro")),
+                    Text(ctx.t(f"mortality.source.note_{events.source}", counted=ctx.num(events.n_counted, 0),
+                               excluded=ctx.num(events.n_excluded, 0)), "note")]
+    rates = ctx.dsr((S.SEX,), sel, measure=MORTALITY)
+    risk = ctx.cumulative_risk((S.SEX,), sel, measure=MORTALITY)
+    blocks += [_mortality_table(ctx, rates, risk), *_mortality_readings(ctx, rates, risk)]
+    inc = ctx.dsr((S.SEX, SITE), sel)
+    mort = ctx.dsr((S.SEX, SITE), sel, measure=MORTALITY)
+    for sex in SEXES:
+        i, m = inc[inc[S.SEX] == sex], mort[mort[S.SEX] == sex]
+        chart = ctx.t("mortality.im.bars_title", sex=ctx.sex(sex), period=o.period_label())
+        fig = mcharts.incidence_mortality_bars(i, m, lang=ctx.lang, standard=o.standard, conf=o.conf, title=chart,
+                                               k=ctx.k)
+        blocks += [ctx.figure(fig, chart, key=f"im_bars_{sex}"),
+                   Text(mcharts.incidence_mortality_sentence(i, m, sex=sex, lang=ctx.lang), "reading")]
+    by_site, overall = ctx.mi_ratio((SITE,)), ctx.mi_ratio(())
+    chart = ctx.t("report.mort.mi_chart", period=o.period_label())
+    blocks += [ctx.figure(mcharts.mi_bars(by_site, label=SITE, lang=ctx.lang, title=chart, n=25, k=ctx.k), chart,
+                          key="mi_site"),
+               Text(mcharts.mi_site_sentence(by_site, overall, lang=ctx.lang), "reading"), _mi_table(ctx)]
+    return Section("mortality", title, blocks)
+
+
+def _mortality_table(ctx: Context, rates: pd.DataFrame, risk: pd.DataFrame):
+    frame = rates.merge(risk[[S.SEX, "cum_risk"]], on=S.SEX, how="left")
+    level = ctx.num(100 * ctx.o.conf, 0)
+    columns = [(ctx.t("report.col.sex"), "l", lambda r: ctx.sex(int(r[S.SEX]))),
+               (ctx.t("mortality.col.deaths"), "r", lambda r: ctx.count(r["count"], suppression_of(r))),
+               (ctx.t("report.col.crude"), "r", lambda r: ctx.num(r["crude_rate"])),
+               (ctx.t("mortality.col.asr_mortality"), "r", lambda r: ctx.num(r["value"])),
+               (ctx.t("report.col.ci", level=level), "r", lambda r: ctx.ci(r["lower"], r["upper"])),
+               (ctx.t("mortality.metric.cumrisk") + " (%)", "r", lambda r: ctx.num(r["cum_risk"], 2))]
+    return ctx.table(frame, columns, caption=ctx.t("report.mort.rates", period=ctx.o.period_label()),
+                     key="mortality_rates", widths=[1.4, 1.2, 1.2, 1.4, 1.8, 1.6],
+                     note=ctx.t("report.mort.rates_note", standard=ctx.standard_name))
+
+
+def _mortality_readings(ctx: Context, rates: pd.DataFrame, risk: pd.DataFrame) -> list[Text]:
+    o = ctx.o
+    out = [mcharts.deaths_sentence(rates["count"].sum(min_count=1), o.period, lang=ctx.lang)]
+    for _, r in rates.iterrows():
+        sex = int(r[S.SEX])
+        out.append(mcharts.mortality_rate_sentence(r["value"], r["lower"], r["upper"], lang=ctx.lang,
+                                                   standard=o.standard, sex=sex, conf=o.conf))
+        cum = risk.loc[risk[S.SEX] == sex, "cum_risk"]
+        if len(cum):
+            out.append(mcharts.risk_of_dying_sentence(float(cum.iloc[0]), sex=sex, lang=ctx.lang))
+    return [Text(s, "reading") for s in out if s]
+
+
+def _mi_table(ctx: Context):
+    """Deaths, new cases and M:I by site and sex (``analytics.mortality.mi_ratio``, protected)."""
+    mi = ctx.mi_ratio((SITE, S.SEX))
+    mi = mi[mi[S.SEX].isin(SEXES) & ~mi[SITE].isin(tables.NOT_RANKED)]
+    wide = mi.pivot_table(index=SITE, columns=S.SEX, values=["deaths", "cases", "mi_ratio"], observed=True,
+                          dropna=False)
     wide.columns = [f"{a}_{int(b)}" for a, b in wide.columns]
-    wide = wide.reset_index().rename(columns={col: SITE})
-    for c in [f"{a}_{s}" for a in ("count", "total", "value") for s in SEXES]:
+    withheld = mi.pivot_table(index=SITE, columns=S.SEX, values="suppressed", aggfunc="any", observed=True) \
+        if "suppressed" in mi.columns else None
+    wide = wide.reset_index()
+    for c in [f"{a}_{s}" for a in ("deaths", "cases", "mi_ratio") for s in SEXES]:
         if c not in wide:
             wide[c] = np.nan
-    wide = wide.assign(_n=wide[["total_1", "total_2"]].sum(axis=1)).sort_values("_n", ascending=False, kind="stable")
-    wide = wide[~wide[SITE].isin(tables.NOT_RANKED)]
+    for s in SEXES:
+        flag = wide[SITE].map(withheld[s]) if withheld is not None and s in withheld.columns else False
+        wide[f"withheld_{s}"] = pd.Series(flag, index=wide.index).fillna(False).astype(bool)
+    wide = wide.assign(_n=wide[["cases_1", "cases_2"]].sum(axis=1)).sort_values("_n", ascending=False, kind="stable")
     columns = [(ctx.t("report.col.site"), "l", lambda r: ctx.site(r[SITE]))]
     for s in SEXES:
-        columns += [(f"{ctx.sex(s)}: {ctx.t('report.col.deaths')}", "r", _withheld(ctx, f"count_{s}")),
-                    (f"{ctx.sex(s)}: {ctx.t('report.col.cases')}", "r", _withheld(ctx, f"total_{s}")),
-                    (f"{ctx.sex(s)}: M:I", "r", _ratio(ctx, s))]
-    table = ctx.table(wide, columns, caption=ctx.t("report.mortality.table", period=ctx.o.period_label()),
-                      key="mortality_mi", widths=[4, 1.2, 1.2, 1, 1.2, 1.2, 1],
-                      note=ctx.t("report.mortality.note"))
-    return Section("mortality", title, [Text(ctx.t("report.mortality.intro")), table])
+        columns += [(f"{ctx.sex(s)}: {ctx.t('report.col.deaths')}", "r", _withheld(ctx, f"deaths_{s}", s)),
+                    (f"{ctx.sex(s)}: {ctx.t('report.col.cases')}", "r", _withheld(ctx, f"cases_{s}", s)),
+                    (f"{ctx.sex(s)}: M:I", "r", lambda r, s=s: DASH if not np.isfinite(_f(r[f"mi_ratio_{s}"]))
+                     else ctx.num(r[f"mi_ratio_{s}"], 2))]
+    return ctx.table(wide, columns, caption=ctx.t("report.mort.table", period=ctx.o.period_label()),
+                     key="mortality_mi", widths=[4, 1.2, 1.2, 1, 1.2, 1.2, 1], size="small",
+                     note=ctx.t("report.mort.note"))
 
 
-def _withheld(ctx: Context, col: str):
+def _withheld(ctx: Context, col: str, sex: int):
+    """A count of the M:I table as printed. A withheld stratum (``tables.mi_ratio_table``) blanks its
+    small count ("<k") and, when the cases are the small count, its deaths too ("x")."""
     def cell(r):
-        v = r[col]
-        if not np.isfinite(_f(v)):
+        v = _f(r[col])
+        if np.isfinite(v):
+            return ctx.count(v, "primary" if ctx.k and 0 < v < ctx.k else "none")
+        if not r[f"withheld_{sex}"]:
             return DASH
-        return ctx.count(v, "primary" if ctx.k and 0 < v < ctx.k else "none")
-    return cell
-
-
-def _ratio(ctx: Context, sex: int):
-    def cell(r):
-        d, n, v = _f(r[f"count_{sex}"]), _f(r[f"total_{sex}"]), _f(r[f"value_{sex}"])
-        if not np.isfinite(v) or (ctx.k and (0 < d < ctx.k or 0 < n < ctx.k)):
-            return DASH
-        return ctx.num(v, 2)
+        cases_small = not np.isfinite(_f(r[f"cases_{sex}"]))
+        if col.startswith("deaths") and cases_small:
+            return ctx.count(v, "complementary")
+        return ctx.count(v, "primary")
     return cell
 
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from analytics import disclosure, rates
+from analytics import disclosure, rates, sites
 from analytics import schema as S
 from analytics.cube import ALL_BUT_C44, SITE, Cube, Selection
 from analytics.narrative import NOT_RANKED  # residual groups are never ranked (one definition)
@@ -53,11 +53,13 @@ def disclosure_rule(k: int | None) -> dict:
 # --- rates over a cube selection ----------------------------------------------------------------
 def dsr_table(data: pd.DataFrame, by: Sequence[str] = (), *, standard: str, method: str, conf: float,
               k: int | None = None) -> pd.DataFrame:
-    """``rates.dsr`` of a rate input (``Cube.select``) grouped by ``by``, protected when ``k``."""
+    """``rates.dsr`` of a rate input (``Cube.select``) grouped by ``by``, protected when ``k``. With
+    site and sex in ``by``, a sex-specific site has no rate for the other sex (NaN with its reason,
+    ``analytics.sites.blank_other_sex``), not 0.0."""
     by = list(by)
     if data.empty:
         return pd.DataFrame(columns=by + DSR_COLUMNS)
-    res = rates.dsr(data, standard=standard, by=by or None, method=method, conf=conf)
+    res = sites.blank_other_sex(rates.dsr(data, standard=standard, by=by or None, method=method, conf=conf))
     return protect(res, k)
 
 
@@ -77,13 +79,14 @@ def cumulative_risk_table(data: pd.DataFrame, by: Sequence[str] = (), *, method:
     if len(known) and not (age_axis(known, S.AGE_GROUP).start <= CUM_RISK_MAX_AGE).any():
         keys = data[list(by)].drop_duplicates().reset_index(drop=True) if by else pd.DataFrame(index=[0])
         return keys.assign(**{c: ("" if c == "flag" else np.nan) for c in CUM_RISK_COLUMNS})
-    return rates.cumulative_risk(data, by=list(by) or None, age=S.AGE_GROUP, method=method, conf=conf,
-                                 max_age=CUM_RISK_MAX_AGE)
+    return sites.blank_other_sex(rates.cumulative_risk(data, by=list(by) or None, age=S.AGE_GROUP, method=method,
+                                                       conf=conf, max_age=CUM_RISK_MAX_AGE))
 
 
 def age_specific_table(data: pd.DataFrame, by: Sequence[str] = (), *, conf: float, k: int | None = None) -> pd.DataFrame:
-    """Age-specific rates per 100,000 of a rate input, protected when ``k``."""
-    return protect(rates.age_specific(data, by=list(by) or None, conf=conf), k)
+    """Age-specific rates per 100,000 of a rate input (the other sex of a sex-specific site blank),
+    protected when ``k``."""
+    return protect(sites.blank_other_sex(rates.age_specific(data, by=list(by) or None, conf=conf)), k)
 
 
 def ci5_table(cube: Cube, selection: Selection, sex: int, *, standard: str, k: int | None = None) -> pd.DataFrame:
@@ -99,8 +102,9 @@ def ci5_table(cube: Cube, selection: Selection, sex: int, *, standard: str, k: i
     counts = cube.select(sel, (S.SEX, SITE))[[S.SEX, SITE, S.AGE_GROUP, S.COUNT]]
     pop = cube.select(sel, (S.SEX,), all_sites=True)
     pop = pop[pop[S.AGE_GROUP].notna()][[S.SEX, S.AGE_GROUP, S.POPULATION]]
-    out = rates.ci5_table(counts, pop, site=SITE, standard=standard,
-                          total_excludes=tuple(cube.c44_sites) if selection.site == ALL_BUT_C44 else ())
+    out = sites.blank_other_sex(rates.ci5_table(counts, pop, site=SITE, standard=standard,
+                                                total_excludes=tuple(cube.c44_sites) if selection.site == ALL_BUT_C44
+                                                else ()))
     return protect_ci5(out, k) if k else out
 
 

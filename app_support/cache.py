@@ -23,7 +23,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics import cube as cubes
-from analytics import mortality, tables
+from analytics import mortality, sites, tables
 from analytics import schema as S
 from app_support.filters import PUBLIC_K, Filters
 from app_support.state import Dataset
@@ -148,10 +148,29 @@ def suppress(table: pd.DataFrame) -> pd.DataFrame:
     return tables.protect(table, PUBLIC_K)
 
 
+def blank_other_sex(res: pd.DataFrame, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
+    """Measures of a sex-specific site for the other sex blanked with their reason
+    (``analytics.sites.blank_other_sex``), also when the site or the sex comes from the sidebar
+    rather than a column (prostate chosen with "women": no ASR, not 0.0)."""
+    added = {}
+    if SITE not in by:
+        added[SITE] = f.site
+    if S.SEX not in by:
+        one = set(sexes or f.sex_codes) & {S.MALE, S.FEMALE}
+        if len(one) != 1 or S.UNKNOWN_SEX in set(sexes or f.sex_codes):
+            return res
+        added[S.SEX] = one.pop()
+    if not added:
+        return res          # site and sex are columns: analytics.tables blanked them already
+    out = sites.blank_other_sex(res.assign(**added))
+    return out.drop(columns=list(added)) if out is not res else res
+
+
 @by_dataset(max_entries=256)
 def _dsr(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
-    return tables.dsr_table(_rate_input(ds, f, by, False, sexes), by, standard=f.std, method=f.ci, conf=f.level,
-                            k=PUBLIC_K if f.public else None)
+    res = tables.dsr_table(_rate_input(ds, f, by, False, sexes), by, standard=f.std, method=f.ci, conf=f.level)
+    res = blank_other_sex(res, f, by, sexes)      # prostate in women: no rate (NaN with its reason), not 0.0
+    return suppress(res) if f.public else res
 
 
 def dsr(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes: tuple[int, ...] | None = None) -> pd.DataFrame:
@@ -161,7 +180,8 @@ def dsr(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes: tuple[int, 
 
 @by_dataset(max_entries=256)
 def _cumrisk(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
-    return tables.cumulative_risk_table(_rate_input(ds, f, by, False, sexes), by, method=f.ci, conf=f.level)
+    return blank_other_sex(tables.cumulative_risk_table(_rate_input(ds, f, by, False, sexes), by, method=f.ci,
+                                                        conf=f.level), f, by, sexes)
 
 
 def cumulative_risk(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=None) -> pd.DataFrame:
@@ -174,8 +194,9 @@ def cumulative_risk(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=
 
 @by_dataset(max_entries=64)
 def _age_specific(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
-    return tables.age_specific_table(_rate_input(ds, f, by, False, sexes), by, conf=f.level,
-                                     k=PUBLIC_K if f.public else None)
+    out = blank_other_sex(tables.age_specific_table(_rate_input(ds, f, by, False, sexes), by, conf=f.level), f, by,
+                          sexes)
+    return suppress(out) if f.public else out
 
 
 def age_specific(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=None) -> pd.DataFrame:
@@ -323,6 +344,7 @@ def prevalence(ds: Dataset, regions: tuple | None, site_col: str, year: int, cou
         pop = pop[pop[S.REGION].astype(str).isin(regions)]
     out = compute(rec, pop, index_date=f"{year}-12-31", by=[site_col, S.SEX], counting=counting,
                   adjust_lost=adjust, standard=std, conf=conf, ages=list(ages) if ages else None)
+    out = sites.blank_other_sex(out, site=site_col)
     out.attrs = dict(out.attrs)
     return out
 

@@ -14,7 +14,7 @@ import pytest
 from docx import Document as read_docx
 from pypdf import PdfReader
 
-from analytics import rates, tables
+from analytics import presets, rates, tables
 from analytics import schema as S
 from analytics.cube import Selection
 from analytics.i18n import format_number, site_label, t
@@ -213,12 +213,13 @@ def test_key_figures_equal_analytics_for_the_same_selection(en_pdf, en_docx, dem
     for col, sex in enumerate((1, 2)):
         asr, risk = expected(demo, years, sex)
         assert rows[t("report.kf.asr_long", "en", standard="world standard")][col] == format_number(asr["value"], "en", 1)
-        assert rows[t("report.kf.cum_risk_long", "en")][col] == format_number(risk["cum_risk"], "en", 2)
+        assert rows[t("report.kf.cum_risk_long", "en")][col] == presets.fmt(risk["cum_risk"], "percent", "en")
         assert rows[t("report.kf.cases", "en")][col] == format_number(asr["count"], "en", 0)
     asr_m, risk_m = expected(demo, years, 1)
     asr_f, risk_f = expected(demo, years, 2)
     assert (f"{format_number(asr_m['value'], 'en', 1)} {format_number(asr_f['value'], 'en', 1)}" in text)
-    assert (f"{format_number(risk_m['cum_risk'], 'en', 2)} {format_number(risk_f['cum_risk'], 'en', 2)}" in text)
+    assert (f"{presets.fmt(risk_m['cum_risk'], 'percent', 'en')} {presets.fmt(risk_f['cum_risk'], 'percent', 'en')}"
+            in text)
 
 
 def test_ci5_tables_print_the_leading_sites_cases_and_the_all_sites_asr(en_pdf, en_docx, demo):

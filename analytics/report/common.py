@@ -70,6 +70,13 @@ class Context:
     def num(self, x, decimals: int = 1) -> str:
         return format_number(x, self.lang, decimals)
 
+    def fmt(self, x, kind: str = "rate", *, signed: bool = False) -> str:
+        """A number with the project's decimal policy for its kind (``analytics.presets.fmt``:
+        rates 1, percentages and risks 1, ratios 2, APCs 1 with their sign)."""
+        from analytics import presets
+
+        return presets.fmt(x, kind, self.lang, signed=signed)
+
     def count(self, x, suppression: str = "") -> str:
         """A count as printed: "<k" when withheld as a small count, "x" when withheld to protect
         one (complementary suppression), the number otherwise."""

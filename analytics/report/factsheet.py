@@ -141,7 +141,7 @@ def _site_table(ctx: Context, rates, risk, share, mi):
                (ctx.t("report.col.crude"), "r", lambda r: ctx.num(r["crude_rate"])),
                (ctx.t("report.col.asr"), "r", lambda r: ctx.num(r["value"])),
                (ctx.t("report.col.ci", level=level), "r", lambda r: ctx.ci(r["lower"], r["upper"])),
-               (ctx.t("report.fs.cum_risk"), "r", lambda r: ctx.num(r["cum_risk"], 2)),
+               (ctx.t("report.fs.cum_risk"), "r", lambda r: ctx.fmt(r["cum_risk"], "percent")),
                ("%", "r", lambda r: ctx.num(r["percent"], 1)),
                ("M:I", "r", lambda r: ctx.num(r["mi"], 2) if np.isfinite(float(r["mi"])) else DASH)]
     return ctx.table(frame, columns, caption=ctx.t("report.fs.site_table"), key="fs_site", size="small",
@@ -215,7 +215,7 @@ def region_sheet(ctx: Context, level: str, code: str, districts: tuple[str, ...]
               ctx.t("report.fs.sir_ci", level=ctx.num(100 * o.conf, 0), ci=ctx.ci(all_row["sir_lower"],
                                                                                    all_row["sir_upper"], 2))
               if all_row is not None else ""),
-             (ctx.t("report.kf.cum_risk"), ctx.num(ctx.cumulative_risk((), sel)["cum_risk"].iloc[0], 2) + " %", "")]
+             (ctx.t("report.kf.cum_risk"), ctx.fmt(ctx.cumulative_risk((), sel)["cum_risk"].iloc[0], "percent") + " %", "")]
     profile_block, reading = _profile(ctx, level, code, name)
     map_title = ctx.t("report.fs.region_map", region=name)
     fig, _ = geography.sir_map(ctx, map_title, height=MAP_PX[1], highlight=code, level=level)

@@ -47,7 +47,7 @@ def summary(ctx: Context) -> Section:
          ctx.t("report.kf.per_year", n=ctx.num(both["row"]["count"] / o.n_years, 0))),
         (ctx.t("report.kf.asr"), ctx.num(both["row"]["value"]),
          ctx.t("report.kf.ci", level=ctx.num(100 * o.conf, 0), ci=ctx.ci(both["row"]["lower"], both["row"]["upper"]))),
-        (ctx.t("report.kf.cum_risk"), ctx.num(both["risk"], 2) + " %",
+        (ctx.t("report.kf.cum_risk"), ctx.fmt(both["risk"], "percent") + " %",
          ctx.t("report.kf.one_in", n=ctx.num(round(100 / both["risk"]), 0)) if both["risk"] > 0 else ""),
         (ctx.t("report.kf.leading"), ctx.site(both["lead"][SITE]) if both["lead"] is not None else "\u2013",
          ctx.t("report.kf.asr_of", value=ctx.num(both["lead"]["value"])) if both["lead"] is not None else ""),
@@ -71,7 +71,7 @@ def _key_table(ctx: Context, figures: dict[int, dict]) -> Table:
         [ctx.t("report.kf.asr_long", standard=ctx.standard_name)] + cells(lambda f: ctx.num(f["row"]["value"])),
         [ctx.t("report.kf.ci_long", level=ctx.num(100 * o.conf, 0))] + cells(
             lambda f: ctx.ci(f["row"]["lower"], f["row"]["upper"])),
-        [ctx.t("report.kf.cum_risk_long")] + cells(lambda f: ctx.num(f["risk"], 2)),
+        [ctx.t("report.kf.cum_risk_long")] + cells(lambda f: ctx.fmt(f["risk"], "percent")),
         [ctx.t("report.kf.leading")] + cells(lambda f: ctx.site(f["lead"][SITE]) if f["lead"] is not None else "\u2013"),
     ]
     header = [""] + [ctx.sex(c) if c else ctx.t("report.both_sexes") for c in codes]

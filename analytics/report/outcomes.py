@@ -73,7 +73,7 @@ def _mortality_table(ctx: Context, rates: pd.DataFrame, risk: pd.DataFrame):
                (ctx.t("report.col.crude"), "r", lambda r: ctx.num(r["crude_rate"])),
                (ctx.t("mortality.col.asr_mortality"), "r", lambda r: ctx.num(r["value"])),
                (ctx.t("report.col.ci", level=level), "r", lambda r: ctx.ci(r["lower"], r["upper"])),
-               (ctx.t("mortality.metric.cumrisk") + " (%)", "r", lambda r: ctx.num(r["cum_risk"], 2))]
+               (ctx.t("mortality.metric.cumrisk") + " (%)", "r", lambda r: ctx.fmt(r["cum_risk"], "percent"))]
     return ctx.table(frame, columns, caption=ctx.t("report.mort.rates", period=ctx.o.period_label()),
                      key="mortality_rates", widths=[1.4, 1.2, 1.2, 1.4, 1.8, 1.6],
                      note=ctx.t("report.mort.rates_note", standard=ctx.standard_name))
@@ -202,19 +202,12 @@ def _apc_table(ctx: Context, rows: pd.DataFrame, span: str):
                (ctx.t("report.col.site"), "l", lambda r: ctx.site(r[SITE])),
                (ctx.t("report.col.years"), "l", lambda r: f"{int(r['start'])}\u2013{int(r['end'])}"),
                (ctx.t("report.col.measure"), "l", lambda r: "AAPC" if r["segment"] == "AAPC" else "APC"),
-               (ctx.t("report.col.apc"), "r", lambda r: _signed(ctx, r["apc"])),
-               (ctx.t("report.col.ci", level=level), "r", lambda r: f"{_signed(ctx, r['lower'])} {ctx.t('report.to')} "
-                                                                    f"{_signed(ctx, r['upper'])}")]
+               (ctx.t("report.col.apc"), "r", lambda r: ctx.fmt(r["apc"], "apc", signed=True)),
+               (ctx.t("report.col.ci", level=level), "r", lambda r: f"{ctx.fmt(r['lower'], 'apc', signed=True)} {ctx.t('report.to')} "
+                                                                    f"{ctx.fmt(r['upper'], 'apc', signed=True)}")]
     return ctx.table(rows, columns, caption=ctx.t("report.trend.table", period=span), key="apc",
                      widths=[1.3, 4, 1.4, 1, 1.1, 2.2], bold=lambda r: r["segment"] == "AAPC",
                      note=ctx.t("report.trend.note"))
-
-
-def _signed(ctx: Context, x) -> str:
-    v = _f(x)
-    if not np.isfinite(v):
-        return DASH
-    return ("+" if v > 0 else "\u2212" if v < 0 else "") + ctx.num(abs(v), 1)
 
 
 def _reading(ctx: Context, seg, sex: int, site: str) -> str:

@@ -699,7 +699,8 @@ def _site_of_deaths(deaths: pd.DataFrame, col: str) -> pd.Series:
     return sites.assign(deaths[schema.ICD10], scheme)     # codes normalised once per distinct code
 
 
-def indicators(records: pd.DataFrame, *, by=(schema.SITE_CI5,), deaths: pd.DataFrame | None = None) -> pd.DataFrame:
+def indicators(records: pd.DataFrame, *, by=(schema.SITE_CI5,), deaths: pd.DataFrame | None = None,
+               key: str | None = None) -> pd.DataFrame:
     """Data-quality indicators (Bray & Parkin 2009, Eur J Cancer 45:747-755 and 756-764).
 
     Percentages among the records counted (``included`` True when the column exists):
@@ -712,6 +713,10 @@ def indicators(records: pd.DataFrame, *, by=(schema.SITE_CI5,), deaths: pd.DataF
 
     Returns a tidy frame: by..., indicator, label, count, total, value (percentage, or
     ratio for ``mi_ratio``), unit. Strata with no cases are absent.
+
+    ``key``: a column of record keys (``analytics.disclosure``; for ``mi_ratio`` a column of row
+    keys of ``deaths``): the frame then also has ``count_key`` and ``total_key``, the sums of the
+    keys of the records counted, so that public output can perturb each count.
     """
     by = [by] if isinstance(by, str) else list(by)
     recs = records
@@ -741,6 +746,10 @@ def indicators(records: pd.DataFrame, *, by=(schema.SITE_CI5,), deaths: pd.DataF
         "c76_c80_pct": np.isin(c3, ["C76", "C77", "C78", "C79", "C80"]),
     }, index=recs.index)
     flags["_n"] = 1
+    if key is not None:
+        kv = recs[key].to_numpy(dtype=np.int64)
+        for col in list(flags.columns):
+            flags[f"{col}__key"] = np.where(flags[col].to_numpy(dtype=bool), kv, 0)
     if by:
         keys = [recs[c] for c in by]
         agg = flags.groupby(keys, observed=True, dropna=False, sort=True).sum()
@@ -752,6 +761,8 @@ def indicators(records: pd.DataFrame, *, by=(schema.SITE_CI5,), deaths: pd.DataF
     parts = []
     for ind in [k for k in INDICATORS if k != "mi_ratio"]:
         p = pd.DataFrame({"indicator": ind, "count": agg[ind].astype("int64"), "total": total.astype("int64")})
+        if key is not None:
+            p["count_key"], p["total_key"] = agg[f"{ind}__key"].astype("int64"), agg["_n__key"].astype("int64")
         p["value"] = 100.0 * p["count"] / p["total"]
         p["unit"] = "%"
         parts.append(p)
@@ -775,6 +786,11 @@ def indicators(records: pd.DataFrame, *, by=(schema.SITE_CI5,), deaths: pd.DataF
                 dsum = dsum.round().astype("int64")
             p = pd.DataFrame({"indicator": "mi_ratio", "count": dsum,
                               "total": total.astype("int64")})
+            if key is not None:
+                dkey = dth[key].astype("int64") if key in dth.columns else pd.Series(0, index=dth.index)
+                ksum = (dkey.groupby([dth[c] for c in by], observed=True, dropna=False).sum().reindex(agg.index)
+                        if by else pd.Series([dkey.sum()], index=agg.index))
+                p["count_key"], p["total_key"] = ksum.fillna(0).astype("int64"), agg["_n__key"].astype("int64")
             p["value"] = p["count"] / p["total"]
             p["unit"] = "ratio"
             parts.append(p)

@@ -8,7 +8,14 @@ fields, a DataFrame by its content); keyword arguments starting with ``_`` are p
 unhashed (then their identity must already be in the key, e.g. a table's token).
 
 Flow: records -> :mod:`analytics.cube` (built once per dataset and site list) -> rate inputs of a
-selection -> ``analytics.rates`` results (public-output mode applied here).
+selection -> ``analytics.rates`` results.
+
+Public output (``Filters.public``) is decided here, once: rate inputs come from
+``analytics.disclosure.PerturbedCube`` (cell-key perturbation of every base cell), every result
+is computed from those published counts and then passed through ``analytics.disclosure.protect``
+(published counts below k withheld with what derives from them). Quality indicators and
+prevalence perturb their own counts with the same record keys. ``Filters`` is part of every key,
+so public and internal results are never served for each other.
 """
 from __future__ import annotations
 
@@ -16,6 +23,7 @@ import dataclasses
 import functools
 import hashlib
 import logging
+import os
 from typing import Any, Callable
 
 import numpy as np
@@ -93,17 +101,49 @@ def by_dataset(*, max_entries: int = 64, resource: bool = False) -> Callable:
     return deco
 
 
+# --- disclosure control ---------------------------------------------------------------------
+@functools.cache
+def _rule_for(secret: str) -> disclosure.DisclosureRule:
+    rule = disclosure.DisclosureRule.from_env(k=PUBLIC_K, environ={disclosure.SECRET_ENV: secret})
+    if rule.uses_demo_secret:
+        log.warning("public output uses the demo disclosure secret: set %s for real data", disclosure.SECRET_ENV)
+    return rule
+
+
+def disclosure_rule() -> disclosure.DisclosureRule:
+    """The rule of public output: k = ``PUBLIC_K``, the operator's secret
+    (``REGISTRY_DISCLOSURE_SECRET``, read from the server's environment, never from a URL)."""
+    return _rule_for(os.environ.get(disclosure.SECRET_ENV, ""))
+
+
+def protect(table: pd.DataFrame, **kw) -> pd.DataFrame:
+    """Public output: ``analytics.disclosure.protect`` with the app's rule (published counts
+    below k withheld with the statistics derived from them)."""
+    return disclosure.protect(table, disclosure_rule(), **kw)
+
+
 # --- cubes and rate inputs -----------------------------------------------------------------
 def _parents(ds: Dataset) -> dict[str, str]:
     return dict(zip(ds.regions[S.REGION].astype(str), ds.regions[S.PARENT].astype(str)))
 
 
 @by_dataset(resource=True, max_entries=8)
-def cube(ds: Dataset, site_column: str, strategy: str = "auto") -> cubes.Cube:
-    """Counted tumours by year, sex, district, age group and site (``analytics.cube``), shared
-    read-only by every session on this data set."""
-    events = cubes.events_from_records(ds.records, site_column)
+def _cube(ds: Dataset, site_column: str, strategy: str, rule_id: str) -> cubes.Cube:
+    rule = disclosure_rule()
+    records = ds.records.assign(**{disclosure.KEY_SUM: rule.keys_of(ds.records)})
+    events = cubes.events_from_records(records, site_column, key=disclosure.KEY_SUM)
     return cubes.build_cube(events, ds.population, _parents(ds), strategy=strategy)
+
+
+def cube(ds: Dataset, site_column: str, strategy: str = "auto") -> cubes.Cube:
+    """Counted tumours by year, sex, district, age group and site (``analytics.cube``) with the
+    sums of their record keys, shared read-only by every session on this data set."""
+    return _cube(ds, site_column, strategy, disclosure_rule().fingerprint)
+
+
+def public_cube(ds: Dataset, site_column: str) -> disclosure.PerturbedCube:
+    """The same cube answering with published (perturbed) counts."""
+    return disclosure.PerturbedCube(cube(ds, site_column), disclosure_rule())
 
 
 def selection(ds: Dataset, f: Filters, sexes: tuple[int, ...] | None = None) -> cubes.Selection:
@@ -113,7 +153,10 @@ def selection(ds: Dataset, f: Filters, sexes: tuple[int, ...] | None = None) -> 
 
 @by_dataset(max_entries=256)
 def _rate_input(ds: Dataset, f: Filters, by: tuple[str, ...], all_sites: bool, sexes) -> pd.DataFrame:
-    return cube(ds, f.site_column).select(selection(ds, f, sexes), by, all_sites=all_sites)
+    sel = selection(ds, f, sexes)
+    if f.public:
+        return public_cube(ds, f.site_column).select(sel, by, all_sites=all_sites)
+    return cube(ds, f.site_column).select(sel, by, all_sites=all_sites).drop(columns=[cubes.KEY_SUM], errors="ignore")
 
 
 def rate_input(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, all_sites: bool = False,
@@ -122,14 +165,10 @@ def rate_input(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, all_sites: 
 
     ``by`` may hold ``site``, ``sex``, ``year``, ``region_code``, ``parent_code``. With ``site``
     in ``by`` every site of the scheme is kept (the site filter is ignored); ``sexes`` overrides
-    the sex filter (e.g. (1, 2) for a men-vs-women chart).
+    the sex filter (e.g. (1, 2) for a men-vs-women chart). In public output the counts are the
+    published (perturbed) ones.
     """
     return _rate_input(ds, f, tuple(by), all_sites, tuple(sexes) if sexes else None)
-
-
-def suppress(table: pd.DataFrame) -> pd.DataFrame:
-    """Public output mode: ``analytics.disclosure.suppress`` with the app's threshold."""
-    return disclosure.suppress(table, k=PUBLIC_K)
 
 
 @by_dataset(max_entries=256)
@@ -138,7 +177,7 @@ def _dsr(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
     if data.empty:
         return pd.DataFrame(columns=list(by) + DSR_COLUMNS)
     res = rates.dsr(data, standard=f.std, by=list(by) or None, method=f.ci, conf=f.level)
-    return suppress(res) if f.public else res
+    return protect(res) if f.public else res
 
 
 def dsr(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes: tuple[int, ...] | None = None) -> pd.DataFrame:
@@ -150,7 +189,8 @@ def dsr(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes: tuple[int, 
 def _cumrisk(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
     data = _rate_input(ds, f, by, False, sexes)
     method = f.ci if f.ci in ("tiwari", "fay_feuer") else "tiwari"
-    return rates.cumulative_risk(data, by=list(by) or None, age=S.AGE_GROUP, method=method, conf=f.level)
+    out = rates.cumulative_risk(data, by=list(by) or None, age=S.AGE_GROUP, method=method, conf=f.level)
+    return protect(out) if f.public else out   # withheld with its count (ages 0-74)
 
 
 def cumulative_risk(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=None) -> pd.DataFrame:
@@ -162,7 +202,7 @@ def cumulative_risk(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=
 def _age_specific(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
     data = _rate_input(ds, f, by, False, sexes)
     out = rates.age_specific(data, by=list(by) or None, conf=f.level)
-    return suppress(out) if f.public else out
+    return protect(out) if f.public else out
 
 
 def age_specific(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=None) -> pd.DataFrame:
@@ -182,12 +222,9 @@ def ci5_table(ds: Dataset, f: Filters, sex: int) -> pd.DataFrame:
                           total_excludes=tuple(c44) if f.site == cubes.ALL_BUT_C44 else ())
     if not f.public:
         return out
-    out = suppress(out.rename(columns={"all_ages": "count"})).rename(columns={"count": "all_ages"})
-    # the age-group cells are counts too: primary suppression of each small cell
-    for col in [c for c in out.columns if c in S.AGE_GROUPS or c == "unknown_age"]:
-        v = pd.to_numeric(out[col], errors="coerce")
-        out[col] = v.where(~((v > 0) & (v < PUBLIC_K)))
-    return out
+    # published counts: each age cell and the row's total below k shown as "<k"
+    cells = [c for c in out.columns if c in S.AGE_GROUPS or c == "unknown_age"]
+    return protect(out, count="all_ages", cells=cells)
 
 
 @by_dataset(max_entries=64)
@@ -340,20 +377,45 @@ def joinpoint_fit(ds: Dataset, data: pd.DataFrame, series: str | None, selection
     return segs, fitted, pd.DataFrame(aapc)
 
 
+PREVALENCE_DERIVED = ["proportion", "lower", "upper", "asr", "asr_lower", "asr_upper"]
+
+
 @by_dataset(max_entries=32)
 def prevalence(ds: Dataset, regions: tuple | None, site_col: str, year: int, counting: str, adjust: bool,
-               std: str, conf: float, ages: tuple | None) -> pd.DataFrame:
-    """Limited-duration prevalence at 31 December of ``year`` (``analytics.prevalence``)."""
+               std: str, conf: float, ages: tuple | None, public: bool = False, by_sex: bool = True) -> pd.DataFrame:
+    """Limited-duration prevalence at 31 December of ``year`` (``analytics.prevalence``), by site
+    and sex (``by_sex=False``: by site, both sexes together).
+
+    ``public``: every count (people, lost, unknown) perturbed per cell of site x sex (or both
+    sexes) x duration x age group at the index date, figures computed from those, then published
+    counts below k withheld; the adjustment for loss to follow-up (fractional counts) is not
+    available."""
     from analytics.prevalence import prevalence as compute
 
     rec, pop = ds.records, ds.population
     if regions is not None:
         rec = rec[rec[S.REGION].astype(str).isin(regions)]
         pop = pop[pop[S.REGION].astype(str).isin(regions)]
-    out = compute(rec, pop, index_date=f"{year}-12-31", by=[site_col, S.SEX], counting=counting,
-                  adjust_lost=adjust, standard=std, conf=conf, ages=list(ages) if ages else None)
-    out.attrs = dict(out.attrs)
-    return out
+    kw = dict(index_date=f"{year}-12-31", by=[site_col, S.SEX] if by_sex else [site_col], counting=counting,
+              standard=std, conf=conf,
+              ages=list(ages) if ages else None)
+    if not public:
+        out = compute(rec, pop, adjust_lost=adjust, **kw)
+        out.attrs = dict(out.attrs)
+        return out
+    rule = disclosure_rule()
+    rec = rec.assign(_key=rule.keys_of(rec, reference=ds.records))
+    out = compute(rec, pop, adjust_lost=False, key="_key", perturb=rule.noisy, **kw)
+    return protect(out, count="count", cells=["n_lost", "n_unknown"], derived=PREVALENCE_DERIVED)
+
+
+DEATH_KEY_COLUMNS = (S.YEAR, S.SEX, S.AGE_GROUP, S.REGION, S.ICD10)
+
+
+def death_keys(ds: Dataset, deaths: pd.DataFrame) -> np.ndarray:
+    """Row keys of an aggregated deaths table (``analytics.disclosure``: a keyed hash of each
+    row's year, sex, age group, region and code), for perturbing counts of deaths."""
+    return disclosure_rule().row_keys(deaths, [c for c in DEATH_KEY_COLUMNS if c in deaths.columns])
 
 
 @by_dataset(max_entries=64)
@@ -365,7 +427,55 @@ def quality_indicators(ds: Dataset, f: Filters, column: str) -> pd.DataFrame:
     if column == S.PARENT:
         records = records.assign(**{S.PARENT: records[S.REGION].astype(str).map(_parents(ds))})
     deaths = ds.registry.deaths
-    return quality.indicators(records, by=(column,), deaths=deaths if column in (S.YEAR, S.REGION) else None)
+    deaths = deaths if column in (S.YEAR, S.REGION) else None
+    if f.public:
+        return _public_quality(ds, f, column, records, deaths)
+    return quality.indicators(records, by=(column,), deaths=deaths)
+
+
+CUBE_COLUMN = {S.YEAR: S.YEAR, S.REGION: S.REGION, S.PARENT: S.PARENT}
+
+
+def _public_quality(ds: Dataset, f: Filters, column: str, records: pd.DataFrame,
+                    deaths: pd.DataFrame | None) -> pd.DataFrame:
+    """Quality indicators from published counts: each numerator (MV, DCO, ... cases; deaths) is
+    perturbed per group and year (years add up, like every period), the totals are the published
+    case counts of the same selection (all ages), so they equal the other pages' counts; then
+    published counts below k are withheld with the percentages derived from them."""
+    from analytics import quality
+
+    rule = disclosure_rule()
+    records = records[records[S.YEAR].notna() & records[S.REGION].notna()]      # the cube's records
+    records = records.assign(_key=rule.keys_of(records, reference=ds.records))
+    if deaths is not None:
+        deaths = deaths.assign(_key=death_keys(ds, deaths))
+    by = [column] if column == S.YEAR else [column, S.YEAR]
+    long = quality.indicators(records, by=by, deaths=deaths, key="_key")
+    long["count"] = rule.noisy(long["count"].to_numpy(), long["count_key"].to_numpy())
+    long = long.groupby([column, "indicator", "label", "unit"], observed=True, sort=False)["count"].sum().reset_index()
+    # totals: the published counts of the selection by the same groups, all ages
+    cube_col = CUBE_COLUMN.get(column, SITE)
+    f_all = dataclasses.replace(f, a0=0, a1=85)
+    cases = rate_input(ds, f_all, by=(cube_col,))
+    total = cases.groupby(cube_col, observed=True)[S.COUNT].sum()
+    if column == S.YEAR:
+        total.index = total.index.astype(long[column].dtype)
+    long["total"] = long[column].map(total).fillna(0).astype("int64").to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = long["count"] / long["total"].where(long["total"] > 0)
+    long["value"] = np.where(long["indicator"] == "mi_ratio", ratio, 100.0 * ratio)
+    long = long[long["total"] > 0]
+    # a small total withholds the row; a small numerator its count and percentage
+    out = protect(long, count="total", derived=["count", "value"])
+    small = protect(long, count="count", derived=["value"])
+    out["count"] = out["count"].where(~small["suppressed"].to_numpy())
+    out["value"] = out["value"].where(~small["suppressed"].to_numpy())
+    out["suppressed"] = out["suppressed"].to_numpy() | small["suppressed"].to_numpy()
+    out["suppression"] = np.where(out["suppressed"], disclosure.PRIMARY, "")
+    order = list(quality.INDICATORS)
+    out = out.assign(_o=out["indicator"].map(order.index)).sort_values([column, "_o"], kind="stable")
+    cols = [column, "indicator", "label", "count", "total", "value", "unit", "suppressed", "suppression"]
+    return out[cols].reset_index(drop=True)
 
 
 @by_dataset(max_entries=32)

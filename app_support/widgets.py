@@ -42,11 +42,21 @@ def _filters(meta: dict, lang: str) -> dict[str, str]:
             if meta.get(k) not in ("", "all", None, all_regions)}
 
 
+def _rule():
+    from app_support import cache
+
+    return cache.disclosure_rule()
+
+
 def provenance(meta: dict, lang: str = "en"):
-    """The footer of exported figures: source, period, standard, method, date and the filters."""
+    """The footer of exported figures: source, period, standard, method, date and the filters
+    (in public output the disclosure rule in short)."""
     from analytics.charts.base import Provenance
 
     extra = {k: v for k, v in _filters(meta, lang).items() if k != t("app.meta.site_list", lang)}
+    if _is_public(meta):
+        rule = _rule()
+        extra[t("app.meta.public_output", lang)] = t("disclosure.rule_short", lang, k=rule.k, d=rule.max_noise)
     return Provenance(source=meta.get("source", ""), period=meta.get("period", ""),
                       standard=meta.get("standard", ""), method=meta.get("method", ""), extra=extra)
 
@@ -54,11 +64,8 @@ def provenance(meta: dict, lang: str = "en"):
 def metadata(meta: dict, lang: str = "en") -> dict:
     """The metadata sheet of a table download: title, source, period, filters, standard,
     method, date and the disclosure rule, labelled in ``lang``."""
-    from app_support.filters import PUBLIC_K
-
     public = _is_public(meta)
-    rule = t("common.suppression_rule", lang, k=PUBLIC_K, k_minus_1=PUBLIC_K - 1) if public \
-        else t("common.no_suppression", lang)
+    rule = _rule().text(lang) if public else t("common.no_suppression", lang)
     out = {"source": meta.get("source", ""), "period": meta.get("period", ""),
            "filters": _filters(meta, lang), "standard": meta.get("standard", ""), "method": meta.get("method", ""),
            "date": meta.get("date", ""), "suppression": rule}
@@ -72,20 +79,27 @@ def _is_public(meta: dict) -> bool:
     return meta.get("public_output") in (True, "True", *(t("app.public.on", lang) for lang in ("en", "az", "ru")))
 
 
+def public_table(table: pd.DataFrame, meta: dict) -> pd.DataFrame:
+    """The table as public output publishes it: withheld counts written "<k"."""
+    from analytics import disclosure
+
+    return disclosure.show_small(table, _rule().k) if _is_public(meta) else table
+
+
 def table_csv(table: pd.DataFrame, meta: dict) -> bytes:
     """CSV download. A CSV has no metadata sheet, so in public output each row carries the
     disclosure rule applied (in English, like the column names a script reads)."""
     from analytics import export
 
     if _is_public(meta):
-        table = table.assign(disclosure_rule=metadata(meta, "en")["suppression"])
+        table = public_table(table, meta).assign(disclosure_rule=metadata(meta, "en")["suppression"])
     return export.table_to_csv(table)
 
 
 def table_excel(table: pd.DataFrame, meta: dict, lang: str = "en") -> bytes:
     from analytics import export
 
-    return export.table_to_excel(table, metadata(meta, lang), lang=lang)
+    return export.table_to_excel(public_table(table, meta), metadata(meta, lang), lang=lang)
 
 
 def figure_bytes(fig: go.Figure, fmt: str, meta: dict, width: int, height: int, scale: float | None,
@@ -143,7 +157,8 @@ def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, t
     with tab_table:
         from app_support import tables
 
-        tables.show(table, lang=lang, key=f"table_{name}", site_name=f.site_name, headers=headers)
+        tables.show(table, lang=lang, key=f"table_{name}", site_name=f.site_name, headers=headers,
+                    k=_rule().k if f.public else None)
         if table_note:
             st.caption(table_note)
     stem = f"{_slug(name)}_{f.y0}-{f.y1}"
@@ -200,6 +215,16 @@ def metric_row(items: list[tuple[str, str, str | None]]) -> None:
     cols = st.columns(len(items))
     for col, (label, value, help_) in zip(cols, items):
         col.metric(label, value, help=help_)
+
+
+def count_text(x, f, decimals: int = 0) -> str:
+    """A count (or an average of counts) for a headline or sentence: in public output "<k" when
+    it is withheld (missing) or below k."""
+    if f.public:
+        k = _rule().k
+        if x is None or not pd.notna(x) or 0 < float(x) < k:
+            return f"<{k}"
+    return fmt(x, f.lang, decimals)
 
 
 def fmt(x, lang: str, decimals: int = 1) -> str:

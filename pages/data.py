@@ -15,6 +15,9 @@ ss = st.session_state
 st.title(f.t("app.page.data"))
 st.caption(f.t("app.data.privacy") if state.data_folder() is None
            else f.t("app.data.privacy_folder", folder=str(state.data_folder())))
+if f.public:   # uploads and their validation report are record-level: not public output
+    st.info(f.t("disclosure.data_page"))
+    st.stop()
 
 # --- which data -------------------------------------------------------------------------
 upload = ss.get("_upload")

@@ -15,6 +15,9 @@ st.caption(f.t("app.overview.subtitle", source=f.source(ds), period=f.period_lab
 
 # 1. ASR by site, men and women side by side.
 by_sex = cache.dsr(ds, f, by=("sex", "site"), sexes=(S.MALE, S.FEMALE))
+if f.public and len(by_sex) and by_sex["count"].isna().all():   # every count below k: nothing to publish
+    st.info(f.t("disclosure.few_cases", k=k))
+    st.stop()
 if by_sex.empty or not by_sex["count"].sum() > 0:
     st.info(f.t("app.empty"))
     st.stop()
@@ -70,7 +73,7 @@ ci5_sex = filters.page_control("inc_ci5_sex", default_sex, ["1", "2"], lambda **
 code = int(ci5_sex)
 table = cache.ci5_table(ds, f, code)
 table = table.assign(site=table["site"].map(f.site_name))
-tables.show(table, lang=f.lang, key="ci5_table")
+tables.show(table, lang=f.lang, key="ci5_table", k=k)
 meta = {"title": f.t("app.incidence.ci5_table"), **f.describe(ds), "sex": f.t("app.sex.male" if code == 1 else "app.sex.female")}
 c1, c2 = st.columns(2)
 c1.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(table, meta),

@@ -61,7 +61,9 @@ except ValueError as e:   # a user table missing an age group of the data
 ref_label = (f.t("maps.reference_national") if ref == "national" else f.t("maps.reference_economic")
              if ref == "economic" else f.t("maps.reference_user", name=st.session_state["map_ref_table"][1]))
 K_SHOWN = PUBLIC_K if f.public else 0
-m = spatial.blank_suppressed(m_all, k=PUBLIC_K, region=level) if f.public else m_all
+# public output: counts are already perturbed (cell-key method), so a region's count cannot be worked
+# out from the published total; counts below k are withheld with the statistics derived from them
+m = spatial.blank_suppressed(m_all, region=level) if f.public else m_all
 m = mc.localise_reasons(m, f.lang, k=K_SHOWN, unreliable=max(10, K_SHOWN))
 if m.empty or not m["expected"].sum() > 0:
     st.info(f.t("app.empty"))

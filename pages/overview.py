@@ -13,6 +13,9 @@ st.title(f.t("app.page.overview"))
 st.caption(f.t("app.overview.subtitle", source=f.source(ds), period=f.period_label(), site=f.site_name(f.site)))
 
 total = cache.dsr(ds, f)
+if f.public and len(total) and total["count"].isna().all():   # fewer than k cases: nothing to publish
+    st.info(f.t("disclosure.few_cases", k=filters.PUBLIC_K))
+    st.stop()
 if total.empty or not total["count"].sum() > 0:
     st.info(f.t("app.empty"))
     st.stop()
@@ -21,8 +24,8 @@ by_site = cache.dsr(ds, f, by=("site",))
 row = total.iloc[0]
 ranked = by_site[~by_site["site"].isin(charts.NOT_RANKED)].sort_values("value", ascending=False)
 widgets.metric_row([
-    (f.t("app.metric.cases_per_year"), widgets.fmt(row["count"] / f.n_years, f.lang, 0),
-     f.t("app.metric.cases_help", n=widgets.fmt(row["count"], f.lang, 0))),
+    (f.t("app.metric.cases_per_year"), widgets.count_text(row["count"] / f.n_years, f),
+     f.t("app.metric.cases_help", n=widgets.count_text(row["count"], f))),
     (f.t("app.metric.crude"), widgets.fmt(row["crude_rate"], f.lang), f.t("app.metric.per100k")),
     (f.t("app.metric.asr"), widgets.fmt(row["value"], f.lang),
      f.t("app.metric.ci", lower=widgets.fmt(row["lower"], f.lang), upper=widgets.fmt(row["upper"], f.lang), conf=f.conf)),
@@ -33,8 +36,9 @@ if len(ranked):  # a site name is too long for a metric tile
                 f"({f.t('app.metric.asr')} {widgets.fmt(ranked['value'].iloc[0], f.lang)})")
 
 sex_code = {"both": 0, "male": 1, "female": 2}[f.sex]
+k = filters.PUBLIC_K if f.public else None
 st.markdown(" ".join([
-    narrative.cases_sentence(row["count"], (f.y0, f.y1), lang=f.lang),
+    narrative.cases_sentence(row["count"], (f.y0, f.y1), lang=f.lang, k=k),
     narrative.asr_sentence(row["value"], row["lower"], row["upper"], lang=f.lang, standard=f.std, sex=sex_code,
                            conf=f.level),
     narrative.cumulative_risk_sentence(cum["cum_risk"].iloc[0], sex=sex_code, lang=f.lang),
@@ -57,7 +61,7 @@ title = f.t("app.overview.per_year")
 widgets.chart_with_table(charts.cases_per_year(per_year, lang=f.lang, theme=f.theme, title=title),
                          per_year[["year", "sex", "count", "population", "crude_rate", "value", "lower", "upper"]],
                          name="overview_per_year", f=f, ds=ds, title=title,
-                         reading=narrative.cases_sentence(row["count"], (f.y0, f.y1), lang=f.lang))
+                         reading=narrative.cases_sentence(row["count"], (f.y0, f.y1), lang=f.lang, k=k))
 
 left, right = st.columns(2)
 with left:

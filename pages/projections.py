@@ -112,12 +112,16 @@ else:
 projected = pd.concat(frames, ignore_index=True)
 total = projected.groupby(["method", "year"], sort=False)["cases"].sum().reset_index()
 observed = yearly.groupby("year")["count"].sum().rename("cases").reset_index()
+if f.public:   # computed from published counts; fewer than k (expected) cases are not shown
+    total, observed = (cache.protect(d, count=None, cells=["cases"]) for d in (total, observed))
 
 site = f.site_name(f.site)
 sex_word = {"both": f.t("trends.both"), "male": f.t("app.sex.male"), "female": f.t("app.sex.female")}[f.sex]
 title = f.t("trends.proj.chart_title", site=site, sex=sex_word)
 table = projected.groupby(["method", "sex", "year"])["cases"].sum().reset_index().round(1)
 table["method"] = table["method"].map(lambda m: f.t(f"trends.method.{m}"))
+if f.public:
+    table = cache.protect(table, count=None, cells=["cases"])
 widgets.chart_with_table(
     charts.projection_chart(observed, total, lang=f.lang, theme=f.theme, title=title),
     table, name="projections_cases", f=f, ds=ds, title=title,
@@ -134,11 +138,14 @@ else:
 if len(end):
     dec = pj.decompose_change(start[["sex", "age_group", "cases", "population"]], end, by=["sex"])
     tot = dec[["cases_start", "cases_end", "change", "growth", "ageing", "risk"]].sum()
+    if f.public and any(0 < tot[c] < filters.PUBLIC_K for c in ("cases_start", "cases_end")):
+        st.info(f.t("disclosure.few_cases", k=filters.PUBLIC_K))   # the waterfall prints both counts
+        st.stop()
     base_label = f.t("trends.proj.base", period=f.period_label())
     title = f.t("trends.proj.decomp_title", start=f.period_label(), end=target, site=site, sex=sex_word)
     pct = 100 * tot["change"] / tot["cases_start"] if tot["cases_start"] > 0 else np.nan
     sign = lambda v: "0" if abs(v) < 0.5 else ("+" if v > 0 else "−") + widgets.fmt(abs(v), f.lang, 0)  # noqa: E731
-    reading = f.t("trends.proj.reading", year=target, cases=widgets.fmt(tot["cases_end"], f.lang, 0),
+    reading = f.t("trends.proj.reading", year=target, cases=widgets.count_text(tot["cases_end"], f),
                   change=("+" if pct >= 0 else "−") + widgets.fmt(abs(pct), f.lang, 0) + " %",
                   base=base_label, growth=sign(tot["growth"]), ageing=sign(tot["ageing"]), risk=sign(tot["risk"]))
     st.markdown(f"- {reading}")
@@ -146,6 +153,8 @@ if len(end):
 
     dec_table = pd.concat([dec.assign(sex=dec["sex"].map(lambda v: sex_label(v, f.lang))),
                            pd.DataFrame([{"sex": sex_label(0, f.lang), **tot.to_dict()}])], ignore_index=True).round(1)
+    if f.public:
+        dec_table = cache.protect(dec_table, count=None, cells=["cases_start", "cases_end"])
     widgets.chart_with_table(
         charts.decomposition_chart(tot, start_label=base_label, end_label=str(target), lang=f.lang, theme=f.theme,
                                    title=title),

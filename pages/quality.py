@@ -71,6 +71,9 @@ c1.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(wide, meta)
 c2.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(wide, meta, f.lang),
                    file_name="quality_indicators.xlsx", key="dl_quality_xlsx", on_click="ignore")
 
+if f.public:   # record-level lists and exact record counts are not public output
+    st.info(f.t("disclosure.records_hidden"))
+    st.stop()
 left, right = st.columns(2)
 with left:
     st.subheader(f.t("app.data.reconciliation"))

@@ -1,0 +1,37 @@
+"""Statistical disclosure control for published tables.
+
+Public output of the dashboard goes through one rule, :class:`DisclosureRule` (docs/methods.md,
+"Disclosure control in public output"): cell-key perturbation of every count (Thompson,
+Broadfoot & Elazar 2013; ONS 2021) with a maximum-entropy perturbation table (Giessing 2016),
+rates and every other statistic computed from the perturbed counts, then published counts
+``0 < n < k`` withheld ("<k") with the statistics derived from them.
+
+The small API::
+
+    rule = DisclosureRule.from_env(k=10)           # secret from REGISTRY_DISCLOSURE_SECRET
+    keys = rule.record_keys(records["tumour_id"])  # fixed record keys
+    events = cube.events_from_records(records.assign(key=keys), "site_ci5", key="key")
+    public = PerturbedCube(cube.build_cube(events, population, parents), rule)
+    counts = public.select(selection, by=("sex", "site"))        # published counts
+    table = protect(rates.dsr(counts, by=["sex", "site"]), rule)  # "<k" and derived blanks
+    perturb(deaths_cells, rule, {"count": "key_sum"})           # any table of keyed counts
+    rule.row_keys(deaths, ["year", "sex", "age_group", "region_code", "icd10"])  # rows without records
+
+The classical tools stay available for single tables: :func:`suppress` (primary and
+complementary suppression, Hundepool et al. 2012, ch. 4), :func:`flag_unreliable`,
+:func:`round_counts`.
+"""
+from analytics.disclosure.cube import PerturbedCube
+from analytics.disclosure.keys import KEY_BITS, cell_key, record_keys, row_keys
+from analytics.disclosure.ptable import PerturbationTable, max_entropy_table
+from analytics.disclosure.rule import (COUNT_COLUMNS, DEMO_SECRET, KEY_SUM, REFERENCES, SECRET_ENV,
+                                       DisclosureRule, perturb, protect, show_small)
+from analytics.disclosure.suppression import (COMPLEMENTARY, HUNDEPOOL, NOT_DERIVED, PRIMARY, flag_unreliable,
+                                              round_counts, suppress)
+
+__all__ = [
+    "DisclosureRule", "PerturbedCube", "PerturbationTable", "max_entropy_table", "perturb", "protect",
+    "show_small", "record_keys", "row_keys", "cell_key", "KEY_BITS", "KEY_SUM", "COUNT_COLUMNS", "SECRET_ENV",
+    "DEMO_SECRET", "REFERENCES", "suppress", "flag_unreliable", "round_counts", "PRIMARY", "COMPLEMENTARY",
+    "HUNDEPOOL", "NOT_DERIVED",
+]

@@ -93,7 +93,7 @@ if n_years < 3:
 
 
 data = rates[[c for c in [series, "year", "count", "value", "se", "lower", "upper"] if c]].dropna(subset=["value"])
-data = data[data["value"] > 0] if not f.public else data
+data = data[data["value"] > 0]   # (log-linear fits; in public output withheld years are already out)
 segs, fitted, aapc = cache.joinpoint_fit(ds, data, series, selection, max_jp, weighted, f.level)
 
 site_text = f.site_name(f.site) if compare != "site" else f.t("trends.compare.site")

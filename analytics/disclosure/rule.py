@@ -224,6 +224,9 @@ def show_small(table: pd.DataFrame, k: int, columns: Sequence[str] | None = None
                 num = pd.to_numeric(v, errors="coerce")
                 text = num.map(lambda x: "" if pd.isna(x) else f"{x:.0f}" if float(x).is_integer() else f"{x:g}")
                 out[col] = text.where(~hide, f"<{k}").astype(str)
-            else:
-                out[col] = v.astype(object).where(~hide, f"<{k}")
+            else:       # whole numbers as integers (a CSV prints 12, not 12.0)
+                num = pd.to_numeric(v, errors="coerce")
+                whole = num.notna() & (num == num.round())
+                obj = v.astype(object).where(~whole.to_numpy(), num.round().astype("Int64").astype(object))
+                out[col] = obj.where(~hide, f"<{k}")
     return table if out is None else out

@@ -125,10 +125,7 @@ if extract is not None:
 if st.button(f.t("app.data.load"), type="primary", disabled=extract is None, key="data_load"):
     ok = True
     pop = geo = rf = None
-    try:
-        from analytics.readers import read_population, read_regions, read_risk_factors
-    except ImportError:
-        from analytics.auxiliary import read_population, read_regions, read_risk_factors
+    from analytics.readers import read_population, read_regions, read_risk_factors
     for up, reader, what in ((population, read_population, "population"), (risk, read_risk_factors, "risk")):
         if up is None:
             continue

@@ -1,6 +1,7 @@
 """Projections: expected new cases to 2050 (demographic, scenario, Nordpred) and the
 decomposition of the change into population growth, ageing and risk."""
 import dataclasses
+import logging
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ from analytics import projections as pj
 from analytics.charts import trends as charts
 from app_support import cache, filters, widgets
 
+log = logging.getLogger(__name__)
 f = filters.sidebar_filters()
 ds = filters.dataset()
 
@@ -34,18 +36,16 @@ def _projection_source():
     if up is not None:
         from analytics.readers import read_population
 
+        from analytics.errors import IngestError
+
         try:
             return read_population(up), up.name
-        except Exception as e:  # noqa: BLE001 - the reader's message names file, row and column
+        except (IngestError, ValueError) as e:  # the reader's message names file, row and column
             st.error(str(e))
     if ds.token == "demo":
-        try:
-            from analytics import demo
+        from analytics import demo
 
-            return demo.load_demo_projection(), "UN WPP 2024 (medium variant)"
-        except Exception:  # noqa: BLE001 - fall back to the copy of WPP shipped in data/sources
-            path = S.DATA_DIR / "sources" / "azerbaijan_population_unwpp2024.csv"
-            return pj.population_from_un_wpp(path), "UN WPP 2024 (medium variant)"
+        return demo.load_demo_projection(), "UN WPP 2024 (medium variant)"
     return None, None
 
 
@@ -95,7 +95,8 @@ nord = None
 if n_years >= 15:
     try:
         nord, info = cache.nordpred(ds, yearly[yearly["year"] > years[-1] - n_years], future, years[-1])
-    except Exception as e:  # noqa: BLE001 - show why instead of stopping the page
+    except (pj.ProjectionInputError, ValueError, np.linalg.LinAlgError) as e:  # show why instead of stopping the page
+        log.warning("Nordpred not fitted: %s", e)
         st.warning(str(e))
     if nord is not None:
         # Yearly average of each 5-year period, drawn at the middle year.

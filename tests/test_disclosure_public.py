@@ -23,7 +23,7 @@ PAGES = ["overview", "incidence", "quality", "data", "methods", "trends", "preva
          "risk_factors"]
 K = 10
 SMALL_DISTRICT = "AZE-5561"        # the demo's smallest district (264 cases over 15 years)
-HOSTILE = {"public": "1", "y0": "2024", "y1": "2024", "district": SMALL_DISTRICT, "a0": "60", "a1": "85",
+HOSTILE = {"public": "1", "y0": "2024", "y1": "2024", "district": SMALL_DISTRICT, "a0": "0", "a1": "85",
            "inc_level": S.REGION, "q_by": "district", "tr_by": "region", "pv_adj": "1", "map_panel": "funnel",
            "map_measure": "cases"}
 COUNT_LABELS = {"app.metric.cases_per_year", "trends.prev.metric_count", "trends.prev.metric_lost"}

@@ -184,7 +184,9 @@ def protect(table: pd.DataFrame, rule: DisclosureRule, *, count: str | None = "c
     withheld count is missing; :func:`show_small` writes it as "<k" for display and downloads.
     ``attrs["disclosure"]`` records the rule."""
     info = {**dict(table.attrs.get("disclosure", {})), **rule.describe()}
-    other = list(cells)
+    # every other count column (unknown age, lost to follow-up...) is withheld cell by cell too
+    other = list(dict.fromkeys(list(cells) + [c for c in table.columns if c in COUNT_COLUMNS and c != count
+                                              and pd.api.types.is_numeric_dtype(table[c])]))
     if count is not None:
         if derived is None:
             derived = [c for c in table.columns if c not in other and c != count and c not in NOT_DERIVED

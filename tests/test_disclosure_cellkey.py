@@ -156,13 +156,10 @@ def small_cube():
         "site": rng.choice(["A", "B", "C", "Skin"], n), S.ICD10: "C00",
     })
     rec.loc[rec["site"] == "Skin", S.ICD10] = "C44"
-    pop = pd.MultiIndex.from_product([range(2018, 2023), [1, 2], ["d1", "d2", "d3", "d4"], S.AGE_GROUPS],
-                                     names=[S.YEAR, S.SEX, S.REGION, S.AGE_GROUP]).to_frame(index=False)
-    pop[S.POPULATION] = 1000.0
     rule = DisclosureRule()
     ev = C.events_from_records(rec.assign(k=rule.keys_of(rec)), "site", key="k")
     parents = {"d1": "E1", "d2": "E1", "d3": "E2", "d4": "E2"}
-    return rec, rule, PerturbedCube(C.build_cube(ev, pop, parents), rule), parents
+    return rec, rule, PerturbedCube(C.build_cube(ev, _pop(), parents, strategy="dense"), rule), parents
 
 
 def _cell(rec, rule, **where) -> int:
@@ -278,3 +275,24 @@ def test_public_prevalence_adds_up_perturbed_age_cells():
     with pytest.raises(ValueError, match="whole counts"):
         prevalence(rec, pop, index_date="2024-12-31", by=[S.SITE_CI5, S.SEX], key="_key", perturb=rule.noisy,
                    adjust_lost=True)
+
+
+def test_dense_and_sparse_cubes_publish_the_same_counts(small_cube):
+    rec, rule, pc, parents = small_cube
+    ev = C.events_from_records(rec.assign(k=rule.keys_of(rec)), "site", key="k")
+    sparse_pc = PerturbedCube(C.build_cube(ev, _pop(), parents, strategy="sparse"), rule)
+    for sel, by in [(C.Selection(years=(2018, 2022)), ("sex", "site")),
+                    (C.Selection(years=(2019, 2020), regions=("d1", "d2"), site="all_but_c44"), (S.PARENT,)),
+                    (C.Selection(years=(2021, 2021), sexes=(1, 2), ages=("60-64", "65-69")), (S.REGION, "year"))]:
+        a = pc.select(sel, by).fillna({S.AGE_GROUP: "?"})
+        b = sparse_pc.select(sel, by).fillna({S.AGE_GROUP: "?"})
+        keys = list(by) + [S.AGE_GROUP]
+        pd.testing.assert_frame_equal(a.sort_values(keys).reset_index(drop=True),
+                                      b.sort_values(keys).reset_index(drop=True), check_dtype=False)
+
+
+def _pop() -> pd.DataFrame:
+    pop = pd.MultiIndex.from_product([range(2018, 2023), [1, 2], ["d1", "d2", "d3", "d4"], S.AGE_GROUPS],
+                                     names=[S.YEAR, S.SEX, S.REGION, S.AGE_GROUP]).to_frame(index=False)
+    pop[S.POPULATION] = 1000.0
+    return pop

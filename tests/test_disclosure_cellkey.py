@@ -279,8 +279,7 @@ def test_public_prevalence_adds_up_perturbed_age_cells():
 
 def test_dense_and_sparse_cubes_publish_the_same_counts(small_cube):
     rec, rule, pc, parents = small_cube
-    ev = C.events_from_records(rec.assign(k=rule.keys_of(rec)), "site", key="k")
-    sparse_pc = PerturbedCube(C.build_cube(ev, _pop(), parents, strategy="sparse"), rule)
+    sparse_pc = PerturbedCube.from_records(rec, _pop(), parents, "site", rule, strategy="sparse")
     for sel, by in [(C.Selection(years=(2018, 2022)), ("sex", "site")),
                     (C.Selection(years=(2019, 2020), regions=("d1", "d2"), site="all_but_c44"), (S.PARENT,)),
                     (C.Selection(years=(2021, 2021), sexes=(1, 2), ages=("60-64", "65-69")), (S.REGION, "year"))]:

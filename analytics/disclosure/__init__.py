@@ -9,9 +9,8 @@ rates and every other statistic computed from the perturbed counts, then publish
 The small API::
 
     rule = DisclosureRule.from_env(k=10)           # secret from REGISTRY_DISCLOSURE_SECRET
-    keys = rule.record_keys(records["tumour_id"])  # fixed record keys
-    events = cube.events_from_records(records.assign(key=keys), "site_ci5", key="key")
-    public = PerturbedCube(cube.build_cube(events, population, parents), rule)
+    public = PerturbedCube.from_records(records, population, parents, "site_ci5", rule)
+    # (= record keys rule.keys_of(records) summed per cell by analytics.cube with key=...)
     counts = public.select(selection, by=("sex", "site"))        # published counts
     table = protect(rates.dsr(counts, by=["sex", "site"]), rule)  # "<k" and derived blanks
     perturb(deaths_cells, rule, {"count": "key_sum"})           # any table of keyed counts

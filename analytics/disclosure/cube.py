@@ -52,6 +52,15 @@ class PerturbedCube:
                 groups.setdefault(parent, set()).add(str(code))
         self._region_nodes = {frozenset(v) for v in groups.values()}
 
+    @classmethod
+    def from_records(cls, records: pd.DataFrame, population: pd.DataFrame, parents: dict[str, str],
+                     site_column: str, rule: DisclosureRule, *, strategy: str = "auto") -> "PerturbedCube":
+        """The perturbed cube of a records frame (``analytics.pipeline`` records): record keys from
+        :meth:`DisclosureRule.keys_of`, counted tumours as :func:`analytics.cube.events_from_records`."""
+        keyed = records.assign(**{cubes.KEY_SUM: rule.keys_of(records)})
+        events = cubes.events_from_records(keyed, site_column, key=cubes.KEY_SUM)
+        return cls(cubes.build_cube(events, population, parents, strategy=strategy), rule)
+
     @property
     def axes(self):
         return self.cube.axes

@@ -141,9 +141,15 @@ def cube(ds: Dataset, site_column: str, strategy: str = "auto") -> cubes.Cube:
     return _cube(ds, site_column, strategy, disclosure_rule().fingerprint)
 
 
-def public_cube(ds: Dataset, site_column: str) -> disclosure.PerturbedCube:
-    """The same cube answering with published (perturbed) counts."""
+@by_dataset(resource=True, max_entries=8)
+def _public_cube(ds: Dataset, site_column: str, rule_id: str) -> disclosure.PerturbedCube:
     return disclosure.PerturbedCube(cube(ds, site_column), disclosure_rule())
+
+
+def public_cube(ds: Dataset, site_column: str) -> disclosure.PerturbedCube:
+    """The same cube answering with published (perturbed) counts (its published base cells are
+    computed once and shared read-only by every session on this data set)."""
+    return _public_cube(ds, site_column, disclosure_rule().fingerprint)
 
 
 def selection(ds: Dataset, f: Filters, sexes: tuple[int, ...] | None = None) -> cubes.Selection:

@@ -61,8 +61,11 @@ class PerturbationTable:
             raise ValueError("counts must be >= 0")
         if ((u < 0) | (u >= 1)).any():
             raise ValueError("cell keys must lie in [0, 1)")
-        rows = self.cumulative[np.minimum(c, self.max_noise)]
-        idx = (rows <= u[..., None]).sum(axis=-1)
+        row = np.minimum(c, self.max_noise)
+        idx = np.empty(c.shape, dtype=np.int64)
+        for i in range(self.max_noise + 1):          # a few rows: one binary search per row class
+            m = row == i
+            idx[m] = np.searchsorted(self.cumulative[i], u[m], side="right")
         return self.noise_values[np.minimum(idx, 2 * self.max_noise)]
 
     def mean(self) -> np.ndarray:

@@ -98,6 +98,10 @@ def test_public_page_shows_no_small_count_and_no_record(page, lang):
             # count charts: bar heights / values are counts
             if trace.get("type") in ("treemap", "pie"):
                 assert not _small(trace.get("values", []), "en")
+            if page == "prevalence":          # prevalent people per site (the default measure)
+                assert not _small(trace.get("x", []), "en"), trace.get("name")
+            if page == "projections" and trace.get("type") == "scatter":   # cases per year (not the waterfall's changes)
+                assert not _small([v for v in trace.get("y", []) if isinstance(v, (int, float))], "en")
         title = json.dumps(spec.get("layout", {}).get("title", ""))
         if any(w in title for w in (t("app.overview.per_year", lang), t("maps.m_cases", lang))):
             for trace in spec.get("data", []):

@@ -31,7 +31,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics import cube as cubes
-from analytics import disclosure, rates
+from analytics import disclosure, mortality, rates
 from analytics import schema as S
 from app_support.filters import PUBLIC_K, Filters
 from app_support.state import Dataset
@@ -128,28 +128,46 @@ def _parents(ds: Dataset) -> dict[str, str]:
 
 
 @by_dataset(resource=True, max_entries=8)
-def _cube(ds: Dataset, site_column: str, strategy: str, rule_id: str) -> cubes.Cube:
-    rule = disclosure_rule()
-    records = ds.records.assign(**{disclosure.KEY_SUM: rule.keys_of(ds.records)})
-    events = cubes.events_from_records(records, site_column, key=disclosure.KEY_SUM)
-    return cubes.build_cube(events, ds.population, _parents(ds), strategy=strategy)
-
-
-def cube(ds: Dataset, site_column: str, strategy: str = "auto") -> cubes.Cube:
-    """Counted tumours by year, sex, district, age group and site (``analytics.cube``) with the
-    sums of their record keys, shared read-only by every session on this data set."""
-    return _cube(ds, site_column, strategy, disclosure_rule().fingerprint)
+def mortality_events(ds: Dataset, site_column: str) -> mortality.MortalityEvents:
+    """The data set's deaths as counted events (``analytics.mortality``): its vital-statistics
+    deaths table, or deaths derived from its records when it has none; with the account of every
+    death read (districts checked against the regions table, years against the population's).
+    Each deaths row carries a key (``death_keys``) for public output."""
+    years = ds.population[S.YEAR].dropna().astype(int).unique() if ds.population is not None else None
+    return mortality.mortality_events(ds.records, site_column, deaths=ds.registry.deaths,
+                                      regions=ds.regions[S.REGION].astype(str), years=years,
+                                      row_keys=lambda d: death_keys(ds, d))
 
 
 @by_dataset(resource=True, max_entries=8)
-def _public_cube(ds: Dataset, site_column: str, rule_id: str) -> disclosure.PerturbedCube:
-    return disclosure.PerturbedCube(cube(ds, site_column), disclosure_rule())
+def _cube(ds: Dataset, site_column: str, strategy: str, measure: str, rule_id: str) -> cubes.Cube:
+    if measure not in mortality.MEASURES:
+        raise ValueError(f"measure must be one of {mortality.MEASURES}, got {measure!r}")
+    if measure == mortality.MORTALITY:
+        events = mortality_events(ds, site_column).events
+    else:
+        records = ds.records.assign(**{disclosure.KEY_SUM: disclosure_rule().keys_of(ds.records)})
+        events = cubes.events_from_records(records, site_column, key=disclosure.KEY_SUM)
+    return cubes.build_cube(events, ds.population, _parents(ds), strategy=strategy)
 
 
-def public_cube(ds: Dataset, site_column: str) -> disclosure.PerturbedCube:
+def cube(ds: Dataset, site_column: str, strategy: str = "auto", *, measure: str = mortality.INCIDENCE) -> cubes.Cube:
+    """Counted tumours (``measure="incidence"``) or deaths (``"mortality"``, from
+    :func:`mortality_events`) by year, sex, district, age group and site (``analytics.cube``),
+    with the sums of their record (or deaths-row) keys, shared read-only by every session on
+    this data set."""
+    return _cube(ds, site_column, strategy, measure, disclosure_rule().fingerprint)
+
+
+@by_dataset(resource=True, max_entries=8)
+def _public_cube(ds: Dataset, site_column: str, measure: str, rule_id: str) -> disclosure.PerturbedCube:
+    return disclosure.PerturbedCube(cube(ds, site_column, measure=measure), disclosure_rule())
+
+
+def public_cube(ds: Dataset, site_column: str, measure: str = mortality.INCIDENCE) -> disclosure.PerturbedCube:
     """The same cube answering with published (perturbed) counts (its published base cells are
     computed once and shared read-only by every session on this data set)."""
-    return _public_cube(ds, site_column, disclosure_rule().fingerprint)
+    return _public_cube(ds, site_column, measure, disclosure_rule().fingerprint)
 
 
 def selection(ds: Dataset, f: Filters, sexes: tuple[int, ...] | None = None) -> cubes.Selection:
@@ -161,8 +179,9 @@ def selection(ds: Dataset, f: Filters, sexes: tuple[int, ...] | None = None) -> 
 def _rate_input(ds: Dataset, f: Filters, by: tuple[str, ...], all_sites: bool, sexes) -> pd.DataFrame:
     sel = selection(ds, f, sexes)
     if f.public:
-        return public_cube(ds, f.site_column).select(sel, by, all_sites=all_sites)
-    return cube(ds, f.site_column).select(sel, by, all_sites=all_sites).drop(columns=[cubes.KEY_SUM], errors="ignore")
+        return public_cube(ds, f.site_column, f.measure).select(sel, by, all_sites=all_sites)
+    return (cube(ds, f.site_column, measure=f.measure).select(sel, by, all_sites=all_sites)
+            .drop(columns=[cubes.KEY_SUM], errors="ignore"))
 
 
 def rate_input(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, all_sites: bool = False,
@@ -200,7 +219,10 @@ def _cumrisk(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFram
 
 
 def cumulative_risk(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=None) -> pd.DataFrame:
-    """Cumulative risk 0-74 (%) over the selection (``analytics.rates.cumulative_risk``)."""
+    """Cumulative risk 0-74 (%) over the selection (``analytics.rates.cumulative_risk``); not
+    defined (NaN, shown as a dash) when the age range starts at 75 or above."""
+    if not by and f.a0 > 74:
+        return pd.DataFrame({"cum_rate": [np.nan], "cum_risk": [np.nan]})
     return _cumrisk(ds, f, tuple(by), tuple(sexes) if sexes else None)
 
 
@@ -223,7 +245,7 @@ def ci5_table(ds: Dataset, f: Filters, sex: int) -> pd.DataFrame:
     counts = _rate_input(ds, f, (S.SEX, SITE), False, (sex,))[[S.SEX, SITE, S.AGE_GROUP, S.COUNT]]
     pop = _rate_input(ds, f, (S.SEX,), True, (sex,))
     pop = pop[pop[S.AGE_GROUP].notna()][[S.SEX, S.AGE_GROUP, S.POPULATION]]
-    c44 = cube(ds, f.site_column).c44_sites
+    c44 = cube(ds, f.site_column, measure=f.measure).c44_sites
     out = rates.ci5_table(counts, pop, site=SITE, standard=f.std,
                           total_excludes=tuple(c44) if f.site == cubes.ALL_BUT_C44 else ())
     if not f.public:
@@ -262,6 +284,40 @@ def selected_records(ds: Dataset, f: Filters, included_only: bool = True) -> pd.
     if included_only:
         m &= r[S.INCLUDED].fillna(False).astype(bool)
     return r.loc[m]
+
+
+@by_dataset(max_entries=64)
+def mi_ratio(ds: Dataset, f: Filters, by: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Mortality:incidence ratio of the selection by ``by`` (``analytics.mortality.mi_ratio``:
+    the data-quality indicator of ``analytics.quality``); in public output, strata with fewer
+    than k deaths or cases are suppressed (and their ratio with them)."""
+    if f.public:
+        return _public_mi_ratio(ds, f, by)
+    return mortality.mi_ratio(ds.records, mortality_events(ds, f.site_column), f.site_column, selection(ds, f),
+                              by, parents=_parents(ds))
+
+
+def _public_mi_ratio(ds: Dataset, f: Filters, by: tuple[str, ...]) -> pd.DataFrame:
+    """M:I from published counts: the deaths and the cases that the mortality and incidence
+    views publish for the same strata (perturbed base cells summed), then withheld below k."""
+    by = list(by)
+    counts = {}
+    for name, measure in (("deaths", mortality.MORTALITY), ("cases", mortality.INCIDENCE)):
+        data = rate_input(ds, dataclasses.replace(f, measure=measure), by=tuple(by))
+        counts[name] = data.groupby(by, observed=True)[S.COUNT].sum() if by else pd.Series([data[S.COUNT].sum()])
+    out = pd.concat(counts, axis=1).fillna(0).astype("int64").reset_index() if by else \
+        pd.DataFrame({k: [int(v.iloc[0])] for k, v in counts.items()})
+    out = out[out["cases"] > 0]
+    out["mi_ratio"] = out["deaths"] / out["cases"]
+    out = out[by + ["deaths", "cases", "mi_ratio"]].reset_index(drop=True)
+    # a small number of cases withholds the row; a small number of deaths its count and ratio
+    first = protect(out, count="cases", derived=["mi_ratio", "deaths"])
+    small = protect(out, count="deaths", derived=["mi_ratio"])
+    first["deaths"] = first["deaths"].where(~small["suppressed"].to_numpy())
+    first["mi_ratio"] = first["mi_ratio"].where(~small["suppressed"].to_numpy())
+    first["suppressed"] = first["suppressed"].to_numpy() | small["suppressed"].to_numpy()
+    first["suppression"] = np.where(first["suppressed"], disclosure.PRIMARY, "")
+    return first
 
 
 # --- sidebar options -------------------------------------------------------------------------
@@ -453,19 +509,28 @@ def _public_quality(ds: Dataset, f: Filters, column: str, records: pd.DataFrame,
     rule = disclosure_rule()
     records = records[records[S.YEAR].notna() & records[S.REGION].notna()]      # the cube's records
     records = records.assign(_key=rule.keys_of(records, reference=ds.records))
-    if deaths is not None:
-        deaths = deaths.assign(_key=death_keys(ds, deaths))
     by = [column] if column == S.YEAR else [column, S.YEAR]
-    long = quality.indicators(records, by=by, deaths=deaths, key="_key")
+    long = quality.indicators(records, by=by, key="_key")
     long["count"] = rule.noisy(long["count"].to_numpy(), long["count_key"].to_numpy())
     long = long.groupby([column, "indicator", "label", "unit"], observed=True, sort=False)["count"].sum().reset_index()
-    # totals: the published counts of the selection by the same groups, all ages
+    # totals (and deaths for M:I): the published counts of the selection by the same groups, all ages
     cube_col = CUBE_COLUMN.get(column, SITE)
-    f_all = dataclasses.replace(f, a0=0, a1=85)
-    cases = rate_input(ds, f_all, by=(cube_col,))
-    total = cases.groupby(cube_col, observed=True)[S.COUNT].sum()
-    if column == S.YEAR:
-        total.index = total.index.astype(long[column].dtype)
+    f_all = dataclasses.replace(f, a0=0, a1=85, measure=mortality.INCIDENCE)
+
+    def published(measure: str) -> pd.Series:
+        data = rate_input(ds, dataclasses.replace(f_all, measure=measure), by=(cube_col,))
+        out = data.groupby(cube_col, observed=True)[S.COUNT].sum()
+        if column == S.YEAR:
+            out.index = out.index.astype(long[column].dtype)
+        return out
+
+    total = published(mortality.INCIDENCE)
+    if deaths is not None:     # M:I, as the internal table has it when a deaths table is loaded
+        groups = pd.Index(long[column].unique())
+        dead = published(mortality.MORTALITY).reindex(groups).fillna(0).astype("int64")
+        long = pd.concat([long, pd.DataFrame({column: groups, "indicator": "mi_ratio",
+                                              "label": quality.INDICATORS["mi_ratio"], "unit": "ratio",
+                                              "count": dead.to_numpy()})], ignore_index=True)
     long["total"] = long[column].map(total).fillna(0).astype("int64").to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = long["count"] / long["total"].where(long["total"] > 0)

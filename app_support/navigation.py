@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = [
     ("overview", ":material/dashboard:"),
     ("incidence", ":material/bar_chart:"),
+    ("incidence_mortality", ":material/compare_arrows:"),
     ("quality", ":material/fact_check:"),
     ("data", ":material/upload_file:"),
     ("methods", ":material/menu_book:"),

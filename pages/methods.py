@@ -48,6 +48,31 @@ for key, formula, ref in MEASURES:
         st.latex(formula)
         st.caption(f.t("app.methods.reference", ref=ref))
 
+# Mortality (analytics.mortality): the same rate formulas on deaths, the source of the deaths, M:I, SMR.
+MORTALITY = [
+    ("rates", r"\text{ASR}_M = 100\,000 \sum_i w_i \frac{D_i}{P_i},\quad "
+              r"\text{CumRisk}_M = 100\,(1 - e^{-\sum_{i \le 74} t_i D_i / P_i})",
+     "Jensen et al. 1991, IARC Sci. Pub. 95, ch. 11; Ferlay et al. 2021, Int J Cancer 149:778 (GLOBOCAN)"),
+    ("source", r"D = \#\{\text{patients}: \text{vital status} = 2,\ "
+               r"\text{group}(\text{cause}) \in \{\text{group}(\text{tumour}_j)\}\}",
+     "WHO, ICD-10 vol. 2, rules for the underlying cause of death; IARC CI5-XI site groups (Bray et al. 2017)"),
+    ("mi", r"\text{M:I} = \frac{\sum D}{\sum I}\ \text{(same sex, site, region, period, ages)}",
+     "Bray & Parkin 2009, Eur J Cancer 45:747; Parkin & Bray 2009, Eur J Cancer 45:756; "
+     "Asadzadeh Vostakolaei et al. 2011, Eur J Public Health 21:573"),
+    ("smr", r"\text{SMR} = O / E,\quad E = \sum_i m^{\text{ref}}_i P_i,\quad "
+            r"\hat\theta_r = \frac{O_r + \nu}{E_r + \alpha}",
+     "Breslow & Day 1987, vol. II; Clayton & Kaldor 1987, Biometrics 43:671"),
+    ("trend", r"\ln \text{ASR}_{M,t} = b_0 + b_1 t + \sum_j \delta_j (t - \tau_j)^+",
+     "Kim et al. 2000, Stat Med 19:335 (Joinpoint); Clegg et al. 2009, Stat Med 28:3670 (AAPC)"),
+]
+st.subheader(f.t("mortality.methods.title"))
+st.markdown(f.t("mortality.methods.intro"))
+for key, formula, ref in MORTALITY:
+    with st.expander(f.t(f"mortality.methods.{key}"), expanded=False):
+        st.markdown(f.t(f"mortality.methods.{key}_text"))
+        st.latex(formula)
+        st.caption(f.t("app.methods.reference", ref=ref))
+
 st.subheader(f.t("app.methods.selection"))
 st.markdown(f.t("app.methods.selection_text", standard=f.std, ci=f.t(f"app.ci.{f.ci}"), conf=f.conf,
                 period=f.period_label()))

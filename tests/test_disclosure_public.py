@@ -19,14 +19,15 @@ from analytics.disclosure import COUNT_COLUMNS
 from analytics.i18n import t
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGES = ["overview", "incidence", "quality", "data", "methods", "trends", "prevalence", "projections", "maps",
-         "risk_factors"]
+PAGES = ["overview", "incidence", "incidence_mortality", "quality", "data", "methods", "trends", "prevalence",
+         "projections", "maps", "risk_factors"]
 K = 10
 SMALL_DISTRICT = "AZE-5561"        # the demo's smallest district (264 cases over 15 years)
 HOSTILE = {"public": "1", "y0": "2024", "y1": "2024", "district": SMALL_DISTRICT, "a0": "0", "a1": "85",
            "inc_level": S.REGION, "q_by": "district", "tr_by": "region", "pv_adj": "1", "map_panel": "funnel",
            "map_measure": "cases"}
-COUNT_LABELS = {"app.metric.cases_per_year", "trends.prev.metric_count", "trends.prev.metric_lost"}
+COUNT_LABELS = {"app.metric.cases_per_year", "trends.prev.metric_count", "trends.prev.metric_lost",
+                "mortality.metric.cases_per_year"}
 
 
 def _number(text: str, lang: str) -> float | None:
@@ -165,3 +166,16 @@ def _demo():
     from app_support import state
 
     return state.demo_dataset()
+
+
+@pytest.mark.parametrize("page", ["overview", "incidence", "trends", "maps"])
+def test_public_mortality_shows_no_small_count(page):
+    """The measure switch on mortality: deaths are perturbed and withheld like cases."""
+    at = _run(page, "en", {**HOSTILE, "measure": "mortality"})
+    for df in at.dataframe:
+        frame = df.value
+        for col in [c for c in frame.columns if c in COUNT_COLUMNS or c in S.AGE_GROUPS]:
+            assert not _small(frame[col], "en"), (page, col, _small(frame[col], "en"))
+    for m in at.metric:
+        if m.label == t("mortality.metric.cases_per_year", "en"):
+            assert not _small([m.value], "en")

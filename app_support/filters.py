@@ -386,8 +386,11 @@ def mortality_note(f: Filters, ds: "state.Dataset") -> None:
     """One line naming the source of the deaths, and the account of every death read."""
     from app_support import cache, tables
 
-    events = cache.mortality_events(ds, f.site_column)
     source = mortality_source(ds)
+    if f.public:   # exact numbers of deaths read and excluded, and their account, are not public output
+        st.caption(t(f"disclosure.mortality_source_{source}", f.lang))
+        return
+    events = cache.mortality_events(ds, f.site_column)
     st.caption(t(f"mortality.source.note_{source}", f.lang, counted=_fmt(events.n_counted, f.lang),
                  excluded=_fmt(events.n_excluded, f.lang)))
     with st.expander(t("mortality.account.title", f.lang), expanded=False):

@@ -179,3 +179,6 @@ def test_public_mortality_shows_no_small_count(page):
     for m in at.metric:
         if m.label == t("mortality.metric.cases_per_year", "en"):
             assert not _small([m.value], "en")
+    # the account of the deaths read (exact counts by reason) is for registry staff
+    assert t("disclosure.mortality_source_deaths_table", "en") in [c.value for c in at.caption]
+    assert not any({"rows", "deaths", "description"} <= set(df.value.columns) for df in at.dataframe)

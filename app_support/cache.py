@@ -676,6 +676,39 @@ def _survival_curves(ds: Dataset, f: Filters, group: str, method: str, approach:
                 out[k] = frame[~frame["group"].isin(hide)]
             elif not by and len(data) < PUBLIC_K:
                 out[k] = frame.iloc[0:0]
+        out = _public_survival(out)
+    return out
+
+
+SURVIVAL_COUNTS = ("n_risk", "events", "n", "deaths", "n_lost")
+MONTH_DAYS = 365.25 / 12
+
+
+def _public_survival(out: dict) -> dict:
+    """Survival in public output: curves read on a monthly grid (no day of an individual death),
+    no exact counts (patients, deaths, at risk, lost: exact counts of free age ranges and periods
+    could be differenced), no reconciliation; percentages only (``n`` stays in the completeness
+    table as the weight of each group's percentages; the page does not show it)."""
+    for k in ("curves", "observed"):
+        c = out[k]
+        if not len(c):
+            continue
+        parts = []
+        for _, g in c.groupby("stratum", sort=False):
+            g = g.sort_values("time")
+            grid = pd.DataFrame({"time": np.arange(0.0, float(g["time"].max()) + MONTH_DAYS, MONTH_DAYS)})
+            step = pd.merge_asof(grid, g.drop(columns=["time"]).assign(_t=g["time"].to_numpy(float)),
+                                 left_on="time", right_on="_t", direction="backward").drop(columns="_t")
+            first = g.iloc[0]
+            for col in ("stratum", "group"):
+                if col in g.columns:
+                    step[col] = first[col]
+            parts.append(step.dropna(subset=["estimate"]))
+        out[k] = pd.concat(parts, ignore_index=True).drop(columns=[c_ for c_ in SURVIVAL_COUNTS if c_ in c.columns])
+    out["at"] = out["at"].drop(columns=[c for c in SURVIVAL_COUNTS if c in out["at"].columns])
+    comp = out["completeness"]
+    out["completeness"] = comp.drop(columns=[c for c in ("deaths", "n_lost") if c in comp.columns])
+    out["reconciliation"] = out["reconciliation"].iloc[0:0]
     return out
 
 

@@ -4,6 +4,7 @@ the URL asks for. The URL below also selects the demo's smallest district and a 
 that most cells are small."""
 from __future__ import annotations
 
+import base64
 import io
 import json
 import re
@@ -20,7 +21,7 @@ from analytics.i18n import t
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGES = ["overview", "incidence", "incidence_mortality", "quality", "data", "methods", "trends", "prevalence",
-         "projections", "maps", "risk_factors"]
+         "projections", "maps", "risk_factors", "survival"]
 K = 10
 SMALL_DISTRICT = "AZE-5561"        # the demo's smallest district (264 cases over 15 years)
 HOSTILE = {"public": "1", "y0": "2024", "y1": "2024", "district": SMALL_DISTRICT, "a0": "0", "a1": "85",
@@ -63,6 +64,13 @@ def _run(page: str, lang: str, params: dict) -> AppTest:
     return at
 
 
+def _values(v) -> list:
+    """A trace's array as a list (plotly writes numeric arrays as base64 typed arrays)."""
+    if isinstance(v, dict) and "bdata" in v:
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"]).tolist()
+    return list(v) if isinstance(v, (list, tuple)) else []
+
+
 def _chart_texts(at: AppTest) -> list[tuple[str, dict]]:
     out = []
     for el in at.get("plotly_chart"):
@@ -98,20 +106,29 @@ def test_public_page_shows_no_small_count_and_no_record(page, lang):
                     texts += [v for v in val if isinstance(v, str)]
             # count charts: bar heights / values are counts
             if trace.get("type") in ("treemap", "pie"):
-                assert not _small(trace.get("values", []), "en")
+                assert not _small(_values(trace.get("values")), "en")
             if page == "prevalence":          # prevalent people per site (the default measure)
-                assert not _small(trace.get("x", []), "en"), trace.get("name")
+                assert not _small(_values(trace.get("x")), "en"), trace.get("name")
             if page == "projections" and trace.get("type") == "scatter":   # cases per year (not the waterfall's changes)
-                assert not _small([v for v in trace.get("y", []) if isinstance(v, (int, float))], "en")
+                assert not _small([v for v in _values(trace.get("y")) if isinstance(v, (int, float))], "en")
         title = json.dumps(spec.get("layout", {}).get("title", ""))
         if any(w in title for w in (t("app.overview.per_year", lang), t("maps.m_cases", lang))):
             for trace in spec.get("data", []):
-                assert not _small(trace.get("y", []) if trace.get("type") == "bar" else [], "en")
+                assert not _small(_values(trace.get("y")) if trace.get("type") == "bar" else [], "en")
     for text in texts:
         for n in re.findall(rf"{re.escape(cases)}: ([\d.,\u202f\xa0 ]+)", text) + re.findall(r"O = ([\d.,\u202f\xa0 ]+)", text):
             assert not _small([n.strip()], lang), text
     if page == "quality":      # record-level lists are not public output
         assert t("disclosure.records_hidden", lang) in [i.value for i in at.info]
+    if page == "survival":     # percentages only: no exact count of patients, deaths, at risk or lost
+        assert not any({"n_risk", "events", "n", "deaths", "n_lost"} & set(df.value.columns) for df in at.dataframe)
+        assert not {t("survival.metric.patients", lang), t("survival.metric.deaths", lang)} & {m.label for m in at.metric}
+        for _, spec in _chart_texts(at):
+            for trace in spec.get("data", []):
+                x = _values(trace.get("x"))
+                if trace.get("line", {}).get("shape") == "hv" and len(x) > 2:   # monthly grid
+                    steps = np.diff(np.asarray(x, float))
+                    assert np.allclose(steps[steps > 0], 1 / 12, rtol=1e-3)      # years of about 365.24 days
     if page == "data":         # no upload, no validation report
         assert t("disclosure.data_page", lang) in [i.value for i in at.info]
         assert not at.get("file_uploader")

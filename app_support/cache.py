@@ -136,7 +136,7 @@ def mortality_events(ds: Dataset, site_column: str) -> mortality.MortalityEvents
     years = ds.population[S.YEAR].dropna().astype(int).unique() if ds.population is not None else None
     return mortality.mortality_events(ds.records, site_column, deaths=ds.registry.deaths,
                                       regions=ds.regions[S.REGION].astype(str), years=years,
-                                      row_keys=lambda d: death_keys(ds, d))
+                                      row_keys=death_keys)
 
 
 @by_dataset(resource=True, max_entries=8)
@@ -474,7 +474,7 @@ def prevalence(ds: Dataset, regions: tuple | None, site_col: str, year: int, cou
 DEATH_KEY_COLUMNS = (S.YEAR, S.SEX, S.AGE_GROUP, S.REGION, S.ICD10)
 
 
-def death_keys(ds: Dataset, deaths: pd.DataFrame) -> np.ndarray:
+def death_keys(deaths: pd.DataFrame) -> np.ndarray:
     """Row keys of an aggregated deaths table (``analytics.disclosure``: a keyed hash of each
     row's year, sex, age group, region and code), for perturbing counts of deaths."""
     return disclosure_rule().row_keys(deaths, [c for c in DEATH_KEY_COLUMNS if c in deaths.columns])

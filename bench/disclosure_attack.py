@@ -106,8 +106,10 @@ def main() -> None:
     nodes = published_nodes(pc, (min(years), max(years)), sites)
     t_nodes = time.perf_counter() - t0 - t_build
     atoms = pd.DataFrame({
-        S.YEAR: rec[S.YEAR].astype(int).to_numpy(), "age": rec[S.AGE_GROUP].astype(object).fillna(UNKNOWN).astype(str).to_numpy(),
-        S.SEX: rec[S.SEX].astype("Float64").fillna(9).astype(int).to_numpy(), S.REGION: rec[S.REGION].astype(str).to_numpy(),
+        S.YEAR: rec[S.YEAR].astype(int).to_numpy(),
+        "age": rec[S.AGE_GROUP].astype(object).fillna(UNKNOWN).astype(str).to_numpy(),
+        S.SEX: rec[S.SEX].astype("Float64").fillna(9).astype(int).to_numpy(),
+        S.REGION: rec[S.REGION].astype(str).to_numpy(),
         "site": rec[S.SITE_CI5].astype(str).to_numpy()}).groupby([S.YEAR, "age", S.SEX, S.REGION, "site"]).size()
     tested = pinned = slices = 0
     t1 = time.perf_counter()

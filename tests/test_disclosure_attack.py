@@ -82,7 +82,8 @@ def _base_cells(records: pd.DataFrame, regions: pd.DataFrame, rule) -> dict:
     rec = pd.DataFrame({
         "year": records[S.YEAR].astype(int).to_numpy(), "sex": sex,
         "district": records[S.REGION].astype(str).to_numpy(),
-        "age": records[S.AGE_GROUP].astype(object).where(records[S.AGE_GROUP].notna(), "unknown").astype(str).to_numpy(),
+        "age": records[S.AGE_GROUP].astype(object).where(records[S.AGE_GROUP].notna(), "unknown")
+        .astype(str).to_numpy(),
         "site": records[S.SITE_CI5].astype(str).to_numpy(), "basis": cls,
         "key": rule.keys_of(records),
     })
@@ -271,8 +272,8 @@ def test_every_published_count_is_a_sum_of_published_base_cells(world):
     national = _filters()
     for row in cache.dsr(ds, national, by=("year", S.PARENT)).itertuples():     # trends by economic region
         regs = tuple(d for d, p in cells["parent"].items() if p == row.parent_code)
-        _check(f"year x region {row.parent_code}", row.count, published(cells, (row.year,), (1, 2, 9), regs, AGES, "all"),
-               k, failures)
+        _check(f"year x region {row.parent_code}", row.count,
+               published(cells, (row.year,), (1, 2, 9), regs, AGES, "all"), k, failures)
     for level in (S.PARENT, S.REGION):
         for row in cache.dsr(ds, national, by=(level,)).itertuples():
             code = getattr(row, level)
@@ -298,7 +299,8 @@ def test_rates_are_computed_from_the_published_counts(world):
     data = cache.rate_input(ds, f, by=("sex",), sexes=(1, 2))
     for sex, row in res.iterrows():
         part = data[data[S.SEX] == sex]
-        counts = [published(cells, YEARS, (sex,), _regions(f, ds), [a], "Stomach") for a in part[S.AGE_GROUP].fillna("unknown")]
+        counts = [published(cells, YEARS, (sex,), _regions(f, ds), [a], "Stomach")
+                  for a in part[S.AGE_GROUP].fillna("unknown")]
         assert list(part[S.COUNT]) == counts
         expected = rates.dsr(part.drop(columns=[S.SEX]), standard=f.std, method=f.ci)
         if pd.isna(row["count"]):

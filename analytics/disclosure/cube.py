@@ -32,6 +32,9 @@ from analytics import schema as S
 from analytics.disclosure.rule import DisclosureRule
 
 CANONICAL_SEXES = (frozenset({S.MALE}), frozenset({S.FEMALE}), frozenset(cubes.SEX_AXIS))
+# Base cells published at once for a dense cube (int64 arrays of this size, a few at a time);
+# larger cubes perturb the base cells of each selection when it is asked for.
+MAX_NODE_CELLS = 12_000_000
 
 
 class PerturbedCube:
@@ -90,7 +93,7 @@ class PerturbedCube:
 
     def select(self, sel: cubes.Selection, by: Sequence[str] = (), *, all_sites: bool = False) -> pd.DataFrame:
         by = list(by)
-        if isinstance(self.cube, cubes.DenseCube):
+        if isinstance(self.cube, cubes.DenseCube) and self._node_cells() <= MAX_NODE_CELLS:
             out = self._select_dense(sel, by, all_sites)
         else:
             out = self._select_generic(sel, by, all_sites)
@@ -102,6 +105,11 @@ class PerturbedCube:
         return out.reset_index(drop=True)
 
     # --- dense cubes: every base cell perturbed once, ranges summed by cumulative sums ------------
+    def _node_cells(self) -> int:
+        ax = self.cube.axes
+        n_parents = len({p for p in ax.parents if p})
+        return len(ax.years) * 3 * (len(ax.regions) + n_parents + 1) * len(ax.ages) * (len(ax.sites) + 2)
+
     @functools.cached_property
     def _nodes(self):
         """Published base cells of a dense cube, cumulated over years: ``[year + 1, sex node,

@@ -14,7 +14,7 @@ from typing import Any, Callable
 import streamlit as st
 
 from analytics import schema as S
-from app_support import state
+from app_support import auth, state
 from app_support.text import LANGS, site_name, t
 
 PARAMS = ("y0", "y1", "sex", "scheme", "site", "er", "district", "a0", "a1",
@@ -207,6 +207,8 @@ def _store(*names: str) -> Callable[[], None]:
                 lo, hi = (int(v) for v in value)
                 keys = ("y0", "y1") if name == "period" else ("a0", "a1")
                 canon[keys[0]], canon[keys[1]] = str(lo), str(hi)
+            elif name == "public" and auth.public_forced():
+                canon[name] = "1"       # a client cannot switch disclosure control off
             else:
                 canon[name] = value
     return cb
@@ -248,6 +250,7 @@ def _ensure_navigation() -> None:
 def sidebar_filters() -> Filters:
     """Draw the shared sidebar and return the current selection. Call it first in every page."""
     _ensure_navigation()
+    auth.require(auth.VIEW_AGGREGATES)
     ds = state.active()
     opts = _options(ds, ds.token)
     canon = _canonical()
@@ -311,9 +314,16 @@ def sidebar_filters() -> Filters:
                      lambda **kw: st.selectbox(tr("app.filter.ci"), format_func=lambda m: tr(f"app.ci.{m}"), **kw))
         conf = _widget("conf", list(CONF_LEVELS), "95",
                        lambda **kw: st.selectbox(tr("app.filter.conf"), format_func=lambda c: f"{c} %", **kw))
+    # public mode and the viewer role: disclosure control on whatever the URL or the client says
+    forced = auth.public_forced()
+    if forced:
+        canon["public"] = "1"
     public = _widget("public", ["0", "1"], "0",
-                     lambda **kw: sb.radio(tr("app.filter.public"), horizontal=True,
+                     lambda **kw: sb.radio(tr("app.filter.public"), horizontal=True, disabled=forced,
+                                           help=tr("auth.public_forced") if forced else None,
                                            format_func=lambda v: tr("app.public.on") if v == "1" else tr("app.public.off"), **kw))
+    if forced:
+        public = canon["public"] = "1"
     theme = _widget("theme", list(THEMES), "light",
                     lambda **kw: sb.radio(tr("app.filter.theme"), horizontal=True,
                                           format_func=lambda v: tr(f"app.theme.{v}"), **kw))

@@ -5,12 +5,13 @@ import streamlit as st
 
 from analytics import schema as S
 from analytics.errors import IngestError
-from app_support import filters, state, tables, widgets
+from app_support import audit, auth, filters, state, tables, widgets
 
 # Codes of the coded fields (analytics.schema): sex, basis of diagnosis, behaviour, vital status.
 CODE_LISTS = {S.SEX: (1, 2, 9), S.BASIS: tuple(range(10)), S.BEHAVIOUR: (0, 1, 2, 3), S.VITAL_STATUS: (1, 2, 9)}
 
 f = filters.sidebar_filters()
+auth.require(auth.UPLOAD)            # registrar only: uploads, previews and flagged records are record-level
 ss = st.session_state
 st.title(f.t("app.page.data"))
 st.caption(f.t("app.data.privacy") if state.data_folder() is None
@@ -122,6 +123,9 @@ if extract is not None:
 if st.button(f.t("app.data.load"), type="primary", disabled=extract is None, key="data_load"):
     ok = True
     pop = geo = rf = None
+    loaded = {role: (up.name, up.getvalue()) for role, up in
+              (("extract", extract), ("population", population), ("regions", regions),
+               ("risk_factors", risk), ("mapping", mapfile)) if up is not None}
     try:
         from analytics.readers import read_population, read_regions, read_risk_factors
     except ImportError:
@@ -168,11 +172,12 @@ if st.button(f.t("app.data.load"), type="primary", disabled=extract is None, key
         ss["_upload"] = ds_new
         ss["_source"] = "upload" if reg.population is not None else "demo"
         # only when the operator configured a data folder (REGISTRY_DATA_DIR): else memory only
-        kept = state.keep_upload({role: (up.name, up.getvalue()) for role, up in
-                                  (("extract", extract), ("population", population), ("regions", regions),
-                                   ("risk_factors", risk), ("mapping", mapfile)) if up is not None})
+        kept = state.keep_upload(loaded) if auth.can(auth.KEEP_UPLOADS) else None
         ss["_kept_in"] = str(kept) if kept is not None else None
+        audit.log_event("upload", files=audit.file_facts(loaded), records_read=reg.n_read, records_used=reg.n_used,
+                        records_excluded=reg.n_excluded, outcome="loaded", kept=kept is not None)
         st.rerun()
+    audit.log_event("upload", files=audit.file_facts(loaded), outcome="rejected")
 
 # --- validation report: of the upload just loaded, else of the data shown ---------------------
 ds = state.active()
@@ -195,5 +200,6 @@ tables.show(reg.reconciliation, lang=f.lang, key="data_recon")
 flags = (reg.report() if hasattr(reg, "report") else reg.flags).drop(columns=[S.TUMOUR_ID], errors="ignore")
 st.markdown(f"**{f.t('app.data.flags', n=widgets.fmt(len(flags), f.lang, 0))}**")
 tables.show(flags.head(1000), lang=f.lang, key="data_flags")
-st.download_button(f.t("app.data.flags_csv"), data=lambda: flags.to_csv(index=False).encode("utf-8"),
-                   file_name="flagged_records.csv", mime="text/csv", key="dl_flags", on_click="ignore")
+widgets.download_button(f.t("app.data.flags_csv"), data=lambda: flags.to_csv(index=False).encode("utf-8"),
+                        file_name="flagged_records.csv", mime="text/csv", key="dl_flags", on_click="ignore",
+                        what="flagged records", f=f, ds=ds)

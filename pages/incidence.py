@@ -73,8 +73,9 @@ table = table.assign(site=table["site"].map(f.site_name))
 tables.show(table, lang=f.lang, key="ci5_table")
 meta = {"title": f.t("app.incidence.ci5_table"), **f.describe(ds), "sex": f.t("app.sex.male" if code == 1 else "app.sex.female")}
 c1, c2 = st.columns(2)
-c1.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(table, meta),
-                   file_name=f"ci5_table_sex{code}_{f.y0}-{f.y1}.csv", mime="text/csv",
-                   key="dl_ci5_csv", on_click="ignore")
-c2.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(table, meta, f.lang),
-                   file_name=f"ci5_table_sex{code}_{f.y0}-{f.y1}.xlsx", key="dl_ci5_xlsx", on_click="ignore")
+widgets.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(table, meta), container=c1, what=meta["title"],
+                        f=f, ds=ds, file_name=f"ci5_table_sex{code}_{f.y0}-{f.y1}.csv", mime="text/csv",
+                        key="dl_ci5_csv", on_click="ignore")
+widgets.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(table, meta, f.lang), container=c2,
+                        what=meta["title"], f=f, ds=ds,
+                        file_name=f"ci5_table_sex{code}_{f.y0}-{f.y1}.xlsx", key="dl_ci5_xlsx", on_click="ignore")

@@ -107,7 +107,9 @@ full = table.assign(duration=table["duration"].map(lambda d: f.t(f"trends.dur.{d
 st.dataframe(full, hide_index=True, width="stretch", key="prevalence_full")
 meta = {"title": f.t("trends.prev.table_title", date=date_label), **f.describe(ds)}
 d1, d2 = st.columns(2)
-d1.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(full, meta), file_name=f"prevalence_{year}.csv",
-                   mime="text/csv", key="dl_prev_full_csv", on_click="ignore")
-d2.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(full, meta),
-                   file_name=f"prevalence_{year}.xlsx", key="dl_prev_full_xlsx", on_click="ignore")
+widgets.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(full, meta), file_name=f"prevalence_{year}.csv",
+                        mime="text/csv", key="dl_prev_full_csv", on_click="ignore", container=d1,
+                        what=meta["title"], f=f, ds=ds)
+widgets.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(full, meta),
+                        file_name=f"prevalence_{year}.xlsx", key="dl_prev_full_xlsx", on_click="ignore", container=d2,
+                        what=meta["title"], f=f, ds=ds)

@@ -76,10 +76,12 @@ tables.show(wide.style.apply(_highlight).format(precision=1), lang=f.lang, key="
 st.caption(f.t("app.quality.targets_note"))
 c1, c2 = st.columns(2)
 meta = {"title": f.t("app.quality.all"), **f.describe(ds)}
-c1.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(wide, meta), file_name="quality_indicators.csv",
-                   mime="text/csv", key="dl_quality_csv", on_click="ignore")
-c2.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(wide, meta, f.lang),
-                   file_name="quality_indicators.xlsx", key="dl_quality_xlsx", on_click="ignore")
+widgets.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(wide, meta), file_name="quality_indicators.csv",
+                        mime="text/csv", key="dl_quality_csv", on_click="ignore", container=c1,
+                        what=meta["title"], f=f, ds=ds)
+widgets.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(wide, meta, f.lang),
+                        file_name="quality_indicators.xlsx", key="dl_quality_xlsx", on_click="ignore", container=c2,
+                        what=meta["title"], f=f, ds=ds)
 
 left, right = st.columns(2)
 with left:

@@ -49,34 +49,16 @@ def _region_table(geo) -> pd.DataFrame:
     return out
 
 
-def _demo_stamp() -> tuple:
-    """Sizes and modification times of the demo files and of the analytics code: either changing
-    invalidates the disk cache."""
-    from analytics import demo
-
-    files = tuple(sorted((k, p.stat().st_size, p.stat().st_mtime_ns) for k, p in demo.demo_paths().items()
-                         if p.is_file()))
-    # ... and a change to the ingest code (derivations, checks) too
-    code = max(p.stat().st_mtime_ns for p in (S.DATA_DIR.parent / "analytics").rglob("*.py"))
-    return files + (("analytics", code),)
-
-
-@st.cache_data(persist="disk", show_spinner=False)
-def _demo_from_disk(stamp: tuple, code_version: str):
-    """The ingested demo (pipeline run once), kept on disk across restarts: a cold start reads
-    one pickle (~0.2 s) instead of re-running ingest, derivation and validation (~2-5 s)."""
-    from analytics import demo
-
-    return demo.load_demo(), demo.load_demo_regions(), demo.load_demo_risk_factors()
-
-
 @st.cache_resource(show_spinner="Loading the demo registry…")
 def demo_dataset() -> Dataset:
-    """The synthetic demo registry, loaded once per server process and shared read-only."""
-    import analytics
-    from analytics import demo
+    """The synthetic demo registry, loaded once per server process and shared read-only.
 
-    reg, geo, rf = _demo_from_disk(_demo_stamp(), analytics.__version__)
+    Read from the verified Parquet store of app_support/demo_store.py (no pickles on disk),
+    built there from the demo files when missing, stale or tampered with."""
+    from analytics import demo
+    from app_support import demo_store
+
+    reg, geo, rf = demo_store.load()
     return Dataset("demo", reg, _region_table(geo), getattr(demo, "DEMO_NAME", "Demo"), geo, rf)
 
 

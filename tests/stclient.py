@@ -1,0 +1,98 @@
+"""A minimal client of Streamlit's WebSocket protocol for the server tests (what a browser tab
+sends and receives, without a browser): open a session, ask for a run with a query string,
+read the ForwardMsgs until the run finishes. Used by tests/test_auth_server.py and
+tests/test_deploy.py (bench/load.py was not on main when they were written)."""
+from __future__ import annotations
+
+import asyncio
+import ssl as ssl_mod
+import urllib.parse
+
+import websockets
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+STREAM_PATH = "/_stcore/stream"
+EARLY = (ForwardMsg.FINISHED_EARLY_FOR_RERUN,)
+
+
+class Session:
+    """One browser-tab-like session on ``base_url`` (http(s)://host:port)."""
+
+    def __init__(self, base_url: str, *, cookie: str = "", insecure_tls: bool = False) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.cookie = cookie
+        self.insecure_tls = insecure_tls
+        self.ws = None
+        self.messages: list[ForwardMsg] = []
+        self.session_id: str | None = None
+
+    async def __aenter__(self) -> "Session":
+        u = urllib.parse.urlsplit(self.base_url)
+        scheme = "wss" if u.scheme == "https" else "ws"
+        ctx = None
+        if scheme == "wss":
+            ctx = ssl_mod.create_default_context()
+            if self.insecure_tls:
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl_mod.CERT_NONE
+        headers = {"Cookie": self.cookie} if self.cookie else {}
+        self.ws = await websockets.connect(f"{scheme}://{u.netloc}{u.path}{STREAM_PATH}", subprotocols=["streamlit"],
+                                           origin=f"{u.scheme}://{u.netloc}", additional_headers=headers, ssl=ctx,
+                                           max_size=None, open_timeout=30)
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.ws.close()
+
+    async def send(self, msg: BackMsg) -> None:
+        await self.ws.send(msg.SerializeToString())
+
+    async def run(self, query_string: str = "", *, page_script_hash: str = "", timeout: float = 120) -> list[ForwardMsg]:
+        """Ask for a run and return every ForwardMsg up to its end (reruns it triggers included)."""
+        msg = BackMsg()
+        msg.rerun_script.query_string = query_string
+        msg.rerun_script.page_script_hash = page_script_hash
+        await self.send(msg)
+        return await self.read_run(timeout=timeout)
+
+    async def read_run(self, *, timeout: float = 120) -> list[ForwardMsg]:
+        out: list[ForwardMsg] = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            raw = await asyncio.wait_for(self.ws.recv(), timeout=max(0.1, deadline - loop.time()))
+            fm = ForwardMsg()
+            fm.ParseFromString(raw)
+            out.append(fm)
+            kind = fm.WhichOneof("type")
+            if kind == "new_session":
+                self.session_id = fm.new_session.initialize.session_id or self.session_id
+            if kind == "script_finished" and fm.script_finished not in EARLY:
+                self.messages.extend(out)
+                return out
+
+
+def elements(msgs: list[ForwardMsg]) -> list:
+    return [m.delta.new_element for m in msgs if m.WhichOneof("type") == "delta" and m.delta.HasField("new_element")]
+
+
+def element_types(msgs: list[ForwardMsg]) -> list[str]:
+    return [e.WhichOneof("type") for e in elements(msgs)]
+
+
+def exceptions(msgs: list[ForwardMsg]) -> list:
+    return [e.exception for e in elements(msgs) if e.WhichOneof("type") == "exception"]
+
+
+def texts(msgs: list[ForwardMsg]) -> str:
+    """Everything the run sent, as protobuf text (to search for a string)."""
+    return "\n".join(str(m) for m in msgs)
+
+
+def query_strings(msgs: list[ForwardMsg]) -> list[str]:
+    return [m.page_info_changed.query_string for m in msgs if m.WhichOneof("type") == "page_info_changed"]
+
+
+def headings(msgs: list[ForwardMsg]) -> list[str]:
+    return [e.heading.body for e in elements(msgs) if e.WhichOneof("type") == "heading"]

@@ -202,7 +202,9 @@ def parse_roles(data: dict, where: str = "roles.toml") -> RoleRules:
     if default is not None and default not in ROLES:
         raise ConfigError(f"{where}: default = {default!r} is not one of {', '.join(ROLES)} or \"\"")
     claims = data.get("group_claim", list(DEFAULT_GROUP_CLAIMS))
-    claims = (claims,) if isinstance(claims, str) else tuple(_str_set(claims, f"{where}: group_claim", lower=False))
+    claims = [claims] if isinstance(claims, str) else claims
+    _str_set(claims, f"{where}: group_claim", lower=False)          # validates
+    claims = tuple(dict.fromkeys(c.strip() for c in claims if c.strip()))
     emails, domains, groups = {}, {}, {}
     for role in ROLES:
         table = data.get(role, {})

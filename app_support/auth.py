@@ -30,6 +30,7 @@ import dataclasses
 import ipaddress
 import logging
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Iterable
@@ -458,12 +459,20 @@ def _login_screen(lang: str) -> None:
     st.stop()
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+
+
+def markdown_escape(text: str) -> str:
+    """``text`` shown literally inside Markdown (no link, image, emphasis or HTML from it)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
 def _no_role_screen(who: Identity, lang: str) -> None:
     from app_support.text import t
 
     def view() -> None:
         st.title(t("app.name", lang))
-        st.warning(t("auth.no_role", lang, user=who.email or who.subject))
+        st.warning(t("auth.no_role", lang, user=markdown_escape(who.email or who.subject)))
         if st.button(t("auth.signout", lang), key="auth_logout_norole"):
             st.logout()
     st.navigation([st.Page(view, title=t("auth.signin", lang), url_path="signin", default=True)],
@@ -477,14 +486,12 @@ def sidebar_status(lang: str) -> None:
 
     m = mode()
     sb = st.sidebar
-    text = t(f"auth.mode.{m}", lang)
-    if m == INTERNAL:
-        who = identity()
-        if who is not None:
-            text += " · " + t("auth.signed_in", lang, user=who.email or who.name or who.subject,
-                              role=t(f"auth.role.{role()}", lang))
-    sb.caption(text)
-    if m == INTERNAL and identity() is not None:
+    sb.caption(t(f"auth.mode.{m}", lang))
+    who = identity() if m == INTERNAL else None
+    if who is not None:
+        # plain text: a name from the identity provider is never rendered as Markdown or HTML
+        sb.text(t("auth.signed_in", lang, user=who.email or who.name or who.subject,
+                  role=t(f"auth.role.{role()}", lang)))
         if sb.button(t("auth.signout", lang), key="auth_logout"):
             from app_support import audit
 

@@ -140,7 +140,7 @@ def download_button(label: str, data, *, file_name: str, key: str, what: str, f=
     fmt = PurePosixPath(file_name).suffix.lstrip(".").lower() or "bin"
 
     def produce():
-        audit.log_event("export", what=what, selection=selection, format=fmt, file_name=file_name, **dl)
+        audit.log_event("export", what=what, selection=selection, format=fmt, file_name=file_name, **who)
         return data() if callable(data) else data
 
     kw.setdefault("on_click", "ignore")

@@ -96,3 +96,32 @@ def query_strings(msgs: list[ForwardMsg]) -> list[str]:
 
 def headings(msgs: list[ForwardMsg]) -> list[str]:
     return [e.heading.body for e in elements(msgs) if e.WhichOneof("type") == "heading"]
+
+
+# --- starting the hardened server (serve.py) -------------------------------------------------
+def serve(port: int, env: dict, log_path, *args: str, root=None):
+    """``python serve.py --port port *args`` with ``env`` added; returns the process once its
+    health check answers (stop it with conftest.stop, by its own PID)."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    root = Path(root or Path(__file__).resolve().parents[1])
+    out = open(log_path, "wb")
+    proc = subprocess.Popen([sys.executable, "serve.py", "--port", str(port), *args], cwd=root,
+                            env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).read() == b"ok":
+                return proc
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            proc.wait(5)
+            raise RuntimeError(f"serve.py did not start on port {port}: {Path(log_path).read_text()[-3000:]}")
+        time.sleep(0.2)

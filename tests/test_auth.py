@@ -339,7 +339,7 @@ def test_non_local_mode_needs_the_hardened_launcher(operator, monkeypatch):
 def test_signed_in_user_without_role_is_refused_and_audited(operator, monkeypatch):
     monkeypatch.setenv("REGISTRY_MODE", "internal")
     at = run_app(user=USERS["nobody"])
-    assert [w.value for w in at.warning] == [t("auth.no_role", "en", user="stranger@elsewhere.example")]
+    assert [w.value for w in at.warning] == [t("auth.no_role", "en", user=r"stranger@elsewhere\.example")]
     assert not at.metric and not at.sidebar.radio
     ev = events(operator)
     assert [(e["event"], e["user"], e["capability"]) for e in ev] == \
@@ -362,8 +362,9 @@ def test_each_role_gets_its_pages_downloads_and_switch(operator, monkeypatch, ro
     else:
         assert (sw.value, sw.disabled) == ("0", False)
         assert t("app.dl.csv", "en") in downloads(at) and any(b.key.startswith("deck_") for b in at.button)
-    caption = " ".join(c.value for c in at.sidebar.caption)
-    assert t("auth.mode.internal", "en") in caption and f"({t(f'auth.role.{role}', 'en')})" in caption
+    assert t("auth.mode.internal", "en") in [c.value for c in at.sidebar.caption]
+    assert [x.value for x in at.sidebar.text] == [t("auth.signed_in", "en", user=USERS[role]["email"],
+                                                    role=t(f"auth.role.{role}", "en"))]
     # the Data page (uploads, previews, flagged records): registrar only, not even in the navigation
     if role == "registrar":
         at.switch_page("pages/data.py").run()
@@ -449,3 +450,7 @@ def test_upload_is_audited_with_name_size_hash_and_counts(operator):
     assert (ev["records_read"], ev["records_used"], ev["records_excluded"]) == (120, reg.n_used, reg.n_excluded)
     assert ev["outcome"] == "loaded" and ev["role"] == "registrar" and ev["mode"] == "local"
     assert "Anna" not in json.dumps(ev)                      # names and hashes, never the content
+
+
+def test_identity_text_is_escaped_for_markdown():
+    assert auth.markdown_escape("![x](http://evil.example/a.png)") == r"\!\[x\]\(http://evil\.example/a\.png\)"

@@ -416,7 +416,8 @@ def gate() -> None:
             log.error("REGISTRY_MODE=%s needs the hardened launcher: python serve.py", s.mode)
             _stop_with(t("auth.launcher", lang))
     if s.mode == LOCAL and not local_request_ok():
-        log.error("local mode reached from %s through %s", st.context.ip_address, dict(st.context.headers))
+        relayed = sorted(k for k in st.context.headers.keys() if k.lower() in LOOPBACK_HEADERS)
+        log.error("local mode reached from %s (proxy headers: %s): refused", st.context.ip_address, relayed)
         _stop_with(t("auth.local_only", lang))
     if s.mode != INTERNAL:
         return

@@ -19,9 +19,11 @@ EARLY = (ForwardMsg.FINISHED_EARLY_FOR_RERUN,)
 class Session:
     """One browser-tab-like session on ``base_url`` (http(s)://host:port)."""
 
-    def __init__(self, base_url: str, *, cookie: str = "", insecure_tls: bool = False) -> None:
+    def __init__(self, base_url: str, *, cookie: str = "", insecure_tls: bool = False,
+                 headers: dict[str, str] | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.cookie = cookie
+        self.headers = dict(headers or {})
         self.insecure_tls = insecure_tls
         self.ws = None
         self.messages: list[ForwardMsg] = []
@@ -36,7 +38,7 @@ class Session:
             if self.insecure_tls:
                 ctx.check_hostname = False
                 ctx.verify_mode = ssl_mod.CERT_NONE
-        headers = {"Cookie": self.cookie} if self.cookie else {}
+        headers = {**self.headers, **({"Cookie": self.cookie} if self.cookie else {})}
         self.ws = await websockets.connect(f"{scheme}://{u.netloc}{u.path}{STREAM_PATH}", subprotocols=["streamlit"],
                                            origin=f"{u.scheme}://{u.netloc}", additional_headers=headers, ssl=ctx,
                                            max_size=None, open_timeout=30)
@@ -48,11 +50,13 @@ class Session:
     async def send(self, msg: BackMsg) -> None:
         await self.ws.send(msg.SerializeToString())
 
-    async def run(self, query_string: str = "", *, page_script_hash: str = "", timeout: float = 120) -> list[ForwardMsg]:
+    async def run(self, query_string: str = "", *, page_script_hash: str = "", page_name: str = "",
+                  timeout: float = 120) -> list[ForwardMsg]:
         """Ask for a run and return every ForwardMsg up to its end (reruns it triggers included)."""
         msg = BackMsg()
         msg.rerun_script.query_string = query_string
         msg.rerun_script.page_script_hash = page_script_hash
+        msg.rerun_script.page_name = page_name
         await self.send(msg)
         return await self.read_run(timeout=timeout)
 
@@ -83,6 +87,10 @@ def element_types(msgs: list[ForwardMsg]) -> list[str]:
 
 def exceptions(msgs: list[ForwardMsg]) -> list:
     return [e.exception for e in elements(msgs) if e.WhichOneof("type") == "exception"]
+
+
+def alerts(msgs: list[ForwardMsg]) -> list[str]:
+    return [e.alert.body for e in elements(msgs) if e.WhichOneof("type") == "alert"]
 
 
 def texts(msgs: list[ForwardMsg]) -> str:

@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
+LOG_LEVEL ?= INFO
 STAMP  := $(VENV)/.installed
 
 .PHONY: run test install chromium bench demo clean
@@ -30,7 +31,7 @@ chromium:
 run: install
 	-@$(MAKE) --no-print-directory chromium
 	$(PY) -m app_support.demo_store
-	$(PY) serve.py --port $(PORT)
+	REGISTRY_LOG_LEVEL=$(LOG_LEVEL) $(PY) serve.py --port $(PORT)
 
 test: install chromium
 	$(PY) -m pytest -n 2 -q

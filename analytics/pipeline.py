@@ -17,17 +17,19 @@ the principle of the IARC/IACR check programs (Ferlay et al., IARC Technical Rep
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from analytics import parsing
+from analytics import derive, parsing, quality
 from analytics import schema as S
 from analytics.errors import IngestError
 from analytics.readers import ASSUMPTIONS, RawRecords, read_deaths, read_population, read_records
 
+log = logging.getLogger(__name__)
 STAGE_USED, STAGE_READER, STAGE_VALIDATION = "used", "reader", "validation"
 NOT_COUNTED = "not_counted_by_default"
 ASSUMPTION_TEXT = ASSUMPTIONS
@@ -35,13 +37,8 @@ ASSUMPTION_TEXT = ASSUMPTIONS
 
 def _quality_checks() -> dict[str, str]:
     """check id -> generic message of the validation checks (per-record texts vary)."""
-    try:
-        from analytics import quality
-    except ImportError:
-        return {}
     return {c.id: c.message for c in quality.CHECKS}
 
-USED_REASON = "used (counted by default)"
 NOT_MALIGNANT_REASON = "not counted by default (behaviour not malignant)"
 
 
@@ -135,8 +132,9 @@ def load_registry(path: Any, *, mapping: Any = None, population: Any = None, dea
         raise IngestError("the file is too large for the memory of this machine. Split it by year.",
                           file=label) from None
     except Exception as exc:   # a reader path we did not foresee: still a sentence, not a traceback
+        log.exception("unforeseen reader failure on %s", label)
         raise IngestError(f"the file could not be read ({type(exc).__name__}: {str(exc)[:200]}). Check that it "
-                          "is a CSV/TSV, Excel or Parquet extract with one header line.", file=label) from None
+                          "is a CSV/TSV, Excel or Parquet extract with one header line.", file=label) from exc
     return build_registry(raw, population=population, deaths=deaths, top_age=top_age)
 
 
@@ -188,37 +186,12 @@ def build_registry(raw: RawRecords, *, population: Any = None, deaths: Any = Non
     )
 
 
-# --- stages (the quality engineer's modules, imported lazily) ----------------------------------
+# --- stages ---------------------------------------------------------------------------------
 def _derive(records: pd.DataFrame, top_age: int) -> pd.DataFrame:
-    try:
-        from analytics import derive
-    except ImportError:
-        return _fallback_derive(records, top_age)
     return derive.derive(records, top_age=top_age)
 
 
-def _fallback_derive(records: pd.DataFrame, top_age: int) -> pd.DataFrame:
-    """Year and age group only; used while ``analytics.derive`` is not available."""
-    out = records.copy()
-    out[S.YEAR] = out[S.INCIDENCE_DATE].dt.year.astype("Int16")
-    edges = S.age_group_edges(top_age)
-    age = out[S.AGE].astype("Float64")
-    start = (np.minimum(np.floor(age.to_numpy(dtype=float, na_value=np.nan) / 5) * 5, top_age))
-    out[S.AGE_START] = pd.array(np.where(np.isnan(start), 0, start).astype(int), dtype="Int16")
-    out.loc[np.isnan(start), S.AGE_START] = pd.NA
-    labels = dict(zip(edges, S.age_group_labels(top_age)))
-    out[S.AGE_GROUP] = out[S.AGE_START].map(labels).astype("str")
-    for c in (S.ICD10, S.SITE_CI5, S.SITE_GLOBOCAN):
-        out[c] = parsing.missing(len(out), "str")
-    out[S.FIRST_PRIMARY] = True
-    return out
-
-
 def _check(records: pd.DataFrame) -> pd.DataFrame:
-    try:
-        from analytics import quality
-    except ImportError:
-        return pd.DataFrame({c: pd.Series(dtype="int64" if c == S.ROW else "str") for c in S.FLAG_COLUMNS})
     return quality.check_records(records)
 
 
@@ -226,18 +199,9 @@ RECON_COLUMNS = ["status", "reason", "severity", "description", "records", "stag
 
 
 def _reconcile(records: pd.DataFrame, flags: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Records with ``included`` and the reconciliation frame (``RECON_COLUMNS``).
-
-    ``quality.reconcile`` decides inclusion and the reasons; while it is not available, a
-    record is excluded under its first error flag, or as not counted by default when its
-    behaviour is not malignant.
-    """
-    try:
-        from analytics import quality
-        reconcile = quality.reconcile
-    except (ImportError, AttributeError):
-        reconcile = _fallback_reconcile
-    out, recon = reconcile(records, flags)
+    """Records with ``included`` and the reconciliation frame (``RECON_COLUMNS``);
+    ``quality.reconcile`` decides inclusion and the reasons."""
+    out, recon = quality.reconcile(records, flags)
     out[S.INCLUDED] = out[S.INCLUDED].astype(bool)
     recon = recon.copy()
     recon["stage"] = np.where(recon["status"] == "used", STAGE_USED, STAGE_VALIDATION)
@@ -247,22 +211,3 @@ def _reconcile(records: pd.DataFrame, flags: pd.DataFrame) -> tuple[pd.DataFrame
     return out, recon[RECON_COLUMNS]
 
 
-def _fallback_reconcile(records: pd.DataFrame, flags: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    out = records.copy()
-    errs = flags[flags["severity"] == S.ERROR] if len(flags) else flags
-    err_rows = errs[S.ROW] if len(errs) else pd.Series(dtype="int64")
-    has_err = out[S.ROW].isin(err_rows).to_numpy()
-    malignant = (out[S.BEHAVIOUR] == 3).fillna(False).to_numpy()
-    out[S.INCLUDED] = ~has_err & malignant
-    rows = [{"status": "used", "reason": "used", "severity": "", "description": USED_REASON,
-             "records": int(out[S.INCLUDED].sum())}]
-    if has_err.any():
-        first = errs.drop_duplicates(S.ROW).set_index(S.ROW)["check"]
-        for reason, n in first.reindex(out.loc[has_err, S.ROW]).value_counts().items():
-            rows.append({"status": "excluded", "reason": str(reason), "severity": S.ERROR,
-                         "description": str(reason), "records": int(n)})
-    nm = int((~has_err & ~malignant).sum())
-    if nm:
-        rows.append({"status": "excluded", "reason": "not_counted_by_default", "severity": "not counted",
-                     "description": NOT_MALIGNANT_REASON, "records": nm})
-    return out, pd.DataFrame(rows, columns=["status", "reason", "severity", "description", "records"])

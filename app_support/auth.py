@@ -344,14 +344,16 @@ def require(capability: str, what: str = "") -> None:
 
 
 def _current_page() -> str:
-    """The page being run (app.py records it before running the page)."""
+    """The address of the page being run (for the audit log), when Streamlit knows it."""
     try:
-        return str(st.session_state.get(PAGE_KEY, ""))
-    except Exception:  # noqa: BLE001
+        url = st.context.url
+    except Exception:  # noqa: BLE001 - no request (a test)
         return ""
+    if not isinstance(url, str):
+        return ""
+    from urllib.parse import urlsplit
 
-
-PAGE_KEY = "_auth_page"
+    return urlsplit(url).path.rsplit("/", 1)[-1] or "overview"
 
 
 # --- the gate in front of every page (app.py) --------------------------------------------

@@ -126,10 +126,7 @@ if st.button(f.t("app.data.load"), type="primary", disabled=extract is None, key
     loaded = {role: (up.name, up.getvalue()) for role, up in
               (("extract", extract), ("population", population), ("regions", regions),
                ("risk_factors", risk), ("mapping", mapfile)) if up is not None}
-    try:
-        from analytics.readers import read_population, read_regions, read_risk_factors
-    except ImportError:
-        from analytics.auxiliary import read_population, read_regions, read_risk_factors
+    from analytics.readers import read_population, read_regions, read_risk_factors
     for up, reader, what in ((population, read_population, "population"), (risk, read_risk_factors, "risk")):
         if up is None:
             continue

@@ -69,11 +69,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _print_indicators(reg, args, out) -> None:
-    try:
-        from analytics import quality
-    except ImportError:
-        print("Data-quality indicators: not available (analytics.quality missing).", file=out)
-        return
+    from analytics import quality
+
     by = tuple(b.strip() for b in str(getattr(args, "by", "site_ci5")).split(",") if b.strip())
     used = reg.records[reg.records["included"]]
     import pandas as pd

@@ -9,15 +9,21 @@ Before any page, ``auth.gate()`` applies the operator's mode (``REGISTRY_MODE``)
 role; the navigation lists only the pages the role may open (``auth.page_allowed``), so a
 crafted page address finds nothing else (app_support/auth.py).
 """
+from pathlib import Path
+
 import streamlit as st
 
 from app_support import auth, logs, navigation
 from app_support.filters import current_lang
 from app_support.text import t
 
+# served from this server: a Material-symbol page icon makes browsers fetch it from Google's
+# font CDN (outside traffic, and refused by the Content-Security-Policy of deploy/nginx)
+FAVICON = Path(__file__).resolve().parent / "static" / "favicon.png"
+
 lang = current_lang()
 logs.configure()
-st.set_page_config(page_title=t("app.name", lang), page_icon=":material/monitoring:", layout="wide")
+st.set_page_config(page_title=t("app.name", lang), page_icon=str(FAVICON), layout="wide")
 auth.gate()            # the mode's conditions; in internal mode, a signed-in user with a role
 auth.sidebar_status(lang)
 navigation.run(lang)   # the pages are listed in app_support/navigation.py (those the role may open)

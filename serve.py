@@ -9,6 +9,7 @@ only. The app is ``st.App`` with the guard of app_support/hardening.py in front 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import streamlit as st
@@ -24,10 +25,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--address", default=None, help="interface to bind (default 127.0.0.1)")
     parser.add_argument("--secrets", action="append", default=None,
                         help="a secrets.toml to read instead of .streamlit/secrets.toml (repeatable)")
+    parser.add_argument("--allowed-hosts", default=os.environ.get("REGISTRY_ALLOWED_HOSTS", ""),
+                        help="comma-separated host names browsers use (DNS rebinding protection; "
+                             "default REGISTRY_ALLOWED_HOSTS, empty: any)")
     args = parser.parse_args(argv)
     try:
         mode = auth.settings().mode
         options = hardening.server_options(mode, port=args.port, address=args.address, secrets=args.secrets)
+        hosts = [h.strip() for h in args.allowed_hosts.split(",") if h.strip()]
+        if hosts:
+            options["server.allowedHosts"] = hosts
     except (auth.ConfigError, ValueError) as exc:
         sys.exit(f"serve.py: {exc}")
     print(f"Cancer registry dashboard, {mode} mode, on http://{options['server.address']}:{args.port}",

@@ -20,10 +20,11 @@ class Session:
     """One browser-tab-like session on ``base_url`` (http(s)://host:port)."""
 
     def __init__(self, base_url: str, *, cookie: str = "", insecure_tls: bool = False,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, session_id: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.cookie = cookie
         self.headers = dict(headers or {})
+        self.resume = session_id             # reconnect to this session, as a browser does
         self.insecure_tls = insecure_tls
         self.ws = None
         self.messages: list[ForwardMsg] = []
@@ -39,7 +40,9 @@ class Session:
                 ctx.check_hostname = False
                 ctx.verify_mode = ssl_mod.CERT_NONE
         headers = {**self.headers, **({"Cookie": self.cookie} if self.cookie else {})}
-        self.ws = await websockets.connect(f"{scheme}://{u.netloc}{u.path}{STREAM_PATH}", subprotocols=["streamlit"],
+        # Streamlit reads the protocol list as: "streamlit", the XSRF token, the session to resume
+        protocols = ["streamlit"] + (["no-xsrf", self.resume] if self.resume else [])
+        self.ws = await websockets.connect(f"{scheme}://{u.netloc}{u.path}{STREAM_PATH}", subprotocols=protocols,
                                            origin=f"{u.scheme}://{u.netloc}", additional_headers=headers, ssl=ctx,
                                            max_size=None, open_timeout=30)
         return self

@@ -290,6 +290,19 @@ def can(capability: str) -> bool:
     return capability in capabilities()
 
 
+def still_can(capability: str, who: Identity | None, mode_then: str) -> bool:
+    """Re-check a capability outside the session (a deferred download is produced later, in
+    another thread): same mode as when the button was drawn, and in internal mode the role that
+    roles.toml gives the same identity now."""
+    s = settings()
+    if s.mode != mode_then:
+        return False
+    if s.mode == INTERNAL:
+        r = role_rules(s).role_of(who) if who is not None else None
+        return capability in ROLE_CAPABILITIES.get(r, frozenset()) if r else False
+    return capability in capabilities()
+
+
 def public_forced() -> bool:
     """Disclosure control is on and cannot be switched off (public mode, the viewer role)."""
     return not (can(VIEW_UNSUPPRESSED) and can(SWITCH_PUBLIC_MODE))

@@ -5,7 +5,7 @@ import streamlit as st
 
 from analytics import narrative, quality
 from analytics import schema as S
-from app_support import cache, filters, tables, widgets
+from app_support import auth, cache, filters, tables, widgets
 from analytics.charts import quality as qcharts
 
 f = filters.sidebar_filters()
@@ -78,7 +78,8 @@ with left:
     st.subheader(f.t("app.data.reconciliation"))
     tables.show(ds.registry.reconciliation, lang=f.lang, key="quality_recon")
 with right:
-    reg = ds.registry
-    flags = (reg.report() if hasattr(reg, "report") else reg.flags).drop(columns=[S.TUMOUR_ID], errors="ignore")
-    st.subheader(f.t("app.data.flags", n=widgets.fmt(len(flags), f.lang, 0)))
-    tables.show(flags.head(1000), lang=f.lang, key="quality_flags")
+    if auth.can(auth.VIEW_RECORDS):      # the record-level list: registrar only (app_support/auth.py)
+        reg = ds.registry
+        flags = (reg.report() if hasattr(reg, "report") else reg.flags).drop(columns=[S.TUMOUR_ID], errors="ignore")
+        st.subheader(f.t("app.data.flags", n=widgets.fmt(len(flags), f.lang, 0)))
+        tables.show(flags.head(1000), lang=f.lang, key="quality_flags")

@@ -372,8 +372,13 @@ def test_each_role_gets_its_pages_downloads_and_switch(operator, monkeypatch, ro
     else:
         with pytest.raises(ValueError, match="Could not find a navigation page"):
             at.switch_page("pages/data.py")
-        at.switch_page("pages/quality.py").run()                        # an aggregate page is there
-        assert not at.exception and t("app.page.quality", "en") in titles(at)
+    # the Quality page: indicators for everyone, its flagged-records list for the registrar only
+    at.switch_page("pages/quality.py").run()
+    assert not at.exception and t("app.page.quality", "en") in titles(at)
+    prefix = t("app.data.flags", "en", n="").split("(")[0]          # "Flagged records "
+    flag_lists = [h.value for h in at.subheader if h.value.startswith(prefix)]
+    assert len(flag_lists) == (1 if role == "registrar" else 0), flag_lists
+    assert t("app.data.reconciliation", "en") in [h.value for h in at.subheader]
     logins = [e for e in events(operator) if e["event"] == "login"]
     assert [(e["user"], e["role"]) for e in logins] == [(USERS[role]["email"], role)]   # once per session
 
@@ -454,3 +459,34 @@ def test_upload_is_audited_with_name_size_hash_and_counts(operator):
 
 def test_identity_text_is_escaped_for_markdown():
     assert auth.markdown_escape("![x](http://evil.example/a.png)") == r"\!\[x\]\(http://evil\.example/a\.png\)"
+
+
+def test_download_is_checked_again_when_the_file_is_produced(operator, monkeypatch):
+    """A deferred download runs later, outside the session: the capability is checked again then
+    (same mode, and the role roles.toml gives the same identity now), and audited."""
+    from app_support import widgets
+
+    captured = {}
+
+    class Container:
+        def download_button(self, label, *, data, file_name, mime, key, **kw):
+            captured["produce"] = data
+            return False
+
+    widgets.download_button("CSV", lambda: b"a,b\n1,2\n", file_name="t_2020-2024.csv", key="k", what="table",
+                            container=Container())
+    assert captured["produce"]() == b"a,b\n1,2\n"
+    (export,) = events(operator)
+    assert (export["event"], export["format"], export["what"], export["role"]) == ("export", "csv", "table", "registrar")
+    monkeypatch.setenv("REGISTRY_MODE", "public")             # the operator changed the mode meanwhile
+    with pytest.raises(PermissionError):
+        captured["produce"]()
+    assert [e["event"] for e in events(operator)] == ["export", "denial"]
+    # internal mode: the role is looked up again for the identity captured with the button
+    monkeypatch.setenv("REGISTRY_MODE", "internal")
+    alan = auth.Identity(subject="a1", email="x@elsewhere.example", name="", groups=("registry-analysts",))
+    assert auth.still_can("download", alan, "internal")
+    (operator / "roles.toml").write_text(ROLES_TOML.replace('groups = ["registry-analysts"]\n', ""))
+    os.utime(operator / "roles.toml", ns=(1, 1))                 # a new modification time: re-read
+    assert not auth.still_can("download", alan, "internal")
+    assert not auth.still_can("download", None, "internal")

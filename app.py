@@ -17,8 +17,7 @@ from app_support import auth, logs, navigation
 from app_support.filters import current_lang
 from app_support.text import t
 
-# served from this server: a Material-symbol page icon makes browsers fetch it from Google's
-# font CDN (outside traffic, and refused by the Content-Security-Policy of deploy/nginx)
+# the tab icon is served by this server (a Material symbol would be fetched from Google's font CDN)
 FAVICON = Path(__file__).resolve().parent / "static" / "favicon.png"
 
 lang = current_lang()

@@ -130,7 +130,6 @@ def server_options(mode: str, *, port: int, address: str | None = None,
     }
     if mode != LOCAL:
         opts.update({"client.showErrorDetails": "none", "server.fileWatcherType": "none",
-                     "client.toolbarMode": "viewer",
                      # every table export goes through the audited download buttons
                      "client.disableDataExport": True})
     if secrets:

@@ -80,6 +80,27 @@ class Session:
                 return out
 
 
+def run(coro):
+    """``asyncio.run`` in a thread of its own: Playwright's sync API keeps an event loop running
+    in the test's thread once a browser test has run in the same worker."""
+    import threading
+
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(coro)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
 def elements(msgs: list[ForwardMsg]) -> list:
     return [m.delta.new_element for m in msgs if m.WhichOneof("type") == "delta" and m.delta.HasField("new_element")]
 

@@ -4,7 +4,6 @@ hardened server over HTTP and WebSocket is tests/test_auth_server.py."""
 from __future__ import annotations
 
 import ast
-import asyncio
 import hashlib
 import json
 import os
@@ -16,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics import schema as S
 from analytics.i18n import t
+import stclient
 from app_support import audit, auth, hardening
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -264,11 +264,11 @@ def test_guard_drops_cache_clearing_and_answers_404_for_metrics():
     async def send(message):
         sent.append(message)
 
-    asyncio.run(guard({"type": "websocket", "path": "/_stcore/stream"}, receive, send))
+    stclient.run(guard({"type": "websocket", "path": "/_stcore/stream"}, receive, send))
     assert [m.get("bytes") for m in seen] == [_backmsg("rerun"), None]        # only the rerun got through
-    asyncio.run(guard({"type": "http", "path": "/_stcore/metrics"}, receive, send))
+    stclient.run(guard({"type": "http", "path": "/_stcore/metrics"}, receive, send))
     assert sent[0]["status"] == 404 and "reached the app" not in seen
-    asyncio.run(guard({"type": "http", "path": "/_stcore/health"}, receive, send))
+    stclient.run(guard({"type": "http", "path": "/_stcore/health"}, receive, send))
     assert seen[-1] == "reached the app"
 
 

@@ -101,7 +101,7 @@ def http_status(url: str) -> int:
 def test_client_cannot_clear_caches_or_read_metrics(tmp_path, guard):
     proc, url = start_tiny(tmp_path, guard=guard, mode="public")
     try:
-        first, second = asyncio.run(clear_cache_between_runs(url))
+        first, second = stclient.run(clear_cache_between_runs(url))
         status = http_status(url + "/_stcore/metrics")
     finally:
         stop(proc)
@@ -120,7 +120,7 @@ def test_tracebacks_reach_the_browser_only_in_local_mode(tmp_path, mode):
         async with stclient.Session(url) as s:
             return await s.run("boom=1")
     try:
-        msgs = asyncio.run(boom())
+        msgs = stclient.run(boom())
     finally:
         stop(proc)
     (exc,) = stclient.exceptions(msgs)
@@ -151,7 +151,7 @@ def test_public_mode_cannot_be_switched_off_or_reach_the_data_page(public_server
             data = await s.run("public=0", page_name="data")
         return overview, data
 
-    overview, data = asyncio.run(go())
+    overview, data = stclient.run(go())
     assert stclient.headings(overview)[0] == t("app.page.overview", "en")
     assert "public=1" in stclient.query_strings(overview)[-1].split("&")
     assert "sex=female" in stclient.query_strings(overview)[-1].split("&")
@@ -179,8 +179,8 @@ def test_local_mode_refuses_a_request_relayed_by_a_proxy(tmp_path):
         async with stclient.Session(f"http://127.0.0.1:{port}", headers=headers) as s:
             return await s.run()
     try:
-        relayed = asyncio.run(go({"X-Forwarded-For": "203.0.113.7"}))
-        direct = asyncio.run(go({}))
+        relayed = stclient.run(go({"X-Forwarded-For": "203.0.113.7"}))
+        direct = stclient.run(go({}))
     finally:
         stop(proc)
     assert stclient.alerts(relayed) == [t("auth.local_only", "en")]

@@ -401,8 +401,8 @@ def login_configured() -> bool:
     return bool(section) and bool(section.get("redirect_uri")) and bool(section.get("cookie_secret"))
 
 
-def _stop_with(message: str, *, error: bool = True) -> None:
-    (st.error if error else st.info)(message)
+def _stop_with(message: str) -> None:
+    st.error(message)
     st.stop()
 
 
@@ -418,6 +418,8 @@ def gate() -> None:
         s = settings()
         if s.mode == INTERNAL:
             role_rules(s)      # a broken roles file stops everyone, loudly
+            if not s.roles_file.is_file():
+                log.error("internal mode without a roles file (%s): nobody has a role", s.roles_file)
     except ConfigError as exc:
         log.error("configuration error: %s", exc)
         st.set_option("client.showErrorDetails", "none")

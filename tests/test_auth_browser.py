@@ -186,6 +186,7 @@ def test_each_role_sees_exactly_its_pages_and_downloads(browser: Browser, intern
         heading(page)
         settle(page)
         assert heading(page) == t("app.page.data", "en")
+        page.get_by_test_id("stFileUploader").first.wait_for(timeout=60_000)   # drawn once its code loads
         assert page.get_by_test_id("stFileUploader").count() >= 4
     else:                                        # Streamlit runs the default page instead
         expect(page.get_by_test_id("stMain").get_by_role("heading", level=1).first).to_have_text(

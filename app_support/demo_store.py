@@ -72,8 +72,7 @@ def stamp() -> dict[str, Any]:
     the versions of the libraries that read and write the tables."""
     from analytics import demo
 
-    files = {k: _sha256(p.read_bytes()) for k, p in sorted(demo.demo_paths().items())
-             if p.is_file() and k in ("tumours", "population", "deaths", "regions", "risk_factors")}
+    files = {k: _sha256(p.read_bytes()) for k, p in sorted(demo.demo_paths().items()) if p.is_file()}
     code = hashlib.sha256()
     for p in sorted((ROOT / "analytics").rglob("*.py")):
         code.update(p.relative_to(ROOT).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")

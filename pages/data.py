@@ -41,6 +41,8 @@ c3, c4 = st.columns(2)
 regions = c3.file_uploader(f.t("app.data.regions"), type=["geojson", "json", "gpkg", "zip"], key="up_regions")
 risk = c4.file_uploader(f.t("app.data.risk"), type=["csv", "tsv", "txt", "xlsx", "parquet"], key="up_risk")
 mapfile = st.file_uploader(f.t("app.data.mapping_file"), type=["yaml", "yml", "json"], key="up_mapping")
+deaths_up = st.file_uploader(f.t("mortality.data.deaths"), type=["csv", "tsv", "txt", "xlsx", "parquet"], key="up_deaths",
+                             help=f.t("mortality.data.deaths_help"))   # vital statistics; else derived from the records
 
 
 def _fail(what: str, err: Exception) -> None:
@@ -122,12 +124,13 @@ if extract is not None:
 
 if st.button(f.t("app.data.load"), type="primary", disabled=extract is None, key="data_load"):
     ok = True
-    pop = geo = rf = None
+    pop = geo = rf = dth = None
     loaded = {role: (up.name, up.getvalue()) for role, up in
               (("extract", extract), ("population", population), ("regions", regions),
-               ("risk_factors", risk), ("mapping", mapfile)) if up is not None}
-    from analytics.readers import read_population, read_regions, read_risk_factors
-    for up, reader, what in ((population, read_population, "population"), (risk, read_risk_factors, "risk")):
+               ("risk_factors", risk), ("mapping", mapfile), ("deaths", deaths_up)) if up is not None}
+    from analytics.readers import read_deaths, read_population, read_regions, read_risk_factors
+    for up, reader, what in ((population, read_population, "population"), (risk, read_risk_factors, "risk"),
+                             (deaths_up, read_deaths, "deaths")):
         if up is None:
             continue
         try:
@@ -138,6 +141,8 @@ if st.button(f.t("app.data.load"), type="primary", disabled=extract is None, key
             continue
         if what == "population":
             pop = value
+        elif what == "deaths":
+            dth = value
         else:
             rf = value
     if regions is not None and ok:
@@ -151,7 +156,7 @@ if st.button(f.t("app.data.load"), type="primary", disabled=extract is None, key
             from analytics.pipeline import load_registry
 
             with st.spinner(f.t("app.data.loading")):
-                reg = load_registry(extract.getvalue(), mapping=mapping, population=pop, name=extract.name)
+                reg = load_registry(extract.getvalue(), mapping=mapping, population=pop, deaths=dth, name=extract.name)
         except Exception as err:  # noqa: BLE001
             _fail(extract.name, err)
             ok = False
@@ -164,7 +169,8 @@ if st.button(f.t("app.data.load"), type="primary", disabled=extract is None, key
             region_table = pd.DataFrame({S.REGION: codes, S.REGION_NAME: codes, S.PARENT: "", S.PARENT_NAME: "",
                                          "parent_name_en": ""})
         token = state.upload_token(extract.getvalue(), population.getvalue() if population else b"",
-                                   regions.getvalue() if regions else b"", repr(mapping).encode())
+                                   regions.getvalue() if regions else b"", repr(mapping).encode(),
+                                   deaths_up.getvalue() if deaths_up else b"")
         ds_new = state.Dataset(token, reg, region_table, f"{extract.name}", geo, rf)
         ss["_upload"] = ds_new
         ss["_source"] = "upload" if reg.population is not None else "demo"

@@ -167,7 +167,7 @@ def test_100_mb_extract_without_required_column_fails_fast_with_the_place(big_ex
     assert time.perf_counter() - t0 < 5                   # judged from the header, not after reading it all
     err = e.value
     assert err.file.endswith("big_bad.csv") and err.row == 0 and err.column == S.TOPOGRAPHY
-    assert "big_bad.csv" in str(err) and "'topogrXphy'" in str(err) and "--mapping" in str(err)
+    assert "big_bad.csv" in str(err) and "'topogrXphy'" in str(err) and "mapping file" in str(err)
 
 
 # --- an extract without morphology or behaviour ------------------------------------------------

@@ -47,6 +47,7 @@ CHECK_MALFORMED_ROW = "malformed_row"
 CHECK_EMPTY_ROW = "empty_row"
 CHECK_DELETED = "canreg_deleted"
 CHECK_AGE_UNKNOWN_99 = "age_99_unknown"
+CHECK_DATE_IMPUTED = "date_imputed"
 # File-level assumptions: a column the extract does not have at all (not a record's fault).
 ASSUME_MORPHOLOGY = "morphology_assumed"
 ASSUME_BEHAVIOUR = "behaviour_assumed"
@@ -770,6 +771,11 @@ def _normalise(raw: pd.DataFrame, bad_rows: list[int], codes: dict, date_format:
             out[col] = p.values.values
             out[f"{col}_imputed"] = p.imputed
             add_invalid(col, p, CHECK_UNPARSEABLE_DATE, "a valid date", show_value=col != S.BIRTH_DATE)
+            imp = np.asarray(p.imputed, dtype=bool)
+            if imp.any():   # CanReg5's "Correct unknown date": said per record, as a warning
+                flag_parts.append(_flag_frame(rows[imp], ids[imp].to_numpy(), CHECK_DATE_IMPUTED, S.WARNING, col,
+                                              [f"{src_name(col)} has an unknown day or month: imputed as CanReg5 does "
+                                               "(unknown day -> 15th, unknown month -> 1 July)"] * int(imp.sum())))
         else:
             out[col] = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
             out[f"{col}_imputed"] = False

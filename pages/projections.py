@@ -38,7 +38,7 @@ def _projection_source():
             return read_population(up), up.name
         except Exception as e:  # noqa: BLE001 - the reader's message names file, row and column
             st.error(str(e))
-    if ds.token == "demo":
+    if ds.is_demo:
         try:
             from analytics import demo
 

@@ -17,15 +17,22 @@ def site_name(label: str, lang: str) -> str:
     return site_label(label, lang)
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&\"'@])")
+# What can turn text into a link, an image, HTML, maths or emphasis anywhere in a line; and
+# what starts a heading, list, quote or rule at its beginning.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]()!<>$])")
+_LINE_START = re.compile(r"^(\s*)(?:([#>+=|~-])|(\d+)([.)]))")
 
 
 def md(text: object) -> str:
     """User-supplied text (a file, region or column name, a reader's sentence that quotes one)
-    made inert for Streamlit's Markdown: every ASCII punctuation mark is backslash-escaped
-    (CommonMark renders it as itself), line breaks become spaces. So ``![x](http://…)`` shows
-    as those characters, not as an image fetched from that address, and ``<b>``, ``$x$``,
-    ``:red[x]`` stay text. Use it wherever such text goes into st.markdown, st.caption,
-    st.error/warning/info/success, st.subheader or a widget label."""
+    made inert for Streamlit's Markdown: the characters that make links and images
+    (``[ ] ( ) !``), HTML (``< >``), maths (``$``), code and emphasis (`` ` * _``) and the
+    backslash are backslash-escaped (CommonMark shows them as themselves), a heading, list or
+    quote marker at the start is escaped too, and line breaks become spaces. So
+    ``![x](http://…)`` shows as those characters, not as an image fetched from that address.
+    Use it wherever such text goes into st.markdown, st.caption, st.error/warning/info/success,
+    st.subheader or a widget label."""
     flat = str(text).replace("\r", " ").replace("\n", " ")
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
+    return _LINE_START.sub(lambda m: m.group(1) + (f"\\{m.group(2)}" if m.group(2) else f"{m.group(3)}\\{m.group(4)}"),
+                           escaped)

@@ -5,13 +5,14 @@ from analytics import narrative
 from analytics import schema as S
 from analytics.charts import incidence as charts
 from app_support import cache, filters, tables, widgets
+from app_support.text import md
 
 f = filters.sidebar_filters()
 ds = filters.dataset()
 k = filters.PUBLIC_K if f.public else None
 
 st.title(f.t("app.page.incidence"))
-st.caption(f.t("app.overview.subtitle", source=f.source(ds), period=f.period_label(), site=f.site_name(f.site)))
+st.caption(f.t("app.overview.subtitle", source=md(f.source(ds)), period=f.period_label(), site=f.site_name(f.site)))
 
 # 1. ASR by site, men and women side by side.
 by_sex = cache.dsr(ds, f, by=("sex", "site"), sexes=(S.MALE, S.FEMALE))

@@ -5,12 +5,13 @@ from analytics import narrative
 from analytics import schema as S
 from analytics.charts import incidence as charts
 from app_support import cache, filters, widgets
+from app_support.text import md
 
 f = filters.sidebar_filters()
 ds = filters.dataset()
 
 st.title(f.t("app.page.overview"))
-st.caption(f.t("app.overview.subtitle", source=f.source(ds), period=f.period_label(), site=f.site_name(f.site)))
+st.caption(f.t("app.overview.subtitle", source=md(f.source(ds)), period=f.period_label(), site=f.site_name(f.site)))
 
 total = cache.dsr(ds, f)
 if total.empty or not total["count"].sum() > 0:
@@ -44,7 +45,7 @@ st.markdown(" ".join([
 by_sex = cache.dsr(ds, f, by=("sex", "site"), sexes=(S.MALE, S.FEMALE))
 sentences = widgets.headlines(by_sex, f)
 for s in sentences:
-    st.markdown(f"- {s}")
+    st.markdown(f"- {md(s)}")
 
 title = f.t("app.overview.top10", period=f.period_label())
 widgets.chart_with_table(

@@ -76,7 +76,7 @@ def network_disabled() -> bool:
     """True when GDAL in this process has the settings of :data:`NETWORK_OFF`."""
     import pyogrio
 
-    return all(pyogrio.get_gdal_config_option(k) == v for k, v in NETWORK_OFF.items())
+    return all(str(pyogrio.get_gdal_config_option(k)) == v for k, v in NETWORK_OFF.items())
 
 
 def refuse_path(text: str, label: str | None) -> None:

@@ -151,3 +151,24 @@ def bundled_regions_for(region_codes: pd.Series):
         return None
     known = set(geo[S.REGION].astype(str))
     return geo if len(codes & known) >= BUNDLED_MATCH_SHARE * len(codes) else None
+
+
+def reference_rates(data: bytes, name: str, *, limits: Limits | None = None,
+                    progress: Progress | None = None) -> pd.DataFrame:
+    """The Maps page's table of reference rates for the SIR (:func:`analytics.spatial.read_reference_rates`),
+    read from an upload within the limits; a sentence for anything wrong."""
+    from analytics import auxiliary, spatial
+
+    frame, label = auxiliary._as_frame(data, name, current_limits(limits))
+    try:
+        return spatial.read_reference_rates(frame, name=label)
+    except ValueError as exc:
+        raise IngestError(str(exc).removeprefix(f"{label}: ").removeprefix(f"{label}, "), file=label) from None
+
+
+def projection(data: bytes, name: str, *, limits: Limits | None = None,
+               progress: Progress | None = None) -> pd.DataFrame:
+    """The Projections page's population projection (:func:`analytics.auxiliary.read_population`)."""
+    from analytics import auxiliary
+
+    return auxiliary.read_population(data, name=name, limits=current_limits(limits))

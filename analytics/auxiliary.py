@@ -19,7 +19,7 @@ import pandas as pd
 from analytics import canreg, parsing
 from analytics import schema as S
 from analytics.errors import IngestError
-from analytics.ingest.limits import Limits
+from analytics.ingest.limits import Limits, memory_message
 
 def _friendly(fn=None, *, label_kw: str = "name"):
     """Any failure we did not foresee still reaches the user as an IngestError sentence.
@@ -36,7 +36,7 @@ def _friendly(fn=None, *, label_kw: str = "name"):
             except IngestError as exc:
                 raise exc.with_file(label) from None
             except MemoryError:
-                raise IngestError("the file is too large for the memory of this machine.", file=label) from None
+                raise IngestError(memory_message(), file=label) from None
             except RecursionError:
                 raise IngestError("the file is nested too deeply to be read.", file=label) from None
             except Exception as exc:  # noqa: BLE001

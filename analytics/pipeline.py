@@ -27,7 +27,7 @@ import pandas as pd
 from analytics import derive, parsing, quality
 from analytics import schema as S
 from analytics.errors import IngestError
-from analytics.ingest.limits import Limits
+from analytics.ingest.limits import Limits, memory_message
 from analytics.readers import ASSUMPTIONS, RawRecords, read_deaths, read_population, read_records
 
 log = logging.getLogger(__name__)
@@ -153,8 +153,7 @@ def read_extract(path: Any, *, mapping: Any = None, name: str | None = None, lim
     except IngestError as exc:
         raise exc.with_file(label) from None
     except MemoryError:
-        raise IngestError("the file is too large for the memory of this machine. Split it by year.",
-                          file=label) from None
+        raise IngestError(memory_message(limits), file=label) from None
     except RecursionError:
         raise IngestError("the file is nested too deeply to be read.", file=label) from None
     except Exception as exc:   # a reader path we did not foresee: still a sentence, not a traceback

@@ -33,6 +33,7 @@ from analytics.errors import IngestError
 from analytics.ingest import safeio
 from analytics.ingest.limits import Limits
 from analytics.ingest.limits import current as current_limits
+from analytics.ingest.limits import memory_message
 from analytics.mapping import AGE_SOURCES, REQUIRED, ColumnMapping, load_mapping, resolve_columns
 
 SAMPLE_ROWS = 200
@@ -321,7 +322,7 @@ def _read_text(src: TableSource, usecols=None, nrows=None, n_fields: int | None 
         except pd.errors.EmptyDataError:
             raise IngestError("the file has no header line. Export it again with the variable names "
                               "as the first line.", file=src.name) from None
-        except (pd.errors.ParserError, ValueError, csv.Error, OverflowError, MemoryError) as exc:
+        except (pd.errors.ParserError, ValueError, csv.Error, OverflowError) as exc:
             row = None
             mrow = re.search(r"(?:line|row) (\d+)", str(exc))
             if mrow:
@@ -463,8 +464,7 @@ def read_columns(src: TableSource, positions: list[int], names: list[str]) -> tu
     except IngestError:
         raise
     except MemoryError:
-        raise IngestError("the file is too large for the memory of this machine. Split it by year "
-                          "and load the parts.", file=src.name) from None
+        raise IngestError(memory_message(src.limits), file=src.name) from None
     except Exception as exc:
         raise IngestError(f"the file could not be read as {_kind_label(src)} ({_first_line(exc)}). "
                           "Check the file type and export it again.", file=src.name) from None

@@ -73,6 +73,12 @@ class Limits:
         return cls(**values)
 
 
+def memory_message(limits: "Limits | None" = None) -> str:
+    """The sentence for a file that needs more memory than one read may take."""
+    return (f"reading the file needs more memory than is allowed for one file ({current(limits).worker_memory_mb:,} MB). "
+            "Split the file (e.g. by year), or ask the operator to raise REGISTRY_WORKER_MEMORY_MB.")
+
+
 def env_name(field: str) -> str:
     """The environment variable of a limit: ``max_rows`` -> ``REGISTRY_MAX_ROWS``."""
     return "REGISTRY_" + field.upper()

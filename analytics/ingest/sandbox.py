@@ -133,7 +133,7 @@ def _child(conn, fn: Callable, args: tuple, kwargs: dict, memory_mb: int, label:
 
 
 def _memory_error(memory_mb: int, label: str | None) -> IngestError:
-    return IngestError(f"reading the file needed more than the {memory_mb:,} MB of memory allowed for one upload. "
+    return IngestError(f"reading the file needs more memory than is allowed for one file ({memory_mb:,} MB). "
                        "Split the file (e.g. by year), or ask the operator to raise REGISTRY_WORKER_MEMORY_MB.",
                        file=label)
 

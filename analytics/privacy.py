@@ -157,6 +157,51 @@ def identifier_by_content(values, *, address_header: bool = False, threshold: fl
     return None
 
 
+BATCH_VALUES = 1 << 21      # columns are checked together up to this many values (wide, short files)
+
+
+def identifiers_by_content(columns: dict, *, address: frozenset | set = frozenset(),
+                           threshold: float = 0.5) -> dict[str, str]:
+    """:func:`identifier_by_content` for many columns at once (name -> values; ``address``:
+    names under which street-like text counts). Narrow columns are checked together, so a file
+    of 1,000 short columns costs a few kernel calls, not a few thousand."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    found: dict[str, str] = {}
+    batch: list[tuple[str, "pa.Array"]] = []
+    size = 0
+
+    def flush():
+        nonlocal batch, size
+        if not batch:
+            return
+        arr = pa.chunked_array([a for _, a in batch], type=pa.large_string()).combine_chunks()
+        col = np.repeat(np.arange(len(batch)), [len(a) for _, a in batch])
+        enc = pc.dictionary_encode(arr)
+        idx = enc.indices.to_numpy(zero_copy_only=False)
+        totals = np.bincount(col, minlength=len(batch)).astype(np.float64)
+        wants_street = any(name in address for name, _ in batch)
+        for kind, mask in _kind_masks(enc.dictionary, wants_street).items():
+            hits = np.bincount(col, weights=mask[idx].astype(np.float64), minlength=len(batch))
+            for j, (name, _) in enumerate(batch):
+                if name in found or totals[j] == 0 or (kind == KIND_ADDRESS and name not in address):
+                    continue
+                if hits[j] >= threshold * totals[j]:
+                    found[name] = kind
+        batch, size = [], 0
+
+    for name, values in columns.items():
+        arr = _strings(values)
+        if pa.types.is_string(arr.type):
+            arr = arr.cast(pa.large_string())
+        batch.append((name, arr))
+        size += len(arr)
+        if size >= BATCH_VALUES:
+            flush()
+    flush()
+    return {name: found[name] for name in columns if name in found}
+
+
 def identifier_values(values) -> np.ndarray:
     """Per value (aligned with ``values``): True where it looks like an e-mail address or a
     phone number. Used to blank such values in the text columns that are kept (ids,

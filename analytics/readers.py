@@ -79,6 +79,7 @@ class TableSource:
     limits: Limits = field(default_factory=Limits)
     file_encoding: str | None = None    # as the file was written (UTF-16/32 are read as UTF-8)
     truncated: bool = False             # only the start of a compressed file (a preview)
+    header: list[str] | None = None     # column names, once read (read_header)
 
     def handle(self):
         return self.path if self.path is not None else io.BytesIO(self.data or b"")
@@ -275,7 +276,7 @@ def _read_text_arrow(src: TableSource, columns: list[str], n_fields: int
         if len(over) != len(irregular):
             return None
         bad = sorted(int(r) for r in over)
-    df = pd.DataFrame({c: pd.Series(pd.array(table[c].combine_chunks(), dtype="str")) for c in columns})
+    df = table.to_pandas()          # string columns as Arrow-backed "str" (no copy)
     return df, bad
 
 
@@ -453,7 +454,7 @@ def read_columns(src: TableSource, positions: list[int], names: list[str]) -> tu
             df = pd.read_excel(src.handle(), sheet_name=0, usecols=positions, dtype=str, engine="openpyxl")
             df.columns = names
             return df, []
-        header = _sample(src, 0).columns
+        header = src.header if src.header is not None else [str(c) for c in _sample(src, 0).columns]
         fast = _read_text_arrow(src, [str(header[p]) for p in positions], len(header))
         if fast is not None:
             fast[0].columns = names
@@ -533,18 +534,13 @@ def read_records(source: Any, *, mapping: Any = None, name: str | None = None,
     table, bad_rows = read_columns(src, keep, [headers[i] for i in keep])
     _check_table_limits(table, len(bad_rows), src)
     _tell(progress, "identifiers")
+    # unmapped columns and the text columns kept (dates and codes: anything else there is
+    # reported as unparseable); street-like text counts under an address header or as region
+    checked = [c for c in table.columns if col_map.get(c) is None or col_map.get(c) in TEXT_TARGETS]
+    address = {c for c in checked if col_map.get(c) == S.REGION or (
+        col_map.get(c) is None and canreg.normalise_header(c) in privacy.ADDRESS_CONTENT_HEADERS)}
     ident = dict(by_header)
-    for c in table.columns:
-        target = col_map.get(c)
-        if target is None:
-            addr = canreg.normalise_header(c) in privacy.ADDRESS_CONTENT_HEADERS
-            kind = privacy.identifier_by_content(table[c], address_header=addr)
-        elif target in TEXT_TARGETS:
-            kind = privacy.identifier_by_content(table[c], address_header=target == S.REGION)
-        else:
-            kind = None   # dates and codes: anything else there is reported as unparseable
-        if kind is not None:
-            ident[c] = kind
+    ident.update(privacy.identifiers_by_content({c: table[c] for c in checked}, address=address))
     ident = {c: ident[c] for c in headers if c in ident}
     for c in ident:
         col_map.pop(c, None)
@@ -594,6 +590,7 @@ def read_header(src: TableSource) -> list[str]:
     if len(names) > src.limits.max_columns:
         raise safeio.too_large("the table's number of columns", len(names), src.limits.max_columns,
                                "max_columns", "columns", src.name)
+    src.header = names
     long = next((n for n in names if len(n) > src.limits.max_field_chars), None)
     if long is not None:
         raise safeio.too_large("a column name", len(long), src.limits.max_field_chars, "max_field_chars",

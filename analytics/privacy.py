@@ -281,6 +281,18 @@ def shown_value(value: object) -> str:
     return f"a value of {n}"
 
 
+_REGION_CODE_SHAPE = re.compile(r"[\w./-]{1,20}")
+
+
+def shown_region_code(value: object) -> str:
+    """A region code as a list may show it: one word of at most 20 letters, digits and ``-_./``
+    (``AZE-1676``, ``011``); anything else (``12 Nizami st``) described as :func:`shown_value` does."""
+    text = "" if value is None else str(value).strip()
+    if _REGION_CODE_SHAPE.fullmatch(text) and not identifier_values(pd.Series([text]))[0]:
+        return text
+    return shown_value(text)
+
+
 def shown_header(header: object) -> str:
     """A column name as a message may repeat it: masked when it looks like an e-mail or a
     phone number (a file without a header line has a record as its first line)."""

@@ -247,7 +247,7 @@ outside = quality.unknown_regions(reg.records, reg.flags)
 if len(outside):
     st.markdown(f"**{f.t('ingest.unknown_regions', n=widgets.fmt(int(outside['records'].sum()), f.lang, 0))}**")
     st.caption(f.t("ingest.unknown_regions_help"))
-    outside = outside.assign(**{S.REGION: outside[S.REGION].map(lambda v: privacy.shown_value(v).strip("'"))})
+    outside = outside.assign(**{S.REGION: outside[S.REGION].map(privacy.shown_region_code)})
     tables.show(outside, lang=f.lang, key="data_unknown_regions")
 flags = reg.report().drop(columns=[S.TUMOUR_ID], errors="ignore")
 st.markdown(f"**{f.t('app.data.flags', n=widgets.fmt(len(flags), f.lang, 0))}**")

@@ -50,20 +50,24 @@ def measures(_ds, token: str, fkey: tuple, _f, level: str, _w, ref: str = "natio
     """Regional measures; the SIR's reference is the pooled national rates, the district's own
     economic region (rates pooled within it), or the user's table of age(/sex)-specific rates."""
     k = PUBLIC_K if _f.public else 0
+    known = set(_ds.regions[level].astype(str))   # codes not in the regions table: counted nationally only
     kw = dict(standard=_f.std, w=_w, region=level, conf=_f.level, suppress_below=k,
               unreliable_below=max(10, k), ci_method=_f.ci)
     if ref == "economic" and level == S.REGION:
         data = cache.rate_input(_ds, _f, by=(level,))
+        data = data[data[level].astype(str).isin(known)]
         parent = _ds.regions.drop_duplicates(S.REGION).set_index(S.REGION)[S.PARENT]
         data = data.assign(**{S.PARENT: data[S.REGION].map(parent).to_numpy()})
         return spatial.regional_measures(data, data, reference_within=S.PARENT, **kw)
     if ref == "user" and _ref_table is not None:
         by = (level, S.SEX) if S.SEX in _ref_table.columns else (level,)
         data = cache.rate_input(_ds, _f, by=by)
+        data = data[data[level].astype(str).isin(known)]
         if S.SEX in data.columns:
             data = data.astype({S.SEX: "Int8"})
         return spatial.regional_measures(data, data, reference=_ref_table, **kw)
     data = cache.rate_input(_ds, _f, by=(level,))
+    data = data[data[level].astype(str).isin(known)]
     return spatial.regional_measures(data, data, **kw)
 
 

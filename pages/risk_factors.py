@@ -44,6 +44,7 @@ def level_geometry(_geo, token: str, level: str, lang: str):
 @st.cache_data(show_spinner=False, max_entries=64)
 def level_measures(_ds, token: str, fkey: tuple, _f, level: str, _w) -> pd.DataFrame:
     data = cache.rate_input(_ds, _f, by=(level,))
+    data = data[data[level].astype(str).isin(set(_ds.regions[level].astype(str)))]   # others: national only
     if level != S.REGION:
         data = data.rename(columns={level: S.REGION})
     k = filters.PUBLIC_K if _f.public else 0

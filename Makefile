@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
+LOG_LEVEL ?= INFO
 STAMP  := $(VENV)/.installed
 
 .PHONY: run test install chromium bench demo clean
@@ -26,7 +27,7 @@ chromium:
 
 run: install
 	-@$(MAKE) --no-print-directory chromium
-	$(PY) -m streamlit run app.py --server.headless true --server.port $(PORT) \
+	REGISTRY_LOG_LEVEL=$(LOG_LEVEL) $(PY) -m streamlit run app.py --server.headless true --server.port $(PORT) \
 	  --browser.gatherUsageStats false
 
 test: install chromium

@@ -1,36 +1,16 @@
 """Cancer registry dashboard: the Streamlit entry point (``make run``).
 
-Builds the navigation from a fixed list of pages; a page appears only when its file exists,
-so pages written later drop in without touching this file. Every page draws the shared
+Builds the navigation from the list of pages in ``app_support/navigation.py`` (a page
+appears only when its file exists). Every page draws the shared
 sidebar itself (``app_support.filters.sidebar_filters``); see ``app_support/__init__.py``.
 """
-from pathlib import Path
-
 import streamlit as st
 
+from app_support import logs, navigation
 from app_support.filters import current_lang
 from app_support.text import t
 
-HERE = Path(__file__).resolve().parent
-# (file stem, material icon); the URL path of each page is its stem.
-PAGES = [
-    ("overview", ":material/dashboard:"),
-    ("incidence", ":material/bar_chart:"),
-    ("quality", ":material/fact_check:"),
-    ("data", ":material/upload_file:"),
-    ("methods", ":material/menu_book:"),
-    ("trends", ":material/trending_up:"),
-    ("prevalence", ":material/groups:"),
-    ("projections", ":material/timeline:"),
-    ("maps", ":material/map:"),
-    ("risk_factors", ":material/query_stats:"),
-]
-
 lang = current_lang()
+logs.configure()
 st.set_page_config(page_title=t("app.name", lang), page_icon=":material/monitoring:", layout="wide")
-pages = [
-    st.Page(f"pages/{stem}.py", title=t(f"app.page.{stem}", lang), icon=icon, url_path=stem, default=(stem == "overview"))
-    for stem, icon in PAGES
-    if (HERE / "pages" / f"{stem}.py").exists()
-]
-st.navigation(pages).run()
+navigation.run(lang)   # the pages are listed in app_support/navigation.py

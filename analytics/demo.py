@@ -123,13 +123,10 @@ def load_demo(*, canreg: bool = False) -> Any:
 
     Returns ``analytics.pipeline.load_registry(...)`` (a ``RegistryData``) for the demo tumours
     with the demo population and deaths. ``canreg=True`` reads the CanReg5 export of the same
-    tumours instead of the Parquet file. If the pipeline module is not available, the raw
-    tumour frame (``load_demo_tumours()``) is returned instead.
+    tumours instead of the Parquet file.
     """
-    try:
-        from analytics.pipeline import load_registry
-    except ImportError:
-        return load_demo_tumours()
+    from analytics.pipeline import load_registry   # here, not at the top: the pipeline is heavier than the paths
+
     p = demo_paths()
     if canreg:
         # the export is stored gzipped to keep the repository small; the reader takes the bytes

@@ -41,8 +41,6 @@ def _quality_checks() -> dict[str, str]:
     """check id -> generic message of the validation checks (per-record texts vary)."""
     return {c.id: c.message for c in quality.CHECKS}
 
-
-USED_REASON = "used (counted by default)"
 NOT_MALIGNANT_REASON = "not counted by default (behaviour not malignant)"
 
 
@@ -157,9 +155,9 @@ def read_extract(path: Any, *, mapping: Any = None, name: str | None = None, lim
     except RecursionError:
         raise IngestError("the file is nested too deeply to be read.", file=label) from None
     except Exception as exc:   # a reader path we did not foresee: still a sentence, not a traceback
-        log.exception("reading %s failed", label)
+        log.exception("unforeseen reader failure on %s", label)
         raise IngestError(f"the file could not be read ({type(exc).__name__}: {str(exc)[:200]}). Check that it "
-                          "is a CSV/TSV, Excel or Parquet extract with one header line.", file=label) from None
+                          "is a CSV/TSV, Excel or Parquet extract with one header line.", file=label) from exc
     if raw.n_read == 0:
         raise IngestError("the file has a header line but no records. Export the records too (CanReg5: "
                           "Analysis > Export data, with the Tumour and Patient tables).", file=raw.source or label)

@@ -1,206 +1,119 @@
-"""Cached aggregation: records -> case cube -> rate inputs -> analytics results.
+"""The one place for caching: every ``st.cache_*`` of the app lives here.
 
-Everything is keyed on ``(ds.token, filters.key(), ...)``; the data itself is an unhashed
-``_`` argument. The cube (cases by year, sex, district, age group and site) is built once per
-dataset and site list, so a filter change only slices small frames.
+Every cached function is declared with :func:`by_dataset`, whose key always holds the dataset
+token (``Dataset.token``: "demo", or a hash of every file of the session's upload) — so no
+result of one data set, or of one user's upload, can ever be served for another. The data
+themselves go in unhashed; every other argument is hashed by value (a ``Filters`` by its
+fields, a DataFrame by its content); keyword arguments starting with ``_`` are passed through
+unhashed (then their identity must already be in the key, e.g. a table's token).
+
+Flow: records -> :mod:`analytics.cube` (built once per dataset and site list) -> rate inputs of a
+selection -> ``analytics.rates`` results (public-output mode applied here).
 """
 from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import logging
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from analytics import cube as cubes
+from analytics import disclosure, rates
 from analytics import schema as S
-from app_support.filters import ALL_BUT_C44, ALL_SITES, Filters
+from app_support.filters import PUBLIC_K, Filters
 from app_support.state import Dataset
 
-from analytics import disclosure, rates
-
-SITE = "site"
-KEYS = [S.YEAR, S.SEX, S.REGION, S.PARENT, S.AGE_GROUP]
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def case_cube(_ds: Dataset, token: str, scheme_col: str) -> pd.DataFrame:
-    """Counted cases (``included``) by year, sex, district, economic region, age group, site."""
-    r = _ds.records
-    r = r.loc[r[S.INCLUDED].fillna(False).astype(bool) & r[S.AGE_GROUP].notna()]
-    parent = dict(zip(_ds.regions[S.REGION], _ds.regions[S.PARENT]))
-    df = pd.DataFrame({
-        S.YEAR: r[S.YEAR].astype("int64"),
-        S.SEX: r[S.SEX].fillna(S.UNKNOWN_SEX).astype("int64"),
-        S.REGION: r[S.REGION].astype(str),
-        S.AGE_GROUP: r[S.AGE_GROUP].astype(str),
-        SITE: r[scheme_col].astype(str),
-        "c44": r[S.ICD10].astype(str).str.startswith("C44"),
-    })
-    df[S.PARENT] = df[S.REGION].map(parent).fillna("")
-    return df.groupby(KEYS + [SITE, "c44"], observed=True).size().rename(S.COUNT).reset_index()
+log = logging.getLogger(__name__)
+SITE = cubes.SITE
+DSR_COLUMNS = ["count", "population", "crude_rate", "value", "se", "lower", "upper", "flag"]
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def pop_cube(_ds: Dataset, token: str) -> pd.DataFrame:
-    p = _ds.population
-    parent = dict(zip(_ds.regions[S.REGION], _ds.regions[S.PARENT]))
-    df = pd.DataFrame({
-        S.YEAR: p[S.YEAR].astype("int64"), S.SEX: p[S.SEX].astype("int64"),
-        S.REGION: p[S.REGION].astype(str), S.AGE_GROUP: p[S.AGE_GROUP].astype(str),
-        S.POPULATION: p[S.POPULATION].astype(float),
-    })
-    df[S.PARENT] = df[S.REGION].map(parent).fillna("")
-    return df.groupby(KEYS, observed=True)[S.POPULATION].sum().reset_index()
+# --- the key helper ---------------------------------------------------------------------
+def _frame_digest(df: pd.DataFrame) -> str:
+    h = hashlib.sha256(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
+    h.update(repr(list(map(str, df.columns))).encode())
+    return h.hexdigest()
 
 
-def _mask(df: pd.DataFrame, f: Filters, regions, sexes) -> pd.Series:
-    m = df[S.YEAR].between(f.y0, f.y1) & df[S.SEX].isin(sexes) & df[S.AGE_GROUP].isin(f.age_groups)
-    codes = f.region_codes(regions)
-    if codes is not None:
-        m &= df[S.REGION].isin(codes)
-    return m
+def key_part(value: Any) -> Any:
+    """A value as a hashable, by-value part of a cache key."""
+    if value is None or isinstance(value, (str, int, float, bool, np.integer, np.floating)):
+        return value
+    if isinstance(value, Filters):
+        return ("Filters",) + value.key()
+    if isinstance(value, cubes.Selection):
+        return ("Selection",) + dataclasses.astuple(value)
+    if isinstance(value, (tuple, list)):
+        return tuple(key_part(v) for v in value)
+    if isinstance(value, (set, frozenset)):
+        return tuple(sorted(key_part(v) for v in value))
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), key_part(v)) for k, v in value.items()))
+    if isinstance(value, pd.DataFrame):
+        return ("DataFrame", _frame_digest(value))
+    if isinstance(value, pd.Series):
+        return ("Series", _frame_digest(value.to_frame()))
+    raise TypeError(f"cache key: a {type(value).__name__} cannot be hashed by value; pass it as a keyword "
+                    "argument starting with '_' and put its identity (a token) in another argument")
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def _rate_input(_ds: Dataset, token: str, fkey: tuple, _f: Filters, by: tuple[str, ...],
-                all_sites: bool, sexes: tuple[int, ...] | None) -> pd.DataFrame:
-    f = _f
-    sexes = sexes or f.sex_codes
-    dense = cube(_ds, token, f.site_column)
-    if dense.ok:
-        return dense.select(f, _ds.regions, by, all_sites, sexes)
-    cube_ = case_cube(_ds, token, f.site_column)
-    pop = pop_cube(_ds, token)
-    c = cube_.loc[_mask(cube_, f, _ds.regions, sexes)]
-    if SITE not in by and not all_sites:
-        if f.site == ALL_BUT_C44:
-            c = c.loc[~c["c44"]]
-        elif f.site != ALL_SITES:
-            c = c.loc[c[SITE] == f.site]
-    p = pop.loc[_mask(pop, f, _ds.regions, sexes)]
-    pkeys = [b for b in by if b != SITE] + [S.AGE_GROUP]
-    cases = c.groupby(list(by) + [S.AGE_GROUP], observed=True)[S.COUNT].sum()
-    people = p.groupby(pkeys, observed=True)[S.POPULATION].sum().reset_index()
-    if SITE in by:
-        sites = pd.DataFrame({SITE: sorted(c[SITE].unique())})
-        people = people.merge(sites, how="cross")
-    out = people.merge(cases.reset_index(), on=list(by) + [S.AGE_GROUP], how="left")
-    out[S.COUNT] = out[S.COUNT].fillna(0).astype("int64")
-    order = {a: i for i, a in enumerate(S.AGE_GROUPS)}
-    out = out.sort_values(list(by) + [S.AGE_GROUP], key=lambda s: s.map(order) if s.name == S.AGE_GROUP else s)
-    return out[list(by) + [S.AGE_GROUP, S.COUNT, S.POPULATION]].reset_index(drop=True)
+def dataset_key(ds: Dataset, *parts: Any) -> tuple:
+    """The key of a cached result: the dataset token first, then ``parts`` by value."""
+    return (ds.token,) + tuple(key_part(p) for p in parts)
 
 
-SEX_AXIS = (S.MALE, S.FEMALE, S.UNKNOWN_SEX)
-UNKNOWN_AGE = "unknown"
-MAX_DENSE_CELLS = 40_000_000   # above this (very many areas x sites) the sparse path is used
+def by_dataset(*, max_entries: int = 64, resource: bool = False) -> Callable:
+    """Decorator: cache ``fn(ds, *args, **kwargs)`` per process under :func:`dataset_key`.
+
+    ``resource=True`` shares one object between sessions (``st.cache_resource``: never mutate
+    it); otherwise every caller gets its own copy (``st.cache_data``)."""
+    def deco(fn: Callable) -> Callable:
+        def run(key: tuple, _ds: Dataset, _args: tuple, _kwargs: dict):
+            return fn(_ds, *_args, **_kwargs)
+
+        # a distinct qualified name gives each function its own store (Streamlit keys a
+        # function's cache by module, qualified name and source)
+        run.__qualname__ = f"{fn.__qualname__}.<cached>"
+        run.__module__ = fn.__module__
+        store = (st.cache_resource if resource else st.cache_data)(show_spinner=False, max_entries=max_entries)(run)
+
+        @functools.wraps(fn)
+        def wrapper(ds: Dataset, *args, **kwargs):
+            hashed = {k: v for k, v in kwargs.items() if not k.startswith("_")}
+            key = dataset_key(ds, fn.__qualname__, args, hashed)
+            return store(key, ds, args, kwargs)
+
+        wrapper.clear = store.clear
+        return wrapper
+    return deco
 
 
-class Cube:
-    """Cases as a dense array [year, sex, district, age group, site] and person-years as
-    [year, sex, district, age group]: a selection is a few boolean slices and a sum."""
-
-    def __init__(self, ds: Dataset, scheme_col: str):
-        r = ds.records
-        r = r.loc[r[S.INCLUDED].fillna(False).astype(bool)]
-        p = ds.population
-        self.years = np.array(sorted(set(p[S.YEAR].dropna().astype(int)) | set(r[S.YEAR].dropna().astype(int))))
-        self.regions = np.array(sorted(set(p[S.REGION].dropna().astype(str)) | set(r[S.REGION].dropna().astype(str))),
-                                dtype=object)
-        parent = dict(zip(ds.regions[S.REGION], ds.regions[S.PARENT]))
-        self.parents = np.array([parent.get(c, "") or "" for c in self.regions], dtype=object)
-        # last slot: unknown age (counted in totals and crude rates, left out of the ASR by rates.dsr)
-        self.ages = np.array(S.AGE_GROUPS + [UNKNOWN_AGE], dtype=object)
-        sites = r[scheme_col].astype(str)
-        self.sites = np.array(sorted(sites.dropna().unique()), dtype=object)
-        icd = r[S.ICD10].astype(str)
-        self.c44_sites = set(sites[icd.str.startswith("C44")].unique())
-        shape = (len(self.years), 3, len(self.regions), len(self.ages), len(self.sites))
-        self.ok = int(np.prod(shape)) <= MAX_DENSE_CELLS
-        if not self.ok:
-            return
-
-        def idx(values, axis):
-            pos = pd.Index(axis).get_indexer(values)
-            return pos
-
-        ci = [idx(r[S.YEAR].astype(int).to_numpy(), self.years),
-              idx(r[S.SEX].fillna(S.UNKNOWN_SEX).astype(int).to_numpy(), SEX_AXIS),
-              idx(r[S.REGION].astype(str).to_numpy(), self.regions),
-              idx(r[S.AGE_GROUP].astype(object).where(r[S.AGE_GROUP].notna(), UNKNOWN_AGE).astype(str).to_numpy(),
-                  self.ages),
-              idx(sites.to_numpy(), self.sites)]
-        keep = np.all([c >= 0 for c in ci], axis=0)
-        flat = np.ravel_multi_index([c[keep] for c in ci], shape)
-        self.cases = np.bincount(flat, minlength=int(np.prod(shape))).reshape(shape).astype(np.int32)
-        pshape = shape[:4]
-        pi = [idx(p[S.YEAR].astype(int).to_numpy(), self.years), idx(p[S.SEX].astype(int).to_numpy(), SEX_AXIS),
-              idx(p[S.REGION].astype(str).to_numpy(), self.regions), idx(p[S.AGE_GROUP].astype(str).to_numpy(), self.ages)]
-        keep = np.all([c >= 0 for c in pi], axis=0)
-        flat = np.ravel_multi_index([c[keep] for c in pi], pshape)
-        self.pop = np.bincount(flat, weights=p[S.POPULATION].to_numpy(float)[keep],
-                               minlength=int(np.prod(pshape))).reshape(pshape)
-
-    def select(self, f: Filters, regions, by: tuple[str, ...], all_sites: bool, sexes) -> pd.DataFrame:
-        by = list(by)
-        ym = (self.years >= f.y0) & (self.years <= f.y1)
-        sm = np.isin(SEX_AXIS, sexes)
-        if S.SEX in by:
-            sm &= np.array(SEX_AXIS) != S.UNKNOWN_SEX   # no person-years for unknown sex
-        codes = f.region_codes(regions)
-        rm = np.ones(len(self.regions), bool) if codes is None else np.isin(self.regions, list(codes))
-        # cases of unknown age belong to the selection only when it spans all ages
-        am = np.isin(self.ages, f.age_groups + ([UNKNOWN_AGE] if (f.a0, f.a1) == (0, 85) else []))
-        km = np.ones(len(self.sites), bool)
-        if SITE not in by and not all_sites:
-            if f.site == ALL_BUT_C44:
-                km = ~np.isin(self.sites, list(self.c44_sites))
-            elif f.site != ALL_SITES:
-                km = self.sites == f.site
-        c = self.cases.compress(ym, 0).compress(sm, 1).compress(rm, 2).compress(am, 3).compress(km, 4)
-        p = self.pop.compress(ym, 0).compress(sm, 1).compress(rm, 2).compress(am, 3)
-        labels = [self.years[ym], np.array(SEX_AXIS)[sm], self.regions[rm], self.ages[am], self.sites[km]]
-        if S.PARENT in by:
-            # districts -> economic regions: one-hot matrix product along the district axis
-            par = self.parents[rm]
-            uniq = np.array(sorted(set(par)), dtype=object)
-            onehot = (par[:, None] == uniq[None, :]).astype(float)
-            c = np.moveaxis(np.tensordot(c, onehot, axes=([2], [0])), -1, 2)
-            p = np.moveaxis(np.tensordot(p, onehot, axes=([2], [0])), -1, 2)
-            labels[2] = uniq
-        names = [S.YEAR, S.SEX, S.PARENT if S.PARENT in by else S.REGION, S.AGE_GROUP, SITE]
-        keep_axes = [i for i, n in enumerate(names) if n in by or n == S.AGE_GROUP]
-        drop_c = tuple(i for i in range(5) if i not in keep_axes)
-        drop_p = tuple(i for i in range(4) if i not in keep_axes)
-        c = c.sum(axis=drop_c)
-        p = p.sum(axis=drop_p)
-        if SITE in by:
-            present = c.reshape(-1, c.shape[-1]).sum(axis=0) > 0
-            c = c[..., present]
-            labels[4] = labels[4][present]
-            p = np.broadcast_to(p[..., None], c.shape)
-        kept = [labels[i] for i in keep_axes]
-        grid = np.meshgrid(*kept, indexing="ij") if kept else []
-        out = pd.DataFrame({names[i]: g.ravel() for i, g in zip(keep_axes, grid)})
-        out[S.COUNT] = c.ravel().astype("int64")
-        out[S.POPULATION] = np.asarray(p, float).ravel()
-        for col in (S.YEAR, S.SEX):
-            if col in out:
-                out[col] = out[col].astype("int64")
-        for col in (S.REGION, S.PARENT, SITE, S.AGE_GROUP):
-            if col in out:
-                out[col] = out[col].astype(str)
-        unknown = out[S.AGE_GROUP] == UNKNOWN_AGE
-        if unknown.any():
-            out = out[~unknown | (out[S.COUNT] > 0)].copy()
-            unknown = out[S.AGE_GROUP] == UNKNOWN_AGE
-            out[S.AGE_GROUP] = out[S.AGE_GROUP].where(~unknown, None)
-            out.loc[unknown, S.POPULATION] = np.nan
-        # age group last and in age order (the layout rates.* expect)
-        return out[by + [S.AGE_GROUP, S.COUNT, S.POPULATION]]
+# --- cubes and rate inputs -----------------------------------------------------------------
+def _parents(ds: Dataset) -> dict[str, str]:
+    return dict(zip(ds.regions[S.REGION].astype(str), ds.regions[S.PARENT].astype(str)))
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def cube(_ds: Dataset, token: str, scheme_col: str) -> Cube:
-    return Cube(_ds, scheme_col)
+@by_dataset(resource=True, max_entries=8)
+def cube(ds: Dataset, site_column: str, strategy: str = "auto") -> cubes.Cube:
+    """Counted tumours by year, sex, district, age group and site (``analytics.cube``), shared
+    read-only by every session on this data set."""
+    events = cubes.events_from_records(ds.records, site_column)
+    return cubes.build_cube(events, ds.population, _parents(ds), strategy=strategy)
+
+
+def selection(ds: Dataset, f: Filters, sexes: tuple[int, ...] | None = None) -> cubes.Selection:
+    """The sidebar's selection as an ``analytics.cube.Selection``."""
+    return f.selection(ds.regions, sexes=sexes)
+
+
+@by_dataset(max_entries=256)
+def _rate_input(ds: Dataset, f: Filters, by: tuple[str, ...], all_sites: bool, sexes) -> pd.DataFrame:
+    return cube(ds, f.site_column).select(selection(ds, f, sexes), by, all_sites=all_sites)
 
 
 def rate_input(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, all_sites: bool = False,
@@ -211,112 +124,273 @@ def rate_input(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, all_sites: 
     in ``by`` every site of the scheme is kept (the site filter is ignored); ``sexes`` overrides
     the sex filter (e.g. (1, 2) for a men-vs-women chart).
     """
-    return _rate_input(ds, ds.token, f.key(), f, tuple(by), all_sites, sexes)
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def _dsr(_ds: Dataset, token: str, fkey: tuple, _f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
-    f = _f
-    data = _rate_input(_ds, token, fkey, f, by, False, sexes)
-    if data.empty:
-        return pd.DataFrame(columns=list(by) + ["count", "population", "crude_rate", "value", "se", "lower", "upper", "flag"])
-    res = rates.dsr(data, standard=f.std, by=list(by) or None, method=f.ci, conf=f.level)
-    if f.public:
-        res = suppress(res)
-    return res
-
-
-def dsr(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes: tuple[int, ...] | None = None) -> pd.DataFrame:
-    """``analytics.rates.dsr`` over the selection, grouped by ``by`` (cached)."""
-    return _dsr(ds, ds.token, f.key(), f, tuple(by), sexes)
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def _cumrisk(_ds: Dataset, token: str, fkey: tuple, _f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
-    f = _f
-    data = _rate_input(_ds, token, fkey, f, by, False, sexes)
-    return rates.cumulative_risk(data, by=list(by) or None, age=S.AGE_GROUP, method=f.ci if f.ci in ("tiwari", "fay_feuer") else "tiwari", conf=f.level)
-
-
-def cumulative_risk(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=None) -> pd.DataFrame:
-    """Cumulative risk 0-74 (%) over the selection (``analytics.rates.cumulative_risk``)."""
-    return _cumrisk(ds, ds.token, f.key(), f, tuple(by), sexes)
+    return _rate_input(ds, f, tuple(by), all_sites, tuple(sexes) if sexes else None)
 
 
 def suppress(table: pd.DataFrame) -> pd.DataFrame:
     """Public output mode: ``analytics.disclosure.suppress`` with the app's threshold."""
-    from app_support.filters import PUBLIC_K
-
     return disclosure.suppress(table, k=PUBLIC_K)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def population_pyramid(_ds: Dataset, token: str, fkey: tuple, _f: Filters) -> pd.DataFrame:
-    f = _f
-    pop = pop_cube(_ds, token)
-    p = pop.loc[_mask(pop, f, _ds.regions, (S.MALE, S.FEMALE))]
-    out = p.groupby([S.SEX, S.AGE_GROUP], observed=True)[S.POPULATION].sum().reset_index()
-    out[S.POPULATION] = out[S.POPULATION] / f.n_years  # average annual population
-    return out
+@by_dataset(max_entries=256)
+def _dsr(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
+    data = _rate_input(ds, f, by, False, sexes)
+    if data.empty:
+        return pd.DataFrame(columns=list(by) + DSR_COLUMNS)
+    res = rates.dsr(data, standard=f.std, by=list(by) or None, method=f.ci, conf=f.level)
+    return suppress(res) if f.public else res
 
 
-def selected_records(_ds: Dataset, token: str, fkey: tuple, _f: Filters, included_only: bool = True) -> pd.DataFrame:
-    """Records of the selection (period, sex, region, site) for quality tables.
-
-    Deliberately not cached: process-wide caches hold aggregates only, never an upload's records
-    (uploads live in the user's session)."""
-    f = _f
-    r = _ds.records
-    m = r[S.YEAR].between(f.y0, f.y1).fillna(False)
-    if f.sex != "both":
-        m &= r[S.SEX].isin(f.sex_codes).fillna(False)
-    codes = f.region_codes(_ds.regions)
-    if codes is not None:
-        m &= r[S.REGION].astype(str).isin(codes)
-    if f.site == ALL_BUT_C44:
-        m &= ~r[S.ICD10].astype(str).str.startswith("C44")
-    elif f.site != ALL_SITES:
-        m &= (r[f.site_column] == f.site).fillna(False)
-    if included_only:
-        m &= r[S.INCLUDED].fillna(False).astype(bool)
-    return r.loc[m]
+def dsr(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes: tuple[int, ...] | None = None) -> pd.DataFrame:
+    """``analytics.rates.dsr`` over the selection, grouped by ``by`` (cached)."""
+    return _dsr(ds, f, tuple(by), tuple(sexes) if sexes else None)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _age_specific(_ds: Dataset, token: str, fkey: tuple, _f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
-    f = _f
-    data = _rate_input(_ds, token, fkey, f, by, False, sexes)
-    return rates.age_specific(data, by=list(by) or None, conf=f.level)
+@by_dataset(max_entries=256)
+def _cumrisk(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
+    data = _rate_input(ds, f, by, False, sexes)
+    method = f.ci if f.ci in ("tiwari", "fay_feuer") else "tiwari"
+    return rates.cumulative_risk(data, by=list(by) or None, age=S.AGE_GROUP, method=method, conf=f.level)
+
+
+def cumulative_risk(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=None) -> pd.DataFrame:
+    """Cumulative risk 0-74 (%) over the selection (``analytics.rates.cumulative_risk``)."""
+    return _cumrisk(ds, f, tuple(by), tuple(sexes) if sexes else None)
+
+
+@by_dataset(max_entries=64)
+def _age_specific(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
+    data = _rate_input(ds, f, by, False, sexes)
+    out = rates.age_specific(data, by=list(by) or None, conf=f.level)
+    return suppress(out) if f.public else out
 
 
 def age_specific(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=None) -> pd.DataFrame:
     """Age-specific rates per 100,000 (``analytics.rates.age_specific``) over the selection."""
-    out = _age_specific(ds, ds.token, f.key(), f, tuple(by), sexes)
-    return suppress(out) if f.public else out
+    return _age_specific(ds, f, tuple(by), tuple(sexes) if sexes else None)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _ci5_table(_ds: Dataset, token: str, fkey: tuple, _f: Filters, sex: int) -> pd.DataFrame:
-    f = _f
-    counts = _rate_input(_ds, token, fkey, f, (S.SEX, "site"), False, (sex,))[[S.SEX, "site", S.AGE_GROUP, S.COUNT]]
-    pop = _rate_input(_ds, token, fkey, f, (S.SEX,), True, (sex,))
-    pop = pop[pop[S.AGE_GROUP].notna()][[S.SEX, S.AGE_GROUP, S.POPULATION]]
-    c44 = cube(_ds, token, f.site_column).c44_sites
-    return rates.ci5_table(counts, pop, site="site", standard=f.std,
-                           total_excludes=tuple(c44) if f.site == ALL_BUT_C44 else ())
-
-
+@by_dataset(max_entries=64)
 def ci5_table(ds: Dataset, f: Filters, sex: int) -> pd.DataFrame:
     """The CI5 / CanReg5 incidence table for one sex: cases by age group, crude rate, ASR,
     cumulative risk 0-74 and % of all sites, one row per site group."""
-    out = _ci5_table(ds, ds.token, f.key(), f, sex)
+    counts = _rate_input(ds, f, (S.SEX, SITE), False, (sex,))[[S.SEX, SITE, S.AGE_GROUP, S.COUNT]]
+    pop = _rate_input(ds, f, (S.SEX,), True, (sex,))
+    pop = pop[pop[S.AGE_GROUP].notna()][[S.SEX, S.AGE_GROUP, S.POPULATION]]
+    c44 = cube(ds, f.site_column).c44_sites
+    out = rates.ci5_table(counts, pop, site=SITE, standard=f.std,
+                          total_excludes=tuple(c44) if f.site == cubes.ALL_BUT_C44 else ())
     if not f.public:
         return out
-    from app_support.filters import PUBLIC_K
-
     out = suppress(out.rename(columns={"all_ages": "count"})).rename(columns={"count": "all_ages"})
     # the age-group cells are counts too: primary suppression of each small cell
     for col in [c for c in out.columns if c in S.AGE_GROUPS or c == "unknown_age"]:
         v = pd.to_numeric(out[col], errors="coerce")
         out[col] = v.where(~((v > 0) & (v < PUBLIC_K)))
     return out
+
+
+@by_dataset(max_entries=64)
+def population_pyramid(ds: Dataset, f: Filters) -> pd.DataFrame:
+    """Average annual population by sex and age group over the selection."""
+    p = cube(ds, f.site_column).select(selection(ds, f, (S.MALE, S.FEMALE)), (S.SEX,), all_sites=True)
+    p = p[p[S.AGE_GROUP].notna()]
+    out = p[[S.SEX, S.AGE_GROUP, S.POPULATION]].reset_index(drop=True)
+    out[S.POPULATION] = out[S.POPULATION] / f.n_years  # average annual population
+    return out
+
+
+def selected_records(ds: Dataset, f: Filters, included_only: bool = True) -> pd.DataFrame:
+    """Records of the selection (period, sex, region, site) for quality tables.
+
+    Deliberately not cached: process-wide caches hold aggregates only, never an upload's records
+    (uploads live in the user's session)."""
+    r = ds.records
+    m = r[S.YEAR].between(f.y0, f.y1).fillna(False)
+    if f.sex != "both":
+        m &= r[S.SEX].isin(f.sex_codes).fillna(False)
+    codes = f.region_codes(ds.regions)
+    if codes is not None:
+        m &= r[S.REGION].astype(str).isin(codes)
+    if f.site == cubes.ALL_BUT_C44:
+        m &= ~r[S.ICD10].astype(str).str.startswith("C44")
+    elif f.site != cubes.ALL_SITES:
+        m &= (r[f.site_column] == f.site).fillna(False)
+    if included_only:
+        m &= r[S.INCLUDED].fillna(False).astype(bool)
+    return r.loc[m]
+
+
+# --- sidebar options -------------------------------------------------------------------------
+@by_dataset(max_entries=16)
+def filter_options(ds: Dataset) -> dict:
+    """Years, site lists, economic regions and districts of the data set, for the sidebar."""
+    from app_support.filters import ALL_BUT_C44, ALL_SITES, SCHEMES
+
+    rec = ds.records
+    years = sorted(int(y) for y in ds.population[S.YEAR].dropna().unique())
+    out = {"years": (years[0], years[-1]) if years else (2000, 2000)}
+    counted = rec[S.INCLUDED].fillna(False).astype(bool)
+    for scheme, col in SCHEMES.items():
+        labels = rec.loc[counted, col].dropna().astype(str)
+        out[scheme] = [ALL_SITES, ALL_BUT_C44] + sorted(labels.unique().tolist())
+    regions = ds.regions
+    out["er"] = ["all"] + sorted(x for x in regions[S.PARENT].unique() if x)
+    out["er_names"] = dict(zip(regions[S.PARENT], regions[S.PARENT_NAME]))
+    out["er_names_en"] = dict(zip(regions[S.PARENT], regions["parent_name_en"]))
+    out["districts"] = regions[[S.REGION, S.REGION_NAME, S.PARENT]].sort_values(S.REGION_NAME).values.tolist()
+    return out
+
+
+# --- maps and risk factors -------------------------------------------------------------------
+@by_dataset(resource=True, max_entries=8)
+def level_geometry(ds: Dataset, level: str, lang: str):
+    """Regions at ``level`` (districts, or economic regions dissolved from them; the code column
+    keeps the level's name), their contiguity weights and the GeoJSON (code as region_code)."""
+    from analytics import spatial
+    from analytics.charts import maps as mc
+
+    g = ds.geo
+    if level == S.PARENT:
+        name = S.PARENT_NAME if lang == "az" or "parent_name_en" not in g.columns else "parent_name_en"
+        g = spatial.dissolve_regions(g)[[S.PARENT, name, "geometry"]].rename(columns={name: S.REGION_NAME})
+    else:
+        g = g[[S.REGION, S.REGION_NAME, "geometry"]]
+    w = spatial.contiguity_weights(g, key=level)
+    g = g.reset_index(drop=True)
+    return g, w, mc.geojson_of(g.rename(columns={level: S.REGION}) if level != S.REGION else g)
+
+
+def _mapped(ds: Dataset, data: pd.DataFrame, level: str) -> pd.DataFrame:
+    """Rows of regions in the regions table only: records whose region code is not there are
+    flagged at ingest (``region_unknown``) and counted in the national figures, in no region."""
+    return data[data[level].astype(str).isin(set(ds.regions[level].astype(str)))]
+
+
+@by_dataset(max_entries=64)
+def regional_measures(ds: Dataset, f: Filters, level: str, ref: str = "national", ref_token: str = "", *,
+                      _ref_table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Regional measures (``analytics.spatial.regional_measures``); the SIR's reference is the
+    pooled national rates, the district's own economic region (rates pooled within it), or the
+    user's table of age(/sex)-specific rates (``ref="user"``; ``ref_token`` identifies it)."""
+    from analytics import spatial
+
+    _, w, _ = level_geometry(ds, level, f.lang)
+    k = PUBLIC_K if f.public else 0
+    kw = dict(standard=f.std, w=w, region=level, conf=f.level, suppress_below=k,
+              unreliable_below=max(10, k), ci_method=f.ci)
+    if ref == "economic" and level == S.REGION:
+        data = _mapped(ds, rate_input(ds, f, by=(level,)), level)
+        parent = ds.regions.drop_duplicates(S.REGION).set_index(S.REGION)[S.PARENT]
+        data = data.assign(**{S.PARENT: data[S.REGION].map(parent).to_numpy()})
+        return spatial.regional_measures(data, data, reference_within=S.PARENT, **kw)
+    if ref == "user" and _ref_table is not None:
+        by = (level, S.SEX) if S.SEX in _ref_table.columns else (level,)
+        data = _mapped(ds, rate_input(ds, f, by=by), level)
+        if S.SEX in data.columns:
+            data = data.astype({S.SEX: "Int8"})
+        return spatial.regional_measures(data, data, reference=_ref_table, **kw)
+    data = _mapped(ds, rate_input(ds, f, by=(level,)), level)
+    return spatial.regional_measures(data, data, **kw)
+
+
+@by_dataset(max_entries=64)
+def clusters(ds: Dataset, f: Filters, level: str, ref: str = "national", ref_token: str = "", *,
+             _ref_table: pd.DataFrame | None = None):
+    """Moran's I (empirical Bayes) and LISA of the regional counts against their expected."""
+    from analytics import spatial
+
+    _, w, _ = level_geometry(ds, level, f.lang)
+    m = regional_measures(ds, f, level, ref, ref_token, _ref_table=_ref_table)
+    ok = m.set_index(level)
+    cases, expected = ok["cases"].fillna(0.0), ok["expected"]
+    return (spatial.moran(cases, w, population=expected, permutations=999),
+            spatial.lisa(cases, w, population=expected, permutations=999, seed=12345))
+
+
+@by_dataset(max_entries=16)
+def wide_risk_factors(ds: Dataset, level: str) -> pd.DataFrame:
+    """One column per risk-factor indicator (the latest year when several are given); at
+    economic-region level the population-weighted mean of the districts."""
+    from analytics import spatial
+
+    d = ds.risk_factors
+    if S.YEAR in d.columns and d[S.YEAR].notna().any():
+        d = d.sort_values(S.YEAR).groupby([S.REGION, S.INDICATOR], observed=True).tail(1)
+    if level == S.PARENT:
+        d = spatial.aggregate_risk_factors(d, ds.regions, ds.population).rename(columns={S.PARENT: S.REGION})
+    out = d.pivot_table(index=S.REGION, columns=S.INDICATOR, values=S.VALUE, aggfunc="mean")
+    out.columns = [str(c) for c in out.columns]
+    return out
+
+
+# --- trends, prevalence, quality, projections ---------------------------------------------------
+@by_dataset(max_entries=64)
+def joinpoint_fit(ds: Dataset, data: pd.DataFrame, series: str | None, selection: str, max_jp: str,
+                  weighted: bool, conf: float):
+    """Joinpoint fits of ``data`` (rates per year, by ``series``): segments, fitted values, AAPCs."""
+    from analytics.trends import joinpoint_table
+
+    by = [series] if series else None
+    kw = dict(selection=selection, conf=conf, max_joinpoints=None if max_jp == "auto" else int(max_jp))
+    segs, fitted, results = joinpoint_table(data, by=by, year="year", rate="value",
+                                            se="se" if weighted else None, **kw)
+    aapc = []
+    for key, res in results.items():
+        a, lo, hi = res.aapc(conf=conf)
+        row = {"segment": "AAPC", "start": res.year.min(), "end": res.year.max(), "apc": a, "lower": lo,
+               "upper": hi, "joinpoints": ", ".join(f"{j:g}" for j in res.joinpoints), "note": ""}
+        if series:
+            row[series] = key[0]
+        aapc.append(row)
+    return segs, fitted, pd.DataFrame(aapc)
+
+
+@by_dataset(max_entries=32)
+def prevalence(ds: Dataset, regions: tuple | None, site_col: str, year: int, counting: str, adjust: bool,
+               std: str, conf: float, ages: tuple | None) -> pd.DataFrame:
+    """Limited-duration prevalence at 31 December of ``year`` (``analytics.prevalence``)."""
+    from analytics.prevalence import prevalence as compute
+
+    rec, pop = ds.records, ds.population
+    if regions is not None:
+        rec = rec[rec[S.REGION].astype(str).isin(regions)]
+        pop = pop[pop[S.REGION].astype(str).isin(regions)]
+    out = compute(rec, pop, index_date=f"{year}-12-31", by=[site_col, S.SEX], counting=counting,
+                  adjust_lost=adjust, standard=std, conf=conf, ages=list(ages) if ages else None)
+    out.attrs = dict(out.attrs)
+    return out
+
+
+@by_dataset(max_entries=64)
+def quality_indicators(ds: Dataset, f: Filters, column: str) -> pd.DataFrame:
+    """Data-quality indicators (``analytics.quality.indicators``) of the selection by ``column``."""
+    from analytics import quality
+
+    records = selected_records(ds, f, True)
+    if column == S.PARENT:
+        records = records.assign(**{S.PARENT: records[S.REGION].astype(str).map(_parents(ds))})
+    deaths = ds.registry.deaths
+    return quality.indicators(records, by=(column,), deaths=deaths if column in (S.YEAR, S.REGION) else None)
+
+
+@by_dataset(max_entries=32)
+def nordpred(ds: Dataset, yearly: pd.DataFrame, future: pd.DataFrame, last_year: int):
+    """Nordpred projections per sex from yearly counts (5-year periods ending with ``last_year``)."""
+    from analytics import projections as pj
+
+    obs = pj.five_year_periods(yearly, last_year=last_year, value=["count", "population"], by=["sex", "age_group"])
+    fut = pj.five_year_periods(future, last_year=last_year + 25, value="population", by=["sex", "age_group"])
+    fut = fut[fut["period"] > last_year]
+    out, notes = [], []
+    for sex, g in obs.groupby("sex"):
+        by_age = g.groupby("age_group")["count"].sum()
+        n_per = g["period"].nunique()
+        starts = pd.Series([int(str(a).split("-")[0].rstrip("+")) for a in by_age.index], index=by_age.index)
+        # Sparse young ages are projected from their recent mean rate (Nordpred's startestage):
+        # modelled ages start at the first group with >= 5 cases per period on average.
+        ok = starts[by_age >= 5 * n_per]
+        res = pj.nordpred(g, fut[fut["sex"] == sex], start_age=int(ok.min()) if len(ok) else 0)
+        out.append(res.projection.assign(sex=sex))
+        notes.append((sex, res.periods_used, res.drift_used, res.recent))
+    return pd.concat(out, ignore_index=True), notes

@@ -21,7 +21,7 @@ PARAMS = ("y0", "y1", "sex", "scheme", "site", "er", "district", "a0", "a1",
           "std", "ci", "conf", "public", "lang", "theme")
 SEXES = ("both", "male", "female")
 SCHEMES = {"ci5": S.SITE_CI5, "globocan": S.SITE_GLOBOCAN}
-ALL_SITES, ALL_BUT_C44 = "all", "all_but_c44"
+from analytics.cube import ALL_BUT_C44, ALL_SITES  # noqa: E402  (one definition)
 CONF_LEVELS = ("90", "95", "99", "99.8")
 THEMES = ("light", "presentation")  # analytics.charts.base.template_name
 AGE_STARTS = [int(a) for a in S.age_group_edges()]
@@ -113,6 +113,14 @@ class Filters:
             return tuple(regions.loc[regions[S.PARENT] == self.er, S.REGION])
         return None
 
+    def selection(self, regions, sexes: tuple[int, ...] | None = None):
+        """This selection as an ``analytics.cube.Selection`` (``sexes`` overrides the sex filter)."""
+        from analytics.cube import Selection
+
+        codes = self.region_codes(regions)
+        return Selection(years=(self.y0, self.y1), sexes=tuple(sexes or self.sex_codes),
+                         regions=None if codes is None else tuple(codes), ages=tuple(self.age_groups), site=self.site)
+
     def period_label(self) -> str:
         return f"{self.y0}–{self.y1}" if self.y1 > self.y0 else str(self.y0)
 
@@ -150,7 +158,28 @@ def _canonical() -> dict[str, str]:
     if "_filters" not in ss:
         qp = st.query_params
         ss["_filters"] = {k: qp.get(k) for k in PARAMS if qp.get(k) is not None}
+        ss["_url_given"] = dict(ss["_filters"])   # checked once against what the page uses
     return ss["_filters"]
+
+
+URL_NOTE_CHARS = 40
+
+
+def shown_value(value: Any) -> str:
+    """A value from the URL as inert text for a message: shortened and in a code span, so that
+    nothing a link carries is rendered as Markdown, LaTeX, an image or a link."""
+    text = str(value).replace("`", "'").replace("\n", " ").replace("\r", " ")
+    if len(text) > URL_NOTE_CHARS:
+        text = text[:URL_NOTE_CHARS] + "…"
+    return f"`{text}`" if text.strip() else "` `"
+
+
+def _url_notes(canon: dict, lang: str) -> list[str]:
+    """Sentences for the address's filter values that were not used as given (out of range,
+    unknown, not a number): each says what was asked for and what is shown instead."""
+    given = st.session_state.pop("_url_given", None) or {}
+    return [t("url.replaced", lang, param=k, given=shown_value(v), used=shown_value(canon.get(k)))
+            for k, v in given.items() if str(v) != str(canon.get(k))]
 
 
 def current_lang() -> str:
@@ -164,31 +193,19 @@ def dataset() -> "state.Dataset":
 
 
 def _int(v: Any, default: int, lo: int, hi: int) -> int:
+    """An integer URL value clamped to [lo, hi]; anything that is not a finite number (text,
+    ``inf``, ``nan``, ``1e400``) gives ``default``."""
     try:
-        return min(max(int(float(v)), lo), hi)
-    except (TypeError, ValueError):
+        x = float(v)
+    except (TypeError, ValueError, OverflowError):
         return default
+    if x != x or x in (float("inf"), float("-inf")):
+        return default
+    return min(max(int(x), lo), hi)
 
 
 def _choose(v: Any, options, default):
     return v if v in options else default
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _options(_ds: "state.Dataset", token: str) -> dict:
-    rec = _ds.records
-    years = sorted(int(y) for y in _ds.population[S.YEAR].dropna().unique())
-    out = {"years": (years[0], years[-1]) if years else (2000, 2000)}
-    for scheme, col in SCHEMES.items():
-        labels = rec.loc[rec[S.INCLUDED].fillna(False).astype(bool), col].dropna().astype(str)
-        counts = labels.value_counts()
-        out[scheme] = [ALL_SITES, ALL_BUT_C44] + sorted(counts.index.tolist())
-    regions = _ds.regions
-    out["er"] = ["all"] + sorted(x for x in regions[S.PARENT].unique() if x)
-    out["er_names"] = dict(zip(regions[S.PARENT], regions[S.PARENT_NAME]))
-    out["er_names_en"] = dict(zip(regions[S.PARENT], regions["parent_name_en"]))
-    out["districts"] = regions[[S.REGION, S.REGION_NAME, S.PARENT]].sort_values(S.REGION_NAME).values.tolist()
-    return out
 
 
 def _store(*names: str) -> Callable[[], None]:
@@ -225,31 +242,15 @@ def _widget(name: str, options: list, default, make: Callable[..., Any], **kw) -
     return out
 
 
-def _ensure_navigation() -> None:
-    """Run through app.py's ``st.navigation`` even when a page was requested first.
-
-    With a folder named ``pages/``, Streamlit starts each process (and each AppTest run) in its
-    legacy multipage mode, which executes the page file alone: no ``set_page_config``, a
-    navigation listing every file. ``st.navigation`` switches that mode off; if a page finds it
-    still on, no ``st.navigation`` ran yet, so it switches it off and reruns through app.py.
-    Under AppTest (which resets the mode before every run) the rerun would swallow button
-    clicks, so there the page simply runs on: AppTest does not draw layout or navigation.
-    """
-    import sys
-
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        if "streamlit.testing.v1.app_test" not in sys.modules:
-            st.rerun()
-
-
 def sidebar_filters() -> Filters:
     """Draw the shared sidebar and return the current selection. Call it first in every page."""
-    _ensure_navigation()
+    from app_support import navigation
+
+    navigation.ensure(current_lang())
     ds = state.active()
-    opts = _options(ds, ds.token)
+    from app_support import cache
+
+    opts = cache.filter_options(ds)
     canon = _canonical()
     lang = current_lang()
     tr = lambda k, **fmt: t(k, lang, **fmt)  # noqa: E731
@@ -322,6 +323,9 @@ def sidebar_filters() -> Filters:
                 a0=canon["a0"], a1=canon["a1"], std=std, ci=ci, conf=conf, public=public == "1",
                 lang=lang, theme=theme)
     _write_url(canon)
+    notes = _url_notes(canon, lang)
+    if notes:
+        st.warning("  \n".join(notes), icon=":material/link_off:")
     if theme == "presentation":
         # Screens and projectors: larger type and full contrast for the page itself too.
         st.html("<style>.stMain [data-testid='stMarkdownContainer'] p, .stMain li {font-size: 1.3rem; color: #000;}"
@@ -355,6 +359,20 @@ def _page_store() -> dict:
     return st.session_state.setdefault("_page_params", {})
 
 
+def _from_url(name: str, store: dict) -> str | None:
+    """The URL's value of a page control the first time the page reads it (else None)."""
+    if name not in store and st.query_params.get(name) is not None:
+        store[name] = st.query_params.get(name)
+        return store[name]
+    return None
+
+
+def _page_note(name: str, given: str | None, used: Any) -> None:
+    """A visible note when the address asked for a value this control does not offer."""
+    if given is not None and str(given) != str(used):
+        st.caption(t("url.replaced", current_lang(), param=name, given=shown_value(given), used=shown_value(used)))
+
+
 def page_control(name: str, default: str, options: list[str], make: Callable[..., Any]) -> Any:
     """A page-level choice kept in the URL (e.g. the map level); ``make(options=, key=)`` draws it.
 
@@ -363,12 +381,12 @@ def page_control(name: str, default: str, options: list[str], make: Callable[...
     wkey = f"p_{name}"
     ss = st.session_state
     store = _page_store()
-    if name not in store and st.query_params.get(name) is not None:
-        store[name] = st.query_params.get(name)
+    given = _from_url(name, store)
     if wkey not in ss or ss[wkey] not in options:
         v = store.get(name, default)
         ss[wkey] = v if v in options else default
     out = make(options=options, key=wkey)
+    _page_note(name, given, out)
     store[name] = out
     if st.query_params.get(name) != str(out):
         st.query_params[name] = str(out)
@@ -380,12 +398,12 @@ def page_toggle(name: str, label: str, default: bool = False) -> bool:
     wkey = f"p_{name}"
     ss = st.session_state
     store = _page_store()
-    if name not in store and st.query_params.get(name) is not None:
-        store[name] = st.query_params.get(name)
+    given = _from_url(name, store)
     if wkey not in ss:
         ss[wkey] = store.get(name, "1" if default else "0") == "1"
     out = bool(st.toggle(label, key=wkey))
     store[name] = "1" if out else "0"
+    _page_note(name, given, store[name])
     if st.query_params.get(name) != store[name]:
         st.query_params[name] = store[name]
     return out

@@ -29,62 +29,12 @@ DEFAULT_SCHEME = {"smoothed": "ratio", "sir": "ratio", "smoothed_local": "ratio"
 PUBLIC_K = filters.PUBLIC_K
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def map_geometry(_geo, token: str, level: str, lang: str):
-    """Regions at the chosen level (economic regions dissolved from districts) and their weights."""
-    g = _geo
-    if level == S.PARENT:
-        name = S.PARENT_NAME if lang == "az" or "parent_name_en" not in g.columns else "parent_name_en"
-        g = spatial.dissolve_regions(g)[[S.PARENT, name, "geometry"]]
-        g = g.rename(columns={name: S.REGION_NAME})
-    else:
-        g = g[[S.REGION, S.REGION_NAME, "geometry"]]
-    w = spatial.contiguity_weights(g, key=level)
-    g = g.reset_index(drop=True)
-    return g, w, mc.geojson_of(g.rename(columns={level: S.REGION}) if level != S.REGION else g)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def measures(_ds, token: str, fkey: tuple, _f, level: str, _w, ref: str = "national", ref_token: str = "",
-             _ref_table: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Regional measures; the SIR's reference is the pooled national rates, the district's own
-    economic region (rates pooled within it), or the user's table of age(/sex)-specific rates."""
-    k = PUBLIC_K if _f.public else 0
-    known = set(_ds.regions[level].astype(str))   # codes not in the regions table: counted nationally only
-    kw = dict(standard=_f.std, w=_w, region=level, conf=_f.level, suppress_below=k,
-              unreliable_below=max(10, k), ci_method=_f.ci)
-    if ref == "economic" and level == S.REGION:
-        data = cache.rate_input(_ds, _f, by=(level,))
-        data = data[data[level].astype(str).isin(known)]
-        parent = _ds.regions.drop_duplicates(S.REGION).set_index(S.REGION)[S.PARENT]
-        data = data.assign(**{S.PARENT: data[S.REGION].map(parent).to_numpy()})
-        return spatial.regional_measures(data, data, reference_within=S.PARENT, **kw)
-    if ref == "user" and _ref_table is not None:
-        by = (level, S.SEX) if S.SEX in _ref_table.columns else (level,)
-        data = cache.rate_input(_ds, _f, by=by)
-        data = data[data[level].astype(str).isin(known)]
-        if S.SEX in data.columns:
-            data = data.astype({S.SEX: "Int8"})
-        return spatial.regional_measures(data, data, reference=_ref_table, **kw)
-    data = cache.rate_input(_ds, _f, by=(level,))
-    data = data[data[level].astype(str).isin(known)]
-    return spatial.regional_measures(data, data, **kw)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def clusters(_m: pd.DataFrame, fkey: tuple, level: str, _w):
-    ok = _m.set_index(level)
-    cases, expected = ok["cases"].fillna(0.0), ok["expected"]
-    return (spatial.moran(cases, _w, population=expected, permutations=999),
-            spatial.lisa(cases, _w, population=expected, permutations=999, seed=12345))
-
-
 # Map the whole country whatever region is selected; the selection is highlighted instead.
 fc = dataclasses.replace(f, er="all", district="all")
 level = filters.page_control("map_level", S.REGION, [S.REGION, S.PARENT], lambda **kw: st.radio(
     f.t("maps.level"), horizontal=True,
     format_func=lambda v: f.t("maps.level_district") if v == S.REGION else f.t("maps.level_economic"), **kw))
-geo, w, gj = map_geometry(ds.geo, ds.token, level, f.lang)
+geo, w, gj = cache.level_geometry(ds, level, f.lang)
 REFS = ["national", "economic", "user"] if level == S.REGION else ["national", "user"]
 ref = filters.page_control("map_ref", "national", REFS, lambda **kw: st.radio(
     f.t("maps.reference"), horizontal=True, format_func=lambda v: f.t(f"maps.ref_{v}"), **kw))
@@ -110,11 +60,11 @@ if ref == "user":
         st.info(f.t("maps.ref_user_missing"))
         ref = "national"
 try:
-    m_all = measures(ds, ds.token, fc.key(), fc, level, w, ref, ref_token, ref_table)   # statistics use every count
+    m_all = cache.regional_measures(ds, fc, level, ref, ref_token, _ref_table=ref_table)   # statistics use every count
 except ValueError as e:   # a user table missing an age group of the data
     st.error(md(str(e)))
     ref = "national"
-    m_all = measures(ds, ds.token, fc.key(), fc, level, w)
+    m_all = cache.regional_measures(ds, fc, level)
 ref_label = (f.t("maps.reference_national") if ref == "national" else f.t("maps.reference_economic")
              if ref == "economic" else f.t("maps.reference_user", name=md(st.session_state["map_ref_table"][1])))
 K_SHOWN = PUBLIC_K if f.public else 0
@@ -170,7 +120,7 @@ table_cols = [S.REGION_NAME, level, "cases", "person_years", "crude_rate", "asr"
 table_cols += ["suppression"] if "suppression" in m.columns else []
 widgets.chart_with_table(fig, m[table_cols], name="maps_main", f=f, ds=ds, title=title, reading=reading)
 
-moran_res, lisa = clusters(m_all, fc.key() + (ref, ref_token), level, w)
+moran_res, lisa = cache.clusters(ds, fc, level, ref, ref_token, _ref_table=ref_table)
 links = ", ".join(f"{names.get(a, a)} – {names.get(b, b)}" for a, b in getattr(w, "added_links", []))
 note = f.t("maps.islands_note") + (" " + f.t("maps.islands_linked", links=links) if links else "")
 if w.n_components > 1:

@@ -69,7 +69,7 @@ with left:
                              reading=narrative.case_mix_sentence(mix, lang=f.lang))
 with right:
     title = f.t("app.overview.pyramid")
-    pyr = cache.population_pyramid(ds, ds.token, f.key(), f)
+    pyr = cache.population_pyramid(ds, f)
     widgets.chart_with_table(charts.population_pyramid(pyr, lang=f.lang, theme=f.theme, title=title),
                              pyr, name="overview_pyramid", f=f, ds=ds, title=title,
                              reading=narrative.population_sentence(pyr, lang=f.lang))

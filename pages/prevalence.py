@@ -6,8 +6,8 @@ import streamlit as st
 from analytics import narrative
 from analytics import schema as S
 from analytics.charts import trends as charts
-from analytics.prevalence import ALL_SITES, PrevalenceInputError, prevalence
-from app_support import filters, widgets
+from analytics.prevalence import ALL_SITES, PrevalenceInputError
+from app_support import cache, filters, widgets
 
 f = filters.sidebar_filters()
 ds = filters.dataset()
@@ -36,23 +36,9 @@ with c4:
 adjust = filters.page_toggle("pv_adj", f.t("trends.prev.adjust"))
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def compute(_ds, token: str, regions: tuple | None, site_col: str, year: int, counting: str, adjust: bool,
-            std: str, conf: float, ages: tuple | None) -> pd.DataFrame:
-    rec = _ds.records
-    pop = _ds.population
-    if regions is not None:
-        rec = rec[rec[S.REGION].astype(str).isin(regions)]
-        pop = pop[pop[S.REGION].astype(str).isin(regions)]
-    out = prevalence(rec, pop, index_date=f"{year}-12-31", by=[site_col, S.SEX], counting=counting,
-                     adjust_lost=adjust, standard=std, conf=conf, ages=list(ages) if ages else None)
-    out.attrs = dict(out.attrs)
-    return out
-
-
 codes = f.region_codes(ds.regions)
 try:
-    table = compute(ds, ds.token, tuple(codes) if codes is not None else None, f.site_column, int(year), counting,
+    table = cache.prevalence(ds, tuple(codes) if codes is not None else None, f.site_column, int(year), counting,
                     adjust, f.std, f.level, None if (f.a0, f.a1) == (0, 85) else tuple(f.age_groups))
 except PrevalenceInputError as e:   # e.g. an upload without vital status or last-contact dates
     st.error(md(str(e)))

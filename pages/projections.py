@@ -1,6 +1,7 @@
 """Projections: expected new cases to 2050 (demographic, scenario, Nordpred) and the
 decomposition of the change into population growth, ageing and risk."""
 import dataclasses
+import logging
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,7 @@ from analytics.ingest import sandbox, upload
 from app_support import cache, filters, state, widgets
 from app_support.text import md
 
+log = logging.getLogger(__name__)
 f = filters.sidebar_filters()
 ds = filters.dataset()
 
@@ -48,13 +50,9 @@ def _projection_source():
     elif state.page_upload("projection", None, None):
         st.rerun()
     if ds.is_demo:
-        try:
-            from analytics import demo
+        from analytics import demo
 
-            return demo.load_demo_projection(), "UN WPP 2024 (medium variant)"
-        except Exception:  # noqa: BLE001 - fall back to the copy of WPP shipped in data/sources
-            path = S.DATA_DIR / "sources" / "azerbaijan_population_unwpp2024.csv"
-            return pj.population_from_un_wpp(path), "UN WPP 2024 (medium variant)"
+        return demo.load_demo_projection(), "UN WPP 2024 (medium variant)"
     return None, None
 
 
@@ -94,29 +92,6 @@ yearly = pj.allocate_unknown_age(cache.rate_input(ds, fa, by=("year", "sex"), se
 nord_note = ""
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def run_nordpred(yearly: pd.DataFrame, future: pd.DataFrame, last_year: int):
-    obs = pj.five_year_periods(yearly, last_year=last_year, value=["count", "population"],
-                               by=["sex", "age_group"])
-    fut = pj.five_year_periods(future, last_year=last_year + 25, value="population", by=["sex", "age_group"])
-    fut = fut[fut["period"] > last_year]
-    out, notes = [], []
-    for sex, g in obs.groupby("sex"):
-        by_age = g.groupby("age_group")["count"].sum()
-        n_per = g["period"].nunique()
-        starts = pd.Series([int(str(a).split("-")[0].rstrip("+")) for a in by_age.index], index=by_age.index)
-        # Sparse young ages are projected from their recent mean rate (Nordpred's startestage):
-        # modelled ages start at the first group with >= 5 cases per period on average.
-        ok = starts[by_age >= 5 * n_per]
-        start_age = int(ok.min()) if len(ok) else 0
-        res = pj.nordpred(g, fut[fut["sex"] == sex], start_age=start_age)
-        p = res.projection.assign(sex=sex)
-        out.append(p)
-        notes.append((sex, res))
-    proj = pd.concat(out, ignore_index=True)
-    return proj, [(s, r.periods_used, r.drift_used, r.recent) for s, r in notes]
-
-
 # Nordpred needs three complete, consecutive 5-year periods ending with the last year: count
 # the unbroken run of years back from it (a gap ends the usable series).
 have = set(years)
@@ -126,8 +101,9 @@ while years and years[-1] - n_years in have:
 nord = None
 if n_years >= 15:
     try:
-        nord, info = run_nordpred(yearly[yearly["year"] > years[-1] - n_years], future, years[-1])
-    except Exception as e:  # noqa: BLE001 - show why instead of stopping the page
+        nord, info = cache.nordpred(ds, yearly[yearly["year"] > years[-1] - n_years], future, years[-1])
+    except (pj.ProjectionInputError, ValueError, np.linalg.LinAlgError) as e:  # show why instead of stopping the page
+        log.warning("Nordpred not fitted: %s", e)
         st.warning(md(str(e)))
     if nord is not None:
         # Yearly average of each 5-year period, drawn at the middle year.

@@ -24,17 +24,7 @@ by = filters.page_control("q_by", "site", ["site", "er", "district", "year"], la
 column = {"site": f.site_column, "er": S.PARENT, "district": S.REGION, "year": S.YEAR}[by]
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _indicators(_ds, token: str, fkey: tuple, _f, column: str) -> pd.DataFrame:
-    records = cache.selected_records(_ds, token, fkey, _f, True)
-    if column == S.PARENT:
-        records = records.assign(**{S.PARENT: records[S.REGION].astype(str).map(
-            dict(zip(_ds.regions[S.REGION], _ds.regions[S.PARENT])))})
-    deaths = _ds.registry.deaths
-    return quality.indicators(records, by=(column,), deaths=deaths if column in (S.YEAR, S.REGION) else None)
-
-
-long = _indicators(ds, ds.token, f.key(), f, column)
+long = cache.quality_indicators(ds, f, column)
 names = {"er": dict(zip(ds.regions[S.PARENT], ds.regions[f.er_name_column])),
          "district": dict(zip(ds.regions[S.REGION], ds.regions[S.REGION_NAME]))}
 label = long[column].astype(str)

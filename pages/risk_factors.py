@@ -27,57 +27,19 @@ if rf is None or rf.empty:
     st.stop()
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def level_geometry(_geo, token: str, level: str, lang: str):
-    """Regions at the chosen level (economic regions dissolved from districts), code column
-    renamed to region_code so every chart works on either level, weights and GeoJSON."""
-    if level == S.PARENT:
-        name = S.PARENT_NAME if lang == "az" or "parent_name_en" not in _geo.columns else "parent_name_en"
-        g = spatial.dissolve_regions(_geo)[[S.PARENT, name, "geometry"]]
-        g = g.rename(columns={S.PARENT: S.REGION, name: S.REGION_NAME})
-    else:
-        g = _geo[[S.REGION, S.REGION_NAME, "geometry"]]
-    g = g.reset_index(drop=True)
-    return g, spatial.contiguity_weights(g), mc.geojson_of(g)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def level_measures(_ds, token: str, fkey: tuple, _f, level: str, _w) -> pd.DataFrame:
-    data = cache.rate_input(_ds, _f, by=(level,))
-    data = data[data[level].astype(str).isin(set(_ds.regions[level].astype(str)))]   # others: national only
-    if level != S.REGION:
-        data = data.rename(columns={level: S.REGION})
-    k = filters.PUBLIC_K if _f.public else 0
-    return spatial.regional_measures(data, data, standard=_f.std, w=_w, conf=_f.level,
-                                     suppress_below=k, unreliable_below=max(10, k), ci_method=_f.ci)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def wide_factors(_rf: pd.DataFrame, token: str, level: str, _regions, _pop) -> pd.DataFrame:
-    """One column per indicator (the latest year when several are given); at economic-region
-    level the population-weighted mean of the districts (spatial.aggregate_risk_factors)."""
-    d = _rf
-    if S.YEAR in d.columns and d[S.YEAR].notna().any():
-        d = d.sort_values(S.YEAR).groupby([S.REGION, S.INDICATOR], observed=True).tail(1)
-    if level == S.PARENT:
-        d = spatial.aggregate_risk_factors(d, _regions, _pop).rename(columns={S.PARENT: S.REGION})
-    out = d.pivot_table(index=S.REGION, columns=S.INDICATOR, values=S.VALUE, aggfunc="mean")
-    out.columns = [str(c) for c in out.columns]
-    return out
-
-
 fc = dataclasses.replace(f, er="all", district="all")
 level = filters.page_control("rf_level", S.REGION, [S.REGION, S.PARENT], lambda **kw: st.radio(
     f.t("maps.level"), horizontal=True,
     format_func=lambda v: f.t("maps.level_district") if v == S.REGION else f.t("maps.level_economic"), **kw))
 if level == S.PARENT and (ds.regions is None or S.PARENT not in ds.regions.columns):
     level = S.REGION
-geo, w, gj = level_geometry(ds.geo, ds.token, level, f.lang)
-m = level_measures(ds, ds.token, fc.key(), fc, level, w)
+geo, w, gj = cache.level_geometry(ds, level, f.lang)
+geo = geo.rename(columns={level: S.REGION})
+m = cache.regional_measures(ds, fc, level).rename(columns={level: S.REGION})
 if m.empty or not m["expected"].sum() > 0:
     st.info(f.t("app.empty"))
     st.stop()
-wide = wide_factors(rf, ds.token, level, ds.regions, ds.population)
+wide = cache.wide_risk_factors(ds, level)
 if level == S.PARENT:
     st.caption(f.t("maps.rf_aggregated"))
 factors = list(wide.columns)

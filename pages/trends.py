@@ -7,7 +7,6 @@ import streamlit as st
 
 from analytics import schema as S
 from analytics.charts import trends as charts
-from analytics.trends import joinpoint_table
 from app_support import cache, filters, widgets
 from app_support.text import md
 
@@ -94,27 +93,9 @@ if n_years < 3:
     st.stop()
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def fit(data: pd.DataFrame, series: str | None, selection: str, max_jp: str, weighted: bool, conf: float):
-    by = [series] if series else None
-    kw = dict(selection=selection, conf=conf,
-              max_joinpoints=None if max_jp == "auto" else int(max_jp))
-    segs, fitted, results = joinpoint_table(data, by=by, year="year", rate="value",
-                                            se="se" if weighted else None, **kw)
-    aapc = []
-    for key, res in results.items():
-        a, lo, hi = res.aapc(conf=conf)
-        row = {"segment": "AAPC", "start": res.year.min(), "end": res.year.max(), "apc": a, "lower": lo,
-               "upper": hi, "joinpoints": ", ".join(f"{j:g}" for j in res.joinpoints), "note": ""}
-        if series:
-            row[series] = key[0]
-        aapc.append(row)
-    return segs, fitted, pd.DataFrame(aapc)
-
-
 data = rates[[c for c in [series, "year", "count", "value", "se", "lower", "upper"] if c]].dropna(subset=["value"])
 data = data[data["value"] > 0] if not f.public else data
-segs, fitted, aapc = fit(data, series, selection, max_jp, weighted, f.level)
+segs, fitted, aapc = cache.joinpoint_fit(ds, data, series, selection, max_jp, weighted, f.level)
 
 site_text = f.site_name(f.site) if compare != "site" else f.t("trends.compare.site")
 for note in segs.loc[segs["note"].fillna("") != "", [c for c in [series, "note"] if c]].itertuples(index=False):

@@ -26,18 +26,15 @@ STATUS_COLOURS = {"good": OKABE_ITO["bluish_green"], "acceptable": OKABE_ITO["or
 STATUS_KEYS = {"good": "charts.quality_meets", "acceptable": "charts.quality_acceptable",
                "poor": "charts.quality_misses", "none": "charts.quality_no_target"}
 # Used when analytics.quality is not importable; same values as its targets() table.
-_FALLBACK_TARGETS = {"mv_pct": ("higher", 90.0, 80.0), "dco_pct": ("lower", 5.0, 10.0)}
 _LOWER_IS_BETTER = ("dco", "clinical", "unknown", "c80", "c76", "mi_ratio")
 _SITE_COLUMNS = (schema.SITE_CI5, schema.SITE_GLOBOCAN, "site")
 
 
 def indicator_targets() -> dict[str, tuple[str, float, float]]:
     """``{indicator: (direction, good, acceptable)}`` from analytics.quality.targets()."""
-    try:
-        from analytics.quality import targets
-        tab = targets()
-    except Exception:   # quality module absent or older: keep the charts usable
-        return dict(_FALLBACK_TARGETS)
+    from analytics.quality import targets   # not at the top: quality imports the heavier ingest modules
+
+    tab = targets()
     return {r.indicator: (r.direction, float(r.good), float(r.acceptable)) for r in tab.itertuples()}
 
 

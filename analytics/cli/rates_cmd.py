@@ -92,13 +92,9 @@ def _read_table(path: str) -> pd.DataFrame:
 
 
 def _population(path: str) -> pd.DataFrame:
-    for module in ("analytics.readers", "analytics.auxiliary"):
-        try:
-            reader = getattr(__import__(module, fromlist=["read_population"]), "read_population")
-        except (ImportError, AttributeError):
-            continue
-        return reader(path)
-    return _read_table(path)      # no reader module: a long table with the schema's columns
+    from analytics.readers import read_population
+
+    return read_population(path)
 
 
 def _inputs(args) -> tuple[pd.DataFrame, list[str], str]:

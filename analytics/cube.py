@@ -1,0 +1,319 @@
+"""Case and person-year cubes: any selection of a registry's counts in a few array slices.
+
+A registry's counted events (incident tumours, or deaths) are summed once into an array
+``[year, sex, district, age group, site]`` and its population into ``[year, sex, district,
+age group]``. A *selection* (period, sexes, districts, age groups, one site or all) is then a few
+boolean slices and a sum, which is what lets a dashboard answer every filter change at once.
+
+Two strategies give the same frame for every selection:
+
+* :class:`DenseCube` holds both arrays in memory (fast; used while the array is small);
+* :class:`SparseCube` keeps the event and population tables and groups them per selection
+  (for registries with very many areas × sites).
+
+:func:`build_cube` chooses by size. Both return the input of :func:`analytics.rates.dsr`: the
+``by`` columns, ``age_group``, ``count``, ``population``; the grid is the full product of the
+selected axis labels (zero counts kept), and cases of unknown age appear as rows with no age
+group and no population, only when the selection spans every age group.
+
+An optional ``key_sum`` column of the events (the sum of each event's record key, see
+:mod:`analytics.disclosure`) is carried through every selection in the same way as ``count``,
+so that a published cell's key is known without the records.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from analytics import schema as S
+
+SITE = "site"
+C44 = "c44"
+KEY_SUM = "key_sum"
+ALL_SITES, ALL_BUT_C44 = "all", "all_but_c44"
+UNKNOWN_AGE = "unknown"
+SEX_AXIS = (S.MALE, S.FEMALE, S.UNKNOWN_SEX)
+EVENT_COLUMNS = [S.YEAR, S.SEX, S.REGION, S.AGE_GROUP, SITE, C44, S.COUNT]
+BY_COLUMNS = (S.YEAR, S.SEX, S.REGION, S.PARENT, SITE)
+MAX_DENSE_CELLS = 40_000_000   # above this (very many areas x sites) the sparse strategy is used
+
+
+@dataclasses.dataclass(frozen=True)
+class Selection:
+    """What a view counts: a period, sexes, districts, age groups and a site (or all sites).
+
+    ``regions`` None means the whole country. ``site`` is a site-group label of the cube's site
+    list, :data:`ALL_SITES` or :data:`ALL_BUT_C44` (all sites but non-melanoma skin, C44).
+    Cases of unknown age belong to the selection only when ``ages`` holds every age group.
+    """
+
+    years: tuple[int, int]
+    sexes: tuple[int, ...] = SEX_AXIS
+    regions: tuple[str, ...] | None = None
+    ages: tuple[str, ...] = tuple(S.AGE_GROUPS)
+    site: str = ALL_SITES
+
+    def __post_init__(self) -> None:
+        y0, y1 = self.years
+        if y0 > y1:
+            raise ValueError(f"Selection.years must be (first, last), got {self.years}")
+        bad = [a for a in self.ages if a not in S.AGE_GROUPS]
+        if bad:
+            raise ValueError(f"Selection.ages: unknown age groups {bad}; use labels of {S.AGE_GROUPS}")
+        bad = [s for s in self.sexes if s not in SEX_AXIS]
+        if bad:
+            raise ValueError(f"Selection.sexes: unknown sex codes {bad}; use {SEX_AXIS}")
+
+    @property
+    def all_ages(self) -> bool:
+        return set(self.ages) == set(S.AGE_GROUPS)
+
+    def replace(self, **changes) -> "Selection":
+        return dataclasses.replace(self, **changes)
+
+
+# --- events -------------------------------------------------------------------------------
+def events_from_records(records: pd.DataFrame, site_column: str, *, key: str | None = None) -> pd.DataFrame:
+    """Counted tumours (``included``) summed per year, sex, district, age group and site.
+
+    Unknown sex becomes 9 and unknown age the age group :data:`UNKNOWN_AGE`; records without a
+    year or a district cannot be placed and are left out (the ingest reconciliation counts them).
+    With ``key`` (a column of per-record keys) the events carry ``key_sum`` as well.
+    """
+    r = records.loc[records[S.INCLUDED].fillna(False).astype(bool)]
+    r = r.loc[r[S.YEAR].notna() & r[S.REGION].notna()]
+    df = pd.DataFrame({
+        S.YEAR: r[S.YEAR].astype("int64").to_numpy(),
+        S.SEX: r[S.SEX].fillna(S.UNKNOWN_SEX).astype("int64").to_numpy(),
+        S.REGION: r[S.REGION].astype(str).to_numpy(),
+        S.AGE_GROUP: r[S.AGE_GROUP].astype(object).where(r[S.AGE_GROUP].notna(), UNKNOWN_AGE).astype(str).to_numpy(),
+        SITE: r[site_column].astype(object).where(r[site_column].notna(), "").astype(str).to_numpy(),
+        C44: r[S.ICD10].astype(str).str.startswith("C44").to_numpy(),
+        S.COUNT: np.ones(len(r), dtype="int64"),
+    })
+    if key is not None:
+        df[KEY_SUM] = r[key].to_numpy("int64")
+    return df.groupby(EVENT_COLUMNS[:-1], observed=True, sort=False).sum().reset_index()
+
+
+def _check_events(events: pd.DataFrame) -> None:
+    missing = [c for c in EVENT_COLUMNS if c not in events.columns]
+    if missing:
+        raise ValueError(f"events lack column(s) {missing}; expected {EVENT_COLUMNS}")
+
+
+# --- the two strategies -------------------------------------------------------------------
+class _Axes:
+    """Axis labels shared by both strategies, so that both produce the same grid."""
+
+    def __init__(self, events: pd.DataFrame, population: pd.DataFrame, parents: dict[str, str]):
+        self.years = np.array(sorted(set(population[S.YEAR].dropna().astype(int))
+                                     | set(events[S.YEAR].astype(int))), dtype="int64")
+        self.regions = np.array(sorted(set(population[S.REGION].dropna().astype(str))
+                                       | set(events[S.REGION].astype(str))), dtype=object)
+        self.parents = np.array([parents.get(c, "") or "" for c in self.regions], dtype=object)
+        self.ages = np.array(list(S.AGE_GROUPS) + [UNKNOWN_AGE], dtype=object)
+        self.sites = np.array(sorted(set(events[SITE].astype(str))), dtype=object)
+        self.c44_sites = frozenset(events.loc[events[C44].astype(bool), SITE].astype(str))
+        self.has_keys = KEY_SUM in events.columns
+
+    def masks(self, sel: Selection, by: Sequence[str], all_sites: bool):
+        ym = (self.years >= sel.years[0]) & (self.years <= sel.years[1])
+        sm = np.isin(SEX_AXIS, sel.sexes)
+        if S.SEX in by:
+            sm &= np.array(SEX_AXIS) != S.UNKNOWN_SEX   # no person-years for unknown sex
+        rm = np.ones(len(self.regions), bool) if sel.regions is None else np.isin(self.regions, list(sel.regions))
+        am = np.isin(self.ages, list(sel.ages) + ([UNKNOWN_AGE] if sel.all_ages else []))
+        km = np.ones(len(self.sites), bool)
+        if SITE not in by and not all_sites:
+            if sel.site == ALL_BUT_C44:
+                km = ~np.isin(self.sites, list(self.c44_sites))
+            elif sel.site != ALL_SITES:
+                km = self.sites == sel.site
+        return ym, sm, rm, am, km
+
+
+def _check_by(by: Sequence[str]) -> list[str]:
+    by = list(by)
+    bad = [b for b in by if b not in BY_COLUMNS]
+    if bad:
+        raise ValueError(f"by: unknown column(s) {bad}; choose from {BY_COLUMNS}")
+    if S.REGION in by and S.PARENT in by:
+        raise ValueError("by: group by districts (region_code) or economic regions (parent_code), not both")
+    return by
+
+
+def _finish(out: pd.DataFrame, by: list[str], keys: bool) -> pd.DataFrame:
+    """Common tail: types, unknown-age rows only where they hold cases, column order."""
+    for col in (S.YEAR, S.SEX):
+        if col in out:
+            out[col] = out[col].astype("int64")
+    for col in (S.REGION, S.PARENT, SITE, S.AGE_GROUP):
+        if col in out:
+            out[col] = out[col].astype(str)
+    unknown = out[S.AGE_GROUP] == UNKNOWN_AGE
+    if unknown.any():
+        out = out[~unknown | (out[S.COUNT] > 0)].copy()
+        unknown = out[S.AGE_GROUP] == UNKNOWN_AGE
+        out[S.AGE_GROUP] = out[S.AGE_GROUP].where(~unknown, None)
+        out.loc[unknown, S.POPULATION] = np.nan
+    cols = by + [S.AGE_GROUP, S.COUNT, S.POPULATION] + ([KEY_SUM] if keys else [])
+    return out[cols].reset_index(drop=True)
+
+
+class DenseCube:
+    """Events as a dense array [year, sex, district, age group, site] (and their key sums),
+    person-years as [year, sex, district, age group]."""
+
+    def __init__(self, events: pd.DataFrame, population: pd.DataFrame, parents: dict[str, str]):
+        _check_events(events)
+        ax = self.axes = _Axes(events, population, parents)
+        shape = (len(ax.years), len(SEX_AXIS), len(ax.regions), len(ax.ages), len(ax.sites))
+        self.shape = shape
+        pos = [pd.Index(a).get_indexer(v) for a, v in (
+            (ax.years, events[S.YEAR].astype("int64").to_numpy()), (SEX_AXIS, events[S.SEX].astype("int64").to_numpy()),
+            (ax.regions, events[S.REGION].astype(str).to_numpy()), (ax.ages, events[S.AGE_GROUP].astype(str).to_numpy()),
+            (ax.sites, events[SITE].astype(str).to_numpy()))]
+        keep = np.all([p >= 0 for p in pos], axis=0)
+        flat = np.ravel_multi_index([p[keep] for p in pos], shape)
+        size = int(np.prod(shape))
+        self.cases = np.bincount(flat, weights=events[S.COUNT].to_numpy(float)[keep], minlength=size) \
+            .reshape(shape).astype(np.int64)
+        self.keys = None
+        if ax.has_keys:
+            self.keys = np.bincount(flat, weights=events[KEY_SUM].to_numpy(float)[keep], minlength=size) \
+                .reshape(shape).astype(np.int64)
+        p = population
+        ppos = [pd.Index(a).get_indexer(v) for a, v in (
+            (ax.years, p[S.YEAR].astype("int64").to_numpy()), (SEX_AXIS, p[S.SEX].astype("int64").to_numpy()),
+            (ax.regions, p[S.REGION].astype(str).to_numpy()), (ax.ages, p[S.AGE_GROUP].astype(str).to_numpy()))]
+        keep = np.all([q >= 0 for q in ppos], axis=0)
+        pflat = np.ravel_multi_index([q[keep] for q in ppos], shape[:4])
+        self.pop = np.bincount(pflat, weights=p[S.POPULATION].to_numpy(float)[keep],
+                               minlength=int(np.prod(shape[:4]))).reshape(shape[:4])
+
+    @property
+    def c44_sites(self) -> frozenset:
+        return self.axes.c44_sites
+
+    @property
+    def sites(self) -> np.ndarray:
+        return self.axes.sites
+
+    def select(self, sel: Selection, by: Sequence[str] = (), *, all_sites: bool = False) -> pd.DataFrame:
+        """Counts and person-years of ``sel`` by ``by`` + age group (see the module docstring).
+
+        ``all_sites``: count every site whatever ``sel.site`` says (a denominator for shares)."""
+        by = _check_by(by)
+        ax = self.axes
+        ym, sm, rm, am, km = ax.masks(sel, by, all_sites)
+        arrays = [self.cases] + ([self.keys] if self.keys is not None else [])
+        arrays = [a.compress(ym, 0).compress(sm, 1).compress(rm, 2).compress(am, 3).compress(km, 4) for a in arrays]
+        p = self.pop.compress(ym, 0).compress(sm, 1).compress(rm, 2).compress(am, 3)
+        labels = [ax.years[ym], np.array(SEX_AXIS)[sm], ax.regions[rm], ax.ages[am], ax.sites[km]]
+        if S.PARENT in by:
+            # districts -> economic regions: one-hot matrix product along the district axis
+            par = ax.parents[rm]
+            uniq = np.array(sorted(set(par)), dtype=object)
+            onehot = (par[:, None] == uniq[None, :]).astype(np.int64)
+            arrays = [np.moveaxis(np.tensordot(a, onehot, axes=([2], [0])), -1, 2) for a in arrays]
+            p = np.moveaxis(np.tensordot(p, onehot.astype(float), axes=([2], [0])), -1, 2)
+            labels[2] = uniq
+        names = [S.YEAR, S.SEX, S.PARENT if S.PARENT in by else S.REGION, S.AGE_GROUP, SITE]
+        keep_axes = [i for i, n in enumerate(names) if n in by or n == S.AGE_GROUP]
+        arrays = [a.sum(axis=tuple(i for i in range(5) if i not in keep_axes)) for a in arrays]
+        p = p.sum(axis=tuple(i for i in range(4) if i not in keep_axes))
+        if SITE in by:
+            present = arrays[0].reshape(-1, arrays[0].shape[-1]).sum(axis=0) > 0
+            arrays = [a[..., present] for a in arrays]
+            labels[4] = labels[4][present]
+            p = np.broadcast_to(p[..., None], arrays[0].shape)
+        kept = [labels[i] for i in keep_axes]
+        grid = np.meshgrid(*kept, indexing="ij")
+        out = pd.DataFrame({names[i]: g.ravel() for i, g in zip(keep_axes, grid)})
+        out[S.COUNT] = arrays[0].ravel().astype("int64")
+        out[S.POPULATION] = np.asarray(p, float).ravel()
+        if self.keys is not None:
+            out[KEY_SUM] = arrays[1].ravel().astype("int64")
+        return _finish(out, by, self.keys is not None)
+
+
+class SparseCube:
+    """The same selections as :class:`DenseCube`, grouped from the event and population tables
+    per call (memory proportional to the data, not to the product of the axes)."""
+
+    def __init__(self, events: pd.DataFrame, population: pd.DataFrame, parents: dict[str, str]):
+        _check_events(events)
+        ax = self.axes = _Axes(events, population, parents)
+        parent_of = dict(zip(ax.regions, ax.parents))
+        self.events = events.assign(**{S.YEAR: events[S.YEAR].astype("int64"), S.SEX: events[S.SEX].astype("int64"),
+                                       S.REGION: events[S.REGION].astype(str), S.AGE_GROUP: events[S.AGE_GROUP].astype(str),
+                                       SITE: events[SITE].astype(str)})
+        self.events[S.PARENT] = self.events[S.REGION].map(parent_of)
+        pop = population.loc[population[S.YEAR].notna() & population[S.REGION].notna()]
+        self.pop = pd.DataFrame({S.YEAR: pop[S.YEAR].astype("int64").to_numpy(), S.SEX: pop[S.SEX].astype("int64").to_numpy(),
+                                 S.REGION: pop[S.REGION].astype(str).to_numpy(), S.AGE_GROUP: pop[S.AGE_GROUP].astype(str).to_numpy(),
+                                 S.POPULATION: pop[S.POPULATION].astype(float).to_numpy()})
+        self.pop[S.PARENT] = self.pop[S.REGION].map(parent_of)
+
+    c44_sites = DenseCube.c44_sites
+    sites = DenseCube.sites
+
+    def select(self, sel: Selection, by: Sequence[str] = (), *, all_sites: bool = False) -> pd.DataFrame:
+        by = _check_by(by)
+        ax = self.axes
+        ym, sm, rm, am, km = ax.masks(sel, by, all_sites)
+        region_col = S.PARENT if S.PARENT in by else S.REGION
+        labels = {S.YEAR: ax.years[ym], S.SEX: np.array(SEX_AXIS)[sm], S.AGE_GROUP: ax.ages[am], SITE: ax.sites[km],
+                  S.REGION: ax.regions[rm], S.PARENT: np.array(sorted(set(ax.parents[rm])), dtype=object)}
+
+        def keep(df: pd.DataFrame, with_site: bool) -> pd.Series:
+            m = (df[S.YEAR].isin(labels[S.YEAR]) & df[S.SEX].isin(labels[S.SEX])
+                 & df[S.REGION].isin(labels[S.REGION]) & df[S.AGE_GROUP].isin(labels[S.AGE_GROUP]))
+            return m & df[SITE].isin(labels[SITE]) if with_site else m
+
+        ev = self.events.loc[keep(self.events, True)]
+        value_cols = [S.COUNT] + ([KEY_SUM] if ax.has_keys else [])
+        case_keys = by + [S.AGE_GROUP]
+        cases = ev.groupby(case_keys, observed=True)[value_cols].sum()
+        pop_keys = [b for b in by if b != SITE] + [S.AGE_GROUP]
+        people = self.pop.loc[keep(self.pop, False)].groupby(pop_keys, observed=True)[S.POPULATION].sum()
+        if SITE in by:
+            labels[SITE] = np.array(sorted(set(ev.loc[ev[S.COUNT] > 0, SITE])), dtype=object)
+        axes_order = [c for c in (S.YEAR, S.SEX, region_col, S.AGE_GROUP, SITE) if c in case_keys]
+        out = _reindex(cases, axes_order, [labels[c] for c in axes_order], 0).reset_index()
+        pidx = pd.MultiIndex.from_frame(out[pop_keys]) if len(pop_keys) > 1 else pd.Index(out[pop_keys[0]])
+        people = people.reorder_levels(pop_keys) if len(pop_keys) > 1 else people
+        out[S.POPULATION] = people.reindex(pidx).fillna(0.0).to_numpy()
+        out = out[[c for c in by if c in out] + [S.AGE_GROUP] + value_cols + [S.POPULATION]]
+        return _finish(out, by, ax.has_keys)
+
+
+def _reindex(values: pd.DataFrame, names: list[str], labels: list, fill) -> pd.DataFrame:
+    """``values`` (grouped by ``names``, in any level order) on the full product of ``labels``."""
+    if len(names) == 1:
+        return values.reindex(pd.Index(labels[0], name=names[0]), fill_value=fill)
+    full = pd.MultiIndex.from_product(labels, names=names)
+    return values.reorder_levels(names).reindex(full, fill_value=fill)
+
+
+Cube = DenseCube | SparseCube
+
+
+def build_cube(events: pd.DataFrame, population: pd.DataFrame, parents: dict[str, str], *,
+               strategy: str = "auto") -> Cube:
+    """A cube over ``events`` (see :func:`events_from_records`) and ``population``.
+
+    ``parents``: district -> economic region. ``strategy``: ``"auto"`` (dense unless the array
+    would exceed :data:`MAX_DENSE_CELLS` cells), ``"dense"`` or ``"sparse"``.
+    """
+    if strategy not in ("auto", "dense", "sparse"):
+        raise ValueError(f"strategy must be 'auto', 'dense' or 'sparse', got {strategy!r}")
+    if strategy == "auto":
+        ax = _Axes(events, population, parents)
+        cells = len(ax.years) * len(SEX_AXIS) * len(ax.regions) * len(ax.ages) * max(len(ax.sites), 1)
+        strategy = "dense" if cells <= MAX_DENSE_CELLS else "sparse"
+    return (DenseCube if strategy == "dense" else SparseCube)(events, population, parents)

@@ -1,0 +1,61 @@
+"""The app's pages and its navigation (``st.navigation``), used by app.py and by a page that
+was requested before app.py ever ran in this process.
+
+With a folder named ``pages/``, Streamlit starts each process in its legacy multipage mode:
+the first request for a page URL executes that page file alone (no page config, a navigation
+listing every file). Calling ``st.navigation`` — the public API — ends that mode; a page that
+finds it was not started through :func:`run` therefore declares the navigation itself and
+reruns, so the next run goes through app.py. AppTest starts every run in that mode and
+cannot rerun without swallowing the test's clicks: there the page simply runs on.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+import streamlit as st
+
+from app_support.text import t
+
+ROOT = Path(__file__).resolve().parents[1]
+# (file stem, material icon); the URL path of each page is its stem; the first is the default.
+PAGES = [
+    ("overview", ":material/dashboard:"),
+    ("incidence", ":material/bar_chart:"),
+    ("quality", ":material/fact_check:"),
+    ("data", ":material/upload_file:"),
+    ("methods", ":material/menu_book:"),
+    ("trends", ":material/trending_up:"),
+    ("prevalence", ":material/groups:"),
+    ("projections", ":material/timeline:"),
+    ("maps", ":material/map:"),
+    ("risk_factors", ":material/query_stats:"),
+]
+_run = threading.local()   # per script thread: is this run inside run()?
+
+
+def pages(lang: str) -> list:
+    """``st.Page`` objects of the pages whose file exists, titled in ``lang``."""
+    return [st.Page(str(ROOT / "pages" / f"{stem}.py"), title=t(f"app.page.{stem}", lang), icon=icon,
+                    url_path=stem, default=(i == 0))
+            for i, (stem, icon) in enumerate(PAGES) if (ROOT / "pages" / f"{stem}.py").exists()]
+
+
+def run(lang: str) -> None:
+    """app.py: declare the navigation and run the requested page."""
+    page = st.navigation(pages(lang))
+    _run.inside = True
+    try:
+        page.run()
+    finally:
+        _run.inside = False
+
+
+def ensure(lang: str) -> None:
+    """Called first by every page: when the page runs outside :func:`run` (the legacy mode
+    above), declare the navigation and rerun through app.py (not under AppTest)."""
+    if getattr(_run, "inside", False) or "streamlit.testing.v1.app_test" in sys.modules:
+        return
+    st.navigation(pages(lang), position="hidden")
+    st.rerun()

@@ -1,0 +1,143 @@
+"""analytics.cube: the dense and the sparse strategy give identical frames, and both equal a
+plain pandas aggregation of the records written here without the cube."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analytics import cube as C
+from analytics import schema as S
+
+
+@pytest.fixture(scope="module")
+def demo():
+    from analytics import demo as demo_mod
+
+    return demo_mod.load_demo(), demo_mod.load_demo_regions()
+
+
+@pytest.fixture(scope="module")
+def cubes(demo):
+    reg, geo = demo
+    parents = dict(zip(geo[S.REGION].astype(str), geo[S.PARENT].astype(str)))
+    events = C.events_from_records(reg.records, S.SITE_CI5)
+    return (C.build_cube(events, reg.population, parents, strategy="dense"),
+            C.build_cube(events, reg.population, parents, strategy="sparse"), parents)
+
+
+def brute_force(reg, parents, sel: C.Selection, by: list[str]) -> pd.DataFrame:
+    """Counts and person-years of a selection straight from records and population (no cube)."""
+    r = reg.records
+    r = r[r[S.INCLUDED].fillna(False).astype(bool) & r[S.YEAR].between(*sel.years)]
+    r = r[r[S.SEX].fillna(9).astype(int).isin(sel.sexes)]
+    if S.SEX in by:
+        r = r[r[S.SEX].fillna(9).astype(int) != 9]
+    if sel.regions is not None:
+        r = r[r[S.REGION].astype(str).isin(sel.regions)]
+    ages = r[S.AGE_GROUP].astype(object)
+    r = r[ages.isin(sel.ages) | (ages.isna() & sel.all_ages)]
+    if "site" not in by:
+        if sel.site == C.ALL_BUT_C44:
+            r = r[~r[S.ICD10].astype(str).str.startswith("C44")]
+        elif sel.site != C.ALL_SITES:
+            r = r[r[S.SITE_CI5] == sel.site]
+    r = r.assign(site=r[S.SITE_CI5].astype(str), **{S.PARENT: r[S.REGION].astype(str).map(parents)})
+    cases = r.groupby(by + [S.AGE_GROUP], dropna=False, observed=True).size().rename("count")
+    p = reg.population
+    p = p[p[S.YEAR].between(*sel.years) & p[S.SEX].isin(sel.sexes) & p[S.AGE_GROUP].isin(sel.ages)]
+    if sel.regions is not None:
+        p = p[p[S.REGION].astype(str).isin(sel.regions)]
+    p = p.assign(**{S.PARENT: p[S.REGION].astype(str).map(parents)})
+    pkeys = [b for b in by if b != "site"] + [S.AGE_GROUP]
+    pop = p.groupby(pkeys, observed=True)[S.POPULATION].sum()
+    return cases.reset_index(), pop.reset_index()
+
+
+SITES = ["Stomach", "Breast", "Prostate", "Lung (incl. trachea and bronchus)", C.ALL_SITES, C.ALL_BUT_C44]
+BYS = [[], ["sex"], ["year", "sex"], ["site"], [S.REGION], [S.PARENT], ["sex", "site"], ["year", S.PARENT]]
+
+
+@st.composite
+def selections(draw):
+    y0 = draw(st.integers(2010, 2024))
+    y1 = draw(st.integers(y0, 2024))
+    sexes = draw(st.sampled_from([(1, 2, 9), (1,), (2,), (1, 2)]))
+    a0 = draw(st.integers(0, 17))
+    a1 = draw(st.integers(a0, 17))
+    ages = tuple(S.AGE_GROUPS[a0:a1 + 1])
+    regions = draw(st.sampled_from([None, ("AZE-1676",), ("AZE-1676", "AZE-2422", "AZE-1697")]))
+    site = draw(st.sampled_from(SITES))
+    return C.Selection(years=(y0, y1), sexes=sexes, regions=regions, ages=ages, site=site), draw(st.sampled_from(BYS))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=selections())
+def test_dense_and_sparse_cubes_agree_with_a_plain_aggregation(demo, cubes, case):
+    sel, by = case
+    dense, sparse, parents = cubes
+    a = dense.select(sel, by)
+    b = sparse.select(sel, by)
+    pd.testing.assert_frame_equal(a, b, check_dtype=True)
+    cases, pop = brute_force(demo[0], parents, sel, by)
+    # every case of the selection is in the frame (known and unknown age), none invented
+    assert int(a[S.COUNT].sum()) == int(cases["count"].sum())
+    known = a[a[S.AGE_GROUP].notna()]
+    got = _as_dict(known, by + [S.AGE_GROUP], S.COUNT)
+    want = _as_dict(cases[cases[S.AGE_GROUP].notna()], by + [S.AGE_GROUP], "count")
+    assert {k: v for k, v in got.items() if v} == want
+    if "site" in by and known.empty:
+        return   # no site has a case in the selection: no rows to carry person-years
+    # person-years: every (by without site) x age cell once
+    pkeys = [b for b in by if b != "site"] + [S.AGE_GROUP]
+    gp = _as_dict(known.drop_duplicates(pkeys), pkeys, S.POPULATION)
+    wp = _as_dict(pop, pkeys, S.POPULATION)
+    assert {k: v for k, v in gp.items() if v} == {k: v for k, v in wp.items() if v}
+
+
+def _as_dict(df: pd.DataFrame, keys: list[str], value: str) -> dict:
+    """{(key values as text...): summed value} — comparable whatever the column dtypes."""
+    keys_text = [df[k].astype(str).to_numpy() for k in keys]
+    out: dict = {}
+    for key, v in zip(zip(*keys_text), df[value].to_numpy(float)):
+        out[key] = out.get(key, 0.0) + float(v)
+    return out
+
+
+def test_unknown_age_only_when_every_age_group_is_selected(cubes):
+    dense, _, _ = cubes
+    full = dense.select(C.Selection(years=(2010, 2024)))
+    assert full[S.AGE_GROUP].isna().sum() == 1 and full.loc[full[S.AGE_GROUP].isna(), S.POPULATION].isna().all()
+    part = dense.select(C.Selection(years=(2010, 2024), ages=tuple(S.AGE_GROUPS[:-1])))
+    assert part[S.AGE_GROUP].notna().all()
+
+
+def test_key_sums_travel_with_the_counts(demo):
+    reg, geo = demo
+    parents = dict(zip(geo[S.REGION].astype(str), geo[S.PARENT].astype(str)))
+    rec = reg.records.assign(rkey=np.arange(len(reg.records), dtype="int64") % 997)
+    events = C.events_from_records(rec, S.SITE_CI5, key="rkey")
+    sel = C.Selection(years=(2020, 2024), sexes=(2,), site="Breast")
+    for strategy in ("dense", "sparse"):
+        out = C.build_cube(events, reg.population, parents, strategy=strategy).select(sel, ["year"])
+        r = rec[rec[S.INCLUDED] & rec[S.YEAR].between(2020, 2024) & (rec[S.SEX] == 2) & (rec[S.SITE_CI5] == "Breast")]
+        want = r.groupby(S.YEAR)["rkey"].sum()
+        got = out.groupby("year")[C.KEY_SUM].sum()
+        assert got.to_dict() == {int(k): int(v) for k, v in want.items()}
+
+
+@pytest.mark.parametrize("bad", [dict(years=(2020, 2010)), dict(years=(2010, 2020), ages=("0-5",)),
+                                 dict(years=(2010, 2020), sexes=(3,))])
+def test_selection_rejects_impossible_values(bad):
+    with pytest.raises(ValueError):
+        C.Selection(**bad)
+
+
+def test_unknown_grouping_and_strategy_are_errors(cubes):
+    dense, _, _ = cubes
+    with pytest.raises(ValueError, match="by"):
+        dense.select(C.Selection(years=(2020, 2020)), ["age"])
+    with pytest.raises(ValueError, match="strategy"):
+        C.build_cube(pd.DataFrame(columns=C.EVENT_COLUMNS), pd.DataFrame(), {}, strategy="fast")

@@ -37,10 +37,6 @@ NOT_COUNTED = "not_counted_by_default"
 ASSUMPTION_TEXT = ASSUMPTIONS
 
 
-def _quality_checks() -> dict[str, str]:
-    """check id -> generic message of the validation checks (per-record texts vary)."""
-    return {c.id: c.message for c in quality.CHECKS}
-
 NOT_MALIGNANT_REASON = "not counted by default (behaviour not malignant)"
 
 
@@ -106,7 +102,7 @@ class RegistryData:
             by_check = warn.groupby(warn["check"].astype(str), sort=False).agg(
                 n=(S.ROW, "size"), message=("message", "first"))
             for cid, r in by_check.sort_values("n", ascending=False, kind="stable").iterrows():
-                text = r.message if cid not in _quality_checks() else _quality_checks()[cid]
+                text = quality.check_message(cid)      # the check's own sentence, not one record's
                 lines.append(f"  - {text} [{cid}]: {int(r.n):,}")
         dropped = ", ".join(f"{c} ({k})" for c, k in self.dropped_columns.items()) or "none"
         lines.append(f"Identifier columns dropped at read time: {dropped}")

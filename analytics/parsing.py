@@ -247,6 +247,13 @@ def parse_text(s: pd.Series) -> pd.Series:
     with Arrow string kernels instead of factorising."""
     import pyarrow as pa
     import pyarrow.compute as pc
+    if isinstance(s.dtype, pd.CategoricalDtype):     # cleaned once per category, then spread
+        cats = parse_text(pd.Series(s.cat.categories.astype(str)))
+        codes = s.cat.codes.to_numpy()
+        arr = pa.array(cats.array, type=pa.large_string(), from_pandas=True)
+        taken = arr.take(pa.array(np.where(codes >= 0, codes, 0))).to_pandas()
+        out = pd.Series(taken, dtype="str")
+        return out.where(codes >= 0) if (codes < 0).any() else out
     if pd.api.types.is_float_dtype(s.dtype):
         s = s.astype("Int64")          # 1.0 -> "1", not "1.0"
     arr = pa.array(s.astype("str").array, type=pa.large_string()) if not isinstance(

@@ -94,137 +94,146 @@ def identifier_by_header(header: object) -> str | None:
     return None
 
 
-def _strings(values) -> "pa.Array":
-    """Non-empty stripped values as an Arrow string array (any pandas/Arrow/list input)."""
+MIN_PHONE_CHARS = 10     # the shortest text PHONE_PATTERN can match with 9 digits: "+" and 9 digits
+
+
+def _arrow_text(values):
+    """Values as an Arrow (chunked) string array, stripped, nulls kept, without copying the
+    column first (Arrow-backed pandas columns are taken as they are)."""
     import pyarrow as pa
     import pyarrow.compute as pc
-    if isinstance(values, pa.ChunkedArray):
-        arr = values.combine_chunks()
-    elif isinstance(values, pa.Array):
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
         arr = values
     else:
         s = values if isinstance(values, pd.Series) else pd.Series(values)
         if pd.api.types.is_float_dtype(s.dtype):
             s = s.astype("Int64")
-        arr = pa.array(s.astype("str").array, type=pa.large_string()) if not isinstance(
-            s.dtype, pd.StringDtype) else pa.array(s.array, type=pa.large_string())
+        if isinstance(s.dtype, pd.CategoricalDtype) or not pd.api.types.is_string_dtype(s.dtype):
+            s = s.astype("str")
+        arr = pa.array(s.array, from_pandas=True) if not hasattr(s.array, "__arrow_array__") else s.array.__arrow_array__()
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         arr = pc.cast(arr, pa.large_string())
-    arr = pc.utf8_trim_whitespace(arr)
-    return pc.filter(arr, pc.fill_null(pc.greater(pc.utf8_length(arr), 0), False))
+    return pc.utf8_trim_whitespace(arr)
 
 
-def _kind_masks(arr, address: bool) -> dict[str, np.ndarray]:
-    """Per-value masks (e-mail, phone, street) over an Arrow string array; linear time.
-    Missing values are False."""
+def _count(mask) -> int:
     import pyarrow.compute as pc
+    return int(pc.sum(mask).as_py() or 0)
 
-    def match(pattern):
-        return pc.fill_null(pc.match_substring_regex(arr, pattern), False).to_numpy(zero_copy_only=False)
 
-    out = {KIND_EMAIL: match(EMAIL_PATTERN)}
-    phone = match(PHONE_PATTERN)
-    if phone.any():        # digits counted only where the shape matched (counting is the costly part)
-        idx = np.flatnonzero(phone)
-        digits = pc.count_substring_regex(arr.take(idx), r"\d").to_numpy(zero_copy_only=False)
-        phone[idx] = (digits >= PHONE_DIGITS[0]) & (digits <= PHONE_DIGITS[1])
-    out[KIND_PHONE] = phone
+def _phone_mask(arr) -> np.ndarray:
+    """Per value: the phone shape and 9-15 digits; only values long enough are looked at."""
+    import pyarrow.compute as pc
+    found = np.zeros(len(arr), dtype=bool)
+    long = pc.fill_null(pc.greater_equal(pc.utf8_length(arr), MIN_PHONE_CHARS), False)
+    idx = np.flatnonzero(np.asarray(long))
+    if not len(idx):
+        return found
+    cand = arr.take(idx)
+    shape = np.asarray(pc.fill_null(pc.match_substring_regex(cand, PHONE_PATTERN), False))
+    if shape.any():
+        sub = np.flatnonzero(shape)
+        digits = np.asarray(pc.count_substring_regex(cand.take(sub), r"\d"))
+        found[idx[sub[(digits >= PHONE_DIGITS[0]) & (digits <= PHONE_DIGITS[1])]]] = True
+    return found
+
+
+def _kind_counts(arr, address: bool, threshold: float) -> tuple[int, dict[str, int]]:
+    """Non-empty values and, per kind (e-mail, phone, street), how many values are of that kind;
+    a kind is counted exactly only when a cheap necessary condition (an '@'; at least
+    MIN_PHONE_CHARS characters) leaves it able to reach ``threshold``."""
+    import pyarrow.compute as pc
+    lengths = pc.utf8_length(arr)
+    n = _count(pc.greater(lengths, 0))
+    out: dict[str, int] = {}
+    if n == 0:
+        return 0, out
+    need = threshold * n
+    if _count(pc.match_substring(arr, "@")) >= need:
+        out[KIND_EMAIL] = _count(pc.match_substring_regex(arr, EMAIL_PATTERN))
+    if _count(pc.greater_equal(lengths, MIN_PHONE_CHARS)) >= need:
+        out[KIND_PHONE] = int(_phone_mask(arr).sum())
     if address:
-        street = np.ones(len(arr), dtype=bool)
+        street = pc.greater(lengths, 0)
         for part in STREET_PARTS:
-            street &= match(part)
-        out[KIND_ADDRESS] = street
-    return out
+            street = pc.and_kleene(street, pc.match_substring_regex(arr, part))
+        out[KIND_ADDRESS] = _count(street)
+    return n, out
+
+
+def _categories_and_counts(values):
+    """For a categorical column: (its categories, how often each occurs), else None; a
+    categorical is judged on its categories weighted by their counts (same result, less work)."""
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        counts = np.bincount(codes[codes >= 0], minlength=len(values.cat.categories))
+        return pd.Series(values.cat.categories.astype(str)), counts
+    return None
 
 
 def identifier_by_content(values, *, address_header: bool = False, threshold: float = 0.5) -> str | None:
     """The kind of identifier most non-empty values look like (e-mail, phone, street), or None.
 
-    Every value is checked (over the distinct values, weighted by how often each occurs),
-    in time linear in the text: no sample, no backtracking regular expression.
+    Every value is checked (no sample), in time linear in the text (RE2 patterns, no
+    backtracking), and cheaply: a pattern runs only where a necessary condition leaves it the
+    chance to reach ``threshold``; a categorical column is judged on its categories.
     """
-    import pyarrow.compute as pc
-    arr = _strings(values)
-    if len(arr) == 0:
+    cat = _categories_and_counts(values)
+    if cat is not None:
+        cats, counts = cat
+        arr = _arrow_text(cats)
+        import pyarrow.compute as pc
+        nonempty = np.asarray(pc.fill_null(pc.greater(pc.utf8_length(arr), 0), False))
+        n = int(counts[nonempty].sum())
+        masks = {KIND_EMAIL: np.asarray(pc.fill_null(pc.match_substring_regex(arr, EMAIL_PATTERN), False)),
+                 KIND_PHONE: _phone_mask(arr)}
+        if address_header:
+            street = nonempty.copy()
+            for part in STREET_PARTS:
+                street &= np.asarray(pc.fill_null(pc.match_substring_regex(arr, part), False))
+            masks[KIND_ADDRESS] = street
+        for kind, mask in masks.items():
+            if n and counts[mask].sum() >= threshold * n:
+                return kind
         return None
-    vc = pc.value_counts(arr)
-    uniq = vc.field("values")
-    counts = vc.field("counts").to_numpy(zero_copy_only=False).astype(np.float64)
-    total = counts.sum()
-    for kind, mask in _kind_masks(uniq, address_header).items():
-        if counts[mask].sum() >= threshold * total:
+    n, counts = _kind_counts(_arrow_text(values), address_header, threshold)
+    for kind in (KIND_EMAIL, KIND_PHONE, KIND_ADDRESS):
+        if n and counts.get(kind, 0) >= threshold * n:
             return kind
     return None
 
 
-BATCH_VALUES = 1 << 21      # columns are checked together up to this many values (wide, short files)
-
-
 def identifiers_by_content(columns: dict, *, address: frozenset | set = frozenset(),
                            threshold: float = 0.5) -> dict[str, str]:
-    """:func:`identifier_by_content` for many columns at once (name -> values; ``address``:
-    names under which street-like text counts). Narrow columns are checked together, so a file
-    of 1,000 short columns costs a few kernel calls, not a few thousand."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    found: dict[str, str] = {}
-    batch: list[tuple[str, "pa.Array"]] = []
-    size = 0
-
-    def flush():
-        nonlocal batch, size
-        if not batch:
-            return
-        arr = pa.chunked_array([a for _, a in batch], type=pa.large_string()).combine_chunks()
-        col = np.repeat(np.arange(len(batch)), [len(a) for _, a in batch])
-        enc = pc.dictionary_encode(arr)
-        idx = enc.indices.to_numpy(zero_copy_only=False)
-        totals = np.bincount(col, minlength=len(batch)).astype(np.float64)
-        wants_street = any(name in address for name, _ in batch)
-        for kind, mask in _kind_masks(enc.dictionary, wants_street).items():
-            hits = np.bincount(col, weights=mask[idx].astype(np.float64), minlength=len(batch))
-            for j, (name, _) in enumerate(batch):
-                if name in found or totals[j] == 0 or (kind == KIND_ADDRESS and name not in address):
-                    continue
-                if hits[j] >= threshold * totals[j]:
-                    found[name] = kind
-        batch, size = [], 0
-
+    """:func:`identifier_by_content` for many columns (name -> values; ``address``: names under
+    which street-like text counts)."""
+    found = {}
     for name, values in columns.items():
-        arr = _strings(values)
-        if pa.types.is_string(arr.type):
-            arr = arr.cast(pa.large_string())
-        batch.append((name, arr))
-        size += len(arr)
-        if size >= BATCH_VALUES:
-            flush()
-    flush()
-    return {name: found[name] for name in columns if name in found}
+        kind = identifier_by_content(values, address_header=name in address, threshold=threshold)
+        if kind is not None:
+            found[name] = kind
+    return found
 
 
 def identifier_values(values) -> np.ndarray:
     """Per value (aligned with ``values``): True where it looks like an e-mail address or a
     phone number. Used to blank such values in the text columns that are kept (ids,
     region codes, cause of death): they would otherwise travel into flags and reports."""
-    arr = _strings_aligned(values)
-    found = np.zeros(len(arr), dtype=bool)
-    for mask in _kind_masks(arr, address=False).values():
-        found |= mask
-    return found
-
-
-def _strings_aligned(values) -> "pa.Array":
-    """Stripped values as an Arrow string array, same length as ``values`` (nulls kept)."""
-    import pyarrow as pa
     import pyarrow.compute as pc
-    s = values if isinstance(values, pd.Series) else pd.Series(values)
-    if pd.api.types.is_float_dtype(s.dtype):
-        s = s.astype("Int64")
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        s = s.astype("str")
-    arr = pa.array(s.astype("str").array if not isinstance(s.dtype, pd.StringDtype) else s.array,
-                   type=pa.large_string(), from_pandas=True)
-    return pc.utf8_trim_whitespace(arr)
+    cat = _categories_and_counts(values)
+    if cat is not None:                       # judged once per category, spread by the codes
+        codes = values.cat.codes.to_numpy()
+        per_cat = np.append(identifier_values(cat[0]), False)
+        return per_cat[codes]
+    arr = _arrow_text(values)
+    if isinstance(arr, __import__("pyarrow").ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    found = np.zeros(len(arr), dtype=bool)
+    if not len(arr):
+        return found
+    if _count(pc.match_substring(arr, "@")):
+        found |= np.asarray(pc.fill_null(pc.match_substring_regex(arr, EMAIL_PATTERN), False))
+    return found | _phone_mask(arr)
 
 
 def find_identifiers(sample: pd.DataFrame) -> dict[str, str]:

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from . import coding, schema, sites
-from .derive import age_from_dates, factorize_ids
+from .derive import age_from_dates, count_over, factorize_ids
 
 DEFAULT_DUPLICATE_WINDOW_DAYS = 91
 MIN_INCIDENCE_YEAR = 1900
@@ -348,9 +348,8 @@ def _duplicates(pid: pd.Series, t: np.ndarray, m: np.ndarray, inc: np.ndarray,
     if not len(idx):
         return out, beyond
     key = pc[idx] * 1_000_000 + (t[idx] // 10).astype(np.int64) * 100 + grp[idx]
-    kc, _ = pd.factorize(key)
-    many = np.bincount(kc)[kc] > 1          # only keys seen more than once can be duplicates
-    idx, kc = idx[many], kc[many]
+    many = count_over(key) > 1              # only keys seen more than once can be duplicates
+    idx, kc = idx[many], key[many]
     if not len(idx):
         return out, beyond
     d = inc[idx].astype("datetime64[D]").astype(np.int64)
@@ -414,7 +413,8 @@ def check_records(records: pd.DataFrame, *, today=None,
 
     # item validity
     tid = _col(records, schema.TUMOUR_ID)
-    masks["tumour_id_duplicate"] = (tid.duplicated(keep="first") & tid.notna()).to_numpy()
+    tcodes = factorize_ids(tid)                         # hashed once (derive encoded it already)
+    masks["tumour_id_duplicate"] = pd.Series(tcodes).duplicated(keep="first").to_numpy() & (tcodes >= 0)
     sex = _num(records, schema.SEX)
     masks["sex_invalid"] = ~np.isnan(sex) & ~np.isin(sex, (1, 2, 9))
     masks["sex_unknown"] = np.isnan(sex) | (sex == 9)

@@ -260,7 +260,7 @@ def _read_text_arrow(src: TableSource, columns: list[str], n_fields: int
                                              newlines_in_values=False, ignore_empty_lines=False,
                                              invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(include_columns=columns,
-                                                 column_types={c: pa.string() for c in columns},
+                                                 column_types={c: pa.large_string() for c in columns},
                                                  strings_can_be_null=True, null_values=[""],
                                                  quoted_strings_can_be_null=True))
     except Exception:   # noqa: BLE001 - any doubt: the pandas path reads it and explains problems

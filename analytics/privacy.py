@@ -125,7 +125,9 @@ def _phone_mask(arr) -> np.ndarray:
     """Per value: the phone shape and 9-15 digits; only values long enough are looked at."""
     import pyarrow.compute as pc
     found = np.zeros(len(arr), dtype=bool)
-    long = pc.fill_null(pc.greater_equal(pc.utf8_length(arr), MIN_PHONE_CHARS), False)
+    # long enough, and not digits only (a phone number has a '+' or separators; ids are digits)
+    long = pc.and_(pc.fill_null(pc.greater_equal(pc.utf8_length(arr), MIN_PHONE_CHARS), False),
+                   pc.invert(pc.fill_null(pc.utf8_is_digit(arr), False)))
     idx = np.flatnonzero(np.asarray(long))
     if not len(idx):
         return found
@@ -151,7 +153,8 @@ def _kind_counts(arr, address: bool, threshold: float) -> tuple[int, dict[str, i
     need = threshold * n
     if _count(pc.match_substring(arr, "@")) >= need:
         out[KIND_EMAIL] = _count(pc.match_substring_regex(arr, EMAIL_PATTERN))
-    if _count(pc.greater_equal(lengths, MIN_PHONE_CHARS)) >= need:
+    if _count(pc.and_(pc.greater_equal(lengths, MIN_PHONE_CHARS),
+                      pc.invert(pc.fill_null(pc.utf8_is_digit(arr), False)))) >= need:
         out[KIND_PHONE] = int(_phone_mask(arr).sum())
     if address:
         street = pc.greater(lengths, 0)

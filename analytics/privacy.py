@@ -112,7 +112,11 @@ def _arrow_text(values):
             s = s.astype("str")
         arr = pa.array(s.array, from_pandas=True) if not hasattr(s.array, "__arrow_array__") else s.array.__arrow_array__()
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        arr = pc.cast(arr, pa.large_string())
+        try:
+            arr = pc.cast(arr, pa.large_string())
+        except (pa.ArrowNotImplementedError, pa.ArrowInvalid):   # nested or binary values: their text
+            text = pd.Series(arr.to_pandas(), dtype=object).map(lambda v: None if v is None else str(v))
+            arr = pa.array(text, type=pa.large_string(), from_pandas=True)
     return pc.utf8_trim_whitespace(arr)
 
 

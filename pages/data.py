@@ -7,6 +7,8 @@ what comes back is a result or a sentence (analytics.ingest.upload). The page sh
 columns mapped to a data-model field; user text (file, column and region names, the readers'
 sentences that quote them) goes through text.md before Streamlit renders it as Markdown.
 """
+import logging
+
 import pandas as pd
 import streamlit as st
 
@@ -28,6 +30,7 @@ PREVIEW_SHOWN = 10
 TABLE_TYPES = ["csv", "tsv", "txt", "xlsx", "parquet", "gz"]
 ROLES = ("extract", "population", "regions", "risk_factors", "deaths")
 
+log = logging.getLogger(__name__)
 f = filters.sidebar_filters()
 ss = st.session_state
 limits = Limits.from_env()
@@ -216,11 +219,18 @@ if st.button(f.t("app.data.load"), type="primary", disabled=extract is None or p
         ss["_upload_info"] = {"region_source": loaded.region_source, "notes": loaded.notes}
         ss["_source"] = "upload" if reg.population is not None else "demo"
         filters.reset_period()          # the period filter starts from the uploaded data's years
-        kept = state.keep_upload(loaded, files, mapping, token)
+        try:
+            kept = state.keep_upload(loaded, files, mapping, token)
+            ss["_keep_error"] = None
+        except OSError as exc:          # a full disk or a folder the server may not write: said, not raised
+            log.warning("upload not kept in %s: %s", folder, exc)
+            kept, ss["_keep_error"] = None, exc.strerror or type(exc).__name__
         ss["_kept_in"] = str(kept) if kept is not None else None
         st.rerun()
 
 # --- validation report: of the upload just loaded, else of the data shown ---------------------
+if ss.get("_keep_error"):
+    st.warning(f.t("ingest.keep_failed", folder=md(folder), error=md(ss["_keep_error"])))
 ds = state.active()
 up = ss.get("_upload")
 if up is not None and up.registry.population is None:

@@ -145,3 +145,15 @@ def test_empty_header_only_and_binary_files_give_one_sentence_about_the_page(dat
     assert len(at.error) == 1, [e.value for e in at.error]
     msg = at.error[0].value
     assert md("bad.csv") in msg and fragment in msg and "--" not in msg
+
+
+def test_a_data_folder_that_cannot_be_written_is_a_warning_not_a_traceback(demo, tmp_path, monkeypatch):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("REGISTRY_DATA_DIR", str(blocker / "kept"))
+    files = _files(demo, 2, "x")
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    _load(at, {"extract": files["extract"]})
+    assert at.session_state["_kept_in"] is None
+    assert any(md(str(blocker / "kept")) in w.value for w in at.warning)

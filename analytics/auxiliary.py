@@ -348,13 +348,17 @@ _DEATH_ALIASES = {
 }
 
 
+UNKNOWN_DEATH_AGES = ("", "nan", "unknown", "unk", "999", "99", "?", "na", "n/a")
+
+
 @_friendly
 def read_deaths(source: Any, *, top_age: int = 85, name: str | None = None,
                 limits: Limits | None = None) -> pd.DataFrame:
     """Deaths as ``schema.DEATH_COLUMNS``: counts by year, sex, 5-year age group, region, ICD-10.
 
     ICD-10 codes are written without the dot (``C50.9`` -> ``C509``); age groups are
-    aggregated as for the population.
+    aggregated as for the population; an unknown age (empty, ``unknown``, ``999``) gives a
+    missing age group.
     """
     df, file = _as_frame(source, name, limits)
     df.columns = [str(c) for c in df.columns]
@@ -367,7 +371,10 @@ def read_deaths(source: Any, *, top_age: int = 85, name: str | None = None,
     if sex.invalid.any():
         i = int(np.flatnonzero(sex.invalid)[0])
         raise IngestError(f"sex '{df[f[S.SEX]].iloc[i]}' is not understood.", file=file, row=i + 1, column=f[S.SEX])
-    start = _aggregate_ages(df[f[S.AGE_GROUP]], top_age, file)
+    # deaths of unknown age are kept (NA age group): analytics.mortality counts them in all-ages totals
+    ages = df[f[S.AGE_GROUP]]
+    unknown_age = ages.isna().to_numpy() | ages.astype(str).str.strip().str.lower().isin(UNKNOWN_DEATH_AGES).to_numpy()
+    start = _aggregate_ages(ages.where(~unknown_age, "0-4"), top_age, file).astype("Int64").mask(unknown_age)
     icd = df[f[S.ICD10]].astype(str).str.strip().str.upper().str.replace(".", "", regex=False)
     tidy = pd.DataFrame({
         S.YEAR: _numbers(df[f[S.YEAR]], file, f[S.YEAR]).astype("Int16").values,

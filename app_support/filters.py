@@ -18,7 +18,7 @@ from app_support import state
 from app_support.text import LANGS, site_name, t
 
 PARAMS = ("y0", "y1", "sex", "scheme", "site", "er", "district", "a0", "a1",
-          "std", "ci", "conf", "public", "lang", "theme")
+          "std", "ci", "conf", "public", "lang", "theme", "measure")
 SEXES = ("both", "male", "female")
 SCHEMES = {"ci5": S.SITE_CI5, "globocan": S.SITE_GLOBOCAN}
 from analytics.cube import ALL_BUT_C44, ALL_SITES  # noqa: E402  (one definition)
@@ -26,6 +26,7 @@ CONF_LEVELS = ("90", "95", "99", "99.8")
 THEMES = ("light", "presentation")  # analytics.charts.base.template_name
 AGE_STARTS = [int(a) for a in S.age_group_edges()]
 PUBLIC_K = 10  # primary suppression threshold in public output mode (methods sheet §8)
+from analytics.mortality import INCIDENCE, MEASURES, MORTALITY  # noqa: E402  (one definition)
 
 
 def _standards() -> list[str]:
@@ -64,9 +65,21 @@ class Filters:
     public: bool        # disclosure control on
     lang: str
     theme: str
+    measure: str = INCIDENCE   # "incidence" | "mortality": what the counts are (measure_switch)
 
     # --- derived ------------------------------------------------------------------
     def t(self, key: str, **fmt) -> str:
+        return t(key, self.lang, **fmt)
+
+    @property
+    def mortality(self) -> bool:
+        return self.measure == MORTALITY
+
+    def tm(self, key: str, **fmt) -> str:
+        """The text of ``key`` for the measure shown: with mortality, the ``mortality`` catalogue's
+        twin of the key (``app.incidence.by_site_title`` -> ``mortality.incidence.by_site_title``)."""
+        if self.mortality:
+            key = "mortality." + key.split(".", 1)[1]
         return t(key, self.lang, **fmt)
 
     def site_name(self, label: str) -> str:
@@ -144,7 +157,22 @@ class Filters:
             "method": f"{self.t(f'app.ci.{self.ci}')}, {self.conf} % CI",
             "public_output": self.t("app.public.on" if self.public else "app.public.off"),
             "date": dt.date.today().isoformat(),
-        }
+        } | ({"measure": self.measure_label(ds)} if self.mortality else {})
+
+    def measure_label(self, ds: "state.Dataset") -> str:
+        """"Mortality (vital statistics deaths table)" or "Mortality (derived from the registry's
+        records)"; "Incidence" otherwise."""
+        if not self.mortality:
+            return self.t("mortality.measure.incidence")
+        return self.t("mortality.measure.mortality_from", source=self.t(f"mortality.source.{mortality_source(ds)}"))
+
+
+def mortality_source(ds: "state.Dataset") -> str:
+    """Where the data set's deaths come from: ``deaths_table`` (vital statistics) or
+    ``registry_records`` (derived from the registry's records; ``analytics.mortality``)."""
+    from analytics import mortality
+
+    return mortality.SOURCE_TABLE if getattr(ds.registry, "deaths", None) is not None else mortality.SOURCE_RECORDS
 
 
 def _name(df, code_col, name_col, code) -> str:
@@ -319,6 +347,8 @@ def sidebar_filters() -> Filters:
                     lambda **kw: sb.radio(tr("app.filter.theme"), horizontal=True,
                                           format_func=lambda v: tr(f"app.theme.{v}"), **kw))
 
+    if "measure" in canon and canon["measure"] not in MEASURES:   # the switch itself is on its pages
+        canon["measure"] = INCIDENCE
     f = Filters(y0=canon["y0"], y1=canon["y1"], sex=sex, scheme=scheme, site=site, er=er, district=district,
                 a0=canon["a0"], a1=canon["a1"], std=std, ci=ci, conf=conf, public=public == "1",
                 lang=lang, theme=theme)
@@ -345,6 +375,47 @@ def reset_period() -> None:
         if k in st.query_params:
             del st.query_params[k]
     st.session_state.pop("f_period", None)
+
+
+def measure_switch(f: Filters) -> Filters:
+    """The incidence / mortality switch of a page (query parameter ``measure``; any other value
+    reads as incidence). Returns ``f`` with the chosen measure; with mortality, says where the
+    deaths come from and how many were counted and excluded (the account in an expander)."""
+    canon = _canonical()
+    lang = f.lang
+    measure = _widget("measure", list(MEASURES), INCIDENCE,
+                      lambda **kw: st.radio(t("mortality.switch.label", lang), horizontal=True,
+                                            format_func=lambda v: t(f"mortality.measure.{v}", lang), **kw))
+    _write_url(canon)
+    f = dataclasses.replace(f, measure=measure)
+    if f.mortality:
+        mortality_note(f, state.active())
+    return f
+
+
+def mortality_note(f: Filters, ds: "state.Dataset") -> None:
+    """One line naming the source of the deaths, and the account of every death read."""
+    from app_support import cache, tables
+
+    events = cache.mortality_events(ds, f.site_column)
+    source = mortality_source(ds)
+    st.caption(t(f"mortality.source.note_{source}", f.lang, counted=_fmt(events.n_counted, f.lang),
+                 excluded=_fmt(events.n_excluded, f.lang)))
+    with st.expander(t("mortality.account.title", f.lang), expanded=False):
+        recon = events.reconciliation.assign(
+            status=events.reconciliation["status"].map(lambda v: t(f"mortality.account.{v}", f.lang)),
+            description=events.reconciliation["reason"].map(lambda r: t(f"mortality.reason.{r}", f.lang)))
+        tables.show(recon[["status", "description", "rows", "deaths"]], lang=f.lang, key="mortality_account",
+                    headers={"status": t("mortality.account.status", f.lang),
+                             "description": t("mortality.account.reason", f.lang),
+                             "rows": t(f"mortality.account.rows_{source}", f.lang),
+                             "deaths": t("mortality.col.deaths", f.lang)})
+
+
+def _fmt(x, lang: str) -> str:
+    from analytics.i18n import format_number
+
+    return format_number(x, lang, 0)
 
 
 def _write_url(canon: dict) -> None:

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = [
     ("overview", ":material/dashboard:"),
     ("incidence", ":material/bar_chart:"),
+    ("incidence_mortality", ":material/compare_arrows:"),
     ("quality", ":material/fact_check:"),
     ("data", ":material/upload_file:"),
     ("methods", ":material/menu_book:"),
@@ -31,6 +32,7 @@ PAGES = [
     ("projections", ":material/timeline:"),
     ("maps", ":material/map:"),
     ("risk_factors", ":material/query_stats:"),
+    ("survival", ":material/monitor_heart:"),
 ]
 _run = threading.local()   # per script thread: is this run inside run()?
 

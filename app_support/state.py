@@ -33,6 +33,8 @@ class Dataset:
     label: str                     # shown in provenance footers
     geo: object = None             # GeoDataFrame of the regions when available
     risk_factors: pd.DataFrame | None = None
+    lifetable: pd.DataFrame | None = None      # population life table for net survival (year, sex, age, qx)
+    lifetable_label: str = ""
 
     @property
     def records(self) -> pd.DataFrame:
@@ -92,7 +94,8 @@ def demo_dataset() -> Dataset:
     from analytics import demo
 
     reg, geo, rf = _demo_from_disk(_demo_stamp(), analytics.__version__)
-    return Dataset(DEMO_TOKEN, reg, _region_table(geo), getattr(demo, "DEMO_NAME", "Demo"), geo, rf)
+    return Dataset(DEMO_TOKEN, reg, _region_table(geo), getattr(demo, "DEMO_NAME", "Demo"), geo, rf,
+                   demo.load_demo_lifetable(), "demo")
 
 
 def file_digest(data: bytes) -> str:
@@ -138,6 +141,24 @@ def _with_page_uploads(ds: "Dataset") -> "Dataset":
         return ds
     h = hashlib.sha256("|".join(f"{k}={store[k]}" for k in sorted(store)).encode()).hexdigest()[:12]
     return dataclasses.replace(ds, token=f"{ds.token}+{h}")
+
+
+LIFETABLE_KEY = "_lifetable"     # session: (file name, bytes, checked frame) of an uploaded life table
+
+
+def with_lifetable(ds: Dataset) -> Dataset:
+    """``ds`` with the session's uploaded life table, if any: a new dataset whose token includes the
+    life table's bytes (so no cached survival result of another table is served); else ``ds`` with
+    its own table (the demo's) or, for an upload without one, the demo's table (the page says so)."""
+    up = st.session_state.get(LIFETABLE_KEY)
+    if up is not None:
+        name, raw, frame = up
+        return dataclasses.replace(ds, token=f"{ds.token}+lifetable:{file_digest(raw)[:16]}", lifetable=frame,
+                                   lifetable_label=name)
+    if ds.lifetable is not None:
+        return ds
+    demo = demo_dataset()
+    return dataclasses.replace(ds, lifetable=demo.lifetable, lifetable_label="demo_fallback")
 
 
 def set_upload(ds: Dataset | None) -> None:

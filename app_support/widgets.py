@@ -32,7 +32,7 @@ def _slug(s: str) -> str:
 
 
 # --- export glue (analytics.export) -----------------------------------------------------
-FILTER_ITEMS = ("sex", "site", "site_list", "region", "ages", "public_output")
+FILTER_ITEMS = ("measure", "sex", "site", "site_list", "region", "ages", "public_output")
 
 
 def _filters(meta: dict, lang: str) -> dict[str, str]:

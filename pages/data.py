@@ -68,7 +68,8 @@ c3, c4 = st.columns(2)
 regions = c3.file_uploader(f.t("app.data.regions"), type=["geojson", "json", "gpkg", "zip"], key="up_regions")
 risk = c4.file_uploader(f.t("app.data.risk"), type=TABLE_TYPES, key="up_risk")
 c5, c6 = st.columns(2)
-deaths = c5.file_uploader(f.t("ingest.deaths"), type=TABLE_TYPES, key="up_deaths")
+deaths = c5.file_uploader(f.t("mortality.data.deaths"), type=TABLE_TYPES, key="up_deaths",
+                          help=f.t("mortality.data.deaths_help"))   # vital statistics; else derived from the records
 mapfile = c6.file_uploader(f.t("app.data.mapping_file"), type=["yaml", "yml", "json"], key="up_mapping")
 uploads = {"extract": extract, "population": population, "regions": regions, "risk_factors": risk, "deaths": deaths}
 

@@ -4,6 +4,7 @@ import streamlit as st
 from analytics import narrative
 from analytics import schema as S
 from analytics.charts import incidence as charts
+from analytics.charts import mortality as mcharts
 from app_support import cache, filters, tables, widgets
 from app_support.text import md
 
@@ -11,8 +12,12 @@ f = filters.sidebar_filters()
 ds = filters.dataset()
 k = filters.PUBLIC_K if f.public else None
 
-st.title(f.t("app.page.incidence"))
-st.caption(f.t("app.overview.subtitle", source=md(f.source(ds)), period=f.period_label(), site=f.site_name(f.site)))
+head = st.container()   # the title names the measure chosen below it
+f = filters.measure_switch(f)
+head.title(f.tm("app.page.incidence"))
+st.caption(f.tm("app.overview.subtitle", source=md(f.source(ds)), period=f.period_label(), site=f.site_name(f.site)))
+counts = {"count": f.t("mortality.col.deaths")} if f.mortality else {}   # table header of the counts
+reads = (lambda s: mcharts.labelled(s, f.lang)) if f.mortality else (lambda s: s)
 
 # 1. ASR by site, men and women side by side.
 by_sex = cache.dsr(ds, f, by=("sex", "site"), sexes=(S.MALE, S.FEMALE))
@@ -20,11 +25,11 @@ if by_sex.empty or not by_sex["count"].sum() > 0:
     st.info(f.t("app.empty"))
     st.stop()
 st.subheader(f.t("app.incidence.by_site"))
-title = f.t("app.incidence.by_site_title", period=f.period_label())
+title = f.tm("app.incidence.by_site_title", period=f.period_label())
 widgets.chart_with_table(
     charts.asr_by_site(by_sex, lang=f.lang, standard=f.std, conf=f.level, theme=f.theme, title=title, k=k, n=20),
-    by_sex, name="incidence_asr_by_site", f=f, ds=ds, title=title,
-    reading=" ".join(narrative.top_site_sentences(by_sex, lang=f.lang, standard=f.std)))
+    by_sex, name="incidence_asr_by_site", f=f, ds=ds, title=title, headers=counts or None,
+    reading=reads(" ".join(narrative.top_site_sentences(by_sex, lang=f.lang, standard=f.std))))
 
 # 2. Age-specific curves: the selected site, or the five leading sites.
 st.subheader(f.t("app.incidence.age_specific"))
@@ -36,11 +41,11 @@ else:
     chosen = [f.site]
 asp = cache.age_specific(ds, f, by=("sex", "site"), sexes=(S.MALE, S.FEMALE))
 asp = asp[asp["site"].isin(chosen)]
-title = f.t("app.incidence.age_specific_title", period=f.period_label())
+title = f.tm("app.incidence.age_specific_title", period=f.period_label())
 widgets.chart_with_table(
     charts.age_specific_curves(asp, lang=f.lang, log=log, conf=f.level, theme=f.theme, title=title),
-    asp, name="incidence_age_specific", f=f, ds=ds, title=title, headers={"value": f.t("app.col.rate")},
-    reading=narrative.age_specific_sentence(asp, lang=f.lang))
+    asp, name="incidence_age_specific", f=f, ds=ds, title=title, headers={"value": f.t("app.col.rate"), **counts},
+    reading=reads(narrative.age_specific_sentence(asp, lang=f.lang)))
 
 # 3. Regions compared with the national value.
 st.subheader(f.t("app.incidence.regions"))
@@ -55,15 +60,15 @@ reg = reg.assign(region_name=reg[level].map(names).fillna(reg[level]))
 reg = reg[reg[level].astype(str) != ""]
 nat_value = float(national["value"].iloc[0]) if len(national) else None
 reg["status"] = charts.region_status(reg, nat_value) if nat_value is not None else "same"
-title = f.t("app.incidence.regions_title", site=f.site_name(f.site), period=f.period_label())
-reading = narrative.regions_sentence(reg, nat_value, lang=f.lang) if nat_value is not None else ""
+title = f.tm("app.incidence.regions_title", site=f.site_name(f.site), period=f.period_label())
+reading = reads(narrative.regions_sentence(reg, nat_value, lang=f.lang)) if nat_value is not None else ""
 widgets.chart_with_table(
     charts.regions_compared(reg, national=nat_value, region="region_name", lang=f.lang, standard=f.std,
                             conf=f.level, theme=f.theme, title=title, k=k),
-    reg, name="incidence_regions", f=f, ds=ds, title=title, reading=reading)
+    reg, name="incidence_regions", f=f, ds=ds, title=title, reading=reading, headers=counts or None)
 
 # 4. The CI5 / CanReg5 incidence table of one sex (the sex filter's, or chosen here).
-st.subheader(f.t("app.incidence.ci5_table"))
+st.subheader(f.tm("app.incidence.ci5_table"))
 default_sex = "2" if f.sex == "female" else "1"
 ci5_sex = filters.page_control("inc_ci5_sex", default_sex, ["1", "2"], lambda **kw: st.radio(
     f.t("app.filter.sex"), horizontal=True,
@@ -72,10 +77,10 @@ code = int(ci5_sex)
 table = cache.ci5_table(ds, f, code)
 table = table.assign(site=table["site"].map(f.site_name))
 tables.show(table, lang=f.lang, key="ci5_table")
-meta = {"title": f.t("app.incidence.ci5_table"), **f.describe(ds), "sex": f.t("app.sex.male" if code == 1 else "app.sex.female")}
+meta = {"title": f.tm("app.incidence.ci5_table"), **f.describe(ds), "sex": f.t("app.sex.male" if code == 1 else "app.sex.female")}
 c1, c2 = st.columns(2)
 c1.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(table, meta),
-                   file_name=f"ci5_table_sex{code}_{f.y0}-{f.y1}.csv", mime="text/csv",
+                   file_name=f"{'mortality_' if f.mortality else ''}ci5_table_sex{code}_{f.y0}-{f.y1}.csv", mime="text/csv",
                    key="dl_ci5_csv", on_click="ignore")
 c2.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(table, meta, f.lang),
-                   file_name=f"ci5_table_sex{code}_{f.y0}-{f.y1}.xlsx", key="dl_ci5_xlsx", on_click="ignore")
+                   file_name=f"{'mortality_' if f.mortality else ''}ci5_table_sex{code}_{f.y0}-{f.y1}.xlsx", key="dl_ci5_xlsx", on_click="ignore")

@@ -11,19 +11,23 @@ from analytics import narrative
 from analytics import schema as S
 from analytics import spatial
 from analytics.charts import maps as mc
+from analytics.charts import mortality as mcharts
 from analytics.ingest import sandbox, upload
 from app_support import cache, filters, state, widgets
 from app_support.text import md
 
 f = filters.sidebar_filters()
 ds = filters.dataset()
-st.title(f.t("maps.page_title"))
+head = st.container()   # the title names the measure chosen below it
+f = filters.measure_switch(f)
+head.title(f.tm("maps.page_title"))
 
 if ds.geo is None:
     st.info(f.t("maps.no_regions"))
     st.stop()
 
 MEASURES = ["smoothed", "sir", "smoothed_local", "prob_gt_1", "significance", "asr", "crude_rate", "cases"]
+MEASURES += ["mi_ratio"] if f.mortality else []   # the mortality:incidence ratio by region
 SCHEMES = ["ratio", "quantiles", "fisher_jenks", "equal_interval", "user_defined", "significance"]
 DEFAULT_SCHEME = {"smoothed": "ratio", "sir": "ratio", "smoothed_local": "ratio", "significance": "significance"}
 PUBLIC_K = filters.PUBLIC_K
@@ -75,6 +79,9 @@ if m.empty or not m["expected"].sum() > 0:
     st.stop()
 names = geo.set_index(level)[S.REGION_NAME]
 m = m.assign(**{S.REGION_NAME: m[level].map(names).fillna(m[level])})
+if f.mortality:   # M:I of each region (analytics.mortality.mi_ratio), public output applied
+    mi = cache.mi_ratio(ds, fc, (level,))
+    m = m.merge(mi[[level, "mi_ratio"]].astype({level: str}), on=level, how="left")
 frame = m.rename(columns={level: S.REGION}) if level != S.REGION else m
 geo_map = geo.rename(columns={level: S.REGION}) if level != S.REGION else geo
 selected = f.district if level == S.REGION and f.district != "all" else (f.er if level == S.PARENT and f.er != "all" else None)
@@ -85,7 +92,7 @@ if (st.session_state.get("p_map_panel") or st.query_params.get("map_panel")) == 
 c1, c2, c3 = st.columns([2, 2, 1])
 with c1:
     measure = filters.page_control("map_measure", "smoothed", MEASURES, lambda **kw: st.selectbox(
-        f.t("maps.measure"), format_func=lambda v: f.t(f"maps.m_{'prob' if v == 'prob_gt_1' else 'crude' if v == 'crude_rate' else v}"), **kw))
+        f.t("maps.measure"), format_func=lambda v: f.tm(f"maps.m_{'prob' if v == 'prob_gt_1' else 'crude' if v == 'crude_rate' else v}"), **kw))
 with c2:
     scheme = filters.page_control("map_scheme", DEFAULT_SCHEME.get(measure, "quantiles"), SCHEMES,
                                   lambda **kw: st.selectbox(f.t("maps.scheme"), format_func=lambda v: f.t(f"maps.s_{v}"), **kw))
@@ -107,18 +114,24 @@ if scheme == "user_defined":
         scheme, bins = "quantiles", None
 
 value = "sir" if measure == "significance" else measure
-label = f.t(f"maps.m_{'prob' if measure == 'prob_gt_1' else 'crude' if measure == 'crude_rate' else measure}")
-title = f.t("maps.map_title", measure=label, site=f.site_name(f.site), period=f.period_label())
+label = f.tm(f"maps.m_{'prob' if measure == 'prob_gt_1' else 'crude' if measure == 'crude_rate' else measure}")
+title = f.tm("maps.map_title", measure=label, site=f.site_name(f.site), period=f.period_label())
 n_high, n_low = int((m["significance"] == "higher").sum()), int((m["significance"] == "lower").sum())
-reading = f.t("maps.reading_sir", n_high=n_high, n_low=n_low)
-st.caption(f.t("maps.page_caption", site=f.site_name(f.site), period=f.period_label(),
-               reference=ref_label))
+reading = f.tm("maps.reading_sir", n_high=n_high, n_low=n_low)
+if measure == "mi_ratio":
+    reading = mcharts.mi_site_sentence(m.drop(columns=["cases"]).merge(mi[[level, "deaths", "cases"]].astype({level: str}), on=level),
+                                       label=level, names=names.to_dict(), lang=f.lang)
+st.caption(f.tm("maps.page_caption", site=f.site_name(f.site), period=f.period_label(),
+                reference=ref_label))
 fig = mc.choropleth(geo_map, frame, value, scheme=scheme, k=k, bins=bins, lang=f.lang, theme=f.theme, title=title,
                     highlight=selected, decimals=0 if measure == "cases" else 2, geojson=gj)
 table_cols = [S.REGION_NAME, level, "cases", "person_years", "crude_rate", "asr", "asr_lower", "asr_upper", "expected",
               "sir", "sir_lower", "sir_upper", "smoothed", "smoothed_local", "prob_gt_1", "significance", "flag", "reason"]
 table_cols += ["suppression"] if "suppression" in m.columns else []
-widgets.chart_with_table(fig, m[table_cols], name="maps_main", f=f, ds=ds, title=title, reading=reading)
+table_cols += ["mi_ratio"] if f.mortality else []
+smr = {c: f.t(f"mortality.col.{c.replace('sir', 'smr')}") for c in ("cases", "sir", "sir_lower", "sir_upper")} \
+    if f.mortality else None   # the table says deaths and SMR
+widgets.chart_with_table(fig, m[table_cols], name="maps_main", f=f, ds=ds, title=title, reading=reading, headers=smr)
 
 moran_res, lisa = cache.clusters(ds, fc, level, ref, ref_token, _ref_table=ref_table)
 links = ", ".join(f"{names.get(a, a)} – {names.get(b, b)}" for a, b in getattr(w, "added_links", []))
@@ -134,10 +147,10 @@ panel = filters.page_control("map_panel", "funnel", ["funnel", "lisa", "profile"
 if panel == "funnel":
     st.subheader(f.t("maps.funnel_section") if ref == "national" else f.t("maps.funnel_section_ref"))
     od = filters.page_toggle("map_od", f.t("maps.overdispersion"))
-    ftitle = f.t("maps.funnel_title")
+    ftitle = f.tm("maps.funnel_title")
     widgets.chart_with_table(mc.funnel_plot(frame, overdispersion=od, lang=f.lang, theme=f.theme, title=ftitle),
                              m[[S.REGION_NAME, level, "cases", "expected", "sir", "sir_lower", "sir_upper", "significance", "flag"]],
-                             name="maps_funnel", f=f, ds=ds, title=ftitle,
+                             name="maps_funnel", f=f, ds=ds, title=ftitle, headers=smr,
                              reading=narrative.funnel_sentence(frame, overdispersion=od, lang=f.lang))
 
 elif panel == "lisa":
@@ -169,7 +182,7 @@ else:
             sig = "higher" if r["asr_lower"] > nat else "lower" if r["asr_upper"] < nat else "not significant"
         else:
             sig = "not significant"
-        rows.append({"indicator": f.t(lab), "value": r[col], "national": nat, "min": v.min(), "q25": v.quantile(0.25),
+        rows.append({"indicator": f.tm(lab), "value": r[col], "national": nat, "min": v.min(), "q25": v.quantile(0.25),
                      "q75": v.quantile(0.75), "max": v.max(), "significance": sig})
     rf = ds.risk_factors
     if rf is not None and len(rf):

@@ -13,8 +13,11 @@ from app_support.text import md
 f = filters.sidebar_filters()
 ds = filters.dataset()
 
-st.title(f.t("app.page.trends"))
-st.caption(f.t("trends.page.intro"))
+head = st.container()   # the title names the measure chosen below it
+f = filters.measure_switch(f)
+head.title(f.tm("app.page.trends"))
+st.caption(f.tm("trends.page.intro"))
+counts = {"count": f.t("mortality.col.deaths")} if f.mortality else None   # table header of the counts
 
 c1, c2, c3 = st.columns(3)
 with c1:
@@ -118,18 +121,18 @@ for key, g in (good.groupby(series, sort=False) if series else [(None, good)]):
     else:
         who, site = charts.who_phrase(sel_sex, f.lang), f.site_name(f.site)
     readings.append(charts.apc_sentence(last, who=who, site=charts.site_phrase(site, f.lang), lang=f.lang,
-                                        conf=f.level))
+                                        conf=f.level, keys="mortality.reading" if f.mortality else "trends.reading"))
 for s in readings:
     st.markdown(f"- {md(s)}")
 
 table = fitted.merge(data[[c for c in [series, "year", "count", "lower", "upper"] if c]],
                      on=[c for c in [series, "year"] if c], how="left")
-title = f.t("trends.fit_title", site=site_text)
+title = f.tm("trends.fit_title", site=site_text)
 widgets.chart_with_table(
     charts.trend_chart(table, good, series=series, log=log, lang=f.lang, theme=f.theme, title=title),
-    table, name="trends_fit", f=fy, ds=ds, title=title, reading=" ".join(readings))
+    table, name="trends_fit", f=fy, ds=ds, title=title, reading=" ".join(readings), headers=counts)
 
-title = f.t("trends.apc_title", site=site_text)
+title = f.tm("trends.apc_title", site=site_text)
 good_t = good.assign(segment=good["segment"].astype(int).astype(str))
 seg_table = pd.concat([good_t, aapc], ignore_index=True) if len(aapc) else good_t
 seg_table = seg_table.drop(columns=["note"], errors="ignore")

@@ -325,21 +325,23 @@ def who_phrase(sex, lang: str = "en", region: str | None = None) -> str:
     return who
 
 
-def apc_sentence(segment, *, who: str, site: str, lang: str = "en", conf: float = 0.95) -> str:
+def apc_sentence(segment, *, who: str, site: str, lang: str = "en", conf: float = 0.95,
+                 keys: str = "trends.reading") -> str:
     """Plain-language reading of one segment ("Among women, breast cancer incidence rose by
     2.1% a year (95% CI 1.4 to 2.8) from 2010 to 2024"); "did not change significantly" when
-    the CI includes 0. ``who``: from :func:`who_phrase`; ``site``: from :func:`site_phrase`."""
+    the CI includes 0. ``who``: from :func:`who_phrase`; ``site``: from :func:`site_phrase`;
+    ``keys``: the catalogue prefix of the three templates (``mortality.reading`` for mortality)."""
     s = dict(segment)
     if not np.isfinite(s.get("apc", np.nan)):
         return ""
     lo, hi = s.get("lower", np.nan), s.get("upper", np.nan)
     if np.isfinite(lo) and lo > 0:
-        key, apc = "trends.reading.rose", s["apc"]
+        key, apc = f"{keys}.rose", s["apc"]
     elif np.isfinite(hi) and hi < 0:
         # "fell by 2.0% a year (CI 1.2 to 2.8)": the decline and its CI as positive numbers.
-        key, apc, lo, hi = "trends.reading.fell", -s["apc"], -hi, -lo
+        key, apc, lo, hi = f"{keys}.fell", -s["apc"], -hi, -lo
     else:
-        key, apc = "trends.reading.stable", s["apc"]
+        key, apc = f"{keys}.stable", s["apc"]
     # One decimal as Joinpoint prints, two when a significant limit would otherwise read "0.0".
     nd = 2 if min(abs(lo), abs(hi)) < 0.05 else 1   # never "CI 0.0 to 0.3" nor "-0.0"
     return t(key, lang, who=who, site=site, apc=format_number(apc, lang, nd),

@@ -1,0 +1,87 @@
+"""Incidence vs mortality: incidence and mortality rates by site side by side (the GCO two-sided
+bars, one chart per sex), and the mortality:incidence ratio by site, region and year."""
+import dataclasses
+
+import streamlit as st
+
+from analytics import i18n
+from analytics import schema as S
+from analytics.charts import mortality as mcharts
+from analytics.mortality import INCIDENCE, MORTALITY
+from app_support import cache, filters, widgets
+
+f = filters.sidebar_filters()
+ds = filters.dataset()
+k = filters.PUBLIC_K if f.public else None
+fi, fm = dataclasses.replace(f, measure=INCIDENCE), dataclasses.replace(f, measure=MORTALITY)
+
+st.title(f.t("app.page.incidence_mortality"))
+sex_label = i18n.sex_label({"both": 0, "male": S.MALE, "female": S.FEMALE}[f.sex], f.lang)
+st.caption(f.t("mortality.im.subtitle", source=f.source(ds), period=f.period_label(), sex=sex_label,
+               site=f.site_name(f.site)))
+filters.mortality_note(fm, ds)
+mi_headers = {"deaths": f.t("mortality.col.deaths"), "cases": f.t("mortality.col.cases"),
+              "mi_ratio": f.t("mortality.col.mi_ratio")}
+
+# 1. Incidence (left) and mortality (right) by site, one chart per sex.
+st.subheader(f.t("mortality.im.bars"))
+sexes = [c for c in (S.MALE, S.FEMALE) if c in f.sex_codes]
+inc = cache.dsr(ds, fi, by=("sex", "site"), sexes=tuple(sexes))
+mort = cache.dsr(ds, fm, by=("sex", "site"), sexes=tuple(sexes))
+if inc.empty or not inc["count"].sum() > 0:
+    st.info(f.t("app.empty"))
+    st.stop()
+mi_sex_site = cache.mi_ratio(ds, f, ("sex", "site"))
+RATE = ["count", "value", "lower", "upper"]
+for sex in sexes:   # one full-width chart per sex: site names and the two axes need the width
+    i, m = inc[inc["sex"] == sex], mort[mort["sex"] == sex]
+    table = (i[["site"] + RATE].merge(m[["site"] + RATE], on="site", how="outer", suffixes=("_incidence", "_mortality"))
+             .merge(mi_sex_site.loc[mi_sex_site["sex"] == sex, ["site", "mi_ratio"]], on="site", how="left")
+             .sort_values("value_incidence", ascending=False, na_position="last"))
+    sex_name = f.t("app.sex.male" if sex == S.MALE else "app.sex.female")
+    title = f.t("mortality.im.bars_title", sex=sex_name, period=f.period_label())
+    widgets.chart_with_table(
+        mcharts.incidence_mortality_bars(i, m, lang=f.lang, standard=f.std, conf=f.level, theme=f.theme,
+                                         title=title, k=k),
+        table, name=f"im_bars_{sex}", f=f, ds=ds, title=title,
+        headers={"count_incidence": f.t("mortality.col.cases"), "count_mortality": f.t("mortality.col.deaths"),
+                 "value_incidence": f.t("mortality.col.asr_incidence"),
+                 "value_mortality": f.t("mortality.col.asr_mortality"), "mi_ratio": f.t("mortality.col.mi_ratio")},
+        reading=mcharts.incidence_mortality_sentence(i, m, sex=sex, lang=f.lang))
+
+# 2. M:I by site.
+st.subheader(f.t("mortality.im.mi_site"))
+by_site = cache.mi_ratio(ds, f, ("site",))
+overall = cache.mi_ratio(ds, f, ())
+title = f.t("mortality.im.mi_site_title", sex=sex_label, period=f.period_label())
+widgets.chart_with_table(mcharts.mi_bars(by_site, label="site", lang=f.lang, theme=f.theme, title=title, n=25, k=k),
+                         by_site.sort_values("mi_ratio", ascending=False), name="im_mi_site", f=f, ds=ds, title=title,
+                         headers=mi_headers, table_note=f.t("mortality.im.mi_note"),
+                         reading=mcharts.mi_site_sentence(by_site, overall, lang=f.lang))
+
+# 3. M:I by region (the whole country, whatever region the sidebar selects).
+st.subheader(f.t("mortality.im.mi_region"))
+level = filters.page_control("im_level", S.PARENT, [S.PARENT, S.REGION], lambda **kw: st.radio(
+    f.t("app.incidence.level"), horizontal=True,
+    format_func=lambda v: f.t("app.incidence.level_er") if v == S.PARENT else f.t("app.incidence.level_district"), **kw))
+national = dataclasses.replace(f, er="all", district="all")
+by_region = cache.mi_ratio(ds, national, (level,))
+by_region = by_region[by_region[level].astype(str) != ""]
+names = ds.regions.drop_duplicates(level).set_index(level)[f.er_name_column if level == S.PARENT else S.REGION_NAME]
+by_region = by_region.assign(region_name=by_region[level].map(names).fillna(by_region[level]))
+title = f.t("mortality.im.mi_region_title", site=f.site_name(f.site), sex=sex_label, period=f.period_label())
+widgets.chart_with_table(
+    mcharts.mi_bars(by_region, label=level, names=names.to_dict(), lang=f.lang, theme=f.theme, title=title, k=k),
+    by_region[["region_name", level, "deaths", "cases", "mi_ratio"]].sort_values("mi_ratio", ascending=False),
+    name="im_mi_region", f=national, ds=ds, title=title, headers=mi_headers,
+    reading=mcharts.mi_site_sentence(by_region, cache.mi_ratio(ds, national, ()), label=level,
+                                     names=names.to_dict(), lang=f.lang))
+
+# 4. M:I by year (men and women).
+st.subheader(f.t("mortality.im.mi_year"))
+by_year = cache.mi_ratio(ds, f, ("year", "sex"))
+by_year = by_year[by_year["sex"].isin(sexes)]
+title = f.t("mortality.im.mi_year_title", site=f.site_name(f.site), period=f.period_label())
+widgets.chart_with_table(mcharts.mi_trend(by_year, lang=f.lang, theme=f.theme, title=title), by_year,
+                         name="im_mi_year", f=f, ds=ds, title=title, headers=mi_headers,
+                         reading=mcharts.mi_year_sentence(by_year, lang=f.lang))

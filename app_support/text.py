@@ -17,18 +17,18 @@ def site_name(label: str, lang: str) -> str:
     return site_label(label, lang)
 
 
-# What can turn text into a link, an image, HTML, maths or emphasis anywhere in a line; and
-# what starts a heading, list, quote or rule at its beginning.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]()!<>$])")
-_LINE_START = re.compile(r"^(\s*)(?:([#>+=|~-])|(\d+)([.)]))")
+# What can turn text into a link or an image (brackets), maths ($), code (backtick), and the
+# escape character itself; and what starts a heading, list, quote or rule at a line's start.
+# Raw HTML needs nothing: Streamlit does not render it unless a page allows HTML.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`\[\]$])")
+_LINE_START = re.compile(r"^(\s*)(?:([#>+=|~*_-])|(\d+)([.)]))")
 
 
 def md(text: object) -> str:
     """User-supplied text (a file, region or column name, a reader's sentence that quotes one)
-    made inert for Streamlit's Markdown: the characters that make links and images
-    (``[ ] ( ) !``), HTML (``< >``), maths (``$``), code and emphasis (`` ` * _``) and the
-    backslash are backslash-escaped (CommonMark shows them as themselves), a heading, list or
-    quote marker at the start is escaped too, and line breaks become spaces. So
+    made inert for Streamlit's Markdown: brackets (links, images), ``$`` (maths), backticks and
+    the backslash are backslash-escaped (CommonMark shows them as themselves), a heading, list
+    or quote marker at the start is escaped too, and line breaks become spaces. So
     ``![x](http://…)`` shows as those characters, not as an image fetched from that address.
     Use it wherever such text goes into st.markdown, st.caption, st.error/warning/info/success,
     st.subheader or a widget label."""

@@ -5,8 +5,11 @@ and checks can be proven to give exactly the same output (issue 12).
     python tests/reference/ingest/freeze.py          # writes frozen_outputs.json beside this file
 
 The digests were written by the row-wise pandas implementation (derive.py and quality.py as of
-the commit that added this file); ``tests/test_ingest_equivalence.py`` recomputes them with the
-current code and compares. A digest is the SHA-256 of a column's values written out canonically
+the commit that added this file, dbd70d6); ``tests/test_ingest_equivalence.py`` recomputes them
+with the current code and compares. When the demo is regenerated, its entries are written again
+by that same code: check out dbd70d6 in a scratch worktree, copy the new ``data/demo`` files into
+it, run this script there and copy ``frozen_outputs.json`` back (done once, after the survival
+work regenerated the demo; the benchmark entries came out identical, as they must). A digest is the SHA-256 of a column's values written out canonically
 (missing values as ``<NA>``, dates in ISO, numbers without their dtype), so the storage type of
 a column (categorical, Arrow string, nullable integer) may change but no value may.
 """

@@ -23,7 +23,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics import cube as cubes
-from analytics import disclosure, mortality, rates
+from analytics import disclosure, mortality, rates, sites
 from analytics import schema as S
 from app_support.filters import PUBLIC_K, Filters
 from app_support.state import Dataset
@@ -148,12 +148,31 @@ def suppress(table: pd.DataFrame) -> pd.DataFrame:
     return disclosure.suppress(table, k=PUBLIC_K)
 
 
+def blank_other_sex(res: pd.DataFrame, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
+    """Measures of a sex-specific site for the other sex blanked with their reason
+    (``analytics.sites.blank_other_sex``), also when the site or the sex comes from the sidebar
+    rather than a column (prostate chosen with "women": no ASR, not 0.0)."""
+    added = {}
+    if SITE not in by:
+        added[SITE] = f.site
+    if S.SEX not in by:
+        one = set(sexes or f.sex_codes) & {S.MALE, S.FEMALE}
+        if len(one) != 1 or S.UNKNOWN_SEX in set(sexes or f.sex_codes):
+            return res
+        added[S.SEX] = one.pop()
+    if not added:
+        return sites.blank_other_sex(res)
+    out = sites.blank_other_sex(res.assign(**added))
+    return out.drop(columns=list(added)) if out is not res else res
+
+
 @by_dataset(max_entries=256)
 def _dsr(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
     data = _rate_input(ds, f, by, False, sexes)
     if data.empty:
         return pd.DataFrame(columns=list(by) + DSR_COLUMNS)
     res = rates.dsr(data, standard=f.std, by=list(by) or None, method=f.ci, conf=f.level)
+    res = blank_other_sex(res, f, by, sexes)      # prostate in women: no rate (NaN with its reason), not 0.0
     return suppress(res) if f.public else res
 
 
@@ -166,7 +185,8 @@ def dsr(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes: tuple[int, 
 def _cumrisk(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
     data = _rate_input(ds, f, by, False, sexes)
     method = f.ci if f.ci in ("tiwari", "fay_feuer") else "tiwari"
-    return rates.cumulative_risk(data, by=list(by) or None, age=S.AGE_GROUP, method=method, conf=f.level)
+    return blank_other_sex(rates.cumulative_risk(data, by=list(by) or None, age=S.AGE_GROUP, method=method,
+                                                 conf=f.level), f, by, sexes)
 
 
 def cumulative_risk(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=None) -> pd.DataFrame:
@@ -180,7 +200,7 @@ def cumulative_risk(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=
 @by_dataset(max_entries=64)
 def _age_specific(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
     data = _rate_input(ds, f, by, False, sexes)
-    out = rates.age_specific(data, by=list(by) or None, conf=f.level)
+    out = blank_other_sex(rates.age_specific(data, by=list(by) or None, conf=f.level), f, by, sexes)
     return suppress(out) if f.public else out
 
 
@@ -197,8 +217,8 @@ def ci5_table(ds: Dataset, f: Filters, sex: int) -> pd.DataFrame:
     pop = _rate_input(ds, f, (S.SEX,), True, (sex,))
     pop = pop[pop[S.AGE_GROUP].notna()][[S.SEX, S.AGE_GROUP, S.POPULATION]]
     c44 = cube(ds, f.site_column, measure=f.measure).c44_sites
-    out = rates.ci5_table(counts, pop, site=SITE, standard=f.std,
-                          total_excludes=tuple(c44) if f.site == cubes.ALL_BUT_C44 else ())
+    out = sites.blank_other_sex(rates.ci5_table(counts, pop, site=SITE, standard=f.std,
+                                                total_excludes=tuple(c44) if f.site == cubes.ALL_BUT_C44 else ()))
     if not f.public:
         return out
     out = suppress(out.rename(columns={"all_ages": "count"})).rename(columns={"count": "all_ages"})
@@ -394,6 +414,7 @@ def prevalence(ds: Dataset, regions: tuple | None, site_col: str, year: int, cou
         pop = pop[pop[S.REGION].astype(str).isin(regions)]
     out = compute(rec, pop, index_date=f"{year}-12-31", by=[site_col, S.SEX], counting=counting,
                   adjust_lost=adjust, standard=std, conf=conf, ages=list(ages) if ages else None)
+    out = sites.blank_other_sex(out, site=site_col)
     out.attrs = dict(out.attrs)
     return out
 

@@ -140,7 +140,7 @@ class Filters:
     def source(self, ds: "state.Dataset") -> str:
         """The data set's name in this language (the demo's name is a catalogue entry; an
         upload is named by its file)."""
-        return self.t("app.demo_name") if ds.token == "demo" else ds.label
+        return self.t("app.demo_name") if ds.is_demo else ds.label
 
     def describe(self, ds: "state.Dataset") -> dict[str, str]:
         """The selection in words (this language), for export metadata and provenance footers."""
@@ -374,6 +374,17 @@ def sidebar_filters() -> Filters:
 
     widgets.deck_sidebar(f)
     return f
+
+
+def reset_period() -> None:
+    """Forget the chosen period, e.g. after another data set was loaded: the sidebar starts
+    again from that data's own years (its last five) instead of clamping the old choice."""
+    canon = _canonical()
+    for k in ("y0", "y1"):
+        canon.pop(k, None)
+        if k in st.query_params:
+            del st.query_params[k]
+    st.session_state.pop("f_period", None)
 
 
 def measure_switch(f: Filters) -> Filters:

@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app_support import auth
-from app_support.text import t
+from app_support.text import md, t
 
 EXPORT_SIZES = {"1200x675": (1200, 675), "1600x900": (1600, 900), "800x600": (800, 600)}
 DEFAULT_SIZE = "1200x675"
@@ -182,13 +182,13 @@ def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, t
             config["modeBarButtonsToRemove"] = ["toImage"]
         event = st.plotly_chart(fig, key=f"chart_{name}", width="stretch", theme=None, config=config, **sel)
         if reading:
-            st.caption(reading)
+            st.caption(md(reading))
     with tab_table:
         from app_support import tables
 
         tables.show(table, lang=lang, key=f"table_{name}", site_name=f.site_name, headers=headers)
         if table_note:
-            st.caption(table_note)
+            st.caption(md(table_note))
     stem = f"{_slug(name)}_{f.y0}-{f.y1}"
     # a wrapping row: in a half-width column the buttons flow onto a second line, never truncated
     row = st.container(horizontal=True, wrap=True, gap="small")

@@ -6,6 +6,7 @@ from analytics import schema as S
 from analytics.charts import incidence as charts
 from analytics.charts import mortality as mcharts
 from app_support import cache, filters, tables, widgets
+from app_support.text import md
 
 f = filters.sidebar_filters()
 ds = filters.dataset()
@@ -14,7 +15,7 @@ k = filters.PUBLIC_K if f.public else None
 head = st.container()   # the title names the measure chosen below it
 f = filters.measure_switch(f)
 head.title(f.tm("app.page.incidence"))
-st.caption(f.tm("app.overview.subtitle", source=f.source(ds), period=f.period_label(), site=f.site_name(f.site)))
+st.caption(f.tm("app.overview.subtitle", source=md(f.source(ds)), period=f.period_label(), site=f.site_name(f.site)))
 counts = {"count": f.t("mortality.col.deaths")} if f.mortality else {}   # table header of the counts
 reads = (lambda s: mcharts.labelled(s, f.lang)) if f.mortality else (lambda s: s)
 

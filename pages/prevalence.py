@@ -41,7 +41,7 @@ try:
     table = cache.prevalence(ds, tuple(codes) if codes is not None else None, f.site_column, int(year), counting,
                     adjust, f.std, f.level, None if (f.a0, f.a1) == (0, 85) else tuple(f.age_groups))
 except PrevalenceInputError as e:   # e.g. an upload without vital status or last-contact dates
-    st.error(str(e))
+    st.error(md(str(e)))
     st.stop()
 nodate = int(table.attrs.get("excluded_unknown_incidence_date", 0))
 # Missing sex is "unknown" (9): counted under both sexes, like the rest of the dashboard.
@@ -84,6 +84,7 @@ widgets.chart_with_table(
 
 st.subheader(f.t("trends.prev.table_title", date=date_label))
 from analytics.i18n import sex_label  # noqa: E402
+from app_support.text import md
 
 full = table.assign(duration=table["duration"].map(lambda d: f.t(f"trends.dur.{d}")),
                     **{S.SEX: table[S.SEX].map(lambda v: sex_label(v, f.lang)),

@@ -7,6 +7,7 @@ from analytics import narrative, quality
 from analytics import schema as S
 from app_support import auth, cache, filters, tables, widgets
 from analytics.charts import quality as qcharts
+from app_support.text import md
 
 f = filters.sidebar_filters()
 ds = filters.dataset()
@@ -16,7 +17,7 @@ TARGETS = {r.indicator: (r.direction, r.good, r.acceptable) for r in quality.tar
            if r.good == r.good}
 
 st.title(f.t("app.page.quality"))
-st.caption(f.t("app.overview.subtitle", source=f.source(ds), period=f.period_label(), site=f.site_name(f.site)))
+st.caption(f.t("app.overview.subtitle", source=md(f.source(ds)), period=f.period_label(), site=f.site_name(f.site)))
 
 by = filters.page_control("q_by", "site", ["site", "er", "district", "year"], lambda **kw: st.radio(
     f.t("app.quality.by"), horizontal=True, format_func=lambda v: f.t(f"app.quality.by_{v}"), **kw))

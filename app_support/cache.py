@@ -380,6 +380,12 @@ def level_geometry(ds: Dataset, level: str, lang: str):
     return g, w, mc.geojson_of(g.rename(columns={level: S.REGION}) if level != S.REGION else g)
 
 
+def _mapped(ds: Dataset, data: pd.DataFrame, level: str) -> pd.DataFrame:
+    """Rows of regions in the regions table only: records whose region code is not there are
+    flagged at ingest (``region_unknown``) and counted in the national figures, in no region."""
+    return data[data[level].astype(str).isin(set(ds.regions[level].astype(str)))]
+
+
 @by_dataset(max_entries=64)
 def regional_measures(ds: Dataset, f: Filters, level: str, ref: str = "national", ref_token: str = "", *,
                       _ref_table: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -393,17 +399,17 @@ def regional_measures(ds: Dataset, f: Filters, level: str, ref: str = "national"
     kw = dict(standard=f.std, w=w, region=level, conf=f.level, suppress_below=k,
               unreliable_below=max(10, k), ci_method=f.ci)
     if ref == "economic" and level == S.REGION:
-        data = rate_input(ds, f, by=(level,))
+        data = _mapped(ds, rate_input(ds, f, by=(level,)), level)
         parent = ds.regions.drop_duplicates(S.REGION).set_index(S.REGION)[S.PARENT]
         data = data.assign(**{S.PARENT: data[S.REGION].map(parent).to_numpy()})
         return spatial.regional_measures(data, data, reference_within=S.PARENT, **kw)
     if ref == "user" and _ref_table is not None:
         by = (level, S.SEX) if S.SEX in _ref_table.columns else (level,)
-        data = rate_input(ds, f, by=by)
+        data = _mapped(ds, rate_input(ds, f, by=by), level)
         if S.SEX in data.columns:
             data = data.astype({S.SEX: "Int8"})
         return spatial.regional_measures(data, data, reference=_ref_table, **kw)
-    data = rate_input(ds, f, by=(level,))
+    data = _mapped(ds, rate_input(ds, f, by=(level,)), level)
     return spatial.regional_measures(data, data, **kw)
 
 

@@ -6,6 +6,7 @@ from analytics import schema as S
 from analytics.charts import incidence as charts
 from analytics.charts import mortality as mcharts
 from app_support import cache, filters, tables, widgets
+from app_support.text import md
 
 f = filters.sidebar_filters()
 ds = filters.dataset()
@@ -14,7 +15,7 @@ k = filters.PUBLIC_K if f.public else None
 head = st.container()   # the title names the measure chosen below it
 f = filters.measure_switch(f)
 head.title(f.tm("app.page.incidence"))
-st.caption(f.tm("app.overview.subtitle", source=f.source(ds), period=f.period_label(), site=f.site_name(f.site)))
+st.caption(f.tm("app.overview.subtitle", source=md(f.source(ds)), period=f.period_label(), site=f.site_name(f.site)))
 counts = {"count": f.t("mortality.col.deaths")} if f.mortality else {}   # table header of the counts
 reads = (lambda s: mcharts.labelled(s, f.lang)) if f.mortality else (lambda s: s)
 
@@ -81,8 +82,10 @@ table = table.assign(site=table["site"].map(f.site_name))
 tables.show(table, lang=f.lang, key="ci5_table", k=k)
 meta = {"title": f.tm("app.incidence.ci5_table"), **f.describe(ds), "sex": f.t("app.sex.male" if code == 1 else "app.sex.female")}
 c1, c2 = st.columns(2)
-c1.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(table, meta),
-                   file_name=f"{'mortality_' if f.mortality else ''}ci5_table_sex{code}_{f.y0}-{f.y1}.csv", mime="text/csv",
-                   key="dl_ci5_csv", on_click="ignore")
-c2.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(table, meta, f.lang),
-                   file_name=f"{'mortality_' if f.mortality else ''}ci5_table_sex{code}_{f.y0}-{f.y1}.xlsx", key="dl_ci5_xlsx", on_click="ignore")
+widgets.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(table, meta), container=c1, what=meta["title"],
+                        f=f, ds=ds, file_name=f"{'mortality_' if f.mortality else ''}ci5_table_sex{code}_{f.y0}-{f.y1}.csv",
+                        mime="text/csv", key="dl_ci5_csv", on_click="ignore")
+widgets.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(table, meta, f.lang), container=c2,
+                        what=meta["title"], f=f, ds=ds,
+                        file_name=f"{'mortality_' if f.mortality else ''}ci5_table_sex{code}_{f.y0}-{f.y1}.xlsx",
+                        key="dl_ci5_xlsx", on_click="ignore")

@@ -6,13 +6,14 @@ from analytics import schema as S
 from analytics.charts import incidence as charts
 from analytics.charts import mortality as mcharts
 from app_support import cache, filters, widgets
+from app_support.text import md
 
 f = filters.sidebar_filters()
 ds = filters.dataset()
 
 st.title(f.t("app.page.overview"))
 f = filters.measure_switch(f)
-st.caption(f.tm("app.overview.subtitle", source=f.source(ds), period=f.period_label(), site=f.site_name(f.site)))
+st.caption(f.tm("app.overview.subtitle", source=md(f.source(ds)), period=f.period_label(), site=f.site_name(f.site)))
 counts = {"count": f.t("mortality.col.deaths")} if f.mortality else None   # table header of the counts
 
 total = cache.dsr(ds, f)
@@ -63,7 +64,7 @@ by_sex = cache.dsr(ds, f, by=("sex", "site"), sexes=(S.MALE, S.FEMALE))
 sentences = widgets.headlines(by_sex, f)
 sentences = [mcharts.labelled(s, f.lang) for s in sentences] if f.mortality else sentences
 for s in sentences:
-    st.markdown(f"- {s}")
+    st.markdown(f"- {md(s)}")
 
 title = f.tm("app.overview.top10", period=f.period_label())
 widgets.chart_with_table(

@@ -45,7 +45,7 @@ try:
     table = cache.prevalence(ds, tuple(codes) if codes is not None else None, f.site_column, int(year), counting,
                     adjust, f.std, f.level, None if (f.a0, f.a1) == (0, 85) else tuple(f.age_groups), f.public)
 except PrevalenceInputError as e:   # e.g. an upload without vital status or last-contact dates
-    st.error(str(e))
+    st.error(md(str(e)))
     st.stop()
 nodate = int(table.attrs.get("excluded_unknown_incidence_date", 0))
 # Missing sex is "unknown" (9): counted under both sexes, like the rest of the dashboard.
@@ -93,6 +93,7 @@ widgets.chart_with_table(
 
 st.subheader(f.t("trends.prev.table_title", date=date_label))
 from analytics.i18n import sex_label  # noqa: E402
+from app_support.text import md
 
 full = table.assign(duration=table["duration"].map(lambda d: f.t(f"trends.dur.{d}")),
                     **{S.SEX: table[S.SEX].map(lambda v: sex_label(v, f.lang)),
@@ -103,7 +104,9 @@ st.dataframe(show_small(full, filters.PUBLIC_K, as_text=True) if f.public else f
              width="stretch", key="prevalence_full")
 meta = {"title": f.t("trends.prev.table_title", date=date_label), **f.describe(ds)}
 d1, d2 = st.columns(2)
-d1.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(full, meta), file_name=f"prevalence_{year}.csv",
-                   mime="text/csv", key="dl_prev_full_csv", on_click="ignore")
-d2.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(full, meta),
-                   file_name=f"prevalence_{year}.xlsx", key="dl_prev_full_xlsx", on_click="ignore")
+widgets.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(full, meta), file_name=f"prevalence_{year}.csv",
+                        mime="text/csv", key="dl_prev_full_csv", on_click="ignore", container=d1,
+                        what=meta["title"], f=f, ds=ds)
+widgets.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(full, meta),
+                        file_name=f"prevalence_{year}.xlsx", key="dl_prev_full_xlsx", on_click="ignore", container=d2,
+                        what=meta["title"], f=f, ds=ds)

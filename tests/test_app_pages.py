@@ -2,6 +2,7 @@
 ones analytics computes for the same selection, aggregated here independently of app_support."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from analytics import quality, rates
 from analytics import schema as S
 from analytics.errors import IngestError
 from analytics.i18n import format_number, sex_label, site_label, t
+from app_support.text import md
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGES = ["overview", "incidence", "quality", "data", "methods"]
@@ -195,7 +197,7 @@ def test_data_page_malformed_upload_shows_ingest_message_and_app_stays_usable():
     at.file_uploader(key="up_extract").set_value(("bad.csv", bad, "text/csv")).run()
     at.button(key="data_load").click().run()
     assert not at.exception
-    assert message in [e.value for e in at.error]
+    assert md(message) in [e.value for e in at.error]          # the sentence, escaped for Markdown
     at.switch_page("pages/overview.py").run()
     assert not at.exception and len(at.metric) == 4
 
@@ -295,7 +297,7 @@ def test_data_page_mapping_file_maps_unusual_headers(demo):
     assert metric(at, "app.data.n_read") == "200"
     # a broken mapping file gives the ingest's sentence, naming the file
     at.file_uploader(key="up_mapping").set_value(("bad.yaml", b"columns: [k1, k2\n", "application/x-yaml")).run()
-    assert any("bad.yaml" in e.value and "YAML" in e.value for e in at.error)
+    assert any(md("bad.yaml") in e.value and "YAML" in e.value for e in at.error)
 
 
 def test_public_output_blanks_small_age_cells_of_the_ci5_table():
@@ -330,12 +332,19 @@ def test_data_page_maps_codes_of_coded_columns(demo):
 
 
 def test_uploads_are_written_only_to_the_operators_data_folder(demo, tmp_path, monkeypatch):
+    """Issue 11: kept uploads go into a unique folder each (two loads in the same second never
+    overwrite each other), written atomically, without identifier columns; raw files only when
+    the operator opts in, and then the page says so."""
+    import json
+
     r = demo.records
     r = r[r[S.INCLUDED] & r[S.YEAR].between(2020, 2024)].head(100)
     cols = [S.TUMOUR_ID, S.PATIENT_ID, S.SEX, S.BIRTH_DATE, S.INCIDENCE_DATE, S.TOPOGRAPHY, S.MORPHOLOGY,
             S.BEHAVIOUR, S.BASIS, S.REGION]
-    csv = r[cols].to_csv(index=False, date_format="%Y-%m-%d").encode()
+    csv = r[cols].assign(Surname="Məmmədova", phone="+994 50 123 45 67").to_csv(
+        index=False, date_format="%Y-%m-%d").encode()
     monkeypatch.delenv("REGISTRY_DATA_DIR", raising=False)
+    monkeypatch.delenv("REGISTRY_KEEP_RAW", raising=False)
     at = app("data")
     at.file_uploader(key="up_extract").set_value(("small.csv", csv, "text/csv")).run()
     at.button(key="data_load").click().run()
@@ -343,12 +352,28 @@ def test_uploads_are_written_only_to_the_operators_data_folder(demo, tmp_path, m
     folder = tmp_path / "kept"
     monkeypatch.setenv("REGISTRY_DATA_DIR", str(folder))
     at = app("data")
-    assert str(folder) in at.caption[0].value
+    assert md(str(folder)) in at.caption[0].value
     at.file_uploader(key="up_extract").set_value(("small.csv", csv, "text/csv")).run()
     at.button(key="data_load").click().run()
+    at.button(key="data_load").click().run()                      # the same upload again, same second
     assert not at.exception
-    kept = list(folder.glob("upload_*/extract_small.csv"))
-    assert len(kept) == 1 and kept[0].read_bytes() == csv
+    kept = sorted(folder.glob("upload_*"))
+    assert len(kept) == 2 and not list(folder.glob(".incoming_*"))
+    for k in kept:
+        rec = pd.read_parquet(k / "records.parquet")
+        assert len(rec) == 100 and not {"Surname", "phone"} & set(rec.columns)
+        text = b"".join(p.read_bytes() for p in k.rglob("*") if p.is_file())
+        assert "Məmmədova".encode() not in text and b"123 45 67" not in text
+        manifest = json.loads((k / "manifest.json").read_text())
+        assert manifest["files"]["extract"]["sha256"] == hashlib.sha256(csv).hexdigest()
+        assert manifest["raw_files_kept"] is False and not (k / "raw").exists()
+    monkeypatch.setenv("REGISTRY_KEEP_RAW", "1")
+    at = app("data")
+    assert any(md(str(folder)) in w.value for w in at.warning)    # the page says raw files are kept
+    at.file_uploader(key="up_extract").set_value(("small.csv", csv, "text/csv")).run()
+    at.button(key="data_load").click().run()
+    raw = list(folder.glob("upload_*/raw/extract_small.csv"))
+    assert len(raw) == 1 and raw[0].read_bytes() == csv
 
 
 def test_overview_table_blanks_sex_specific_sites_for_the_other_sex():

@@ -331,10 +331,11 @@ def joinpoint_fit(data: pd.DataFrame, series: str | None, *, selection: str, max
 
 
 def trend_input(rates_by_year: pd.DataFrame, series: str | None, *, public: bool) -> pd.DataFrame:
-    """The joinpoint input of rates per year: withheld or zero rates cannot be fitted."""
+    """The joinpoint input of rates per year: withheld (missing) or zero rates cannot be fitted
+    (log-linear fits); ``public`` is kept for callers, withheld years are already missing."""
     cols = [c for c in [series, "year", "count", "value", "se", "lower", "upper"] if c]
     data = rates_by_year[cols].dropna(subset=["value"])
-    return data if public else data[data["value"] > 0]
+    return data[data["value"] > 0]
 
 
 def last_segments(segments: pd.DataFrame, series: str | None) -> pd.DataFrame:

@@ -8,7 +8,14 @@ fields, a DataFrame by its content); keyword arguments starting with ``_`` are p
 unhashed (then their identity must already be in the key, e.g. a table's token).
 
 Flow: records -> :mod:`analytics.cube` (built once per dataset and site list) -> rate inputs of a
-selection -> ``analytics.rates`` results (public-output mode applied here).
+selection -> ``analytics.rates`` results.
+
+Public output (``Filters.public``) is decided here, once: rate inputs come from
+``analytics.disclosure.PerturbedCube`` (cell-key perturbation of every base cell), every result
+is computed from those published counts and then passed through ``analytics.disclosure.protect``
+(published counts below k withheld with what derives from them). Quality indicators and
+prevalence perturb their own counts with the same record keys. ``Filters`` is part of every key,
+so public and internal results are never served for each other.
 """
 from __future__ import annotations
 
@@ -16,6 +23,7 @@ import dataclasses
 import functools
 import hashlib
 import logging
+import os
 from typing import Any, Callable
 
 import numpy as np
@@ -23,7 +31,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics import cube as cubes
-from analytics import mortality, sites, tables
+from analytics import disclosure, mortality, rates, sites, tables
 from analytics import schema as S
 from app_support.filters import PUBLIC_K, Filters
 from app_support.state import Dataset
@@ -93,6 +101,27 @@ def by_dataset(*, max_entries: int = 64, resource: bool = False) -> Callable:
     return deco
 
 
+# --- disclosure control ---------------------------------------------------------------------
+@functools.cache
+def _rule_for(secret: str) -> disclosure.DisclosureRule:
+    rule = disclosure.DisclosureRule.from_env(k=PUBLIC_K, environ={disclosure.SECRET_ENV: secret})
+    if rule.uses_demo_secret:
+        log.warning("public output uses the demo disclosure secret: set %s for real data", disclosure.SECRET_ENV)
+    return rule
+
+
+def disclosure_rule() -> disclosure.DisclosureRule:
+    """The rule of public output: k = ``PUBLIC_K``, the operator's secret
+    (``REGISTRY_DISCLOSURE_SECRET``, read from the server's environment, never from a URL)."""
+    return _rule_for(os.environ.get(disclosure.SECRET_ENV, ""))
+
+
+def protect(table: pd.DataFrame, **kw) -> pd.DataFrame:
+    """Public output: ``analytics.disclosure.protect`` with the app's rule (published counts
+    below k withheld with the statistics derived from them)."""
+    return disclosure.protect(table, disclosure_rule(), **kw)
+
+
 # --- cubes and rate inputs -----------------------------------------------------------------
 def _parents(ds: Dataset) -> dict[str, str]:
     return dict(zip(ds.regions[S.REGION].astype(str), ds.regions[S.PARENT].astype(str)))
@@ -102,24 +131,43 @@ def _parents(ds: Dataset) -> dict[str, str]:
 def mortality_events(ds: Dataset, site_column: str) -> mortality.MortalityEvents:
     """The data set's deaths as counted events (``analytics.mortality``): its vital-statistics
     deaths table, or deaths derived from its records when it has none; with the account of every
-    death read (districts checked against the regions table, years against the population's)."""
+    death read (districts checked against the regions table, years against the population's).
+    Each deaths row carries a key (``death_keys``) for public output."""
     years = ds.population[S.YEAR].dropna().astype(int).unique() if ds.population is not None else None
     return mortality.mortality_events(ds.records, site_column, deaths=ds.registry.deaths,
-                                      regions=ds.regions[S.REGION].astype(str), years=years)
+                                      regions=ds.regions[S.REGION].astype(str), years=years,
+                                      row_keys=death_keys)
 
 
 @by_dataset(resource=True, max_entries=8)
-def cube(ds: Dataset, site_column: str, strategy: str = "auto", *, measure: str = mortality.INCIDENCE) -> cubes.Cube:
-    """Counted tumours (``measure="incidence"``) or deaths (``"mortality"``, from
-    :func:`mortality_events`) by year, sex, district, age group and site (``analytics.cube``),
-    shared read-only by every session on this data set."""
+def _cube(ds: Dataset, site_column: str, strategy: str, measure: str, rule_id: str) -> cubes.Cube:
     if measure not in mortality.MEASURES:
         raise ValueError(f"measure must be one of {mortality.MEASURES}, got {measure!r}")
     if measure == mortality.MORTALITY:
         events = mortality_events(ds, site_column).events
     else:
-        events = cubes.events_from_records(ds.records, site_column)
+        records = ds.records.assign(**{disclosure.KEY_SUM: disclosure_rule().keys_of(ds.records)})
+        events = cubes.events_from_records(records, site_column, key=disclosure.KEY_SUM)
     return cubes.build_cube(events, ds.population, _parents(ds), strategy=strategy)
+
+
+def cube(ds: Dataset, site_column: str, strategy: str = "auto", *, measure: str = mortality.INCIDENCE) -> cubes.Cube:
+    """Counted tumours (``measure="incidence"``) or deaths (``"mortality"``, from
+    :func:`mortality_events`) by year, sex, district, age group and site (``analytics.cube``),
+    with the sums of their record (or deaths-row) keys, shared read-only by every session on
+    this data set."""
+    return _cube(ds, site_column, strategy, measure, disclosure_rule().fingerprint)
+
+
+@by_dataset(resource=True, max_entries=8)
+def _public_cube(ds: Dataset, site_column: str, measure: str, rule_id: str) -> disclosure.PerturbedCube:
+    return disclosure.PerturbedCube(cube(ds, site_column, measure=measure), disclosure_rule())
+
+
+def public_cube(ds: Dataset, site_column: str, measure: str = mortality.INCIDENCE) -> disclosure.PerturbedCube:
+    """The same cube answering with published (perturbed) counts (its published base cells are
+    computed once and shared read-only by every session on this data set)."""
+    return _public_cube(ds, site_column, measure, disclosure_rule().fingerprint)
 
 
 def selection(ds: Dataset, f: Filters, sexes: tuple[int, ...] | None = None) -> cubes.Selection:
@@ -129,7 +177,11 @@ def selection(ds: Dataset, f: Filters, sexes: tuple[int, ...] | None = None) -> 
 
 @by_dataset(max_entries=256)
 def _rate_input(ds: Dataset, f: Filters, by: tuple[str, ...], all_sites: bool, sexes) -> pd.DataFrame:
-    return cube(ds, f.site_column, measure=f.measure).select(selection(ds, f, sexes), by, all_sites=all_sites)
+    sel = selection(ds, f, sexes)
+    if f.public:
+        return public_cube(ds, f.site_column, f.measure).select(sel, by, all_sites=all_sites)
+    return (cube(ds, f.site_column, measure=f.measure).select(sel, by, all_sites=all_sites)
+            .drop(columns=[cubes.KEY_SUM], errors="ignore"))
 
 
 def rate_input(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, all_sites: bool = False,
@@ -138,14 +190,10 @@ def rate_input(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, all_sites: 
 
     ``by`` may hold ``site``, ``sex``, ``year``, ``region_code``, ``parent_code``. With ``site``
     in ``by`` every site of the scheme is kept (the site filter is ignored); ``sexes`` overrides
-    the sex filter (e.g. (1, 2) for a men-vs-women chart).
+    the sex filter (e.g. (1, 2) for a men-vs-women chart). In public output the counts are the
+    published (perturbed) ones.
     """
     return _rate_input(ds, f, tuple(by), all_sites, tuple(sexes) if sexes else None)
-
-
-def suppress(table: pd.DataFrame) -> pd.DataFrame:
-    """Public output mode: ``analytics.tables.protect`` with the app's threshold."""
-    return tables.protect(table, PUBLIC_K)
 
 
 def blank_other_sex(res: pd.DataFrame, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
@@ -170,7 +218,7 @@ def blank_other_sex(res: pd.DataFrame, f: Filters, by: tuple[str, ...], sexes) -
 def _dsr(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
     res = tables.dsr_table(_rate_input(ds, f, by, False, sexes), by, standard=f.std, method=f.ci, conf=f.level)
     res = blank_other_sex(res, f, by, sexes)      # prostate in women: no rate (NaN with its reason), not 0.0
-    return suppress(res) if f.public else res
+    return protect(res) if f.public else res
 
 
 def dsr(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes: tuple[int, ...] | None = None) -> pd.DataFrame:
@@ -180,8 +228,9 @@ def dsr(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes: tuple[int, 
 
 @by_dataset(max_entries=256)
 def _cumrisk(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
-    return blank_other_sex(tables.cumulative_risk_table(_rate_input(ds, f, by, False, sexes), by, method=f.ci,
-                                                        conf=f.level), f, by, sexes)
+    out = blank_other_sex(tables.cumulative_risk_table(_rate_input(ds, f, by, False, sexes), by, method=f.ci,
+                                                       conf=f.level), f, by, sexes)
+    return protect(out) if f.public else out   # withheld with its count (ages 0-74)
 
 
 def cumulative_risk(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=None) -> pd.DataFrame:
@@ -196,7 +245,7 @@ def cumulative_risk(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=
 def _age_specific(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
     out = blank_other_sex(tables.age_specific_table(_rate_input(ds, f, by, False, sexes), by, conf=f.level), f, by,
                           sexes)
-    return suppress(out) if f.public else out
+    return protect(out) if f.public else out
 
 
 def age_specific(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=None) -> pd.DataFrame:
@@ -208,8 +257,17 @@ def age_specific(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=Non
 def ci5_table(ds: Dataset, f: Filters, sex: int) -> pd.DataFrame:
     """The CI5 / CanReg5 incidence table for one sex: cases by age group, crude rate, ASR,
     cumulative risk 0-74 and % of all sites, one row per site group."""
-    return tables.ci5_table(cube(ds, f.site_column, measure=f.measure), selection(ds, f), sex, standard=f.std,
-                            k=PUBLIC_K if f.public else None)
+    if not f.public:
+        return tables.ci5_table(cube(ds, f.site_column, measure=f.measure), selection(ds, f), sex, standard=f.std)
+    counts = _rate_input(ds, f, (S.SEX, SITE), False, (sex,))[[S.SEX, SITE, S.AGE_GROUP, S.COUNT]]
+    pop = _rate_input(ds, f, (S.SEX,), True, (sex,))
+    pop = pop[pop[S.AGE_GROUP].notna()][[S.SEX, S.AGE_GROUP, S.POPULATION]]
+    c44 = cube(ds, f.site_column, measure=f.measure).c44_sites
+    out = sites.blank_other_sex(rates.ci5_table(counts, pop, site=SITE, standard=f.std,
+                                                total_excludes=tuple(c44) if f.site == cubes.ALL_BUT_C44 else ()))
+    # published counts: each age cell and the row's total below k shown as "<k"
+    cells = [c for c in out.columns if c in S.AGE_GROUPS or c == "unknown_age"]
+    return protect(out, count="all_ages", cells=cells)
 
 
 @by_dataset(max_entries=64)
@@ -248,8 +306,33 @@ def mi_ratio(ds: Dataset, f: Filters, by: tuple[str, ...] = ()) -> pd.DataFrame:
     """Mortality:incidence ratio of the selection by ``by`` (``analytics.mortality.mi_ratio``:
     the data-quality indicator of ``analytics.quality``); in public output, strata with fewer
     than k deaths or cases are suppressed (and their ratio with them)."""
+    if f.public:
+        return _public_mi_ratio(ds, f, by)
     return tables.mi_ratio_table(ds.records, mortality_events(ds, f.site_column), f.site_column, selection(ds, f),
-                                 by, parents=_parents(ds), k=PUBLIC_K if f.public else None)
+                                 by, parents=_parents(ds))
+
+
+def _public_mi_ratio(ds: Dataset, f: Filters, by: tuple[str, ...]) -> pd.DataFrame:
+    """M:I from published counts: the deaths and the cases that the mortality and incidence
+    views publish for the same strata (perturbed base cells summed), then withheld below k."""
+    by = list(by)
+    counts = {}
+    for name, measure in (("deaths", mortality.MORTALITY), ("cases", mortality.INCIDENCE)):
+        data = rate_input(ds, dataclasses.replace(f, measure=measure), by=tuple(by))
+        counts[name] = data.groupby(by, observed=True)[S.COUNT].sum() if by else pd.Series([data[S.COUNT].sum()])
+    out = pd.concat(counts, axis=1).fillna(0).astype("int64").reset_index() if by else \
+        pd.DataFrame({k: [int(v.iloc[0])] for k, v in counts.items()})
+    out = out[out["cases"] > 0]
+    out["mi_ratio"] = out["deaths"] / out["cases"]
+    out = out[by + ["deaths", "cases", "mi_ratio"]].reset_index(drop=True)
+    # a small number of cases withholds the row; a small number of deaths its count and ratio
+    first = protect(out, count="cases", derived=["mi_ratio", "deaths"])
+    small = protect(out, count="deaths", derived=["mi_ratio"])
+    first["deaths"] = first["deaths"].where(~small["suppressed"].to_numpy())
+    first["mi_ratio"] = first["mi_ratio"].where(~small["suppressed"].to_numpy())
+    first["suppressed"] = first["suppressed"].to_numpy() | small["suppressed"].to_numpy()
+    first["suppression"] = np.where(first["suppressed"], disclosure.PRIMARY, "")
+    return first
 
 
 # --- sidebar options -------------------------------------------------------------------------
@@ -281,6 +364,12 @@ def level_geometry(ds: Dataset, level: str, lang: str):
     return tables.level_geometry(ds.geo, level, lang)
 
 
+def _mapped(ds: Dataset, data: pd.DataFrame, level: str) -> pd.DataFrame:
+    """Rows of regions in the regions table only: records whose region code is not there are
+    flagged at ingest (``region_unknown``) and counted in the national figures, in no region."""
+    return data[data[level].astype(str).isin(set(ds.regions[level].astype(str)))]
+
+
 @by_dataset(max_entries=64)
 def regional_measures(ds: Dataset, f: Filters, level: str, ref: str = "national", ref_token: str = "", *,
                       _ref_table: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -290,17 +379,17 @@ def regional_measures(ds: Dataset, f: Filters, level: str, ref: str = "national"
     _, w, _ = level_geometry(ds, level, f.lang)
     kw = dict(level=level, w=w, standard=f.std, conf=f.level, ci_method=f.ci, k=PUBLIC_K if f.public else None)
     if ref == "economic" and level == S.REGION:
-        data = rate_input(ds, f, by=(level,))
+        data = _mapped(ds, rate_input(ds, f, by=(level,)), level)
         parent = ds.regions.drop_duplicates(S.REGION).set_index(S.REGION)[S.PARENT]
         data = data.assign(**{S.PARENT: data[S.REGION].map(parent).to_numpy()})
         return tables.map_measures(data, reference_within=S.PARENT, **kw)
     if ref == "user" and _ref_table is not None:
         by = (level, S.SEX) if S.SEX in _ref_table.columns else (level,)
-        data = rate_input(ds, f, by=by)
+        data = _mapped(ds, rate_input(ds, f, by=by), level)
         if S.SEX in data.columns:
             data = data.astype({S.SEX: "Int8"})
         return tables.map_measures(data, reference=_ref_table, **kw)
-    return tables.map_measures(rate_input(ds, f, by=(level,)), **kw)
+    return tables.map_measures(_mapped(ds, rate_input(ds, f, by=(level,)), level), **kw)
 
 
 @by_dataset(max_entries=64)
@@ -332,29 +421,113 @@ def joinpoint_fit(ds: Dataset, data: pd.DataFrame, series: str | None, selection
     return tables.joinpoint_fit(data, series, selection=selection, max_jp=max_jp, weighted=weighted, conf=conf)
 
 
+PREVALENCE_DERIVED = ["proportion", "lower", "upper", "asr", "asr_lower", "asr_upper"]
+
+
 @by_dataset(max_entries=32)
 def prevalence(ds: Dataset, regions: tuple | None, site_col: str, year: int, counting: str, adjust: bool,
-               std: str, conf: float, ages: tuple | None) -> pd.DataFrame:
-    """Limited-duration prevalence at 31 December of ``year`` (``analytics.prevalence``)."""
+               std: str, conf: float, ages: tuple | None, public: bool = False, by_sex: bool = True) -> pd.DataFrame:
+    """Limited-duration prevalence at 31 December of ``year`` (``analytics.prevalence``), by site
+    and sex (``by_sex=False``: by site, both sexes together).
+
+    ``public``: every count (people, lost, unknown) perturbed per cell of site x sex (or both
+    sexes) x duration x age group at the index date, figures computed from those, then published
+    counts below k withheld; the adjustment for loss to follow-up (fractional counts) is not
+    available."""
     from analytics.prevalence import prevalence as compute
 
     rec, pop = ds.records, ds.population
     if regions is not None:
         rec = rec[rec[S.REGION].astype(str).isin(regions)]
         pop = pop[pop[S.REGION].astype(str).isin(regions)]
-    out = compute(rec, pop, index_date=f"{year}-12-31", by=[site_col, S.SEX], counting=counting,
-                  adjust_lost=adjust, standard=std, conf=conf, ages=list(ages) if ages else None)
-    out = sites.blank_other_sex(out, site=site_col)
-    out.attrs = dict(out.attrs)
-    return out
+    kw = dict(index_date=f"{year}-12-31", by=[site_col, S.SEX] if by_sex else [site_col], counting=counting,
+              standard=std, conf=conf,
+              ages=list(ages) if ages else None)
+    if not public:
+        out = sites.blank_other_sex(compute(rec, pop, adjust_lost=adjust, **kw), site=site_col)
+        out.attrs = dict(out.attrs)
+        return out
+    rule = disclosure_rule()
+    rec = rec.assign(_key=rule.keys_of(rec, reference=ds.records))
+    out = sites.blank_other_sex(compute(rec, pop, adjust_lost=False, key="_key", perturb=rule.noisy, **kw),
+                                site=site_col)
+    return protect(out, count="count", cells=["n_lost", "n_unknown"], derived=PREVALENCE_DERIVED)
+
+
+DEATH_KEY_COLUMNS = (S.YEAR, S.SEX, S.AGE_GROUP, S.REGION, S.ICD10)
+
+
+def death_keys(deaths: pd.DataFrame) -> np.ndarray:
+    """Row keys of an aggregated deaths table (``analytics.disclosure``: a keyed hash of each
+    row's year, sex, age group, region and code), for perturbing counts of deaths."""
+    return disclosure_rule().row_keys(deaths, [c for c in DEATH_KEY_COLUMNS if c in deaths.columns])
 
 
 @by_dataset(max_entries=64)
 def quality_indicators(ds: Dataset, f: Filters, column: str) -> pd.DataFrame:
     """Data-quality indicators (``analytics.quality.indicators``) of the selection by ``column``."""
     deaths = ds.registry.deaths
-    return tables.quality_indicators(selected_records(ds, f, True), (column,), parents=_parents(ds),
-                                     deaths=deaths if column in (S.YEAR, S.REGION) else None)
+    deaths = deaths if column in (S.YEAR, S.REGION) else None
+    records = selected_records(ds, f, True)
+    if f.public:
+        if column == S.PARENT and S.PARENT not in records.columns:
+            records = records.assign(**{S.PARENT: records[S.REGION].astype(str).map(_parents(ds))})
+        return _public_quality(ds, f, column, records, deaths)
+    return tables.quality_indicators(records, (column,), parents=_parents(ds), deaths=deaths)
+
+
+CUBE_COLUMN = {S.YEAR: S.YEAR, S.REGION: S.REGION, S.PARENT: S.PARENT}
+
+
+def _public_quality(ds: Dataset, f: Filters, column: str, records: pd.DataFrame,
+                    deaths: pd.DataFrame | None) -> pd.DataFrame:
+    """Quality indicators from published counts: each numerator (MV, DCO, ... cases; deaths) is
+    perturbed per group and year (years add up, like every period), the totals are the published
+    case counts of the same selection (all ages), so they equal the other pages' counts; then
+    published counts below k are withheld with the percentages derived from them."""
+    from analytics import quality
+
+    rule = disclosure_rule()
+    records = records[records[S.YEAR].notna() & records[S.REGION].notna()]      # the cube's records
+    records = records.assign(_key=rule.keys_of(records, reference=ds.records))
+    by = [column] if column == S.YEAR else [column, S.YEAR]
+    long = quality.indicators(records, by=by, key="_key")
+    long["count"] = rule.noisy(long["count"].to_numpy(), long["count_key"].to_numpy())
+    long = long.groupby([column, "indicator", "label", "unit"], observed=True, sort=False)["count"].sum().reset_index()
+    # totals (and deaths for M:I): the published counts of the selection by the same groups, all ages
+    cube_col = CUBE_COLUMN.get(column, SITE)
+    f_all = dataclasses.replace(f, a0=0, a1=85, measure=mortality.INCIDENCE)
+
+    def published(measure: str) -> pd.Series:
+        data = rate_input(ds, dataclasses.replace(f_all, measure=measure), by=(cube_col,))
+        out = data.groupby(cube_col, observed=True)[S.COUNT].sum()
+        if column == S.YEAR:
+            out.index = out.index.astype(long[column].dtype)
+        return out
+
+    total = published(mortality.INCIDENCE)
+    if deaths is not None:     # M:I, as the internal table has it when a deaths table is loaded
+        groups = pd.Index(long[column].unique())
+        dead = published(mortality.MORTALITY).reindex(groups).fillna(0).astype("int64")
+        long = pd.concat([long, pd.DataFrame({column: groups, "indicator": "mi_ratio",
+                                              "label": quality.INDICATORS["mi_ratio"], "unit": "ratio",
+                                              "count": dead.to_numpy()})], ignore_index=True)
+    long["total"] = long[column].map(total).fillna(0).astype("int64").to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = long["count"] / long["total"].where(long["total"] > 0)
+    long["value"] = np.where(long["indicator"] == "mi_ratio", ratio, 100.0 * ratio)
+    long = long[long["total"] > 0]
+    # a small total withholds the row; a small numerator its count and percentage
+    out = protect(long, count="total", derived=["count", "value"])
+    small = protect(long, count="count", derived=["value"])
+    out["count"] = out["count"].where(~small["suppressed"].to_numpy())
+    out["value"] = out["value"].where(~small["suppressed"].to_numpy())
+    out["suppressed"] = out["suppressed"].to_numpy() | small["suppressed"].to_numpy()
+    out["suppression"] = np.where(out["suppressed"], disclosure.PRIMARY, "")
+    order = list(quality.INDICATORS)
+    out = out.assign(_o=out["indicator"].map(order.index)).sort_values([column, "_o"], kind="stable")
+    cols = [column, "indicator", "label", "count", "total", "value", "unit", "suppressed", "suppression"]
+    return out[cols].reset_index(drop=True)
 
 
 @by_dataset(max_entries=32)
@@ -469,6 +642,39 @@ def _survival_curves(ds: Dataset, f: Filters, group: str, method: str, approach:
                 out[k] = frame[~frame["group"].isin(hide)]
             elif not by and len(data) < PUBLIC_K:
                 out[k] = frame.iloc[0:0]
+        out = _public_survival(out)
+    return out
+
+
+SURVIVAL_COUNTS = ("n_risk", "events", "n", "deaths", "n_lost")
+MONTH_DAYS = 365.25 / 12
+
+
+def _public_survival(out: dict) -> dict:
+    """Survival in public output: curves read on a monthly grid (no day of an individual death),
+    no exact counts (patients, deaths, at risk, lost: exact counts of free age ranges and periods
+    could be differenced), no reconciliation; percentages only (``n`` stays in the completeness
+    table as the weight of each group's percentages; the page does not show it)."""
+    for k in ("curves", "observed"):
+        c = out[k]
+        if not len(c):
+            continue
+        parts = []
+        for _, g in c.groupby("stratum", sort=False):
+            g = g.sort_values("time")
+            grid = pd.DataFrame({"time": np.arange(0.0, float(g["time"].max()) + MONTH_DAYS, MONTH_DAYS)})
+            step = pd.merge_asof(grid, g.drop(columns=["time"]).assign(_t=g["time"].to_numpy(float)),
+                                 left_on="time", right_on="_t", direction="backward").drop(columns="_t")
+            first = g.iloc[0]
+            for col in ("stratum", "group"):
+                if col in g.columns:
+                    step[col] = first[col]
+            parts.append(step.dropna(subset=["estimate"]))
+        out[k] = pd.concat(parts, ignore_index=True).drop(columns=[c_ for c_ in SURVIVAL_COUNTS if c_ in c.columns])
+    out["at"] = out["at"].drop(columns=[c for c in SURVIVAL_COUNTS if c in out["at"].columns])
+    comp = out["completeness"]
+    out["completeness"] = comp.drop(columns=[c for c in ("deaths", "n_lost") if c in comp.columns])
+    out["reconciliation"] = out["reconciliation"].iloc[0:0]
     return out
 
 

@@ -7,6 +7,7 @@ from analytics import schema as S
 from analytics.charts import incidence as charts
 from analytics.charts import mortality as mcharts
 from app_support import cache, filters, tables, widgets
+from app_support.text import md
 
 f = filters.sidebar_filters()
 ds = filters.dataset()
@@ -15,12 +16,15 @@ k = filters.PUBLIC_K if f.public else None
 head = st.container()   # the title names the measure chosen below it
 f = filters.measure_switch(f)
 head.title(f.tm("app.page.incidence"))
-st.caption(f.tm("app.overview.subtitle", source=f.source(ds), period=f.period_label(), site=f.site_name(f.site)))
+st.caption(f.tm("app.overview.subtitle", source=md(f.source(ds)), period=f.period_label(), site=f.site_name(f.site)))
 counts = {"count": f.t("mortality.col.deaths")} if f.mortality else {}   # table header of the counts
 reads = (lambda s: mcharts.labelled(s, f.lang)) if f.mortality else (lambda s: s)
 
 # 1. ASR by site, men and women side by side.
 by_sex = cache.dsr(ds, f, by=("sex", "site"), sexes=(S.MALE, S.FEMALE))
+if f.public and len(by_sex) and by_sex["count"].isna().all():   # every count below k: nothing to publish
+    st.info(f.t("disclosure.few_deaths" if f.mortality else "disclosure.few_cases", k=k))
+    st.stop()
 if by_sex.empty or not by_sex["count"].sum() > 0:
     st.info(f.t("app.empty"))
     st.stop()
@@ -73,11 +77,13 @@ ci5_sex = filters.page_control("inc_ci5_sex", default_sex, ["1", "2"], lambda **
 code = int(ci5_sex)
 table = cache.ci5_table(ds, f, code)
 table = table.assign(site=table["site"].map(f.site_name))
-tables.show(table, lang=f.lang, key="ci5_table")
+tables.show(table, lang=f.lang, key="ci5_table", k=k)
 meta = {"title": f.tm("app.incidence.ci5_table"), **f.describe(ds), "sex": f.t("app.sex.male" if code == 1 else "app.sex.female")}
 c1, c2 = st.columns(2)
-c1.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(table, meta),
-                   file_name=f"{'mortality_' if f.mortality else ''}ci5_table_sex{code}_{f.y0}-{f.y1}.csv", mime="text/csv",
-                   key="dl_ci5_csv", on_click="ignore")
-c2.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(table, meta, f.lang),
-                   file_name=f"{'mortality_' if f.mortality else ''}ci5_table_sex{code}_{f.y0}-{f.y1}.xlsx", key="dl_ci5_xlsx", on_click="ignore")
+widgets.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(table, meta), container=c1, what=meta["title"],
+                        f=f, ds=ds, file_name=f"{'mortality_' if f.mortality else ''}ci5_table_sex{code}_{f.y0}-{f.y1}.csv",
+                        mime="text/csv", key="dl_ci5_csv", on_click="ignore")
+widgets.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(table, meta, f.lang), container=c2,
+                        what=meta["title"], f=f, ds=ds,
+                        file_name=f"{'mortality_' if f.mortality else ''}ci5_table_sex{code}_{f.y0}-{f.y1}.xlsx",
+                        key="dl_ci5_xlsx", on_click="ignore")

@@ -13,7 +13,9 @@ from analytics import spatial
 from analytics import tables as shared
 from analytics.charts import maps as mc
 from analytics.charts import mortality as mcharts
-from app_support import cache, filters, widgets
+from analytics.ingest import sandbox, upload
+from app_support import cache, filters, state, widgets
+from app_support.text import md
 
 f = filters.sidebar_filters()
 ds = filters.dataset()
@@ -47,11 +49,16 @@ if ref == "user":
     with st.expander(f.t("maps.ref_upload_title"), expanded="map_ref_table" not in st.session_state):
         st.caption(f.t("maps.ref_upload_help"))
         up = st.file_uploader(f.t("maps.ref_upload"), type=["csv", "txt"], key="p_map_ref_file")
-        if up is not None:
-            try:
-                st.session_state["map_ref_table"] = (spatial.read_reference_rates(up, name=up.name), up.name)
-            except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
-                st.error(str(e))
+        if up is not None and st.session_state.get("_map_ref_digest") != state.file_digest(up.getvalue()):
+            # parsed in the ingest worker (limits, memory cap); the file joins the dataset token
+            outcome = sandbox.run(upload.reference_rates, up.getvalue(), up.name, label=up.name)
+            if outcome.error is not None:
+                st.error(md(str(outcome.error)))
+            else:
+                st.session_state["_map_ref_digest"] = state.file_digest(up.getvalue())
+                st.session_state["map_ref_table"] = (outcome.value, up.name)
+                if state.page_upload("sir_reference", up.name, up.getvalue()):
+                    st.rerun()
     if "map_ref_table" in st.session_state:
         ref_table, ref_name = st.session_state["map_ref_table"]
         ref_token = pd.util.hash_pandas_object(ref_table, index=False).sum().astype(str) + ref_name
@@ -61,12 +68,16 @@ if ref == "user":
 try:
     m_all = cache.regional_measures(ds, fc, level, ref, ref_token, _ref_table=ref_table)   # statistics use every count
 except ValueError as e:   # a user table missing an age group of the data
-    st.error(str(e))
+    st.error(md(str(e)))
     ref = "national"
     m_all = cache.regional_measures(ds, fc, level)
 ref_label = (f.t("maps.reference_national") if ref == "national" else f.t("maps.reference_economic")
-             if ref == "economic" else f.t("maps.reference_user", name=st.session_state["map_ref_table"][1]))
-m = shared.published_measures(m_all, level=level, k=PUBLIC_K if f.public else None, lang=f.lang)
+             if ref == "economic" else f.t("maps.reference_user", name=md(st.session_state["map_ref_table"][1])))
+K_SHOWN = PUBLIC_K if f.public else 0
+# public output: counts are already perturbed (cell-key method), so a region's count cannot be worked
+# out from the published total; counts below k are withheld with the statistics derived from them
+m = spatial.blank_suppressed(m_all, region=level) if f.public else m_all
+m = mc.localise_reasons(m, f.lang, k=K_SHOWN, unreliable=max(10, K_SHOWN))
 if m.empty or not m["expected"].sum() > 0:
     st.info(f.t("app.empty"))
     st.stop()
@@ -103,7 +114,7 @@ if scheme == "user_defined":
         if not bins:
             raise ValueError
     except ValueError:
-        st.error(f.t("maps.breaks_bad", text=text))
+        st.error(f.t("maps.breaks_bad", text=md(text)))
         scheme, bins = "quantiles", None
 
 value = "sir" if measure == "significance" else measure
@@ -132,7 +143,7 @@ note = f.t("maps.islands_note") + (" " + f.t("maps.islands_linked", links=links)
 if w.n_components > 1:
     note += " " + f.t("maps.components_note", n=w.n_components)
 st.caption(f.t("maps.moran_line", i=widgets.fmt(moran_res.I, f.lang, 3), p=widgets.fmt(moran_res.p_value, f.lang, 3),
-               n=moran_res.permutations) + " " + note)
+               n=moran_res.permutations) + " " + md(note))
 
 # One analysis panel at a time keeps a re-render within budget (each map figure costs ~0.1 s).
 panel = filters.page_control("map_panel", "funnel", ["funnel", "lisa", "profile"], lambda **kw: st.radio(

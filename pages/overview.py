@@ -7,16 +7,20 @@ from analytics import schema as S
 from analytics.charts import incidence as charts
 from analytics.charts import mortality as mcharts
 from app_support import cache, filters, widgets
+from app_support.text import md
 
 f = filters.sidebar_filters()
 ds = filters.dataset()
 
 st.title(f.t("app.page.overview"))
 f = filters.measure_switch(f)
-st.caption(f.tm("app.overview.subtitle", source=f.source(ds), period=f.period_label(), site=f.site_name(f.site)))
+st.caption(f.tm("app.overview.subtitle", source=md(f.source(ds)), period=f.period_label(), site=f.site_name(f.site)))
 counts = {"count": f.t("mortality.col.deaths")} if f.mortality else None   # table header of the counts
 
 total = cache.dsr(ds, f)
+if f.public and len(total) and total["count"].isna().all():   # fewer than k cases: nothing to publish
+    st.info(f.t("disclosure.few_deaths" if f.mortality else "disclosure.few_cases", k=filters.PUBLIC_K))
+    st.stop()
 if total.empty or not total["count"].sum() > 0:
     st.info(f.t("app.empty"))
     st.stop()
@@ -25,8 +29,8 @@ by_site = cache.dsr(ds, f, by=("site",))
 row = total.iloc[0]
 ranked = shared.ranked_sites(by_site)
 widgets.metric_row([
-    (f.tm("app.metric.cases_per_year"), widgets.fmt(row["count"] / f.n_years, f.lang, 0),
-     f.tm("app.metric.cases_help", n=widgets.fmt(row["count"], f.lang, 0))),
+    (f.tm("app.metric.cases_per_year"), widgets.count_text(row["count"] / f.n_years, f),
+     f.tm("app.metric.cases_help", n=widgets.count_text(row["count"], f))),
     (f.tm("app.metric.crude"), widgets.fmt(row["crude_rate"], f.lang), f.t("app.metric.per100k")),
     (f.tm("app.metric.asr"), widgets.fmt(row["value"], f.lang),
      f.t("app.metric.ci", lower=widgets.fmt(row["lower"], f.lang), upper=widgets.fmt(row["upper"], f.lang), conf=f.conf)),
@@ -40,16 +44,17 @@ if len(ranked):  # a site name is too long for a metric tile
 
 sex_code = {"both": 0, "male": 1, "female": 2}[f.sex]
 has_risk = bool(cum["cum_risk"].notna().iloc[0])   # no 0-74 risk when the age range starts at 75 or later
+k = filters.PUBLIC_K if f.public else None
 if f.mortality:
     st.markdown(" ".join([
-        mcharts.deaths_sentence(row["count"], (f.y0, f.y1), lang=f.lang),
+        mcharts.deaths_sentence(row["count"], (f.y0, f.y1), lang=f.lang, k=k),
         mcharts.mortality_rate_sentence(row["value"], row["lower"], row["upper"], lang=f.lang, sex=sex_code,
                                         standard=f.std, conf=f.level),
         mcharts.risk_of_dying_sentence(cum["cum_risk"].iloc[0], sex=sex_code, lang=f.lang) if has_risk else "",
     ]))
 else:
     st.markdown(" ".join([
-        narrative.cases_sentence(row["count"], (f.y0, f.y1), lang=f.lang),
+        narrative.cases_sentence(row["count"], (f.y0, f.y1), lang=f.lang, k=k),
         narrative.asr_sentence(row["value"], row["lower"], row["upper"], lang=f.lang, standard=f.std, sex=sex_code,
                                conf=f.level),
         narrative.cumulative_risk_sentence(cum["cum_risk"].iloc[0], sex=sex_code, lang=f.lang) if has_risk else "",
@@ -60,7 +65,7 @@ by_sex = cache.dsr(ds, f, by=("sex", "site"), sexes=(S.MALE, S.FEMALE))
 sentences = widgets.headlines(by_sex, f)
 sentences = [mcharts.labelled(s, f.lang) for s in sentences] if f.mortality else sentences
 for s in sentences:
-    st.markdown(f"- {s}")
+    st.markdown(f"- {md(s)}")
 
 title = f.tm("app.overview.top10", period=f.period_label())
 widgets.chart_with_table(
@@ -74,8 +79,8 @@ fig = charts.cases_per_year(per_year, lang=f.lang, theme=f.theme, title=title)
 widgets.chart_with_table(mcharts.as_mortality(fig, f.lang) if f.mortality else fig,
                          per_year[["year", "sex", "count", "population", "crude_rate", "value", "lower", "upper"]],
                          name="overview_per_year", f=f, ds=ds, title=title, headers=counts,
-                         reading=mcharts.deaths_sentence(row["count"], (f.y0, f.y1), lang=f.lang) if f.mortality
-                         else narrative.cases_sentence(row["count"], (f.y0, f.y1), lang=f.lang))
+                         reading=mcharts.deaths_sentence(row["count"], (f.y0, f.y1), lang=f.lang, k=k) if f.mortality
+                         else narrative.cases_sentence(row["count"], (f.y0, f.y1), lang=f.lang, k=k))
 
 left, right = st.columns(2)
 with left:

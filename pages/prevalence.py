@@ -7,6 +7,7 @@ from analytics import narrative
 from analytics import schema as S
 from analytics import tables as shared
 from analytics.charts import trends as charts
+from analytics.disclosure import show_small
 from analytics.prevalence import ALL_SITES, PrevalenceInputError
 from app_support import cache, filters, widgets
 
@@ -35,14 +36,17 @@ with c4:
     counting = filters.page_control("pv_cnt", "person", ["person", "tumour"], lambda **kw: st.radio(
         f.t("trends.prev.counting"), format_func=lambda v: f.t(f"trends.prev.{v}"), **kw))
 adjust = filters.page_toggle("pv_adj", f.t("trends.prev.adjust"))
+if f.public and adjust:   # fractional counts cannot be perturbed: public output counts people
+    st.caption(f.t("disclosure.prevalence_adjust"))
+    adjust = False
 
 
 codes = f.region_codes(ds.regions)
 try:
     table = cache.prevalence(ds, tuple(codes) if codes is not None else None, f.site_column, int(year), counting,
-                    adjust, f.std, f.level, None if (f.a0, f.a1) == (0, 85) else tuple(f.age_groups))
+                    adjust, f.std, f.level, None if (f.a0, f.a1) == (0, 85) else tuple(f.age_groups), f.public)
 except PrevalenceInputError as e:   # e.g. an upload without vital status or last-contact dates
-    st.error(str(e))
+    st.error(md(str(e)))
     st.stop()
 nodate = int(table.attrs.get("excluded_unknown_incidence_date", 0))
 # Missing sex is "unknown" (9): counted under both sexes, like the rest of the dashboard. Public
@@ -55,13 +59,21 @@ if table.empty:
 
 date_label = f"31.12.{year}"
 dur_label = f.t(f"trends.dur.{duration}")
-allsites = table[(table[f.site_column] == ALL_SITES) & (table["duration"] == duration)]
+overall = table
+if f.public and f.sex == "both":   # both sexes' own published counts (a sum of withheld cells is not shown)
+    overall = cache.prevalence(ds, tuple(codes) if codes is not None else None, f.site_column, int(year), counting,
+                               adjust, f.std, f.level, None if (f.a0, f.a1) == (0, 85) else tuple(f.age_groups),
+                               True, False)
+    if f.site not in (filters.ALL_SITES, filters.ALL_BUT_C44):
+        overall = overall[overall[f.site_column].isin([f.site, ALL_SITES])]
+allsites = overall[(overall[f.site_column] == ALL_SITES) & (overall["duration"] == duration)]
 tot = allsites["count"].sum(min_count=1)
 popn = allsites["population"].sum(min_count=1)
+lost, unknown = allsites["n_lost"].sum(min_count=1), allsites["n_unknown"].sum(min_count=1)
 widgets.metric_row([
-    (f.t("trends.prev.metric_count", duration=dur_label), widgets.fmt(tot, f.lang, 0), None),
+    (f.t("trends.prev.metric_count", duration=dur_label), widgets.count_text(tot, f), None),
     (f.t("trends.prev.metric_prop"), widgets.fmt(1e5 * tot / popn if popn and popn > 0 else np.nan, f.lang, 1), None),
-    (f.t("trends.prev.metric_lost"), widgets.fmt(allsites["n_lost"].sum(), f.lang, 0), None),
+    (f.t("trends.prev.metric_lost"), widgets.count_text(lost, f), None),
 ])
 
 sex_word = {"both": f.t("trends.both"), "male": f.t("app.sex.male"), "female": f.t("app.sex.female")}[f.sex]
@@ -73,22 +85,28 @@ widgets.chart_with_table(
                             theme=f.theme, title=title),
     shown[shown["duration"] == duration].round(2), name="prevalence_by_site", f=f, ds=ds, title=title,
     reading=narrative.prevalence_sentence(tot, popn, date=date_label, duration=dur_label, lang=f.lang,
-                                          sites=shown[shown["duration"] == duration], site=f.site_column),
-    table_note=f.t("trends.prev.note", lost=int(allsites["n_lost"].sum()), unknown=int(allsites["n_unknown"].sum()),
-                   nodate=nodate) + (" " + f.t("trends.prev.adjusted_note") if adjust else ""))
+                                          sites=overall[(overall[f.site_column] != ALL_SITES)
+                                                        & (overall["duration"] == duration)],
+                                          site=f.site_column, k=filters.PUBLIC_K if f.public else None),
+    table_note=f.t("trends.prev.note", lost=widgets.count_text(lost, f), unknown=widgets.count_text(unknown, f),
+                   nodate=widgets.count_text(nodate, f)) + (" " + f.t("trends.prev.adjusted_note") if adjust else ""))
 
 st.subheader(f.t("trends.prev.table_title", date=date_label))
 from analytics.i18n import sex_label  # noqa: E402
+from app_support.text import md
 
 full = table.assign(duration=table["duration"].map(lambda d: f.t(f"trends.dur.{d}")),
                     **{S.SEX: table[S.SEX].map(lambda v: sex_label(v, f.lang)),
                        f.site_column: table[f.site_column].astype(str).map(
                            lambda v: f.t("app.site.all") if v == ALL_SITES else charts.series_name(v, "site", f.lang))}
                     ).round(2)
-st.dataframe(full, hide_index=True, width="stretch", key="prevalence_full")
+st.dataframe(show_small(full, filters.PUBLIC_K, as_text=True) if f.public else full, hide_index=True,
+             width="stretch", key="prevalence_full")
 meta = {"title": f.t("trends.prev.table_title", date=date_label), **f.describe(ds)}
 d1, d2 = st.columns(2)
-d1.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(full, meta), file_name=f"prevalence_{year}.csv",
-                   mime="text/csv", key="dl_prev_full_csv", on_click="ignore")
-d2.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(full, meta),
-                   file_name=f"prevalence_{year}.xlsx", key="dl_prev_full_xlsx", on_click="ignore")
+widgets.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(full, meta), file_name=f"prevalence_{year}.csv",
+                        mime="text/csv", key="dl_prev_full_csv", on_click="ignore", container=d1,
+                        what=meta["title"], f=f, ds=ds)
+widgets.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(full, meta),
+                        file_name=f"prevalence_{year}.xlsx", key="dl_prev_full_xlsx", on_click="ignore", container=d2,
+                        what=meta["title"], f=f, ds=ds)

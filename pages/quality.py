@@ -6,8 +6,9 @@ import streamlit as st
 from analytics import narrative
 from analytics import tables as shared
 from analytics import schema as S
-from app_support import cache, filters, tables, widgets
+from app_support import auth, cache, filters, tables, widgets
 from analytics.charts import quality as qcharts
+from app_support.text import md
 
 f = filters.sidebar_filters()
 ds = filters.dataset()
@@ -16,7 +17,7 @@ ds = filters.dataset()
 TARGETS = shared.quality_targets()
 
 st.title(f.t("app.page.quality"))
-st.caption(f.t("app.overview.subtitle", source=f.source(ds), period=f.period_label(), site=f.site_name(f.site)))
+st.caption(f.t("app.overview.subtitle", source=md(f.source(ds)), period=f.period_label(), site=f.site_name(f.site)))
 
 by = filters.page_control("q_by", "site", ["site", "er", "district", "year"], lambda **kw: st.radio(
     f.t("app.quality.by"), horizontal=True, format_func=lambda v: f.t(f"app.quality.by_{v}"), **kw))
@@ -65,17 +66,23 @@ tables.show(wide.style.apply(_highlight).format(precision=1), lang=f.lang, key="
 st.caption(f.t("app.quality.targets_note"))
 c1, c2 = st.columns(2)
 meta = {"title": f.t("app.quality.all"), **f.describe(ds)}
-c1.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(wide, meta), file_name="quality_indicators.csv",
-                   mime="text/csv", key="dl_quality_csv", on_click="ignore")
-c2.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(wide, meta, f.lang),
-                   file_name="quality_indicators.xlsx", key="dl_quality_xlsx", on_click="ignore")
+widgets.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(wide, meta), file_name="quality_indicators.csv",
+                        mime="text/csv", key="dl_quality_csv", on_click="ignore", container=c1,
+                        what=meta["title"], f=f, ds=ds)
+widgets.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(wide, meta, f.lang),
+                        file_name="quality_indicators.xlsx", key="dl_quality_xlsx", on_click="ignore", container=c2,
+                        what=meta["title"], f=f, ds=ds)
 
+if f.public:   # record-level lists and exact record counts are not public output
+    st.info(f.t("disclosure.records_hidden"))
+    st.stop()
 left, right = st.columns(2)
 with left:
     st.subheader(f.t("app.data.reconciliation"))
     tables.show(ds.registry.reconciliation, lang=f.lang, key="quality_recon")
 with right:
-    reg = ds.registry
-    flags = (reg.report() if hasattr(reg, "report") else reg.flags).drop(columns=[S.TUMOUR_ID], errors="ignore")
-    st.subheader(f.t("app.data.flags", n=widgets.fmt(len(flags), f.lang, 0)))
-    tables.show(flags.head(1000), lang=f.lang, key="quality_flags")
+    if auth.can(auth.VIEW_RECORDS):      # the record-level list: registrar only (app_support/auth.py)
+        reg = ds.registry
+        flags = (reg.report() if hasattr(reg, "report") else reg.flags).drop(columns=[S.TUMOUR_ID], errors="ignore")
+        st.subheader(f.t("app.data.flags", n=widgets.fmt(len(flags), f.lang, 0)))
+        tables.show(flags.head(1000), lang=f.lang, key="quality_flags")

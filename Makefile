@@ -25,16 +25,19 @@ chromium:
 	  else echo "no /usr/bin/chromium and not root: figure export falls back to HTML"; fi; \
 	fi
 
+# Local mode by default (one user, bound to 127.0.0.1); REGISTRY_MODE=internal|public (or mode in
+# registry.toml) serves others: see "Deploying for your registry" in the README. serve.py puts the
+# hardening guard in front of Streamlit; the demo store is prebuilt so the first visitor does not wait.
 run: install
 	-@$(MAKE) --no-print-directory chromium
-	REGISTRY_LOG_LEVEL=$(LOG_LEVEL) $(PY) -m streamlit run app.py --server.headless true --server.port $(PORT) \
-	  --browser.gatherUsageStats false
+	$(PY) -m app_support.demo_store
+	REGISTRY_LOG_LEVEL=$(LOG_LEVEL) $(PY) serve.py --port $(PORT)
 
 test: install chromium
 	$(PY) -m pytest -n 2 -q
 
 bench: install chromium
-	$(PY) bench/ingest.py && $(PY) bench/rates.py && $(PY) bench/trends.py && $(PY) bench/maps.py && $(PY) bench/app.py && $(PY) bench/survival.py
+	$(PY) bench/ingest.py && $(PY) bench/rates.py && $(PY) bench/trends.py && $(PY) bench/maps.py && $(PY) bench/app.py && $(PY) bench/survival.py && $(PY) bench/report.py
 
 demo: install
 	$(PY) data/demo/generate.py

@@ -10,6 +10,7 @@ open group that starts below ``top_age``.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,31 +19,40 @@ import pandas as pd
 from analytics import canreg, parsing
 from analytics import schema as S
 from analytics.errors import IngestError
+from analytics.ingest.limits import Limits, memory_message
 
-def _friendly(fn):
-    """Any failure we did not foresee still reaches the user as an IngestError sentence."""
+def _friendly(fn=None, *, label_kw: str = "name"):
+    """Any failure we did not foresee still reaches the user as an IngestError sentence.
+    ``label_kw`` is the keyword that names the file (``read_regions`` uses ``name`` for the
+    column of region names, and ``file`` for the file)."""
     import functools
 
-    @functools.wraps(fn)
-    def wrapper(source, *args, **kwargs):
-        try:
-            return fn(source, *args, **kwargs)
-        except IngestError:
-            raise
-        except MemoryError:
-            raise IngestError("the file is too large for the memory of this machine.",
-                              file=kwargs.get("name") or _label(source)) from None
-        except Exception as exc:  # noqa: BLE001
-            raise IngestError(f"the table could not be read ({type(exc).__name__}: {str(exc)[:160]}). Check the "
-                              "file type and its columns (see the README for examples).",
-                              file=kwargs.get("name") or _label(source)) from None
-    return wrapper
+    def deco(f):
+        @functools.wraps(f)
+        def wrapper(source, *args, **kwargs):
+            label = kwargs.get(label_kw) or _label(source)
+            try:
+                return f(source, *args, **kwargs)
+            except IngestError as exc:
+                raise exc.with_file(label) from None
+            except MemoryError:
+                raise IngestError(memory_message(), file=label) from None
+            except RecursionError:
+                raise IngestError("the file is nested too deeply to be read.", file=label) from None
+            except Exception as exc:  # noqa: BLE001
+                raise IngestError(f"the table could not be read ({type(exc).__name__}: {str(exc)[:160]}). Check "
+                                  "the file type and its columns (see the README for examples).",
+                                  file=label) from None
+        return wrapper
+    return deco(fn) if fn is not None else deco
 
 
 def _label(source) -> str:
     if isinstance(source, pd.DataFrame):
         return "data frame"
-    return str(getattr(source, "name", None) or (source if isinstance(source, (str, bytes)) is False else "upload"))
+    if isinstance(source, (str, Path)):
+        return Path(str(source)).name
+    return str(getattr(source, "name", None) or "upload")
 
 
 _POP_ALIASES = {
@@ -112,16 +122,19 @@ def _find(cols, aliases) -> str | None:
     return None
 
 
-def _as_frame(source: Any, name: str | None) -> tuple[pd.DataFrame, str]:
+def _as_frame(source: Any, name: str | None, limits: Limits | None = None) -> tuple[pd.DataFrame, str]:
     if isinstance(source, pd.DataFrame):
         return source.copy(), name or "data frame"
-    from analytics.readers import open_source, read_columns, sample_table
-    src = open_source(source, name)
-    head = sample_table(src, nrows=5, drop_identifiers=False)
-    df, bad = read_columns(src, list(range(head.shape[1])), [str(c) for c in head.columns])
+    from analytics.readers import _check_table_limits, open_source, read_columns, read_header
+    src = open_source(source, name, limits=limits)
+    header = read_header(src)
+    df, bad = read_columns(src, list(range(len(header))), [str(c) for c in header])
     if bad:
         raise IngestError("the row has more fields than the header. Fix the row or the delimiter.",
                           file=src.name, row=bad[0])
+    _check_table_limits(df, 0, src)
+    if df.empty:
+        raise IngestError("the file has a header but no rows. Export the table with its rows.", file=src.name)
     return df, src.name
 
 
@@ -141,7 +154,7 @@ def _numbers(s: pd.Series, file: str, column: str, *, allow_na: bool = False) ->
 
 @_friendly
 def read_population(source: Any, *, top_age: int = 85, name: str | None = None,
-                    columns: dict[str, str] | None = None) -> pd.DataFrame:
+                    columns: dict[str, str] | None = None, limits: Limits | None = None) -> pd.DataFrame:
     """Population (person-years) as ``schema.POPULATION_COLUMNS``, long or wide input.
 
     ``columns`` optionally maps the file's columns to ``year``, ``region_code``, ``sex``,
@@ -149,7 +162,7 @@ def read_population(source: Any, *, top_age: int = 85, name: str | None = None,
     sexes combined or all ages combined are left out (they would double the totals); the
     number left out is in ``result.attrs["notes"]``. Missing year/region become NA.
     """
-    df, file = _as_frame(source, name)
+    df, file = _as_frame(source, name, limits)
     df.columns = [str(c) for c in df.columns]
     if columns:
         df = df.rename(columns=columns)
@@ -213,47 +226,27 @@ _REGION_KEYS = ("regioncode", "region_code", "code", "adm1code", "iso31662", "id
 _REGION_NAMES = ("regionname", "nameen", "name", "namelocal", "label")
 
 
-def _read_geo_bytes(data: bytes):
-    """GeoJSON/GeoPackage/zipped Shapefile from memory (GDAL needs a file for some drivers)."""
-    import tempfile
-
-    import geopandas as gpd
-    suffix = ".zip" if data[:4] == b"PK\x03\x04" else ".gpkg" if data[:15] == b"SQLite format 3" else ".geojson"
-    with tempfile.TemporaryDirectory() as d:
-        f = f"{d}/upload{suffix}"
-        with open(f, "wb") as fh:
-            fh.write(data)
-        return gpd.read_file(f"zip://{f}" if suffix == ".zip" else f)
-
-
-@_friendly
+@_friendly(label_kw="file")
 def read_regions(source: Any, *, key: str | None = None, name: str | None = None,
-                 parent: str | None = None, parent_name: str | None = None):
+                 parent: str | None = None, parent_name: str | None = None, file: str | None = None,
+                 limits: Limits | None = None):
     """Region polygons as ``schema.REGION_COLUMNS`` in EPSG:4326.
 
-    GeoJSON, GeoPackage (first layer) or a zipped Shapefile. ``key`` is the column with the
-    region code that matches the records' ``region_code``; ``name``, ``parent`` (e.g. the
-    economic region) and ``parent_name`` are optional. A file without a CRS is taken to be
-    longitude/latitude when its coordinates fit, and is an error otherwise.
+    GeoJSON, GeoPackage (first layer) or a zipped Shapefile, recognised by their bytes and
+    opened with their own GDAL driver (:mod:`analytics.ingest.geo`; VRT, other XML, URLs and
+    GDAL virtual file systems are refused). ``key`` is the column with the region code that
+    matches the records' ``region_code``; ``name`` (the column of region names), ``parent``
+    (e.g. the economic region) and ``parent_name`` are optional; ``file`` is the file's
+    name for messages. A file without a CRS is taken to be longitude/latitude when its
+    coordinates fit, and is an error otherwise.
     """
     import geopandas as gpd
-    label = str(getattr(source, "name", source))
-    try:
-        if isinstance(source, gpd.GeoDataFrame):
-            g = source.copy()
-        else:
-            if hasattr(source, "getvalue") or hasattr(source, "read"):   # an upload
-                source = source.getvalue() if hasattr(source, "getvalue") else source.read()
-            if isinstance(source, (bytes, bytearray)):
-                g = _read_geo_bytes(bytes(source))
-            elif str(source).lower().endswith(".zip") and not str(source).startswith("zip://"):
-                g = gpd.read_file(f"zip://{source}")
-            else:
-                g = gpd.read_file(source)
-    except Exception as exc:
-        raise IngestError(f"the regions could not be read ({str(exc).splitlines()[0][:160]}). Give a GeoJSON, "
-                          "a GeoPackage or a zipped Shapefile (.zip with .shp, .shx, .dbf, .prj).",
-                          file=label) from None
+
+    from analytics.ingest.geo import read_geo
+    label = file or (Path(str(source)).name if isinstance(source, (str, Path)) else getattr(source, "name", None))
+    g = read_geo(source, name=label, limits=limits)
+    if "geometry" not in g.columns or not isinstance(g, gpd.GeoDataFrame):
+        raise IngestError("the file has no geometries: region boundaries are needed (polygons).", file=label)
     cols = [c for c in g.columns if c != g.geometry.name]
     k = key or _find(cols, _REGION_KEYS)
     for arg, col in (("key", k), ("name", name), ("parent", parent), ("parent_name", parent_name)):
@@ -298,10 +291,10 @@ _RF_ALIASES = {
 
 
 @_friendly
-def read_risk_factors(source: Any, *, name: str | None = None) -> pd.DataFrame:
+def read_risk_factors(source: Any, *, name: str | None = None, limits: Limits | None = None) -> pd.DataFrame:
     """Risk factors as ``schema.RISK_FACTOR_COLUMNS`` (long; a wide table with one column per
     indicator is melted)."""
-    df, file = _as_frame(source, name)
+    df, file = _as_frame(source, name, limits)
     df.columns = [str(c) for c in df.columns]
     f = {k: (k if k in df.columns else _find(df.columns, v)) for k, v in _RF_ALIASES.items()}
     if f[S.REGION] is None:
@@ -328,7 +321,22 @@ def read_risk_factors(source: Any, *, name: str | None = None) -> pd.DataFrame:
         S.UPPER: (_numbers(df[f[S.UPPER]], file, f[S.UPPER], allow_na=True).values if f[S.UPPER] else np.nan),
         S.SOURCE: (parsing.parse_text(df[f[S.SOURCE]]).values if f[S.SOURCE] else parsing.missing(n, "str")),
     })
-    return out[S.RISK_FACTOR_COLUMNS]
+    for col, what in ((S.REGION, "region code"), (S.INDICATOR, "indicator name")):
+        gap = out[col].isna().to_numpy()
+        if gap.any():
+            raise IngestError(f"a row has no {what}. Fill it in or remove the row.", file=file,
+                              row=int(np.flatnonzero(gap)[0]) + 1, column=str(f[col]))
+    empty = out[S.VALUE].isna().to_numpy()
+    if empty.all():
+        raise IngestError("every value is empty, so there is nothing to map. Fill in the value column.",
+                          file=file, column=str(f[S.VALUE]))
+    notes = []
+    if empty.any():   # a region without a value for an indicator: left out, as on the map
+        notes.append(f"{int(empty.sum())} rows without a value left out")
+        out = out[~empty].reset_index(drop=True)
+    out = out[S.RISK_FACTOR_COLUMNS]
+    out.attrs["notes"] = notes
+    return out
 
 
 _DEATH_ALIASES = {
@@ -344,14 +352,15 @@ UNKNOWN_DEATH_AGES = ("", "nan", "unknown", "unk", "999", "99", "?", "na", "n/a"
 
 
 @_friendly
-def read_deaths(source: Any, *, top_age: int = 85, name: str | None = None) -> pd.DataFrame:
+def read_deaths(source: Any, *, top_age: int = 85, name: str | None = None,
+                limits: Limits | None = None) -> pd.DataFrame:
     """Deaths as ``schema.DEATH_COLUMNS``: counts by year, sex, 5-year age group, region, ICD-10.
 
     ICD-10 codes are written without the dot (``C50.9`` -> ``C509``); age groups are
     aggregated as for the population; an unknown age (empty, ``unknown``, ``999``) gives a
     missing age group.
     """
-    df, file = _as_frame(source, name)
+    df, file = _as_frame(source, name, limits)
     df.columns = [str(c) for c in df.columns]
     f = {k: (k if k in df.columns else _find(df.columns, v)) for k, v in _DEATH_ALIASES.items()}
     miss = [k for k in (S.YEAR, S.SEX, S.AGE_GROUP, S.ICD10, S.COUNT) if f[k] is None]

@@ -227,7 +227,7 @@ class DenseCube:
         arrays = [a.sum(axis=tuple(i for i in range(5) if i not in keep_axes)) for a in arrays]
         p = p.sum(axis=tuple(i for i in range(4) if i not in keep_axes))
         if SITE in by:
-            present = arrays[0].reshape(-1, arrays[0].shape[-1]).sum(axis=0) > 0
+            present = arrays[0].sum(axis=tuple(range(arrays[0].ndim - 1))) > 0   # also with no site at all
             arrays = [a[..., present] for a in arrays]
             labels[4] = labels[4][present]
             p = np.broadcast_to(p[..., None], arrays[0].shape)

@@ -5,7 +5,8 @@ adds a BOM, "Unicode text" is UTF-16 with BOM, and older Windows tools write the
 page of the machine (Windows-1252 in Western Europe, Windows-1251 in Cyrillic locales,
 Latin-1 on older Unix). The rules, in order:
 
-1. a byte-order mark decides (UTF-8, UTF-16 LE/BE);
+1. a byte-order mark decides (UTF-8, UTF-32 LE/BE, UTF-16 LE/BE); without one, UTF-32 and
+   UTF-16 are recognised by their zero bytes (the readers transcode both to UTF-8 first);
 2. a sample that decodes as UTF-8 is UTF-8 (multi-byte UTF-8 sequences are very unlikely
    to occur by chance in single-byte text, so this is the safe first guess; it is what keeps
    Azerbaijani letters such as "ə ğ ı ö ü ç ş" intact);
@@ -37,6 +38,9 @@ def detect_encoding(sample: bytes) -> str:
     """Python codec name for ``sample`` (the first bytes of a file)."""
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    utf32 = _utf32(sample)
+    if utf32:
+        return utf32
     if sample.startswith(codecs.BOM_UTF16_LE) or sample.startswith(codecs.BOM_UTF16_BE):
         return "utf-16"
     if _looks_utf16_without_bom(sample):
@@ -60,6 +64,23 @@ def detect_encoding(sample: bytes) -> str:
         if np.isin(arr, _TURKIC_1254).any() and not np.isin(arr, _ICELANDIC_ONLY).any():
             return "cp1254"
     return "cp1252"
+
+
+def _utf32(sample: bytes) -> str | None:
+    """``utf-32`` (with a byte-order mark, which starts like UTF-16's), ``utf-32-le``/``-be``
+    (three zero bytes in every four, as in Latin text), else None."""
+    if sample.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    head = sample[:400]
+    head = head[:len(head) - len(head) % 4]
+    if len(head) < 8:
+        return None
+    quads = [head[i:i + 4] for i in range(0, len(head), 4)]
+    if sum(q[1:] == b"\x00\x00\x00" for q in quads) > 0.8 * len(quads):
+        return "utf-32-le"
+    if sum(q[:3] == b"\x00\x00\x00" for q in quads) > 0.8 * len(quads):
+        return "utf-32-be"
+    return None
 
 
 def _looks_utf16_without_bom(sample: bytes) -> bool:

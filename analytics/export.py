@@ -113,11 +113,45 @@ def stop_export_server() -> None:
 
 
 # --- tables ---------------------------------------------------------------------------------------
+# A text cell starting with one of these is read by spreadsheet programs as a formula
+# (OWASP "CSV injection"): "=HYPERLINK(...)", "+cmd|...", "-2+3", "@SUM(...)", or hides one
+# behind a tab or carriage return.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _neutral(v: Any) -> Any:
+    return "'" + v if isinstance(v, str) and v.startswith(FORMULA_STARTS) else v
+
+
+def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy in which every *text* cell (and column name) starting with ``=``, ``+``, ``-``,
+    ``@``, tab or carriage return is prefixed with ``'`` (OWASP's advice), so a spreadsheet
+    shows it as text instead of running it. Numbers, dates and codes are left as they are
+    (a negative number is a number, not text)."""
+    out = df.copy(deep=False)
+    out.columns = [_neutral(str(c)) if isinstance(c, str) else c for c in out.columns]
+    for i in range(out.shape[1]):
+        col = out.iloc[:, i]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            cats = col.cat.categories
+            if cats.dtype == object or pd.api.types.is_string_dtype(cats.dtype):
+                fixed = [_neutral(c) for c in cats]
+                if fixed != list(cats):
+                    out.isetitem(i, col.cat.rename_categories(fixed))
+        elif col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+            text = col.astype(object)
+            hit = text.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_STARTS)).to_numpy(dtype=bool)
+            if hit.any():
+                out.isetitem(i, text.where(~hit, "'" + text[hit].astype(str)))
+    return out
+
+
 def table_to_csv(df: pd.DataFrame, *, bom: bool = True, index: bool = False) -> bytes:
-    """CSV bytes, UTF-8, full precision.  With ``bom`` (default) the file starts with a
-    UTF-8 byte-order mark so Excel shows Azerbaijani and Cyrillic text correctly;
-    ``pandas.read_csv`` reads it back unchanged."""
-    text = df.to_csv(index=index, lineterminator="\n")
+    """CSV bytes, UTF-8, full precision, text cells that a spreadsheet would run as a formula
+    neutralised (:func:`csv_safe`).  With ``bom`` (default) the file starts with a UTF-8
+    byte-order mark so Excel shows Azerbaijani and Cyrillic text correctly; ``pandas.read_csv``
+    reads it back unchanged."""
+    text = csv_safe(df).to_csv(index=index, lineterminator="\n")
     return text.encode("utf-8-sig" if bom else "utf-8")
 
 

@@ -136,7 +136,8 @@ def _first_reason(checks: list[tuple[str, np.ndarray]], n: int) -> np.ndarray:
 
 
 def death_events(deaths: pd.DataFrame, site_column: str, *, regions: Iterable[str] | None = None,
-                 years: Iterable[int] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+                 years: Iterable[int] | None = None, keys: np.ndarray | None = None
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Deaths (``schema.DEATH_COLUMNS``) -> (events, counted deaths, reconciliation).
 
     Each row is counted or excluded, the first failing check giving the reason (in this order):
@@ -145,6 +146,9 @@ def death_events(deaths: pd.DataFrame, site_column: str, *, regions: Iterable[st
     population's years: no person-years); district missing, or not in ``regions``; an age-group
     label that is not one of ``schema.AGE_GROUPS``. Unknown age ("", "unknown", NA) and unknown
     sex (9, NA) are counted, as incidence counts them (all-ages / both-sexes totals only).
+
+    ``keys``: one key per row of ``deaths`` (``analytics.disclosure.DisclosureRule.row_keys``);
+    the events then carry ``key_sum`` for public output's perturbation.
     """
     scheme = _scheme(site_column)
     missing = [c for c in S.DEATH_COLUMNS if c not in deaths.columns]
@@ -195,9 +199,13 @@ def death_events(deaths: pd.DataFrame, site_column: str, *, regions: Iterable[st
         cubes.C44: pd.Series(icd[used], dtype=object).astype(str).str.startswith("C44").to_numpy(),
         S.COUNT: count[used].astype("int64"),
     })
+    value_cols = [S.COUNT]
+    if keys is not None:
+        kept[cubes.KEY_SUM] = np.asarray(keys, dtype=np.int64)[used]
+        value_cols.append(cubes.KEY_SUM)
     kept = kept[kept[S.COUNT] > 0]
-    events = (kept.groupby(cubes.EVENT_COLUMNS[:-1], sort=False)[S.COUNT].sum().reset_index()
-              [cubes.EVENT_COLUMNS])
+    events = (kept.groupby(cubes.EVENT_COLUMNS[:-1], sort=False)[value_cols].sum().reset_index()
+              [cubes.EVENT_COLUMNS + value_cols[1:]])
     counted = (kept.groupby([S.YEAR, S.SEX, S.AGE_GROUP, S.REGION, S.ICD10, cubes.SITE, cubes.C44], sort=False)
                [S.COUNT].sum().reset_index())
     counted[S.AGE_GROUP] = counted[S.AGE_GROUP].where(counted[S.AGE_GROUP] != cubes.UNKNOWN_AGE, None)
@@ -284,20 +292,25 @@ def deaths_from_records(records: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFra
 
 # --- either source -> events -------------------------------------------------------------------
 def mortality_events(records: pd.DataFrame | None, site_column: str, *, deaths: pd.DataFrame | None = None,
-                     regions: Iterable[str] | None = None, years: Iterable[int] | None = None) -> MortalityEvents:
+                     regions: Iterable[str] | None = None, years: Iterable[int] | None = None,
+                     row_keys=None) -> MortalityEvents:
     """Deaths as counted events for :func:`analytics.cube.build_cube`: from ``deaths`` (vital
     statistics) when given, else derived from ``records`` (:func:`deaths_from_records`).
 
     ``regions`` (district codes of the regions table) and ``years`` (the population's years)
     make deaths outside them excluded with their reason instead of silently uncounted.
+    ``row_keys``: ``f(deaths table) -> one key per row`` (public output's cell keys; e.g.
+    ``lambda d: rule.row_keys(d, ["year", "sex", "age_group", "region_code", "icd10"])``).
     """
     if deaths is not None:
-        events, counted, recon = death_events(deaths, site_column, regions=regions, years=years)
+        keys = None if row_keys is None else row_keys(deaths)
+        events, counted, recon = death_events(deaths, site_column, regions=regions, years=years, keys=keys)
         return MortalityEvents(events, counted, recon, SOURCE_TABLE)
     if records is None:
         raise ValueError("mortality_events needs a deaths table or the registry's records")
     table, account = deaths_from_records(records)
-    events, counted, recon = death_events(table, site_column, regions=regions, years=years)
+    keys = None if row_keys is None else row_keys(table)
+    events, counted, recon = death_events(table, site_column, regions=regions, years=years, keys=keys)
     recon = recon.assign(rows=recon["deaths"])            # one row per patient = one death
     lost = account[account["reason"] != "linked"]
     lines = pd.DataFrame({"status": EXCLUDED, "reason": lost["reason"], "description": lost["reason"].map(REASONS),

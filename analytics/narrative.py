@@ -90,22 +90,33 @@ def top_site_sentences(frame: pd.DataFrame, *, lang: str = "en", standard: str |
     return out
 
 
-def cases_sentence(cases: float, years: Sequence[int] | int, *, lang: str = "en", scope: str | None = None) -> str:
+def _count(x: float, lang: str, k: int | None) -> str:
+    """A count, or "<k" when public output withholds it (``k`` given and ``0 < x < k``)."""
+    if k is not None and 0 < float(x) < k:
+        return f"<{k}"
+    return format_number(x, lang, 0)
+
+
+def cases_sentence(cases: float, years: Sequence[int] | int, *, lang: str = "en", scope: str | None = None,
+                   k: int | None = None) -> str:
     """"12,345 new cases were registered in 2015–2019, 2,469 a year on average."
 
     ``years``: (first, last) or the list of years; a single year gives no average clause
     in effect (the average equals the total). ``scope`` (``Description.scope_phrase``: site,
     sex, region) leads the sentence: "Stomach, women, Absheron Economic Region: 1,085 new
-    cases were registered in 2015–2024, 109 a year on average."."""
+    cases were registered in 2015–2024, 109 a year on average.". ``k``: public output's
+    threshold: a withheld (missing) or smaller count gives the sentence saying so, a smaller
+    average is "<k"."""
     lang = normalize_lang(lang)
     ys = [int(y) for y in (years if isinstance(years, (list, tuple, np.ndarray, pd.Index)) else [years])]
     y0, y1 = min(ys), max(ys)
     n_years = y1 - y0 + 1
+    if k is not None and (cases is None or not math.isfinite(float(cases)) or 0 < float(cases) < k):
+        return t("disclosure.few_cases", lang, k=k)
     if cases is None or not math.isfinite(float(cases)) or float(cases) <= 0:
         return t("charts.narrative_no_data", lang)
     period = str(y0) if y0 == y1 else f"{y0}\u2013{y1}"
-    args = dict(cases=format_number(cases, lang, 0), period=period,
-                per_year=format_number(float(cases) / n_years, lang, 0))
+    args = dict(cases=format_number(cases, lang, 0), period=period, per_year=_count(float(cases) / n_years, lang, k))
     if scope:
         return _capitalise(t("describe.narrative.cases", lang, scope=scope, **args), lang)
     return _capitalise(t("charts.narrative_cases", lang, **args), lang)
@@ -310,13 +321,16 @@ def quality_sentence(frame: pd.DataFrame, indicator: str, *, target: float, dire
 
 def prevalence_sentence(count: float, population: float, *, date: str, duration: str, lang: str = "en",
                         sites: pd.DataFrame | None = None, site: str | None = None, count_col: str = "count",
-                        multiplier: int = 100000) -> str:
+                        multiplier: int = 100000, k: int | None = None) -> str:
     """"5-year prevalence on 31.12.2019: 12,345 people, 120.5 per 100,000; the largest group:
     Breast (2,345)." — partial prevalence (people alive at ``date`` diagnosed within the
     duration; Pisani et al. 2002, Int J Cancer 97:72) as a count and a proportion of the
     population.  ``duration`` is the translated label ("5-year"); ``sites`` (counts by site,
-    residual groups and suppressed counts not ranked) adds the largest site group."""
+    residual groups and suppressed counts not ranked) adds the largest site group. ``k``: public
+    output's threshold (a withheld or smaller count gives the sentence saying so)."""
     lang = normalize_lang(lang)
+    if k is not None and (count is None or not math.isfinite(float(count)) or 0 < float(count) < k):
+        return t("disclosure.few_cases", lang, k=k)
     if count is None or not math.isfinite(float(count)) or float(count) <= 0 \
             or population is None or not (float(population) > 0):
         return t("charts.narrative_no_data", lang)
@@ -328,7 +342,7 @@ def prevalence_sentence(count: float, population: float, *, date: str, duration:
         by = by[~by.index.isin(NOT_RANKED) & (by > 0)].sort_values(ascending=False, kind="stable")
         if len(by):
             text = text[:-1] + t("charts.narrative_prevalence_top", lang, site=site_label(by.index[0], lang),
-                                 count=format_number(by.iloc[0], lang, 0))
+                                 count=_count(by.iloc[0], lang, k))
     return _capitalise(text, lang)
 
 

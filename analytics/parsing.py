@@ -22,6 +22,15 @@ import numpy as np
 import pandas as pd
 
 _NA_STRINGS = {"", "nan", "na", "n/a", "null", "none", "<na>", "nat", "."}
+# A code, an age or a date never needs more characters than this: longer values are invalid at
+# once, so that no pattern ever runs over a long free text (linear time whatever the input).
+MAX_CODE_CHARS = 64
+
+
+def is_digits(text: str) -> bool:
+    """ASCII digits only: ``'²'``, ``'①'`` and Arabic-Indic digits are not codes (they become
+    unknown values with a flag; ``str.isdigit`` alone would accept them and ``int`` fail)."""
+    return text.isascii() and text.isdigit()
 
 
 def missing(n: int, dtype: str):
@@ -89,11 +98,14 @@ def parse_code(s: pd.Series, allowed: dict[str, int], *, extra: dict | None = No
     for i, x in enumerate(u):
         if na[i] and x.lower() not in user:
             continue
+        if len(x) > MAX_CODE_CHARS:
+            bad[i] = True
+            continue
         key = x.lower()
-        if key.endswith(".0") and key[:-2].lstrip("-").isdigit():
+        if key.endswith(".0") and is_digits(key[:-2].lstrip("-")):
             key = key[:-2]
         v = user.get(key, table.get(key))
-        if v is None and key.isdigit():
+        if v is None and is_digits(key):
             v = user.get(str(int(key)), table.get(str(int(key))))
         if v is None or (isinstance(v, float) and np.isnan(v)):
             bad[i] = True
@@ -135,6 +147,9 @@ def parse_basis(s: pd.Series, extra: dict | None = None) -> Parsed:
     return parse_code(s, table, extra=extra)
 
 
+_AGE_RE = re.compile(r"(\d{1,3})(?:\.0+)?\s*(?:\+|years?|yrs?|y)?(?:\s+years?)?", re.I | re.ASCII)
+
+
 def parse_age(s: pd.Series, *, unknown=(999,), extra: dict | None = None) -> Parsed:
     """Completed years 0-130; ``999`` unknown; ``"65 years"``/``"85+ years"`` (SEER) read as 65/85."""
     codes, u = factorize(s)
@@ -148,7 +163,10 @@ def parse_age(s: pd.Series, *, unknown=(999,), extra: dict | None = None) -> Par
             v = extra[x]
             vals[i] = -1 if v is None else int(v)
             continue
-        m = re.match(r"^(\d{1,3})(?:\.0+)?\s*(?:\+|years?|yrs?|y)?\s*(?:years?)?$", x, re.I)
+        if len(x) > MAX_CODE_CHARS:
+            bad[i] = True
+            continue
+        m = _AGE_RE.fullmatch(x)
         if not m:
             bad[i] = True
             continue
@@ -165,7 +183,8 @@ def parse_age(s: pd.Series, *, unknown=(999,), extra: dict | None = None) -> Par
 
 
 # --- ICD-O-3 --------------------------------------------------------------------------
-_TOP_RE = re.compile(r"^C?\s*(\d{2})\s*\.?\s*(\d)\b", re.I)
+_TOP_RE = re.compile(r"^C?\s*(\d{2})\s*\.?\s*(\d)\b", re.I | re.ASCII)
+_MOR_RE = re.compile(r"^(?:M-?)?(\d{4})(?:\s*/?\s*(\d))?$", re.I | re.ASCII)
 
 
 def parse_topography(s: pd.Series) -> Parsed:
@@ -178,11 +197,15 @@ def parse_topography(s: pd.Series) -> Parsed:
         if na[i]:
             vals[i] = None
             continue
-        x2 = x[:-2] if x.endswith(".0") and x[:-2].isdigit() else x
-        if x2.isdigit() and len(x2) < 3:
+        if len(x) > MAX_CODE_CHARS:
+            vals[i] = None
+            bad[i] = True
+            continue
+        x2 = x[:-2] if x.endswith(".0") and is_digits(x[:-2]) else x
+        if is_digits(x2) and len(x2) < 3:
             x2 = x2.zfill(3)   # numeric export lost the leading zero: 9 -> 009 (C00.9)
         m = _TOP_RE.match(x2)
-        if m and (len(x2) <= 5 or not x2[:1].isdigit()):
+        if m and (len(x2) <= 5 or not is_digits(x2[:1])):
             vals[i] = f"C{m.group(1)}{m.group(2)}"
         else:
             vals[i] = None
@@ -201,8 +224,11 @@ def parse_morphology(s: pd.Series) -> tuple[Parsed, Parsed]:
         vals[i] = None
         if na[i]:
             continue
+        if len(x) > MAX_CODE_CHARS:
+            bad[i] = True
+            continue
         x2 = x[:-2] if x.endswith(".0") else x
-        m = re.match(r"^(?:M-?)?(\d{4})(?:\s*/?\s*(\d))?$", x2, re.I)
+        m = _MOR_RE.match(x2)
         if not m:
             bad[i] = True
             continue
@@ -221,6 +247,13 @@ def parse_text(s: pd.Series) -> pd.Series:
     with Arrow string kernels instead of factorising."""
     import pyarrow as pa
     import pyarrow.compute as pc
+    if isinstance(s.dtype, pd.CategoricalDtype):     # cleaned once per category, then spread
+        cats = parse_text(pd.Series(s.cat.categories.astype(str)))
+        codes = s.cat.codes.to_numpy()
+        arr = pa.array(cats.array, type=pa.large_string(), from_pandas=True)
+        taken = arr.take(pa.array(np.where(codes >= 0, codes, 0))).to_pandas()
+        out = pd.Series(taken, dtype="str")
+        return out.where(codes >= 0) if (codes < 0).any() else out
     if pd.api.types.is_float_dtype(s.dtype):
         s = s.astype("Int64")          # 1.0 -> "1", not "1.0"
     arr = pa.array(s.astype("str").array, type=pa.large_string()) if not isinstance(
@@ -251,12 +284,12 @@ def _to_str(codes: np.ndarray, vals: np.ndarray) -> pd.Series:
 
 
 # --- dates --------------------------------------------------------------------------------
-_P_YMD8 = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
-_P_YMD = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?$")
-_P_XYY4 = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?:[ T].*)?$")
-_P_XYY2 = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2})$")
-_P_YM = re.compile(r"^(\d{4})[-/.]?(\d{2})$")
-_P_Y = re.compile(r"^(\d{4})(?:\.0)?$")
+_P_YMD8 = re.compile(r"^(\d{4})(\d{2})(\d{2})$", re.ASCII)
+_P_YMD = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?$", re.ASCII)
+_P_XYY4 = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?:[ T].*)?$", re.ASCII)
+_P_XYY2 = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2})$", re.ASCII)
+_P_YM = re.compile(r"^(\d{4})[-/.]?(\d{2})$", re.ASCII)
+_P_Y = re.compile(r"^(\d{4})(?:\.0)?$", re.ASCII)
 
 
 def _order_from_format(fmt: str | None) -> str | None:
@@ -286,7 +319,7 @@ def parse_dates(s: pd.Series, *, date_format: str | None = None, today: pd.Times
     if order is None:
         first_big = second_big = False
         for x in u:
-            mm = _P_XYY4.match(x) or _P_XYY2.match(x)
+            mm = (_P_XYY4.match(x) or _P_XYY2.match(x)) if len(x) <= MAX_CODE_CHARS else None
             if mm:
                 a, b = int(mm.group(1)), int(mm.group(2))
                 first_big |= 12 < a < 32
@@ -300,11 +333,14 @@ def parse_dates(s: pd.Series, *, date_format: str | None = None, today: pd.Times
     for i, x in enumerate(u):
         if not present[i]:
             continue
+        if len(x) > MAX_CODE_CHARS:
+            y[i] = -2
+            continue
         if exact is not None and not pd.isna(exact.iloc[i]):
             t = exact.iloc[i]
             y[i], m[i], d[i] = t.year, t.month, t.day
             continue
-        if x.endswith(".0") and x[:-2].isdigit():
+        if x.endswith(".0") and is_digits(x[:-2]):
             x = x[:-2]
         mt = _P_YMD8.match(x) or _P_YMD.match(x)
         if mt:

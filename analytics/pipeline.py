@@ -9,7 +9,7 @@
 
 Stages: :func:`analytics.readers.read_records` (format, encoding, mapping, identifiers
 dropped, values parsed; reader-level exclusions such as CanReg5 deleted records),
-``analytics.derive.derive`` (year, age group, ICD-10, site groups, first primary),
+:func:`analytics.derive.derive` (year, age group, ICD-10, site groups, first primary),
 ``analytics.quality.check_records`` (IARC/IACR-style checks) and
 ``analytics.quality.reconcile`` (which records are counted). The reconciliation follows
 the principle of the IARC/IACR check programs (Ferlay et al., IARC Technical Report 42,
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -27,17 +27,15 @@ import pandas as pd
 from analytics import derive, parsing, quality
 from analytics import schema as S
 from analytics.errors import IngestError
+from analytics.ingest.limits import Limits, memory_message
 from analytics.readers import ASSUMPTIONS, RawRecords, read_deaths, read_population, read_records
 
 log = logging.getLogger(__name__)
+
 STAGE_USED, STAGE_READER, STAGE_VALIDATION = "used", "reader", "validation"
 NOT_COUNTED = "not_counted_by_default"
 ASSUMPTION_TEXT = ASSUMPTIONS
 
-
-def _quality_checks() -> dict[str, str]:
-    """check id -> generic message of the validation checks (per-record texts vary)."""
-    return {c.id: c.message for c in quality.CHECKS}
 
 NOT_MALIGNANT_REASON = "not counted by default (behaviour not malignant)"
 
@@ -104,7 +102,7 @@ class RegistryData:
             by_check = warn.groupby(warn["check"].astype(str), sort=False).agg(
                 n=(S.ROW, "size"), message=("message", "first"))
             for cid, r in by_check.sort_values("n", ascending=False, kind="stable").iterrows():
-                text = r.message if cid not in _quality_checks() else _quality_checks()[cid]
+                text = quality.check_message(cid)      # the check's own sentence, not one record's
                 lines.append(f"  - {text} [{cid}]: {int(r.n):,}")
         dropped = ", ".join(f"{c} ({k})" for c, k in self.dropped_columns.items()) or "none"
         lines.append(f"Identifier columns dropped at read time: {dropped}")
@@ -114,37 +112,66 @@ class RegistryData:
         return lines
 
 
+# Stages a long load goes through, in order, with the share of the work done when each
+# starts (for a progress bar); ``progress(stage)`` callbacks receive these names.
+STAGES = {"open": 0.0, "read": 0.05, "identifiers": 0.35, "parse": 0.45, "derive": 0.6, "check": 0.75,
+          "reconcile": 0.9, "population": 0.95, "regions": 0.97, "done": 1.0}
+Progress = Callable[[str], None]
+
+
 def load_registry(path: Any, *, mapping: Any = None, population: Any = None, deaths: Any = None,
-                  top_age: int = 85, name: str | None = None) -> RegistryData:
+                  top_age: int = 85, name: str | None = None, regions: Iterable[str] | None = None,
+                  limits: Limits | None = None, progress: Progress | None = None) -> RegistryData:
     """Read, derive, validate and reconcile a registry extract; see the module docstring.
 
     ``path`` is a file path, bytes, a file-like upload or a DataFrame; ``mapping`` a mapping
     file/dict (:mod:`analytics.mapping`); ``population``/``deaths`` optional tables for
-    :func:`~analytics.readers.read_population`/:func:`~analytics.readers.read_deaths`.
+    :func:`~analytics.readers.read_population`/:func:`~analytics.readers.read_deaths`;
+    ``regions`` the region codes of the regions table (records with another code are
+    flagged); ``limits`` what the file may cost (:mod:`analytics.ingest.limits`);
+    ``progress(stage)`` is told each stage (:data:`STAGES`).
     Raises :class:`~analytics.errors.IngestError` when the extract cannot be read at all.
     """
+    raw = read_extract(path, mapping=mapping, name=name, limits=limits, progress=progress)
+    return build_registry(raw, population=population, deaths=deaths, top_age=top_age, regions=regions,
+                          progress=progress, limits=limits)
+
+
+def read_extract(path: Any, *, mapping: Any = None, name: str | None = None, limits: Limits | None = None,
+                 progress: Progress | None = None) -> RawRecords:
+    """:func:`~analytics.readers.read_records`, with every failure turned into an
+    :class:`IngestError` sentence naming the file (a header-only file included)."""
     label = name or (str(path) if not isinstance(path, (pd.DataFrame, bytes, bytearray)) else None)
     try:
-        raw = read_records(path, mapping=mapping, name=name)
+        raw = read_records(path, mapping=mapping, name=name, limits=limits, progress=progress)
     except IngestError as exc:
         raise exc.with_file(label) from None
     except MemoryError:
-        raise IngestError("the file is too large for the memory of this machine. Split it by year.",
-                          file=label) from None
+        raise IngestError(memory_message(limits), file=label) from None
+    except RecursionError:
+        raise IngestError("the file is nested too deeply to be read.", file=label) from None
     except Exception as exc:   # a reader path we did not foresee: still a sentence, not a traceback
         log.exception("unforeseen reader failure on %s", label)
         raise IngestError(f"the file could not be read ({type(exc).__name__}: {str(exc)[:200]}). Check that it "
                           "is a CSV/TSV, Excel or Parquet extract with one header line.", file=label) from exc
-    return build_registry(raw, population=population, deaths=deaths, top_age=top_age)
+    if raw.n_read == 0:
+        raise IngestError("the file has a header line but no records. Export the records too (CanReg5: "
+                          "Analysis > Export data, with the Tumour and Patient tables).", file=raw.source or label)
+    return raw
 
 
 def build_registry(raw: RawRecords, *, population: Any = None, deaths: Any = None,
-                   top_age: int = 85) -> RegistryData:
+                   top_age: int = 85, regions: Iterable[str] | None = None, progress: Progress | None = None,
+                   limits: Limits | None = None) -> RegistryData:
     """Derive, validate and reconcile records already read (see :func:`load_registry`)."""
+    tell = progress or (lambda stage: None)
+    tell("derive")
     records = _derive(raw.records, top_age)
-    qflags = _check(records)
+    tell("check")
+    qflags = _check(records, regions)
     parts = [p[S.FLAG_COLUMNS] for p in (raw.flags, qflags) if len(p)]
     flags = pd.concat(parts, ignore_index=True) if parts else raw.flags[S.FLAG_COLUMNS].copy()
+    tell("reconcile")
     records, recon = _reconcile(records, flags)
 
     # Reader-level exclusions (never reached validation) join the flags and the account.
@@ -173,8 +200,10 @@ def build_registry(raw: RawRecords, *, population: Any = None, deaths: Any = Non
             int(recon.loc[recon["status"] == "used", "records"].sum()) != n_used:
         raise AssertionError(f"reconciliation does not add up: {recon.to_dict('records')} vs {raw.n_read} read")
 
-    pop = read_population(population, top_age=top_age) if population is not None else None
-    dth = read_deaths(deaths, top_age=top_age) if deaths is not None else None
+    tell("population")
+    pop = read_population(population, top_age=top_age, limits=limits) if population is not None else None
+    dth = read_deaths(deaths, top_age=top_age, limits=limits) if deaths is not None else None
+    tell("done")
     return RegistryData(
         records=records, flags=flags, reconciliation=recon.reset_index(drop=True), n_read=raw.n_read,
         n_used=n_used, n_excluded=n_excluded, dropped_columns=dict(raw.dropped_columns), source=raw.source,
@@ -186,13 +215,13 @@ def build_registry(raw: RawRecords, *, population: Any = None, deaths: Any = Non
     )
 
 
-# --- stages ---------------------------------------------------------------------------------
+# --- stages ----------------------------------------------------------------------------------
 def _derive(records: pd.DataFrame, top_age: int) -> pd.DataFrame:
     return derive.derive(records, top_age=top_age)
 
 
-def _check(records: pd.DataFrame) -> pd.DataFrame:
-    return quality.check_records(records)
+def _check(records: pd.DataFrame, regions: Iterable[str] | None = None) -> pd.DataFrame:
+    return quality.check_records(records, regions=regions)
 
 
 RECON_COLUMNS = ["status", "reason", "severity", "description", "records", "stage"]
@@ -200,7 +229,7 @@ RECON_COLUMNS = ["status", "reason", "severity", "description", "records", "stag
 
 def _reconcile(records: pd.DataFrame, flags: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Records with ``included`` and the reconciliation frame (``RECON_COLUMNS``);
-    ``quality.reconcile`` decides inclusion and the reasons."""
+    :func:`analytics.quality.reconcile` decides inclusion and the reasons."""
     out, recon = quality.reconcile(records, flags)
     out[S.INCLUDED] = out[S.INCLUDED].astype(bool)
     recon = recon.copy()
@@ -209,5 +238,3 @@ def _reconcile(records: pd.DataFrame, flags: pd.DataFrame) -> tuple[pd.DataFrame
         if c not in recon:
             recon[c] = ""
     return out, recon[RECON_COLUMNS]
-
-

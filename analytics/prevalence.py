@@ -277,6 +277,8 @@ def prevalence(
     standard=DEFAULT_STANDARD,
     top_age: int = 85,
     ages=None,
+    key: str | None = None,
+    perturb=None,
 ) -> pd.DataFrame:
     """N-year limited-duration prevalence by the counting method (SEER*Stat; Gail et al. 1999).
 
@@ -295,12 +297,19 @@ def prevalence(
     numerator and denominator are both restricted, people of unknown age are left out and the
     ASR is truncated to those ages (standard weights renormalised, as a truncated ASR). None =
     all ages, people of unknown age included in counts.
+
+    Public output (``analytics.disclosure``): with ``key`` (a column of record keys) and
+    ``perturb`` (``f(counts, key_sums) -> published counts``, e.g. ``DisclosureRule.noisy``) the
+    counts, lost and unknown of each cell by = ``by`` x duration x age group at the index date
+    are perturbed once, and every figure (totals over ages, proportions, ASRs) is computed from
+    those published cells. Needs whole counts (``adjust_lost=False``).
     """
     by = [by] if isinstance(by, str) else list(by)
     site = next((c for c in by if c in SITE_COLUMNS), S.SITE_CI5)
     c = prevalence_contributions(records, index_date=index_date, counting=counting,
                                  adjust_lost=adjust_lost, site=site if site in records.columns else S.SITE_CI5,
-                                 top_age=top_age, extra_columns=[b for b in by if b != S.AGE_GROUP])
+                                 top_age=top_age,
+                                 extra_columns=[b for b in by if b != S.AGE_GROUP] + ([key] if key else []))
     t = c.attrs["index_date"]
     c = c.rename(columns={"age_group_index": "_agi"})
     if ages is not None:
@@ -345,13 +354,15 @@ def prevalence(
     flat = inwin.reshape(-1)
     rows = np.repeat(np.arange(len(c)), len(durs))[flat]
     dcode = np.tile(np.arange(len(durs)), len(c))[flat]
-    cols = list(dict.fromkeys(by + ["contribution", "status", "_agi"]))
+    cols = list(dict.fromkeys(by + ["contribution", "status", "_agi"] + ([key] if key else [])))
     cc = c[cols].iloc[rows].reset_index(drop=True)
     cc["duration"] = pd.Categorical.from_codes(dcode, categories=labels)
     cc["_lost"] = (cc["status"] == "lost").astype(float)
     cc["_unk"] = (cc["status"] == "unknown").astype(float)
 
     keys = by + ["duration"]
+    if perturb is not None:
+        cc = _perturbed_cells(cc, keys, key, perturb)
     out = cc.groupby(keys, dropna=False, sort=True, observed=True).agg(
         count=("contribution", "sum"), n_lost=("_lost", "sum"), n_unknown=("_unk", "sum")
     ).reset_index()
@@ -389,6 +400,24 @@ def prevalence(
     out.attrs["excluded_unknown_incidence_date"] = c.attrs.get("excluded_unknown_incidence_date", 0)
     out.attrs["counting"] = counting
     return out[by + PREVALENCE_COLUMNS]
+
+
+def _perturbed_cells(cc: pd.DataFrame, keys: list, key: str | None, perturb) -> pd.DataFrame:
+    """Contributions collapsed to cells (keys x age group at the index date) whose count, lost
+    and unknown are the published values ``perturb(count, key sum)``."""
+    if key is None:
+        raise PrevalenceInputError("perturbed prevalence needs a column of record keys (key=...).")
+    alive = cc["contribution"].to_numpy(dtype=float)
+    if ((alive != 0) & (alive != 1)).any():
+        raise PrevalenceInputError("perturbed prevalence needs whole counts: use adjust_lost=False.")
+    kv = cc[key].to_numpy(dtype=np.int64)
+    parts = {"_n": alive, "_l": cc["_lost"].to_numpy(), "_u": cc["_unk"].to_numpy()}
+    work = cc[keys + ["_agi"]].assign(**parts, **{f"{c}k": np.where(v > 0, kv, 0) for c, v in parts.items()})
+    cells = work.groupby(keys + ["_agi"], dropna=False, observed=True, sort=False).sum().reset_index()
+    out = cells[keys + ["_agi"]].copy()
+    for col, part in (("contribution", "_n"), ("_lost", "_l"), ("_unk", "_u")):
+        out[col] = np.asarray(perturb(cells[part].to_numpy(dtype=np.int64), cells[f"{part}k"].to_numpy()), dtype=float)
+    return out
 
 
 def _population_at(population: pd.DataFrame, t: pd.Timestamp) -> pd.DataFrame:

@@ -41,13 +41,14 @@ import numpy as np
 import pandas as pd
 
 from . import coding, schema, sites
-from .derive import age_from_dates, factorize_ids
+from .derive import age_from_dates, count_over, factorize_ids
 
 DEFAULT_DUPLICATE_WINDOW_DAYS = 91
 MIN_INCIDENCE_YEAR = 1900
 MAX_AGE = 120
 NOT_COUNTED = "not_counted_by_default"
 USED = "used"
+REGION_UNKNOWN = "region_unknown"
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,8 @@ CHECKS: tuple[Check, ...] = (
           "Death certificate only, yet a specific histology is coded (expected 8000 or 8001)."),
     Check("age_site_morphology", W, schema.AGE, "Unlikely combination of age and site or histology."),
     Check("region_missing", W, schema.REGION, "Region of residence is missing."),
+    Check("region_unknown", W, schema.REGION,
+          "Region code not in the regions table: the record is counted in the national figures, in no region."),
     Check("multiple_primary_rule", W, schema.PATIENT_ID,
           "An earlier tumour of the same patient has the same site and histology group: under the IARC/IACR rules for multiple primaries this is not a new primary (it is counted because it was registered as one; check it)."),
 )
@@ -130,8 +133,8 @@ def check_table(lang: str = "en") -> pd.DataFrame:
 # --- translated texts (catalogues data/i18n/{en,az,ru}/quality.json) -----------------------
 # Checks raised by the reader (analytics.readers) and file-level assumptions: not in CHECKS
 # (they never run on records in memory) but shown with the same kind of message.
-READER_CHECK_IDS = ("unparseable_date", "invalid_code", "age_99_unknown", "malformed_row", "empty_row",
-                    "canreg_deleted", "morphology_assumed", "behaviour_assumed")
+READER_CHECK_IDS = ("unparseable_date", "invalid_code", "age_99_unknown", "date_imputed", "identifier_value_removed",
+                    "malformed_row", "empty_row", "canreg_deleted", "morphology_assumed", "behaviour_assumed")
 _TEMPLATE_DEFAULTS = {"year": MIN_INCIDENCE_YEAR, "max_age": MAX_AGE, "days": DEFAULT_DUPLICATE_WINDOW_DAYS}
 
 
@@ -345,9 +348,8 @@ def _duplicates(pid: pd.Series, t: np.ndarray, m: np.ndarray, inc: np.ndarray,
     if not len(idx):
         return out, beyond
     key = pc[idx] * 1_000_000 + (t[idx] // 10).astype(np.int64) * 100 + grp[idx]
-    kc, _ = pd.factorize(key)
-    many = np.bincount(kc)[kc] > 1          # only keys seen more than once can be duplicates
-    idx, kc = idx[many], kc[many]
+    many = count_over(key) > 1              # only keys seen more than once can be duplicates
+    idx, kc = idx[many], key[many]
     if not len(idx):
         return out, beyond
     d = inc[idx].astype("datetime64[D]").astype(np.int64)
@@ -360,9 +362,33 @@ def _duplicates(pid: pd.Series, t: np.ndarray, m: np.ndarray, inc: np.ndarray,
     return out, beyond
 
 
+def region_known(codes: pd.Series, regions) -> np.ndarray:
+    """True where a region code is one of ``regions`` (compared as stripped text, once per
+    distinct code)."""
+    known = {str(r).strip() for r in regions}
+    if isinstance(codes.dtype, pd.CategoricalDtype):
+        cats = np.array([str(c).strip() in known for c in codes.cat.categories] + [False])
+        return cats[codes.cat.codes.to_numpy()]
+    fcodes, uniq = pd.factorize(codes, use_na_sentinel=True)
+    hit = np.array([str(u).strip() in known for u in uniq] + [False])
+    return hit[fcodes]
+
+
+def unknown_regions(records: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
+    """Region codes flagged ``region_unknown`` with their number of records (most first):
+    ``region_code, records``."""
+    if not len(flags):
+        return pd.DataFrame({schema.REGION: pd.Series(dtype="str"), "records": pd.Series(dtype="int64")})
+    rows = flags.loc[flags["check"].astype(str) == "region_unknown", schema.ROW]
+    sub = records.loc[records[schema.ROW].isin(rows), schema.REGION].astype("str")
+    out = sub.value_counts().rename_axis(schema.REGION).reset_index(name="records")
+    return out.sort_values(["records", schema.REGION], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
 # --- record checks -------------------------------------------------------------------------
 def check_records(records: pd.DataFrame, *, today=None,
-                  duplicate_window_days: int = DEFAULT_DUPLICATE_WINDOW_DAYS) -> pd.DataFrame:
+                  duplicate_window_days: int = DEFAULT_DUPLICATE_WINDOW_DAYS,
+                  regions=None) -> pd.DataFrame:
     """Run every record check (IARC/IACR checks, Ferlay et al. 2005, IARC Tech Rep 42).
 
     Parameters
@@ -371,6 +397,9 @@ def check_records(records: pd.DataFrame, *, today=None,
         columns are tolerated: a required item that is absent is flagged as missing).
     today : reference date for "future" dates (default: today's date).
     duplicate_window_days : window of the probable-duplicate check (default 91 days).
+    regions : the region codes of the regions table (boundaries or population), or None; a
+        record whose region code is given but not among them gets the warning
+        ``region_unknown`` (counted nationally, in no region; its own reconciliation line).
 
     Returns
     -------
@@ -384,7 +413,8 @@ def check_records(records: pd.DataFrame, *, today=None,
 
     # item validity
     tid = _col(records, schema.TUMOUR_ID)
-    masks["tumour_id_duplicate"] = (tid.duplicated(keep="first") & tid.notna()).to_numpy()
+    tcodes = factorize_ids(tid)                         # hashed once (derive encoded it already)
+    masks["tumour_id_duplicate"] = pd.Series(tcodes).duplicated(keep="first").to_numpy() & (tcodes >= 0)
     sex = _num(records, schema.SEX)
     masks["sex_invalid"] = ~np.isnan(sex) & ~np.isin(sex, (1, 2, 9))
     masks["sex_unknown"] = np.isnan(sex) | (sex == 9)
@@ -480,6 +510,8 @@ def check_records(records: pd.DataFrame, *, today=None,
     messages["age_site_morphology"] = (asm_msg, [r[3] for r in AGE_RULES])
 
     masks["region_missing"] = ~_present(records, schema.REGION)
+    if regions is not None:
+        masks["region_unknown"] = ~masks["region_missing"] & ~region_known(_col(records, schema.REGION), regions)
     masks["duplicate_tumour"], masks["multiple_primary_rule"] = _duplicates(
         _col(records, schema.PATIENT_ID), t, m, inc, duplicate_window_days)
     messages["duplicate_tumour"] = (np.zeros(n, np.int16), [CHECK_BY_ID["duplicate_tumour"].message.replace(
@@ -601,9 +633,19 @@ def reconcile(records: pd.DataFrame, flags: pd.DataFrame) -> tuple[pd.DataFrame,
     if schema.SITE_CI5 in out.columns:
         _refresh_first_primary(out, included)
 
+    # records counted whose region is not in the regions table: counted nationally, on their own line
+    outside = np.zeros(n, bool)
+    if len(flags):
+        ru = flags.loc[flags["check"].astype(str) == "region_unknown", schema.ROW].to_numpy()
+        if len(ru):
+            outside = np.isin(rows, ru) & included
     recs = [{"status": "used", "reason": USED, "severity": "",
              "description": "Counted (malignant, or registrable in situ/uncertain bladder and myeloproliferative/myelodysplastic neoplasms).",
-             "records": int(included.sum())}]
+             "records": int((included & ~outside).sum())}]
+    if outside.any():
+        recs.append({"status": "used", "reason": REGION_UNKNOWN, "severity": schema.WARNING,
+                     "description": "Counted in the national figures only: region not in the regions table.",
+                     "records": int(outside.sum())})
     if reason_ids:
         counts = np.bincount(primary[excluded_err], minlength=len(reason_ids))
         for i, rid in enumerate(reason_ids):
@@ -699,7 +741,8 @@ def _site_of_deaths(deaths: pd.DataFrame, col: str) -> pd.Series:
     return sites.assign(deaths[schema.ICD10], scheme)     # codes normalised once per distinct code
 
 
-def indicators(records: pd.DataFrame, *, by=(schema.SITE_CI5,), deaths: pd.DataFrame | None = None) -> pd.DataFrame:
+def indicators(records: pd.DataFrame, *, by=(schema.SITE_CI5,), deaths: pd.DataFrame | None = None,
+               key: str | None = None) -> pd.DataFrame:
     """Data-quality indicators (Bray & Parkin 2009, Eur J Cancer 45:747-755 and 756-764).
 
     Percentages among the records counted (``included`` True when the column exists):
@@ -712,6 +755,10 @@ def indicators(records: pd.DataFrame, *, by=(schema.SITE_CI5,), deaths: pd.DataF
 
     Returns a tidy frame: by..., indicator, label, count, total, value (percentage, or
     ratio for ``mi_ratio``), unit. Strata with no cases are absent.
+
+    ``key``: a column of record keys (``analytics.disclosure``; for ``mi_ratio`` a column of row
+    keys of ``deaths``): the frame then also has ``count_key`` and ``total_key``, the sums of the
+    keys of the records counted, so that public output can perturb each count.
     """
     by = [by] if isinstance(by, str) else list(by)
     recs = records
@@ -741,6 +788,10 @@ def indicators(records: pd.DataFrame, *, by=(schema.SITE_CI5,), deaths: pd.DataF
         "c76_c80_pct": np.isin(c3, ["C76", "C77", "C78", "C79", "C80"]),
     }, index=recs.index)
     flags["_n"] = 1
+    if key is not None:
+        kv = recs[key].to_numpy(dtype=np.int64)
+        for col in list(flags.columns):
+            flags[f"{col}__key"] = np.where(flags[col].to_numpy(dtype=bool), kv, 0)
     if by:
         keys = [recs[c] for c in by]
         agg = flags.groupby(keys, observed=True, dropna=False, sort=True).sum()
@@ -752,6 +803,8 @@ def indicators(records: pd.DataFrame, *, by=(schema.SITE_CI5,), deaths: pd.DataF
     parts = []
     for ind in [k for k in INDICATORS if k != "mi_ratio"]:
         p = pd.DataFrame({"indicator": ind, "count": agg[ind].astype("int64"), "total": total.astype("int64")})
+        if key is not None:
+            p["count_key"], p["total_key"] = agg[f"{ind}__key"].astype("int64"), agg["_n__key"].astype("int64")
         p["value"] = 100.0 * p["count"] / p["total"]
         p["unit"] = "%"
         parts.append(p)
@@ -775,6 +828,11 @@ def indicators(records: pd.DataFrame, *, by=(schema.SITE_CI5,), deaths: pd.DataF
                 dsum = dsum.round().astype("int64")
             p = pd.DataFrame({"indicator": "mi_ratio", "count": dsum,
                               "total": total.astype("int64")})
+            if key is not None:
+                dkey = dth[key].astype("int64") if key in dth.columns else pd.Series(0, index=dth.index)
+                ksum = (dkey.groupby([dth[c] for c in by], observed=True, dropna=False).sum().reindex(agg.index)
+                        if by else pd.Series([dkey.sum()], index=agg.index))
+                p["count_key"], p["total_key"] = ksum.fillna(0).astype("int64"), agg["_n__key"].astype("int64")
             p["value"] = p["count"] / p["total"]
             p["unit"] = "ratio"
             parts.append(p)

@@ -21,7 +21,7 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,10 @@ from analytics import canreg, parsing, privacy
 from analytics import schema as S
 from analytics.encoding import SAMPLE_BYTES, decode_sample, detect_encoding
 from analytics.errors import IngestError
+from analytics.ingest import safeio
+from analytics.ingest.limits import Limits
+from analytics.ingest.limits import current as current_limits
+from analytics.ingest.limits import memory_message
 from analytics.mapping import AGE_SOURCES, REQUIRED, ColumnMapping, load_mapping, resolve_columns
 
 SAMPLE_ROWS = 200
@@ -44,6 +48,7 @@ CHECK_MALFORMED_ROW = "malformed_row"
 CHECK_EMPTY_ROW = "empty_row"
 CHECK_DELETED = "canreg_deleted"
 CHECK_AGE_UNKNOWN_99 = "age_99_unknown"
+CHECK_DATE_IMPUTED = "date_imputed"
 # File-level assumptions: a column the extract does not have at all (not a record's fault).
 ASSUME_MORPHOLOGY = "morphology_assumed"
 ASSUME_BEHAVIOUR = "behaviour_assumed"
@@ -71,56 +76,118 @@ class TableSource:
     frame: pd.DataFrame | None = None
     encoding: str | None = None
     delimiter: str | None = None
+    limits: Limits = field(default_factory=Limits)
+    file_encoding: str | None = None    # as the file was written (UTF-16/32 are read as UTF-8)
+    truncated: bool = False             # only the start of a compressed file (a preview)
+    header: list[str] | None = None     # column names, once read (read_header)
 
     def handle(self):
         return self.path if self.path is not None else io.BytesIO(self.data or b"")
 
 
-def open_source(source: Any, name: str | None = None) -> TableSource:
-    """Work out the format of ``source`` (path, bytes, file-like or DataFrame)."""
+def _refuse_path(text: str, label: str) -> None:
+    """Only local files: GDAL virtual file systems (/vsicurl/ ...) and URLs are refused."""
+    low = text.strip().lower()
+    if low.startswith("/vsi") or "://" in low or low.startswith(("http:", "https:", "ftp:")):
+        raise IngestError("only files on this computer can be read, not network addresses or virtual "
+                          "file systems. Download the file and give its path.", file=label)
+
+
+def open_source(source: Any, name: str | None = None, *, limits: Limits | None = None,
+                head_only: bool = False) -> TableSource:
+    """Work out the format of ``source`` (path, bytes, file-like or DataFrame) from its bytes.
+
+    Sizes are checked against ``limits`` (default: :func:`analytics.ingest.limits.current`);
+    gzip is decompressed as a stream up to the cap (``head_only``: only its first
+    :data:`SAMPLE_BYTES`, enough for a preview); UTF-16 and UTF-32 text is transcoded to
+    UTF-8; binary files and other formats are refused with a sentence saying what they are.
+    """
+    limits = current_limits(limits)
     if isinstance(source, pd.DataFrame):
-        return TableSource(name or "data frame", "frame", frame=source)
+        return TableSource(name or "data frame", "frame", frame=source, limits=limits)
     if isinstance(source, (str, Path)):
+        label = name or str(source)
+        _refuse_path(str(source), label)
         path = Path(source)
-        label = name or str(path)
         if not path.exists():
             raise IngestError("the file does not exist. Check the path and try again.", file=label)
         if path.is_dir():
             raise IngestError("this is a folder, not a file. Give the path of the extract itself.", file=label)
+        safeio.check_size(path.stat().st_size, limits, label)
         with open(path, "rb") as fh:
             head = fh.read(SAMPLE_BYTES)
-        src = TableSource(label, "", path=path)
+        src = TableSource(label, "", path=path, limits=limits)
     else:
         data = source.getvalue() if hasattr(source, "getvalue") else (
             source.read() if hasattr(source, "read") else bytes(source))
         label = name or getattr(source, "name", None) or "uploaded file"
+        safeio.check_size(len(data), limits, str(label), upload=True)
         head = data[:SAMPLE_BYTES]
-        src = TableSource(str(label), "", data=data)
-    if head[:2] == b"\x1f\x8b":   # gzip (e.g. export.tsv.gz): decompressed in memory
-        import gzip
-        try:
-            data = gzip.decompress(src.path.read_bytes() if src.path is not None else src.data)
-        except (OSError, EOFError) as exc:
-            raise IngestError(f"the gzip file is damaged ({_first_line(exc)}). Compress the export again.",
-                              file=src.name) from None
+        src = TableSource(str(label), "", data=data, limits=limits)
+    if safeio.sniff(head) == "gzip":          # e.g. export.tsv.gz
+        packed = src.path if src.path is not None else src.data
+        data = safeio.gunzip(packed, limits=limits, name=src.name, head_only=SAMPLE_BYTES if head_only else None)
+        src.truncated = head_only and len(data) >= SAMPLE_BYTES
         src.path, src.data, head = None, data, data[:SAMPLE_BYTES]
     suffix = Path(src.name.removesuffix(".gz")).suffix.lower()
     if not head.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
         raise IngestError("the file is empty. Export the data again (with the header line) and "
                           "load the new file.", file=src.name)
-    if head[:4] == b"PAR1" or suffix == ".parquet":
+    container = safeio.sniff(head)
+    if container == "parquet":
         src.kind = "parquet"
-    elif head[:4] == b"PK\x03\x04" or suffix in (".xlsx", ".xlsm"):
+        return src
+    if container == "zip":
+        _check_workbook(src)
         src.kind = "xlsx"
-    elif suffix == ".xls" or head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return src
+    if container == "gzip":
+        raise IngestError("the file is compressed twice (gzip inside gzip). Decompress it once and load the "
+                          "result.", file=src.name)
+    if suffix == ".xls" or head[:8] == safeio.OLE2_MAGIC:
         raise IngestError("old Excel .xls files are not supported. Save the sheet as .xlsx or CSV "
                           "and load that.", file=src.name)
-    else:
-        src.kind = "text"
-        src.encoding = detect_encoding(head)
-        text = decode_sample(head, src.encoding)
-        src.delimiter = sniff_delimiter(text)
+    other = safeio.other_format(head)
+    if other:
+        raise IngestError(f"this is {other}, not a table. Load the registry extract as a CSV/TSV "
+                          "export, an Excel workbook (.xlsx) or a Parquet file.", file=src.name)
+    _open_text(src, head)
     return src
+
+
+def _check_workbook(src: TableSource) -> None:
+    """A zip archive is accepted as an Excel workbook only after its directory passed the
+    limits (sizes, ratio) and it has a workbook part."""
+    infos = safeio.zip_members(src.path if src.path is not None else src.data, limits=src.limits, name=src.name)
+    names = {i.filename for i in infos}
+    if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
+        raise IngestError("this is a zip archive, not an Excel workbook. Unzip it and load the table "
+                          "inside (CSV/TSV, .xlsx or Parquet).", file=src.name)
+
+
+def _open_text(src: TableSource, head: bytes) -> None:
+    """Encoding (UTF-16/32 transcoded to UTF-8), binary check and delimiter of a text file."""
+    src.kind = "text"
+    enc = detect_encoding(head)
+    src.file_encoding = enc
+    if enc.startswith(("utf-16", "utf-32")):
+        raw = src.path.read_bytes() if src.path is not None else (src.data or b"")
+        text = raw.decode(enc, errors="replace").lstrip("\ufeff")
+        src.path, src.data = None, text.encode("utf-8")
+        head, enc = src.data[:SAMPLE_BYTES], "utf-8"
+        if not text.strip():
+            raise IngestError("the file is empty. Export the data again (with the header line) and "
+                              "load the new file.", file=src.name)
+    src.encoding = enc
+    if src.truncated and src.data:
+        cut = src.data.rfind(b"\n")
+        src.data = src.data[:cut + 1] if cut > 0 else src.data
+    text = decode_sample(head, src.encoding)
+    reason = safeio.binary_reason(text)
+    if reason:
+        raise IngestError(f"this is not a text table ({reason}). Load the registry extract as a CSV/TSV "
+                          "export, an Excel workbook (.xlsx) or a Parquet file.", file=src.name)
+    src.delimiter = sniff_delimiter(text)
 
 
 def sniff_delimiter(text: str) -> str:
@@ -149,14 +216,13 @@ def sniff_delimiter(text: str) -> str:
     return ","
 
 
+_QUOTED = re.compile(r'"[^"]*"?')
+
+
 def _count_outside_quotes(line: str, ch: str) -> int:
-    n, inq = 0, False
-    for c in line:
-        if c == '"':
-            inq = not inq
-        elif c == ch and not inq:
-            n += 1
-    return n
+    """Occurrences of ``ch`` outside double-quoted parts (an unclosed quote runs to the end
+    of the line); one regular-expression pass, linear in the line."""
+    return _QUOTED.sub("", line).count(ch) if '"' in line else line.count(ch)
 
 
 # --- reading tables -----------------------------------------------------------------------
@@ -194,7 +260,7 @@ def _read_text_arrow(src: TableSource, columns: list[str], n_fields: int
                                              newlines_in_values=False, ignore_empty_lines=False,
                                              invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(include_columns=columns,
-                                                 column_types={c: pa.string() for c in columns},
+                                                 column_types={c: pa.large_string() for c in columns},
                                                  strings_can_be_null=True, null_values=[""],
                                                  quoted_strings_can_be_null=True))
     except Exception:   # noqa: BLE001 - any doubt: the pandas path reads it and explains problems
@@ -210,7 +276,7 @@ def _read_text_arrow(src: TableSource, columns: list[str], n_fields: int
         if len(over) != len(irregular):
             return None
         bad = sorted(int(r) for r in over)
-    df = pd.DataFrame({c: pd.Series(pd.array(table[c].combine_chunks(), dtype="str")) for c in columns})
+    df = table.to_pandas()          # string columns as Arrow-backed "str" (no copy)
     return df, bad
 
 
@@ -257,7 +323,7 @@ def _read_text(src: TableSource, usecols=None, nrows=None, n_fields: int | None 
         except pd.errors.EmptyDataError:
             raise IngestError("the file has no header line. Export it again with the variable names "
                               "as the first line.", file=src.name) from None
-        except (pd.errors.ParserError, ValueError, csv.Error, OverflowError, MemoryError) as exc:
+        except (pd.errors.ParserError, ValueError, csv.Error, OverflowError) as exc:
             row = None
             mrow = re.search(r"(?:line|row) (\d+)", str(exc))
             if mrow:
@@ -388,7 +454,7 @@ def read_columns(src: TableSource, positions: list[int], names: list[str]) -> tu
             df = pd.read_excel(src.handle(), sheet_name=0, usecols=positions, dtype=str, engine="openpyxl")
             df.columns = names
             return df, []
-        header = _sample(src, 0).columns
+        header = src.header if src.header is not None else [str(c) for c in _sample(src, 0).columns]
         fast = _read_text_arrow(src, [str(header[p]) for p in positions], len(header))
         if fast is not None:
             fast[0].columns = names
@@ -399,8 +465,7 @@ def read_columns(src: TableSource, positions: list[int], names: list[str]) -> tu
     except IngestError:
         raise
     except MemoryError:
-        raise IngestError("the file is too large for the memory of this machine. Split it by year "
-                          "and load the parts.", file=src.name) from None
+        raise IngestError(memory_message(src.limits), file=src.name) from None
     except Exception as exc:
         raise IngestError(f"the file could not be read as {_kind_label(src)} ({_first_line(exc)}). "
                           "Check the file type and export it again.", file=src.name) from None
@@ -440,49 +505,128 @@ def _flag_frame(rows: np.ndarray, ids: pd.Series, check: str, severity: str, col
                          "message": pd.array(np.asarray(messages, dtype=object), dtype="str")})
 
 
-def read_records(source: Any, *, mapping: Any = None, name: str | None = None) -> RawRecords:
+TEXT_TARGETS = (S.TUMOUR_ID, S.PATIENT_ID, S.REGION, S.CAUSE_OF_DEATH)
+CHECK_IDENTIFIER_VALUE = "identifier_value_removed"
+
+
+def read_records(source: Any, *, mapping: Any = None, name: str | None = None,
+                 limits: Limits | None = None, progress: Progress | None = None) -> RawRecords:
     """Read tumour records into the data model; see the module docstring.
 
     ``source`` is a path, bytes, a file-like object (an upload) or a DataFrame. ``mapping``
-    is a mapping file path, dict or :class:`~analytics.mapping.ColumnMapping`.
+    is a mapping file path, dict or :class:`~analytics.mapping.ColumnMapping`. ``limits``
+    bounds what the file may cost (:mod:`analytics.ingest.limits`); ``progress(stage)`` is
+    told when each stage starts (:data:`analytics.pipeline.STAGES`).
     """
-    src = open_source(source, name)
-    cmap = load_mapping(mapping)
-    sample = _sample(src, SAMPLE_ROWS)
-    headers = [str(c) for c in sample.columns]
+    limits = current_limits(limits)
+    _tell(progress, "open")
+    src = open_source(source, name, limits=limits)
+    cmap = load_mapping(mapping, limits=limits)
+    headers = [str(c) for c in read_header(src)]
     is_canreg = canreg.is_canreg_header(headers)
     col_map, codes = resolve_columns(headers, cmap)
-
-    # Identifiers: by header name (columns not needed), or by content (e-mails, phones,
-    # street addresses) in any column that is kept as text.
-    ident = {}
-    for c in headers:
-        target = col_map.get(c)
-        if target is None:
-            addr = canreg.normalise_header(c) in {"address", "addr", "adres"}
-            kind = privacy.identifier_by_header(c) or privacy.identifier_by_content(sample[c], address_header=addr)
-        elif target in (S.TUMOUR_ID, S.PATIENT_ID, S.REGION, S.CAUSE_OF_DEATH):
-            kind = privacy.identifier_by_content(sample[c], address_header=target == S.REGION)
-        else:
-            kind = None   # dates and codes: anything else there is reported as unparseable
-        if kind is not None:
-            ident[c] = kind
+    # Identifiers by header are never read; every other column is read and its content
+    # checked, every value of it (linear-time patterns): see analytics.privacy.
+    by_header = {c: kind for c in headers if c not in col_map and (kind := privacy.identifier_by_header(c))}
+    _check_required(col_map, headers, src)
+    _tell(progress, "read")
+    keep = [i for i, h in enumerate(headers) if h not in by_header]
+    table, bad_rows = read_columns(src, keep, [headers[i] for i in keep])
+    _check_table_limits(table, len(bad_rows), src)
+    _tell(progress, "identifiers")
+    # unmapped columns and the text columns kept (dates and codes: anything else there is
+    # reported as unparseable); street-like text counts under an address header or as region
+    checked = [c for c in table.columns if col_map.get(c) is None or col_map.get(c) in TEXT_TARGETS]
+    address = {c for c in checked if col_map.get(c) == S.REGION or (
+        col_map.get(c) is None and canreg.normalise_header(c) in privacy.ADDRESS_CONTENT_HEADERS)}
+    ident = dict(by_header)
+    ident.update(privacy.identifiers_by_content({c: table[c] for c in checked}, address=address))
+    ident = {c: ident[c] for c in headers if c in ident}
     for c in ident:
         col_map.pop(c, None)
-    del sample
-
-    _check_required(col_map, headers, src)
-    # in file order: usecols returns the columns in the order of the file, whatever we ask
+    # in file order, then renamed to the data model; identifier and unused columns go now
     col_map = dict(sorted(col_map.items(), key=lambda kv: headers.index(kv[0])))
-    positions = [headers.index(c) for c in col_map]
-    raw, bad_rows = read_columns(src, positions, [col_map[c] for c in col_map])
+    raw = table[list(col_map)].copy()
+    raw.columns = [col_map[c] for c in col_map]
+    del table
     ignored = [c for c in headers if c not in col_map and c not in ident]
+    _tell(progress, "parse")
     rec, flags, excl, n_read = _normalise(raw, bad_rows, codes, cmap.date_format, is_canreg,
                                           {v: k for k, v in col_map.items()})
     assumptions = rec.attrs.pop("assumptions", {})
     return RawRecords(rec, flags, excl, n_read, dropped_columns=ident, ignored_columns=ignored,
-                      column_map=col_map, source=src.name, kind=src.kind, encoding=src.encoding,
-                      delimiter=src.delimiter, canreg=is_canreg, assumptions=assumptions)
+                      column_map=col_map, source=src.name, kind=src.kind,
+                      encoding=src.file_encoding or src.encoding, delimiter=src.delimiter, canreg=is_canreg,
+                      assumptions=assumptions)
+
+
+Progress = Callable[[str], None]
+
+
+def _tell(progress: Progress | None, stage: str) -> None:
+    if progress is not None:
+        progress(stage)
+
+
+def read_header(src: TableSource) -> list[str]:
+    """The column names of a table (header line, first row of the sheet, Parquet schema),
+    checked against the column limit."""
+    if src.kind == "parquet":
+        import pyarrow.parquet as pq
+        try:
+            meta = pq.ParquetFile(src.handle()).metadata
+        except Exception as exc:   # noqa: BLE001 - a damaged file is the user's to fix
+            raise IngestError(f"the file could not be read as Parquet ({_first_line(exc)}). Export it again.",
+                              file=src.name) from None
+        if meta.num_columns > src.limits.max_columns:
+            raise safeio.too_large("the table's number of columns", meta.num_columns, src.limits.max_columns,
+                                   "max_columns", "columns", src.name)
+        if meta.num_rows > src.limits.max_rows:
+            raise safeio.too_large("the table's number of records", meta.num_rows, src.limits.max_rows,
+                                   "max_rows", "records", src.name)
+        names = meta.schema.to_arrow_schema().names
+    else:
+        names = [str(c) for c in _sample(src, 0).columns]
+    if len(names) > src.limits.max_columns:
+        raise safeio.too_large("the table's number of columns", len(names), src.limits.max_columns,
+                               "max_columns", "columns", src.name)
+    src.header = names
+    long = next((n for n in names if len(n) > src.limits.max_field_chars), None)
+    if long is not None:
+        raise safeio.too_large("a column name", len(long), src.limits.max_field_chars, "max_field_chars",
+                               "characters", src.name)
+    return names
+
+
+def _check_table_limits(table: pd.DataFrame, n_bad: int, src: TableSource) -> None:
+    """Records and field length of a table as read: over a limit is a sentence naming where."""
+    lim = src.limits
+    n = len(table) + n_bad
+    if n > lim.max_rows:
+        raise safeio.too_large("the table's number of records", n, lim.max_rows, "max_rows", "records", src.name)
+    for col in table.columns:
+        longest, row = _longest(table[col])
+        if longest > lim.max_field_chars:
+            raise IngestError(f"a value has {longest:,} characters, over the limit of {lim.max_field_chars:,} "
+                              "(the most a spreadsheet cell holds). Check the delimiter and the quotes of the "
+                              f"file, or ask the operator to raise {safeio.env_name('max_field_chars')}.",
+                              file=src.name, row=row + 1, column=privacy.shown_header(col))
+
+
+def _longest(s: pd.Series) -> tuple[int, int]:
+    """(length of the longest text value, its position); (0, -1) for a column without text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    if not (pd.api.types.is_string_dtype(s.dtype) or s.dtype == object) or not len(s):
+        return 0, -1
+    arr = getattr(s.array, "_pa_array", None)
+    if arr is None:
+        arr = pa.array(s.astype("str").array, type=pa.large_string(), from_pandas=True)
+    lengths = pc.utf8_length(arr)
+    top = pc.max(lengths).as_py()
+    if top is None:
+        return 0, -1
+    return int(top), int(pc.index(lengths, top).as_py())
 
 
 def _check_required(col_map: dict[str, str], headers: list[str], src: TableSource) -> None:
@@ -492,14 +636,14 @@ def _check_required(col_map: dict[str, str], headers: list[str], src: TableSourc
         missing.append(f"{S.AGE} or {S.BIRTH_DATE}")
     if not missing:
         return
-    shown = ", ".join(f"'{h}'" for h in headers[:30]) + (" ..." if len(headers) > 30 else "")
+    shown = ", ".join(f"'{privacy.shown_header(h)}'" for h in headers[:30]) + (" ..." if len(headers) > 30 else "")
     hint = ""
     if len(headers) == 1 and any(ch in headers[0] for ch in ",;\t|"):
         hint = (" The whole header was read as one column, so the delimiter was not recognised: "
                 "save the file as comma- or tab-separated.")
     raise IngestError(f"required column(s) not found: {', '.join(missing)}. The header has {shown}.{hint} "
-                      "Rename the columns or give a mapping file (--mapping) that says which column is which.",
-                      file=src.name, row=0, column=missing[0])
+                      "Say which column is which in the column mapping (the table on the Data page, or a "
+                      "mapping file).", file=src.name, row=0, column=missing[0])
 
 
 def _normalise(raw: pd.DataFrame, bad_rows: list[int], codes: dict, date_format: str | None,
@@ -520,7 +664,17 @@ def _normalise(raw: pd.DataFrame, bad_rows: list[int], codes: dict, date_format:
     excl_parts: list[pd.DataFrame] = []
 
     def src_name(col):
-        return source_col.get(col, col)
+        return privacy.shown_header(source_col.get(col, col))
+
+    # Kept text columns: a single value that looks like an e-mail address or a phone number is
+    # blanked (whole identifier columns were dropped by the reader already).
+    blanked: dict[str, np.ndarray] = {}
+    for col in TEXT_TARGETS:
+        if col in raw:
+            hit = privacy.identifier_values(raw[col])
+            if hit.any():
+                raw[col] = raw[col].where(~hit)
+                blanked[col] = hit
 
     if S.TUMOUR_ID in raw:
         tid = parsing.parse_text(raw[S.TUMOUR_ID])
@@ -536,14 +690,19 @@ def _normalise(raw: pd.DataFrame, bad_rows: list[int], codes: dict, date_format:
         out[S.PATIENT_ID] = pid.where(pid.notna(), ids.values).values
     else:
         out[S.PATIENT_ID] = ids.values
+    for col, hit in blanked.items():
+        flag_parts.append(_flag_frame(rows[hit], ids[hit].to_numpy(), CHECK_IDENTIFIER_VALUE, S.WARNING, col,
+                                      [f"{src_name(col)}: a value that looks like an e-mail address or a phone "
+                                       "number was removed (identifiers are not kept)"] * int(hit.sum())))
 
     def add_invalid(col: str, parsed: parsing.Parsed, check: str, what: str, show_value: bool = True):
         mask = np.asarray(parsed.invalid, dtype=bool)
         if not mask.any():
             return
-        vals = raw[col][mask].astype(str).str.slice(0, 30).to_numpy(dtype=object)
-        if show_value:
-            msgs = [f"{src_name(col)} '{v}' is not {what}; set to unknown" for v in vals]
+        if show_value:   # a value is repeated only when it has the shape of a code (analytics.privacy)
+            codes_, uniq = pd.factorize(raw[col][mask].astype(str))
+            msgs = np.array([f"{src_name(col)} {privacy.shown_value(v)} is not {what}; set to unknown"
+                             for v in uniq], dtype=object)[codes_]
         else:
             msgs = [f"{src_name(col)} is not {what}; set to unknown"] * int(mask.sum())
         flag_parts.append(_flag_frame(rows[mask], ids[mask].to_numpy(), check, S.WARNING, col, msgs))
@@ -609,6 +768,11 @@ def _normalise(raw: pd.DataFrame, bad_rows: list[int], codes: dict, date_format:
             out[col] = p.values.values
             out[f"{col}_imputed"] = p.imputed
             add_invalid(col, p, CHECK_UNPARSEABLE_DATE, "a valid date", show_value=col != S.BIRTH_DATE)
+            imp = np.asarray(p.imputed, dtype=bool)
+            if imp.any():   # CanReg5's "Correct unknown date": said per record, as a warning
+                flag_parts.append(_flag_frame(rows[imp], ids[imp].to_numpy(), CHECK_DATE_IMPUTED, S.WARNING, col,
+                                              [f"{src_name(col)} has an unknown day or month: imputed as CanReg5 does "
+                                               "(unknown day -> 15th, unknown month -> 1 July)"] * int(imp.sum())))
         else:
             out[col] = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
             out[f"{col}_imputed"] = False

@@ -190,7 +190,7 @@ def joinpoint_table(
     seg_cols = by + ["segment", "start", "end", "apc", "lower", "upper", "p_value", "joinpoints", "note"]
     segments = pd.DataFrame(seg_rows).reindex(columns=seg_cols)
     fitted = (pd.concat(fit_rows, ignore_index=True) if fit_rows
-              else pd.DataFrame(columns=[year, "observed", "fitted"]))
+              else pd.DataFrame(columns=by + [year, "observed", "fitted"]))
     return segments, fitted[by + [year, "observed", "fitted"]], results
 
 

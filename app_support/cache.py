@@ -8,7 +8,14 @@ fields, a DataFrame by its content); keyword arguments starting with ``_`` are p
 unhashed (then their identity must already be in the key, e.g. a table's token).
 
 Flow: records -> :mod:`analytics.cube` (built once per dataset and site list) -> rate inputs of a
-selection -> ``analytics.rates`` results (public-output mode applied here).
+selection -> ``analytics.rates`` results.
+
+Public output (``Filters.public``) is decided here, once: rate inputs come from
+``analytics.disclosure.PerturbedCube`` (cell-key perturbation of every base cell), every result
+is computed from those published counts and then passed through ``analytics.disclosure.protect``
+(published counts below k withheld with what derives from them). Quality indicators and
+prevalence perturb their own counts with the same record keys. ``Filters`` is part of every key,
+so public and internal results are never served for each other.
 """
 from __future__ import annotations
 
@@ -16,6 +23,7 @@ import dataclasses
 import functools
 import hashlib
 import logging
+import os
 from typing import Any, Callable
 
 import numpy as np
@@ -23,14 +31,14 @@ import pandas as pd
 import streamlit as st
 
 from analytics import cube as cubes
-from analytics import disclosure, mortality, rates, sites
+from analytics import disclosure, mortality, rates, sites, tables
 from analytics import schema as S
 from app_support.filters import PUBLIC_K, Filters
 from app_support.state import Dataset
 
 log = logging.getLogger(__name__)
 SITE = cubes.SITE
-DSR_COLUMNS = ["count", "population", "crude_rate", "value", "se", "lower", "upper", "flag"]
+DSR_COLUMNS = tables.DSR_COLUMNS
 
 
 # --- the key helper ---------------------------------------------------------------------
@@ -93,6 +101,27 @@ def by_dataset(*, max_entries: int = 64, resource: bool = False) -> Callable:
     return deco
 
 
+# --- disclosure control ---------------------------------------------------------------------
+@functools.cache
+def _rule_for(secret: str) -> disclosure.DisclosureRule:
+    rule = disclosure.DisclosureRule.from_env(k=PUBLIC_K, environ={disclosure.SECRET_ENV: secret})
+    if rule.uses_demo_secret:
+        log.warning("public output uses the demo disclosure secret: set %s for real data", disclosure.SECRET_ENV)
+    return rule
+
+
+def disclosure_rule() -> disclosure.DisclosureRule:
+    """The rule of public output: k = ``PUBLIC_K``, the operator's secret
+    (``REGISTRY_DISCLOSURE_SECRET``, read from the server's environment, never from a URL)."""
+    return _rule_for(os.environ.get(disclosure.SECRET_ENV, ""))
+
+
+def protect(table: pd.DataFrame, **kw) -> pd.DataFrame:
+    """Public output: ``analytics.disclosure.protect`` with the app's rule (published counts
+    below k withheld with the statistics derived from them)."""
+    return disclosure.protect(table, disclosure_rule(), **kw)
+
+
 # --- cubes and rate inputs -----------------------------------------------------------------
 def _parents(ds: Dataset) -> dict[str, str]:
     return dict(zip(ds.regions[S.REGION].astype(str), ds.regions[S.PARENT].astype(str)))
@@ -102,24 +131,43 @@ def _parents(ds: Dataset) -> dict[str, str]:
 def mortality_events(ds: Dataset, site_column: str) -> mortality.MortalityEvents:
     """The data set's deaths as counted events (``analytics.mortality``): its vital-statistics
     deaths table, or deaths derived from its records when it has none; with the account of every
-    death read (districts checked against the regions table, years against the population's)."""
+    death read (districts checked against the regions table, years against the population's).
+    Each deaths row carries a key (``death_keys``) for public output."""
     years = ds.population[S.YEAR].dropna().astype(int).unique() if ds.population is not None else None
     return mortality.mortality_events(ds.records, site_column, deaths=ds.registry.deaths,
-                                      regions=ds.regions[S.REGION].astype(str), years=years)
+                                      regions=ds.regions[S.REGION].astype(str), years=years,
+                                      row_keys=death_keys)
 
 
 @by_dataset(resource=True, max_entries=8)
-def cube(ds: Dataset, site_column: str, strategy: str = "auto", *, measure: str = mortality.INCIDENCE) -> cubes.Cube:
-    """Counted tumours (``measure="incidence"``) or deaths (``"mortality"``, from
-    :func:`mortality_events`) by year, sex, district, age group and site (``analytics.cube``),
-    shared read-only by every session on this data set."""
+def _cube(ds: Dataset, site_column: str, strategy: str, measure: str, rule_id: str) -> cubes.Cube:
     if measure not in mortality.MEASURES:
         raise ValueError(f"measure must be one of {mortality.MEASURES}, got {measure!r}")
     if measure == mortality.MORTALITY:
         events = mortality_events(ds, site_column).events
     else:
-        events = cubes.events_from_records(ds.records, site_column)
+        records = ds.records.assign(**{disclosure.KEY_SUM: disclosure_rule().keys_of(ds.records)})
+        events = cubes.events_from_records(records, site_column, key=disclosure.KEY_SUM)
     return cubes.build_cube(events, ds.population, _parents(ds), strategy=strategy)
+
+
+def cube(ds: Dataset, site_column: str, strategy: str = "auto", *, measure: str = mortality.INCIDENCE) -> cubes.Cube:
+    """Counted tumours (``measure="incidence"``) or deaths (``"mortality"``, from
+    :func:`mortality_events`) by year, sex, district, age group and site (``analytics.cube``),
+    with the sums of their record (or deaths-row) keys, shared read-only by every session on
+    this data set."""
+    return _cube(ds, site_column, strategy, measure, disclosure_rule().fingerprint)
+
+
+@by_dataset(resource=True, max_entries=8)
+def _public_cube(ds: Dataset, site_column: str, measure: str, rule_id: str) -> disclosure.PerturbedCube:
+    return disclosure.PerturbedCube(cube(ds, site_column, measure=measure), disclosure_rule())
+
+
+def public_cube(ds: Dataset, site_column: str, measure: str = mortality.INCIDENCE) -> disclosure.PerturbedCube:
+    """The same cube answering with published (perturbed) counts (its published base cells are
+    computed once and shared read-only by every session on this data set)."""
+    return _public_cube(ds, site_column, measure, disclosure_rule().fingerprint)
 
 
 def selection(ds: Dataset, f: Filters, sexes: tuple[int, ...] | None = None) -> cubes.Selection:
@@ -129,7 +177,11 @@ def selection(ds: Dataset, f: Filters, sexes: tuple[int, ...] | None = None) -> 
 
 @by_dataset(max_entries=256)
 def _rate_input(ds: Dataset, f: Filters, by: tuple[str, ...], all_sites: bool, sexes) -> pd.DataFrame:
-    return cube(ds, f.site_column, measure=f.measure).select(selection(ds, f, sexes), by, all_sites=all_sites)
+    sel = selection(ds, f, sexes)
+    if f.public:
+        return public_cube(ds, f.site_column, f.measure).select(sel, by, all_sites=all_sites)
+    return (cube(ds, f.site_column, measure=f.measure).select(sel, by, all_sites=all_sites)
+            .drop(columns=[cubes.KEY_SUM], errors="ignore"))
 
 
 def rate_input(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, all_sites: bool = False,
@@ -138,14 +190,10 @@ def rate_input(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, all_sites: 
 
     ``by`` may hold ``site``, ``sex``, ``year``, ``region_code``, ``parent_code``. With ``site``
     in ``by`` every site of the scheme is kept (the site filter is ignored); ``sexes`` overrides
-    the sex filter (e.g. (1, 2) for a men-vs-women chart).
+    the sex filter (e.g. (1, 2) for a men-vs-women chart). In public output the counts are the
+    published (perturbed) ones.
     """
     return _rate_input(ds, f, tuple(by), all_sites, tuple(sexes) if sexes else None)
-
-
-def suppress(table: pd.DataFrame) -> pd.DataFrame:
-    """Public output mode: ``analytics.disclosure.suppress`` with the app's threshold."""
-    return disclosure.suppress(table, k=PUBLIC_K)
 
 
 def blank_other_sex(res: pd.DataFrame, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
@@ -161,19 +209,16 @@ def blank_other_sex(res: pd.DataFrame, f: Filters, by: tuple[str, ...], sexes) -
             return res
         added[S.SEX] = one.pop()
     if not added:
-        return sites.blank_other_sex(res)
+        return res          # site and sex are columns: analytics.tables blanked them already
     out = sites.blank_other_sex(res.assign(**added))
     return out.drop(columns=list(added)) if out is not res else res
 
 
 @by_dataset(max_entries=256)
 def _dsr(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
-    data = _rate_input(ds, f, by, False, sexes)
-    if data.empty:
-        return pd.DataFrame(columns=list(by) + DSR_COLUMNS)
-    res = rates.dsr(data, standard=f.std, by=list(by) or None, method=f.ci, conf=f.level)
+    res = tables.dsr_table(_rate_input(ds, f, by, False, sexes), by, standard=f.std, method=f.ci, conf=f.level)
     res = blank_other_sex(res, f, by, sexes)      # prostate in women: no rate (NaN with its reason), not 0.0
-    return suppress(res) if f.public else res
+    return protect(res) if f.public else res
 
 
 def dsr(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes: tuple[int, ...] | None = None) -> pd.DataFrame:
@@ -183,10 +228,9 @@ def dsr(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes: tuple[int, 
 
 @by_dataset(max_entries=256)
 def _cumrisk(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
-    data = _rate_input(ds, f, by, False, sexes)
-    method = f.ci if f.ci in ("tiwari", "fay_feuer") else "tiwari"
-    return blank_other_sex(rates.cumulative_risk(data, by=list(by) or None, age=S.AGE_GROUP, method=method,
-                                                 conf=f.level), f, by, sexes)
+    out = blank_other_sex(tables.cumulative_risk_table(_rate_input(ds, f, by, False, sexes), by, method=f.ci,
+                                                       conf=f.level), f, by, sexes)
+    return protect(out) if f.public else out   # withheld with its count (ages 0-74)
 
 
 def cumulative_risk(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=None) -> pd.DataFrame:
@@ -199,9 +243,9 @@ def cumulative_risk(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=
 
 @by_dataset(max_entries=64)
 def _age_specific(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
-    data = _rate_input(ds, f, by, False, sexes)
-    out = blank_other_sex(rates.age_specific(data, by=list(by) or None, conf=f.level), f, by, sexes)
-    return suppress(out) if f.public else out
+    out = blank_other_sex(tables.age_specific_table(_rate_input(ds, f, by, False, sexes), by, conf=f.level), f, by,
+                          sexes)
+    return protect(out) if f.public else out
 
 
 def age_specific(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=None) -> pd.DataFrame:
@@ -213,20 +257,17 @@ def age_specific(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=Non
 def ci5_table(ds: Dataset, f: Filters, sex: int) -> pd.DataFrame:
     """The CI5 / CanReg5 incidence table for one sex: cases by age group, crude rate, ASR,
     cumulative risk 0-74 and % of all sites, one row per site group."""
+    if not f.public:
+        return tables.ci5_table(cube(ds, f.site_column, measure=f.measure), selection(ds, f), sex, standard=f.std)
     counts = _rate_input(ds, f, (S.SEX, SITE), False, (sex,))[[S.SEX, SITE, S.AGE_GROUP, S.COUNT]]
     pop = _rate_input(ds, f, (S.SEX,), True, (sex,))
     pop = pop[pop[S.AGE_GROUP].notna()][[S.SEX, S.AGE_GROUP, S.POPULATION]]
     c44 = cube(ds, f.site_column, measure=f.measure).c44_sites
     out = sites.blank_other_sex(rates.ci5_table(counts, pop, site=SITE, standard=f.std,
                                                 total_excludes=tuple(c44) if f.site == cubes.ALL_BUT_C44 else ()))
-    if not f.public:
-        return out
-    out = suppress(out.rename(columns={"all_ages": "count"})).rename(columns={"count": "all_ages"})
-    # the age-group cells are counts too: primary suppression of each small cell
-    for col in [c for c in out.columns if c in S.AGE_GROUPS or c == "unknown_age"]:
-        v = pd.to_numeric(out[col], errors="coerce")
-        out[col] = v.where(~((v > 0) & (v < PUBLIC_K)))
-    return out
+    # published counts: each age cell and the row's total below k shown as "<k"
+    cells = [c for c in out.columns if c in S.AGE_GROUPS or c == "unknown_age"]
+    return protect(out, count="all_ages", cells=cells)
 
 
 @by_dataset(max_entries=64)
@@ -265,16 +306,33 @@ def mi_ratio(ds: Dataset, f: Filters, by: tuple[str, ...] = ()) -> pd.DataFrame:
     """Mortality:incidence ratio of the selection by ``by`` (``analytics.mortality.mi_ratio``:
     the data-quality indicator of ``analytics.quality``); in public output, strata with fewer
     than k deaths or cases are suppressed (and their ratio with them)."""
-    out = mortality.mi_ratio(ds.records, mortality_events(ds, f.site_column), f.site_column, selection(ds, f),
-                             by, parents=_parents(ds))
-    if not f.public:
-        return out
-    first = disclosure.suppress(out, k=PUBLIC_K, count="deaths", derived=["mi_ratio"])
-    second = disclosure.suppress(first.drop(columns=["suppressed", "suppression"]), k=PUBLIC_K, count="cases",
-                                 derived=["mi_ratio", "deaths"])
-    second["suppressed"] = first["suppressed"].to_numpy() | second["suppressed"].to_numpy()
-    second["suppression"] = np.where(second["suppressed"], disclosure.PRIMARY, "")
-    return second
+    if f.public:
+        return _public_mi_ratio(ds, f, by)
+    return tables.mi_ratio_table(ds.records, mortality_events(ds, f.site_column), f.site_column, selection(ds, f),
+                                 by, parents=_parents(ds))
+
+
+def _public_mi_ratio(ds: Dataset, f: Filters, by: tuple[str, ...]) -> pd.DataFrame:
+    """M:I from published counts: the deaths and the cases that the mortality and incidence
+    views publish for the same strata (perturbed base cells summed), then withheld below k."""
+    by = list(by)
+    counts = {}
+    for name, measure in (("deaths", mortality.MORTALITY), ("cases", mortality.INCIDENCE)):
+        data = rate_input(ds, dataclasses.replace(f, measure=measure), by=tuple(by))
+        counts[name] = data.groupby(by, observed=True)[S.COUNT].sum() if by else pd.Series([data[S.COUNT].sum()])
+    out = pd.concat(counts, axis=1).fillna(0).astype("int64").reset_index() if by else \
+        pd.DataFrame({k: [int(v.iloc[0])] for k, v in counts.items()})
+    out = out[out["cases"] > 0]
+    out["mi_ratio"] = out["deaths"] / out["cases"]
+    out = out[by + ["deaths", "cases", "mi_ratio"]].reset_index(drop=True)
+    # a small number of cases withholds the row; a small number of deaths its count and ratio
+    first = protect(out, count="cases", derived=["mi_ratio", "deaths"])
+    small = protect(out, count="deaths", derived=["mi_ratio"])
+    first["deaths"] = first["deaths"].where(~small["suppressed"].to_numpy())
+    first["mi_ratio"] = first["mi_ratio"].where(~small["suppressed"].to_numpy())
+    first["suppressed"] = first["suppressed"].to_numpy() | small["suppressed"].to_numpy()
+    first["suppression"] = np.where(first["suppressed"], disclosure.PRIMARY, "")
+    return first
 
 
 # --- sidebar options -------------------------------------------------------------------------
@@ -303,18 +361,13 @@ def filter_options(ds: Dataset) -> dict:
 def level_geometry(ds: Dataset, level: str, lang: str):
     """Regions at ``level`` (districts, or economic regions dissolved from them; the code column
     keeps the level's name), their contiguity weights and the GeoJSON (code as region_code)."""
-    from analytics import spatial
-    from analytics.charts import maps as mc
+    return tables.level_geometry(ds.geo, level, lang)
 
-    g = ds.geo
-    if level == S.PARENT:
-        name = S.PARENT_NAME if lang == "az" or "parent_name_en" not in g.columns else "parent_name_en"
-        g = spatial.dissolve_regions(g)[[S.PARENT, name, "geometry"]].rename(columns={name: S.REGION_NAME})
-    else:
-        g = g[[S.REGION, S.REGION_NAME, "geometry"]]
-    w = spatial.contiguity_weights(g, key=level)
-    g = g.reset_index(drop=True)
-    return g, w, mc.geojson_of(g.rename(columns={level: S.REGION}) if level != S.REGION else g)
+
+def _mapped(ds: Dataset, data: pd.DataFrame, level: str) -> pd.DataFrame:
+    """Rows of regions in the regions table only: records whose region code is not there are
+    flagged at ingest (``region_unknown``) and counted in the national figures, in no region."""
+    return data[data[level].astype(str).isin(set(ds.regions[level].astype(str)))]
 
 
 @by_dataset(max_entries=64)
@@ -323,25 +376,20 @@ def regional_measures(ds: Dataset, f: Filters, level: str, ref: str = "national"
     """Regional measures (``analytics.spatial.regional_measures``); the SIR's reference is the
     pooled national rates, the district's own economic region (rates pooled within it), or the
     user's table of age(/sex)-specific rates (``ref="user"``; ``ref_token`` identifies it)."""
-    from analytics import spatial
-
     _, w, _ = level_geometry(ds, level, f.lang)
-    k = PUBLIC_K if f.public else 0
-    kw = dict(standard=f.std, w=w, region=level, conf=f.level, suppress_below=k,
-              unreliable_below=max(10, k), ci_method=f.ci)
+    kw = dict(level=level, w=w, standard=f.std, conf=f.level, ci_method=f.ci, k=PUBLIC_K if f.public else None)
     if ref == "economic" and level == S.REGION:
-        data = rate_input(ds, f, by=(level,))
+        data = _mapped(ds, rate_input(ds, f, by=(level,)), level)
         parent = ds.regions.drop_duplicates(S.REGION).set_index(S.REGION)[S.PARENT]
         data = data.assign(**{S.PARENT: data[S.REGION].map(parent).to_numpy()})
-        return spatial.regional_measures(data, data, reference_within=S.PARENT, **kw)
+        return tables.map_measures(data, reference_within=S.PARENT, **kw)
     if ref == "user" and _ref_table is not None:
         by = (level, S.SEX) if S.SEX in _ref_table.columns else (level,)
-        data = rate_input(ds, f, by=by)
+        data = _mapped(ds, rate_input(ds, f, by=by), level)
         if S.SEX in data.columns:
             data = data.astype({S.SEX: "Int8"})
-        return spatial.regional_measures(data, data, reference=_ref_table, **kw)
-    data = rate_input(ds, f, by=(level,))
-    return spatial.regional_measures(data, data, **kw)
+        return tables.map_measures(data, reference=_ref_table, **kw)
+    return tables.map_measures(_mapped(ds, rate_input(ds, f, by=(level,)), level), **kw)
 
 
 @by_dataset(max_entries=64)
@@ -362,16 +410,7 @@ def clusters(ds: Dataset, f: Filters, level: str, ref: str = "national", ref_tok
 def wide_risk_factors(ds: Dataset, level: str) -> pd.DataFrame:
     """One column per risk-factor indicator (the latest year when several are given); at
     economic-region level the population-weighted mean of the districts."""
-    from analytics import spatial
-
-    d = ds.risk_factors
-    if S.YEAR in d.columns and d[S.YEAR].notna().any():
-        d = d.sort_values(S.YEAR).groupby([S.REGION, S.INDICATOR], observed=True).tail(1)
-    if level == S.PARENT:
-        d = spatial.aggregate_risk_factors(d, ds.regions, ds.population).rename(columns={S.PARENT: S.REGION})
-    out = d.pivot_table(index=S.REGION, columns=S.INDICATOR, values=S.VALUE, aggfunc="mean")
-    out.columns = [str(c) for c in out.columns]
-    return out
+    return tables.wide_risk_factors(ds.risk_factors, ds.regions, ds.population, level)
 
 
 # --- trends, prevalence, quality, projections ---------------------------------------------------
@@ -379,50 +418,116 @@ def wide_risk_factors(ds: Dataset, level: str) -> pd.DataFrame:
 def joinpoint_fit(ds: Dataset, data: pd.DataFrame, series: str | None, selection: str, max_jp: str,
                   weighted: bool, conf: float):
     """Joinpoint fits of ``data`` (rates per year, by ``series``): segments, fitted values, AAPCs."""
-    from analytics.trends import joinpoint_table
+    return tables.joinpoint_fit(data, series, selection=selection, max_jp=max_jp, weighted=weighted, conf=conf)
 
-    by = [series] if series else None
-    kw = dict(selection=selection, conf=conf, max_joinpoints=None if max_jp == "auto" else int(max_jp))
-    segs, fitted, results = joinpoint_table(data, by=by, year="year", rate="value",
-                                            se="se" if weighted else None, **kw)
-    aapc = []
-    for key, res in results.items():
-        a, lo, hi = res.aapc(conf=conf)
-        row = {"segment": "AAPC", "start": res.year.min(), "end": res.year.max(), "apc": a, "lower": lo,
-               "upper": hi, "joinpoints": ", ".join(f"{j:g}" for j in res.joinpoints), "note": ""}
-        if series:
-            row[series] = key[0]
-        aapc.append(row)
-    return segs, fitted, pd.DataFrame(aapc)
+
+PREVALENCE_DERIVED = ["proportion", "lower", "upper", "asr", "asr_lower", "asr_upper"]
 
 
 @by_dataset(max_entries=32)
 def prevalence(ds: Dataset, regions: tuple | None, site_col: str, year: int, counting: str, adjust: bool,
-               std: str, conf: float, ages: tuple | None) -> pd.DataFrame:
-    """Limited-duration prevalence at 31 December of ``year`` (``analytics.prevalence``)."""
+               std: str, conf: float, ages: tuple | None, public: bool = False, by_sex: bool = True) -> pd.DataFrame:
+    """Limited-duration prevalence at 31 December of ``year`` (``analytics.prevalence``), by site
+    and sex (``by_sex=False``: by site, both sexes together).
+
+    ``public``: every count (people, lost, unknown) perturbed per cell of site x sex (or both
+    sexes) x duration x age group at the index date, figures computed from those, then published
+    counts below k withheld; the adjustment for loss to follow-up (fractional counts) is not
+    available."""
     from analytics.prevalence import prevalence as compute
 
     rec, pop = ds.records, ds.population
     if regions is not None:
         rec = rec[rec[S.REGION].astype(str).isin(regions)]
         pop = pop[pop[S.REGION].astype(str).isin(regions)]
-    out = compute(rec, pop, index_date=f"{year}-12-31", by=[site_col, S.SEX], counting=counting,
-                  adjust_lost=adjust, standard=std, conf=conf, ages=list(ages) if ages else None)
-    out = sites.blank_other_sex(out, site=site_col)
-    out.attrs = dict(out.attrs)
-    return out
+    kw = dict(index_date=f"{year}-12-31", by=[site_col, S.SEX] if by_sex else [site_col], counting=counting,
+              standard=std, conf=conf,
+              ages=list(ages) if ages else None)
+    if not public:
+        out = sites.blank_other_sex(compute(rec, pop, adjust_lost=adjust, **kw), site=site_col)
+        out.attrs = dict(out.attrs)
+        return out
+    rule = disclosure_rule()
+    rec = rec.assign(_key=rule.keys_of(rec, reference=ds.records))
+    out = sites.blank_other_sex(compute(rec, pop, adjust_lost=False, key="_key", perturb=rule.noisy, **kw),
+                                site=site_col)
+    return protect(out, count="count", cells=["n_lost", "n_unknown"], derived=PREVALENCE_DERIVED)
+
+
+DEATH_KEY_COLUMNS = (S.YEAR, S.SEX, S.AGE_GROUP, S.REGION, S.ICD10)
+
+
+def death_keys(deaths: pd.DataFrame) -> np.ndarray:
+    """Row keys of an aggregated deaths table (``analytics.disclosure``: a keyed hash of each
+    row's year, sex, age group, region and code), for perturbing counts of deaths."""
+    return disclosure_rule().row_keys(deaths, [c for c in DEATH_KEY_COLUMNS if c in deaths.columns])
 
 
 @by_dataset(max_entries=64)
 def quality_indicators(ds: Dataset, f: Filters, column: str) -> pd.DataFrame:
     """Data-quality indicators (``analytics.quality.indicators``) of the selection by ``column``."""
+    deaths = ds.registry.deaths
+    deaths = deaths if column in (S.YEAR, S.REGION) else None
+    records = selected_records(ds, f, True)
+    if f.public:
+        if column == S.PARENT and S.PARENT not in records.columns:
+            records = records.assign(**{S.PARENT: records[S.REGION].astype(str).map(_parents(ds))})
+        return _public_quality(ds, f, column, records, deaths)
+    return tables.quality_indicators(records, (column,), parents=_parents(ds), deaths=deaths)
+
+
+CUBE_COLUMN = {S.YEAR: S.YEAR, S.REGION: S.REGION, S.PARENT: S.PARENT}
+
+
+def _public_quality(ds: Dataset, f: Filters, column: str, records: pd.DataFrame,
+                    deaths: pd.DataFrame | None) -> pd.DataFrame:
+    """Quality indicators from published counts: each numerator (MV, DCO, ... cases; deaths) is
+    perturbed per group and year (years add up, like every period), the totals are the published
+    case counts of the same selection (all ages), so they equal the other pages' counts; then
+    published counts below k are withheld with the percentages derived from them."""
     from analytics import quality
 
-    records = selected_records(ds, f, True)
-    if column == S.PARENT:
-        records = records.assign(**{S.PARENT: records[S.REGION].astype(str).map(_parents(ds))})
-    deaths = ds.registry.deaths
-    return quality.indicators(records, by=(column,), deaths=deaths if column in (S.YEAR, S.REGION) else None)
+    rule = disclosure_rule()
+    records = records[records[S.YEAR].notna() & records[S.REGION].notna()]      # the cube's records
+    records = records.assign(_key=rule.keys_of(records, reference=ds.records))
+    by = [column] if column == S.YEAR else [column, S.YEAR]
+    long = quality.indicators(records, by=by, key="_key")
+    long["count"] = rule.noisy(long["count"].to_numpy(), long["count_key"].to_numpy())
+    long = long.groupby([column, "indicator", "label", "unit"], observed=True, sort=False)["count"].sum().reset_index()
+    # totals (and deaths for M:I): the published counts of the selection by the same groups, all ages
+    cube_col = CUBE_COLUMN.get(column, SITE)
+    f_all = dataclasses.replace(f, a0=0, a1=85, measure=mortality.INCIDENCE)
+
+    def published(measure: str) -> pd.Series:
+        data = rate_input(ds, dataclasses.replace(f_all, measure=measure), by=(cube_col,))
+        out = data.groupby(cube_col, observed=True)[S.COUNT].sum()
+        if column == S.YEAR:
+            out.index = out.index.astype(long[column].dtype)
+        return out
+
+    total = published(mortality.INCIDENCE)
+    if deaths is not None:     # M:I, as the internal table has it when a deaths table is loaded
+        groups = pd.Index(long[column].unique())
+        dead = published(mortality.MORTALITY).reindex(groups).fillna(0).astype("int64")
+        long = pd.concat([long, pd.DataFrame({column: groups, "indicator": "mi_ratio",
+                                              "label": quality.INDICATORS["mi_ratio"], "unit": "ratio",
+                                              "count": dead.to_numpy()})], ignore_index=True)
+    long["total"] = long[column].map(total).fillna(0).astype("int64").to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = long["count"] / long["total"].where(long["total"] > 0)
+    long["value"] = np.where(long["indicator"] == "mi_ratio", ratio, 100.0 * ratio)
+    long = long[long["total"] > 0]
+    # a small total withholds the row; a small numerator its count and percentage
+    out = protect(long, count="total", derived=["count", "value"])
+    small = protect(long, count="count", derived=["value"])
+    out["count"] = out["count"].where(~small["suppressed"].to_numpy())
+    out["value"] = out["value"].where(~small["suppressed"].to_numpy())
+    out["suppressed"] = out["suppressed"].to_numpy() | small["suppressed"].to_numpy()
+    out["suppression"] = np.where(out["suppressed"], disclosure.PRIMARY, "")
+    order = list(quality.INDICATORS)
+    out = out.assign(_o=out["indicator"].map(order.index)).sort_values([column, "_o"], kind="stable")
+    cols = [column, "indicator", "label", "count", "total", "value", "unit", "suppressed", "suppression"]
+    return out[cols].reset_index(drop=True)
 
 
 @by_dataset(max_entries=32)
@@ -448,32 +553,17 @@ def nordpred(ds: Dataset, yearly: pd.DataFrame, future: pd.DataFrame, last_year:
 
 
 # --- survival (analytics.survival) ----------------------------------------------------------
-SURVIVAL_TIMES = (1, 3, 5, 10)
+SURVIVAL_TIMES = tables.SURVIVAL_TIMES
 SURVIVAL_GROUPS = ("none", "sex", "age", "period", "region")
 CHILD_GROUP = "0-14"
 
 
 def _survival_selection(ds: Dataset, f: Filters, approach: str, all_sites: bool) -> pd.DataFrame:
-    """Records of the sidebar's selection for survival (not cached: records never are). The period
-    is the diagnosis years (cohort, complete) or the follow-up window (period approach)."""
-    r = ds.records
-    m = pd.Series(True, index=r.index)
-    year = pd.to_numeric(r[S.YEAR], errors="coerce")
-    m &= (year <= f.y1).fillna(False) if approach == "period" else year.between(f.y0, f.y1).fillna(False)
-    if f.sex != "both":
-        m &= r[S.SEX].isin(f.sex_codes).fillna(False)
-    codes = f.region_codes(ds.regions)
-    if codes is not None:
-        m &= r[S.REGION].astype(str).isin(codes)
-    if not all_sites:
-        if f.site == cubes.ALL_BUT_C44:
-            m &= ~r[S.ICD10].astype(str).str.startswith("C44")
-        elif f.site != cubes.ALL_SITES:
-            m &= (r[f.site_column] == f.site).fillna(False)
-    age = pd.to_numeric(r[S.AGE], errors="coerce")
-    top = np.inf if f.a1 >= 85 else f.a1 + 5
-    m &= (age >= f.a0).fillna(True) & (age < top).fillna(True)     # unknown age: its own exclusion line
-    return r.loc[m]
+    """Records of the sidebar's selection for survival (``analytics.tables.survival_records``; not
+    cached: records never are)."""
+    return tables.survival_records(ds.records, period=(f.y0, f.y1), approach=approach, site_column=f.site_column,
+                                   sexes=None if f.sex == "both" else f.sex_codes, regions=f.region_codes(ds.regions),
+                                   site=cubes.ALL_SITES if all_sites else f.site, ages=(f.a0, f.a1))
 
 
 def survival_filters(f: Filters, *, all_sites: bool = False) -> Filters:
@@ -552,6 +642,39 @@ def _survival_curves(ds: Dataset, f: Filters, group: str, method: str, approach:
                 out[k] = frame[~frame["group"].isin(hide)]
             elif not by and len(data) < PUBLIC_K:
                 out[k] = frame.iloc[0:0]
+        out = _public_survival(out)
+    return out
+
+
+SURVIVAL_COUNTS = ("n_risk", "events", "n", "deaths", "n_lost")
+MONTH_DAYS = 365.25 / 12
+
+
+def _public_survival(out: dict) -> dict:
+    """Survival in public output: curves read on a monthly grid (no day of an individual death),
+    no exact counts (patients, deaths, at risk, lost: exact counts of free age ranges and periods
+    could be differenced), no reconciliation; percentages only (``n`` stays in the completeness
+    table as the weight of each group's percentages; the page does not show it)."""
+    for k in ("curves", "observed"):
+        c = out[k]
+        if not len(c):
+            continue
+        parts = []
+        for _, g in c.groupby("stratum", sort=False):
+            g = g.sort_values("time")
+            grid = pd.DataFrame({"time": np.arange(0.0, float(g["time"].max()) + MONTH_DAYS, MONTH_DAYS)})
+            step = pd.merge_asof(grid, g.drop(columns=["time"]).assign(_t=g["time"].to_numpy(float)),
+                                 left_on="time", right_on="_t", direction="backward").drop(columns="_t")
+            first = g.iloc[0]
+            for col in ("stratum", "group"):
+                if col in g.columns:
+                    step[col] = first[col]
+            parts.append(step.dropna(subset=["estimate"]))
+        out[k] = pd.concat(parts, ignore_index=True).drop(columns=[c_ for c_ in SURVIVAL_COUNTS if c_ in c.columns])
+    out["at"] = out["at"].drop(columns=[c for c in SURVIVAL_COUNTS if c in out["at"].columns])
+    comp = out["completeness"]
+    out["completeness"] = comp.drop(columns=[c for c in ("deaths", "n_lost") if c in comp.columns])
+    out["reconciliation"] = out["reconciliation"].iloc[0:0]
     return out
 
 
@@ -570,40 +693,19 @@ def _closing_day(ds: Dataset) -> int:
 
 @by_dataset(max_entries=32)
 def _survival_by_site(ds: Dataset, f: Filters, method: str, approach: str, first_primary_only: bool) -> pd.DataFrame:
-    """Survival at 1, 3, 5 and 10 years by site of the selection (sex, region, period, ages), with the
-    ICSS age-standardised value of each site (its own standard, Corazziari et al. 2004) and all sites."""
-    from analytics import survival
-    from analytics.survival import registry, standardise
+    """Survival at 1, 3, 5 and 10 years by site of the selection (``analytics.tables.survival_by_site``)."""
+    return tables.survival_by_site(_survival_selection(ds, f, approach, all_sites=True),
+                                   ds.lifetable if method != "observed" else None, site_column=f.site_column,
+                                   period=(f.y0, f.y1), method=method, approach=approach, conf=f.level,
+                                   first_primary_only=first_primary_only, k=PUBLIC_K if f.public else None)
 
-    rec = _survival_selection(ds, f, approach, all_sites=True)
-    data, _ = registry.survival_data(rec, first_primary_only=first_primary_only)
-    site = f.site_column
-    cols = ["site", "time", "estimate", "lower", "upper", "n_risk", "events", "std_estimate", "std_lower",
-            "std_upper", "standard", "n"]
-    if data.empty:
-        return pd.DataFrame(columns=cols)
-    counts = data[site].value_counts()
-    data = data[data[site].isin(counts[counts >= PUBLIC_K].index)] if f.public else data
-    lt = ds.lifetable if method != "observed" else None
-    kw = dict(times=SURVIVAL_TIMES, method=method, approach=approach, period=(f.y0, f.y1), conf=f.level)
-    crude = survival.net_survival(data, lt, by=[site], **kw).rename(columns={site: "site"})
-    every = survival.net_survival(data, lt, **kw).assign(site=cubes.ALL_SITES)
-    adults = data[(data["age"] >= 15) & (data["age"] < 100)]
-    adults = adults.assign(**{standardise.ICSS_COLUMN: standardise.icss_age_group(adults["age"])})
-    spec = survival.net_survival(adults, lt, by=[site, standardise.ICSS_COLUMN], **kw)
-    std_parts = []
-    for name in standardise.ICSS_WEIGHTS:
-        part = spec[spec[site].map(standardise.icss_standard) == name]
-        if len(part):
-            std_parts.append(standardise.standardise(part, name, by=[site], age=standardise.ICSS_COLUMN, conf=f.level)
-                             .assign(standard=name))
-    spec_all = survival.net_survival(adults, lt, by=[standardise.ICSS_COLUMN], **kw)
-    std_parts.append(standardise.standardise(spec_all, "ICSS1", age=standardise.ICSS_COLUMN, conf=f.level)
-                     .assign(standard="ICSS1", **{site: cubes.ALL_SITES}))
-    std = pd.concat(std_parts, ignore_index=True).rename(columns={site: "site", "estimate": "std_estimate",
-                                                                  "lower": "std_lower", "upper": "std_upper"})
-    out = pd.concat([every, crude], ignore_index=True).merge(
-        std[["site", "time", "std_estimate", "std_lower", "std_upper", "standard"]], on=["site", "time"], how="left")
-    n = data[site].value_counts()
-    out["n"] = out["site"].map(n).fillna(len(data)).astype(int)
-    return out[cols]
+
+# --- long builds ---------------------------------------------------------------------------------
+@st.cache_resource(show_spinner=False)
+def worker_pool():
+    """The process's pool for long builds (reports, fact sheets): they run beside the sessions'
+    reruns instead of inside one, so no user waits for another's document. Two workers: at most
+    two documents are built at once, others queue."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="document")

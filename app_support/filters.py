@@ -14,7 +14,7 @@ from typing import Any, Callable
 import streamlit as st
 
 from analytics import schema as S
-from app_support import state
+from app_support import auth, state
 from app_support.text import LANGS, region_name, site_name, t
 
 PARAMS = ("y0", "y1", "sex", "scheme", "site", "er", "district", "a0", "a1",
@@ -25,7 +25,7 @@ from analytics.cube import ALL_BUT_C44, ALL_SITES  # noqa: E402  (one definition
 CONF_LEVELS = ("90", "95", "99", "99.8")
 THEMES = ("light", "presentation")  # analytics.charts.base.template_name
 AGE_STARTS = [int(a) for a in S.age_group_edges()]
-PUBLIC_K = 10  # primary suppression threshold in public output mode (methods sheet §8)
+from analytics.tables import PUBLIC_K  # noqa: E402  (threshold of public output, one definition)
 from analytics.mortality import INCIDENCE, MEASURES, MORTALITY  # noqa: E402  (one definition)
 
 
@@ -140,7 +140,7 @@ class Filters:
     def source(self, ds: "state.Dataset") -> str:
         """The data set's name in this language (the demo's name is a catalogue entry; an
         upload is named by its file)."""
-        return self.t("app.demo_name") if ds.token == "demo" else ds.label
+        return self.t("app.demo_name") if ds.is_demo else ds.label
 
     def describe(self, ds: "state.Dataset") -> dict[str, str]:
         """The selection in words (this language), for export metadata and provenance footers."""
@@ -254,6 +254,8 @@ def _store(*names: str) -> Callable[[], None]:
                 lo, hi = (int(v) for v in value)
                 keys = ("y0", "y1") if name == "period" else ("a0", "a1")
                 canon[keys[0]], canon[keys[1]] = str(lo), str(hi)
+            elif name == "public" and auth.public_forced():
+                canon[name] = "1"       # a client cannot switch disclosure control off
             else:
                 canon[name] = value
     return cb
@@ -277,6 +279,7 @@ def sidebar_filters() -> Filters:
     from app_support import navigation
 
     navigation.ensure(current_lang())
+    auth.require(auth.VIEW_AGGREGATES)
     ds = state.active()
     from app_support import cache
 
@@ -346,9 +349,16 @@ def sidebar_filters() -> Filters:
                      lambda **kw: st.selectbox(tr("app.filter.ci"), format_func=lambda m: tr(f"app.ci.{m}"), **kw))
         conf = _widget("conf", list(CONF_LEVELS), "95",
                        lambda **kw: st.selectbox(tr("app.filter.conf"), format_func=lambda c: f"{c} %", **kw))
+    # public mode and the viewer role: disclosure control on whatever the URL or the client says
+    forced = auth.public_forced()
+    if forced:
+        canon["public"] = "1"
     public = _widget("public", ["0", "1"], "0",
-                     lambda **kw: sb.radio(tr("app.filter.public"), horizontal=True,
+                     lambda **kw: sb.radio(tr("app.filter.public"), horizontal=True, disabled=forced,
+                                           help=tr("auth.public_forced") if forced else None,
                                            format_func=lambda v: tr("app.public.on") if v == "1" else tr("app.public.off"), **kw))
+    if forced:
+        public = canon["public"] = "1"
     theme = _widget("theme", list(THEMES), "light",
                     lambda **kw: sb.radio(tr("app.filter.theme"), horizontal=True,
                                           format_func=lambda v: tr(f"app.theme.{v}"), **kw))
@@ -375,6 +385,17 @@ def sidebar_filters() -> Filters:
     return f
 
 
+def reset_period() -> None:
+    """Forget the chosen period, e.g. after another data set was loaded: the sidebar starts
+    again from that data's own years (its last five) instead of clamping the old choice."""
+    canon = _canonical()
+    for k in ("y0", "y1"):
+        canon.pop(k, None)
+        if k in st.query_params:
+            del st.query_params[k]
+    st.session_state.pop("f_period", None)
+
+
 def measure_switch(f: Filters) -> Filters:
     """The incidence / mortality switch of a page (query parameter ``measure``; any other value
     reads as incidence). Returns ``f`` with the chosen measure; with mortality, says where the
@@ -395,8 +416,11 @@ def mortality_note(f: Filters, ds: "state.Dataset") -> None:
     """One line naming the source of the deaths, and the account of every death read."""
     from app_support import cache, tables
 
-    events = cache.mortality_events(ds, f.site_column)
     source = mortality_source(ds)
+    if f.public:   # exact numbers of deaths read and excluded, and their account, are not public output
+        st.caption(t(f"disclosure.mortality_source_{source}", f.lang))
+        return
+    events = cache.mortality_events(ds, f.site_column)
     st.caption(t(f"mortality.source.note_{source}", f.lang, counted=_fmt(events.n_counted, f.lang),
                  excluded=_fmt(events.n_excluded, f.lang)))
     with st.expander(t("mortality.account.title", f.lang), expanded=False):

@@ -33,15 +33,19 @@ PAGES = [
     ("maps", ":material/map:"),
     ("risk_factors", ":material/query_stats:"),
     ("survival", ":material/monitor_heart:"),
+    ("report", ":material/description:"),
 ]
 _run = threading.local()   # per script thread: is this run inside run()?
 
 
 def pages(lang: str) -> list:
     """``st.Page`` objects of the pages whose file exists, titled in ``lang``."""
+    from app_support import auth
+
     return [st.Page(str(ROOT / "pages" / f"{stem}.py"), title=t(f"app.page.{stem}", lang), icon=icon,
                     url_path=stem, default=(i == 0))
-            for i, (stem, icon) in enumerate(PAGES) if (ROOT / "pages" / f"{stem}.py").exists()]
+            for i, (stem, icon) in enumerate(PAGES)
+            if (ROOT / "pages" / f"{stem}.py").exists() and auth.page_allowed(stem)]   # the role's pages only
 
 
 def run(lang: str) -> None:

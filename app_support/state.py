@@ -1,18 +1,28 @@
 """The active data set: the demo (cached once per process) or the session's upload.
 
-Uploads live in ``st.session_state`` only; nothing is written to disk.
+Uploads live in ``st.session_state``; they are written to disk only when the operator sets
+``REGISTRY_DATA_DIR`` (:func:`keep_upload`: parsed tables without identifier columns, or
+the raw files too with ``REGISTRY_KEEP_RAW=1``). Every uploaded file, those of the Maps
+and Projections pages included, is part of the dataset token (:func:`upload_token`,
+:func:`page_upload`), so no cached result of one file is ever shown for another.
 """
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from analytics import schema as S
+from analytics.ingest.geo import disable_network
+
+disable_network()   # GDAL (and PROJ) in the server process never fetch anything from the network
 
 REGION_TABLE = [S.REGION, S.REGION_NAME, S.PARENT, S.PARENT_NAME]
+DEMO_TOKEN = "demo"
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -29,6 +39,11 @@ class Dataset:
     @property
     def records(self) -> pd.DataFrame:
         return self.registry.records
+
+    @property
+    def is_demo(self) -> bool:
+        """The bundled demo (whatever page-level files the session added to its token)."""
+        return self.token == DEMO_TOKEN or self.token.startswith(DEMO_TOKEN + "+")
 
     @property
     def population(self) -> pd.DataFrame:
@@ -51,44 +66,63 @@ def _region_table(geo) -> pd.DataFrame:
     return out
 
 
-def _demo_stamp() -> tuple:
-    """Sizes and modification times of the demo files and of the analytics code: either changing
-    invalidates the disk cache."""
-    from analytics import demo
-
-    files = tuple(sorted((k, p.stat().st_size, p.stat().st_mtime_ns) for k, p in demo.demo_paths().items()
-                         if p.is_file()))
-    # ... and a change to the ingest code (derivations, checks) too
-    code = max(p.stat().st_mtime_ns for p in (S.DATA_DIR.parent / "analytics").rglob("*.py"))
-    return files + (("analytics", code),)
-
-
-@st.cache_data(persist="disk", show_spinner=False)
-def _demo_from_disk(stamp: tuple, code_version: str):
-    """The ingested demo (pipeline run once), kept on disk across restarts: a cold start reads
-    one pickle (~0.2 s) instead of re-running ingest, derivation and validation (~2-5 s)."""
-    from analytics import demo
-
-    return demo.load_demo(), demo.load_demo_regions(), demo.load_demo_risk_factors()
-
-
 @st.cache_resource(show_spinner="Loading the demo registry…")
 def demo_dataset() -> Dataset:
-    """The synthetic demo registry, loaded once per server process and shared read-only."""
-    import analytics
-    from analytics import demo
+    """The synthetic demo registry, loaded once per server process and shared read-only.
 
-    reg, geo, rf = _demo_from_disk(_demo_stamp(), analytics.__version__)
-    return Dataset("demo", reg, _region_table(geo), getattr(demo, "DEMO_NAME", "Demo"), geo, rf,
+    Read from the verified Parquet store of app_support/demo_store.py (no pickles on disk),
+    built there from the demo files when missing, stale or tampered with."""
+    from analytics import demo
+    from app_support import demo_store
+
+    reg, geo, rf = demo_store.load()
+    return Dataset(DEMO_TOKEN, reg, _region_table(geo), getattr(demo, "DEMO_NAME", "Demo"), geo, rf,
                    demo.load_demo_lifetable(), "demo")
 
 
-def upload_token(*parts: bytes) -> str:
-    h = hashlib.sha1()
-    for p in parts:
-        h.update(p or b"")
-        h.update(b"\0")
-    return "upload:" + h.hexdigest()[:16]
+def file_digest(data: bytes) -> str:
+    return hashlib.sha256(data or b"").hexdigest()
+
+
+def upload_token(files: dict[str, tuple[str, bytes]], mapping: object = None) -> str:
+    """The token of a loaded upload: a hash of every file (role, name and content: extract,
+    population, regions, risk factors, deaths, mapping file) and of the column/code mapping
+    as edited on the page. Another file, or the same file mapped differently, is another
+    token, so no cache can return the results of the previous one."""
+    h = hashlib.sha256()
+    for role in sorted(files):
+        name, data = files[role]
+        h.update(f"{role}\0{name}\0{file_digest(data)}\0".encode())
+    h.update(json.dumps(mapping, sort_keys=True, default=str).encode())
+    return "upload:" + h.hexdigest()[:20]
+
+
+PAGE_UPLOADS = "_page_uploads"
+
+
+def page_upload(role: str, name: str | None, data: bytes | None) -> bool:
+    """Register (or, with ``data`` None, forget) a file uploaded on a page rather than on the
+    Data page (the SIR reference rates of the Maps page, the population projection of the
+    Projections page): it becomes part of the session's dataset token (:func:`active`).
+    Returns True when this changed the token; the page should then rerun so every cached
+    result is looked up under the new token."""
+    store = st.session_state.setdefault(PAGE_UPLOADS, {})
+    digest = None if data is None else f"{name}:{file_digest(data)}"
+    if store.get(role) == digest:
+        return False
+    if digest is None:
+        store.pop(role, None)
+    else:
+        store[role] = digest
+    return True
+
+
+def _with_page_uploads(ds: "Dataset") -> "Dataset":
+    store = st.session_state.get(PAGE_UPLOADS) or {}
+    if not store:
+        return ds
+    h = hashlib.sha256("|".join(f"{k}={store[k]}" for k in sorted(store)).encode()).hexdigest()[:12]
+    return dataclasses.replace(ds, token=f"{ds.token}+{h}")
 
 
 LIFETABLE_KEY = "_lifetable"     # session: (file name, bytes, checked frame) of an uploaded life table
@@ -101,7 +135,7 @@ def with_lifetable(ds: Dataset) -> Dataset:
     up = st.session_state.get(LIFETABLE_KEY)
     if up is not None:
         name, raw, frame = up
-        return dataclasses.replace(ds, token=upload_token(ds.token.encode(), raw), lifetable=frame,
+        return dataclasses.replace(ds, token=f"{ds.token}+lifetable:{file_digest(raw)[:16]}", lifetable=frame,
                                    lifetable_label=name)
     if ds.lifetable is not None:
         return ds
@@ -118,8 +152,8 @@ def active() -> Dataset:
     """The data the pages show: the session's upload when selected, else the demo."""
     up = st.session_state.get("_upload")
     if up is not None and st.session_state.get("_source") == "upload":
-        return up
-    return demo_dataset()
+        return _with_page_uploads(up)
+    return _with_page_uploads(demo_dataset())
 
 
 DATA_FOLDER_ENV = "REGISTRY_DATA_DIR"
@@ -135,19 +169,82 @@ def data_folder():
     return Path(value) if value else None
 
 
-def keep_upload(files: dict[str, tuple[str, bytes]]):
-    """Write the files of a loaded upload ({role: (file name, bytes)}) to a new dated folder
-    under :func:`data_folder`; returns that folder, or None when no folder is configured."""
+KEEP_RAW_ENV = "REGISTRY_KEEP_RAW"
+
+
+def keep_raw() -> bool:
+    """True when the operator chose to keep the raw uploaded files too (``REGISTRY_KEEP_RAW=1``):
+    they may hold identifier columns, and the Data page and the README say so."""
+    import os
+
+    return os.environ.get(KEEP_RAW_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def keep_upload(loaded, files: dict[str, tuple[str, bytes]], mapping: object, token: str):
+    """Keep a loaded upload under :func:`data_folder` (None when no folder is configured).
+
+    Written into a new folder of its own (``upload_<UTC time>_<random>``, so two uploads in
+    the same second never meet), first under a hidden temporary name and then renamed in one
+    step, so a reader never sees half an upload. What is kept has no identifier: the
+    records as read (data-model columns only; identifier columns were never read), the
+    population, deaths, risk factors and regions as read, the mapping, the reconciliation
+    and flag report, and a manifest (file names, sizes, SHA-256, counts). The raw files are
+    added only when the operator opted in (:func:`keep_raw`).
+    """
     import datetime as dt
+    import os
     import re
+    import secrets
+    import shutil
+    import tempfile
 
     root = data_folder()
     if root is None:
         return None
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    folder = root / f"upload_{stamp}"
-    folder.mkdir(parents=True, exist_ok=True)
-    for role, (name, data) in files.items():
-        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name) or role
-        (folder / f"{role}_{safe}").write_bytes(data)
-    return folder
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".incoming_", dir=root))
+    try:
+        _write_kept(tmp, loaded, files, mapping, token)
+        if keep_raw():
+            (tmp / "raw").mkdir()
+            for role, (name, data) in files.items():
+                safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name).lstrip(".") or role
+                (tmp / "raw" / f"{role}_{safe}").write_bytes(data)
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        while True:
+            final = root / f"upload_{stamp}_{secrets.token_hex(4)}"
+            try:
+                os.rename(tmp, final)            # atomic; fails if the name exists (never overwrites)
+                return final
+            except OSError:
+                if not final.exists():
+                    raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _write_kept(folder: Path, loaded, files: dict[str, tuple[str, bytes]], mapping: object, token: str) -> None:
+    import json as _json
+
+    reg = loaded.registry
+    cols = [c for c in S.TUMOUR_COLUMNS + [S.ROW] if c in reg.records.columns]
+    reg.records[cols].to_parquet(folder / "records.parquet", index=False)
+    for label, table in (("population", reg.population), ("deaths", reg.deaths),
+                         ("risk_factors", loaded.risk_factors)):
+        if table is not None:
+            table.to_parquet(folder / f"{label}.parquet", index=False)
+    if loaded.geo is not None and loaded.region_source == "upload":
+        loaded.geo.to_parquet(folder / "regions.parquet", index=False)
+    reg.reconciliation.to_csv(folder / "reconciliation.csv", index=False)
+    reg.report().to_csv(folder / "flagged_records.csv", index=False)
+    manifest = {
+        "token": token, "loaded_at": str(reg.loaded_at), "raw_files_kept": keep_raw(),
+        "files": {role: {"name": name, "bytes": len(data), "sha256": file_digest(data)}
+                  for role, (name, data) in files.items()},
+        "records": {"read": reg.n_read, "used": reg.n_used, "excluded": reg.n_excluded},
+        "identifier_columns_not_kept": dict(reg.dropped_columns), "mapping": mapping,
+        "regions": loaded.region_source,
+    }
+    (folder / "manifest.json").write_text(_json.dumps(manifest, indent=2, default=str, ensure_ascii=False),
+                                          encoding="utf-8")

@@ -167,12 +167,16 @@ def column_config(table: pd.DataFrame, lang: str, overrides: dict[str, str] | No
 
 
 def show(table, *, lang: str, key: str, site_name: Callable[[str], str] | None = None,
-         headers: dict[str, str] | None = None, **kw) -> None:
+         headers: dict[str, str] | None = None, k: int | None = None, **kw) -> None:
     """``st.dataframe`` of ``table`` (a frame or a pandas Styler) with words for codes and
-    translated headers."""
+    translated headers. ``k``: public output's threshold; withheld counts are shown as "<k"."""
     frame = table.data if hasattr(table, "data") and not isinstance(table, pd.DataFrame) else table
     if isinstance(table, pd.DataFrame):
         table = localise(table, lang, site_name)
+        if k is not None:
+            from analytics.disclosure import show_small
+
+            table = show_small(table, k, as_text=True)
     kw.setdefault("hide_index", True)
     kw.setdefault("width", "stretch")
     st.dataframe(table, key=key, column_config=column_config(frame, lang, headers), **kw)

@@ -6,15 +6,18 @@ slow a rerun.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
-from typing import Callable
+from pathlib import PurePosixPath
+from typing import Any, Callable
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app_support.text import t
+from app_support import auth
+from app_support.text import md, t
 
 EXPORT_SIZES = {"1200x675": (1200, 675), "1600x900": (1600, 900), "800x600": (800, 600)}
 DEFAULT_SIZE = "1200x675"
@@ -117,8 +120,8 @@ def asked_of(f, ds) -> dict[str, str]:
 def page_caption(f, ds, *, measure: str | None = None, **kw) -> str:
     """The caption under a page title: the data set and the full selection (every filter,
     standard population and CI method), in the page's language."""
-    d = describe(f, ds, None, measure, **kw)
-    return f"{f.source(ds)}{SEP}{d.caption(f.lang, with_measure=measure is not None)}"
+    d = describe(f, ds, None, measure, **kw)    # file and region names are user text: made inert (md)
+    return md(f"{f.source(ds)}{SEP}{d.caption(f.lang, with_measure=measure is not None)}")
 
 
 SEP = " · "
@@ -141,16 +144,30 @@ def _filters(meta: dict, lang: str) -> dict[str, str]:
             if meta.get(k) not in ("", "all", None, all_regions)}
 
 
+def _rule():
+    from app_support import cache
+
+    return cache.disclosure_rule()
+
+
 def provenance(meta: dict, lang: str = "en"):
     """The footer of exported figures: what the figure shows (its ``analytics.describe``
     description under ``meta["description"]``: standard and method only where the measure uses
-    them), else source, period, standard, method, date and the filters of a plain ``meta``."""
+    them), else source, period, standard, method, date and the filters of a plain ``meta``; in
+    public output the disclosure rule in short."""
     from analytics.charts.base import Provenance
 
     desc = meta.get("description")
     if desc is not None:
-        return desc.provenance(lang)
-    extra = {k: v for k, v in _filters(meta, lang).items() if k != t("app.meta.site_list", lang)}
+        prov = desc.provenance(lang)
+        extra = prov.extra
+    else:
+        extra = {k: v for k, v in _filters(meta, lang).items() if k != t("app.meta.site_list", lang)}
+    if _is_public(meta):
+        rule = _rule()
+        extra[t("app.meta.public_output", lang)] = t("disclosure.rule_short", lang, k=rule.k, d=rule.max_noise)
+    if desc is not None:
+        return prov
     return Provenance(source=meta.get("source", ""), period=meta.get("period", ""),
                       standard=meta.get("standard", ""), method=meta.get("method", ""), extra=extra)
 
@@ -158,11 +175,8 @@ def provenance(meta: dict, lang: str = "en"):
 def metadata(meta: dict, lang: str = "en") -> dict:
     """The metadata sheet of a table download: title, source, period, filters, standard,
     method, date and the disclosure rule, labelled in ``lang``."""
-    from app_support.filters import PUBLIC_K
-
     public = _is_public(meta)
-    rule = t("common.suppression_rule", lang, k=PUBLIC_K, k_minus_1=PUBLIC_K - 1) if public \
-        else t("common.no_suppression", lang)
+    rule = _rule().text(lang) if public else t("common.no_suppression", lang)
     desc = meta.get("description")
     if desc is not None:   # what the table shows, from the frame itself (analytics.describe)
         return {**desc.metadata(lang, title=meta.get("title", "")), "suppression": rule}
@@ -179,20 +193,27 @@ def _is_public(meta: dict) -> bool:
     return meta.get("public_output") in (True, "True", *(t("app.public.on", lang) for lang in ("en", "az", "ru")))
 
 
+def public_table(table: pd.DataFrame, meta: dict) -> pd.DataFrame:
+    """The table as public output publishes it: withheld counts written "<k"."""
+    from analytics import disclosure
+
+    return disclosure.show_small(table, _rule().k) if _is_public(meta) else table
+
+
 def table_csv(table: pd.DataFrame, meta: dict) -> bytes:
     """CSV download. A CSV has no metadata sheet, so in public output each row carries the
     disclosure rule applied (in English, like the column names a script reads)."""
     from analytics import export
 
     if _is_public(meta):
-        table = table.assign(disclosure_rule=metadata(meta, "en")["suppression"])
+        table = public_table(table, meta).assign(disclosure_rule=metadata(meta, "en")["suppression"])
     return export.table_to_csv(table)
 
 
 def table_excel(table: pd.DataFrame, meta: dict, lang: str = "en") -> bytes:
     from analytics import export
 
-    return export.table_to_excel(table, metadata(meta, lang), lang=lang)
+    return export.table_to_excel(public_table(table, meta), metadata(meta, lang), lang=lang)
 
 
 def figure_bytes(fig: go.Figure, fmt: str, meta: dict, width: int, height: int, scale: float | None,
@@ -265,6 +286,44 @@ def translate_uploaders(lang: str) -> None:
         "</style>")
 
 
+# --- every download goes through here ---------------------------------------------------
+def selection_of(f, ds=None) -> dict[str, Any]:
+    """The selection behind an export, for the audit log: the filters and the data set."""
+    out = dataclasses.asdict(f) if dataclasses.is_dataclass(f) else {}
+    if ds is not None:
+        out["dataset"] = ds.token
+    return out
+
+
+def download_button(label: str, data, *, file_name: str, key: str, what: str, f=None, ds=None,
+                    mime: str | None = None, container=None, **kw):
+    """``st.download_button`` behind the role check, with the export written to the audit log.
+
+    Drawn only when the session may download (``auth.can("download")``): a role without it gets
+    no button, so no deferred file is registered for it on the server. ``data`` (bytes or a
+    callable, produced on click) is wrapped so that producing the file records who exported
+    ``what``, for which selection, in which format; a file the audit log cannot record is not
+    produced. Pages call this, never ``st.download_button`` (tests/test_auth.py checks)."""
+    if not auth.can(auth.DOWNLOAD):
+        return False
+    from app_support import audit
+
+    who = auth.context()                      # captured now: the click runs outside the session
+    identity, mode_then = auth.identity(), auth.mode()
+    selection = selection_of(f, ds) if f is not None else {}
+    fmt = PurePosixPath(file_name).suffix.lstrip(".").lower() or "bin"
+
+    def produce():
+        if not auth.still_can(auth.DOWNLOAD, identity, mode_then):   # the role may have changed since
+            audit.log_event("denial", capability=auth.DOWNLOAD, what=file_name, **who)
+            raise PermissionError("downloads are no longer allowed for this user")
+        audit.log_event("export", what=what, selection=selection, format=fmt, file_name=file_name, **who)
+        return data() if callable(data) else data
+
+    kw.setdefault("on_click", "ignore")
+    return (container or st).download_button(label, data=produce, file_name=file_name, mime=mime, key=key, **kw)
+
+
 # --- the twin ------------------------------------------------------------------------
 def export_settings(lang: str) -> tuple[int, int, float]:
     ss = st.session_state
@@ -310,49 +369,58 @@ def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, t
                         f"{{min-width:{min_width}px}}</style>")
         # theme=None: the figure keeps its own template (Streamlit's theme would override the
         # presentation theme's large type and the colours shared with the exports)
+        if not auth.can(auth.DOWNLOAD):
+            config["modeBarButtonsToRemove"] = ["toImage"]
         with box:
             event = st.plotly_chart(shown, key=f"chart_{name}", width="stretch", theme=None, config=config, **sel)
-        st.caption(desc.caption(lang))
+        st.caption(md(desc.caption(lang)))
         if reading:
-            st.caption(reading)
+            st.caption(md(reading))
     with tab_table:
         from app_support import tables
 
-        tables.show(table, lang=lang, key=f"table_{name}", site_name=f.site_name, headers=headers)
+        tables.show(table, lang=lang, key=f"table_{name}", site_name=f.site_name, headers=headers,
+                    k=_rule().k if f.public else None)
         if table_note:
-            st.caption(table_note)
+            st.caption(md(table_note))
     stem = f"{_slug(name)}_{f.y0}-{f.y1}"
     # a wrapping row: in a half-width column the buttons flow onto a second line, never truncated
     row = st.container(horizontal=True, wrap=True, gap="small")
     cols = [row] * 6
-    cols[0].download_button(t("app.dl.csv", lang), data=lambda: table_csv(table, meta), file_name=f"{stem}.csv",
-                            mime="text/csv", key=f"dl_csv_{name}", on_click="ignore")
-    cols[1].download_button(t("app.dl.excel", lang), data=lambda: table_excel(table, meta, lang), file_name=f"{stem}.xlsx",
-                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                            key=f"dl_xlsx_{name}", on_click="ignore")
+    dl = dict(f=f, ds=ds, what=f"{title} [{name}]")
+    download_button(t("app.dl.csv", lang), lambda: table_csv(table, meta), file_name=f"{stem}.csv",
+                    mime="text/csv", key=f"dl_csv_{name}", container=cols[0], **dl)
+    download_button(t("app.dl.excel", lang), lambda: table_excel(table, meta, lang), file_name=f"{stem}.xlsx",
+                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    key=f"dl_xlsx_{name}", container=cols[1], **dl)
     w, h, scale = export_settings(lang)
     status = export_status(lang)
     if status:
         for i, (fmt, mime) in enumerate((("png", "image/png"), ("svg", "image/svg+xml"), ("pdf", "application/pdf"))):
-            cols[2 + i].download_button(t(f"app.dl.{fmt}", lang),
-                                        data=(lambda fmt=fmt: figure_bytes(fig, fmt, meta, w, h, scale, lang)),
-                                        file_name=f"{stem}.{fmt}", mime=mime, key=f"dl_{fmt}_{name}", on_click="ignore")
+            download_button(t(f"app.dl.{fmt}", lang), (lambda fmt=fmt: figure_bytes(fig, fmt, meta, w, h, scale, lang)),
+                            file_name=f"{stem}.{fmt}", mime=mime, key=f"dl_{fmt}_{name}", container=cols[2 + i], **dl)
     else:
-        cols[2].download_button(t("app.dl.html", lang), data=lambda: figure_html(fig, meta, lang), file_name=f"{stem}.html",
-                                mime="text/html", key=f"dl_html_{name}", on_click="ignore")
+        download_button(t("app.dl.html", lang), lambda: figure_html(fig, meta, lang), file_name=f"{stem}.html",
+                        mime="text/html", key=f"dl_html_{name}", container=cols[2], **dl)
         st.caption(status.message)
+
     def _add() -> None:   # a callback runs before the next run, so the sidebar count is current
+        if not auth.can(auth.DOWNLOAD):      # checked again when the callback runs
+            return
         st.session_state.setdefault("_deck", []).append(
             {"figure": fig.to_dict(), "title": title, "reading": reading, "meta": meta})
         st.toast(t("app.deck.added", lang, n=len(st.session_state["_deck"])))
 
-    cols[5].button(t("app.deck.add", lang), key=f"deck_{name}", on_click=_add)
+    if auth.can(auth.DOWNLOAD):
+        cols[5].button(t("app.deck.add", lang), key=f"deck_{name}", on_click=_add)
     return event if select else None
 
 
 def deck_sidebar(f) -> None:
     """Sidebar block: export size and the presentation deck download."""
     lang = f.lang
+    if not auth.can(auth.DOWNLOAD):
+        return
     with st.sidebar.expander(t("app.export.title", lang), expanded=False):
         st.selectbox(t("app.export.size", lang), list(EXPORT_SIZES), key="x_size",
                      index=list(EXPORT_SIZES).index(st.session_state.get("x_size", DEFAULT_SIZE)))
@@ -362,10 +430,10 @@ def deck_sidebar(f) -> None:
         slides = list(st.session_state.get("_deck", []))
         st.caption(t("app.deck.count", lang, n=len(slides)))
         if slides:
-            st.download_button(t("app.deck.download", lang), data=lambda: deck_bytes(slides, lang),
-                               file_name=f"presentation_{dt.date.today().isoformat()}.pptx",
-                               mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
-                               key="deck_download", on_click="ignore")
+            download_button(t("app.deck.download", lang), lambda: deck_bytes(slides, lang),
+                            file_name=f"presentation_{dt.date.today().isoformat()}.pptx",
+                            mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
+                            key="deck_download", what=f"presentation ({len(slides)} slides)", f=f)
             if st.button(t("app.deck.clear", lang), key="deck_clear"):
                 st.session_state["_deck"] = []
                 st.rerun()
@@ -375,6 +443,16 @@ def metric_row(items: list[tuple[str, str, str | None]]) -> None:
     cols = st.columns(len(items))
     for col, (label, value, help_) in zip(cols, items):
         col.metric(label, value, help=help_)
+
+
+def count_text(x, f, decimals: int = 0) -> str:
+    """A count (or an average of counts) for a headline or sentence: in public output "<k" when
+    it is withheld (missing) or below k."""
+    if f.public:
+        k = _rule().k
+        if x is None or not pd.notna(x) or 0 < float(x) < k:
+            return f"<{k}"
+    return fmt(x, f.lang, decimals)
 
 
 def fmt(x, lang: str, decimals: int = 1) -> str:

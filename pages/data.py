@@ -1,30 +1,61 @@
-"""Data: upload an extract, population, regions and risk factors; map columns; see the
-validation report; switch between the demo and the upload (kept in this session only)."""
+"""Data: upload an extract, population, regions, risk factors and deaths; map columns and codes;
+load them in the ingest worker (memory cap, time limit, progress bar); see the validation report;
+switch between the demo and the upload (kept in this session, on disk only as the operator set).
+
+Every file is parsed in the worker (analytics.ingest.sandbox), never in the server's process;
+what comes back is a result or a sentence (analytics.ingest.upload). The page shows values only of
+columns mapped to a data-model field; user text (file, column and region names, the readers'
+sentences that quote them) goes through text.md before Streamlit renders it as Markdown.
+"""
+import hashlib
+import logging
+
 import pandas as pd
 import streamlit as st
 
+from analytics import privacy, quality
 from analytics import schema as S
 from analytics.errors import IngestError
-from app_support import filters, state, tables, widgets
-from app_support.text import source_text
+from analytics.export import table_to_csv
+from analytics.ingest import sandbox, upload
+from analytics.ingest.limits import Limits
+from analytics.pipeline import STAGES
+from app_support import audit, auth, filters, state, tables, widgets
+from app_support.text import md, source_text
 
 # Codes of the coded fields (analytics.schema): sex, basis of diagnosis, behaviour, vital status.
 CODE_LISTS = {S.SEX: (1, 2, 9), S.BASIS: tuple(range(10)), S.BEHAVIOUR: (0, 1, 2, 3), S.VITAL_STATUS: (1, 2, 9)}
+MAX_CODE_VALUES = 40          # more distinct values than this: not a code column, none listed
+MIN_CODE_REPEATS = 3          # a longer value is listed only when seen this often (codes repeat, names rarely)
+PREVIEW_SHOWN = 10
+TABLE_TYPES = ["csv", "tsv", "txt", "xlsx", "parquet", "gz"]
+ROLES = ("extract", "population", "regions", "risk_factors", "deaths")
 
+log = logging.getLogger(__name__)
 f = filters.sidebar_filters()
+auth.require(auth.UPLOAD)            # registrar only: uploads, previews and flagged records are record-level
 ss = st.session_state
+limits = Limits.from_env()
 st.title(f.t("app.page.data"))
 widgets.translate_uploaders(f.lang)
-st.caption(f.t("app.data.privacy") if state.data_folder() is None
-           else f.t("app.data.privacy_folder", folder=str(state.data_folder())))
+folder = state.data_folder()
+if folder is None:
+    st.caption(f.t("ingest.privacy_session"))
+elif state.keep_raw():
+    st.warning(f.t("ingest.privacy_folder_raw", folder=md(folder)))
+else:
+    st.caption(f.t("ingest.privacy_folder", folder=md(folder)))
+if f.public:   # uploads and their validation report are record-level: not public output
+    st.info(f.t("disclosure.data_page"))
+    st.stop()
 
 # --- which data -------------------------------------------------------------------------
-upload = ss.get("_upload")
-choices = ["demo"] + (["upload"] if upload is not None and upload.registry.population is not None else [])
+loaded_up = ss.get("_upload")
+choices = ["demo"] + (["upload"] if loaded_up is not None and loaded_up.registry.population is not None else [])
 if ss.get("_source") not in choices:
     ss["_source"] = "demo"
 src_labels = {"demo": f.t("app.data.use_demo"),
-              "upload": f.t("app.data.use_upload", name=upload.label if upload is not None else "")}
+              "upload": f.t("app.data.use_upload", name=md(loaded_up.label) if loaded_up is not None else "")}
 if ss.get("data_source") not in choices or ss.get("_data_source_seen") != ss["_source"]:
     ss["data_source"] = ss["_source"]  # a load just switched the source
 chosen = st.radio(f.t("app.data.source"), choices, format_func=src_labels.get, key="data_source", horizontal=True)
@@ -35,171 +66,214 @@ if chosen != ss["_source"]:
 
 # --- upload -----------------------------------------------------------------------------
 st.subheader(f.t("app.data.upload"))
+st.caption(f.t("ingest.limits", mb=limits.max_upload_mb, rows=f"{limits.max_rows:,}", columns=limits.max_columns))
 c1, c2 = st.columns(2)
-extract = c1.file_uploader(f.t("app.data.extract"), type=["csv", "tsv", "txt", "xlsx", "parquet"], key="up_extract")
-population = c2.file_uploader(f.t("app.data.population"), type=["csv", "tsv", "txt", "xlsx", "parquet"], key="up_pop")
+extract = c1.file_uploader(f.t("app.data.extract"), type=TABLE_TYPES, key="up_extract")
+population = c2.file_uploader(f.t("app.data.population"), type=TABLE_TYPES, key="up_pop")
 c3, c4 = st.columns(2)
 regions = c3.file_uploader(f.t("app.data.regions"), type=["geojson", "json", "gpkg", "zip"], key="up_regions")
-risk = c4.file_uploader(f.t("app.data.risk"), type=["csv", "tsv", "txt", "xlsx", "parquet"], key="up_risk")
-mapfile = st.file_uploader(f.t("app.data.mapping_file"), type=["yaml", "yml", "json"], key="up_mapping")
-deaths_up = st.file_uploader(f.t("mortality.data.deaths"), type=["csv", "tsv", "txt", "xlsx", "parquet"], key="up_deaths",
-                             help=f.t("mortality.data.deaths_help"))   # vital statistics; else derived from the records
+risk = c4.file_uploader(f.t("app.data.risk"), type=TABLE_TYPES, key="up_risk")
+c5, c6 = st.columns(2)
+deaths = c5.file_uploader(f.t("mortality.data.deaths"), type=TABLE_TYPES, key="up_deaths",
+                          help=f.t("mortality.data.deaths_help"))   # vital statistics; else derived from the records
+mapfile = c6.file_uploader(f.t("app.data.mapping_file"), type=["yaml", "yml", "json"], key="up_mapping")
+uploads = {"extract": extract, "population": population, "regions": regions, "risk_factors": risk, "deaths": deaths}
 
 
-def _fail(what: str, err: Exception) -> None:
-    """The ingest's own sentence for input a user can fix; a short notice for anything else."""
-    if isinstance(err, IngestError):
-        st.error(str(err))
-    else:
-        st.error(f.t("app.data.unexpected", what=what, error=f"{type(err).__name__}: {err}"))
+def show_error(err: IngestError) -> None:
+    """The reader's sentence, escaped: it may quote a file or column name."""
+    st.error(md(str(err)))
 
 
-file_map = None
-if mapfile is not None:
-    import yaml
+def run_in_worker(fn, *args, label: str, progress=None):
+    """``fn`` in the ingest worker; the value, or None after showing the sentence."""
+    outcome = sandbox.run(fn, *args, limits=limits, label=label, progress=progress)
+    if outcome.error is not None:
+        show_error(outcome.error)
+        return None
+    return outcome.value
 
-    from analytics import mapping as mapping_mod
 
-    try:
-        try:
-            raw = yaml.safe_load(mapfile.getvalue().decode("utf-8-sig"))   # JSON is YAML too
-        except yaml.YAMLError as exc:
-            raise IngestError(f"the mapping is not valid YAML/JSON ({str(exc).splitlines()[0]}). Fix the syntax.",
-                              file=mapfile.name) from None
-        file_map = mapping_mod.load_mapping(raw if raw is not None else {})
-    except IngestError as err:
-        _fail(mapfile.name, err.with_file(mapfile.name))
+def cached_preview(up, mapping_up):
+    """The preview of this extract with this mapping file: computed in the worker once, kept in
+    the session while the same files are selected (a rerun costs nothing)."""
+    data = up.getvalue()
+    mdata = mapping_up.getvalue() if mapping_up is not None else None
+    key = (up.name, state.file_digest(data), state.file_digest(mdata) if mdata is not None else None)
+    hit = ss.get("_preview")
+    if hit is not None and hit[0] == key:
+        if isinstance(hit[1], IngestError):
+            show_error(hit[1])
+            return None
+        return hit[1]
+    outcome = sandbox.run(upload.preview, data, up.name, mdata, mapping_up.name if mapping_up else None,
+                          limits=limits, label=up.name)
+    ss["_preview"] = (key, outcome.error if outcome.error is not None else outcome.value)
+    if outcome.error is not None:
+        show_error(outcome.error)
+        return None
+    return outcome.value
 
+
+def shown(values: pd.Series, field: str) -> pd.Series:
+    """Values of a mapped column as the preview may show them: codes and dates as written,
+    anything else described (analytics.privacy.shown_value); ids and region codes as written
+    unless they look like an e-mail address or a phone number."""
+    if field in (S.TUMOUR_ID, S.PATIENT_ID, S.REGION):
+        hit = privacy.identifier_values(values)
+        return values.astype(object).where(~hit, f.t("ingest.masked")).where(values.notna(), "")
+    return values.map(lambda v: "" if v is None or v != v else privacy.shown_value(v).strip("'"))
+
+
+def code_rows(pv: upload.Preview, columns_map: dict, codes: dict) -> tuple[list[dict], list[str]]:
+    """Rows of the code editor (column, value, code) and the coded columns left out because they
+    do not look like code columns (too many distinct values)."""
+    rows, skipped = [], []
+    for theirs, field in columns_map.items():
+        if field not in CODE_LISTS or theirs not in pv.sample.columns:
+            continue
+        vals = pv.sample[theirs].dropna().astype(str).str.strip()
+        counts = vals[vals != ""].value_counts()
+        if len(counts) > MAX_CODE_VALUES:
+            skipped.append(theirs)
+            continue
+        for v, n in sorted(counts.items()):
+            given = codes.get(field, {}).get(v)
+            if given is None and v.isascii() and v.isdigit() and int(v) in CODE_LISTS[field]:
+                given = int(v)
+            safe = (given is not None or len(v) <= 3 or n >= MIN_CODE_REPEATS
+                    or privacy.shown_value(v).startswith("'"))
+            rows.append({"column": theirs, "value": v if safe else f.t("ingest.masked_value", n=len(v)),
+                         "code": str(given) if given is not None else "", "_value": v})
+    return rows, skipped
+
+
+# --- mapping step ---------------------------------------------------------------------------
 mapping = None
-if extract is not None:
-    from analytics import mapping as mapping_mod
-    from analytics import readers
-
+if mapfile is not None and extract is None:          # a broken mapping file is said at once
     try:
-        sample = readers.sample_table(readers.open_source(extract.getvalue(), extract.name), nrows=20)
-        suggested = mapping_mod.suggest_mapping(sample.columns)
-    except Exception as err:  # noqa: BLE001 - shown to the user, the app stays usable
-        _fail(extract.name, err)
-        sample, suggested = None, None
-    if suggested is not None:
-        st.markdown(f"**{f.t('app.data.mapping')}**")
-        fields = [""] + S.TUMOUR_COLUMNS
-        given = file_map.columns if file_map is not None else {}
-        rows = pd.DataFrame({"column": [str(c) for c in sample.columns],
-                             "field": [given.get(str(c)) or suggested["columns"].get(str(c), "") for c in sample.columns]})
-        edited = st.data_editor(rows, key="map_editor", hide_index=True, disabled=["column"],
-                                column_config={"column": st.column_config.TextColumn(f.t("app.col.column")),"field": st.column_config.SelectboxColumn(
-                                    f.t("app.data.field"), options=fields)})
-        columns_map = {r.column: r.field for r in edited.itertuples() if r.field}
-        codes = {k: dict(v) for k, v in (file_map.codes if file_map is not None and file_map.codes
-                                         else suggested.get("codes", {})).items()}
-        # Codes: each value found in a coded column, with the registry code it stands for
-        # (from the mapping file or suggestion, else the value itself when it is a valid code).
-        rows = []
-        for theirs, field in columns_map.items():
-            if field not in CODE_LISTS or theirs not in sample.columns:
-                continue
-            for v in sorted(sample[theirs].dropna().astype(str).str.strip().unique())[:40]:
-                given = codes.get(field, {}).get(v)
-                if given is None and v.lstrip("0").isdigit() and int(v) in CODE_LISTS[field]:
-                    given = int(v)
-                rows.append({"column": theirs, "value": v, "code": str(given) if given is not None else ""})
-        if rows:
-            st.markdown(f"**{f.t('app.data.code_mapping')}**")
-            code_options = sorted({str(c) for lst in CODE_LISTS.values() for c in lst}, key=int)
-            edited_codes = st.data_editor(
-                pd.DataFrame(rows), key="code_editor", hide_index=True, disabled=["column", "value"],
-                column_config={"column": st.column_config.TextColumn(f.t("app.col.column")),
-                               "value": st.column_config.TextColumn(f.t("app.data.their_value")),
-                               "code": st.column_config.SelectboxColumn(f.t("app.data.registry_code"),
-                                                                        options=[""] + code_options)})
-            st.caption(f.t("app.data.code_help"))
-            for r in edited_codes.itertuples():
-                if r.code not in ("", None) and r.code == r.code:
-                    codes.setdefault(columns_map[r.column], {})[r.value] = int(r.code)
-        mapping = {"columns": columns_map, "codes": codes}
-        if file_map is not None and file_map.date_format:
-            mapping["date_format"] = file_map.date_format
-        with st.expander(f.t("app.data.preview")):
-            st.dataframe(sample.head(10), hide_index=True)
+        upload.read_mapping(mapfile.getvalue(), mapfile.name, limits=limits)
+    except IngestError as err:
+        show_error(err)
+pv = cached_preview(extract, mapfile) if extract is not None else None
+if pv is not None:
+    st.markdown(f"**{f.t('app.data.mapping')}**")
+    if pv.identifiers:
+        st.info(f.t("ingest.identifiers_not_read", columns=md(", ".join(
+            f"{privacy.shown_header(c)} ({k})" for c, k in pv.identifiers.items()))))
+    fields = [""] + S.TUMOUR_COLUMNS
+    given = pv.file_mapping.columns if pv.file_mapping is not None else {}
+    usable = [h for h in pv.headers if h not in pv.identifiers]
+    rows = pd.DataFrame({"column": usable,
+                         "field": [given.get(c) or pv.suggested["columns"].get(c, "") for c in usable]})
+    edited = st.data_editor(rows, key="map_editor", hide_index=True, disabled=["column"],
+                            column_config={"column": st.column_config.TextColumn(f.t("app.col.column")),
+                                           "field": st.column_config.SelectboxColumn(f.t("app.data.field"),
+                                                                                     options=fields)})
+    columns_map = {r.column: r.field for r in edited.itertuples() if r.field}
+    fm_codes = pv.file_mapping.codes if pv.file_mapping is not None and pv.file_mapping.codes else None
+    codes = {k: dict(v) for k, v in (fm_codes or pv.suggested.get("codes", {})).items()}
+    crow, skipped = code_rows(pv, columns_map, codes)
+    if skipped:
+        st.warning(f.t("ingest.not_codes", columns=md(", ".join(privacy.shown_header(c) for c in skipped))))
+    if crow:
+        st.markdown(f"**{f.t('app.data.code_mapping')}**")
+        code_options = sorted({str(c) for lst in CODE_LISTS.values() for c in lst}, key=int)
+        edited_codes = st.data_editor(
+            pd.DataFrame(crow).drop(columns="_value"), key="code_editor", hide_index=True,
+            disabled=["column", "value"],
+            column_config={"column": st.column_config.TextColumn(f.t("app.col.column")),
+                           "value": st.column_config.TextColumn(f.t("app.data.their_value")),
+                           "code": st.column_config.SelectboxColumn(f.t("app.data.registry_code"),
+                                                                    options=[""] + code_options)})
+        st.caption(f.t("app.data.code_help"))
+        for r, original in zip(edited_codes.itertuples(), crow):
+            if r.code not in ("", None) and r.code == r.code:
+                codes.setdefault(columns_map[r.column], {})[original["_value"]] = int(r.code)
+    mapping = {"columns": columns_map, "codes": codes}
+    if pv.file_mapping is not None and pv.file_mapping.date_format:
+        mapping["date_format"] = pv.file_mapping.date_format
+    with st.expander(f.t("app.data.preview")):
+        mapped = [c for c in pv.sample.columns if c in columns_map]
+        head = pv.sample[mapped].head(PREVIEW_SHOWN)
+        st.dataframe(pd.DataFrame({c: shown(head[c], columns_map[c]) for c in mapped}), hide_index=True)
+        unmapped = [privacy.shown_header(c) for c in pv.headers if c not in columns_map]
+        if unmapped:
+            st.caption(f.t("ingest.unmapped_headers", columns=md(", ".join(unmapped))))
 
-if st.button(f.t("app.data.load"), type="primary", disabled=extract is None, key="data_load"):
-    ok = True
-    pop = geo = rf = dth = None
-    from analytics.readers import read_deaths, read_population, read_regions, read_risk_factors
-    for up, reader, what in ((population, read_population, "population"), (risk, read_risk_factors, "risk"),
-                             (deaths_up, read_deaths, "deaths")):
-        if up is None:
-            continue
-        try:
-            value = reader(up.getvalue() if hasattr(up, "getvalue") else up, name=up.name)
-        except Exception as err:  # noqa: BLE001
-            _fail(up.name, err)
-            ok = False
-            continue
-        if what == "population":
-            pop = value
-        elif what == "deaths":
-            dth = value
-        else:
-            rf = value
-    if regions is not None and ok:
-        try:
-            geo = read_regions(regions, name=None)
-        except Exception as err:  # noqa: BLE001
-            _fail(regions.name, err)
-            ok = False
-    if ok:
-        try:
-            from analytics.pipeline import load_registry
+# --- load -------------------------------------------------------------------------------------
+if st.button(f.t("app.data.load"), type="primary", disabled=extract is None or pv is None, key="data_load"):
+    files = {role: (up.name, up.getvalue()) for role, up in uploads.items() if up is not None}
+    bar = st.progress(0.0, text=f.t("app.data.loading"))
 
-            with st.spinner(f.t("app.data.loading")):
-                reg = load_registry(extract.getvalue(), mapping=mapping, population=pop, deaths=dth, name=extract.name)
-        except Exception as err:  # noqa: BLE001
-            _fail(extract.name, err)
-            ok = False
-    if ok:
-        if geo is not None:
-            region_table = state._region_table(geo)
+    def progress(stage: str) -> None:
+        bar.progress(STAGES.get(stage, 0.0), text=f.t(f"ingest.stage.{stage}"))
+
+    loaded = run_in_worker(upload.load, files, mapping, label=extract.name, progress=progress)
+    bar.empty()
+    if loaded is not None:
+        reg = loaded.registry
+        token = state.upload_token({**files, **({"mapping": (mapfile.name, mapfile.getvalue())} if mapfile else {})},
+                                   mapping)
+        if loaded.geo is not None:
+            region_table = state._region_table(loaded.geo)
         else:
-            codes = sorted(set(reg.records[S.REGION].dropna().astype(str)) |
-                           (set(pop[S.REGION].dropna().astype(str)) if pop is not None else set()))
-            region_table = pd.DataFrame({S.REGION: codes, S.REGION_NAME: codes, S.PARENT: "", S.PARENT_NAME: "",
-                                         "parent_name_en": ""})
-        token = state.upload_token(extract.getvalue(), population.getvalue() if population else b"",
-                                   regions.getvalue() if regions else b"", repr(mapping).encode(),
-                                   deaths_up.getvalue() if deaths_up else b"")
-        ds_new = state.Dataset(token, reg, region_table, f"{extract.name}", geo, rf)
-        ss["_upload"] = ds_new
+            codes_seen = sorted(set(reg.records[S.REGION].dropna().astype(str)) | (
+                set(reg.population[S.REGION].dropna().astype(str)) if reg.population is not None else set()))
+            region_table = pd.DataFrame({S.REGION: codes_seen, S.REGION_NAME: codes_seen, S.PARENT: "",
+                                         S.PARENT_NAME: "", "parent_name_en": ""})
+        ss["_upload"] = state.Dataset(token, reg, region_table, extract.name, loaded.geo, loaded.risk_factors)
+        # the files' names and SHA-256, for the reproducibility stamp of reports (analytics.report)
+        reg.info["files"] = {role: (name, hashlib.sha256(data).hexdigest()) for role, (name, data) in files.items()}
+        ss["_upload_info"] = {"region_source": loaded.region_source, "notes": loaded.notes}
         ss["_source"] = "upload" if reg.population is not None else "demo"
-        # only when the operator configured a data folder (REGISTRY_DATA_DIR): else memory only
-        kept = state.keep_upload({role: (up.name, up.getvalue()) for role, up in
-                                  (("extract", extract), ("population", population), ("regions", regions),
-                                   ("risk_factors", risk), ("mapping", mapfile), ("deaths", deaths_up)) if up is not None})
+        filters.reset_period()          # the period filter starts from the uploaded data's years
+        try:       # only for a registrar, and when the operator configured a folder (REGISTRY_DATA_DIR)
+            kept = state.keep_upload(loaded, files, mapping, token) if auth.can(auth.KEEP_UPLOADS) else None
+            ss["_keep_error"] = None
+        except OSError as exc:          # a full disk or a folder the server may not write: said, not raised
+            log.warning("upload not kept in %s: %s", folder, exc)
+            kept, ss["_keep_error"] = None, exc.strerror or type(exc).__name__
         ss["_kept_in"] = str(kept) if kept is not None else None
+        audit.log_event("upload", files=audit.file_facts(files), records_read=reg.n_read, records_used=reg.n_used,
+                        records_excluded=reg.n_excluded, outcome="loaded", kept=kept is not None)
         st.rerun()
+    audit.log_event("upload", files=audit.file_facts(files), outcome="rejected")
 
 # --- validation report: of the upload just loaded, else of the data shown ---------------------
+if ss.get("_keep_error"):
+    st.warning(f.t("ingest.keep_failed", folder=md(folder), error=md(ss["_keep_error"])))
 ds = state.active()
 up = ss.get("_upload")
 if up is not None and up.registry.population is None:
     st.warning(f.t("app.data.no_population"))
     ds = up
 reg = ds.registry
-st.subheader(f.t("app.data.report", name=f.source(ds)))
+st.subheader(f.t("app.data.report", name=md(f.source(ds))))
 widgets.metric_row([
     (f.t("app.data.n_read"), widgets.fmt(reg.n_read, f.lang, 0), None),
     (f.t("app.data.n_used"), widgets.fmt(reg.n_used, f.lang, 0), None),
     (f.t("app.data.n_excluded"), widgets.fmt(reg.n_excluded, f.lang, 0), None),
 ])
-st.caption(f.t("app.data.loaded", date=str(reg.loaded_at)[:19], source=source_text(reg.source, f.lang)))
+st.caption(f.t("app.data.loaded", date=str(reg.loaded_at)[:19], source=md(source_text(reg.source, f.lang))))
 st.caption(f.t("describe.whole_dataset", source=f.source(ds)))
+info = ss.get("_upload_info") if up is not None and ds.token.split("+")[0] == up.token else None
+if info is not None:
+    st.caption(f.t(f"ingest.regions_{info['region_source']}"))
+    for note in info["notes"]:
+        st.caption(md(note))
 if reg.dropped_columns:
-    st.warning(f.t("app.data.dropped", columns=", ".join(map(str, reg.dropped_columns))))  # names, never values
+    st.warning(f.t("app.data.dropped", columns=md(", ".join(privacy.shown_header(c) for c in reg.dropped_columns))))
 st.markdown(f"**{f.t('app.data.reconciliation')}**")
 tables.show(reg.reconciliation, lang=f.lang, key="data_recon")
-flags = (reg.report() if hasattr(reg, "report") else reg.flags).drop(columns=[S.TUMOUR_ID], errors="ignore")
+outside = quality.unknown_regions(reg.records, reg.flags)
+if len(outside):
+    st.markdown(f"**{f.t('ingest.unknown_regions', n=widgets.fmt(int(outside['records'].sum()), f.lang, 0))}**")
+    st.caption(f.t("ingest.unknown_regions_help"))
+    outside = outside.assign(**{S.REGION: outside[S.REGION].map(privacy.shown_region_code)})
+    tables.show(outside, lang=f.lang, key="data_unknown_regions")
+flags = reg.report().drop(columns=[S.TUMOUR_ID], errors="ignore")
 st.markdown(f"**{f.t('app.data.flags', n=widgets.fmt(len(flags), f.lang, 0))}**")
 tables.show(flags.head(1000), lang=f.lang, key="data_flags")
-st.download_button(f.t("app.data.flags_csv"), data=lambda: flags.to_csv(index=False).encode("utf-8"),
-                   file_name="flagged_records.csv", mime="text/csv", key="dl_flags", on_click="ignore")
+widgets.download_button(f.t("app.data.flags_csv"), data=lambda: table_to_csv(flags), file_name="flagged_records.csv",
+                        mime="text/csv", key="dl_flags", on_click="ignore", what="flagged records", f=f, ds=ds)

@@ -2,6 +2,7 @@
 import streamlit as st
 
 from analytics import narrative
+from analytics import tables as shared
 from analytics import schema as S
 from analytics.charts import incidence as charts
 from analytics.charts import mortality as mcharts
@@ -21,6 +22,9 @@ reads = (lambda s: mcharts.labelled(s, f.lang)) if f.mortality else (lambda s: s
 
 # 1. ASR by site, men and women side by side.
 by_sex = cache.dsr(ds, f, by=("sex", "site"), sexes=(S.MALE, S.FEMALE))
+if f.public and len(by_sex) and by_sex["count"].isna().all():   # every count below k: nothing to publish
+    st.info(f.t("disclosure.few_deaths" if f.mortality else "disclosure.few_cases", k=k))
+    st.stop()
 if by_sex.empty or not by_sex["count"].sum() > 0:
     st.info(f.t("app.empty"))
     st.stop()
@@ -57,12 +61,10 @@ level = filters.page_control("inc_level", S.PARENT, [S.PARENT, S.REGION], lambda
     format_func=lambda v: f.t("app.incidence.level_er") if v == S.PARENT else f.t("app.incidence.level_district"), **kw))
 national_f = filters.Filters(**{**f.__dict__, "er": "all", "district": "all"})
 national = cache.dsr(ds, national_f)
-reg = cache.dsr(ds, national_f, by=(level,))
 names = ds.regions.drop_duplicates(level).set_index(level)[f.er_name_column if level == S.PARENT else S.REGION_NAME]
-reg = reg.assign(region_name=region_names(reg[level], f.lang, level=level, fallback=names))
-reg = reg[reg[level].astype(str) != ""]
 nat_value = float(national["value"].iloc[0]) if len(national) else None
-reg["status"] = charts.region_status(reg, nat_value) if nat_value is not None else "same"
+reg = shared.regions_compared(cache.dsr(ds, national_f, by=(level,)), nat_value, level=level, names=names)
+reg = reg.assign(region_name=region_names(reg[level], f.lang, level=level, fallback=names))
 d_reg = widgets.describe(f, ds, reg, "asr", area=None)
 title = f.tm("app.incidence.regions_title", site=f.site_name(f.site), period=d_reg.context(f.lang))
 reading = reads(narrative.regions_sentence(reg, nat_value, lang=f.lang)) if nat_value is not None else ""
@@ -82,11 +84,13 @@ table = cache.ci5_table(ds, f, code)
 d_ci5 = widgets.describe(f, ds, table, "ci5_table", sexes=(code,))
 st.caption(d_ci5.caption(f.lang))
 # site names in words on screen; the downloads keep the site-group labels of the site list
-tables.show(table, lang=f.lang, key="ci5_table", site_name=f.site_name)
+tables.show(table, lang=f.lang, key="ci5_table", site_name=f.site_name, k=k)
 meta = widgets.meta_of(f"{f.tm('app.incidence.ci5_table')}: {d_ci5.context(f.lang)}", d_ci5, f, ds)
 c1, c2 = st.columns(2)
-c1.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(table, meta),
-                   file_name=f"{'mortality_' if f.mortality else ''}ci5_table_sex{code}_{f.y0}-{f.y1}.csv", mime="text/csv",
-                   key="dl_ci5_csv", on_click="ignore")
-c2.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(table, meta, f.lang),
-                   file_name=f"{'mortality_' if f.mortality else ''}ci5_table_sex{code}_{f.y0}-{f.y1}.xlsx", key="dl_ci5_xlsx", on_click="ignore")
+widgets.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(table, meta), container=c1, what=meta["title"],
+                        f=f, ds=ds, file_name=f"{'mortality_' if f.mortality else ''}ci5_table_sex{code}_{f.y0}-{f.y1}.csv",
+                        mime="text/csv", key="dl_ci5_csv", on_click="ignore")
+widgets.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(table, meta, f.lang), container=c2,
+                        what=meta["title"], f=f, ds=ds,
+                        file_name=f"{'mortality_' if f.mortality else ''}ci5_table_sex{code}_{f.y0}-{f.y1}.xlsx",
+                        key="dl_ci5_xlsx", on_click="ignore")

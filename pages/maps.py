@@ -10,11 +10,13 @@ import streamlit as st
 from analytics import narrative
 from analytics import schema as S
 from analytics import spatial
+from analytics import tables as shared
 from analytics.charts import maps as mc
 from analytics.charts import mortality as mcharts
-from app_support import cache, filters, widgets
+from analytics.ingest import sandbox, upload
 from analytics.labels import risk_factor_label
-from app_support.text import region_names
+from app_support import cache, filters, state, widgets
+from app_support.text import md, region_names
 
 f = filters.sidebar_filters()
 ds = filters.dataset()
@@ -31,6 +33,7 @@ MEASURES += ["mi_ratio"] if f.mortality else []   # the mortality:incidence rati
 SCHEMES = ["ratio", "quantiles", "fisher_jenks", "equal_interval", "user_defined", "significance"]
 DEFAULT_SCHEME = {"smoothed": "ratio", "sir": "ratio", "smoothed_local": "ratio", "significance": "significance"}
 PUBLIC_K = filters.PUBLIC_K
+PROFILE_LABELS = {"smoothed": "maps.m_smoothed", "sir": "maps.m_sir", "asr": "maps.m_asr", "crude_rate": "maps.m_crude"}
 
 
 # Map the whole country whatever region is selected; the selection is highlighted instead.
@@ -48,11 +51,16 @@ if ref == "user":
         st.caption(f.t("maps.ref_upload_help"))
         widgets.translate_uploaders(f.lang)
         up = st.file_uploader(f.t("maps.ref_upload"), type=["csv", "txt"], key="p_map_ref_file")
-        if up is not None:
-            try:
-                st.session_state["map_ref_table"] = (spatial.read_reference_rates(up, name=up.name), up.name)
-            except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
-                st.error(str(e))
+        if up is not None and st.session_state.get("_map_ref_digest") != state.file_digest(up.getvalue()):
+            # parsed in the ingest worker (limits, memory cap); the file joins the dataset token
+            outcome = sandbox.run(upload.reference_rates, up.getvalue(), up.name, label=up.name)
+            if outcome.error is not None:
+                st.error(md(str(outcome.error)))
+            else:
+                st.session_state["_map_ref_digest"] = state.file_digest(up.getvalue())
+                st.session_state["map_ref_table"] = (outcome.value, up.name)
+                if state.page_upload("sir_reference", up.name, up.getvalue()):
+                    st.rerun()
     if "map_ref_table" in st.session_state:
         ref_table, ref_name = st.session_state["map_ref_table"]
         ref_token = pd.util.hash_pandas_object(ref_table, index=False).sum().astype(str) + ref_name
@@ -62,13 +70,15 @@ if ref == "user":
 try:
     m_all = cache.regional_measures(ds, fc, level, ref, ref_token, _ref_table=ref_table)   # statistics use every count
 except ValueError as e:   # a user table missing an age group of the data
-    st.error(str(e))
+    st.error(md(str(e)))
     ref = "national"
     m_all = cache.regional_measures(ds, fc, level)
 ref_label = (f.t("maps.reference_national") if ref == "national" else f.t("maps.reference_economic")
-             if ref == "economic" else f.t("maps.reference_user", name=st.session_state["map_ref_table"][1]))
+             if ref == "economic" else f.t("maps.reference_user", name=md(st.session_state["map_ref_table"][1])))
 K_SHOWN = PUBLIC_K if f.public else 0
-m = spatial.blank_suppressed(m_all, k=PUBLIC_K, region=level) if f.public else m_all
+# public output: counts are already perturbed (cell-key method), so a region's count cannot be worked
+# out from the published total; counts below k are withheld with the statistics derived from them
+m = spatial.blank_suppressed(m_all, region=level) if f.public else m_all
 m = mc.localise_reasons(m, f.lang, k=K_SHOWN, unreliable=max(10, K_SHOWN))
 if m.empty or not m["expected"].sum() > 0:
     st.info(f.t("app.empty"))
@@ -108,7 +118,7 @@ if scheme == "user_defined":
         if not bins:
             raise ValueError
     except ValueError:
-        st.error(f.t("maps.breaks_bad", text=text))
+        st.error(f.t("maps.breaks_bad", text=md(text)))
         scheme, bins = "quantiles", None
 
 value = "sir" if measure == "significance" else measure
@@ -141,7 +151,7 @@ note = f.t("maps.islands_note") + (" " + f.t("maps.islands_linked", links=links)
 if w.n_components > 1:
     note += " " + f.t("maps.components_note", n=w.n_components)
 st.caption(f.t("maps.moran_line", i=widgets.fmt(moran_res.I, f.lang, 3), p=widgets.fmt(moran_res.p_value, f.lang, 3),
-               n=moran_res.permutations) + " " + note)
+               n=moran_res.permutations) + " " + md(note))
 
 # One analysis panel at a time keeps a re-render within budget (each map figure costs ~0.1 s).
 panel = filters.page_control("map_panel", "funnel", ["funnel", "lisa", "profile"], lambda **kw: st.radio(
@@ -176,30 +186,10 @@ else:
     national = cache.dsr(ds, fc)
     nat_asr = float(national["value"].iloc[0]) if len(national) else np.nan
     nat_crude = float(national["crude_rate"].iloc[0]) if len(national) else np.nan
-    rows = []
-    for col, nat, lab in (("smoothed", 1.0, "maps.m_smoothed"), ("sir", 1.0, "maps.m_sir"),
-                          ("asr", nat_asr, "maps.m_asr"), ("crude_rate", nat_crude, "maps.m_crude")):
-        v = m[col].astype(float)
-        r = m.loc[m[level] == region].iloc[0]
-        if col == "sir":
-            sig = r["significance"]
-        elif col == "asr" and np.isfinite(r["asr_lower"]):
-            sig = "higher" if r["asr_lower"] > nat else "lower" if r["asr_upper"] < nat else "not significant"
-        else:
-            sig = "not significant"
-        rows.append({"indicator": f.tm(lab), "value": r[col], "national": nat, "min": v.min(), "q25": v.quantile(0.25),
-                     "q75": v.quantile(0.75), "max": v.max(), "significance": sig})
-    rf = ds.risk_factors
-    if rf is not None and len(rf):
-        if level == S.PARENT:   # population-weighted means of the districts (documented in analytics)
-            rf = spatial.aggregate_risk_factors(rf, ds.regions, ds.population).rename(columns={S.PARENT: S.REGION})
-        wide = rf.pivot_table(index=S.REGION, columns=S.INDICATOR, values=S.VALUE, aggfunc="mean")
-        if region in wide.index:
-            for ind in wide.columns:
-                v = wide[ind].astype(float)
-                rows.append({"indicator": risk_factor_label(str(ind), f.lang), "value": v[region], "national": v.mean(), "min": v.min(),
-                             "q25": v.quantile(0.25), "q75": v.quantile(0.75), "max": v.max(), "significance": "not significant"})
-    profile = pd.DataFrame(rows)
+    rf = cache.wide_risk_factors(ds, level) if ds.risk_factors is not None and len(ds.risk_factors) else None
+    profile = shared.region_profile(m, region, level=level, national_asr=nat_asr, national_crude=nat_crude,
+                                    risk_factors=rf, labels={c: f.tm(k) for c, k in PROFILE_LABELS.items()},
+                                    risk_factor_name=lambda c: risk_factor_label(c, f.lang))
     d_prof = widgets.describe(f, ds, None, "profile", area=(level, region), reference=ref_name)
     ptitle = f"{f.t('maps.profile_title')}: {d_prof.context(f.lang, site=True)}"
     widgets.chart_with_table(mc.spine_chart(profile, lang=f.lang, theme=f.theme, title=ptitle), profile,

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics import standards
-from app_support import filters, tables, widgets
+from app_support import cache, filters, tables, widgets
 from app_support.text import source_text
 from analytics.i18n import standard_label
 
@@ -26,10 +26,18 @@ MEASURES = [
     ("prevalence", r"\text{Prev}_N(t) = \#\{\text{" + tex("alive_at") + r"} t,\ \text{" + tex("diagnosed_in") + r"} (t-N, t]\}"),
     ("quality", r"\%\text{MV} = 100 \cdot \frac{\#\{\text{" + tex("basis") + r"} \in 5..8\}}{n},\quad \%\text{DCO} = 100 \cdot \frac{\#\{\text{"
      + tex("basis") + r"} = 0\}}{n}"),
-    ("disclosure", r"0 < d < k \Rightarrow \text{" + tex("shown_as") + r"} {<}k"),
+    ("disclosure", r"\tilde n_c = n_c + \text{ptable}\big(n_c,\ \textstyle\sum_{r \in c} \kappa_r \bmod 2^{20}\big),"
+     r"\quad |\tilde n_c - n_c| \le D,\quad 0 < \tilde n < k \Rightarrow {<}k"),
 ]
+rule = cache.disclosure_rule()
 st.subheader(f.t("app.methods.measures"))
 for key, formula in MEASURES:
+    if key == "disclosure":   # the rule applied in public output, with its parameters
+        with st.expander(f.t("disclosure.methods_title")):
+            st.markdown(f.t("disclosure.methods_text", k=rule.k, d=rule.max_noise, v=f"{rule.variance:g}"))
+            st.latex(formula)
+            st.caption(f.t("app.methods.reference", ref=f.t("disclosure.methods_reference")))
+        continue
     with st.expander(f.t(f"app.methods.{key}"), expanded=key == "asr"):
         st.markdown(f.t(f"app.methods.{key}_text"))
         st.latex(formula)
@@ -104,9 +112,12 @@ st.caption(f.t("app.methods.standards_note"))
 
 st.subheader(f.t("app.methods.provenance"))
 reg = ds.registry
-tables.show(pd.DataFrame({
+prov = pd.DataFrame({
     "item": [f.t("app.methods.prov_source"), f.t("app.methods.prov_file"), f.t("app.data.n_read"),
              f.t("app.data.n_used"), f.t("app.data.n_excluded"), f.t("app.methods.prov_loaded")],
     "value": [f.source(ds), source_text(reg.source, f.lang), widgets.fmt(reg.n_read, f.lang, 0), widgets.fmt(reg.n_used, f.lang, 0),
               widgets.fmt(reg.n_excluded, f.lang, 0), str(reg.loaded_at)[:19]],
-}), lang=f.lang, key="methods_provenance", headers={"value": f.t("app.col.value")})
+})
+if f.public:   # exact record counts are not public output (the pages publish perturbed counts)
+    prov = prov.drop(index=[2, 3, 4])
+tables.show(prov, lang=f.lang, key="methods_provenance", headers={"value": f.t("app.col.value")})

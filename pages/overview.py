@@ -7,10 +7,12 @@ chart, the leading site among all sites) say so."""
 import streamlit as st
 
 from analytics import narrative, presets
+from analytics import tables as shared
 from analytics import schema as S
 from analytics.charts import incidence as charts
 from analytics.charts import mortality as mcharts
 from app_support import cache, filters, widgets
+from app_support.text import md
 
 f = filters.sidebar_filters()
 ds = filters.dataset()
@@ -21,16 +23,19 @@ st.caption(widgets.page_caption(f, ds))
 counts = {"count": f.t("mortality.col.deaths")} if f.mortality else None   # table header of the counts
 
 total = cache.dsr(ds, f)
+if f.public and len(total) and total["count"].isna().all():   # fewer than k cases: nothing to publish
+    st.info(f.t("disclosure.few_deaths" if f.mortality else "disclosure.few_cases", k=filters.PUBLIC_K))
+    st.stop()
 if total.empty or not total["count"].sum() > 0:
     st.info(f.t("app.empty"))
     st.stop()
 cum = cache.cumulative_risk(ds, f)
 by_site = cache.dsr(ds, f, by=("site",))
 row = total.iloc[0]
-ranked = by_site[~by_site["site"].isin(charts.NOT_RANKED)].sort_values("value", ascending=False)
+ranked = shared.ranked_sites(by_site)
 widgets.metric_row([
-    (f.tm("app.metric.cases_per_year"), widgets.fmt(row["count"] / f.n_years, f.lang, 0),
-     f.tm("app.metric.cases_help", n=widgets.fmt(row["count"], f.lang, 0))),
+    (f.tm("app.metric.cases_per_year"), widgets.count_text(row["count"] / f.n_years, f),
+     f.tm("app.metric.cases_help", n=widgets.count_text(row["count"], f))),
     (f.tm("app.metric.crude"), widgets.fmt(row["crude_rate"], f.lang), f.t("app.metric.per100k")),
     (f.tm("app.metric.asr"), widgets.fmt(row["value"], f.lang),
      f.t("app.metric.ci", lower=widgets.fmt(row["lower"], f.lang), upper=widgets.fmt(row["upper"], f.lang), conf=f.conf)),
@@ -49,8 +54,9 @@ if len(ranked):  # a site name is too long for a metric tile; ranked among all s
 # The headline sentences: the first names site, sex and region; the others continue it.
 scope = widgets.describe(f, ds, total, "asr").scope_phrase(f.lang)
 has_risk = bool(cum["cum_risk"].notna().iloc[0])   # no 0-74 risk when the age range starts at 75 or later
+k = filters.PUBLIC_K if f.public else None
 if f.mortality:
-    cases_text = f"{scope}: {mcharts.deaths_sentence(row['count'], (f.y0, f.y1), lang=f.lang)}"
+    cases_text = f"{scope}: {mcharts.deaths_sentence(row['count'], (f.y0, f.y1), lang=f.lang, k=k)}"
     st.markdown(" ".join([
         cases_text,
         mcharts.mortality_rate_sentence(row["value"], row["lower"], row["upper"], lang=f.lang,
@@ -61,7 +67,7 @@ else:
     d_cum = widgets.describe(f, ds, cum, "cum_risk")
     cum_ages = d_cum.ages_shown
     cum_span = (int(cum_ages[0].split("-")[0].rstrip("+")), int(cum_ages[-1].split("-")[1])) if cum_ages else (0, 74)
-    cases_text = narrative.cases_sentence(row["count"], (f.y0, f.y1), lang=f.lang, scope=scope)
+    cases_text = narrative.cases_sentence(row["count"], (f.y0, f.y1), lang=f.lang, scope=scope, k=k)
     st.markdown(" ".join([
         cases_text,
         narrative.asr_sentence(row["value"], row["lower"], row["upper"], lang=f.lang, standard=f.std, conf=f.level),
@@ -76,7 +82,7 @@ sentences = [mcharts.labelled(s, f.lang) for s in sentences] if f.mortality else
 if sentences:
     st.markdown(f"**{f.t('describe.leading_by_sex', context=d_top.context(f.lang, sex=False))}:**")
 for s in sentences:
-    st.markdown(f"- {s}")
+    st.markdown(f"- {md(s)}")
 
 title = f.tm("app.overview.top10", period=d_top.context(f.lang, sex=False))
 widgets.chart_with_table(

@@ -10,7 +10,9 @@ import streamlit as st
 from analytics import schema as S
 from analytics import projections as pj
 from analytics.charts import trends as charts
-from app_support import cache, filters, widgets
+from analytics.ingest import sandbox, upload
+from app_support import cache, filters, state, widgets
+from app_support.text import md
 
 log = logging.getLogger(__name__)
 f = filters.sidebar_filters()
@@ -36,15 +38,20 @@ def _projection_source():
     widgets.translate_uploaders(f.lang)
     up = st.file_uploader(f.t("trends.proj.upload"), type=["csv", "xlsx", "parquet"], key="pj_upload")
     if up is not None:
-        from analytics.readers import read_population
-
-        from analytics.errors import IngestError
-
-        try:
-            return read_population(up), up.name
-        except (IngestError, ValueError) as e:  # the reader's message names file, row and column
-            st.error(str(e))
-    if ds.token == "demo":
+        # parsed in the ingest worker (limits, memory cap); the file joins the dataset token
+        cached = st.session_state.get("_pj_upload")
+        if cached is None or cached[0] != state.file_digest(up.getvalue()):
+            outcome = sandbox.run(upload.projection, up.getvalue(), up.name, label=up.name)
+            cached = (state.file_digest(up.getvalue()), outcome.value, outcome.error)
+            st.session_state["_pj_upload"] = cached
+            if outcome.error is None and state.page_upload("projection", up.name, up.getvalue()):
+                st.rerun()
+        if cached[2] is None:
+            return cached[1], up.name
+        st.error(md(str(cached[2])))
+    elif state.page_upload("projection", None, None):
+        st.rerun()
+    if ds.is_demo:
         from analytics import demo
 
         return demo.load_demo_projection(), f.t("describe.wpp_medium")
@@ -84,7 +91,7 @@ try:
                                   years=range(f.y1 + 1, 2051))
     demo_proj = pj.demographic_projection(rates, future, by=["sex"], base_year=f.y1, by_age=True)
 except pj.ProjectionInputError as e:   # an uploaded projection that does not match the registry
-    st.error(str(e))
+    st.error(md(str(e)))
     st.stop()
 frames = [demo_proj.assign(method="demographic")]
 if change != "0":
@@ -110,7 +117,7 @@ if n_years >= 15:
         nord, info = cache.nordpred(ds, yearly[yearly["year"] > years[-1] - n_years], future, years[-1])
     except (pj.ProjectionInputError, ValueError, np.linalg.LinAlgError) as e:  # show why instead of stopping the page
         log.warning("Nordpred not fitted: %s", e)
-        st.warning(str(e))
+        st.warning(md(str(e)))
     if nord is not None:
         # Yearly average of each 5-year period, drawn at the middle year.
         nyear = nord.groupby(["period", "sex"])["cases"].sum().reset_index()
@@ -126,9 +133,13 @@ else:
 projected = pd.concat(frames, ignore_index=True)
 total = projected.groupby(["method", "year"], sort=False)["cases"].sum().reset_index()
 observed = yearly.groupby("year")["count"].sum().rename("cases").reset_index()
+if f.public:   # computed from published counts; fewer than k (expected) cases are not shown
+    total, observed = (cache.protect(d, count=None, cells=["cases"]) for d in (total, observed))
 
 site = f.site_name(f.site)
 table = projected.groupby(["method", "sex", "year"])["cases"].sum().reset_index().round(1)
+if f.public:   # published counts: fewer than k projected cases withheld
+    table = cache.protect(table, count=None, cells=["cases"])
 # projected from the rates of the sidebar period: described without the projected years
 base_line = f.t("describe.proj_base_period", period=f.period_label(), last=int(table["year"].max()))
 d_proj = widgets.describe(f, ds, table.drop(columns=["year"]), "projection", sexes=sexes,
@@ -151,6 +162,9 @@ else:
 if len(end):
     dec = pj.decompose_change(start[["sex", "age_group", "cases", "population"]], end, by=["sex"])
     tot = dec[["cases_start", "cases_end", "change", "growth", "ageing", "risk"]].sum()
+    if f.public and any(0 < tot[c] < filters.PUBLIC_K for c in ("cases_start", "cases_end")):
+        st.info(f.t("disclosure.few_cases", k=filters.PUBLIC_K))   # the waterfall prints both counts
+        st.stop()
     base_label = f.t("trends.proj.base", period=f.period_label())
     d_dec = widgets.describe(f, ds, dec.drop(columns=[c for c in ("year",) if c in dec.columns]), "decomposition",
                              sexes=sexes, notes=(base_note,) if base_note else ())
@@ -159,14 +173,16 @@ if len(end):
     title = f"{title}, {where}" if where else title
     pct = 100 * tot["change"] / tot["cases_start"] if tot["cases_start"] > 0 else np.nan
     sign = lambda v: "0" if abs(v) < 0.5 else ("+" if v > 0 else "−") + widgets.fmt(abs(v), f.lang, 0)  # noqa: E731
-    reading = f.t("trends.proj.reading", year=target, cases=widgets.fmt(tot["cases_end"], f.lang, 0),
+    reading = f.t("trends.proj.reading", year=target, cases=widgets.count_text(tot["cases_end"], f),
                   change=("+" if pct >= 0 else "−") + widgets.fmt(abs(pct), f.lang, 0) + " %",
                   base=base_label, growth=sign(tot["growth"]), ageing=sign(tot["ageing"]), risk=sign(tot["risk"]))
-    st.markdown(f"- {reading}")
+    st.markdown(f"- {md(reading)}")
     from analytics.i18n import sex_label
 
     dec_table = pd.concat([dec.assign(sex=dec["sex"].map(lambda v: sex_label(v, f.lang))),
                            pd.DataFrame([{"sex": sex_label(0, f.lang), **tot.to_dict()}])], ignore_index=True).round(1)
+    if f.public:
+        dec_table = cache.protect(dec_table, count=None, cells=["cases_start", "cases_end"])
     widgets.chart_with_table(
         charts.decomposition_chart(tot, start_label=base_label, end_label=str(target), lang=f.lang, theme=f.theme,
                                    title=title),

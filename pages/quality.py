@@ -3,18 +3,19 @@ flagged records (row, check, message; never identifiers)."""
 import pandas as pd
 import streamlit as st
 
-from analytics import narrative, quality
+from analytics import narrative
+from analytics import tables as shared
 from analytics import schema as S
-from app_support import cache, filters, tables, widgets
+from app_support import auth, cache, filters, tables, widgets
 from app_support.text import region_names
 from analytics.charts import quality as qcharts
+from app_support.text import md
 
 f = filters.sidebar_filters()
 ds = filters.dataset()
 
 # The usual targets (analytics.quality.targets: Bray & Parkin 2009, Eur J Cancer 45:747, 756).
-TARGETS = {r.indicator: (r.direction, r.good, r.acceptable) for r in quality.targets().itertuples()
-           if r.good == r.good}
+TARGETS = shared.quality_targets()
 
 st.title(f.t("app.page.quality"))
 st.caption(widgets.page_caption(f, ds, measure="quality"))
@@ -49,8 +50,7 @@ for ind, key in (("mv_pct", "app.quality.mv"), ("dco_pct", "app.quality.dco")):
                                                                 lang=f.lang))
 
 st.subheader(f.t("app.quality.all"))
-wide = long.pivot_table(index=[column, "name"], columns="indicator", values="value", observed=True).reset_index()
-wide = wide[[column, "name"] + [c for c in long["indicator"].unique() if c in wide.columns]]
+wide = shared.quality_wide(long, column)
 
 
 def _highlight(col: pd.Series) -> list[str]:
@@ -64,7 +64,7 @@ def _highlight(col: pd.Series) -> list[str]:
 
 
 d_all = widgets.describe(f, ds, wide, "quality")
-st.caption(d_all.caption(f.lang))
+st.caption(md(d_all.caption(f.lang)))
 # by site, the name column says the site in words; its English label stays in the downloads
 shown_wide = wide.drop(columns=[column]) if by == "site" else wide
 tables.show(shown_wide.style.apply(_highlight).format(precision=1), lang=f.lang, key="quality_table",
@@ -72,18 +72,24 @@ tables.show(shown_wide.style.apply(_highlight).format(precision=1), lang=f.lang,
 st.caption(f.t("app.quality.targets_note"))
 c1, c2 = st.columns(2)
 meta = widgets.meta_of(f"{f.t('app.quality.all')}: {d_all.context(f.lang, site=True)}", d_all, f, ds)
-c1.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(wide, meta), file_name="quality_indicators.csv",
-                   mime="text/csv", key="dl_quality_csv", on_click="ignore")
-c2.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(wide, meta, f.lang),
-                   file_name="quality_indicators.xlsx", key="dl_quality_xlsx", on_click="ignore")
+widgets.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(wide, meta), file_name="quality_indicators.csv",
+                        mime="text/csv", key="dl_quality_csv", on_click="ignore", container=c1,
+                        what=meta["title"], f=f, ds=ds)
+widgets.download_button(f.t("app.dl.excel"), data=lambda: widgets.table_excel(wide, meta, f.lang),
+                        file_name="quality_indicators.xlsx", key="dl_quality_xlsx", on_click="ignore", container=c2,
+                        what=meta["title"], f=f, ds=ds)
 
+if f.public:   # record-level lists and exact record counts are not public output
+    st.info(f.t("disclosure.records_hidden"))
+    st.stop()
 left, right = st.columns(2)
 st.caption(f.t("describe.whole_dataset", source=f.source(ds)))
 with left:
     st.subheader(f.t("app.data.reconciliation"))
     tables.show(ds.registry.reconciliation, lang=f.lang, key="quality_recon")
 with right:
-    reg = ds.registry
-    flags = (reg.report() if hasattr(reg, "report") else reg.flags).drop(columns=[S.TUMOUR_ID], errors="ignore")
-    st.subheader(f.t("app.data.flags", n=widgets.fmt(len(flags), f.lang, 0)))
-    tables.show(flags.head(1000), lang=f.lang, key="quality_flags")
+    if auth.can(auth.VIEW_RECORDS):      # the record-level list: registrar only (app_support/auth.py)
+        reg = ds.registry
+        flags = (reg.report() if hasattr(reg, "report") else reg.flags).drop(columns=[S.TUMOUR_ID], errors="ignore")
+        st.subheader(f.t("app.data.flags", n=widgets.fmt(len(flags), f.lang, 0)))
+        tables.show(flags.head(1000), lang=f.lang, key="quality_flags")

@@ -52,7 +52,7 @@ names = geo.set_index(S.REGION)[S.REGION_NAME]
 names = pd.Series(region_names(names.index.to_series(), f.lang, level=level, fallback=names).to_numpy(), index=names.index)
 geo = geo.assign(**{S.REGION_NAME: geo[S.REGION].map(names)})
 model_data = m.merge(wide, left_on=S.REGION, right_index=True, how="left")   # the regression uses every count
-data = spatial.blank_suppressed(model_data, k=filters.PUBLIC_K) if f.public else model_data.copy()
+data = spatial.blank_suppressed(model_data) if f.public else model_data.copy()   # counts perturbed in public output
 data = mc.localise_reasons(data, f.lang, k=filters.PUBLIC_K if f.public else 0,
                            unreliable=max(10, filters.PUBLIC_K if f.public else 0))
 data[S.REGION_NAME] = data[S.REGION].map(names)

@@ -97,16 +97,17 @@ def label_of(g) -> str:
 
 
 comp = res["completeness"]
-tot = comp[["n", "deaths", "n_lost"]].sum()
 overall_c = float((comp["clark_c"] * comp["n"]).sum() / comp["n"].sum()) if len(comp) else np.nan
+lost_pct = float((comp["pct_lost"] * comp["n"]).sum() / comp["n"].sum()) if len(comp) else np.nan
 at = res["at"]
 at_t = at[np.isclose(at["time"], years)]
-widgets.metric_row([
-    (f.t("survival.metric.patients"), widgets.fmt(tot["n"], f.lang, 0), None),
-    (f.t("survival.metric.deaths"), widgets.fmt(tot["deaths"], f.lang, 0), None),
-    (f.t("survival.metric.clark"), widgets.fmt(overall_c, f.lang, 1) + " %", f.t("survival.metric.clark_help")),
-    (f.t("survival.metric.lost"), widgets.fmt(100 * tot["n_lost"] / tot["n"], f.lang, 1) + " %", None),
-])
+tiles = [(f.t("survival.metric.clark"), widgets.fmt(overall_c, f.lang, 1) + " %", f.t("survival.metric.clark_help")),
+         (f.t("survival.metric.lost"), widgets.fmt(lost_pct, f.lang, 1) + " %", None)]
+if not f.public:   # exact numbers of patients and deaths are not public output (cache._public_survival)
+    tot = comp[["n", "deaths"]].sum()
+    tiles = [(f.t("survival.metric.patients"), widgets.fmt(tot["n"], f.lang, 0), None),
+             (f.t("survival.metric.deaths"), widgets.fmt(tot["deaths"], f.lang, 0), None)] + tiles
+widgets.metric_row(tiles)
 sentences = []
 for _, row in at_t.iterrows():
     sex = f.sex
@@ -141,7 +142,9 @@ if gcol:
     table["group"] = table["group"].map(labels)
 else:
     for k in ("n", "clark_c", "pct_lost", "n_lost"):
-        table[k] = comp[k].iloc[0] if len(comp) else np.nan
+        table[k] = comp[k].iloc[0] if len(comp) and k in comp else np.nan
+if f.public:
+    table = table.drop(columns=list(cache.SURVIVAL_COUNTS), errors="ignore")
 table = table.rename(columns={"group": group}).round(4)
 headers = {c: f.t(f"survival.col.{c}") for c in ("time", "estimate", "n_risk", "events", "n", "deaths", "n_lost",
                                                  "pct_lost", "clark_c", "std_estimate", "std_lower", "std_upper",
@@ -174,12 +177,17 @@ site_caption = f.t("survival.caption", measure=f.t(f"survival.method.{method}"),
                    region=f.t("app.region.all") if d["region"] == "all" else d["region"], ages=d["ages"],
                    lifetable=lt_name, level=f.conf)
 wide = by_site.assign(site=by_site["site"].map(lambda s: f.t("app.site.all") if s == filters.ALL_SITES else s)).round(4)
+if f.public:
+    wide = wide.drop(columns=list(cache.SURVIVAL_COUNTS), errors="ignore")
 widgets.chart_with_table(site_fig, wide, name="survival_by_site", f=f, ds=ds, title=site_title, reading=site_reading,
                          table_note=site_caption + " " + f.t("survival.site.std_note") + " "
                          + f.t("survival.site.min_note", n=MIN_PATIENTS), headers=headers, desc=d_sites)
 st.caption(site_caption)
 
 # --- reconciliation ---------------------------------------------------------------------------------
+if f.public:   # exact counts of the records excluded are for registry staff
+    st.caption(f.t("disclosure.records_hidden"))
+    st.stop()
 with st.expander(f.t("survival.recon.title"), expanded=False):
     recon = res["reconciliation"].copy()
     recon["description"] = recon["reason"].map(lambda r: f.t(f"survival.recon.{r}"))

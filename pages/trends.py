@@ -7,9 +7,10 @@ import streamlit as st
 
 from analytics import presets
 from analytics import schema as S
+from analytics import tables as shared
 from analytics.charts import trends as charts
 from app_support import cache, filters, widgets
-from app_support.text import region_name, region_names
+from app_support.text import md, region_name, region_names
 
 f = filters.sidebar_filters()
 ds = filters.dataset()
@@ -99,14 +100,13 @@ if n_years < 3:
     st.stop()
 
 
-data = rates[[c for c in [series, "year", "count", "value", "se", "lower", "upper"] if c]].dropna(subset=["value"])
-data = data[data["value"] > 0] if not f.public else data
+data = shared.trend_input(rates, series, public=f.public)
 segs, fitted, aapc = cache.joinpoint_fit(ds, data, series, selection, max_jp, weighted, f.level)
 
 site_text = f.site_name(f.site) if compare != "site" else f.t("trends.compare.site")
 for note in segs.loc[segs["note"].fillna("") != "", [c for c in [series, "note"] if c]].itertuples(index=False):
     name = charts.series_name(note[0], series, f.lang) if series else site_text
-    st.warning(f.t("trends.failed", name=name, reason=note[-1]))
+    st.warning(f.t("trends.failed", name=md(name), reason=md(note[-1])))
 
 # Reading: the last segment of each series.
 sel_sex = {"male": S.MALE, "female": S.FEMALE}.get(f.sex)
@@ -129,7 +129,7 @@ for key, g in (good.groupby(series, sort=False) if series else [(None, good)]):
     readings.append(charts.apc_sentence(last, who=who, site=charts.site_phrase(site, f.lang), lang=f.lang,
                                         conf=f.level, keys="mortality.reading" if f.mortality else "trends.reading"))
 for s in readings:
-    st.markdown(f"- {s}")
+    st.markdown(f"- {md(s)}")
 
 table = fitted.merge(data[[c for c in [series, "year", "count", "lower", "upper"] if c]],
                      on=[c for c in [series, "year"] if c], how="left")

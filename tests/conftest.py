@@ -58,6 +58,20 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait(5)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _operator_settings(tmp_path_factory):
+    """Tests run in local mode whatever the machine's REGISTRY_* settings or registry.toml say,
+    and write their audit events to a temporary file, never to the repository's logs/."""
+    base = tmp_path_factory.mktemp("registry")
+    (base / "registry.toml").write_text("", encoding="utf-8")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REGISTRY_MODE", "local")
+        mp.setenv("REGISTRY_CONFIG", str(base / "registry.toml"))
+        mp.setenv("REGISTRY_ROLES", str(base / "roles.toml"))
+        mp.setenv("REGISTRY_AUDIT_LOG", str(base / "audit.jsonl"))
+        yield base
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     if not os.path.exists(CHROMIUM):

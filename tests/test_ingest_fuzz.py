@@ -2,8 +2,11 @@
 every record is accounted for exactly, or an IngestError says what is wrong."""
 from __future__ import annotations
 
+import sys
 import tempfile
 from pathlib import Path
+
+import pytest
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -110,3 +113,29 @@ def test_population_reader_never_tracebacks(frame):
         assert str(exc)
         return
     assert list(pop.columns) == S.POPULATION_COLUMNS and (pop[S.POPULATION] >= 0).all()
+
+
+# --- generated hostile files (tests/fixtures/hostile.py; bench/fuzz.py runs 10,000 of them) -------
+sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
+import hostile  # noqa: E402
+
+N_SUITE = 240          # the regular suite's share; bench/fuzz.py runs 10,000 in the worker
+
+
+@pytest.mark.parametrize("part", range(4))
+def test_generated_hostile_files_end_in_counts_that_add_up_or_a_sentence(part):
+    """Zero tracebacks, zero unforeseen errors hidden behind a catch-all sentence, and exact
+    reconciliation wherever counts are given (the number of records written, where it is known)."""
+    problems = []
+    for c in hostile.cases(2026, N_SUITE)[part::4]:
+        o = hostile.outcome(c.data, c.name, c.mapping)
+        if o["status"] in ("traceback", "catch_all"):
+            problems.append((c.name, c.kind, o["message"]))
+        elif o["status"] == "read":
+            if not (o["n_read"] == o["n_used"] + o["n_excluded"] == o["recon_sum"] and o["included"] == o["n_used"]):
+                problems.append((c.name, c.kind, o))
+            if c.expect_rows is not None and o["n_read"] != c.expect_rows:
+                problems.append((c.name, c.kind, f"read {o['n_read']} of {c.expect_rows} records"))
+        elif c.expect_rows is not None:
+            problems.append((c.name, c.kind, f"a readable file was refused: {o['message']}"))
+    assert not problems, problems

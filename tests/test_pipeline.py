@@ -68,10 +68,14 @@ def test_upload_bytes_and_frame(trn_file):
     assert reg3.n_read == len(canon)
 
 
-def test_header_only_gives_clean_empty_registry():
-    reg = load_registry(S.DATA_DIR / "canreg5_trn" / "export" / "trn_tumour_patient_standardnames.tsv")
-    _accounted(reg)
-    assert reg.n_read == 0 and reg.n_used == 0 and len(reg.report()) == 0
+def test_header_only_is_refused_with_one_sentence():
+    """A header without records is not a registry of 0 tumours (issue 9): one sentence that names
+    the file and says what to export, and no command-line flag in it."""
+    f = S.DATA_DIR / "canreg5_trn" / "export" / "trn_tumour_patient_standardnames.tsv"
+    with pytest.raises(IngestError) as e:
+        load_registry(f)
+    msg = str(e.value)
+    assert f.name in msg and "no records" in msg and "--" not in msg
 
 
 def test_population_passes_through(trn_file):
@@ -167,7 +171,7 @@ def test_100_mb_extract_without_required_column_fails_fast_with_the_place(big_ex
     assert time.perf_counter() - t0 < 5                   # judged from the header, not after reading it all
     err = e.value
     assert err.file.endswith("big_bad.csv") and err.row == 0 and err.column == S.TOPOGRAPHY
-    assert "big_bad.csv" in str(err) and "'topogrXphy'" in str(err) and "--mapping" in str(err)
+    assert "big_bad.csv" in str(err) and "'topogrXphy'" in str(err) and "mapping file" in str(err)
 
 
 # --- an extract without morphology or behaviour ------------------------------------------------

@@ -113,8 +113,28 @@ def test_check_fails_and_passes(check, bad, good):
 
 
 def test_every_check_has_a_case():
-    covered = {c[0] for c in CASES} | {"tumour_id_duplicate", "duplicate_tumour", "multiple_primary_rule"}
+    covered = {c[0] for c in CASES} | {"tumour_id_duplicate", "duplicate_tumour", "multiple_primary_rule",
+                                       "region_unknown"}
     assert covered == {c.id for c in quality.CHECKS}
+
+
+def test_region_not_in_the_regions_table_is_a_warning_with_its_own_reconciliation_line():
+    """Issue 9: ADDR=AZE-9999 (no such district) is flagged, counted nationally, and the
+    reconciliation says so on its own line; without a regions table nothing is judged."""
+    df = frame(rec(), rec(tumour_id="T2", patient_id="P2", region_code="AZE-9999"),
+               rec(tumour_id="T3", patient_id="P3", region_code="AZE-9999", sex=3),     # excluded anyway
+               rec(tumour_id="T4", patient_id="P4", region_code=None))
+    flags = run_checks(df, regions=["R1", "R2"])
+    hit = flags[flags["check"] == "region_unknown"]
+    assert hit[schema.ROW].tolist() == [2, 3] and set(hit["severity"].astype(str)) == {"warning"}
+    assert "region_unknown" not in checks_of(df)                      # no regions table: no judgement
+    out, recon = quality.reconcile(derive.derive(df), flags)
+    lines = {(r.status, r.reason): r.records for r in recon.itertuples()}
+    assert lines == {("used", "used"): 2, ("used", "region_unknown"): 1, ("excluded", "sex_invalid"): 1}
+    assert out[schema.INCLUDED].tolist() == [True, True, False, True]   # still counted (nationally)
+    assert recon["records"].sum() == len(df)
+    table = quality.unknown_regions(out, flags)
+    assert table.to_dict("records") == [{schema.REGION: "AZE-9999", "records": 2}]
 
 
 def test_tumour_id_duplicate_flags_the_second_occurrence():
@@ -334,6 +354,7 @@ def test_every_check_and_reason_has_a_message_in_every_language():
     from analytics import i18n, readers
     i18n.reload_catalogues()
     reader_ids = {readers.CHECK_UNPARSEABLE_DATE, readers.CHECK_INVALID_CODE, readers.CHECK_AGE_UNKNOWN_99,
+                  readers.CHECK_DATE_IMPUTED, readers.CHECK_IDENTIFIER_VALUE,
                   *readers.READER_EXCLUSION_REASONS, *readers.ASSUMPTIONS}
     assert reader_ids == set(quality.READER_CHECK_IDS)       # a new reader check needs its texts
     ids = list(quality.check_table()["id"]) + list(quality.READER_CHECK_IDS)

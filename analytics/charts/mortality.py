@@ -221,15 +221,21 @@ def _sex_group(code: int, lang: str) -> str:
     return t(f"charts.narrative_sex_group_{code}", lang)
 
 
-def deaths_sentence(deaths: float, years: Sequence[int], *, lang: str = "en") -> str:
-    """"8,123 cancer deaths were counted in 2020–2024, 1,625 a year on average." """
+def deaths_sentence(deaths: float, years: Sequence[int], *, lang: str = "en", k: int | None = None) -> str:
+    """"8,123 cancer deaths were counted in 2020–2024, 1,625 a year on average." ``k``: public
+    output's threshold (a withheld or smaller count gives the sentence saying so; a smaller
+    yearly average is "<k")."""
     lang = normalize_lang(lang)
     y0, y1 = int(min(years)), int(max(years))
+    if k is not None and (deaths is None or not math.isfinite(float(deaths)) or 0 < float(deaths) < k):
+        return t("disclosure.few_deaths", lang, k=k)
     if deaths is None or not math.isfinite(float(deaths)) or float(deaths) <= 0:
         return t("mortality.reading.no_deaths", lang)
     period = str(y0) if y0 == y1 else f"{y0}\u2013{y1}"
+    per_year = float(deaths) / (y1 - y0 + 1)
     return _capitalise(t("mortality.reading.deaths", lang, deaths=format_number(deaths, lang, 0), period=period,
-                         per_year=format_number(float(deaths) / (y1 - y0 + 1), lang, 0)), lang)
+                         per_year=f"<{k}" if k is not None and 0 < per_year < k else format_number(per_year, lang, 0)),
+                       lang)
 
 
 def mortality_rate_sentence(value: float, lower: float, upper: float, *, lang: str = "en", standard: str,

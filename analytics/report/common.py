@@ -1,0 +1,167 @@
+"""What every section builder shares: the build context (data, options, numbering, the cached
+selections) and the formatting of cells in the document's language."""
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from analytics import schema as S
+from analytics import tables
+from analytics.cube import Selection
+from analytics.i18n import format_number, sex_label, site_label, standard_label, t
+from analytics.mortality import INCIDENCE
+from analytics.report.data import ReportData
+from analytics.report.model import Figure, Table
+from analytics.report.options import ReportOptions
+
+log = logging.getLogger(__name__)
+SEXES = (S.MALE, S.FEMALE)
+DASH = "\u2013"
+Progress = Callable[[float, str], None]
+
+
+def no_progress(fraction: float, message: str) -> None:
+    log.debug("%3.0f%% %s", 100 * fraction, message)
+
+
+class Context:
+    """The inputs of one document and the state shared by its sections: numbering of tables and
+    figures, and the rate tables already computed (a selection is computed once per document)."""
+
+    def __init__(self, data: ReportData, options: ReportOptions, progress: Progress | None = None):
+        self.data, self.o = data, options
+        self.lang = options.lang
+        self.k = options.k_public
+        self.progress = progress or no_progress
+        self.n_table = self.n_figure = 0
+        self._memo: dict = {}
+
+    # --- words -------------------------------------------------------------------------------
+    def t(self, key: str, **fmt) -> str:
+        return t(key, self.lang, **fmt)
+
+    def site(self, label: str) -> str:
+        return site_label(str(label), self.lang)
+
+    def sex(self, code: int) -> str:
+        return sex_label(code, self.lang)
+
+    @property
+    def source(self) -> str:
+        return self.t("app.demo_name") if self.data.is_demo else self.data.name
+
+    @property
+    def standard_name(self) -> str:
+        return standard_label(self.o.standard, self.lang)
+
+    def table_caption(self, text: str) -> str:
+        self.n_table += 1
+        return self.t("report.caption_table", n=self.n_table, text=text)
+
+    def figure_caption(self, text: str) -> str:
+        self.n_figure += 1
+        return self.t("report.caption_figure", n=self.n_figure, text=text)
+
+    # --- numbers -----------------------------------------------------------------------------
+    def num(self, x, decimals: int = 1) -> str:
+        return format_number(x, self.lang, decimals)
+
+    def fmt(self, x, kind: str = "rate", *, signed: bool = False) -> str:
+        """A number with the project's decimal policy for its kind (``analytics.presets.fmt``:
+        rates 1, percentages and risks 1, ratios 2, APCs 1 with their sign)."""
+        from analytics import presets
+
+        return presets.fmt(x, kind, self.lang, signed=signed)
+
+    def count(self, x, suppression: str = "") -> str:
+        """A count as printed: "<k" when withheld as a small count, "x" when withheld to protect
+        one (complementary suppression), the number otherwise."""
+        if suppression == "complementary":
+            return tables.disclosure_rule(self.k)["complementary"]
+        v = _f(x)
+        if suppression == "primary" or (self.k and not np.isfinite(v) and suppression != "none"):
+            return f"<{self.k}" if self.k else DASH
+        if not np.isfinite(v):
+            return DASH
+        return format_number(v, self.lang, 0)
+
+    def ci(self, lower, upper, decimals: int = 1) -> str:
+        if not (np.isfinite(_f(lower)) and np.isfinite(_f(upper))):
+            return DASH
+        return f"{self.num(lower, decimals)}{DASH}{self.num(upper, decimals)}"
+
+    # --- the data of a selection ----------------------------------------------------------------
+    def cube(self, measure: str = INCIDENCE):
+        return self.data.cube(self.o.site_column, measure)
+
+    def memo(self, key, make: Callable):
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
+
+    def selection(self, **changes) -> Selection:
+        return self.o.selection(**changes)
+
+    def dsr(self, by: Sequence[str] = (), sel: Selection | None = None, public: bool = True,
+            measure: str = INCIDENCE) -> pd.DataFrame:
+        """``analytics.tables.dsr_table`` of a selection (the whole period, country and sexes by
+        default) of new cases or (``measure="mortality"``) deaths, protected in public output unless
+        ``public`` is False."""
+        sel = sel or self.selection()
+        by = tuple(by)
+        k = self.k if public else None
+        return self.memo(("dsr", by, sel, k, measure), lambda: tables.dsr_table(
+            self.cube(measure).select(sel, by), by, standard=self.o.standard, method=self.o.method, conf=self.o.conf,
+            k=k))
+
+    def cumulative_risk(self, by: Sequence[str] = (), sel: Selection | None = None,
+                        measure: str = INCIDENCE) -> pd.DataFrame:
+        sel = sel or self.selection()
+        by = tuple(by)
+        return self.memo(("cum", by, sel, measure), lambda: tables.cumulative_risk_table(
+            self.cube(measure).select(sel, by), by, method=self.o.method, conf=self.o.conf))
+
+    def mi_ratio(self, by: Sequence[str] = (), sel: Selection | None = None) -> pd.DataFrame:
+        """M:I ratio of a selection by ``by`` (``analytics.tables.mi_ratio_table``), protected."""
+        sel = sel or self.selection()
+        col = self.o.site_column
+        return self.memo(("mi", tuple(by), sel), lambda: tables.mi_ratio_table(
+            self.data.records, self.data.mortality_events(col), col, sel, tuple(by), parents=self.data.parents(),
+            k=self.k))
+
+    def figure(self, fig, title: str, *, note: str = "", width: float = 1.0, height_mm: float | None = None,
+               size_px: tuple[int, int] | None = None, key: str = "") -> Figure:
+        """A chart block; its printed pixel size is the figure's own height at 860 px wide."""
+        h = int(fig.layout.height or 560)
+        return Figure(fig, caption=self.figure_caption(title), note=note, width=width, height_mm=height_mm,
+                      size_px=size_px or (860, h), key=key)
+
+    def table(self, frame: pd.DataFrame, columns: Sequence[tuple[str, str, Callable]], *, caption: str,
+              key: str, note: str = "", size: str = "normal", widths=None, bold: Callable | None = None) -> Table:
+        """A table block from ``frame``: ``columns`` are (header, align, cell function of the row)."""
+        rows, bold_rows = [], []
+        for i, r in enumerate(frame.to_dict("records")):
+            rows.append([fn(r) for _, _, fn in columns])
+            if bold is not None and bold(r):
+                bold_rows.append(i)
+        return Table([h for h, _, _ in columns], rows, caption=self.table_caption(caption),
+                     align=[a for _, a, _ in columns], widths=widths, note=note, size=size,
+                     bold_rows=bold_rows, key=key, frame=frame)
+
+
+def _f(x) -> float:
+    """A cell's number, NaN for missing values (None, pd.NA) and text."""
+    try:
+        return math.nan if x is None or x is pd.NA else float(x)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def suppression_of(row: dict) -> str:
+    """The disclosure status of a table row ("primary", "complementary" or "")."""
+    s = row.get("suppression")
+    return s if isinstance(s, str) else ""

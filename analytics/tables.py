@@ -1,0 +1,446 @@
+"""The tables the dashboard's pages and the documents (:mod:`analytics.report`) both show.
+
+One implementation per number: a page (through ``app_support.cache``) and the annual report call
+the same function here on the same cube selection, so the CI5 table, the rates by site, the
+regional ASR table, the quality indicators, the region profile, the joinpoint fits and the
+prevalence view are computed once, the same way, wherever they are printed.
+
+Public output (disclosure control) is applied here too, by :func:`protect`, with the threshold
+``k`` given by the caller (:data:`PUBLIC_K` in public mode, None otherwise).
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from analytics import disclosure, rates, sites
+from analytics import schema as S
+from analytics.cube import ALL_BUT_C44, SITE, Cube, Selection
+from analytics.narrative import NOT_RANKED  # residual groups are never ranked (one definition)
+
+log = logging.getLogger(__name__)
+
+PUBLIC_K = 10   # primary suppression threshold of public output (methods sheet section 8)
+DSR_COLUMNS = ["count", "population", "crude_rate", "value", "se", "lower", "upper", "flag"]
+CI5_COUNT_COLUMNS = ("all_ages", "unknown_age")
+
+
+# --- disclosure -----------------------------------------------------------------------------
+def protect(table: pd.DataFrame, k: int | None, **kwargs) -> pd.DataFrame:
+    """Public output: ``analytics.disclosure.suppress`` with threshold ``k`` (None: unchanged)."""
+    return table if not k else disclosure.suppress(table, k=k, **kwargs)
+
+
+def protect_parts(table: pd.DataFrame, k: int | None, *, part: str, count: str = "count") -> pd.DataFrame:
+    """Public output of the parts of a published total (regions of the country, reasons of the
+    records read): primary suppression below ``k`` and, when a single part is withheld,
+    complementary suppression of the next smallest, so that none is the total minus the others."""
+    if not k:
+        return table
+    out = protect(table.assign(_whole="all"), k, count=count, rows=["_whole"], cols=[part])
+    return out.drop(columns="_whole")
+
+
+def disclosure_rule(k: int | None) -> dict:
+    """What :func:`protect` does, for a methods section: threshold, reference, symbols."""
+    return {"k": k, "source": disclosure.HUNDEPOOL, "primary": f"<{k}" if k else "",
+            "complementary": "x" if k else ""}
+
+
+# --- rates over a cube selection ----------------------------------------------------------------
+def dsr_table(data: pd.DataFrame, by: Sequence[str] = (), *, standard: str, method: str, conf: float,
+              k: int | None = None) -> pd.DataFrame:
+    """``rates.dsr`` of a rate input (``Cube.select``) grouped by ``by``, protected when ``k``. With
+    site and sex in ``by``, a sex-specific site has no rate for the other sex (NaN with its reason,
+    ``analytics.sites.blank_other_sex``), not 0.0."""
+    by = list(by)
+    if data.empty:
+        return pd.DataFrame(columns=by + DSR_COLUMNS)
+    res = sites.blank_other_sex(rates.dsr(data, standard=standard, by=by or None, method=method, conf=conf))
+    return protect(res, k)
+
+
+CUM_RISK_MAX_AGE = 74
+CUM_RISK_COLUMNS = ["count", "unknown_age", "cum_rate", "cum_rate_se", "cum_risk", "se", "lower", "upper", "flag"]
+
+
+def cumulative_risk_table(data: pd.DataFrame, by: Sequence[str] = (), *, method: str, conf: float) -> pd.DataFrame:
+    """Cumulative risk 0-74 (%) of a rate input; limits by Tiwari unless ``method`` is Fay-Feuer.
+
+    A selection of ages that all start after 74 has no cumulative risk 0-74: its rows are
+    missing values (shown as such), not an error."""
+    from analytics.strata import age_axis
+
+    method = method if method in ("tiwari", "fay_feuer") else "tiwari"
+    known = data[data[S.AGE_GROUP].notna()]
+    if len(known) and not (age_axis(known, S.AGE_GROUP).start <= CUM_RISK_MAX_AGE).any():
+        keys = data[list(by)].drop_duplicates().reset_index(drop=True) if by else pd.DataFrame(index=[0])
+        return keys.assign(**{c: ("" if c == "flag" else np.nan) for c in CUM_RISK_COLUMNS})
+    return sites.blank_other_sex(rates.cumulative_risk(data, by=list(by) or None, age=S.AGE_GROUP, method=method,
+                                                       conf=conf, max_age=CUM_RISK_MAX_AGE))
+
+
+def age_specific_table(data: pd.DataFrame, by: Sequence[str] = (), *, conf: float, k: int | None = None) -> pd.DataFrame:
+    """Age-specific rates per 100,000 of a rate input (the other sex of a sex-specific site blank),
+    protected when ``k``."""
+    return protect(sites.blank_other_sex(rates.age_specific(data, by=list(by) or None, conf=conf)), k)
+
+
+def ci5_table(cube: Cube, selection: Selection, sex: int, *, standard: str, k: int | None = None) -> pd.DataFrame:
+    """The CI5 / CanReg5 incidence table of one sex: cases by age group, crude rate, ASR,
+    cumulative risk 0-74 and % of all sites, one row per site group (``analytics.ci5_table``).
+
+    The total leaves out non-melanoma skin when the selection is "all sites but C44". In public
+    output the counts are protected as one table with its margins (:func:`protect_ci5`): small
+    cells withheld, and more cells where a withheld one could otherwise be worked out from the
+    all-ages column or the all-sites row; the rates of a row whose all-ages count is withheld go too.
+    """
+    sel = selection.replace(sexes=(sex,))
+    counts = cube.select(sel, (S.SEX, SITE))[[S.SEX, SITE, S.AGE_GROUP, S.COUNT]]
+    pop = cube.select(sel, (S.SEX,), all_sites=True)
+    pop = pop[pop[S.AGE_GROUP].notna()][[S.SEX, S.AGE_GROUP, S.POPULATION]]
+    out = sites.blank_other_sex(rates.ci5_table(counts, pop, site=SITE, standard=standard,
+                                                total_excludes=tuple(cube.c44_sites) if selection.site == ALL_BUT_C44
+                                                else ()))
+    return protect_ci5(out, k) if k else out
+
+
+WITHHELD = "withheld"     # attrs key of protect_ci5: {site: {column: "primary" | "complementary"}}
+
+
+def protect_ci5(table: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Public output of a CI5 table. The age-group cells, the unknown-age cells and the all-ages
+    column form one table whose rows add up to the all-ages count and whose columns add up to the
+    all-sites row, so they are protected together (``analytics.disclosure.suppress``: primary
+    suppression below ``k``, complementary suppression until no withheld cell can be derived from
+    a row or a column). Withheld cells become missing; their status is in
+    ``attrs["withheld"][site][column]``. ``all_ages`` keeps the ``suppressed``/``suppression`` columns, and the
+    rates, percentage and cumulative figures of a row whose all-ages count is withheld are blanked.
+    """
+    count_cols = [c for c in table.columns if c in S.AGE_GROUPS or c in CI5_COUNT_COLUMNS]
+    long = table[[SITE, *count_cols]].melt(id_vars=SITE, var_name="column", value_name="count")
+    long["count"] = pd.to_numeric(long["count"], errors="coerce")
+    res = protect(long, k, rows=[SITE], cols=["column"], derived=[])
+    status = res.set_index([SITE, "column"])["suppression"]
+    out = table.copy()
+    for col in count_cols:
+        st = out[SITE].map(status.xs(col, level="column")).fillna("")
+        out[col] = pd.to_numeric(out[col], errors="coerce").where(st == "")
+        if col == "all_ages":
+            out["suppressed"] = (st != "").to_numpy()
+            out["suppression"] = st.to_numpy()
+    derived = [c for c in out.columns if c not in count_cols + [S.SEX, SITE, "suppressed", "suppression"]]
+    out.loc[out["suppressed"], derived] = np.nan
+    withheld: dict[str, dict[str, str]] = {}
+    for (site, col), v in status.items():
+        if v:
+            withheld.setdefault(str(site), {})[str(col)] = str(v)
+    out.attrs = {**table.attrs, WITHHELD: withheld,
+                 "disclosure": res.attrs.get("disclosure", {})}
+    return out
+
+
+def ranked_sites(by_site: pd.DataFrame, *, value: str = "value", site: str = SITE) -> pd.DataFrame:
+    """Rows of ``by_site`` ordered by ``value`` (highest first), residual groups left out."""
+    return by_site[~by_site[site].isin(NOT_RANKED)].sort_values(value, ascending=False, kind="stable")
+
+
+def leading_sites(by_sex_site: pd.DataFrame, n: int = 10, *, value: str = "value",
+                  count: str = "count") -> pd.DataFrame:
+    """The ``n`` sites with the highest ``value`` for each sex, with each site's rank and share
+    of the sex's cases (withheld cells are neither ranked nor counted)."""
+    df = by_sex_site[~by_sex_site[SITE].isin(NOT_RANKED)].copy()
+    df = df[pd.to_numeric(df[value], errors="coerce").notna()]
+    total = by_sex_site.groupby(S.SEX)[count].sum(min_count=1)
+    df["percent"] = 100 * pd.to_numeric(df[count], errors="coerce") / df[S.SEX].map(total).astype(float)
+    df = df.sort_values([S.SEX, value], ascending=[True, False], kind="stable")
+    df["rank"] = df.groupby(S.SEX).cumcount() + 1
+    return df[df["rank"] <= n].reset_index(drop=True)
+
+
+# --- regions ------------------------------------------------------------------------------------
+def regions_compared(by_region: pd.DataFrame, national: float | None, *, level: str,
+                     names: pd.Series) -> pd.DataFrame:
+    """Rates by region (``level``: district or economic region) with ``region_name`` and a
+    ``status`` against the national value ("higher"/"lower"/"same": the CI excludes it or not)."""
+    from analytics.charts.incidence import region_status
+
+    reg = by_region.assign(region_name=by_region[level].map(names).fillna(by_region[level]))
+    reg = reg[reg[level].astype(str) != ""]
+    status = region_status(reg, national) if national is not None and np.isfinite(national) else "same"
+    return reg.assign(status=status)
+
+
+def level_geometry(geo, level: str, lang: str):
+    """Regions at ``level`` (districts, or economic regions dissolved from them; the code column
+    keeps the level's name), their contiguity weights and the GeoJSON (code as region_code)."""
+    from analytics import spatial
+    from analytics.charts import maps as mc
+
+    g = geo
+    if level == S.PARENT:
+        name = S.PARENT_NAME if lang == "az" or "parent_name_en" not in g.columns else "parent_name_en"
+        g = spatial.dissolve_regions(g)[[S.PARENT, name, "geometry"]].rename(columns={name: S.REGION_NAME})
+    else:
+        g = g[[S.REGION, S.REGION_NAME, "geometry"]]
+    w = spatial.contiguity_weights(g, key=level)
+    g = g.reset_index(drop=True)
+    return g, w, mc.geojson_of(g.rename(columns={level: S.REGION}) if level != S.REGION else g)
+
+
+def map_measures(data: pd.DataFrame, *, level: str, w, standard: str, conf: float, ci_method: str,
+                 k: int | None = None, **reference) -> pd.DataFrame:
+    """``spatial.regional_measures`` of a rate input by region, with the dashboard's thresholds:
+    suppression below ``k`` (none when None) and "unreliable" below max(10, k). ``reference``:
+    ``reference=`` (a rate table) or ``reference_within=`` (pooled within a column)."""
+    from analytics import spatial
+
+    k = k or 0
+    return spatial.regional_measures(data, data, standard=standard, w=w, region=level, conf=conf, suppress_below=k,
+                                     unreliable_below=max(10, k), ci_method=ci_method, **reference)
+
+
+def published_measures(measures: pd.DataFrame, *, level: str, k: int | None, lang: str) -> pd.DataFrame:
+    """Regional measures as shown: in public output every statistic of a withheld region blanked
+    (with complementary suppression), and the flag reasons in ``lang``."""
+    from analytics import spatial
+    from analytics.charts import maps as mc
+
+    m = spatial.blank_suppressed(measures, k=k, region=level) if k else measures
+    return mc.localise_reasons(m, lang, k=k or 0, unreliable=max(10, k or 0))
+
+
+PROFILE_COLUMNS = ["indicator", "value", "national", "min", "q25", "q75", "max", "significance"]
+
+
+def region_profile(measures: pd.DataFrame, region: str, *, level: str, national_asr: float, national_crude: float,
+                   labels: dict[str, str], risk_factors: pd.DataFrame | None = None,
+                   risk_factor_name: Callable[[str], str] = str) -> pd.DataFrame:
+    """The region profile of the Maps page (input of ``charts.maps.spine_chart``): for the smoothed
+    SIR, SIR, ASR and crude rate, and each risk factor (``risk_factors``: one column per indicator,
+    indexed by region code), the region's value, the national value and the spread of all regions.
+
+    ``labels`` names the four cancer measures (keys smoothed, sir, asr, crude_rate);
+    ``risk_factor_name`` names an indicator from its code (``analytics.labels.risk_factor_label``)."""
+    rows = []
+    r = measures.loc[measures[level] == region].iloc[0]
+    for col, nat in (("smoothed", 1.0), ("sir", 1.0), ("asr", national_asr), ("crude_rate", national_crude)):
+        v = measures[col].astype(float)
+        if col == "sir":
+            sig = r["significance"]
+        elif col == "asr" and np.isfinite(r["asr_lower"]):
+            sig = "higher" if r["asr_lower"] > nat else "lower" if r["asr_upper"] < nat else "not significant"
+        else:
+            sig = "not significant"
+        rows.append({"indicator": labels[col], "value": r[col], "national": nat, "min": v.min(),
+                     "q25": v.quantile(0.25), "q75": v.quantile(0.75), "max": v.max(), "significance": sig})
+    if risk_factors is not None and region in risk_factors.index:
+        for ind in risk_factors.columns:
+            v = risk_factors[ind].astype(float)
+            rows.append({"indicator": risk_factor_name(str(ind)), "value": v[region], "national": v.mean(), "min": v.min(),
+                         "q25": v.quantile(0.25), "q75": v.quantile(0.75), "max": v.max(),
+                         "significance": "not significant"})
+    return pd.DataFrame(rows, columns=PROFILE_COLUMNS)
+
+
+def wide_risk_factors(risk_factors: pd.DataFrame, regions: pd.DataFrame, population: pd.DataFrame | None,
+                      level: str) -> pd.DataFrame:
+    """One column per risk-factor indicator (the latest year when several are given), indexed by
+    region; at economic-region level the population-weighted mean of the districts."""
+    from analytics import spatial
+
+    d = risk_factors
+    if S.YEAR in d.columns and d[S.YEAR].notna().any():
+        d = d.sort_values(S.YEAR).groupby([S.REGION, S.INDICATOR], observed=True).tail(1)
+    if level == S.PARENT:
+        d = spatial.aggregate_risk_factors(d, regions, population).rename(columns={S.PARENT: S.REGION})
+    out = d.pivot_table(index=S.REGION, columns=S.INDICATOR, values=S.VALUE, aggfunc="mean")
+    out.columns = [str(c) for c in out.columns]
+    return out
+
+
+# --- mortality ----------------------------------------------------------------------------------
+def mi_ratio_table(records: pd.DataFrame, deaths, site_column: str, selection: Selection, by: Sequence[str] = (), *,
+                   parents: dict[str, str] | None = None, k: int | None = None) -> pd.DataFrame:
+    """The mortality:incidence ratio of a selection by ``by`` (``analytics.mortality.mi_ratio`` on the
+    counted deaths ``deaths``, an ``analytics.mortality.MortalityEvents``); in public output, strata
+    with fewer than ``k`` deaths or cases are withheld, and their ratio with them."""
+    from analytics import mortality
+
+    out = mortality.mi_ratio(records, deaths, site_column, selection, tuple(by), parents=parents)
+    if not k:
+        return out
+    first = disclosure.suppress(out, k=k, count="deaths", derived=["mi_ratio"])
+    second = disclosure.suppress(first.drop(columns=["suppressed", "suppression"]), k=k, count="cases",
+                                 derived=["mi_ratio", "deaths"])
+    second["suppressed"] = first["suppressed"].to_numpy() | second["suppressed"].to_numpy()
+    second["suppression"] = np.where(second["suppressed"], disclosure.PRIMARY, "")
+    return second
+
+
+# --- quality ------------------------------------------------------------------------------------
+def quality_indicators(records: pd.DataFrame, by: Sequence[str], *, deaths: pd.DataFrame | None = None,
+                       parents: dict[str, str] | None = None) -> pd.DataFrame:
+    """``analytics.quality.indicators`` of the counted ``records`` of a selection by ``by``
+    (``parent_code`` is derived from the districts with ``parents``; the M:I ratio needs
+    ``deaths`` and strata the deaths table has)."""
+    from analytics import quality
+
+    if S.PARENT in by:
+        records = records.assign(**{S.PARENT: records[S.REGION].astype(str).map(parents or {})})
+    return quality.indicators(records, by=tuple(by), deaths=deaths)
+
+
+def quality_wide(long: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Indicators of ``analytics.quality.indicators`` (long, with a ``name`` column) as one row per
+    ``column`` value and one column per indicator, in the indicators' order."""
+    wide = long.pivot_table(index=[column, "name"], columns="indicator", values="value", observed=True).reset_index()
+    return wide[[column, "name"] + [c for c in long["indicator"].unique() if c in wide.columns]]
+
+
+def quality_targets() -> dict[str, tuple[str, float, float]]:
+    """indicator -> (better direction, target, acceptable limit) where a target exists
+    (``analytics.quality.targets``: Bray & Parkin 2009)."""
+    from analytics import quality
+
+    return {r.indicator: (r.direction, r.good, r.acceptable) for r in quality.targets().itertuples()
+            if r.good == r.good}
+
+
+# --- trends -------------------------------------------------------------------------------------
+def joinpoint_fit(data: pd.DataFrame, series: str | None, *, selection: str, max_jp: str, weighted: bool,
+                  conf: float):
+    """Joinpoint fits of ``data`` (rates per year, by ``series``): segments, fitted values and
+    the AAPC over the whole range of each series."""
+    from analytics.trends import joinpoint_table
+
+    by = [series] if series else None
+    kw = dict(selection=selection, conf=conf, max_joinpoints=None if max_jp == "auto" else int(max_jp))
+    segs, fitted, results = joinpoint_table(data, by=by, year="year", rate="value",
+                                            se="se" if weighted else None, **kw)
+    aapc = []
+    for key, res in results.items():
+        a, lo, hi = res.aapc(conf=conf)
+        row = {"segment": "AAPC", "start": res.year.min(), "end": res.year.max(), "apc": a, "lower": lo,
+               "upper": hi, "joinpoints": ", ".join(f"{j:g}" for j in res.joinpoints), "note": ""}
+        if series:
+            row[series] = key[0]
+        aapc.append(row)
+    return segs, fitted, pd.DataFrame(aapc)
+
+
+def trend_input(rates_by_year: pd.DataFrame, series: str | None, *, public: bool) -> pd.DataFrame:
+    """The joinpoint input of rates per year: withheld (missing) or zero rates cannot be fitted
+    (log-linear fits); ``public`` is kept for callers, withheld years are already missing."""
+    cols = [c for c in [series, "year", "count", "value", "se", "lower", "upper"] if c]
+    data = rates_by_year[cols].dropna(subset=["value"])
+    return data[data["value"] > 0]
+
+
+def last_segments(segments: pd.DataFrame, series: str | None) -> pd.DataFrame:
+    """The last fitted segment of each series (the one a plain-language reading describes)."""
+    good = segments[segments["note"].fillna("") == ""]
+    if good.empty:
+        return good
+    keys = [series] if series else []
+    return good.sort_values(keys + ["end"]).groupby(keys, sort=False).tail(1) if keys else good.sort_values("end").tail(1)
+
+
+# --- prevalence ---------------------------------------------------------------------------------
+PREVALENCE_DERIVED = ("count", "proportion", "lower", "upper", "asr", "asr_lower", "asr_upper")
+
+
+def prevalence_view(table: pd.DataFrame, *, sexes: Sequence[int], site: str, site_column: str,
+                    k: int | None = None) -> pd.DataFrame:
+    """Prevalence (``analytics.prevalence.prevalence``) as shown for a selection: unknown sex as 9,
+    the chosen sexes, the chosen site (with the all-sites rows) and, in public output, counts below
+    ``k`` withheld with every figure derived from them."""
+    from analytics.cube import ALL_SITES
+    from analytics.prevalence import ALL_SITES as PREV_ALL
+
+    table = table.assign(**{S.SEX: table[S.SEX].fillna(S.UNKNOWN_SEX).astype(int)})
+    table = table[table[S.SEX].isin(list(sexes))]
+    if site not in (ALL_SITES, ALL_BUT_C44):
+        table = table[table[site_column].isin([site, PREV_ALL])]
+    if k:
+        small = (table["count"] > 0) & (table["count"] < k)
+        table = table.assign(**{c: table[c].astype(float).where(~small, np.nan) for c in PREVALENCE_DERIVED})
+    return table
+
+
+# --- survival -------------------------------------------------------------------------------------
+SURVIVAL_TIMES = (1, 3, 5, 10)
+
+
+def survival_records(records: pd.DataFrame, *, period: tuple[int, int], approach: str, site_column: str,
+                     sexes: Sequence[int] | None = None, regions: Sequence[str] | None = None, site: str = "all",
+                     ages: tuple[int, int] = (0, 85)) -> pd.DataFrame:
+    """The records of a selection for survival. The period is the diagnosis years (cohort,
+    complete approach) or the follow-up window (period approach: every diagnosis up to its last
+    year); ``sexes``/``regions`` None mean all; ``ages`` are the first and last age-group starts
+    (85: open top). Records of unknown age are kept (the survival data's own exclusion line)."""
+    from analytics.cube import ALL_SITES
+
+    y0, y1 = period
+    r = records
+    m = pd.Series(True, index=r.index)
+    year = pd.to_numeric(r[S.YEAR], errors="coerce")
+    m &= (year <= y1).fillna(False) if approach == "period" else year.between(y0, y1).fillna(False)
+    if sexes is not None:
+        m &= r[S.SEX].isin(list(sexes)).fillna(False)
+    if regions is not None:
+        m &= r[S.REGION].astype(str).isin(list(regions))
+    if site == ALL_BUT_C44:
+        m &= ~r[S.ICD10].astype(str).str.startswith("C44")
+    elif site != ALL_SITES:
+        m &= (r[site_column] == site).fillna(False)
+    age = pd.to_numeric(r[S.AGE], errors="coerce")
+    top = np.inf if ages[1] >= 85 else ages[1] + 5
+    m &= (age >= ages[0]).fillna(True) & (age < top).fillna(True)
+    return r.loc[m]
+
+
+def survival_by_site(records: pd.DataFrame, lifetable: pd.DataFrame | None, *, site_column: str,
+                     period: tuple[int, int], method: str, approach: str, conf: float, first_primary_only: bool,
+                     k: int | None = None) -> pd.DataFrame:
+    """Survival at 1, 3, 5 and 10 years by site of ``records`` (:func:`survival_records`), with the
+    ICSS age-standardised value of each site (its own standard, Corazziari et al. 2004) and of all
+    sites. ``lifetable`` None: observed survival. In public output sites of fewer than ``k``
+    patients are left out."""
+    from analytics import survival
+    from analytics.cube import ALL_SITES
+    from analytics.survival import registry, standardise
+
+    data, _ = registry.survival_data(records, first_primary_only=first_primary_only)
+    site = site_column
+    cols = ["site", "time", "estimate", "lower", "upper", "n_risk", "events", "std_estimate", "std_lower",
+            "std_upper", "standard", "n"]
+    if data.empty:
+        return pd.DataFrame(columns=cols)
+    counts = data[site].value_counts()
+    data = data[data[site].isin(counts[counts >= k].index)] if k else data
+    kw = dict(times=SURVIVAL_TIMES, method=method, approach=approach, period=period, conf=conf)
+    crude = survival.net_survival(data, lifetable, by=[site], **kw).rename(columns={site: "site"})
+    every = survival.net_survival(data, lifetable, **kw).assign(site=ALL_SITES)
+    adults = data[(data["age"] >= 15) & (data["age"] < 100)]
+    adults = adults.assign(**{standardise.ICSS_COLUMN: standardise.icss_age_group(adults["age"])})
+    spec = survival.net_survival(adults, lifetable, by=[site, standardise.ICSS_COLUMN], **kw)
+    std_parts = []
+    for name in standardise.ICSS_WEIGHTS:
+        part = spec[spec[site].map(standardise.icss_standard) == name]
+        if len(part):
+            std_parts.append(standardise.standardise(part, name, by=[site], age=standardise.ICSS_COLUMN, conf=conf)
+                             .assign(standard=name))
+    spec_all = survival.net_survival(adults, lifetable, by=[standardise.ICSS_COLUMN], **kw)
+    std_parts.append(standardise.standardise(spec_all, "ICSS1", age=standardise.ICSS_COLUMN, conf=conf)
+                     .assign(standard="ICSS1", **{site: ALL_SITES}))
+    std = pd.concat(std_parts, ignore_index=True).rename(columns={site: "site", "estimate": "std_estimate",
+                                                                  "lower": "std_lower", "upper": "std_upper"})
+    out = pd.concat([every, crude], ignore_index=True).merge(
+        std[["site", "time", "std_estimate", "std_lower", "std_upper", "standard"]], on=["site", "time"], how="left")
+    n = data[site].value_counts()
+    out["n"] = out["site"].map(n).fillna(len(data)).astype(int)
+    return out[cols]

@@ -1,0 +1,137 @@
+"""The server's hardening (issue 11): Streamlit options per mode and a guard in front of Streamlit.
+
+``serve.py`` builds the app as ``st.App("app.py", middleware=hardening.middleware())`` and starts
+it with :func:`server_options`. The guard is plain ASGI middleware, so it sees every HTTP request
+and every WebSocket frame before Streamlit does:
+
+- ``/_stcore/metrics`` (per-process statistics, cache sizes) and the agent API answer 404;
+- a client's ``clear_cache`` BackMsg (which would clear every user's caches), ``set_run_on_save``,
+  ``load_git_info`` (the server's git remote) and the development ``debug_*`` messages are
+  dropped and logged; every other message passes unchanged.
+
+Streamlit 1.67 has no option to switch these off, hence the guard. XSRF protection and CORS
+protection stay on (Streamlit's ``server.enableCORS = true`` means *no* cross-origin access),
+tracebacks never reach a browser outside ``local`` (``client.showErrorDetails = "none"``), and
+local mode binds 127.0.0.1 only.
+"""
+from __future__ import annotations
+
+import ipaddress
+import logging
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+BLOCKED_PATH_SUFFIXES = ("/_stcore/metrics", "/_stcore/agent")
+BLOCKED_BACKMSGS = frozenset({"clear_cache", "set_run_on_save", "load_git_info",
+                              "debug_disconnect_websocket", "debug_shutdown_runtime"})
+LOOPBACK = "127.0.0.1"
+
+_GUARD_ACTIVE = False
+
+
+def guard_active() -> bool:
+    """True once the guard wraps this process's server (the app refuses non-local modes without)."""
+    return _GUARD_ACTIVE
+
+
+def blocked_path(path: str) -> bool:
+    p = "/" + path.strip("/")
+    return any(p.endswith(s) or (s + "/") in p for s in BLOCKED_PATH_SUFFIXES)
+
+
+def backmsg_type(data: bytes) -> str | None:
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    msg = BackMsg()
+    try:
+        msg.ParseFromString(data)
+    except Exception:  # noqa: BLE001 - Streamlit itself closes the socket on a bad frame
+        return None
+    return msg.WhichOneof("type")
+
+
+class Guard:
+    """ASGI middleware: 404 for the blocked paths, blocked BackMsgs dropped."""
+
+    def __init__(self, app: Any) -> None:
+        global _GUARD_ACTIVE
+        self.app = app
+        _GUARD_ACTIVE = True
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        kind = scope.get("type")
+        if kind in ("http", "websocket") and blocked_path(scope.get("path", "")):
+            log.warning("refused %s %s from %s", kind, scope.get("path"), (scope.get("client") or ("?",))[0])
+            if kind == "http":
+                await _not_found(send)
+            else:
+                await send({"type": "websocket.close", "code": 1008})
+            return
+        if kind == "websocket":
+            receive = _filtered(receive, scope)
+        await self.app(scope, receive, send)
+
+
+def _filtered(receive: Any, scope: dict) -> Any:
+    async def inner() -> dict:
+        while True:
+            message = await receive()
+            data = message.get("bytes") if message.get("type") == "websocket.receive" else None
+            if data:
+                kind = backmsg_type(data)
+                if kind in BLOCKED_BACKMSGS:
+                    log.warning("dropped a %s message from %s", kind, (scope.get("client") or ("?",))[0])
+                    continue
+            return message
+    return inner
+
+
+async def _not_found(send: Any) -> None:
+    body = b"Not found"
+    await send({"type": "http.response.start", "status": 404,
+                "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def middleware() -> list:
+    from starlette.middleware import Middleware
+
+    return [Middleware(Guard)]
+
+
+def _loopback(address: str) -> bool:
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def server_options(mode: str, *, port: int, address: str | None = None,
+                   secrets: list[str] | None = None) -> dict[str, Any]:
+    """Streamlit options for ``mode``; ``address`` None binds 127.0.0.1. Local mode refuses any
+    address but the loopback one."""
+    from app_support.auth import LOCAL, MODES
+
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}")
+    address = address or LOOPBACK
+    if mode == LOCAL and not _loopback(address):
+        raise ValueError(f"local mode serves this computer only: bind {LOOPBACK}, not {address} "
+                         "(set REGISTRY_MODE=internal or public to serve others)")
+    opts: dict[str, Any] = {
+        "server.port": int(port), "server.address": address, "server.headless": True,
+        "server.enableXsrfProtection": True, "server.enableCORS": True, "server.corsAllowedOrigins": [],
+        "server.enableAgentApi": False, "server.scriptHealthCheckEnabled": False,
+        "server.trustedUserHeaders": "{}", "global.developmentMode": False,
+        "browser.gatherUsageStats": False, "server.runOnSave": False,
+    }
+    if mode != LOCAL:
+        opts.update({"client.showErrorDetails": "none", "server.fileWatcherType": "none",
+                     # every table export goes through the audited download buttons
+                     "client.disableDataExport": True})
+    if secrets:
+        opts["secrets.files"] = list(secrets)
+    return opts

@@ -1,0 +1,492 @@
+"""Modes, roles, capabilities, the audit log and the hardening options (issue 11), as functions
+and through AppTest. The real sign-in flow in Chromium is tests/test_auth_browser.py; the
+hardened server over HTTP and WebSocket is tests/test_auth_server.py."""
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics import schema as S
+from analytics.i18n import t
+import stclient
+from app_support import audit, auth, hardening
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+ROLES_TOML = """
+default = ""
+group_claim = ["groups", "roles"]
+
+[registrar]
+emails = ["Registrar@Registry.example"]
+
+[analyst]
+emails = ["analyst@registry.example"]
+groups = ["registry-analysts"]
+
+[viewer]
+domains = ["ministry.example"]
+groups = ["registry-viewers"]
+"""
+AUTH_SECRETS = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32,
+                "client_id": "dashboard", "client_secret": "s",
+                "server_metadata_url": "http://localhost:9/.well-known/openid-configuration"}
+USERS = {
+    "registrar": {"email": "registrar@registry.example", "email_verified": True, "sub": "r1"},
+    "analyst": {"email": "someone@elsewhere.example", "groups": ["registry-analysts"], "sub": "a1"},
+    "viewer": {"email": "minister@ministry.example", "sub": "v1"},
+    "nobody": {"email": "stranger@elsewhere.example", "sub": "n1"},
+}
+
+
+@pytest.fixture()
+def operator(tmp_path, monkeypatch):
+    """A fresh operator configuration: roles.toml and an audit log in tmp_path."""
+    roles = tmp_path / "roles.toml"
+    roles.write_text(ROLES_TOML, encoding="utf-8")
+    config = tmp_path / "registry.toml"
+    config.write_text("", encoding="utf-8")
+    monkeypatch.setenv("REGISTRY_CONFIG", str(config))
+    monkeypatch.setenv("REGISTRY_ROLES", str(roles))
+    monkeypatch.setenv("REGISTRY_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+    monkeypatch.setenv("REGISTRY_MODE", "local")
+    monkeypatch.setattr(hardening, "_GUARD_ACTIVE", True)   # as under serve.py
+    return tmp_path
+
+
+def events(tmp_path: Path) -> list[dict]:
+    return audit.read(tmp_path / "audit.jsonl")
+
+
+# --- settings ------------------------------------------------------------------------------
+def test_mode_from_environment_then_config_file_then_local(operator, monkeypatch):
+    config = operator / "registry.toml"
+    monkeypatch.delenv("REGISTRY_MODE")
+    assert auth.mode() == "local"
+    config.write_text('mode = "public"\naudit_log = "logs/a.jsonl"\nroles_file = "etc/roles.toml"\n')
+    monkeypatch.delenv("REGISTRY_AUDIT_LOG")
+    monkeypatch.delenv("REGISTRY_ROLES")
+    s = auth.settings()
+    assert s.mode == "public"
+    assert s.audit_log == (operator / "logs" / "a.jsonl").resolve()          # relative to registry.toml
+    assert s.roles_file == (operator / "etc" / "roles.toml").resolve()
+    monkeypatch.setenv("REGISTRY_MODE", "Internal")
+    assert auth.mode() == "internal"                                          # the environment wins
+
+
+@pytest.mark.parametrize("mode, content, message", [
+    ("superuser", "", "not one of"),
+    ("", 'mode = "open"', "not one of"),
+    ("", 'mode = "public"\npublic_download = false', "unknown settings"),
+    ("", "mode = [", "cannot be read"),
+])
+def test_invalid_operator_settings_fail_closed(operator, monkeypatch, mode, content, message):
+    monkeypatch.setenv("REGISTRY_MODE", mode)
+    (operator / "registry.toml").write_text(content)
+    with pytest.raises(auth.ConfigError, match=message):
+        auth.settings()
+
+
+def test_missing_config_file_named_by_the_operator_is_an_error(operator, monkeypatch):
+    monkeypatch.setenv("REGISTRY_CONFIG", str(operator / "nowhere.toml"))
+    with pytest.raises(auth.ConfigError, match="not a file"):
+        auth.settings()
+
+
+# --- roles --------------------------------------------------------------------------------
+def ident(email="", groups=(), verified=None):
+    return auth.Identity(subject="s", email=email, name="", groups=tuple(groups), email_verified=verified)
+
+
+def test_roles_by_email_domain_and_group_highest_wins():
+    rules = auth.parse_roles(__import__("tomllib").loads(ROLES_TOML))
+    assert rules.role_of(ident("REGISTRAR@registry.example")) == "registrar"       # e-mail, any case
+    assert rules.role_of(ident("analyst@registry.example")) == "analyst"
+    assert rules.role_of(ident("x@elsewhere.example", ["registry-analysts"])) == "analyst"
+    assert rules.role_of(ident("minister@ministry.example")) == "viewer"           # domain
+    assert rules.role_of(ident("x@sub.ministry.example")) is None                   # exact domain only
+    assert rules.role_of(ident("x@elsewhere.example", ["registry-viewers"])) == "viewer"
+    # the highest matching role wins
+    assert rules.role_of(ident("minister@ministry.example", ["registry-analysts"])) == "analyst"
+    assert rules.role_of(ident("stranger@elsewhere.example")) is None               # default "" = no access
+    # an e-mail the provider says is not verified gives no role by e-mail (groups still count)
+    assert rules.role_of(ident("registrar@registry.example", verified=False)) is None
+    assert rules.role_of(ident("registrar@registry.example", ["registry-viewers"], verified=False)) == "viewer"
+    assert rules.group_claims == ("groups", "roles")
+    with_default = auth.parse_roles({"default": "viewer"})
+    assert with_default.role_of(ident("anyone@anywhere.example")) == "viewer"
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"analysts": {"emails": ["a@b.c"]}}, "unknown entries"),        # a typo in a role's name
+    ({"analyst": {"email": ["a@b.c"]}}, "unknown keys"),             # a typo in a rule's name
+    ({"analyst": {"emails": "a@b.c"}}, "list of strings"),
+    ({"default": "admin"}, "not one of"),
+])
+def test_roles_file_mistakes_are_refused(data, message):
+    with pytest.raises(auth.ConfigError, match=message):
+        auth.parse_roles(data)
+
+
+def test_capabilities_of_each_role_are_the_issues():
+    caps = auth.ROLE_CAPABILITIES
+    assert caps["viewer"] == {"view_aggregates"}
+    assert caps["analyst"] == {"view_aggregates", "view_unsuppressed", "download", "switch_public_mode"}
+    assert caps["registrar"] == set(auth.CAPABILITIES) == {
+        "view_aggregates", "view_unsuppressed", "download", "upload", "view_records", "keep_uploads",
+        "switch_public_mode"}
+    assert caps["public"] == {"view_aggregates", "download"}
+    for role in ("viewer", "analyst", "public"):            # record-level and uploads: registrar only
+        assert not caps[role] & {"upload", "view_records", "keep_uploads"}
+
+
+def test_can_refuses_an_unknown_capability(operator):
+    with pytest.raises(ValueError, match="unknown capability"):
+        auth.can("view_everything")
+
+
+def test_local_and_public_modes_roles(operator, monkeypatch):
+    assert (auth.role(), auth.public_forced(), auth.can("upload")) == ("registrar", False, True)
+    monkeypatch.setenv("REGISTRY_MODE", "public")
+    assert (auth.role(), auth.public_forced(), auth.can("upload"), auth.can("download")) == \
+        ("public", True, False, True)
+    assert not auth.page_allowed("data") and auth.page_allowed("overview")
+    (operator / "registry.toml").write_text("public_downloads = false\n")
+    assert not auth.can("download")
+    monkeypatch.setenv("REGISTRY_MODE", "internal")
+    assert auth.role() is None and auth.capabilities() == frozenset()       # nobody signed in
+
+
+# --- audit log ----------------------------------------------------------------------------
+def test_audit_log_appends_json_lines_and_never_rewrites(tmp_path):
+    log = tmp_path / "logs" / "audit.jsonl"
+    who = dict(mode="internal", user="a@b.c", role="analyst", session="s1", ip="10.0.0.1")
+    audit.log_event("login", to=log, provider="default", outcome="ok", **who)
+    first = log.read_bytes()
+    audit.log_event("export", to=log, what="Incidence [inc_asr]", selection={"y0": 2020, "sex": "female"},
+                    format="csv", file_name="inc_asr_2020-2024.csv", **who)
+    assert log.read_bytes().startswith(first)                  # the earlier line is untouched
+    lines = log.read_text().splitlines()
+    assert len(lines) == 2
+    a, b = (json.loads(x) for x in lines)
+    assert a["event"] == "login" and a["user"] == "a@b.c" and a["ts"].endswith("+00:00")
+    assert b == {**b, "event": "export", "format": "csv", "selection": {"y0": 2020, "sex": "female"}, "role": "analyst"}
+    assert stat.S_IMODE(log.stat().st_mode) == audit.FILE_MODE
+
+
+def test_audit_refuses_unknown_events_and_fields_so_record_content_cannot_be_logged(tmp_path):
+    log = tmp_path / "a.jsonl"
+    with pytest.raises(ValueError, match="does not take"):
+        audit.log_event("export", to=log, what="x", patient_name="Anna Example")
+    with pytest.raises(ValueError, match="does not take"):
+        audit.log_event("upload", to=log, records=[{"name": "Anna"}])
+    with pytest.raises(ValueError, match="unknown audit event"):
+        audit.log_event("view", to=log)
+    assert not log.exists()
+    line = audit.log_event("denial", to=log, capability="upload", what="x" * 10_000)
+    assert len(line["what"]) == audit.MAX_TEXT
+
+
+def test_upload_facts_are_name_size_and_sha256_only():
+    data = b"tumour_id,sex\n1,2\n"
+    facts = audit.file_facts({"extract": ("extract.csv", data)})
+    assert facts == [{"role": "extract", "name": "extract.csv", "size": 18,
+                      "sha256": hashlib.sha256(data).hexdigest()}]
+
+
+def test_audit_that_cannot_be_written_raises(tmp_path):
+    (tmp_path / "dir.jsonl").mkdir()
+    with pytest.raises(audit.AuditError):
+        audit.log_event("logout", to=tmp_path / "dir.jsonl")
+
+
+# --- hardening options ------------------------------------------------------------------
+def test_server_options_per_mode():
+    local = hardening.server_options("local", port=8501)
+    assert local["server.address"] == "127.0.0.1" and "client.showErrorDetails" not in local
+    with pytest.raises(ValueError, match="local mode serves this computer only"):
+        hardening.server_options("local", port=8501, address="0.0.0.0")
+    for mode in ("internal", "public"):
+        opts = hardening.server_options(mode, port=8502, address="0.0.0.0")
+        assert opts["client.showErrorDetails"] == "none"
+        assert opts["server.enableXsrfProtection"] is True and opts["server.enableCORS"] is True
+        assert opts["server.corsAllowedOrigins"] == [] and opts["server.enableAgentApi"] is False
+        assert opts["client.disableDataExport"] is True
+
+
+@pytest.mark.parametrize("path, blocked", [
+    ("/_stcore/metrics", True), ("/_stcore/metrics/", True), ("/registry/_stcore/metrics", True),
+    ("/_stcore/agent/interact", True), ("/_stcore/health", False), ("/_stcore/stream", False), ("/", False),
+    ("/incidence", False)])
+def test_blocked_paths(path, blocked):
+    assert hardening.blocked_path(path) is blocked
+
+
+def _backmsg(kind: str) -> bytes:
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    msg = BackMsg()
+    if kind == "clear_cache":
+        msg.clear_cache = True
+    elif kind == "rerun":
+        msg.rerun_script.query_string = "sex=female"
+    elif kind == "load_git_info":
+        msg.load_git_info = True
+    return msg.SerializeToString()
+
+
+def test_guard_drops_cache_clearing_and_answers_404_for_metrics():
+    seen: list = []
+
+    async def inner(scope, receive, send):
+        if scope["type"] == "websocket":
+            for _ in range(2):
+                seen.append(await receive())
+        else:
+            seen.append("reached the app")
+
+    guard = hardening.Guard(inner)
+    frames = [{"type": "websocket.receive", "bytes": _backmsg(k)} for k in ("clear_cache", "load_git_info", "rerun")]
+    frames.append({"type": "websocket.disconnect"})
+
+    async def receive():
+        return frames.pop(0)
+
+    sent: list = []
+
+    async def send(message):
+        sent.append(message)
+
+    stclient.run(guard({"type": "websocket", "path": "/_stcore/stream"}, receive, send))
+    assert [m.get("bytes") for m in seen] == [_backmsg("rerun"), None]        # only the rerun got through
+    stclient.run(guard({"type": "http", "path": "/_stcore/metrics"}, receive, send))
+    assert sent[0]["status"] == 404 and "reached the app" not in seen
+    stclient.run(guard({"type": "http", "path": "/_stcore/health"}, receive, send))
+    assert seen[-1] == "reached the app"
+
+
+def test_pages_use_the_central_download_button():
+    """Every download passes the role check and the audit log: the only raw download_button call
+    is the one inside widgets.download_button; pages call widgets.download_button."""
+    raw = []
+    for path in [ROOT / "app.py", *sorted((ROOT / "pages").rglob("*.py")), *sorted((ROOT / "app_support").rglob("*.py"))]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        inside = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and node.name == "download_button" and path.name == "widgets.py":
+                inside |= {id(n) for n in ast.walk(node)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and node.func.attr == "download_button" and id(node) not in inside \
+                    and not (isinstance(node.func.value, ast.Name) and node.func.value.id == "widgets"):
+                raw.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not raw, f"use widgets.download_button: {raw}"
+
+
+# --- AppTest: the gate, the pages, the switch ----------------------------------------------
+def run_app(page: str | None = None, *, user: dict | None = None, secrets: bool = True, **params) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    if user is not None:
+        at.user = {"is_logged_in": True, **user}
+    if secrets:
+        at.secrets["auth"] = dict(AUTH_SECRETS)
+    for k, v in params.items():
+        at.query_params[k] = str(v)
+    at.run()
+    if page:
+        at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def titles(at: AppTest) -> list[str]:
+    return [x.value for x in at.title]
+
+
+def test_internal_mode_shows_only_the_signin_screen(operator, monkeypatch):
+    monkeypatch.setenv("REGISTRY_MODE", "internal")
+    at = run_app(public=0, sex="female")
+    assert titles(at) == [t("app.name", "en")]
+    assert [b.label for b in at.button] == [t("auth.signin", "en")]
+    assert not at.get("plotly_chart") and not at.metric and not at.get("file_uploader")
+    assert not at.sidebar.radio and not at.sidebar.selectbox              # no filters, no data
+    for page in ("data", "incidence", "overview"):                          # the only page is the sign-in
+        with pytest.raises(ValueError, match=r"Known pages: \['Sign in'\]"):
+            at.switch_page(f"pages/{page}.py")
+
+
+def test_internal_mode_without_login_configuration_refuses(operator, monkeypatch):
+    monkeypatch.setenv("REGISTRY_MODE", "internal")
+    at = run_app(secrets=False)
+    assert [e.value for e in at.error] == [t("auth.login_not_configured", "en")]
+    assert not at.button and not at.metric
+
+
+def test_non_local_mode_needs_the_hardened_launcher(operator, monkeypatch):
+    monkeypatch.setattr(hardening, "_GUARD_ACTIVE", False)               # `streamlit run app.py`
+    monkeypatch.setenv("REGISTRY_MODE", "public")
+    at = run_app()
+    assert [e.value for e in at.error] == [t("auth.launcher", "en")] and not at.metric
+
+
+def test_signed_in_user_without_role_is_refused_and_audited(operator, monkeypatch):
+    monkeypatch.setenv("REGISTRY_MODE", "internal")
+    at = run_app(user=USERS["nobody"])
+    assert [w.value for w in at.warning] == [t("auth.no_role", "en", user=r"stranger@elsewhere\.example")]
+    assert not at.metric and not at.sidebar.radio
+    ev = events(operator)
+    assert [(e["event"], e["user"], e["capability"]) for e in ev] == \
+        [("denial", "stranger@elsewhere.example", "view_aggregates")]
+
+
+def downloads(at: AppTest) -> list[str]:
+    return [d.proto.label for d in at.get("download_button")]
+
+
+@pytest.mark.parametrize("role", ["viewer", "analyst", "registrar"])
+def test_each_role_gets_its_pages_downloads_and_switch(operator, monkeypatch, role):
+    monkeypatch.setenv("REGISTRY_MODE", "internal")
+    at = run_app(user=USERS[role], public=0)
+    assert titles(at) == [t("app.page.overview", "en")]
+    sw = at.sidebar.radio(key="f_public")
+    if role == "viewer":                      # ?public=0 does not switch disclosure control off
+        assert (sw.value, sw.disabled) == ("1", True)
+        assert downloads(at) == [] and not [b for b in at.button if b.key.startswith("deck_")]
+    else:
+        assert (sw.value, sw.disabled) == ("0", False)
+        assert t("app.dl.csv", "en") in downloads(at) and any(b.key.startswith("deck_") for b in at.button)
+    assert t("auth.mode.internal", "en") in [c.value for c in at.sidebar.caption]
+    assert [x.value for x in at.sidebar.text] == [t("auth.signed_in", "en", user=USERS[role]["email"],
+                                                    role=t(f"auth.role.{role}", "en"))]
+    # the Data page (uploads, previews, flagged records): registrar only, not even in the navigation
+    if role == "registrar":
+        at.switch_page("pages/data.py").run()
+        assert not at.exception and t("app.page.data", "en") in titles(at) and at.get("file_uploader")
+    else:
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            at.switch_page("pages/data.py")
+    # the Quality page: indicators for everyone, its flagged-records list for the registrar only
+    at.switch_page("pages/quality.py").run()
+    assert not at.exception and t("app.page.quality", "en") in titles(at)
+    prefix = t("app.data.flags", "en", n="").split("(")[0]          # "Flagged records "
+    flag_lists = [h.value for h in at.subheader if h.value.startswith(prefix)]
+    assert len(flag_lists) == (1 if role == "registrar" else 0), flag_lists
+    assert t("app.data.reconciliation", "en") in [h.value for h in at.subheader]
+    logins = [e for e in events(operator) if e["event"] == "login"]
+    assert [(e["user"], e["role"]) for e in logins] == [(USERS[role]["email"], role)]   # once per session
+
+
+def test_viewer_cannot_switch_public_output_off_by_a_widget_change(operator, monkeypatch):
+    monkeypatch.setenv("REGISTRY_MODE", "internal")
+    at = run_app(user=USERS["viewer"])
+    radio = at.sidebar.radio(key="f_public")
+    radio.proto.disabled = False              # a crafted client sends a value for the disabled widget
+    radio.set_value("0").run()
+    assert not at.exception
+    assert at.sidebar.radio(key="f_public").value == "1"
+    assert at.query_params["public"] in ("1", ["1"])
+
+
+def test_page_file_run_directly_still_checks_the_role(operator, monkeypatch):
+    """A page run without app.py's navigation (Streamlit's legacy mode runs a page file alone)
+    stops at its own check, and the denial is audited."""
+    monkeypatch.setenv("REGISTRY_MODE", "internal")
+    at = AppTest.from_file(str(ROOT / "pages" / "data.py"), default_timeout=180)
+    at.user = {"is_logged_in": True, **USERS["analyst"]}
+    at.secrets["auth"] = dict(AUTH_SECRETS)
+    at.run()
+    assert [e.value for e in at.error] == [t("auth.denied", "en")]
+    assert not at.get("file_uploader") and not at.get("download_button")
+    assert [(e["event"], e["capability"], e["role"]) for e in events(operator)] == [("denial", "upload", "analyst")]
+
+
+def test_public_mode_forces_disclosure_control_and_hides_the_data_page(operator, monkeypatch):
+    monkeypatch.setenv("REGISTRY_MODE", "public")
+    at = run_app(public=0)
+    assert titles(at) == [t("app.page.overview", "en")]
+    sw = at.sidebar.radio(key="f_public")
+    assert (sw.value, sw.disabled) == ("1", True)
+    assert t("auth.mode.public", "en") in " ".join(c.value for c in at.sidebar.caption)
+    assert t("app.dl.csv", "en") in downloads(at)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("pages/data.py")
+    (operator / "registry.toml").write_text("public_downloads = false\n")
+    assert downloads(run_app()) == []
+
+
+def test_local_mode_is_the_registrar(operator):
+    at = run_app(public=0)
+    sw = at.sidebar.radio(key="f_public")
+    assert (sw.value, sw.disabled) == ("0", False)
+    at.switch_page("pages/data.py").run()
+    assert t("app.page.data", "en") in titles(at) and at.get("file_uploader")
+
+
+def test_upload_is_audited_with_name_size_hash_and_counts(operator):
+    from analytics import demo
+    from analytics.auxiliary import read_population
+    from analytics.pipeline import load_registry
+
+    reg0 = demo.load_demo()
+    r = reg0.records
+    r = r[r[S.YEAR].between(2020, 2024)].head(120)
+    cols = [S.TUMOUR_ID, S.PATIENT_ID, S.SEX, S.BIRTH_DATE, S.INCIDENCE_DATE, S.AGE, S.TOPOGRAPHY, S.MORPHOLOGY,
+            S.BEHAVIOUR, S.BASIS, S.REGION, S.VITAL_STATUS]
+    extract = r[cols].assign(name="Anna Example").to_csv(index=False, date_format="%Y-%m-%d").encode()
+    p = reg0.population
+    pop = p[p[S.YEAR].between(2020, 2024)][[S.YEAR, S.REGION, S.SEX, S.AGE_GROUP, S.POPULATION]].to_csv(index=False).encode()
+    at = run_app("data")
+    at.file_uploader(key="up_extract").set_value(("extract.csv", extract, "text/csv"))
+    at.file_uploader(key="up_pop").set_value(("population.csv", pop, "text/csv")).run()
+    at.button(key="data_load").click().run()
+    assert not at.exception
+    reg = load_registry(extract, population=read_population(pop, name="population.csv"), name="extract.csv")
+    (ev,) = [e for e in events(operator) if e["event"] == "upload"]
+    assert ev["files"] == [
+        {"role": "extract", "name": "extract.csv", "size": len(extract), "sha256": hashlib.sha256(extract).hexdigest()},
+        {"role": "population", "name": "population.csv", "size": len(pop), "sha256": hashlib.sha256(pop).hexdigest()}]
+    assert (ev["records_read"], ev["records_used"], ev["records_excluded"]) == (120, reg.n_used, reg.n_excluded)
+    assert ev["outcome"] == "loaded" and ev["role"] == "registrar" and ev["mode"] == "local"
+    assert "Anna" not in json.dumps(ev)                      # names and hashes, never the content
+
+
+def test_identity_text_is_escaped_for_markdown():
+    assert auth.markdown_escape("![x](http://evil.example/a.png)") == r"\!\[x\]\(http://evil\.example/a\.png\)"
+
+
+def test_download_is_checked_again_when_the_file_is_produced(operator, monkeypatch):
+    """A deferred download runs later, outside the session: the capability is checked again then
+    (same mode, and the role roles.toml gives the same identity now), and audited."""
+    from app_support import widgets
+
+    captured = {}
+
+    class Container:
+        def download_button(self, label, *, data, file_name, mime, key, **kw):
+            captured["produce"] = data
+            return False
+
+    widgets.download_button("CSV", lambda: b"a,b\n1,2\n", file_name="t_2020-2024.csv", key="k", what="table",
+                            container=Container())
+    assert captured["produce"]() == b"a,b\n1,2\n"
+    (export,) = events(operator)
+    assert (export["event"], export["format"], export["what"], export["role"]) == ("export", "csv", "table", "registrar")
+    monkeypatch.setenv("REGISTRY_MODE", "public")             # the operator changed the mode meanwhile
+    with pytest.raises(PermissionError):
+        captured["produce"]()
+    assert [e["event"] for e in events(operator)] == ["export", "denial"]
+    # internal mode: the role is looked up again for the identity captured with the button
+    monkeypatch.setenv("REGISTRY_MODE", "internal")
+    alan = auth.Identity(subject="a1", email="x@elsewhere.example", name="", groups=("registry-analysts",))
+    assert auth.still_can("download", alan, "internal")
+    (operator / "roles.toml").write_text(ROLES_TOML.replace('groups = ["registry-analysts"]\n', ""))
+    os.utime(operator / "roles.toml", ns=(1, 1))                 # a new modification time: re-read
+    assert not auth.still_can("download", alan, "internal")
+    assert not auth.still_can("download", None, "internal")

@@ -1,0 +1,407 @@
+"""The annual report and fact sheets (analytics.report): the generated PDF (read back with pypdf)
+and Word files (python-docx) have every section, the numbers analytics computes for the same
+selection (aggregated here with plain pandas, independently of the cube), withheld cells in public
+output, embedded fonts, Azerbaijani and Cyrillic text; the command line. Each document is built
+once per module, on short periods."""
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from docx import Document as read_docx
+from pypdf import PdfReader
+
+from analytics import presets, rates, tables
+from analytics import schema as S
+from analytics.cube import Selection
+from analytics.i18n import format_number, site_label, t
+from analytics.report import ReportError, ReportOptions, SECTIONS, build_factsheet, build_report
+from analytics.report import data as report_data
+
+K = tables.PUBLIC_K
+SMALL = re.compile(r"^\d+$")
+AZ_LETTERS = "əğıöüçş"
+
+
+# --- documents, built once -----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def demo():
+    return report_data.demo()
+
+
+@pytest.fixture(scope="module")
+def en_pdf(demo):
+    return build_report(demo, ReportOptions(period=(2023, 2024), lang="en"))
+
+
+@pytest.fixture(scope="module")
+def en_docx(demo):
+    return build_report(demo, ReportOptions(period=(2023, 2024), lang="en", format="docx", figures=False))
+
+
+@pytest.fixture(scope="module")
+def public_docx(demo):
+    return build_report(demo, ReportOptions(period=(2024, 2024), format="docx", public=True, figures=False,
+                                            sections=("summary", "incidence_tables", "top_sites", "mortality",
+                                                      "prevalence", "regions", "quality", "methods")))
+
+
+@pytest.fixture(scope="module")
+def public_pdf(demo):
+    return build_report(demo, ReportOptions(period=(2024, 2024), public=True,
+                                            sections=("incidence_tables", "top_sites", "methods")))
+
+
+@pytest.fixture(scope="module")
+def az_pdf(demo):
+    return build_report(demo, ReportOptions(period=(2024, 2024), lang="az", sections=("summary", "top_sites")))
+
+
+@pytest.fixture(scope="module")
+def ru_sheets(demo):
+    return build_factsheet(demo, ReportOptions(period=(2020, 2024), lang="ru"), sites=["C50"], regions=["AZE-1676"])
+
+
+def pdf_text(built) -> str:
+    return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(built.content)).pages)
+
+
+def flat(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+def docx_tables(built) -> list[list[list[str]]]:
+    doc = read_docx(io.BytesIO(built.content))
+    return [[[c.text for c in row.cells] for row in table.rows] for table in doc.tables]
+
+
+def docx_table(built, key: str) -> list[list[str]]:
+    """The Word table written from the model's table ``key`` (tables with the same header, such as
+    the CI5 tables of men and women, are told apart by their order)."""
+    from analytics.report.model import Table
+
+    block = built.document.tables()[key]
+    same = [b for b in built.document.blocks() if isinstance(b, Table) and b.header == block.header]
+    hits = [tab for tab in docx_tables(built) if tab and tab[0] == block.header]
+    assert len(hits) == len(same), (len(hits), len(same))
+    return hits[next(i for i, b in enumerate(same) if b is block)]
+
+
+# --- independent numbers (plain pandas on the records, then analytics.rates) -----------------------
+def rate_input(d, years, sexes, site=None, by=None):
+    r = d.records
+    r = r[r[S.INCLUDED].fillna(False).astype(bool) & r[S.YEAR].between(*years) & r[S.SEX].isin(sexes)]
+    if site is not None:
+        r = r[r[S.SITE_CI5] == site]
+    keys = ([by] if by else []) + [S.AGE_GROUP]
+    cases = r[r[S.AGE_GROUP].notna()].groupby(keys, observed=True).size().rename("count")
+    p = d.population
+    p = p[p[S.YEAR].between(*years) & p[S.SEX].isin([s for s in sexes if s in (1, 2)])]
+    pop = p.groupby(S.AGE_GROUP, observed=True)[S.POPULATION].sum().reset_index()
+    if by:      # every site over the same person-years (sites without a case in an age group: 0)
+        pop = pop.merge(pd.DataFrame({by: r[by].dropna().astype(str).unique()}), how="cross")
+    data = pop.merge(cases.reset_index().astype({S.AGE_GROUP: str} | ({by: str} if by else {})),
+                     on=keys, how="left").fillna({"count": 0})
+    unknown = r[r[S.AGE_GROUP].isna()]
+    if len(unknown):
+        u = (unknown.groupby(by, observed=True).size().rename("count").reset_index() if by
+             else pd.DataFrame({"count": [len(unknown)]}))
+        data = pd.concat([data, u.assign(**{S.AGE_GROUP: None, S.POPULATION: np.nan})], ignore_index=True)
+    return data
+
+
+def expected(d, years, sex):
+    data = rate_input(d, years, (sex,))
+    asr = rates.dsr(data, standard="world_segi1960", method="tiwari", conf=0.95).iloc[0]
+    risk = rates.cumulative_risk(data, age=S.AGE_GROUP, method="tiwari", conf=0.95).iloc[0]
+    return asr, risk
+
+
+def leading_site(d, years, sex):
+    """The site with the highest ASR for the sex and its number of cases, counted from the records."""
+    data = rate_input(d, years, (sex,), by=S.SITE_CI5)
+    by = rates.dsr(data, standard="world_segi1960", by=[S.SITE_CI5], method="tiwari")
+    by = by[~by[S.SITE_CI5].isin(tables.NOT_RANKED)].sort_values("value", ascending=False)
+    site = str(by[S.SITE_CI5].iloc[0])
+    r = d.records
+    n = int((r[S.INCLUDED].fillna(False).astype(bool) & r[S.YEAR].between(*years) & (r[S.SEX] == sex)
+             & (r[S.SITE_CI5] == site)).sum())
+    return site, n
+
+
+# --- structure ----------------------------------------------------------------------------------------
+def test_pdf_has_every_section_in_order_and_a_sensible_length(en_pdf):
+    reader = PdfReader(io.BytesIO(en_pdf.content))
+    assert 12 <= len(reader.pages) <= 40
+    text = flat(pdf_text(en_pdf))
+    places = [text.find(f"{n}. {t(f'report.section.{s}', 'en')}", text.find(t("report.stamp.title", "en")))
+              for n, s in enumerate(SECTIONS, start=1)]
+    assert all(p > 0 for p in places) and places == sorted(places), dict(zip(SECTIONS, places))
+    assert t("report.stamp.title", "en") in text and t("report.contents", "en") in text
+
+
+def test_pdf_charts_are_vector_and_fonts_embedded(en_pdf):
+    reader = PdfReader(io.BytesIO(en_pdf.content))
+    fonts, images = set(), 0
+
+    def walk(res):
+        nonlocal images
+        res = res.get_object() if res is not None else {}
+        for f in (res.get("/Font") or {}).values():
+            f = f.get_object()
+            desc = (f["/DescendantFonts"][0].get_object() if "/DescendantFonts" in f else f).get("/FontDescriptor")
+            fonts.add((str(f["/BaseFont"]), desc is not None and any(k in desc.get_object() for k in
+                                                                     ("/FontFile", "/FontFile2", "/FontFile3"))))
+        for x in (res.get("/XObject") or {}).values():
+            x = x.get_object()
+            images += x.get("/Subtype") == "/Image"
+            if "/Resources" in x:
+                walk(x["/Resources"])
+    for page in reader.pages:
+        walk(page.get("/Resources"))
+    assert fonts and all(embedded for _, embedded in fonts), fonts
+    assert {name.split("+")[-1] for name, _ in fonts} <= {"LiberationSans", "LiberationSans-Bold",
+                                                         "LiberationSans-Italic", "LiberationSans-BoldItalic"}
+    assert images == 0                     # every chart drawn as paths and text, no raster image
+    figures = en_pdf.document.figures()
+    assert len(figures) >= 6 and all(f.svg and f.svg.lstrip().startswith(b"<svg") for f in figures)
+    # a chart's own text is real text in the PDF: the top-10 chart's axis title
+    assert "Age-standardised rate (world standard) per 100,000" in flat(pdf_text(en_pdf))
+
+
+def test_title_page_and_properties_carry_the_reproducibility_stamp(en_pdf, en_docx, demo):
+    extract = next(f for f in demo.files if f.role == "extract")
+    assert extract.sha256 == report_data.sha256_of(report_data.ROOT / "data" / "demo" / "tumours.parquet")
+    first = flat(PdfReader(io.BytesIO(en_pdf.content)).pages[0].extract_text())
+    assert extract.sha256 in first.replace(" ", "") and "tumours.parquet" in first
+    reg = demo.registry
+    assert f"{reg.n_read:,} read, {reg.n_used:,} used, {reg.n_excluded:,} excluded" in first
+    assert report_data.software_version() in first and "period=2023-2024" in first
+    meta = PdfReader(io.BytesIO(en_pdf.content)).metadata
+    assert f"sha256:{extract.sha256}" in meta["/Keywords"] and extract.sha256 in meta["/Subject"]
+    props = read_docx(io.BytesIO(en_docx.content)).core_properties
+    assert extract.sha256 in props.comments and f"{reg.n_used} records used" in props.comments
+    assert props.title == t("report.title", "en", period="2023–2024") and props.language == "en"
+
+
+def test_docx_uses_word_styles_real_tables_and_repeated_headers(en_docx):
+    doc = read_docx(io.BytesIO(en_docx.content))
+    headings = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
+    for n, s in enumerate(SECTIONS, start=1):
+        assert f"{n}. {t(f'report.section.{s}', 'en')}" in headings
+    captions = [p.text for p in doc.paragraphs if p.style.name == "Caption"]
+    assert captions[0].startswith("Table 1. ") and any(c.startswith("Figure ") for c in captions)
+    assert len(doc.tables) >= 10
+    ci5 = next(tab for tab in doc.tables if tab.rows[0].cells[0].text == t("report.ci5.site", "en"))
+    assert ci5.rows[0]._tr.trPr.find(
+        "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}tblHeader") is not None
+    landscape = [s for s in doc.sections if s.page_width > s.page_height]
+    assert landscape                       # the CI5 tables are on landscape pages
+    # without charts the document says where each would be
+    assert sum(p.text == t("report.figures_off", "en") for p in doc.paragraphs) == len(en_docx.document.figures())
+
+
+# --- the numbers ------------------------------------------------------------------------------------
+def test_key_figures_equal_analytics_for_the_same_selection(en_pdf, en_docx, demo):
+    years = (2023, 2024)
+    table = docx_table(en_docx, "key_figures")
+    rows = {r[0]: r[1:] for r in table[1:]}
+    text = flat(pdf_text(en_pdf))
+    for col, sex in enumerate((1, 2)):
+        asr, risk = expected(demo, years, sex)
+        assert rows[t("report.kf.asr_long", "en", standard="world standard")][col] == format_number(asr["value"], "en", 1)
+        assert rows[t("report.kf.cum_risk_long", "en")][col] == presets.fmt(risk["cum_risk"], "percent", "en")
+        assert rows[t("report.kf.cases", "en")][col] == format_number(asr["count"], "en", 0)
+    asr_m, risk_m = expected(demo, years, 1)
+    asr_f, risk_f = expected(demo, years, 2)
+    assert (f"{format_number(asr_m['value'], 'en', 1)} {format_number(asr_f['value'], 'en', 1)}" in text)
+    assert (f"{presets.fmt(risk_m['cum_risk'], 'percent', 'en')} {presets.fmt(risk_f['cum_risk'], 'percent', 'en')}"
+            in text)
+
+
+def test_ci5_tables_print_the_leading_sites_cases_and_the_all_sites_asr(en_pdf, en_docx, demo):
+    years = (2023, 2024)
+    for sex in (1, 2):
+        site, n = leading_site(demo, years, sex)
+        block = en_docx.document.tables()[f"ci5_{sex}"]
+        table = docx_table(en_docx, f"ci5_{sex}")
+        row = next(r for r in table if r[0] == site_label(site, "en"))
+        assert row[1] == format_number(n, "en", 0)
+        total = next(r for r in table if r[0] == site_label("All sites", "en"))
+        data = rate_input(demo, years, (sex,))
+        ci5_asr = rates.dsr(data, standard="world_segi1960", method="normal", unknown_age="redistribute").iloc[0]
+        cum = rates.cumulative_risk(data, age=S.AGE_GROUP, max_age=74, unknown_age="redistribute").iloc[0]
+        assert total[block.header.index("ASR (W)")] == format_number(round(ci5_asr["value"], 2), "en", 1)
+        assert total[block.header.index(t("report.ci5.cum_risk", "en"))] == format_number(round(cum["cum_risk"], 2), "en", 2)
+        # the leading site leads the top-10 table too, with the same count
+        top = docx_table(en_docx, "top_sites")
+        first = next(r for r in top[1:] if r[0] == t(f"app.sex.{'male' if sex == 1 else 'female'}", "en") and r[1] == "1")
+        assert first[2:4] == [site_label(site, "en"), format_number(n, "en", 0)]
+        assert f"{site_label(site, 'en')} {format_number(n, 'en', 0)}" in flat(pdf_text(en_pdf))
+
+
+# --- public output ------------------------------------------------------------------------------------
+COUNT_HEADERS = ({t(k, "en") for k in ("report.ci5.all_ages", "report.ci5.unknown", "report.col.cases",
+                                        "report.col.records", "mortality.col.deaths")}
+                 | {a.replace("-", "–") for a in S.AGE_GROUPS}
+                 | {f"{t(f'common.{s}', 'en')}: {t(f'report.col.{c}', 'en')}" for s in ("male", "female")
+                    for c in ("deaths", "cases")}
+                 | {t(f"trends.dur.{d}", "en") for d in ("1", "3", "5", "all")})
+
+
+def test_public_docx_withholds_every_small_count(public_docx, demo):
+    sel = Selection(years=(2024, 2024))
+    raw = tables.ci5_table(demo.cube(S.SITE_CI5), sel, 1, standard="world_segi1960")
+    block = public_docx.document.tables()["ci5_1"]
+    printed = {r[0]: r for r in docx_table(public_docx, "ci5_1")[1:]}
+    small = 0
+    for _, r in raw.iterrows():
+        cells = printed[site_label(r["site"], "en")]
+        for age in S.AGE_GROUPS:
+            if 0 < r[age] < K:
+                assert cells[block.header.index(age.replace("-", "–"))] == f"<{K}"
+                small += 1
+    assert small > 50                       # the demo's one year has many small cells
+    # no withheld count stands alone in its row (which adds up to all ages) or in its column
+    # (which adds up to all sites): it could be worked out by subtraction
+    cols = [t("report.ci5.all_ages", "en"), t("report.ci5.unknown", "en")] + [a.replace("-", "–") for a in S.AGE_GROUPS]
+    idx = [block.header.index(c) for c in cols]
+    grid = np.array([[cells[i] in (f"<{K}", "x") for i in idx] for cells in printed.values()])
+    assert not (grid.sum(axis=1) == 1).any() and not (grid.sum(axis=0) == 1).any()
+    shown, columns = 0, 0
+    for table in docx_tables(public_docx):
+        for j, head in enumerate(table[0]):
+            if head not in COUNT_HEADERS:
+                continue
+            columns += 1
+            for row in table[1:]:
+                cell = row[j].replace(",", "")
+                shown += cell == f"<{K}"
+                assert not (SMALL.match(cell) and 0 < int(cell) < K), (head, row)
+    assert shown >= small and columns >= 40   # CI5, top sites, deaths, prevalence, regions, quality, records
+    methods = " ".join(p.text for p in read_docx(io.BytesIO(public_docx.content)).paragraphs)
+    assert t("report.methods.disclosure_on", "en", k=K, k_minus_1=K - 1, primary=f"<{K}", complementary="x") in methods
+
+
+def test_public_pdf_rows_carry_no_small_count(public_pdf, demo):
+    text = pdf_text(public_pdf)
+    raw = tables.ci5_table(demo.cube(S.SITE_CI5), Selection(years=(2024, 2024)), 2, standard="world_segi1960")
+    checked = 0
+    lines = text.splitlines()
+    for _, r in raw.iterrows():
+        name = site_label(r["site"], "en")
+        line = next((ln for ln in lines if ln.startswith(name + " ") and ln[len(name) + 1:len(name) + 2].isdigit()
+                     or ln.startswith(name + " <")), None)
+        if line is None:
+            continue
+        counts = line[len(name):].split()[:2 + len(S.AGE_GROUPS)]
+        assert not any(SMALL.match(c.replace(",", "")) and 0 < int(c.replace(",", "")) < K for c in counts), line
+        checked += any(c == f"<{K}" for c in counts)
+    assert checked > 10
+    assert t("report.methods.disclosure", "en") in text
+
+
+# --- languages and fonts --------------------------------------------------------------------------------
+def test_azerbaijani_text_survives_extraction(az_pdf):
+    text = pdf_text(az_pdf)
+    assert all(ch in text for ch in AZ_LETTERS), [ch for ch in AZ_LETTERS if ch not in text]
+    assert t("report.section.summary", "az") in text and "Süd vəzisi" in text
+    assert t("report.title", "az", period="2024") in flat(text)
+
+
+def test_russian_fact_sheets_one_page_each_with_cyrillic(ru_sheets, demo):
+    reader = PdfReader(io.BytesIO(ru_sheets.content))
+    assert len(reader.pages) == 2
+    first, second = (flat(p.extract_text()) for p in reader.pages)
+    assert t("report.fs.site_title", "ru", site=site_label("Breast", "ru"), period="2020–2024") in first
+    assert re.search(r"[\u0400-\u04FF]{5}", first) and "Ağstafa" in second
+    # the sheet's women's ASR is the rates engine's on the same selection
+    data = rate_input(demo, (2020, 2024), (2,), site="Breast")
+    asr = rates.dsr(data, standard="world_segi1960", method="tiwari").iloc[0]
+    assert format_number(asr["value"], "ru", 1) in first
+    # and its 5-year net survival is analytics.survival's on the site's patients (period approach)
+    from analytics import survival
+    from analytics.survival import registry
+
+    r = demo.records
+    r = r[(r[S.SITE_CI5] == "Breast").fillna(False) & (pd.to_numeric(r[S.YEAR], errors="coerce") <= 2024)]
+    surv, _ = registry.survival_data(r)
+    net = survival.net_survival(surv, demo.lifetable, times=(5,), approach="period", period=(2020, 2024))
+    five = net[net["time"] == 5].iloc[0]
+    printed = f"{format_number(100 * five['estimate'], 'ru', 1)} ({format_number(100 * five['lower'], 'ru', 1)}–"
+    assert printed in first, printed
+
+
+def test_site_and_region_names_resolve(demo):
+    from analytics.report.factsheet import resolve_region, resolve_site
+
+    assert resolve_site("C50", "ci5") == resolve_site("c50.9", "ci5") == resolve_site("breast", "ci5") == "Breast"
+    assert resolve_site("Süd vəzisi", "ci5") == "Breast"
+    level, code, districts = resolve_region(demo, "Absheron Economic Region")
+    assert level == S.PARENT and len(districts) > 1
+    with pytest.raises(ReportError, match="neither an ICD-10 code"):
+        resolve_site("C99x", "ci5")
+    with pytest.raises(ReportError, match="not a district"):
+        resolve_region(demo, "Atlantis")
+
+
+def test_cumulative_risk_of_ages_above_74_is_missing_not_an_error(demo):
+    data = demo.cube(S.SITE_CI5).select(Selection(years=(2024, 2024), ages=("75-79", "80-84", "85+")), (S.SEX,))
+    out = tables.cumulative_risk_table(data, (S.SEX,), method="tiwari", conf=0.95)
+    assert out[S.SEX].tolist() == [1, 2] and out["cum_risk"].isna().all()
+    younger = demo.cube(S.SITE_CI5).select(Selection(years=(2024, 2024), ages=("70-74", "75-79")), (S.SEX,))
+    assert tables.cumulative_risk_table(younger, (S.SEX,), method="tiwari", conf=0.95)["cum_risk"].gt(0).all()
+
+
+def test_period_outside_the_data_is_a_sentence(demo):
+    with pytest.raises(ReportError, match="outside the years"):
+        build_report(demo, ReportOptions(period=(2020, 2031), sections=("summary",), figures=False))
+    with pytest.raises(ValueError, match="unknown section"):
+        ReportOptions(period=(2020, 2024), sections=("summary", "gossip"))
+
+
+def test_without_a_browser_the_document_says_so(demo, monkeypatch):
+    monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
+    built = build_report(demo, ReportOptions(period=(2024, 2024), sections=("top_sites", "methods")))
+    text = flat(pdf_text(built))
+    sentence = flat(t("report.figures_unavailable", "en", reason=t("common.export_unavailable", "en")))
+    assert sentence in text
+    assert all(f.svg is None and f.missing for f in built.document.figures())
+
+
+# --- command line -----------------------------------------------------------------------------------------
+def test_cli_report_and_factsheet(tmp_path, capsys):
+    from analytics.__main__ import main
+
+    out = tmp_path / "r.docx"
+    assert main(["report", "--period", "2024", "--sections", "summary", "--no-figures", "--quiet",
+                 "--lang", "ru", "--out", str(out)]) == 0
+    doc = read_docx(str(out))
+    assert f"1. {t('report.section.summary', 'ru')}" in [p.text for p in doc.paragraphs]
+    sheet = tmp_path / "s.pdf"
+    assert main(["factsheet", "--site", "C50", "--sex", "2", "--period", "2022-2024", "--no-figures", "--quiet",
+                 "--out", str(sheet)]) == 0
+    assert len(PdfReader(str(sheet)).pages) == 1
+    assert "written" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["report", "--period", "2020-2031", "--out", "x.pdf", "--no-figures"], "outside the years"),
+    (["report", "--period", "twenty", "--out", "x.pdf"], "--period 'twenty'"),
+    (["report", "--period", "2024", "--out", "x.txt"], "name a .pdf or .docx file"),
+    (["report", "--period", "2024", "--out", "x.pdf", "--population", "p.csv"], "go with --data"),
+    (["report", "--period", "2024", "--out", "x.pdf", "--data", "nowhere.csv", "--population", "p.csv"], "not found"),
+    (["factsheet", "--period", "2024", "--out", "x.pdf", "--site", "C99x", "--no-figures"], "neither an ICD-10"),
+    (["report", "--period", "2024", "--out", "x.pdf", "--standard", "mars"], "standard 'mars' is not known"),
+])
+def test_cli_bad_input_gives_a_sentence_not_a_traceback(argv, message, tmp_path, capsys, monkeypatch):
+    from analytics.__main__ import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(argv + ["--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x.pdf").exists()

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import rate_inputs, rates, schema
+from analytics.intervals import check_choice
 from analytics.strata import require_columns
 
 TOTAL = "All sites"
@@ -33,6 +34,7 @@ def ci5_table(counts: pd.DataFrame, population: pd.DataFrame, *, site: str = sch
     groups, ``all_ages``, ``unknown_age``, ``crude_rate``, ``percent``, ``cum_rate_0_74``,
     ``cum_risk_0_74``, ``asr``, ``asr_se``. ``attrs`` record standard and conventions.
     """
+    check_choice("unknown_age rule", unknown_age, rates.UNKNOWN_AGE_RULES)
     if count is None or count not in counts.columns:
         counts = rate_inputs.count_cases(counts, [sex, site], age=age)
         count = "count"

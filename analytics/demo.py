@@ -35,6 +35,7 @@ _FILES = {
     "risk_factors": "risk_factors.csv",
     "canreg5": "canreg5_export.txt.gz",
     "errors": "deliberate_errors.csv",
+    "lifetable": "lifetable.csv",
     "readme": "README.md",
     "generator": "generate.py",
 }
@@ -111,6 +112,13 @@ def load_demo_regions() -> "gpd.GeoDataFrame":
     first, then ``parent_name_en``, ``iso_3166_2``, ``unit_type`` (district/city) and
     ``name_naturalearth`` (the label in the Natural Earth source)."""
     return _regions().copy()
+
+
+def load_demo_lifetable() -> pd.DataFrame:
+    """The demo's population life table for Azerbaijan, 2000-2025 (``year, sex, age, qx``; ages
+    0-100, 100 = 100 and over): a Brass relational logit model fitted to published life expectancy
+    (method and sources in data/PROVENANCE.md)."""
+    return pd.read_csv(_path("lifetable"))
 
 
 def load_demo_errors() -> pd.DataFrame:

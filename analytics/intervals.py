@@ -11,6 +11,13 @@ import numpy as np
 from scipy import special, stats
 
 
+def check_choice(what: str, value, allowed) -> None:
+    """Raise ValueError naming the allowed values unless ``value`` is one of them (every public
+    function validates its method arguments: an unknown method is an error, not a default)."""
+    if value not in allowed:
+        raise ValueError(f"unknown {what} {value!r}; choose one of {', '.join(map(repr, allowed))}")
+
+
 def z_value(conf: float) -> float:
     """Two-sided standard normal quantile z = Φ⁻¹(1 − (1 − conf)/2)."""
     _check_conf(conf)
@@ -89,6 +96,9 @@ def byar_poisson(count, conf: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     return lower, upper
 
 
+POISSON_METHODS = ("exact", "byar", "auto")
+
+
 def poisson_count_limits(count, conf: float = 0.95, method: str = "exact"):
     """Dispatch: ``"exact"``, ``"byar"`` or ``"auto"`` (exact below 10 events, Byar from 10, as PHE)."""
     if method == "exact":
@@ -101,7 +111,7 @@ def poisson_count_limits(count, conf: float = 0.95, method: str = "exact"):
         bl, bu = byar_poisson(o, conf)
         small = o < 10
         return np.where(small, el, bl), np.where(small, eu, bu)
-    raise ValueError(f"unknown Poisson limit method {method!r}: use 'exact', 'byar' or 'auto'")
+    check_choice("Poisson limit method", method, POISSON_METHODS)
 
 
 def wilson(x, n, conf: float = 0.95) -> tuple[np.ndarray, np.ndarray]:

@@ -36,7 +36,9 @@ def _group(code: int, lang: str) -> str:
 
 
 def _num(x: float, lang: str, decimals: int = 1) -> str:
-    return format_number(x, lang, decimals)
+    # negative numbers with a typographic minus, never "-0.0" (presets.signed_number)
+    from analytics.presets import signed_number
+    return signed_number(x, lang, decimals)
 
 
 def top_site_sentence(frame: pd.DataFrame, sex: int, *, lang: str = "en", standard: str | None = None,

@@ -37,8 +37,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from analytics import intervals as ci
 from analytics import rates, standards
 from analytics import schema as S
 
@@ -252,14 +252,12 @@ def _lost_adjustment(r: pd.DataFrame, t: pd.Timestamp, site: str) -> np.ndarray:
     return out
 
 
-def _tiwari(y, v, wm, conf):
-    """Tiwari et al. (2006) modified gamma limits of a weighted sum of Poisson counts with
-    value y, variance v and mean per-person weight wm."""
-    a = 1 - conf
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lo = np.where(y > 0, v / (2 * y) * stats.chi2.ppf(a / 2, 2 * y**2 / v), 0.0)
-        hi = ((v + wm**2) / (2 * (y + wm))) * stats.chi2.ppf(1 - a / 2, 2 * (y + wm) ** 2 / (v + wm**2))
-    return lo, hi
+def _tiwari(y, v, wbar, w2bar, conf):
+    """Tiwari, Clegg & Zou (2006, SMMR 15:547) modified gamma limits of a weighted sum of
+    Poisson counts with value y, variance v and per-stratum weights omega: the upper limit adds
+    the mean weight ``wbar`` to y and the mean *squared* weight ``w2bar`` to v (R dsrTest
+    ``wmtype="tcz"``), through the same helpers as ``rates.dsr(method="tiwari")``."""
+    return ci.gamma_lower(y, v, conf), ci.gamma_upper(y, v, wbar, w2bar, conf)
 
 
 def prevalence(
@@ -425,9 +423,12 @@ def _add_asr(out, cc, pop, by, pkeys, standard, conf, multiplier, top_age):
         return out
     num["wi"] = num["w"] / num.groupby(keys, dropna=False)["w"].transform("sum") / num["p"]
     num["y"] = num["wi"] * num["x"]
-    num["v"] = num["wi"] ** 2 * num["x"]
-    agg = num.groupby(keys, dropna=False).agg(y=("y", "sum"), v=("v", "sum"), wm=("wi", "mean")).reset_index()
-    lo, hi = _tiwari(agg["y"].to_numpy(), agg["v"].to_numpy(), agg["wm"].to_numpy(), conf)
+    num["wi2"] = num["wi"] ** 2
+    num["v"] = num["wi2"] * num["x"]
+    agg = num.groupby(keys, dropna=False).agg(y=("y", "sum"), v=("v", "sum"), wbar=("wi", "mean"),
+                                              w2bar=("wi2", "mean")).reset_index()
+    lo, hi = _tiwari(agg["y"].to_numpy(), agg["v"].to_numpy(), agg["wbar"].to_numpy(),
+                     agg["w2bar"].to_numpy(), conf)
     agg["asr"] = agg["y"] * multiplier
     agg["asr_lower"] = lo * multiplier
     agg["asr_upper"] = hi * multiplier

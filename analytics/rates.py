@@ -30,6 +30,8 @@ __all__ = [
 ]
 
 DSR_METHODS = ("tiwari", "fay_feuer", "dobson", "dobson_exact", "normal", "lognormal")
+RATIO_METHODS = ("tiwari", "fay_feuer")          # weights of the F interval of a rate ratio
+RATIO_CIS = ("f", "lognormal", "test_based")
 UNKNOWN_AGE_RULES = ("exclude", "redistribute")
 
 # Stable codes of the ``flag`` column (several joined with ";"). Labels in every language are the
@@ -47,6 +49,7 @@ FLAG_CODES = (
     "observed_missing",            # indirect standardisation: observed total missing
     "unreliable",                  # fewer than n cases: rate unreliable (analytics.disclosure)
     "suppressed",                  # count below k withheld (analytics.disclosure)
+    "not_applicable_sex",          # sex-specific site, other sex: no rate (analytics.sites.blank_other_sex)
 )
 
 
@@ -483,8 +486,8 @@ def cumulative_risk(data: pd.DataFrame, *, count: str = "count", population: str
     ``unknown_age``, ``cum_rate``, ``cum_rate_se``, ``cum_risk``, ``se``, ``lower``, ``upper``,
     ``flag``.
     """
-    if unknown_age not in UNKNOWN_AGE_RULES:
-        raise ValueError(f"unknown_age must be one of {UNKNOWN_AGE_RULES}, got {unknown_age!r}")
+    ci.check_choice("cumulative risk CI method", method, DSR_METHODS)
+    ci.check_choice("unknown_age rule", unknown_age, UNKNOWN_AGE_RULES)
     age_col = age if age is not None else age_start
     require_columns(data, [count, population, age_col] + as_list(by))
     axis = age_axis(data, age_col)
@@ -551,8 +554,8 @@ def isr(data: pd.DataFrame, *, count: str = "count", population: str = "populati
     count as 0 (as PHE). Columns: by..., ``observed``, ``expected``, ``value``, ``lower``,
     ``upper``, ``ci_method`` ("exact"/"byar" per group), ``flag``.
     """
-    if statistic not in ("ratio", "rate"):
-        raise ValueError("statistic must be 'ratio' or 'rate'")
+    ci.check_choice("ISR statistic", statistic, ("ratio", "rate"))
+    ci.check_choice("ISR limit method", method, ci.POISSON_METHODS)
     by = as_list(by)
     obs_col = observed if isinstance(observed, str) else None
     require_columns(data, [population, ref_count, ref_population] + by
@@ -640,8 +643,8 @@ def rate_ratio(data, other: pd.DataFrame | None = None, *, compare: str | None =
         compare, reference = "_cmp", "2"
     if compare is None:
         raise ValueError("rate_ratio needs `other` or a `compare` column and a `reference` level")
-    if ratio_ci not in ("f", "lognormal", "test_based"):
-        raise ValueError("ratio_ci must be 'f', 'lognormal' or 'test_based'")
+    ci.check_choice("rate ratio interval", ratio_ci, RATIO_CIS)
+    ci.check_choice("rate ratio weight method", method, RATIO_METHODS)
     by = as_list(by)
     require_columns(data, [compare])
     if reference not in set(data[compare].dropna().unique()):
@@ -742,17 +745,28 @@ def rate_ratio(data, other: pd.DataFrame | None = None, *, compare: str | None =
 
 
 def _binom_two_sided(k, n, p):
-    """Two-sided exact binomial p-value (sum of outcomes no more likely than k), vectorised."""
-    k = np.asarray(k, float)
-    n = np.asarray(n, float)
-    p = np.asarray(p, float)
-    nmax = int(np.nanmax(n)) if n.size and np.isfinite(np.nanmax(n)) else 0
-    if nmax > 20000:    # large counts: the doubled smaller tail is indistinguishable
-        return np.minimum(1.0, 2 * np.minimum(stats.binom.cdf(k, n, p), stats.binom.sf(k - 1, n, p)))
-    grid = np.arange(nmax + 1)[None, :]
-    pm = stats.binom.pmf(grid, n[:, None], p[:, None])
-    pk = stats.binom.pmf(k, n, p)[:, None]
-    return np.minimum(1.0, np.where(pm <= pk * (1 + 1e-7), pm, 0.0).sum(axis=1))
+    """Two-sided exact binomial p-value: the probability of the outcomes no more likely than k
+    (relative tolerance 1e-7), as R's ``binom.test``. The pmf falls monotonically away from the
+    mean, so the boundary of the other tail is found by a vectorised bisection (any n)."""
+    k, n, p = np.broadcast_arrays(*(np.asarray(a, float) for a in (k, n, p)))
+    d = stats.binom.pmf(k, n, p) * (1 + 1e-7)
+    m = n * p
+    below = k < m
+    # other tail: [ceil(m), n] when k < m (first index with pmf <= d), else [0, floor(m)] (last)
+    lo = np.where(below, np.ceil(m), 0.0)
+    hi = np.where(below, n + 1, np.floor(m) + 1)
+    with np.errstate(invalid="ignore"):
+        for _ in range(int(np.ceil(np.log2(np.nanmax(n, initial=1) + 2))) + 1):
+            mid = np.floor((lo + hi) / 2)
+            small = stats.binom.pmf(mid, n, p) <= d
+            go_left = np.where(below, small, ~small)
+            hi = np.where(go_left & (lo < hi), mid, hi)
+            lo = np.where(~go_left & (lo < hi), mid + 1, lo)
+        # below: lo = first index of the upper tail no more likely than k; else lo - 1 = last
+        other = np.where(below, stats.binom.sf(lo - 1, n, p), stats.binom.cdf(lo - 1, n, p))
+        own = np.where(below, stats.binom.cdf(k, n, p), stats.binom.sf(k - 1, n, p))
+    out = np.minimum(1.0, own + other)
+    return np.where(k == m, 1.0, np.where(np.isnan(k + n + p), np.nan, out))
 
 
 # --------------------------------------------------------------------------------------------
@@ -788,7 +802,7 @@ def funnel_limits(x, *, kind: str = "ratio", target: float = 1.0,
         denom = xa
         scale = multiplier
     else:
-        raise ValueError("kind must be 'ratio' or 'rate'")
+        ci.check_choice("funnel kind", kind, ("ratio", "rate"))
     out = pd.DataFrame({"x": xa})
     phi = tau2 = None
     if overdispersion:

@@ -14,6 +14,7 @@ D47 codes in "Other". Aggregates "All sites" (C00-C97 and the registrable D code
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import numpy as np
@@ -175,3 +176,51 @@ def in_group(icd10, label: str, scheme: str = "ci5_detailed") -> np.ndarray:
             mask &= ~s.astype(object).fillna("").astype(str).str.startswith("C44").to_numpy()
         return mask
     return (assign(s, scheme) == label).fillna(False).to_numpy(dtype=bool)
+
+
+# --------------------------------------------------------------------------------------------
+# sex-specific sites: no rate for the other sex
+OTHER_SEX_FLAG = "not_applicable_sex"
+# Columns that stay when a measure is blanked: counts and denominators are facts (0 cases),
+# not measures.
+_KEEP = ("count", "observed", "expected", "population", "person_years", "unknown_age", "n_lost", "n_unknown",
+         "all_ages", "cases", "year", "age_start")
+
+
+_AGE_LABEL = re.compile(r"^\d+(-\d+|\+)$")      # age-group count columns of a CI5 table ("0-4", "85+")
+
+
+@lru_cache(maxsize=1)
+def _site_sexes() -> dict[str, int]:
+    """Site label -> the only sex it occurs in (1 male, 2 female), over both schemes: prostate,
+    testis, penis, other male genital organs; cervix, corpus, uterus unspecified, ovary, vulva,
+    vagina, placenta, other female genital organs. Breast is not sex-specific (breast cancer in
+    men is a value of its own)."""
+    tab = pd.concat([_raw("ci5_detailed"), _raw("globocan")])
+    tab = tab[tab["sex"].isin(["male", "female"])]
+    return {lab: (1 if s == "male" else 2) for lab, s in zip(tab["label"], tab["sex"])}
+
+
+def blank_other_sex(frame: pd.DataFrame, *, site: str | None = None, sex: str = schema.SEX,
+                    flag: str = "flag") -> pd.DataFrame:
+    """A copy where the measures of a sex-specific site for the other sex (prostate in women,
+    cervix in men) are NaN, not 0.0, with the flag code ``not_applicable_sex`` appended to
+    ``flag`` (a sentence in every language through ``analytics.rates.flag_labels``). Counts and
+    denominators are kept. Rows of both sexes together, unknown sex, or other sites are
+    untouched; a frame without a site or sex column is returned as it is."""
+    site = site or next((c for c in ("site", schema.SITE_CI5, schema.SITE_GLOBOCAN) if c in frame.columns), None)
+    if site is None or sex not in frame.columns or frame.empty:
+        return frame
+    from analytics.i18n import sex_code
+    want = frame[site].astype(str).map(_site_sexes())
+    have = frame[sex].map(sex_code)
+    other = (want.notna() & have.isin([1, 2]) & (have != want)).to_numpy(dtype=bool)
+    if not other.any():
+        return frame
+    out = frame.copy()
+    cols = [c for c in out.columns if c not in _KEEP and c not in (site, sex, flag)
+            and not _AGE_LABEL.match(str(c)) and pd.api.types.is_float_dtype(out[c])]
+    out.loc[other, cols] = np.nan
+    old = out[flag].astype(str).where(out[flag].notna(), "") if flag in out.columns else pd.Series("", index=out.index)
+    out[flag] = np.where(other, np.where(old == "", OTHER_SEX_FLAG, old + ";" + OTHER_SEX_FLAG), old)
+    return out

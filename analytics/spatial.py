@@ -11,19 +11,20 @@ Methods (see docs/methods.md section 6):
   The local version (Marshall 1991 "local" estimator; esda ``Spatial_Empirical_Bayes``) takes m
   and A over each area and its contiguous neighbours.
 - Global Moran's I with permutation inference (Moran 1950; Cliff & Ord 1981) and, for rates, the
-  empirical Bayes index of Assuncao & Reis (1999, Stat Med 18:2147), both from PySAL esda.
-- Local Moran (LISA, Anselin 1995, Geogr Anal 27:93) with conditional permutation (esda).
+  empirical Bayes index of Assuncao & Reis (1999, Stat Med 18:2147), as PySAL esda and spdep.
+- Local Moran (LISA, Anselin 1995, Geogr Anal 27:93) with conditional permutation (esda's
+  conventions). Permutations use local generators (``np.random.default_rng(seed)``).
 
 Every function works on arrays aligned with the ids of a PySAL weights object; frames are indexed
 by the region code (``schema.REGION``).
 """
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import esda
 import geopandas as gpd
 import libpysal
 import numpy as np
@@ -31,10 +32,14 @@ import pandas as pd
 from scipy import sparse, stats
 
 from analytics import schema
+from analytics.glm import CountFit, fit_negbin
+from analytics.intervals import check_choice
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "contiguity_weights", "smooth_sir", "moran", "lisa", "regional_measures", "sir_limits",
-    "blank_suppressed", "aggregate_risk_factors", "read_reference_rates", "dissolve_regions", "MoranResult", "LISA_LABELS",
+    "blank_suppressed", "aggregate_risk_factors", "read_reference_rates", "dissolve_regions", "MoranResult", "LISA_LABELS", "assuncao_reis",
 ]
 
 LISA_LABELS = {1: "high-high", 2: "low-high", 3: "low-low", 4: "high-low"}   # PySAL quadrant codes
@@ -42,6 +47,14 @@ NOT_SIGNIFICANT = "not significant"
 
 
 # --------------------------------------------------------------------------- weights
+def _log_caught(caught, where: str) -> list[str]:
+    """Warnings raised inside a library call, passed to this module's logger (never dropped)."""
+    msgs = [f"{where}: {w.category.__name__}: {w.message}" for w in caught]
+    for m in msgs:
+        log.info(m)
+    return msgs
+
+
 def _projected(regions: gpd.GeoDataFrame) -> gpd.GeoSeries:
     geom = regions.geometry
     if geom.crs is not None and geom.crs.is_geographic:
@@ -64,6 +77,7 @@ def contiguity_weights(regions: gpd.GeoDataFrame, *, key: str = schema.REGION,
     well defined); ``connect_components=True`` links each smaller component to the main one by the
     closest pair of areas. What was added is listed in ``w.added_links`` (pairs of ids).
     """
+    check_choice("island rule", islands, ("nearest", "keep"))
     if key not in regions.columns:
         raise ValueError(f"The regions table has no column {key!r} (region code).")
     codes = regions[key].astype(str).tolist()
@@ -71,9 +85,10 @@ def contiguity_weights(regions: gpd.GeoDataFrame, *, key: str = schema.REGION,
         dup = pd.Series(codes)[pd.Series(codes).duplicated()].iloc[0]
         raise ValueError(f"Region code {dup!r} appears more than once in the regions table (column {key!r}).")
     g = regions.reset_index(drop=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         wq = libpysal.weights.Queen.from_dataframe(g, use_index=True, silence_warnings=True)
+    _log_caught(caught, "libpysal Queen")
     neigh = {codes[i]: [codes[j] for j in wq.neighbors[i]] for i in range(len(codes))}
     added: list[tuple[str, str]] = []
     geom = None
@@ -93,8 +108,6 @@ def contiguity_weights(regions: gpd.GeoDataFrame, *, key: str = schema.REGION,
                 j = int(np.argmin(d))
                 if codes[j] not in neigh[codes[i]]:
                     link(codes[i], codes[j])
-    elif islands not in ("nearest", "keep"):
-        raise ValueError("islands must be 'nearest' or 'keep'.")
     if connect_components:
         geom = _projected(g) if geom is None else geom
         while True:
@@ -172,23 +185,16 @@ def _posterior(o, e, m, a):
     return np.where(bad, np.nan, smoothed), np.where(bad, np.nan, p)
 
 
-def _nb_ml_prior(o: np.ndarray, e: np.ndarray) -> tuple[float, float]:
+def _nb_ml_prior(o: np.ndarray, e: np.ndarray) -> tuple[float, float, CountFit]:
     """Gamma prior (mean m, variance A) by negative binomial maximum likelihood: ``O ~ NB2`` with
     offset ``log E`` and an intercept only (Clayton & Kaldor 1987; SpatialEpi ``eBayes`` uses
-    ``MASS::glm.nb``). NB2 ``alpha`` is 1/shape of the prior, so ``A = alpha m^2``."""
-    import statsmodels.api as sm
+    ``MASS::glm.nb``), fitted by :func:`analytics.glm.fit_negbin`. NB2 size theta is the prior's
+    shape, so ``A = m^2 / theta``. Without overdispersion the estimate is on the boundary
+    theta = inf: ``m = sum O / sum E`` and ``A = 0`` (every area shrunk to m)."""
     ok = np.isfinite(o) & (e > 0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        mod = sm.NegativeBinomial(o[ok], np.ones((ok.sum(), 1)), offset=np.log(e[ok]), loglike_method="nb2")
-        res = mod.fit(disp=0, maxiter=200)
-        try:   # Newton polish: BFGS stops ~1e-5 short of the optimum
-            res = mod.fit(disp=0, method="newton", start_params=res.params, maxiter=100, tol=1e-12)
-        except (ValueError, np.linalg.LinAlgError):
-            pass
-    m = float(np.exp(res.params[0]))
-    alpha = max(float(res.params[-1]), 0.0)
-    return m, alpha * m * m
+    fit = fit_negbin(o[ok], np.ones((int(ok.sum()), 1)), np.log(e[ok]))
+    m = float(np.exp(fit.params[0]))
+    return m, m * m * fit.alpha, fit
 
 
 def smooth_sir(observed, expected, *, method: str = "global", w: libpysal.weights.W | None = None,
@@ -202,12 +208,12 @@ def smooth_sir(observed, expected, *, method: str = "global", w: libpysal.weight
     Series, else by ``w.id_order`` or position) with observed, expected, sir, smoothed, prob_gt_1
     (posterior probability that the relative risk exceeds 1), prior_mean, prior_var and shrinkage
     (the weight on the area's own SIR). ``estimator="ml"`` (global only) estimates the gamma prior
-    by negative binomial maximum likelihood instead of Marshall's moments.
+    by negative binomial maximum likelihood instead of Marshall's moments (prior variance 0, full
+    shrinkage, when the counts are not overdispersed). ``attrs`` record ``estimator``,
+    ``converged``, ``iterations`` and the fitting ``warnings``.
     """
-    if method not in ("global", "local"):
-        raise ValueError("method must be 'global' or 'local'.")
-    if estimator not in ("moments", "ml"):
-        raise ValueError("estimator must be 'moments' or 'ml'.")
+    check_choice("smoothing method", method, ("global", "local"))
+    check_choice("prior estimator", estimator, ("moments", "ml"))
     if estimator == "ml" and method != "global":
         raise ValueError("The maximum likelihood prior is global; use estimator='moments' for local smoothing.")
     if method == "local" and w is None:
@@ -232,8 +238,9 @@ def smooth_sir(observed, expected, *, method: str = "global", w: libpysal.weight
     with np.errstate(divide="ignore", invalid="ignore"):
         o2e = np.where(ok, oz * oz / np.where(ez > 0, ez, 1.0), 0.0)
     m_g, a_g = _eb_moments(oz.sum(), ez.sum(), o2e.sum(), ok.sum())
+    fit = None
     if estimator == "ml":
-        m_g, a_g = _nb_ml_prior(np.where(ok, o, np.nan), np.where(ok, e, 0.0))
+        m_g, a_g, fit = _nb_ml_prior(np.where(ok, o, np.nan), np.where(ok, e, 0.0))
     if method == "global":
         m, a = np.full(o.shape, m_g), np.full(o.shape, a_g)
     else:
@@ -253,9 +260,14 @@ def smooth_sir(observed, expected, *, method: str = "global", w: libpysal.weight
         index = pd.Index([str(i) for i in w.id_order], name=schema.REGION)
     else:
         index = pd.RangeIndex(len(o))
-    return pd.DataFrame({"observed": o, "expected": e, "sir": sir, "smoothed": smoothed,
-                         "prob_gt_1": p, "prior_mean": m, "prior_var": a,
-                         "shrinkage": np.where(ok, shrink, np.nan)}, index=index)
+    out = pd.DataFrame({"observed": o, "expected": e, "sir": sir, "smoothed": smoothed,
+                        "prob_gt_1": p, "prior_mean": m, "prior_var": a,
+                        "shrinkage": np.where(ok, shrink, np.nan)}, index=index)
+    out.attrs.update(estimator=estimator, method=method,
+                     converged=True if fit is None else bool(fit.converged),
+                     warnings=[] if fit is None else list(fit.warnings),
+                     iterations=0 if fit is None else int(fit.iterations))
+    return out
 
 
 # --------------------------------------------------------------------------- Moran
@@ -267,72 +279,157 @@ class MoranResult:
     expected: float
     p_value: float          # pseudo p-value from permutations, (extreme + 1)/(permutations + 1)
     z: float                # z-score of I against the permutation distribution
-    p_normal: float         # p-value under the normality assumption
+    p_normal: float         # two-sided p-value under the normality assumption
     permutations: int
     n: int
     method: str             # "Moran" or "EB Moran (Assuncao-Reis)"
+    variance_normal: float = np.nan        # Var(I) under normality (Cliff & Ord 1981)
+    variance_randomisation: float = np.nan  # Var(I) under randomisation (spdep moran.test default)
+    p_randomisation: float = np.nan         # two-sided p-value under randomisation
 
     def as_series(self) -> pd.Series:
         return pd.Series(self.__dict__)
 
 
-class _seeded:
-    """esda's global Moran permutes with numpy's global RNG; fix it for reproducible p-values
-    and restore the caller's state afterwards."""
+def _row_standardised(w: libpysal.weights.W) -> sparse.csr_matrix:
+    """Row-standardised copy of the weights as a sparse matrix (islands stay zero rows); the
+    caller's W is not touched (esda would set ``w.transform`` on a shared object)."""
+    m = sparse.csr_matrix(w.sparse, dtype=float)
+    rs = np.asarray(m.sum(axis=1)).ravel()
+    inv = np.divide(1.0, rs, out=np.zeros_like(rs), where=rs != 0)
+    return sparse.diags(inv) @ m
 
-    def __init__(self, seed):
-        self.seed = seed
 
-    def __enter__(self):
-        self.state = np.random.get_state()
-        np.random.seed(self.seed)
+def assuncao_reis(events, population) -> np.ndarray:
+    """Empirical Bayes standardised rates of Assuncao & Reis (1999, Stat Med 18:2147):
+    ``(r_i - b) / sqrt(a + b / n_i)`` with Marshall's global moments; ``a + b/n_i`` below 0 is
+    replaced by ``b / n_i`` (as the paper and esda ``assuncao_rate``; spdep ``EBImoran.mc`` first
+    sets a negative ``a`` to 0, docs/methods.md 9a)."""
+    e = np.asarray(events, dtype=float)
+    n = np.asarray(population, dtype=float)
+    r = e / n
+    b = e.sum() / n.sum()
+    s2 = np.sum(n * (r - b) ** 2) / n.sum()
+    a = s2 - b / n.mean()
+    v = a + b / n
+    v = np.where(v < 0, b / n, v)
+    return (r - b) / np.sqrt(v)
 
-    def __exit__(self, *exc):
-        np.random.set_state(self.state)
+
+def _moran_moments(z: np.ndarray, W: sparse.csr_matrix) -> dict:
+    """I, E(I) and its variances under normality and randomisation (Cliff & Ord 1981, ch. 2;
+    the formulas of spdep ``moran.test`` and esda ``Moran``)."""
+    n = z.size
+    s0 = float(W.sum())
+    sym = W + W.T
+    s1 = 0.5 * float(sym.multiply(sym).sum())
+    s2 = float(np.sum((np.asarray(W.sum(axis=1)).ravel() + np.asarray(W.sum(axis=0)).ravel()) ** 2))
+    z2 = float(z @ z)
+    i_stat = n / s0 * float(z @ (W @ z)) / z2
+    ei = -1.0 / (n - 1)
+    vn = (n * n * s1 - n * s2 + 3 * s0 * s0) / ((n - 1) * (n + 1) * s0 * s0) - ei * ei
+    k = (np.sum(z**4) / n) / (z2 / n) ** 2
+    num = (n * ((n * n - 3 * n + 3) * s1 - n * s2 + 3 * s0 * s0)
+           - k * ((n * n - n) * s1 - 2 * n * s2 + 6 * s0 * s0))
+    vr = num / ((n - 1) * (n - 2) * (n - 3) * s0 * s0) - ei * ei if n > 3 else np.nan
+    return dict(I=i_stat, EI=ei, VN=vn, VR=vr, s0=s0, z2=z2)
 
 
 def moran(values, w: libpysal.weights.W, *, population=None, permutations: int = 999,
           seed: int = 12345) -> MoranResult:
-    """Global Moran's I (esda.Moran, row-standardised weights, two-sided permutation test).
+    """Global Moran's I (Moran 1950; Cliff & Ord 1981) with row-standardised weights and a
+    two-sided permutation test.
 
     With ``population`` the values are event counts and the statistic is the empirical Bayes
-    index of Assuncao & Reis (1999): Moran's I of ``(r_i - m)/sqrt(A + m/N_i)`` (esda
-    ``Moran_Rate(adjusted=True)``), which removes the extra variance of rates in small areas.
+    index of Assuncao & Reis (1999): Moran's I of :func:`assuncao_reis` (esda
+    ``Moran_Rate(adjusted=True)``, spdep ``EBImoran.mc``), which removes the extra variance of
+    rates in small areas. Permutations draw from a local generator seeded with ``seed``
+    (numpy's global generator is never touched); the pseudo p-value is esda's,
+    ``(min(#{I* >= I}, #{I* < I}) + 1) / (permutations + 1)``.
     """
     y = _align(values, w, "values")
-    with warnings.catch_warnings(), _seeded(seed):
-        warnings.simplefilter("ignore")
-        if population is None:
-            mi = esda.Moran(y, w, transformation="r", permutations=permutations)
-            name = "Moran"
-        else:
-            b = _align(population, w, "population")
-            mi = esda.Moran_Rate(y, b, w, adjusted=True, transformation="r", permutations=permutations)
-            name = "EB Moran (Assuncao-Reis)"
-    return MoranResult(float(mi.I), float(mi.EI), float(getattr(mi, "p_sim", np.nan)),
-                       float(getattr(mi, "z_sim", np.nan)), float(mi.p_norm), permutations, int(w.n), name)
+    if population is None:
+        z, name = y, "Moran"
+    else:
+        z, name = assuncao_reis(y, _align(population, w, "population")), "EB Moran (Assuncao-Reis)"
+    z = z - z.mean()
+    W = _row_standardised(w)
+    mo = _moran_moments(z, W)
+    i_stat, ei = mo["I"], mo["EI"]
+    z_norm = (i_stat - ei) / np.sqrt(mo["VN"])
+    z_rand = (i_stat - ei) / np.sqrt(mo["VR"]) if mo["VR"] > 0 else np.nan
+    p_sim = z_sim = np.nan
+    if permutations:
+        rng = np.random.default_rng(seed)
+        zs = rng.permuted(np.broadcast_to(z, (permutations, z.size)), axis=1)
+        sim = z.size / mo["s0"] * np.einsum("ij,ij->i", zs, (W @ zs.T).T) / mo["z2"]
+        larger = int(np.sum(sim >= i_stat))
+        larger = min(larger, permutations - larger)
+        p_sim = (larger + 1.0) / (permutations + 1.0)
+        sd = sim.std()
+        z_sim = (i_stat - sim.mean()) / sd if sd > 0 else np.nan
+    return MoranResult(float(i_stat), float(ei), float(p_sim), float(z_sim),
+                       float(2 * stats.norm.sf(abs(z_norm))), int(permutations), int(w.n), name,
+                       float(mo["VN"]), float(mo["VR"]), float(2 * stats.norm.sf(abs(z_rand))))
+
+
+_LISA_CHUNK = 20_000_000   # elements of the (areas x permutations x neighbours) index block
+
+
+def _conditional_permutations(z: np.ndarray, W: sparse.csr_matrix, permutations: int,
+                              rng: np.random.Generator) -> np.ndarray:
+    """Spatial lags of area i under conditional permutation (Anselin 1995): i keeps its value,
+    its neighbours' values are drawn without replacement from the other n - 1 areas. One draw
+    of neighbour ranks per permutation is shared by all areas, as esda's ``crand``; vectorised
+    over areas in chunks. Returns (n, permutations)."""
+    n = z.size
+    card = np.diff(W.indptr)
+    kmax = int(card.max()) if n else 0
+    if kmax == 0:
+        return np.zeros((n, permutations))
+    ids = np.argsort(rng.random((permutations, n - 1)), axis=1)[:, :kmax]     # (P, K)
+    wpad = np.zeros((n, kmax))
+    rows = np.repeat(np.arange(n), card)
+    pos = np.arange(W.nnz) - np.repeat(W.indptr[:-1], card)
+    wpad[rows, pos] = W.data
+    out = np.empty((n, permutations))
+    step = max(1, _LISA_CHUNK // max(1, permutations * kmax))
+    for lo in range(0, n, step):            # chunks of areas, not a loop per area
+        i = np.arange(lo, min(n, lo + step))[:, None, None]
+        others = ids[None, :, :] + (ids[None, :, :] >= i)                      # skip area i itself
+        out[lo:lo + step] = np.einsum("ipk,ik->ip", z[others], wpad[lo:lo + step])
+    return out
 
 
 def lisa(values, w: libpysal.weights.W, *, population=None, permutations: int = 999, seed: int = 12345,
          alpha: float = 0.05, fdr: bool = False) -> pd.DataFrame:
-    """Local Moran (LISA) clusters, Anselin (1995), esda ``Moran_Local`` with conditional
-    permutation (one-sided pseudo p-values) and a fixed seed.
+    """Local Moran (LISA) clusters, Anselin (1995), with conditional permutation (one-sided
+    pseudo p-values, esda's ``Moran_Local`` convention) drawn from a local generator seeded
+    with ``seed`` (numpy's global generator is never touched).
 
-    ``cluster`` is "high-high", "low-low", "high-low", "low-high" where the pseudo p-value is below
-    ``alpha`` (below the Benjamini-Hochberg threshold when ``fdr=True``), else "not significant".
-    With ``population`` the EB-standardised rates of Assuncao & Reis are used (``Moran_Local_Rate``).
+    ``Ii = (n - 1) z_i sum_j w_ij z_j / sum z^2`` with row-standardised weights (GeoDa / esda;
+    spdep ``localmoran`` divides by n instead of n - 1). ``cluster`` is "high-high", "low-low",
+    "high-low", "low-high" where the pseudo p-value is below ``alpha`` (below the
+    Benjamini-Hochberg threshold when ``fdr=True``), else "not significant". With ``population``
+    the EB-standardised rates of Assuncao & Reis are used (esda ``Moran_Local_Rate``).
     """
     y = _align(values, w, "values")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if population is None:
-            ml = esda.Moran_Local(y, w, transformation="r", permutations=permutations, seed=seed,
-                                  keep_simulations=False)
-        else:
-            b = _align(population, w, "population")
-            ml = esda.Moran_Local_Rate(y, b, w, adjusted=True, transformation="r",
-                                       permutations=permutations, seed=seed, keep_simulations=False)
-    p = np.asarray(ml.p_sim, dtype=float)
+    if population is not None:
+        y = assuncao_reis(y, _align(population, w, "population"))
+    z = y - y.mean()
+    W = _row_standardised(w)
+    lag = W @ z
+    z2 = float(z @ z)
+    n = z.size
+    ii = (n - 1) * z * lag / z2
+    if permutations:
+        sim = (n - 1) * z[:, None] * _conditional_permutations(z, W, permutations, np.random.default_rng(seed)) / z2
+        larger = np.sum(sim >= ii[:, None], axis=1)
+        larger = np.minimum(larger, permutations - larger)
+        p = (larger + 1.0) / (permutations + 1.0)
+        p = np.where((np.diff(W.indptr) > 0) & np.isfinite(ii), p, np.nan)   # islands: no test
+    else:
+        p = np.full(n, np.nan)
     if fdr:
         srt = np.sort(p)
         passed = srt <= alpha * np.arange(1, len(p) + 1) / len(p)
@@ -340,8 +437,10 @@ def lisa(values, w: libpysal.weights.W, *, population=None, permutations: int = 
         sig = p <= cut
     else:
         sig = p < alpha
-    quad = pd.Series(np.asarray(ml.q)).map(LISA_LABELS).to_numpy()
-    return pd.DataFrame({"Ii": np.asarray(ml.Is, dtype=float), "quadrant": quad, "p_value": p,
+    zp, lp = z > 0, lag > 0
+    q = np.where(zp & lp, 1, np.where(~zp & lp, 2, np.where(~zp & ~lp, 3, 4)))
+    quad = pd.Series(q).map(LISA_LABELS).to_numpy()
+    return pd.DataFrame({"Ii": ii, "quadrant": quad, "p_value": p,
                          "cluster": np.where(sig, quad, NOT_SIGNIFICANT)},
                         index=pd.Index([str(i) for i in w.id_order], name=schema.REGION))
 
@@ -413,6 +512,8 @@ def regional_measures(counts: pd.DataFrame, population: pd.DataFrame, *, referen
     flag ("suppressed" when 0 < cases < ``suppress_below``, "unreliable" when cases <
     ``unreliable_below``, else "") and reason (a sentence for the hover).
     """
+    from analytics.rates import DSR_METHODS
+    check_choice("ASR CI method", ci_method, DSR_METHODS)
     by = list(by)
     for name, frame, need in (("counts", counts, [region, age, count]),
                               ("population", population, [region, age, schema.POPULATION])):

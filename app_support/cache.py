@@ -23,7 +23,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics import cube as cubes
-from analytics import disclosure, mortality, rates
+from analytics import disclosure, mortality, rates, sites
 from analytics import schema as S
 from app_support.filters import PUBLIC_K, Filters
 from app_support.state import Dataset
@@ -148,12 +148,31 @@ def suppress(table: pd.DataFrame) -> pd.DataFrame:
     return disclosure.suppress(table, k=PUBLIC_K)
 
 
+def blank_other_sex(res: pd.DataFrame, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
+    """Measures of a sex-specific site for the other sex blanked with their reason
+    (``analytics.sites.blank_other_sex``), also when the site or the sex comes from the sidebar
+    rather than a column (prostate chosen with "women": no ASR, not 0.0)."""
+    added = {}
+    if SITE not in by:
+        added[SITE] = f.site
+    if S.SEX not in by:
+        one = set(sexes or f.sex_codes) & {S.MALE, S.FEMALE}
+        if len(one) != 1 or S.UNKNOWN_SEX in set(sexes or f.sex_codes):
+            return res
+        added[S.SEX] = one.pop()
+    if not added:
+        return sites.blank_other_sex(res)
+    out = sites.blank_other_sex(res.assign(**added))
+    return out.drop(columns=list(added)) if out is not res else res
+
+
 @by_dataset(max_entries=256)
 def _dsr(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
     data = _rate_input(ds, f, by, False, sexes)
     if data.empty:
         return pd.DataFrame(columns=list(by) + DSR_COLUMNS)
     res = rates.dsr(data, standard=f.std, by=list(by) or None, method=f.ci, conf=f.level)
+    res = blank_other_sex(res, f, by, sexes)      # prostate in women: no rate (NaN with its reason), not 0.0
     return suppress(res) if f.public else res
 
 
@@ -166,7 +185,8 @@ def dsr(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes: tuple[int, 
 def _cumrisk(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
     data = _rate_input(ds, f, by, False, sexes)
     method = f.ci if f.ci in ("tiwari", "fay_feuer") else "tiwari"
-    return rates.cumulative_risk(data, by=list(by) or None, age=S.AGE_GROUP, method=method, conf=f.level)
+    return blank_other_sex(rates.cumulative_risk(data, by=list(by) or None, age=S.AGE_GROUP, method=method,
+                                                 conf=f.level), f, by, sexes)
 
 
 def cumulative_risk(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=None) -> pd.DataFrame:
@@ -180,7 +200,7 @@ def cumulative_risk(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=
 @by_dataset(max_entries=64)
 def _age_specific(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
     data = _rate_input(ds, f, by, False, sexes)
-    out = rates.age_specific(data, by=list(by) or None, conf=f.level)
+    out = blank_other_sex(rates.age_specific(data, by=list(by) or None, conf=f.level), f, by, sexes)
     return suppress(out) if f.public else out
 
 
@@ -197,8 +217,8 @@ def ci5_table(ds: Dataset, f: Filters, sex: int) -> pd.DataFrame:
     pop = _rate_input(ds, f, (S.SEX,), True, (sex,))
     pop = pop[pop[S.AGE_GROUP].notna()][[S.SEX, S.AGE_GROUP, S.POPULATION]]
     c44 = cube(ds, f.site_column, measure=f.measure).c44_sites
-    out = rates.ci5_table(counts, pop, site=SITE, standard=f.std,
-                          total_excludes=tuple(c44) if f.site == cubes.ALL_BUT_C44 else ())
+    out = sites.blank_other_sex(rates.ci5_table(counts, pop, site=SITE, standard=f.std,
+                                                total_excludes=tuple(c44) if f.site == cubes.ALL_BUT_C44 else ()))
     if not f.public:
         return out
     out = suppress(out.rename(columns={"all_ages": "count"})).rename(columns={"count": "all_ages"})
@@ -388,6 +408,7 @@ def prevalence(ds: Dataset, regions: tuple | None, site_col: str, year: int, cou
         pop = pop[pop[S.REGION].astype(str).isin(regions)]
     out = compute(rec, pop, index_date=f"{year}-12-31", by=[site_col, S.SEX], counting=counting,
                   adjust_lost=adjust, standard=std, conf=conf, ages=list(ages) if ages else None)
+    out = sites.blank_other_sex(out, site=site_col)
     out.attrs = dict(out.attrs)
     return out
 
@@ -424,3 +445,165 @@ def nordpred(ds: Dataset, yearly: pd.DataFrame, future: pd.DataFrame, last_year:
         out.append(res.projection.assign(sex=sex))
         notes.append((sex, res.periods_used, res.drift_used, res.recent))
     return pd.concat(out, ignore_index=True), notes
+
+
+# --- survival (analytics.survival) ----------------------------------------------------------
+SURVIVAL_TIMES = (1, 3, 5, 10)
+SURVIVAL_GROUPS = ("none", "sex", "age", "period", "region")
+CHILD_GROUP = "0-14"
+
+
+def _survival_selection(ds: Dataset, f: Filters, approach: str, all_sites: bool) -> pd.DataFrame:
+    """Records of the sidebar's selection for survival (not cached: records never are). The period
+    is the diagnosis years (cohort, complete) or the follow-up window (period approach)."""
+    r = ds.records
+    m = pd.Series(True, index=r.index)
+    year = pd.to_numeric(r[S.YEAR], errors="coerce")
+    m &= (year <= f.y1).fillna(False) if approach == "period" else year.between(f.y0, f.y1).fillna(False)
+    if f.sex != "both":
+        m &= r[S.SEX].isin(f.sex_codes).fillna(False)
+    codes = f.region_codes(ds.regions)
+    if codes is not None:
+        m &= r[S.REGION].astype(str).isin(codes)
+    if not all_sites:
+        if f.site == cubes.ALL_BUT_C44:
+            m &= ~r[S.ICD10].astype(str).str.startswith("C44")
+        elif f.site != cubes.ALL_SITES:
+            m &= (r[f.site_column] == f.site).fillna(False)
+    age = pd.to_numeric(r[S.AGE], errors="coerce")
+    top = np.inf if f.a1 >= 85 else f.a1 + 5
+    m &= (age >= f.a0).fillna(True) & (age < top).fillna(True)     # unknown age: its own exclusion line
+    return r.loc[m]
+
+
+def survival_filters(f: Filters, *, all_sites: bool = False) -> Filters:
+    """The filters survival results depend on: language, theme, standard population and rate CI
+    method do not change them (nor the site, for the by-site table), so they are neutralised in
+    the cache key and a change of language reuses the computed curves."""
+    return dataclasses.replace(f, lang="en", theme="light", std="", ci="",
+                               site=cubes.ALL_SITES if all_sites else f.site)
+
+
+def _survival_groups(data: pd.DataFrame, group: str, parents: dict) -> pd.Series | None:
+    from analytics.survival import icss_age_group
+
+    if group == "sex":
+        return data["sex"].astype(int)
+    if group == "age":
+        g = icss_age_group(data["age"]).astype(object)
+        return pd.Series(np.where(data["age"].to_numpy() < 15, CHILD_GROUP, g), index=data.index).astype(str)
+    if group == "period":
+        y = np.floor(data["year"]).astype(int)
+        start = y - (y - y.min()) % 5
+        labels = {a: f"{a}\u2013{min(a + 4, int(y.max()))}" for a in np.unique(start)}   # one per 5-year period
+        return pd.Series(start.to_numpy(), index=data.index).map(labels)
+    if group == "region":
+        return data[S.REGION].astype(str).map(parents).fillna("")
+    return None
+
+
+def survival_curves(ds: Dataset, f: Filters, group: str, method: str, approach: str, observed: bool,
+                    first_primary_only: bool) -> dict:
+    """Cached :func:`_survival_curves` keyed on the filters that matter (:func:`survival_filters`)."""
+    return _survival_curves(ds, survival_filters(f), group, method, approach, observed, first_primary_only)
+
+
+def survival_by_site(ds: Dataset, f: Filters, method: str, approach: str, first_primary_only: bool) -> pd.DataFrame:
+    """Cached :func:`_survival_by_site` keyed on the filters that matter (every site)."""
+    return _survival_by_site(ds, survival_filters(f, all_sites=True), method, approach, first_primary_only)
+
+
+@by_dataset(max_entries=32)
+def _survival_curves(ds: Dataset, f: Filters, group: str, method: str, approach: str, observed: bool,
+                     first_primary_only: bool) -> dict:
+    """Curves of the selection by ``group`` (none, sex, age, period, region), with follow-up
+    completeness per group and the reconciliation of exclusions. Aggregates only."""
+    from analytics import survival
+    from analytics.survival import registry
+
+    rec = _survival_selection(ds, f, approach, all_sites=False)
+    data, recon = registry.survival_data(rec, first_primary_only=first_primary_only)
+    close = _closing_day(ds)
+    period = (f.y0, f.y1)
+    out = {"reconciliation": recon, "closing_day": close, "curves": pd.DataFrame(), "observed": pd.DataFrame(),
+           "completeness": pd.DataFrame(), "at": pd.DataFrame(), "n": len(data)}
+    if data.empty:
+        return out
+    g = _survival_groups(data, group, _parents(ds))
+    by = ["group"] if g is not None else []
+    if g is not None:
+        data = data.assign(group=g.to_numpy())
+    kw = dict(by=by or None, approach=approach, period=period, conf=f.level)
+    lt = ds.lifetable if method != "observed" else None
+    res = survival.survival_curve(data, lt, method=method, max_years=max(SURVIVAL_TIMES), **kw)
+    out["curves"] = _labelled(res)
+    out["at"] = res.at(SURVIVAL_TIMES)
+    if observed and method != "observed":
+        out["observed"] = _labelled(survival.survival_curve(data, None, method="observed",
+                                                            max_years=max(SURVIVAL_TIMES), **kw))
+    comp_data = data if approach != "period" else data[np.floor(data["year"]) <= f.y1]
+    out["completeness"] = registry.completeness(comp_data, closing_day=close, by=by)
+    if f.public:       # public output: no curve of fewer than k patients
+        sizes = out["completeness"]
+        hide = set(sizes.loc[sizes["n"] < PUBLIC_K, "group"]) if by else set()
+        for k in ("curves", "observed", "at"):
+            frame = out[k]
+            if by and len(frame):
+                out[k] = frame[~frame["group"].isin(hide)]
+            elif not by and len(data) < PUBLIC_K:
+                out[k] = frame.iloc[0:0]
+    return out
+
+
+def _labelled(res) -> pd.DataFrame:
+    c = res.curve
+    if res.by:
+        c = c.merge(res.strata.reset_index(names="stratum"), on="stratum", how="left")
+    return c
+
+
+def _closing_day(ds: Dataset) -> int:
+    """The registry's closing date: the latest date of last contact or death."""
+    last = pd.to_datetime(ds.records[S.LAST_CONTACT], errors="coerce").max()
+    return int(np.datetime64(last.date(), "D").astype(np.int64)) if pd.notna(last) else 0
+
+
+@by_dataset(max_entries=32)
+def _survival_by_site(ds: Dataset, f: Filters, method: str, approach: str, first_primary_only: bool) -> pd.DataFrame:
+    """Survival at 1, 3, 5 and 10 years by site of the selection (sex, region, period, ages), with the
+    ICSS age-standardised value of each site (its own standard, Corazziari et al. 2004) and all sites."""
+    from analytics import survival
+    from analytics.survival import registry, standardise
+
+    rec = _survival_selection(ds, f, approach, all_sites=True)
+    data, _ = registry.survival_data(rec, first_primary_only=first_primary_only)
+    site = f.site_column
+    cols = ["site", "time", "estimate", "lower", "upper", "n_risk", "events", "std_estimate", "std_lower",
+            "std_upper", "standard", "n"]
+    if data.empty:
+        return pd.DataFrame(columns=cols)
+    counts = data[site].value_counts()
+    data = data[data[site].isin(counts[counts >= PUBLIC_K].index)] if f.public else data
+    lt = ds.lifetable if method != "observed" else None
+    kw = dict(times=SURVIVAL_TIMES, method=method, approach=approach, period=(f.y0, f.y1), conf=f.level)
+    crude = survival.net_survival(data, lt, by=[site], **kw).rename(columns={site: "site"})
+    every = survival.net_survival(data, lt, **kw).assign(site=cubes.ALL_SITES)
+    adults = data[(data["age"] >= 15) & (data["age"] < 100)]
+    adults = adults.assign(**{standardise.ICSS_COLUMN: standardise.icss_age_group(adults["age"])})
+    spec = survival.net_survival(adults, lt, by=[site, standardise.ICSS_COLUMN], **kw)
+    std_parts = []
+    for name in standardise.ICSS_WEIGHTS:
+        part = spec[spec[site].map(standardise.icss_standard) == name]
+        if len(part):
+            std_parts.append(standardise.standardise(part, name, by=[site], age=standardise.ICSS_COLUMN, conf=f.level)
+                             .assign(standard=name))
+    spec_all = survival.net_survival(adults, lt, by=[standardise.ICSS_COLUMN], **kw)
+    std_parts.append(standardise.standardise(spec_all, "ICSS1", age=standardise.ICSS_COLUMN, conf=f.level)
+                     .assign(standard="ICSS1", **{site: cubes.ALL_SITES}))
+    std = pd.concat(std_parts, ignore_index=True).rename(columns={site: "site", "estimate": "std_estimate",
+                                                                  "lower": "std_lower", "upper": "std_upper"})
+    out = pd.concat([every, crude], ignore_index=True).merge(
+        std[["site", "time", "std_estimate", "std_lower", "std_upper", "standard"]], on=["site", "time"], how="left")
+    n = data[site].value_counts()
+    out["n"] = out["site"].map(n).fillna(len(data)).astype(int)
+    return out[cols]

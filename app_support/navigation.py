@@ -32,6 +32,7 @@ PAGES = [
     ("projections", ":material/timeline:"),
     ("maps", ":material/map:"),
     ("risk_factors", ":material/query_stats:"),
+    ("survival", ":material/monitor_heart:"),
 ]
 _run = threading.local()   # per script thread: is this run inside run()?
 

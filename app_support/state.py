@@ -23,6 +23,8 @@ class Dataset:
     label: str                     # shown in provenance footers
     geo: object = None             # GeoDataFrame of the regions when available
     risk_factors: pd.DataFrame | None = None
+    lifetable: pd.DataFrame | None = None      # population life table for net survival (year, sex, age, qx)
+    lifetable_label: str = ""
 
     @property
     def records(self) -> pd.DataFrame:
@@ -77,7 +79,8 @@ def demo_dataset() -> Dataset:
     from analytics import demo
 
     reg, geo, rf = _demo_from_disk(_demo_stamp(), analytics.__version__)
-    return Dataset("demo", reg, _region_table(geo), getattr(demo, "DEMO_NAME", "Demo"), geo, rf)
+    return Dataset("demo", reg, _region_table(geo), getattr(demo, "DEMO_NAME", "Demo"), geo, rf,
+                   demo.load_demo_lifetable(), "demo")
 
 
 def upload_token(*parts: bytes) -> str:
@@ -86,6 +89,24 @@ def upload_token(*parts: bytes) -> str:
         h.update(p or b"")
         h.update(b"\0")
     return "upload:" + h.hexdigest()[:16]
+
+
+LIFETABLE_KEY = "_lifetable"     # session: (file name, bytes, checked frame) of an uploaded life table
+
+
+def with_lifetable(ds: Dataset) -> Dataset:
+    """``ds`` with the session's uploaded life table, if any: a new dataset whose token includes the
+    life table's bytes (so no cached survival result of another table is served); else ``ds`` with
+    its own table (the demo's) or, for an upload without one, the demo's table (the page says so)."""
+    up = st.session_state.get(LIFETABLE_KEY)
+    if up is not None:
+        name, raw, frame = up
+        return dataclasses.replace(ds, token=upload_token(ds.token.encode(), raw), lifetable=frame,
+                                   lifetable_label=name)
+    if ds.lifetable is not None:
+        return ds
+    demo = demo_dataset()
+    return dataclasses.replace(ds, lifetable=demo.lifetable, lifetable_label="demo_fallback")
 
 
 def set_upload(ds: Dataset | None) -> None:

@@ -72,6 +72,11 @@ def localise(table: pd.DataFrame, lang: str, site_name: Callable[[str], str] | N
         out["status"] = out["status"].astype(str).map(lambda s: t(keys[s], lang))
     if "flag" in out:
         out["flag"] = _flag_texts(table, lang).to_numpy()
+    from analytics.presets import fmt_p
+
+    for col in [c for c in out.columns if str(c) == "p_value" or str(c).endswith("_p")]:
+        # on screen "< 0.001", never "0.000" (the downloads keep the number)
+        out[col] = [fmt_p(v, lang, prefix=False) for v in pd.to_numeric(out[col], errors="coerce")]
     if "indicator" in out:
         out["indicator"] = out["indicator"].astype(str).map(lambda i: t(f"charts.indicator_{i}", lang)
                                                             if i in INDICATORS else i)

@@ -65,6 +65,37 @@ for key, formula, ref in MORTALITY:
         st.latex(formula)
         st.caption(f.t("app.methods.reference", ref=ref))
 
+# Survival (analytics.survival): formulas here, descriptions in the survival catalogue.
+SURVIVAL_METHODS = [
+    ("km", r"\hat S(t) = \prod_{t_j \le t}\Big(1 - \frac{d_j}{n_j}\Big),\quad "
+           r"\widehat{\operatorname{se}}^2 = \sum_{t_j \le t} \frac{d_j}{n_j (n_j - d_j)},\quad "
+           r"\hat S\, e^{\pm z\, \widehat{\operatorname{se}}}",
+     "Kaplan & Meier 1958, J Am Stat Assoc 53:457; Greenwood 1926"),
+    ("actuarial", r"n'_k = n_k - \tfrac{c_k}{2} + \tfrac{e_k}{2},\quad \hat S = \prod_k \Big(1 - \frac{d_k}{n'_k}\Big)",
+     "Cutler & Ederer 1958, J Chronic Dis 8:699"),
+    ("ederer2", r"\hat S_R(t) = \prod_{t_j \le t}\Big(1 - \frac{d_j - \sum_{i \in R_j} \int_{t_{j-1}}^{t_j}"
+                r" \lambda_{P,i}(u)\,du}{n_j}\Big),\quad \widehat{\operatorname{se}}^2 = \sum \frac{d_j}{n_j^2}",
+     "Ederer & Heise 1959; relsurv rs.surv (Pohar Perme, Stare & Estève 2012)"),
+    ("pohar_perme", r"\hat S_N(t) = \prod_{t_j \le t}\Big(1 - \frac{\sum_i dN_i(t_j)/S_{P,i}(t_j)}"
+                    r"{\sum_i Y_i(t_j)/S_{P,i}(t_j)} + \int_{t_{j-1}}^{t_j} \frac{\sum_i Y_i \lambda_{P,i}/S_{P,i}}"
+                    r"{\sum_i Y_i/S_{P,i}}\,du\Big),\quad \lambda_P = \frac{-\ln(1 - q_x)}{365.241}",
+     "Pohar Perme, Stare & Estève 2012, Biometrics 68:113; relsurv 2.2-9 rs.surv"),
+    ("approaches", r"\text{period: entry} = \max(0,\ \text{window start} - \text{diagnosis}),\ "
+                   r"\text{exit} = \min(\text{time},\ \text{window end} - \text{diagnosis})",
+     "Brenner & Gefeller 1996, Cancer 78:2004"),
+    ("icss", r"\hat S_{\text{std}} = \sum_k w_k \hat S_k,\quad \operatorname{Var} = \sum_k w_k^2 \hat S_k^2\, "
+             r"\widehat{\operatorname{se}}_k^2",
+     "Corazziari, Quinn & Capocaccia 2004, Eur J Cancer 40:2307"),
+    ("followup", r"C = \frac{\sum_i \text{observed follow-up}_i}{\sum_i \text{potential follow-up}_i}",
+     "Clark, Altman & De Stavola 2002, Lancet 359:1309; Allemani et al. 2018 (CONCORD-3)"),
+]
+st.subheader(f.t("survival.methods.title"))
+for key, formula, ref in SURVIVAL_METHODS:
+    with st.expander(f.t(f"survival.methods.{key}"), expanded=False):
+        st.markdown(f.t(f"survival.methods.{key}_text"))
+        st.latex(formula)
+        st.caption(f.t("app.methods.reference", ref=ref))
+
 st.subheader(f.t("app.methods.selection"))
 st.markdown(f.t("app.methods.selection_text", standard=f.std, ci=f.t(f"app.ci.{f.ci}"), conf=f.conf,
                 period=f.period_label()))

@@ -1,7 +1,7 @@
 """Overview: headline numbers, top sites (men left, women right), case mix, population pyramid."""
 import streamlit as st
 
-from analytics import narrative
+from analytics import narrative, presets
 from analytics import schema as S
 from analytics.charts import incidence as charts
 from analytics.charts import mortality as mcharts
@@ -29,7 +29,9 @@ widgets.metric_row([
     (f.tm("app.metric.crude"), widgets.fmt(row["crude_rate"], f.lang), f.t("app.metric.per100k")),
     (f.tm("app.metric.asr"), widgets.fmt(row["value"], f.lang),
      f.t("app.metric.ci", lower=widgets.fmt(row["lower"], f.lang), upper=widgets.fmt(row["upper"], f.lang), conf=f.conf)),
-    (f.tm("app.metric.cumrisk"), widgets.fmt(cum["cum_risk"].iloc[0], f.lang, 2) + " %", f.tm("app.metric.cumrisk_help")),
+    # the same decimals as the sentence below (one policy: analytics.presets), never "0.19 %" beside "0.2%"
+    (f.tm("app.metric.cumrisk"), presets.fmt(cum["cum_risk"].iloc[0], "percent", f.lang) + " %",
+     f.tm("app.metric.cumrisk_help")),
 ])
 if len(ranked):  # a site name is too long for a metric tile
     st.markdown(f"**{f.tm('app.metric.leading')}:** {f.site_name(ranked['site'].iloc[0])} "

@@ -1,5 +1,6 @@
 """Risk factors beside cancer: two linked maps, a bivariate map, SIR against the risk factor and
-an ecological Poisson / negative binomial regression with its caution. District or economic-region
+an ecological regression (negative binomial when the Poisson fit is overdispersed, with the test
+that decided shown) with its caution. District or economic-region
 level (risk factors aggregated as population-weighted means of the districts)."""
 import dataclasses
 
@@ -11,7 +12,8 @@ from analytics import narrative
 from analytics import schema as S
 from analytics import spatial
 from analytics.charts import maps as mc
-from analytics.ecological import ecological_regression
+from analytics.ecological import FAMILIES, choice_sentence, ecological_regression, export_table
+from analytics.presets import fmt_p
 from app_support import cache, filters, widgets
 
 f = filters.sidebar_filters()
@@ -144,8 +146,9 @@ with c1:
     chosen = st.multiselect(f.t("maps.rf_factors"), factors, default=stored, format_func=flabel, key="p_rf_set")
     st.query_params["rf_set"] = ",".join(chosen)
 with c2:
-    family = filters.page_control("rf_family", "poisson", ["poisson", "negbin"], lambda **kw: st.radio(
-        f.t("maps.rf_family"), format_func=lambda v: f.t(f"maps.rf_{v}"), **kw))
+    # default "auto": negative binomial when the Poisson fit is overdispersed (analytics.ecological)
+    family = filters.page_control("rf_family", "auto", list(FAMILIES), lambda **kw: st.radio(
+        f.t("maps.rf_family"), format_func=lambda v: f.t(f"models.family.{v}"), **kw))
 with c3:
     per = filters.page_control("rf_per", "sd", ["sd", "unit"], lambda **kw: st.radio(
         f.t("maps.rf_per"), format_func=lambda v: f.t(f"maps.rf_per_{v}"), **kw))
@@ -163,8 +166,13 @@ if chosen:
     if fit is not None:
         title = f.t("maps.coef_title")
         rm = fit.residual_moran
-        moran_txt = (f"I = {widgets.fmt(rm.I, f.lang, 3)}, p = {widgets.fmt(rm.p_value, f.lang, 3)}" if rm else "–")
-        reading = f.t("maps.rf_diagnostics", disp=widgets.fmt(fit.dispersion, f.lang, 2),
-                      p=widgets.fmt(fit.overdispersion["p_value"], f.lang, 3), moran=moran_txt)
-        widgets.chart_with_table(mc.coefficient_plot(fit.table, lang=f.lang, theme=f.theme, title=title), fit.table,
-                                 name="rf_regression", f=f, ds=ds, title=title, reading=reading)
+        moran_txt = (f"I = {widgets.fmt(rm.I, f.lang, 3)}, {fmt_p(rm.p_value, f.lang)}" if rm else "–")
+        choice = choice_sentence(fit.choice, f.lang)
+        st.info(choice)                      # which model, and the test that decided
+        if not fit.converged or fit.warnings:
+            st.warning(f.t("models.not_converged", warnings="; ".join(fit.warnings) or "–"))
+        reading = " ".join([choice, f.t("models.diagnostics", disp=widgets.fmt(fit.dispersion, f.lang, 2),
+                                        moran=moran_txt)])
+        widgets.chart_with_table(mc.coefficient_plot(fit.table, lang=f.lang, theme=f.theme, title=title),
+                                 export_table(fit, f.lang), name="rf_regression", f=f, ds=ds, title=title,
+                                 reading=reading)

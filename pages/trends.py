@@ -5,6 +5,7 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
+from analytics import presets
 from analytics import schema as S
 from analytics.charts import trends as charts
 from app_support import cache, filters, widgets
@@ -137,5 +138,5 @@ seg_table = pd.concat([good_t, aapc], ignore_index=True) if len(aapc) else good_
 seg_table = seg_table.drop(columns=["note"], errors="ignore")
 widgets.chart_with_table(
     charts.apc_chart(good, series=series, lang=f.lang, theme=f.theme, title=title, conf=f.level),
-    seg_table.round({"apc": 2, "lower": 2, "upper": 2, "p_value": 4}), name="trends_apc", f=fy, ds=ds,
+    seg_table.round({c: presets.number_format().apc for c in ("apc", "lower", "upper")}), name="trends_apc", f=fy, ds=ds,
     title=title, table_note=f.t("trends.table_note"), reading=" ".join(readings))

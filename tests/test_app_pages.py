@@ -92,6 +92,10 @@ def test_overview_numbers_follow_url_filters(demo):
     assert metric(at, "app.metric.crude") == format_number(exp["crude_rate"], "en", 1)
     assert metric(at, "app.metric.cases_per_year") == format_number(exp["count"] / 5, "en", 0)
     assert exp["unknown_age"] > 0          # the demo has cases of unknown age: they are counted
+    # issue 9: the cumulative-risk tile had two decimals ("0.19 %") beside one in the sentence
+    tile = metric(at, "app.metric.cumrisk")
+    assert tile.endswith(" %") and len(tile[:-2].split(".")[1]) == 1
+    assert any(f"{tile[:-2]}%" in m.value for m in at.markdown)
 
 
 def test_overview_sex_widget_changes_numbers(demo):
@@ -327,3 +331,16 @@ def test_uploads_are_written_only_to_the_operators_data_folder(demo, tmp_path, m
     assert not at.exception
     kept = list(folder.glob("upload_*/extract_small.csv"))
     assert len(kept) == 1 and kept[0].read_bytes() == csv
+
+
+def test_overview_table_blanks_sex_specific_sites_for_the_other_sex():
+    """Issue 9: prostate was drawn and tabulated as 0.0 for women. The top-10 table shows no rate
+    there, with the reason, while the count (0) stays; breast in men keeps its own value."""
+    at = app("overview", y0=2015, y1=2024)
+    tab = next(d.value for d in at.dataframe if {"site", "sex", "value", "flag"} <= set(d.value.columns)
+               and d.value["site"].astype(str).str.contains("Prostate").any())
+    women = tab[(tab["site"] == "Prostate") & (tab["sex"] == t("common.female", "en"))]
+    assert len(women) == 1 and np.isnan(women["value"].iloc[0]) and women["count"].iloc[0] == 0
+    assert "other sex" in women["flag"].iloc[0]
+    men_breast = tab[(tab["site"] == "Breast") & (tab["sex"] == t("common.male", "en"))]
+    assert len(men_breast) == 1 and np.isfinite(men_breast["value"].iloc[0])

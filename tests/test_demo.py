@@ -70,7 +70,7 @@ def test_generator_is_deterministic_and_committed_static_files_are_current(tmp_p
         assert _sha(a[key]) == _sha(b[key]), f"{key} differs between two runs with the same seed"
     committed = demo.demo_paths()
     # these do not depend on the years simulated: they must equal the committed files byte for byte
-    for key in ("regions", "risk_factors", "projection"):
+    for key in ("regions", "risk_factors", "projection", "lifetable"):
         assert _sha(a[key]) == _sha(committed[key]), f"committed {key} is not what generate.py writes"
     # the population of a year does not depend on the other years either
     sub = pd.read_parquet(a["population"])

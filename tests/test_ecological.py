@@ -40,7 +40,7 @@ def test_summary_file_is_the_source(tokyo):
 
 
 def test_tokyo_poisson_matches_gwr4(tokyo):
-    r = ecological.ecological_regression(tokyo, FACTORS, observed="db2564", expected="eb2564")
+    r = ecological.ecological_regression(tokyo, FACTORS, observed="db2564", expected="eb2564", family="poisson")
     t = r.table.set_index("term")
     for term, (est, se) in GWR4.items():
         assert round(t.loc[term, "estimate"], 6) == pytest.approx(est, abs=1e-6)
@@ -60,6 +60,8 @@ def test_tokyo_poisson_matches_gwr4(tokyo):
 def test_per_sd_rescales_slopes(tokyo):
     unit = ecological.ecological_regression(tokyo, FACTORS, observed="db2564", expected="eb2564").table
     sd = ecological.ecological_regression(tokyo, FACTORS, observed="db2564", expected="eb2564", per="sd").table
+    assert ecological.ecological_regression(tokyo, FACTORS, observed="db2564", expected="eb2564",
+                                            per="sd").family == "negative binomial"
     sds = tokyo[FACTORS].std(ddof=1).to_numpy()
     np.testing.assert_allclose(sd["estimate"].iloc[1:], unit["estimate"].iloc[1:].to_numpy() * sds, rtol=1e-6)
     assert (sd["per"].iloc[1:] == "1 SD").all()
@@ -113,3 +115,45 @@ def test_bad_input_messages(tokyo):
         ecological.ecological_regression(tokyo, [], observed="db2564", expected="eb2564")
     with pytest.raises(ValueError, match="too few"):
         ecological.ecological_regression(tokyo.head(3), FACTORS, observed="db2564", expected="eb2564")
+
+
+def test_default_model_is_negative_binomial_when_overdispersed(tokyo):
+    """Issue 9: the default was Poisson although the data were overdispersed (its own test said
+    so). The default ("auto") fits NB2 when the Cameron-Trivedi test rejects equidispersion and
+    says which test decided."""
+    r = ecological.ecological_regression(tokyo, FACTORS, observed="db2564", expected="eb2564")
+    assert r.overdispersion["p_value"] < 0.05
+    assert r.family == "negative binomial" and r.choice.requested == "auto"
+    assert r.choice.reason == "overdispersed" and "Cameron" in r.choice.test
+    assert r.choice.p_value == pytest.approx(r.overdispersion["p_value"])
+    nb = ecological.ecological_regression(tokyo, FACTORS, observed="db2564", expected="eb2564", family="negbin")
+    np.testing.assert_allclose(r.table["se"], nb.table["se"], rtol=1e-12)
+    pois = ecological.ecological_regression(tokyo, FACTORS, observed="db2564", expected="eb2564", family="poisson")
+    assert (r.table["se"] > pois.table["se"]).all() and pois.choice.reason == "requested"
+    assert r.converged and r.warnings == ()
+
+
+def test_default_model_stays_poisson_without_overdispersion():
+    rng = np.random.default_rng(5)
+    d = pd.DataFrame({"x": rng.normal(size=400), "expected": rng.uniform(20, 80, 400)})
+    d["observed"] = rng.poisson(d["expected"] * np.exp(0.2 * d["x"]))
+    r = ecological.ecological_regression(d, ["x"])
+    assert r.family == "poisson" and r.choice.reason == "not_overdispersed"
+
+
+def test_unknown_family_names_the_allowed_ones(tokyo):
+    with pytest.raises(ValueError, match="'auto', 'poisson', 'quasipoisson', 'negbin'"):
+        ecological.ecological_regression(tokyo, FACTORS, observed="db2564", expected="eb2564", family="gamma")
+
+
+def test_non_convergence_is_reported_not_silenced(monkeypatch, tokyo):
+    """Issue 9: fitting warnings were silenced and non-converged fits never reported."""
+    from analytics import glm
+    monkeypatch.setattr(glm, "MAX_IRLS", 1)
+    r = ecological.ecological_regression(tokyo, FACTORS, observed="db2564", expected="eb2564", family="poisson")
+    assert not r.converged and any("did not converge" in w for w in r.warnings)
+    auto = ecological.ecological_regression(tokyo, FACTORS, observed="db2564", expected="eb2564")
+    # the negative binomial fit fails too: the default falls back to quasi-Poisson and says so
+    assert auto.family == "quasi-Poisson" and auto.choice.reason == "negbin_failed"
+    assert any("quasi-likelihood" in w for w in auto.warnings)
+    assert "did not converge" in ecological.export_table(auto)["warnings"].iloc[0]

@@ -230,3 +230,30 @@ def test_profile_of_an_economic_region_lists_its_risk_factors():
     vals = agg[agg[S.INDICATOR] == ind].set_index(S.PARENT)[S.VALUE]
     assert row["value"] == pytest.approx(vals[region])
     assert row["max"] == pytest.approx(vals.max()) and row["min"] == pytest.approx(vals.min())
+
+
+def test_risk_factor_page_fits_negative_binomial_when_overdispersed_and_says_why():
+    """Issue 9: the page fitted Poisson by default although it reported strong overdispersion
+    itself (chi2/df 7.76), and printed "p = 0.000"."""
+    at = _page("pages/risk_factors.py")
+    assert _qp_or(at, "rf_family", "auto") == "auto"
+    info = " ".join(i.value for i in at.info)
+    assert "Negative binomial" in info and "Cameron–Trivedi test" in info and "overdispersed" in info
+    coef = at.dataframe[-1].value
+    assert set(coef["model"]) == {"negbin"} and set(coef["model_reason"]) == {"overdispersed"}
+    # on screen the p-value reads "< 0.001" (the download keeps the number)
+    assert set(coef["model_test_p"]) == {"< 0.001"} and coef["converged"].all()
+    texts = [e.value for kind in ("markdown", "caption", "info", "warning") for e in at.get(kind)
+             if isinstance(getattr(e, "value", None), str)]
+    assert not any("p = 0.000" in s or "p = 0,000" in s for s in texts)
+    at.radio(key="p_rf_family").set_value("poisson").run()
+    assert not at.exception
+    assert set(at.dataframe[-1].value["model"]) == {"poisson"}
+    assert any("chosen on this page" in i.value for i in at.info)
+
+
+def _qp_or(at, key, default):
+    try:
+        return _qp(at, key)
+    except KeyError:
+        return default

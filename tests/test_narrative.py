@@ -241,13 +241,13 @@ def test_regression_sentence_matches_the_closed_form_poisson_rate_ratio():
     assert (round(100 * (lo - 1), 1), round(100 * (hi - 1), 1)) == (-16.1, 44.2)
     table = ecological_regression(d, ["smoking"]).table
     assert nar.regression_sentence(table, "smoking", x_label="smoking") == \
-        "The SIR rises by 10.0% per 1 unit of smoking (95% CI -16.1% to 44.2%)."
+        "The SIR rises by 10.0% per 1 unit of smoking (95% CI \u221216.1% to 44.2%)."
     down = pd.DataFrame({"term": ["x"], "per": ["1 SD"], "rate_ratio": [0.9], "rr_lower": [0.8],
                          "rr_upper": [0.95]})
     assert nar.regression_sentence(down, "x", x_label="obesity") == \
-        "The SIR falls by 10.0% per 1 standard deviation of obesity (95% CI -20.0% to -5.0%)."
+        "The SIR falls by 10.0% per 1 standard deviation of obesity (95% CI \u221220.0% to \u22125.0%)."
     assert nar.regression_sentence(down, "x", x_label="piylənmə", lang="az") == \
-        "Piylənmə 1 standart kənarlaşma artdıqda SIR 10,0% azalır (95% Eİ -20,0%–-5,0%)."
+        "Piylənmə 1 standart kənarlaşma artdıqda SIR 10,0% azalır (95% Eİ \u221220,0%–\u22125,0%)."
     assert nar.regression_sentence(down, "absent", x_label="x") == "There are no cases for this selection."
 
 

@@ -216,3 +216,30 @@ def test_all_years_counts_whatever_the_date_resolution(cohort, unit):
     out = prevalence(df, index_date=T, by=["site_ci5", "sex"])
     assert [_get(out, ALL_SITES, 2, d) for d in ["1", "3", "5", "10", "all"]] == [2, 2, 3, 4, 4]
     assert _get(out, "Colon", 1, "all") == 1
+
+
+def test_asr_upper_limit_is_tiwari_mean_of_squared_weights(cohort):
+    """Issue 9: the upper limit added (mean w)^2 instead of mean(w^2) (Tiwari, Clegg & Zou 2006),
+    so it was narrower than rates.dsr(method="tiwari") on the same counts."""
+    from scipy import stats
+
+    from analytics import rates
+    pop = pd.DataFrame({
+        S.YEAR: 2024, S.REGION: "R1", S.SEX: pd.array([2, 2], dtype="Int8"),
+        S.AGE_GROUP: ["50-54", "55-59"], S.AGE_START: [50, 55], S.POPULATION: [1000.0, 30.0],
+    })
+    df = cohort[cohort["patient_id"].isin(["P1", "P3"])]   # two people aged 52 and 54 at t
+    std = {"50-54": 1.0, "55-59": 3.0}
+    out = prevalence(df, pop, index_date=T, by=["sex"], durations=[1], standard=std, multiplier=100)
+    r = out.iloc[0]
+    # by hand: w = (1/4, 3/4), omega = w / P, y = sum omega x, v = sum omega^2 x
+    om = np.array([0.25 / 1000, 0.75 / 30])
+    x = np.array([2.0, 0.0])
+    y, v = om @ x, om**2 @ x
+    wbar, w2bar = om.mean(), (om**2).mean()
+    hi = stats.gamma.ppf(0.975, (y + wbar) ** 2 / (v + w2bar), scale=(v + w2bar) / (y + wbar))
+    assert r["asr_upper"] == pytest.approx(100 * hi, rel=1e-12)
+    same = rates.dsr(pd.DataFrame({"age_group": ["50-54", "55-59"], "count": x, "population": [1000.0, 30.0]}),
+                     standard=pd.Series(std), method="tiwari", multiplier=100)
+    assert r["asr_upper"] == pytest.approx(same["upper"].iloc[0], rel=1e-12)
+    assert r["asr_lower"] == pytest.approx(same["lower"].iloc[0], rel=1e-12)

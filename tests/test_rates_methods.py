@@ -417,3 +417,20 @@ def test_rate_ratio_lognormal_and_test_based_by_hand():
     assert (tb["ratio_lower"], tb["ratio_upper"]) == pytest.approx(tuple(lims))
     same = rates.rate_ratio(SYN, SYN, standard="w", ratio_ci="test_based").iloc[0]
     assert np.isnan(same["ratio_lower"])           # undefined for equal rates (methods.md §9)
+
+
+def test_crude_rate_ratio_p_value_is_exact_whatever_else_is_in_the_table():
+    """Found by the differential test against R's poisson.test: once any row had more than
+    20,000 cases, every row's two-sided p-value doubled the smaller tail instead of summing the
+    outcomes no more likely than the observed one (binom.test). O1 = 0, O2 = 69, equal rates
+    under H0 with P1/(P1+P2) = 0.5466: no outcome in the upper tail is as unlikely as 0, so
+    p = P(X = 0) = 0.4534^69 (R: 1.96967238460259e-24)."""
+    small = pd.DataFrame({"g": ["1", "2"], "count": [0, 69], "population": [549985, 456129], "case": "a"})
+    big = pd.DataFrame({"g": ["1", "2"], "count": [16049, 32670], "population": [41973660, 27138309], "case": "b"})
+    both = pd.concat([small, big], ignore_index=True).assign(age_group="0-4")
+    out = rates.rate_ratio(both, compare="g", reference="2", by="case", crude=True).set_index("case")
+    p0 = 456129 / (549985 + 456129)
+    assert out.loc["a", "ratio_p"] == pytest.approx(p0**69, rel=1e-12, abs=0)
+    assert out.loc["a", "ratio_p"] == pytest.approx(1.96967238460259e-24, rel=1e-12, abs=0)
+    alone = rates.rate_ratio(small.assign(age_group="0-4"), compare="g", reference="2", by="case", crude=True)
+    assert alone["ratio_p"].iloc[0] == pytest.approx(out.loc["a", "ratio_p"], rel=1e-12, abs=0)

@@ -392,3 +392,56 @@ def test_dissolve_fills_slivers_keeps_enclaves():
     d = spatial.dissolve_regions(g).set_index(schema.PARENT).geometry["P"]
     assert len(d.interiors) == 1 and d.interiors[0].envelope.equals(box(0.4, 0.4, 0.6, 0.6))
     assert d.area == pytest.approx(2 - 0.04)
+
+
+def test_ml_prior_without_overdispersion_shrinks_fully():
+    """Issue 9: estimator="ml" returned NaN for every area when the data are not overdispersed
+    (NB MLE at alpha -> 0). The ML estimate is then the Poisson one: prior mean sum O / sum E,
+    prior variance 0, every area smoothed to the prior mean."""
+    sm_ml = spatial.smooth_sir([9, 21, 30, 41], [10, 20, 30, 40], estimator="ml")
+    assert sm_ml["prior_mean"].tolist() == pytest.approx([101 / 100] * 4, rel=1e-14)
+    assert sm_ml["prior_var"].tolist() == [0.0] * 4
+    assert sm_ml["smoothed"].tolist() == pytest.approx([1.01] * 4, rel=1e-14)
+    assert sm_ml["shrinkage"].tolist() == [0.0] * 4
+    assert sm_ml["prob_gt_1"].tolist() == [1.0] * 4          # point mass at 1.01 > 1
+    assert sm_ml.attrs["converged"] is True and sm_ml.attrs["warnings"] == []
+
+
+def test_ml_prior_reports_convergence_in_the_result():
+    rng = np.random.default_rng(5)
+    e = rng.uniform(5, 60, 40)
+    o = rng.poisson(e * rng.gamma(4.0, 0.25, 40)).astype(float)
+    sm_ml = spatial.smooth_sir(o, e, estimator="ml")
+    assert sm_ml.attrs["estimator"] == "ml" and sm_ml.attrs["converged"] is True
+    assert sm_ml["prior_var"].iloc[0] > 0 and np.isfinite(sm_ml["smoothed"]).all()
+    assert spatial.smooth_sir(o, e).attrs["estimator"] == "moments"
+
+
+def test_permutations_never_touch_numpys_global_generator(monkeypatch, sids, sids_gal):
+    """Issue 9: moran reseeded numpy's global generator (np.random.seed, shared by every session
+    of the server) and lisa let esda do the same; both now draw from local generators."""
+    def forbidden(*a, **k):
+        raise AssertionError("numpy's global generator was reseeded")
+    monkeypatch.setattr(np.random, "seed", forbidden)
+    monkeypatch.setattr(np.random, "set_state", forbidden)
+    y = sids["SIDR74"].to_numpy(float)
+    a = spatial.moran(y, sids_gal, permutations=99, seed=3)
+    b = spatial.moran(y, sids_gal, permutations=99, seed=3)
+    assert a.p_value == b.p_value and 0 < a.p_value <= 1
+    la = spatial.lisa(y, sids_gal, permutations=99, seed=3)
+    assert la["p_value"].equals(spatial.lisa(y, sids_gal, permutations=99, seed=3)["p_value"])
+
+
+def test_ml_prior_does_not_use_statsmodels_polygamma(monkeypatch):
+    """Issue 9: one 38-area set spent ~280 s in scipy.special.polygamma (statsmodels' NB Newton
+    Hessian) before returning NaN. The prior's fit uses no polygamma at all."""
+    import scipy.special
+
+    def forbidden(*a, **k):
+        raise AssertionError("polygamma called")
+    monkeypatch.setattr(scipy.special, "polygamma", forbidden)
+    rng = np.random.default_rng(38)
+    e = rng.uniform(1, 30, 38)
+    o = rng.poisson(e * rng.gamma(3.0, 1 / 3.0, 38)).astype(float)
+    out = spatial.smooth_sir(o, e, estimator="ml")
+    assert out.attrs["converged"] and np.isfinite(out["smoothed"]).all()

@@ -78,7 +78,9 @@ def test_joinpoint_table_and_charts():
     assert len(apc_chart(segs.dropna(subset=["apc"]), series="sex").data[0].x) == len(segs.dropna(subset=["apc"]))
     s = apc_sentence({"apc": -2.0, "lower": -2.5, "upper": -1.5, "start": 2005, "end": 2018},
                      who="Among women", site="breast cancer")
-    assert s == "Among women, breast cancer incidence fell by 2.0% a year (95% CI 1.5 to 2.5) from 2005 to 2018."
+    # a fall: the decline, and the APC with its CI as the negative numbers they are (issue 9)
+    assert s == ("Among women, breast cancer incidence fell by 2.0% a year (APC \u22122.0%, 95% CI \u22122.5 to "
+                 "\u22121.5) from 2005 to 2018.")
     w = decomposition_chart({"cases_start": 100, "growth": 20, "ageing": 52.5, "risk": 7.5, "cases_end": 180},
                             start_label="2024", end_label="2040")
     assert list(w.data[0].y) == [100, 20, 52.5, 7.5, 180]
@@ -95,7 +97,7 @@ def test_plain_language_reading_in_three_languages():
     assert ru == "Среди женщин заболеваемость (молочная железа) росла на 2,1% в год (95% ДИ от 1,4 до 2,8) с 2010 по 2024 год."
     az = apc_sentence(seg, who=who_phrase(2, "az"), site=site_phrase("Süd vəzi", "az"), lang="az")
     assert az == "Qadınlar arasında süd vəzi xəstələnməsi 2010–2024 illərində ildə 2,1% artmışdır (95% EI 1,4 – 2,8)."
-    # Stable when the CI spans 0; a fall is told with positive numbers.
+    # Stable when the CI spans 0; a fall is told with its signed APC and CI.
     flat = apc_sentence({**seg, "lower": -0.3}, who=who_phrase(None, "en", region="Baku"),
                         site=site_phrase("All sites", "en"))
     assert flat.startswith("Among men and women combined in Baku, all-sites cancer incidence did not change")
@@ -103,7 +105,7 @@ def test_plain_language_reading_in_three_languages():
     assert who_phrase(2, "ru", region="Бакинский") == "Среди женщин (Бакинский)"
     small = apc_sentence({"apc": -0.19, "lower": -0.34, "upper": -0.04, "start": 2010, "end": 2024},
                          who=who_phrase(1), site="cancer")
-    assert "fell by 0.19% a year (95% CI 0.04 to 0.34)" in small   # not "CI 0.0 to 0.3"
+    assert "fell by 0.19% a year (APC \u22120.19%, 95% CI \u22120.34 to \u22120.04)" in small   # not "CI 0.0"
     assert site_phrase("Hodgkin lymphoma") == "Hodgkin lymphoma"
     assert site_phrase("Non-Hodgkin lymphoma") == "non-Hodgkin lymphoma"
     assert site_phrase("Lung (incl. trachea and bronchus)") == "lung (incl. trachea and bronchus) cancer"

@@ -61,9 +61,10 @@ def test_trends_page_fits_the_asr_series(demo):
     # The table shows sex as a code or, once labelled for display, as a word.
     is_w = table["sex"].astype(str).isin(["2", "Women"])
     women = table[is_w & (table["segment"] != "AAPC")]
-    np.testing.assert_allclose(women["apc"], ref.segments["apc"].round(2), atol=1e-9)
+    # APCs to the decimals of the preset's policy (one decimal, as Joinpoint prints and the reading says)
+    np.testing.assert_allclose(women["apc"], ref.segments["apc"].round(1), atol=1e-9)
     aapc = table[is_w & (table["segment"] == "AAPC")]["apc"].iloc[0]
-    assert aapc == pytest.approx(ref.aapc()[0], abs=0.005)
+    assert aapc == pytest.approx(ref.aapc()[0], abs=0.05)
     assert any(m.value.startswith("- Among women, all-sites cancer incidence") for m in at.markdown)
 
 

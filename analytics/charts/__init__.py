@@ -7,6 +7,7 @@ dashboard pages and the exports.
   population pyramid, cases per year, ASR by site, age-specific curves, regions compared.
 - :mod:`analytics.charts.quality`: data-quality indicators against their targets.
 - :mod:`analytics.charts.trends`, :mod:`analytics.charts.maps`: trends and maps (other modules).
+- :mod:`analytics.charts.survival`: survival curves with confidence bands, survival by site.
 
 Conventions every builder follows (so the page and the export show the same figure):
 pure function ``frame -> go.Figure``; a ``lang`` argument and every visible string through

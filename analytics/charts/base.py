@@ -494,6 +494,24 @@ def resolve_k(frame: pd.DataFrame, k: int | None = None) -> int | None:
     return None
 
 
+def without_other_sex(frame: pd.DataFrame, *, site: str | None = None, sex: str = "sex") -> pd.DataFrame:
+    """The rows a chart draws: a sex-specific site is not drawn for the other sex (no bar, no
+    "0.0"; :func:`analytics.sites.blank_other_sex` blanks them with a reason in tables)."""
+    from analytics import sites
+
+    blank = sites.blank_other_sex(frame, site=site, sex=sex)
+    if blank is frame or "flag" not in blank.columns:
+        return frame
+    return blank[~blank["flag"].astype(str).str.contains(sites.OTHER_SEX_FLAG, regex=False)]
+
+
+def tick_decimals(step: float) -> int:
+    """Decimals that write every multiple of an axis step exactly (0.25 -> 2, 0.5 -> 1, 5 -> 0),
+    so ticks below 1 never all read "0"."""
+    text = f"{float(step):.10f}".rstrip("0")
+    return len(text.split(".")[1]) if "." in text else 0
+
+
 UNRELIABLE_MARK = "*"
 UNRELIABLE_PATTERN = "/"   # bar hatching for unreliable rates
 

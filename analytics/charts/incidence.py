@@ -22,7 +22,7 @@ from plotly.subplots import make_subplots
 
 from analytics import schema
 from analytics.charts.base import (
-    TOP_LEGEND, GREY, legend_line, row_height, OKABE_ITO, UNRELIABLE_PATTERN, add_note, empty_figure, finite, marks_note,
+    TOP_LEGEND, GREY, legend_line, tick_decimals, without_other_sex, row_height, OKABE_ITO, UNRELIABLE_PATTERN, add_note, empty_figure, finite, marks_note,
     finish, new_figure, resolve_k, sex_colour, site_colour, suppressed_mask, template_name, unreliable_mask,
     value_text,
 )
@@ -101,8 +101,11 @@ def _suppressed_text(frame: pd.DataFrame, k: int | None) -> list[str]:
 
 def _hover_ci(lang: str, conf: float = 0.95) -> str:
     # Built here, not in the catalogue: plotly's %{...} would clash with str.format braces.
+    from analytics.presets import number_format
+
     ci = t("charts.ci_short", lang, level=format_number(conf * 100, lang, 0))
-    return "%{customdata[0]:.1f} (" + ci + " %{customdata[1]:.1f}\u2013%{customdata[2]:.1f})"
+    d = number_format().d3("rate").lstrip(",")         # the decimals of every printed rate
+    return "%{customdata[0]:" + d + "} (" + ci + " %{customdata[1]:" + d + "}\u2013%{customdata[2]:" + d + "})"
 
 
 # --- two-sided bar of the top sites -------------------------------------------------------
@@ -122,7 +125,8 @@ def top_sites_bar(frame: pd.DataFrame, *, lang: str = "en", n: int = 10, site: s
     site = _pick(frame, site, SITE_COLUMNS, "site")
     _require(frame, [sex, value], "top_sites_bar")
     title = title if title is not None else t("charts.top_sites_title", lang, n=n)
-    df = frame.assign(_sex=frame[sex].map(sex_code))
+    df = without_other_sex(frame, site=site, sex=sex)
+    df = df.assign(_sex=df[sex].map(sex_code))
     df = df[df["_sex"].isin([1, 2]) & ~df[site].isin(NOT_RANKED)]
     if df.empty:
         return empty_figure(t("charts.no_data", lang), theme, title)
@@ -166,7 +170,7 @@ def top_sites_bar(frame: pd.DataFrame, *, lang: str = "en", n: int = 10, site: s
     step = _nice_step(vmax)
     top_tick = step * math.ceil(vmax / step) if vmax > 0 else step
     ticks = np.arange(-top_tick, top_tick + step / 2, step)
-    fig.update_xaxes(tickvals=ticks.tolist(), ticktext=[format_number(abs(x), lang, 0) for x in ticks],
+    fig.update_xaxes(tickvals=ticks.tolist(), ticktext=[format_number(abs(x), lang, tick_decimals(step)) for x in ticks],
                      range=[-top_tick * 1.25, top_tick * 1.25], zeroline=True,
                      title_text=rate_axis_title(lang, standard, multiplier))
     fig.update_yaxes(categoryorder="array", categoryarray=order[::-1], title_text="")
@@ -252,7 +256,7 @@ def population_pyramid(population: pd.DataFrame, *, lang: str = "en", percent: b
     step = _nice_step(vmax, 3)
     top_tick = step * math.ceil(vmax / step)
     ticks = np.arange(-top_tick, top_tick + step / 2, step)
-    dec = 0 if float(step).is_integer() else (1 if (step * 10).is_integer() else 2)
+    dec = tick_decimals(step)
     fig.update_xaxes(tickvals=ticks.tolist(),
                      ticktext=[format_number(abs(x), lang, dec) + ("%" if percent else "") for x in ticks],
                      title_text=t("charts.axis_population_pct" if percent else "charts.axis_population", lang))
@@ -312,6 +316,7 @@ def asr_by_site(frame: pd.DataFrame, *, lang: str = "en", site: str | None = Non
     if frame.empty:
         return empty_figure(t("charts.no_data", lang), theme, title)
     has_sex = sex is not None and sex in frame.columns
+    frame = without_other_sex(frame, site=site, sex=sex) if has_sex else frame
     df = frame.assign(_sex=frame[sex].map(sex_code) if has_sex else 0, _v=finite(frame[value]))
     order = (df.groupby(site, sort=False)["_v"].max().fillna(-1)
              .sort_values(ascending=False, kind="stable").index.tolist())
@@ -366,6 +371,8 @@ def age_specific_curves(frame: pd.DataFrame, *, lang: str = "en", site: str | No
     if site is not None and site_col is None:
         raise ValueError(f"age_specific_curves: the table has no column {site!r}")
     has_sex = sex is not None and sex in frame.columns
+    if has_sex and site_col is not None:
+        frame = without_other_sex(frame, site=site_col, sex=sex)
     df = frame.assign(_sex=frame[sex].map(sex_code) if has_sex else 0, _age=frame[age].astype(str))
     ages = _age_order(df["_age"])
     panels = [c for c in (1, 2, 0, 9) if (df["_sex"] == c).any()]
@@ -373,9 +380,12 @@ def age_specific_curves(frame: pd.DataFrame, *, lang: str = "en", site: str | No
                         subplot_titles=[sex_label(c, lang) for c in panels] if has_sex else None)
     fig.update_layout(template=template_name(theme), title=dict(text=title, xref="paper", x=0))
     sites = list(dict.fromkeys(df[site_col])) if site_col else [None]
+    in_legend: set[str] = set()
     for col, code in enumerate(panels, start=1):
         for s in sites:
             part = df[(df["_sex"] == code) & ((df[site_col] == s) if site_col else True)]
+            if part.empty:      # e.g. prostate in the women's panel: no curve at all
+                continue
             part = part.set_index("_age").reindex(ages)
             v = finite(part[value])
             if log:
@@ -384,13 +394,15 @@ def age_specific_curves(frame: pd.DataFrame, *, lang: str = "en", site: str | No
             hi = finite(part[upper]) if upper in part.columns else np.full(len(part), np.nan)
             name = site_label(s, lang) if s is not None else sex_label(code, lang)
             colour = site_colour(s) if s is not None else sex_colour(code)
+            first = name not in in_legend
+            in_legend.add(name)
             err = None
             if ci and np.isfinite(hi).any():
                 err = dict(type="data", symmetric=False, array=np.clip(np.nan_to_num(hi - v), 0, None),
                            arrayminus=np.clip(np.nan_to_num(v - lo), 0, None), thickness=1, width=2,
                            color=colour)
             fig.add_trace(go.Scatter(
-                x=ages, y=v, mode="lines+markers", name=name, legendgroup=name, showlegend=(col == 1),
+                x=ages, y=v, mode="lines+markers", name=name, legendgroup=name, showlegend=first,
                 line=dict(color=colour), marker=dict(color=colour), error_y=err,
                 customdata=np.column_stack([v, lo, hi]),
                 hovertemplate="%{x}<br>" + _hover_ci(lang, conf) + f"<extra>{name}</extra>"), row=1, col=col)

@@ -31,6 +31,7 @@ from plotly.colors import sample_colorscale
 from analytics import classify as cls
 from analytics import schema
 from analytics.charts.base import GREY, empty_figure, finite, template_name
+from analytics.presets import fmt, fmt_p
 from analytics.i18n import format_number, t
 
 MAP_STYLE = "white-bg"
@@ -422,8 +423,9 @@ def funnel_plot(frame: pd.DataFrame, *, observed: str = "cases", expected: str =
 
 def sir_scatter(frame: pd.DataFrame, x: str, *, y: str = "sir", observed: str = "cases", expected: str = "expected",
                 x_label: str | None = None, lang: str = "en", theme: str = "light", title: str | None = None) -> go.Figure:
-    """SIR against a risk factor, marker area proportional to E, with the Poisson regression fit
-    ``SIR = exp(a + b x)`` (offset log E), which weights areas by their expected counts."""
+    """SIR against a risk factor, marker area proportional to E, with the log-linear fit
+    ``SIR = exp(a + b x)`` (offset log E) of :func:`analytics.ecological.ecological_regression`'s
+    default model (negative binomial when the Poisson fit is overdispersed, else Poisson)."""
     from analytics.ecological import ecological_regression
     x_label = x_label or x
     title = title if title is not None else t("maps.scatter_title", lang, x=x_label)
@@ -504,7 +506,7 @@ def coefficient_plot(table: pd.DataFrame, *, lang: str = "en", theme: str = "lig
         error_x=dict(type="data", symmetric=False, array=d["rr_upper"] - d["rate_ratio"],
                      arrayminus=d["rate_ratio"] - d["rr_lower"], color="#0072B2"),
         marker=dict(size=10, color="#0072B2"),
-        text=[f"RR {_fmt(r, lang, 3)} ({_fmt(lo, lang, 3)}–{_fmt(hi, lang, 3)}), p = {_fmt(pv, lang, 3)}"
+        text=[f"RR {fmt(r, 'ratio', lang)} ({fmt(lo, 'ratio', lang)}–{fmt(hi, 'ratio', lang)}), {fmt_p(pv, lang)}"
               for r, lo, hi, pv in zip(d["rate_ratio"], d["rr_lower"], d["rr_upper"], d["p_value"])],
         hovertemplate="%{y}<br>%{text}<extra></extra>", name="RR"))
     fig.add_vline(x=1, line=dict(color="#555555", dash="dot"))

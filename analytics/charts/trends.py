@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import dataclasses
 import re
 
 import numpy as np
@@ -27,6 +28,9 @@ from analytics.i18n import format_number, sex_label, site_label, t
 
 __all__ = ["trend_chart", "apc_chart", "prevalence_chart", "projection_chart", "decomposition_chart", "apc_sentence",
            "site_phrase", "who_phrase", "series_name", "series_colour"]
+
+
+PREVALENCE_VALUES = ("count", "proportion", "asr")
 
 
 def _separators(lang: str) -> str:
@@ -81,6 +85,9 @@ def trend_chart(
     if fitted.empty:
         return empty_figure(t("charts.no_data", lang), theme, title)
     fig = new_figure(title, theme)
+    from analytics.presets import number_format
+
+    rate_fmt = number_format().d3("rate")
     groups = list(fitted.groupby(series, sort=False)) if series else [(None, fitted)]
     # Several series: one legend entry each (its colour covers points and fit), legend under the
     # plot so it never runs into the title.
@@ -96,10 +103,10 @@ def trend_chart(
                        arrayminus=(g[observed] - g[lower]).to_numpy(), thickness=1, width=0, color=col)
         fig.add_scatter(x=g[year], y=g[observed], mode="markers", name=name, legendgroup=str(key),
                         marker=dict(color=col, size=8), error_y=err, showlegend=not many,
-                        hovertemplate="%{x}: %{y:.2f}<extra>" + name + "</extra>")
+                        hovertemplate="%{x}: %{y:" + rate_fmt + "}<extra>" + name + "</extra>")
         fig.add_scatter(x=g[year], y=g[fit], mode="lines", name=name if many else t("trends.chart.fit", lang, name=name),
                         legendgroup=str(key), line=dict(color=col, width=2.5), showlegend=True,
-                        hovertemplate="%{x}: %{y:.2f}<extra>" + t("trends.chart.fit", lang, name=name) + "</extra>")
+                        hovertemplate="%{x}: %{y:" + rate_fmt + "}<extra>" + t("trends.chart.fit", lang, name=name) + "</extra>")
         if segments is not None and len(segments) and "end" in segments:
             seg = segments if series is None or series not in segments else segments[segments[series] == key]
             jps = seg["end"].to_numpy(float)[:-1] if len(seg) > 1 else np.array([])
@@ -124,8 +131,12 @@ def apc_chart(
     theme: str = "light",
     title: str | None = None,
     conf: float = 0.95,
+    preset=None,
 ) -> go.Figure:
-    """APC of each segment with its CI (horizontal), zero line; significant segments filled."""
+    """APC of each segment with its CI (horizontal), zero line; significant segments filled.
+    Hover values carry their sign, decimals from the preset's policy."""
+    from analytics.presets import number_format
+
     _require(segments, ["start", "end", "apc", "lower", "upper"], "apc_chart")
     title = title if title is not None else t("trends.chart.apc_title", lang)
     seg = segments.dropna(subset=["apc"])
@@ -142,6 +153,7 @@ def apc_chart(
     cols = [series_colour(k, series, i) if series else DARK_GREY
             for i, k in enumerate(seg[series] if series else [None] * len(seg))]
     sig = ((seg["lower"] > 0) | (seg["upper"] < 0)).to_numpy()
+    sgn = "+" + number_format(preset).d3("apc").lstrip(",")
     fig.add_scatter(
         x=seg["apc"], y=y, mode="markers",
         marker=dict(color=[c if s else "white" for c, s in zip(cols, sig)], size=12,
@@ -149,7 +161,8 @@ def apc_chart(
         error_x=dict(type="data", symmetric=False, array=(seg["upper"] - seg["apc"]).to_numpy(),
                      arrayminus=(seg["apc"] - seg["lower"]).to_numpy(), color=DARK_GREY, thickness=1.5),
         customdata=np.column_stack([seg["lower"], seg["upper"]]),
-        hovertemplate="%{y}: %{x:.2f}% (%{customdata[0]:.2f} – %{customdata[1]:.2f})<extra></extra>",
+        # signed ("+1.2", "−0.8"): a falling trend and its limits read as negative numbers
+        hovertemplate="%{y}: %{x:" + sgn + "}% (%{customdata[0]:" + sgn + "} – %{customdata[1]:" + sgn + "})<extra></extra>",
         showlegend=False,
     )
     fig.add_vline(x=0, line=dict(color=GREY, width=1.5))
@@ -174,6 +187,9 @@ def prevalence_chart(
 ) -> go.Figure:
     """Horizontal bars of N-year prevalence by site (one bar per sex), for one ``duration``
     (the longest in the table when None). ``value``: "count", "proportion" or "asr"."""
+    if value not in PREVALENCE_VALUES:
+        raise ValueError(f"unknown prevalence value {value!r}; choose one of "
+                         f"{', '.join(map(repr, PREVALENCE_VALUES))}")
     _require(table, [site, value, "duration"], "prevalence_chart")
     title = title if title is not None else t("trends.chart.prevalence_title", lang)
     if table.empty:
@@ -325,25 +341,32 @@ def who_phrase(sex, lang: str = "en", region: str | None = None) -> str:
     return who
 
 
-def apc_sentence(segment, *, who: str, site: str, lang: str = "en", conf: float = 0.95,
+def apc_sentence(segment, *, who: str, site: str, lang: str = "en", conf: float = 0.95, preset=None,
                  keys: str = "trends.reading") -> str:
     """Plain-language reading of one segment ("Among women, breast cancer incidence rose by
-    2.1% a year (95% CI 1.4 to 2.8) from 2010 to 2024"); "did not change significantly" when
-    the CI includes 0. ``who``: from :func:`who_phrase`; ``site``: from :func:`site_phrase`;
-    ``keys``: the catalogue prefix of the three templates (``mortality.reading`` for mortality)."""
+    2.1% a year (95% CI 1.4 to 2.8) from 2010 to 2024"); a falling trend gives the decline and
+    the APC with its CI, all with their signs ("fell by 2.0% a year (APC −2.0%, 95% CI −2.8 to
+    −1.3)"); "did not change significantly" when the CI includes 0. ``who``: from
+    :func:`who_phrase`; ``site``: from :func:`site_phrase`; ``keys``: the catalogue prefix of the
+    three templates (``mortality.reading`` for mortality). Decimals: the preset's policy for
+    APCs (Joinpoint prints one), one more when a significant limit would otherwise read 0."""
+    from analytics.presets import fmt, number_format
+
     s = dict(segment)
     if not np.isfinite(s.get("apc", np.nan)):
         return ""
-    lo, hi = s.get("lower", np.nan), s.get("upper", np.nan)
+    apc, lo, hi = s["apc"], s.get("lower", np.nan), s.get("upper", np.nan)
     if np.isfinite(lo) and lo > 0:
-        key, apc = f"{keys}.rose", s["apc"]
+        key = f"{keys}.rose"
     elif np.isfinite(hi) and hi < 0:
-        # "fell by 2.0% a year (CI 1.2 to 2.8)": the decline and its CI as positive numbers.
-        key, apc, lo, hi = f"{keys}.fell", -s["apc"], -hi, -lo
+        key = f"{keys}.fell"
     else:
-        key, apc = f"{keys}.stable", s["apc"]
-    # One decimal as Joinpoint prints, two when a significant limit would otherwise read "0.0".
-    nd = 2 if min(abs(lo), abs(hi)) < 0.05 else 1   # never "CI 0.0 to 0.3" nor "-0.0"
-    return t(key, lang, who=who, site=site, apc=format_number(apc, lang, nd),
-             lower=format_number(lo, lang, nd), upper=format_number(hi, lang, nd),
+        key = f"{keys}.stable"
+    nd = number_format(preset).apc
+    if not key.endswith(".stable") and min(abs(lo), abs(hi)) < 0.5 * 10 ** -nd:
+        nd += 1                      # never "CI 0.0 to 0.3" for a significant change
+    nf = dataclasses.replace(number_format(preset), apc=nd)
+    return t(key, lang, who=who, site=site, apc=fmt(apc, "apc", lang, preset=nf),
+             decline=fmt(abs(apc), "apc", lang, preset=nf),
+             lower=fmt(lo, "apc", lang, preset=nf), upper=fmt(hi, "apc", lang, preset=nf),
              level=format_number(100 * conf, lang, 0), start=int(s["start"]), end=int(s["end"]))

@@ -185,11 +185,11 @@ COMPONENTS = [
        cure=0.40, median=1.2),
     _c("oesophagus", (5.0, 2.5), [(1.0, 7, 9.5)], -1.5, {"smoking": 0.12, "alcohol": 0.12},
        [(1.0, {"C153": .15, "C154": .30, "C155": .30, "C159": .25}, {"8070": .75, "8140": .15, "8010": .10})],
-       dco=0.05, clin=0.10, cure=0.10, median=0.7),
+       dco=0.05, clin=0.10, cure=0.12, median=0.7),
     _c("stomach", (14.0, 6.5), ADULT, -3.0, {"h_pylori": 0.20, "smoking": 0.05},
        [(1.0, {"C160": .15, "C161": .05, "C162": .15, "C163": .15, "C165": .05, "C166": .05, "C169": .40},
          {"8140": .50, "8144": .10, "8145": .08, "8490": .15, "8010": .10, "8211": .04, "8936": .03})],
-       dco=0.05, clin=0.06, cure=0.22, median=0.8),
+       dco=0.05, clin=0.06, cure=0.25, median=0.8),
     _c("colorectum", (12.0, 9.0), ADULT, 1.0, {"obesity": 0.08, "urban": 0.08},
        [(1.0, {"C180": .07, "C182": .05, "C184": .05, "C186": .03, "C187": .20, "C189": .15, "C199": .10,
                "C209": .35}, {"8140": .80, "8480": .08, "8263": .04, "8010": .05, "8490": .03})],
@@ -197,21 +197,21 @@ COMPONENTS = [
     _c("liver", (8.0, 4.0), [(1.0, 7, 9.0)], 0.0, {"hepatitis_b": 0.25, "hepatitis_c": 0.25, "alcohol": 0.10},
        [(0.82, {"C220": 1.0}, {"8170": .85, "8000": .05, "8010": .10}),
         (0.18, {"C221": 1.0}, {"8160": .90, "8140": .10})],
-       dco=0.09, clin=0.20, cure=0.08, median=0.5),
+       dco=0.09, clin=0.20, cure=0.10, median=0.5),
     _c("gallbladder", (1.2, 2.0), ADULT, 0.0, {"obesity": 0.05},
        [(1.0, {"C239": .70, "C240": .20, "C241": .10}, {"8140": .80, "8010": .20})],
        dco=0.06, clin=0.12, cure=0.10, median=0.6),
     _c("pancreas", (5.0, 3.2), ADULT, 0.0, {"smoking": 0.08, "obesity": 0.05},
        [(1.0, {"C250": .50, "C251": .10, "C252": .10, "C259": .30},
          {"8500": .65, "8140": .20, "8010": .10, "8240": .05})],
-       dco=0.09, clin=0.20, cure=0.06, median=0.45),
+       dco=0.09, clin=0.20, cure=0.08, median=0.45),
     _c("larynx", (4.5, 0.3), ADULT, -1.0, {"smoking": 0.25, "alcohol": 0.05},
        [(1.0, {"C320": .55, "C321": .30, "C329": .15}, {"8070": .92, "8071": .05, "8010": .03})],
        cure=0.50, median=1.5),
     _c("lung", (30.0, 5.5), [(1.0, 8, 8.5)], (-2.0, 0.5), {"smoking": 0.30, "pm25": 0.08},
        [(1.0, {"C340": .05, "C341": .40, "C342": .05, "C343": .20, "C348": .05, "C349": .25},
          {"8070": .35, "8140": .30, "8041": .12, "8046": .08, "8010": .10, "8012": .05})],
-       dco=0.07, clin=0.12, cure=0.10, median=0.6),
+       dco=0.07, clin=0.12, cure=0.12, median=0.6),
     _c("bone", (0.8, 0.6), [(0.6, 2, 8.0), (0.4, 6, 9.0)], 0.0, {},
        [(1.0, {"C400": .20, "C402": .40, "C412": .10, "C414": .20, "C419": .10},
          {"9180": .50, "9260": .20, "9220": .30})], clin=0.05, cure=0.55, median=1.5, min_age=0),
@@ -261,7 +261,7 @@ COMPONENTS = [
     _c("brain_cns", (3.2, 2.5), [(0.15, 2, 3.0), (0.85, 4, 14.0)], 0.0, {},
        [(1.0, {"C710": .20, "C711": .20, "C712": .15, "C713": .10, "C716": .10, "C719": .25},
          {"9440": .45, "9400": .15, "9380": .10, "9450": .10, "9470": .08, "9401": .05, "9391": .07})],
-       dco=0.05, clin=0.15, cure=0.20, median=0.9, min_age=0),
+       dco=0.05, clin=0.15, cure=0.26, median=0.9, min_age=0),
     _c("thyroid", (1.8, 7.0), [(1.0, 3, 15.0)], ("jp", 2015, 0.0, 5.0), {"urban": 0.20},
        [(1.0, {"C739": 1.0}, {"8260": .82, "8340": .05, "8330": .08, "8345": .03, "8020": .02})],
        dco=0.003, clin=0.01, cure=0.93, median=4.0),
@@ -274,15 +274,15 @@ COMPONENTS = [
          {"9680": .45, "9690": .12, "9591": .20, "9673": .06, "9702": .07, "9687": .03, "9670": .07}),
         (0.30, {"C169": .35, "C421": .25, "C710": .10, "C189": .10, "C509": .10, "C739": .10},
          {"9680": .60, "9699": .25, "9591": .15})],
-       dco=0.02, clin=0.03, cure=0.50, median=1.2, min_age=0),
+       dco=0.02, clin=0.03, cure=0.55, median=1.2, min_age=0),
     _c("myeloma", (1.3, 1.0), [(1.0, 8, 8.5)], 1.0, {},
-       [(1.0, {"C421": 1.0}, {"9732": 1.0})], dco=0.03, clin=0.05, cure=0.15, median=3.5),
+       [(1.0, {"C421": 1.0}, {"9732": 1.0})], dco=0.03, clin=0.05, cure=0.12, median=2.5),
     _c("leukaemia_child", (1.2, 1.0), [(1.0, 1.5, 3.0)], 0.0, {},
        [(1.0, {"C421": 1.0}, {"9835": .75, "9861": .20, "9800": .05})], dco=0.01, clin=0.01, cure=0.80,
        median=1.0, min_age=0),
     _c("leukaemia_adult", (4.5, 3.2), [(1.0, 6, 11.0)], 0.5, {"pm25": 0.03},
        [(1.0, {"C421": 1.0}, {"9823": .30, "9861": .30, "9863": .15, "9866": .04, "9835": .06, "9800": .10,
-                              "9891": .05})], dco=0.03, clin=0.05, cure=0.25, median=1.2, min_age=0),
+                              "9891": .05})], dco=0.03, clin=0.05, cure=0.33, median=1.2, min_age=0),
     _c("other_unspecified", (7.0, 5.0), ADULT, -2.0, {},
        [(0.55, {"C809": 1.0}, {"8000": .25, "8010": .35, "8140": .25, "8070": .15}),
         (0.15, {"C760": .40, "C762": .30, "C763": .30}, {"8000": .40, "8010": .40, "8070": .20}),
@@ -700,13 +700,100 @@ def icd10_of(topo: np.ndarray, morph: np.ndarray, beh: np.ndarray) -> np.ndarray
     return out.astype(str)
 
 
-def gompertz_other_death(rng, age: np.ndarray, sex: np.ndarray) -> np.ndarray:
-    """Years to death from other causes (Gompertz hazard, synthetic Azerbaijani level)."""
-    beta = 0.09
-    alpha = np.where(sex == 1, -9.6, -10.1)
-    h0 = np.exp(alpha + beta * age)
-    e = rng.exponential(1.0, age.size)
-    return np.log1p(beta * e / h0) / beta
+# --------------------------------------------------------------------------------------------
+# Life table (data/demo/lifetable.csv): Brass relational logit model on the US 2010 life table,
+# e0 and e60 matched to published figures (sources and method in data/PROVENANCE.md).
+# --------------------------------------------------------------------------------------------
+US_STANDARD = SOURCES / "us_lifetable_2010_survexp.csv"
+LIFETABLE_YEARS = range(2000, 2026)
+# WHO Global Health Observatory, World Health Statistics 2014: life expectancy at birth and at 60,
+# Azerbaijan, by sex (men, women), whole years as published.
+WHO_E0 = {2000: (64.0, 69.0), 2012: (69.0, 75.0)}
+WHO_E60 = {2000: (16.0, 18.0), 2012: (17.0, 20.0)}
+# After 2012: +0.2 year of e0 per year, the average gain of the State Statistical Committee's official
+# series 2014-2024 (men 73.3 in 2018 -> 74.5 in 2024, women 78.2 -> 79.2; total 74.2 in 2014 -> 75.8 in 2018).
+E0_GAIN_AFTER_2012 = 0.2
+
+
+def _brass_lx(std_q: np.ndarray, alpha: float, beta: float) -> np.ndarray:
+    """l_x, x = 0..101, of the Brass model logit(1 - l_x) = alpha + beta logit_std (logit = 1/2 ln(q/p))."""
+    l_std = np.concatenate([[1.0], np.cumprod(1 - std_q)])
+    y = 0.5 * np.log((1 - l_std[1:]) / l_std[1:])
+    return np.concatenate([[1.0], 1 / (1 + np.exp(2 * (alpha + beta * y)))])
+
+
+def _qx(std_q: np.ndarray, alpha: float, beta: float) -> np.ndarray:
+    lx = _brass_lx(std_q, alpha, beta)
+    q = 1 - lx[1:101] / lx[:100]                                   # ages 0..99
+    q_top = 1 - (1 - std_q[100]) ** (np.log1p(-q[99]) / np.log1p(-std_q[99]))   # hazard ratio of age 99 kept
+    return np.clip(np.concatenate([q, [q_top]]), 1e-7, 0.99)
+
+
+def life_expectancy_at(q: np.ndarray, age: int) -> float:
+    """e_x with a constant hazard within each year of age; the open top age (100+) keeps its hazard."""
+    lam = -np.log1p(-q)
+    p = np.exp(-lam)
+    lx = np.concatenate([[1.0], np.cumprod(p)])[:-1]
+    lived = lx * (1 - p) / lam
+    total = lived[age:].sum() + lx[-1] * p[-1] / lam[-1]
+    return float(total / lx[age])
+
+
+def _fit(std_q: np.ndarray, e0: float, e60: float | None, beta: float | None = None) -> tuple[float, float]:
+    from scipy import optimize
+
+    if e60 is None:
+        a = optimize.brentq(lambda a: life_expectancy_at(_qx(std_q, a, beta), 0) - e0, -3, 3, xtol=1e-12)
+        return a, beta
+    sol = optimize.fsolve(lambda v: [life_expectancy_at(_qx(std_q, v[0], v[1]), 0) - e0,
+                                     life_expectancy_at(_qx(std_q, v[0], v[1]), 60) - e60], [0.3, 1.0], xtol=1e-12)
+    return float(sol[0]), float(sol[1])
+
+
+def build_lifetable() -> pd.DataFrame:
+    """qx by year 2000-2025, sex and single year of age 0-100 (100 = 100 and over)."""
+    std = pd.read_csv(US_STANDARD).sort_values(["sex", "age"])
+    rows = []
+    for si, sex in enumerate((1, 2)):
+        sq = std.loc[std["sex"] == sex, "qx"].to_numpy(float)
+        b0 = _fit(sq, WHO_E0[2000][si], WHO_E60[2000][si])[1]
+        b1 = _fit(sq, WHO_E0[2012][si], WHO_E60[2012][si])[1]
+        for y in LIFETABLE_YEARS:
+            f = min(max((y - 2000) / 12, 0.0), 1.0)
+            e0 = WHO_E0[2000][si] + f * (WHO_E0[2012][si] - WHO_E0[2000][si]) + E0_GAIN_AFTER_2012 * max(y - 2012, 0)
+            beta = b0 + f * (b1 - b0)
+            alpha, _ = _fit(sq, e0, None, beta)
+            q = _qx(sq, alpha, beta)
+            rows.append(pd.DataFrame({"year": y, "sex": sex, "age": np.arange(101), "qx": np.round(q, 8)}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def population_hazard(lifetable: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Hazard per year [sex, year, age] and the table's years."""
+    years = np.sort(lifetable["year"].unique())
+    lt = lifetable.sort_values(["sex", "year", "age"])
+    lam = -np.log1p(-lt["qx"].to_numpy(float)).reshape(2, years.size, 101)
+    return lam, years
+
+
+def other_cause_death(rng, age: np.ndarray, sex: np.ndarray, incid: np.ndarray, hazard) -> np.ndarray:
+    """Years to death from other causes: the life table's hazard, followed year by year of follow-up
+    as the patient ages and calendar time passes (inverse of the cumulative hazard at an Exp(1) draw)."""
+    lam, years = hazard
+    target = rng.exponential(1.0, age.size)
+    start_year = _ymd(incid)[0] + (incid - _day_of(_ymd(incid)[0], 1, 1)) / 365.25
+    t = np.full(age.size, np.inf)
+    cum = np.zeros(age.size)
+    for k in range(60):                      # one-year steps of follow-up, vectorised over patients
+        a = np.minimum(np.floor(age + k), 100).astype(int)
+        yi = np.clip(np.floor(start_year + k).astype(int) - years[0], 0, years.size - 1)
+        h = lam[sex - 1, yi, a]
+        step = np.isinf(t) & (cum + h >= target)
+        t[step] = k + (target[step] - cum[step]) / h[step]
+        cum += h
+        if not np.isinf(t).any():
+            break
+    return np.where(np.isinf(t), 200.0, t)       # still alive after 60 years of follow-up: far beyond the close
 
 
 # ============================================================================================
@@ -744,11 +831,13 @@ def build_tumours(years, codes, pop, rr, burn_pop):
     burn, rng_b = simulate(BURN_IN, burn_pop, rr, rng_stage=7)
     close = _days(CLOSE_DATE)
 
+    hazard = population_hazard(build_lifetable())
+
     def attach(r, rng_):
         age = (r["incid"] - r["birth"]) / 365.2425
         f = fill_tumours(rng_, r["comp"], age)
         r.update(f)
-        r["t_other"] = gompertz_other_death(rng_, age, r["sex"])
+        r["t_other"] = other_cause_death(rng_, age, r["sex"], r["incid"], hazard)
         t = np.minimum(r["t_cancer"], r["t_other"])
         r["death"] = np.where(np.isfinite(t), r["incid"] + np.round(t * 365.25).astype(np.int64),
                               np.iinfo(np.int64).max // 4)
@@ -1122,7 +1211,7 @@ def generate(out_dir: Path = HERE, years: list[int] | None = None, verbose: bool
         "regions": "regions.geojson", "population": "population.parquet",
         "projection": "population_projection.parquet", "tumours": "tumours.parquet",
         "deaths": "deaths.parquet", "risk_factors": "risk_factors.csv",
-        "canreg5": "canreg5_export.txt.gz", "errors": "deliberate_errors.csv"}.items()}
+        "canreg5": "canreg5_export.txt.gz", "errors": "deliberate_errors.csv", "lifetable": "lifetable.csv"}.items()}
 
     regions = build_regions()
     write_geojson(regions, paths["regions"])
@@ -1138,6 +1227,7 @@ def generate(out_dir: Path = HERE, years: list[int] | None = None, verbose: bool
     rf.to_csv(paths["risk_factors"], index=False, lineterminator="\n", float_format="%.1f")
     rr = relative_risks(rf, codes, pop2020)
 
+    build_lifetable().to_csv(paths["lifetable"], index=False, lineterminator="\n", float_format="%.8f")
     burn_pop = district_population(list(BURN_IN), codes)
     R, deaths = build_tumours(years, codes, pop, rr, burn_pop)
     df = finalise(R, codes, years)

@@ -1,0 +1,98 @@
+"""Survival charts: step curves with confidence bands (net, relative or observed survival by group)
+and survival at a given time by site with its confidence interval.
+
+Curves are drawn as steps (``line_shape="hv"``) exactly as the estimators step: at every distinct
+observed time, starting at 1 (100 %) at time 0; time in years of 365.241 days. Colours: sexes as on
+every chart, otherwise the Okabe-Ito palette in group order.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from analytics.charts.base import (DARK_GREY, OKABE_ITO, TOP_LEGEND, empty_figure, finish, new_figure, sex_colour,
+                                   site_colour)
+from analytics.i18n import format_number, plotly_separators, site_label, t
+from analytics.survival.base import DAYS_PER_YEAR
+
+PALETTE = [OKABE_ITO[k] for k in ("blue", "vermillion", "bluish_green", "orange", "reddish_purple", "sky_blue",
+                                  "yellow", "black")]
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    h = hex_colour.lstrip("#")
+    return f"rgba({int(h[0:2], 16)},{int(h[2:4], 16)},{int(h[4:6], 16)},{alpha})"
+
+
+def curve_colours(groups: list, group_col: str | None) -> dict:
+    if group_col == "sex":
+        return {g: sex_colour(g) for g in groups}
+    return {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(groups)}
+
+
+def survival_curves_chart(curves: pd.DataFrame, *, group: str | None = None, labels: Mapping | None = None,
+                          observed: pd.DataFrame | None = None, max_years: float = 10.0, lang: str = "en",
+                          theme: str = "light", title: str = "", measure: str = "net") -> go.Figure:
+    """Step curves of ``curves`` (columns ``group``, time in days, estimate, lower, upper) with 95 % bands;
+    ``observed`` (same layout) is drawn dashed beside them. ``labels``: group value -> legend name."""
+    if curves is None or curves.empty:
+        return empty_figure(t("charts.no_data", lang), theme, title)
+    fig = new_figure(title, theme)
+    groups = list(dict.fromkeys(curves[group])) if group else [None]
+    colours = curve_colours(groups, group)
+    for g in groups:
+        c = curves[curves[group] == g] if group else curves
+        c = c[c["time"] <= max_years * DAYS_PER_YEAR + 1]
+        x = np.concatenate([[0.0], c["time"].to_numpy(float) / DAYS_PER_YEAR])
+        y = np.concatenate([[1.0], c["estimate"].to_numpy(float)]) * 100
+        lo = np.concatenate([[1.0], c["lower"].to_numpy(float)]) * 100
+        hi = np.concatenate([[1.0], c["upper"].to_numpy(float)]) * 100
+        name = (labels or {}).get(g, str(g)) if group else t(f"survival.measure.{measure}", lang)
+        col = colours[g]
+        fig.add_scatter(x=np.concatenate([x, x[::-1]]), y=np.concatenate([hi, lo[::-1]]), fill="toself",
+                        line=dict(width=0, shape="hv"), fillcolor=_rgba(col, 0.15), hoverinfo="skip",
+                        showlegend=False, name=f"{name} CI")
+        fig.add_scatter(x=x, y=y, mode="lines", line=dict(color=col, width=2.5, shape="hv"), name=name,
+                        hovertemplate="%{x:.2f}: %{y:.1f}%<extra>" + name + "</extra>")
+        if observed is not None and not observed.empty:
+            o = observed[observed[group] == g] if group else observed
+            o = o[o["time"] <= max_years * DAYS_PER_YEAR + 1]
+            ox = np.concatenate([[0.0], o["time"].to_numpy(float) / DAYS_PER_YEAR])
+            oy = np.concatenate([[1.0], o["estimate"].to_numpy(float)]) * 100
+            oname = f"{name}: {t('survival.measure.observed', lang)}" if group else t("survival.measure.observed", lang)
+            fig.add_scatter(x=ox, y=oy, mode="lines", line=dict(color=col, width=1.5, dash="dash", shape="hv"),
+                            name=oname, hovertemplate="%{x:.2f}: %{y:.1f}%<extra>" + oname + "</extra>")
+    top = max(100.0, float(np.nanmax(curves["upper"].to_numpy(float))) * 100 if len(curves) else 100.0)
+    fig.update_xaxes(title_text=t("survival.axis.years", lang), range=[0, max_years], dtick=1)
+    fig.update_yaxes(title_text=t(f"survival.axis.{measure}", lang), range=[0, min(top, 120) + 2], ticksuffix="%")
+    fig.update_layout(separators=plotly_separators(lang), legend=TOP_LEGEND)
+    return finish(fig)
+
+
+def survival_by_site_chart(table: pd.DataFrame, *, site: str = "site", time: float = 5, value: str = "estimate",
+                           lang: str = "en", theme: str = "light", title: str = "", measure: str = "net",
+                           n: int | None = 25) -> go.Figure:
+    """Horizontal bars of survival at ``time`` years by site with CI whiskers, highest first."""
+    df = table[np.isclose(table["time"].astype(float), time)].dropna(subset=[value])
+    if df.empty:
+        return empty_figure(t("charts.no_data", lang), theme, title)
+    df = df.sort_values(value, ascending=False)
+    if n:
+        df = df.head(n)
+    names = [site_label(s, lang) for s in df[site]]
+    lo, hi = ("lower", "upper") if value == "estimate" else (f"{value}_lower", f"{value}_upper")
+    err = dict(type="data", symmetric=False, array=(df[hi] - df[value]).to_numpy() * 100,
+               arrayminus=(df[value] - df[lo]).to_numpy() * 100, color=DARK_GREY, thickness=1)
+    fig = new_figure(title, theme)
+    fig.add_bar(y=names, x=df[value] * 100, orientation="h", error_x=err,
+                marker_color=[site_colour(s) for s in df[site]], name=t(f"survival.measure.{measure}", lang),
+                text=[format_number(v * 100, lang, 0) for v in df[value]], textposition="inside",
+                insidetextanchor="end", hovertemplate="%{y}: %{x:.1f}%<extra></extra>", showlegend=False)
+    fig.update_xaxes(title_text=t("survival.axis.at_time", lang, years=format_number(time, lang, 0),
+                                  measure=t(f"survival.measure.{measure}", lang)), range=[0, 105], ticksuffix="%")
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(separators=plotly_separators(lang), height=max(350, 90 + 24 * len(df)))
+    return finish(fig)

@@ -1,0 +1,180 @@
+"""Survival: net (Pohar Perme), relative (Ederer II) and observed survival curves by sex, age group,
+period or region with CIs; 1-, 3-, 5- and 10-year survival by site, crude and ICSS age-standardised;
+follow-up completeness beside every curve; the plain-language reading; the life table used."""
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from analytics import lifetable as lifetable_mod
+from analytics.charts import survival as charts
+from analytics.errors import IngestError
+from analytics.i18n import format_number, sex_label, site_label
+from analytics.survival import METHODS, reading
+from app_support import cache, filters, state, tables, widgets
+
+f = filters.sidebar_filters()
+ds0 = filters.dataset()
+st.title(f.t("app.page.survival"))
+st.caption(f.t("survival.page.intro"))
+
+# --- the population life table: the data set's own (the demo's), or one uploaded here -------
+with st.expander(f.t("survival.lifetable.title"), expanded=False):
+    st.caption(f.t("survival.lifetable.help"))
+    up = st.file_uploader(f.t("survival.lifetable.upload"), type=["csv", "tsv", "txt", "xlsx", "parquet"],
+                          key="up_lifetable")
+    if up is not None:
+        raw = up.getvalue()
+        held = st.session_state.get(state.LIFETABLE_KEY)
+        if held is None or held[1] != raw:
+            try:
+                frame = lifetable_mod.read_lifetable(raw, name=up.name)
+            except IngestError as err:
+                st.error(str(err))
+            else:
+                st.session_state[state.LIFETABLE_KEY] = (up.name, raw, frame)
+    if st.session_state.get(state.LIFETABLE_KEY) is not None and st.button(f.t("survival.lifetable.remove"),
+                                                                          key="lifetable_remove"):
+        st.session_state[state.LIFETABLE_KEY] = None
+        st.rerun()
+ds = state.with_lifetable(ds0)
+lt_name = {"demo": f.t("survival.lifetable.demo"), "demo_fallback": f.t("survival.lifetable.demo")}.get(
+    ds.lifetable_label, ds.lifetable_label)
+if ds.lifetable_label == "demo_fallback":
+    st.warning(f.t("survival.lifetable.fallback"))
+lt_years = (int(ds.lifetable["year"].min()), int(ds.lifetable["year"].max()))
+for note in lifetable_mod.check_lifetable(ds.lifetable, first_year=f.y0, last_year=max(f.y1, lt_years[0])):
+    st.caption(note)
+
+# --- page controls (in the URL) ----------------------------------------------------------------
+c1, c2, c3, c4 = st.columns(4)
+with c1:
+    method = filters.page_control("sv_method", "pohar_perme", list(METHODS), lambda **kw: st.selectbox(
+        f.t("survival.ctrl.method"), format_func=lambda m: f.t(f"survival.method.{m}"), **kw))
+with c2:
+    approach = filters.page_control("sv_approach", "period", ["period", "cohort", "complete"], lambda **kw: st.selectbox(
+        f.t("survival.ctrl.approach"), format_func=lambda a: f.t(f"survival.approach.{a}"), **kw))
+with c3:
+    group = filters.page_control("sv_by", "sex", list(cache.SURVIVAL_GROUPS), lambda **kw: st.selectbox(
+        f.t("survival.ctrl.by"), format_func=lambda g: f.t(f"survival.by.{g}"), **kw))
+with c4:
+    years = int(filters.page_control("sv_time", "5", ["1", "3", "5", "10"], lambda **kw: st.selectbox(
+        f.t("survival.ctrl.time"), format_func=lambda y: f.t("survival.years", n=y), **kw)))
+t1, t2 = st.columns(2)
+with t1:
+    show_obs = filters.page_toggle("sv_obs", f.t("survival.ctrl.observed"), default=True)
+with t2:
+    first_only = filters.page_toggle("sv_first", f.t("survival.ctrl.first_primary"))
+measure = {"pohar_perme": "net", "ederer2": "relative", "observed": "observed"}[method]
+if group == "period" and approach == "period":
+    st.info(f.t("survival.by.period_note"))
+    group = "none"
+
+res = cache.survival_curves(ds, f, group, method, approach, show_obs and method != "observed", first_only)
+period_text = f.period_label()
+approach_text = f.t(f"survival.approach.{approach}")
+if approach == "period":
+    approach_text = f.t("survival.approach_window", window=period_text)
+else:
+    approach_text = f.t("survival.approach_diagnosed", approach=approach_text, period=period_text)
+d = f.describe(ds)
+what = f.t("survival.caption", measure=f.t(f"survival.method.{method}"), approach=approach_text, site=d["site"],
+           sex=d["sex"], region=f.t("app.region.all") if d["region"] == "all" else d["region"], ages=d["ages"],
+           lifetable=lt_name, level=f.conf)
+if res["n"] == 0 or res["curves"].empty:
+    st.info(f.t("survival.empty"))
+    st.stop()
+
+
+# --- headline numbers and the reading ---------------------------------------------------------
+def label_of(g) -> str:
+    if group == "sex":
+        return sex_label(int(g), f.lang)
+    if group == "region":
+        names = dict(zip(ds.regions["parent_code"], ds.regions[f.er_name_column]))
+        return names.get(g, str(g)) or f.t("survival.region_unknown")
+    return str(g)
+
+
+comp = res["completeness"]
+tot = comp[["n", "deaths", "n_lost"]].sum()
+overall_c = float((comp["clark_c"] * comp["n"]).sum() / comp["n"].sum()) if len(comp) else np.nan
+at = res["at"]
+at_t = at[np.isclose(at["time"], years)]
+widgets.metric_row([
+    (f.t("survival.metric.patients"), widgets.fmt(tot["n"], f.lang, 0), None),
+    (f.t("survival.metric.deaths"), widgets.fmt(tot["deaths"], f.lang, 0), None),
+    (f.t("survival.metric.clark"), widgets.fmt(overall_c, f.lang, 1) + " %", f.t("survival.metric.clark_help")),
+    (f.t("survival.metric.lost"), widgets.fmt(100 * tot["n_lost"] / tot["n"], f.lang, 1) + " %", None),
+])
+sentences = []
+for _, row in at_t.iterrows():
+    sex = f.sex
+    if group == "sex":
+        sex = {1: "male", 2: "female"}[int(row["group"])]
+    s = reading.survival_sentence(row["estimate"], row["lower"], row["upper"], years=years, measure=measure, sex=sex,
+                                  site=f.site, period=period_text, approach=approach, conf=f.level, lang=f.lang)
+    if s:
+        sentences.append((f"{label_of(row['group'])}: " if group not in ("none", "sex") else "") + s)
+for s in sentences:
+    st.markdown(f"- {s}")
+if not sentences:
+    st.caption(f.t("survival.no_estimate", years=years))
+
+# --- curves --------------------------------------------------------------------------------------
+curves = res["curves"]
+gcol = "group" if group != "none" else None
+labels = {g: label_of(g) for g in curves["group"].unique()} if gcol else None
+title = f.t("survival.chart.curves", measure=f.t(f"survival.measure.{measure}"))
+fig = charts.survival_curves_chart(curves, group=gcol, labels=labels,
+                                   observed=res["observed"] if show_obs and method != "observed" else None,
+                                   lang=f.lang, theme=f.theme, title=title, measure=measure)
+comp_lines = [f"{label_of(r['group']) + ': ' if gcol else ''}{reading.completeness_sentence(r['clark_c'], r['pct_lost'], lang=f.lang)}"
+              for _, r in comp.iterrows()]
+table = at.copy()
+if gcol:
+    table = table.merge(comp, on="group", how="left")
+    table["group"] = table["group"].map(labels)
+else:
+    for k in ("n", "clark_c", "pct_lost", "n_lost"):
+        table[k] = comp[k].iloc[0] if len(comp) else np.nan
+table = table.rename(columns={"group": group}).round(4)
+headers = {c: f.t(f"survival.col.{c}") for c in ("time", "estimate", "n_risk", "events", "n", "deaths", "n_lost",
+                                                 "pct_lost", "clark_c", "std_estimate", "std_lower", "std_upper",
+                                                 "standard")}
+headers[group] = f.t(f"survival.by.{group}")
+widgets.chart_with_table(fig, table, name="survival_curves", f=f, ds=ds, title=title,
+                         reading=" ".join(sentences[:2]) if sentences else "",
+                         table_note=what + " " + "; ".join(comp_lines) + ".", headers=headers)
+st.caption(what)
+st.caption(" · ".join(comp_lines))
+
+# --- by site ----------------------------------------------------------------------------------------
+st.subheader(f.t("survival.site.title", years=years, measure=f.t(f"survival.measure.{measure}")))
+by_site = cache.survival_by_site(ds, f, method, approach, first_only)
+MIN_PATIENTS = 50     # sites with fewer patients stay in the table, not in the chart or its reading
+shown = by_site[(by_site["site"] != filters.ALL_SITES) & (by_site["n"] >= MIN_PATIENTS)]
+site_title = f.t("survival.chart.by_site", years=years, measure=f.t(f"survival.measure.{measure}"))
+site_fig = charts.survival_by_site_chart(shown, site="site", time=years, lang=f.lang, theme=f.theme, title=site_title,
+                                         measure=measure)
+best = shown[np.isclose(shown["time"], years)].dropna(subset=["estimate"]).sort_values("estimate")
+site_reading = ""
+if len(best) >= 2:
+    site_reading = f.t("survival.site.reading", years=years, measure=f.t(f"survival.reading.measure_{measure}"),
+                       high=site_label(best["site"].iloc[-1], f.lang), high_v=format_number(100 * best["estimate"].iloc[-1], f.lang, 0),
+                       low=site_label(best["site"].iloc[0], f.lang), low_v=format_number(100 * best["estimate"].iloc[0], f.lang, 0))
+site_caption = f.t("survival.caption", measure=f.t(f"survival.method.{method}"), approach=approach_text,
+                   site=f.t("survival.site.every"), sex=d["sex"],
+                   region=f.t("app.region.all") if d["region"] == "all" else d["region"], ages=d["ages"],
+                   lifetable=lt_name, level=f.conf)
+wide = by_site.assign(site=by_site["site"].map(lambda s: f.t("app.site.all") if s == filters.ALL_SITES else s)).round(4)
+widgets.chart_with_table(site_fig, wide, name="survival_by_site", f=f, ds=ds, title=site_title, reading=site_reading,
+                         table_note=site_caption + " " + f.t("survival.site.std_note") + " "
+                         + f.t("survival.site.min_note", n=MIN_PATIENTS), headers=headers)
+st.caption(site_caption)
+
+# --- reconciliation ---------------------------------------------------------------------------------
+with st.expander(f.t("survival.recon.title"), expanded=False):
+    recon = res["reconciliation"].copy()
+    recon["description"] = recon["reason"].map(lambda r: f.t(f"survival.recon.{r}"))
+    tables.show(recon[["reason", "description", "n"]], lang=f.lang, key="survival_recon")
+    st.caption(f.t("survival.recon.note"))

@@ -52,6 +52,9 @@ def limit_columns(levels: Sequence[float]) -> list[tuple[float, str, str]]:
     return [(c, f"lower_{conf_suffix(c)}", f"upper_{conf_suffix(c)}") for c in levels]
 
 
+DEDUP_ABOVE = 512   # exact_poisson: above this many counts, evaluate each distinct count once
+
+
 def exact_poisson(count, conf: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Exact (Garwood 1936) Poisson limits for a count: G⁻¹(α/2; O) and G⁻¹(1−α/2; O+1).
 
@@ -60,6 +63,13 @@ def exact_poisson(count, conf: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """
     _check_conf(conf)
     o = np.asarray(count, dtype=float)
+    if o.size > DEDUP_ABOVE:
+        # Many strata share a count: the quantile function (the costly part) once per distinct
+        # count, then spread back — the same values, bit for bit.
+        u, inv = np.unique(o, return_inverse=True)
+        if len(u) < o.size // 2:
+            lo_u, up_u = exact_poisson(u, conf)
+            return lo_u[inv].reshape(o.shape), up_u[inv].reshape(o.shape)
     a = (1 - conf) / 2
     with np.errstate(invalid="ignore"):
         lower = np.where(o > 0, special.gammaincinv(np.where(o > 0, o, 1.0), a), 0.0)

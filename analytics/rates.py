@@ -11,6 +11,7 @@ and sources: docs/methods.md §0-§3.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -19,8 +20,8 @@ from scipy import stats
 
 from analytics import intervals as ci
 from analytics.standards import DEFAULT_STANDARD, StandardError, align_standard
-from analytics.strata import (Cells, RatesInputError, age_axis, as_list, grid_sum, group_codes, group_sum,
-                              join_flags, numeric, require_columns)
+from analytics.strata import (Cells, RatesInputError, age_axis, as_list, flag_array, grid_sum, group_codes,
+                              group_sum, join_flags, numeric, numeric_checked, require_columns)
 
 __all__ = [
     "poisson_limits", "crude_rate", "proportion", "dsr", "age_specific", "cumulative_risk",
@@ -256,7 +257,7 @@ def dsr(data: pd.DataFrame, *, count: str = "count", population: str = "populati
         "crude_rate": crude, "value": y * scale, "se": se * scale,
         **{name: arr * scale for name, arr in cols.items()},
     })
-    out["flag"] = join_flags(
+    out["flag"] = flag_array(
         (comp["pop_missing"], "population_missing"),
         (comp["no_value"] & ~comp["pop_missing"], "no_population"),
         (small & ~comp["no_value"], "below_min_count"),
@@ -288,10 +289,10 @@ def _dsr_components(data, *, count, population, standard, age, by, ages, frequen
     needed = [count, population, age] + by + ([standard] if std_is_column else []) \
         + ([frequency] if frequency else [])
     require_columns(data, needed)
-    d_row = numeric(data, count)
-    if np.isnan(d_row).any():
+    d_row, d_nan = numeric_checked(data, count)
+    if d_nan:
         d_row = np.nan_to_num(d_row, nan=0.0)
-    p_row = numeric(data, population)
+    p_row, any_p_nan = numeric_checked(data, population)
     groups = group_codes(data, by)
     axis = age_axis(data, age, ages)
     g, a = groups.codes, axis.codes
@@ -306,9 +307,8 @@ def _dsr_components(data, *, count, population, standard, age, by, ages, frequen
         d_var = cells.sum(np.nan_to_num(d_row * f_row, nan=0.0))
     else:
         d_var = d
-    p_isnan = np.isnan(p_row)
-    any_p_nan = bool(p_isnan.any())
     if any_p_nan:
+        p_isnan = np.isnan(p_row)
         p_nan = cells.sum(p_isnan.astype(float)) > 0
         p_row = np.where(p_isnan, 0.0, p_row)
     else:
@@ -321,26 +321,32 @@ def _dsr_components(data, *, count, population, standard, age, by, ages, frequen
     elif std_is_column:
         # Weights are usually one per age group, repeated on every row: then one vector serves
         # all groups (short path below); otherwise each cell takes its own rows' weight.
-        w_row = np.nan_to_num(numeric(data, standard))
+        w_row, w_nan = numeric_checked(data, standard)
+        w_row = np.nan_to_num(w_row) if w_nan else w_row
         w_ok, a_ok = (w_row, a) if cells.all_ok else (w_row[cells.ok], a[cells.ok])
         per_age = np.zeros(A)
         per_age[a_ok] = w_ok
-        if np.array_equal(w_ok, per_age[a_ok]):
+        if bool((per_age.take(a_ok) == w_ok).all()):
             S = np.broadcast_to(per_age, (G, A))
         else:
             S = cells.scatter(w_row)
         std_name = f"column {standard!r}"
     else:
-        s = align_standard(standard, axis.labels)
-        S = np.broadcast_to(s.to_numpy(dtype=float), (G, A))
-        std_name = s.attrs.get("standard") or str(standard)
-    all_present = bool(present.all())
-    pop_zero_cases_cell = (P <= 0) & (d > 0)
-    any_zero_cases = bool(pop_zero_cases_cell.any())
-    P_eff = np.where(pop_zero_cases_cell, d, P) if any_zero_cases else P
-    # The common case (every cell present, every population > 0) takes the short path: a 1-D
-    # weight vector and one division, which keeps all strata of a registry well under a second.
-    all_used = all_present and bool((P_eff > 0).all())
+        weights, std_name = _aligned(standard, tuple(axis.labels))
+        S = np.broadcast_to(weights, (G, A))
+    all_present = cells.complete or bool(present.all())
+    if P.size and P.min() > 0:       # no cell without person-years: nothing to replace or drop
+        pop_zero_cases_cell = None
+        any_zero_cases = False
+        P_eff = P
+        all_used = all_present
+    else:
+        pop_zero_cases_cell = (P <= 0) & (d > 0)
+        any_zero_cases = bool(pop_zero_cases_cell.any())
+        P_eff = np.where(pop_zero_cases_cell, d, P) if any_zero_cases else P
+        # The common case (every cell present, every population > 0) takes the short path: a 1-D
+        # weight vector and one division, which keeps all strata of a registry well under a second.
+        all_used = all_present and bool((P_eff > 0).all())
     used = None if all_used else present & (P_eff > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         if weights_override is not None:
@@ -376,6 +382,23 @@ def _dsr_components(data, *, count, population, standard, age, by, ages, frequen
         pop_zero_cases=pop_zero_cases_cell.any(axis=1) if any_zero_cases else np.zeros(G, dtype=bool),
         missing_groups=missing_groups,
         standard_name=std_name, axis=axis)
+
+
+@functools.lru_cache(maxsize=256)
+def _aligned_named(standard: str, labels: tuple[str, ...]) -> tuple[np.ndarray, str]:
+    s = align_standard(standard, labels)
+    w = s.to_numpy(dtype=float)
+    w.flags.writeable = False
+    return w, s.attrs.get("standard") or str(standard)
+
+
+def _aligned(standard, labels: tuple[str, ...]) -> tuple[np.ndarray, str]:
+    """The standard's weights for the data's age groups and the standard's name; a catalogue
+    standard is aligned once per set of labels (parsing the labels costs more than a small DSR)."""
+    if isinstance(standard, str):
+        return _aligned_named(standard, labels)
+    s = align_standard(standard, labels)
+    return s.to_numpy(dtype=float), s.attrs.get("standard") or str(standard)
 
 
 def _get(comp: dict, key: str):

@@ -42,6 +42,12 @@ def require_columns(data: pd.DataFrame, columns: Sequence[str], what: str = "dat
 
 def numeric(data: pd.DataFrame, column: str) -> np.ndarray:
     """Column as float; text that is not a number is an error naming the first bad row."""
+    return numeric_checked(data, column)[0]
+
+
+def numeric_checked(data: pd.DataFrame, column: str) -> tuple[np.ndarray, bool]:
+    """:func:`numeric`, and whether the column holds missing values. A clean column (the usual
+    case) costs one pass: its minimum is neither negative nor NaN."""
     s = data[column]
     if not pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
         conv = pd.to_numeric(s, errors="coerce")
@@ -52,11 +58,13 @@ def numeric(data: pd.DataFrame, column: str) -> np.ndarray:
                 f"column {column!r}, row {i + 1}: {s.iloc[i]!r} is not a number")
         s = conv
     arr = s.to_numpy(dtype=float, na_value=np.nan)
+    if not arr.size or arr.min() >= 0:       # NaN would make the minimum NaN
+        return arr, False
     neg = arr < 0
     if neg.any():
         i = int(np.flatnonzero(neg)[0])
         raise RatesInputError(f"column {column!r}, row {i + 1}: negative value {arr[i]!r}")
-    return arr
+    return arr, True
 
 
 @dataclass
@@ -87,9 +95,13 @@ def group_codes(data: pd.DataFrame, by: list[str]) -> Groups:
             combined *= size
             combined += c
         present = np.bincount(combined, minlength=total) > 0
-        remap = np.cumsum(present) - 1
-        gcode = remap[combined]
-        which = np.flatnonzero(present)
+        if present.all():                    # every combination occurs: the code is the group
+            gcode = combined.astype(np.int64)
+            which = np.arange(total)
+        else:
+            remap = np.cumsum(present) - 1
+            gcode = remap[combined]
+            which = np.flatnonzero(present)
         idx = np.unravel_index(which, sizes) if len(codes) > 1 else (which,)
     else:
         combined = np.ravel_multi_index(codes, sizes) if total < 2**62 else \
@@ -132,10 +144,11 @@ def factorize_sorted(s: pd.Series, dense: bool = True) -> tuple[np.ndarray, pd.I
         return remap[c], pd.CategoricalIndex(pd.Categorical.from_codes(codes, dtype=dtype))
     if pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
         if len(s) and not s.hasnans:
-            v = s.to_numpy(dtype=np.int64)
+            # in the column's own width (a nullable Int16 year stays 16 bits): less memory traffic
+            v = s.to_numpy(dtype=getattr(dtype, "numpy_dtype", dtype))
             lo, hi = int(v.min()), int(v.max())
             if hi - lo < (4096 if not dense else 1_000_000):
-                off = v - lo
+                off = np.subtract(v, lo, dtype=np.int32) if hi - lo < 2**31 - 1 else v.astype(np.int64) - lo
                 if not dense:
                     return off, pd.Index(np.arange(lo, hi + 1)).astype(dtype)
                 used = np.bincount(off, minlength=hi - lo + 1) > 0
@@ -190,7 +203,7 @@ def age_axis(data: pd.DataFrame, age: str, ages: tuple[float, float] | None = No
     else:
         # Factorise first, classify the few distinct labels after (a regex per row is slow).
         if isinstance(raw.dtype, pd.CategoricalDtype):
-            codes, uniq = raw.cat.codes.to_numpy(dtype=np.int64), list(raw.cat.categories)
+            codes, uniq = raw.cat.codes.to_numpy(), list(raw.cat.categories)   # narrow; -1 = missing
         else:
             codes, uniq = pd.factorize(raw, sort=False)
         uniq = [str(u) for u in uniq]
@@ -204,12 +217,14 @@ def age_axis(data: pd.DataFrame, age: str, ages: tuple[float, float] | None = No
         # rows once: unknown -> -1, known -> rank in age order.
         lut = np.full(len(uniq) + 1, -1, dtype=np.int64)
         lut[order] = np.arange(len(order))
-        codes = lut[codes]
+        if not (len(order) == len(uniq) and np.array_equal(lut[:-1], np.arange(len(uniq)))):
+            codes = lut[codes]    # (categories already in age order, all known: codes as they are)
         labels = [uniq[i] for i in order]
         starts = np.array([bounds[i][0] if bounds[i] else np.nan for i in order], dtype=float)
         ends = np.array([bounds[i][1] if bounds[i] else np.nan for i in order], dtype=float)
         unknown = codes < 0
-    axis = AgeAxis(np.asarray(codes, dtype=np.int64), labels, starts, ends, unknown)
+    codes = np.asarray(codes)
+    axis = AgeAxis(codes if codes.dtype.kind == "i" else codes.astype(np.int64), labels, starts, ends, unknown)
     if ages is not None:
         axis = _truncate(axis, ages)
     return axis
@@ -249,19 +264,31 @@ def grid_sum(gcode: np.ndarray, acode: np.ndarray, n_groups: int, n_ages: int,
 
 
 class Cells:
-    """(group, age) cell index of every row, computed once and reused for every sum."""
+    """(group, age) cell index of every row, computed once and reused for every sum.
+
+    When every cell holds exactly one row (``complete``, known once :meth:`present` ran) a sum is
+    a scatter of the rows into the grid, cheaper than ``np.bincount`` and equal to it bit for bit
+    (0 + x, as bincount adds into zeros)."""
 
     def __init__(self, gcode: np.ndarray, acode: np.ndarray, n_groups: int, n_ages: int):
         self.shape = (n_groups, n_ages)
-        self.ok = acode >= 0
-        self.all_ok = bool(self.ok.all())
-        flat = gcode * n_ages + acode
+        self.all_ok = bool(acode.min() >= 0) if len(acode) else True
+        self._acode = acode
+        flat = np.multiply(gcode, n_ages, dtype=np.int64)
+        flat += acode
         self.flat = flat if self.all_ok else flat[self.ok]
+        self.complete = False
+
+    @property
+    def ok(self) -> np.ndarray:
+        """True for rows of known age (in the grid)."""
+        return self._acode >= 0
 
     def present(self) -> np.ndarray:
         """True for cells with at least one row."""
         out = np.zeros(self.shape[0] * self.shape[1], dtype=bool)
         out[self.flat] = True
+        self.complete = len(self.flat) == out.size and bool(out.all())
         return out.reshape(self.shape)
 
     def scatter(self, values: np.ndarray) -> np.ndarray:
@@ -276,6 +303,11 @@ class Cells:
         if values is not None and not self.all_ok:
             values = values[self.ok]
         n = self.shape[0] * self.shape[1]
+        if self.complete and values is not None:
+            out = np.empty(n)
+            out[self.flat] = values
+            out += 0.0            # as bincount: 0 + x (a -0.0 becomes 0.0)
+            return out.reshape(self.shape)
         return np.bincount(self.flat, weights=values, minlength=n).reshape(self.shape)
 
 
@@ -294,12 +326,37 @@ def join_flags(*parts: tuple[np.ndarray, str]) -> np.ndarray:
     """Per-group flag codes: the stable codes whose condition holds, joined with ``FLAG_SEP``
     ('' if none). Codes, not sentences, so that any language can label them
     (``analytics.rates.flag_labels``)."""
-    n = len(parts[0][0]) if parts else 0
-    out = np.full(n, "", dtype=object)
-    for cond, code in parts:
-        cond = np.asarray(cond, dtype=bool)
-        if not cond.any():
-            continue
-        sep = np.where(out[cond] == "", "", FLAG_SEP)
-        out[cond] = out[cond] + sep + code
-    return out
+    bits, table = _flag_bits(parts)
+    return table[bits]
+
+
+def flag_array(*parts: tuple[np.ndarray, str]):
+    """:func:`join_flags` as a pandas text array (the dtype pandas gives a column of text),
+    built from the few distinct combinations instead of one Python string per group."""
+    bits, table = _flag_bits(parts)
+    dtype = pd.Series([""]).dtype
+    if getattr(dtype, "storage", None) == "pyarrow":
+        import pyarrow as pa
+
+        return pd.array(pa.array(table.tolist(), type=pa.large_string()).take(pa.array(bits)), dtype=dtype)
+    return table[bits]
+
+
+def _flag_bits(parts) -> tuple[np.ndarray, np.ndarray]:
+    """Per group, a bit per part whose condition holds; and the joined codes of each bit pattern
+    that occurs (an object array indexed by the pattern)."""
+    n = len(np.atleast_1d(parts[0][0])) if parts else 0
+    if len(parts) > 16:
+        raise ValueError("join_flags: at most 16 conditions")
+    bits = np.zeros(n, dtype=np.int64)
+    used = []
+    for i, (cond, code) in enumerate(parts):
+        cond = np.broadcast_to(np.asarray(cond, dtype=bool), (n,))
+        if cond.any():
+            bits |= cond.astype(np.int64) << len(used)
+            used.append(code)
+    patterns = np.flatnonzero(np.bincount(bits, minlength=1 << len(used))) if n else np.array([0])
+    table = np.full(1 << len(used), "", dtype=object)
+    for p in patterns:
+        table[p] = FLAG_SEP.join(code for j, code in enumerate(used) if p >> j & 1)
+    return bits, table

@@ -325,12 +325,37 @@ def download_button(label: str, data, *, file_name: str, key: str, what: str, f=
 
 
 # --- the twin ------------------------------------------------------------------------
+EXPORT_CHOICES = {"x_size": (tuple(EXPORT_SIZES), DEFAULT_SIZE), "x_scale": (SCALES, SCALES[0])}
+
+
+def _export_choice(key: str) -> str:
+    """The session's export size or scale (``x_size``/``x_scale``), always one of its options."""
+    options, default = EXPORT_CHOICES[key]
+    value = st.session_state.setdefault("_export", {}).get(key, default)
+    return value if value in options else default
+
+
 def export_settings(lang: str) -> tuple[int, int, float]:
-    ss = st.session_state
-    size = ss.get("x_size", DEFAULT_SIZE)
-    w, h = EXPORT_SIZES.get(size, EXPORT_SIZES[DEFAULT_SIZE])
-    scale = ss.get("x_scale", SCALES[0])
+    w, h = EXPORT_SIZES[_export_choice("x_size")]
+    scale = _export_choice("x_scale")
     return w, h, None if scale == "300dpi" else float(scale)
+
+
+def _export_select(key: str, label: str, **kw) -> None:
+    """A selectbox of the export settings whose chosen option survives a language switch.
+
+    The browser keeps a selectbox's value as its displayed label; once the language changes, the
+    old label matches no option and would come back as a foreign value. So the value lives in the
+    session (``_export``), is set before the widget is drawn, and only a user's valid choice
+    (``on_change``) replaces it — as the sidebar filters do."""
+    options, _ = EXPORT_CHOICES[key]
+    st.session_state[key] = _export_choice(key)
+
+    def store() -> None:
+        if st.session_state.get(key) in options:
+            st.session_state.setdefault("_export", {})[key] = st.session_state[key]
+
+    st.selectbox(label, list(options), key=key, on_change=store, **kw)
 
 
 def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, title: str,
@@ -422,11 +447,9 @@ def deck_sidebar(f) -> None:
     if not auth.can(auth.DOWNLOAD):
         return
     with st.sidebar.expander(t("app.export.title", lang), expanded=False):
-        st.selectbox(t("app.export.size", lang), list(EXPORT_SIZES), key="x_size",
-                     index=list(EXPORT_SIZES).index(st.session_state.get("x_size", DEFAULT_SIZE)))
-        st.selectbox(t("app.export.scale", lang), list(SCALES), key="x_scale",
-                     format_func=lambda v: t("app.export.dpi", lang) if v == "300dpi" else f"× {v}",
-                     index=list(SCALES).index(st.session_state.get("x_scale", SCALES[0])))
+        _export_select("x_size", t("app.export.size", lang))
+        _export_select("x_scale", t("app.export.scale", lang),
+                       format_func=lambda v: t("app.export.dpi", lang) if v == "300dpi" else f"× {v}")
         slides = list(st.session_state.get("_deck", []))
         st.caption(t("app.deck.count", lang, n=len(slides)))
         if slides:

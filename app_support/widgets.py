@@ -91,8 +91,8 @@ def describe(f, ds, frame, measure: str | None, *, sexes=None, site=None, area=_
     if getattr(f, "mortality", False):   # deaths, not cases: the measure's mortality name and the deaths' source
         from analytics.i18n import has_key
 
-        if measure and has_key(f"describe.mortality.{measure}"):
-            fields["label"] = t(f"describe.mortality.{measure}", f.lang)
+        if measure and has_key(f"describe.deaths.{measure}"):
+            fields["label"] = t(f"describe.deaths.{measure}", f.lang)
         kw = {**kw, "notes": (f.measure_label(ds),) + tuple(kw.get("notes", ()))}
     fields.update(kw)
     return build(frame, measure, scope=scope, requested=requested, asked=asked_of(f, ds), **fields)
@@ -103,7 +103,7 @@ def as_measure(desc, f, measure: str):
     APCs of the fitted trend), named for incidence or mortality as the page shows."""
     from analytics.i18n import has_key
 
-    key = f"describe.mortality.{measure}"
+    key = f"describe.deaths.{measure}"
     label = t(key, f.lang) if getattr(f, "mortality", False) and has_key(key) else None
     return desc.replace(measure=measure, label=label)
 

@@ -256,7 +256,7 @@ widgets.metric_row([
     (f.t("app.data.n_excluded"), widgets.fmt(reg.n_excluded, f.lang, 0), None),
 ])
 st.caption(f.t("app.data.loaded", date=str(reg.loaded_at)[:19], source=md(source_text(reg.source, f.lang))))
-st.caption(f.t("describe.whole_dataset", source=f.source(ds)))
+st.caption(f.t("describe.whole_dataset", source=md(f.source(ds))))
 info = ss.get("_upload_info") if up is not None and ds.token.split("+")[0] == up.token else None
 if info is not None:
     st.caption(f.t(f"ingest.regions_{info['region_source']}"))

@@ -7,7 +7,7 @@ from analytics import schema as S
 from analytics.charts import incidence as charts
 from analytics.charts import mortality as mcharts
 from app_support import cache, filters, tables, widgets
-from app_support.text import region_names
+from app_support.text import md, region_names
 
 f = filters.sidebar_filters()
 ds = filters.dataset()
@@ -82,7 +82,7 @@ ci5_sex = filters.page_control("inc_ci5_sex", default_sex, ["1", "2"], lambda **
 code = int(ci5_sex)
 table = cache.ci5_table(ds, f, code)
 d_ci5 = widgets.describe(f, ds, table, "ci5_table", sexes=(code,))
-st.caption(d_ci5.caption(f.lang))
+st.caption(md(d_ci5.caption(f.lang)))
 # site names in words on screen; the downloads keep the site-group labels of the site list
 tables.show(table, lang=f.lang, key="ci5_table", site_name=f.site_name, k=k)
 meta = widgets.meta_of(f"{f.tm('app.incidence.ci5_table')}: {d_ci5.context(f.lang)}", d_ci5, f, ds)

@@ -9,7 +9,7 @@ from analytics import schema as S
 from analytics.charts import mortality as mcharts
 from analytics.mortality import INCIDENCE, MORTALITY
 from app_support import cache, filters, widgets
-from app_support.text import region_names
+from app_support.text import md, region_names
 
 f = filters.sidebar_filters()
 ds = filters.dataset()
@@ -18,7 +18,7 @@ fi, fm = dataclasses.replace(f, measure=INCIDENCE), dataclasses.replace(f, measu
 
 st.title(f.t("app.page.incidence_mortality"))
 sex_label = i18n.sex_label({"both": 0, "male": S.MALE, "female": S.FEMALE}[f.sex], f.lang)
-st.caption(f.t("mortality.im.subtitle", source=f.source(ds), period=f.period_label(), sex=sex_label,
+st.caption(f.t("mortality.im.subtitle", source=md(f.source(ds)), period=f.period_label(), sex=sex_label,
                site=f.site_name(f.site)))
 st.caption(widgets.page_caption(f, ds))
 filters.mortality_note(fm, ds)

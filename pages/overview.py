@@ -57,22 +57,22 @@ has_risk = bool(cum["cum_risk"].notna().iloc[0])   # no 0-74 risk when the age r
 k = filters.PUBLIC_K if f.public else None
 if f.mortality:
     cases_text = f"{scope}: {mcharts.deaths_sentence(row['count'], (f.y0, f.y1), lang=f.lang, k=k)}"
-    st.markdown(" ".join([
+    st.markdown(md(" ".join([
         cases_text,
         mcharts.mortality_rate_sentence(row["value"], row["lower"], row["upper"], lang=f.lang,
                                         standard=f.std, conf=f.level),
         mcharts.risk_of_dying_sentence(cum["cum_risk"].iloc[0], lang=f.lang) if has_risk else "",
-    ]))
+    ])))
 else:
     d_cum = widgets.describe(f, ds, cum, "cum_risk")
     cum_ages = d_cum.ages_shown
     cum_span = (int(cum_ages[0].split("-")[0].rstrip("+")), int(cum_ages[-1].split("-")[1])) if cum_ages else (0, 74)
     cases_text = narrative.cases_sentence(row["count"], (f.y0, f.y1), lang=f.lang, scope=scope, k=k)
-    st.markdown(" ".join([
+    st.markdown(md(" ".join([
         cases_text,
         narrative.asr_sentence(row["value"], row["lower"], row["upper"], lang=f.lang, standard=f.std, conf=f.level),
         narrative.cumulative_risk_sentence(cum["cum_risk"].iloc[0], lang=f.lang, ages=cum_span) if has_risk else "",
-    ]))
+    ])))
 
 # Men left, women right, whatever the sex filter (the CI5 / Rcan layout).
 by_sex = cache.dsr(ds, f, by=("sex", "site"), sexes=(S.MALE, S.FEMALE))

@@ -83,7 +83,7 @@ if f.public:   # record-level lists and exact record counts are not public outpu
     st.info(f.t("disclosure.records_hidden"))
     st.stop()
 left, right = st.columns(2)
-st.caption(f.t("describe.whole_dataset", source=f.source(ds)))
+st.caption(f.t("describe.whole_dataset", source=md(f.source(ds))))
 with left:
     st.subheader(f.t("app.data.reconciliation"))
     tables.show(ds.registry.reconciliation, lang=f.lang, key="quality_recon")

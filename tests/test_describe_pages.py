@@ -141,12 +141,12 @@ def test_projections_say_why_their_base_differs_from_the_overview(demo):
     r = demo.records
     r = r[r[S.INCLUDED] & r[S.YEAR].between(2020, 2024)]
     known, unknown = int(r[S.SEX].isin([1, 2]).sum()), int((~r[S.SEX].isin([1, 2])).sum())
-    assert (known / 5, (known + unknown) / 5) == (16447.0, 16455.4)
+    assert unknown > 0          # the demo has records of unknown sex: the two bases differ (issue 9)
     note = t("describe.proj_base_note", "en", period="2020–2024", base=format_number(known / 5, "en", 0),
              unknown=format_number(unknown, "en", 0), overview=format_number((known + unknown) / 5, "en", 0))
     assert note in captions(at)
     ov = app("overview", y0=2020, y1=2024)
-    assert metric(ov, "app.metric.cases_per_year") == "16,455"
+    assert metric(ov, "app.metric.cases_per_year") == format_number((known + unknown) / 5, "en", 0)
 
 
 def test_prevalence_headline_is_of_the_chosen_site(demo):

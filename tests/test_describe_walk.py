@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from analytics import rates
+from analytics import presets, rates
 from analytics import schema as S
 from analytics.describe import Description, Scope
 from analytics.i18n import format_number, sex_label, t
@@ -95,7 +95,8 @@ def expected_overview(demo, parents, q: dict, lang: str) -> dict[str, str]:
     return {"app.metric.cases_per_year": format_number(d["count"] / n_years, lang, 0),
             "app.metric.crude": format_number(d["crude_rate"], lang, 1),
             "app.metric.asr": format_number(d["value"], lang, 1),
-            "app.metric.cumrisk": format_number(cum, lang, 2) + " %"}
+            # the decimals of the one number policy (analytics.presets), as the sentence below it
+            "app.metric.cumrisk": presets.fmt(cum, "percent", lang) + " %"}
 
 
 # --- what the page shows -------------------------------------------------------------------------

@@ -26,6 +26,7 @@ Helicobacter pylori anti dpi px zip Wilson Poisson Bayes Pearson Ferlay Asadzade
 Int Med Public Health Biometrics
 Brenner Gefeller Clark Altman De Stavola Lancet Allemani Corazziari Quinn Capocaccia Cutler Ederer Chronic Dis
 Heise relsurv Pohar Perme Stare Kaplan Meier Am Assoc Greenwood
+Thompson Broadfoot Elazar Giessing Hundepool Statistical Disclosure Control Word docx Typst
 """.split())
 # column names a file must have (quoted in upload help texts), and statistical notation
 CODES = set("""year sex age_group population region_code indicator value unit rate count lower upper source df exp se sqrt qx mx

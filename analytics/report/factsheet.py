@@ -106,7 +106,7 @@ def site_sheet(ctx: Context, site: str, sex: int | None = None) -> Section:
         right.append(Text(narrative.sir_map_sentence(m, lang=ctx.lang), "reading"))
     right.append(_survival(ctx, site, sexes, sex))
     blocks = [Text(_subtitle(ctx, sexes), "small"), KeyFigures(tiles[:4], per_row=4),
-              Columns([[trend], [age]]), Columns([left or [Text(ctx.t("report.regions.no_map"), "note")], right])]
+              Columns([[trend], [age]]), Columns([left or [Text(ctx.t("report.geography.no_map"), "note")], right])]
     return Section(f"site_{site}", title, blocks)
 
 
@@ -270,7 +270,7 @@ def _leading(ctx: Context, sel: Selection, name: str):
 def _profile(ctx: Context, level: str, code: str, name: str):
     got = geography.measures(ctx, level)
     if got is None:
-        return Text(ctx.t("report.regions.no_map"), "note"), ""
+        return Text(ctx.t("report.geography.no_map"), "note"), ""
     geo, _, m = got
     nat = geography.national(ctx)
     rf = None

@@ -79,30 +79,30 @@ def sir_map(ctx: Context, title: str, sel=None, *, height: int = 560, highlight:
 def regions(ctx: Context) -> Section:
     o = ctx.o
     title = ctx.t("report.section.regions")
-    blocks: list = [Text(ctx.t("report.regions.intro"))]
+    blocks: list = [Text(ctx.t("report.geography.intro"))]
     has_parents = (ctx.data.regions[S.PARENT].astype(str) != "").any()
     nat = national(ctx)
     if has_parents and nat is not None:
         reg = compared(ctx, S.PARENT)
         blocks += [Text(narrative.regions_sentence(reg, float(nat["value"]), lang=ctx.lang), "reading"),
                    _region_table(ctx, reg, nat)]
-        chart_title = ctx.t("report.regions.chart", period=o.period_label())
+        chart_title = ctx.t("report.geography.chart", period=o.period_label())
         fig = icharts.regions_compared(reg, national=float(nat["value"]), region="region_name", lang=ctx.lang,
                                        standard=o.standard, conf=o.conf, k=ctx.k, title=chart_title)
         blocks.append(ctx.figure(fig, chart_title, key="regions_compared"))
-    map_title = ctx.t("report.regions.map", period=o.period_label())
+    map_title = ctx.t("report.geography.map", period=o.period_label())
     fig, m = sir_map(ctx, map_title)
     if fig is None:
-        blocks.append(Text(ctx.t("report.regions.no_map"), "note"))
+        blocks.append(Text(ctx.t("report.geography.no_map"), "note"))
         return Section("regions", title, blocks)
-    blocks += [ctx.figure(fig, map_title, key="sir_map", note=ctx.t("report.regions.map_note")),
+    blocks += [ctx.figure(fig, map_title, key="sir_map", note=ctx.t("report.geography.map_note")),
                Text(narrative.sir_map_sentence(m, lang=ctx.lang), "reading"), _district_table(ctx, m)]
     return Section("regions", title, blocks)
 
 
 def _region_table(ctx: Context, reg: pd.DataFrame, nat: pd.Series):
     o = ctx.o
-    total = {S.PARENT: "", "region_name": ctx.t("report.regions.country"), "count": nat["count"],
+    total = {S.PARENT: "", "region_name": ctx.t("report.geography.country"), "count": nat["count"],
              "crude_rate": nat["crude_rate"], "value": nat["value"], "lower": nat["lower"], "upper": nat["upper"],
              "status": "", "suppression": ""}
     frame = pd.concat([reg.sort_values("value", ascending=False, kind="stable"), pd.DataFrame([total])],
@@ -115,9 +115,9 @@ def _region_table(ctx: Context, reg: pd.DataFrame, nat: pd.Series):
                (ctx.t("report.col.ci", level=level), "r", lambda r: ctx.ci(r["lower"], r["upper"])),
                (ctx.t("report.col.vs_national"), "l",
                 lambda r: ctx.t(f"app.status.{r['status']}") if r["status"] in ("higher", "lower", "same") else "")]
-    return ctx.table(frame, columns, caption=ctx.t("report.regions.table", period=o.period_label()), key="regions",
+    return ctx.table(frame, columns, caption=ctx.t("report.geography.table", period=o.period_label()), key="regions",
                      widths=[3.2, 1.2, 1.2, 1.1, 1.8, 2.6], bold=lambda r: r["status"] == "",
-                     note=ctx.t("report.regions.table_note", standard=ctx.standard_name))
+                     note=ctx.t("report.geography.table_note", standard=ctx.standard_name))
 
 
 def _district_table(ctx: Context, m: pd.DataFrame):
@@ -134,9 +134,9 @@ def _district_table(ctx: Context, m: pd.DataFrame):
                (ctx.t("report.col.ci", level=level), "r", lambda r: ctx.ci(r["sir_lower"], r["sir_upper"], 2)),
                (ctx.t("report.col.smoothed"), "r", lambda r: _num(ctx, r["smoothed"], 2)),
                (ctx.t("report.col.significance"), "l", lambda r: _significance(ctx, r["significance"]))]
-    return ctx.table(frame, columns, caption=ctx.t("report.regions.districts", period=ctx.o.period_label()),
+    return ctx.table(frame, columns, caption=ctx.t("report.geography.districts", period=ctx.o.period_label()),
                      key="districts", size="small", widths=[2.2, 3.4, 1.1, 1.2, 0.9, 1.6, 1.2, 1.6],
-                     note=ctx.t("report.regions.districts_note"))
+                     note=ctx.t("report.geography.districts_note"))
 
 
 def _num(ctx: Context, x, d: int) -> str:

@@ -12,7 +12,10 @@ script reports, per kind of file, how each ended and fails (exit 1) on any of:
   record count other than the number written, where that is known;
 * a file that took more than 10 s or more than 1 GB of memory (the worker's own peak RSS).
 
-    python bench/fuzz.py [--n 10000] [--seed 2026] [--jobs 2] [--show 20]
+    python bench/fuzz.py [--n 10000] [--start 0] [--seed 2026] [--jobs 2] [--show 20]
+
+``--start`` runs the cases ``start .. start + n - 1`` of the same sequence, so the 10,000 can be
+run in parts on a busy machine (``--start 0 --n 5000`` then ``--start 5000 --n 5000``).
 
 The regular test suite runs a few hundred of the same cases in-process
 (``tests/test_ingest_fuzz.py``).
@@ -75,25 +78,29 @@ def run_case(seed: int, i: int) -> tuple:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=10_000)
+    ap.add_argument("--start", type=int, default=0, help="index of the first case (run the 10,000 in parts)")
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--jobs", type=int, default=2, help="workers at a time (default 2: the machine's cores)")
     ap.add_argument("--show", type=int, default=20, help="problems listed in full")
+    ap.add_argument("--every", type=int, default=100, help="a progress line every this many files")
     a = ap.parse_args()
     load = os.getloadavg()
-    print(f"fuzzing {a.n:,} generated files (seed {a.seed}), {a.jobs} at a time; load average "
+    print(f"fuzzing {a.n:,} generated files (seed {a.seed}, cases {a.start:,}-{a.start + a.n - 1:,}), "
+          f"{a.jobs} at a time; load average "
           f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; limits per file {MAX_SECONDS:g} s, {MAX_MB} MB")
     t0 = time.perf_counter()
     by_kind: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     worst_s, worst_mb, problems = (0.0, ""), (0.0, ""), []
     with cf.ThreadPoolExecutor(a.jobs) as pool:      # each case runs in its own worker process
         for done, (i, kind, status, secs, mb, probs, size) in enumerate(
-                pool.map(lambda i: run_case(a.seed, i), range(a.n)), start=1):
+                pool.map(lambda i: run_case(a.seed, i), range(a.start, a.start + a.n)), start=1):
             by_kind[kind][status] += 1
             worst_s = max(worst_s, (secs, f"case {i} ({kind}, {size:,} bytes)"))
             worst_mb = max(worst_mb, (mb, f"case {i} ({kind}, {size:,} bytes)"))
             problems += [(i, kind, p) for p in probs]
-            if done % 500 == 0:
-                print(f"  {done:,} files, {len(problems)} problems, {time.perf_counter() - t0:.0f} s", flush=True)
+            if done % a.every == 0:
+                print(f"  {done:,} files, {len(problems)} problems, {time.perf_counter() - t0:.0f} s; slowest "
+                      f"{worst_s[0]:.2f} s, most memory {worst_mb[0]:.0f} MB", flush=True)
     print(f"\n{a.n:,} files in {time.perf_counter() - t0:.0f} s; load average now {os.getloadavg()[0]:.2f}")
     statuses = ["read", "sentence", "catch_all", "traceback", "worker"]
     print(f"{'kind':<12}" + "".join(f"{s:>11}" for s in statuses))

@@ -15,7 +15,7 @@ from analytics.charts import maps as mc
 from analytics.charts import mortality as mcharts
 from analytics.ingest import sandbox, upload
 from analytics.labels import risk_factor_label
-from app_support import cache, filters, state, widgets
+from app_support import auth, cache, filters, state, widgets
 from app_support.text import md, region_names
 
 f = filters.sidebar_filters()
@@ -43,6 +43,8 @@ level = filters.page_control("map_level", S.REGION, [S.REGION, S.PARENT], lambda
     format_func=lambda v: f.t("maps.level_district") if v == S.REGION else f.t("maps.level_economic"), **kw))
 geo, w, gj = cache.level_geometry(ds, level, f.lang)
 REFS = ["national", "economic", "user"] if level == S.REGION else ["national", "user"]
+if not auth.can(auth.UPLOAD):   # a table of one's own is an upload: the registrar's (app_support/auth.py)
+    REFS.remove("user")
 ref = filters.page_control("map_ref", "national", REFS, lambda **kw: st.radio(
     f.t("maps.reference"), horizontal=True, format_func=lambda v: f.t(f"maps.ref_{v}"), **kw))
 ref_table, ref_token = None, ""

@@ -221,6 +221,23 @@ def test_server_options_per_mode():
         assert opts["client.disableDataExport"] is True
 
 
+def test_max_upload_size_is_explicit_and_is_the_ingest_limit(monkeypatch):
+    """Streamlit's maxUploadSize was left to config.toml while the Data page states and checks
+    REGISTRY_MAX_UPLOAD_MB: an operator who changed one got two different limits."""
+    from analytics.ingest.limits import Limits
+
+    monkeypatch.delenv("REGISTRY_MAX_UPLOAD_MB", raising=False)
+    assert hardening.server_options("local", port=8501)["server.maxUploadSize"] == 200
+    monkeypatch.setenv("REGISTRY_MAX_UPLOAD_MB", "35")
+    for mode in ("local", "internal", "public"):
+        assert hardening.server_options(mode, port=8501)["server.maxUploadSize"] == 35
+    assert hardening.server_options("public", port=1, limits=Limits(max_upload_mb=7))["server.maxUploadSize"] == 7
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["server"]["maxUploadSize"] == Limits().max_upload_mb   # `streamlit run app.py`: the same default
+
+
 @pytest.mark.parametrize("path, blocked", [
     ("/_stcore/metrics", True), ("/_stcore/metrics/", True), ("/registry/_stcore/metrics", True),
     ("/_stcore/agent/interact", True), ("/_stcore/health", False), ("/_stcore/stream", False), ("/", False),

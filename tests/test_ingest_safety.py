@@ -317,12 +317,22 @@ def test_malformed_mapping_files_give_a_sentence(data, fragment):
 
 
 # --- the worker: memory, time, crash ---------------------------------------------------------------
+def _stalls(seconds: float, *, progress) -> None:
+    """A reader that never finishes (run in the worker: importable at module level)."""
+    import time
+
+    progress("stalling")
+    time.sleep(seconds)
+    raise AssertionError("the worker was not stopped")
+
+
 def test_worker_turns_memory_time_and_crashes_into_sentences():
     data = _tsv(ROW * 50_000)
     out = sandbox.run(upload.load, {"extract": ("x.tsv", data)}, label="x.tsv", limits=Limits(worker_memory_mb=20))
     assert out.error is not None and "x.tsv" in str(out.error)
     assert "memory" in str(out.error) or "stopped unexpectedly" in str(out.error)
-    out = sandbox.run(upload.load, {"extract": ("x.tsv", data)}, label="x.tsv", limits=Limits(worker_timeout_s=1))
-    assert out.error is None or "longer than 1 s" in str(out.error)
+    out = sandbox.run(_stalls, 120, label="x.tsv", limits=Limits(worker_timeout_s=1))
+    assert out.value is None and "longer than 1 s" in str(out.error) and "REGISTRY_WORKER_TIMEOUT_S" in str(out.error)
+    assert out.stages == ["stalling"]          # it did start, and was stopped long before its 120 s
     ok = sandbox.run(upload.load, {"extract": ("x.tsv", _tsv(ROW * 10))}, label="x.tsv")
     assert ok.error is None and ok.value.registry.n_read == 10 and ok.stages[0] == "open" and "done" in ok.stages

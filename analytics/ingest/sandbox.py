@@ -123,6 +123,8 @@ def _child(conn, fn: Callable, args: tuple, kwargs: dict, memory_mb: int, label:
     elapsed = time.perf_counter() - t0
     try:
         conn.send(msg + (elapsed, _peak_rss_mb()))
+    except (BrokenPipeError, ConnectionResetError):
+        os._exit(0)           # the caller stopped waiting (time limit, page closed): nothing to report
     except MemoryError:
         conn.send(("error", _memory_error(memory_mb, label), elapsed, _peak_rss_mb()))
     except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot be pickled

@@ -172,3 +172,13 @@ def projection(data: bytes, name: str, *, limits: Limits | None = None,
     from analytics import auxiliary
 
     return auxiliary.read_population(data, name=name, limits=current_limits(limits))
+
+
+def lifetable(data: bytes, name: str, *, limits: Limits | None = None,
+              progress: Progress | None = None) -> pd.DataFrame:
+    """The Survival page's population life table (:func:`analytics.lifetable.read_lifetable`),
+    read from an upload within the limits (size, decompression, rows, columns, field length)."""
+    from analytics import auxiliary, lifetable as lifetable_mod
+
+    frame, label = auxiliary._as_frame(data, name, current_limits(limits))
+    return lifetable_mod.read_lifetable(frame, name=label)

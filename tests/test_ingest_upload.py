@@ -126,3 +126,34 @@ def test_page_with_a_malformed_mapping_file_says_so(mapping):
     assert not at.exception and any(md("map.yaml") in e.value for e in at.error)
     at.file_uploader(key="up_extract").set_value(("x.csv", GOOD, "text/csv")).run()
     assert not at.exception and len(at.error) == 1 and md("map.yaml") in at.error[0].value
+
+
+def test_survival_life_table_upload_is_read_in_the_worker_within_the_limits():
+    """The Survival page read an uploaded life table in the server's own process without the
+    ingest limits: a gzip bomb named .csv was expanded there in full. Now it is read in the
+    ingest worker: a bomb or a bad value is one sentence naming the file; a good table is used."""
+    import gzip
+
+    import numpy as np
+
+    from analytics import demo
+    from analytics.ingest import sandbox
+    from app_support import state
+
+    member = gzip.compress(b"\0" * (16 << 20), compresslevel=9)
+    bomb = member * 64                                    # about 1 MB expanding to 1 GB
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    at.switch_page("pages/survival.py").run()
+    at.file_uploader(key="up_lifetable").set_value(("lt.csv", bomb, "text/csv")).run()
+    assert not at.exception
+    assert [e.value for e in at.error if "expands" in e.value] and md("lt.csv") in at.error[0].value
+    assert state.LIFETABLE_KEY not in at.session_state or at.session_state[state.LIFETABLE_KEY] is None
+    # a good table through the same step (the page's worker call), and its values as written
+    lt = demo.load_demo_lifetable()
+    good = lt[["year", "sex", "age", "qx"]].to_csv(index=False).encode()
+    frame = sandbox.run(upload.lifetable, good, "lt.csv", label="lt.csv").unwrap()
+    assert len(frame) == len(lt) and np.allclose(frame["qx"], lt["qx"])
+    bad = good.replace(b"\n2000,1,", "\n2000,①,".encode(), 1)
+    out = sandbox.run(upload.lifetable, bad, "lt.csv", label="lt.csv")
+    assert out.error is not None and "lt.csv" in str(out.error) and "sex" in str(out.error)

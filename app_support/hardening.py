@@ -140,3 +140,20 @@ def server_options(mode: str, *, port: int, address: str | None = None,
     if secrets:
         opts["secrets.files"] = list(secrets)
     return opts
+
+
+def startup_warnings(mode: str, environ: dict | None = None) -> list[str]:
+    """What ``serve.py`` says at start about settings that are unsafe for real data outside
+    ``local``: the demo's published disclosure secret (anyone could compute the record keys
+    and so the noise of public counts)."""
+    import os
+
+    from analytics import disclosure
+    from app_support.auth import LOCAL
+
+    env = os.environ if environ is None else environ
+    out = []
+    if mode != LOCAL and not (env.get(disclosure.SECRET_ENV) or "").strip():
+        out.append(f"{mode} mode with the demo's published disclosure secret: set {disclosure.SECRET_ENV} "
+                   "(a long random string, the same on every replica) before serving real data")
+    return out

@@ -221,6 +221,17 @@ def test_server_options_per_mode():
         assert opts["client.disableDataExport"] is True
 
 
+def test_serving_others_with_the_demo_disclosure_secret_is_said_at_start():
+    """A public or internal server without REGISTRY_DISCLOSURE_SECRET publishes counts perturbed
+    with the demo's published secret: serve.py says so; the deployment example names the variable."""
+    assert hardening.startup_warnings("local", {}) == []
+    for mode in ("internal", "public"):
+        (warning,) = hardening.startup_warnings(mode, {"REGISTRY_DISCLOSURE_SECRET": "  "})
+        assert "REGISTRY_DISCLOSURE_SECRET" in warning and mode in warning
+        assert hardening.startup_warnings(mode, {"REGISTRY_DISCLOSURE_SECRET": "k8Jx-long-random"}) == []
+    assert "REGISTRY_DISCLOSURE_SECRET=" in (ROOT / "deploy" / "registry.env.example").read_text()
+
+
 def test_max_upload_size_is_explicit_and_is_the_ingest_limit(monkeypatch):
     """Streamlit's maxUploadSize was left to config.toml while the Data page states and checks
     REGISTRY_MAX_UPLOAD_MB: an operator who changed one got two different limits."""

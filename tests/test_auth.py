@@ -437,6 +437,38 @@ def test_page_file_run_directly_still_checks_the_role(operator, monkeypatch):
     assert [(e["event"], e["capability"], e["role"]) for e in events(operator)] == [("denial", "upload", "analyst")]
 
 
+def _page_direct(page: str, user: dict | None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=180)
+    if user is not None:
+        at.user = {"is_logged_in": True, **user}
+    at.secrets["auth"] = dict(AUTH_SECRETS)
+    at.query_params["public"] = "0"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("page", sorted(p.stem for p in (ROOT / "pages").glob("*.py")))
+def test_every_page_file_run_directly_refuses_a_visitor_who_has_not_signed_in(operator, monkeypatch, page):
+    """Streamlit's legacy mode runs a page file alone, before app.py's gate: every page stops at
+    its own check (no chart, number, table, upload or download) and the refusal is audited."""
+    monkeypatch.setenv("REGISTRY_MODE", "internal")
+    at = _page_direct(page, None)
+    assert [e.value for e in at.error] == [t("auth.denied", "en")]
+    assert not at.metric and not at.dataframe and not at.get("plotly_chart") and not at.get("file_uploader")
+    assert not at.get("download_button") and not at.sidebar.radio
+    assert [(e["event"], e["capability"], e["role"]) for e in events(operator)] == [("denial", "view_aggregates", None)]
+
+
+@pytest.mark.parametrize("page, capability", [("data", "upload"), ("report", "download")])
+def test_page_files_beyond_the_viewers_role_refuse_the_viewer(operator, monkeypatch, page, capability):
+    monkeypatch.setenv("REGISTRY_MODE", "internal")
+    at = _page_direct(page, USERS["viewer"])
+    assert t("auth.denied", "en") in [e.value for e in at.error]
+    assert not at.get("file_uploader") and not at.get("download_button") and not at.button
+    assert [(e["event"], e["capability"]) for e in events(operator) if e["event"] == "denial"] == [("denial", capability)]
+
+
 def test_public_mode_forces_disclosure_control_and_hides_the_data_page(operator, monkeypatch):
     monkeypatch.setenv("REGISTRY_MODE", "public")
     at = run_app(public=0)

@@ -98,6 +98,8 @@ def main() -> int:
             worst_s = max(worst_s, (secs, f"case {i} ({kind}, {size:,} bytes)"))
             worst_mb = max(worst_mb, (mb, f"case {i} ({kind}, {size:,} bytes)"))
             problems += [(i, kind, p) for p in probs]
+            for p in probs:                      # as they happen: a long run stopped early keeps them
+                print(f"  problem: case {i} ({kind}, {size:,} bytes, {secs:.1f} s): {p[:300]}", flush=True)
             if done % a.every == 0:
                 print(f"  {done:,} files, {len(problems)} problems, {time.perf_counter() - t0:.0f} s; slowest "
                       f"{worst_s[0]:.2f} s, most memory {worst_mb[0]:.0f} MB", flush=True)

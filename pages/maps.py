@@ -15,7 +15,7 @@ from analytics.charts import maps as mc
 from analytics.charts import mortality as mcharts
 from analytics.ingest import sandbox, upload
 from analytics.labels import risk_factor_label
-from app_support import auth, cache, filters, state, widgets
+from app_support import audit, auth, cache, filters, state, widgets
 from app_support.text import md, region_names
 
 f = filters.sidebar_filters()
@@ -56,6 +56,7 @@ if ref == "user":
         if up is not None and st.session_state.get("_map_ref_digest") != state.file_digest(up.getvalue()):
             # parsed in the ingest worker (limits, memory cap); the file joins the dataset token
             outcome = sandbox.run(upload.reference_rates, up.getvalue(), up.name, label=up.name)
+            audit.log_page_upload("sir_reference", up.name, up.getvalue(), outcome.error is None)
             if outcome.error is not None:
                 st.error(md(str(outcome.error)))
             else:

@@ -11,7 +11,7 @@ from analytics import schema as S
 from analytics import projections as pj
 from analytics.charts import trends as charts
 from analytics.ingest import sandbox, upload
-from app_support import auth, cache, filters, state, widgets
+from app_support import audit, auth, cache, filters, state, widgets
 from app_support.text import md
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ def _projection_source():
         cached = st.session_state.get("_pj_upload")
         if cached is None or cached[0] != state.file_digest(up.getvalue()):
             outcome = sandbox.run(upload.projection, up.getvalue(), up.name, label=up.name)
+            audit.log_page_upload("projection", up.name, up.getvalue(), outcome.error is None)
             cached = (state.file_digest(up.getvalue()), outcome.value, outcome.error)
             st.session_state["_pj_upload"] = cached
             if outcome.error is None and state.page_upload("projection", up.name, up.getvalue()):

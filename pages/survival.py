@@ -10,7 +10,7 @@ from analytics.charts import survival as charts
 from analytics.i18n import format_number, sex_label, site_label
 from analytics.ingest import sandbox, upload
 from analytics.survival import METHODS, reading
-from app_support import auth, cache, filters, state, tables, widgets
+from app_support import audit, auth, cache, filters, state, tables, widgets
 from app_support.text import md
 
 f = filters.sidebar_filters()
@@ -30,6 +30,7 @@ with st.expander(f.t("survival.lifetable.title"), expanded=False):
         if held is None or held[1] != raw:
             # parsed in the ingest worker (limits, memory cap, time limit), never in the server
             outcome = sandbox.run(upload.lifetable, raw, up.name, label=up.name)
+            audit.log_page_upload("lifetable", up.name, raw, outcome.error is None)
             if outcome.error is not None:
                 st.error(md(str(outcome.error)))
             else:

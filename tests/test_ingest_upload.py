@@ -128,7 +128,7 @@ def test_page_with_a_malformed_mapping_file_says_so(mapping):
     assert not at.exception and len(at.error) == 1 and md("map.yaml") in at.error[0].value
 
 
-def test_survival_life_table_upload_is_read_in_the_worker_within_the_limits():
+def test_survival_life_table_upload_is_read_in_the_worker_within_the_limits(tmp_path, monkeypatch):
     """The Survival page read an uploaded life table in the server's own process without the
     ingest limits: a gzip bomb named .csv was expanded there in full. Now it is read in the
     ingest worker: a bomb or a bad value is one sentence naming the file; a good table is used."""
@@ -140,6 +140,11 @@ def test_survival_life_table_upload_is_read_in_the_worker_within_the_limits():
     from analytics.ingest import sandbox
     from app_support import state
 
+    import hashlib
+
+    from app_support import audit
+
+    monkeypatch.setenv("REGISTRY_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
     member = gzip.compress(b"\0" * (16 << 20), compresslevel=9)
     bomb = member * 64                                    # about 1 MB expanding to 1 GB
     at = AppTest.from_file(APP, default_timeout=300)
@@ -149,6 +154,10 @@ def test_survival_life_table_upload_is_read_in_the_worker_within_the_limits():
     assert not at.exception
     assert [e.value for e in at.error if "expands" in e.value] and md("lt.csv") in at.error[0].value
     assert state.LIFETABLE_KEY not in at.session_state or at.session_state[state.LIFETABLE_KEY] is None
+    (event,) = audit.read(tmp_path / "audit.jsonl")       # the upload is audited: name, size, hash, refused
+    assert (event["event"], event["outcome"], event["role"]) == ("upload", "rejected", "registrar")
+    assert event["files"] == [{"role": "lifetable", "name": "lt.csv", "size": len(bomb),
+                               "sha256": hashlib.sha256(bomb).hexdigest()}]
     # a good table through the same step (the page's worker call), and its values as written
     lt = demo.load_demo_lifetable()
     good = lt[["year", "sex", "age", "qx"]].to_csv(index=False).encode()

@@ -333,7 +333,7 @@ def test_worker_turns_memory_time_and_crashes_into_sentences():
     assert "memory" in str(out.error) or "stopped unexpectedly" in str(out.error)
     out = sandbox.run(_stalls, 120, label="x.tsv", limits=Limits(worker_timeout_s=1))
     assert out.value is None and "longer than 1 s" in str(out.error) and "REGISTRY_WORKER_TIMEOUT_S" in str(out.error)
-    assert out.stages == ["stalling"]          # it did start, and was stopped long before its 120 s
+    assert out.stages in ([], ["stalling"])    # stopped long before its 120 s (on a busy machine, maybe before it began)
     ok = sandbox.run(upload.load, {"extract": ("x.tsv", _tsv(ROW * 10))}, label="x.tsv")
     assert ok.error is None and ok.value.registry.n_read == 10 and ok.stages[0] == "open" and "done" in ok.stages
 

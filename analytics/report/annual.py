@@ -41,17 +41,24 @@ def stamp(ctx: Context, *, today: dt.date | None = None) -> list[tuple[str, str]
         rows.append((ctx.t(f"report.stamp.file_{f.role}"), f"{f.name}  {sha}"))
     if not ctx.data.files:
         rows.append((ctx.t("report.stamp.file_extract"), str(reg.source)))
-    counted = ctx.dsr((), public=False)
+    counted = ctx.dsr(())     # published (perturbed) in public output, as every count of the document
     rows += [
-        (ctx.t("report.stamp.records"), ctx.t("report.stamp.records_value", read=ctx.num(reg.n_read, 0),
-                                                used=ctx.num(reg.n_used, 0), excluded=ctx.num(reg.n_excluded, 0))),
-        (ctx.t("report.stamp.counted"), ctx.t("report.stamp.counted_value", n=ctx.num(
-            float(counted["count"].sum()) if len(counted) else 0, 0), period=o.period_label())),
+        (ctx.t("report.stamp.records"), ctx.t("report.stamp.records_value", read=ctx.count(reg.n_read, _small(ctx, reg.n_read)),
+                                                used=ctx.count(reg.n_used, _small(ctx, reg.n_used)),
+                                                excluded=ctx.count(reg.n_excluded, _small(ctx, reg.n_excluded)))),
+        (ctx.t("report.stamp.counted"), ctx.t("report.stamp.counted_value", n=ctx.count(
+            float(counted["count"].sum()) if len(counted) else 0), period=o.period_label())),
         (ctx.t("report.stamp.software"), software_version()),
         (ctx.t("report.stamp.date"), today.isoformat()),
         (ctx.t("report.stamp.options"), options_text(ctx)),
     ]
     return rows
+
+
+def _small(ctx: Context, n) -> str:
+    """The file's record counts are exact (they identify the file): in public output one below k
+    is printed "<k" all the same."""
+    return "primary" if ctx.k and 0 < n < ctx.k else "none"
 
 
 def options_text(ctx: Context) -> str:
@@ -86,8 +93,8 @@ def footer(ctx: Context, today: str) -> str:
     if main is not None and main.sha256:
         parts.append(f"SHA-256 {main.sha256[:12]}…")
     parts += [software_version(), today]
-    if ctx.k:
-        parts.append(ctx.t("report.footer_public", k=ctx.k))
+    if ctx.rule is not None:
+        parts.append(ctx.t("report.footer_public", rule=ctx.rule_short()))
     return " · ".join(parts)
 
 

@@ -24,6 +24,7 @@ from analytics.report import data as report_data
 K = tables.PUBLIC_K
 SMALL = re.compile(r"^\d+$")
 AZ_LETTERS = "əğıöüçş"
+LUNG = "Lung (incl. trachea and bronchus)"
 
 
 # --- documents, built once -----------------------------------------------------------------------
@@ -460,6 +461,50 @@ def test_cli_report_and_factsheet(tmp_path, capsys):
                  "--out", str(sheet)]) == 0
     assert len(PdfReader(str(sheet)).pages) == 1
     assert "written" in capsys.readouterr().out
+
+
+def test_cli_public_report_uses_the_operators_rule(tmp_path, monkeypatch):
+    """`--public`: the counts of the cell-key rule with the operator's secret from the environment
+    (REGISTRY_DISCLOSURE_SECRET, as the dashboard), "<k" below k, the rule named in the methods."""
+    from analytics.__main__ import main
+    from analytics.disclosure import SECRET_ENV, DisclosureRule
+
+    monkeypatch.setenv(SECRET_ENV, "registry test secret")
+    out = tmp_path / "public.docx"
+    assert main(["report", "--period", "2024", "--sections", "incidence_tables,methods", "--no-figures", "--quiet",
+                 "--public", "--out", str(out)]) == 0
+    doc = read_docx(str(out))
+    text = " ".join(p.text for p in doc.paragraphs)
+    rule = DisclosureRule.from_env(k=K)
+    assert not rule.uses_demo_secret and rule.fingerprint in text
+    assert DisclosureRule(k=K).fingerprint not in text and t("report.methods.disclosure_demo", "en") not in text
+    cells = [c.text for tab in doc.tables for row in tab.rows for c in row.cells]
+    assert cells.count(f"<{K}") > 30
+    assert not any(SMALL.match(c.replace(",", "")) and 0 < int(c.replace(",", "")) < K for c in cells)
+    # the published counts are those of the environment's secret: the men's CI5 table
+    men = next(tab for tab in doc.tables if tab.rows[0].cells[0].text == t("report.ci5.site", "en"))
+    block_rows = [[c.text for c in row.cells] for row in men.rows]
+    cells_men = published_input(report_data.demo(), (2024, 2024), 1, by=S.SITE_CI5)
+    header = block_rows[0]
+    lung = next(r for r in block_rows if r[0] == site_label(LUNG, "en"))
+    for _, c in cells_men[(cells_men[S.SITE_CI5] == LUNG) & cells_men[S.AGE_GROUP].notna()].iterrows():
+        want = f"<{K}" if 0 < c["count"] < K else format_number(c["count"], "en", 0)
+        assert lung[header.index(c[S.AGE_GROUP].replace("-", "–"))] == want
+
+
+def test_cli_fact_sheets_of_a_region_and_a_named_site_in_public_output(tmp_path):
+    from analytics.__main__ import main
+
+    out = tmp_path / "sheets.docx"
+    assert main(["factsheet", "--region", "AZE-1676", "--site", "Stomach", "--period", "2020-2024", "--lang", "ru",
+                 "--public", "--no-figures", "--quiet", "--out", str(out)]) == 0
+    doc = read_docx(str(out))
+    titles = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
+    assert titles == [t("report.fs.site_title", "ru", site=site_label("Stomach", "ru"), period="2020–2024"),
+                      t("report.fs.region_title", "ru", region="Ağstafa", period="2020–2024")]
+    assert "public:on" in doc.core_properties.keywords
+    cells = [c.text.replace("\u00a0", "").replace(" ", "") for tab in doc.tables for row in tab.rows for c in row.cells]
+    assert not any(SMALL.match(c) and 0 < int(c) < K for c in cells)
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -190,6 +190,6 @@ def _f(x) -> float:
 
 
 def suppression_of(row: dict) -> str:
-    """The disclosure status of a table row ("primary", "complementary" or "")."""
+    """The disclosure status of a table row ("primary" when withheld, "" otherwise)."""
     s = row.get("suppression")
     return s if isinstance(s, str) else ""

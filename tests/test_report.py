@@ -203,6 +203,17 @@ def test_pdf_charts_are_vector_and_fonts_embedded(en_pdf):
     assert "Age-standardised rate (world standard) per 100,000" in flat(pdf_text(en_pdf))
 
 
+def test_pdf_tables_continue_over_pages_with_their_header_repeated(en_pdf):
+    """The district table (78 districts) runs over several pages; each page repeats its header."""
+    block = en_pdf.document.tables()["districts"]
+    head = flat(" ".join(block.header[:3]))
+    pages = [flat(p.extract_text()) for p in PdfReader(io.BytesIO(en_pdf.content)).pages]
+    first_row, last_row = block.rows[0][0], block.rows[-1][0]
+    start = next(i for i, p in enumerate(pages) if first_row in p and head in p)
+    end = next(i for i in range(start, len(pages)) if last_row in pages[i])
+    assert end > start and all(head in pages[i] for i in range(start, end + 1))
+
+
 def test_title_page_and_properties_carry_the_reproducibility_stamp(en_pdf, en_docx, demo):
     extract = next(f for f in demo.files if f.role == "extract")
     assert extract.sha256 == report_data.sha256_of(report_data.ROOT / "data" / "demo" / "tumours.parquet")
@@ -393,6 +404,11 @@ def test_russian_fact_sheets_one_page_each_with_cyrillic(ru_sheets, demo):
     first, second = (flat(p.extract_text()) for p in reader.pages)
     assert t("report.fs.site_title", "ru", site=site_label("Breast", "ru"), period="2020–2024") in first
     assert re.search(r"[\u0400-\u04FF]{5}", first) and "Ağstafa" in second
+    # the reproducibility stamp in the file's properties, as the annual report's
+    extract = next(f for f in demo.files if f.role == "extract")
+    meta = reader.metadata
+    assert f"sha256:{extract.sha256}" in meta["/Keywords"] and report_data.software_version() in meta["/Subject"]
+    assert "sheets=Breast,AZE-1676" in meta["/Subject"] and extract.sha256 in meta["/Subject"]
     # the sheet's women's ASR is the rates engine's on the same selection
     data = rate_input(demo, (2020, 2024), (2,), site="Breast")
     asr = rates.dsr(data, standard="world_segi1960", method="tiwari").iloc[0]

@@ -31,7 +31,7 @@ def check_period(data: ReportData, options: ReportOptions) -> None:
                           f"({y0}\u2013{y1}). Choose a period within them.")
 
 
-def stamp(ctx: Context, *, today: dt.date | None = None) -> list[tuple[str, str]]:
+def stamp(ctx: Context, *, today: dt.date | None = None, sheets: str = "") -> list[tuple[str, str]]:
     """The reproducibility stamp: data files with their SHA-256, records, software, date, options."""
     o, reg = ctx.o, ctx.data.registry
     today = today or dt.datetime.now(dt.timezone.utc).date()
@@ -50,7 +50,7 @@ def stamp(ctx: Context, *, today: dt.date | None = None) -> list[tuple[str, str]
             float(counted["count"].sum()) if len(counted) else 0), period=o.period_label())),
         (ctx.t("report.stamp.software"), software_version()),
         (ctx.t("report.stamp.date"), today.isoformat()),
-        (ctx.t("report.stamp.options"), options_text(ctx)),
+        (ctx.t("report.stamp.options"), options_text(ctx, sheets)),
     ]
     return rows
 
@@ -61,11 +61,14 @@ def _small(ctx: Context, n) -> str:
     return "primary" if ctx.k and 0 < n < ctx.k else "none"
 
 
-def options_text(ctx: Context) -> str:
+def options_text(ctx: Context, sheets: str = "") -> str:
+    """Every option of the document (``sheets``: the fact sheets' subjects, in place of the
+    sections); in public output the disclosure rule's identifier."""
     o = ctx.o
+    public = f"on, k={ctx.rule.k}, rule={ctx.rule.fingerprint}" if ctx.rule is not None else "off"
     parts = [f"period={o.y0}-{o.y1}", f"lang={o.lang}", f"sites={o.scheme}", f"standard={o.standard}",
-             f"ci={o.method}", f"conf={o.conf:g}", f"public={'on, k=' + str(o.k) if o.public else 'off'}",
-             f"sections={','.join(o.sections)}", f"format={o.format}"]
+             f"ci={o.method}", f"conf={o.conf:g}", f"public={public}",
+             f"sheets={sheets}" if sheets else f"sections={','.join(o.sections)}", f"format={o.format}"]
     return "; ".join(parts)
 
 

@@ -18,7 +18,7 @@ from analytics.cube import SITE, Selection
 from analytics.i18n import LANGUAGES, site_label
 from analytics.report import geography, outcomes
 from analytics.report.common import DASH, SEXES, Context, suppression_of
-from analytics.report.data import ReportData, ReportError, software_version
+from analytics.report.data import ReportData, ReportError
 from analytics.report.model import Columns, Document, KeyFigures, Section, Text
 from analytics.report.options import ReportOptions
 
@@ -298,7 +298,7 @@ def _profile(ctx: Context, level: str, code: str, name: str):
 def build(data: ReportData, options: ReportOptions, *, sites=(), regions=(), sex: int | None = None,
           progress=None) -> Document:
     """Fact sheets of ``sites`` and ``regions`` (one page each) as a document model."""
-    from analytics.report.annual import check_period, footer
+    from analytics.report.annual import check_period, footer, properties, stamp
 
     if not sites and not regions:
         raise ReportError("name at least one site (--site) or region (--region) for a fact sheet.")
@@ -313,15 +313,13 @@ def build(data: ReportData, options: ReportOptions, *, sites=(), regions=(), sex
         ctx.n_table = ctx.n_figure = 0      # each sheet is read (and printed) on its own
         ctx.progress(0.5 * i / len(subjects), str(what if kind == "site" else what[1]))
         sections.append(site_sheet(ctx, what, sex) if kind == "site" else region_sheet(ctx, *what))
-    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    today = dt.datetime.now(dt.timezone.utc).date()
     title = sections[0].title if len(sections) == 1 else ctx.t("report.fs.title", period=options.period_label())
-    props = {"title": title, "author": ctx.source, "subject": options.period_label(),
-             "description": f"{ctx.t('report.stamp.software')}: {software_version()} | "
-                            + " | ".join(f"{f.role}: {f.name} SHA-256 {f.sha256}" for f in data.files),
-             "keywords": [f"period:{options.y0}-{options.y1}", f"lang:{options.lang}",
-                          f"public:{'on' if options.public else 'off'}"]
-                         + [f"sha256:{f.sha256}" for f in data.files if f.role == "extract"],
-             "version": software_version(), "category": ctx.t("report.fs.category")}
+    # the reproducibility stamp (files with SHA-256, records, software, date, options) in the file's
+    # properties, as the annual report's (a sheet has no title page to print it on)
+    sheets = ",".join(what if kind == "site" else what[1] for kind, what in subjects) + (f" (sex={sex})" if sex else "")
+    props = properties(ctx, title, stamp(ctx, today=today, sheets=sheets)) | {"category": ctx.t("report.fs.category")}
+    today = today.isoformat()
     return Document(lang=options.lang, title=title, sections=sections, properties=props,
                     footer=footer(ctx, today), kind="factsheet")
 

@@ -73,8 +73,6 @@ def main(quick: bool = False) -> None:
                             "--out", str(Path(tmp) / "report.pdf"), "--quiet"], cwd=ROOT, check=True)
             print(f"command line, cold (load the demo, start Chromium, build, write): "
                   f"{time.perf_counter() - t0:.2f} s")
-
-
     print("load average at the end: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
 
 

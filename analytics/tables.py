@@ -23,13 +23,13 @@ import pandas as pd
 from analytics import disclosure, rates, sites
 from analytics import schema as S
 from analytics.cube import ALL_BUT_C44, SITE, Cube, Selection
+from analytics.disclosure import PerturbedCube
 from analytics.narrative import NOT_RANKED  # residual groups are never ranked (one definition)
 
 log = logging.getLogger(__name__)
 
 PUBLIC_K = 10   # primary suppression threshold of public output (methods sheet section 8)
 DSR_COLUMNS = ["count", "population", "crude_rate", "value", "se", "lower", "upper", "flag"]
-CI5_COUNT_COLUMNS = ("all_ages", "unknown_age")
 
 
 # --- disclosure -----------------------------------------------------------------------------
@@ -42,7 +42,7 @@ def protect(table: pd.DataFrame, rule: Rule | None, **kwargs) -> pd.DataFrame:
     return table if rule is None else disclosure.protect(table, rule, **kwargs)
 
 
-def selection_counts(cube, selection: Selection, by: Sequence[str] = (), *, all_sites: bool = False) -> pd.DataFrame:
+def selection_counts(cube: Cube | PerturbedCube, selection: Selection, by: Sequence[str] = (), *, all_sites: bool = False) -> pd.DataFrame:
     """A cube's rate input of ``selection`` by ``by`` (``Cube.select`` or, for public output,
     ``PerturbedCube.select``: published counts), without the record keys' sums."""
     return cube.select(selection, tuple(by), all_sites=all_sites).drop(columns=[disclosure.KEY_SUM], errors="ignore")
@@ -91,7 +91,8 @@ def age_specific_table(data: pd.DataFrame, by: Sequence[str] = (), *, conf: floa
     return protect(sites.blank_other_sex(rates.age_specific(data, by=list(by) or None, conf=conf)), rule)
 
 
-def ci5_table(cube, selection: Selection, sex: int, *, standard: str, rule: Rule | None = None) -> pd.DataFrame:
+def ci5_table(cube: Cube | PerturbedCube, selection: Selection, sex: int, *, standard: str,
+              rule: Rule | None = None) -> pd.DataFrame:
     """The CI5 / CanReg5 incidence table of one sex: cases by age group, crude rate, ASR,
     cumulative risk 0-74 and % of all sites, one row per site group (``analytics.ci5_table``).
 

@@ -10,9 +10,9 @@ from analytics import disclosure, narrative, quality, tables
 from analytics.charts import quality as qcharts
 from analytics.cube import SITE
 from analytics.i18n import standard_label
+from analytics.mortality import INCIDENCE, MORTALITY
 from analytics.report.common import DASH, Context
 from analytics.report.model import BulletList, Heading, Section, Text
-from analytics.mortality import INCIDENCE, MORTALITY
 from analytics.report.outcomes import period_records
 
 SITE_INDICATORS = ("mv_pct", "dco_pct", "clinical_pct", "unknown_basis_pct", "unknown_age_pct")

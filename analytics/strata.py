@@ -270,8 +270,9 @@ class Cells:
     When every cell holds exactly one row (``complete``, known once :meth:`present` ran) a sum is
     a scatter of the rows into the grid, cheaper than ``np.bincount`` and equal to it bit for bit
     (0 + x, as bincount adds into zeros). When moreover the rows come in cell order (``in_order``:
-    by group, then age group, as a long frame sorted by its keys) the rows already are the grid
-    and a sum is a copy."""
+    by group, then age group, as a long frame sorted by its keys) the rows already are the grid:
+    a sum is a read-only view of them, nothing copied (a -0.0 then stays -0.0 in the grid, which
+    every comparison and sum treats as 0)."""
 
     def __init__(self, gcode: np.ndarray, acode: np.ndarray, n_groups: int, n_ages: int):
         self.shape = (n_groups, n_ages)
@@ -303,7 +304,7 @@ class Cells:
     def scatter(self, values: np.ndarray) -> np.ndarray:
         """Value of each cell taken from its rows (for values constant within a cell); 0 if empty."""
         if self.in_order:
-            return np.array(values, dtype=float).reshape(self.shape)
+            return _read_only(np.asarray(values, dtype=float).reshape(self.shape))
         if not self.all_ok:
             values = values[self.ok]
         out = np.zeros(self.shape[0] * self.shape[1])
@@ -315,13 +316,20 @@ class Cells:
             values = values[self.ok]
         n = self.shape[0] * self.shape[1]
         if self.in_order and values is not None:
-            return np.add(values, 0.0).reshape(self.shape)     # as bincount: 0 + x, a new array
+            return _read_only(np.asarray(values, dtype=float).reshape(self.shape))
         if self.complete and values is not None:
             out = np.empty(n)
             out[self.flat] = values
             out += 0.0            # as bincount: 0 + x (a -0.0 becomes 0.0)
             return out.reshape(self.shape)
         return np.bincount(self.flat, weights=values, minlength=n).reshape(self.shape)
+
+
+def _read_only(view: np.ndarray) -> np.ndarray:
+    """A view of the caller's rows that cannot be written through."""
+    view = view.view()
+    view.flags.writeable = False
+    return view
 
 
 def group_sum(gcode: np.ndarray, n_groups: int, values: np.ndarray | None = None,

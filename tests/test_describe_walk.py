@@ -1,7 +1,10 @@
 """Every page in every language on a sample of filter combinations (hypothesis, derandomized):
 no exception; every headline equals what analytics computes from the records directly; every
 chart's title, caption and description agree with the table drawn beside it and with the
-sidebar, except for filters the description itself says the view does not apply.
+sidebar, except for filters the description itself says the view does not apply; and every
+chart's downloads (image footer, Excel metadata sheet) say what that description says, with a
+standard population and a CI method only where the measure uses them. The downloads' metadata is
+recorded as the page hands it to ``widgets.chart_with_table`` (no extra rerun per chart).
 
 Kept within about a minute: one walk per language, few examples, the demo's caches shared."""
 from __future__ import annotations
@@ -19,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 from analytics import presets, rates
 from analytics import schema as S
 from analytics.describe import Description, Scope
-from analytics.i18n import format_number, sex_label, t
+from analytics.i18n import format_number, sex_label, standard_label, t
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 from app_support.navigation import PAGES as NAV   # every page the navigation lists
@@ -99,6 +102,56 @@ def expected_overview(demo, parents, q: dict, lang: str) -> dict[str, str]:
             "app.metric.cumrisk": presets.fmt(cum, "percent", lang) + " %"}
 
 
+# --- what the page exports ----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def exports():
+    """Every chart's download metadata, as ``widgets.chart_with_table`` builds it (recorded)."""
+    from app_support import widgets
+
+    seen: list[dict] = []
+    real = widgets.chart_with_table
+
+    def recording(fig, table, *, name, f, ds, title, desc=None, **kw):
+        out = real(fig, table, name=name, f=f, ds=ds, title=title, desc=desc, **kw)
+        d = desc if desc is not None else widgets.describe(f, ds, table, None)
+        seen.append({"name": name, "meta": widgets.meta_of(title, d, f, ds)})
+        return out
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(widgets, "chart_with_table", recording)
+        yield seen
+
+
+def check_exports(record: dict, drawn: dict, lang: str, where: str) -> None:
+    """The footer of the image downloads and the Excel metadata sheet of one chart name what the
+    chart's description names (checked against its table by :func:`check_chart`)."""
+    from app_support import widgets
+
+    meta = record["meta"]
+    desc = meta["description"]
+    assert desc.as_dict() == drawn, (where, record["name"])        # the export describes the chart drawn
+    footer = widgets.provenance(meta, lang).text(lang)
+    sheet = widgets.metadata(meta, lang)
+    filters = " · ".join(f"{k}: {v}" for k, v in sheet["filters"].items())
+    items = {k: v for k, _, v in desc.items(lang)}
+    for key in ("measure", "sex", "site", "region", "ages", "reference"):
+        if key in items:
+            assert items[key] in footer and items[key] in filters, (where, record["name"], key, footer)
+    na = t("describe.not_applicable", lang)
+    if desc.spec.uses_period:
+        assert desc.period_text() in footer and sheet["period"] == desc.period_text(), (where, record["name"])
+    std = standard_label(desc.standard, lang) if desc.standard else ""
+    if desc.uses_standard:
+        assert std in footer and sheet["standard"] == std, (where, record["name"])
+    else:      # a count, an SIR, a proportion: no standard population named
+        assert sheet["standard"] == na and (not std or std not in footer), (where, record["name"], footer)
+    method = t(f"app.ci.{desc.ci_method}", lang) if desc.ci_method else ""
+    if desc.spec.ci != "dsr" and method:       # Tiwari, Fay-Feuer ... belong to a DSR's interval only
+        assert method not in footer and method not in sheet["method"], (where, record["name"], footer)
+    for note in desc.notes_text(lang):       # filters left aside and the page's notes travel with it
+        assert note in footer, (where, record["name"], note)
+
+
 # --- what the page shows -------------------------------------------------------------------------
 def leaves(node):
     kids = getattr(node, "children", None)
@@ -164,14 +217,16 @@ def check_chart(spec: dict, caption: str, table, q: dict, lang: str, where: str)
         assert set(shown[S.SEX].astype(str)) - {sex_label(0, lang)} <= labels, where
 
 
-def walk(q: dict, lang: str, demo, parents) -> None:
+def walk(q: dict, lang: str, demo, parents, exports: list[dict]) -> None:
     q = {**q, "y1": min(2024, q["y0"] + q.pop("span", 0))}
     at = AppTest.from_file(APP, default_timeout=300)
     for k, v in {**q, "lang": lang}.items():
         at.query_params[k] = str(v)
+    exports.clear()
     at.run()
     for page in PAGES:
         if page != "overview":
+            exports.clear()
             at.switch_page(f"pages/{page}.py").run()
         where = f"{page} {lang} {q}"
         assert not at.exception, (where, [e.value for e in at.exception])
@@ -184,8 +239,15 @@ def walk(q: dict, lang: str, demo, parents) -> None:
         if page == "data":
             got = {m.label: m.value for m in at.metric}
             assert got[t("app.data.n_read", lang)] == format_number(demo.n_read, lang, 0), where
+        recorded = list(exports)
         for spec, caption, table in charts_with_twins(at):
             check_chart(spec, caption, table, q, lang, where)
+            drawn = spec["layout"]["meta"]["description"]
+            record = next((r for r in recorded if r["meta"]["description"].as_dict() == drawn
+                           and r["meta"]["description"].caption(lang) == caption), None)
+            assert record is not None, (where, "a chart drawn without chart_with_table's downloads")
+            recorded.remove(record)
+            check_exports(record, drawn, lang, where)
 
 
 @pytest.mark.slow
@@ -195,5 +257,5 @@ def walk(q: dict, lang: str, demo, parents) -> None:
 @given(q=FILTERS)
 @example(q=dict(y0=2015, span=9, sex="female", scheme="ci5", site="Stomach", er="ABS", a0=0, a1=85,
                 std="europe_2013", ci="tiwari"))
-def test_every_page_every_language_says_what_it_shows(q, lang, demo, parents):
-    walk(dict(q), lang, demo, parents)
+def test_every_page_every_language_says_what_it_shows(q, lang, demo, parents, exports):
+    walk(dict(q), lang, demo, parents, exports)

@@ -4,12 +4,17 @@ chart's title, caption and description agree with the table drawn beside it and 
 sidebar, except for filters the description itself says the view does not apply; and every
 chart's downloads (image footer, Excel metadata sheet) say what that description says, with a
 standard population and a CI method only where the measure uses them. The downloads' metadata is
-recorded as the page hands it to ``widgets.chart_with_table`` (no extra rerun per chart).
+recorded as the page hands it to ``widgets.chart_with_table`` (no extra rerun per chart). In
+Azerbaijani and Russian no word of the English catalogue that the language's own catalogue does
+not use appears anywhere on a page (Azerbaijani is written in Latin script, so the Russian test's
+Latin check cannot see English there).
 
 Kept within about a minute: one walk per language, few examples, the demo's caches shared."""
 from __future__ import annotations
 
+import functools
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +27,8 @@ from streamlit.testing.v1 import AppTest
 from analytics import presets, rates
 from analytics import schema as S
 from analytics.describe import Description, Scope
-from analytics.i18n import format_number, sex_label, standard_label, t
+from analytics.i18n import I18N_DIR, format_number, sex_label, standard_label, t
+from ui_text import page_texts
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 from app_support.navigation import PAGES as NAV   # every page the navigation lists
@@ -100,6 +106,42 @@ def expected_overview(demo, parents, q: dict, lang: str) -> dict[str, str]:
             "app.metric.asr": format_number(d["value"], lang, 1),
             # the decimals of the one number policy (analytics.presets), as the sentence below it
             "app.metric.cumrisk": presets.fmt(cum, "percent", lang) + " %"}
+
+
+# --- no English in az and ru ---------------------------------------------------------------------
+WORD = re.compile(r"[A-Za-z0-9_À-ʯ'’]+")
+PATH = re.compile(r"\S*[A-Za-z0-9]/[A-Za-z0-9]\S*|\S+\.[a-z]{2,}\b")     # a file name or path
+
+
+@functools.cache
+def catalogue_words(lang: str) -> frozenset[str]:
+    words = set()
+    for path in (I18N_DIR / lang).glob("*.json"):
+        for v in json.loads(path.read_text("utf-8")).values():
+            if isinstance(v, str):
+                words |= {w.lower() for w in WORD.findall(re.sub(r"\{[^}]*\}", " ", v))}
+    return frozenset(words)
+
+
+def english_in(text: str, lang: str) -> list[str]:
+    """Words of the English catalogue (4+ letters; no code, acronym or file name) that ``lang``'s
+    catalogue never uses: a label, name or sentence left in English."""
+    english = catalogue_words("en") - catalogue_words(lang)
+    return [w for w in WORD.findall(PATH.sub(" ", text))
+            if len(w) >= 4 and not any(c.isdigit() or c == "_" for c in w)
+            and sum(c.isupper() for c in w) < 2 and w.lower() in english]
+
+
+def english_words(at: AppTest, lang: str) -> list[str]:
+    """:func:`english_in` over everything the page shows."""
+    return [f"{where}: {', '.join(bad)} in {text[:80]!r}" for where, text in page_texts(at)
+            if (bad := english_in(text, lang))]
+
+
+def test_the_english_check_itself():
+    assert {"Absheron", "Economic"} <= set(english_in("Absheron Economic Region, 2015–2024", "az"))
+    assert english_in("Abşeron iqtisadi rayonu · SIR, CI5 · data/demo/tumours.parquet · Tiwari", "az") == []
+    assert english_in("Stomach, women", "ru") == ["Stomach", "women"]
 
 
 # --- what the page exports ----------------------------------------------------------------------
@@ -231,6 +273,8 @@ def walk(q: dict, lang: str, demo, parents, exports: list[dict]) -> None:
         where = f"{page} {lang} {q}"
         assert not at.exception, (where, [e.value for e in at.exception])
         assert at.title[0].value, where
+        if lang != "en":
+            assert not english_words(at, lang), (where, english_words(at, lang))
         if page == "overview" and len(at.metric):
             exp = expected_overview(demo, parents, q, lang)
             got = {m.label: m.value for m in at.metric}

@@ -144,6 +144,29 @@ def test_the_english_check_itself():
     assert english_in("Stomach, women", "ru") == ["Stomach", "women"]
 
 
+# --- the page caption states the full selection ----------------------------------------------
+UNCAPTIONED = ("data", "report")      # a page about files, a document with its own period
+
+
+def check_page_caption(at: AppTest, q: dict, lang: str, where: str) -> None:
+    """One caption of the page names the sidebar's whole selection: period, sex, site, region and
+    age range, in words of the language (the pieces built here from the query, not by the app)."""
+    from analytics.describe import ages_text
+    from analytics.i18n import site_label
+    from analytics.labels import region_label
+
+    ages = [a for a, s in zip(S.AGE_GROUPS, AGE_STARTS) if q["a0"] <= s <= q["a1"]]
+    parts = [f"{q['y0']}\u2013{q['y1']}" if q["y1"] > q["y0"] else str(q["y0"]),
+             t({"both": "describe.sex.both", "male": "describe.sex.male", "female": "describe.sex.female"}[q["sex"]],
+               lang),
+             ages_text(ages, lang),
+             region_label(q["er"], lang, level=S.PARENT) if q["er"] != "all" else t("describe.region.all", lang),
+             {"all": t("describe.site.all", lang), "all_but_c44": t("describe.site.all_but_c44", lang)}.get(
+                 q["site"]) or site_label(q["site"], lang)]
+    caps = [c.value for c in at.caption]
+    assert any(all(p in c for p in parts) for c in caps), (where, parts, caps[:3])
+
+
 # --- what the page exports ----------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def exports():
@@ -275,6 +298,8 @@ def walk(q: dict, lang: str, demo, parents, exports: list[dict]) -> None:
         assert at.title[0].value, where
         if lang != "en":
             assert not english_words(at, lang), (where, english_words(at, lang))
+        if page not in UNCAPTIONED:
+            check_page_caption(at, q, lang, where)
         if page == "overview" and len(at.metric):
             exp = expected_overview(demo, parents, q, lang)
             got = {m.label: m.value for m in at.metric}

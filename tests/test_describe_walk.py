@@ -217,6 +217,35 @@ def check_exports(record: dict, drawn: dict, lang: str, where: str) -> None:
         assert note in footer, (where, record["name"], note)
 
 
+_PREVALENCE: dict[tuple, float] = {}
+
+
+def expected_prevalence(demo, parents, q: dict, lang: str) -> dict[str, str]:
+    """The Prevalence page's headline (people alive at the end of the period, diagnosed in the
+    default 5 years) from the records of the selection, by ``analytics.prevalence`` directly,
+    all sexes of the selection together (unknown sex only under "both")."""
+    from analytics.prevalence import ALL_SITES as PREV_ALL
+    from analytics.prevalence import prevalence
+
+    key = tuple(sorted((k, q[k]) for k in ("y1", "sex", "scheme", "site", "er", "a0", "a1")))
+    if key not in _PREVALENCE:
+        r, p = demo.records, demo.population
+        if q["sex"] != "both":
+            code = 1 if q["sex"] == "male" else 2
+            r, p = r[r[S.SEX] == code], p[p[S.SEX] == code]
+        if q["er"] != "all":
+            keep = [c for c, par in parents.items() if par == q["er"]]
+            r, p = r[r[S.REGION].astype(str).isin(keep)], p[p[S.REGION].astype(str).isin(keep)]
+        ages = [a for a, s in zip(S.AGE_GROUPS, AGE_STARTS) if q["a0"] <= s <= q["a1"]]
+        col = SCHEME_COLUMN[q["scheme"]]
+        out = prevalence(r, p, index_date=f"{q['y1']}-12-31", by=[col],
+                         ages=None if len(ages) == len(S.AGE_GROUPS) else ages)
+        site = q["site"] if q["site"] not in ("all", "all_but_c44") else PREV_ALL
+        _PREVALENCE[key] = float(out[(out[col] == site) & (out["duration"] == "5")]["count"].sum())
+    label = t("trends.prev.metric_count", lang, duration=t("trends.dur.5", lang))
+    return {label: format_number(_PREVALENCE[key], lang, 0)} if _PREVALENCE[key] > 0 else {}
+
+
 # --- what the page shows -------------------------------------------------------------------------
 def leaves(node):
     kids = getattr(node, "children", None)
@@ -305,6 +334,10 @@ def walk(q: dict, lang: str, demo, parents, exports: list[dict]) -> None:
             got = {m.label: m.value for m in at.metric}
             for key, value in exp.items():
                 assert got[t(key, lang)] == value, (where, key)
+        if page == "prevalence":        # people alive with the disease: the page must have its headline
+            got = {m.label: m.value for m in at.metric}
+            for label, value in expected_prevalence(demo, parents, q, lang).items():
+                assert got[label] == value, (where, label, got[label], value)
         if page == "data":
             got = {m.label: m.value for m in at.metric}
             assert got[t("app.data.n_read", lang)] == format_number(demo.n_read, lang, 0), where

@@ -271,7 +271,8 @@ class NordpredResult:
                  f"deviance {self.deviance:.4f} on {self.df} df (goodness-of-fit p = {self.gof_p:.4g});"
                  f" {self.iterations} iterations"]
         if not (self.converged and self.curvature_converged):
-            lines.append("WARNING: " + "; ".join(self.warnings))
+            lines.append("WARNING: a fit did not converge.")
+        lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
 
@@ -367,7 +368,8 @@ def _period_squared_p(y, pyr, a_idx, p_idx, c_idx, n_age, cohorts) -> tuple[floa
                + (f" ({'; '.join(w1 + w2)})" if w1 + w2 else "") + "; average drift used")
         log.warning("curvature test of the drift: %s", msg)
         return 1.0, False, [msg]
-    return float(stats.chi2.sf(max(d1 - d2, 0.0), 1)), True, []
+    # converged fits keep any other warning they raised (said, not hidden)
+    return float(stats.chi2.sf(max(d1 - d2, 0.0), 1)), True, [f"the Period^2 test: {w}" for w in w1 + w2]
 
 
 def nordpred(

@@ -306,6 +306,8 @@ def check_chart(spec: dict, caption: str, table, q: dict, lang: str, where: str)
         assert d.period_text() in title, (where, title)
     if d.scope.area is not None:
         assert d.region_text(lang) in title, (where, title)
+    if spec_.uses_sex and "sex" not in d.by and len(set(d.scope.sexes) - {S.UNKNOWN_SEX}) == 1:
+        assert d.sex_text(lang) in title.lower(), (where, title)      # one sex drawn: the title says which
     # ... and the description agrees with the table drawn
     if table is None:
         return

@@ -9,7 +9,6 @@ import streamlit as st
 
 from analytics import narrative
 from analytics import schema as S
-from analytics import spatial
 from analytics import tables as shared
 from analytics.charts import maps as mc
 from analytics.charts import mortality as mcharts
@@ -79,8 +78,7 @@ ref_label = (f.t("maps.reference_national") if ref == "national" else f.t("maps.
 K_SHOWN = PUBLIC_K if f.public else 0
 # public output: counts are already perturbed (cell-key method), so a region's count cannot be worked
 # out from the published total; counts below k are withheld with the statistics derived from them
-m = spatial.blank_suppressed(m_all, region=level) if f.public else m_all
-m = mc.localise_reasons(m, f.lang, k=K_SHOWN, unreliable=max(10, K_SHOWN))
+m = shared.published_measures(m_all, level=level, k=K_SHOWN or None, lang=f.lang)   # as the report prints them
 if m.empty or not m["expected"].sum() > 0:
     st.info(f.t("app.empty"))
     st.stop()

@@ -476,7 +476,9 @@ def nordpred(ds: Dataset, yearly: pd.DataFrame, future: pd.DataFrame, last_year:
         ok = starts[by_age >= 5 * n_per]
         res = pj.nordpred(g, fut[fut["sex"] == sex], start_age=int(ok.min()) if len(ok) else 0)
         out.append(res.projection.assign(sex=sex))
-        notes.append((sex, res.periods_used, res.drift_used, res.recent))
+        # (sex, periods, drift, recent slope?, power-5 fit converged, its iterations, Period^2 test converged)
+        notes.append((sex, res.periods_used, res.drift_used, res.recent, res.converged, res.iterations,
+                      res.curvature_converged))
     return pd.concat(out, ignore_index=True), notes
 
 

@@ -14,6 +14,7 @@ from analytics.charts import maps as mc
 from analytics.charts import mortality as mcharts
 from analytics.ingest import sandbox, upload
 from analytics.labels import risk_factor_label
+from analytics.presets import fmt_p
 from app_support import audit, auth, cache, filters, state, widgets
 from app_support.text import md, region_names
 
@@ -151,7 +152,7 @@ links = ", ".join(f"{names.get(a, a)} – {names.get(b, b)}" for a, b in getattr
 note = f.t("maps.islands_note") + (" " + f.t("maps.islands_linked", links=links) if links else "")
 if w.n_components > 1:
     note += " " + f.t("maps.components_note", n=w.n_components)
-st.caption(f.t("maps.moran_line", i=widgets.fmt(moran_res.I, f.lang, 3), p=widgets.fmt(moran_res.p_value, f.lang, 3),
+st.caption(f.t("maps.moran_line", i=widgets.fmt(moran_res.I, f.lang, 3), p=fmt_p(moran_res.p_value, f.lang),
                n=moran_res.permutations) + " " + md(note))
 
 # One analysis panel at a time keeps a re-render within budget (each map figure costs ~0.1 s).

@@ -380,7 +380,11 @@ def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, t
         desc = describe(f, ds, table, None)
     meta = meta_of(title, desc, f, ds)
     meta_fig = dict(fig.layout.meta) if isinstance(fig.layout.meta, dict) else {}
-    fig.update_layout(meta={**meta_fig, "description": desc.as_dict(), "caption": desc.caption(lang)})
+    described = {**meta_fig, "description": desc.as_dict(), "caption": desc.caption(lang)}
+    if described != meta_fig:
+        if getattr(fig, "_registry_shared", False):   # built once for every session (cache.view): never changed
+            fig = go.Figure(fig)
+        fig.update_layout(meta=described)
     tab_chart, tab_table = st.tabs([t("app.tab.chart", lang), t("app.tab.table", lang)])
     with tab_chart:
         sel = dict(on_select="rerun", selection_mode="points") if select else {}
@@ -483,6 +487,15 @@ def fmt(x, lang: str, decimals: int = 1) -> str:
     from analytics.i18n import format_number
 
     return format_number(x, lang, decimals)
+
+
+def counts_chart(build: Callable[..., go.Figure], data: pd.DataFrame, mortality: bool, **kw) -> go.Figure:
+    """A count chart (``build``: ``cases_per_year``, ``cases_by_site``) relabelled for deaths when
+    mortality is shown — one builder for ``cache.figure``."""
+    from analytics.charts import mortality as mcharts
+
+    fig = build(data, **kw)
+    return mcharts.as_mortality(fig, kw.get("lang", "en")) if mortality else fig
 
 
 def headlines(by_sex: pd.DataFrame, f) -> list[str]:

@@ -32,10 +32,12 @@ st.subheader(f.t("app.incidence.by_site"))
 d_sites = widgets.describe(f, ds, by_sex, "asr", sexes=(S.MALE, S.FEMALE))
 title = f.tm("app.incidence.by_site_title", period=d_sites.context(f.lang, sex=False))
 widgets.chart_with_table(
-    charts.asr_by_site(by_sex, lang=f.lang, standard=f.std, conf=f.level, theme=f.theme, title=title, k=k, n=20),
+    cache.figure(ds, "incidence_asr_by_site", charts.asr_by_site, by_sex, lang=f.lang, standard=f.std, conf=f.level,
+                 theme=f.theme, title=title, k=k, n=20, desc=d_sites, caption=d_sites.caption(f.lang)),
     by_sex, name="incidence_asr_by_site", f=f, ds=ds, title=title, headers=counts or None, desc=d_sites,
     reading=f"{d_sites.context(f.lang, sex=False)}: "
-            + reads(" ".join(narrative.top_site_sentences(by_sex, lang=f.lang, standard=f.std))))
+            + reads(" ".join(cache.view(ds, "incidence_top_sites", narrative.top_site_sentences, by_sex, lang=f.lang,
+                                        standard=f.std))))
 
 # 2. Age-specific curves: the selected site, or the five leading sites.
 st.subheader(f.t("app.incidence.age_specific"))
@@ -50,9 +52,11 @@ asp = asp[asp["site"].isin(chosen)]
 d_asp = widgets.describe(f, ds, asp, "age_specific", sexes=(S.MALE, S.FEMALE))
 title = f.tm("app.incidence.age_specific_title", period=d_asp.context(f.lang, site=True, sex=False))
 widgets.chart_with_table(
-    charts.age_specific_curves(asp, lang=f.lang, log=log, conf=f.level, theme=f.theme, title=title),
+    cache.figure(ds, "incidence_age_specific", charts.age_specific_curves, asp, lang=f.lang, log=log, conf=f.level,
+                 theme=f.theme, title=title, desc=d_asp, caption=d_asp.caption(f.lang)),
     asp, name="incidence_age_specific", f=f, ds=ds, title=title, headers={"value": f.t("app.col.rate"), **counts},
-    desc=d_asp, reading=reads(narrative.age_specific_sentence(asp, lang=f.lang)))
+    desc=d_asp, reading=reads(cache.view(ds, "incidence_age_sentence", narrative.age_specific_sentence, asp,
+                                         lang=f.lang)))
 
 # 3. Regions compared with the national value.
 st.subheader(f.t("app.incidence.regions"))
@@ -69,8 +73,9 @@ d_reg = widgets.describe(f, ds, reg, "asr", area=None)
 title = f.tm("app.incidence.regions_title", site=f.site_name(f.site), period=d_reg.context(f.lang))
 reading = reads(narrative.regions_sentence(reg, nat_value, lang=f.lang)) if nat_value is not None else ""
 widgets.chart_with_table(
-    charts.regions_compared(reg, national=nat_value, region="region_name", lang=f.lang, standard=f.std,
-                            conf=f.level, theme=f.theme, title=title, k=k),
+    cache.figure(ds, "incidence_regions", charts.regions_compared, reg, national=nat_value, region="region_name",
+                 lang=f.lang, standard=f.std, conf=f.level, theme=f.theme, title=title, k=k, desc=d_reg,
+                 caption=d_reg.caption(f.lang)),
     reg, name="incidence_regions", f=f, ds=ds, title=title, reading=reading, headers=counts or None, desc=d_reg)
 
 # 4. The CI5 / CanReg5 incidence table of one sex (the sex filter's, or chosen here).

@@ -133,9 +133,12 @@ if measure == "mi_ratio":
     reading = mcharts.mi_site_sentence(m.drop(columns=["cases"]).merge(mi[[level, "deaths", "cases"]].astype({level: str}), on=level),
                                        label=level, names=names.to_dict(), lang=f.lang)
 st.caption(widgets.page_caption(f, ds, measure=measure, reference=ref_name))
-fig = mc.choropleth(geo_map, frame, value, scheme=scheme, k=k, bins=bins, lang=f.lang, theme=f.theme, title=title,
-                    highlight=selected, decimals=0 if measure == "cases" else 2, geojson=gj,
-                    fit_width=widgets.map_fit_width())
+# built once per process for every session on the same view (cache.figure): the regions and
+# their GeoJSON go in unhashed, identified by the data set, level and language
+fig = cache.figure(ds, "maps_main", mc.choropleth, _regions=geo_map, frame=frame, value=value, scheme=scheme, k=k,
+                   bins=bins, lang=f.lang, theme=f.theme, title=title, highlight=selected,
+                   decimals=0 if measure == "cases" else 2, _geojson=gj, identity=(level, f.lang),
+                   fit_width=widgets.map_fit_width(), desc=d_map, caption=d_map.caption(f.lang))
 table_cols = [S.REGION_NAME, level, "cases", "person_years", "crude_rate", "asr", "asr_lower", "asr_upper", "expected",
               "sir", "sir_lower", "sir_upper", "smoothed", "smoothed_local", "prob_gt_1", "significance", "flag", "reason"]
 table_cols += ["suppression"] if "suppression" in m.columns else []
@@ -161,10 +164,13 @@ if panel == "funnel":
     od = filters.page_toggle("map_od", f.t("maps.overdispersion"))
     d_funnel = widgets.as_measure(d_map, f, "funnel").replace(highlight=None)
     ftitle = f"{f.tm('maps.funnel_title')}: {d_funnel.context(f.lang, site=True)}"
-    widgets.chart_with_table(mc.funnel_plot(frame, overdispersion=od, lang=f.lang, theme=f.theme, title=ftitle),
+    widgets.chart_with_table(cache.figure(ds, "maps_funnel", mc.funnel_plot, frame, overdispersion=od, lang=f.lang,
+                                          theme=f.theme, title=ftitle, desc=d_funnel,
+                                          caption=d_funnel.caption(f.lang)),
                              m[[S.REGION_NAME, level, "cases", "expected", "sir", "sir_lower", "sir_upper", "significance", "flag"]],
                              name="maps_funnel", f=f, ds=ds, title=ftitle, headers=smr, desc=d_funnel,
-                             reading=narrative.funnel_sentence(frame, overdispersion=od, lang=f.lang))
+                             reading=cache.view(ds, "maps_funnel_sentence", narrative.funnel_sentence, frame,
+                                                overdispersion=od, lang=f.lang))
 
 elif panel == "lisa":
     st.subheader(f.t("maps.lisa_section"))
@@ -173,8 +179,10 @@ elif panel == "lisa":
     lisa_tab = lisa.reset_index().rename(columns={S.REGION: level}) if level != S.REGION else lisa.reset_index()
     lisa_tab[S.REGION_NAME] = lisa_tab[level].map(names)
     lisa_frame = lisa_tab.rename(columns={level: S.REGION}) if level != S.REGION else lisa_tab
-    widgets.chart_with_table(mc.lisa_map(geo_map, lisa_frame, lang=f.lang, theme=f.theme, title=ltitle, geojson=gj,
-                                                         fit_width=widgets.map_fit_width()),
+    widgets.chart_with_table(cache.figure(ds, "maps_lisa", mc.lisa_map, _regions=geo_map, lisa=lisa_frame,
+                                          lang=f.lang, theme=f.theme, title=ltitle, _geojson=gj,
+                                          identity=(level, f.lang), fit_width=widgets.map_fit_width(), desc=d_lisa,
+                                          caption=d_lisa.caption(f.lang)),
                              lisa_tab[[S.REGION_NAME, level, "Ii", "quadrant", "p_value", "cluster"]],
                              name="maps_lisa", f=f, ds=ds, title=ltitle, reading=f.t("maps.lisa_caption"), desc=d_lisa)
 

@@ -441,8 +441,24 @@ def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, t
         st.toast(t("app.deck.added", lang, n=len(st.session_state["_deck"])))
 
     if auth.can(auth.DOWNLOAD):
-        cols[5].button(t("app.deck.add", lang), key=f"deck_{name}", on_click=_add)
+        if cols[5].button(t("app.deck.add", lang), key=f"deck_{name}", on_click=_add) and _in_fragment_run():
+            st.rerun()   # the chart sits in a fragment: redraw the whole app so the sidebar's deck counts it
     return event if select else None
+
+
+def rerun_app_if(changed: bool) -> None:
+    """In a fragment's own rerun, redraw the whole page when ``changed`` (a choice made in the
+    fragment that the rest of the page shows, e.g. the map's outlined region)."""
+    if changed and _in_fragment_run():
+        st.rerun()
+
+
+def _in_fragment_run() -> bool:
+    """Is this a rerun of fragments only (``st.fragment``), not of the whole page?"""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and ctx.fragment_ids_this_run)
 
 
 def deck_sidebar(f) -> None:

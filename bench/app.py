@@ -215,7 +215,13 @@ class Browser:
     def nav(self, stem: str) -> None:
         from analytics.i18n import t
 
-        self.page.get_by_test_id("stSidebarNav").get_by_text(t(f"app.page.{stem}", self.lang), exact=True).click()
+        nav = self.page.get_by_test_id("stSidebarNav")
+        link = nav.get_by_text(t(f"app.page.{stem}", self.lang), exact=True)
+        if not link.count():   # a long list is folded: "View N more" first
+            more = self.page.get_by_test_id("stSidebarNavViewButton")
+            if more.count() and "more" in (more.inner_text() or "").lower():
+                more.click()
+        link.click()
 
 
 # Filter changes on every page: (label, action(browser), language after). Each step is a new

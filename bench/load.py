@@ -370,10 +370,12 @@ async def user(who: int, url: str, args, stats: Stats, expected: dict, stop_at: 
             if run.exceptions:
                 stats.errors.append(f"session {who}: {run.exceptions[0][:200]}")
             check_own(run, s, sex, period, page, expected, stats, who)
-            while time.monotonic() < stop_at:
+            changes, least = 0, getattr(args, "min_changes", 0)    # a brief run (the nginx test): at least this many
+            while time.monotonic() < stop_at or changes < least:
                 await asyncio.sleep(rng.uniform(*args.think))
-                if time.monotonic() >= stop_at:
+                if time.monotonic() >= stop_at and changes >= least:
                     break
+                changes += 1
                 if rng.random() < 0.5:
                     sex = rng.choice([x for x in SEXES if x != sex])
                     labels = list(s.widgets["f_sex"].options)

@@ -532,6 +532,7 @@ def main(argv=None) -> int:
     ap.add_argument("--pid", type=int, default=None, help="its process id, for memory and CPU")
     ap.add_argument("--idle-sessions", type=int, default=10, help="sessions for the memory-per-idle-session figure (0: skip)")
     ap.add_argument("--no-data-check", action="store_true", help="skip the ASR-against-analytics check")
+    ap.add_argument("--min-changes", type=int, default=0, help="filter changes each session makes at least, past the duration")
     ap.add_argument("--nginx", action="store_true",
                     help="two replicas (serve.py, public mode) behind nginx with the shipped deploy/ configuration")
     ap.add_argument("--json", default=None)

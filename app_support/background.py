@@ -1,8 +1,8 @@
 """Work done beside the users' runs: the process's warm-up at start.
 
 :func:`warm_up` (called by app.py on every run; acts once per process) starts a background
-thread that loads the demo and builds its cubes (incidence and mortality, both site lists) and
-the sidebar's options, then starts the figure-export browser (``analytics.export.warm_up``:
+thread that loads the demo and builds its cubes (incidence and mortality, both site lists; on a public server
+also the published counts of the default site list) and the sidebar's options, then starts the figure-export browser (``analytics.export.warm_up``:
 Chromium and its tabs with plotly.js loaded), then freezes what was loaded out of the garbage
 collector (``gc.freeze``: a collection then walks only what the runs create). The first user
 then finds the export server ready instead of waiting seconds for Chromium on the first PNG,
@@ -55,14 +55,17 @@ def done(timeout: float | None = None) -> bool:
 def _warm() -> None:
     from analytics import export
     from analytics import schema as S
-    from app_support import cache, state
+    from app_support import auth, cache, state
 
     try:    # the demo first: the first user's first chart waits for it, not for the export browser
         ds = state.demo_dataset()
         cache.filter_options(ds)
+        public = auth.settings().mode == auth.PUBLIC      # a public server answers from published counts only
         for column in (S.SITE_CI5, S.SITE_GLOBOCAN):
             for measure in ("incidence", "mortality"):
                 cache.cube(ds, column, measure=measure)
+                if public and column == S.SITE_CI5:
+                    cache.public_cube(ds, column, measure)
     except Exception:  # noqa: BLE001 - an optimisation only: the first user's run says what fails
         log.warning("warm-up of the demo's cubes failed", exc_info=True)
     export.warm_up(wait=True)

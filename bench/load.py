@@ -511,6 +511,11 @@ def behind_nginx():
             if proxy.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError((folder / "error.log").read_text()[-2000:])
             time.sleep(0.2)
+        async def warm():      # each replica as a deployed server is: its first run (the demo) done
+            for p in ports:
+                async with Session(f"http://127.0.0.1:{p}", timeout=300) as s:
+                    await s.open("", "")
+        asyncio.run(warm())
         print(f"two replicas (ports {ports}) behind nginx at {url}", flush=True)
         yield url
     finally:

@@ -129,7 +129,7 @@ def by_dataset(*, max_entries: int = 64, resource: bool = False, shown: bool = F
 
 
 # --- views: figures, tables and sentences built once per process --------------------------------
-VIEW_ENTRIES = 512
+VIEW_ENTRIES = 256     # figures of a map hold their GeoJSON: keep the process bounded
 
 
 def view(ds: Dataset, name: str, build: Callable[..., Any], *args, identity: Any = None, **kwargs) -> Any:

@@ -198,10 +198,12 @@ class Browser:
         self.page.locator(f".st-key-{key} [role=radiogroup] label").nth(index).click()
 
     def select(self, key: str, index: int | None = None, text: str | None = None) -> None:
+        if not self.page.locator(f".st-key-{key}").count():     # a control this page does not have
+            raise LookupError(f"no control {key!r} on this page")
         box = self.page.locator(f".st-key-{key} input").first
         if not box.is_visible():
             self.page.locator(f'[data-testid="stSidebar"] details:has(.st-key-{key}) > summary').click()
-            box.wait_for(state="visible")
+            box.wait_for(state="visible", timeout=20_000)
         box.click()
         opts = self.page.locator('[role="option"]')
         opts.first.wait_for(state="visible")

@@ -67,13 +67,22 @@ def _asr_all_ages(ds, years=(2020, 2024)) -> float:
 def test_overview_headlines_follow_each_sessions_own_data(datasets):
     a, b = datasets
     # interleave: A, B, A again — the second A must not see B's cached results, nor B A's
-    va = _metric(session(a, "overview", y0=2020, y1=2024), "app.metric.asr")
-    vb = _metric(session(b, "overview", y0=2020, y1=2024), "app.metric.asr")
-    va2 = _metric(session(a, "overview", y0=2020, y1=2024), "app.metric.asr")
+    at_a, at_b, at_a2 = (session(ds, "overview", y0=2020, y1=2024) for ds in (a, b, a))
+    va, vb, va2 = (_metric(at, "app.metric.asr") for at in (at_a, at_b, at_a2))
     # B's "both sexes" is men only: its ASR comes from B's records (unknown-age cases aside)
     assert vb != va == va2
+    # the charts come from the process-wide view cache: B's are drawn from B's data, A's again from A's
+    charts_a, charts_b, charts_a2 = (_chart_data(at) for at in (at_a, at_b, at_a2))
+    assert len(charts_a) == len(charts_b) == 4
+    assert charts_a == charts_a2 and all(x != y for x, y in zip(charts_a[:3], charts_b[:3]))
+    assert charts_a[3] == charts_b[3]          # the population pyramid: both data sets have the demo population
     assert va == format_number(_asr_all_ages(a), "en", 1)
     assert vb == format_number(_asr_all_ages(b), "en", 1)
+
+
+def _chart_data(at: AppTest) -> list:
+    """The traces of every chart the session was sent (the plotly spec's data)."""
+    return [json.loads(c.proto.spec)["data"] for c in at.get("plotly_chart")]
 
 
 def _moran_caption(at: AppTest) -> str:

@@ -11,7 +11,7 @@ from analytics import schema as S
 from analytics import projections as pj
 from analytics.charts import trends as charts
 from analytics.ingest import sandbox, upload
-from app_support import cache, filters, state, widgets
+from app_support import audit, auth, cache, filters, state, widgets
 from app_support.text import md
 
 log = logging.getLogger(__name__)
@@ -36,12 +36,15 @@ with c3:
 
 def _projection_source():
     widgets.translate_uploaders(f.lang)
-    up = st.file_uploader(f.t("trends.proj.upload"), type=["csv", "xlsx", "parquet"], key="pj_upload")
+    # uploads are the registrar's (app_support/auth.py): none in public mode or for other roles
+    up = st.file_uploader(f.t("trends.proj.upload"), type=["csv", "xlsx", "parquet"],
+                          key="pj_upload") if auth.can(auth.UPLOAD) else None
     if up is not None:
         # parsed in the ingest worker (limits, memory cap); the file joins the dataset token
         cached = st.session_state.get("_pj_upload")
         if cached is None or cached[0] != state.file_digest(up.getvalue()):
             outcome = sandbox.run(upload.projection, up.getvalue(), up.name, label=up.name)
+            audit.log_page_upload("projection", up.name, up.getvalue(), outcome.error is None)
             cached = (state.file_digest(up.getvalue()), outcome.value, outcome.error)
             st.session_state["_pj_upload"] = cached
             if outcome.error is None and state.page_upload("projection", up.name, up.getvalue()):

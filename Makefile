@@ -38,6 +38,7 @@ test: install chromium
 
 bench: install chromium
 	$(PY) bench/ingest.py && $(PY) bench/rates.py && $(PY) bench/trends.py && $(PY) bench/maps.py && $(PY) bench/app.py && $(PY) bench/survival.py && $(PY) bench/report.py
+	$(PY) bench/load.py --sessions 20 && $(PY) bench/load.py --sessions 50 --idle-sessions 0 && $(PY) bench/load.py --sessions 50 --nginx
 
 demo: install
 	$(PY) data/demo/generate.py

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_support import auth, logs, navigation
+from app_support import auth, background, logs, navigation
 from app_support.filters import current_lang
 from app_support.text import t
 
@@ -22,6 +22,7 @@ FAVICON = Path(__file__).resolve().parent / "static" / "favicon.png"
 
 lang = current_lang()
 logs.configure()
+background.warm_up()   # once per process, in a thread: export browser, the demo's cubes (app_support/background.py)
 st.set_page_config(page_title=t("app.name", lang), page_icon=str(FAVICON), layout="wide")
 auth.gate()            # the mode's conditions; in internal mode, a signed-in user with a role
 auth.sidebar_status(lang)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import io
+import logging
 import os
 import shutil
 import struct
@@ -77,6 +78,9 @@ def export_available(lang: str = "en") -> ExportStatus:
 
 
 # --- the long-lived kaleido server ------------------------------------------------------------
+log = logging.getLogger(__name__)
+# Tabs of the export browser: a batch (the slides of a deck) renders this many figures at once.
+EXPORT_TABS = 2
 _SERVER_LOCK = threading.Lock()
 _SERVER_STARTED = False
 
@@ -94,9 +98,30 @@ def _ensure_server() -> None:
         import kaleido
         # plotly passes kopts on every call; with a server running kaleido warns each time.
         warnings.filterwarnings("ignore", message="The kopts argument is ignored if using a server")
-        kaleido.start_sync_server(path=status.browser, silence_warnings=True)
+        kaleido.start_sync_server(path=status.browser, silence_warnings=True, n=EXPORT_TABS)
         _SERVER_STARTED = True
         atexit.register(stop_export_server)
+
+
+def warm_up(*, wait: bool = False) -> threading.Thread | None:
+    """Start the export server now, in a background thread, and render one tiny figure per tab,
+    so the browser, its tabs and plotly.js are loaded before the first export (which otherwise
+    waits seconds for Chromium). Returns the thread (None when no Chromium is installed)."""
+    if _SERVER_STARTED or not export_available():
+        return None
+
+    def start() -> None:
+        try:
+            tiny = go.Figure(layout={"width": 40, "height": 30})
+            _render_batch([tiny] * EXPORT_TABS, "svg", 40, 30, 1.0, "en")
+        except Exception:  # noqa: BLE001 - the first export says what is wrong, in a sentence
+            log.warning("the export server could not be started in advance", exc_info=True)
+
+    thread = threading.Thread(target=start, name="kaleido-warm-up", daemon=True)
+    thread.start()
+    if wait:
+        thread.join()
+    return thread
 
 
 def stop_export_server() -> None:
@@ -395,6 +420,51 @@ def _render(fig: go.Figure, fmt: str, width: int, height: int, scale: float, lan
     raise ExportUnavailable(t("common.export_failed", lang, reason=reason)) from last
 
 
+def figures_to_images(figs: Sequence[go.Figure], fmt: str = "png", *, width: int, height: int,
+                      scale: float | None = None, dpi: int = DPI, provenance: Provenance | str | None | bool = None,
+                      lang: str = "en", theme: str | None = None) -> list[bytes]:
+    """:func:`figure_to_image` for several figures of one size (the slides of a deck), rendered
+    concurrently by the export server's :data:`EXPORT_TABS` tabs."""
+    fmt = fmt.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise ValueError(f"image format {fmt!r} is not supported: use one of {', '.join(FORMATS)}")
+    if scale is None:
+        scale = png_scale(width, DEFAULT_WIDTH_MM, dpi) if fmt == "png" else 1.0
+    prepared = [_prepared(f, provenance, lang, theme, width) for f in figs]
+    out = _render_batch(prepared, fmt, width, height, scale, lang) if prepared else []
+    return [_set_png_dpi(b, dpi) for b in out] if fmt == "png" else out
+
+
+def _render_batch(figs: list[go.Figure], fmt: str, width: int, height: int, scale: float, lang: str) -> list[bytes]:
+    """Several figures in one call to the export server (its tabs render them concurrently),
+    written to a temporary folder; a browser that died is restarted once, as :func:`_render`."""
+    import tempfile
+
+    import kaleido
+
+    last: Exception | None = None
+    for attempt in range(2):
+        _ensure_server()
+        with tempfile.TemporaryDirectory(prefix="export_") as tmp:
+            paths = [os.path.join(tmp, f"figure_{i}.{fmt}") for i in range(len(figs))]
+            specs = [{"fig": f.to_dict(), "path": path, "opts": dict(format=fmt, width=width, height=height, scale=scale)}
+                     for f, path in zip(figs, paths)]
+            try:
+                with _RENDER_LOCK:
+                    kaleido.write_fig_from_object_sync(specs, cancel_on_error=True)
+                out = []
+                for path in paths:
+                    with open(path, "rb") as fh:
+                        out.append(fh.read())
+                return out
+            except Exception as exc:  # kaleido/chromium failures: say what happened, in a sentence
+                last = exc
+                if attempt == 0:
+                    stop_export_server()
+    reason = str(last).strip() or type(last).__name__
+    raise ExportUnavailable(t("common.export_failed", lang, reason=reason)) from last
+
+
 def figure_to_html(fig: go.Figure, *, provenance: Provenance | str | None | bool = None,
                    lang: str = "en", theme: str | None = None) -> bytes:
     """A self-contained interactive HTML file: plotly.js inline, no CDN, no MathJax,
@@ -459,7 +529,16 @@ def build_presentation(slides: Sequence[Slide | Mapping[str, Any] | go.Figure], 
     img_h_in = 5.0
     layout_w = 1280
     layout_h = int(round(layout_w * img_h_in / img_w_in))
+    figs = []
     for item in items:
+        fig = go.Figure(item.figure)
+        fig.update_layout(title_text="")
+        figs.append(fig)
+    # every chart in one batch: the export server's tabs render them concurrently
+    pngs = figures_to_images(figs, "png", width=layout_w, height=layout_h,
+                             scale=png_scale(layout_w, img_w_in * MM_PER_INCH, dpi), dpi=dpi, lang=lang,
+                             theme=theme, provenance=False)
+    for item, png in zip(items, pngs):
         slide = prs.slides.add_slide(layout)
         title = slide.shapes.title
         title.left, title.top = Inches(margin), Inches(0.25)
@@ -468,11 +547,6 @@ def build_presentation(slides: Sequence[Slide | Mapping[str, Any] | go.Figure], 
         para = title.text_frame.paragraphs[0]
         para.font.size = Pt(30)
         para.font.bold = True
-        fig = go.Figure(item.figure)
-        fig.update_layout(title_text="")
-        png = figure_to_image(fig, "png", width=layout_w, height=layout_h,
-                              scale=png_scale(layout_w, img_w_in * MM_PER_INCH, dpi),
-                              dpi=dpi, lang=lang, theme=theme, provenance=False)
         slide.shapes.add_picture(io.BytesIO(png), Inches(margin), Inches(1.1), width=Inches(img_w_in),
                                  height=Inches(img_h_in))
         y = 1.1 + img_h_in + 0.05

@@ -7,6 +7,13 @@ themselves go in unhashed; every other argument is hashed by value (a ``Filters`
 fields, a DataFrame by its content); keyword arguments starting with ``_`` are passed through
 unhashed (then their identity must already be in the key, e.g. a table's token).
 
+Language and theme say how a result is shown, never what is computed: a cached function sees a
+``Filters`` with them neutralised (:func:`neutral`), so switching either reuses every computed
+result (a function whose output is worded takes the language as an argument of its own, e.g.
+``level_geometry``). What a page draws — figures, tables and sentences of a selection — is built
+once per process too and shared by every session (:func:`view`, keyed by dataset token, the
+view's name and every argument, language and theme included).
+
 Flow: records -> :mod:`analytics.cube` (built once per dataset and site list) -> rate inputs of a
 selection -> ``analytics.rates`` results.
 
@@ -66,8 +73,23 @@ def key_part(value: Any) -> Any:
         return ("DataFrame", _frame_digest(value))
     if isinstance(value, pd.Series):
         return ("Series", _frame_digest(value.to_frame()))
+    if callable(value) and hasattr(value, "__qualname__") and not isinstance(value, type):
+        return ("function", getattr(value, "__module__", ""), value.__qualname__)   # a builder: by its name
+    if isinstance(value, np.ndarray):
+        return ("ndarray", str(value.dtype), value.shape, hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest())
     raise TypeError(f"cache key: a {type(value).__name__} cannot be hashed by value; pass it as a keyword "
                     "argument starting with '_' and put its identity (a token) in another argument")
+
+
+# How a result is shown, never what is computed (see the module doc).
+DISPLAY_FIELDS = {"lang": "en", "theme": "light"}
+
+
+def neutral(f: Filters) -> Filters:
+    """``f`` with the display-only fields (:data:`DISPLAY_FIELDS`) at fixed values."""
+    if all(getattr(f, k) == v for k, v in DISPLAY_FIELDS.items()):
+        return f
+    return dataclasses.replace(f, **DISPLAY_FIELDS)
 
 
 def dataset_key(ds: Dataset, *parts: Any) -> tuple:
@@ -75,11 +97,13 @@ def dataset_key(ds: Dataset, *parts: Any) -> tuple:
     return (ds.token,) + tuple(key_part(p) for p in parts)
 
 
-def by_dataset(*, max_entries: int = 64, resource: bool = False) -> Callable:
+def by_dataset(*, max_entries: int = 64, resource: bool = False, shown: bool = False) -> Callable:
     """Decorator: cache ``fn(ds, *args, **kwargs)`` per process under :func:`dataset_key`.
 
     ``resource=True`` shares one object between sessions (``st.cache_resource``: never mutate
-    it); otherwise every caller gets its own copy (``st.cache_data``)."""
+    it); otherwise every caller gets its own copy (``st.cache_data``). A ``Filters`` argument
+    reaches ``fn`` with its display fields neutralised (:func:`neutral`) unless ``shown=True``
+    (a view whose words or style follow the language and theme)."""
     def deco(fn: Callable) -> Callable:
         def run(key: tuple, _ds: Dataset, _args: tuple, _kwargs: dict):
             return fn(_ds, *_args, **_kwargs)
@@ -92,6 +116,9 @@ def by_dataset(*, max_entries: int = 64, resource: bool = False) -> Callable:
 
         @functools.wraps(fn)
         def wrapper(ds: Dataset, *args, **kwargs):
+            if not shown:
+                args = tuple(neutral(a) if isinstance(a, Filters) else a for a in args)
+                kwargs = {k: neutral(v) if isinstance(v, Filters) else v for k, v in kwargs.items()}
             hashed = {k: v for k, v in kwargs.items() if not k.startswith("_")}
             key = dataset_key(ds, fn.__qualname__, args, hashed)
             return store(key, ds, args, kwargs)
@@ -99,6 +126,57 @@ def by_dataset(*, max_entries: int = 64, resource: bool = False) -> Callable:
         wrapper.clear = store.clear
         return wrapper
     return deco
+
+
+# --- views: figures, tables and sentences built once per process --------------------------------
+VIEW_ENTRIES = 256     # figures of a map hold their GeoJSON: keep the process bounded
+
+
+def view(ds: Dataset, name: str, build: Callable[..., Any], *args, identity: Any = None, **kwargs) -> Any:
+    """``build(*args, **kwargs)`` — a page's figure, sentence or table — built once per process
+    for the same data set, ``name`` and arguments (frames by content, a ``Filters`` by every
+    field, language and theme included), then shared by every session: a hundred people on the
+    same link cost one build. ``name`` names the view and its builder (one name, one builder);
+    ``build`` must depend on its arguments only, and its result must never be modified afterwards
+    (``widgets.chart_with_table`` copies a shared figure before changing it; exports copy).
+    Keyword arguments starting with ``_`` reach ``build`` unhashed and without that underscore
+    (``_regions=geo`` -> ``regions=geo``: a GeoDataFrame of the data set; put what identifies
+    it — level, language — in ``identity``, which is part of the key and not passed)."""
+    hashed, passed = _split(kwargs)
+    return _view(ds, (name, key_part(build), key_part(identity)), args, hashed, {}, _build=build, _passed=passed)
+
+
+def figure(ds: Dataset, name: str, build: Callable[..., Any], *args, desc=None, caption: str = "",
+           identity: Any = None, **kwargs):
+    """:func:`view` of a figure whose ``layout.meta`` already holds the description of what it
+    shows (``desc.as_dict()`` and its ``caption``, as ``widgets.chart_with_table`` writes them), so
+    the shared figure is drawn as it is, never copied or changed per session."""
+    meta = {} if desc is None else {"description": desc.as_dict(), "caption": caption}
+    hashed, passed = _split(kwargs)
+    return _view(ds, (name, key_part(build), key_part(identity)), args, hashed, meta, _build=build, _passed=passed)
+
+
+def _split(kwargs: dict) -> tuple[dict, dict]:
+    hashed = {k: v for k, v in kwargs.items() if not k.startswith("_")}
+    passed = {k[1:]: v for k, v in kwargs.items() if k.startswith("_")}
+    return hashed, passed
+
+
+def is_shared(obj: Any) -> bool:
+    """Was ``obj`` built by :func:`view` (shared by every session: never modify it)?"""
+    return bool(getattr(obj, "_registry_shared", False))
+
+
+@by_dataset(resource=True, max_entries=VIEW_ENTRIES, shown=True)
+def _view(ds: Dataset, name: tuple, args: tuple, kwargs: dict, meta: dict, *, _build: Callable[..., Any],
+          _passed: dict) -> Any:
+    out = _build(*args, **kwargs, **_passed)
+    if hasattr(out, "layout") and hasattr(out, "data"):      # a plotly figure: its description, marked shared
+        if meta:
+            old = dict(out.layout.meta) if isinstance(out.layout.meta, dict) else {}
+            out.update_layout(meta={**old, **meta})
+        out._registry_shared = True   # noqa: SLF001 - read by is_shared
+    return out
 
 
 # --- disclosure control ---------------------------------------------------------------------

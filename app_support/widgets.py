@@ -380,7 +380,11 @@ def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, t
         desc = describe(f, ds, table, None)
     meta = meta_of(title, desc, f, ds)
     meta_fig = dict(fig.layout.meta) if isinstance(fig.layout.meta, dict) else {}
-    fig.update_layout(meta={**meta_fig, "description": desc.as_dict(), "caption": desc.caption(lang)})
+    described = {**meta_fig, "description": desc.as_dict(), "caption": desc.caption(lang)}
+    if described != meta_fig:
+        if getattr(fig, "_registry_shared", False):   # built once for every session (cache.view): never changed
+            fig = go.Figure(fig)
+        fig.update_layout(meta=described)
     tab_chart, tab_table = st.tabs([t("app.tab.chart", lang), t("app.tab.table", lang)])
     with tab_chart:
         sel = dict(on_select="rerun", selection_mode="points") if select else {}
@@ -437,8 +441,24 @@ def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, t
         st.toast(t("app.deck.added", lang, n=len(st.session_state["_deck"])))
 
     if auth.can(auth.DOWNLOAD):
-        cols[5].button(t("app.deck.add", lang), key=f"deck_{name}", on_click=_add)
+        if cols[5].button(t("app.deck.add", lang), key=f"deck_{name}", on_click=_add) and _in_fragment_run():
+            st.rerun()   # the chart sits in a fragment: redraw the whole app so the sidebar's deck counts it
     return event if select else None
+
+
+def rerun_app_if(changed: bool) -> None:
+    """In a fragment's own rerun, redraw the whole page when ``changed`` (a choice made in the
+    fragment that the rest of the page shows, e.g. the map's outlined region)."""
+    if changed and _in_fragment_run():
+        st.rerun()
+
+
+def _in_fragment_run() -> bool:
+    """Is this a rerun of fragments only (``st.fragment``), not of the whole page?"""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and ctx.fragment_ids_this_run)
 
 
 def deck_sidebar(f) -> None:
@@ -483,6 +503,15 @@ def fmt(x, lang: str, decimals: int = 1) -> str:
     from analytics.i18n import format_number
 
     return format_number(x, lang, decimals)
+
+
+def counts_chart(build: Callable[..., go.Figure], data: pd.DataFrame, mortality: bool, **kw) -> go.Figure:
+    """A count chart (``build``: ``cases_per_year``, ``cases_by_site``) relabelled for deaths when
+    mortality is shown — one builder for ``cache.figure``."""
+    from analytics.charts import mortality as mcharts
+
+    fig = build(data, **kw)
+    return mcharts.as_mortality(fig, kw.get("lang", "en")) if mortality else fig
 
 
 def headlines(by_sex: pd.DataFrame, f) -> list[str]:

@@ -198,10 +198,12 @@ class Browser:
         self.page.locator(f".st-key-{key} [role=radiogroup] label").nth(index).click()
 
     def select(self, key: str, index: int | None = None, text: str | None = None) -> None:
+        if not self.page.locator(f".st-key-{key}").count():     # a control this page does not have
+            raise LookupError(f"no control {key!r} on this page")
         box = self.page.locator(f".st-key-{key} input").first
         if not box.is_visible():
             self.page.locator(f'[data-testid="stSidebar"] details:has(.st-key-{key}) > summary').click()
-            box.wait_for(state="visible")
+            box.wait_for(state="visible", timeout=20_000)
         box.click()
         opts = self.page.locator('[role="option"]')
         opts.first.wait_for(state="visible")
@@ -215,7 +217,13 @@ class Browser:
     def nav(self, stem: str) -> None:
         from analytics.i18n import t
 
-        self.page.get_by_test_id("stSidebarNav").get_by_text(t(f"app.page.{stem}", self.lang), exact=True).click()
+        nav = self.page.get_by_test_id("stSidebarNav")
+        link = nav.get_by_text(t(f"app.page.{stem}", self.lang), exact=True)
+        if not link.count():   # a long list is folded: "View N more" first
+            more = self.page.get_by_test_id("stSidebarNavViewButton")
+            if more.count() and "more" in (more.inner_text() or "").lower():
+                more.click()
+        link.click()
 
 
 # Filter changes on every page: (label, action(browser), language after). Each step is a new

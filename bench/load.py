@@ -11,6 +11,7 @@ Overview the headline ASR equals ``analytics.rates.dsr`` computed directly for t
 selection.
 
     .venv/bin/python bench/load.py --sessions 20 --duration 60 [--think 3 5] [--url http://host:port]
+    .venv/bin/python bench/load.py --sessions 50 --nginx      # two replicas behind nginx (deploy/)
 
 The client is importable (the two-replica nginx test drives it through the proxy)::
 
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -368,10 +370,12 @@ async def user(who: int, url: str, args, stats: Stats, expected: dict, stop_at: 
             if run.exceptions:
                 stats.errors.append(f"session {who}: {run.exceptions[0][:200]}")
             check_own(run, s, sex, period, page, expected, stats, who)
-            while time.monotonic() < stop_at:
+            changes, least = 0, getattr(args, "min_changes", 0)    # a brief run (the nginx test): at least this many
+            while time.monotonic() < stop_at or changes < least:
                 await asyncio.sleep(rng.uniform(*args.think))
-                if time.monotonic() >= stop_at:
+                if time.monotonic() >= stop_at and changes >= least:
                     break
+                changes += 1
                 if rng.random() < 0.5:
                     sex = rng.choice([x for x in SEXES if x != sex])
                     labels = list(s.widgets["f_sex"].options)
@@ -475,6 +479,52 @@ def report(stats: Stats, args, pid, per_idle: float | None, load_before, load_af
     return out
 
 
+@contextlib.contextmanager
+def behind_nginx():
+    """Two replicas behind Debian's nginx running deploy/nginx/cancer-registry.conf on free ports,
+    as tests/test_deploy.py starts them; yields the proxy's https address."""
+    import shutil
+    import subprocess
+
+    import test_deploy as d
+    from conftest import free_port, stop
+
+    folder = Path(tempfile.mkdtemp(prefix="bench_nginx_"))
+    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (folder / kind).mkdir()
+    ports = [free_port(), free_port()]
+    procs = d.start_replicas(folder, ports)
+    https, http = free_port(), free_port()
+    crt, key = d.self_signed(folder)
+    (folder / "nginx.conf").write_text(d.nginx_config(folder, d.site_config(folder, https, http, ports, crt, key)))
+    proxy = subprocess.Popen([d.NGINX, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e",
+                              str(folder / "error.log")], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        url = f"https://127.0.0.1:{https}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if d.get(url + "/_stcore/health").read() == b"ok":
+                    break
+            except OSError:
+                pass
+            if proxy.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((folder / "error.log").read_text()[-2000:])
+            time.sleep(0.2)
+        async def warm():      # each replica as a deployed server is: its first run (the demo) done
+            for p in ports:
+                async with Session(f"http://127.0.0.1:{p}", timeout=300) as s:
+                    await s.open("", "")
+        asyncio.run(warm())
+        print(f"two replicas (ports {ports}) behind nginx at {url}", flush=True)
+        yield url
+    finally:
+        stop(proxy)
+        for p in procs:
+            stop(p)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sessions", type=int, default=20)
@@ -487,6 +537,9 @@ def main(argv=None) -> int:
     ap.add_argument("--pid", type=int, default=None, help="its process id, for memory and CPU")
     ap.add_argument("--idle-sessions", type=int, default=10, help="sessions for the memory-per-idle-session figure (0: skip)")
     ap.add_argument("--no-data-check", action="store_true", help="skip the ASR-against-analytics check")
+    ap.add_argument("--min-changes", type=int, default=0, help="filter changes each session makes at least, past the duration")
+    ap.add_argument("--nginx", action="store_true",
+                    help="two replicas (serve.py, public mode) behind nginx with the shipped deploy/ configuration")
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
@@ -496,6 +549,15 @@ def main(argv=None) -> int:
     load_before = tuple(round(x, 1) for x in os.getloadavg())
     proc = None
     url, pid = args.url, args.pid
+    if args.nginx:
+        with behind_nginx() as url:
+            args.no_data_check = True        # public mode: perturbed counts (addresses and periods still checked)
+            stats = asyncio.run(run_load(url, None, args))
+        out = report(stats, args, None, None, load_before, tuple(round(x, 1) for x in os.getloadavg()))
+        if args.json:
+            Path(args.json).write_text(json.dumps({**out, "nginx": True, "errors_list": stats.errors,
+                                                   "violations_list": stats.violations}, indent=1))
+        return 0 if not stats.errors and not stats.violations else 1
     if url is None:
         port = free_port()
         proc = start_streamlit(port, Path(tempfile.gettempdir()) / f"bench_load_{port}.log")

@@ -95,6 +95,7 @@ if f.mortality:   # M:I of each region (analytics.mortality.mi_ratio), public ou
 frame = m.rename(columns={level: S.REGION}) if level != S.REGION else m
 geo_map = geo.rename(columns={level: S.REGION}) if level != S.REGION else geo
 selected = f.district if level == S.REGION and f.district != "all" else (f.er if level == S.PARENT and f.er != "all" else None)
+sidebar_selected = selected
 # The profile's region is outlined on the map too (widget state first: it is newer than the URL).
 if (st.session_state.get("p_map_panel") or st.query_params.get("map_panel")) == "profile":
     selected = st.session_state.get("p_map_region") or st.query_params.get("map_region") or selected
@@ -135,9 +136,12 @@ if measure == "mi_ratio":
     reading = mcharts.mi_site_sentence(m.drop(columns=["cases"]).merge(mi[[level, "deaths", "cases"]].astype({level: str}), on=level),
                                        label=level, names=names.to_dict(), lang=f.lang)
 st.caption(widgets.page_caption(f, ds, measure=measure, reference=ref_name))
-fig = mc.choropleth(geo_map, frame, value, scheme=scheme, k=k, bins=bins, lang=f.lang, theme=f.theme, title=title,
-                    highlight=selected, decimals=0 if measure == "cases" else 2, geojson=gj,
-                    fit_width=widgets.map_fit_width())
+# built once per process for every session on the same view (cache.figure): the regions and
+# their GeoJSON go in unhashed, identified by the data set, level and language
+fig = cache.figure(ds, "maps_main", mc.choropleth, _regions=geo_map, frame=frame, value=value, scheme=scheme, k=k,
+                   bins=bins, lang=f.lang, theme=f.theme, title=title, highlight=selected,
+                   decimals=0 if measure == "cases" else 2, _geojson=gj, identity=(level, f.lang),
+                   fit_width=widgets.map_fit_width(), desc=d_map, caption=d_map.caption(f.lang))
 table_cols = [S.REGION_NAME, level, "cases", "person_years", "crude_rate", "asr", "asr_lower", "asr_upper", "expected",
               "sir", "sir_lower", "sir_upper", "smoothed", "smoothed_local", "prob_gt_1", "significance", "flag", "reason"]
 table_cols += ["suppression"] if "suppression" in m.columns else []
@@ -156,44 +160,58 @@ st.caption(f.t("maps.moran_line", i=widgets.fmt(moran_res.I, f.lang, 3), p=fmt_p
                n=moran_res.permutations) + " " + md(note))
 
 # One analysis panel at a time keeps a re-render within budget (each map figure costs ~0.1 s).
-panel = filters.page_control("map_panel", "funnel", ["funnel", "lisa", "profile"], lambda **kw: st.radio(
-    f.t("maps.panel"), horizontal=True, format_func=lambda v: f.t(f"maps.{v}_section"), **kw))
-if panel == "funnel":
-    st.subheader(f.t("maps.funnel_section") if ref == "national" else f.t("maps.funnel_section_ref"))
-    od = filters.page_toggle("map_od", f.t("maps.overdispersion"))
-    d_funnel = widgets.as_measure(d_map, f, "funnel").replace(highlight=None)
-    ftitle = f"{f.tm('maps.funnel_title')}: {d_funnel.context(f.lang, site=True)}"
-    widgets.chart_with_table(mc.funnel_plot(frame, overdispersion=od, lang=f.lang, theme=f.theme, title=ftitle),
-                             m[[S.REGION_NAME, level, "cases", "expected", "sir", "sir_lower", "sir_upper", "significance", "flag"]],
-                             name="maps_funnel", f=f, ds=ds, title=ftitle, headers=smr, desc=d_funnel,
-                             reading=narrative.funnel_sentence(frame, overdispersion=od, lang=f.lang))
+# The panel is a fragment: its controls (panel, overdispersion, region) redraw it alone.
+@st.fragment
+def panel_section():
+    """Funnel plot, LISA clusters or region profile (st.fragment)."""
+    panel = filters.page_control("map_panel", "funnel", ["funnel", "lisa", "profile"], lambda **kw: st.radio(
+        f.t("maps.panel"), horizontal=True, format_func=lambda v: f.t(f"maps.{v}_section"), **kw))
+    widgets.rerun_app_if(panel != "profile" and selected != sidebar_selected)   # the map's outline changes
+    if panel == "funnel":
+        st.subheader(f.t("maps.funnel_section") if ref == "national" else f.t("maps.funnel_section_ref"))
+        od = filters.page_toggle("map_od", f.t("maps.overdispersion"))
+        d_funnel = widgets.as_measure(d_map, f, "funnel").replace(highlight=None)
+        ftitle = f"{f.tm('maps.funnel_title')}: {d_funnel.context(f.lang, site=True)}"
+        widgets.chart_with_table(cache.figure(ds, "maps_funnel", mc.funnel_plot, frame, overdispersion=od, lang=f.lang,
+                                              theme=f.theme, title=ftitle, desc=d_funnel,
+                                              caption=d_funnel.caption(f.lang)),
+                                 m[[S.REGION_NAME, level, "cases", "expected", "sir", "sir_lower", "sir_upper", "significance", "flag"]],
+                                 name="maps_funnel", f=f, ds=ds, title=ftitle, headers=smr, desc=d_funnel,
+                                 reading=cache.view(ds, "maps_funnel_sentence", narrative.funnel_sentence, frame,
+                                                    overdispersion=od, lang=f.lang))
 
-elif panel == "lisa":
-    st.subheader(f.t("maps.lisa_section"))
-    d_lisa = widgets.as_measure(d_map, f, "lisa")
-    ltitle = f"{f.t('maps.lisa_title')}: {d_lisa.context(f.lang, site=True)}"
-    lisa_tab = lisa.reset_index().rename(columns={S.REGION: level}) if level != S.REGION else lisa.reset_index()
-    lisa_tab[S.REGION_NAME] = lisa_tab[level].map(names)
-    lisa_frame = lisa_tab.rename(columns={level: S.REGION}) if level != S.REGION else lisa_tab
-    widgets.chart_with_table(mc.lisa_map(geo_map, lisa_frame, lang=f.lang, theme=f.theme, title=ltitle, geojson=gj,
-                                                         fit_width=widgets.map_fit_width()),
-                             lisa_tab[[S.REGION_NAME, level, "Ii", "quadrant", "p_value", "cluster"]],
-                             name="maps_lisa", f=f, ds=ds, title=ltitle, reading=f.t("maps.lisa_caption"), desc=d_lisa)
+    elif panel == "lisa":
+        st.subheader(f.t("maps.lisa_section"))
+        d_lisa = widgets.as_measure(d_map, f, "lisa")
+        ltitle = f"{f.t('maps.lisa_title')}: {d_lisa.context(f.lang, site=True)}"
+        lisa_tab = lisa.reset_index().rename(columns={S.REGION: level}) if level != S.REGION else lisa.reset_index()
+        lisa_tab[S.REGION_NAME] = lisa_tab[level].map(names)
+        lisa_frame = lisa_tab.rename(columns={level: S.REGION}) if level != S.REGION else lisa_tab
+        widgets.chart_with_table(cache.figure(ds, "maps_lisa", mc.lisa_map, _regions=geo_map, lisa=lisa_frame,
+                                              lang=f.lang, theme=f.theme, title=ltitle, _geojson=gj,
+                                              identity=(level, f.lang), fit_width=widgets.map_fit_width(), desc=d_lisa,
+                                              caption=d_lisa.caption(f.lang)),
+                                 lisa_tab[[S.REGION_NAME, level, "Ii", "quadrant", "p_value", "cluster"]],
+                                 name="maps_lisa", f=f, ds=ds, title=ltitle, reading=f.t("maps.lisa_caption"), desc=d_lisa)
 
-else:
-    st.subheader(f.t("maps.profile_section"))
-    codes = list(m[level])
-    region = filters.page_control("map_region", selected if selected in codes else codes[0], codes,
-                                  lambda **kw: st.selectbox(f.t("maps.region"), format_func=lambda c: names.get(c, c), **kw))
-    national = cache.dsr(ds, fc)
-    nat_asr = float(national["value"].iloc[0]) if len(national) else np.nan
-    nat_crude = float(national["crude_rate"].iloc[0]) if len(national) else np.nan
-    rf = cache.wide_risk_factors(ds, level) if ds.risk_factors is not None and len(ds.risk_factors) else None
-    profile = shared.region_profile(m, region, level=level, national_asr=nat_asr, national_crude=nat_crude,
-                                    risk_factors=rf, labels={c: f.tm(k) for c, k in PROFILE_LABELS.items()},
-                                    risk_factor_name=lambda c: risk_factor_label(c, f.lang))
-    d_prof = widgets.describe(f, ds, None, "profile", area=(level, region), reference=ref_name)
-    ptitle = f"{f.t('maps.profile_title')}: {d_prof.context(f.lang, site=True)}"
-    widgets.chart_with_table(mc.spine_chart(profile, lang=f.lang, theme=f.theme, title=ptitle), profile,
-                             name="maps_profile", f=f, ds=ds, title=ptitle, desc=d_prof,
-                             reading=narrative.profile_sentence(profile, region=names.get(region, region), lang=f.lang))
+    else:
+        st.subheader(f.t("maps.profile_section"))
+        codes = list(m[level])
+        region = filters.page_control("map_region", selected if selected in codes else codes[0], codes,
+                                      lambda **kw: st.selectbox(f.t("maps.region"), format_func=lambda c: names.get(c, c), **kw))
+        widgets.rerun_app_if(region != selected)    # the map above outlines the profile's region
+        national = cache.dsr(ds, fc)
+        nat_asr = float(national["value"].iloc[0]) if len(national) else np.nan
+        nat_crude = float(national["crude_rate"].iloc[0]) if len(national) else np.nan
+        rf = cache.wide_risk_factors(ds, level) if ds.risk_factors is not None and len(ds.risk_factors) else None
+        profile = shared.region_profile(m, region, level=level, national_asr=nat_asr, national_crude=nat_crude,
+                                        risk_factors=rf, labels={c: f.tm(k) for c, k in PROFILE_LABELS.items()},
+                                        risk_factor_name=lambda c: risk_factor_label(c, f.lang))
+        d_prof = widgets.describe(f, ds, None, "profile", area=(level, region), reference=ref_name)
+        ptitle = f"{f.t('maps.profile_title')}: {d_prof.context(f.lang, site=True)}"
+        widgets.chart_with_table(mc.spine_chart(profile, lang=f.lang, theme=f.theme, title=ptitle), profile,
+                                 name="maps_profile", f=f, ds=ds, title=ptitle, desc=d_prof,
+                                 reading=narrative.profile_sentence(profile, region=names.get(region, region), lang=f.lang))
+
+
+panel_section()

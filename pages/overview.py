@@ -77,7 +77,7 @@ else:
 # Men left, women right, whatever the sex filter (the CI5 / Rcan layout).
 by_sex = cache.dsr(ds, f, by=("sex", "site"), sexes=(S.MALE, S.FEMALE))
 d_top = widgets.describe(f, ds, by_sex, "asr", sexes=(S.MALE, S.FEMALE))
-sentences = widgets.headlines(by_sex, f)
+sentences = cache.view(ds, "overview_headlines", widgets.headlines, by_sex, f)
 sentences = [mcharts.labelled(s, f.lang) for s in sentences] if f.mortality else sentences
 if sentences:
     st.markdown(f"**{f.t('describe.leading_by_sex', context=d_top.context(f.lang, sex=False))}:**")
@@ -86,16 +86,18 @@ for s in sentences:
 
 title = f.tm("app.overview.top10", period=d_top.context(f.lang, sex=False))
 widgets.chart_with_table(
-    charts.top_sites_bar(by_sex, lang=f.lang, standard=f.std, conf=f.level, theme=f.theme, title=title,
-                         k=filters.PUBLIC_K if f.public else None),
+    cache.figure(ds, "overview_top10", charts.top_sites_bar, by_sex, lang=f.lang, standard=f.std, conf=f.level,
+                 theme=f.theme, title=title, k=filters.PUBLIC_K if f.public else None, desc=d_top,
+                 caption=d_top.caption(f.lang)),
     by_sex, name="overview_top10", f=f, ds=ds, title=title, desc=d_top, min_width=640, headers=counts,
     reading=f"{d_top.context(f.lang, sex=False)}: {' '.join(sentences)}" if sentences else "")
 
 per_year = cache.dsr(ds, f, by=("year", "sex"))
 d_year = widgets.describe(f, ds, per_year, "cases")
 title = f"{f.tm('app.overview.per_year')}: {d_year.context(f.lang, site=True)}"
-fig = charts.cases_per_year(per_year, lang=f.lang, theme=f.theme, title=title)
-widgets.chart_with_table(mcharts.as_mortality(fig, f.lang) if f.mortality else fig,
+fig = cache.figure(ds, "overview_per_year", widgets.counts_chart, charts.cases_per_year, per_year, f.mortality,
+                   lang=f.lang, theme=f.theme, title=title, desc=d_year, caption=d_year.caption(f.lang))
+widgets.chart_with_table(fig,
                          per_year[["year", "sex", "count", "population", "crude_rate", "value", "lower", "upper"]],
                          name="overview_per_year", f=f, ds=ds, title=title, headers=counts, reading=cases_text,
                          desc=d_year)
@@ -105,15 +107,17 @@ with left:
     mix = by_site[["site", "count"]]
     d_mix = widgets.describe(f, ds, mix, "cases")
     title = f"{f.tm('app.overview.case_mix')}: {d_mix.context(f.lang)}"
-    fig = charts.cases_by_site(mix, lang=f.lang, theme=f.theme, title=title)
-    widgets.chart_with_table(mcharts.as_mortality(fig, f.lang) if f.mortality else fig,
-                             mix, name="overview_case_mix", f=f, ds=ds, title=title, headers=counts, desc=d_mix,
-                             reading=mcharts.death_mix_sentence(mix, lang=f.lang) if f.mortality
-                             else narrative.case_mix_sentence(mix, lang=f.lang))
+    fig = cache.figure(ds, "overview_case_mix", widgets.counts_chart, charts.cases_by_site, mix, f.mortality,
+                       lang=f.lang, theme=f.theme, title=title, desc=d_mix, caption=d_mix.caption(f.lang))
+    widgets.chart_with_table(fig, mix, name="overview_case_mix", f=f, ds=ds, title=title, headers=counts, desc=d_mix,
+                             reading=cache.view(ds, "overview_case_mix_reading", mcharts.death_mix_sentence
+                                                if f.mortality else narrative.case_mix_sentence, mix, lang=f.lang))
 with right:
     pyr = cache.population_pyramid(ds, f)
     d_pyr = widgets.describe(f, ds, pyr, "population", sexes=(S.MALE, S.FEMALE))
     title = f"{f.t('app.overview.pyramid')}: {d_pyr.context(f.lang, sex=False)}"
-    widgets.chart_with_table(charts.population_pyramid(pyr, lang=f.lang, theme=f.theme, title=title),
+    widgets.chart_with_table(cache.figure(ds, "overview_pyramid", charts.population_pyramid, pyr, lang=f.lang,
+                                          theme=f.theme, title=title, desc=d_pyr, caption=d_pyr.caption(f.lang)),
                              pyr, name="overview_pyramid", f=f, ds=ds, title=title,
-                             reading=narrative.population_sentence(pyr, lang=f.lang), desc=d_pyr)
+                             reading=cache.view(ds, "overview_pyramid_reading", narrative.population_sentence, pyr,
+                                                lang=f.lang), desc=d_pyr)

@@ -3,8 +3,9 @@ store) behind Debian's nginx running the shipped deploy/nginx/cancer-registry.co
 unprivileged configuration on free ports (pid, logs and temporary files in a tmp folder; a
 self-signed certificate). WebSocket sessions and a browser go through it: each browser stays
 on its replica for every request, sessions see only their own selection, no errors, TLS and the
-security headers at the proxy. The WebSocket client is tests/stclient.py (bench/load.py was
-not on main when this was written). Also: the systemd units verify."""
+security headers at the proxy. The WebSocket clients are tests/stclient.py (sessions resumed
+on their replica) and bench/load.py's (a brief load run through the proxy). Also: the systemd
+units verify."""
 from __future__ import annotations
 
 import asyncio
@@ -246,6 +247,28 @@ def test_sessions_stay_on_their_replica_through_nginx(proxied):
             assert status == 101
     for r in replicas:                                   # every WebSocket of a cookie on its replica
         assert streams[cookies[r]] == {r}
+
+
+def test_load_client_through_nginx_and_two_replicas(proxied):
+    """bench/load.py's client, briefly, through the proxy (issue 12's acceptance): concurrent
+    sessions open shared links to the heaviest pages and change filters; no errors, and every
+    run shows the session's own selection (its address and its period on the page). Public mode
+    perturbs the counts, so the headline-ASR check of the bench (exact counts) is left out."""
+    import argparse
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import load
+
+    url, _, replicas, folder = proxied
+    args = argparse.Namespace(sessions=4, duration=2.0, ramp=1.0, think=(0.5, 1.0), timeout=120.0, seed=3,
+                              no_data_check=True, min_changes=2)     # two filter changes per session, however slow
+    stats = asyncio.run(load.run_load(url, None, args))
+    assert not stats.errors, stats.errors
+    assert not stats.violations, stats.violations
+    assert len(stats.first) == args.sessions and len(stats.rerun) >= 2 * args.sessions, (stats.first, stats.rerun)
+    time.sleep(0.5)
+    streams = {upstream for uri, status, upstream, _ in access_log(folder) if uri.startswith("/_stcore/stream")}
+    assert streams <= set(replicas) and streams                 # every WebSocket through nginx to a replica
 
 
 def test_browser_through_nginx_stays_on_one_replica(proxied, browser):

@@ -4,6 +4,7 @@ fits, CI5 tables, sidebar options) may ever be served to the other."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -66,13 +67,22 @@ def _asr_all_ages(ds, years=(2020, 2024)) -> float:
 def test_overview_headlines_follow_each_sessions_own_data(datasets):
     a, b = datasets
     # interleave: A, B, A again — the second A must not see B's cached results, nor B A's
-    va = _metric(session(a, "overview", y0=2020, y1=2024), "app.metric.asr")
-    vb = _metric(session(b, "overview", y0=2020, y1=2024), "app.metric.asr")
-    va2 = _metric(session(a, "overview", y0=2020, y1=2024), "app.metric.asr")
+    at_a, at_b, at_a2 = (session(ds, "overview", y0=2020, y1=2024) for ds in (a, b, a))
+    va, vb, va2 = (_metric(at, "app.metric.asr") for at in (at_a, at_b, at_a2))
     # B's "both sexes" is men only: its ASR comes from B's records (unknown-age cases aside)
     assert vb != va == va2
+    # the charts come from the process-wide view cache: B's are drawn from B's data, A's again from A's
+    charts_a, charts_b, charts_a2 = (_chart_data(at) for at in (at_a, at_b, at_a2))
+    assert len(charts_a) == len(charts_b) == 4
+    assert charts_a == charts_a2 and all(x != y for x, y in zip(charts_a[:3], charts_b[:3]))
+    assert charts_a[3] == charts_b[3]          # the population pyramid: both data sets have the demo population
     assert va == format_number(_asr_all_ages(a), "en", 1)
     assert vb == format_number(_asr_all_ages(b), "en", 1)
+
+
+def _chart_data(at: AppTest) -> list:
+    """The traces of every chart the session was sent (the plotly spec's data)."""
+    return [json.loads(c.proto.spec)["data"] for c in at.get("plotly_chart")]
 
 
 def _moran_caption(at: AppTest) -> str:
@@ -120,3 +130,115 @@ def test_sidebar_options_and_ci5_tables_are_the_sessions_own(datasets):
     tab_a = [d.value for d in at_a.dataframe]
     tab_b = [d.value for d in at_b.dataframe]
     assert not any(x.equals(y) for x in tab_a for y in tab_b if isinstance(x, pd.DataFrame) and x.shape == y.shape and len(x) > 3)
+
+
+# --- the shared paths (issue 12): process-wide view cache, language/theme-neutral keys, prebuilt cubes --
+def _filters(**kw):
+    from app_support.filters import Filters
+
+    base = dict(y0=2020, y1=2024, sex="both", scheme="ci5", site="all", er="all", district="all", a0=0, a1=85,
+                std="world_segi1960", ci="tiwari", conf="95", public=False, lang="en", theme="light")
+    return Filters(**{**base, **kw})
+
+
+SAMPLE = [  # (filters, by, sexes): sexes, periods, sites, regions, ages, standards, CI methods, languages, themes
+    (dict(), (), None),
+    (dict(sex="female", y0=2012, y1=2016, lang="az", theme="presentation"), ("site",), None),
+    (dict(sex="male", site="Lung (incl. trachea and bronchus)", er="second", std="STD2", lang="ru"), ("year",), None),
+    (dict(a0=40, a1=70, ci="dobson", conf="99"), ("sex", "site"), (S.MALE, S.FEMALE)),
+    (dict(scheme="globocan", site="all_but_c44", y0=2015, y1=2015, lang="az"), ("region_code",), None),
+]
+
+
+@pytest.fixture(scope="module")
+def direct_cubes():
+    """The demo's cubes built directly with analytics.cube (no app_support cache)."""
+    from analytics import cube as cubes
+    from app_support import state
+
+    ds = state.demo_dataset()
+    parents = dict(zip(ds.regions[S.REGION].astype(str), ds.regions[S.PARENT].astype(str)))
+    return {col: cubes.build_cube(cubes.events_from_records(ds.records, col), ds.population, parents)
+            for col in (S.SITE_CI5, S.SITE_GLOBOCAN)}
+
+
+def _direct_dsr(ds, direct_cubes, f, by, sexes):
+    from analytics import sites
+
+    data = direct_cubes[f.site_column].select(f.selection(ds.regions, sexes=sexes), by)
+    data = data.drop(columns=["key_sum"], errors="ignore")
+    return sites.blank_other_sex(rates.dsr(data, standard=f.std, by=list(by) or None, method=f.ci, conf=f.level))
+
+
+@pytest.mark.parametrize("case", range(len(SAMPLE)))
+def test_cached_rates_equal_direct_analytics_whatever_the_language(datasets, direct_cubes, case):
+    from app_support import cache
+
+    a, _ = datasets
+    kw, by, sexes = SAMPLE[case]
+    f = _filters(**kw)
+    if kw.get("er"):                                       # an economic region the demo has, another standard
+        from analytics import standards
+
+        f = dataclasses.replace(f, er=sorted(x for x in a.regions[S.PARENT].unique() if x)[1],
+                                std=list(standards.ALIASES)[1])
+    want = _direct_dsr(a, direct_cubes, f, by, sexes)
+    got = cache.dsr(a, f, by=by, sexes=sexes)
+    cols = list(by) + ["count", "population", "value", "lower", "upper"]
+    pd.testing.assert_frame_equal(got[cols].reset_index(drop=True), want[cols].reset_index(drop=True),
+                                  check_exact=True, check_dtype=False, check_categorical=False)
+    # language and theme are neutral in the key: another language is served the same numbers ...
+    other = dataclasses.replace(f, lang="ru" if f.lang != "ru" else "az", theme="presentation")
+    pd.testing.assert_frame_equal(cache.dsr(a, other, by=by, sexes=sexes)[cols], got[cols], check_exact=True)
+    assert cache.key_part(cache.neutral(f)) == cache.key_part(cache.neutral(other))
+    assert cache.neutral(other) is not other
+
+
+def test_shared_figures_and_sentences_equal_direct_builds(datasets, direct_cubes):
+    """A figure or sentence of the view cache is what the builder gives on the direct numbers,
+    keyed by every argument: another language is another build, never the same object."""
+    from analytics import narrative
+    from analytics.charts import incidence as charts
+    from app_support import cache
+
+    a, _ = datasets
+    f = _filters(sex="female", y0=2014, y1=2018)
+    direct = _direct_dsr(a, direct_cubes, f, ("sex", "site"), (S.MALE, S.FEMALE))
+    by_sex = cache.dsr(a, f, by=("sex", "site"), sexes=(S.MALE, S.FEMALE))
+    for lang in ("en", "az"):
+        fig = cache.figure(a, "test_top10", charts.top_sites_bar, by_sex, lang=lang, standard=f.std, conf=f.level,
+                           theme="light", title="t")
+        want = charts.top_sites_bar(direct, lang=lang, standard=f.std, conf=f.level, theme="light", title="t")
+        assert json.loads(fig.to_json())["data"] == json.loads(want.to_json())["data"]
+        assert cache.is_shared(fig)
+        assert cache.figure(a, "test_top10", charts.top_sites_bar, by_sex, lang=lang, standard=f.std, conf=f.level,
+                            theme="light", title="t") is fig            # built once, shared
+        sentences = cache.view(a, "test_sentences", narrative.top_site_sentences, by_sex, lang=lang, standard=f.std)
+        assert sentences == narrative.top_site_sentences(direct, lang=lang, standard=f.std)
+    en = cache.view(a, "test_sentences", narrative.top_site_sentences, by_sex, lang="en", standard=f.std)
+    az = cache.view(a, "test_sentences", narrative.top_site_sentences, by_sex, lang="az", standard=f.std)
+    assert en != az
+
+
+def test_view_cache_never_crosses_datasets(datasets):
+    """The same view name and the same arguments on two data sets: two builds, each from its
+    own data set (the dataset token leads every key)."""
+    from app_support import cache
+
+    a, b = datasets
+    f = _filters()
+    calls = []
+
+    def build(ds_label, n):
+        calls.append(ds_label)
+        return f"{ds_label}:{n}"
+
+    assert cache.view(a, "test_cross", build, "A", 1) == "A:1"
+    assert cache.view(b, "test_cross", build, "A", 1) == "A:1" and calls == ["A", "A"]   # not A's object
+    assert cache.view(a, "test_cross", build, "A", 1) == "A:1" and calls == ["A", "A"]   # A's, from the cache
+    # the computed results behind the views: B's numbers, whatever the language asked first by A
+    for lang in ("az", "en"):
+        va = cache.dsr(a, dataclasses.replace(f, lang=lang))["value"].iloc[0]
+        vb = cache.dsr(b, dataclasses.replace(f, lang=lang))["value"].iloc[0]
+        assert va == pytest.approx(_asr_all_ages(a), rel=1e-9) and vb == pytest.approx(_asr_all_ages(b), rel=1e-9)
+        assert va != vb

@@ -222,6 +222,12 @@ def test_actuarial_life_table_by_hand():
     np.testing.assert_allclose(lt["se"], se, rtol=1e-12)
     np.testing.assert_allclose(lt["lower"], s * np.exp(-Z * se), rtol=1e-9)
     assert W == DAY
+    # intervals without deaths add nothing to the variance (no warning, no NaN)
+    d2 = records([(100, 1, 60, 1, 2010.0), (800, 0, 60, 1, 2010.0), (1000, 0, 60, 1, 2010.0)])
+    lt2 = survival.actuarial(d2, width=1, max_years=3)
+    assert lt2["n_effective"].tolist() == [3, 2, 1] and lt2["deaths"].tolist() == [1, 0, 0]
+    np.testing.assert_allclose(lt2["estimate"], [2 / 3] * 3, rtol=1e-12)
+    np.testing.assert_allclose(lt2["se"], [math.sqrt(1 / (3 * 2))] * 3, rtol=1e-12)
 
 
 @pytest.mark.parametrize("kwargs,match", [

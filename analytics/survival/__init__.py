@@ -103,8 +103,8 @@ def net_survival(data: pd.DataFrame, lifetable, *, times: Sequence[float] = DEFA
     """Net (Pohar Perme), relative (Ederer II) or observed (Kaplan-Meier) survival at ``times`` years.
 
     Returns a tidy frame: the ``by`` columns, ``time`` (years), ``estimate``, ``lower``, ``upper``
-    (``conf`` CI on the log scale), ``se`` (of the log cumulative hazard), ``n_risk`` (number with
-    follow-up beyond t) and ``events`` (deaths since the previous reported time). ``approach``:
+    (``conf`` CI on the log scale), ``n_risk`` (number with follow-up beyond t), ``events`` (deaths
+    since the previous reported time) and, last, ``se`` (of the log cumulative hazard). ``approach``:
     "cohort", "complete" or "period" with ``period=(first_year, last_year)`` (see
     :mod:`analytics.survival.base`). No row where an estimate does not exist (past the last
     observed time, or past the cohort's potential follow-up).

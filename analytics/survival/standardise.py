@@ -75,7 +75,7 @@ def standardise(age_specific: pd.DataFrame, weights: Sequence[float] | str, *, b
     out["lower"] = out["estimate"] * np.exp(-z * se)
     out["upper"] = out["estimate"] * np.exp(z * se)
     out["se"] = se
-    return out[keys + ["estimate", "lower", "upper", "se", "n_risk", "events"]].reset_index(drop=True)
+    return out[keys + ["estimate", "lower", "upper", "n_risk", "events", "se"]].reset_index(drop=True)
 
 
 def age_standardised(data: pd.DataFrame, lifetable, *, standard: str | Sequence[float] = "ICSS1",

@@ -189,8 +189,10 @@ else:
         std_table["group"] = std_table["group"].map(labels)
     std_table = std_table.rename(columns={"group": group}).round(4)
     widgets.chart_with_table(std_fig, std_table, name="survival_standardised", f=f, ds=ds, title=std_title,
-                             reading=" ".join(std_sentences[:2]), table_note=what + " " + std_note, headers=headers,
+                             reading=" ".join(std_sentences[:2]),
+                             table_note=what + " " + std_note + " " + "; ".join(comp_lines) + ".", headers=headers,
                              desc=d_std)
+    st.caption(" · ".join(comp_lines))     # follow-up completeness beside every curve
     for s in std_sentences:
         st.markdown(f"- {s}")
     if not std_sentences:
@@ -223,8 +225,10 @@ what_act = f.t("survival.act.caption", measure=f.t("survival.act.measure"), appr
                sex=d["sex"], region=f.t("app.region.all") if d["region"] == "all" else d["region"], ages=d["ages"],
                level=f.conf)
 widgets.chart_with_table(act_fig, act_table, name="survival_actuarial", f=f, ds=ds, title=act_title,
-                         reading=" ".join(act_lines[:2]), table_note=what_act + " " + f.t("survival.act.note"),
+                         reading=" ".join(act_lines[:2]),
+                         table_note=what_act + " " + f.t("survival.act.note") + " " + "; ".join(comp_lines) + ".",
                          headers=act_headers, desc=d_act)
+st.caption(" · ".join(comp_lines))
 
 # --- by site ----------------------------------------------------------------------------------------
 st.subheader(f.t("survival.site.title", years=years, measure=f.t(f"survival.measure.{measure}")))

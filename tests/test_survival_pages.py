@@ -124,7 +124,12 @@ def test_cohort_approach_site_and_method_from_the_url(demo, lifetable):
                                 period=(2012, 2016)).iloc[0]
     sentence = (f"- 5-year relative survival for women with Breast diagnosed in 2012\u20132016 was "
                 f"{100 * exp['estimate']:.0f}% (95% CI {100 * exp['lower']:.0f} to {100 * exp['upper']:.0f}).")
-    assert [m.value for m in at.markdown if m.value.startswith("- ")] == [sentence]
+    std = survival.age_standardised(data, lifetable, standard="ICSS1", times=(5,), method="ederer2", approach="cohort",
+                                    period=(2012, 2016)).iloc[0]
+    std_sentence = (f"- 5-year relative survival for women with Breast diagnosed in 2012\u20132016 was "
+                    f"{100 * std['estimate']:.0f}% (95% CI {100 * std['lower']:.0f} to {100 * std['upper']:.0f}), "
+                    "age-standardised (ICSS).")
+    assert [m.value for m in at.markdown if m.value.startswith("- ")] == [sentence, std_sentence]
     curves = next(d.value for d in at.dataframe if "estimate" in d.value.columns and "clark_c" in d.value.columns)
     five = curves[curves["time"] == 5].iloc[0]
     assert five["estimate"] == pytest.approx(round(exp["estimate"], 4))
@@ -152,7 +157,10 @@ def test_page_in_every_language(lang):
     leftovers = [s for s in shown if english.search(s)]
     assert not leftovers, leftovers
     five = {"az": "5 illik xalis sağqalma", "ru": "5-летняя чистая выживаемость"}[lang]
-    assert sum(five in m.value for m in at.markdown if m.value.startswith("- ")) == 2     # men and women
+    # men and women, crude and ICSS age-standardised
+    readings = [m.value for m in at.markdown if m.value.startswith("- ") and five in m.value]
+    assert len(readings) == 4
+    assert sum(m.endswith(t("survival.reading.standardised", lang)) for m in readings) == 2
 
 
 def test_uploaded_life_table_changes_the_token_and_the_numbers(lifetable):

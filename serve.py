@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"serve.py: {exc}")
     print(f"Cancer registry dashboard, {mode} mode, on http://{options['server.address']}:{args.port}",
           flush=True)
+    for warning in hardening.startup_warnings(mode):
+        print(f"WARNING: {warning}", file=sys.stderr, flush=True)
     sys.argv = sys.argv[:1]        # Streamlit passes the remaining arguments to the script
     app.run(config=options)
 

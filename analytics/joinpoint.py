@@ -20,6 +20,11 @@ Segment APC confidence intervals are Joinpoint's parametric ones (Lerman 1980): 
 lying on joinpoints are dropped, each segment gets its own unconstrained line, the slope SEs
 use the pooled residual variance on n* - 2(k+1) degrees of freedom and the t distribution.
 AAPC and its CI follow Clegg, Hankey, Tiwari, Feuer & Edwards (2009, Stat Med 28:3670-3682).
+
+Convergence: there is no iterative fit here. Every candidate model is an exact (weighted)
+least-squares solution on the grid of observed years (Joinpoint's "grid search" method), so no
+fit can stop short of convergence and none is reported; series that cannot be fitted (too few
+years, a zero rate on the log scale) raise :class:`TrendInputError` with the reason.
 """
 from __future__ import annotations
 

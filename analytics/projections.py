@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -44,6 +45,10 @@ __all__ = [
 
 #: Nordpred's default cumulative drift attenuation for future periods 1..5 (Møller et al. 2003).
 DEFAULT_CUTTREND = (0.0, 0.25, 0.5, 0.75, 0.75)
+#: Iterations of the power-5 IRLS fit before it is reported as not converged.
+NORDPRED_MAX_ITER = 200
+#: Relative change of the deviance at which the power-5 IRLS fit has converged.
+NORDPRED_TOL = 1e-12
 
 
 class ProjectionInputError(ValueError):
@@ -249,16 +254,42 @@ class NordpredResult:
     gof_p: float
     cuttrend: tuple
     coefficients: pd.Series = field(default_factory=pd.Series)
+    #: the power-5 fit converged (deviance change below NORDPRED_TOL within NORDPRED_MAX_ITER)
+    converged: bool = True
+    iterations: int = 0
+    #: the Period^2 test's two log-linear Poisson fits (statsmodels) converged; when not, its
+    #: p-value is not used (no evidence of curvature: the average drift is kept)
+    curvature_converged: bool = True
+    warnings: tuple = ()            # every fitting problem, in words (never silenced)
+
+    def summary(self) -> str:
+        """A plain-text account of the fit: periods, drift, deviance and any fitting problem."""
+        lines = [f"Nordpred (power-5 link), periods {period_label(self.periods_used[0])}"
+                 f" to {period_label(self.periods_used[-1])}",
+                 f"drift D = {self.drift:.6g} per period; used: {self.drift_used:.6g}"
+                 f" ({'recent slope' if self.recent else 'average drift'})",
+                 f"deviance {self.deviance:.4f} on {self.df} df (goodness-of-fit p = {self.gof_p:.4g});"
+                 f" {self.iterations} iterations"]
+        if not (self.converged and self.curvature_converged):
+            lines.append("WARNING: a fit did not converge.")
+        lines += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
 
 
-def _irls_power5(X, y, pyr, max_iter=200, tol=1e-12):
+def _irls_power5(X, y, pyr, max_iter=None, tol=None):
     """Poisson GLM with link eta = (mu/pyr)^(1/5) by iteratively reweighted least squares
     (the Nordpred v1.3 power link): mu = pyr eta^5, dmu/deta = 5 pyr eta^4,
-    weights (dmu/deta)^2 / mu = 25 pyr eta^3."""
+    weights (dmu/deta)^2 / mu = 25 pyr eta^3. Returns (beta, eta, deviance, iterations,
+    converged)."""
+    max_iter = NORDPRED_MAX_ITER if max_iter is None else int(max_iter)
+    tol = NORDPRED_TOL if tol is None else float(tol)
     eta = ((y + 0.5) / pyr) ** 0.2
     dev_old = np.inf
     beta = np.zeros(X.shape[1])
-    for _ in range(max_iter):
+    dev = np.inf
+    converged = False
+    it = 0
+    for it in range(1, max_iter + 1):
         mu = pyr * eta**5
         dmu = 5 * pyr * eta**4
         z = eta + (y - mu) / dmu
@@ -270,9 +301,12 @@ def _irls_power5(X, y, pyr, max_iter=200, tol=1e-12):
         mu = pyr * eta**5
         dev = _poisson_deviance(y, mu)
         if abs(dev_old - dev) <= tol * (1 + abs(dev)):
+            converged = True
             break
         dev_old = dev
-    return beta, eta, dev
+    if not converged:
+        log.warning("Nordpred power-5 fit did not converge in %d iterations (deviance %.6g)", max_iter, dev)
+    return beta, eta, dev, it, converged
 
 
 def _poisson_deviance(y, mu):
@@ -298,10 +332,24 @@ def _design(a_idx, p_idx, c_idx, n_age, P, cohorts):
     return np.column_stack(cols), names
 
 
-def _period_squared_p(y, pyr, a_idx, p_idx, c_idx, n_age, cohorts):
-    """Nordpred's test for a curved trend: likelihood-ratio test of adding Period^2 to the
-    log-linear (Poisson) model age + Period + cohort (Nordpred v1.3 ``suggestionrecent``)."""
+def _poisson_fit(y, X, pyr) -> tuple[float, bool, list[str]]:
+    """Deviance of a log-linear Poisson GLM (statsmodels IRLS), whether it converged, and the
+    warnings the fit raised (recorded and returned, never silenced)."""
     import statsmodels.api as sm
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = sm.GLM(y, X, family=sm.families.Poisson(), offset=np.log(pyr)).fit()
+    msgs = [f"{w.category.__name__}: {w.message}" for w in caught]
+    converged = bool(getattr(res, "converged", True)) and np.isfinite(res.deviance)
+    return float(res.deviance), converged, msgs
+
+
+def _period_squared_p(y, pyr, a_idx, p_idx, c_idx, n_age, cohorts) -> tuple[float, bool, list[str]]:
+    """Nordpred's test for a curved trend: likelihood-ratio test of adding Period^2 to the
+    log-linear (Poisson) model age + Period + cohort (Nordpred v1.3 ``suggestionrecent``).
+    Returns (p, both fits converged, problems in words); a fit that fails or does not converge
+    gives no evidence of curvature (p = 1), and says so."""
     from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
     base = [(a_idx == a).astype(float) for a in range(n_age)] + [p_idx.astype(float)]
@@ -309,13 +357,19 @@ def _period_squared_p(y, pyr, a_idx, p_idx, c_idx, n_age, cohorts):
     X1 = np.column_stack(base + coh)
     X2 = np.column_stack(base + [p_idx.astype(float) ** 2] + coh)
     try:
-        d1 = sm.GLM(y, X1, family=sm.families.Poisson(), offset=np.log(pyr)).fit().deviance
-        d2 = sm.GLM(y, X2, family=sm.families.Poisson(), offset=np.log(pyr)).fit().deviance
-        return float(stats.chi2.sf(max(d1 - d2, 0.0), 1))
+        d1, ok1, w1 = _poisson_fit(y, X1, pyr)
+        d2, ok2, w2 = _poisson_fit(y, X2, pyr)
     except (np.linalg.LinAlgError, ValueError, PerfectSeparationError) as exc:
-        # a degenerate fit means no evidence of curvature; said in the log, not hidden
+        # a degenerate fit means no evidence of curvature; said in the result and the log
         log.warning("curvature test of the drift: Poisson fit failed (%s); taken as no curvature", exc)
-        return 1.0
+        return 1.0, False, [f"the Period^2 test's Poisson fit failed ({exc}); average drift used"]
+    if not (ok1 and ok2):
+        msg = ("the Period^2 test's Poisson fit did not converge"
+               + (f" ({'; '.join(w1 + w2)})" if w1 + w2 else "") + "; average drift used")
+        log.warning("curvature test of the drift: %s", msg)
+        return 1.0, False, [msg]
+    # converged fits keep any other warning they raised (said, not hidden)
+    return float(stats.chi2.sf(max(d1 - d2, 0.0), 1)), True, [f"the Period^2 test: {w}" for w in w1 + w2]
 
 
 def nordpred(
@@ -396,11 +450,11 @@ def nordpred(
                            n_age, nper, cohorts)
         y = m[count].to_numpy()
         pyr = m[population].to_numpy()
-        beta, eta, dev = _irls_power5(X, y, pyr)
+        beta, eta, dev, it, ok = _irls_power5(X, y, pyr)
         dfree = len(y) - np.linalg.matrix_rank(X)
         gof = float(stats.chi2.sf(dev, dfree)) if dfree > 0 else 1.0
         return dict(used=used, m=m, beta=pd.Series(beta, index=names), eta=eta, dev=dev, df=dfree,
-                    gof=gof, cohorts=cohorts, n_age=n_age, a0=a0, y=y, pyr=pyr, X=X)
+                    gof=gof, cohorts=cohorts, n_age=n_age, a0=a0, y=y, pyr=pyr, X=X, it=it, converged=ok)
 
     for i, nper in enumerate(cands):
         f = fit(nper)
@@ -411,10 +465,14 @@ def nordpred(
     used = f["used"]
     P = len(used)
     D = float(beta["drift"])
+    problems = [] if f["converged"] else [
+        f"the power-5 Poisson fit did not converge in {f['it']} iterations (deviance {f['dev']:.6g})"]
+    curvature_ok = True
     if recent is None:
         m = f["m"]
-        pq = _period_squared_p(f["y"], f["pyr"], m["_ai"].to_numpy(), m["_p"].to_numpy(),
-                               m["_c"].to_numpy(), f["n_age"], f["cohorts"])
+        pq, curvature_ok, msgs = _period_squared_p(f["y"], f["pyr"], m["_ai"].to_numpy(), m["_p"].to_numpy(),
+                                                   m["_c"].to_numpy(), f["n_age"], f["cohorts"])
+        problems += msgs
         recent = pq < 0.05
     # Slope over the last two periods: D + pi_P - pi_{P-1}, with pi_P = 0 by identification.
     d_recent = D - float(beta.get(f"period[{P - 1}]", 0.0)) if P > 2 else D
@@ -478,6 +536,8 @@ def nordpred(
         observed=obs, projection=projection, totals=totals, drift=D, drift_used=drift_used,
         recent=bool(recent), periods_used=[int(p) for p in used], deviance=f["dev"], df=int(f["df"]),
         gof_p=f["gof"], cuttrend=tuple(cuttrend), coefficients=beta,
+        converged=bool(f["converged"]), iterations=int(f["it"]), curvature_converged=bool(curvature_ok),
+        warnings=tuple(problems),
     )
 
 

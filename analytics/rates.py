@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -20,8 +21,8 @@ from scipy import stats
 
 from analytics import intervals as ci
 from analytics.standards import DEFAULT_STANDARD, StandardError, align_standard
-from analytics.strata import (Cells, RatesInputError, age_axis, as_list, flag_array, grid_sum, group_codes,
-                              group_sum, join_flags, numeric, numeric_checked, require_columns)
+from analytics.strata import (AgeAxis, Cells, Groups, RatesInputError, age_axis, as_list, flag_array, grid_sum,
+                              group_codes, group_sum, join_flags, numeric, numeric_checked, require_columns)
 
 __all__ = [
     "poisson_limits", "crude_rate", "proportion", "dsr", "age_specific", "cumulative_risk",
@@ -282,13 +283,24 @@ def _rules(method, min_count, unknown_age) -> list[str]:
     return rules
 
 
-def _dsr_components(data, *, count, population, standard, age, by, ages, frequency=None,
-                    weights_override=None) -> dict:
-    by = as_list(by)
-    std_is_column = isinstance(standard, str) and standard in getattr(data, "columns", [])
-    needed = [count, population, age] + by + ([standard] if std_is_column else []) \
-        + ([frequency] if frequency else [])
-    require_columns(data, needed)
+@dataclass
+class _Grid:
+    """Cases and person-years of every (group × age group) cell, summed from the rows once."""
+    groups: Groups
+    axis: AgeAxis
+    cells: Cells
+    d: np.ndarray                 # cases of known age in the range
+    d_var: np.ndarray             # cases × event frequency (the variance's counts); ``d`` if independent
+    P: np.ndarray                 # person-years, a missing value counted as 0
+    present: np.ndarray           # the cell has at least one row
+    all_present: bool
+    p_nan: np.ndarray | None      # the cell has a missing population (None: no population is missing)
+    unknown: np.ndarray           # cases of unknown age per group
+
+
+def _dsr_grid(data: pd.DataFrame, *, count: str, population: str, age: str, by: list[str],
+              ages: tuple[float, float] | None, frequency: str | None) -> _Grid:
+    """Group codes (``by``), age codes and the cell sums every rate of :func:`dsr` starts from."""
     d_row, d_nan = numeric_checked(data, count)
     if d_nan:
         d_row = np.nan_to_num(d_row, nan=0.0)
@@ -302,86 +314,120 @@ def _dsr_components(data, *, count, population, standard, age, by, ages, frequen
     cells = Cells(g, a, G, A)
     present = cells.present()
     d = cells.sum(d_row)
-    if frequency:
-        f_row = numeric(data, frequency)
-        d_var = cells.sum(np.nan_to_num(d_row * f_row, nan=0.0))
-    else:
-        d_var = d
+    d_var = cells.sum(np.nan_to_num(d_row * numeric(data, frequency), nan=0.0)) if frequency else d
+    p_nan = None
     if any_p_nan:
         p_isnan = np.isnan(p_row)
         p_nan = cells.sum(p_isnan.astype(float)) > 0
         p_row = np.where(p_isnan, 0.0, p_row)
-    else:
-        p_nan = np.zeros((G, A), dtype=bool)
     P = cells.sum(p_row)
     unknown = group_sum(g, G, d_row, mask=(a == -1)) if not cells.all_ok else np.zeros(G)
+    return _Grid(groups, axis, cells, d, d_var, P, present, cells.complete or bool(present.all()),
+                 p_nan, unknown)
+
+
+def _standard_weights(data: pd.DataFrame, standard, grid: _Grid, weights_override) -> tuple[np.ndarray, str]:
+    """The standard's weights: one vector over the age groups when every group shares it (the
+    usual case), else one row per group (a weight column that differs between groups)."""
     if weights_override is not None:
-        S = np.broadcast_to(weights_override, (G, A)).astype(float)
-        std_name = "cumulative"
-    elif std_is_column:
+        return np.asarray(weights_override, dtype=float), "cumulative"
+    if isinstance(standard, str) and standard in data.columns:
         # Weights are usually one per age group, repeated on every row: then one vector serves
-        # all groups (short path below); otherwise each cell takes its own rows' weight.
+        # all groups; otherwise each cell takes its own rows' weight.
+        cells = grid.cells
+        a = grid.axis.codes.astype(np.intp, copy=False)    # (narrow codes make indexing slow)
         w_row, w_nan = numeric_checked(data, standard)
         w_row = np.nan_to_num(w_row) if w_nan else w_row
         w_ok, a_ok = (w_row, a) if cells.all_ok else (w_row[cells.ok], a[cells.ok])
-        per_age = np.zeros(A)
+        per_age = np.zeros(len(grid.axis.labels))
         per_age[a_ok] = w_ok
-        if bool((per_age.take(a_ok) == w_ok).all()):
-            S = np.broadcast_to(per_age, (G, A))
-        else:
-            S = cells.scatter(w_row)
-        std_name = f"column {standard!r}"
-    else:
-        weights, std_name = _aligned(standard, tuple(axis.labels))
-        S = np.broadcast_to(weights, (G, A))
-    all_present = cells.complete or bool(present.all())
+        one = bool((per_age.take(a_ok) == w_ok).all())
+        return (per_age if one else cells.scatter(w_row)), f"column {standard!r}"
+    return _aligned(standard, tuple(grid.axis.labels))
+
+
+def _dsr_components(data, *, count, population, standard, age, by, ages, frequency=None,
+                    weights_override=None) -> dict:
+    """Per group: the weighted sum of rates y = Σ ωᵢdᵢ (ωᵢ = wᵢ/Pᵢ), its Poisson variance
+    v = Σ ωᵢ²dᵢ, the counts, person-years and the conditions :func:`dsr` flags. ``weights_override``
+    (cumulative risk) gives weights that are used as they are, not normalised."""
+    by = as_list(by)
+    std_is_column = isinstance(standard, str) and standard in getattr(data, "columns", [])
+    require_columns(data, [count, population, age] + by + ([standard] if std_is_column else [])
+                    + ([frequency] if frequency else []))
+    grid = _dsr_grid(data, count=count, population=population, age=age, by=by, ages=ages,
+                     frequency=frequency)
+    S, std_name = _standard_weights(data, standard, grid, weights_override)
+    d, P, present = grid.d, grid.P, grid.present
+    G, A = d.shape
     if P.size and P.min() > 0:       # no cell without person-years: nothing to replace or drop
-        pop_zero_cases_cell = None
-        any_zero_cases = False
-        P_eff = P
-        all_used = all_present
+        pop_zero_cases_cell, P_eff = None, P
+        all_used = grid.all_present
     else:
         pop_zero_cases_cell = (P <= 0) & (d > 0)
-        any_zero_cases = bool(pop_zero_cases_cell.any())
-        P_eff = np.where(pop_zero_cases_cell, d, P) if any_zero_cases else P
-        # The common case (every cell present, every population > 0) takes the short path: a 1-D
-        # weight vector and one division, which keeps all strata of a registry well under a second.
-        all_used = all_present and bool((P_eff > 0).all())
-    used = None if all_used else present & (P_eff > 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if weights_override is not None:
-            w = S if all_present else S * present
-        elif S.strides[0] == 0 and all_present:        # one standard for every group
-            w = S[0] / S[0].sum()
-        else:
-            Sp = S if all_present else S * present
-            total_w = Sp.sum(axis=1, keepdims=True)
-            w = np.where(total_w > 0, Sp / np.where(total_w > 0, total_w, 1.0), 0.0)
-        if all_used:
-            omega = w / P_eff
-        else:
-            omega = np.where(used, w / np.where(used, P_eff, 1.0), 0.0)
-    om2 = omega * omega
+        P_eff = np.where(pop_zero_cases_cell, d, P) if pop_zero_cases_cell.any() else P
+        all_used = grid.all_present and bool((P_eff > 0).all())
+    normalise = weights_override is None
+    if S.ndim == 1 and all_used:
+        # The common case: one standard for every group, every cell used: one weight vector and
+        # one division for the whole grid.
+        with np.errstate(invalid="ignore", divide="ignore"):
+            w = S / S.sum() if normalise else S
+        cell_weights = functools.partial(np.divide, w, P_eff)
+        K = np.full(G, A)
+    else:
+        used = present & (P_eff > 0)
+        omega_ = _cell_weights(S, used, grid, P_eff, normalise)
+        cell_weights = omega_.copy
+        K = used.sum(axis=1)
+    # y = Σ ωd, then ω² in the same buffer for v = Σ ω²d (one grid-sized temporary: fresh
+    # memory costs page faults, a third of the time of a small DSR)
+    omega = cell_weights()
     y = np.einsum("ij,ij->i", omega, d)
-    v = np.einsum("ij,ij->i", om2, d_var)
-    K = np.full(G, A) if all_used else used.sum(axis=1)
-    pop_missing = (p_nan & present).any(axis=1) if any_p_nan else np.zeros(G, dtype=bool)
+    om2 = np.multiply(omega, omega, out=omega)
+    v = np.einsum("ij,ij->i", om2, grid.d_var)
+    del omega, om2
+    return _components(grid, y, v, K, cell_weights, pop_zero_cases_cell, std_name)
+
+
+def _cell_weights(S: np.ndarray, used: np.ndarray, grid: _Grid, P: np.ndarray,
+                  normalise: bool) -> np.ndarray:
+    """ωᵢ = wᵢ/Pᵢ per cell, 0 where a cell is not used; with ``normalise`` the weights sum to 1
+    over the age groups present in each group (one vector when every group has them all)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if S.ndim == 1 and grid.all_present:
+            w = S / S.sum() if normalise else S
+        else:
+            w = np.broadcast_to(S, P.shape) if grid.all_present else S * grid.present
+            if normalise:
+                total_w = w.sum(axis=1, keepdims=True)
+                w = np.where(total_w > 0, w / np.where(total_w > 0, total_w, 1.0), 0.0)
+        return np.where(used, w / np.where(used, P, 1.0), 0.0)
+
+
+def _components(grid: _Grid, y, v, K, cell_weights, pop_zero_cases_cell, std_name: str) -> dict:
+    """The per-group results of :func:`_dsr_components` as the dict :func:`dsr` reads; the
+    weight summaries of the gamma limits (ω̄, ω²̄, max ω) are computed only when asked for, from
+    the cell weights ω that ``cell_weights()`` gives again."""
+    G, A = grid.d.shape
+    axis = grid.axis
+    pop_missing = (grid.p_nan & grid.present).any(axis=1) if grid.p_nan is not None else np.zeros(G, dtype=bool)
 
     def wbar():
+        omega = cell_weights()
         with np.errstate(invalid="ignore", divide="ignore"):
-            return omega.sum(axis=1) / K, om2.sum(axis=1) / K
+            return omega.sum(axis=1) / K, (omega * omega).sum(axis=1) / K
 
     # A gap in the age axis of the whole input (e.g. 0-4, 10-14) renormalises the weights as
     # silently as a group absent from one stratum: flag both.
     gap = bool((axis.start[1:] > axis.end[:-1] + 1).any()) if A > 1 else False
-    missing_groups = np.full(G, gap) if all_present else (present.sum(axis=1) < A) | gap
+    missing = np.full(G, gap) if grid.all_present else (grid.present.sum(axis=1) < A) | gap
+    zero_cases = pop_zero_cases_cell.any(axis=1) if pop_zero_cases_cell is not None else np.zeros(G, dtype=bool)
     return dict(
-        keys=groups.keys, labels=axis.labels, y=y, v=v, known=d.sum(axis=1), unknown=unknown,
-        pop=P.sum(axis=1), wmax=lambda: omega.max(axis=1, initial=0.0), wbar=wbar,
-        no_value=pop_missing | (K == 0), pop_missing=pop_missing,
-        pop_zero_cases=pop_zero_cases_cell.any(axis=1) if any_zero_cases else np.zeros(G, dtype=bool),
-        missing_groups=missing_groups,
-        standard_name=std_name, axis=axis)
+        keys=grid.groups.keys, labels=axis.labels, y=y, v=v, known=grid.d.sum(axis=1), unknown=grid.unknown,
+        pop=grid.P.sum(axis=1), wmax=lambda: cell_weights().max(axis=1, initial=0.0), wbar=wbar,
+        no_value=pop_missing | (K == 0), pop_missing=pop_missing, pop_zero_cases=zero_cases,
+        missing_groups=missing, standard_name=std_name, axis=axis)
 
 
 @functools.lru_cache(maxsize=256)

@@ -147,7 +147,8 @@ def factorize_sorted(s: pd.Series, dense: bool = True) -> tuple[np.ndarray, pd.I
             # in the column's own width (a nullable Int16 year stays 16 bits): less memory traffic
             v = s.to_numpy(dtype=getattr(dtype, "numpy_dtype", dtype))
             lo, hi = int(v.min()), int(v.max())
-            if hi - lo < (4096 if not dense else 1_000_000):
+            # (a range up to the number of rows costs no more than hashing them)
+            if hi - lo < (max(4096, len(v)) if not dense else 1_000_000):
                 off = np.subtract(v, lo, dtype=np.int32) if hi - lo < 2**31 - 1 else v.astype(np.int64) - lo
                 if not dense:
                     return off, pd.Index(np.arange(lo, hi + 1)).astype(dtype)
@@ -268,7 +269,10 @@ class Cells:
 
     When every cell holds exactly one row (``complete``, known once :meth:`present` ran) a sum is
     a scatter of the rows into the grid, cheaper than ``np.bincount`` and equal to it bit for bit
-    (0 + x, as bincount adds into zeros)."""
+    (0 + x, as bincount adds into zeros). When moreover the rows come in cell order (``in_order``:
+    by group, then age group, as a long frame sorted by its keys) the rows already are the grid:
+    a sum is a read-only view of them, nothing copied (a -0.0 then stays -0.0 in the grid, which
+    every comparison and sum treats as 0)."""
 
     def __init__(self, gcode: np.ndarray, acode: np.ndarray, n_groups: int, n_ages: int):
         self.shape = (n_groups, n_ages)
@@ -277,7 +281,11 @@ class Cells:
         flat = np.multiply(gcode, n_ages, dtype=np.int64)
         flat += acode
         self.flat = flat if self.all_ok else flat[self.ok]
-        self.complete = False
+        n = n_groups * n_ages
+        # n rows, strictly increasing from 0 to n - 1: the row number is the cell number
+        self.in_order = (self.all_ok and len(flat) == n and n > 0 and flat[0] == 0 and flat[-1] == n - 1
+                         and bool((flat[1:] > flat[:-1]).all()))
+        self.complete = self.in_order
 
     @property
     def ok(self) -> np.ndarray:
@@ -286,6 +294,8 @@ class Cells:
 
     def present(self) -> np.ndarray:
         """True for cells with at least one row."""
+        if self.in_order:
+            return np.ones(self.shape, dtype=bool)
         out = np.zeros(self.shape[0] * self.shape[1], dtype=bool)
         out[self.flat] = True
         self.complete = len(self.flat) == out.size and bool(out.all())
@@ -293,6 +303,8 @@ class Cells:
 
     def scatter(self, values: np.ndarray) -> np.ndarray:
         """Value of each cell taken from its rows (for values constant within a cell); 0 if empty."""
+        if self.in_order:
+            return _read_only(np.asarray(values, dtype=float).reshape(self.shape))
         if not self.all_ok:
             values = values[self.ok]
         out = np.zeros(self.shape[0] * self.shape[1])
@@ -303,12 +315,21 @@ class Cells:
         if values is not None and not self.all_ok:
             values = values[self.ok]
         n = self.shape[0] * self.shape[1]
+        if self.in_order and values is not None:
+            return _read_only(np.asarray(values, dtype=float).reshape(self.shape))
         if self.complete and values is not None:
             out = np.empty(n)
             out[self.flat] = values
             out += 0.0            # as bincount: 0 + x (a -0.0 becomes 0.0)
             return out.reshape(self.shape)
         return np.bincount(self.flat, weights=values, minlength=n).reshape(self.shape)
+
+
+def _read_only(view: np.ndarray) -> np.ndarray:
+    """A view of the caller's rows that cannot be written through."""
+    view = view.view()
+    view.flags.writeable = False
+    return view
 
 
 def group_sum(gcode: np.ndarray, n_groups: int, values: np.ndarray | None = None,

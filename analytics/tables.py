@@ -5,8 +5,12 @@ the same function here on the same cube selection, so the CI5 table, the rates b
 regional ASR table, the quality indicators, the region profile, the joinpoint fits and the
 prevalence view are computed once, the same way, wherever they are printed.
 
-Public output (disclosure control) is applied here too, by :func:`protect`, with the threshold
-``k`` given by the caller (:data:`PUBLIC_K` in public mode, None otherwise).
+Public output (disclosure control) is decided here too, once for the pages and the documents:
+every count comes from ``analytics.disclosure.PerturbedCube`` (cell-key perturbation, the
+caller passes the perturbed cube or its selections), every statistic is computed from those
+published counts, and :func:`protect` withholds published counts below ``rule.k`` with what
+derives from them (``rule``: the ``analytics.disclosure.DisclosureRule`` in force, None for
+internal output). docs/methods.md section 8.1.
 """
 from __future__ import annotations
 
@@ -19,56 +23,52 @@ import pandas as pd
 from analytics import disclosure, rates, sites
 from analytics import schema as S
 from analytics.cube import ALL_BUT_C44, SITE, Cube, Selection
+from analytics.disclosure import PerturbedCube
 from analytics.narrative import NOT_RANKED  # residual groups are never ranked (one definition)
 
 log = logging.getLogger(__name__)
 
 PUBLIC_K = 10   # primary suppression threshold of public output (methods sheet section 8)
 DSR_COLUMNS = ["count", "population", "crude_rate", "value", "se", "lower", "upper", "flag"]
-CI5_COUNT_COLUMNS = ("all_ages", "unknown_age")
 
 
 # --- disclosure -----------------------------------------------------------------------------
-def protect(table: pd.DataFrame, k: int | None, **kwargs) -> pd.DataFrame:
-    """Public output: ``analytics.disclosure.suppress`` with threshold ``k`` (None: unchanged)."""
-    return table if not k else disclosure.suppress(table, k=k, **kwargs)
+Rule = disclosure.DisclosureRule
 
 
-def protect_parts(table: pd.DataFrame, k: int | None, *, part: str, count: str = "count") -> pd.DataFrame:
-    """Public output of the parts of a published total (regions of the country, reasons of the
-    records read): primary suppression below ``k`` and, when a single part is withheld,
-    complementary suppression of the next smallest, so that none is the total minus the others."""
-    if not k:
-        return table
-    out = protect(table.assign(_whole="all"), k, count=count, rows=["_whole"], cols=[part])
-    return out.drop(columns="_whole")
+def protect(table: pd.DataFrame, rule: Rule | None, **kwargs) -> pd.DataFrame:
+    """Public output: ``analytics.disclosure.protect`` with ``rule`` (published counts below
+    ``rule.k`` withheld with the statistics derived from them); None: unchanged."""
+    return table if rule is None else disclosure.protect(table, rule, **kwargs)
 
 
-def disclosure_rule(k: int | None) -> dict:
-    """What :func:`protect` does, for a methods section: threshold, reference, symbols."""
-    return {"k": k, "source": disclosure.HUNDEPOOL, "primary": f"<{k}" if k else "",
-            "complementary": "x" if k else ""}
+def selection_counts(cube: Cube | PerturbedCube, selection: Selection, by: Sequence[str] = (), *, all_sites: bool = False) -> pd.DataFrame:
+    """A cube's rate input of ``selection`` by ``by`` (``Cube.select`` or, for public output,
+    ``PerturbedCube.select``: published counts), without the record keys' sums."""
+    return cube.select(selection, tuple(by), all_sites=all_sites).drop(columns=[disclosure.KEY_SUM], errors="ignore")
 
 
 # --- rates over a cube selection ----------------------------------------------------------------
 def dsr_table(data: pd.DataFrame, by: Sequence[str] = (), *, standard: str, method: str, conf: float,
-              k: int | None = None) -> pd.DataFrame:
-    """``rates.dsr`` of a rate input (``Cube.select``) grouped by ``by``, protected when ``k``. With
+              rule: Rule | None = None) -> pd.DataFrame:
+    """``rates.dsr`` of a rate input (``Cube.select``) grouped by ``by``, protected with ``rule``. With
     site and sex in ``by``, a sex-specific site has no rate for the other sex (NaN with its reason,
     ``analytics.sites.blank_other_sex``), not 0.0."""
     by = list(by)
     if data.empty:
         return pd.DataFrame(columns=by + DSR_COLUMNS)
     res = sites.blank_other_sex(rates.dsr(data, standard=standard, by=by or None, method=method, conf=conf))
-    return protect(res, k)
+    return protect(res, rule)
 
 
 CUM_RISK_MAX_AGE = 74
 CUM_RISK_COLUMNS = ["count", "unknown_age", "cum_rate", "cum_rate_se", "cum_risk", "se", "lower", "upper", "flag"]
 
 
-def cumulative_risk_table(data: pd.DataFrame, by: Sequence[str] = (), *, method: str, conf: float) -> pd.DataFrame:
-    """Cumulative risk 0-74 (%) of a rate input; limits by Tiwari unless ``method`` is Fay-Feuer.
+def cumulative_risk_table(data: pd.DataFrame, by: Sequence[str] = (), *, method: str, conf: float,
+                          rule: Rule | None = None) -> pd.DataFrame:
+    """Cumulative risk 0-74 (%) of a rate input; limits by Tiwari unless ``method`` is Fay-Feuer;
+    with ``rule``, withheld with its count (ages 0-74) when that is below k.
 
     A selection of ages that all start after 74 has no cumulative risk 0-74: its rows are
     missing values (shown as such), not an error."""
@@ -79,68 +79,37 @@ def cumulative_risk_table(data: pd.DataFrame, by: Sequence[str] = (), *, method:
     if len(known) and not (age_axis(known, S.AGE_GROUP).start <= CUM_RISK_MAX_AGE).any():
         keys = data[list(by)].drop_duplicates().reset_index(drop=True) if by else pd.DataFrame(index=[0])
         return keys.assign(**{c: ("" if c == "flag" else np.nan) for c in CUM_RISK_COLUMNS})
-    return sites.blank_other_sex(rates.cumulative_risk(data, by=list(by) or None, age=S.AGE_GROUP, method=method,
-                                                       conf=conf, max_age=CUM_RISK_MAX_AGE))
+    return protect(sites.blank_other_sex(rates.cumulative_risk(data, by=list(by) or None, age=S.AGE_GROUP,
+                                                               method=method, conf=conf, max_age=CUM_RISK_MAX_AGE)),
+                   rule)
 
 
-def age_specific_table(data: pd.DataFrame, by: Sequence[str] = (), *, conf: float, k: int | None = None) -> pd.DataFrame:
+def age_specific_table(data: pd.DataFrame, by: Sequence[str] = (), *, conf: float,
+                       rule: Rule | None = None) -> pd.DataFrame:
     """Age-specific rates per 100,000 of a rate input (the other sex of a sex-specific site blank),
-    protected when ``k``."""
-    return protect(sites.blank_other_sex(rates.age_specific(data, by=list(by) or None, conf=conf)), k)
+    protected with ``rule``."""
+    return protect(sites.blank_other_sex(rates.age_specific(data, by=list(by) or None, conf=conf)), rule)
 
 
-def ci5_table(cube: Cube, selection: Selection, sex: int, *, standard: str, k: int | None = None) -> pd.DataFrame:
+def ci5_table(cube: Cube | PerturbedCube, selection: Selection, sex: int, *, standard: str,
+              rule: Rule | None = None) -> pd.DataFrame:
     """The CI5 / CanReg5 incidence table of one sex: cases by age group, crude rate, ASR,
     cumulative risk 0-74 and % of all sites, one row per site group (``analytics.ci5_table``).
 
-    The total leaves out non-melanoma skin when the selection is "all sites but C44". In public
-    output the counts are protected as one table with its margins (:func:`protect_ci5`): small
-    cells withheld, and more cells where a withheld one could otherwise be worked out from the
-    all-ages column or the all-sites row; the rates of a row whose all-ages count is withheld go too.
-    """
+    ``cube``: an ``analytics.cube`` cube, or for public output its ``PerturbedCube`` with the
+    ``rule`` in force: every figure is then computed from the published counts, and each age
+    cell, unknown-age cell and all-ages count below k is withheld ("<k"), the row's rates with
+    its all-ages count. The total leaves out non-melanoma skin when the selection is "all sites
+    but C44"."""
     sel = selection.replace(sexes=(sex,))
-    counts = cube.select(sel, (S.SEX, SITE))[[S.SEX, SITE, S.AGE_GROUP, S.COUNT]]
-    pop = cube.select(sel, (S.SEX,), all_sites=True)
+    counts = selection_counts(cube, sel, (S.SEX, SITE))[[S.SEX, SITE, S.AGE_GROUP, S.COUNT]]
+    pop = selection_counts(cube, sel, (S.SEX,), all_sites=True)
     pop = pop[pop[S.AGE_GROUP].notna()][[S.SEX, S.AGE_GROUP, S.POPULATION]]
     out = sites.blank_other_sex(rates.ci5_table(counts, pop, site=SITE, standard=standard,
                                                 total_excludes=tuple(cube.c44_sites) if selection.site == ALL_BUT_C44
                                                 else ()))
-    return protect_ci5(out, k) if k else out
-
-
-WITHHELD = "withheld"     # attrs key of protect_ci5: {site: {column: "primary" | "complementary"}}
-
-
-def protect_ci5(table: pd.DataFrame, k: int) -> pd.DataFrame:
-    """Public output of a CI5 table. The age-group cells, the unknown-age cells and the all-ages
-    column form one table whose rows add up to the all-ages count and whose columns add up to the
-    all-sites row, so they are protected together (``analytics.disclosure.suppress``: primary
-    suppression below ``k``, complementary suppression until no withheld cell can be derived from
-    a row or a column). Withheld cells become missing; their status is in
-    ``attrs["withheld"][site][column]``. ``all_ages`` keeps the ``suppressed``/``suppression`` columns, and the
-    rates, percentage and cumulative figures of a row whose all-ages count is withheld are blanked.
-    """
-    count_cols = [c for c in table.columns if c in S.AGE_GROUPS or c in CI5_COUNT_COLUMNS]
-    long = table[[SITE, *count_cols]].melt(id_vars=SITE, var_name="column", value_name="count")
-    long["count"] = pd.to_numeric(long["count"], errors="coerce")
-    res = protect(long, k, rows=[SITE], cols=["column"], derived=[])
-    status = res.set_index([SITE, "column"])["suppression"]
-    out = table.copy()
-    for col in count_cols:
-        st = out[SITE].map(status.xs(col, level="column")).fillna("")
-        out[col] = pd.to_numeric(out[col], errors="coerce").where(st == "")
-        if col == "all_ages":
-            out["suppressed"] = (st != "").to_numpy()
-            out["suppression"] = st.to_numpy()
-    derived = [c for c in out.columns if c not in count_cols + [S.SEX, SITE, "suppressed", "suppression"]]
-    out.loc[out["suppressed"], derived] = np.nan
-    withheld: dict[str, dict[str, str]] = {}
-    for (site, col), v in status.items():
-        if v:
-            withheld.setdefault(str(site), {})[str(col)] = str(v)
-    out.attrs = {**table.attrs, WITHHELD: withheld,
-                 "disclosure": res.attrs.get("disclosure", {})}
-    return out
+    cells = [c for c in out.columns if c in S.AGE_GROUPS or c == "unknown_age"]
+    return protect(out, rule, count="all_ages", cells=cells)
 
 
 def ranked_sites(by_site: pd.DataFrame, *, value: str = "value", site: str = SITE) -> pd.DataFrame:
@@ -204,12 +173,15 @@ def map_measures(data: pd.DataFrame, *, level: str, w, standard: str, conf: floa
 
 
 def published_measures(measures: pd.DataFrame, *, level: str, k: int | None, lang: str) -> pd.DataFrame:
-    """Regional measures as shown: in public output every statistic of a withheld region blanked
-    (with complementary suppression), and the flag reasons in ``lang``."""
+    """Regional measures as shown (the Maps page's): in public output (``k``: the rule's
+    threshold; the measures computed from published counts by :func:`map_measures`) every
+    statistic of a withheld region blanked, and the flag reasons in ``lang``. The counts are
+    perturbed, so a withheld region cannot be worked out from the published total: no
+    complementary suppression."""
     from analytics import spatial
     from analytics.charts import maps as mc
 
-    m = spatial.blank_suppressed(measures, k=k, region=level) if k else measures
+    m = spatial.blank_suppressed(measures, region=level) if k else measures
     return mc.localise_reasons(m, lang, k=k or 0, unreliable=max(10, k or 0))
 
 
@@ -264,21 +236,49 @@ def wide_risk_factors(risk_factors: pd.DataFrame, regions: pd.DataFrame, populat
 
 # --- mortality ----------------------------------------------------------------------------------
 def mi_ratio_table(records: pd.DataFrame, deaths, site_column: str, selection: Selection, by: Sequence[str] = (), *,
-                   parents: dict[str, str] | None = None, k: int | None = None) -> pd.DataFrame:
+                   parents: dict[str, str] | None = None) -> pd.DataFrame:
     """The mortality:incidence ratio of a selection by ``by`` (``analytics.mortality.mi_ratio`` on the
-    counted deaths ``deaths``, an ``analytics.mortality.MortalityEvents``); in public output, strata
-    with fewer than ``k`` deaths or cases are withheld, and their ratio with them."""
+    counted deaths ``deaths``, an ``analytics.mortality.MortalityEvents``): internal output."""
     from analytics import mortality
 
-    out = mortality.mi_ratio(records, deaths, site_column, selection, tuple(by), parents=parents)
-    if not k:
-        return out
-    first = disclosure.suppress(out, k=k, count="deaths", derived=["mi_ratio"])
-    second = disclosure.suppress(first.drop(columns=["suppressed", "suppression"]), k=k, count="cases",
-                                 derived=["mi_ratio", "deaths"])
-    second["suppressed"] = first["suppressed"].to_numpy() | second["suppressed"].to_numpy()
-    second["suppression"] = np.where(second["suppressed"], disclosure.PRIMARY, "")
-    return second
+    return mortality.mi_ratio(records, deaths, site_column, selection, tuple(by), parents=parents)
+
+
+def published_mi_ratio(deaths: pd.DataFrame, cases: pd.DataFrame, by: Sequence[str], rule: Rule) -> pd.DataFrame:
+    """M:I of public output from the published counts of the same selection by ``by`` (rate
+    inputs of the mortality and incidence ``PerturbedCube``): deaths and cases summed per stratum,
+    then a stratum of fewer than k (published) cases withheld with its deaths and ratio, and one of
+    fewer than k deaths its deaths and ratio."""
+    by = list(by)
+    counts = {name: data.groupby(by, observed=True)[S.COUNT].sum() if by else pd.Series([data[S.COUNT].sum()])
+              for name, data in (("deaths", deaths), ("cases", cases))}
+    out = pd.concat(counts, axis=1).fillna(0).astype("int64").reset_index() if by else \
+        pd.DataFrame({k: [int(v.iloc[0])] for k, v in counts.items()})
+    out = out[out["cases"] > 0]
+    out["mi_ratio"] = out["deaths"] / out["cases"]
+    return _withhold_both(out[by + ["deaths", "cases", "mi_ratio"]].reset_index(drop=True), rule,
+                          whole="cases", part="deaths", derived=["mi_ratio"])
+
+
+def _withhold_both(table: pd.DataFrame, rule: Rule, *, whole: str, part: str, derived: list[str]) -> pd.DataFrame:
+    """A small ``whole`` withholds the row (its ``part`` and ``derived`` with it); a small ``part``
+    withholds itself and ``derived``."""
+    first = protect(table, rule, count=whole, derived=derived + [part])
+    small = protect(table, rule, count=part, derived=derived)["suppressed"].to_numpy()
+    for col in [part, *derived]:
+        first[col] = first[col].where(~small)
+    first["suppressed"] = first["suppressed"].to_numpy() | small
+    first["suppression"] = np.where(first["suppressed"], disclosure.PRIMARY, "")
+    return first
+
+
+DEATH_KEY_COLUMNS = (S.YEAR, S.SEX, S.AGE_GROUP, S.REGION, S.ICD10)
+
+
+def death_keys(deaths: pd.DataFrame, rule: Rule) -> np.ndarray:
+    """Row keys of an aggregated deaths table (a keyed hash of each row's year, sex, age group,
+    region and code: ``DisclosureRule.row_keys``), for perturbing counts of deaths."""
+    return rule.row_keys(deaths, [c for c in DEATH_KEY_COLUMNS if c in deaths.columns])
 
 
 # --- quality ------------------------------------------------------------------------------------
@@ -292,6 +292,52 @@ def quality_indicators(records: pd.DataFrame, by: Sequence[str], *, deaths: pd.D
     if S.PARENT in by:
         records = records.assign(**{S.PARENT: records[S.REGION].astype(str).map(parents or {})})
     return quality.indicators(records, by=tuple(by), deaths=deaths)
+
+
+QUALITY_COLUMNS = ["indicator", "label", "count", "total", "value", "unit", "suppressed", "suppression"]
+
+
+def published_quality(records: pd.DataFrame, column: str | None, rule: Rule, *, reference: pd.DataFrame,
+                      totals: pd.Series, deaths: pd.Series | None = None) -> pd.DataFrame:
+    """Quality indicators of public output (``column``: by site, region or year; None: overall).
+
+    Each numerator (MV, DCO, ... cases) is perturbed per group and year with the records' keys
+    (``rule.keys_of(records, reference=reference)``: ``reference`` is the whole data set, so a
+    record keeps its key) and the years added up, like every period; ``totals`` (and ``deaths``
+    for the M:I ratio) are the published counts of the same selection by ``column``, all ages
+    (a number when ``column`` is None), so they equal the other views' counts. Then a total below
+    k withholds its row and a numerator below k its count and percentage."""
+    from analytics import quality
+
+    col = column or "_all"
+    records = records[records[S.YEAR].notna() & records[S.REGION].notna()]      # the cube's records
+    records = records.assign(_key=rule.keys_of(records, reference=reference))
+    if column is None:
+        records = records.assign(_all="")
+        totals = pd.Series([totals], index=[""])
+        deaths = pd.Series([deaths], index=[""]) if deaths is not None else None
+    by = [col] if col == S.YEAR else [col, S.YEAR]
+    long = quality.indicators(records, by=by, key="_key")
+    long["count"] = rule.noisy(long["count"].to_numpy(), long["count_key"].to_numpy())
+    long = long.groupby([col, "indicator", "label", "unit"], observed=True, sort=False)["count"].sum().reset_index()
+    if col == S.YEAR:
+        totals = totals.set_axis(totals.index.astype(long[col].dtype))
+    if deaths is not None:     # M:I, as the internal table has it when deaths are loaded
+        groups = pd.Index(long[col].unique())
+        dead = deaths.set_axis(deaths.index.astype(long[col].dtype) if col == S.YEAR else deaths.index)
+        dead = dead.reindex(groups).fillna(0).astype("int64")
+        long = pd.concat([long, pd.DataFrame({col: groups, "indicator": "mi_ratio",
+                                              "label": quality.INDICATORS["mi_ratio"], "unit": "ratio",
+                                              "count": dead.to_numpy()})], ignore_index=True)
+    long["total"] = long[col].map(totals).fillna(0).astype("int64").to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = long["count"] / long["total"].where(long["total"] > 0)
+    long["value"] = np.where(long["indicator"] == "mi_ratio", ratio, 100.0 * ratio)
+    long = long[long["total"] > 0]
+    out = _withhold_both(long, rule, whole="total", part="count", derived=["value"])
+    order = list(quality.INDICATORS)
+    out = out.assign(_o=out["indicator"].map(order.index)).sort_values([col, "_o"], kind="stable")
+    return out[([column] if column else []) + QUALITY_COLUMNS].reset_index(drop=True)
 
 
 def quality_wide(long: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -351,6 +397,34 @@ def last_segments(segments: pd.DataFrame, series: str | None) -> pd.DataFrame:
 
 # --- prevalence ---------------------------------------------------------------------------------
 PREVALENCE_DERIVED = ("count", "proportion", "lower", "upper", "asr", "asr_lower", "asr_upper")
+
+
+PREVALENCE_RATES = ["proportion", "lower", "upper", "asr", "asr_lower", "asr_upper"]
+
+
+def prevalence_table(records: pd.DataFrame, population: pd.DataFrame, *, index_date: str, by: Sequence[str],
+                     counting: str, standard: str, conf: float, ages: Sequence | None = None, adjust_lost: bool = False,
+                     rule: Rule | None = None, reference: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Limited-duration prevalence at ``index_date`` (``analytics.prevalence.prevalence``) by ``by``
+    (site column first), the other sex of a sex-specific site blank.
+
+    With ``rule`` (public output): every count (people, lost, unknown) perturbed per cell with the
+    records' keys (``reference``: the whole data set, so that a record keeps its key), figures
+    computed from those, then published counts below k withheld; the adjustment for loss to
+    follow-up (fractional counts) is not available."""
+    from analytics.prevalence import prevalence as compute
+
+    by = list(by)
+    kw = dict(index_date=index_date, by=by, counting=counting, standard=standard, conf=conf,
+              ages=list(ages) if ages else None)
+    if rule is None:
+        out = sites.blank_other_sex(compute(records, population, adjust_lost=adjust_lost, **kw), site=by[0])
+        out.attrs = dict(out.attrs)
+        return out
+    rec = records.assign(_key=rule.keys_of(records, reference=records if reference is None else reference))
+    out = sites.blank_other_sex(compute(rec, population, adjust_lost=False, key="_key", perturb=rule.noisy, **kw),
+                                site=by[0])
+    return protect(out, rule, count="count", cells=["n_lost", "n_unknown"], derived=PREVALENCE_RATES)
 
 
 def prevalence_view(table: pd.DataFrame, *, sexes: Sequence[int], site: str, site_column: str,

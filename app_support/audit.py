@@ -130,3 +130,10 @@ def read(p: Path | None = None) -> list[dict[str, Any]]:
     if not target.exists():
         return []
     return [json.loads(x) for x in target.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
+def log_page_upload(role: str, name: str, data: bytes, ok: bool) -> dict[str, Any]:
+    """An upload made on a page other than the Data page (the Survival page's life table, the
+    Projections page's population projection, the Maps page's reference rates): name, size and
+    SHA-256, and whether it was read or refused."""
+    return log_event("upload", files=file_facts({role: (name, data)}), outcome="loaded" if ok else "rejected")

@@ -31,7 +31,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics import cube as cubes
-from analytics import disclosure, mortality, rates, sites, tables
+from analytics import disclosure, mortality, sites, tables
 from analytics import schema as S
 from app_support.filters import PUBLIC_K, Filters
 from app_support.state import Dataset
@@ -119,7 +119,7 @@ def disclosure_rule() -> disclosure.DisclosureRule:
 def protect(table: pd.DataFrame, **kw) -> pd.DataFrame:
     """Public output: ``analytics.disclosure.protect`` with the app's rule (published counts
     below k withheld with the statistics derived from them)."""
-    return disclosure.protect(table, disclosure_rule(), **kw)
+    return tables.protect(table, disclosure_rule(), **kw)
 
 
 # --- cubes and rate inputs -----------------------------------------------------------------
@@ -259,15 +259,9 @@ def ci5_table(ds: Dataset, f: Filters, sex: int) -> pd.DataFrame:
     cumulative risk 0-74 and % of all sites, one row per site group."""
     if not f.public:
         return tables.ci5_table(cube(ds, f.site_column, measure=f.measure), selection(ds, f), sex, standard=f.std)
-    counts = _rate_input(ds, f, (S.SEX, SITE), False, (sex,))[[S.SEX, SITE, S.AGE_GROUP, S.COUNT]]
-    pop = _rate_input(ds, f, (S.SEX,), True, (sex,))
-    pop = pop[pop[S.AGE_GROUP].notna()][[S.SEX, S.AGE_GROUP, S.POPULATION]]
-    c44 = cube(ds, f.site_column, measure=f.measure).c44_sites
-    out = sites.blank_other_sex(rates.ci5_table(counts, pop, site=SITE, standard=f.std,
-                                                total_excludes=tuple(c44) if f.site == cubes.ALL_BUT_C44 else ()))
-    # published counts: each age cell and the row's total below k shown as "<k"
-    cells = [c for c in out.columns if c in S.AGE_GROUPS or c == "unknown_age"]
-    return protect(out, count="all_ages", cells=cells)
+    # published counts: each age cell and the row's total below k shown as "<k" (as the report's)
+    return tables.ci5_table(public_cube(ds, f.site_column, f.measure), selection(ds, f), sex, standard=f.std,
+                            rule=disclosure_rule())
 
 
 @by_dataset(max_entries=64)
@@ -315,24 +309,8 @@ def mi_ratio(ds: Dataset, f: Filters, by: tuple[str, ...] = ()) -> pd.DataFrame:
 def _public_mi_ratio(ds: Dataset, f: Filters, by: tuple[str, ...]) -> pd.DataFrame:
     """M:I from published counts: the deaths and the cases that the mortality and incidence
     views publish for the same strata (perturbed base cells summed), then withheld below k."""
-    by = list(by)
-    counts = {}
-    for name, measure in (("deaths", mortality.MORTALITY), ("cases", mortality.INCIDENCE)):
-        data = rate_input(ds, dataclasses.replace(f, measure=measure), by=tuple(by))
-        counts[name] = data.groupby(by, observed=True)[S.COUNT].sum() if by else pd.Series([data[S.COUNT].sum()])
-    out = pd.concat(counts, axis=1).fillna(0).astype("int64").reset_index() if by else \
-        pd.DataFrame({k: [int(v.iloc[0])] for k, v in counts.items()})
-    out = out[out["cases"] > 0]
-    out["mi_ratio"] = out["deaths"] / out["cases"]
-    out = out[by + ["deaths", "cases", "mi_ratio"]].reset_index(drop=True)
-    # a small number of cases withholds the row; a small number of deaths its count and ratio
-    first = protect(out, count="cases", derived=["mi_ratio", "deaths"])
-    small = protect(out, count="deaths", derived=["mi_ratio"])
-    first["deaths"] = first["deaths"].where(~small["suppressed"].to_numpy())
-    first["mi_ratio"] = first["mi_ratio"].where(~small["suppressed"].to_numpy())
-    first["suppressed"] = first["suppressed"].to_numpy() | small["suppressed"].to_numpy()
-    first["suppression"] = np.where(first["suppressed"], disclosure.PRIMARY, "")
-    return first
+    data = {m: rate_input(ds, dataclasses.replace(f, measure=m), by=tuple(by)) for m in mortality.MEASURES}
+    return tables.published_mi_ratio(data[mortality.MORTALITY], data[mortality.INCIDENCE], by, disclosure_rule())
 
 
 # --- sidebar options -------------------------------------------------------------------------
@@ -421,7 +399,6 @@ def joinpoint_fit(ds: Dataset, data: pd.DataFrame, series: str | None, selection
     return tables.joinpoint_fit(data, series, selection=selection, max_jp=max_jp, weighted=weighted, conf=conf)
 
 
-PREVALENCE_DERIVED = ["proportion", "lower", "upper", "asr", "asr_lower", "asr_upper"]
 
 
 @by_dataset(max_entries=32)
@@ -434,33 +411,18 @@ def prevalence(ds: Dataset, regions: tuple | None, site_col: str, year: int, cou
     sexes) x duration x age group at the index date, figures computed from those, then published
     counts below k withheld; the adjustment for loss to follow-up (fractional counts) is not
     available."""
-    from analytics.prevalence import prevalence as compute
-
     rec, pop = ds.records, ds.population
     if regions is not None:
         rec = rec[rec[S.REGION].astype(str).isin(regions)]
         pop = pop[pop[S.REGION].astype(str).isin(regions)]
-    kw = dict(index_date=f"{year}-12-31", by=[site_col, S.SEX] if by_sex else [site_col], counting=counting,
-              standard=std, conf=conf,
-              ages=list(ages) if ages else None)
-    if not public:
-        out = sites.blank_other_sex(compute(rec, pop, adjust_lost=adjust, **kw), site=site_col)
-        out.attrs = dict(out.attrs)
-        return out
-    rule = disclosure_rule()
-    rec = rec.assign(_key=rule.keys_of(rec, reference=ds.records))
-    out = sites.blank_other_sex(compute(rec, pop, adjust_lost=False, key="_key", perturb=rule.noisy, **kw),
-                                site=site_col)
-    return protect(out, count="count", cells=["n_lost", "n_unknown"], derived=PREVALENCE_DERIVED)
-
-
-DEATH_KEY_COLUMNS = (S.YEAR, S.SEX, S.AGE_GROUP, S.REGION, S.ICD10)
+    return tables.prevalence_table(rec, pop, index_date=f"{year}-12-31", by=[site_col, S.SEX] if by_sex else [site_col],
+                                   counting=counting, standard=std, conf=conf, ages=ages, adjust_lost=adjust,
+                                   rule=disclosure_rule() if public else None, reference=ds.records)
 
 
 def death_keys(deaths: pd.DataFrame) -> np.ndarray:
-    """Row keys of an aggregated deaths table (``analytics.disclosure``: a keyed hash of each
-    row's year, sex, age group, region and code), for perturbing counts of deaths."""
-    return disclosure_rule().row_keys(deaths, [c for c in DEATH_KEY_COLUMNS if c in deaths.columns])
+    """Row keys of an aggregated deaths table with the app's rule (``analytics.tables.death_keys``)."""
+    return tables.death_keys(deaths, disclosure_rule())
 
 
 @by_dataset(max_entries=64)
@@ -481,53 +443,19 @@ CUBE_COLUMN = {S.YEAR: S.YEAR, S.REGION: S.REGION, S.PARENT: S.PARENT}
 
 def _public_quality(ds: Dataset, f: Filters, column: str, records: pd.DataFrame,
                     deaths: pd.DataFrame | None) -> pd.DataFrame:
-    """Quality indicators from published counts: each numerator (MV, DCO, ... cases; deaths) is
-    perturbed per group and year (years add up, like every period), the totals are the published
-    case counts of the same selection (all ages), so they equal the other pages' counts; then
-    published counts below k are withheld with the percentages derived from them."""
-    from analytics import quality
-
-    rule = disclosure_rule()
-    records = records[records[S.YEAR].notna() & records[S.REGION].notna()]      # the cube's records
-    records = records.assign(_key=rule.keys_of(records, reference=ds.records))
-    by = [column] if column == S.YEAR else [column, S.YEAR]
-    long = quality.indicators(records, by=by, key="_key")
-    long["count"] = rule.noisy(long["count"].to_numpy(), long["count_key"].to_numpy())
-    long = long.groupby([column, "indicator", "label", "unit"], observed=True, sort=False)["count"].sum().reset_index()
-    # totals (and deaths for M:I): the published counts of the selection by the same groups, all ages
+    """Quality indicators from published counts (``analytics.tables.published_quality``): the
+    totals (and deaths for M:I) are the published counts of the selection by the same groups,
+    all ages, so they equal the other pages' counts."""
     cube_col = CUBE_COLUMN.get(column, SITE)
     f_all = dataclasses.replace(f, a0=0, a1=85, measure=mortality.INCIDENCE)
 
     def published(measure: str) -> pd.Series:
         data = rate_input(ds, dataclasses.replace(f_all, measure=measure), by=(cube_col,))
-        out = data.groupby(cube_col, observed=True)[S.COUNT].sum()
-        if column == S.YEAR:
-            out.index = out.index.astype(long[column].dtype)
-        return out
+        return data.groupby(cube_col, observed=True)[S.COUNT].sum()
 
-    total = published(mortality.INCIDENCE)
-    if deaths is not None:     # M:I, as the internal table has it when a deaths table is loaded
-        groups = pd.Index(long[column].unique())
-        dead = published(mortality.MORTALITY).reindex(groups).fillna(0).astype("int64")
-        long = pd.concat([long, pd.DataFrame({column: groups, "indicator": "mi_ratio",
-                                              "label": quality.INDICATORS["mi_ratio"], "unit": "ratio",
-                                              "count": dead.to_numpy()})], ignore_index=True)
-    long["total"] = long[column].map(total).fillna(0).astype("int64").to_numpy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = long["count"] / long["total"].where(long["total"] > 0)
-    long["value"] = np.where(long["indicator"] == "mi_ratio", ratio, 100.0 * ratio)
-    long = long[long["total"] > 0]
-    # a small total withholds the row; a small numerator its count and percentage
-    out = protect(long, count="total", derived=["count", "value"])
-    small = protect(long, count="count", derived=["value"])
-    out["count"] = out["count"].where(~small["suppressed"].to_numpy())
-    out["value"] = out["value"].where(~small["suppressed"].to_numpy())
-    out["suppressed"] = out["suppressed"].to_numpy() | small["suppressed"].to_numpy()
-    out["suppression"] = np.where(out["suppressed"], disclosure.PRIMARY, "")
-    order = list(quality.INDICATORS)
-    out = out.assign(_o=out["indicator"].map(order.index)).sort_values([column, "_o"], kind="stable")
-    cols = [column, "indicator", "label", "count", "total", "value", "unit", "suppressed", "suppression"]
-    return out[cols].reset_index(drop=True)
+    return tables.published_quality(records, column, disclosure_rule(), reference=ds.records,
+                                    totals=published(mortality.INCIDENCE),
+                                    deaths=published(mortality.MORTALITY) if deaths is not None else None)
 
 
 @by_dataset(max_entries=32)
@@ -548,7 +476,9 @@ def nordpred(ds: Dataset, yearly: pd.DataFrame, future: pd.DataFrame, last_year:
         ok = starts[by_age >= 5 * n_per]
         res = pj.nordpred(g, fut[fut["sex"] == sex], start_age=int(ok.min()) if len(ok) else 0)
         out.append(res.projection.assign(sex=sex))
-        notes.append((sex, res.periods_used, res.drift_used, res.recent))
+        # (sex, periods, drift, recent slope?, power-5 fit converged, its iterations, Period^2 test converged)
+        notes.append((sex, res.periods_used, res.drift_used, res.recent, res.converged, res.iterations,
+                      res.curvature_converged))
     return pd.concat(out, ignore_index=True), notes
 
 

@@ -11,8 +11,10 @@ and every WebSocket frame before Streamlit does:
 
 Streamlit 1.67 has no option to switch these off, hence the guard. XSRF protection and CORS
 protection stay on (Streamlit's ``server.enableCORS = true`` means *no* cross-origin access),
-tracebacks never reach a browser outside ``local`` (``client.showErrorDetails = "none"``), and
-local mode binds 127.0.0.1 only.
+tracebacks never reach a browser outside ``local`` (``client.showErrorDetails = "none"``),
+local mode binds 127.0.0.1 only, and ``server.maxUploadSize`` is set explicitly to the ingest's
+``REGISTRY_MAX_UPLOAD_MB`` (analytics.ingest.limits), so the size Streamlit accepts and the size the
+Data page states and checks are one number whatever the operator sets.
 """
 from __future__ import annotations
 
@@ -110,9 +112,11 @@ def _loopback(address: str) -> bool:
 
 
 def server_options(mode: str, *, port: int, address: str | None = None,
-                   secrets: list[str] | None = None) -> dict[str, Any]:
+                   secrets: list[str] | None = None, limits=None) -> dict[str, Any]:
     """Streamlit options for ``mode``; ``address`` None binds 127.0.0.1. Local mode refuses any
-    address but the loopback one."""
+    address but the loopback one. ``limits`` (default: the ingest limits in force) gives
+    ``server.maxUploadSize``."""
+    from analytics.ingest.limits import current as current_limits
     from app_support.auth import LOCAL, MODES
 
     if mode not in MODES:
@@ -127,6 +131,7 @@ def server_options(mode: str, *, port: int, address: str | None = None,
         "server.enableAgentApi": False, "server.scriptHealthCheckEnabled": False,
         "server.trustedUserHeaders": "{}", "global.developmentMode": False,
         "browser.gatherUsageStats": False, "server.runOnSave": False,
+        "server.maxUploadSize": current_limits(limits).max_upload_mb,
     }
     if mode != LOCAL:
         opts.update({"client.showErrorDetails": "none", "server.fileWatcherType": "none",
@@ -135,3 +140,20 @@ def server_options(mode: str, *, port: int, address: str | None = None,
     if secrets:
         opts["secrets.files"] = list(secrets)
     return opts
+
+
+def startup_warnings(mode: str, environ: dict | None = None) -> list[str]:
+    """What ``serve.py`` says at start about settings that are unsafe for real data outside
+    ``local``: the demo's published disclosure secret (anyone could compute the record keys
+    and so the noise of public counts)."""
+    import os
+
+    from analytics import disclosure
+    from app_support.auth import LOCAL
+
+    env = os.environ if environ is None else environ
+    out = []
+    if mode != LOCAL and not (env.get(disclosure.SECRET_ENV) or "").strip():
+        out.append(f"{mode} mode with the demo's published disclosure secret: set {disclosure.SECRET_ENV} "
+                   "(a long random string, the same on every replica) before serving real data")
+    return out

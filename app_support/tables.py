@@ -83,6 +83,9 @@ def _words(out: pd.DataFrame, lang: str) -> pd.DataFrame:
     if "model" in out:   # the fitted family (analytics.ecological): its name in this language
         out["model"] = out["model"].astype(str).map(
             lambda v: t(f"models.family.{v}", lang) if v and v != "nan" else "")
+    if "warnings" in out and "converged" in out:   # a model's fitting messages (English) in the download only
+        out["warnings"] = out["warnings"].map(lambda v: t("describe.fit_problem", lang) if isinstance(v, str) and v
+                                              else "")
     if "stage" in out:
         out["stage"] = out["stage"].astype(str).map(lambda v: t(f"describe.stage.{v}", lang))
     if "column" in out and "check" in out:

@@ -1,11 +1,13 @@
 """Benchmark: the demo's full annual report (every section, every chart, PDF; target <= 30 s on
 2 cores) and one fact sheet (one site, PDF; target <= 3 s), as the dashboard builds them (data
-loaded, case cube and export server warm), plus the Word version, a region sheet and the cold
+loaded, case cube and export server warm), plus the Word version, the public-output version, a
+region sheet and the cold
 command line (`python -m analytics report`, demo loaded and Chromium started from scratch).
 Run: python bench/report.py [--quick]"""
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -35,6 +37,7 @@ def timed(label: str, fn, repeats: int = 1, target: float | None = None):
 
 
 def main(quick: bool = False) -> None:
+    print("load average (1, 5, 15 min): {:.1f} {:.1f} {:.1f} on {} cores".format(*os.getloadavg(), os.cpu_count()))
     t0 = time.perf_counter()
     demo = report_data.demo()
     demo.cube("site_ci5")
@@ -50,6 +53,11 @@ def main(quick: bool = False) -> None:
 
     print(f"  {len(PdfReader(io.BytesIO(full.content)).pages)} pages, {len(full.document.figures())} charts")
     timed("same, Word", lambda: build_report(demo, ReportOptions(period=PERIOD, format="docx")), 1)
+    t0 = time.perf_counter()
+    demo.public_cube("site_ci5")._nodes            # the published base cells (once per server, as the app's)
+    print(f"perturbed cube of public output: {time.perf_counter() - t0:.2f} s (once per server)")
+    timed("same, public output (cell-key perturbation), PDF",
+          lambda: build_report(demo, ReportOptions(period=PERIOD, public=True)), repeats, 30)
     timed("fact sheet, one site (C50), PDF", lambda: build_factsheet(demo, ReportOptions(period=PERIOD),
                                                                      sites=["C50"]), repeats * 2, 3)
     timed("fact sheet, one district (AZE-1676), PDF",
@@ -65,6 +73,7 @@ def main(quick: bool = False) -> None:
                             "--out", str(Path(tmp) / "report.pdf"), "--quiet"], cwd=ROOT, check=True)
             print(f"command line, cold (load the demo, start Chromium, build, write): "
                   f"{time.perf_counter() - t0:.2f} s")
+    print("load average at the end: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":

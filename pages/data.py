@@ -23,10 +23,6 @@ from analytics.pipeline import STAGES
 from app_support import audit, auth, filters, state, tables, widgets
 from app_support.text import md, source_text
 
-# Codes of the coded fields (analytics.schema): sex, basis of diagnosis, behaviour, vital status.
-CODE_LISTS = {S.SEX: (1, 2, 9), S.BASIS: tuple(range(10)), S.BEHAVIOUR: (0, 1, 2, 3), S.VITAL_STATUS: (1, 2, 9)}
-MAX_CODE_VALUES = 40          # more distinct values than this: not a code column, none listed
-MIN_CODE_REPEATS = 3          # a longer value is listed only when seen this often (codes repeat, names rarely)
 PREVIEW_SHOWN = 10
 TABLE_TYPES = ["csv", "tsv", "txt", "xlsx", "parquet", "gz"]
 ROLES = ("extract", "population", "regions", "risk_factors", "deaths")
@@ -115,39 +111,6 @@ def cached_preview(up, mapping_up):
     return outcome.value
 
 
-def shown(values: pd.Series, field: str) -> pd.Series:
-    """Values of a mapped column as the preview may show them: codes and dates as written,
-    anything else described (analytics.privacy.shown_value); ids and region codes as written
-    unless they look like an e-mail address or a phone number."""
-    if field in (S.TUMOUR_ID, S.PATIENT_ID, S.REGION):
-        hit = privacy.identifier_values(values)
-        return values.astype(object).where(~hit, f.t("ingest.masked")).where(values.notna(), "")
-    return values.map(lambda v: "" if v is None or v != v else privacy.shown_value(v).strip("'"))
-
-
-def code_rows(pv: upload.Preview, columns_map: dict, codes: dict) -> tuple[list[dict], list[str]]:
-    """Rows of the code editor (column, value, code) and the coded columns left out because they
-    do not look like code columns (too many distinct values)."""
-    rows, skipped = [], []
-    for theirs, field in columns_map.items():
-        if field not in CODE_LISTS or theirs not in pv.sample.columns:
-            continue
-        vals = pv.sample[theirs].dropna().astype(str).str.strip()
-        counts = vals[vals != ""].value_counts()
-        if len(counts) > MAX_CODE_VALUES:
-            skipped.append(theirs)
-            continue
-        for v, n in sorted(counts.items()):
-            given = codes.get(field, {}).get(v)
-            if given is None and v.isascii() and v.isdigit() and int(v) in CODE_LISTS[field]:
-                given = int(v)
-            safe = (given is not None or len(v) <= 3 or n >= MIN_CODE_REPEATS
-                    or privacy.shown_value(v).startswith("'"))
-            rows.append({"column": theirs, "value": v if safe else f.t("ingest.masked_value", n=len(v)),
-                         "code": str(given) if given is not None else "", "_value": v})
-    return rows, skipped
-
-
 # --- mapping step ---------------------------------------------------------------------------
 mapping = None
 if mapfile is not None and extract is None:          # a broken mapping file is said at once
@@ -173,12 +136,12 @@ if pv is not None:
     columns_map = {r.column: r.field for r in edited.itertuples() if r.field}
     fm_codes = pv.file_mapping.codes if pv.file_mapping is not None and pv.file_mapping.codes else None
     codes = {k: dict(v) for k, v in (fm_codes or pv.suggested.get("codes", {})).items()}
-    crow, skipped = code_rows(pv, columns_map, codes)
+    crow, skipped = upload.code_rows(pv.sample, columns_map, codes, lambda n: f.t("ingest.masked_value", n=n))
     if skipped:
         st.warning(f.t("ingest.not_codes", columns=md(", ".join(privacy.shown_header(c) for c in skipped))))
     if crow:
         st.markdown(f"**{f.t('app.data.code_mapping')}**")
-        code_options = sorted({str(c) for lst in CODE_LISTS.values() for c in lst}, key=int)
+        code_options = sorted({str(c) for lst in upload.CODE_LISTS.values() for c in lst}, key=int)
         edited_codes = st.data_editor(
             pd.DataFrame(crow).drop(columns="_value"), key="code_editor", hide_index=True,
             disabled=["column", "value"],
@@ -196,7 +159,8 @@ if pv is not None:
     with st.expander(f.t("app.data.preview")):
         mapped = [c for c in pv.sample.columns if c in columns_map]
         head = pv.sample[mapped].head(PREVIEW_SHOWN)
-        st.dataframe(pd.DataFrame({c: shown(head[c], columns_map[c]) for c in mapped}), hide_index=True)
+        st.dataframe(pd.DataFrame({c: upload.preview_values(head[c], columns_map[c], f.t("ingest.masked"))
+                                   for c in mapped}), hide_index=True)
         unmapped = [privacy.shown_header(c) for c in pv.headers if c not in columns_map]
         if unmapped:
             st.caption(f.t("ingest.unmapped_headers", columns=md(", ".join(unmapped))))

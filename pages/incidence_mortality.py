@@ -87,7 +87,9 @@ widgets.chart_with_table(
 st.subheader(f.t("mortality.im.mi_year"))
 by_year = cache.mi_ratio(ds, f, ("year", "sex"))
 by_year = by_year[by_year["sex"].isin(sexes)]
-title = f.t("mortality.im.mi_year_title", site=f.site_name(f.site), period=where)
+d_year = widgets.describe(f, ds, by_year, "mi_ratio")     # one sex drawn: the title names it
+title = f.t("mortality.im.mi_year_title", site=f.site_name(f.site),
+            period=d_year.context(f.lang, sex="sex" not in d_year.by))
 widgets.chart_with_table(mcharts.mi_trend(by_year, lang=f.lang, theme=f.theme, title=title), by_year,
-                         name="im_mi_year", f=f, ds=ds, title=title, headers=mi_headers,
+                         name="im_mi_year", f=f, ds=ds, title=title, headers=mi_headers, desc=d_year,
                          reading=mcharts.mi_year_sentence(by_year, lang=f.lang))

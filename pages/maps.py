@@ -9,13 +9,13 @@ import streamlit as st
 
 from analytics import narrative
 from analytics import schema as S
-from analytics import spatial
 from analytics import tables as shared
 from analytics.charts import maps as mc
 from analytics.charts import mortality as mcharts
 from analytics.ingest import sandbox, upload
 from analytics.labels import risk_factor_label
-from app_support import cache, filters, state, widgets
+from analytics.presets import fmt_p
+from app_support import audit, auth, cache, filters, state, widgets
 from app_support.text import md, region_names
 
 f = filters.sidebar_filters()
@@ -43,6 +43,8 @@ level = filters.page_control("map_level", S.REGION, [S.REGION, S.PARENT], lambda
     format_func=lambda v: f.t("maps.level_district") if v == S.REGION else f.t("maps.level_economic"), **kw))
 geo, w, gj = cache.level_geometry(ds, level, f.lang)
 REFS = ["national", "economic", "user"] if level == S.REGION else ["national", "user"]
+if not auth.can(auth.UPLOAD):   # a table of one's own is an upload: the registrar's (app_support/auth.py)
+    REFS.remove("user")
 ref = filters.page_control("map_ref", "national", REFS, lambda **kw: st.radio(
     f.t("maps.reference"), horizontal=True, format_func=lambda v: f.t(f"maps.ref_{v}"), **kw))
 ref_table, ref_token = None, ""
@@ -54,6 +56,7 @@ if ref == "user":
         if up is not None and st.session_state.get("_map_ref_digest") != state.file_digest(up.getvalue()):
             # parsed in the ingest worker (limits, memory cap); the file joins the dataset token
             outcome = sandbox.run(upload.reference_rates, up.getvalue(), up.name, label=up.name)
+            audit.log_page_upload("sir_reference", up.name, up.getvalue(), outcome.error is None)
             if outcome.error is not None:
                 st.error(md(str(outcome.error)))
             else:
@@ -78,8 +81,7 @@ ref_label = (f.t("maps.reference_national") if ref == "national" else f.t("maps.
 K_SHOWN = PUBLIC_K if f.public else 0
 # public output: counts are already perturbed (cell-key method), so a region's count cannot be worked
 # out from the published total; counts below k are withheld with the statistics derived from them
-m = spatial.blank_suppressed(m_all, region=level) if f.public else m_all
-m = mc.localise_reasons(m, f.lang, k=K_SHOWN, unreliable=max(10, K_SHOWN))
+m = shared.published_measures(m_all, level=level, k=K_SHOWN or None, lang=f.lang)   # as the report prints them
 if m.empty or not m["expected"].sum() > 0:
     st.info(f.t("app.empty"))
     st.stop()
@@ -150,7 +152,7 @@ links = ", ".join(f"{names.get(a, a)} – {names.get(b, b)}" for a, b in getattr
 note = f.t("maps.islands_note") + (" " + f.t("maps.islands_linked", links=links) if links else "")
 if w.n_components > 1:
     note += " " + f.t("maps.components_note", n=w.n_components)
-st.caption(f.t("maps.moran_line", i=widgets.fmt(moran_res.I, f.lang, 3), p=widgets.fmt(moran_res.p_value, f.lang, 3),
+st.caption(f.t("maps.moran_line", i=widgets.fmt(moran_res.I, f.lang, 3), p=fmt_p(moran_res.p_value, f.lang),
                n=moran_res.permutations) + " " + md(note))
 
 # One analysis panel at a time keeps a re-render within budget (each map figure costs ~0.1 s).

@@ -9,9 +9,10 @@ import streamlit as st
 
 from analytics import schema as S
 from analytics import projections as pj
+from analytics.i18n import sex_label
 from analytics.charts import trends as charts
 from analytics.ingest import sandbox, upload
-from app_support import cache, filters, state, widgets
+from app_support import audit, auth, cache, filters, state, widgets
 from app_support.text import md
 
 log = logging.getLogger(__name__)
@@ -36,12 +37,15 @@ with c3:
 
 def _projection_source():
     widgets.translate_uploaders(f.lang)
-    up = st.file_uploader(f.t("trends.proj.upload"), type=["csv", "xlsx", "parquet"], key="pj_upload")
+    # uploads are the registrar's (app_support/auth.py): none in public mode or for other roles
+    up = st.file_uploader(f.t("trends.proj.upload"), type=["csv", "xlsx", "parquet"],
+                          key="pj_upload") if auth.can(auth.UPLOAD) else None
     if up is not None:
         # parsed in the ingest worker (limits, memory cap); the file joins the dataset token
         cached = st.session_state.get("_pj_upload")
         if cached is None or cached[0] != state.file_digest(up.getvalue()):
             outcome = sandbox.run(upload.projection, up.getvalue(), up.name, label=up.name)
+            audit.log_page_upload("projection", up.name, up.getvalue(), outcome.error is None)
             cached = (state.file_digest(up.getvalue()), outcome.value, outcome.error)
             st.session_state["_pj_upload"] = cached
             if outcome.error is None and state.page_upload("projection", up.name, up.getvalue()):
@@ -112,6 +116,7 @@ n_years = 0
 while years and years[-1] - n_years in have:
     n_years += 1
 nord = None
+nord_problems: list[str] = []
 if n_years >= 15:
     try:
         nord, info = cache.nordpred(ds, yearly[yearly["year"] > years[-1] - n_years], future, years[-1])
@@ -127,6 +132,14 @@ if n_years >= 15:
         nord_note = f.t("trends.proj.nordpred_note",
                         periods=f"{pj.period_label(used[0])}…{pj.period_label(used[-1])}",
                         drift=f.t("trends.drift.recent") if any(i[3] for i in info) else f.t("trends.drift.average"))
+        # a fit that did not converge is said on the page and in the chart's notes (exports)
+        for sx, *_, converged, iterations, curvature_ok in info:
+            for ok, key in ((converged, "describe.proj_not_converged"),
+                            (curvature_ok, "describe.proj_curvature_not_converged")):
+                if not ok:
+                    nord_problems.append(f.t(key, sex=sex_label(sx, f.lang).lower(), n=iterations))
+        for line in nord_problems:
+            st.warning(line)
 else:
     st.info(f.t("trends.proj.nordpred_short", n=n_years))
 
@@ -143,7 +156,7 @@ if f.public:   # published counts: fewer than k projected cases withheld
 # projected from the rates of the sidebar period: described without the projected years
 base_line = f.t("describe.proj_base_period", period=f.period_label(), last=int(table["year"].max()))
 d_proj = widgets.describe(f, ds, table.drop(columns=["year"]), "projection", sexes=sexes,
-                          notes=tuple(x for x in (base_line, base_note) if x))
+                          notes=tuple(x for x in (base_line, base_note, *nord_problems) if x))
 sex_word = d_proj.sex_text(f.lang)
 title = f"{f.t('trends.proj.chart_title', site=site, sex=sex_word)}, {d_proj.context(f.lang, sex=False, period=False)}".rstrip(", ")
 widgets.chart_with_table(
@@ -177,8 +190,6 @@ if len(end):
                   change=("+" if pct >= 0 else "−") + widgets.fmt(abs(pct), f.lang, 0) + " %",
                   base=base_label, growth=sign(tot["growth"]), ageing=sign(tot["ageing"]), risk=sign(tot["risk"]))
     st.markdown(f"- {md(reading)}")
-    from analytics.i18n import sex_label
-
     dec_table = pd.concat([dec.assign(sex=dec["sex"].map(lambda v: sex_label(v, f.lang))),
                            pd.DataFrame([{"sex": sex_label(0, f.lang), **tot.to_dict()}])], ignore_index=True).round(1)
     if f.public:

@@ -53,12 +53,16 @@ missing = (kind == "annual" and not sections) or (kind == "factsheet" and not si
 if st.button(f.t("report.page.build"), type="primary", disabled=running or missing, key="rep_build"):
     options = ReportOptions(period=tuple(period), lang=lang, sections=tuple(sections), format=fmt, public=f.public,
                             scheme=f.scheme, standard=f.std, method=f.ci, conf=f.level, k=filters.PUBLIC_K)
-    # the data set's shared cubes and deaths (read-only in the worker), its life table (as Survival)
+    # the data set's shared cubes and deaths (read-only in the worker), its life table (as Survival);
+    # public output: the pages' perturbed cubes and disclosure rule, so the document publishes the
+    # same count for the same cell as the pages
     cubes = {m: cache.cube(ds, f.site_column, measure=m) for m in MEASURES}
+    published = {m: cache.public_cube(ds, f.site_column, m) for m in MEASURES} if f.public else {}
     files = report_data.demo_files() if ds.is_demo else report_data.files_of(ds.registry, ds.label)
     rd = ReportData(ds.registry, ds.regions, f.source(ds), ds.geo, ds.risk_factors, files,
                     is_demo=ds.is_demo, lifetable=state.with_lifetable(ds).lifetable,
-                    cube_for=lambda column, measure: cubes[measure])
+                    cube_for=lambda column, measure: cubes[measure],
+                    public_cube_for=lambda column, measure: published[measure], rule=cache.disclosure_rule())
     rd.memo(("mortality_events", f.site_column), lambda: cache.mortality_events(ds, f.site_column))
     if ds.geo is not None:   # the maps' geometry, shared with the Maps page (cached per data set)
         for level in (S.REGION, S.PARENT):

@@ -194,8 +194,13 @@ if chosen:
         moran_txt = (f"I = {widgets.fmt(rm.I, f.lang, 3)}, {fmt_p(rm.p_value, f.lang)}" if rm else "–")
         choice = choice_sentence(fit.choice, f.lang)
         st.info(choice)                      # which model, and the test that decided
-        if not fit.converged or fit.warnings:
-            st.warning(f.t("models.not_converged", warnings="; ".join(fit.warnings) or "–"))
+        # a fit that did not converge: said on the page in words (the fitting messages, in
+        # English, go to the log and the download's ``warnings`` column)
+        not_converged = "" if fit.converged else f.t(
+            "describe.fit_not_converged", model=f.t(f"models.family.{fit.choice.family}"))
+        if not_converged:
+            st.warning(not_converged)
+            d_reg = d_reg.replace(notes=d_reg.notes + (not_converged,))
         reading = " ".join([choice, f.t("models.diagnostics", disp=widgets.fmt(fit.dispersion, f.lang, 2),
                                         moran=moran_txt)])
         widgets.chart_with_table(mc.coefficient_plot(fit.table, lang=f.lang, theme=f.theme, title=title, term_label=fname),

@@ -7,10 +7,11 @@ import streamlit as st
 
 from analytics import lifetable as lifetable_mod
 from analytics.charts import survival as charts
-from analytics.errors import IngestError
 from analytics.i18n import format_number, sex_label, site_label
+from analytics.ingest import sandbox, upload
 from analytics.survival import ICSS_WEIGHTS, METHODS, icss_standard, reading
-from app_support import cache, filters, state, tables, widgets
+from app_support import audit, auth, cache, filters, state, tables, widgets
+from app_support.text import md
 
 f = filters.sidebar_filters()
 ds0 = filters.dataset()
@@ -20,18 +21,20 @@ st.caption(f.t("survival.page.intro"))
 # --- the population life table: the data set's own (the demo's), or one uploaded here -------
 with st.expander(f.t("survival.lifetable.title"), expanded=False):
     st.caption(f.t("survival.lifetable.help"))
+    # uploads are the registrar's (app_support/auth.py): none in public mode or for other roles
     up = st.file_uploader(f.t("survival.lifetable.upload"), type=["csv", "tsv", "txt", "xlsx", "parquet"],
-                          key="up_lifetable")
+                          key="up_lifetable") if auth.can(auth.UPLOAD) else None
     if up is not None:
         raw = up.getvalue()
         held = st.session_state.get(state.LIFETABLE_KEY)
         if held is None or held[1] != raw:
-            try:
-                frame = lifetable_mod.read_lifetable(raw, name=up.name)
-            except IngestError as err:
-                st.error(str(err))
+            # parsed in the ingest worker (limits, memory cap, time limit), never in the server
+            outcome = sandbox.run(upload.lifetable, raw, up.name, label=up.name)
+            audit.log_page_upload("lifetable", up.name, raw, outcome.error is None)
+            if outcome.error is not None:
+                st.error(md(str(outcome.error)))
             else:
-                st.session_state[state.LIFETABLE_KEY] = (up.name, raw, frame)
+                st.session_state[state.LIFETABLE_KEY] = (up.name, raw, outcome.value)
     if st.session_state.get(state.LIFETABLE_KEY) is not None and st.button(f.t("survival.lifetable.remove"),
                                                                           key="lifetable_remove"):
         st.session_state[state.LIFETABLE_KEY] = None

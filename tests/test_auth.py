@@ -221,6 +221,34 @@ def test_server_options_per_mode():
         assert opts["client.disableDataExport"] is True
 
 
+def test_serving_others_with_the_demo_disclosure_secret_is_said_at_start():
+    """A public or internal server without REGISTRY_DISCLOSURE_SECRET publishes counts perturbed
+    with the demo's published secret: serve.py says so; the deployment example names the variable."""
+    assert hardening.startup_warnings("local", {}) == []
+    for mode in ("internal", "public"):
+        (warning,) = hardening.startup_warnings(mode, {"REGISTRY_DISCLOSURE_SECRET": "  "})
+        assert "REGISTRY_DISCLOSURE_SECRET" in warning and mode in warning
+        assert hardening.startup_warnings(mode, {"REGISTRY_DISCLOSURE_SECRET": "k8Jx-long-random"}) == []
+    assert "REGISTRY_DISCLOSURE_SECRET=" in (ROOT / "deploy" / "registry.env.example").read_text()
+
+
+def test_max_upload_size_is_explicit_and_is_the_ingest_limit(monkeypatch):
+    """Streamlit's maxUploadSize was left to config.toml while the Data page states and checks
+    REGISTRY_MAX_UPLOAD_MB: an operator who changed one got two different limits."""
+    from analytics.ingest.limits import Limits
+
+    monkeypatch.delenv("REGISTRY_MAX_UPLOAD_MB", raising=False)
+    assert hardening.server_options("local", port=8501)["server.maxUploadSize"] == 200
+    monkeypatch.setenv("REGISTRY_MAX_UPLOAD_MB", "35")
+    for mode in ("local", "internal", "public"):
+        assert hardening.server_options(mode, port=8501)["server.maxUploadSize"] == 35
+    assert hardening.server_options("public", port=1, limits=Limits(max_upload_mb=7))["server.maxUploadSize"] == 7
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["server"]["maxUploadSize"] == Limits().max_upload_mb   # `streamlit run app.py`: the same default
+
+
 @pytest.mark.parametrize("path, blocked", [
     ("/_stcore/metrics", True), ("/_stcore/metrics/", True), ("/registry/_stcore/metrics", True),
     ("/_stcore/agent/interact", True), ("/_stcore/health", False), ("/_stcore/stream", False), ("/", False),
@@ -407,6 +435,38 @@ def test_page_file_run_directly_still_checks_the_role(operator, monkeypatch):
     assert [e.value for e in at.error] == [t("auth.denied", "en")]
     assert not at.get("file_uploader") and not at.get("download_button")
     assert [(e["event"], e["capability"], e["role"]) for e in events(operator)] == [("denial", "upload", "analyst")]
+
+
+def _page_direct(page: str, user: dict | None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=180)
+    if user is not None:
+        at.user = {"is_logged_in": True, **user}
+    at.secrets["auth"] = dict(AUTH_SECRETS)
+    at.query_params["public"] = "0"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("page", sorted(p.stem for p in (ROOT / "pages").glob("*.py")))
+def test_every_page_file_run_directly_refuses_a_visitor_who_has_not_signed_in(operator, monkeypatch, page):
+    """Streamlit's legacy mode runs a page file alone, before app.py's gate: every page stops at
+    its own check (no chart, number, table, upload or download) and the refusal is audited."""
+    monkeypatch.setenv("REGISTRY_MODE", "internal")
+    at = _page_direct(page, None)
+    assert [e.value for e in at.error] == [t("auth.denied", "en")]
+    assert not at.metric and not at.dataframe and not at.get("plotly_chart") and not at.get("file_uploader")
+    assert not at.get("download_button") and not at.sidebar.radio
+    assert [(e["event"], e["capability"], e["role"]) for e in events(operator)] == [("denial", "view_aggregates", None)]
+
+
+@pytest.mark.parametrize("page, capability", [("data", "upload"), ("report", "download")])
+def test_page_files_beyond_the_viewers_role_refuse_the_viewer(operator, monkeypatch, page, capability):
+    monkeypatch.setenv("REGISTRY_MODE", "internal")
+    at = _page_direct(page, USERS["viewer"])
+    assert t("auth.denied", "en") in [e.value for e in at.error]
+    assert not at.get("file_uploader") and not at.get("download_button") and not at.button
+    assert [(e["event"], e["capability"]) for e in events(operator) if e["event"] == "denial"] == [("denial", capability)]
 
 
 def test_public_mode_forces_disclosure_control_and_hides_the_data_page(operator, monkeypatch):

@@ -1,7 +1,9 @@
 """Public output on every page, in every language (issue 11): no table, headline, chart value,
-hover text, sentence or download shows a count below k or a record-level value, whatever else
-the URL asks for. The URL below also selects the demo's smallest district and a single year, so
-that most cells are small."""
+hover text, sentence, slide or download shows a count below k or a record-level value, whatever
+else the URL asks for. The pages run as a public server runs them (``REGISTRY_MODE=public``)
+with a URL that asks for public output off (``public=0``), a user's own reference table on the
+Maps page and the demo's smallest district in a single year, so that most cells are small; no
+page offers an upload."""
 from __future__ import annotations
 
 import base64
@@ -21,12 +23,12 @@ from analytics.i18n import t
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGES = ["overview", "incidence", "incidence_mortality", "quality", "data", "methods", "trends", "prevalence",
-         "projections", "maps", "risk_factors", "survival"]
+         "projections", "maps", "risk_factors", "survival", "report"]
 K = 10
 SMALL_DISTRICT = "AZE-5561"        # the demo's smallest district (264 cases over 15 years)
-HOSTILE = {"public": "1", "y0": "2024", "y1": "2024", "district": SMALL_DISTRICT, "a0": "0", "a1": "85",
+HOSTILE = {"public": "0", "y0": "2024", "y1": "2024", "district": SMALL_DISTRICT, "a0": "0", "a1": "85",
            "inc_level": S.REGION, "q_by": "district", "tr_by": "region", "pv_adj": "1", "map_panel": "funnel",
-           "map_measure": "cases"}
+           "map_measure": "cases", "map_ref": "user"}
 NUMBER = r"[\d.,\u202f\xa0 ]+"      # a count as en, az or ru write it
 COUNT_LABELS = {"app.metric.cases_per_year", "trends.prev.metric_count", "trends.prev.metric_lost",
                 "mortality.metric.cases_per_year"}
@@ -54,6 +56,20 @@ def _small(values, lang: str) -> list:
     return out
 
 
+@pytest.fixture()
+def public_server(tmp_path, monkeypatch):
+    """The operator's public mode, as under serve.py (the hardening guard in place)."""
+    from app_support import hardening
+
+    config = tmp_path / "registry.toml"
+    config.write_text("", encoding="utf-8")
+    monkeypatch.setenv("REGISTRY_MODE", "public")
+    monkeypatch.setenv("REGISTRY_CONFIG", str(config))
+    monkeypatch.setenv("REGISTRY_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+    monkeypatch.setattr(hardening, "_GUARD_ACTIVE", True)
+    return tmp_path
+
+
 def _run(page: str, lang: str, params: dict) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=300)
     for k, v in {**params, "lang": lang}.items():
@@ -63,6 +79,24 @@ def _run(page: str, lang: str, params: dict) -> AppTest:
         at.switch_page(f"pages/{page}.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def _run_data_page(lang: str, params: dict) -> AppTest:
+    """The Data page is not in a public server's navigation; its file run directly (Streamlit's
+    legacy mode) stops at its own role check."""
+    at = AppTest.from_file(APP, default_timeout=300)
+    for k, v in {**params, "lang": lang}.items():
+        at.query_params[k] = str(v)
+    at.run()
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("pages/data.py")
+    direct = AppTest.from_file(str(Path(APP).parent / "pages" / "data.py"), default_timeout=300)
+    for k, v in {**params, "lang": lang}.items():
+        direct.query_params[k] = str(v)
+    direct.run()
+    assert not direct.exception, [e.value for e in direct.exception]
+    assert [e.value for e in direct.error] == [t("auth.denied", lang)]
+    return direct
 
 
 def _values(v) -> list:
@@ -82,8 +116,13 @@ def _chart_texts(at: AppTest) -> list[tuple[str, dict]]:
 
 @pytest.mark.parametrize("lang", ["en", "az", "ru"])
 @pytest.mark.parametrize("page", PAGES)
-def test_public_page_shows_no_small_count_and_no_record(page, lang):
-    at = _run(page, lang, HOSTILE)
+def test_public_page_shows_no_small_count_and_no_record(public_server, page, lang):
+    at = _run_data_page(lang, HOSTILE) if page == "data" else _run(page, lang, HOSTILE)
+    # public output cannot be switched off by the URL; no upload of any kind is offered
+    if page != "data":
+        sw = at.sidebar.radio(key="f_public")
+        assert (sw.value, sw.disabled) == ("1", True)
+    assert not at.get("file_uploader"), page
     # tables: no count below k (withheld ones read "<k"), no record-level column
     for df in at.dataframe:
         frame = df.value
@@ -132,9 +171,11 @@ def test_public_page_shows_no_small_count_and_no_record(page, lang):
                 if trace.get("line", {}).get("shape") == "hv" and len(x) > 2:   # monthly grid
                     steps = np.diff(np.asarray(x, float))
                     assert np.allclose(steps[steps > 0], 1 / 12, rtol=1e-3)      # years of about 365.24 days
-    if page == "data":         # no upload, no validation report
-        assert t("disclosure.data_page", lang) in [i.value for i in at.info]
-        assert not at.get("file_uploader")
+    if page == "data":         # no upload, no preview, no validation report, no flagged records
+        assert not at.dataframe and not at.metric and not at.get("download_button")
+    if page == "maps":         # the URL's "own reference table" is not offered: the national one is used
+        ref = next(r for r in at.radio if r.key == "p_map_ref")
+        assert ref.value == "national" and "user" not in ref.options
 
 
 def test_public_and_internal_views_of_one_url_differ_where_counts_are_small():
@@ -189,7 +230,7 @@ def _demo():
 
 
 @pytest.mark.parametrize("page", ["overview", "incidence", "trends", "maps"])
-def test_public_mortality_shows_no_small_count(page):
+def test_public_mortality_shows_no_small_count(public_server, page):
     """The measure switch on mortality: deaths are perturbed and withheld like cases."""
     at = _run(page, "en", {**HOSTILE, "measure": "mortality"})
     for df in at.dataframe:
@@ -202,3 +243,45 @@ def test_public_mortality_shows_no_small_count(page):
     # the account of the deaths read (exact counts by reason) is for registry staff
     assert t("disclosure.mortality_source_deaths_table", "en") in [c.value for c in at.caption]
     assert not any({"rows", "deaths", "description"} <= set(df.value.columns) for df in at.dataframe)
+
+
+def test_public_slides_carry_the_rule_and_no_small_count(public_server, monkeypatch):
+    """Slides: every chart of the Overview added to the deck on a public server (URL asking for
+    public output off) and the PowerPoint built from them. Each slide states the disclosure rule;
+    no slide text and no count chart on a slide shows a count below k."""
+    from pptx import Presentation
+    from PIL import Image
+
+    from analytics import export
+    from app_support import cache, widgets
+
+    png = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(png, "PNG")
+    monkeypatch.setattr(export, "figure_to_image", lambda *a, **k: png.getvalue())   # no chromium needed
+    at = _run("overview", "en", HOSTILE)
+    deck_keys = [b.key for b in at.button if b.key and b.key.startswith("deck_") and b.key != "deck_clear"]
+    assert len(deck_keys) >= 3
+    for key in deck_keys:
+        at.button(key=key).click().run()
+        assert not at.exception
+    slides = at.session_state["_deck"]
+    assert len(slides) == len(deck_keys)
+    rule = t("disclosure.rule_short", "en", k=K, d=cache.disclosure_rule().max_noise)
+    per_year = t("app.overview.per_year", "en")
+    for s in slides:
+        assert widgets._is_public(s["meta"])
+        if per_year in s["title"]:     # the cases-per-year chart: bar heights are counts
+            bars = [tr for tr in s["figure"]["data"] if tr.get("type") == "bar"]
+            assert bars
+            for trace in bars:
+                y = trace.get("y")
+                y = _values(y) if isinstance(y, dict) else [] if y is None else list(np.ravel(np.asarray(y, dtype=object)))
+                assert y and not _small(y, "en"), y
+    deck = Presentation(io.BytesIO(widgets.deck_bytes(slides, "en")))
+    cases = t("maps.cases", "en")
+    assert len(deck.slides) == len(slides)
+    for slide in deck.slides:
+        text = " ".join(sh.text_frame.text for sh in slide.shapes if sh.has_text_frame)
+        assert rule in text, text
+        for n in re.findall(rf"{re.escape(cases)}: ({NUMBER})", text):
+            assert not _small([n.strip()], "en"), text

@@ -126,3 +126,100 @@ def test_page_with_a_malformed_mapping_file_says_so(mapping):
     assert not at.exception and any(md("map.yaml") in e.value for e in at.error)
     at.file_uploader(key="up_extract").set_value(("x.csv", GOOD, "text/csv")).run()
     assert not at.exception and len(at.error) == 1 and md("map.yaml") in at.error[0].value
+
+
+def test_survival_life_table_upload_is_read_in_the_worker_within_the_limits(tmp_path, monkeypatch):
+    """The Survival page read an uploaded life table in the server's own process without the
+    ingest limits: a gzip bomb named .csv was expanded there in full. Now it is read in the
+    ingest worker: a bomb or a bad value is one sentence naming the file; a good table is used."""
+    import gzip
+
+    import numpy as np
+
+    from analytics import demo
+    from analytics.ingest import sandbox
+    from app_support import state
+
+    import hashlib
+
+    from app_support import audit
+
+    monkeypatch.setenv("REGISTRY_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+    member = gzip.compress(b"\0" * (16 << 20), compresslevel=9)
+    bomb = member * 64                                    # about 1 MB expanding to 1 GB
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    at.switch_page("pages/survival.py").run()
+    at.file_uploader(key="up_lifetable").set_value(("lt.csv", bomb, "text/csv")).run()
+    assert not at.exception
+    assert [e.value for e in at.error if "expands" in e.value] and md("lt.csv") in at.error[0].value
+    assert state.LIFETABLE_KEY not in at.session_state or at.session_state[state.LIFETABLE_KEY] is None
+    (event,) = audit.read(tmp_path / "audit.jsonl")       # the upload is audited: name, size, hash, refused
+    assert (event["event"], event["outcome"], event["role"]) == ("upload", "rejected", "registrar")
+    assert event["files"] == [{"role": "lifetable", "name": "lt.csv", "size": len(bomb),
+                               "sha256": hashlib.sha256(bomb).hexdigest()}]
+    # a good table through the same step (the page's worker call), and its values as written
+    lt = demo.load_demo_lifetable()
+    good = lt[["year", "sex", "age", "qx"]].to_csv(index=False).encode()
+    frame = sandbox.run(upload.lifetable, good, "lt.csv", label="lt.csv").unwrap()
+    assert len(frame) == len(lt) and np.allclose(frame["qx"], lt["qx"])
+    bad = good.replace(b"\n2000,1,", "\n2000,①,".encode(), 1)
+    out = sandbox.run(upload.lifetable, bad, "lt.csv", label="lt.csv")
+    assert out.error is not None and "lt.csv" in str(out.error) and "sex" in str(out.error)
+
+
+# --- the Data page's own functions: the code editor and the preview of mapped columns -------------
+cells = st.one_of(st.none(), st.text(max_size=12), st.sampled_from(["1", "2", "9", "K", "Q", "²", "①", "٣", "Məmmədova",
+                                                                    "anar@example.az", "+994 50 123 45 67", "x" * 40]))
+samples = st.integers(1, 4).flatmap(lambda n_cols: st.lists(
+    st.lists(cells, min_size=n_cols, max_size=n_cols), min_size=0, max_size=30).map(
+        lambda rows, n_cols=n_cols: pd.DataFrame(rows, columns=[f"c{i}" for i in range(n_cols)], dtype=object)))
+field_maps = st.dictionaries(st.sampled_from(["c0", "c1", "c2", "c3", "missing"]),
+                             st.sampled_from([S.SEX, S.BASIS, S.BEHAVIOUR, S.VITAL_STATUS, S.TOPOGRAPHY, S.AGE,
+                                              S.REGION, S.PATIENT_ID, S.INCIDENCE_DATE]), max_size=4)
+code_maps = st.dictionaries(st.sampled_from([S.SEX, S.BASIS, "other"]),
+                            st.dictionaries(st.text(max_size=4), st.integers(0, 9), max_size=3), max_size=2)
+
+
+@SETTINGS
+@given(samples, field_maps, code_maps)
+def test_code_editor_and_preview_of_any_sample_never_fail_nor_echo_a_rare_long_value(sample, columns_map, codes):
+    from analytics import privacy
+
+    rows, skipped = upload.code_rows(sample, columns_map, codes, lambda n: f"<{n} characters>")
+    for r in rows:
+        assert columns_map[r["column"]] in upload.CODE_LISTS and r["column"] not in skipped
+        raw = r["_value"]
+        n = int((sample[r["column"]].dropna().astype(str).str.strip() == raw).sum())
+        allowed = (r["code"] != "" or len(raw) <= upload.SHORT_VALUE or n >= upload.MIN_CODE_REPEATS
+                   or privacy.shown_value(raw).startswith("'"))
+        assert r["value"] == (raw if allowed else f"<{len(raw)} characters>"), (r, n)
+        if r["code"]:
+            assert int(r["code"]) in upload.CODE_LISTS[columns_map[r["column"]]] or \
+                codes.get(columns_map[r["column"]], {}).get(raw) == int(r["code"])
+    for column, field in columns_map.items():
+        if column not in sample.columns:
+            continue
+        shown = upload.preview_values(sample[column], field, "(masked)")
+        assert len(shown) == len(sample)
+        column_values = sample[column].iloc[:, 0] if isinstance(sample[column], pd.DataFrame) else sample[column]
+        for value, out in zip(column_values, shown):
+            identifier = value is not None and bool(privacy.identifier_values(pd.Series([value], dtype=object))[0])
+            if value is None:
+                assert out == ""
+            elif field in (S.REGION, S.PATIENT_ID, S.TUMOUR_ID):      # ids as written, unless e-mail/phone
+                assert out == ("(masked)" if identifier else value)
+            else:                                                     # a code as written, else described
+                assert out == value.strip() or out.startswith(("a value of", "an empty value")), out
+                assert not (identifier and value.strip() and value.strip() in out)
+
+
+def test_code_editor_masks_a_name_typed_once_into_the_sex_column():
+    sample = pd.DataFrame({"SEX": ["1", "2", "1", "Məmmədova", "K", "2"]}, dtype=object)
+    rows, skipped = upload.code_rows(sample, {"SEX": S.SEX}, {}, lambda n: f"a value of {n} characters")
+    assert not skipped
+    assert [(r["value"], r["code"]) for r in rows] == [("1", "1"), ("2", "2"), ("K", ""),
+                                                       ("a value of 9 characters", "")]
+    assert [r["_value"] for r in rows][-1] == "Məmmədova"          # kept on the server for the mapping
+    wide = pd.DataFrame({"SEX": [f"v{i}" for i in range(upload.MAX_CODE_VALUES + 1)]}, dtype=object)
+    assert upload.code_rows(wide, {"SEX": S.SEX}, {}, str) == ([], ["SEX"])

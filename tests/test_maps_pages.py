@@ -264,3 +264,55 @@ def _qp_or(at, key, default):
         return _qp(at, key)
     except KeyError:
         return default
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_maps_moran_p_value_prints_with_the_p_value_policy(monkeypatch, lang):
+    """Issue 9: p-values print "p < 0.001" below 0.001, never "p = 0.000". The Maps page printed
+    Moran's I p-value with three fixed decimals; a p-value of 0.0004 (e.g. 9,999 permutations)
+    read "p = 0.000". The page's own clusters, with only the p-value replaced."""
+    import dataclasses
+
+    from analytics.i18n import format_number
+    from app_support import cache
+
+    real = cache.clusters
+
+    def small_p(*args, **kwargs):
+        moran_res, lisa = real(*args, **kwargs)
+        return dataclasses.replace(moran_res, p_value=0.0004), lisa
+
+    monkeypatch.setattr(cache, "clusters", small_p)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["lang"] = lang
+    at.run()
+    at.switch_page("pages/maps.py").run()
+    assert not at.exception, at.exception
+    line = next(c.value for c in at.caption if t("maps.moran_line", lang, i="", p="", n="")[:20] in c.value)
+    assert f"p < {format_number(0.001, lang, 3)}" in line, line
+    assert "p = 0" not in line and "= 0.000" not in line and "= 0,000" not in line, line
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_risk_factor_page_reports_a_fit_that_did_not_converge_in_words(monkeypatch, lang):
+    """Issue 9: non-converged fits are reported on the page (and in the chart's description),
+    in the page's language; the English fitting messages stay in the download."""
+    from analytics import glm
+    from test_i18n_russian import offending
+
+    monkeypatch.setattr(glm, "MAX_IRLS", 1)      # no IRLS fit can converge in one step
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["lang"] = lang
+    at.run()
+    at.switch_page("pages/risk_factors.py").run()
+    assert not at.exception, at.exception
+    coef = at.dataframe[-1].value
+    assert not coef["converged"].any()
+    family = {t(f"models.family.{k}", lang): k for k in ("poisson", "quasipoisson", "negbin")}[coef["model"].iloc[0]]
+    expected = t("describe.fit_not_converged", lang, model=t(f"models.family.{family}", lang))
+    assert expected in [w.value for w in at.warning]
+    assert any(expected in c.value for c in at.caption)          # the chart's description says it too
+    assert set(coef["warnings"]) == {t("describe.fit_problem", lang)}
+    if lang == "ru":
+        assert not [w for x in at.warning for w in offending("warning", x.value)]
+        assert not [w for x in coef["warnings"] for w in offending("table cell", x)]

@@ -233,3 +233,40 @@ def test_nordpred_recent_drift_is_slope_of_last_ten_years():
     np.testing.assert_allclose(got, fut["population"].to_numpy() * eta**5, rtol=1e-7)
     # Nordpred's own rule picks the recent drift for such a curved trend
     assert nordpred(obs, fut).recent is True
+
+
+# --- non-converged fits are reported (issue 9), not silenced ------------------------------
+def test_nordpred_reports_a_power5_fit_that_did_not_converge(monkeypatch):
+    from analytics import projections as pj
+
+    df, A, D, P = _truth()
+    rng = np.random.default_rng(2)
+    obs = df[df["p"] <= P].copy()
+    obs["count"] = rng.poisson(obs["population"] * obs["eta"] ** 5).astype(float)
+    fut = df[df["p"] > P]
+    ok = nordpred(obs, fut, recent=False)
+    assert ok.converged and ok.curvature_converged and ok.warnings == () and 1 < ok.iterations < pj.NORDPRED_MAX_ITER
+    monkeypatch.setattr(pj, "NORDPRED_MAX_ITER", 1)       # one IRLS step cannot reach the tolerance
+    bad = nordpred(obs, fut, recent=False)
+    assert not bad.converged and bad.iterations == 1
+    assert any("did not converge in 1 iterations" in w for w in bad.warnings)
+    assert "WARNING" in bad.summary() and "WARNING" not in ok.summary()
+
+
+def test_nordpred_reports_a_curvature_test_that_did_not_converge(monkeypatch):
+    """The Period^2 test's statsmodels Poisson fits: when they stop short of convergence, the
+    result says so and the test gives no evidence of curvature (average drift)."""
+    from statsmodels.genmod.generalized_linear_model import GLM
+
+    df, A, D, P = _truth()
+    obs = df[df["p"] <= P].copy()
+    # a strongly curved truth: the converged test picks the recent slope
+    obs["count"] = obs["population"] * (obs["eta"] + 0.004 * (obs["p"] - 3) ** 2) ** 5
+    fut = df[df["p"] > P]
+    curved = nordpred(obs, fut, recent=None)
+    assert curved.recent is True and curved.curvature_converged and curved.warnings == ()
+    fit = GLM.fit
+    monkeypatch.setattr(GLM, "fit", lambda self, *a, **kw: fit(self, *a, **{**kw, "maxiter": 1}))
+    res = nordpred(obs, fut, recent=None)
+    assert res.converged and not res.curvature_converged and res.recent is False
+    assert any("Period^2 test" in w and "did not converge" in w for w in res.warnings), res.warnings

@@ -24,6 +24,7 @@ from analytics.report import data as report_data
 K = tables.PUBLIC_K
 SMALL = re.compile(r"^\d+$")
 AZ_LETTERS = "əğıöüçş"
+LUNG = "Lung (incl. trachea and bronchus)"
 
 
 # --- documents, built once -----------------------------------------------------------------------
@@ -113,6 +114,36 @@ def rate_input(d, years, sexes, site=None, by=None):
     return data
 
 
+def published_input(d, years, sex, site=None, by=None):
+    """The published (cell-key perturbed) rate input of one year, one sex and the whole country,
+    computed from the records without the cube: each base cell (age group, or unknown age; by
+    ``by`` when given) publishes its count plus the noise of the rule's perturbation table at
+    (count, sum of its records' keys) (docs/methods.md 8.1)."""
+    from analytics.disclosure import DisclosureRule
+
+    assert years[0] == years[1]       # one year: a cell is one base cell
+    rule = DisclosureRule.from_env(k=K)
+    r = d.records.assign(_key=rule.keys_of(d.records))
+    r = r[r[S.INCLUDED].fillna(False).astype(bool) & r[S.YEAR].between(*years) & r[S.REGION].notna()
+          & (r[S.SEX] == sex)]
+    if site is not None:
+        r = r[r[S.SITE_CI5] == site]
+    keys = ([by] if by else []) + ["age"]
+    cells = (r.assign(age=r[S.AGE_GROUP].astype(object).fillna("unknown"))
+             .groupby(keys, observed=True).agg(n=("_key", "size"), key=("_key", "sum")).reset_index())
+    cells["count"] = rule.noisy(cells["n"].to_numpy(), cells["key"].to_numpy())
+    p = d.population
+    pop = p[p[S.YEAR].between(*years) & (p[S.SEX] == sex)].groupby(S.AGE_GROUP, observed=True)[S.POPULATION].sum()
+    pop = pop.rename(index=str)
+    cells[S.AGE_GROUP] = cells["age"].where(cells["age"] != "unknown", None)
+    cells[S.POPULATION] = cells[S.AGE_GROUP].map(pop).astype(float)
+    if by is None:        # age groups without a case: 0 over their person-years
+        empty = pd.DataFrame({S.AGE_GROUP: [a for a in pop.index if a not in set(cells[S.AGE_GROUP])]})
+        cells = pd.concat([cells, empty.assign(count=0, **{S.POPULATION: empty[S.AGE_GROUP].map(pop).astype(float)})],
+                          ignore_index=True)
+    return cells[([by] if by else []) + [S.AGE_GROUP, "count", S.POPULATION]]
+
+
 def expected(d, years, sex):
     data = rate_input(d, years, (sex,))
     asr = rates.dsr(data, standard="world_segi1960", method="tiwari", conf=0.95).iloc[0]
@@ -170,6 +201,17 @@ def test_pdf_charts_are_vector_and_fonts_embedded(en_pdf):
     assert len(figures) >= 6 and all(f.svg and f.svg.lstrip().startswith(b"<svg") for f in figures)
     # a chart's own text is real text in the PDF: the top-10 chart's axis title
     assert "Age-standardised rate (world standard) per 100,000" in flat(pdf_text(en_pdf))
+
+
+def test_pdf_tables_continue_over_pages_with_their_header_repeated(en_pdf):
+    """The district table (78 districts) runs over several pages; each page repeats its header."""
+    block = en_pdf.document.tables()["districts"]
+    head = flat(" ".join(block.header[:3]))
+    pages = [flat(p.extract_text()) for p in PdfReader(io.BytesIO(en_pdf.content)).pages]
+    first_row, last_row = block.rows[0][0], block.rows[-1][0]
+    start = next(i for i, p in enumerate(pages) if first_row in p and head in p)
+    end = next(i for i in range(start, len(pages)) if last_row in pages[i])
+    assert end > start and all(head in pages[i] for i in range(start, end + 1))
 
 
 def test_title_page_and_properties_carry_the_reproducibility_stamp(en_pdf, en_docx, demo):
@@ -252,25 +294,34 @@ COUNT_HEADERS = ({t(k, "en") for k in ("report.ci5.all_ages", "report.ci5.unknow
                  | {t(f"trends.dur.{d}", "en") for d in ("1", "3", "5", "all")})
 
 
-def test_public_docx_withholds_every_small_count(public_docx, demo):
-    sel = Selection(years=(2024, 2024))
-    raw = tables.ci5_table(demo.cube(S.SITE_CI5), sel, 1, standard="world_segi1960")
+def test_public_docx_prints_the_published_counts_and_withholds_small_ones(public_docx, demo):
+    """Public output: the CI5 cells are the published counts of the cell-key rule (computed here from
+    the records' keys), "<k" below k; no count below k anywhere; the rule printed in the methods."""
+    from analytics.disclosure import DisclosureRule
+
     block = public_docx.document.tables()["ci5_1"]
     printed = {r[0]: r for r in docx_table(public_docx, "ci5_1")[1:]}
+    cells = published_input(demo, (2024, 2024), 1, by=S.SITE_CI5)
     small = 0
-    for _, r in raw.iterrows():
-        cells = printed[site_label(r["site"], "en")]
-        for age in S.AGE_GROUPS:
-            if 0 < r[age] < K:
-                assert cells[block.header.index(age.replace("-", "–"))] == f"<{K}"
-                small += 1
-    assert small > 50                       # the demo's one year has many small cells
-    # no withheld count stands alone in its row (which adds up to all ages) or in its column
-    # (which adds up to all sites): it could be worked out by subtraction
-    cols = [t("report.ci5.all_ages", "en"), t("report.ci5.unknown", "en")] + [a.replace("-", "–") for a in S.AGE_GROUPS]
-    idx = [block.header.index(c) for c in cols]
-    grid = np.array([[cells[i] in (f"<{K}", "x") for i in idx] for cells in printed.values()])
-    assert not (grid.sum(axis=1) == 1).any() and not (grid.sum(axis=0) == 1).any()
+    for (site, age), c in cells.set_index([S.SITE_CI5, S.AGE_GROUP])["count"].items():
+        if not isinstance(age, str) or site_label(site, "en") not in printed:
+            continue
+        cell = printed[site_label(site, "en")][block.header.index(age.replace("-", "–"))]
+        if 0 < c < K:
+            assert cell == f"<{K}", (site, age, c, cell)
+            small += 1
+        else:
+            assert cell == format_number(c, "en", 0), (site, age, c, cell)
+    assert small > 30                       # the demo's one year has many small cells
+    # perturbed: published cells differ from the true counts (the internal table)
+    exact = tables.ci5_table(demo.cube(S.SITE_CI5), Selection(years=(2024, 2024)), 1, standard="world_segi1960")
+    perturbed = 0
+    for _, r in exact.iterrows():
+        row = printed.get(site_label(r["site"], "en"))
+        if row is not None:
+            perturbed += sum(row[block.header.index(a.replace("-", "–"))] not in (f"<{K}", format_number(r[a], "en", 0))
+                             for a in S.AGE_GROUPS)
+    assert perturbed > 10
     shown, columns = 0, 0
     for table in docx_tables(public_docx):
         for j, head in enumerate(table[0]):
@@ -280,10 +331,45 @@ def test_public_docx_withholds_every_small_count(public_docx, demo):
             for row in table[1:]:
                 cell = row[j].replace(",", "")
                 shown += cell == f"<{K}"
+                assert cell != "x", (head, row)                  # no complementary suppression
                 assert not (SMALL.match(cell) and 0 < int(cell) < K), (head, row)
-    assert shown >= small and columns >= 40   # CI5, top sites, deaths, prevalence, regions, quality, records
+    assert shown >= small and columns >= 30   # CI5, top sites, deaths, prevalence, regions, quality
     methods = " ".join(p.text for p in read_docx(io.BytesIO(public_docx.content)).paragraphs)
-    assert t("report.methods.disclosure_on", "en", k=K, k_minus_1=K - 1, primary=f"<{K}", complementary="x") in methods
+    rule = DisclosureRule.from_env(k=K)
+    assert rule.text("en") in methods and rule.fingerprint in methods
+    assert "Thompson G, Broadfoot S, Elazar D" in methods and "Hundepool" in methods
+    assert "complementary" not in methods.lower()
+
+
+def test_public_key_figures_are_computed_from_the_published_counts(public_docx, demo):
+    """The key figures of public output: the all-sites ASR and cumulative risk of each sex from the
+    published counts (rates.dsr on the perturbed cells), the leading site's published cases."""
+    table = docx_table(public_docx, "key_figures")
+    rows = {r[0]: r[1:] for r in table[1:]}
+    for col, sex in enumerate((1, 2)):
+        data = published_input(demo, (2024, 2024), sex)
+        asr = rates.dsr(data, standard="world_segi1960", method="tiwari", conf=0.95).iloc[0]
+        risk = rates.cumulative_risk(data, age=S.AGE_GROUP, method="tiwari", conf=0.95).iloc[0]
+        assert rows[t("report.kf.asr_long", "en", standard="world standard")][col] == format_number(asr["value"], "en", 1)
+        assert rows[t("report.kf.cum_risk_long", "en")][col] == presets.fmt(risk["cum_risk"], "percent", "en")
+        assert rows[t("report.kf.cases", "en")][col] == format_number(asr["count"], "en", 0)
+        # the leading site (highest ASR from the published counts) and its published cases
+        by = published_input(demo, (2024, 2024), sex, by=S.SITE_CI5)
+        pop = data[data[S.AGE_GROUP].notna()][[S.AGE_GROUP, S.POPULATION]]
+        full = by[[S.SITE_CI5]].drop_duplicates().merge(pop, how="cross").merge(
+            by[by[S.AGE_GROUP].notna()].drop(columns=S.POPULATION), on=[S.SITE_CI5, S.AGE_GROUP],
+            how="left").fillna({"count": 0})
+        full = pd.concat([full, by[by[S.AGE_GROUP].isna()]], ignore_index=True)
+        ranked = rates.dsr(full, standard="world_segi1960", by=[S.SITE_CI5], method="tiwari")
+        ranked = ranked[~ranked[S.SITE_CI5].isin(tables.NOT_RANKED)]
+        lead = ranked.sort_values("value", ascending=False).iloc[0]
+        assert lead["count"] >= K
+        ci5 = docx_table(public_docx, f"ci5_{sex}")
+        assert next(r for r in ci5 if r[0] == site_label(lead[S.SITE_CI5], "en"))[1] == format_number(
+            lead["count"], "en", 0)
+        top = docx_table(public_docx, "top_sites")
+        first = next(r for r in top[1:] if r[0] == t(f"app.sex.{'male' if sex == 1 else 'female'}", "en") and r[1] == "1")
+        assert first[2:4] == [site_label(lead[S.SITE_CI5], "en"), format_number(lead["count"], "en", 0)]
 
 
 def test_public_pdf_rows_carry_no_small_count(public_pdf, demo):
@@ -318,6 +404,11 @@ def test_russian_fact_sheets_one_page_each_with_cyrillic(ru_sheets, demo):
     first, second = (flat(p.extract_text()) for p in reader.pages)
     assert t("report.fs.site_title", "ru", site=site_label("Breast", "ru"), period="2020–2024") in first
     assert re.search(r"[\u0400-\u04FF]{5}", first) and "Ağstafa" in second
+    # the reproducibility stamp in the file's properties, as the annual report's
+    extract = next(f for f in demo.files if f.role == "extract")
+    meta = reader.metadata
+    assert f"sha256:{extract.sha256}" in meta["/Keywords"] and report_data.software_version() in meta["/Subject"]
+    assert "sheets=Breast,AZE-1676" in meta["/Subject"] and extract.sha256 in meta["/Subject"]
     # the sheet's women's ASR is the rates engine's on the same selection
     data = rate_input(demo, (2020, 2024), (2,), site="Breast")
     asr = rates.dsr(data, standard="world_segi1960", method="tiwari").iloc[0]
@@ -386,6 +477,50 @@ def test_cli_report_and_factsheet(tmp_path, capsys):
                  "--out", str(sheet)]) == 0
     assert len(PdfReader(str(sheet)).pages) == 1
     assert "written" in capsys.readouterr().out
+
+
+def test_cli_public_report_uses_the_operators_rule(tmp_path, monkeypatch):
+    """`--public`: the counts of the cell-key rule with the operator's secret from the environment
+    (REGISTRY_DISCLOSURE_SECRET, as the dashboard), "<k" below k, the rule named in the methods."""
+    from analytics.__main__ import main
+    from analytics.disclosure import SECRET_ENV, DisclosureRule
+
+    monkeypatch.setenv(SECRET_ENV, "registry test secret")
+    out = tmp_path / "public.docx"
+    assert main(["report", "--period", "2024", "--sections", "incidence_tables,methods", "--no-figures", "--quiet",
+                 "--public", "--out", str(out)]) == 0
+    doc = read_docx(str(out))
+    text = " ".join(p.text for p in doc.paragraphs)
+    rule = DisclosureRule.from_env(k=K)
+    assert not rule.uses_demo_secret and rule.fingerprint in text
+    assert DisclosureRule(k=K).fingerprint not in text and t("report.methods.disclosure_demo", "en") not in text
+    cells = [c.text for tab in doc.tables for row in tab.rows for c in row.cells]
+    assert cells.count(f"<{K}") > 30
+    assert not any(SMALL.match(c.replace(",", "")) and 0 < int(c.replace(",", "")) < K for c in cells)
+    # the published counts are those of the environment's secret: the men's CI5 table
+    men = next(tab for tab in doc.tables if tab.rows[0].cells[0].text == t("report.ci5.site", "en"))
+    block_rows = [[c.text for c in row.cells] for row in men.rows]
+    cells_men = published_input(report_data.demo(), (2024, 2024), 1, by=S.SITE_CI5)
+    header = block_rows[0]
+    lung = next(r for r in block_rows if r[0] == site_label(LUNG, "en"))
+    for _, c in cells_men[(cells_men[S.SITE_CI5] == LUNG) & cells_men[S.AGE_GROUP].notna()].iterrows():
+        want = f"<{K}" if 0 < c["count"] < K else format_number(c["count"], "en", 0)
+        assert lung[header.index(c[S.AGE_GROUP].replace("-", "–"))] == want
+
+
+def test_cli_fact_sheets_of_a_region_and_a_named_site_in_public_output(tmp_path):
+    from analytics.__main__ import main
+
+    out = tmp_path / "sheets.docx"
+    assert main(["factsheet", "--region", "AZE-1676", "--site", "Stomach", "--period", "2020-2024", "--lang", "ru",
+                 "--public", "--no-figures", "--quiet", "--out", str(out)]) == 0
+    doc = read_docx(str(out))
+    titles = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
+    assert titles == [t("report.fs.site_title", "ru", site=site_label("Stomach", "ru"), period="2020–2024"),
+                      t("report.fs.region_title", "ru", region="Ağstafa", period="2020–2024")]
+    assert "public:on" in doc.core_properties.keywords
+    cells = [c.text.replace("\u00a0", "").replace(" ", "") for tab in doc.tables for row in tab.rows for c in row.cells]
+    assert not any(SMALL.match(c) and 0 < int(c) < K for c in cells)
 
 
 @pytest.mark.parametrize("argv, message", [

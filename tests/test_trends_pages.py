@@ -172,3 +172,26 @@ def test_trends_page_sites_and_regions_chosen_in_url():
     assert all(m.value.startswith("- Among women in ") for m in at.markdown if m.value.startswith("- Among"))
     at = _page("pages/trends.py", sex="male", tr_sel="wbic")
     assert set(at.dataframe[1].value["sex"].astype(str)) <= {"1", "Men"}
+
+
+@pytest.mark.parametrize("lang", ["en", "az"])
+def test_projections_page_reports_a_nordpred_fit_that_did_not_converge(monkeypatch, lang):
+    """Issue 9: non-converged fits are reported on the page and in the chart's description
+    (its caption, footer and metadata), in the page's language."""
+    from analytics import projections as pj
+    from analytics.i18n import sex_label, t
+    from app_support import cache
+
+    monkeypatch.setattr(pj, "NORDPRED_MAX_ITER", 1)
+    monkeypatch.setattr(cache, "nordpred", cache.nordpred.__wrapped__)    # not the cached fits
+    at = _page("pages/projections.py", lang=lang)
+    expected = [t("describe.proj_not_converged", lang, sex=sex_label(s, lang).lower(), n=1) for s in (1, 2)]
+    warnings = [w.value for w in at.warning]
+    assert all(e in warnings for e in expected), warnings
+    # the projection chart's caption (its description, also the export's footer) says it too
+    base = t("describe.proj_base_period", lang, period=f"{_qp(at, 'y0')}–{_qp(at, 'y1')}", last=2050)
+    caption = next(c.value for c in at.caption if base in c.value)
+    assert all(e in caption for e in expected), caption
+    monkeypatch.undo()
+    at = _page("pages/projections.py", lang=lang)
+    assert not any(e in w.value for w in at.warning for e in expected)

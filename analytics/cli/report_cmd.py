@@ -31,8 +31,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lang", default="en", choices=LANGUAGES, help="language of the document (default en)")
     p.add_argument("--format", choices=FORMATS, help="pdf or docx (default: from the --out file name)")
     p.add_argument("--out", required=True, help="the file to write (.pdf or .docx)")
-    p.add_argument("--public", action="store_true", help="public output: counts below k withheld everywhere")
-    p.add_argument("--k", type=int, help="public output threshold (default 10)")
+    p.add_argument("--public", action="store_true",
+                   help="public output: the dashboard's disclosure rule (cell-key perturbation with the secret in "
+                        "REGISTRY_DISCLOSURE_SECRET, counts below k shown as <k)")
+    p.add_argument("--k", type=int, help="public output threshold (default 10, the dashboard's)")
     p.add_argument("--data", help="registry extract (any format `ingest` reads); default: the demo registry")
     p.add_argument("--population", help="population table (needed with --data)")
     p.add_argument("--regions", help="region boundaries (GeoJSON, GeoPackage, zipped Shapefile)")

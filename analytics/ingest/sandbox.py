@@ -51,6 +51,7 @@ class Outcome:
     seconds: float = 0.0
     peak_mb: float = 0.0
     stages: list[str] = dataclasses.field(default_factory=list)
+    cpu_seconds: float = 0.0          # the worker's own CPU time (user + system): what the file cost
 
     def unwrap(self) -> Any:
         if self.error is not None:
@@ -95,7 +96,7 @@ def _child(conn, fn: Callable, args: tuple, kwargs: dict, memory_mb: int, label:
 
     from analytics.ingest.geo import disable_network
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     pa.set_memory_pool(pa.system_memory_pool())    # plain malloc: honours RLIMIT_AS, returns memory
     disable_network()
     cap = _vm_size_bytes() + memory_mb * MB
@@ -120,14 +121,16 @@ def _child(conn, fn: Callable, args: tuple, kwargs: dict, memory_mb: int, label:
         log.exception("worker failed on %s", label)
         msg = ("error", IngestError(f"the file could not be read ({type(exc).__name__}: {str(exc)[:200]}). Check "
                                     "that it is the right kind of file.", file=label))
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     try:
-        conn.send(msg + (elapsed, _peak_rss_mb()))
+        conn.send(msg + (elapsed, _peak_rss_mb(), cpu))
+    except (BrokenPipeError, ConnectionResetError):
+        os._exit(0)           # the caller stopped waiting (time limit, page closed): nothing to report
     except MemoryError:
-        conn.send(("error", _memory_error(memory_mb, label), elapsed, _peak_rss_mb()))
+        conn.send(("error", _memory_error(memory_mb, label), elapsed, _peak_rss_mb(), cpu))
     except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot be pickled
         conn.send(("error", IngestError(f"the result could not be returned ({type(exc).__name__}).", file=label),
-                   elapsed, _peak_rss_mb()))
+                   elapsed, _peak_rss_mb(), cpu))
     finally:
         conn.close()
 
@@ -173,8 +176,8 @@ def run(fn: Callable, *args, limits: Limits | None = None, progress: Callable[[s
                     if progress is not None:
                         progress(msg[1])
                     continue
-                kind, payload, seconds, peak = msg
-                out = Outcome(seconds=seconds, peak_mb=peak, stages=stages)
+                kind, payload, seconds, peak, cpu = msg
+                out = Outcome(seconds=seconds, peak_mb=peak, stages=stages, cpu_seconds=cpu)
                 if kind == "ok":
                     out.value = payload
                 else:

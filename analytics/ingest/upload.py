@@ -26,6 +26,11 @@ from analytics.ingest.limits import current as current_limits
 
 PREVIEW_ROWS = 200          # rows read for the mapping step (codes seen, first rows shown)
 Progress = Callable[[str], None]
+# Codes of the coded fields (analytics.schema): sex, basis of diagnosis, behaviour, vital status.
+CODE_LISTS = {S.SEX: (1, 2, 9), S.BASIS: tuple(range(10)), S.BEHAVIOUR: (0, 1, 2, 3), S.VITAL_STATUS: (1, 2, 9)}
+MAX_CODE_VALUES = 40          # more distinct values than this: not a code column, none listed
+MIN_CODE_REPEATS = 3          # a longer value is listed only when seen this often (codes repeat, names rarely)
+SHORT_VALUE = 3               # values this short are listed as written (codes such as "K", "Q", "M")
 
 
 @dataclasses.dataclass
@@ -172,3 +177,54 @@ def projection(data: bytes, name: str, *, limits: Limits | None = None,
     from analytics import auxiliary
 
     return auxiliary.read_population(data, name=name, limits=current_limits(limits))
+
+
+def lifetable(data: bytes, name: str, *, limits: Limits | None = None,
+              progress: Progress | None = None) -> pd.DataFrame:
+    """The Survival page's population life table (:func:`analytics.lifetable.read_lifetable`),
+    read from an upload within the limits (size, decompression, rows, columns, field length)."""
+    from analytics import auxiliary, lifetable as lifetable_mod
+
+    frame, label = auxiliary._as_frame(data, name, current_limits(limits))
+    return lifetable_mod.read_lifetable(frame, name=label)
+
+
+# --- what the mapping step shows (pages/data.py draws these; hypothesis drives them) -------------
+def preview_values(values: pd.Series, field: str, masked: str) -> pd.Series:
+    """Values of a column mapped to ``field`` as the preview may show them: codes and dates as
+    written, anything else described (:func:`analytics.privacy.shown_value`); ids and region
+    codes as written unless they look like an e-mail address or a phone number (``masked``)."""
+    if field in (S.TUMOUR_ID, S.PATIENT_ID, S.REGION):
+        hit = privacy.identifier_values(values)
+        return values.astype(object).where(~hit, masked).where(values.notna(), "")
+    return values.map(lambda v: "" if v is None or v != v else privacy.shown_value(v).strip("'"))
+
+
+def code_rows(sample: pd.DataFrame, columns_map: dict[str, str], codes: dict[str, dict],
+              masked_value: Callable[[int], str]) -> tuple[list[dict], list[str]]:
+    """Rows of the code editor (column, value as shown, code, ``_value`` kept server-side) for the
+    coded fields of ``columns_map``, and the coded columns left out because they do not look like
+    code columns (more than :data:`MAX_CODE_VALUES` distinct values). A value is shown as written
+    only when a code is given for it, it is short, it repeats, or it is code-shaped; otherwise
+    ``masked_value(length)`` stands in (a name typed into a sex column is not echoed)."""
+    rows, skipped = [], []
+    for theirs, field in columns_map.items():
+        if field not in CODE_LISTS or theirs not in sample.columns:
+            continue
+        column = sample[theirs]
+        if isinstance(column, pd.DataFrame):          # a duplicated header: the first such column
+            column = column.iloc[:, 0]
+        vals = column.dropna().astype(str).str.strip()
+        counts = vals[vals != ""].value_counts()
+        if len(counts) > MAX_CODE_VALUES:
+            skipped.append(theirs)
+            continue
+        for v, n in sorted(counts.items()):
+            given = codes.get(field, {}).get(v)
+            if given is None and v.isascii() and v.isdigit() and int(v) in CODE_LISTS[field]:
+                given = int(v)
+            safe = (given is not None or len(v) <= SHORT_VALUE or n >= MIN_CODE_REPEATS
+                    or privacy.shown_value(v).startswith("'"))
+            rows.append({"column": theirs, "value": v if safe else masked_value(len(v)),
+                         "code": str(given) if given is not None else "", "_value": v})
+    return rows, skipped

@@ -31,7 +31,7 @@ def check_period(data: ReportData, options: ReportOptions) -> None:
                           f"({y0}\u2013{y1}). Choose a period within them.")
 
 
-def stamp(ctx: Context, *, today: dt.date | None = None) -> list[tuple[str, str]]:
+def stamp(ctx: Context, *, today: dt.date | None = None, sheets: str = "") -> list[tuple[str, str]]:
     """The reproducibility stamp: data files with their SHA-256, records, software, date, options."""
     o, reg = ctx.o, ctx.data.registry
     today = today or dt.datetime.now(dt.timezone.utc).date()
@@ -41,24 +41,34 @@ def stamp(ctx: Context, *, today: dt.date | None = None) -> list[tuple[str, str]
         rows.append((ctx.t(f"report.stamp.file_{f.role}"), f"{f.name}  {sha}"))
     if not ctx.data.files:
         rows.append((ctx.t("report.stamp.file_extract"), str(reg.source)))
-    counted = ctx.dsr((), public=False)
+    counted = ctx.dsr(())     # published (perturbed) in public output, as every count of the document
     rows += [
-        (ctx.t("report.stamp.records"), ctx.t("report.stamp.records_value", read=ctx.num(reg.n_read, 0),
-                                                used=ctx.num(reg.n_used, 0), excluded=ctx.num(reg.n_excluded, 0))),
-        (ctx.t("report.stamp.counted"), ctx.t("report.stamp.counted_value", n=ctx.num(
-            float(counted["count"].sum()) if len(counted) else 0, 0), period=o.period_label())),
+        (ctx.t("report.stamp.records"), ctx.t("report.stamp.records_value", read=ctx.count(reg.n_read, _small(ctx, reg.n_read)),
+                                                used=ctx.count(reg.n_used, _small(ctx, reg.n_used)),
+                                                excluded=ctx.count(reg.n_excluded, _small(ctx, reg.n_excluded)))),
+        (ctx.t("report.stamp.counted"), ctx.t("report.stamp.counted_value", n=ctx.count(
+            float(counted["count"].sum()) if len(counted) else 0), period=o.period_label())),
         (ctx.t("report.stamp.software"), software_version()),
         (ctx.t("report.stamp.date"), today.isoformat()),
-        (ctx.t("report.stamp.options"), options_text(ctx)),
+        (ctx.t("report.stamp.options"), options_text(ctx, sheets)),
     ]
     return rows
 
 
-def options_text(ctx: Context) -> str:
+def _small(ctx: Context, n) -> str:
+    """The file's record counts are exact (they identify the file): in public output one below k
+    is printed "<k" all the same."""
+    return "primary" if ctx.k and 0 < n < ctx.k else "none"
+
+
+def options_text(ctx: Context, sheets: str = "") -> str:
+    """Every option of the document (``sheets``: the fact sheets' subjects, in place of the
+    sections); in public output the disclosure rule's identifier."""
     o = ctx.o
+    public = f"on, k={ctx.rule.k}, rule={ctx.rule.fingerprint}" if ctx.rule is not None else "off"
     parts = [f"period={o.y0}-{o.y1}", f"lang={o.lang}", f"sites={o.scheme}", f"standard={o.standard}",
-             f"ci={o.method}", f"conf={o.conf:g}", f"public={'on, k=' + str(o.k) if o.public else 'off'}",
-             f"sections={','.join(o.sections)}", f"format={o.format}"]
+             f"ci={o.method}", f"conf={o.conf:g}", f"public={public}",
+             f"sheets={sheets}" if sheets else f"sections={','.join(o.sections)}", f"format={o.format}"]
     return "; ".join(parts)
 
 
@@ -86,8 +96,8 @@ def footer(ctx: Context, today: str) -> str:
     if main is not None and main.sha256:
         parts.append(f"SHA-256 {main.sha256[:12]}…")
     parts += [software_version(), today]
-    if ctx.k:
-        parts.append(ctx.t("report.footer_public", k=ctx.k))
+    if ctx.rule is not None:
+        parts.append(ctx.t("report.footer_public", rule=ctx.rule_short()))
     return " · ".join(parts)
 
 

@@ -13,7 +13,7 @@ from analytics import schema as S
 from analytics import tables
 from analytics.cube import Selection
 from analytics.i18n import format_number, sex_label, site_label, standard_label, t
-from analytics.mortality import INCIDENCE
+from analytics.mortality import INCIDENCE, MORTALITY
 from analytics.report.data import ReportData
 from analytics.report.model import Figure, Table
 from analytics.report.options import ReportOptions
@@ -30,12 +30,17 @@ def no_progress(fraction: float, message: str) -> None:
 
 class Context:
     """The inputs of one document and the state shared by its sections: numbering of tables and
-    figures, and the rate tables already computed (a selection is computed once per document)."""
+    figures, and the rate tables already computed (a selection is computed once per document).
+
+    In public output (``options.public``) ``rule`` is the disclosure rule in force (the
+    dashboard's: ``ReportData.disclosure_rule``) and every count comes from the perturbed cubes
+    (``ReportData.public_cube``), as on the pages; ``k`` is its threshold (None otherwise)."""
 
     def __init__(self, data: ReportData, options: ReportOptions, progress: Progress | None = None):
         self.data, self.o = data, options
         self.lang = options.lang
-        self.k = options.k_public
+        self.rule = data.disclosure_rule(options.k) if options.public else None
+        self.k = self.rule.k if self.rule is not None else None
         self.progress = progress or no_progress
         self.n_table = self.n_figure = 0
         self._memo: dict = {}
@@ -66,6 +71,12 @@ class Context:
         self.n_figure += 1
         return self.t("report.caption_figure", n=self.n_figure, text=text)
 
+    def rule_short(self) -> str:
+        """The disclosure rule in force in a few words (catalogue ``disclosure.rule_short``), "" off."""
+        if self.rule is None:
+            return ""
+        return self.t("disclosure.rule_short", k=self.rule.k, d=self.rule.max_noise)
+
     # --- numbers -----------------------------------------------------------------------------
     def num(self, x, decimals: int = 1) -> str:
         return format_number(x, self.lang, decimals)
@@ -78,10 +89,8 @@ class Context:
         return presets.fmt(x, kind, self.lang, signed=signed)
 
     def count(self, x, suppression: str = "") -> str:
-        """A count as printed: "<k" when withheld as a small count, "x" when withheld to protect
-        one (complementary suppression), the number otherwise."""
-        if suppression == "complementary":
-            return tables.disclosure_rule(self.k)["complementary"]
+        """A count as printed: in public output "<k" when withheld (missing, or ``suppression``
+        "primary"), the number otherwise; ``suppression="none"``: a missing value is a dash."""
         v = _f(x)
         if suppression == "primary" or (self.k and not np.isfinite(v) and suppression != "none"):
             return f"<{self.k}" if self.k else DASH
@@ -106,32 +115,51 @@ class Context:
     def selection(self, **changes) -> Selection:
         return self.o.selection(**changes)
 
-    def dsr(self, by: Sequence[str] = (), sel: Selection | None = None, public: bool = True,
-            measure: str = INCIDENCE) -> pd.DataFrame:
+    def counts(self, by: Sequence[str] = (), sel: Selection | None = None, measure: str = INCIDENCE, *,
+               all_sites: bool = False) -> pd.DataFrame:
+        """The rate input of a selection (the whole period, country and sexes by default) of new
+        cases or (``measure="mortality"``) deaths by ``by``: published counts in public output."""
+        sel = sel or self.selection()
+        cube = self.data.public_cube(self.o.site_column, measure) if self.rule is not None else self.cube(measure)
+        return self.memo(("counts", tuple(by), sel, measure, all_sites),
+                         lambda: tables.selection_counts(cube, sel, by, all_sites=all_sites))
+
+    def ci5_cube(self):
+        """The cube the CI5 tables are read from: the perturbed one in public output."""
+        return self.data.public_cube(self.o.site_column) if self.rule is not None else self.cube()
+
+    def dsr(self, by: Sequence[str] = (), sel: Selection | None = None, measure: str = INCIDENCE) -> pd.DataFrame:
         """``analytics.tables.dsr_table`` of a selection (the whole period, country and sexes by
-        default) of new cases or (``measure="mortality"``) deaths, protected in public output unless
-        ``public`` is False."""
+        default) of new cases or (``measure="mortality"``) deaths, protected in public output."""
         sel = sel or self.selection()
         by = tuple(by)
-        k = self.k if public else None
-        return self.memo(("dsr", by, sel, k, measure), lambda: tables.dsr_table(
-            self.cube(measure).select(sel, by), by, standard=self.o.standard, method=self.o.method, conf=self.o.conf,
-            k=k))
+        return self.memo(("dsr", by, sel, measure), lambda: tables.dsr_table(
+            self.counts(by, sel, measure), by, standard=self.o.standard, method=self.o.method, conf=self.o.conf,
+            rule=self.rule))
 
     def cumulative_risk(self, by: Sequence[str] = (), sel: Selection | None = None,
                         measure: str = INCIDENCE) -> pd.DataFrame:
         sel = sel or self.selection()
         by = tuple(by)
         return self.memo(("cum", by, sel, measure), lambda: tables.cumulative_risk_table(
-            self.cube(measure).select(sel, by), by, method=self.o.method, conf=self.o.conf))
+            self.counts(by, sel, measure), by, method=self.o.method, conf=self.o.conf, rule=self.rule))
+
+    def age_specific(self, by: Sequence[str] = (), sel: Selection | None = None) -> pd.DataFrame:
+        sel = sel or self.selection()
+        return tables.age_specific_table(self.counts(by, sel), by, conf=self.o.conf, rule=self.rule)
 
     def mi_ratio(self, by: Sequence[str] = (), sel: Selection | None = None) -> pd.DataFrame:
-        """M:I ratio of a selection by ``by`` (``analytics.tables.mi_ratio_table``), protected."""
+        """M:I ratio of a selection by ``by``: ``analytics.tables.mi_ratio_table`` on the deaths and
+        records, or in public output ``analytics.tables.published_mi_ratio`` on the published counts
+        (the Incidence vs mortality page's)."""
         sel = sel or self.selection()
         col = self.o.site_column
-        return self.memo(("mi", tuple(by), sel), lambda: tables.mi_ratio_table(
-            self.data.records, self.data.mortality_events(col), col, sel, tuple(by), parents=self.data.parents(),
-            k=self.k))
+        by = tuple(by)
+        if self.rule is not None:
+            return self.memo(("mi", by, sel), lambda: tables.published_mi_ratio(
+                self.counts(by, sel, MORTALITY), self.counts(by, sel), by, self.rule))
+        return self.memo(("mi", by, sel), lambda: tables.mi_ratio_table(
+            self.data.records, self.data.mortality_events(col), col, sel, by, parents=self.data.parents()))
 
     def figure(self, fig, title: str, *, note: str = "", width: float = 1.0, height_mm: float | None = None,
                size_px: tuple[int, int] | None = None, key: str = "") -> Figure:
@@ -162,6 +190,6 @@ def _f(x) -> float:
 
 
 def suppression_of(row: dict) -> str:
-    """The disclosure status of a table row ("primary", "complementary" or "")."""
+    """The disclosure status of a table row ("primary" when withheld, "" otherwise)."""
     s = row.get("suppression")
     return s if isinstance(s, str) else ""

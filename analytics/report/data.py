@@ -4,10 +4,12 @@
 table (codes, names, economic regions), the region polygons when given, the risk factors, and the
 files it was read from with their SHA-256 (the reproducibility stamp). :func:`load` reads it from
 files (the command line), :func:`demo` gives the synthetic demo; the dashboard builds it from its
-session's data set and hands over its shared case cube.
+session's data set and hands over its shared case cubes, its perturbed cubes and its disclosure
+rule, so that public output of a document publishes the same counts as the pages.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import logging
@@ -43,8 +45,11 @@ class SourceFile:
 
 @dataclass(eq=False)
 class ReportData:
-    """The inputs of a document. ``cube_for(site_column)`` may be given to share an existing case
-    cube (the dashboard's); otherwise one is built on first use and kept."""
+    """The inputs of a document. ``cube_for(site_column, measure)`` may be given to share an existing
+    keyed case cube (the dashboard's), ``public_cube_for(site_column, measure)`` its perturbed cube
+    (``analytics.disclosure.PerturbedCube``) and ``rule`` the disclosure rule they use; otherwise
+    the rule comes from the environment (``DisclosureRule.from_env``: the operator's
+    ``REGISTRY_DISCLOSURE_SECRET``) and the cubes are built on first use and kept."""
 
     registry: Any                                   # analytics.pipeline.RegistryData
     regions: pd.DataFrame                           # REGION_TABLE columns
@@ -55,6 +60,8 @@ class ReportData:
     is_demo: bool = False
     lifetable: pd.DataFrame | None = None            # population life table (net survival), or None
     cube_for: Callable[[str, str], cubes.Cube] | None = None
+    public_cube_for: Callable[[str, str], Any] | None = None
+    rule: Any = None                                 # analytics.disclosure.DisclosureRule, or None: from_env
     _memo: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -69,27 +76,57 @@ class ReportData:
     def deaths(self) -> pd.DataFrame | None:
         return self.registry.deaths
 
+    def disclosure_rule(self, k: int):
+        """The rule of public output with threshold ``k``: the dashboard's rule when given, else
+        the environment's (the operator's secret, or the demo secret)."""
+        base = self.base_rule()
+        return base if base.k == k else dataclasses.replace(base, k=k)
+
+    def base_rule(self):
+        """The rule whose secret keys the records (the dashboard's, else the environment's)."""
+        from analytics import disclosure
+
+        return self.rule if self.rule is not None else self.memo("rule", disclosure.DisclosureRule.from_env)
+
     def cube(self, site_column: str, measure: str = INCIDENCE) -> cubes.Cube:
         """The cube of new cases (``measure="incidence"``) or deaths (``"mortality"``) by
-        ``site_column`` (built once)."""
+        ``site_column``, with the sums of the records' (deaths rows') keys (built once)."""
         if self.cube_for is not None:
             return self.cube_for(site_column, measure)
 
         def make():
-            events = (self.mortality_events(site_column).events if measure == MORTALITY
-                      else cubes.events_from_records(self.records, site_column))
+            if measure == MORTALITY:
+                events = self.mortality_events(site_column).events
+            else:
+                records = self.records.assign(**{cubes.KEY_SUM: self.base_rule().keys_of(self.records)})
+                events = cubes.events_from_records(records, site_column, key=cubes.KEY_SUM)
             return cubes.build_cube(events, self.population, self.parents())
         return self.memo(("cube", site_column, measure), make)
 
+    def public_cube(self, site_column: str, measure: str = INCIDENCE):
+        """The perturbed cube of public output (``analytics.disclosure.PerturbedCube`` of
+        :meth:`cube` with the rule's secret; for new cases the same as
+        ``PerturbedCube.from_records(records, population, parents, site_column, rule)``)."""
+        from analytics import disclosure
+
+        if self.public_cube_for is not None:
+            return self.public_cube_for(site_column, measure)
+        return self.memo(("public_cube", site_column, measure), lambda: disclosure.PerturbedCube(
+            self.cube(site_column, measure), self.base_rule()))
+
     def mortality_events(self, site_column: str):
         """The deaths as counted events (``analytics.mortality``): the deaths table, or deaths derived
-        from the records when there is none; with the account of every death read."""
-        from analytics import mortality
+        from the records when there is none; with the account of every death read, each deaths
+        row keyed for public output (``analytics.tables.death_keys``)."""
+        from analytics import mortality, tables
+
+        rule = self.base_rule()
 
         def make():
             years = self.population[S.YEAR].dropna().astype(int).unique()
             return mortality.mortality_events(self.records, site_column, deaths=self.deaths,
-                                              regions=self.regions[S.REGION].astype(str), years=years)
+                                              regions=self.regions[S.REGION].astype(str), years=years,
+                                              row_keys=lambda d: tables.death_keys(d, rule))
         return self.memo(("mortality_events", site_column), make)
 
     def memo(self, key, make: Callable):

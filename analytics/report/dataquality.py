@@ -6,10 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analytics import narrative, quality, tables
+from analytics import disclosure, narrative, quality, tables
 from analytics.charts import quality as qcharts
 from analytics.cube import SITE
 from analytics.i18n import standard_label
+from analytics.mortality import INCIDENCE, MORTALITY
 from analytics.report.common import DASH, Context
 from analytics.report.model import BulletList, Heading, Section, Text
 from analytics.report.outcomes import period_records
@@ -20,20 +21,43 @@ STATUS_KEYS = {"good": "charts.quality_meets", "acceptable": "charts.quality_acc
 
 
 def _withheld(ctx: Context, count, total) -> bool:
-    """Public output: a percentage resting on fewer than k records (or of a stratum of fewer
-    than k cases) is not printed, since it gives the small count back."""
-    if not ctx.k:
-        return False
-    c, n = float(count), float(total)
-    return (0 < c < ctx.k) or (0 < n < ctx.k)
+    """Public output: a percentage whose count or total was withheld (a published count below k,
+    ``analytics.tables.published_quality``) is not printed."""
+    return bool(ctx.k) and not (np.isfinite(_num(count)) and np.isfinite(_num(total)))
+
+
+def _num(x) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def indicators(ctx: Context, column: str | None) -> pd.DataFrame:
+    """Quality indicators of the period overall (``column`` None, with the M:I ratio when deaths
+    are loaded) or by ``column``: the Data quality page's (``analytics.tables.quality_indicators``;
+    in public output ``analytics.tables.published_quality`` on the published counts)."""
+    records = period_records(ctx)
+    if ctx.rule is None:
+        return tables.quality_indicators(records, (column,) if column else (),
+                                         deaths=ctx.data.deaths if column is None else None)
+    sel = ctx.selection()
+    by = (SITE,) if column else ()
+
+    def published(measure: str):
+        data = ctx.counts(by, sel, measure)
+        return data.groupby(SITE, observed=True)["count"].sum() if column else float(data["count"].sum())
+
+    deaths = published(MORTALITY) if column is None and ctx.data.deaths is not None else None
+    return tables.published_quality(records, column, ctx.rule, reference=ctx.data.records,
+                                    totals=published(INCIDENCE), deaths=deaths)
 
 
 def quality_section(ctx: Context) -> Section:
     o = ctx.o
-    records = period_records(ctx)
     col = o.site_column
-    overall = tables.quality_indicators(records, (), deaths=ctx.data.deaths)
-    by_site = tables.quality_indicators(records, (col,))
+    overall = indicators(ctx, None)
+    by_site = indicators(ctx, col)
     targets = tables.quality_targets()
     blocks = [Text(ctx.t("report.dq.intro", period=o.period_label())), _overall_table(ctx, overall, targets)]
     for ind in ("mv_pct", "dco_pct"):
@@ -51,7 +75,7 @@ def quality_section(ctx: Context) -> Section:
         fig = qcharts.indicator_bars(shown.head(25), x="name", y="value", indicator="mv_pct", lang=ctx.lang, title=title)
         blocks.append(ctx.figure(fig, title, key="quality_mv"))
     blocks += [_site_table(ctx, by_site, col), Heading(ctx.t("report.dq.reconciliation")),
-               _reconciliation(ctx)]
+               _reconciliation(ctx) if ctx.rule is None else Text(ctx.t("report.dq.recon_public"), "note")]
     return Section("quality", ctx.t("report.section.quality"), blocks)
 
 
@@ -106,7 +130,7 @@ def _site_table(ctx: Context, by_site: pd.DataFrame, col: str):
 def _reconciliation(ctx: Context):
     reg = ctx.data.registry
     recon = quality.translate_reconciliation(reg.reconciliation, ctx.lang, getattr(reg, "assumptions", ()))
-    recon = tables.protect_parts(recon.reset_index(drop=True), ctx.k, part="reason", count="records")
+    recon = recon.reset_index(drop=True)
     columns = [(ctx.t("report.col.status"), "l", lambda r: str(r["status"])),
                (ctx.t("report.col.reason"), "l", lambda r: str(r["description"] or r["reason"])),
                (ctx.t("report.col.records"), "r", lambda r: ctx.count(r["records"], r.get("suppression", "") or ""))]
@@ -143,7 +167,6 @@ REFERENCES = (
     "comparability, validity and timeliness. Eur J Cancer 2009;45:747-755.",
     "Parkin DM, Bray F. Evaluation of data quality in the cancer registry: principles and methods. Part II: "
     "completeness. Eur J Cancer 2009;45:756-764.",
-    "Hundepool A, Domingo-Ferrer J, Franconi L, et al. Statistical Disclosure Control. Chichester: Wiley, 2012.",
 )
 
 
@@ -160,16 +183,22 @@ def methods(ctx: Context, figures_note: str = "") -> Section:
         ctx.t("report.methods.opt_sites", scheme=ctx.t(f"app.scheme.{o.scheme}")),
     ])]
     blocks += [Heading(ctx.t("report.methods.disclosure"), 3), Text(disclosure_text(ctx))]
+    if ctx.rule is not None and ctx.rule.uses_demo_secret:
+        blocks.append(Text(ctx.t("report.methods.disclosure_demo"), "note"))
     if figures_note:
         blocks.append(Text(ctx.t("report.figures_unavailable", reason=figures_note), "note"))
-    blocks += [Heading(ctx.t("report.methods.references"), 3), BulletList(list(REFERENCES))]
+    refs = list(REFERENCES) + ([f"{r}." for r in disclosure.REFERENCES] if ctx.rule is not None else [])
+    blocks += [Heading(ctx.t("report.methods.references"), 3), BulletList(refs)]
     return Section("methods", ctx.t("report.section.methods"), blocks)
 
 
 def disclosure_text(ctx: Context) -> str:
-    """The disclosure rule applied to this document, in words."""
-    if not ctx.k:
+    """The disclosure rule applied to this document, in words, from the rule object in force
+    (``analytics.disclosure.DisclosureRule``: its sentence, parameters and identifier)."""
+    rule = ctx.rule
+    if rule is None:
         return ctx.t("report.methods.disclosure_off")
-    rule = tables.disclosure_rule(ctx.k)
-    return ctx.t("report.methods.disclosure_on", k=ctx.k, k_minus_1=ctx.k - 1, primary=rule["primary"],
-                 complementary=rule["complementary"])
+    about = rule.describe()
+    return ctx.t("report.methods.disclosure_on", rule=rule.text(ctx.lang), method=about["method"], k=rule.k,
+                 d=rule.max_noise, v=ctx.num(rule.variance, 1 if rule.variance % 1 else 0),
+                 fingerprint=rule.fingerprint)

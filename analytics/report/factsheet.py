@@ -18,7 +18,7 @@ from analytics.cube import SITE, Selection
 from analytics.i18n import LANGUAGES, site_label
 from analytics.report import geography, outcomes
 from analytics.report.common import DASH, SEXES, Context, suppression_of
-from analytics.report.data import ReportData, ReportError, software_version
+from analytics.report.data import ReportData, ReportError
 from analytics.report.model import Columns, Document, KeyFigures, Section, Text
 from analytics.report.options import ReportOptions
 
@@ -66,9 +66,15 @@ def resolve_region(data: ReportData, text: str) -> tuple[str, str, tuple[str, ..
 
 # --- site sheet ----------------------------------------------------------------------------------
 def _site_sexes(ctx: Context, site: str, sex: int | None) -> list[int]:
-    by = ctx.dsr((S.SEX,), ctx.selection(sexes=SEXES, site=site), public=False)
-    present = [int(s) for s in by.loc[by["count"] > 0, S.SEX]]
+    by = ctx.dsr((S.SEX,), ctx.selection(sexes=SEXES, site=site))
+    present = [int(s) for s in by.loc[_has_cases(by), S.SEX]]
     return [s for s in present if sex is None or s == sex]
+
+
+def _has_cases(rates: pd.DataFrame) -> pd.Series:
+    """Rows with cases: a count above 0, or one withheld in public output (below k, not 0)."""
+    withheld = rates["suppressed"].fillna(False).astype(bool) if "suppressed" in rates else False
+    return (pd.to_numeric(rates["count"], errors="coerce") > 0) | withheld
 
 
 def site_sheet(ctx: Context, site: str, sex: int | None = None) -> Section:
@@ -94,7 +100,7 @@ def site_sheet(ctx: Context, site: str, sex: int | None = None) -> Section:
                 for _, r in rates.iterrows()]
     trend, trend_reading = _site_trend(ctx, site, sexes)
     age_title = ctx.t("report.fs.age_curve", site=name)
-    asp = tables.age_specific_table(ctx.cube().select(sel, (S.SEX,)), (S.SEX,), conf=o.conf, k=ctx.k)
+    asp = ctx.age_specific((S.SEX,), sel)
     age = ctx.figure(icharts.age_specific_curves(asp.assign(**{SITE: site}), lang=ctx.lang, conf=o.conf,
                                                  title=age_title), age_title, size_px=CHART_PX, key="fs_age")
     map_title = ctx.t("report.fs.map", site=name)
@@ -186,10 +192,11 @@ def _survival(ctx: Context, site: str, sexes, sex: int | None):
                           f"{ctx.num(100 * r[col], 1)} ({ctx.ci(100 * r[lo], 100 * r[hi])})")
     columns = [(ctx.t("report.fs.col_time"), "l", lambda r: ctx.t(f"report.fs.at_{int(r['time'])}")),
                (ctx.t("survival.method." + method) + f", % ({level}% CI)", "r", pct("estimate", "lower", "upper")),
-               (ctx.t("report.fs.col_std"), "r", pct("std_estimate", "std_lower", "std_upper")),
-               (ctx.t("report.fs.col_patients"), "r", lambda r: ctx.count(r["n"], "none"))]
+               (ctx.t("report.fs.col_std"), "r", pct("std_estimate", "std_lower", "std_upper"))]
+    if ctx.rule is None:        # public output: percentages only, no exact count of patients (as the Survival page)
+        columns.append((ctx.t("report.fs.col_patients"), "r", lambda r: ctx.count(r["n"], "none")))
     return ctx.table(rows, columns, caption=ctx.t("report.fs.survival", site=ctx.site(site)), key="fs_survival",
-                     size="small", widths=[1.1, 2.4, 2.4, 1.1],
+                     size="small", widths=[1.1, 2.4, 2.4, 1.1][:len(columns)],
                      note=ctx.t("report.fs.survival_note", approach=ctx.t(f"survival.approach.{SURVIVAL_APPROACH}"),
                                 period=o.period_label()))
 
@@ -201,7 +208,7 @@ def region_sheet(ctx: Context, level: str, code: str, districts: tuple[str, ...]
     title = ctx.t("report.fs.region_title", region=name, period=o.period_label())
     sel = ctx.selection(regions=districts)
     here = ctx.dsr((), sel)
-    if here.empty or not here["count"].sum() > 0:
+    if here.empty or not _has_cases(here).any():
         return Section(f"region_{code}", title, [Text(ctx.t("report.no_cases"))])
     r = here.iloc[0]
     nat = geography.national(ctx)
@@ -234,7 +241,7 @@ def _sir_rows(ctx: Context, level: str, code: str) -> pd.DataFrame:
     for who, sexes in ((0, (S.MALE, S.FEMALE, S.UNKNOWN_SEX)), (S.MALE, (S.MALE,)), (S.FEMALE, (S.FEMALE,))):
         got = geography.measures(ctx, level, ctx.selection(sexes=sexes))
         if got is None:
-            data = ctx.cube().select(ctx.selection(sexes=sexes), (level,))
+            data = geography._mapped(ctx, ctx.counts((level,), ctx.selection(sexes=sexes)), level)
             m = tables.published_measures(tables.map_measures(data, level=level, w=None, standard=ctx.o.standard,
                                                               conf=ctx.o.conf, ci_method=ctx.o.method, k=ctx.k),
                                           level=level, k=ctx.k, lang=ctx.lang)
@@ -291,7 +298,7 @@ def _profile(ctx: Context, level: str, code: str, name: str):
 def build(data: ReportData, options: ReportOptions, *, sites=(), regions=(), sex: int | None = None,
           progress=None) -> Document:
     """Fact sheets of ``sites`` and ``regions`` (one page each) as a document model."""
-    from analytics.report.annual import check_period, footer
+    from analytics.report.annual import check_period, footer, properties, stamp
 
     if not sites and not regions:
         raise ReportError("name at least one site (--site) or region (--region) for a fact sheet.")
@@ -306,15 +313,13 @@ def build(data: ReportData, options: ReportOptions, *, sites=(), regions=(), sex
         ctx.n_table = ctx.n_figure = 0      # each sheet is read (and printed) on its own
         ctx.progress(0.5 * i / len(subjects), str(what if kind == "site" else what[1]))
         sections.append(site_sheet(ctx, what, sex) if kind == "site" else region_sheet(ctx, *what))
-    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    today = dt.datetime.now(dt.timezone.utc).date()
     title = sections[0].title if len(sections) == 1 else ctx.t("report.fs.title", period=options.period_label())
-    props = {"title": title, "author": ctx.source, "subject": options.period_label(),
-             "description": f"{ctx.t('report.stamp.software')}: {software_version()} | "
-                            + " | ".join(f"{f.role}: {f.name} SHA-256 {f.sha256}" for f in data.files),
-             "keywords": [f"period:{options.y0}-{options.y1}", f"lang:{options.lang}",
-                          f"public:{'on' if options.public else 'off'}"]
-                         + [f"sha256:{f.sha256}" for f in data.files if f.role == "extract"],
-             "version": software_version(), "category": ctx.t("report.fs.category")}
+    # the reproducibility stamp (files with SHA-256, records, software, date, options) in the file's
+    # properties, as the annual report's (a sheet has no title page to print it on)
+    sheets = ",".join(what if kind == "site" else what[1] for kind, what in subjects) + (f" (sex={sex})" if sex else "")
+    props = properties(ctx, title, stamp(ctx, today=today, sheets=sheets)) | {"category": ctx.t("report.fs.category")}
+    today = today.isoformat()
     return Document(lang=options.lang, title=title, sections=sections, properties=props,
                     footer=footer(ctx, today), kind="factsheet")
 

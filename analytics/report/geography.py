@@ -33,14 +33,11 @@ def national(ctx: Context, sel=None) -> pd.Series | None:
 
 
 def compared(ctx: Context, level: str = S.PARENT, sel=None) -> pd.DataFrame:
-    """Rates by region with their status against the national value (Incidence page). The
-    report prints the national total under the regions, so in public output a withheld region is
-    protected against subtraction from it (:func:`analytics.tables.protect_parts`)."""
+    """Rates by region with their status against the national value (Incidence page; in public
+    output from the published counts, a region's count below k withheld with its rates)."""
     nat = national(ctx, sel)
     value = float(nat["value"]) if nat is not None else None
-    by_region = ctx.dsr((level,), sel, public=False)
-    if ctx.k:
-        by_region = tables.protect_parts(by_region, ctx.k, part=level)
+    by_region = ctx.dsr((level,), sel)
     return tables.regions_compared(by_region, value, level=level, names=level_names(ctx, level))
 
 
@@ -54,12 +51,19 @@ def measures(ctx: Context, level: str = S.REGION, sel=None):
     def make():
         geo, w, gj = ctx.data.memo(("geometry", level, ctx.lang),
                                    lambda: tables.level_geometry(ctx.data.geo, level, ctx.lang))
-        m_all = tables.map_measures(ctx.cube().select(sel, (level,)), level=level, w=w, standard=ctx.o.standard,
+        m_all = tables.map_measures(_mapped(ctx, ctx.counts((level,), sel), level), level=level, w=w,
+                                    standard=ctx.o.standard,
                                     conf=ctx.o.conf, ci_method=ctx.o.method, k=ctx.k)
         m = tables.published_measures(m_all, level=level, k=ctx.k, lang=ctx.lang)
         names = geo.set_index(level)[S.REGION_NAME]
         return geo, gj, m.assign(**{S.REGION_NAME: m[level].map(names).fillna(m[level])})
     return ctx.memo(("measures", level, sel), make)
+
+
+def _mapped(ctx: Context, data: pd.DataFrame, level: str) -> pd.DataFrame:
+    """Rows of regions in the regions table only (as the Maps page: records of an unknown
+    region are counted nationally, in no region)."""
+    return data[data[level].astype(str).isin(set(ctx.data.regions[level].astype(str)))]
 
 
 def sir_map(ctx: Context, title: str, sel=None, *, height: int = 560, highlight: str | None = None,

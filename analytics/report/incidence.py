@@ -103,8 +103,8 @@ def _readings(ctx: Context, figures: dict[int, dict]) -> list[Text]:
 def ci5_frame(ctx: Context, sex: int) -> pd.DataFrame:
     """The CI5 table of one sex (``analytics.tables.ci5_table``, as the Incidence page shows it),
     in the order CanReg5 and CI5 print it: site groups in ICD-10 order, the total last."""
-    out = ctx.memo(("ci5", sex), lambda: tables.ci5_table(ctx.cube(), ctx.selection(), sex, standard=ctx.o.standard,
-                                                          k=ctx.k))
+    out = ctx.memo(("ci5", sex), lambda: tables.ci5_table(ctx.ci5_cube(), ctx.selection(), sex,
+                                                          standard=ctx.o.standard, rule=ctx.rule))
     order = {lab: i for i, lab in enumerate(_icd_codes(ctx).keys())}
     labels = out[SITE].astype(str)
     rank = np.where(labels == TOTAL, len(order) + 1, labels.map(order).fillna(len(order)).astype(float))
@@ -127,10 +127,8 @@ def ci5_table_block(ctx: Context, sex: int) -> Table:
     def num(col, d):
         return lambda r: ctx.num(r[col], d) if np.isfinite(_float(r[col])) else "\u2013"
 
-    withheld = frame.attrs.get(tables.WITHHELD, {})
-
-    def cell(col):      # a count as printed: "<k" withheld as small, "x" withheld to protect another
-        return lambda r: ctx.count(r[col], withheld.get(str(r[SITE]), {}).get(col, ""))
+    def cell(col):      # a count as printed: "<k" when withheld in public output
+        return lambda r: ctx.count(r[col])
 
     columns = [(ctx.t("report.ci5.site"), "l", lambda r: ctx.site(r[SITE])),
                (ctx.t("report.ci5.all_ages"), "r", cell("all_ages")),
@@ -144,8 +142,8 @@ def ci5_table_block(ctx: Context, sex: int) -> Table:
                 (ctx.t("report.ci5.icd"), "l", lambda r: icd.get(str(r[SITE]), ""))]
     widths = [4.8, 1.5, 1.1] + [1.05] * len(ages) + [1.2, 1.0, 1.2, 1.2, 1.2, 2.6]
     title = ctx.t("report.ci5.caption", sex=ctx.sex(sex), period=o.period_label(), source=ctx.source)
-    note = ctx.t("report.ci5.note", standard=ctx.standard_name) + (" " + ctx.t("report.public_note", k=ctx.k)
-                                                                 if ctx.k else "")
+    note = ctx.t("report.ci5.note", standard=ctx.standard_name) + (
+        " " + ctx.t("report.public_note", rule=ctx.rule_short()) if ctx.rule is not None else "")
     return ctx.table(frame, columns, caption=title, key=f"ci5_{sex}", note=note, size="tiny", widths=widths,
                      bold=lambda r: r[SITE] == TOTAL)
 

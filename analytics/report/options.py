@@ -21,8 +21,9 @@ CONF_LEVELS = (0.90, 0.95, 0.99, 0.998)
 @dataclass(frozen=True)
 class ReportOptions:
     """``period``: first and last year; ``lang``: en, az or ru; ``sections``: which of
-    :data:`SECTIONS`; ``format``: pdf or docx; ``public``: disclosure control (counts below ``k``
-    withheld in every table and figure); ``scheme``: site list (ci5 or globocan); ``standard``,
+    :data:`SECTIONS`; ``format``: pdf or docx; ``public``: the dashboard's disclosure control in
+    every table and figure (``analytics.disclosure.DisclosureRule`` with threshold ``k``: counts
+    perturbed by the cell-key method, published counts below ``k`` withheld); ``scheme``: site list (ci5 or globocan); ``standard``,
     ``method``, ``conf``: the standard population and the confidence intervals of the rates;
     ``figures``: draw the charts (off: the document says where they would be)."""
 
@@ -76,11 +77,6 @@ class ReportOptions:
     @property
     def site_column(self) -> str:
         return SCHEMES[self.scheme]
-
-    @property
-    def k_public(self) -> int | None:
-        """The suppression threshold in force (None when public output is off)."""
-        return self.k if self.public else None
 
     def period_label(self) -> str:
         return f"{self.y0}\u2013{self.y1}" if self.y1 > self.y0 else str(self.y0)

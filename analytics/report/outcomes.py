@@ -121,18 +121,14 @@ def _mi_table(ctx: Context):
 
 
 def _withheld(ctx: Context, col: str, sex: int):
-    """A count of the M:I table as printed. A withheld stratum (``tables.mi_ratio_table``) blanks its
-    small count ("<k") and, when the cases are the small count, its deaths too ("x")."""
+    """A count of the M:I table as printed: "<k" when withheld in public output (a published count
+    below k, ``tables.published_mi_ratio``: the deaths of a stratum of fewer than k cases go with
+    them), a dash for a stratum without cases."""
     def cell(r):
         v = _f(r[col])
         if np.isfinite(v):
-            return ctx.count(v, "primary" if ctx.k and 0 < v < ctx.k else "none")
-        if not r[f"withheld_{sex}"]:
-            return DASH
-        cases_small = not np.isfinite(_f(r[f"cases_{sex}"]))
-        if col.startswith("deaths") and cases_small:
-            return ctx.count(v, "complementary")
-        return ctx.count(v, "primary")
+            return ctx.count(v, "none")
+        return ctx.count(v, "primary" if r[f"withheld_{sex}"] else "none")
     return cell
 
 
@@ -145,7 +141,7 @@ def _f(x) -> float:
 
 # --- trends -------------------------------------------------------------------------------------
 def _fit(ctx: Context, rates: pd.DataFrame, series: str):
-    data = tables.trend_input(rates, series, public=bool(ctx.k))
+    data = tables.trend_input(rates, series, public=ctx.rule is not None)
     segs, fitted, aapc = tables.joinpoint_fit(data, series, selection="permutation", max_jp="auto", weighted=False,
                                               conf=ctx.o.conf)
     table = fitted.merge(data[[series, "year", "count", "lower", "upper"]], on=[series, "year"], how="left")
@@ -219,12 +215,10 @@ def _reading(ctx: Context, seg, sex: int, site: str) -> str:
 def prevalence_table(ctx: Context) -> pd.DataFrame:
     """Limited-duration prevalence at 31 December of the last year (counting method, person-based,
     no adjustment for loss to follow-up: the Prevalence page's defaults), by site and sex."""
-    from analytics.prevalence import prevalence
-
     o = ctx.o
-    return ctx.memo("prevalence", lambda: prevalence(
+    return ctx.memo("prevalence", lambda: tables.prevalence_table(
         ctx.data.records, ctx.data.population, index_date=f"{o.y1}-12-31", by=[o.site_column, S.SEX],
-        counting="person", adjust_lost=False, standard=o.standard, conf=o.conf))
+        counting="person", adjust_lost=False, standard=o.standard, conf=o.conf, rule=ctx.rule))
 
 
 def prevalence_section(ctx: Context) -> Section:

@@ -654,6 +654,78 @@ def _survival_curves(ds: Dataset, f: Filters, group: str, method: str, approach:
     return out
 
 
+def survival_standardised(ds: Dataset, f: Filters, group: str, method: str, approach: str,
+                          first_primary_only: bool) -> pd.DataFrame:
+    """Cached :func:`_survival_standardised` keyed on the filters that matter."""
+    return _survival_standardised(ds, survival_filters(f), group, method, approach, first_primary_only)
+
+
+def survival_actuarial(ds: Dataset, f: Filters, group: str, approach: str, first_primary_only: bool) -> pd.DataFrame:
+    """Cached :func:`_survival_actuarial` keyed on the filters that matter."""
+    return _survival_actuarial(ds, survival_filters(f), group, approach, first_primary_only)
+
+
+def _survival_grouped(ds: Dataset, f: Filters, group: str, approach: str, first_primary_only: bool):
+    """The survival data of the selection with its ``group`` column (or none), the ``by`` list and
+    the groups too small for public output."""
+    from analytics.survival import registry
+
+    data, _ = registry.survival_data(_survival_selection(ds, f, approach, all_sites=False),
+                                     first_primary_only=first_primary_only)
+    g = _survival_groups(data, group, _parents(ds)) if len(data) else None
+    by = ["group"] if g is not None else []
+    if g is not None:
+        data = data.assign(group=g.to_numpy())
+    small = set()
+    if f.public and len(data):
+        sizes = data.groupby(by).size() if by else pd.Series({None: len(data)})
+        small = set(sizes[sizes < PUBLIC_K].index)
+    return data, by, small
+
+
+def _public_rows(frame: pd.DataFrame, by: list, small: set, counts: tuple[str, ...]) -> pd.DataFrame:
+    if by:
+        frame = frame[~frame["group"].isin(small)]
+    elif small:
+        frame = frame.iloc[0:0]
+    return frame.drop(columns=[c for c in counts if c in frame.columns])
+
+
+@by_dataset(max_entries=32)
+def _survival_standardised(ds: Dataset, f: Filters, group: str, method: str, approach: str,
+                           first_primary_only: bool) -> pd.DataFrame:
+    """The ICSS age-standardised curve of the selection by ``group`` (none, sex, period, region; not
+    by age: the age groups are the standard's strata), monthly to 10 years with CIs, by the
+    standard of the selected site (``analytics.survival.age_standardised_curve``)."""
+    from analytics import survival
+
+    data, by, small = _survival_grouped(ds, f, group, approach, first_primary_only)
+    if data.empty or group == "age":
+        return pd.DataFrame(columns=by + ["time", "estimate", "lower", "upper", "se", "standard"])
+    out = survival.age_standardised_curve(data, ds.lifetable if method != "observed" else None,
+                                          standard=survival.icss_standard(f.site), method=method,
+                                          max_years=max(SURVIVAL_TIMES), by=by or None, conf=f.level,
+                                          approach=approach, period=(f.y0, f.y1))
+    return _public_rows(out, by, small, ("n_risk", "events")) if f.public else out
+
+
+ACTUARIAL_COUNTS = ("n_entering", "entered", "deaths", "censored", "n_effective")
+
+
+@by_dataset(max_entries=32)
+def _survival_actuarial(ds: Dataset, f: Filters, group: str, approach: str, first_primary_only: bool) -> pd.DataFrame:
+    """Observed survival of the selection by ``group`` by the actuarial method, yearly intervals to
+    10 years (``analytics.survival.actuarial``); public output without the counts."""
+    from analytics import survival
+
+    data, by, small = _survival_grouped(ds, f, group, approach, first_primary_only)
+    if data.empty:
+        return pd.DataFrame(columns=by + ["start", "end", "q", "estimate", "lower", "upper", "se"])
+    out = survival.actuarial(data, width=1.0, max_years=max(SURVIVAL_TIMES), by=by or None, conf=f.level,
+                             approach=approach, period=(f.y0, f.y1))
+    return _public_rows(out, by, small, ACTUARIAL_COUNTS) if f.public else out
+
+
 SURVIVAL_COUNTS = ("n_risk", "events", "n", "deaths", "n_lost")
 MONTH_DAYS = 365.25 / 12
 

@@ -9,7 +9,7 @@ from analytics import lifetable as lifetable_mod
 from analytics.charts import survival as charts
 from analytics.i18n import format_number, sex_label, site_label
 from analytics.ingest import sandbox, upload
-from analytics.survival import METHODS, reading
+from analytics.survival import ICSS_WEIGHTS, METHODS, icss_standard, reading
 from app_support import audit, auth, cache, filters, state, tables, widgets
 from app_support.text import md
 
@@ -157,6 +157,80 @@ widgets.chart_with_table(fig, table, name="survival_curves", f=f, ds=ds, title=t
                          reading=" ".join(sentences[:2]) if sentences else "",
                          table_note=what + " " + "; ".join(comp_lines) + ".", headers=headers, desc=d_curves)
 st.caption(what)
+st.caption(" · ".join(comp_lines))
+
+# --- age-standardised (ICSS) curve -------------------------------------------------------------
+standard = icss_standard(f.site)
+standard_text = standard.replace("ICSS", "ICSS ")
+st.subheader(f.t("survival.std.title", measure=f.t(f"survival.measure.{measure}"), standard=standard_text))
+if group == "age":      # the age groups are the standard's own strata
+    st.caption(f.t("survival.std.by_age"))
+else:
+    std = cache.survival_standardised(ds, f, group, method, approach, first_only)
+    std_at = std[np.isclose(std["time"], years)]
+    std_sentences = []
+    for _, row in std_at.iterrows():
+        sex = {1: "male", 2: "female"}[int(row["group"])] if group == "sex" else f.sex
+        s = reading.survival_sentence(row["estimate"], row["lower"], row["upper"], years=years, measure=measure,
+                                      sex=sex, site=f.site, period=period_text, approach=approach, conf=f.level,
+                                      lang=f.lang, standardised=True)
+        if s:
+            std_sentences.append((f"{label_of(row['group'])}: " if group not in ("none", "sex") else "") + s)
+    std_note = f.t("survival.std.note", standard=standard_text,
+                   weights=", ".join(widgets.fmt(100 * w, f.lang, 0) + " %" for w in ICSS_WEIGHTS[standard]))
+    d_std = widgets.describe(f, ds, std_at.rename(columns={"group": shown_by}) if shown_by else None,
+                             f"survival_{measure}", reference=lt_name, notes=(std_note,),
+                             label=f.t("survival.std.measure", measure=f.t(f"survival.measure.{measure}"),
+                                       standard=standard_text),
+                             **({"area": None} if group == "region" else {}))
+    std_title = (f"{f.t('survival.std.chart', measure=f.t(f'survival.measure.{measure}'), standard=standard_text)}: "
+                 f"{d_std.context(f.lang, site=True)}")
+    std_fig = charts.standardised_chart(std, group=gcol, labels=labels, crude=curves, lang=f.lang, theme=f.theme,
+                                        title=std_title, measure=measure, standard=standard)
+    std_table = std.drop(columns=["se"], errors="ignore").copy()
+    if gcol:
+        std_table["group"] = std_table["group"].map(labels)
+    std_table = std_table.rename(columns={"group": group}).round(4)
+    widgets.chart_with_table(std_fig, std_table, name="survival_standardised", f=f, ds=ds, title=std_title,
+                             reading=" ".join(std_sentences[:2]),
+                             table_note=what + " " + std_note + " " + "; ".join(comp_lines) + ".", headers=headers,
+                             desc=d_std)
+    st.caption(" · ".join(comp_lines))     # follow-up completeness beside every curve
+    for s in std_sentences:
+        st.markdown(f"- {s}")
+    if not std_sentences:
+        st.caption(f.t("survival.std.none", years=years))
+
+# --- actuarial life table (observed survival by yearly intervals) -----------------------------
+st.subheader(f.t("survival.act.title"))
+act = cache.survival_actuarial(ds, f, group, approach, first_only)
+act_labels = {g: label_of(g) for g in act["group"].unique()} if gcol and len(act) else None
+act_end = act[np.isclose(act["end"], years)] if len(act) else act
+act_lines = []
+for _, row in act_end.iterrows():
+    if np.isfinite(row["estimate"]):
+        line = f.t("survival.act.reading", years=years, value=widgets.fmt(100 * row["estimate"], f.lang, 0),
+                   level=f.conf, lower=widgets.fmt(100 * row["lower"], f.lang, 0),
+                   upper=widgets.fmt(100 * row["upper"], f.lang, 0))
+        act_lines.append(f"{act_labels[row['group']]}: {line[0].lower()}{line[1:]}" if gcol else line)
+d_act = widgets.describe(f, ds, act_end.rename(columns={"group": shown_by}) if shown_by else None,
+                         "survival_observed", label=f.t("survival.act.measure"),
+                         **({"area": None} if group == "region" else {}))
+act_title = f"{f.t('survival.act.chart')}: {d_act.context(f.lang, site=True)}"
+act_fig = charts.actuarial_chart(act, group=gcol, labels=act_labels, lang=f.lang, theme=f.theme, title=act_title)
+act_table = act.copy()
+if gcol and len(act_table):
+    act_table["group"] = act_table["group"].map(act_labels)
+act_table = act_table.rename(columns={"group": group}).round(4)
+act_headers = {**headers, **{c: f.t(f"survival.col.{c}") for c in ("start", "end", "n_entering", "entered", "censored",
+                                                                    "n_effective", "q", "deaths", "se")}}
+what_act = f.t("survival.act.caption", measure=f.t("survival.act.measure"), approach=approach_text, site=d["site"],
+               sex=d["sex"], region=f.t("app.region.all") if d["region"] == "all" else d["region"], ages=d["ages"],
+               level=f.conf)
+widgets.chart_with_table(act_fig, act_table, name="survival_actuarial", f=f, ds=ds, title=act_title,
+                         reading=" ".join(act_lines[:2]),
+                         table_note=what_act + " " + f.t("survival.act.note") + " " + "; ".join(comp_lines) + ".",
+                         headers=act_headers, desc=d_act)
 st.caption(" · ".join(comp_lines))
 
 # --- by site ----------------------------------------------------------------------------------------

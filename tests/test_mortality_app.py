@@ -320,3 +320,31 @@ def test_an_upload_with_a_deaths_table_uses_it_and_accounts_for_every_row(demo):
     assert metric(at, "mortality.metric.cases_per_year") == format_number(50 / 5, "en", 0)
     account = next(d.value for d in at.dataframe if "rows" in d.value.columns)
     assert account["rows"].sum() == 5 and account["deaths"].sum() == 161
+
+
+def test_mortality_trend_and_its_apc_by_hand(demo):
+    """Trends with the switch on mortality, no joinpoint allowed: the yearly mortality ASR per sex is
+    the rates engine on the deaths table aggregated here, and each sex's APC is the log-linear
+    least-squares slope of those rates written out with numpy, 100 (exp(b) - 1), its CI
+    100 (exp(b +- t_(n-2) se_b) - 1) (SEER, NCI Joinpoint with 0 joinpoints)."""
+    from scipy import stats
+
+    at = app("trends", measure="mortality", y0=2010, y1=2024, tr_max=0, tr_all=0)
+    series = next(d.value for d in at.dataframe if {"year", "observed", "fitted"} <= set(d.value.columns))
+    apcs = next(d.value for d in at.dataframe if "apc" in d.value.columns)
+    for sex in (1, 2):
+        want = rates.dsr(deaths_input(demo, years=(2010, 2024), sexes=[sex], by=(S.YEAR,)), by=[S.YEAR])
+        mine = series[series["sex"].astype(str).isin([str(sex), sex_label(sex, "en")])].sort_values("year")
+        assert mine["year"].astype(int).tolist() == list(range(2010, 2025))
+        np.testing.assert_allclose(mine["observed"].to_numpy(float), want["value"].to_numpy(float), rtol=1e-9)
+        x, y = want[S.YEAR].to_numpy(float), np.log(want["value"].to_numpy(float))
+        X = np.column_stack([np.ones_like(x), x])
+        coef, res, *_ = np.linalg.lstsq(X, y, rcond=None)
+        s2 = float(res[0]) / (len(x) - 2)
+        se = np.sqrt(s2 * np.linalg.inv(X.T @ X)[1, 1])
+        tq = stats.t.ppf(0.975, len(x) - 2)
+        rows = apcs[apcs["sex"].astype(str).isin([str(sex), sex_label(sex, "en")])]
+        assert rows["segment"].astype(str).tolist() == ["1", "AAPC"]     # one segment: the AAPC is its APC
+        for _, got in rows.iterrows():
+            for col, b in (("apc", coef[1]), ("lower", coef[1] - tq * se), ("upper", coef[1] + tq * se)):
+                assert float(got[col]) == pytest.approx(round(100 * np.expm1(b), 1), abs=1e-9), col

@@ -222,6 +222,12 @@ def test_actuarial_life_table_by_hand():
     np.testing.assert_allclose(lt["se"], se, rtol=1e-12)
     np.testing.assert_allclose(lt["lower"], s * np.exp(-Z * se), rtol=1e-9)
     assert W == DAY
+    # intervals without deaths add nothing to the variance (no warning, no NaN)
+    d2 = records([(100, 1, 60, 1, 2010.0), (800, 0, 60, 1, 2010.0), (1000, 0, 60, 1, 2010.0)])
+    lt2 = survival.actuarial(d2, width=1, max_years=3)
+    assert lt2["n_effective"].tolist() == [3, 2, 1] and lt2["deaths"].tolist() == [1, 0, 0]
+    np.testing.assert_allclose(lt2["estimate"], [2 / 3] * 3, rtol=1e-12)
+    np.testing.assert_allclose(lt2["se"], [math.sqrt(1 / (3 * 2))] * 3, rtol=1e-12)
 
 
 @pytest.mark.parametrize("kwargs,match", [
@@ -319,3 +325,21 @@ def test_open_top_age_with_qx_one_is_extrapolated():
     rt = lifetable.rate_table(lt)
     assert rt.rates[0, 100, 0] == pytest.approx(0.004, rel=1e-9)     # 0.002^2 / 0.001
     assert any("open top age" in m for m in lifetable.check_lifetable(lt))
+
+
+def test_public_names_and_signatures_are_the_issues():
+    """``net_survival(data, lifetable, *, times=(1, 3, 5), method="pohar_perme", by=None, conf=0.95,
+    approach="cohort", period=None)`` returning the by columns, time, estimate, lower, upper, n_risk,
+    events (issue 10); ``age_standardised`` with the same keywords plus the ICSS standard."""
+    import inspect
+
+    sig = inspect.signature(survival.net_survival)
+    assert list(sig.parameters) == ["data", "lifetable", "times", "method", "by", "conf", "approach", "period"]
+    kw = {k: p.default for k, p in sig.parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    assert kw == {"times": (1, 3, 5), "method": "pohar_perme", "by": None, "conf": 0.95, "approach": "cohort",
+                  "period": None}
+    std = inspect.signature(survival.age_standardised).parameters
+    assert {"standard", "times", "method", "by", "conf", "approach", "period"} <= set(std)
+    d = records([(100, 1, 60, 1, 2010.0), (400, 0, 70, 2, 2010.0), (800, 1, 65, 1, 2011.0)])
+    out = survival.net_survival(d, flat_table(LA, LB), times=(1,), by="sex")
+    assert list(out.columns)[:7] == ["sex", "time", "estimate", "lower", "upper", "n_risk", "events"]

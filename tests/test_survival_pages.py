@@ -90,7 +90,30 @@ def test_default_view_matches_an_independent_computation(demo, lifetable):
                for c in caps)
     assert any(c.startswith("Shown: Net survival (Pohar Perme), period approach, follow-up in 2020\u20132024; "
                             "site: All sites; sex: Both; region: All; ages at diagnosis 0\u201385+") for c in caps)
-    assert len(at.get("plotly_chart")) == 2
+    assert len(at.get("plotly_chart")) == 4
+    # the ICSS age-standardised curve (ICSS 1 for all sites): its 5-year values and their reading
+    std = next(d.value for d in at.dataframe if "standard" in d.value.columns and "std_estimate" not in d.value.columns)
+    want = survival.age_standardised(data, lifetable, standard="ICSS1", times=(1, 5), by=["sex"], approach="period",
+                                     period=(2020, 2024))
+    assert set(std["standard"]) == {"ICSS1"} and np.allclose(np.diff(std[std["sex"] == "Men"]["time"]), 1 / 12, atol=1e-4)
+    for sex, word in ((1, "men"), (2, "women")):
+        for t_ in (1, 5):
+            w = want[(want["sex"] == sex) & (want["time"] == t_)].iloc[0]
+            row = std[(std["sex"] == word.capitalize()) & np.isclose(std["time"], t_)].iloc[0]
+            assert (row["estimate"], row["lower"], row["upper"]) == pytest.approx(
+                (round(w["estimate"], 4), round(w["lower"], 4), round(w["upper"], 4)), abs=1e-12)
+        w = want[(want["sex"] == sex) & (want["time"] == 5)].iloc[0]
+        assert any(m.value.startswith(f"- 5-year net survival for {word} ") and m.value.endswith(
+            f"was {100 * w['estimate']:.0f}% (95% CI {100 * w['lower']:.0f} to {100 * w['upper']:.0f}), "
+            "age-standardised (ICSS).") for m in at.markdown)
+    # the actuarial life table: the library on the same patients, yearly to 10 years
+    act = next(d.value for d in at.dataframe if "n_effective" in d.value.columns)
+    lt_ = survival.actuarial(data, width=1, max_years=10, by=["sex"], approach="period", period=(2020, 2024))
+    men = act[act["sex"] == "Men"].reset_index(drop=True)
+    exp_men = lt_[lt_["sex"] == 1].reset_index(drop=True)
+    assert men["end"].tolist() == exp_men["end"].tolist() == list(range(1, 11))
+    assert men["deaths"].tolist() == exp_men["deaths"].tolist()
+    np.testing.assert_allclose(men["estimate"], exp_men["estimate"].round(4), atol=1e-12)
 
 
 def test_cohort_approach_site_and_method_from_the_url(demo, lifetable):
@@ -101,7 +124,12 @@ def test_cohort_approach_site_and_method_from_the_url(demo, lifetable):
                                 period=(2012, 2016)).iloc[0]
     sentence = (f"- 5-year relative survival for women with Breast diagnosed in 2012\u20132016 was "
                 f"{100 * exp['estimate']:.0f}% (95% CI {100 * exp['lower']:.0f} to {100 * exp['upper']:.0f}).")
-    assert [m.value for m in at.markdown if m.value.startswith("- ")] == [sentence]
+    std = survival.age_standardised(data, lifetable, standard="ICSS1", times=(5,), method="ederer2", approach="cohort",
+                                    period=(2012, 2016)).iloc[0]
+    std_sentence = (f"- 5-year relative survival for women with Breast diagnosed in 2012\u20132016 was "
+                    f"{100 * std['estimate']:.0f}% (95% CI {100 * std['lower']:.0f} to {100 * std['upper']:.0f}), "
+                    "age-standardised (ICSS).")
+    assert [m.value for m in at.markdown if m.value.startswith("- ")] == [sentence, std_sentence]
     curves = next(d.value for d in at.dataframe if "estimate" in d.value.columns and "clark_c" in d.value.columns)
     five = curves[curves["time"] == 5].iloc[0]
     assert five["estimate"] == pytest.approx(round(exp["estimate"], 4))
@@ -129,7 +157,10 @@ def test_page_in_every_language(lang):
     leftovers = [s for s in shown if english.search(s)]
     assert not leftovers, leftovers
     five = {"az": "5 illik xalis sağqalma", "ru": "5-летняя чистая выживаемость"}[lang]
-    assert sum(five in m.value for m in at.markdown if m.value.startswith("- ")) == 2     # men and women
+    # men and women, crude and ICSS age-standardised
+    readings = [m.value for m in at.markdown if m.value.startswith("- ") and five in m.value]
+    assert len(readings) == 4
+    assert sum(m.endswith(t("survival.reading.standardised", lang)) for m in readings) == 2
 
 
 def test_uploaded_life_table_changes_the_token_and_the_numbers(lifetable):

@@ -96,3 +96,74 @@ def survival_by_site_chart(table: pd.DataFrame, *, site: str = "site", time: flo
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(separators=plotly_separators(lang), height=max(350, 90 + 24 * len(df)))
     return finish(fig)
+
+
+def standardised_chart(std: pd.DataFrame, *, group: str | None = None, labels: Mapping | None = None,
+                       crude: pd.DataFrame | None = None, max_years: float = 10.0, lang: str = "en",
+                       theme: str = "light", title: str = "", measure: str = "net", standard: str = "ICSS1"
+                       ) -> go.Figure:
+    """The ICSS age-standardised curve (``std``: columns ``group``, time in years on a grid, estimate,
+    lower, upper) as lines with CI bands, from 100 % at 0; ``crude`` (the step curves, time in days)
+    drawn dotted beside each for comparison."""
+    if std is None or std.empty:
+        return empty_figure(t("charts.no_data", lang), theme, title)
+    fig = new_figure(title, theme)
+    groups = list(dict.fromkeys(std[group])) if group else [None]
+    colours = curve_colours(groups, group)
+    std_word = t("survival.std.legend", lang, standard=standard.replace("ICSS", "ICSS "))
+    for g in groups:
+        c = std[std[group] == g] if group else std
+        c = c[c["time"] <= max_years + 1e-9].sort_values("time")
+        x = np.concatenate([[0.0], c["time"].to_numpy(float)])
+        y, lo, hi = (np.concatenate([[1.0], c[k].to_numpy(float)]) * 100 for k in ("estimate", "lower", "upper"))
+        base = (labels or {}).get(g, str(g)) if group else t(f"survival.measure.{measure}", lang)
+        name = f"{base}: {std_word}"
+        col = colours[g]
+        fig.add_scatter(x=np.concatenate([x, x[::-1]]), y=np.concatenate([hi, lo[::-1]]), fill="toself",
+                        line=dict(width=0), fillcolor=_rgba(col, 0.15), hoverinfo="skip", showlegend=False,
+                        name=f"{name} CI")
+        fig.add_scatter(x=x, y=y, mode="lines", line=dict(color=col, width=2.5), name=name,
+                        customdata=np.stack([lo, hi], axis=1),
+                        hovertemplate="%{x:.2f}: %{y:.1f}% (%{customdata[0]:.1f}\u2013%{customdata[1]:.1f})<extra>"
+                        + name + "</extra>")
+        if crude is not None and not crude.empty:
+            o = crude[crude[group] == g] if group else crude
+            o = o[o["time"] <= max_years * DAYS_PER_YEAR + 1]
+            ox = np.concatenate([[0.0], o["time"].to_numpy(float) / DAYS_PER_YEAR])
+            oy = np.concatenate([[1.0], o["estimate"].to_numpy(float)]) * 100
+            oname = f"{base}: {t('survival.std.crude', lang)}"
+            fig.add_scatter(x=ox, y=oy, mode="lines", line=dict(color=col, width=1.5, dash="dot", shape="hv"),
+                            name=oname, hovertemplate="%{x:.2f}: %{y:.1f}%<extra>" + oname + "</extra>")
+    top = float(np.nanmax(std["upper"].to_numpy(float))) * 100
+    fig.update_xaxes(title_text=t("survival.axis.years", lang), range=[0, max_years], dtick=1)
+    fig.update_yaxes(title_text=t(f"survival.axis.{measure}", lang), range=[0, min(max(top, 100.0), 120) + 2],
+                     ticksuffix="%")
+    fig.update_layout(separators=plotly_separators(lang), legend=TOP_LEGEND)
+    return finish(fig)
+
+
+def actuarial_chart(table: pd.DataFrame, *, group: str | None = None, labels: Mapping | None = None,
+                    lang: str = "en", theme: str = "light", title: str = "") -> go.Figure:
+    """Observed survival by the actuarial method (``table`` from :func:`analytics.survival.actuarial`:
+    ``group``, start, end, estimate, lower, upper): the cumulative survival at the end of each
+    interval, joined from 100 % at 0, with CI whiskers."""
+    if table is None or table.empty:
+        return empty_figure(t("charts.no_data", lang), theme, title)
+    fig = new_figure(title, theme)
+    groups = list(dict.fromkeys(table[group])) if group else [None]
+    colours = curve_colours(groups, group)
+    for g in groups:
+        c = (table[table[group] == g] if group else table).sort_values("end")
+        x = np.concatenate([[0.0], c["end"].to_numpy(float)])
+        y = np.concatenate([[1.0], c["estimate"].to_numpy(float)]) * 100
+        up = np.concatenate([[0.0], (c["upper"] - c["estimate"]).to_numpy(float)]) * 100
+        down = np.concatenate([[0.0], (c["estimate"] - c["lower"]).to_numpy(float)]) * 100
+        name = (labels or {}).get(g, str(g)) if group else t("survival.measure.observed", lang)
+        fig.add_scatter(x=x, y=y, mode="lines+markers", line=dict(color=colours[g], width=2), name=name,
+                        error_y=dict(type="data", symmetric=False, array=up, arrayminus=down, color=colours[g],
+                                     thickness=1),
+                        hovertemplate="%{x:.0f}: %{y:.1f}%<extra>" + name + "</extra>")
+    fig.update_xaxes(title_text=t("survival.axis.years", lang), range=[0, float(table["end"].max()) + 0.2], dtick=1)
+    fig.update_yaxes(title_text=t("survival.axis.observed", lang), range=[0, 102], ticksuffix="%")
+    fig.update_layout(separators=plotly_separators(lang), legend=TOP_LEGEND)
+    return finish(fig)

@@ -9,6 +9,7 @@ For scripts and notebooks::
     from analytics import survival
     survival.net_survival(data, lifetable, times=(1, 5), by=["sex"])          # tidy frame
     survival.age_standardised(data, lifetable, standard="ICSS1", times=(5,))  # ICSS-weighted
+    survival.age_standardised_curve(data, lifetable, standard="ICSS1")        # the same, monthly to 10 years
 
 ``data``: one row per tumour with ``time`` (days from diagnosis to death or last contact),
 ``status`` (1 died, 0 alive/censored), ``age`` (exact years at diagnosis), ``sex`` (1, 2) and
@@ -31,9 +32,10 @@ from analytics.survival.base import (APPROACHES, DAYS_PER_YEAR, DEFAULT_TIMES, M
 from analytics.survival.ederer2 import EdererII
 from analytics.survival.kaplan_meier import KaplanMeier
 from analytics.survival.pohar_perme import PoharPerme
-from analytics.survival.standardise import ICSS_AGE_GROUPS, ICSS_WEIGHTS, age_standardised, icss_age_group, icss_standard
+from analytics.survival.standardise import (ICSS_AGE_GROUPS, ICSS_WEIGHTS, age_standardised, age_standardised_curve,
+                                           icss_age_group, icss_standard)
 
-__all__ = ["net_survival", "age_standardised", "survival_curve", "actuarial", "KaplanMeier", "EdererII", "PoharPerme",
+__all__ = ["net_survival", "age_standardised", "age_standardised_curve", "survival_curve", "actuarial", "KaplanMeier", "EdererII", "PoharPerme",
            "SurvivalResult", "SurvivalInputError", "METHODS", "APPROACHES", "DAYS_PER_YEAR", "ICSS_WEIGHTS",
            "ICSS_AGE_GROUPS", "icss_age_group", "icss_standard", "as_rate_table"]
 
@@ -101,8 +103,8 @@ def net_survival(data: pd.DataFrame, lifetable, *, times: Sequence[float] = DEFA
     """Net (Pohar Perme), relative (Ederer II) or observed (Kaplan-Meier) survival at ``times`` years.
 
     Returns a tidy frame: the ``by`` columns, ``time`` (years), ``estimate``, ``lower``, ``upper``
-    (``conf`` CI on the log scale), ``se`` (of the log cumulative hazard), ``n_risk`` (number with
-    follow-up beyond t) and ``events`` (deaths since the previous reported time). ``approach``:
+    (``conf`` CI on the log scale), ``n_risk`` (number with follow-up beyond t), ``events`` (deaths
+    since the previous reported time) and, last, ``se`` (of the log cumulative hazard). ``approach``:
     "cohort", "complete" or "period" with ``period=(first_year, last_year)`` (see
     :mod:`analytics.survival.base`). No row where an estimate does not exist (past the last
     observed time, or past the cohort's potential follow-up).

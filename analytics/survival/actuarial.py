@@ -53,7 +53,8 @@ def actuarial(data: pd.DataFrame, *, width: float = 1.0, max_years: float = 10.0
         inc = np.where(eff - deaths > 0, deaths / (eff * (eff - deaths)), np.nan)
     s = np.repeat(np.arange(ns), n_int)
     est = group_cumprod(1 - q.ravel(), s)
-    se = np.sqrt(group_cumsum(np.nan_to_num(inc.ravel(), nan=np.inf) * (deaths.ravel() > 0), s))
+    # an interval without deaths adds nothing; one where everyone at risk dies makes the variance infinite
+    se = np.sqrt(group_cumsum(np.where(deaths.ravel() > 0, np.nan_to_num(inc.ravel(), nan=np.inf), 0.0), s))
     z = stats.norm.ppf(0.5 + conf / 2)
     out = pd.DataFrame({"_s": s, "start": np.tile(np.arange(n_int) * width, ns),
                         "end": np.tile((np.arange(n_int) + 1) * width, ns), "n_entering": alive.ravel(),

@@ -40,7 +40,7 @@ METHODS = ("pohar_perme", "ederer2", "observed")
 APPROACHES = ("cohort", "complete", "period")
 DEFAULT_TIMES = (1, 3, 5)
 REQUIRED = ("time", "status", "age", "sex", "year")
-RESULT_COLUMNS = ["time", "estimate", "lower", "upper", "se", "n_risk", "events"]
+RESULT_COLUMNS = ["time", "estimate", "lower", "upper", "n_risk", "events", "se"]   # the columns, then se
 _EPOCH_YEAR = 1970
 
 

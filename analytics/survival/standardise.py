@@ -75,7 +75,7 @@ def standardise(age_specific: pd.DataFrame, weights: Sequence[float] | str, *, b
     out["lower"] = out["estimate"] * np.exp(-z * se)
     out["upper"] = out["estimate"] * np.exp(z * se)
     out["se"] = se
-    return out[keys + ["estimate", "lower", "upper", "se", "n_risk", "events"]].reset_index(drop=True)
+    return out[keys + ["estimate", "lower", "upper", "n_risk", "events", "se"]].reset_index(drop=True)
 
 
 def age_standardised(data: pd.DataFrame, lifetable, *, standard: str | Sequence[float] = "ICSS1",
@@ -96,3 +96,22 @@ def age_standardised(data: pd.DataFrame, lifetable, *, standard: str | Sequence[
     out = standardise(spec, standard, by=by, conf=conf, age=ICSS_COLUMN)
     out["standard"] = standard if isinstance(standard, str) else "custom"
     return out
+
+
+MONTH = 1 / 12        # the grid of an age-standardised curve: one point a month (years)
+
+
+def age_standardised_curve(data: pd.DataFrame, lifetable, *, standard: str | Sequence[float] = "ICSS1",
+                           max_years: float = 10.0, step: float = MONTH, method: str = "pohar_perme",
+                           by: Sequence[str] | str | None = None, conf: float = 0.95, approach: str = "cohort",
+                           period=None) -> pd.DataFrame:
+    """The age-standardised curve: :func:`age_standardised` at ``step``, 2 ``step``, ... up to
+    ``max_years`` years (a month apart by default), each point with its CI. A standardised curve has
+    no steps of its own (each age group steps at its own times), so it is read on a grid; points where
+    an age group has no estimate (past its last observed time) are absent."""
+    if not 0 < float(step) <= float(max_years):
+        raise SurvivalInputError(f"step must lie between 0 and max_years, not {step!r}")
+    n = int(np.floor(float(max_years) / float(step) + 1e-9))
+    times = np.round(np.arange(1, n + 1) * float(step), 12)
+    return age_standardised(data, lifetable, standard=standard, times=times, method=method, by=by, conf=conf,
+                            approach=approach, period=period)

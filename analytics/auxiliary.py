@@ -271,9 +271,10 @@ def read_regions(source: Any, *, key: str | None = None, name: str | None = None
                           file=label, column=k)
     out = gpd.GeoDataFrame({
         S.REGION: g[k].astype(str).str.strip().astype("str"),
-        S.REGION_NAME: (g[nm].astype("str") if nm else g[k].astype("str")),
+        S.REGION_NAME: inert_markup(g[nm].astype("str") if nm else g[k].astype("str")),
         S.PARENT: (g[parent].astype("str") if parent else parsing.missing(len(g), "str")),
-        S.PARENT_NAME: (g[parent_name].astype("str") if parent_name else parsing.missing(len(g), "str")),
+        S.PARENT_NAME: (inert_markup(g[parent_name].astype("str")) if parent_name
+                        else parsing.missing(len(g), "str")),
     }, geometry=g.geometry.values, crs=4326)
     return out[S.REGION_COLUMNS].reset_index(drop=True)
 
@@ -288,6 +289,21 @@ _RF_ALIASES = {
     S.UPPER: ("upper", "uci", "upperci", "high", "upperlimit"),
     S.SOURCE: ("source", "reference", "provenance"),
 }
+
+
+# Chart text is drawn by plotly.js, which renders a few HTML tags (<a href>, <b>, <br>, <span
+# style>, <img> is not among them) in titles, labels and hovers: a name read from an uploaded file
+# could otherwise become a link on the user's screen. Angle brackets in names become the single
+# guillemets that look like them, so a name is always shown as text (Markdown is escaped separately
+# by app_support.text.md).
+_MARKUP = {"<": "\u2039", ">": "\u203a"}
+
+
+def inert_markup(names: pd.Series) -> pd.Series:
+    """Names from an uploaded file with no character plotly.js reads as markup ("<", ">")."""
+    for mark, shown in _MARKUP.items():
+        names = names.str.replace(mark, shown, regex=False)
+    return names
 
 
 @_friendly
@@ -312,9 +328,9 @@ def read_risk_factors(source: Any, *, name: str | None = None, limits: Limits | 
     n = len(df)
     out = pd.DataFrame({
         S.REGION: parsing.parse_text(df[f[S.REGION]]).values,
-        S.INDICATOR: parsing.parse_text(df[f[S.INDICATOR]]).values,
+        S.INDICATOR: inert_markup(parsing.parse_text(df[f[S.INDICATOR]])).values,
         S.VALUE: _numbers(df[f[S.VALUE]], file, f[S.VALUE], allow_na=True).values,
-        S.UNIT: (parsing.parse_text(df[f[S.UNIT]]).values if f[S.UNIT] else parsing.missing(n, "str")),
+        S.UNIT: (inert_markup(parsing.parse_text(df[f[S.UNIT]])).values if f[S.UNIT] else parsing.missing(n, "str")),
         S.YEAR: (_numbers(df[f[S.YEAR]], file, f[S.YEAR], allow_na=True).astype("Int16").values if f[S.YEAR]
                  else parsing.missing(n, "Int16")),
         S.LOWER: (_numbers(df[f[S.LOWER]], file, f[S.LOWER], allow_na=True).values if f[S.LOWER] else np.nan),

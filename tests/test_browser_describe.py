@@ -96,9 +96,10 @@ def test_no_request_leaves_the_machine(page: Page, app_url: str):
     page.on("request", lambda r: seen.append(r.url))
     for name in PAGES:
         open_page(page, f"{app_url}/{'' if name == 'overview' else name}?lang=ru")
-        page.wait_for_timeout(1500)        # late requests (map fonts, favicon)
+        page.wait_for_timeout(500)         # late requests (map fonts, favicon)
     for extra in ("maps?map_panel=lisa", "maps?map_panel=profile&map_level=parent_code"):
         open_page(page, f"{app_url}/{extra}")
+    page.wait_for_timeout(1500)            # the last page's late requests too
     outside = sorted({u for u in seen if urlparse(u).scheme in ("http", "https", "ws", "wss")
                       and urlparse(u).netloc != own})
     assert len(seen) > 50 and not outside, outside

@@ -45,7 +45,7 @@ widgets.metric_row([
 ])
 if len(ranked):  # a site name is too long for a metric tile; ranked among all sites, whatever the site filter
     d_sites = widgets.describe(f, ds, by_site, "asr")
-    line = (f"**{f.t('describe.leading', context=d_sites.context(f.lang))}:** {f.site_name(ranked['site'].iloc[0])} "
+    line = (f"**{f.t('describe.leading', context=md(d_sites.context(f.lang)))}:** {f.site_name(ranked['site'].iloc[0])} "
             f"({f.tm('app.metric.asr')} {widgets.fmt(ranked['value'].iloc[0], f.lang)})")
     if f.site not in (filters.ALL_SITES, filters.ALL_BUT_C44):
         line += " — " + f.t("describe.leading_note", asked=f.site_name(f.site))
@@ -80,7 +80,7 @@ d_top = widgets.describe(f, ds, by_sex, "asr", sexes=(S.MALE, S.FEMALE))
 sentences = cache.view(ds, "overview_headlines", widgets.headlines, by_sex, f)
 sentences = [mcharts.labelled(s, f.lang) for s in sentences] if f.mortality else sentences
 if sentences:
-    st.markdown(f"**{f.t('describe.leading_by_sex', context=d_top.context(f.lang, sex=False))}:**")
+    st.markdown(f"**{f.t('describe.leading_by_sex', context=md(d_top.context(f.lang, sex=False)))}:**")
 for s in sentences:
     st.markdown(f"- {md(s)}")
 

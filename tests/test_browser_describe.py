@@ -155,8 +155,12 @@ def test_uploader_words_in_russian(page: Page, app_url: str):
 
 def test_presentation_theme_enlarges_captions(page: Page, app_url: str):
     sizes = {}
+    size_js = ("() => { const e = document.querySelector('.stMain [data-testid=\"stCaptionContainer\"]');"
+               " return e ? parseFloat(getComputedStyle(e.querySelector('p') || e).fontSize) : 0; }")
     for theme in ("light", "presentation"):
         open_page(page, f"{app_url}/?theme={theme}")
-        cap = page.get_by_test_id("stMain").get_by_test_id("stCaptionContainer").first
-        sizes[theme] = float(cap.evaluate("e => getComputedStyle(e.querySelector('p') || e).fontSize")[:-2])
+        page.get_by_test_id("stMain").get_by_test_id("stCaptionContainer").first.wait_for()
+        if theme == "presentation":      # the theme's style element may arrive after the first caption
+            page.wait_for_function(f"({size_js})() >= 19", timeout=30_000)
+        sizes[theme] = float(page.evaluate(size_js))
     assert sizes["presentation"] >= 19 > sizes["light"], sizes

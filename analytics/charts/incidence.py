@@ -76,6 +76,8 @@ def _nice_step(span: float, ticks: int = 4) -> float:
     if not span or not math.isfinite(span) or span <= 0:
         return 1.0
     raw = span / ticks
+    if not raw > 0:            # a subnormal span (5e-324) divides to zero: no finer step to find
+        return 1.0
     mag = 10 ** math.floor(math.log10(raw))
     for m in (1, 2, 2.5, 5, 10):
         if raw <= m * mag:

@@ -24,7 +24,7 @@ from analytics import schema
 from analytics.charts.base import (OKABE_ITO, TOP_LEGEND, UNRELIABLE_PATTERN, add_note, empty_figure, finish,
                                    finite, marks_note, new_figure, resolve_k, row_height, sex_colour,
                                    suppressed_mask, unreliable_mask, value_text)
-from analytics.charts.incidence import NOT_RANKED, rate_axis_title
+from analytics.charts.incidence import NOT_RANKED, _nice_step, rate_axis_title
 from analytics.i18n import (format_number, normalize_lang, plotly_separators, sex_code, sex_label, site_label,
                             standard_label, t)
 
@@ -44,14 +44,6 @@ def _capitalise(text: str, lang: str) -> str:
 
 def _num(x: float, lang: str, decimals: int = 1) -> str:
     return format_number(x, lang, decimals)
-
-
-def _nice_step(span: float, ticks: int = 4) -> float:
-    if not span > 0:
-        return 1.0
-    raw = span / ticks
-    mag = 10 ** math.floor(math.log10(raw))
-    return next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
 
 
 # --- incidence and mortality, two-sided --------------------------------------------------------

@@ -22,7 +22,7 @@ import warnings
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -403,21 +403,29 @@ def figure_to_image(fig: go.Figure, fmt: str = "png", width: int | None = None,
 _RENDER_LOCK = threading.Lock()
 
 
-def _render(fig: go.Figure, fmt: str, width: int, height: int, scale: float, lang: str) -> bytes:
-    # Streamlit serves each session from its own thread; the one kaleido server takes one
-    # figure at a time.  A browser that died (killed, out of memory) is restarted once.
+def _with_restart(job: Callable[[], Any], lang: str) -> Any:
+    """``job()`` against the export server; a browser that died (killed, out of memory) is
+    restarted once, then the failure is said in a sentence."""
     last: Exception | None = None
     for attempt in range(2):
         _ensure_server()
         try:
-            with _RENDER_LOCK:
-                return pio.to_image(fig, format=fmt, width=width, height=height, scale=scale)
+            return job()
         except Exception as exc:  # kaleido/chromium failures: say what happened, in a sentence
             last = exc
             if attempt == 0:
                 stop_export_server()
     reason = str(last).strip() or type(last).__name__
     raise ExportUnavailable(t("common.export_failed", lang, reason=reason)) from last
+
+
+def _render(fig: go.Figure, fmt: str, width: int, height: int, scale: float, lang: str) -> bytes:
+    # Streamlit serves each session from its own thread; the one kaleido server takes one
+    # figure at a time.
+    def job() -> bytes:
+        with _RENDER_LOCK:
+            return pio.to_image(fig, format=fmt, width=width, height=height, scale=scale)
+    return _with_restart(job, lang)
 
 
 def figures_to_images(figs: Sequence[go.Figure], fmt: str = "png", *, width: int, height: int,
@@ -442,27 +450,19 @@ def _render_batch(figs: list[go.Figure], fmt: str, width: int, height: int, scal
 
     import kaleido
 
-    last: Exception | None = None
-    for attempt in range(2):
-        _ensure_server()
+    def job() -> list[bytes]:
         with tempfile.TemporaryDirectory(prefix="export_") as tmp:
             paths = [os.path.join(tmp, f"figure_{i}.{fmt}") for i in range(len(figs))]
             specs = [{"fig": f.to_dict(), "path": path, "opts": dict(format=fmt, width=width, height=height, scale=scale)}
                      for f, path in zip(figs, paths)]
-            try:
-                with _RENDER_LOCK:
-                    kaleido.write_fig_from_object_sync(specs, cancel_on_error=True)
-                out = []
-                for path in paths:
-                    with open(path, "rb") as fh:
-                        out.append(fh.read())
-                return out
-            except Exception as exc:  # kaleido/chromium failures: say what happened, in a sentence
-                last = exc
-                if attempt == 0:
-                    stop_export_server()
-    reason = str(last).strip() or type(last).__name__
-    raise ExportUnavailable(t("common.export_failed", lang, reason=reason)) from last
+            with _RENDER_LOCK:
+                kaleido.write_fig_from_object_sync(specs, cancel_on_error=True)
+            out = []
+            for path in paths:
+                with open(path, "rb") as fh:
+                    out.append(fh.read())
+            return out
+    return _with_restart(job, lang)
 
 
 def figure_to_html(fig: go.Figure, *, provenance: Provenance | str | None | bool = None,

@@ -145,9 +145,14 @@ def test_phone_width_charts_readable_titles_clear_maps_fitted(browser, app_url: 
 def test_uploader_words_in_russian(page: Page, app_url: str):
     open_page(page, f"{app_url}/data?lang=ru")
     zone = page.get_by_test_id("stFileUploaderDropzone").first
-    after = zone.evaluate("""z => [...z.querySelectorAll('[data-testid="stFileUploaderDropzoneInstructions"] span,'
+    words_js = """z => [...z.querySelectorAll('[data-testid="stFileUploaderDropzoneInstructions"] span,'
         + ' button [data-testid="stMarkdownContainer"] p')].map(e => [getComputedStyle(e).fontSize,
-        getComputedStyle(e, '::after').content])""")
+        getComputedStyle(e, '::after').content])"""
+    # the style element that puts the words in may arrive after the uploader is drawn (a CI run saw 'none')
+    zone.element_handle().wait_for_element_state("visible")
+    page.wait_for_function(f"""() => {{ const z = document.querySelector('[data-testid="stFileUploaderDropzone"]');
+        return z && ({words_js})(z).some(([, c]) => c !== 'none' && c !== 'normal'); }}""", timeout=30_000)
+    after = zone.evaluate(words_js)
     contents = [c for _, c in after]
     assert f'"{t("describe.upload.browse", "ru")}"' in contents and f'"{t("describe.upload.limit", "ru")}"' in contents
     assert all(size == "0px" for size, c in after if c not in ("none", "normal", '""'))

@@ -11,14 +11,15 @@ Every exported figure carries the provenance footer of :mod:`analytics.charts.ba
 """
 from __future__ import annotations
 
+import asyncio
 import atexit
+import functools
 import io
 import logging
 import os
 import shutil
 import struct
 import threading
-import warnings
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -77,30 +78,114 @@ def export_available(lang: str = "en") -> ExportStatus:
     return ExportStatus(True, browser, "")
 
 
-# --- the long-lived kaleido server ------------------------------------------------------------
+# --- the long-lived export browser --------------------------------------------------------------
 log = logging.getLogger(__name__)
-# Tabs of the export browser: a batch (the slides of a deck) renders this many figures at once.
+# Tabs of the export browser: this many figures are drawn at once (the slides of a deck, two
+# sessions' PNGs, a slide rendered in the background while a user downloads a PNG).
 EXPORT_TABS = 2
+RENDER_TIMEOUT = 90.0    # seconds for one figure (kaleido's own default)
+START_TIMEOUT = 120.0    # seconds for Chromium and its tabs to start
 _SERVER_LOCK = threading.Lock()
+_SERVER: "_ExportServer | None" = None
 _SERVER_STARTED = False
 
 
-def _ensure_server() -> None:
-    global _SERVER_STARTED
-    if _SERVER_STARTED:
-        return
+@functools.cache
+def _browser_class() -> type:
+    """``kaleido.Kaleido`` handing an image back as soon as it is drawn.
+
+    kaleido reloads a tab (plotly.js and all) after every figure so the next one starts on a
+    clean page, and returns the image only once that reload is done: 0.15-0.4 s of a 0.3-0.7 s
+    PNG, measured on this machine. Here the tab reloads in the background and rejoins the queue
+    of free tabs afterwards, so the next figure still gets a clean page. A reload that fails
+    (the browser died) is kept in ``failed``: :class:`_ExportServer` then restarts the browser.
+    (Subclasses kaleido 1.5's ``_return_kaleido_tab``; ``tests/test_export.py`` checks it exists.)"""
+    import kaleido
+
+    class ExportBrowser(kaleido.Kaleido):
+        failed: BaseException | None = None
+
+        async def _return_kaleido_tab(self, tab) -> None:
+            reload = asyncio.get_running_loop().create_task(kaleido.Kaleido._return_kaleido_tab(self, tab))
+            self.__dict__.setdefault("_reloads", set()).add(reload)
+            reload.add_done_callback(self._reloaded)
+
+        def _reloaded(self, task: asyncio.Task) -> None:
+            self._reloads.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                self.failed = task.exception()
+                log.warning("an export tab could not be reloaded: %s", self.failed)
+
+    return ExportBrowser
+
+
+class _ExportServer:
+    """One Chromium (kaleido, :data:`EXPORT_TABS` tabs) driven from its own event-loop thread.
+
+    Unlike ``kaleido.start_sync_server`` (one call at a time), calls from several threads — each
+    session's downloads, the deck's background renders — share the tabs: each call takes the
+    next free tab. The page loads no MathJax (kaleido's default fetches it from a CDN on every
+    reload; nothing is downloaded at run time and no figure here uses LaTeX)."""
+
+    def __init__(self, browser: str, tabs: int = EXPORT_TABS):
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="kaleido-export", daemon=True)
+        self._thread.start()
+        try:
+            self._kaleido = self._call(self._open(browser, tabs), START_TIMEOUT)
+        except BaseException:
+            self._end_loop()
+            raise
+
+    @staticmethod
+    async def _open(browser: str, tabs: int):
+        k = _browser_class()(path=browser, n=tabs, mathjax=False, timeout=RENDER_TIMEOUT)
+        await k.open()
+        return k
+
+    def _call(self, coro, timeout: float):
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def render(self, figs: Sequence[dict], opts: Mapping[str, Any]) -> list[bytes]:
+        """The images of ``figs`` (figure dicts), drawn concurrently by the free tabs."""
+        if self._kaleido.failed is not None:
+            raise RuntimeError(f"the export browser stopped: {self._kaleido.failed}")
+
+        async def draw() -> list[bytes]:
+            return list(await asyncio.gather(*(self._kaleido.calc_fig(f, dict(opts), topojson=pio.defaults.topojson)
+                                               for f in figs)))
+        return self._call(draw(), RENDER_TIMEOUT * (1 + len(figs) // EXPORT_TABS))
+
+    def close(self) -> None:
+        try:
+            self._call(self._kaleido.close(), 30)
+        finally:
+            self._end_loop()
+
+    def _end_loop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+
+def _ensure_server() -> "_ExportServer":
+    global _SERVER, _SERVER_STARTED
+    server = _SERVER
+    if server is not None:
+        return server
     with _SERVER_LOCK:
-        if _SERVER_STARTED:
-            return
-        status = export_available()
-        if not status:
-            raise ExportUnavailable(status.message)
-        import kaleido
-        # plotly passes kopts on every call; with a server running kaleido warns each time.
-        warnings.filterwarnings("ignore", message="The kopts argument is ignored if using a server")
-        kaleido.start_sync_server(path=status.browser, silence_warnings=True, n=EXPORT_TABS)
-        _SERVER_STARTED = True
-        atexit.register(stop_export_server)
+        if _SERVER is None:
+            status = export_available()
+            if not status:
+                raise ExportUnavailable(status.message)
+            _SERVER = _start_server(status.browser)
+            _SERVER_STARTED = True
+            atexit.register(stop_export_server)
+        return _SERVER
+
+
+def _start_server(browser: str) -> "_ExportServer":
+    """Start Chromium with its export tabs (one per process; :func:`stop_export_server` ends it)."""
+    return _ExportServer(browser, EXPORT_TABS)
 
 
 def warm_up(*, wait: bool = False) -> threading.Thread | None:
@@ -125,16 +210,15 @@ def warm_up(*, wait: bool = False) -> threading.Thread | None:
 
 
 def stop_export_server() -> None:
-    """Stop the kaleido server (also done at interpreter exit)."""
-    global _SERVER_STARTED
+    """Stop the export browser (also done at interpreter exit)."""
+    global _SERVER, _SERVER_STARTED
     with _SERVER_LOCK:
-        if not _SERVER_STARTED:
-            return
-        import kaleido
+        server, _SERVER, _SERVER_STARTED = _SERVER, None, False
+    if server is not None:
         try:
-            kaleido.stop_sync_server(silence_warnings=True)
-        finally:
-            _SERVER_STARTED = False
+            server.close()
+        except Exception:  # noqa: BLE001 - a browser that already died has nothing left to close
+            log.warning("the export browser did not close cleanly", exc_info=True)
 
 
 # --- tables ---------------------------------------------------------------------------------------
@@ -400,17 +484,14 @@ def figure_to_image(fig: go.Figure, fmt: str = "png", width: int | None = None,
     return data
 
 
-_RENDER_LOCK = threading.Lock()
-
-
-def _with_restart(job: Callable[[], Any], lang: str) -> Any:
-    """``job()`` against the export server; a browser that died (killed, out of memory) is
+def _with_restart(job: Callable[["_ExportServer"], Any], lang: str) -> Any:
+    """``job(server)`` against the export server; a browser that died (killed, out of memory) is
     restarted once, then the failure is said in a sentence."""
     last: Exception | None = None
     for attempt in range(2):
-        _ensure_server()
+        server = _ensure_server()
         try:
-            return job()
+            return job(server)
         except Exception as exc:  # kaleido/chromium failures: say what happened, in a sentence
             last = exc
             if attempt == 0:
@@ -420,12 +501,7 @@ def _with_restart(job: Callable[[], Any], lang: str) -> Any:
 
 
 def _render(fig: go.Figure, fmt: str, width: int, height: int, scale: float, lang: str) -> bytes:
-    # Streamlit serves each session from its own thread; the one kaleido server takes one
-    # figure at a time.
-    def job() -> bytes:
-        with _RENDER_LOCK:
-            return pio.to_image(fig, format=fmt, width=width, height=height, scale=scale)
-    return _with_restart(job, lang)
+    return _render_batch([fig], fmt, width, height, scale, lang)[0]
 
 
 def figures_to_images(figs: Sequence[go.Figure], fmt: str = "png", *, width: int, height: int,
@@ -444,25 +520,11 @@ def figures_to_images(figs: Sequence[go.Figure], fmt: str = "png", *, width: int
 
 
 def _render_batch(figs: list[go.Figure], fmt: str, width: int, height: int, scale: float, lang: str) -> list[bytes]:
-    """Several figures in one call to the export server (its tabs render them concurrently),
-    written to a temporary folder; a browser that died is restarted once, as :func:`_render`."""
-    import tempfile
-
-    import kaleido
-
-    def job() -> list[bytes]:
-        with tempfile.TemporaryDirectory(prefix="export_") as tmp:
-            paths = [os.path.join(tmp, f"figure_{i}.{fmt}") for i in range(len(figs))]
-            specs = [{"fig": f.to_dict(), "path": path, "opts": dict(format=fmt, width=width, height=height, scale=scale)}
-                     for f, path in zip(figs, paths)]
-            with _RENDER_LOCK:
-                kaleido.write_fig_from_object_sync(specs, cancel_on_error=True)
-            out = []
-            for path in paths:
-                with open(path, "rb") as fh:
-                    out.append(fh.read())
-            return out
-    return _with_restart(job, lang)
+    """Figures of one size drawn by the export server (its tabs draw them concurrently); a
+    browser that died is restarted once (:func:`_with_restart`)."""
+    specs = [f.to_dict() for f in figs]
+    opts = dict(format=fmt, width=width, height=height, scale=scale)
+    return _with_restart(lambda server: server.render(specs, opts), lang)
 
 
 def figure_to_html(fig: go.Figure, *, provenance: Provenance | str | None | bool = None,

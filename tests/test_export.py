@@ -174,20 +174,40 @@ def test_svg_and_pdf_magic_bytes_and_footer():
 
 
 @needs_browser
-def test_one_server_is_reused():
+def test_one_server_is_reused(monkeypatch):
     export.figure_to_image(_figure(), "svg")
     assert export._SERVER_STARTED
-    import kaleido
     calls = []
-    orig = kaleido.start_sync_server
-    kaleido.start_sync_server = lambda *a, **k: calls.append(1)
-    try:
-        export.figure_to_image(_figure(), "svg")
-    finally:
-        kaleido.start_sync_server = orig
+    monkeypatch.setattr(export, "_start_server", lambda *a, **k: calls.append(1))
+    export.figure_to_image(_figure(), "svg")
     assert calls == []
+    monkeypatch.undo()
     export.stop_export_server()                  # a stopped (or crashed) server is started again
     assert export.figure_to_image(_figure(), "svg").lstrip()[:4] == b"<svg" and export._SERVER_STARTED
+
+
+@needs_browser
+def test_a_tab_reloads_after_its_figure_and_serves_the_next(monkeypatch):
+    """The image comes back before its tab has reloaded; the tab still reloads (a clean page for the
+    next figure) and rejoins the free tabs, so more figures than tabs are all drawn, from several
+    threads at once."""
+    import kaleido
+    from concurrent.futures import ThreadPoolExecutor
+
+    assert "_return_kaleido_tab" in vars(kaleido.Kaleido)       # the kaleido method the server overrides
+    reloads = []
+    orig = kaleido.Kaleido._return_kaleido_tab
+
+    async def counted(self, tab):
+        reloads.append(tab)
+        await orig(self, tab)
+    monkeypatch.setattr(kaleido.Kaleido, "_return_kaleido_tab", counted)
+    n = 3 * export.EXPORT_TABS
+    with ThreadPoolExecutor(n) as pool:
+        svgs = list(pool.map(lambda i: export.figure_to_image(go.Figure(go.Bar(x=["a"], y=[i + 1])), "svg",
+                                                              width=300, height=200, provenance=False), range(n)))
+    assert all(s.lstrip()[:4] == b"<svg" for s in svgs)
+    assert len(reloads) >= n - export.EXPORT_TABS   # every figure after the first tabs waited for a reloaded tab
 
 
 @needs_browser

@@ -209,6 +209,11 @@ def warm_up(*, wait: bool = False) -> threading.Thread | None:
     return thread
 
 
+def server_running() -> bool:
+    """Is the export browser up (started by :func:`warm_up` or a first export)?"""
+    return _SERVER is not None
+
+
 def stop_export_server() -> None:
     """Stop the export browser (also done at interpreter exit)."""
     global _SERVER, _SERVER_STARTED
@@ -541,17 +546,43 @@ def figure_to_html(fig: go.Figure, *, provenance: Provenance | str | None | bool
 # --- PowerPoint ---------------------------------------------------------------------------------
 @dataclass
 class Slide:
-    """One chart for the deck: figure, title, a one-line reading, provenance footer."""
+    """One chart for the deck: figure, title, a one-line reading, provenance footer.
+
+    ``image``: the chart already rendered by :func:`slide_images` (same theme and dpi), e.g. in the
+    background when the slide was chosen; None renders it with the deck."""
 
     figure: go.Figure
     title: str = ""
     reading: str = ""
     provenance: Provenance | str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    image: bytes | None = None
 
 
 SLIDE_WIDTH_IN = 13.333   # 16:9 at PowerPoint's default widescreen size
 SLIDE_HEIGHT_IN = 7.5
+SLIDE_MARGIN_IN = 0.45
+SLIDE_IMAGE_W_IN = SLIDE_WIDTH_IN - 2 * SLIDE_MARGIN_IN
+SLIDE_IMAGE_H_IN = 5.0
+SLIDE_LAYOUT_W = 1280     # layout px of a slide's chart
+SLIDE_DPI = 200           # at its printed size (12.4 in): 2487 px wide (a 1080p projector shows ~1790)
+SLIDE_THEME = "presentation"
+
+
+def slide_images(figs: Sequence[go.Figure | Mapping[str, Any]], *, theme: str = SLIDE_THEME, dpi: int = SLIDE_DPI,
+                 lang: str = "en") -> list[bytes]:
+    """The PNG of each chart as :func:`build_presentation` puts it on a slide: without its own
+    title (the slide title carries it), in ``theme``, 12.4 x 5 in at ``dpi``; drawn concurrently
+    by the export server's tabs. ``lang`` is the language of an error message only."""
+    layout_h = int(round(SLIDE_LAYOUT_W * SLIDE_IMAGE_H_IN / SLIDE_IMAGE_W_IN))
+    untitled = []
+    for f in figs:
+        fig = go.Figure(f)
+        fig.update_layout(title_text="")
+        untitled.append(fig)
+    return figures_to_images(untitled, "png", width=SLIDE_LAYOUT_W, height=layout_h,
+                             scale=png_scale(SLIDE_LAYOUT_W, SLIDE_IMAGE_W_IN * MM_PER_INCH, dpi), dpi=dpi,
+                             lang=lang, theme=theme, provenance=False)
 
 
 def _as_slide(item: Slide | Mapping[str, Any] | go.Figure) -> Slide:
@@ -566,17 +597,20 @@ def _as_slide(item: Slide | Mapping[str, Any] | go.Figure) -> Slide:
         if fig is None:
             raise ValueError("a slide needs a 'figure'")
         return Slide(fig, title=str(item.get("title") or fig.layout.title.text or ""),
-                     reading=str(item.get("reading") or ""), provenance=item.get("provenance", item.get("footer")))
+                     reading=str(item.get("reading") or ""), provenance=item.get("provenance", item.get("footer")),
+                     image=item.get("image"))
     raise TypeError(f"cannot make a slide from {type(item).__name__}")
 
 
 def build_presentation(slides: Sequence[Slide | Mapping[str, Any] | go.Figure], *, lang: str = "en",
-                       theme: str = "presentation", dpi: int = 200) -> bytes:
+                       theme: str = SLIDE_THEME, dpi: int = SLIDE_DPI) -> bytes:
     """A 16:9 PowerPoint deck, one chart per slide: the title as slide title, the chart as a
-    high-resolution image (presentation theme, ``dpi`` at its printed size), the one-line
-    reading under it and the provenance footer at the bottom.
+    high-resolution image (presentation theme, ``dpi`` at its printed size: :func:`slide_images`),
+    the one-line reading under it and the provenance footer at the bottom.
 
-    The chart's own title is left out of the image since the slide title carries it.
+    The chart's own title is left out of the image since the slide title carries it. A slide
+    whose ``image`` is given (rendered earlier by :func:`slide_images` with this theme and dpi)
+    is not rendered again; the others are rendered in one batch.
     """
     from pptx import Presentation
     from pptx.dml.color import RGBColor
@@ -586,20 +620,10 @@ def build_presentation(slides: Sequence[Slide | Mapping[str, Any] | go.Figure], 
     prs = Presentation()
     prs.slide_width, prs.slide_height = Inches(SLIDE_WIDTH_IN), Inches(SLIDE_HEIGHT_IN)
     layout = prs.slide_layouts[5]   # "Title Only"
-    margin = 0.45
-    img_w_in = SLIDE_WIDTH_IN - 2 * margin
-    img_h_in = 5.0
-    layout_w = 1280
-    layout_h = int(round(layout_w * img_h_in / img_w_in))
-    figs = []
-    for item in items:
-        fig = go.Figure(item.figure)
-        fig.update_layout(title_text="")
-        figs.append(fig)
-    # every chart in one batch: the export server's tabs render them concurrently
-    pngs = figures_to_images(figs, "png", width=layout_w, height=layout_h,
-                             scale=png_scale(layout_w, img_w_in * MM_PER_INCH, dpi), dpi=dpi, lang=lang,
-                             theme=theme, provenance=False)
+    margin, img_w_in, img_h_in = SLIDE_MARGIN_IN, SLIDE_IMAGE_W_IN, SLIDE_IMAGE_H_IN
+    missing = [i for i, item in enumerate(items) if item.image is None]
+    drawn = iter(slide_images([items[i].figure for i in missing], theme=theme, dpi=dpi, lang=lang) if missing else [])
+    pngs = [next(drawn) if item.image is None else item.image for item in items]
     for item, png in zip(items, pngs):
         slide = prs.slides.add_slide(layout)
         title = slide.shapes.title

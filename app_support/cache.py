@@ -31,6 +31,9 @@ import functools
 import hashlib
 import logging
 import os
+import threading
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
 import numpy as np
@@ -789,3 +792,74 @@ def worker_pool():
     from concurrent.futures import ThreadPoolExecutor
 
     return ThreadPoolExecutor(max_workers=2, thread_name_prefix="document")
+
+
+# --- rendered images: figures drawn by the export browser once per process ----------------------
+IMAGE_ENTRIES = 64     # a PNG is 0.05-0.4 MB: the store stays below ~25 MB
+_IMAGES: OrderedDict[tuple, Future] = OrderedDict()
+_IMAGES_LOCK = threading.Lock()
+
+
+@functools.cache
+def _image_pool() -> ThreadPoolExecutor:
+    from analytics import export
+
+    # one worker per export tab: more would only queue inside the browser
+    return ThreadPoolExecutor(max_workers=export.EXPORT_TABS, thread_name_prefix="image")
+
+
+def figure_digest(fig: Any) -> str:
+    """A figure (``go.Figure`` or its dict) by content, for the key of its image."""
+    import plotly.io as pio
+
+    return hashlib.sha256(pio.to_json(fig, validate=False).encode()).hexdigest()
+
+
+def rendered(token: str, key: tuple, render: Callable[[], bytes], *, background: bool = True) -> Future:
+    """The image ``render()`` draws, drawn once per process for the dataset ``token`` and ``key``
+    (everything the image depends on: the figure by :func:`figure_digest`, format, size, scale,
+    footer text — its date included —, theme) and shared by every session; the last
+    :data:`IMAGE_ENTRIES` are kept. ``background``: drawn by the image pool (the caller goes on
+    and waits on the future when it needs the bytes), else drawn now in the calling thread. A
+    render that failed is tried again by the next call."""
+    full = (token,) + tuple(key_part(k) for k in key)
+    with _IMAGES_LOCK:
+        fut = _IMAGES.get(full)
+        if fut is not None and not (fut.done() and fut.exception() is not None):
+            _IMAGES.move_to_end(full)
+            return fut
+        fut = _image_pool().submit(render) if background else Future()
+        _IMAGES[full] = fut
+        while len(_IMAGES) > IMAGE_ENTRIES:
+            _IMAGES.popitem(last=False)
+    if not background:
+        try:
+            fut.set_result(render())
+        except BaseException as exc:
+            fut.set_exception(exc)
+    return fut
+
+
+def slide_image(token: str, figure: Any) -> Future:
+    """The PNG of a deck's slide (``analytics.export.slide_images``), started in the background:
+    "Add to presentation" calls it so the PowerPoint download only assembles the slides."""
+    from analytics import export
+
+    return rendered(token, ("slide", figure_digest(figure), export.SLIDE_THEME, export.SLIDE_DPI),
+                    lambda: export.slide_images([figure])[0])
+
+
+def figure_image(token: str, fig: Any, fmt: str, width: int, height: int, scale: float | None, provenance: Any,
+                 lang: str, theme: str | None = None) -> bytes:
+    """A figure's PNG/SVG/PDF download (``analytics.export.figure_to_image``), drawn once per
+    process for the same figure, size, scale, footer and theme; drawn in the calling thread."""
+    from analytics import export
+
+    import datetime as dt
+
+    footer = provenance.text(lang) if hasattr(provenance, "text") else provenance
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()     # a footer without a date gets today's
+    key = ("figure", figure_digest(fig), fmt, width, height, scale, footer, today, lang, theme)
+    return rendered(token, key, lambda: export.figure_to_image(fig, fmt, width=width, height=height, scale=scale,
+                                                               provenance=provenance, lang=lang, theme=theme),
+                    background=False).result()

@@ -217,11 +217,20 @@ def table_excel(table: pd.DataFrame, meta: dict, lang: str = "en") -> bytes:
 
 
 def figure_bytes(fig: go.Figure, fmt: str, meta: dict, width: int, height: int, scale: float | None,
-                 lang: str = "en", theme: str | None = None) -> bytes:
+                 lang: str = "en", theme: str | None = None, token: str | None = None) -> bytes:
+    """A figure's image download; with the dataset ``token``, drawn once per process for the same
+    figure, size, scale, footer and theme (``cache.figure_image``) — a second click, or another
+    session exporting the same chart, gets the same bytes without drawing again."""
     from analytics import export
 
-    return export.figure_to_image(fig, fmt, width=width, height=height, scale=scale if fmt == "png" else None,
-                                  provenance=provenance(meta, lang), lang=lang, theme=theme)
+    scale = scale if fmt == "png" else None
+    prov = provenance(meta, lang)
+    if token is None:
+        return export.figure_to_image(fig, fmt, width=width, height=height, scale=scale, provenance=prov, lang=lang,
+                                      theme=theme)
+    from app_support import cache
+
+    return cache.figure_image(token, fig, fmt, width, height, scale, prov, lang, theme)
 
 
 def figure_html(fig: go.Figure, meta: dict, lang: str = "en") -> bytes:
@@ -231,11 +240,28 @@ def figure_html(fig: go.Figure, meta: dict, lang: str = "en") -> bytes:
 
 
 def deck_bytes(slides: list[dict], lang: str = "en") -> bytes:
+    """The PowerPoint of the session's deck. Each slide's chart image comes from
+    ``cache.slide_image`` — usually drawn in the background when it was added (:func:`prerender_slide`),
+    the others drawn now, two at a time — so the download mostly assembles the slides."""
+    from analytics import export
+    from app_support import cache
+
+    images = [cache.slide_image(s.get("token", ""), s["figure"]) for s in slides]
+    return export.build_presentation(
+        [{"figure": s["figure"], "title": s["title"], "reading": s["reading"], "provenance": provenance(s["meta"], lang),
+          "image": img.result()} for s, img in zip(slides, images)], lang=lang)
+
+
+def prerender_slide(slide: dict) -> None:
+    """Start drawing a slide's chart image in the background (``cache.slide_image``) when the
+    export browser is running (the app's warm-up starts it): the deck download then only
+    assembles. Without a running browser (tests, no Chromium) the deck draws it at download."""
     from analytics import export
 
-    return export.build_presentation(
-        [{"figure": s["figure"], "title": s["title"], "reading": s["reading"], "provenance": provenance(s["meta"], lang)}
-         for s in slides], lang=lang)
+    if export.server_running():
+        from app_support import cache
+
+        cache.slide_image(slide.get("token", ""), slide["figure"])
 
 
 # --- small screens -------------------------------------------------------------------
@@ -426,7 +452,8 @@ def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, t
     status = export_status(lang)
     if status:
         for i, (fmt, mime) in enumerate((("png", "image/png"), ("svg", "image/svg+xml"), ("pdf", "application/pdf"))):
-            download_button(t(f"app.dl.{fmt}", lang), (lambda fmt=fmt: figure_bytes(fig, fmt, meta, w, h, scale, lang)),
+            download_button(t(f"app.dl.{fmt}", lang),
+                            (lambda fmt=fmt: figure_bytes(fig, fmt, meta, w, h, scale, lang, token=ds.token)),
                             file_name=f"{stem}.{fmt}", mime=mime, key=f"dl_{fmt}_{name}", container=cols[2 + i], **dl)
     else:
         download_button(t("app.dl.html", lang), lambda: figure_html(fig, meta, lang), file_name=f"{stem}.html",
@@ -436,8 +463,9 @@ def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, t
     def _add() -> None:   # a callback runs before the next run, so the sidebar count is current
         if not auth.can(auth.DOWNLOAD):      # checked again when the callback runs
             return
-        st.session_state.setdefault("_deck", []).append(
-            {"figure": fig.to_dict(), "title": title, "reading": reading, "meta": meta})
+        slide = {"figure": fig.to_dict(), "title": title, "reading": reading, "meta": meta, "token": ds.token}
+        st.session_state.setdefault("_deck", []).append(slide)
+        prerender_slide(slide)
         st.toast(t("app.deck.added", lang, n=len(st.session_state["_deck"])))
 
     if auth.can(auth.DOWNLOAD):

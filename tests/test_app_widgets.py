@@ -83,3 +83,66 @@ def test_csv_download_names_the_disclosure_rule_only_in_public_output():
         assert list(public.columns) == ["site", "count", "disclosure_rule"]
         assert public["count"].tolist() == ["12", f"<{PUBLIC_K}"]       # a withheld count reads "<k"
         assert set(public["disclosure_rule"]) == {cache.disclosure_rule().text("en")}
+
+
+def _png(colour: tuple[int, int, int]) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 4), colour).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_slides_are_drawn_once_when_added_and_the_deck_only_assembles(monkeypatch):
+    """"Add to presentation" starts drawing the slide's image (export browser running); the
+    PowerPoint download puts exactly those images on the slides and draws nothing again; the
+    same chart in another data set is drawn for that data set."""
+    from pptx import Presentation
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+    from analytics import export
+    from app_support import cache
+
+    drawn = []
+
+    def fake(figs, **kw):
+        drawn.extend(figs)
+        return [_png((len(drawn) * 40 % 256, 0, 0))]
+    monkeypatch.setattr(export, "slide_images", fake)
+    monkeypatch.setattr(export, "server_running", lambda: True)
+    monkeypatch.setattr(cache, "_IMAGES", type(cache._IMAGES)())
+    figs = [go.Figure(go.Bar(x=["a", "b"], y=[1, i + 2])) for i in range(3)]
+    slides = [{"figure": f.to_dict(), "title": f"Chart {i}", "reading": "r", "meta": META, "token": "ds-a"}
+              for i, f in enumerate(figs)]
+    for s in slides:
+        widgets.prerender_slide(s)
+    first = [cache.slide_image("ds-a", s["figure"]).result() for s in slides]
+    assert len(drawn) == 3 and len(set(first)) == 3
+    prs = Presentation(io.BytesIO(widgets.deck_bytes(slides)))
+    pictures = [sh.image.blob for slide in prs.slides for sh in slide.shapes if sh.shape_type == MSO_SHAPE_TYPE.PICTURE]
+    assert pictures == first and len(drawn) == 3                    # assembled from the images drawn on "Add"
+    widgets.deck_bytes(slides + [{**slides[0], "token": "ds-b"}])      # another data set: drawn for it
+    assert len(drawn) == 4
+
+
+def test_a_figure_download_is_drawn_once_per_figure_size_and_footer(monkeypatch):
+    from analytics import export
+    from app_support import cache
+
+    calls = []
+
+    def fake(fig, fmt, **kw):
+        calls.append((fmt, kw["width"], kw["provenance"].text("en")))
+        return b"image %d" % len(calls)
+    monkeypatch.setattr(export, "figure_to_image", fake)
+    monkeypatch.setattr(cache, "_IMAGES", type(cache._IMAGES)())
+    fig = go.Figure(go.Bar(x=["a", "b"], y=[1, 2]))
+    one = widgets.figure_bytes(fig, "png", META, 1200, 675, None, "en", token="ds-a")
+    assert widgets.figure_bytes(go.Figure(fig), "png", META, 1200, 675, None, "en", token="ds-a") == one
+    assert len(calls) == 1
+    widgets.figure_bytes(fig, "png", {**META, "sex": "male"}, 1200, 675, None, "en", token="ds-a")   # another footer
+    widgets.figure_bytes(fig, "png", META, 800, 600, None, "en", token="ds-a")                       # another size
+    widgets.figure_bytes(fig, "svg", META, 1200, 675, None, "en", token="ds-a")                      # another format
+    widgets.figure_bytes(fig, "png", META, 1200, 675, None, "en", token="ds-b")                      # another data set
+    widgets.figure_bytes(go.Figure(go.Bar(x=["a", "b"], y=[1, 3])), "png", META, 1200, 675, None, "en", token="ds-a")
+    assert len(calls) == 6 and "male" in calls[1][2]

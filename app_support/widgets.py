@@ -321,7 +321,7 @@ def selection_of(f, ds=None) -> dict[str, Any]:
     return out
 
 
-def download_button(label: str, data, *, file_name: str, key: str, what: str, f=None, ds=None,
+def download_button(label: str, data, *, file_name: str, key: str, what: str | Callable[[], str], f=None, ds=None,
                     mime: str | None = None, container=None, **kw):
     """``st.download_button`` behind the role check, with the export written to the audit log.
 
@@ -329,7 +329,8 @@ def download_button(label: str, data, *, file_name: str, key: str, what: str, f=
     no button, so no deferred file is registered for it on the server. ``data`` (bytes or a
     callable, produced on click) is wrapped so that producing the file records who exported
     ``what``, for which selection, in which format; a file the audit log cannot record is not
-    produced. Pages call this, never ``st.download_button`` (tests/test_auth.py checks)."""
+    produced (``what`` may be a callable, read then). Pages call this, never ``st.download_button``
+    (tests/test_auth.py checks)."""
     if not auth.can(auth.DOWNLOAD):
         return False
     from app_support import audit
@@ -343,7 +344,8 @@ def download_button(label: str, data, *, file_name: str, key: str, what: str, f=
         if not auth.still_can(auth.DOWNLOAD, identity, mode_then):   # the role may have changed since
             audit.log_event("denial", capability=auth.DOWNLOAD, what=file_name, **who)
             raise PermissionError("downloads are no longer allowed for this user")
-        audit.log_event("export", what=what, selection=selection, format=fmt, file_name=file_name, **who)
+        audit.log_event("export", what=what() if callable(what) else what, selection=selection, format=fmt,
+                        file_name=file_name, **who)
         return data() if callable(data) else data
 
     kw.setdefault("on_click", "ignore")
@@ -466,12 +468,35 @@ def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, t
         slide = {"figure": fig.to_dict(), "title": title, "reading": reading, "meta": meta, "token": ds.token}
         st.session_state.setdefault("_deck", []).append(slide)
         prerender_slide(slide)
-        st.toast(t("app.deck.added", lang, n=len(st.session_state["_deck"])))
+        st.session_state[DECK_ADDED] = len(st.session_state["_deck"])     # said by the button (a toast)
 
     if auth.can(auth.DOWNLOAD):
-        if cols[5].button(t("app.deck.add", lang), key=f"deck_{name}", on_click=_add) and _in_fragment_run():
-            st.rerun()   # the chart sits in a fragment: redraw the whole app so the sidebar's deck counts it
+        with cols[5]:
+            _deck_button(name, t("app.deck.add", lang), _add, lang)
     return event if select else None
+
+
+DECK_COUNT_BOX = "_deck_count_box"   # session key of the sidebar's deck count (a placeholder)
+DECK_ADDED = "_deck_added"           # session key: the deck's size after the click's callback added a slide
+
+
+@st.fragment
+def _deck_button(name: str, label: str, add: Callable[[], None], lang: str) -> None:
+    """"Add to presentation" as a fragment of its own: a click reruns this button, not the page
+    (the page's rerun and redraw were most of the click's wait). The sidebar's count is rewritten
+    in its place (:func:`deck_sidebar`'s placeholder, which every such fragment fills on a full
+    run, as Streamlit requires of a fragment writing outside itself) and the deck download reads
+    the deck when clicked; the first slide redraws the app, since the sidebar then gains the
+    download button."""
+    clicked = st.button(label, key=f"deck_{name}", on_click=add)
+    added = st.session_state.pop(DECK_ADDED, None) if clicked else None
+    if added:
+        st.toast(t("app.deck.added", lang, n=added))
+    box = st.session_state.get(DECK_COUNT_BOX)
+    if added and _in_fragment_run() and (added == 1 or box is None):
+        st.rerun()
+    if box is not None:
+        box.caption(t("app.deck.count", lang, n=len(st.session_state.get("_deck", []))))
 
 
 def rerun_app_if(changed: bool) -> None:
@@ -498,13 +523,16 @@ def deck_sidebar(f) -> None:
         _export_select("x_size", t("app.export.size", lang))
         _export_select("x_scale", t("app.export.scale", lang),
                        format_func=lambda v: t("app.export.dpi", lang) if v == "300dpi" else f"× {v}")
-        slides = list(st.session_state.get("_deck", []))
-        st.caption(t("app.deck.count", lang, n=len(slides)))
+        slides = st.session_state.setdefault("_deck", [])   # the session's own list: "Add" appends to it
+        box = st.empty()          # "Add to presentation" (a fragment) rewrites the count here
+        box.caption(t("app.deck.count", lang, n=len(slides)))
+        st.session_state[DECK_COUNT_BOX] = box
         if slides:
-            download_button(t("app.deck.download", lang), lambda: deck_bytes(slides, lang),
+            # the deck as it is when clicked: slides added since this run (by the fragment) included
+            download_button(t("app.deck.download", lang), lambda: deck_bytes(list(slides), lang),
                             file_name=f"presentation_{dt.date.today().isoformat()}.pptx",
                             mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
-                            key="deck_download", what=f"presentation ({len(slides)} slides)", f=f)
+                            key="deck_download", what=lambda: f"presentation ({len(slides)} slides)", f=f)
             if st.button(t("app.deck.clear", lang), key="deck_clear"):
                 st.session_state["_deck"] = []
                 st.rerun()

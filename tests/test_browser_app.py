@@ -151,3 +151,30 @@ def test_overview_path_is_an_alias_of_the_root(page: Page, app_url: str):
     q = parse_qs(urlparse(page.url).query)
     assert (q["sex"], q["y0"], q["y1"]) == (["female"], ["2018"], ["2022"])
     assert asr_metric(page) == value
+
+
+def test_add_to_presentation_counts_in_the_sidebar_and_downloads_every_slide(page: Page, app_url: str):
+    """"Add to presentation" reruns the button alone (a fragment) after the first slide: the
+    sidebar's count follows every click, and the PowerPoint holds every slide added, pictures
+    included (drawn in the background when added)."""
+    from pptx import Presentation
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+    open_page(page, f"{app_url}/")
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_text(t("app.export.title", "en")).click()
+    names = ["overview_top10", "overview_per_year", "overview_pyramid"]
+    for n, name in enumerate(names, start=1):
+        page.locator(f".st-key-deck_{name} button").click()
+        expect(sidebar.get_by_text(t("app.deck.count", "en", n=n), exact=True)).to_be_visible(timeout=60_000)
+        settle(page)
+    assert sidebar.get_by_text(t("app.deck.count", "en", n=len(names)), exact=True).count() == 1
+    assert page.get_by_test_id("stException").count() == 0
+    with page.expect_download(timeout=120_000) as dl:
+        page.locator(".st-key-deck_download button").click()
+    deck = Presentation(dl.value.path())
+    titles = [s.shapes.title.text for s in deck.slides]
+    assert len(titles) == len(names) and len(set(titles)) == len(names) and all(titles)
+    for slide in deck.slides:
+        pics = [sh for sh in slide.shapes if sh.shape_type == MSO_SHAPE_TYPE.PICTURE]
+        assert len(pics) == 1 and pics[0].image.content_type == "image/png"

@@ -15,6 +15,7 @@ from typing import Any, Callable
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.errors import StreamlitInvalidLayoutContextError
 
 from app_support import auth
 from app_support.text import md, t
@@ -495,8 +496,15 @@ def _deck_button(name: str, label: str, add: Callable[[], None], lang: str) -> N
     box = st.session_state.get(DECK_COUNT_BOX)
     if added and _in_fragment_run() and (added == 1 or box is None):
         st.rerun()
-    if box is not None:
+    if box is None:
+        return
+    try:
         box.caption(t("app.deck.count", lang, n=len(st.session_state.get("_deck", []))))
+    except StreamlitInvalidLayoutContextError:
+        # a chart first drawn by a page fragment's rerun (the Maps panel switched to another chart)
+        # has no place reserved in the sidebar yet: redraw the app when the click changed the count
+        if added:
+            st.rerun()
 
 
 def rerun_app_if(changed: bool) -> None:

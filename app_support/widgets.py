@@ -489,13 +489,14 @@ def _deck_button(name: str, label: str, add: Callable[[], None], lang: str) -> N
     run, as Streamlit requires of a fragment writing outside itself) and the deck download reads
     the deck when clicked; the first slide redraws the app, since the sidebar then gains the
     download button."""
-    clicked = st.button(label, key=f"deck_{name}", on_click=add)
-    added = st.session_state.pop(DECK_ADDED, None) if clicked else None
-    if added:
-        st.toast(t("app.deck.added", lang, n=added))
+    st.button(label, key=f"deck_{name}", on_click=add)
+    added = st.session_state.get(DECK_ADDED)
     box = st.session_state.get(DECK_COUNT_BOX)
     if added and _in_fragment_run() and (added == 1 or box is None):
-        st.rerun()
+        st.rerun()      # the app's run says it (the first deck button drawn shows the toast)
+    if added:
+        del st.session_state[DECK_ADDED]
+        st.toast(t("app.deck.added", lang, n=added))
     if box is None:
         return
     try:

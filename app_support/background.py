@@ -1,12 +1,23 @@
 """Work done beside the users' runs: the process's warm-up at start.
 
-:func:`warm_up` (called by app.py on every run; acts once per process) starts a background
-thread that loads the demo and builds its cubes (incidence and mortality, both site lists; on a public server
-also the published counts of the default site list) and the sidebar's options, then starts the figure-export browser (``analytics.export.warm_up``:
-Chromium and its tabs with plotly.js loaded), then freezes what was loaded out of the garbage
-collector (``gc.freeze``: a collection then walks only what the runs create). The first user
-then finds the export server ready instead of waiting seconds for Chromium on the first PNG,
-and the first chart of a new process does not wait for the cubes.
+:func:`warm_up` (called by serve.py before the server starts, and by app.py on every run for a
+process started with ``streamlit run``; acts once per process) starts a background thread that
+prepares, in the order a first visitor needs it:
+
+1. the modules of the app and of its default page (imports cost about 1.5 s of CPU);
+2. the demo (the verified Parquet store of app_support/demo_store.py) and its incidence cube of
+   the default site list (on a public server, also its published counts);
+3. once Streamlit's runtime exists (its data caches live there), the sidebar's options;
+4. the other cubes (mortality, the other site list) and the modules of the other pages (SciPy,
+   statsmodels, GeoPandas: a first visit of those pages then does not import them);
+5. after the first page has been served (or at the latest :data:`EXPORT_DELAY` seconds after
+   start), the figure-export browser (``analytics.export.warm_up``: Chromium and its tabs with
+   plotly.js loaded), so its start does not compete with the first visitor's page;
+6. ``gc.freeze``: what was loaded now is out of the collector's way for good.
+
+Started from serve.py, steps 1-2 run while the visitor's browser loads Streamlit's page, so
+the first run finds the demo and its cube ready instead of building them. A first run that
+comes earlier simply waits for what it needs (Streamlit's cache computes each entry once).
 
 Not under Streamlit's AppTest (the tests run the app in many processes at once), and not with
 ``REGISTRY_WARM_UP=0``.
@@ -14,6 +25,7 @@ Not under Streamlit's AppTest (the tests run the app in many processes at once),
 from __future__ import annotations
 
 import gc
+import importlib
 import logging
 import os
 import sys
@@ -23,7 +35,19 @@ import time
 log = logging.getLogger(__name__)
 _LOCK = threading.Lock()
 _STATE: dict = {}
+_SERVED = threading.Event()     # set after the first page run of this process
 ENV = "REGISTRY_WARM_UP"
+EXPORT_DELAY = 20.0     # seconds after start: the export browser starts then even if nobody came
+RUNTIME_WAIT = 60.0     # seconds to wait for Streamlit's runtime before the data-cache steps
+# What the first run of app.py and of its default page (the Overview) imports.
+FIRST_MODULES = ("app_support.auth", "app_support.navigation", "app_support.filters", "app_support.cache",
+                 "app_support.widgets", "app_support.tables", "analytics.narrative", "analytics.presets",
+                 "analytics.tables", "analytics.charts.incidence", "analytics.charts.mortality")
+# Heavy modules only some pages import (their first visit otherwise pays the import).
+PAGE_MODULES = ("analytics.charts.trends", "analytics.charts.maps", "analytics.charts.survival",
+                "analytics.charts.quality", "analytics.trends", "analytics.joinpoint", "analytics.spatial",
+                "analytics.ecological", "analytics.prevalence", "analytics.projections", "analytics.survival",
+                "analytics.quality", "analytics.lifetable", "analytics.glm")
 
 
 def enabled() -> bool:
@@ -43,6 +67,11 @@ def warm_up() -> threading.Thread | None:
     return thread
 
 
+def page_served() -> None:
+    """Called by app.py after a page run: the export browser may start now (step 5)."""
+    _SERVED.set()
+
+
 def done(timeout: float | None = None) -> bool:
     """Wait up to ``timeout`` seconds for the warm-up; True once it has finished."""
     thread = _STATE.get("thread")
@@ -52,24 +81,64 @@ def done(timeout: float | None = None) -> bool:
     return not thread.is_alive()
 
 
-def _warm() -> None:
-    from analytics import export
-    from analytics import schema as S
-    from app_support import auth, cache, state
+def _lap(step: str) -> None:
+    _STATE.setdefault("steps", []).append((step, round(time.monotonic() - _STATE["started"], 2)))
 
-    try:    # the demo first: the first user's first chart waits for it, not for the export browser
-        ds = state.demo_dataset()
-        cache.filter_options(ds)
-        public = auth.settings().mode == auth.PUBLIC      # a public server answers from published counts only
-        for column in (S.SITE_CI5, S.SITE_GLOBOCAN):
-            for measure in ("incidence", "mortality"):
-                cache.cube(ds, column, measure=measure)
-                if public and column == S.SITE_CI5:
-                    cache.public_cube(ds, column, measure)
+
+def _import(names: tuple[str, ...]) -> None:
+    for name in names:
+        importlib.import_module(name)
+
+
+def _runtime_ready(timeout: float) -> bool:
+    """True once Streamlit's runtime exists (serve.py creates it right after starting this thread)."""
+    from streamlit import runtime
+
+    deadline = time.monotonic() + timeout
+    while not runtime.exists():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _warm() -> None:
+    try:
+        _warm_data()
     except Exception:  # noqa: BLE001 - an optimisation only: the first user's run says what fails
         log.warning("warm-up of the demo's cubes failed", exc_info=True)
+    from analytics import export
+
+    _SERVED.wait(max(0.0, EXPORT_DELAY - (time.monotonic() - _STATE["started"])))
     export.warm_up(wait=True)
+    _lap("export browser")
     gc.collect()
     gc.freeze()      # what is loaded now lives as long as the process: no collection walks it again
     _STATE["seconds"] = time.monotonic() - _STATE["started"]
-    log.info("warm-up done in %.1f s (%d objects frozen)", _STATE["seconds"], gc.get_freeze_count())
+    log.info("warm-up done in %.1f s (%d objects frozen): %s", _STATE["seconds"], gc.get_freeze_count(),
+             ", ".join(f"{step} {t:.1f} s" for step, t in _STATE.get("steps", [])))
+
+
+def _warm_data() -> None:
+    _import(FIRST_MODULES)
+    _lap("imports")
+    from analytics import schema as S
+    from app_support import auth, cache, state
+
+    ds = state.demo_dataset()         # a resource cache: no runtime needed
+    _lap("demo")
+    public = auth.settings().mode == auth.PUBLIC      # a public server answers from published counts only
+    cache.cube(ds, S.SITE_CI5)        # the default page's cube first
+    if public:
+        cache.public_cube(ds, S.SITE_CI5, "incidence")
+    _lap("first cube")
+    if _runtime_ready(RUNTIME_WAIT):  # data caches live in the runtime: not before it exists
+        cache.filter_options(ds)
+    for column in (S.SITE_CI5, S.SITE_GLOBOCAN):
+        for measure in ("incidence", "mortality"):
+            cache.cube(ds, column, measure=measure)
+            if public and column == S.SITE_CI5:
+                cache.public_cube(ds, column, measure)
+    _lap("cubes")
+    _import(PAGE_MODULES)
+    _lap("page modules")

@@ -44,8 +44,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"WARNING: {warning}", file=sys.stderr, flush=True)
     sys.argv = sys.argv[:1]        # Streamlit passes the remaining arguments to the script
     # the demo, its first cube and the app's modules are prepared while the first visitor's
-    # browser loads the page, not after its first run asked for them (app_support/background.py)
-    background.warm_up()
+    # browser loads the page, not after its first run asked for them; then every page runs once
+    # at its default selection in a session of the server's own (app_support/background.py)
+    background.warm_up(pages=True)
     app.run(config=options)
 
 

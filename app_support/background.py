@@ -10,6 +10,13 @@ prepares, in the order a first visitor needs it:
 3. once Streamlit's runtime exists (its data caches live there), the sidebar's options;
 4. the other cubes (mortality, the other site list) and the modules of the other pages (SciPy,
    statsmodels, GeoPandas: a first visit of those pages then does not import them);
+4b. started from serve.py (``warm_up(pages=True)``): every page once, at its default selection,
+   in a session of the server's own (:func:`prerun_pages`: Streamlit's runtime API, no network,
+   no browser). What a page computes for the data set and selection — rates, survival curves,
+   regional measures, figures and sentences (``cache.view``) — is then in the process's shared
+   caches, so the first visitor's first chart and first click to each page find them. In
+   internal mode that session is not signed in and sees the sign-in screen only (nothing
+   computed, nothing bypassed); in public mode it computes the published views;
 5. after the first page has been served (or at the latest :data:`EXPORT_DELAY` seconds after
    start), the figure-export browser (``analytics.export.warm_up``: Chromium and its tabs with
    plotly.js loaded), so its start does not compete with the first visitor's page;
@@ -37,6 +44,7 @@ _LOCK = threading.Lock()
 _STATE: dict = {}
 _SERVED = threading.Event()     # set after the first page run of this process
 ENV = "REGISTRY_WARM_UP"
+PAGE_RUN_TIMEOUT = 120.0   # seconds one page of the warm-up session may take
 EXPORT_DELAY = 20.0     # seconds after start: the export browser starts then even if nobody came
 RUNTIME_WAIT = 60.0     # seconds to wait for Streamlit's runtime before the data-cache steps
 # What the first run of app.py and of its default page (the Overview) imports.
@@ -54,14 +62,15 @@ def enabled() -> bool:
     return os.environ.get(ENV, "1") != "0" and "streamlit.testing.v1.app_test" not in sys.modules
 
 
-def warm_up() -> threading.Thread | None:
-    """Start the process's warm-up once (later calls return None at once); returns its thread."""
+def warm_up(*, pages: bool = False) -> threading.Thread | None:
+    """Start the process's warm-up once (later calls return None at once); returns its thread.
+    ``pages``: also run every page once at its default selection (step 4b; serve.py)."""
     if not enabled():
         return None
     with _LOCK:
         if "thread" in _STATE:
             return None
-        thread = threading.Thread(target=_warm, name="registry-warm-up", daemon=True)
+        thread = threading.Thread(target=_warm, args=(pages,), name="registry-warm-up", daemon=True)
         _STATE["thread"], _STATE["started"] = thread, time.monotonic()
     thread.start()
     return thread
@@ -102,9 +111,9 @@ def _runtime_ready(timeout: float) -> bool:
     return True
 
 
-def _warm() -> None:
+def _warm(pages: bool = False) -> None:
     try:
-        _warm_data()
+        _warm_data(pages)
     except Exception:  # noqa: BLE001 - an optimisation only: the first user's run says what fails
         log.warning("warm-up of the demo's cubes failed", exc_info=True)
     from analytics import export
@@ -119,7 +128,7 @@ def _warm() -> None:
              ", ".join(f"{step} {t:.1f} s" for step, t in _STATE.get("steps", [])))
 
 
-def _warm_data() -> None:
+def _warm_data(pages: bool) -> None:
     _import(FIRST_MODULES)
     _lap("imports")
     from analytics import schema as S
@@ -132,8 +141,12 @@ def _warm_data() -> None:
     if public:
         cache.public_cube(ds, S.SITE_CI5, "incidence")
     _lap("first cube")
-    if _runtime_ready(RUNTIME_WAIT):  # data caches live in the runtime: not before it exists
+    ready = _runtime_ready(RUNTIME_WAIT)
+    if ready:                         # data caches live in the runtime: not before it exists
         cache.filter_options(ds)
+    if ready and pages:               # the default page first: what the first visitor opens
+        prerun_pages([""])           # the address without a page: the default page
+        _lap("default page")
     for column in (S.SITE_CI5, S.SITE_GLOBOCAN):
         for measure in ("incidence", "mortality"):
             cache.cube(ds, column, measure=measure)
@@ -142,3 +155,73 @@ def _warm_data() -> None:
     _lap("cubes")
     _import(PAGE_MODULES)
     _lap("page modules")
+    if ready and pages:
+        prerun_pages(_page_stems()[1:])
+        _lap("other pages")
+
+
+def _page_stems() -> list[str]:
+    from app_support.navigation import PAGES, ROOT
+
+    return [stem for stem, _ in PAGES if (ROOT / "pages" / f"{stem}.py").exists()]
+
+
+class _Client:
+    """The warm-up session's end of Streamlit's session protocol: no browser, it only notes the
+    end of each run (``SessionClient``: ``write_forward_msg`` and ``client_context``)."""
+
+    def __init__(self) -> None:
+        self.finished = threading.Event()
+        self.exceptions = 0
+
+    def write_forward_msg(self, msg) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        kind = msg.WhichOneof("type")
+        if kind == "delta" and msg.delta.new_element.WhichOneof("type") == "exception":
+            self.exceptions += 1
+        elif kind == "script_finished" and msg.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+            self.finished.set()
+
+    @property
+    def client_context(self):
+        return None      # no request: no headers, no peer address, no cookies (never signed in)
+
+
+def prerun_pages(stems: list[str]) -> int:
+    """Run ``stems`` (page URL paths; "" or the first page is the default) one after the other in
+    one session of this process at their default selection, then close it. Returns the number of
+    pages run. Uses Streamlit's runtime API on its event loop (``connect_session``,
+    ``handle_backmsg``, ``close_session``), as its WebSocket handler does."""
+    import asyncio
+
+    from streamlit import runtime
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    rt = runtime.get_instance()
+    loop = rt._get_async_objs().eventloop   # noqa: SLF001 - the runtime's loop: its API is not thread-safe
+
+    def on_loop(fn, *args):
+        async def call():
+            return fn(*args)
+        return asyncio.run_coroutine_threadsafe(call(), loop).result(PAGE_RUN_TIMEOUT)
+
+    client = _Client()
+    session = on_loop(rt.connect_session, client, {})
+    done = 0
+    try:
+        for stem in stems:
+            client.finished.clear()
+            msg = BackMsg()
+            msg.rerun_script.query_string = ""
+            msg.rerun_script.page_name = stem
+            on_loop(rt.handle_backmsg, session, msg)
+            if not client.finished.wait(PAGE_RUN_TIMEOUT):
+                log.warning("warm-up: page %s did not finish within %.0f s", stem, PAGE_RUN_TIMEOUT)
+                break
+            done += 1
+    finally:
+        on_loop(rt.close_session, session)
+    if client.exceptions:
+        log.warning("warm-up: %d exception(s) in the pages' default views", client.exceptions)
+    return done

@@ -22,8 +22,10 @@ prepares, in the order a first visitor needs it:
    plotly.js loaded), so its start does not compete with the first visitor's page;
 6. ``gc.freeze``: what was loaded now is out of the collector's way for good.
 
-Started from serve.py, steps 1-2 run while the visitor's browser loads Streamlit's page, so
-the first run finds the demo and its cube ready instead of building them. A first run that
+Started from serve.py, the thread waits for Streamlit's runtime to have started (the server is
+then about to listen: starting the server comes first, the imports would slow it), and steps
+1-2 run while the visitor's browser loads and parses Streamlit's page, so the first run finds the
+demo and its cube ready instead of building them. A first run that
 comes earlier simply waits for what it needs (Streamlit's cache computes each entry once).
 
 Not under Streamlit's AppTest (the tests run the app in many processes at once), and not with
@@ -100,11 +102,12 @@ def _import(names: tuple[str, ...]) -> None:
 
 
 def _runtime_ready(timeout: float) -> bool:
-    """True once Streamlit's runtime exists (serve.py creates it right after starting this thread)."""
+    """True once Streamlit's runtime has started (serve.py starts this thread just before it)."""
     from streamlit import runtime
+    from streamlit.runtime.runtime import RuntimeState
 
     deadline = time.monotonic() + timeout
-    while not runtime.exists():
+    while not runtime.exists() or runtime.get_instance().state == RuntimeState.INITIAL:
         if time.monotonic() > deadline:
             return False
         time.sleep(0.05)
@@ -129,6 +132,8 @@ def _warm(pages: bool = False) -> None:
 
 
 def _warm_data(pages: bool) -> None:
+    ready = _runtime_ready(RUNTIME_WAIT)   # the server first; data caches live in the runtime
+    _lap("server")
     _import(FIRST_MODULES)
     _lap("imports")
     from analytics import schema as S
@@ -141,8 +146,7 @@ def _warm_data(pages: bool) -> None:
     if public:
         cache.public_cube(ds, S.SITE_CI5, "incidence")
     _lap("first cube")
-    ready = _runtime_ready(RUNTIME_WAIT)
-    if ready:                         # data caches live in the runtime: not before it exists
+    if ready:
         cache.filter_options(ds)
     if ready and pages:               # the default page first: what the first visitor opens
         prerun_pages([""])           # the address without a page: the default page

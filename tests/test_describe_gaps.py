@@ -22,7 +22,7 @@ OWN = ("analytics", "app_support", "pages", "app", "serve")
 SOURCES = sorted(p for d in ("analytics", "app_support", "pages") for p in (ROOT / d).rglob("*.py")) + [
     ROOT / "app.py", ROOT / "serve.py"]
 ST_CACHES = ("cache_data", "cache_resource", "cache", "experimental_memo", "experimental_singleton")
-DEMO_LOADER = {(str(Path("app_support") / "state.py"), "demo_dataset")}
+DEMO_LOADER = {(str(Path("app_support") / "state.py"), "_demo_dataset")}
 NUMPY_GLOBAL_RNG = {"seed", "rand", "randn", "randint", "random", "choice", "permutation", "shuffle", "normal",
                     "uniform", "poisson", "binomial", "gamma", "beta", "exponential", "random_sample", "set_state"}
 

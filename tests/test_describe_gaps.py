@@ -15,7 +15,6 @@ import ast
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 OWN = ("analytics", "app_support", "pages", "app", "serve")
@@ -126,13 +125,6 @@ def test_no_fitting_warning_is_silenced():
 
 
 # --- a risk-factor file with empty values ----------------------------------------------------------
-@pytest.fixture(scope="module")
-def demo():
-    from analytics import demo as demo_mod
-
-    return demo_mod.load_demo()
-
-
 def test_risk_factor_file_with_empty_values_reaches_every_risk_factor_view(demo):
     """Issue 9: a risk-factor file with empty values ended in an IndexError. Empty values are
     left out (said on the Data page); an indicator known for only two regions cannot be

@@ -7,16 +7,17 @@ prepares, in the order a first visitor needs it:
 1. the modules of the app and of its default page (imports cost about 1.5 s of CPU);
 2. the demo (the verified Parquet store of app_support/demo_store.py) and its incidence cube of
    the default site list (on a public server, also its published counts);
-3. once Streamlit's runtime exists (its data caches live there), the sidebar's options;
+3. the sidebar's options (a data cache: it lives in Streamlit's runtime, which the thread waits
+   for before step 1);
 4. the other cubes (mortality, the other site list) and the modules of the other pages (SciPy,
    statsmodels, GeoPandas: a first visit of those pages then does not import them);
 4b. started from serve.py (``warm_up(pages=True)``): every page once, at its default selection,
    in a session of the server's own (:func:`prerun_pages`: Streamlit's runtime API, no network,
    no browser). What a page computes for the data set and selection — rates, survival curves,
    regional measures, figures and sentences (``cache.view``) — is then in the process's shared
-   caches, so the first visitor's first chart and first click to each page find them. In
-   internal mode that session is not signed in and sees the sign-in screen only (nothing
-   computed, nothing bypassed); in public mode it computes the published views;
+   caches, so the first visitor's first chart and first click to each page find them. Local
+   and public mode only (public: the published views); in internal mode every page needs a
+   signed-in user with a role, which this session never is, so no page is run;
 5. after the first page has been served (or at the latest :data:`EXPORT_DELAY` seconds after
    start), the figure-export browser (``analytics.export.warm_up``: Chromium and its tabs with
    plotly.js loaded), so its start does not compete with the first visitor's page;
@@ -141,7 +142,9 @@ def _warm_data(pages: bool) -> None:
 
     ds = state.demo_dataset()         # a resource cache: no runtime needed
     _lap("demo")
-    public = auth.settings().mode == auth.PUBLIC      # a public server answers from published counts only
+    mode = auth.settings().mode
+    public = mode == auth.PUBLIC      # a public server answers from published counts only
+    pages = pages and mode != auth.INTERNAL   # its pages need a signed-in user: nothing to run
     cache.cube(ds, S.SITE_CI5)        # the default page's cube first
     if public:
         cache.public_cube(ds, S.SITE_CI5, "incidence")

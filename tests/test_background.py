@@ -65,9 +65,14 @@ def test_the_default_page_comes_before_the_other_cubes_and_pages(fresh, monkeypa
     assert ("import", fresh.PAGE_MODULES[0]) in order
 
 
-def test_without_pages_no_session_is_opened(fresh, monkeypatch):
-    from app_support import cache, state
+@pytest.mark.parametrize("pages, mode", [(False, "local"), (True, "internal")])
+def test_no_page_is_run_without_pages_or_in_internal_mode(fresh, monkeypatch, pages, mode):
+    """Internal mode: every page needs a signed-in user with a role, which the warm-up never is."""
+    import dataclasses
 
+    from app_support import auth, cache, state
+
+    monkeypatch.setattr(auth, "settings", lambda s=auth.settings(): dataclasses.replace(s, mode=mode))
     opened = []
     monkeypatch.setattr(fresh, "_import", lambda names: None)
     monkeypatch.setattr(state, "demo_dataset", lambda: "ds")
@@ -76,7 +81,7 @@ def test_without_pages_no_session_is_opened(fresh, monkeypatch):
     monkeypatch.setattr(fresh, "_runtime_ready", lambda timeout: True)
     monkeypatch.setattr(fresh, "prerun_pages", lambda stems: opened.append(stems))
     fresh._STATE["started"] = 0.0
-    fresh._warm_data(pages=False)
+    fresh._warm_data(pages=pages)
     assert opened == []
 
 

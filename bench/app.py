@@ -138,20 +138,38 @@ def pct(xs: list[float], q: float) -> float:
 
 
 class ServerCPU:
-    """CPU seconds (user + system) of the server process and its children, from /proc."""
+    """CPU seconds (user + system) of the server process and its children, from /proc: the
+    running descendants (the export server's Chromium) as well as the children already reaped."""
 
     def __init__(self, pid: int | None):
         self.pid = pid
 
+    @staticmethod
+    def _stat(pid: int | str) -> list[str] | None:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+
     def __call__(self) -> float:
         if self.pid is None:
             return float("nan")
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
+        fields = self._stat(self.pid)
+        if fields is None:
             return float("nan")
         tick = os.sysconf("SC_CLK_TCK")
-        return sum(int(fields[i]) for i in (11, 12, 13, 14)) / tick
+        total = sum(int(fields[i]) for i in (11, 12, 13, 14))
+        parents = {}                                   # pid -> ppid of every process, to find descendants
+        for entry in os.listdir("/proc"):
+            if entry.isdigit() and (f := self._stat(entry)) is not None:
+                parents[int(entry)] = (int(f[1]), f)
+        tree, grew = {self.pid}, True
+        while grew:
+            new = {p for p, (pp, _) in parents.items() if pp in tree and p not in tree}
+            tree |= new
+            grew = bool(new)
+        total += sum(int(parents[p][1][i]) for p in tree - {self.pid} if p in parents for i in (11, 12))
+        return total / tick
 
     def wait_idle(self, share: float = 0.05, timeout: float = 180.0) -> float:
         """Wait until the server uses less than ``share`` of a core over a second (its warm-up,

@@ -22,8 +22,9 @@ server's CPU seconds per action are printed beside the wall times: CPU time is w
 machine cannot hide.
 
 The server timed after the cold start is a second one, measured at rest: the bench waits until
-its CPU use falls below 5 % of a core (its warm-up runs every page once after start, about 15 s
-of CPU; a filter change timed during it measures the warm-up as much as the change).
+its CPU use falls below 5 % of a core (its warm-up runs every page once after start, then starts
+the export server's Chromium: 20-30 s of CPU; a filter change timed during it measures the
+warm-up as much as the change).
 
 A step that cannot be done (a control the page does not have, a dropdown that did not open, a
 run that never came) fails within seconds (``--step-timeout``), is reported with a screenshot,

@@ -116,7 +116,7 @@ class _Axes:
 
     def __init__(self, events: pd.DataFrame, population: pd.DataFrame, parents: dict[str, str]):
         # the distinct values first (one vectorised pass), then the sets: iterating a column of
-        # Arrow strings element by element cost about a second per cube on the demo
+        # Arrow strings element by element cost 0.4 s of the 0.64 s build of a demo cube
         self.years = np.array(sorted(set(_distinct(population[S.YEAR].dropna().astype(int)))
                                      | set(_distinct(events[S.YEAR].astype(int)))), dtype="int64")
         self.regions = np.array(sorted(set(_distinct(population[S.REGION].dropna().astype(str)))

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from . import coding, schema, sites
-from .derive import age_from_dates, count_over, factorize_ids
+from .derive import age_from_dates, count_over, factorize_ids, repeated
 
 DEFAULT_DUPLICATE_WINDOW_DAYS = 91
 MIN_INCIDENCE_YEAR = 1900
@@ -345,6 +345,7 @@ def _duplicates(pid: pd.Series, t: np.ndarray, m: np.ndarray, inc: np.ndarray,
     grp = histology_group(m).astype(np.int64)
     ok = (pc >= 0) & (t >= 0) & (grp > 0) & ~np.isnat(inc)
     idx = np.flatnonzero(ok)
+    idx = idx[np.bincount(pc[idx])[pc[idx]] > 1] if len(idx) else idx   # patients with one record: none
     if not len(idx):
         return out, beyond
     key = pc[idx] * 1_000_000 + (t[idx] // 10).astype(np.int64) * 100 + grp[idx]
@@ -414,7 +415,7 @@ def check_records(records: pd.DataFrame, *, today=None,
     # item validity
     tid = _col(records, schema.TUMOUR_ID)
     tcodes = factorize_ids(tid)                         # hashed once (derive encoded it already)
-    masks["tumour_id_duplicate"] = pd.Series(tcodes).duplicated(keep="first").to_numpy() & (tcodes >= 0)
+    masks["tumour_id_duplicate"] = repeated(tcodes) & (tcodes >= 0)
     sex = _num(records, schema.SEX)
     masks["sex_invalid"] = ~np.isnan(sex) & ~np.isin(sex, (1, 2, 9))
     masks["sex_unknown"] = np.isnan(sex) | (sex == 9)

@@ -258,11 +258,38 @@ def parse_text(s: pd.Series) -> pd.Series:
         s = s.astype("Int64")          # 1.0 -> "1", not "1.0"
     arr = pa.array(s.astype("str").array, type=pa.large_string()) if not isinstance(
         s.dtype, pd.StringDtype) else pa.array(s.array, type=pa.large_string())
-    arr = pc.utf8_trim_whitespace(arr)
-    low = pc.utf8_lower(arr)
-    na = pc.is_in(low, value_set=pa.array(sorted(_NA_STRINGS), type=pa.large_string()))
-    arr = pc.if_else(pc.fill_null(na, True), pa.scalar(None, type=pa.large_string()), arr)
-    return pd.Series(arr.to_pandas(), dtype="str")
+    return pd.Series(_clean_text(arr).to_pandas(), dtype="str")
+
+
+_NA_MAX_CHARS = max(len(x) for x in _NA_STRINGS)
+
+
+def _clean_text(arr):
+    """Trimmed values, NA markers and empty values -> null (Arrow kernels). Plain ASCII text
+    (:func:`analytics.ingest.arrowtext.plain_ascii`, ids as most extracts write them) needs no
+    trimming, and only its values short enough to be an NA marker are lower-cased and looked up."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from analytics.ingest import arrowtext
+    markers = pa.array(sorted(_NA_STRINGS), type=pa.large_string())
+    null = pa.scalar(None, type=pa.large_string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    if not arrowtext.plain_ascii(arr):
+        arr = pc.utf8_trim_whitespace(arr)
+        na = pc.is_in(pc.utf8_lower(arr), value_set=markers)
+        return pc.if_else(pc.fill_null(na, True), null, arr)
+    short = np.flatnonzero(arrowtext.byte_lengths(arr) <= _NA_MAX_CHARS)   # ASCII: characters are bytes
+    if not len(short):
+        return arr
+    cand = arr.take(pa.array(short))
+    na = np.asarray(pc.fill_null(pc.is_in(pc.utf8_lower(cand), value_set=markers), True), dtype=bool)
+    if not na.any():
+        return arr
+    mask = np.zeros(len(arr), dtype=bool)
+    mask[short[na]] = True
+    return pc.if_else(pa.array(mask), null, arr)
 
 
 def _to_cat(codes: np.ndarray, vals: np.ndarray) -> pd.Series:

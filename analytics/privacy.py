@@ -117,12 +117,21 @@ def _arrow_text(values):
         except (pa.ArrowNotImplementedError, pa.ArrowInvalid):   # nested or binary values: their text
             text = pd.Series(arr.to_pandas(), dtype=object).map(lambda v: None if v is None else str(v))
             arr = pa.array(text, type=pa.large_string(), from_pandas=True)
-    return pc.utf8_trim_whitespace(arr)
+    from analytics.ingest import arrowtext
+    return arr if arrowtext.plain_ascii(arr) else pc.utf8_trim_whitespace(arr)   # trimming would change nothing
 
 
 def _count(mask) -> int:
     import pyarrow.compute as pc
     return int(pc.sum(mask).as_py() or 0)
+
+
+def _count_at(arr) -> int:
+    """Values with an '@' (none without a pass over the values when the text has no '@' byte)."""
+    import pyarrow.compute as pc
+
+    from analytics.ingest import arrowtext
+    return _count(pc.match_substring(arr, "@")) if arrowtext.has_byte(arr, ord("@")) else 0
 
 
 def _phone_mask(arr) -> np.ndarray:
@@ -155,7 +164,7 @@ def _kind_counts(arr, address: bool, threshold: float) -> tuple[int, dict[str, i
     if n == 0:
         return 0, out
     need = threshold * n
-    if _count(pc.match_substring(arr, "@")) >= need:
+    if _count_at(arr) >= need:
         out[KIND_EMAIL] = _count(pc.match_substring_regex(arr, EMAIL_PATTERN))
     if _count(pc.and_(pc.greater_equal(lengths, MIN_PHONE_CHARS),
                       pc.invert(pc.fill_null(pc.utf8_is_digit(arr), False)))) >= need:
@@ -238,7 +247,7 @@ def identifier_values(values) -> np.ndarray:
     found = np.zeros(len(arr), dtype=bool)
     if not len(arr):
         return found
-    if _count(pc.match_substring(arr, "@")):
+    if _count_at(arr):
         found |= np.asarray(pc.fill_null(pc.match_substring_regex(arr, EMAIL_PATTERN), False))
     return found | _phone_mask(arr)
 

@@ -1,0 +1,63 @@
+"""The buffer-level shortcuts of analytics.ingest.arrowtext give what the string kernels give:
+plain ASCII text is left as it is by trimming, its lengths are its character lengths, and the
+cleaned ids (parse_text) and identifier checks are the same with and without the shortcut."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from analytics import parsing, privacy
+from analytics.ingest import arrowtext
+
+CASES = [
+    ["2000000101", "2000000201", "2000000301"],              # plain: the shortcut
+    ["A1", "", None, "nan", "N/A", "NULL", ".", "x.", "12345"],   # NA markers among short plain values
+    ["id1 ", "id2"],                                         # a trailing blank
+    ["\tid1", "id2"],
+    ["id\u00a01", "id2\u00a0"],                              # a no-break space at the end: not ASCII
+    ["\u212a", "ok"],                                        # Kelvin sign, lower-cases to ASCII "k"
+    ["a@b.example", "+994 50 123 45 67", "x"],                # an e-mail address and a phone number
+    ["\x1f9", "9\x1c"],                                      # the ASCII separators Arrow also trims
+]
+
+
+def _slow_clean(values) -> list:
+    arr = pc.utf8_trim_whitespace(pa.array(values, type=pa.large_string()))
+    na = pc.fill_null(pc.is_in(pc.utf8_lower(arr), value_set=pa.array(sorted(parsing._NA_STRINGS))), True)
+    return pc.if_else(na, pa.scalar(None, type=pa.large_string()), arr).to_pylist()
+
+
+@pytest.mark.parametrize("values", CASES)
+def test_plain_ascii_means_trimming_changes_nothing(values):
+    arr = pa.array(values, type=pa.large_string())
+    trimmed = pc.utf8_trim_whitespace(arr)
+    if arrowtext.plain_ascii(arr):
+        assert trimmed.to_pylist() == arr.to_pylist()
+        assert arrowtext.byte_lengths(arr).tolist() == pc.fill_null(pc.utf8_length(arr), 0).to_pylist()
+    assert arrowtext.plain_ascii(arr) == any(values is CASES[i] for i in (0, 1, 6))
+
+
+@pytest.mark.parametrize("values", CASES)
+def test_parse_text_equals_trim_lower_lookup(values):
+    s = pd.Series(pd.array(pa.array(values, type=pa.large_string()), dtype="str"))
+    got = parsing.parse_text(s)
+    assert [None if pd.isna(v) else v for v in got] == _slow_clean(values)
+
+
+def test_has_byte_and_sliced_chunks():
+    arr = pa.chunked_array([pa.array(["ab", "c@d"]), pa.array(["e"])])        # int32 offsets
+    assert arrowtext.has_byte(arr, ord("@")) and not arrowtext.has_byte(arr.slice(2), ord("@"))
+    assert arrowtext.byte_lengths(arr.slice(1)).tolist() == [3, 1]
+    assert arrowtext.plain_ascii(arr.slice(1)) and not arrowtext.plain_ascii(pa.array([" x", "y"]).slice(0, 1))
+
+
+@pytest.mark.parametrize("values", CASES)
+def test_identifier_values_are_found_whatever_the_path(values):
+    s = pd.Series(pd.array(pa.array(values, type=pa.large_string()), dtype="str"))
+    objects = pd.Series(values, dtype=object)                # another storage: the general path
+    assert privacy.identifier_values(s).tolist() == privacy.identifier_values(objects).tolist()
+    expected = np.array([v is not None and ("@" in v or "994" in v) for v in values])
+    assert privacy.identifier_values(s).tolist() == expected.tolist()

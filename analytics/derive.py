@@ -273,8 +273,10 @@ def derive(records: pd.DataFrame, *, top_age: int = 85) -> pd.DataFrame:
     out[schema.YEAR] = pd.array(inc.dt.year, dtype="Int16")
 
     age = _int_col(out, schema.AGE)
-    from_dates = age_from_dates(birth, inc)
-    filled = np.where(np.isnan(age), from_dates, age)
+    filled = age.copy()
+    unknown = np.flatnonzero(np.isnan(age))          # the dates are needed only where age is not given
+    if len(unknown):
+        filled[unknown] = age_from_dates(birth.iloc[unknown], inc.iloc[unknown])
     age_arr = pd.array(np.where(np.isnan(filled), 0, np.clip(filled, -32000, 32000)), dtype="Int16")
     age_arr[np.isnan(filled)] = pd.NA
     out[schema.AGE] = age_arr

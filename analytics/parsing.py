@@ -329,6 +329,19 @@ def _order_from_format(fmt: str | None) -> str | None:
     return "dmy" if i_d < i_m else "mdy"
 
 
+def _yyyymmdd(u: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(which values are exactly eight ASCII digits, their number), vectorised over the values."""
+    found = np.zeros(len(u), dtype=bool)
+    lengths = np.fromiter(map(len, u), dtype=np.int64, count=len(u))
+    cand = np.flatnonzero(lengths == 8)
+    if not len(cand):
+        return found, np.zeros(0, dtype=np.int64)
+    points = np.array([u[i] for i in cand], dtype="U8").view(np.uint32).reshape(len(cand), 8).astype(np.int64)
+    digits = ((points >= 48) & (points <= 57)).all(axis=1)
+    found[cand[digits]] = True
+    return found, (points[digits] - 48) @ (10 ** np.arange(7, -1, -1, dtype=np.int64))
+
+
 def parse_dates(s: pd.Series, *, date_format: str | None = None, today: pd.Timestamp | None = None) -> Parsed:
     """Dates with CanReg5 unknown-part handling; see the module docstring."""
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
@@ -357,8 +370,12 @@ def parse_dates(s: pd.Series, *, date_format: str | None = None, today: pd.Times
     else:
         exact = None
     pivot = (today or pd.Timestamp.today()).year % 100
+    done = np.zeros(n_u, dtype=bool)
+    if exact is None:       # CanReg5's yyyyMMdd, as the pattern below would read it, without a loop
+        done, y8 = _yyyymmdd(u)
+        y[done], m[done], d[done] = y8 // 10000, y8 // 100 % 100, y8 % 100
     for i, x in enumerate(u):
-        if not present[i]:
+        if done[i] or not present[i]:
             continue
         if len(x) > MAX_CODE_CHARS:
             y[i] = -2

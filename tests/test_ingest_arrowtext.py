@@ -61,3 +61,25 @@ def test_identifier_values_are_found_whatever_the_path(values):
     assert privacy.identifier_values(s).tolist() == privacy.identifier_values(objects).tolist()
     expected = np.array([v is not None and ("@" in v or "994" in v) for v in values])
     assert privacy.identifier_values(s).tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("values", CASES + [[None, None], ["ab", None, "abc", "xyz"], ["é" * 3, "abcd"]])
+def test_longest_value_and_its_row_as_the_length_kernel_gives(values):
+    from analytics import readers
+    s = pd.Series(pd.array(pa.array(values, type=pa.large_string()), dtype="str"))
+    lengths = pc.utf8_length(pa.array(values, type=pa.large_string()))
+    top = pc.max(lengths).as_py()
+    want = (0, -1) if top is None else (top, pc.index(lengths, top).as_py())
+    assert readers._longest(s) == want
+
+
+def test_yyyymmdd_dates_read_without_the_loop_equal_the_pattern(monkeypatch):
+    values = ["20200115", "20209999", "20200299", "20200230", "00000000", "99999999", "2020011", "２０２００１０１",
+              "2020-01-15", "15/01/2020", " 20200115 ", "20200115.0", "", None, "nan", "1999123a", "18000101"]
+    s = pd.Series(values * 3, dtype=object)
+    fast = parsing.parse_dates(s)
+    monkeypatch.setattr(parsing, "_yyyymmdd", lambda u: (np.zeros(len(u), bool), np.zeros(0, np.int64)))
+    slow = parsing.parse_dates(s)
+    assert fast.values.equals(slow.values)
+    assert fast.invalid.tolist() == slow.invalid.tolist() and fast.imputed.tolist() == slow.imputed.tolist()
+    assert fast.values.iloc[0] == pd.Timestamp("2020-01-15") and fast.imputed[1] and fast.invalid[3]

@@ -83,3 +83,28 @@ def test_yyyymmdd_dates_read_without_the_loop_equal_the_pattern(monkeypatch):
     assert fast.values.equals(slow.values)
     assert fast.invalid.tolist() == slow.invalid.tolist() and fast.imputed.tolist() == slow.imputed.tolist()
     assert fast.values.iloc[0] == pd.Timestamp("2020-01-15") and fast.imputed[1] and fast.invalid[3]
+
+
+COLUMNS = {
+    "region codes": ["011", "012", "263"] * 20,
+    "streets": ["12 Nizami st", "Baku, Nizami 5", "Ganja 7"] * 20,
+    "streets, a few": ["12 Nizami st"] * 5 + ["011"] * 55,
+    "phones": ["+994 50 123 45 67", "(012) 345-6789", "050-123-45-67"] * 20,
+    "ids of ten digits": [f"{i:010d}" for i in range(60)],
+    "e-mails": [f"user{i}@example.org" for i in range(60)],
+    "empty and missing": ["", None] * 30,
+    "words": ["yes", "no", "n/a"] * 20,
+}
+
+
+@pytest.mark.parametrize("name", sorted(COLUMNS))
+@pytest.mark.parametrize("address", [False, True])
+def test_identifier_kind_by_content_with_and_without_the_buffer_shortcuts(name, address, monkeypatch):
+    s = pd.Series(pd.array(pa.array(COLUMNS[name], type=pa.large_string()), dtype="str"))
+    fast = privacy.identifier_by_content(s, address_header=address)
+    monkeypatch.setattr(arrowtext, "plain_ascii", lambda arr: False)
+    monkeypatch.setattr(arrowtext, "has_byte", lambda arr, b: True)
+    assert privacy.identifier_by_content(s, address_header=address) == fast
+    want = {"streets": privacy.KIND_ADDRESS if address else None, "phones": privacy.KIND_PHONE,
+            "e-mails": privacy.KIND_EMAIL}.get(name)
+    assert fast == want

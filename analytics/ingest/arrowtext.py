@@ -10,8 +10,8 @@ result is known in advance, with exactly the same output:
   Unicode trimming leaves every value as it is and a value's length in characters is its
   length in bytes;
 * :func:`byte_lengths` — each value's length in bytes, from the offsets (no pass over text);
-* :func:`has_byte` — whether a byte occurs anywhere in the column's text (one ``memchr``-like
-  scan of the data buffer instead of a per-value search).
+* :func:`has_byte`, :func:`has_any_byte` — whether a byte (one of some bytes) occurs anywhere
+  in the column's text (one scan of the data buffer instead of a per-value search).
 
 Every function is conservative: where the buffers cannot answer (another type, an unusual
 layout) it says so, and the caller takes the general path.
@@ -88,5 +88,20 @@ def has_byte(arr, byte: int) -> bool:
             return True
         offsets, data = parts
         if len(chunk) and (data[offsets[0]:offsets[-1]] == byte).any():
+            return True
+    return False
+
+
+def has_any_byte(arr, byte_values: bytes) -> bool:
+    """Whether any of ``byte_values`` occurs in the text of any value (True when the buffers
+    cannot say)."""
+    wanted = np.zeros(256, dtype=bool)
+    wanted[list(byte_values)] = True
+    for chunk in _chunks(arr):
+        parts = _parts(chunk)
+        if parts is None:
+            return True
+        offsets, data = parts
+        if len(chunk) and wanted[data[offsets[0]:offsets[-1]]].any():
             return True
     return False

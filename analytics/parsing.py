@@ -89,7 +89,12 @@ def parse_code(s: pd.Series, allowed: dict[str, int], *, extra: dict | None = No
     ``extra`` is a user's code table from the mapping file (their value -> code); numbers
     written as ``1.0`` (Excel) match ``1``.
     """
-    codes, u = factorize(s)
+    return _parse_code(*factorize(s), allowed, extra=extra, dtype=dtype)
+
+
+def _parse_code(codes: np.ndarray, u: list[str], allowed: dict[str, int], *, extra: dict | None = None,
+                dtype: str = "Int8") -> Parsed:
+    """:func:`parse_code` of a column already factorised (:func:`factorize`)."""
     table = {k.lower(): v for k, v in allowed.items()}
     user = {str(k).strip().lower(): v for k, v in (extra or {}).items()}
     vals = np.full(len(u), -1, dtype=np.int64)
@@ -144,7 +149,7 @@ def parse_basis(s: pd.Series, extra: dict | None = None) -> Parsed:
             if key in low:
                 table[low] = v
                 break
-    return parse_code(s, table, extra=extra)
+    return _parse_code(codes, u, table, extra=extra)      # factorised once
 
 
 _AGE_RE = re.compile(r"(\d{1,3})(?:\.0+)?\s*(?:\+|years?|yrs?|y)?(?:\s+years?)?", re.I | re.ASCII)

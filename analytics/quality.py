@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from . import coding, schema, sites
+from .ingest import arrowtext
 from .derive import age_from_dates, count_over, factorize_ids, repeated
 
 DEFAULT_DUPLICATE_WINDOW_DAYS = 91
@@ -330,7 +331,11 @@ def _present(records: pd.DataFrame, name: str) -> np.ndarray:
         blank = np.append(pd.Series(s.cat.categories.astype(str)).str.strip().eq("").to_numpy(), False)
         ok &= ~blank[s.cat.codes.to_numpy()]
     elif s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
-        ok &= (s.astype(str).str.strip() != "").to_numpy()
+        arr = getattr(s.array, "_pa_array", None)
+        if arr is not None and arrowtext.plain_ascii(arr):     # nothing to strip: present = not empty
+            ok &= arrowtext.byte_lengths(arr) > 0
+        else:
+            ok &= (s.astype(str).str.strip() != "").to_numpy()
     return ok
 
 

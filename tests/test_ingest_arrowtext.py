@@ -108,3 +108,11 @@ def test_identifier_kind_by_content_with_and_without_the_buffer_shortcuts(name, 
     want = {"streets": privacy.KIND_ADDRESS if address else None, "phones": privacy.KIND_PHONE,
             "e-mails": privacy.KIND_EMAIL}.get(name)
     assert fast == want
+
+
+@pytest.mark.parametrize("values", CASES)
+def test_region_present_as_stripping_gives(values):
+    from analytics import quality, schema
+    s = pd.Series(pd.array(pa.array(values, type=pa.large_string()), dtype="str"))
+    want = (s.notna() & (s.astype(str).str.strip() != "")).to_numpy()
+    assert quality._present(pd.DataFrame({schema.REGION: s}), schema.REGION).tolist() == want.tolist()

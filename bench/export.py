@@ -31,20 +31,25 @@ sys.path.insert(0, str(ROOT))
 
 
 def chromium_cpu() -> float:
-    """CPU seconds (user + system) of every Chromium process of this user so far."""
-    total, tick = 0, os.sysconf("SC_CLK_TCK")
+    """CPU seconds (user + system) so far of the Chromium processes this process started (the
+    export browser), not of other users' browsers on a shared machine."""
+    stats, tick = {}, os.sysconf("SC_CLK_TCK")
     for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        name, rest = stat.split(") ", 1)
-        if "chrom" in name:
+        if pid.isdigit():
+            try:
+                name, rest = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)
+            except (OSError, ValueError):
+                continue
             fields = rest.split()
-            total += int(fields[11]) + int(fields[12])
-    return total / tick
+            stats[int(pid)] = (name, int(fields[1]), int(fields[11]) + int(fields[12]))
+
+    def ours(pid: int) -> bool:
+        while pid in stats and pid > 1:
+            if pid == os.getpid():
+                return True
+            pid = stats[pid][1]
+        return False
+    return sum(ticks for pid, (name, _, ticks) in stats.items() if "chrom" in name and ours(pid)) / tick
 
 
 def overview_figures(n: int):

@@ -3,7 +3,8 @@
 :func:`warm_up` (called by app.py on every run; acts once per process) starts a background
 thread that loads the demo and builds its cubes (incidence and mortality, both site lists; on a public server
 also the published counts of the default site list) and the sidebar's options, then starts the figure-export browser (``analytics.export.warm_up``:
-Chromium and its tabs with plotly.js loaded), then freezes what was loaded out of the garbage
+Chromium and its tabs with plotly.js loaded) and the permutation tests' worker process
+(``cache.process_pool``), then freezes what was loaded out of the garbage
 collector (``gc.freeze``: a collection then walks only what the runs create). The first user
 then finds the export server ready instead of waiting seconds for Chromium on the first PNG,
 and the first chart of a new process does not wait for the cubes.
@@ -69,6 +70,10 @@ def _warm() -> None:
     except Exception:  # noqa: BLE001 - an optimisation only: the first user's run says what fails
         log.warning("warm-up of the demo's cubes failed", exc_info=True)
     export.warm_up(wait=True)
+    try:    # the permutation tests' worker process (app_support.jobs): forked before the first map
+        cache.process_pool().warm().wait(60)
+    except Exception:  # noqa: BLE001 - an optimisation only
+        log.warning("warm-up of the worker processes failed", exc_info=True)
     gc.collect()
     gc.freeze()      # what is loaded now lives as long as the process: no collection walks it again
     _STATE["seconds"] = time.monotonic() - _STATE["started"]

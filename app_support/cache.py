@@ -26,11 +26,14 @@ so public and internal results are never served for each other.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import hashlib
 import logging
 import os
+from concurrent.futures import CancelledError
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
 
 import numpy as np
@@ -40,6 +43,7 @@ import streamlit as st
 from analytics import cube as cubes
 from analytics import disclosure, mortality, sites, tables
 from analytics import schema as S
+from app_support import jobs
 from app_support.filters import PUBLIC_K, Filters
 from app_support.state import Dataset
 
@@ -97,13 +101,18 @@ def dataset_key(ds: Dataset, *parts: Any) -> tuple:
     return (ds.token,) + tuple(key_part(p) for p in parts)
 
 
-def by_dataset(*, max_entries: int = 64, resource: bool = False, shown: bool = False) -> Callable:
+def by_dataset(*, max_entries: int = 64, resource: bool = False, shown: bool = False,
+               validate: Callable[[Any], bool] | None = None) -> Callable:
     """Decorator: cache ``fn(ds, *args, **kwargs)`` per process under :func:`dataset_key`.
 
     ``resource=True`` shares one object between sessions (``st.cache_resource``: never mutate
     it); otherwise every caller gets its own copy (``st.cache_data``). A ``Filters`` argument
     reaches ``fn`` with its display fields neutralised (:func:`neutral`) unless ``shown=True``
-    (a view whose words or style follow the language and theme)."""
+    (a view whose words or style follow the language and theme). ``validate`` (resources only):
+    a stored object for which it says False is computed again (a job whose worker died)."""
+    if validate is not None and not resource:
+        raise ValueError("validate= applies to shared resources (resource=True) only")
+
     def deco(fn: Callable) -> Callable:
         def run(key: tuple, _ds: Dataset, _args: tuple, _kwargs: dict):
             return fn(_ds, *_args, **_kwargs)
@@ -112,7 +121,9 @@ def by_dataset(*, max_entries: int = 64, resource: bool = False, shown: bool = F
         # function's cache by module, qualified name and source)
         run.__qualname__ = f"{fn.__qualname__}.<cached>"
         run.__module__ = fn.__module__
-        store = (st.cache_resource if resource else st.cache_data)(show_spinner=False, max_entries=max_entries)(run)
+        extra = {"validate": validate} if validate is not None else {}
+        store = (st.cache_resource if resource else st.cache_data)(show_spinner=False, max_entries=max_entries,
+                                                                   **extra)(run)
 
         @functools.wraps(fn)
         def wrapper(ds: Dataset, *args, **kwargs):
@@ -448,18 +459,26 @@ def regional_measures(ds: Dataset, f: Filters, level: str, ref: str = "national"
     return tables.map_measures(_mapped(ds, rate_input(ds, f, by=(level,)), level), **kw)
 
 
-@by_dataset(max_entries=64)
 def clusters(ds: Dataset, f: Filters, level: str, ref: str = "national", ref_token: str = "", *,
-             _ref_table: pd.DataFrame | None = None):
-    """Moran's I (empirical Bayes) and LISA of the regional counts against their expected."""
+             _ref_table: pd.DataFrame | None = None, wait: Callable[[jobs.Job], Any] = jobs.value):
+    """Moran's I (empirical Bayes) and LISA of the regional counts against their expected
+    (``analytics.spatial.clusters``, 999 permutations each), computed once per data set and
+    selection in a worker process (:func:`clusters_job`); ``wait`` waits for it (the pages pass
+    ``app_support.progress.waiting``: a progress bar). The caller gets its own copy."""
+    return _awaited(lambda: clusters_job(ds, f, level, ref, ref_token, _ref_table=_ref_table), wait)
+
+
+@by_dataset(resource=True, max_entries=64, validate=lambda job: not jobs.lost(job))
+def clusters_job(ds: Dataset, f: Filters, level: str, ref: str = "national", ref_token: str = "", *,
+                 _ref_table: pd.DataFrame | None = None) -> jobs.Job:
+    """The permutation tests of :func:`clusters` as a job of the process pool, started once per
+    data set and selection and shared by every session asking for them (its result stays)."""
     from analytics import spatial
 
     _, w, _ = level_geometry(ds, level, f.lang)
     m = regional_measures(ds, f, level, ref, ref_token, _ref_table=_ref_table)
     ok = m.set_index(level)
-    cases, expected = ok["cases"].fillna(0.0), ok["expected"]
-    return (spatial.moran(cases, w, population=expected, permutations=999),
-            spatial.lisa(cases, w, population=expected, permutations=999, seed=12345))
+    return process_pool().submit("clusters", spatial.clusters, ok["cases"].fillna(0.0), ok["expected"], w)
 
 
 @by_dataset(max_entries=16)
@@ -470,11 +489,33 @@ def wide_risk_factors(ds: Dataset, level: str) -> pd.DataFrame:
 
 
 # --- trends, prevalence, quality, projections ---------------------------------------------------
-@by_dataset(max_entries=64)
 def joinpoint_fit(ds: Dataset, data: pd.DataFrame, series: str | None, selection: str, max_jp: str,
-                  weighted: bool, conf: float):
-    """Joinpoint fits of ``data`` (rates per year, by ``series``): segments, fitted values, AAPCs."""
-    return tables.joinpoint_fit(data, series, selection=selection, max_jp=max_jp, weighted=weighted, conf=conf)
+                  weighted: bool, conf: float, *, wait: Callable[[jobs.Job], Any] = jobs.value):
+    """Joinpoint fits of ``data`` (rates per year, by ``series``): segments, fitted values, AAPCs
+    (``analytics.tables.joinpoint_fit``: permutation tests), computed once per data set and input
+    in a worker process (:func:`joinpoint_job`); ``wait`` as for :func:`clusters`. The caller
+    gets its own copy."""
+    return _awaited(lambda: joinpoint_job(ds, data, series, selection, max_jp, weighted, conf), wait)
+
+
+def _awaited(job: Callable[[], jobs.Job], wait: Callable[[jobs.Job], Any]) -> Any:
+    """A copy of the result of the cached job ``job()``; a job lost with its worker (killed) is
+    started once more (the cache's ``validate`` replaces it)."""
+    first = job()
+    try:
+        return copy.deepcopy(wait(first))
+    except (BrokenProcessPool, CancelledError):
+        log.warning("a worker process was lost during %r: running it again", first.label)
+        return copy.deepcopy(wait(job()))
+
+
+@by_dataset(resource=True, max_entries=64, validate=lambda job: not jobs.lost(job))
+def joinpoint_job(ds: Dataset, data: pd.DataFrame, series: str | None, selection: str, max_jp: str,
+                  weighted: bool, conf: float) -> jobs.Job:
+    """The fits of :func:`joinpoint_fit` as a job of the process pool (once per data set and
+    input, shared by every session asking for them)."""
+    return process_pool().submit("joinpoint", tables.joinpoint_fit, data, series, selection=selection,
+                                 max_jp=max_jp, weighted=weighted, conf=conf)
 
 
 
@@ -789,3 +830,17 @@ def worker_pool():
     from concurrent.futures import ThreadPoolExecutor
 
     return ThreadPoolExecutor(max_workers=2, thread_name_prefix="document")
+
+
+PROCESS_WORKERS = 2      # computations at once (2 cores); more queue
+
+
+@st.cache_resource(show_spinner=False)
+def process_pool() -> jobs.ProcessPool:
+    """The process's pool of worker *processes* for computations that hold the GIL for long
+    (permutation tests): a session waiting for one releases the GIL, so the other sessions'
+    reruns go on (``app_support.jobs``). Workers start on demand, forked from the ingest fork
+    server."""
+    from analytics.ingest import sandbox
+
+    return jobs.ProcessPool(PROCESS_WORKERS, sandbox.worker_context())

@@ -37,7 +37,9 @@ from analytics.ingest.limits import current as current_limits
 
 log = logging.getLogger(__name__)
 
-PRELOAD = ["analytics.ingest.preload"]
+# the readers (ingest workers) and the permutation tests (app_support.jobs.ProcessPool workers):
+# a worker forked from the fork server starts with them imported (milliseconds, not seconds)
+PRELOAD = ["analytics.ingest.preload", "analytics.spatial", "analytics.trends"]
 POLL_SECONDS = 0.1
 _CONTEXT = None
 
@@ -57,6 +59,13 @@ class Outcome:
         if self.error is not None:
             raise self.error
         return self.value
+
+
+def worker_context():
+    """The multiprocessing context of every worker of the server (this module's and the app's
+    process pool, ``app_support.jobs.ProcessPool``): one fork server, started with the ingest
+    modules preloaded whichever asks for a worker first."""
+    return _context()
 
 
 def _context():

@@ -1,0 +1,154 @@
+"""Permutation tests run in worker processes (``app_support.jobs.ProcessPool``), not on the
+session's script thread: the worker path gives exactly the numbers of the direct ``analytics``
+calls, the work runs in another process, and while one session waits for a job another
+session's run completes. No wall-clock assertion: the order of events is forced with a file the
+held worker waits for."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics import schema as S
+from analytics import spatial, tables
+from analytics.i18n import format_number
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+GUARD_S = 300          # a guard against a hung test only, never an assertion on time
+
+
+def _held(release: str, progress=None) -> int:
+    """A job that tells its pid and 0.5 done, then waits until the file ``release`` exists."""
+    progress(0.5, str(os.getpid()))
+    while not os.path.exists(release):
+        time.sleep(0.02)
+    return os.getpid()
+
+
+def _filters(**kw):
+    from app_support.filters import Filters
+
+    base = dict(y0=2020, y1=2024, sex="both", scheme="ci5", site="all", er="all", district="all", a0=0, a1=85,
+                std="world_segi1960", ci="tiwari", conf="95", public=False, lang="en", theme="light")
+    return Filters(**{**base, **kw})
+
+
+@pytest.fixture(scope="module")
+def demo():
+    from app_support import state
+
+    return state.demo_dataset()
+
+
+@pytest.mark.parametrize("level", [S.REGION, S.PARENT])
+def test_clusters_from_the_worker_equal_the_direct_calls(demo, level):
+    from app_support import cache
+
+    f = _filters(lang="ru", theme="dark")          # language and theme do not change the numbers
+    moran_res, lisa = cache.clusters(demo, f, level)
+    _, w, _ = cache.level_geometry(demo, level, "en")
+    ok = cache.regional_measures(demo, f, level).set_index(level)
+    cases, expected = ok["cases"].fillna(0.0), ok["expected"]
+    assert moran_res == spatial.moran(cases, w, population=expected, permutations=999)
+    pd.testing.assert_frame_equal(lisa, spatial.lisa(cases, w, population=expected, permutations=999, seed=12345))
+    job = cache.clusters_job(demo, f, level, "national", "")
+    assert job.done() and job.pid is not None and job.pid != os.getpid()     # computed in a worker process
+    # once per data set and selection: the same job (and result) for another language
+    assert cache.clusters_job(demo, _filters(), level, "national", "") is job
+
+
+@pytest.mark.parametrize("series,by,selection", [("sex", ("year", "sex"), "permutation"),
+                                                 (None, ("year",), "wbic")])
+def test_joinpoint_from_the_worker_equals_the_direct_call(demo, series, by, selection):
+    from app_support import cache
+
+    f = _filters(y0=2010)
+    rates = cache.dsr(demo, f, by=by, sexes=(S.MALE, S.FEMALE) if series else None)
+    data = tables.trend_input(rates, series, public=False)
+    got = cache.joinpoint_fit(demo, data, series, selection, "auto", False, 0.95)
+    want = tables.joinpoint_fit(data, series, selection=selection, max_jp="auto", weighted=False, conf=0.95)
+    for g, w in zip(got, want):
+        pd.testing.assert_frame_equal(g, w)
+    job = cache.joinpoint_job(demo, data, series, selection, "auto", False, 0.95)
+    assert job.done() and job.pid != os.getpid()
+    got[0].loc[:, "apc"] = 0.0                       # the caller's copy: the cached result is untouched
+    pd.testing.assert_frame_equal(cache.joinpoint_fit(demo, data, series, selection, "auto", False, 0.95)[0], want[0])
+
+
+def test_progress_reaches_the_job_and_a_killed_worker_is_replaced(tmp_path):
+    from app_support import cache, jobs
+
+    pool = cache.process_pool()
+    release = tmp_path / "release"
+    job = pool.submit("held", _held, str(release))
+    for _ in range(GUARD_S * 20):                    # the worker's progress comes back through the queue
+        if job.fraction >= 0.5:
+            break
+        job.wait(0.05)
+    assert job.fraction == 0.5 and not job.done()
+    os.kill(int(job.message), signal.SIGKILL)       # its worker dies (e.g. killed for memory)
+    assert job.wait(GUARD_S) and jobs.lost(job)
+    release.touch()
+    again = pool.submit("held", _held, str(release))   # a new executor takes the next job
+    assert again.wait(GUARD_S) and again.result() == again.pid != int(job.message)
+
+
+def _session(page: str, **params) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=GUARD_S)
+    for k, v in params.items():
+        at.query_params[k] = str(v)
+    at.run()
+    if page != "overview":
+        at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_session_waiting_for_its_job_blocks_no_other_session(demo, tmp_path, monkeypatch):
+    """Both workers held busy; session A opens the Maps page for a selection not computed yet
+    and waits for its queued permutation job; session B's run completes meanwhile; released,
+    A's Moran's I is the direct one, computed in a worker process."""
+    from app_support import cache, progress
+
+    release = tmp_path / "release"
+    pool = cache.process_pool()
+    entered = threading.Event()
+    real = progress.waiting
+
+    def waiting(text):
+        wait = real(text)
+
+        def marked(job):
+            entered.set()
+            return wait(job)
+        return marked
+
+    monkeypatch.setattr(progress, "waiting", waiting)
+    params = dict(y0=2012, y1=2013, sex="female")
+    fa = dataclasses.replace(_filters(y0=2012, y1=2013, sex="female"), er="all", district="all")
+    held = [pool.submit("held", _held, str(release)) for _ in range(cache.PROCESS_WORKERS)]
+    out: dict = {}
+    try:
+        job = cache.clusters_job(demo, fa, S.REGION, "national", "")     # queued behind the held jobs
+        a = threading.Thread(target=lambda: out.setdefault("a", _session("maps", **params)), daemon=True)
+        a.start()
+        assert entered.wait(GUARD_S)                 # A's script thread waits for the job
+        b = _session("incidence", y0=2020, y1=2024)  # B's run completes meanwhile
+        assert b.title and not job.done() and a.is_alive()
+    finally:
+        release.touch()
+    a.join(GUARD_S)
+    assert all(h.wait(GUARD_S) for h in held) and job.wait(GUARD_S)
+    assert job.pid not in (None, os.getpid())
+    _, w, _ = cache.level_geometry(demo, S.REGION, "en")
+    ok = cache.regional_measures(demo, fa, S.REGION).set_index(S.REGION)
+    direct = spatial.moran(ok["cases"].fillna(0.0), w, population=ok["expected"], permutations=999)
+    caption = next(c.value for c in out["a"].caption if c.value.startswith("Spatial autocorrelation"))
+    assert f"I = {format_number(direct.I, 'en', 3)}" in caption

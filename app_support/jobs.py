@@ -32,6 +32,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from analytics.ingest import sandbox
+
 log = logging.getLogger(__name__)
 
 
@@ -163,10 +165,11 @@ class ProcessPool:
         job, job_id = Job(label), next(self._ids)
         self._jobs[job_id] = job
         job.future = Future()
-        try:
-            inner = self._pool().submit(_run_task, job_id, fn, args, kwargs)
-        except BrokenProcessPool:            # broke between the check and the submission: once more
-            inner = self._pool().submit(_run_task, job_id, fn, args, kwargs)
+        with sandbox.plain_main():          # a worker it starts does not run app.py again
+            try:
+                inner = self._pool().submit(_run_task, job_id, fn, args, kwargs)
+            except BrokenProcessPool:        # broke between the check and the submission: once more
+                inner = self._pool().submit(_run_task, job_id, fn, args, kwargs)
 
         def finish(done: Future) -> None:
             job.finished = time.monotonic()

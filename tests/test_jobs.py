@@ -152,3 +152,51 @@ def test_a_session_waiting_for_its_job_blocks_no_other_session(demo, tmp_path, m
     direct = spatial.moran(ok["cases"].fillna(0.0), w, population=ok["expected"], permutations=999)
     caption = next(c.value for c in out["a"].caption if c.value.startswith("Spatial autocorrelation"))
     assert f"I = {format_number(direct.I, 'en', 3)}" in caption
+
+
+def _probe(progress=None) -> tuple:
+    """What a worker process imported before its task: its ``__mp_main__`` file, app modules."""
+    import sys
+
+    main = sys.modules.get("__mp_main__")
+    return getattr(main, "__file__", None), sorted(m for m in sys.modules if m.startswith(("app_support", "pages")))
+
+
+def test_workers_started_during_a_script_run_do_not_run_the_app(monkeypatch):
+    """Under ``streamlit run`` the app's script module is ``__main__`` (a module with a file and no
+    loader): a worker started then (ingest worker, process pool) must not execute app.py again."""
+    import sys
+    import types
+
+    from analytics.ingest import sandbox
+    from app_support import jobs
+
+    script = types.ModuleType("__main__")
+    script.__file__ = APP
+    monkeypatch.setitem(sys.modules, "__main__", script)
+    assert sandbox.run(_probe).unwrap() == (None, [])
+    pool = jobs.ProcessPool(1, sandbox.worker_context())
+    try:
+        job = pool.submit("probe", _probe)
+        # the worker imports the job runner only (app_support.jobs), not the app
+        assert job.wait(GUARD_S) and job.result() == (None, ["app_support", "app_support.jobs"])
+    finally:
+        pool.shutdown()
+    assert sys.modules["__main__"] is script          # the script's module is put back
+
+
+def test_dropping_an_upload_releases_its_memory(demo, monkeypatch):
+    """When the session's upload (its registry) is dropped, the release hook runs once
+    (``app_support.state.release_memory``: malloc_trim); the demo's registry is never watched."""
+    from app_support import state
+
+    calls = threading.Event()
+    monkeypatch.setattr(state, "release_memory", calls.set)
+    reg = dataclasses.replace(demo.registry, records=demo.registry.records.head(10).copy())
+    up = state.Dataset("upload:test", reg, demo.regions, "x.csv")
+    again = dataclasses.replace(up, token="upload:test+page")      # derived datasets share the registry
+    assert getattr(reg, state.WATCHED) and not getattr(demo.registry, state.WATCHED, False)
+    del up, again
+    assert not calls.is_set()                        # still referenced
+    del reg
+    assert calls.wait(GUARD_S)

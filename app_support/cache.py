@@ -228,6 +228,10 @@ def mortality_events(ds: Dataset, site_column: str) -> mortality.MortalityEvents
                                       row_keys=death_keys)
 
 
+# the record columns analytics.cube.events_from_records reads (besides the site column)
+EVENT_SOURCE_COLUMNS = (S.INCLUDED, S.YEAR, S.REGION, S.SEX, S.AGE_GROUP, S.ICD10)
+
+
 @by_dataset(resource=True, max_entries=8)
 def _cube(ds: Dataset, site_column: str, strategy: str, measure: str, rule_id: str) -> cubes.Cube:
     if measure not in mortality.MEASURES:
@@ -235,7 +239,9 @@ def _cube(ds: Dataset, site_column: str, strategy: str, measure: str, rule_id: s
     if measure == mortality.MORTALITY:
         events = mortality_events(ds, site_column).events
     else:
-        records = ds.records.assign(**{disclosure.KEY_SUM: disclosure_rule().keys_of(ds.records)})
+        # only the columns counted (a copy of every column of a 5-million-record upload cost GBs)
+        counted = list(dict.fromkeys(EVENT_SOURCE_COLUMNS + (site_column,)))
+        records = ds.records[counted].assign(**{disclosure.KEY_SUM: disclosure_rule().keys_of(ds.records)})
         events = cubes.events_from_records(records, site_column, key=disclosure.KEY_SUM)
     return cubes.build_cube(events, ds.population, _parents(ds), strategy=strategy)
 

@@ -61,7 +61,12 @@ class Dataset:
 
 
 _WATCHED_LOCK = threading.Lock()
-WATCHED = "_release_when_dropped"     # set on a registry once it is watched
+_WATCHED: "weakref.WeakValueDictionary[int, object]" = weakref.WeakValueDictionary()   # id -> registry
+
+
+def watched(registry: object) -> bool:
+    """Is :func:`release_when_dropped` watching this registry?"""
+    return _WATCHED.get(id(registry)) is registry
 
 
 def release_when_dropped(registry: object) -> None:
@@ -69,9 +74,12 @@ def release_when_dropped(registry: object) -> None:
     memory its records held back to the system (:func:`release_memory`, in a thread of its own:
     the last reference may go on the server's event loop). Once per registry."""
     with _WATCHED_LOCK:
-        if registry is None or getattr(registry, WATCHED, False):
+        if registry is None or watched(registry):
             return
-        setattr(registry, WATCHED, True)
+        try:
+            _WATCHED[id(registry)] = registry
+        except TypeError:        # an object without weak references (a stand-in of a test): not watched
+            return
     weakref.finalize(registry, lambda: threading.Thread(target=release_memory, name="release-memory",
                                                         daemon=True).start())
 

@@ -195,7 +195,7 @@ def test_dropping_an_upload_releases_its_memory(demo, monkeypatch):
     reg = dataclasses.replace(demo.registry, records=demo.registry.records.head(10).copy())
     up = state.Dataset("upload:test", reg, demo.regions, "x.csv")
     again = dataclasses.replace(up, token="upload:test+page")      # derived datasets share the registry
-    assert getattr(reg, state.WATCHED) and not getattr(demo.registry, state.WATCHED, False)
+    assert state.watched(reg) and not state.watched(demo.registry)
     del up, again
     assert not calls.is_set()                        # still referenced
     del reg

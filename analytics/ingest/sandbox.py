@@ -75,7 +75,7 @@ def plain_main():
     A process started by ``multiprocessing`` (fork server or spawn) first runs the parent's
     ``__main__`` file again as ``__mp_main__``. Under ``streamlit run`` that module is the app's
     script (Streamlit installs its page module as ``__main__``, with ``__file__`` and no
-    loader), so every worker would execute ``app.py`` before its task: seconds of CPU, ~180 MB,
+    loader), so every worker would execute ``app.py`` before its task: ~1 s of CPU, ~180 MB,
     and the app's start-up warm-up (the demo, Chromium) inside an ingest worker. Here a stand-in
     ``__main__`` without a file is installed while the process starts; it is put back unless a
     new script run installed its own meanwhile. A real ``__main__`` (a script run with

@@ -141,25 +141,17 @@ class ProcessPool:
         self._jobs: weakref.WeakValueDictionary[int, Job] = weakref.WeakValueDictionary()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._executor: ProcessPoolExecutor | None = None
-        threading.Thread(target=self._listen, name="job-progress", daemon=True).start()
+        self._executors: list[ProcessPoolExecutor] = []      # the current one last
+        threading.Thread(target=_listen, args=(self._progress, self._jobs), name="job-progress", daemon=True).start()
+        # a pool dropped (the app's caches cleared) stops its workers and its listener
+        weakref.finalize(self, _close, self._progress, self._executors)
 
     def _pool(self) -> ProcessPoolExecutor:
         with self._lock:
-            if self._executor is None or getattr(self._executor, "_broken", False):
-                self._executor = ProcessPoolExecutor(self._max_workers, mp_context=self._context,
-                                                     initializer=_start_worker, initargs=(self._progress,))
-            return self._executor
-
-    def _listen(self) -> None:
-        while True:
-            try:
-                job_id, fraction, message = self._progress.get()
-            except (EOFError, OSError, queue_mod.Empty):      # the process is ending
-                return
-            job = self._jobs.get(job_id)
-            if job is not None:
-                job.update(fraction, message)
+            if not self._executors or getattr(self._executors[-1], "_broken", False):
+                self._executors[:] = [ProcessPoolExecutor(self._max_workers, mp_context=self._context,
+                                                          initializer=_start_worker, initargs=(self._progress,))]
+            return self._executors[-1]
 
     def submit(self, label: str, fn: Callable[..., Any], *args, **kwargs) -> Job:
         job, job_id = Job(label), next(self._ids)
@@ -190,10 +182,33 @@ class ProcessPool:
         return self.submit("warm-up", _ready)
 
     def shutdown(self) -> None:
+        """Stop the workers (jobs not started are cancelled; running ones finish first)."""
         with self._lock:
-            if self._executor is not None:
-                self._executor.shutdown(wait=True, cancel_futures=True)
-                self._executor = None
+            for executor in self._executors:
+                executor.shutdown(wait=True, cancel_futures=True)
+            self._executors.clear()
+
+
+def _listen(progress, jobs_by_id: weakref.WeakValueDictionary) -> None:
+    """The pool's listener thread: the workers' progress messages to their jobs, until ``None``."""
+    while True:
+        try:
+            item = progress.get()
+        except (EOFError, OSError, queue_mod.Empty):      # the process is ending
+            return
+        if item is None:
+            return
+        job_id, fraction, message = item
+        job = jobs_by_id.get(job_id)
+        if job is not None:
+            job.update(fraction, message)
+
+
+def _close(progress, executors: list) -> None:
+    """Finaliser of a dropped :class:`ProcessPool`: its workers stop, its listener ends."""
+    for executor in executors:
+        executor.shutdown(wait=False, cancel_futures=True)
+    progress.put(None)
 
 
 def lost(job: Job) -> bool:

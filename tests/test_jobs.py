@@ -200,3 +200,27 @@ def test_dropping_an_upload_releases_its_memory(demo, monkeypatch):
     assert not calls.is_set()                        # still referenced
     del reg
     assert calls.wait(GUARD_S)
+
+
+def test_a_dropped_pool_stops_its_workers(tmp_path):
+    """The pool is a cached resource: when the app's caches are cleared it is dropped, and its
+    worker processes must stop with it (not linger for the server's life)."""
+    import gc
+
+    from analytics.ingest import sandbox
+    from app_support import jobs
+
+    release = tmp_path / "release"
+    release.touch()
+    pool = jobs.ProcessPool(1, sandbox.worker_context())
+    job = pool.submit("held", _held, str(release))
+    assert job.wait(GUARD_S)
+    pid = job.pid
+    assert Path(f"/proc/{pid}").exists()
+    del pool
+    gc.collect()
+    for _ in range(GUARD_S * 20):                    # the worker exits once told (bounded poll, no timing)
+        if not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1][:3]:
+            break
+        time.sleep(0.05)
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1][:3]

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
-
 from analytics import schema as S
 from analytics import spatial, tables
 from analytics.i18n import format_number
+from conftest import app
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 GUARD_S = 300          # a guard against a hung test only, never an assertion on time
@@ -41,45 +40,45 @@ def _filters(**kw):
 
 
 @pytest.fixture(scope="module")
-def demo():
+def demo_ds():
     from app_support import state
 
     return state.demo_dataset()
 
 
 @pytest.mark.parametrize("level", [S.REGION, S.PARENT])
-def test_clusters_from_the_worker_equal_the_direct_calls(demo, level):
+def test_clusters_from_the_worker_equal_the_direct_calls(demo_ds, level):
     from app_support import cache
 
     f = _filters(lang="ru", theme="dark")          # language and theme do not change the numbers
-    moran_res, lisa = cache.clusters(demo, f, level)
-    _, w, _ = cache.level_geometry(demo, level, "en")
-    ok = cache.regional_measures(demo, f, level).set_index(level)
+    moran_res, lisa = cache.clusters(demo_ds, f, level)
+    _, w, _ = cache.level_geometry(demo_ds, level, "en")
+    ok = cache.regional_measures(demo_ds, f, level).set_index(level)
     cases, expected = ok["cases"].fillna(0.0), ok["expected"]
     assert moran_res == spatial.moran(cases, w, population=expected, permutations=999)
     pd.testing.assert_frame_equal(lisa, spatial.lisa(cases, w, population=expected, permutations=999, seed=12345))
-    job = cache.clusters_job(demo, f, level, "national", "")
+    job = cache.clusters_job(demo_ds, f, level, "national", "")
     assert job.done() and job.pid is not None and job.pid != os.getpid()     # computed in a worker process
     # once per data set and selection: the same job (and result) for another language
-    assert cache.clusters_job(demo, _filters(), level, "national", "") is job
+    assert cache.clusters_job(demo_ds, _filters(), level, "national", "") is job
 
 
 @pytest.mark.parametrize("series,by,selection", [("sex", ("year", "sex"), "permutation"),
                                                  (None, ("year",), "wbic")])
-def test_joinpoint_from_the_worker_equals_the_direct_call(demo, series, by, selection):
+def test_joinpoint_from_the_worker_equals_the_direct_call(demo_ds, series, by, selection):
     from app_support import cache
 
     f = _filters(y0=2010)
-    rates = cache.dsr(demo, f, by=by, sexes=(S.MALE, S.FEMALE) if series else None)
+    rates = cache.dsr(demo_ds, f, by=by, sexes=(S.MALE, S.FEMALE) if series else None)
     data = tables.trend_input(rates, series, public=False)
-    got = cache.joinpoint_fit(demo, data, series, selection, "auto", False, 0.95)
+    got = cache.joinpoint_fit(demo_ds, data, series, selection, "auto", False, 0.95)
     want = tables.joinpoint_fit(data, series, selection=selection, max_jp="auto", weighted=False, conf=0.95)
     for g, w in zip(got, want):
         pd.testing.assert_frame_equal(g, w)
-    job = cache.joinpoint_job(demo, data, series, selection, "auto", False, 0.95)
+    job = cache.joinpoint_job(demo_ds, data, series, selection, "auto", False, 0.95)
     assert job.done() and job.pid != os.getpid()
     got[0].loc[:, "apc"] = 0.0                       # the caller's copy: the cached result is untouched
-    pd.testing.assert_frame_equal(cache.joinpoint_fit(demo, data, series, selection, "auto", False, 0.95)[0], want[0])
+    pd.testing.assert_frame_equal(cache.joinpoint_fit(demo_ds, data, series, selection, "auto", False, 0.95)[0], want[0])
 
 
 def test_progress_reaches_the_job_and_a_killed_worker_is_replaced(tmp_path):
@@ -100,18 +99,7 @@ def test_progress_reaches_the_job_and_a_killed_worker_is_replaced(tmp_path):
     assert again.wait(GUARD_S) and again.result() == again.pid != int(job.message)
 
 
-def _session(page: str, **params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=GUARD_S)
-    for k, v in params.items():
-        at.query_params[k] = str(v)
-    at.run()
-    if page != "overview":
-        at.switch_page(f"pages/{page}.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def test_a_session_waiting_for_its_job_blocks_no_other_session(demo, tmp_path, monkeypatch):
+def test_a_session_waiting_for_its_job_blocks_no_other_session(demo_ds, tmp_path, monkeypatch):
     """Both workers held busy; session A opens the Maps page for a selection not computed yet
     and waits for its queued permutation job; session B's run completes meanwhile; released,
     A's Moran's I is the direct one, computed in a worker process."""
@@ -136,19 +124,19 @@ def test_a_session_waiting_for_its_job_blocks_no_other_session(demo, tmp_path, m
     held = [pool.submit("held", _held, str(release)) for _ in range(cache.PROCESS_WORKERS)]
     out: dict = {}
     try:
-        job = cache.clusters_job(demo, fa, S.REGION, "national", "")     # queued behind the held jobs
-        a = threading.Thread(target=lambda: out.setdefault("a", _session("maps", **params)), daemon=True)
+        job = cache.clusters_job(demo_ds, fa, S.REGION, "national", "")     # queued behind the held jobs
+        a = threading.Thread(target=lambda: out.setdefault("a", app("maps", timeout=GUARD_S, **params)), daemon=True)
         a.start()
         assert entered.wait(GUARD_S)                 # A's script thread waits for the job
-        b = _session("incidence", y0=2020, y1=2024)  # B's run completes meanwhile
+        b = app("incidence", timeout=GUARD_S, y0=2020, y1=2024)  # B's run completes meanwhile
         assert b.title and not job.done() and a.is_alive()
     finally:
         release.touch()
     a.join(GUARD_S)
     assert all(h.wait(GUARD_S) for h in held) and job.wait(GUARD_S)
     assert job.pid not in (None, os.getpid())
-    _, w, _ = cache.level_geometry(demo, S.REGION, "en")
-    ok = cache.regional_measures(demo, fa, S.REGION).set_index(S.REGION)
+    _, w, _ = cache.level_geometry(demo_ds, S.REGION, "en")
+    ok = cache.regional_measures(demo_ds, fa, S.REGION).set_index(S.REGION)
     direct = spatial.moran(ok["cases"].fillna(0.0), w, population=ok["expected"], permutations=999)
     caption = next(c.value for c in out["a"].caption if c.value.startswith("Spatial autocorrelation"))
     assert f"I = {format_number(direct.I, 'en', 3)}" in caption
@@ -185,17 +173,17 @@ def test_workers_started_during_a_script_run_do_not_run_the_app(monkeypatch):
     assert sys.modules["__main__"] is script          # the script's module is put back
 
 
-def test_dropping_an_upload_releases_its_memory(demo, monkeypatch):
+def test_dropping_an_upload_releases_its_memory(demo_ds, monkeypatch):
     """When the session's upload (its registry) is dropped, the release hook runs once
     (``app_support.state.release_memory``: malloc_trim); the demo's registry is never watched."""
     from app_support import state
 
     calls = threading.Event()
     monkeypatch.setattr(state, "release_memory", calls.set)
-    reg = dataclasses.replace(demo.registry, records=demo.registry.records.head(10).copy())
-    up = state.Dataset("upload:test", reg, demo.regions, "x.csv")
+    reg = dataclasses.replace(demo_ds.registry, records=demo_ds.registry.records.head(10).copy())
+    up = state.Dataset("upload:test", reg, demo_ds.regions, "x.csv")
     again = dataclasses.replace(up, token="upload:test+page")      # derived datasets share the registry
-    assert state.watched(reg) and not state.watched(demo.registry)
+    assert state.watched(reg) and not state.watched(demo_ds.registry)
     del up, again
     assert not calls.is_set()                        # still referenced
     del reg

@@ -31,6 +31,7 @@ import functools
 import hashlib
 import logging
 import os
+import pickle
 from typing import Any, Callable
 
 import numpy as np
@@ -50,9 +51,15 @@ DSR_COLUMNS = tables.DSR_COLUMNS
 
 # --- the key helper ---------------------------------------------------------------------
 def _frame_digest(df: pd.DataFrame) -> str:
-    h = hashlib.sha256(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
-    h.update(repr(list(map(str, df.columns))).encode())
-    return h.hexdigest()
+    """A frame's identity by content: the digest of its pickle (values, index, column names,
+    dtypes and ``attrs`` — ten times cheaper than hashing it row by row); a frame that cannot be
+    pickled is hashed row by row."""
+    try:
+        return "p" + hashlib.sha256(pickle.dumps(df, protocol=5)).hexdigest()
+    except (pickle.PicklingError, TypeError, AttributeError):
+        h = hashlib.sha256(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
+        h.update(repr(list(map(str, df.columns))).encode())
+        return h.hexdigest()
 
 
 def key_part(value: Any) -> Any:
@@ -97,6 +104,13 @@ def dataset_key(ds: Dataset, *parts: Any) -> tuple:
     return (ds.token,) + tuple(key_part(p) for p in parts)
 
 
+def key_text(key: tuple) -> str:
+    """A key (:func:`dataset_key`: nested tuples of strings, numbers, booleans and None) as one
+    string, which Streamlit hashes at once instead of element by element. ``repr`` writes each of
+    those values unambiguously (strings quoted, floats exactly), so distinct keys stay distinct."""
+    return repr(key)
+
+
 def by_dataset(*, max_entries: int = 64, resource: bool = False, shown: bool = False) -> Callable:
     """Decorator: cache ``fn(ds, *args, **kwargs)`` per process under :func:`dataset_key`.
 
@@ -121,7 +135,7 @@ def by_dataset(*, max_entries: int = 64, resource: bool = False, shown: bool = F
                 kwargs = {k: neutral(v) if isinstance(v, Filters) else v for k, v in kwargs.items()}
             hashed = {k: v for k, v in kwargs.items() if not k.startswith("_")}
             key = dataset_key(ds, fn.__qualname__, args, hashed)
-            return store(key, ds, args, kwargs)
+            return store(key_text(key), ds, args, kwargs)
 
         wrapper.clear = store.clear
         return wrapper
@@ -392,6 +406,18 @@ def _public_mi_ratio(ds: Dataset, f: Filters, by: tuple[str, ...]) -> pd.DataFra
 
 
 # --- sidebar options -------------------------------------------------------------------------
+@by_dataset(resource=True, max_entries=16)
+def region_fallback_names(ds: Dataset) -> dict[str, str]:
+    """Code -> name of every district and economic region as the data set names them (where the
+    catalogue ``regions.json`` has no entry, e.g. an upload's own regions); one dict per data set,
+    shared read-only by every session and every description of a page."""
+    reg = ds.regions
+    out = dict(zip(reg[S.PARENT].astype(str), reg[S.PARENT_NAME].astype(str)))
+    out.update(zip(reg[S.REGION].astype(str), reg[S.REGION_NAME].astype(str)))
+    out.pop("", None)
+    return out
+
+
 @by_dataset(max_entries=16)
 def filter_options(ds: Dataset) -> dict:
     """Years, site lists, economic regions and districts of the data set, for the sidebar."""

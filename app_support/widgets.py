@@ -59,14 +59,11 @@ def scope_of(f):
 
 def region_fallback_names(ds) -> dict[str, str]:
     """Code -> name of every district and economic region as the data set names them (used
-    where the catalogue ``regions.json`` has no entry, e.g. an upload's own regions)."""
-    from analytics import schema as S
+    where the catalogue ``regions.json`` has no entry, e.g. an upload's own regions); built once
+    per data set (``cache.region_fallback_names``: shared, never modify it)."""
+    from app_support import cache
 
-    reg = ds.regions
-    out = dict(zip(reg[S.PARENT].astype(str), reg[S.PARENT_NAME].astype(str)))
-    out.update(zip(reg[S.REGION].astype(str), reg[S.REGION_NAME].astype(str)))
-    out.pop("", None)
-    return out
+    return cache.region_fallback_names(ds)
 
 
 def describe(f, ds, frame, measure: str | None, *, sexes=None, site=None, area=_KEEP, years=None, ages=None,

@@ -30,7 +30,7 @@ from plotly.colors import sample_colorscale
 
 from analytics import classify as cls
 from analytics import schema
-from analytics.charts.base import GREY, empty_figure, finite, template_name
+from analytics.charts.base import GREY, empty_figure, finite, set_template
 from analytics.presets import fmt, fmt_p
 from analytics.i18n import format_number, t
 
@@ -125,12 +125,12 @@ MAP_LEGEND = dict(title=None, itemsizing="constant", orientation="h", x=0, xanch
 def _map_figure(traces: list, regions, title: str, theme: str, height: int, width: int | None,
                 fit_width: int | None = None, **layout) -> go.Figure:
     view = map_view(regions, fit_width or width or 700, height - 70)
-    lay = dict(template=template_name(theme), title=dict(text=title), height=height,
+    lay = dict(title=dict(text=title), height=height,
                map=dict(style=MAP_STYLE, **view), margin=dict(l=10, r=10, t=60, b=10),
                legend=MAP_LEGEND, **layout)
     if width:
         lay["width"] = width
-    return go.Figure(data=traces, layout=lay)
+    return set_template(go.Figure(data=traces, layout=lay), theme)
 
 
 def localise_reasons(frame: pd.DataFrame, lang: str, *, k: int = 5, unreliable: int = 10) -> pd.DataFrame:
@@ -463,7 +463,7 @@ def funnel_plot(frame: pd.DataFrame, *, observed: str = "cases", expected: str =
             fig.add_annotation(x=np.log10(xv), y=yv, text=str(text), showarrow=False, xshift=dx, yshift=-dy,
                                font=dict(size=size), bgcolor="rgba(255,255,255,0.7)", name="funnel_label")
         fig.update_yaxes(range=[0, ymax])
-    fig.update_layout(template=template_name(theme), title=dict(text=title),
+    set_template(fig, theme).update_layout(title=dict(text=title),
                       xaxis=dict(title=t("maps.expected_axis", lang), type="log", dtick="D2"),
                       yaxis=dict(title="SIR", rangemode="tozero"))
     meta = {"phi": lim.attrs.get("phi"), "tau2": lim.attrs.get("tau2")}
@@ -498,7 +498,7 @@ def sir_scatter(frame: pd.DataFrame, x: str, *, y: str = "sir", observed: str = 
                              mode="lines", line=dict(color="#D55E00", width=2),
                              name=t("maps.fit", lang, rr=_fmt(tb.loc[x, "rate_ratio"], lang, 3))))
     fig.add_hline(y=1, line=dict(color="#999999", width=1, dash="dot"))
-    fig.update_layout(template=template_name(theme), title=dict(text=title), xaxis=dict(title=x_label),
+    set_template(fig, theme).update_layout(title=dict(text=title), xaxis=dict(title=x_label),
                       yaxis=dict(title="SIR"))
     return fig
 
@@ -536,7 +536,7 @@ def spine_chart(profile: pd.DataFrame, *, indicator: str = "indicator", value: s
         text=[f"{r}: {_fmt(v, lang)} ({t('maps.national', lang)} {_fmt(n, lang)})"
               for r, v, n in zip(rows, finite(p[value]), nat)], hovertemplate="%{text}<extra></extra>"))
     fig.add_vline(x=0, line=dict(color="black", width=1.5))
-    fig.update_layout(template=template_name(theme), title=dict(text=title), barmode="overlay",
+    set_template(fig, theme).update_layout(title=dict(text=title), barmode="overlay",
                       xaxis=dict(range=[-1.05, 1.05], showticklabels=False, zeroline=False,
                                  title=t("maps.profile_axis", lang)),
                       yaxis=dict(autorange="reversed"), height=max(260, 60 + 38 * len(rows)))
@@ -568,7 +568,7 @@ def coefficient_plot(table: pd.DataFrame, *, lang: str = "en", theme: str = "lig
               for r, lo, hi, pv in zip(d["rate_ratio"], d["rr_lower"], d["rr_upper"], d["p_value"])],
         hovertemplate="%{y}<br>%{text}<extra></extra>", name=t("describe.rr", lang)))
     fig.add_vline(x=1, line=dict(color="#555555", dash="dot"))
-    fig.update_layout(template=template_name(theme), title=dict(text=title),
+    set_template(fig, theme).update_layout(title=dict(text=title),
                       xaxis=dict(type="log", title=t("maps.rate_ratio_axis", lang)),
                       yaxis=dict(autorange="reversed"), height=max(240, 80 + 45 * len(d)), showlegend=False)
     return fig

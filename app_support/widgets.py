@@ -406,7 +406,7 @@ def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, t
         from app_support import tables
 
         tables.show(table, lang=lang, key=f"table_{name}", site_name=f.site_name, headers=headers,
-                    k=_rule().k if f.public else None)
+                    k=_rule().k if f.public else None, ds=ds)
         if table_note:
             st.caption(md(table_note))
     stem = f"{_slug(name)}_{f.y0}-{f.y1}"

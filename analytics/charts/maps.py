@@ -18,6 +18,7 @@ the reason in the hover (MapLibre fills cannot be hatched).
 """
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +27,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import pyproj
 from plotly.colors import sample_colorscale
 
 from analytics import classify as cls
@@ -66,9 +68,7 @@ def configure_geo_topojson() -> str:
 
 def geojson_of(regions: gpd.GeoDataFrame, key: str = schema.REGION, simplify: float | None = None) -> dict:
     """GeoJSON FeatureCollection (EPSG:4326) with each feature's ``id`` = region code."""
-    g = regions[[key, "geometry"]].copy()
-    if g.crs is not None and not g.crs.equals("EPSG:4326"):
-        g = g.to_crs(4326)
+    g = _in_lonlat(regions[[key, "geometry"]].copy())
     if simplify:
         g["geometry"] = g.geometry.simplify(simplify, preserve_topology=True)
     gj = json.loads(g.to_json(drop_id=True))
@@ -83,10 +83,23 @@ def _subset(gj: dict, codes) -> dict:
     return {"type": "FeatureCollection", "features": [f for f in gj["features"] if f["id"] in want]}
 
 
+@functools.lru_cache(maxsize=32)
+def _is_lonlat(srs: str) -> bool:
+    """Is the coordinate system written ``srs`` WGS 84 longitude/latitude (EPSG:4326)? A pure
+    function of the text, remembered: pyproj parses a CRS again in every thread that uses it
+    (its ``_crs`` is thread-local) and every Streamlit rerun runs in a new thread."""
+    return pyproj.CRS.from_user_input(srs).equals("EPSG:4326")
+
+
+def _in_lonlat(regions: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    crs = regions.crs
+    return regions if crs is None or _is_lonlat(crs.srs) else regions.to_crs(4326)
+
+
 def map_view(regions: gpd.GeoDataFrame, width: int = 700, height: int = 520) -> dict:
     """Centre and zoom that fit the regions' bounds in a ``width`` x ``height`` pixel map
     (web-Mercator: 512 px span 360 degrees at zoom 0)."""
-    g = regions if regions.crs is None or regions.crs.equals("EPSG:4326") else regions.to_crs(4326)
+    g = _in_lonlat(regions)
     x0, y0, x1, y1 = g.total_bounds
 
     def merc(lat):

@@ -383,10 +383,12 @@ def age_specific_curves(frame: pd.DataFrame, *, lang: str = "en", site: str | No
     set_template(fig, theme).update_layout(title=dict(text=title, xref="paper", x=0))
     sites = list(dict.fromkeys(df[site_col])) if site_col else [None]
     in_legend: set[str] = set()
+    # each curve's rows, found in one pass (rows keep their order within a curve)
+    curves = dict(iter(df.groupby(["_sex", site_col] if site_col else ["_sex"], sort=False, observed=True)))
     for col, code in enumerate(panels, start=1):
         for s in sites:
-            part = df[(df["_sex"] == code) & ((df[site_col] == s) if site_col else True)]
-            if part.empty:      # e.g. prostate in the women's panel: no curve at all
+            part = curves.get((code, s) if site_col else (code,))
+            if part is None or part.empty:      # e.g. prostate in the women's panel: no curve at all
                 continue
             part = part.set_index("_age").reindex(ages)
             v = finite(part[value])

@@ -266,6 +266,31 @@ def _for_phone(fig: go.Figure, min_width: int | None) -> go.Figure:
     return layout_bottom(out, width)
 
 
+class _Spec(go.Figure):
+    """A shared figure as ``st.plotly_chart`` reads it: Streamlit calls ``to_dict()`` on a figure
+    and serialises the result, nothing else. The shared figure's dict is computed once
+    (:func:`_drawn`) instead of deep-copying the whole figure — a map's GeoJSON included — on
+    every rerun of every session. Not a figure to build on: plotly's own state is not set up."""
+
+    def __init__(self, spec: dict):   # noqa: D107 - deliberately no plotly initialisation
+        self.__dict__["_spec"] = spec
+
+    def to_dict(self) -> dict:
+        return self.__dict__["_spec"]
+
+
+def _drawn(fig: go.Figure) -> go.Figure:
+    """What to hand to ``st.plotly_chart``: a figure shared by every session (``cache.view``,
+    never modified) as its dict made once; any other figure as it is."""
+    if not getattr(fig, "_registry_shared", False):
+        return fig
+    spec = fig.__dict__.get("_registry_spec")
+    if spec is None:       # two sessions may make it at once: the same dict, either is kept
+        spec = fig.to_dict()
+        fig.__dict__["_registry_spec"] = spec
+    return _Spec(spec)
+
+
 def translate_uploaders(lang: str) -> None:
     """The file uploader's own words (drop zone, size limit, button) in ``lang``: Streamlit
     writes them in English only, so they are replaced on screen by CSS."""
@@ -398,7 +423,8 @@ def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, t
         if not auth.can(auth.DOWNLOAD):
             config["modeBarButtonsToRemove"] = ["toImage"]
         with box:
-            event = st.plotly_chart(shown, key=f"chart_{name}", width="stretch", theme=None, config=config, **sel)
+            event = st.plotly_chart(_drawn(shown), key=f"chart_{name}", width="stretch", theme=None, config=config,
+                                    **sel)
         st.caption(md(desc.caption(lang)))
         if reading:
             st.caption(md(reading))

@@ -442,14 +442,17 @@ def funnel_plot(frame: pd.DataFrame, *, observed: str = "cases", expected: str =
     from analytics.intervals import conf_suffix
     lo95, hi95 = f"lower_{conf_suffix(0.95)}", f"upper_{conf_suffix(0.95)}"
     lo998, hi998 = f"lower_{conf_suffix(0.998)}", f"upper_{conf_suffix(0.998)}"
-    fig = go.Figure()
+    # traces, the line at SIR 1 and the labels are collected and given to the figure at once:
+    # plotly re-validates every trace (annotation) already there on each add_trace (add_annotation)
+    traces = []
     for lo, hi, dash, name in ((lo95, hi95, "dash", t("maps.limits_95", lang)),
                                (lo998, hi998, "dot", t("maps.limits_998", lang))):
-        fig.add_trace(go.Scatter(x=grid, y=lim[hi], mode="lines", line=dict(color="#555555", dash=dash, width=1.2),
+        traces.append(go.Scatter(x=grid, y=lim[hi], mode="lines", line=dict(color="#555555", dash=dash, width=1.2),
                                  name=name, legendgroup=name, hoverinfo="skip"))
-        fig.add_trace(go.Scatter(x=grid, y=lim[lo], mode="lines", line=dict(color="#555555", dash=dash, width=1.2),
+        traces.append(go.Scatter(x=grid, y=lim[lo], mode="lines", line=dict(color="#555555", dash=dash, width=1.2),
                                  name=name, legendgroup=name, showlegend=False, hoverinfo="skip"))
-    fig.add_hline(y=1, line=dict(color="#222222", width=1))
+    one = dict(type="line", xref="x domain", x0=0, x1=1, yref="y", y0=1, y1=1,   # what add_hline(y=1) writes
+               line=dict(color="#222222", width=1))
     status = np.where(sir > pts[hi998].to_numpy(), "high_998", np.where(sir > pts[hi95].to_numpy(), "high_95",
                       np.where(sir < pts[lo998].to_numpy(), "low_998", np.where(sir < pts[lo95].to_numpy(), "low_95", "ns"))))
     colours = {"high_998": "#b2182b", "high_95": "#ef8a62", "ns": "#999999", "low_95": "#67a9cf", "low_998": "#2166ac"}
@@ -460,9 +463,10 @@ def funnel_plot(frame: pd.DataFrame, *, observed: str = "cases", expected: str =
             continue
         txt = [f"<b>{n}</b><br>SIR {_fmt(s, lang)}<br>O = {format_number(a, lang, 0)}, E = {_fmt(b, lang, 1)}"
                for n, s, a, b in zip(names[sel], sir[sel], o[sel], e[sel])]
-        fig.add_trace(go.Scatter(x=e[sel], y=sir[sel], mode="markers", name=t(f"maps.funnel_{st_}", lang),
+        traces.append(go.Scatter(x=e[sel], y=sir[sel], mode="markers", name=t(f"maps.funnel_{st_}", lang),
                                  marker=dict(color=col, size=8, line=dict(color="white", width=0.5)),
                                  text=txt, hovertemplate="%{text}<extra></extra>"))
+    fig = go.Figure(data=traces, layout=dict(shapes=[one]))
     out = (status == "high_998") | (status == "low_998")
     if out.sum() > FUNNEL_LABELS:   # a crowded funnel: name the most extreme only
         z = np.abs(o - e) / np.sqrt(e)
@@ -472,9 +476,10 @@ def funnel_plot(frame: pd.DataFrame, *, observed: str = "cases", expected: str =
         size = 18 if theme == "presentation" else 11
         shifts = label_offsets(np.log10(e[out]), sir[out], list(names[out]), x_range=np.log10([grid[0], grid[-1]]),
                                y_range=(0.0, ymax), size=size)
-        for xv, yv, text, (dx, dy) in zip(e[out], sir[out], names[out], shifts):
-            fig.add_annotation(x=np.log10(xv), y=yv, text=str(text), showarrow=False, xshift=dx, yshift=-dy,
-                               font=dict(size=size), bgcolor="rgba(255,255,255,0.7)", name="funnel_label")
+        fig.layout.annotations = [
+            dict(x=np.log10(xv), y=yv, text=str(text), showarrow=False, xshift=dx, yshift=-dy,
+                 font=dict(size=size), bgcolor="rgba(255,255,255,0.7)", name="funnel_label")
+            for xv, yv, text, (dx, dy) in zip(e[out], sir[out], names[out], shifts)]
         fig.update_yaxes(range=[0, ymax])
     set_template(fig, theme).update_layout(title=dict(text=title),
                       xaxis=dict(title=t("maps.expected_axis", lang), type="log", dtick="D2"),

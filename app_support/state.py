@@ -11,10 +11,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import threading
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from analytics import schema as S
 from analytics.ingest.geo import disable_network
@@ -66,18 +68,34 @@ def _region_table(geo) -> pd.DataFrame:
     return out
 
 
-@st.cache_resource(show_spinner="Loading the demo registry…")
+_DEMO_LOADED = threading.Event()
+
+
 def demo_dataset() -> Dataset:
     """The synthetic demo registry, loaded once per server process and shared read-only.
 
     Read from the verified Parquet store of app_support/demo_store.py (no pickles on disk),
-    built there from the demo files when missing, stale or tampered with."""
+    built there from the demo files when missing, stale or tampered with. While it loads, a
+    script run shows a spinner in the user's language (the process's warm-up thread has none)."""
+    if _DEMO_LOADED.is_set() or get_script_run_ctx() is None:
+        return _demo_dataset()
+    from app_support.filters import current_lang
+    from app_support.text import t
+
+    with st.spinner(t("app.loading_demo", current_lang())):
+        return _demo_dataset()
+
+
+@st.cache_resource(show_spinner=False)
+def _demo_dataset() -> Dataset:
     from analytics import demo
     from app_support import demo_store
 
     reg, geo, rf = demo_store.load()
-    return Dataset(DEMO_TOKEN, reg, _region_table(geo), getattr(demo, "DEMO_NAME", "Demo"), geo, rf,
-                   demo.load_demo_lifetable(), "demo")
+    out = Dataset(DEMO_TOKEN, reg, _region_table(geo), getattr(demo, "DEMO_NAME", "Demo"), geo, rf,
+                  demo.load_demo_lifetable(), "demo")
+    _DEMO_LOADED.set()
+    return out
 
 
 def file_digest(data: bytes) -> str:

@@ -98,3 +98,38 @@ def app_url(tmp_path_factory):
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+# --- Streamlit's AppTest: the app run in-process (no browser) ------------------------------
+APP = str(ROOT / "app.py")
+
+
+def app(page: str = "overview", timeout: float = 240, **params):
+    """AppTest of app.py with ``params`` as the address's query parameters, switched to
+    ``pages/<page>.py`` unless it is the Overview; fails on any exception the run showed."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    for k, v in params.items():
+        at.query_params[k] = str(v)
+    at.run()
+    if page != "overview":
+        at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metric(at, key: str, lang: str = "en") -> str:
+    """The value of the metric tile labelled ``t(key, lang)``."""
+    from analytics.i18n import t
+
+    label = t(key, lang)
+    return next(m.value for m in at.metric if m.label == label)
+
+
+@pytest.fixture(scope="module")
+def demo():
+    """The demo registry (analytics.demo.load_demo), once per test module."""
+    from analytics import demo as demo_mod
+
+    return demo_mod.load_demo()

@@ -3,41 +3,21 @@ ones analytics computes for the same selection, aggregated here independently of
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from analytics import quality, rates
+from analytics import rates
 from analytics import schema as S
 from analytics.errors import IngestError
 from analytics.i18n import format_number, sex_label, site_label, t
 from app_support.text import md
+from conftest import app, metric
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGES = ["overview", "incidence", "quality", "data", "methods"]
 SIDEBAR_KEYS = ["f_lang", "f_period", "f_sex", "f_scheme", "f_site", "f_er", "f_district", "f_ages",
                 "f_std", "f_ci", "f_conf", "f_public", "f_theme"]
-
-
-@pytest.fixture(scope="module")
-def demo():
-    from analytics import demo as demo_mod
-
-    return demo_mod.load_demo()
-
-
-def app(page: str = "overview", **params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    for k, v in params.items():
-        at.query_params[k] = str(v)
-    at.run()
-    if page != "overview":
-        at.switch_page(f"pages/{page}.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def expected_dsr(demo, *, years, sexes, site_col=None, site=None, by=None, standard="world_segi1960"):
@@ -62,11 +42,6 @@ def expected_dsr(demo, *, years, sexes, site_col=None, site=None, by=None, stand
             pd.DataFrame({"count": [len(unknown)]})
         data = pd.concat([data, u.assign(**{S.AGE_GROUP: None, S.POPULATION: np.nan})], ignore_index=True)
     return rates.dsr(data, standard=standard, by=[by] if by else None, method="tiwari", conf=0.95)
-
-
-def metric(at: AppTest, label_key: str, lang: str = "en") -> str:
-    label = t(label_key, lang)
-    return next(m.value for m in at.metric if m.label == label)
 
 
 @pytest.mark.parametrize("page", PAGES)

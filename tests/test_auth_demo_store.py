@@ -185,11 +185,11 @@ def test_app_reads_the_demo_from_the_store(tmp_path, monkeypatch):
 
     monkeypatch.setenv(demo_store.STORE_ENV, str(tmp_path))
     assert demo_store.directory() == tmp_path / "demo"
-    state.demo_dataset.clear()
+    state._demo_dataset.clear()
     try:
         ds = state.demo_dataset()
         assert (tmp_path / "demo" / demo_store.MANIFEST).is_file()
         reg, _, _ = demo_store.read(tmp_path / "demo", demo_store.stamp())
         pd.testing.assert_frame_equal(ds.records, reg.records, check_exact=True)
     finally:
-        state.demo_dataset.clear()
+        state._demo_dataset.clear()

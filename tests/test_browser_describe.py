@@ -43,13 +43,6 @@ def download(page: Page, key: str) -> bytes:
     return open(dl.value.path(), "rb").read()
 
 
-@pytest.fixture(scope="module")
-def demo():
-    from analytics import demo as demo_mod
-
-    return demo_mod.load_demo()
-
-
 def test_acceptance_address_caption_headline_and_downloads(page: Page, app_url: str, demo):
     from openpyxl import load_workbook
     from PIL import Image

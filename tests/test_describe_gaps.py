@@ -15,14 +15,13 @@ import ast
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 OWN = ("analytics", "app_support", "pages", "app", "serve")
 SOURCES = sorted(p for d in ("analytics", "app_support", "pages") for p in (ROOT / d).rglob("*.py")) + [
     ROOT / "app.py", ROOT / "serve.py"]
 ST_CACHES = ("cache_data", "cache_resource", "cache", "experimental_memo", "experimental_singleton")
-DEMO_LOADER = {(str(Path("app_support") / "state.py"), "demo_dataset")}
+DEMO_LOADER = {(str(Path("app_support") / "state.py"), "_demo_dataset")}
 NUMPY_GLOBAL_RNG = {"seed", "rand", "randn", "randint", "random", "choice", "permutation", "shuffle", "normal",
                     "uniform", "poisson", "binomial", "gamma", "beta", "exponential", "random_sample", "set_state"}
 
@@ -126,13 +125,6 @@ def test_no_fitting_warning_is_silenced():
 
 
 # --- a risk-factor file with empty values ----------------------------------------------------------
-@pytest.fixture(scope="module")
-def demo():
-    from analytics import demo as demo_mod
-
-    return demo_mod.load_demo()
-
-
 def test_risk_factor_file_with_empty_values_reaches_every_risk_factor_view(demo):
     """Issue 9: a risk-factor file with empty values ended in an IndexError. Empty values are
     left out (said on the Data page); an indicator known for only two regions cannot be

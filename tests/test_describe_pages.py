@@ -5,7 +5,6 @@ say why. Expected numbers are computed here from the records with pandas and ana
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,16 +14,9 @@ from streamlit.testing.v1 import AppTest
 from analytics import rates
 from analytics import schema as S
 from analytics.i18n import format_number, standard_label, t
+from conftest import app, metric
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 ACCEPTANCE = dict(sex="female", site="Stomach", er="ABS", y0=2015, std="europe_2013")
-
-
-@pytest.fixture(scope="module")
-def demo():
-    from analytics import demo as demo_mod
-
-    return demo_mod.load_demo()
 
 
 @pytest.fixture(scope="module")
@@ -33,17 +25,6 @@ def districts():
 
     g = demo_mod.load_demo_regions()
     return g.groupby(S.PARENT)[S.REGION].apply(lambda s: sorted(s.astype(str))).to_dict()
-
-
-def app(page: str = "overview", **params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=240)
-    for k, v in params.items():
-        at.query_params[k] = str(v)
-    at.run()
-    if page != "overview":
-        at.switch_page(f"pages/{page}.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def direct_dsr(demo, *, years, sexes, regions=None, site=None, standard="world_segi1960") -> pd.Series:
@@ -64,10 +45,6 @@ def direct_dsr(demo, *, years, sexes, regions=None, site=None, standard="world_s
     if n_unknown:
         data = pd.concat([data, pd.DataFrame({S.AGE_GROUP: [None], "count": [n_unknown], S.POPULATION: [np.nan]})])
     return rates.dsr(data, standard=standard, method="tiwari", conf=0.95).iloc[0]
-
-
-def metric(at: AppTest, key: str) -> str:
-    return next(m.value for m in at.metric if m.label == t(key, "en"))
 
 
 def captions(at: AppTest) -> list[str]:

@@ -41,13 +41,6 @@ SCHEME_COLUMN = {"ci5": S.SITE_CI5, "globocan": S.SITE_GLOBOCAN}
 
 
 @pytest.fixture(scope="module")
-def demo():
-    from analytics import demo as demo_mod
-
-    return demo_mod.load_demo()
-
-
-@pytest.fixture(scope="module")
 def parents():
     from analytics import demo as demo_mod
 

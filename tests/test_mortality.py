@@ -277,13 +277,6 @@ def test_mi_ratio_is_deaths_over_cases_of_the_same_selection():
 
 
 # --- the demo ------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def demo():
-    from analytics import demo as demo_mod
-
-    return demo_mod.load_demo()
-
-
 def _site_of(codes: pd.Series) -> pd.Series:
     """CI5-XI group of 3-character ICD-10 codes, read straight from the reference list (not
     through analytics.sites): ranges like C18-21 and unions like C82-86,C96."""

@@ -16,32 +16,14 @@ from analytics import rates, spatial
 from analytics import schema as S
 from analytics.i18n import format_number, sex_label, site_label, standard_label, t
 from tests.test_app_i18n import ENGLISH
+from conftest import app, metric
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
 SWITCH_PAGES = ["overview", "incidence", "trends", "maps"]
 TITLES = {"overview": "app.page.overview", "incidence": "mortality.page.incidence", "trends": "mortality.page.trends",
           "maps": "mortality.page_title", "incidence_mortality": "app.page.incidence_mortality"}
 LANGS = ["en", "az", "ru"]
 MORTALITY_EN = re.compile(r"\b(mortality|deaths?|dying|ratio|incidence|vital|counted|excluded)\b", re.I)
-
-
-@pytest.fixture(scope="module")
-def demo():
-    from analytics import demo as demo_mod
-
-    return demo_mod.load_demo()
-
-
-def app(page: str = "overview", **params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=240)
-    for k, v in params.items():
-        at.query_params[k] = str(v)
-    at.run()
-    if page != "overview":
-        at.switch_page(f"pages/{page}.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def figure_texts(at: AppTest) -> list[str]:
@@ -54,11 +36,6 @@ def figure_texts(at: AppTest) -> list[str]:
         out += [str(lay[ax].get("title", {}).get("text", "")) for ax in lay if ax.startswith(("xaxis", "yaxis"))]
         out += [str(tr.get("name", "")) for tr in spec["data"]]
     return [s.replace("<br>", " ") for s in out]      # long titles are wrapped to the figure's width
-
-
-def metric(at: AppTest, key: str, lang: str = "en") -> str:
-    label = t(key, lang)
-    return next(m.value for m in at.metric if m.label == label)
 
 
 def _site_of(codes: pd.Series) -> pd.Series:

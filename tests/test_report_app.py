@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,20 +18,10 @@ from analytics.i18n import format_number, sex_label, site_label, t
 from analytics.report import ReportOptions, build_report
 from analytics.report import data as report_data
 from analytics.report.common import Context
+from conftest import app
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 YEARS = (2023, 2024)
 NUMBERS = ["all_ages", "unknown_age", *S.AGE_GROUPS, "crude_rate", "percent", "cum_rate_0_74", "cum_risk_0_74", "asr"]
-
-
-def app(page: str, **params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=240)
-    for k, v in params.items():
-        at.query_params[k] = str(v)
-    at.run()
-    at.switch_page(f"pages/{page}.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 @pytest.fixture(scope="module")

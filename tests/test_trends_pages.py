@@ -34,13 +34,6 @@ def _qp(at, key):
     return v[0] if isinstance(v, list) else v
 
 
-@pytest.fixture(scope="module")
-def demo():
-    from analytics import demo as demo_mod
-
-    return demo_mod.load_demo()
-
-
 def test_trends_page_fits_the_asr_series(demo):
     from analytics.trends import joinpoint
 

@@ -23,12 +23,6 @@ COLS = [S.TUMOUR_ID, S.PATIENT_ID, S.SEX, S.BIRTH_DATE, S.INCIDENCE_DATE, S.AGE,
         S.BEHAVIOUR, S.BASIS, S.REGION, S.VITAL_STATUS, S.LAST_CONTACT]
 
 
-@pytest.fixture(scope="module")
-def demo():
-    from analytics import demo as demo_mod
-    return demo_mod.load_demo()
-
-
 def _files(demo, part: int, indicator: str) -> dict[str, tuple[str, bytes]]:
     r = demo.records
     r = r[r[S.INCLUDED] & r[S.YEAR].between(2018, 2024)]

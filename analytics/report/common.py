@@ -189,6 +189,19 @@ def _f(x) -> float:
         return math.nan
 
 
+def rate_columns(ctx: Context, *, count: str, asr: str, cum_risk: str) -> list[tuple]:
+    """The columns every rates-by-sex table of the documents starts with: sex, ``count`` (the
+    header of the counts: cases or deaths, published as disclosure control decided), crude rate,
+    ``asr`` (the ASR's header), its confidence interval and ``cum_risk`` (0-74 cumulative risk)."""
+    level = ctx.num(100 * ctx.o.conf, 0)
+    return [(ctx.t("report.col.sex"), "l", lambda r: ctx.sex(int(r[S.SEX]))),
+            (count, "r", lambda r: ctx.count(r["count"], suppression_of(r))),
+            (ctx.t("report.col.crude"), "r", lambda r: ctx.num(r["crude_rate"])),
+            (asr, "r", lambda r: ctx.num(r["value"])),
+            (ctx.t("report.col.ci", level=level), "r", lambda r: ctx.ci(r["lower"], r["upper"])),
+            (cum_risk, "r", lambda r: ctx.fmt(r["cum_risk"], "percent"))]
+
+
 def suppression_of(row: dict) -> str:
     """The disclosure status of a table row ("primary" when withheld, "" otherwise)."""
     s = row.get("suppression")

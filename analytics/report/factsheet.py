@@ -17,7 +17,7 @@ from analytics.charts import trends as tcharts
 from analytics.cube import SITE, Selection
 from analytics.i18n import LANGUAGES, site_label
 from analytics.report import geography, outcomes
-from analytics.report.common import DASH, SEXES, Context, suppression_of
+from analytics.report.common import DASH, SEXES, Context, rate_columns, suppression_of
 from analytics.report.data import ReportData, ReportError
 from analytics.report.model import Columns, Document, KeyFigures, Section, Text
 from analytics.report.options import ReportOptions
@@ -141,13 +141,8 @@ def _mi(ctx: Context, site: str, sexes) -> pd.Series:
 def _site_table(ctx: Context, rates, risk, share, mi):
     frame = rates.merge(risk[[S.SEX, "cum_risk"]], on=S.SEX, how="left")
     frame = frame.assign(percent=frame[S.SEX].map(share), mi=frame[S.SEX].map(mi) if len(mi) else np.nan)
-    level = ctx.num(100 * ctx.o.conf, 0)
-    columns = [(ctx.t("report.col.sex"), "l", lambda r: ctx.sex(int(r[S.SEX]))),
-               (ctx.t("report.col.cases"), "r", lambda r: ctx.count(r["count"], suppression_of(r))),
-               (ctx.t("report.col.crude"), "r", lambda r: ctx.num(r["crude_rate"])),
-               (ctx.t("report.col.asr"), "r", lambda r: ctx.num(r["value"])),
-               (ctx.t("report.col.ci", level=level), "r", lambda r: ctx.ci(r["lower"], r["upper"])),
-               (ctx.t("report.fs.cum_risk"), "r", lambda r: ctx.fmt(r["cum_risk"], "percent")),
+    columns = [*rate_columns(ctx, count=ctx.t("report.col.cases"), asr=ctx.t("report.col.asr"),
+                             cum_risk=ctx.t("report.fs.cum_risk")),
                ("%", "r", lambda r: ctx.num(r["percent"], 1)),
                ("M:I", "r", lambda r: ctx.num(r["mi"], 2) if np.isfinite(float(r["mi"])) else DASH)]
     return ctx.table(frame, columns, caption=ctx.t("report.fs.site_table"), key="fs_site", size="small",

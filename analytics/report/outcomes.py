@@ -11,7 +11,7 @@ from analytics.charts import mortality as mcharts
 from analytics.charts import trends as tcharts
 from analytics.cube import SITE, Selection
 from analytics.mortality import MORTALITY
-from analytics.report.common import DASH, SEXES, Context, suppression_of
+from analytics.report.common import DASH, SEXES, Context, rate_columns
 from analytics.report.model import Section, Text
 
 N_TREND_SITES = 5
@@ -67,13 +67,8 @@ def mortality(ctx: Context) -> Section:
 
 def _mortality_table(ctx: Context, rates: pd.DataFrame, risk: pd.DataFrame):
     frame = rates.merge(risk[[S.SEX, "cum_risk"]], on=S.SEX, how="left")
-    level = ctx.num(100 * ctx.o.conf, 0)
-    columns = [(ctx.t("report.col.sex"), "l", lambda r: ctx.sex(int(r[S.SEX]))),
-               (ctx.t("mortality.col.deaths"), "r", lambda r: ctx.count(r["count"], suppression_of(r))),
-               (ctx.t("report.col.crude"), "r", lambda r: ctx.num(r["crude_rate"])),
-               (ctx.t("mortality.col.asr_mortality"), "r", lambda r: ctx.num(r["value"])),
-               (ctx.t("report.col.ci", level=level), "r", lambda r: ctx.ci(r["lower"], r["upper"])),
-               (ctx.t("mortality.metric.cumrisk") + " (%)", "r", lambda r: ctx.fmt(r["cum_risk"], "percent"))]
+    columns = rate_columns(ctx, count=ctx.t("mortality.col.deaths"), asr=ctx.t("mortality.col.asr_mortality"),
+                           cum_risk=ctx.t("mortality.metric.cumrisk") + " (%)")
     return ctx.table(frame, columns, caption=ctx.t("report.mort.rates", period=ctx.o.period_label()),
                      key="mortality_rates", widths=[1.4, 1.2, 1.2, 1.4, 1.8, 1.6],
                      note=ctx.t("report.mort.rates_note", standard=ctx.standard_name))
@@ -150,7 +145,6 @@ def _fit(ctx: Context, rates: pd.DataFrame, series: str):
 
 
 def trends(ctx: Context) -> Section:
-    o = ctx.o
     title = ctx.t("report.section.trends")
     y0, y1 = ctx.data.years()
     if y1 - y0 + 1 < MIN_TREND_YEARS:

@@ -4,7 +4,8 @@
 from ``REGISTRY_MODE`` or ``registry.toml`` (app_support/auth.py); ``local`` binds 127.0.0.1
 only. The app is ``st.App`` with the guard of app_support/hardening.py in front of Streamlit
 (no metrics endpoint, no client-triggered cache clearing), and the Streamlit options of
-``hardening.server_options`` (XSRF and CORS protection on, no tracebacks outside ``local``).
+``hardening.server_options`` (XSRF and CORS protection on, no tracebacks outside ``local``). The process's warm-up
+(app_support/background.py) starts before the server, so the first visitor does not wait for it.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import sys
 
 import streamlit as st
 
-from app_support import auth, hardening
+from app_support import auth, background, hardening
 
 app = st.App("app.py", middleware=hardening.middleware())
 
@@ -42,6 +43,10 @@ def main(argv: list[str] | None = None) -> None:
     for warning in hardening.startup_warnings(mode):
         print(f"WARNING: {warning}", file=sys.stderr, flush=True)
     sys.argv = sys.argv[:1]        # Streamlit passes the remaining arguments to the script
+    # the demo, its first cube and the app's modules are prepared while the first visitor's
+    # browser loads the page, not after its first run asked for them; then every page runs once
+    # at its default selection in a session of the server's own (app_support/background.py)
+    background.warm_up(pages=True)
     app.run(config=options)
 
 

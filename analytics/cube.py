@@ -106,18 +106,25 @@ def _check_events(events: pd.DataFrame) -> None:
 
 
 # --- the two strategies -------------------------------------------------------------------
+def _distinct(values: pd.Series) -> list:
+    """The distinct values of a column as Python scalars (ints, strings), in no particular order."""
+    return pd.unique(values.to_numpy()).tolist()
+
+
 class _Axes:
     """Axis labels shared by both strategies, so that both produce the same grid."""
 
     def __init__(self, events: pd.DataFrame, population: pd.DataFrame, parents: dict[str, str]):
-        self.years = np.array(sorted(set(population[S.YEAR].dropna().astype(int))
-                                     | set(events[S.YEAR].astype(int))), dtype="int64")
-        self.regions = np.array(sorted(set(population[S.REGION].dropna().astype(str))
-                                       | set(events[S.REGION].astype(str))), dtype=object)
+        # the distinct values first (one vectorised pass), then the sets: iterating a column of
+        # Arrow strings element by element cost 0.4 s of the 0.64 s build of a demo cube
+        self.years = np.array(sorted(set(_distinct(population[S.YEAR].dropna().astype(int)))
+                                     | set(_distinct(events[S.YEAR].astype(int)))), dtype="int64")
+        self.regions = np.array(sorted(set(_distinct(population[S.REGION].dropna().astype(str)))
+                                       | set(_distinct(events[S.REGION].astype(str)))), dtype=object)
         self.parents = np.array([parents.get(c, "") or "" for c in self.regions], dtype=object)
         self.ages = np.array(list(S.AGE_GROUPS) + [UNKNOWN_AGE], dtype=object)
-        self.sites = np.array(sorted(set(events[SITE].astype(str))), dtype=object)
-        self.c44_sites = frozenset(events.loc[events[C44].astype(bool), SITE].astype(str))
+        self.sites = np.array(sorted(set(_distinct(events[SITE].astype(str)))), dtype=object)
+        self.c44_sites = frozenset(_distinct(events.loc[events[C44].astype(bool), SITE].astype(str)))
         self.has_keys = KEY_SUM in events.columns
 
     def masks(self, sel: Selection, by: Sequence[str], all_sites: bool):

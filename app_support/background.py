@@ -1,12 +1,33 @@
 """Work done beside the users' runs: the process's warm-up at start.
 
-:func:`warm_up` (called by app.py on every run; acts once per process) starts a background
-thread that loads the demo and builds its cubes (incidence and mortality, both site lists; on a public server
-also the published counts of the default site list) and the sidebar's options, then starts the figure-export browser (``analytics.export.warm_up``:
-Chromium and its tabs with plotly.js loaded), then freezes what was loaded out of the garbage
-collector (``gc.freeze``: a collection then walks only what the runs create). The first user
-then finds the export server ready instead of waiting seconds for Chromium on the first PNG,
-and the first chart of a new process does not wait for the cubes.
+:func:`warm_up` (called by serve.py before the server starts, and by app.py on every run for a
+process started with ``streamlit run``; acts once per process) starts a background thread that
+prepares, in the order a first visitor needs it:
+
+1. the modules of the app and of its default page (imports cost about 1.5 s of CPU);
+2. the demo (the verified Parquet store of app_support/demo_store.py) and its incidence cube of
+   the default site list (on a public server, also its published counts);
+3. the sidebar's options (a data cache: it lives in Streamlit's runtime, which the thread waits
+   for before step 1);
+4. the other cubes (mortality, the other site list) and the modules of the other pages (SciPy,
+   statsmodels, GeoPandas: a first visit of those pages then does not import them);
+4b. started from serve.py (``warm_up(pages=True)``): every page once, at its default selection,
+   in a session of the server's own (:func:`prerun_pages`: Streamlit's runtime API, no network,
+   no browser). What a page computes for the data set and selection — rates, survival curves,
+   regional measures, figures and sentences (``cache.view``) — is then in the process's shared
+   caches, so the first visitor's first chart and first click to each page find them. Local
+   and public mode only (public: the published views); in internal mode every page needs a
+   signed-in user with a role, which this session never is, so no page is run;
+5. after the first page has been served (or at the latest :data:`EXPORT_DELAY` seconds after
+   start), the figure-export browser (``analytics.export.warm_up``: Chromium and its tabs with
+   plotly.js loaded), so its start does not compete with the first visitor's page;
+6. ``gc.freeze``: what was loaded now is out of the collector's way for good.
+
+Started from serve.py, the thread waits for Streamlit's runtime to have started (the server is
+then about to listen: starting the server comes first, the imports would slow it), and steps
+1-2 run while the visitor's browser loads and parses Streamlit's page, so the first run finds the
+demo and its cube ready instead of building them. A first run that
+comes earlier simply waits for what it needs (Streamlit's cache computes each entry once).
 
 Not under Streamlit's AppTest (the tests run the app in many processes at once), and not with
 ``REGISTRY_WARM_UP=0``.
@@ -14,6 +35,7 @@ Not under Streamlit's AppTest (the tests run the app in many processes at once),
 from __future__ import annotations
 
 import gc
+import importlib
 import logging
 import os
 import sys
@@ -23,24 +45,43 @@ import time
 log = logging.getLogger(__name__)
 _LOCK = threading.Lock()
 _STATE: dict = {}
+_SERVED = threading.Event()     # set after the first page run of this process
 ENV = "REGISTRY_WARM_UP"
+PAGE_RUN_TIMEOUT = 120.0   # seconds one page of the warm-up session may take
+EXPORT_DELAY = 20.0     # seconds after start: the export browser starts then even if nobody came
+RUNTIME_WAIT = 60.0     # seconds to wait for Streamlit's runtime before the data-cache steps
+# What the first run of app.py and of its default page (the Overview) imports.
+FIRST_MODULES = ("app_support.auth", "app_support.navigation", "app_support.filters", "app_support.cache",
+                 "app_support.widgets", "app_support.tables", "analytics.narrative", "analytics.presets",
+                 "analytics.tables", "analytics.charts.incidence", "analytics.charts.mortality")
+# Heavy modules only some pages import (their first visit otherwise pays the import).
+PAGE_MODULES = ("analytics.charts.trends", "analytics.charts.maps", "analytics.charts.survival",
+                "analytics.charts.quality", "analytics.trends", "analytics.joinpoint", "analytics.spatial",
+                "analytics.ecological", "analytics.prevalence", "analytics.projections", "analytics.survival",
+                "analytics.quality", "analytics.lifetable", "analytics.glm")
 
 
 def enabled() -> bool:
     return os.environ.get(ENV, "1") != "0" and "streamlit.testing.v1.app_test" not in sys.modules
 
 
-def warm_up() -> threading.Thread | None:
-    """Start the process's warm-up once (later calls return None at once); returns its thread."""
+def warm_up(*, pages: bool = False) -> threading.Thread | None:
+    """Start the process's warm-up once (later calls return None at once); returns its thread.
+    ``pages``: also run every page once at its default selection (step 4b; serve.py)."""
     if not enabled():
         return None
     with _LOCK:
         if "thread" in _STATE:
             return None
-        thread = threading.Thread(target=_warm, name="registry-warm-up", daemon=True)
+        thread = threading.Thread(target=_warm, args=(pages,), name="registry-warm-up", daemon=True)
         _STATE["thread"], _STATE["started"] = thread, time.monotonic()
     thread.start()
     return thread
+
+
+def page_served() -> None:
+    """Called by app.py after a page run: the export browser may start now (step 5)."""
+    _SERVED.set()
 
 
 def done(timeout: float | None = None) -> bool:
@@ -52,24 +93,142 @@ def done(timeout: float | None = None) -> bool:
     return not thread.is_alive()
 
 
-def _warm() -> None:
-    from analytics import export
-    from analytics import schema as S
-    from app_support import auth, cache, state
+def _lap(step: str) -> None:
+    _STATE.setdefault("steps", []).append((step, round(time.monotonic() - _STATE["started"], 2)))
 
-    try:    # the demo first: the first user's first chart waits for it, not for the export browser
-        ds = state.demo_dataset()
-        cache.filter_options(ds)
-        public = auth.settings().mode == auth.PUBLIC      # a public server answers from published counts only
-        for column in (S.SITE_CI5, S.SITE_GLOBOCAN):
-            for measure in ("incidence", "mortality"):
-                cache.cube(ds, column, measure=measure)
-                if public and column == S.SITE_CI5:
-                    cache.public_cube(ds, column, measure)
+
+def _import(names: tuple[str, ...]) -> None:
+    for name in names:
+        importlib.import_module(name)
+
+
+def _runtime_ready(timeout: float) -> bool:
+    """True once Streamlit's runtime has started (serve.py starts this thread just before it)."""
+    from streamlit import runtime
+    from streamlit.runtime.runtime import RuntimeState
+
+    deadline = time.monotonic() + timeout
+    while not runtime.exists() or runtime.get_instance().state == RuntimeState.INITIAL:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _warm(pages: bool = False) -> None:
+    try:
+        _warm_data(pages)
     except Exception:  # noqa: BLE001 - an optimisation only: the first user's run says what fails
         log.warning("warm-up of the demo's cubes failed", exc_info=True)
+    from analytics import export
+
+    _SERVED.wait(max(0.0, EXPORT_DELAY - (time.monotonic() - _STATE["started"])))
     export.warm_up(wait=True)
+    _lap("export browser")
     gc.collect()
     gc.freeze()      # what is loaded now lives as long as the process: no collection walks it again
     _STATE["seconds"] = time.monotonic() - _STATE["started"]
-    log.info("warm-up done in %.1f s (%d objects frozen)", _STATE["seconds"], gc.get_freeze_count())
+    log.info("warm-up done in %.1f s (%d objects frozen): %s", _STATE["seconds"], gc.get_freeze_count(),
+             ", ".join(f"{step} {t:.1f} s" for step, t in _STATE.get("steps", [])))
+
+
+def _warm_data(pages: bool) -> None:
+    ready = _runtime_ready(RUNTIME_WAIT)   # the server first; data caches live in the runtime
+    _lap("server")
+    _import(FIRST_MODULES)
+    _lap("imports")
+    from analytics import schema as S
+    from app_support import auth, cache, state
+
+    ds = state.demo_dataset()         # a resource cache: no runtime needed
+    _lap("demo")
+    mode = auth.settings().mode
+    public = mode == auth.PUBLIC      # a public server answers from published counts only
+    pages = pages and mode != auth.INTERNAL   # its pages need a signed-in user: nothing to run
+    cache.cube(ds, S.SITE_CI5)        # the default page's cube first
+    if public:
+        cache.public_cube(ds, S.SITE_CI5, "incidence")
+    _lap("first cube")
+    if ready:
+        cache.filter_options(ds)
+    if ready and pages:               # the default page first: what the first visitor opens
+        prerun_pages([""])           # the address without a page: the default page
+        _lap("default page")
+    for column in (S.SITE_CI5, S.SITE_GLOBOCAN):
+        for measure in ("incidence", "mortality"):
+            cache.cube(ds, column, measure=measure)
+            if public and column == S.SITE_CI5:
+                cache.public_cube(ds, column, measure)
+    _lap("cubes")
+    _import(PAGE_MODULES)
+    _lap("page modules")
+    if ready and pages:
+        prerun_pages(_page_stems()[1:])
+        _lap("other pages")
+
+
+def _page_stems() -> list[str]:
+    from app_support.navigation import PAGES, ROOT
+
+    return [stem for stem, _ in PAGES if (ROOT / "pages" / f"{stem}.py").exists()]
+
+
+class _Client:
+    """The warm-up session's end of Streamlit's session protocol: no browser, it only notes the
+    end of each run (``SessionClient``: ``write_forward_msg`` and ``client_context``)."""
+
+    def __init__(self) -> None:
+        self.finished = threading.Event()
+        self.exceptions = 0
+
+    def write_forward_msg(self, msg) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        kind = msg.WhichOneof("type")
+        if kind == "delta" and msg.delta.new_element.WhichOneof("type") == "exception":
+            self.exceptions += 1
+        elif kind == "script_finished" and msg.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+            self.finished.set()
+
+    @property
+    def client_context(self):
+        return None      # no request: no headers, no peer address, no cookies (never signed in)
+
+
+def prerun_pages(stems: list[str]) -> int:
+    """Run ``stems`` (page URL paths; "" or the first page is the default) one after the other in
+    one session of this process at their default selection, then close it. Returns the number of
+    pages run. Uses Streamlit's runtime API on its event loop (``connect_session``,
+    ``handle_backmsg``, ``close_session``), as its WebSocket handler does."""
+    import asyncio
+
+    from streamlit import runtime
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    rt = runtime.get_instance()
+    loop = rt._get_async_objs().eventloop   # noqa: SLF001 - the runtime's loop: its API is not thread-safe
+
+    def on_loop(fn, *args):
+        async def call():
+            return fn(*args)
+        return asyncio.run_coroutine_threadsafe(call(), loop).result(PAGE_RUN_TIMEOUT)
+
+    client = _Client()
+    session = on_loop(rt.connect_session, client, {})
+    done = 0
+    try:
+        for stem in stems:
+            client.finished.clear()
+            msg = BackMsg()
+            msg.rerun_script.query_string = ""
+            msg.rerun_script.page_name = stem
+            on_loop(rt.handle_backmsg, session, msg)
+            if not client.finished.wait(PAGE_RUN_TIMEOUT):
+                log.warning("warm-up: page %s did not finish within %.0f s", stem, PAGE_RUN_TIMEOUT)
+                break
+            done += 1
+    finally:
+        on_loop(rt.close_session, session)
+    if client.exceptions:
+        log.warning("warm-up: %d exception(s) in the pages' default views", client.exceptions)
+    return done

@@ -1,12 +1,15 @@
 """What a user feels, in a browser: Debian's chromium (Playwright) against a fresh ``streamlit run``
 of the dashboard on the demo data, every page of ``app_support.navigation.PAGES``.
 
-Measured, each from the user's input (the browser's own pointerdown/keydown time) to the moment
+The server is started as ``make run`` starts it (``serve.py``: the hardened app, whose warm-up
+begins at process start); ``--streamlit-run`` starts ``streamlit run app.py`` instead, as the
+browser tests do. Measured, each from the user's input (the browser's own pointerdown/keydown time) to the moment
 the view is drawn and the app idle (the script run finished, every chart has drawn marks, and
 the charts' drawn SVG differs from before the input — a filter that leaves a page's charts as they
 were is timed to the end of its run and counted as "unchanged"):
 
-* cold start: process start (venv present) -> first chart drawn;
+* cold start: process start (venv present) -> first chart drawn (the browser is already open,
+  as a user's is; the address is opened as soon as the server answers its health check);
 * sidebar click -> page drawn, every page;
 * each filter change on every page: sex, period, site, region, standard, language;
 * PNG export (the first, which starts the export browser, and the next ones), "Add to
@@ -18,8 +21,19 @@ with it: on a machine shared with other jobs compare before/after in the same co
 server's CPU seconds per action are printed beside the wall times: CPU time is what a loaded
 machine cannot hide.
 
+The server timed after the cold start is a second one, measured at rest: the bench waits until
+its CPU use falls below 5 % of a core (its warm-up runs every page once after start, then starts
+the export server's Chromium: 20-30 s of CPU; a filter change timed during it measures the
+warm-up as much as the change).
+
+A step that cannot be done (a control the page does not have, a dropdown that did not open, a
+run that never came) fails within seconds (``--step-timeout``), is reported with a screenshot,
+and the run goes on; a step whose value did not reach the address (the filter's URL parameter)
+is reported as failed, not timed. Nothing waits Playwright's default minutes.
+
     .venv/bin/python bench/app.py [--pages overview maps ...] [--rounds 1] [--json out.json]
                                   [--skip-exports] [--skip-upload] [--url http://host:port]
+                                  [--streamlit-run] [--step-timeout 15] [--shots DIR]
 """
 from __future__ import annotations
 
@@ -39,6 +53,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+RUN_TIMEOUT_MS = 120_000    # the longest a script run and its drawing may take (a run beyond it is a failure)
 # Installed before any page script: records every script-state change of the app and every user
 # input with the browser's clock, so a timing starts at the user's own input event.
 INIT_JS = """(() => {
@@ -104,6 +119,8 @@ class Results:
     load_after: tuple = ()
     cold_start: float = float("nan")
     healthy: float = float("nan")
+    cold_cpu: float = float("nan")
+    failures: list[str] = field(default_factory=list)
 
     def add(self, s: Sample) -> None:
         self.samples.append(s)
@@ -122,35 +139,71 @@ def pct(xs: list[float], q: float) -> float:
 
 
 class ServerCPU:
-    """CPU seconds (user + system) of the server process and its children, from /proc."""
+    """CPU seconds (user + system) of the server process and its children, from /proc: the
+    running descendants (the export server's Chromium) as well as the children already reaped."""
 
     def __init__(self, pid: int | None):
         self.pid = pid
 
+    @staticmethod
+    def _stat(pid: int | str) -> list[str] | None:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+
     def __call__(self) -> float:
         if self.pid is None:
             return float("nan")
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
+        fields = self._stat(self.pid)
+        if fields is None:
             return float("nan")
         tick = os.sysconf("SC_CLK_TCK")
-        return sum(int(fields[i]) for i in (11, 12, 13, 14)) / tick
+        total = sum(int(fields[i]) for i in (11, 12, 13, 14))
+        parents = {}                                   # pid -> ppid of every process, to find descendants
+        for entry in os.listdir("/proc"):
+            if entry.isdigit() and (f := self._stat(entry)) is not None:
+                parents[int(entry)] = (int(f[1]), f)
+        tree, grew = {self.pid}, True
+        while grew:
+            new = {p for p, (pp, _) in parents.items() if pp in tree and p not in tree}
+            tree |= new
+            grew = bool(new)
+        total += sum(int(parents[p][1][i]) for p in tree - {self.pid} if p in parents for i in (11, 12))
+        return total / tick
+
+    def wait_idle(self, share: float = 0.05, timeout: float = 180.0) -> float:
+        """Wait until the server uses less than ``share`` of a core over a second (its warm-up,
+        which runs every page once after start, is over); returns the seconds waited."""
+        t0 = time.monotonic()
+        if self.pid is None:
+            return 0.0
+        last = self()
+        while time.monotonic() - t0 < timeout:
+            time.sleep(1.0)
+            now = self()
+            if now - last < share:
+                break
+            last = now
+        return time.monotonic() - t0
 
 
 class Browser:
     """One page of chromium on the server, with the timing helpers."""
 
-    def __init__(self, pw, url: str, cpu: ServerCPU):
+    def __init__(self, pw, url: str, cpu: ServerCPU, step_timeout: float = 15.0):
         from conftest import CHROME_ARGS
 
         self.url = url.rstrip("/")
+        self.step_ms = int(step_timeout * 1000)
         self.cpu = cpu
         self.browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROME_ARGS)
         self.ctx = self.browser.new_context(viewport={"width": 1500, "height": 2000}, accept_downloads=True)
         self.ctx.add_init_script(INIT_JS)
         self.page = self.ctx.new_page()
-        self.page.set_default_timeout(180_000)
+        # a locator that finds nothing fails in seconds (180 s per missing control made a run of
+        # two pages take 7 minutes); waits for the app's own work have their own, longer limits
+        self.page.set_default_timeout(self.step_ms)
         self.lang = "en"
 
     def close(self) -> None:
@@ -166,7 +219,8 @@ class Browser:
     def wait_drawn(self, t0: float, sig0: str | None, grace_ms: float = 2500) -> tuple[float, bool]:
         """Seconds from the browser time ``t0`` to the drawn, idle view; and whether the charts changed."""
         while True:
-            res = self.page.wait_for_function(WAIT_JS, arg=[t0, sig0, grace_ms], polling="raf", timeout=300_000).json_value()
+            res = self.page.wait_for_function(WAIT_JS, arg=[t0, sig0, grace_ms], polling="raf",
+                                              timeout=RUN_TIMEOUT_MS).json_value()
             end = max(res["idleAt"], res["now"] if res["changed"] else res["idleAt"])
             # idle for good? (a run may start another: navigation, st.rerun)
             self.page.wait_for_timeout(400)
@@ -174,7 +228,7 @@ class Browser:
             if not again:
                 return (end - t0) / 1000, res["changed"]
             # the further run belongs to the same action: keep t0, wait for its end
-            self.page.wait_for_selector(IDLE)
+            self.page.wait_for_selector(IDLE, timeout=RUN_TIMEOUT_MS)
 
     def timed(self, action, *, expect_change: bool = True) -> tuple[float, bool, float]:
         """Run ``action`` (one user input), then wait for the drawn view. (seconds, changed, CPU s)."""
@@ -183,15 +237,21 @@ class Browser:
         c0 = self.cpu()
         action()
         # the input's own timestamp (the last one the action produced)
-        self.page.wait_for_function("([n]) => window.__perf.input.length > n", arg=[n0], timeout=30_000)
+        self.page.wait_for_function("([n]) => window.__perf.input.length > n", arg=[n0], timeout=self.step_ms)
         t0 = self.last_input()
         secs, changed = self.wait_drawn(t0, sig0)
         return secs, changed, self.cpu() - c0
 
     def settle(self) -> None:
-        self.page.wait_for_selector(IDLE)
+        self.page.wait_for_selector(IDLE, timeout=RUN_TIMEOUT_MS)
         self.page.wait_for_timeout(300)
-        self.page.wait_for_selector(IDLE)
+        self.page.wait_for_selector(IDLE, timeout=RUN_TIMEOUT_MS)
+
+    def param(self, name: str) -> str | None:
+        """The current value of a URL query parameter (where every filter keeps its value)."""
+        from urllib.parse import parse_qs, urlsplit
+
+        return (parse_qs(urlsplit(self.page.url).query).get(name) or [None])[0]
 
     # --- controls ----------------------------------------------------------------------------
     def radio(self, key: str, index: int) -> None:
@@ -201,12 +261,21 @@ class Browser:
         if not self.page.locator(f".st-key-{key}").count():     # a control this page does not have
             raise LookupError(f"no control {key!r} on this page")
         box = self.page.locator(f".st-key-{key} input").first
-        if not box.is_visible():
+        if not box.is_visible():     # in a folded expander (the standard: "Methods"): unfold it
             self.page.locator(f'[data-testid="stSidebar"] details:has(.st-key-{key}) > summary').click()
-            box.wait_for(state="visible", timeout=20_000)
-        box.click()
-        opts = self.page.locator('[role="option"]')
-        opts.first.wait_for(state="visible")
+            box.wait_for(state="visible")
+        # the options of the list this box opens, never those of a list still closing from the
+        # previous step (both are [role=option] for a moment)
+        self.page.locator('[role="listbox"]').first.wait_for(state="detached")
+        opts = self.page.locator('[role="listbox"] [role="option"]')
+        for attempt in range(2):     # a click during the expander's animation may not open the list
+            box.click()
+            try:
+                opts.first.wait_for(state="visible", timeout=min(self.step_ms, 5_000))
+                break
+            except Exception:  # noqa: BLE001 - playwright's TimeoutError: try once more
+                if attempt:
+                    raise
         (opts.filter(has_text=text).first if text else opts.nth(index)).click()
 
     def slider_step(self, key: str, thumb: int, key_name: str) -> None:
@@ -226,51 +295,88 @@ class Browser:
         link.click()
 
 
-# Filter changes on every page: (label, action(browser), language after). Each step is a new
-# selection for the page (the period and sex move on), as a user exploring would make.
+class StepFailed(Exception):
+    """A bench step that could not be done as asked (its message says what happened)."""
+
+
+# Filter changes on every page: (label, action(browser), URL parameter the step changes). Each
+# step is a new selection for the page (the period and sex move on), as a user exploring would
+# make; the step counts only if that parameter's value changed (checked after the run).
 def filter_steps():
     return [
-        ("sex: women", lambda b: b.radio("f_sex", 2)),
-        ("period: start -1 year", lambda b: b.slider_step("f_period", 0, "ArrowLeft")),
-        ("site: 4th of the list", lambda b: b.select("f_site", 3)),
-        ("sex: men", lambda b: b.radio("f_sex", 1)),
-        ("region: 2nd economic region", lambda b: b.select("f_er", 2)),
-        ("standard: 2nd", lambda b: b.select("f_std", 1)),
-        ("site: all sites", lambda b: b.select("f_site", 0)),
-        ("language: az", lambda b: b.select("f_lang", 1)),
-        ("region: all", lambda b: b.select("f_er", 0)),
-        ("language: en", lambda b: b.select("f_lang", 0)),
-        ("standard: default", lambda b: b.select("f_std", 0)),
-        ("sex: both", lambda b: b.radio("f_sex", 0)),
-        ("period: start +1 year", lambda b: b.slider_step("f_period", 0, "ArrowRight")),
+        ("sex: women", lambda b: b.radio("f_sex", 2), "sex"),
+        ("period: start -1 year", lambda b: b.slider_step("f_period", 0, "ArrowLeft"), "y0"),
+        ("site: 4th of the list", lambda b: b.select("f_site", 3), "site"),
+        ("sex: men", lambda b: b.radio("f_sex", 1), "sex"),
+        ("region: 2nd economic region", lambda b: b.select("f_er", 2), "er"),
+        ("standard: 2nd", lambda b: b.select("f_std", 1), "std"),
+        ("site: all sites", lambda b: b.select("f_site", 0), "site"),
+        ("language: az", lambda b: b.select("f_lang", 1), "lang"),
+        ("region: all", lambda b: b.select("f_er", 0), "er"),
+        ("language: en", lambda b: b.select("f_lang", 0), "lang"),
+        ("standard: default", lambda b: b.select("f_std", 0), "std"),
+        ("sex: both", lambda b: b.radio("f_sex", 0), "sex"),
+        ("period: start +1 year", lambda b: b.slider_step("f_period", 0, "ArrowRight"), "y0"),
     ]
 
 
-def cold_start(res: Results, pw) -> None:
-    from conftest import CHROME_ARGS, free_port, start_streamlit, stop
+def start_server(port: int, log_path: Path, streamlit_run: bool):
+    """The dashboard on 127.0.0.1:port as ``make run`` starts it (serve.py), or with
+    ``streamlit run app.py`` (the tests' way); returns the process once its health check
+    answers (polled every 50 ms)."""
+    import subprocess
+    import urllib.request
 
+    from conftest import start_streamlit, stop
+
+    if streamlit_run:
+        return start_streamlit(port, log_path)
+    out = open(log_path, "wb")
+    proc = subprocess.Popen([sys.executable, "serve.py", "--port", str(port)], cwd=ROOT, stdout=out,
+                            stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).read() == b"ok":
+                return proc
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop(proc)
+            raise RuntimeError(f"serve.py did not start on port {port}; log: {log_path.read_text()[-2000:]}")
+        time.sleep(0.05)
+
+
+def cold_start(res: Results, pw, streamlit_run: bool = False) -> None:
+    """Process start -> first chart drawn, in a browser already open (a user's is)."""
+    from conftest import CHROME_ARGS, free_port, stop
+
+    browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROME_ARGS)
+    page = browser.new_page(viewport={"width": 1500, "height": 2000})
+    page.goto("about:blank")
     port = free_port()
     t0 = time.perf_counter()
-    proc = start_streamlit(port, Path(tempfile.gettempdir()) / f"bench_app_cold_{port}.log")
+    proc = start_server(port, Path(tempfile.gettempdir()) / f"bench_app_cold_{port}.log", streamlit_run)
     res.healthy = time.perf_counter() - t0
     try:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROME_ARGS)
-        page = browser.new_page(viewport={"width": 1500, "height": 2000})
         page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
         page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg g.trace').length > 0",
-                               timeout=300_000, polling="raf")
+                               timeout=RUN_TIMEOUT_MS, polling="raf")
         res.cold_start = time.perf_counter() - t0
-        browser.close()
+        res.cold_cpu = ServerCPU(proc.pid)()
     finally:
+        browser.close()
         stop(proc)
-    print(f"cold start: server healthy after {res.healthy:.1f} s, first chart drawn after {res.cold_start:.1f} s", flush=True)
+    print(f"cold start ({'streamlit run app.py' if streamlit_run else 'serve.py'}): server healthy after "
+          f"{res.healthy:.1f} s, first chart drawn after {res.cold_start:.1f} s "
+          f"(server CPU until then {res.cold_cpu:.1f} s)", flush=True)
 
 
 def open_app(b: Browser, path: str = "") -> None:
-    b.page.goto(f"{b.url}/{path}", wait_until="domcontentloaded")
-    b.page.get_by_test_id("stSidebar").wait_for()
-    b.page.locator(".st-key-f_sex").wait_for()
-    b.page.wait_for_function("() => window.__marks().every(m => m > 0)", polling="raf")
+    b.page.goto(f"{b.url}/{path}", wait_until="domcontentloaded", timeout=RUN_TIMEOUT_MS)
+    b.page.get_by_test_id("stSidebar").wait_for(timeout=RUN_TIMEOUT_MS)
+    b.page.locator(".st-key-f_sex").wait_for(timeout=RUN_TIMEOUT_MS)
+    b.page.wait_for_function("() => window.__marks().every(m => m > 0)", polling="raf", timeout=RUN_TIMEOUT_MS)
     b.settle()
 
 
@@ -280,29 +386,45 @@ def pages_list() -> list[str]:
     return [stem for stem, _ in PAGES if (ROOT / "pages" / f"{stem}.py").exists()]
 
 
-def sidebar_and_filters(res: Results, b: Browser, pages: list[str], rounds: int) -> None:
+def failed(res: Results, b: Browser, stem: str, label: str, exc: BaseException, shots: Path | None) -> None:
+    """Report a step that could not be done, keep a screenshot, and bring the page back to rest."""
+    msg = f"{stem}: {label} failed: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:160]}"
+    res.failures.append(msg)
+    print(f"  ({msg})", flush=True)
+    if shots is not None:
+        shots.mkdir(parents=True, exist_ok=True)
+        b.page.screenshot(path=str(shots / f"{stem}_{label.replace(' ', '_').replace(':', '')}.png"))
+    b.page.keyboard.press("Escape")
+    b.settle()
+
+
+def sidebar_and_filters(res: Results, b: Browser, pages: list[str], rounds: int, shots: Path | None = None) -> None:
     open_app(b)
     for rnd in range(rounds):
         for stem in pages:
             # sidebar click -> page drawn (from another page)
-            if stem == pages[0]:
-                secs, _, cpu = b.timed(lambda: b.nav(pages[-1]), expect_change=False)
+            if stem == pages[0] and len(pages) > 1:
+                b.timed(lambda: b.nav(pages[-1]), expect_change=False)
             secs, changed, cpu = b.timed(lambda: b.nav(stem), expect_change=False)
             res.add(Sample("sidebar", stem, f"round {rnd + 1}", secs, cpu))
-            for label, step in filter_steps():
+            for label, step, param in filter_steps():
+                before = b.param(param)
                 try:
                     secs, changed, cpu = b.timed(lambda: step(b))
-                except Exception as exc:  # noqa: BLE001 - a control this page does not have: say so, go on
-                    print(f"  ({stem}: {label} failed: {type(exc).__name__}: {str(exc).splitlines()[0][:120]})")
-                    b.page.keyboard.press("Escape")
-                    b.settle()
+                    if b.param(param) == before:     # the control was not the one asked for, or not changed
+                        raise StepFailed(f"the address's {param!r} is still {before!r}")
+                except LookupError as exc:           # a control this page does not have: say so, go on
+                    print(f"  ({stem}: {label}: {exc})", flush=True)
                     continue
-                if label.startswith("language"):
-                    b.lang = "az" if label.endswith("az") else "en"
+                except Exception as exc:  # noqa: BLE001 - a timeout or a wrong value: reported, not timed
+                    failed(res, b, stem, label, exc, shots)
+                    continue
+                finally:
+                    if label.startswith("language"):
+                        b.lang = "az" if b.param("lang") == "az" else "en"
                 res.add(Sample("filter", stem, label, secs, cpu, "" if changed else "(charts unchanged)"))
                 if os.environ.get("BENCH_DEBUG"):
                     print("     ", b.page.url.split("?", 1)[-1], b.page.evaluate("window.__marks()"))
-                    b.page.screenshot(path=f"{os.environ['BENCH_DEBUG']}/{stem}_{label.replace(' ', '_').replace(':', '')}.png")
 
 
 def exports(res: Results, b: Browser) -> None:
@@ -395,7 +517,11 @@ def summary(res: Results) -> dict:
         out["pages"][page] = {"sidebar_median": statistics.median(side) if side else None,
                               "filter_median": statistics.median(fil) if fil else None,
                               "filter_p95": pct(fil, 0.95) if fil else None}
-    print(f"cold start -> first chart: {res.cold_start:.1f} s (server healthy {res.healthy:.1f} s; target <= 4 s)")
+    print(f"cold start -> first chart: {res.cold_start:.1f} s (server healthy {res.healthy:.1f} s, server CPU "
+          f"{res.cold_cpu:.1f} s; target <= 4 s)")
+    print(f"failed steps: {len(res.failures)}" + "".join(f"\n  {f}" for f in res.failures))
+    out["failures"] = res.failures
+    out["cold_cpu"] = res.cold_cpu
     print(f"load average before {res.load_before}, after {res.load_after} on {os.cpu_count()} cores")
     return out
 
@@ -410,10 +536,15 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-exports", action="store_true")
     ap.add_argument("--skip-upload", action="store_true")
     ap.add_argument("--json", default=None, help="write the summary and every sample to this file")
+    ap.add_argument("--streamlit-run", action="store_true",
+                    help="start `streamlit run app.py` (the browser tests' way) instead of serve.py (make run's)")
+    ap.add_argument("--step-timeout", type=float, default=15.0,
+                    help="seconds a control may take to be found and used before the step is reported as failed")
+    ap.add_argument("--shots", default=None, help="folder for a screenshot of every failed step")
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
-    from conftest import free_port, start_streamlit, stop
+    from conftest import free_port, stop
 
     pages = args.pages or pages_list()
     res = Results(load_before=tuple(round(x, 1) for x in os.getloadavg()))
@@ -421,16 +552,18 @@ def main(argv=None) -> int:
     proc = None
     with sync_playwright() as pw:
         if not args.skip_cold and not args.url:
-            cold_start(res, pw)
+            cold_start(res, pw, args.streamlit_run)
         url, pid = args.url, args.pid
         if url is None:
             port = free_port()
-            proc = start_streamlit(port, Path(tempfile.gettempdir()) / f"bench_app_{port}.log")
+            proc = start_server(port, Path(tempfile.gettempdir()) / f"bench_app_{port}.log", args.streamlit_run)
             url, pid = f"http://127.0.0.1:{port}", proc.pid
         try:
-            b = Browser(pw, url, ServerCPU(pid))
+            waited = ServerCPU(pid).wait_idle()   # the timings are of a server at rest, not of its warm-up
+            print(f"server idle after {waited:.0f} s (its warm-up ran every page once)", flush=True)
+            b = Browser(pw, url, ServerCPU(pid), args.step_timeout)
             try:
-                sidebar_and_filters(res, b, pages, args.rounds)
+                sidebar_and_filters(res, b, pages, args.rounds, Path(args.shots) if args.shots else None)
                 if not args.skip_exports:
                     exports(res, b)
                 if not args.skip_upload:

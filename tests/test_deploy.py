@@ -207,6 +207,22 @@ def test_tls_redirect_and_security_headers_at_the_proxy(proxied):
     assert get(url + "/_stcore/agent/openapi.json").status == 404
 
 
+def test_the_front_end_is_compressed_at_the_proxy(proxied):
+    """Streamlit sends its JavaScript uncompressed (compression is the proxy's job): nginx gzips
+    it, and the bytes unpacked are the replica's own."""
+    import gzip
+
+    url, http, replicas, folder = proxied
+    page = get(url + "/").read().decode()
+    script = re.search(r'src="\.?/?(static/js/index\.[^"]+\.js)"', page).group(1)
+    req = urllib.request.Request(f"{url}/{script}", headers={"Accept-Encoding": "gzip"})
+    packed = urllib.request.urlopen(req, timeout=30, context=insecure())
+    body = packed.read()
+    assert packed.headers["Content-Encoding"] == "gzip"
+    plain = urllib.request.urlopen(f"http://{replicas[0]}/{script}", timeout=30).read()
+    assert gzip.decompress(body) == plain and len(body) < len(plain) / 2
+
+
 async def _session(url: str, cookie: str, sex: str, year: int) -> dict:
     """Open a session with its own selection, drop the connection, reconnect to the session (as
     a browser does after a network hiccup) and rerun: only the replica that holds the session
@@ -262,7 +278,7 @@ def test_load_client_through_nginx_and_two_replicas(proxied):
     url, _, replicas, folder = proxied
     args = argparse.Namespace(sessions=4, duration=2.0, ramp=1.0, think=(0.5, 1.0), timeout=120.0, seed=3,
                               no_data_check=True, min_changes=2)     # two filter changes per session, however slow
-    stats = asyncio.run(load.run_load(url, None, args))
+    stats = stclient.run(load.run_load(url, None, args))   # own thread: a browser test may hold this one's loop
     assert not stats.errors, stats.errors
     assert not stats.violations, stats.violations
     assert len(stats.first) == args.sessions and len(stats.rerun) >= 2 * args.sessions, (stats.first, stats.rerun)

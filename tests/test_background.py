@@ -1,0 +1,114 @@
+"""The process warm-up (app_support/background.py, issue 12): started by serve.py before the server,
+in the order a first visitor needs it, and never running the export browser before the first page.
+Cheap: the steps are replaced by recorders (the real steps are exercised by every server the
+browser tests and bench/app.py start)."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from app_support import background
+
+
+@pytest.fixture
+def fresh(monkeypatch):
+    """A process whose warm-up has not started yet, with the AppTest guard lifted."""
+    monkeypatch.setattr(background, "_STATE", {})
+    monkeypatch.setattr(background, "_SERVED", threading.Event())
+    monkeypatch.setattr(background, "enabled", lambda: True)
+    return background
+
+
+def test_serve_starts_the_warm_up_with_the_pages_before_the_server(fresh, monkeypatch):
+    import serve
+
+    calls = []
+    monkeypatch.setattr(serve.background, "warm_up", lambda **kw: calls.append(("warm_up", kw)))
+    monkeypatch.setattr(serve.app, "run", lambda **kw: calls.append(("run", sorted(kw))))
+    serve.main(["--port", "8599"])
+    assert calls == [("warm_up", {"pages": True}), ("run", ["config"])]
+
+
+def test_warm_up_runs_once_per_process(fresh, monkeypatch):
+    ran = []
+    monkeypatch.setattr(fresh, "_warm", lambda pages=False: ran.append(pages))
+    first = fresh.warm_up(pages=True)
+    assert first is not None
+    first.join(5)
+    assert fresh.warm_up() is None and fresh.warm_up(pages=True) is None
+    assert ran == [True]
+
+
+def test_the_default_page_comes_before_the_other_cubes_and_pages(fresh, monkeypatch):
+    """imports -> demo -> first cube -> (runtime) options -> default page -> other cubes -> other pages."""
+    from analytics import schema as S
+    from app_support import cache, state
+
+    order = []
+    monkeypatch.setattr(fresh, "_import", lambda names: order.append(("import", names[0])))
+    monkeypatch.setattr(state, "demo_dataset", lambda: order.append(("demo",)) or "ds")
+    monkeypatch.setattr(cache, "cube", lambda ds, column, measure="incidence": order.append(("cube", column, measure)))
+    monkeypatch.setattr(cache, "filter_options", lambda ds: order.append(("options",)))
+    monkeypatch.setattr(fresh, "_runtime_ready", lambda timeout: True)
+    monkeypatch.setattr(fresh, "prerun_pages", lambda stems: order.append(("pages", tuple(stems))))
+    fresh._STATE["started"] = 0.0
+    fresh._warm_data(pages=True)
+    steps = [o[0] for o in order]
+    assert order[:4] == [("import", fresh.FIRST_MODULES[0]), ("demo",), ("cube", S.SITE_CI5, "incidence"), ("options",)]
+    assert order[4] == ("pages", ("",))                      # the address without a page: the default page
+    assert steps.index("pages") < order.index(("cube", S.SITE_CI5, "mortality"))
+    assert {o for o in order if o[0] == "cube"} >= {("cube", c, m) for c in (S.SITE_CI5, S.SITE_GLOBOCAN)
+                                                     for m in ("incidence", "mortality")}
+    others = order[-1]
+    assert others[0] == "pages" and "overview" not in others[1] and {"incidence", "survival", "maps"} <= set(others[1])
+    assert ("import", fresh.PAGE_MODULES[0]) in order
+
+
+@pytest.mark.parametrize("pages, mode", [(False, "local"), (True, "internal")])
+def test_no_page_is_run_without_pages_or_in_internal_mode(fresh, monkeypatch, pages, mode):
+    """Internal mode: every page needs a signed-in user with a role, which the warm-up never is."""
+    import dataclasses
+
+    from app_support import auth, cache, state
+
+    monkeypatch.setattr(auth, "settings", lambda s=auth.settings(): dataclasses.replace(s, mode=mode))
+    opened = []
+    monkeypatch.setattr(fresh, "_import", lambda names: None)
+    monkeypatch.setattr(state, "demo_dataset", lambda: "ds")
+    monkeypatch.setattr(cache, "cube", lambda *a, **k: None)
+    monkeypatch.setattr(cache, "filter_options", lambda ds: None)
+    monkeypatch.setattr(fresh, "_runtime_ready", lambda timeout: True)
+    monkeypatch.setattr(fresh, "prerun_pages", lambda stems: opened.append(stems))
+    fresh._STATE["started"] = 0.0
+    fresh._warm_data(pages=pages)
+    assert opened == []
+
+
+def test_the_export_browser_waits_for_the_first_page(fresh, monkeypatch):
+    from analytics import export
+
+    started = threading.Event()
+    monkeypatch.setattr(fresh, "_warm_data", lambda pages: None)
+    monkeypatch.setattr(export, "warm_up", lambda wait=False: started.set())
+    monkeypatch.setattr(fresh, "EXPORT_DELAY", 30.0)
+    monkeypatch.setattr(fresh.gc, "freeze", lambda: None)
+    thread = fresh.warm_up()
+    assert not started.wait(0.5)          # nobody has been served yet: Chromium does not start
+    fresh.page_served()
+    assert started.wait(10)
+    thread.join(10)
+    assert fresh.done(0)
+
+
+def test_the_warm_up_client_notes_the_end_of_a_run_not_an_early_rerun():
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    client = background._Client()
+    msg = ForwardMsg()
+    msg.script_finished = ForwardMsg.FINISHED_EARLY_FOR_RERUN
+    client.write_forward_msg(msg)
+    assert not client.finished.is_set()
+    msg.script_finished = ForwardMsg.FINISHED_SUCCESSFULLY
+    client.write_forward_msg(msg)
+    assert client.finished.is_set() and client.client_context is None

@@ -89,7 +89,12 @@ def parse_code(s: pd.Series, allowed: dict[str, int], *, extra: dict | None = No
     ``extra`` is a user's code table from the mapping file (their value -> code); numbers
     written as ``1.0`` (Excel) match ``1``.
     """
-    codes, u = factorize(s)
+    return _parse_code(*factorize(s), allowed, extra=extra, dtype=dtype)
+
+
+def _parse_code(codes: np.ndarray, u: list[str], allowed: dict[str, int], *, extra: dict | None = None,
+                dtype: str = "Int8") -> Parsed:
+    """:func:`parse_code` of a column already factorised (:func:`factorize`)."""
     table = {k.lower(): v for k, v in allowed.items()}
     user = {str(k).strip().lower(): v for k, v in (extra or {}).items()}
     vals = np.full(len(u), -1, dtype=np.int64)
@@ -144,7 +149,7 @@ def parse_basis(s: pd.Series, extra: dict | None = None) -> Parsed:
             if key in low:
                 table[low] = v
                 break
-    return parse_code(s, table, extra=extra)
+    return _parse_code(codes, u, table, extra=extra)      # factorised once
 
 
 _AGE_RE = re.compile(r"(\d{1,3})(?:\.0+)?\s*(?:\+|years?|yrs?|y)?(?:\s+years?)?", re.I | re.ASCII)
@@ -258,11 +263,38 @@ def parse_text(s: pd.Series) -> pd.Series:
         s = s.astype("Int64")          # 1.0 -> "1", not "1.0"
     arr = pa.array(s.astype("str").array, type=pa.large_string()) if not isinstance(
         s.dtype, pd.StringDtype) else pa.array(s.array, type=pa.large_string())
-    arr = pc.utf8_trim_whitespace(arr)
-    low = pc.utf8_lower(arr)
-    na = pc.is_in(low, value_set=pa.array(sorted(_NA_STRINGS), type=pa.large_string()))
-    arr = pc.if_else(pc.fill_null(na, True), pa.scalar(None, type=pa.large_string()), arr)
-    return pd.Series(arr.to_pandas(), dtype="str")
+    return pd.Series(_clean_text(arr).to_pandas(), dtype="str")
+
+
+_NA_MAX_CHARS = max(len(x) for x in _NA_STRINGS)
+
+
+def _clean_text(arr):
+    """Trimmed values, NA markers and empty values -> null (Arrow kernels). Plain ASCII text
+    (:func:`analytics.ingest.arrowtext.plain_ascii`, ids as most extracts write them) needs no
+    trimming, and only its values short enough to be an NA marker are lower-cased and looked up."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from analytics.ingest import arrowtext
+    markers = pa.array(sorted(_NA_STRINGS), type=pa.large_string())
+    null = pa.scalar(None, type=pa.large_string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    if not arrowtext.plain_ascii(arr):
+        arr = pc.utf8_trim_whitespace(arr)
+        na = pc.is_in(pc.utf8_lower(arr), value_set=markers)
+        return pc.if_else(pc.fill_null(na, True), null, arr)
+    short = np.flatnonzero(arrowtext.byte_lengths(arr) <= _NA_MAX_CHARS)   # ASCII: characters are bytes
+    if not len(short):
+        return arr
+    cand = arr.take(pa.array(short))
+    na = np.asarray(pc.fill_null(pc.is_in(pc.utf8_lower(cand), value_set=markers), True), dtype=bool)
+    if not na.any():
+        return arr
+    mask = np.zeros(len(arr), dtype=bool)
+    mask[short[na]] = True
+    return pc.if_else(pa.array(mask), null, arr)
 
 
 def _to_cat(codes: np.ndarray, vals: np.ndarray) -> pd.Series:
@@ -302,6 +334,19 @@ def _order_from_format(fmt: str | None) -> str | None:
     return "dmy" if i_d < i_m else "mdy"
 
 
+def _yyyymmdd(u: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(which values are exactly eight ASCII digits, their number), vectorised over the values."""
+    found = np.zeros(len(u), dtype=bool)
+    lengths = np.fromiter(map(len, u), dtype=np.int64, count=len(u))
+    cand = np.flatnonzero(lengths == 8)
+    if not len(cand):
+        return found, np.zeros(0, dtype=np.int64)
+    points = np.array([u[i] for i in cand], dtype="U8").view(np.uint32).reshape(len(cand), 8).astype(np.int64)
+    digits = ((points >= 48) & (points <= 57)).all(axis=1)
+    found[cand[digits]] = True
+    return found, (points[digits] - 48) @ (10 ** np.arange(7, -1, -1, dtype=np.int64))
+
+
 def parse_dates(s: pd.Series, *, date_format: str | None = None, today: pd.Timestamp | None = None) -> Parsed:
     """Dates with CanReg5 unknown-part handling; see the module docstring."""
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
@@ -330,8 +375,12 @@ def parse_dates(s: pd.Series, *, date_format: str | None = None, today: pd.Times
     else:
         exact = None
     pivot = (today or pd.Timestamp.today()).year % 100
+    done = np.zeros(n_u, dtype=bool)
+    if exact is None:       # CanReg5's yyyyMMdd, as the pattern below would read it, without a loop
+        done, y8 = _yyyymmdd(u)
+        y[done], m[done], d[done] = y8 // 10000, y8 // 100 % 100, y8 % 100
     for i, x in enumerate(u):
-        if not present[i]:
+        if done[i] or not present[i]:
             continue
         if len(x) > MAX_CODE_CHARS:
             y[i] = -2

@@ -27,6 +27,7 @@ import pandas as pd
 from analytics import derive, parsing, quality
 from analytics import schema as S
 from analytics.errors import IngestError
+from analytics.ingest.heap import reuse_freed_memory
 from analytics.ingest.limits import Limits, memory_message
 from analytics.readers import ASSUMPTIONS, RawRecords, read_deaths, read_population, read_records
 
@@ -132,9 +133,10 @@ def load_registry(path: Any, *, mapping: Any = None, population: Any = None, dea
     ``progress(stage)`` is told each stage (:data:`STAGES`).
     Raises :class:`~analytics.errors.IngestError` when the extract cannot be read at all.
     """
-    raw = read_extract(path, mapping=mapping, name=name, limits=limits, progress=progress)
-    return build_registry(raw, population=population, deaths=deaths, top_age=top_age, regions=regions,
-                          progress=progress, limits=limits)
+    with reuse_freed_memory():         # temporaries reused, not faulted in again (analytics.ingest.heap)
+        raw = read_extract(path, mapping=mapping, name=name, limits=limits, progress=progress)
+        return build_registry(raw, population=population, deaths=deaths, top_age=top_age, regions=regions,
+                              progress=progress, limits=limits)
 
 
 def read_extract(path: Any, *, mapping: Any = None, name: str | None = None, limits: Limits | None = None,

@@ -117,12 +117,21 @@ def _arrow_text(values):
         except (pa.ArrowNotImplementedError, pa.ArrowInvalid):   # nested or binary values: their text
             text = pd.Series(arr.to_pandas(), dtype=object).map(lambda v: None if v is None else str(v))
             arr = pa.array(text, type=pa.large_string(), from_pandas=True)
-    return pc.utf8_trim_whitespace(arr)
+    from analytics.ingest import arrowtext
+    return arr if arrowtext.plain_ascii(arr) else pc.utf8_trim_whitespace(arr)   # trimming would change nothing
 
 
 def _count(mask) -> int:
     import pyarrow.compute as pc
     return int(pc.sum(mask).as_py() or 0)
+
+
+def _count_at(arr) -> int:
+    """Values with an '@' (none without a pass over the values when the text has no '@' byte)."""
+    import pyarrow.compute as pc
+
+    from analytics.ingest import arrowtext
+    return _count(pc.match_substring(arr, "@")) if arrowtext.has_byte(arr, ord("@")) else 0
 
 
 def _phone_mask(arr) -> np.ndarray:
@@ -147,25 +156,47 @@ def _phone_mask(arr) -> np.ndarray:
 def _kind_counts(arr, address: bool, threshold: float) -> tuple[int, dict[str, int]]:
     """Non-empty values and, per kind (e-mail, phone, street), how many values are of that kind;
     a kind is counted exactly only when a cheap necessary condition (an '@'; at least
-    MIN_PHONE_CHARS characters) leaves it able to reach ``threshold``."""
+    MIN_PHONE_CHARS characters; for plain ASCII text, a letter) leaves it able to reach
+    ``threshold`` (a kind that cannot reach it may be left out or undercounted: it is not that kind)."""
     import pyarrow.compute as pc
-    lengths = pc.utf8_length(arr)
+
+    from analytics.ingest import arrowtext
+    plain = arrowtext.plain_ascii(arr)
+    lengths = _lengths(arr) if plain else pc.utf8_length(arr)
     n = _count(pc.greater(lengths, 0))
     out: dict[str, int] = {}
     if n == 0:
         return 0, out
     need = threshold * n
-    if _count(pc.match_substring(arr, "@")) >= need:
+    if _count_at(arr) >= need:
         out[KIND_EMAIL] = _count(pc.match_substring_regex(arr, EMAIL_PATTERN))
-    if _count(pc.and_(pc.greater_equal(lengths, MIN_PHONE_CHARS),
-                      pc.invert(pc.fill_null(pc.utf8_is_digit(arr), False)))) >= need:
+    long = pc.greater_equal(lengths, MIN_PHONE_CHARS)
+    if _count(long) >= need and _count(pc.and_(long, pc.invert(pc.fill_null(pc.utf8_is_digit(arr), False)))) >= need:
         out[KIND_PHONE] = int(_phone_mask(arr).sum())
     if address:
         street = pc.greater(lengths, 0)
+        if plain and not arrowtext.has_any_byte(arr, _ASCII_LETTERS):   # "[^\W\d_]" is an ASCII letter here
+            street = pc.and_(street, False)
         for part in STREET_PARTS:
+            if _count(street) < need:        # a conjunction only shrinks: it cannot reach the threshold
+                break
             street = pc.and_kleene(street, pc.match_substring_regex(arr, part))
         out[KIND_ADDRESS] = _count(street)
     return n, out
+
+
+_ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
+
+
+def _lengths(arr):
+    """Character lengths of plain ASCII text from its offsets (nulls kept), as an Arrow array."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from analytics.ingest import arrowtext
+    nbytes = arrowtext.byte_lengths(arr)
+    mask = ~np.asarray(pc.is_valid(arr)) if arr.null_count else None
+    return pa.array(nbytes, type=pa.int64(), mask=mask)
 
 
 def _categories_and_counts(values):
@@ -238,7 +269,7 @@ def identifier_values(values) -> np.ndarray:
     found = np.zeros(len(arr), dtype=bool)
     if not len(arr):
         return found
-    if _count(pc.match_substring(arr, "@")):
+    if _count_at(arr):
         found |= np.asarray(pc.fill_null(pc.match_substring_regex(arr, EMAIL_PATTERN), False))
     return found | _phone_mask(arr)
 

@@ -41,7 +41,8 @@ import numpy as np
 import pandas as pd
 
 from . import coding, schema, sites
-from .derive import age_from_dates, count_over, factorize_ids
+from .ingest import arrowtext
+from .derive import age_from_dates, count_over, factorize_ids, repeated
 
 DEFAULT_DUPLICATE_WINDOW_DAYS = 91
 MIN_INCIDENCE_YEAR = 1900
@@ -330,7 +331,11 @@ def _present(records: pd.DataFrame, name: str) -> np.ndarray:
         blank = np.append(pd.Series(s.cat.categories.astype(str)).str.strip().eq("").to_numpy(), False)
         ok &= ~blank[s.cat.codes.to_numpy()]
     elif s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
-        ok &= (s.astype(str).str.strip() != "").to_numpy()
+        arr = getattr(s.array, "_pa_array", None)
+        if arr is not None and arrowtext.plain_ascii(arr):     # nothing to strip: present = not empty
+            ok &= arrowtext.byte_lengths(arr) > 0
+        else:
+            ok &= (s.astype(str).str.strip() != "").to_numpy()
     return ok
 
 
@@ -342,12 +347,14 @@ def _duplicates(pid: pd.Series, t: np.ndarray, m: np.ndarray, inc: np.ndarray,
     out = np.zeros(n, bool)
     beyond = np.zeros(n, bool)
     pc = factorize_ids(pid)
-    grp = histology_group(m).astype(np.int64)
-    ok = (pc >= 0) & (t >= 0) & (grp > 0) & ~np.isnat(inc)
-    idx = np.flatnonzero(ok)
+    idx = np.flatnonzero(pc >= 0)
+    idx = idx[np.bincount(pc[idx])[pc[idx]] > 1] if len(idx) else idx   # a patient's only record: no duplicate
+    grp = histology_group(m[idx]).astype(np.int64)
+    ok = (t[idx] >= 0) & (grp > 0) & ~np.isnat(inc[idx])
+    idx, grp = idx[ok], grp[ok]
     if not len(idx):
         return out, beyond
-    key = pc[idx] * 1_000_000 + (t[idx] // 10).astype(np.int64) * 100 + grp[idx]
+    key = pc[idx] * 1_000_000 + (t[idx] // 10).astype(np.int64) * 100 + grp
     many = count_over(key) > 1              # only keys seen more than once can be duplicates
     idx, kc = idx[many], key[many]
     if not len(idx):
@@ -360,6 +367,32 @@ def _duplicates(pid: pd.Series, t: np.ndarray, m: np.ndarray, inc: np.ndarray,
     out[later[same & close]] = True
     beyond[later[same & ~close]] = True
     return out, beyond
+
+
+def _years(dates: np.ndarray) -> np.ndarray:
+    return pd.Series(dates).dt.year.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _age_checks(age: np.ndarray, birth: np.ndarray, incidence: np.ndarray, comparable: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(age differs by more than a year from the age by the dates, where ``comparable``; age
+    unknown and not computable; age recorded or else computed).
+
+    The completed years from the dates are the difference of the years ``dy`` or ``dy - 1``, so
+    the years alone decide the comparison for an age more than a year from both (a mismatch)
+    or between them (none); month and day (:func:`~analytics.derive.age_from_dates`) are read
+    only for the ages in between and for the records without an age."""
+    known = ~np.isnan(age)
+    dy = _years(incidence) - _years(birth)
+    dated = ~np.isnan(dy)
+    far = (age < dy - 2) | (age > dy + 1)
+    edge = ~far & ((age < dy - 1) | (age > dy))
+    exact = np.flatnonzero(dated & ((known & edge) | ~known))
+    computed = np.full(len(age), np.nan)
+    if len(exact):
+        computed[exact] = age_from_dates(pd.Series(birth[exact]), pd.Series(incidence[exact]))
+    mismatch = known & dated & comparable & (far | (edge & (np.abs(age - computed) > 1)))
+    return mismatch, ~known & ~dated, np.where(known, age, computed)
 
 
 def region_known(codes: pd.Series, regions) -> np.ndarray:
@@ -414,7 +447,7 @@ def check_records(records: pd.DataFrame, *, today=None,
     # item validity
     tid = _col(records, schema.TUMOUR_ID)
     tcodes = factorize_ids(tid)                         # hashed once (derive encoded it already)
-    masks["tumour_id_duplicate"] = pd.Series(tcodes).duplicated(keep="first").to_numpy() & (tcodes >= 0)
+    masks["tumour_id_duplicate"] = repeated(tcodes) & (tcodes >= 0)
     sex = _num(records, schema.SEX)
     masks["sex_invalid"] = ~np.isnan(sex) & ~np.isin(sex, (1, 2, 9))
     masks["sex_unknown"] = np.isnan(sex) | (sex == 9)
@@ -447,13 +480,10 @@ def check_records(records: pd.DataFrame, *, today=None,
 
     # age
     age = _num(records, schema.AGE)
-    computed = age_from_dates(pd.Series(birth), pd.Series(inc))
     age_known = ~np.isnan(age)
     masks["age_out_of_range"] = age_known & ((age < 0) | (age > MAX_AGE))
-    masks["age_date_mismatch"] = (age_known & ~np.isnan(computed) & ~masks["age_out_of_range"]
-                                  & ~masks["birth_after_incidence"] & (np.abs(age - computed) > 1))
-    masks["age_unknown"] = ~age_known & np.isnan(computed)
-    age_eff = np.where(age_known, age, computed)
+    masks["age_date_mismatch"], masks["age_unknown"], age_eff = _age_checks(
+        age, birth, inc, ~masks["age_out_of_range"] & ~masks["birth_after_incidence"])
 
     # consistency between items
     s3 = np.where(t >= 0, t // 10, -1)

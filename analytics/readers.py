@@ -622,6 +622,14 @@ def _longest(s: pd.Series) -> tuple[int, int]:
     arr = getattr(s.array, "_pa_array", None)
     if arr is None:
         arr = pa.array(s.astype("str").array, type=pa.large_string(), from_pandas=True)
+    if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+        from analytics.ingest import arrowtext
+        if arrowtext.plain_ascii(arr):          # characters are bytes: the offsets give the lengths
+            nbytes = arrowtext.byte_lengths(arr)
+            if arr.null_count:
+                nbytes = np.where(np.asarray(pc.is_valid(arr)), nbytes, -1)
+            top = int(nbytes.max())
+            return (top, int(nbytes.argmax())) if top >= 0 else (0, -1)
     lengths = pc.utf8_length(arr)
     top = pc.max(lengths).as_py()
     if top is None:

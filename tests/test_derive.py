@@ -124,3 +124,56 @@ def test_non_default_index_is_respected():
     assert list(out.index) == [10, 5, 7]
     assert out[schema.SITE_CI5].astype(object).tolist() == ["Prostate", "Breast", "Colon"]
     assert out[schema.FIRST_PRIMARY].tolist() == [True, True, True]
+
+
+def _arrow_str(values):
+    import pyarrow as pa
+    return pd.Series(pd.array(pa.array(values, type=pa.large_string()), dtype="str"))
+
+
+@pytest.mark.parametrize("values", [
+    ["a", "a", "b", "c", "c", "c", "d"],            # sorted: codes from adjacent comparisons
+    ["c", "a", "c", "b", "a", "d", "b"],            # unsorted: Arrow's hash
+    ["a", None, "a", "b"],                          # missing values: the hash, -1 for missing
+    ["", "", "x"],                                  # the empty string is a value
+    ["z"],
+])
+def test_factorize_ids_gives_first_appearance_codes_sorted_or_not(values):
+    codes = derive.factorize_ids(_arrow_str(values))
+    want = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)[0]
+    assert codes.tolist() == want.tolist()
+    given = codes >= 0                              # missing ids are never duplicates of each other
+    assert (derive.repeated(codes) & given).tolist() == (pd.Series(codes).duplicated(keep="first") & given).tolist()
+
+
+def _first_primary_by_sort(pid, site, date, tid, eligible):
+    """Reference: sort each (patient, site) group by date then tumour id; the first eligible row wins."""
+    df = pd.DataFrame({"p": pid, "s": site, "d": date, "t": tid, "e": eligible, "i": np.arange(len(pid))})
+    df = df[df["e"] & df["s"].notna()]
+    df = df.assign(p=df["p"].where(df["p"].notna(), "row" + df["i"].astype(str)))
+    first = df.sort_values(["p", "s", "d", "t"], na_position="last", kind="stable").drop_duplicates(["p", "s"])
+    out = np.zeros(len(pid), bool)
+    out[first["i"].to_numpy()] = True
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_first_primary_equals_a_sort_on_shuffled_and_sorted_patients(seed):
+    rng = np.random.default_rng(seed)
+    n = 400
+    full = np.array([f"P{v:03d}" for v in rng.integers(0, 150, n)], dtype=object)   # many with several tumours
+    gaps = full.copy()
+    gaps[rng.random(n) < 0.03] = None                           # a missing id: the tumour is its own patient
+    site = pd.Categorical(rng.choice(["Breast", "Lung", "Colon", None], n))
+    date = pd.Series(pd.Timestamp("2015-01-01") + pd.to_timedelta(rng.integers(0, 30, n), unit="D"))
+    date[rng.random(n) < 0.05] = pd.NaT                        # unknown dates come last
+    tid = np.array([f"T{v:04d}" for v in rng.permutation(n)], dtype=object)
+    elig = rng.random(n) < 0.9
+    # hashed ids (shuffled, with gaps), then ids sorted without gaps (adjacent comparisons)
+    for pid, order, fast in ((gaps, np.arange(n), False), (full, np.argsort(full.astype(str), kind="stable"), True)):
+        p = _arrow_str(pid[order].tolist())
+        assert (derive._sorted_codes(p.array._pa_array.combine_chunks()) is not None) == fast
+        got = derive.first_primary(p, site[order], date.iloc[order].reset_index(drop=True),
+                                   pd.Series(tid[order]), eligible=elig[order])
+        want = _first_primary_by_sort(pid[order], site[order], date.iloc[order].to_numpy(), tid[order], elig[order])
+        assert got.tolist() == want.tolist()

@@ -390,3 +390,25 @@ def test_translated_reconciliation_and_flags_keep_ids_and_counts():
     assert dict(zip(az["check"].astype(str), az["message"]))["basis_unknown"] == "Diaqnozun əsası məlum deyil."
     assert set(az["severity"]) == {"Xəta", "Xəbərdarlıq"}
     assert quality.translate_flags(flags, "en") is flags
+
+
+def test_age_checks_from_years_equal_the_full_date_comparison():
+    """quality._age_checks reads month and day only where the years cannot decide: the same
+    masks as comparing every recorded age with derive.age_from_dates."""
+    rng = np.random.default_rng(7)
+    n = 5000
+    birth = (np.datetime64("1930-01-01") + rng.integers(0, 30000, n).astype("timedelta64[D]")).astype("datetime64[ns]")
+    inc = (birth + rng.integers(-400, 40000, n).astype("timedelta64[D]")).astype("datetime64[ns]")
+    birth[rng.random(n) < 0.05] = np.datetime64("NaT")
+    inc[rng.random(n) < 0.05] = np.datetime64("NaT")
+    computed = derive.age_from_dates(pd.Series(birth), pd.Series(inc))
+    age = np.where(np.isnan(computed), rng.integers(0, 99, n), computed) + rng.integers(-3, 4, n)
+    age = np.where(rng.random(n) < 0.1, np.nan, age).astype(float)
+    age[:3] = [-999.0, 0.5, 130.0]                   # a given but unreadable age, a fraction, out of range
+    comparable = rng.random(n) < 0.9
+    mismatch, unknown, eff = quality._age_checks(age, birth, inc, comparable)
+    known = ~np.isnan(age)
+    assert mismatch.tolist() == (known & ~np.isnan(computed) & comparable & (np.abs(age - computed) > 1)).tolist()
+    assert unknown.tolist() == (~known & np.isnan(computed)).tolist()
+    assert np.array_equal(eff, np.where(known, age, computed), equal_nan=True)
+    assert mismatch.sum() > 100 and unknown.sum() > 10

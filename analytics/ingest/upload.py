@@ -21,6 +21,7 @@ from analytics import mapping as mapping_mod
 from analytics import privacy
 from analytics import schema as S
 from analytics.errors import IngestError
+from analytics.ingest.heap import reuse_freed_memory
 from analytics.ingest.limits import Limits
 from analytics.ingest.limits import current as current_limits
 
@@ -128,14 +129,15 @@ def load(files: dict[str, tuple[str, bytes]], mapping: dict | None = None, *, li
         name, data = files["regions"]
         geo = auxiliary.read_regions(data, file=name, limits=lim)
     name, data = files["extract"]
-    raw = pipeline.read_extract(data, mapping=mapping, name=name, limits=lim, progress=progress)
-    region_source = "upload" if geo is not None else "records"
-    if geo is None:
-        bundled = bundled_regions_for(raw.records[S.REGION])
-        if bundled is not None:
-            geo, region_source = bundled, "bundled"
-    codes = geo[S.REGION].astype(str).tolist() if geo is not None else None
-    reg = pipeline.build_registry(raw, population=pop, deaths=dth, regions=codes, progress=progress)
+    with reuse_freed_memory():
+        raw = pipeline.read_extract(data, mapping=mapping, name=name, limits=lim, progress=progress)
+        region_source = "upload" if geo is not None else "records"
+        if geo is None:
+            bundled = bundled_regions_for(raw.records[S.REGION])
+            if bundled is not None:
+                geo, region_source = bundled, "bundled"
+        codes = geo[S.REGION].astype(str).tolist() if geo is not None else None
+        reg = pipeline.build_registry(raw, population=pop, deaths=dth, regions=codes, progress=progress)
     return Loaded(registry=reg, geo=geo, risk_factors=rf, region_source=region_source, notes=notes)
 
 

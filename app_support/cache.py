@@ -53,9 +53,32 @@ DSR_COLUMNS = tables.DSR_COLUMNS
 
 
 # --- the key helper ---------------------------------------------------------------------
+def _column_bytes(values: Any) -> bytes:
+    """A column's values as bytes that depend on the values only (not on how the column was
+    built: chunks, string objects, views): numbers, booleans and datetimes by their memory,
+    anything else (text, objects, categories, Arrow arrays) by the ``repr`` of its Python values."""
+    arr = values if isinstance(values, np.ndarray) else None
+    if arr is None and isinstance(getattr(values, "dtype", None), np.dtype):
+        arr = np.asarray(values)
+    if arr is not None and arr.dtype.kind in "biufcmM":
+        return str(arr.dtype).encode() + b":" + np.ascontiguousarray(arr).tobytes()
+    arrow = getattr(values, "_pa_array", None)        # pandas' Arrow-backed arrays (text): read by Arrow
+    items = arrow.to_pylist() if arrow is not None else np.asarray(values, dtype=object).tolist()
+    return str(getattr(values, "dtype", "")).encode() + b":" + repr(items).encode()
+
+
 def _frame_digest(df: pd.DataFrame) -> str:
-    h = hashlib.sha256(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
-    h.update(repr(list(map(str, df.columns))).encode())
+    """A frame's identity by content: every column's values and dtype, the column names and
+    the index (a few times cheaper than ``pd.util.hash_pandas_object`` on text columns)."""
+    h = hashlib.sha256(repr([str(c) for c in df.columns]).encode())
+    idx = df.index
+    if isinstance(idx, pd.RangeIndex):
+        h.update(f"range:{idx.start}:{idx.stop}:{idx.step}".encode())
+    else:
+        for level in range(idx.nlevels):
+            h.update(b"|index|" + _column_bytes(idx.get_level_values(level)))
+    for _, column in df.items():
+        h.update(b"|col|" + _column_bytes(column.array))
     return h.hexdigest()
 
 
@@ -101,6 +124,13 @@ def dataset_key(ds: Dataset, *parts: Any) -> tuple:
     return (ds.token,) + tuple(key_part(p) for p in parts)
 
 
+def key_text(key: tuple) -> str:
+    """A key (:func:`dataset_key`: nested tuples of strings, numbers, booleans and None) as one
+    string, which Streamlit hashes at once instead of element by element. ``repr`` writes each of
+    those values unambiguously (strings quoted, floats exactly), so distinct keys stay distinct."""
+    return repr(key)
+
+
 def by_dataset(*, max_entries: int = 64, resource: bool = False, shown: bool = False,
                validate: Callable[[Any], bool] | None = None) -> Callable:
     """Decorator: cache ``fn(ds, *args, **kwargs)`` per process under :func:`dataset_key`.
@@ -132,7 +162,7 @@ def by_dataset(*, max_entries: int = 64, resource: bool = False, shown: bool = F
                 kwargs = {k: neutral(v) if isinstance(v, Filters) else v for k, v in kwargs.items()}
             hashed = {k: v for k, v in kwargs.items() if not k.startswith("_")}
             key = dataset_key(ds, fn.__qualname__, args, hashed)
-            return store(key, ds, args, kwargs)
+            return store(key_text(key), ds, args, kwargs)
 
         wrapper.clear = store.clear
         return wrapper
@@ -409,6 +439,18 @@ def _public_mi_ratio(ds: Dataset, f: Filters, by: tuple[str, ...]) -> pd.DataFra
 
 
 # --- sidebar options -------------------------------------------------------------------------
+@by_dataset(resource=True, max_entries=16)
+def region_fallback_names(ds: Dataset) -> dict[str, str]:
+    """Code -> name of every district and economic region as the data set names them (where the
+    catalogue ``regions.json`` has no entry, e.g. an upload's own regions); one dict per data set,
+    shared read-only by every session and every description of a page."""
+    reg = ds.regions
+    out = dict(zip(reg[S.PARENT].astype(str), reg[S.PARENT_NAME].astype(str)))
+    out.update(zip(reg[S.REGION].astype(str), reg[S.REGION_NAME].astype(str)))
+    out.pop("", None)
+    return out
+
+
 @by_dataset(max_entries=16)
 def filter_options(ds: Dataset) -> dict:
     """Years, site lists, economic regions and districts of the data set, for the sidebar."""

@@ -216,36 +216,103 @@ class DenseCube:
         ``all_sites``: count every site whatever ``sel.site`` says (a denominator for shares)."""
         by = _check_by(by)
         ax = self.axes
-        ym, sm, rm, am, km = ax.masks(sel, by, all_sites)
-        arrays = [self.cases] + ([self.keys] if self.keys is not None else [])
-        arrays = [a.compress(ym, 0).compress(sm, 1).compress(rm, 2).compress(am, 3).compress(km, 4) for a in arrays]
-        p = self.pop.compress(ym, 0).compress(sm, 1).compress(rm, 2).compress(am, 3)
+        masks = ax.masks(sel, by, all_sites)
+        ym, sm, rm, am, km = masks
         labels = [ax.years[ym], np.array(SEX_AXIS)[sm], ax.regions[rm], ax.ages[am], ax.sites[km]]
+        names = [S.YEAR, S.SEX, S.PARENT if S.PARENT in by else S.REGION, S.AGE_GROUP, SITE]
+        keep_axes = [i for i, n in enumerate(names) if n in by or n == S.AGE_GROUP]
+        onehot = None
         if S.PARENT in by:
             # districts -> economic regions: one-hot matrix product along the district axis
             par = ax.parents[rm]
             uniq = np.array(sorted(set(par)), dtype=object)
             onehot = (par[:, None] == uniq[None, :]).astype(np.int64)
-            arrays = [np.moveaxis(np.tensordot(a, onehot, axes=([2], [0])), -1, 2) for a in arrays]
-            p = np.moveaxis(np.tensordot(p, onehot.astype(float), axes=([2], [0])), -1, 2)
             labels[2] = uniq
-        names = [S.YEAR, S.SEX, S.PARENT if S.PARENT in by else S.REGION, S.AGE_GROUP, SITE]
-        keep_axes = [i for i, n in enumerate(names) if n in by or n == S.AGE_GROUP]
-        arrays = [a.sum(axis=tuple(i for i in range(5) if i not in keep_axes)) for a in arrays]
+        # counts (integers: exact in any order of summation) summed on views of the cube
+        arrays = [_summed(a, masks, keep_axes, onehot)
+                  for a in [self.cases] + ([self.keys] if self.keys is not None else [])]
+        # person-years (floats): in this exact order of operations, so every sum is as it always was
+        p = self.pop.compress(ym, 0).compress(sm, 1).compress(rm, 2).compress(am, 3)
+        if onehot is not None:
+            p = np.moveaxis(np.tensordot(p, onehot.astype(float), axes=([2], [0])), -1, 2)
         p = p.sum(axis=tuple(i for i in range(4) if i not in keep_axes))
         if SITE in by:
             present = arrays[0].sum(axis=tuple(range(arrays[0].ndim - 1))) > 0   # also with no site at all
             arrays = [a[..., present] for a in arrays]
             labels[4] = labels[4][present]
             p = np.broadcast_to(p[..., None], arrays[0].shape)
-        kept = [labels[i] for i in keep_axes]
-        grid = np.meshgrid(*kept, indexing="ij")
-        out = pd.DataFrame({names[i]: g.ravel() for i, g in zip(keep_axes, grid)})
-        out[S.COUNT] = arrays[0].ravel().astype("int64")
-        out[S.POPULATION] = np.asarray(p, float).ravel()
-        if self.keys is not None:
-            out[KEY_SUM] = arrays[1].ravel().astype("int64")
-        return _finish(out, by, self.keys is not None)
+        return _grid_frame([names[i] for i in keep_axes], [labels[i] for i in keep_axes], arrays,
+                           np.asarray(p, float), by, self.keys is not None)
+
+
+def _view(a: np.ndarray, masks) -> np.ndarray:
+    """``a`` restricted to the masked labels of each axis: a view where a mask is one run of
+    labels (a period, all districts, all ages), a copy only along the other axes."""
+    index, rest = [], []
+    for axis, m in enumerate(masks[:a.ndim]):
+        hits = np.flatnonzero(m)
+        if len(hits) and hits[-1] - hits[0] + 1 == len(hits):
+            index.append(slice(int(hits[0]), int(hits[-1]) + 1))
+        elif len(hits):
+            index.append(slice(None))
+            rest.append((axis, m))
+        else:
+            index.append(slice(0, 0))
+    out = a[tuple(index)]
+    for axis, m in rest:
+        out = out.compress(m, axis)
+    return out
+
+
+def _summed(a: np.ndarray, masks, keep_axes: list[int], onehot: np.ndarray | None) -> np.ndarray:
+    """Integer cells of the selection summed over every axis but ``keep_axes`` (districts into
+    economic regions by ``onehot``), axes in the cube's order."""
+    v = _view(a, masks)
+    other = tuple(i for i in range(v.ndim) if i not in keep_axes and i != 2)
+    if other:
+        v = v.sum(axis=other, keepdims=True)
+    if onehot is not None:
+        v = np.moveaxis(np.tensordot(v, onehot, axes=([2], [0])), -1, 2)
+    elif 2 not in keep_axes:
+        v = v.sum(axis=2, keepdims=True)
+    return v.reshape([v.shape[i] for i in keep_axes])
+
+
+def _grid_frame(names: list[str], labels: list[np.ndarray], arrays: list[np.ndarray], p: np.ndarray,
+                by: list[str], keys: bool) -> pd.DataFrame:
+    """The dense cube's answer as :func:`_finish` writes it, built column by column from the
+    grid's codes: string columns taken from their few labels, unknown-age rows without cases
+    dropped and the others without age group and population."""
+    shape = tuple(len(x) for x in labels)
+    count = arrays[0].ravel().astype("int64")
+    pop = p.ravel()
+    ages = labels[names.index(S.AGE_GROUP)]
+    unknown_code = np.flatnonzero(ages == UNKNOWN_AGE)
+    codes = np.indices(shape).reshape(len(shape), -1) if shape else np.zeros((0, 1), int)
+    rows = None
+    if len(unknown_code):
+        unknown = codes[names.index(S.AGE_GROUP)] == unknown_code[0]
+        if unknown.any():
+            rows = ~unknown | (count > 0)
+            pop = np.where(unknown, np.nan, pop)
+    if rows is not None:
+        codes, count, pop = codes[:, rows], count[rows], pop[rows]
+        arrays = [a.ravel()[rows] for a in arrays]
+    else:
+        arrays = [a.ravel() for a in arrays]
+    cols = {}
+    for name, lab, code in zip(names, labels, codes):
+        if name in (S.YEAR, S.SEX):
+            cols[name] = np.asarray(lab, dtype="int64")[code]
+        else:
+            text = [None if (name == S.AGE_GROUP and x == UNKNOWN_AGE) else str(x) for x in lab]
+            cols[name] = pd.array(text, dtype="str").take(code)
+    out = pd.DataFrame(cols)
+    out[S.COUNT] = count
+    out[S.POPULATION] = pop.astype(float, copy=False)
+    if keys:
+        out[KEY_SUM] = arrays[1].astype("int64")
+    return out[by + [S.AGE_GROUP, S.COUNT, S.POPULATION] + ([KEY_SUM] if keys else [])]
 
 
 class SparseCube:

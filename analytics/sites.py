@@ -212,15 +212,25 @@ def blank_other_sex(frame: pd.DataFrame, *, site: str | None = None, sex: str = 
     if site is None or sex not in frame.columns or frame.empty:
         return frame
     from analytics.i18n import sex_code
-    want = frame[site].astype(str).map(_site_sexes())
-    have = frame[sex].map(sex_code)
-    other = (want.notna() & have.isin([1, 2]) & (have != want)).to_numpy(dtype=bool)
+    # each distinct site and sex looked up once (a table has a few dozen sites over many rows)
+    sexes = _site_sexes()
+    site_codes, site_values = pd.factorize(frame[site], use_na_sentinel=True)
+    want = np.array([float(sexes.get(str(v), np.nan)) for v in site_values] + [np.nan])[site_codes]
+    sex_codes, sex_values = pd.factorize(frame[sex], use_na_sentinel=True)
+    have = np.array([sex_code(v) for v in sex_values] + [sex_code(None)])[sex_codes]
+    other = ~np.isnan(want) & np.isin(have, [1, 2]) & (have != want)
     if not other.any():
         return frame
     out = frame.copy()
     cols = [c for c in out.columns if c not in _KEEP and c not in (site, sex, flag)
             and not _AGE_LABEL.match(str(c)) and pd.api.types.is_float_dtype(out[c])]
-    out.loc[other, cols] = np.nan
+    plain = [c for c in cols if isinstance(out[c].dtype, np.dtype)]      # numpy floats: blanked in place
+    for c in plain:
+        values = out[c].to_numpy(dtype=out[c].dtype, copy=True)
+        values[other] = np.nan
+        out[c] = values
+    if len(plain) < len(cols):                                          # nullable floats keep their dtype
+        out.loc[other, [c for c in cols if c not in plain]] = np.nan
     old = out[flag].astype(str).where(out[flag].notna(), "") if flag in out.columns else pd.Series("", index=out.index)
     out[flag] = np.where(other, np.where(old == "", OTHER_SEX_FLAG, old + ";" + OTHER_SEX_FLAG), old)
     return out

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -443,6 +443,23 @@ def lisa(values, w: libpysal.weights.W, *, population=None, permutations: int = 
     return pd.DataFrame({"Ii": ii, "quadrant": quad, "p_value": p,
                          "cluster": np.where(sig, quad, NOT_SIGNIFICANT)},
                         index=pd.Index([str(i) for i in w.id_order], name=schema.REGION))
+
+
+CLUSTER_PERMUTATIONS = 999    # the Maps page's Moran's I and LISA (GeoDa's and esda's default)
+CLUSTER_SEED = 12345
+
+
+def clusters(cases, expected, w: libpysal.weights.W, *, permutations: int = CLUSTER_PERMUTATIONS,
+             seed: int = CLUSTER_SEED, progress: Callable[[float, str], None] | None = None
+             ) -> tuple[MoranResult, pd.DataFrame]:
+    """The empirical Bayes Moran's I (:func:`moran`) and LISA (:func:`lisa`) of regional
+    ``cases`` against their ``expected`` counts, both with ``permutations`` draws seeded with
+    ``seed`` (each its own generator, so the pair equals the two calls made separately);
+    ``progress(fraction, step)`` is told between them (a progress bar)."""
+    moran_res = moran(cases, w, population=expected, permutations=permutations, seed=seed)
+    if progress is not None:
+        progress(0.5, "lisa")
+    return moran_res, lisa(cases, w, population=expected, permutations=permutations, seed=seed)
 
 
 # --------------------------------------------------------------------------- regional measures

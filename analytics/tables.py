@@ -358,15 +358,15 @@ def quality_targets() -> dict[str, tuple[str, float, float]]:
 
 # --- trends -------------------------------------------------------------------------------------
 def joinpoint_fit(data: pd.DataFrame, series: str | None, *, selection: str, max_jp: str, weighted: bool,
-                  conf: float):
+                  conf: float, progress: Callable[[float, str], None] | None = None):
     """Joinpoint fits of ``data`` (rates per year, by ``series``): segments, fitted values and
-    the AAPC over the whole range of each series."""
+    the AAPC over the whole range of each series (``progress(fraction, series)`` after each)."""
     from analytics.trends import joinpoint_table
 
     by = [series] if series else None
     kw = dict(selection=selection, conf=conf, max_joinpoints=None if max_jp == "auto" else int(max_jp))
     segs, fitted, results = joinpoint_table(data, by=by, year="year", rate="value",
-                                            se="se" if weighted else None, **kw)
+                                            se="se" if weighted else None, progress=progress, **kw)
     aapc = []
     for key, res in results.items():
         a, lo, hi = res.aapc(conf=conf)

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -154,6 +155,7 @@ def joinpoint_table(
     year: str = "year",
     rate: str = "value",
     se: str | None = None,
+    progress: Callable[[float, str], None] | None = None,
     **kwargs,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Joinpoint fits for every series of a tidy frame.
@@ -163,11 +165,14 @@ def joinpoint_table(
     group key to its :class:`JoinpointResult`. Each series is its own grid search, so this
     loops over groups (the permutations inside each fit are vectorised). Series that cannot
     be fitted (too few years, zero rates) are reported in ``segments`` with a ``note``.
+    ``progress(fraction, series)`` is told after each series is fitted (a progress bar).
     """
     by = [] if by is None else ([by] if isinstance(by, str) else list(by))
     seg_rows, fit_rows, results = [], [], {}
-    groups = data.groupby(by, sort=True, dropna=False) if by else [((), data)]
-    for key, g in groups:
+    groups = list(data.groupby(by, sort=True, dropna=False)) if by else [((), data)]
+    for done, (key, g) in enumerate(groups, start=1):
+        if progress is not None and done > 1:
+            progress((done - 1) / len(groups), str(key))
         key = key if isinstance(key, tuple) else (key,)
         lab = dict(zip(by, key))
         g = g.sort_values(year)

@@ -20,7 +20,8 @@ prepares, in the order a first visitor needs it:
    signed-in user with a role, which this session never is, so no page is run;
 5. after the first page has been served (or at the latest :data:`EXPORT_DELAY` seconds after
    start), the figure-export browser (``analytics.export.warm_up``: Chromium and its tabs with
-   plotly.js loaded), so its start does not compete with the first visitor's page;
+   plotly.js loaded), so its start does not compete with the first visitor's page; then the
+   permutation tests' worker process (``cache.process_pool``: the fork server and one worker);
 6. ``gc.freeze``: what was loaded now is out of the collector's way for good.
 
 Started from serve.py, the thread waits for Streamlit's runtime to have started (the server is
@@ -125,11 +126,23 @@ def _warm(pages: bool = False) -> None:
     _SERVED.wait(max(0.0, EXPORT_DELAY - (time.monotonic() - _STATE["started"])))
     export.warm_up(wait=True)
     _lap("export browser")
+    threading.Thread(target=_warm_workers, name="registry-warm-workers", daemon=True).start()
     gc.collect()
     gc.freeze()      # what is loaded now lives as long as the process: no collection walks it again
     _STATE["seconds"] = time.monotonic() - _STATE["started"]
     log.info("warm-up done in %.1f s (%d objects frozen): %s", _STATE["seconds"], gc.get_freeze_count(),
              ", ".join(f"{step} {t:.1f} s" for step, t in _STATE.get("steps", [])))
+
+
+def _warm_workers() -> None:
+    """Step 5b, beside the rest: the permutation tests' fork server and first worker
+    (``app_support.jobs``), so the first map does not wait for them."""
+    from app_support import cache
+
+    try:
+        cache.process_pool().warm().wait(60)
+    except Exception:  # noqa: BLE001 - an optimisation only
+        log.warning("warm-up of the worker processes failed", exc_info=True)
 
 
 def _warm_data(pages: bool) -> None:

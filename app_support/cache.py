@@ -26,6 +26,7 @@ so public and internal results are never served for each other.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import hashlib
@@ -33,7 +34,8 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
 
 import numpy as np
@@ -43,6 +45,7 @@ import streamlit as st
 from analytics import cube as cubes
 from analytics import disclosure, mortality, sites, tables
 from analytics import schema as S
+from app_support import jobs
 from app_support.filters import PUBLIC_K, Filters
 from app_support.state import Dataset
 
@@ -52,9 +55,32 @@ DSR_COLUMNS = tables.DSR_COLUMNS
 
 
 # --- the key helper ---------------------------------------------------------------------
+def _column_bytes(values: Any) -> bytes:
+    """A column's values as bytes that depend on the values only (not on how the column was
+    built: chunks, string objects, views): numbers, booleans and datetimes by their memory,
+    anything else (text, objects, categories, Arrow arrays) by the ``repr`` of its Python values."""
+    arr = values if isinstance(values, np.ndarray) else None
+    if arr is None and isinstance(getattr(values, "dtype", None), np.dtype):
+        arr = np.asarray(values)
+    if arr is not None and arr.dtype.kind in "biufcmM":
+        return str(arr.dtype).encode() + b":" + np.ascontiguousarray(arr).tobytes()
+    arrow = getattr(values, "_pa_array", None)        # pandas' Arrow-backed arrays (text): read by Arrow
+    items = arrow.to_pylist() if arrow is not None else np.asarray(values, dtype=object).tolist()
+    return str(getattr(values, "dtype", "")).encode() + b":" + repr(items).encode()
+
+
 def _frame_digest(df: pd.DataFrame) -> str:
-    h = hashlib.sha256(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
-    h.update(repr(list(map(str, df.columns))).encode())
+    """A frame's identity by content: every column's values and dtype, the column names and
+    the index (a few times cheaper than ``pd.util.hash_pandas_object`` on text columns)."""
+    h = hashlib.sha256(repr([str(c) for c in df.columns]).encode())
+    idx = df.index
+    if isinstance(idx, pd.RangeIndex):
+        h.update(f"range:{idx.start}:{idx.stop}:{idx.step}".encode())
+    else:
+        for level in range(idx.nlevels):
+            h.update(b"|index|" + _column_bytes(idx.get_level_values(level)))
+    for _, column in df.items():
+        h.update(b"|col|" + _column_bytes(column.array))
     return h.hexdigest()
 
 
@@ -100,13 +126,25 @@ def dataset_key(ds: Dataset, *parts: Any) -> tuple:
     return (ds.token,) + tuple(key_part(p) for p in parts)
 
 
-def by_dataset(*, max_entries: int = 64, resource: bool = False, shown: bool = False) -> Callable:
+def key_text(key: tuple) -> str:
+    """A key (:func:`dataset_key`: nested tuples of strings, numbers, booleans and None) as one
+    string, which Streamlit hashes at once instead of element by element. ``repr`` writes each of
+    those values unambiguously (strings quoted, floats exactly), so distinct keys stay distinct."""
+    return repr(key)
+
+
+def by_dataset(*, max_entries: int = 64, resource: bool = False, shown: bool = False,
+               validate: Callable[[Any], bool] | None = None) -> Callable:
     """Decorator: cache ``fn(ds, *args, **kwargs)`` per process under :func:`dataset_key`.
 
     ``resource=True`` shares one object between sessions (``st.cache_resource``: never mutate
     it); otherwise every caller gets its own copy (``st.cache_data``). A ``Filters`` argument
     reaches ``fn`` with its display fields neutralised (:func:`neutral`) unless ``shown=True``
-    (a view whose words or style follow the language and theme)."""
+    (a view whose words or style follow the language and theme). ``validate`` (resources only):
+    a stored object for which it says False is computed again (a job whose worker died)."""
+    if validate is not None and not resource:
+        raise ValueError("validate= applies to shared resources (resource=True) only")
+
     def deco(fn: Callable) -> Callable:
         def run(key: tuple, _ds: Dataset, _args: tuple, _kwargs: dict):
             return fn(_ds, *_args, **_kwargs)
@@ -115,7 +153,9 @@ def by_dataset(*, max_entries: int = 64, resource: bool = False, shown: bool = F
         # function's cache by module, qualified name and source)
         run.__qualname__ = f"{fn.__qualname__}.<cached>"
         run.__module__ = fn.__module__
-        store = (st.cache_resource if resource else st.cache_data)(show_spinner=False, max_entries=max_entries)(run)
+        extra = {"validate": validate} if validate is not None else {}
+        store = (st.cache_resource if resource else st.cache_data)(show_spinner=False, max_entries=max_entries,
+                                                                   **extra)(run)
 
         @functools.wraps(fn)
         def wrapper(ds: Dataset, *args, **kwargs):
@@ -124,7 +164,7 @@ def by_dataset(*, max_entries: int = 64, resource: bool = False, shown: bool = F
                 kwargs = {k: neutral(v) if isinstance(v, Filters) else v for k, v in kwargs.items()}
             hashed = {k: v for k, v in kwargs.items() if not k.startswith("_")}
             key = dataset_key(ds, fn.__qualname__, args, hashed)
-            return store(key, ds, args, kwargs)
+            return store(key_text(key), ds, args, kwargs)
 
         wrapper.clear = store.clear
         return wrapper
@@ -220,6 +260,10 @@ def mortality_events(ds: Dataset, site_column: str) -> mortality.MortalityEvents
                                       row_keys=death_keys)
 
 
+# the record columns analytics.cube.events_from_records reads (besides the site column)
+EVENT_SOURCE_COLUMNS = (S.INCLUDED, S.YEAR, S.REGION, S.SEX, S.AGE_GROUP, S.ICD10)
+
+
 @by_dataset(resource=True, max_entries=8)
 def _cube(ds: Dataset, site_column: str, strategy: str, measure: str, rule_id: str) -> cubes.Cube:
     if measure not in mortality.MEASURES:
@@ -227,7 +271,9 @@ def _cube(ds: Dataset, site_column: str, strategy: str, measure: str, rule_id: s
     if measure == mortality.MORTALITY:
         events = mortality_events(ds, site_column).events
     else:
-        records = ds.records.assign(**{disclosure.KEY_SUM: disclosure_rule().keys_of(ds.records)})
+        # only the columns counted (a copy of every column of a 5-million-record upload cost GBs)
+        counted = list(dict.fromkeys(EVENT_SOURCE_COLUMNS + (site_column,)))
+        records = ds.records[counted].assign(**{disclosure.KEY_SUM: disclosure_rule().keys_of(ds.records)})
         events = cubes.events_from_records(records, site_column, key=disclosure.KEY_SUM)
     return cubes.build_cube(events, ds.population, _parents(ds), strategy=strategy)
 
@@ -395,6 +441,18 @@ def _public_mi_ratio(ds: Dataset, f: Filters, by: tuple[str, ...]) -> pd.DataFra
 
 
 # --- sidebar options -------------------------------------------------------------------------
+@by_dataset(resource=True, max_entries=16)
+def region_fallback_names(ds: Dataset) -> dict[str, str]:
+    """Code -> name of every district and economic region as the data set names them (where the
+    catalogue ``regions.json`` has no entry, e.g. an upload's own regions); one dict per data set,
+    shared read-only by every session and every description of a page."""
+    reg = ds.regions
+    out = dict(zip(reg[S.PARENT].astype(str), reg[S.PARENT_NAME].astype(str)))
+    out.update(zip(reg[S.REGION].astype(str), reg[S.REGION_NAME].astype(str)))
+    out.pop("", None)
+    return out
+
+
 @by_dataset(max_entries=16)
 def filter_options(ds: Dataset) -> dict:
     """Years, site lists, economic regions and districts of the data set, for the sidebar."""
@@ -451,18 +509,26 @@ def regional_measures(ds: Dataset, f: Filters, level: str, ref: str = "national"
     return tables.map_measures(_mapped(ds, rate_input(ds, f, by=(level,)), level), **kw)
 
 
-@by_dataset(max_entries=64)
 def clusters(ds: Dataset, f: Filters, level: str, ref: str = "national", ref_token: str = "", *,
-             _ref_table: pd.DataFrame | None = None):
-    """Moran's I (empirical Bayes) and LISA of the regional counts against their expected."""
+             _ref_table: pd.DataFrame | None = None, wait: Callable[[jobs.Job], Any] = jobs.value):
+    """Moran's I (empirical Bayes) and LISA of the regional counts against their expected
+    (``analytics.spatial.clusters``, 999 permutations each), computed once per data set and
+    selection in a worker process (:func:`clusters_job`); ``wait`` waits for it (the pages pass
+    ``app_support.progress.waiting``: a progress bar). The caller gets its own copy."""
+    return _awaited(lambda: clusters_job(ds, f, level, ref, ref_token, _ref_table=_ref_table), wait)
+
+
+@by_dataset(resource=True, max_entries=64, validate=lambda job: not jobs.lost(job))
+def clusters_job(ds: Dataset, f: Filters, level: str, ref: str = "national", ref_token: str = "", *,
+                 _ref_table: pd.DataFrame | None = None) -> jobs.Job:
+    """The permutation tests of :func:`clusters` as a job of the process pool, started once per
+    data set and selection and shared by every session asking for them (its result stays)."""
     from analytics import spatial
 
     _, w, _ = level_geometry(ds, level, f.lang)
     m = regional_measures(ds, f, level, ref, ref_token, _ref_table=_ref_table)
     ok = m.set_index(level)
-    cases, expected = ok["cases"].fillna(0.0), ok["expected"]
-    return (spatial.moran(cases, w, population=expected, permutations=999),
-            spatial.lisa(cases, w, population=expected, permutations=999, seed=12345))
+    return process_pool().submit("clusters", spatial.clusters, ok["cases"].fillna(0.0), ok["expected"], w)
 
 
 @by_dataset(max_entries=16)
@@ -473,11 +539,33 @@ def wide_risk_factors(ds: Dataset, level: str) -> pd.DataFrame:
 
 
 # --- trends, prevalence, quality, projections ---------------------------------------------------
-@by_dataset(max_entries=64)
 def joinpoint_fit(ds: Dataset, data: pd.DataFrame, series: str | None, selection: str, max_jp: str,
-                  weighted: bool, conf: float):
-    """Joinpoint fits of ``data`` (rates per year, by ``series``): segments, fitted values, AAPCs."""
-    return tables.joinpoint_fit(data, series, selection=selection, max_jp=max_jp, weighted=weighted, conf=conf)
+                  weighted: bool, conf: float, *, wait: Callable[[jobs.Job], Any] = jobs.value):
+    """Joinpoint fits of ``data`` (rates per year, by ``series``): segments, fitted values, AAPCs
+    (``analytics.tables.joinpoint_fit``: permutation tests), computed once per data set and input
+    in a worker process (:func:`joinpoint_job`); ``wait`` as for :func:`clusters`. The caller
+    gets its own copy."""
+    return _awaited(lambda: joinpoint_job(ds, data, series, selection, max_jp, weighted, conf), wait)
+
+
+def _awaited(job: Callable[[], jobs.Job], wait: Callable[[jobs.Job], Any]) -> Any:
+    """A copy of the result of the cached job ``job()``; a job lost with its worker (killed) is
+    started once more (the cache's ``validate`` replaces it)."""
+    first = job()
+    try:
+        return copy.deepcopy(wait(first))
+    except (BrokenProcessPool, CancelledError):
+        log.warning("a worker process was lost during %r: running it again", first.label)
+        return copy.deepcopy(wait(job()))
+
+
+@by_dataset(resource=True, max_entries=64, validate=lambda job: not jobs.lost(job))
+def joinpoint_job(ds: Dataset, data: pd.DataFrame, series: str | None, selection: str, max_jp: str,
+                  weighted: bool, conf: float) -> jobs.Job:
+    """The fits of :func:`joinpoint_fit` as a job of the process pool (once per data set and
+    input, shared by every session asking for them)."""
+    return process_pool().submit("joinpoint", tables.joinpoint_fit, data, series, selection=selection,
+                                 max_jp=max_jp, weighted=weighted, conf=conf)
 
 
 
@@ -792,6 +880,20 @@ def worker_pool():
     from concurrent.futures import ThreadPoolExecutor
 
     return ThreadPoolExecutor(max_workers=2, thread_name_prefix="document")
+
+
+PROCESS_WORKERS = 2      # computations at once (2 cores); more queue
+
+
+@st.cache_resource(show_spinner=False)
+def process_pool() -> jobs.ProcessPool:
+    """The process's pool of worker *processes* for computations that hold the GIL for long
+    (permutation tests): a session waiting for one releases the GIL, so the other sessions'
+    reruns go on (``app_support.jobs``). Workers start on demand, forked from the ingest fork
+    server."""
+    from analytics.ingest import sandbox
+
+    return jobs.ProcessPool(PROCESS_WORKERS, sandbox.worker_context())
 
 
 # --- rendered images: figures drawn by the export browser once per process ----------------------

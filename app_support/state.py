@@ -8,10 +8,13 @@ and Projections pages included, is part of the dataset token (:func:`upload_toke
 """
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import hashlib
 import json
+import logging
 import threading
+import weakref
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +24,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from analytics import schema as S
 from analytics.ingest.geo import disable_network
 
+log = logging.getLogger(__name__)
 disable_network()   # GDAL (and PROJ) in the server process never fetch anything from the network
 
 REGION_TABLE = [S.REGION, S.REGION_NAME, S.PARENT, S.PARENT_NAME]
@@ -38,6 +42,10 @@ class Dataset:
     lifetable: pd.DataFrame | None = None      # population life table for net survival (year, sex, age, qx)
     lifetable_label: str = ""
 
+    def __post_init__(self) -> None:
+        if not self.is_demo:
+            release_when_dropped(self.registry)
+
     @property
     def records(self) -> pd.DataFrame:
         return self.registry.records
@@ -50,6 +58,46 @@ class Dataset:
     @property
     def population(self) -> pd.DataFrame:
         return self.registry.population
+
+
+_WATCHED_LOCK = threading.Lock()
+_WATCHED: "weakref.WeakValueDictionary[int, object]" = weakref.WeakValueDictionary()   # id -> registry
+
+
+def watched(registry: object) -> bool:
+    """Is :func:`release_when_dropped` watching this registry?"""
+    return _WATCHED.get(id(registry)) is registry
+
+
+def release_when_dropped(registry: object) -> None:
+    """When an upload's registry is dropped (its session ended or loaded another file), give the
+    memory its records held back to the system (:func:`release_memory`, in a thread of its own:
+    the last reference may go on the server's event loop). Once per registry."""
+    with _WATCHED_LOCK:
+        if registry is None or watched(registry):
+            return
+        try:
+            _WATCHED[id(registry)] = registry
+        except TypeError:        # an object without weak references (a stand-in of a test): not watched
+            return
+    weakref.finalize(registry, lambda: threading.Thread(target=release_memory, name="release-memory",
+                                                        daemon=True).start())
+
+
+def release_memory() -> None:
+    """Return freed heap memory to the system: glibc keeps the pages of freed small blocks (an
+    upload's millions of strings and index arrays) in its arenas, so the server's RSS stays at
+    its peak after the records are gone; ``malloc_trim(0)`` gives them back, and Arrow's pool
+    releases what it keeps. Not on glibc: nothing to do."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    trimmed = libc.malloc_trim(0)
+    log.debug("malloc_trim: %s", "memory returned" if trimmed else "nothing to return")
 
 
 def _region_table(geo) -> pd.DataFrame:

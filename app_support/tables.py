@@ -170,12 +170,15 @@ def column_config(table: pd.DataFrame, lang: str, overrides: dict[str, str] | No
 
 
 def show(table, *, lang: str, key: str, site_name: Callable[[str], str] | None = None,
-         headers: dict[str, str] | None = None, k: int | None = None, **kw) -> None:
+         headers: dict[str, str] | None = None, k: int | None = None, ds=None, **kw) -> None:
     """``st.dataframe`` of ``table`` (a frame or a pandas Styler) with words for codes and
-    translated headers. ``k``: public output's threshold; withheld counts are shown as "<k"."""
+    translated headers. ``k``: public output's threshold; withheld counts are shown as "<k".
+    ``ds``: the data set the table comes from; given, the words are put in once per process for
+    the same table and language (``cache.view``) instead of on every rerun. ``site_name`` must
+    then depend on the language only (``Filters.site_name``)."""
     frame = table.data if hasattr(table, "data") and not isinstance(table, pd.DataFrame) else table
     if isinstance(table, pd.DataFrame):
-        table = localise(table, lang, site_name)
+        table = _localised(table, lang, site_name, ds)
         if k is not None:
             from analytics.disclosure import show_small
 
@@ -183,3 +186,19 @@ def show(table, *, lang: str, key: str, site_name: Callable[[str], str] | None =
     kw.setdefault("hide_index", True)
     kw.setdefault("width", "stretch")
     st.dataframe(table, key=key, column_config=column_config(frame, lang, headers), **kw)
+
+
+def _localised(table: pd.DataFrame, lang: str, site_name: Callable[[str], str] | None, ds) -> pd.DataFrame:
+    """:func:`localise`, shared by every session through ``cache.view`` when the data set is
+    known (the frame's ``attrs`` — flag thresholds — are part of the key; attrs that cannot be
+    keyed by value are localised on every run)."""
+    if ds is None:
+        return localise(table, lang, site_name)
+    from app_support import cache
+
+    try:
+        attrs = cache.key_part(dict(table.attrs))
+    except TypeError:
+        return localise(table, lang, site_name)
+    return cache.view(ds, "table_localised", localise, table, lang, identity=(attrs, site_name is not None),
+                      _site_name=site_name)

@@ -60,14 +60,11 @@ def scope_of(f):
 
 def region_fallback_names(ds) -> dict[str, str]:
     """Code -> name of every district and economic region as the data set names them (used
-    where the catalogue ``regions.json`` has no entry, e.g. an upload's own regions)."""
-    from analytics import schema as S
+    where the catalogue ``regions.json`` has no entry, e.g. an upload's own regions); built once
+    per data set (``cache.region_fallback_names``: shared, never modify it)."""
+    from app_support import cache
 
-    reg = ds.regions
-    out = dict(zip(reg[S.PARENT].astype(str), reg[S.PARENT_NAME].astype(str)))
-    out.update(zip(reg[S.REGION].astype(str), reg[S.REGION_NAME].astype(str)))
-    out.pop("", None)
-    return out
+    return cache.region_fallback_names(ds)
 
 
 def describe(f, ds, frame, measure: str | None, *, sexes=None, site=None, area=_KEEP, years=None, ages=None,
@@ -296,6 +293,31 @@ def _for_phone(fig: go.Figure, min_width: int | None) -> go.Figure:
     return layout_bottom(out, width)
 
 
+class _Spec(go.Figure):
+    """A shared figure as ``st.plotly_chart`` reads it: Streamlit calls ``to_dict()`` on a figure
+    and serialises the result, nothing else. The shared figure's dict is computed once
+    (:func:`_drawn`) instead of deep-copying the whole figure — a map's GeoJSON included — on
+    every rerun of every session. Not a figure to build on: plotly's own state is not set up."""
+
+    def __init__(self, spec: dict):   # noqa: D107 - deliberately no plotly initialisation
+        self.__dict__["_spec"] = spec
+
+    def to_dict(self) -> dict:
+        return self.__dict__["_spec"]
+
+
+def _drawn(fig: go.Figure) -> go.Figure:
+    """What to hand to ``st.plotly_chart``: a figure shared by every session (``cache.view``,
+    never modified) as its dict made once; any other figure as it is."""
+    if not getattr(fig, "_registry_shared", False):
+        return fig
+    spec = fig.__dict__.get("_registry_spec")
+    if spec is None:       # two sessions may make it at once: the same dict, either is kept
+        spec = fig.to_dict()
+        fig.__dict__["_registry_spec"] = spec
+    return _Spec(spec)
+
+
 def translate_uploaders(lang: str) -> None:
     """The file uploader's own words (drop zone, size limit, button) in ``lang``: Streamlit
     writes them in English only, so they are replaced on screen by CSS."""
@@ -430,7 +452,8 @@ def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, t
         if not auth.can(auth.DOWNLOAD):
             config["modeBarButtonsToRemove"] = ["toImage"]
         with box:
-            event = st.plotly_chart(shown, key=f"chart_{name}", width="stretch", theme=None, config=config, **sel)
+            event = st.plotly_chart(_drawn(shown), key=f"chart_{name}", width="stretch", theme=None, config=config,
+                                    **sel)
         st.caption(md(desc.caption(lang)))
         if reading:
             st.caption(md(reading))
@@ -438,7 +461,7 @@ def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, t
         from app_support import tables
 
         tables.show(table, lang=lang, key=f"table_{name}", site_name=f.site_name, headers=headers,
-                    k=_rule().k if f.public else None)
+                    k=_rule().k if f.public else None, ds=ds)
         if table_note:
             st.caption(md(table_note))
     stem = f"{_slug(name)}_{f.y0}-{f.y1}"

@@ -15,7 +15,7 @@ from analytics.charts import mortality as mcharts
 from analytics.ingest import sandbox, upload
 from analytics.labels import risk_factor_label
 from analytics.presets import fmt_p
-from app_support import audit, auth, cache, filters, state, widgets
+from app_support import audit, auth, cache, filters, progress, state, widgets
 from app_support.text import md, region_names
 
 f = filters.sidebar_filters()
@@ -151,7 +151,9 @@ smr = {c: f.t(f"mortality.col.{c.replace('sir', 'smr')}") for c in ("cases", "si
 widgets.chart_with_table(fig, m[table_cols], name="maps_main", f=f, ds=ds, title=title, reading=reading, headers=smr,
                          desc=d_map)
 
-moran_res, lisa = cache.clusters(ds, fc, level, ref, ref_token, _ref_table=ref_table)
+# the permutation tests run in a worker process (a progress bar while this session waits)
+moran_res, lisa = cache.clusters(ds, fc, level, ref, ref_token, _ref_table=ref_table,
+                                 wait=progress.waiting(lambda pct: f.t("jobs.clusters", percent=pct)))
 links = ", ".join(f"{names.get(a, a)} – {names.get(b, b)}" for a, b in getattr(w, "added_links", []))
 note = f.t("maps.islands_note") + (" " + f.t("maps.islands_linked", links=links) if links else "")
 if w.n_components > 1:

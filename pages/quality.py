@@ -42,7 +42,8 @@ for ind, key in (("mv_pct", "app.quality.mv"), ("dco_pct", "app.quality.dco")):
     direction, good, acceptable = TARGETS[ind]
     d_ind = widgets.describe(f, ds, part, "quality", label=f.t(f"charts.indicator_{ind}"))
     title = f"{f.t(key, target=widgets.fmt(good, f.lang, 0))}: {d_ind.context(f.lang, site=True)}"
-    fig = qcharts.indicator_bars(part, x="name", y="value", indicator=ind, lang=f.lang, theme=f.theme, title=title)
+    fig = cache.figure(ds, f"quality_{ind}", qcharts.indicator_bars, part, x="name", y="value", indicator=ind,
+                       lang=f.lang, theme=f.theme, title=title, desc=d_ind, caption=d_ind.caption(f.lang))
     widgets.chart_with_table(fig, part[[column, "name", "count", "total", "value"]],
                              name=f"quality_{ind}_{by}", f=f, ds=ds, title=title, desc=d_ind,
                              headers={"value": f.t(f"charts.indicator_{ind}"), "name": f.t(f"app.quality.by_{by}")},

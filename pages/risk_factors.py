@@ -114,8 +114,12 @@ with left:
     title = f"{fname(factor)}<br><sup>{u}</sup>" if u else fname(factor)   # narrow column: two lines
     d_factor = widgets.describe(f, ds, by_level, "risk_factor", area=None, highlight=highlight, label=flabel(factor),
                                 notes=(rf_note,))
-    fig = mc.choropleth(geo, data.assign(flag=""), factor, scheme="quantiles", k=5, lang=f.lang, theme=f.theme,
-                        title=title, highlight=highlight, height=440, geojson=gj, fit_width=widgets.map_fit_width(480))
+    # figures built once per process for every session on the same view (cache.figure); the regions
+    # and their GeoJSON go in unhashed, identified by the level and the language of their names
+    fig = cache.figure(ds, "rf_map_factor", mc.choropleth, _regions=geo, frame=data.assign(flag=""), value=factor,
+                       scheme="quantiles", k=5, lang=f.lang, theme=f.theme, title=title, highlight=highlight,
+                       height=440, _geojson=gj, identity=(level, f.lang), fit_width=widgets.map_fit_width(480),
+                       desc=d_factor, caption=d_factor.caption(f.lang))
     # the factor is not a count: no region's value is withheld, whatever its cases' flag
     widgets.chart_with_table(fig, data[[S.REGION_NAME, S.REGION, factor]], name="rf_map_factor", f=f, ds=ds, title=title,
                              select=True, desc=d_factor,
@@ -124,8 +128,10 @@ with left:
 with right:
     d_sir = widgets.describe(f, ds, by_level, "smoothed", area=None, highlight=highlight, reference="national")
     title = f"{f.t('maps.m_smoothed')}<br><sup>{d_sir.context(f.lang, site=True)}</sup>"
-    fig = mc.choropleth(geo, data, "smoothed", scheme="ratio", lang=f.lang, theme=f.theme, title=title,
-                        highlight=highlight, height=440, geojson=gj, fit_width=widgets.map_fit_width(480))
+    fig = cache.figure(ds, "rf_map_sir", mc.choropleth, _regions=geo, frame=data, value="smoothed", scheme="ratio",
+                       lang=f.lang, theme=f.theme, title=title, highlight=highlight, height=440, _geojson=gj,
+                       identity=(level, f.lang), fit_width=widgets.map_fit_width(480), desc=d_sir,
+                       caption=d_sir.caption(f.lang))
     widgets.chart_with_table(fig, data[[S.REGION_NAME, S.REGION, "cases", "expected", "sir", "smoothed", "prob_gt_1", "flag"]],
                              name="rf_map_sir", f=f, ds=ds, title=title, select=True, desc=d_sir,
                              reading=narrative.sir_map_sentence(data, lang=f.lang))
@@ -135,8 +141,9 @@ bdata = data.assign(smoothed=np.where(data["flag"] == "suppressed", np.nan, data
 sir_word = f.t("describe.sir_short")
 title = f"{f.t('maps.bivariate_title', x=fname(factor), y=sir_word)}: {d_sir.context(f.lang, site=True)}"
 d_biv = d_sir.replace(label=f.t("maps.bivariate_title", x=flabel(factor), y=f.t("maps.m_smoothed")), notes=(rf_note,))
-fig = mc.bivariate_choropleth(geo, bdata, factor, "smoothed", x_label=fname(factor), y_label=sir_word,
-                              lang=f.lang, theme=f.theme, title=title, geojson=gj)
+fig = cache.figure(ds, "rf_bivariate", mc.bivariate_choropleth, _regions=geo, frame=bdata, x=factor, y="smoothed",
+                   x_label=fname(factor), y_label=sir_word, lang=f.lang, theme=f.theme, title=title, _geojson=gj,
+                   identity=(level, f.lang), desc=d_biv, caption=d_biv.caption(f.lang))
 widgets.chart_with_table(fig, bdata[[S.REGION_NAME, S.REGION, factor, "smoothed"]], name="rf_bivariate", f=f, ds=ds,
                          title=title, desc=d_biv,
                          reading=narrative.bivariate_sentence(fig.layout.meta["bivariate_counts"], x_label=fname(factor),
@@ -157,7 +164,9 @@ if len(sfit_rows) >= 3:   # sir_scatter draws no fit below three regions
         sreading = narrative.regression_sentence(sfit.table, factor, x_label=fname(factor), lang=f.lang)
     except (ValueError, np.linalg.LinAlgError):   # a degenerate fit: the slide goes without a reading
         sreading = ""
-widgets.chart_with_table(mc.sir_scatter(sdata, factor, x_label=flabel(factor), lang=f.lang, theme=f.theme, title=title),
+widgets.chart_with_table(cache.figure(ds, "rf_scatter", mc.sir_scatter, sdata, factor, x_label=flabel(factor),
+                                      lang=f.lang, theme=f.theme, title=title, desc=d_scatter,
+                                      caption=d_scatter.caption(f.lang)),
                          sdata[[S.REGION_NAME, S.REGION, factor, "cases", "expected", "sir"]],
                          name="rf_scatter", f=f, ds=ds, title=title, reading=sreading, desc=d_scatter)
 

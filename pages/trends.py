@@ -9,7 +9,7 @@ from analytics import presets
 from analytics import schema as S
 from analytics import tables as shared
 from analytics.charts import trends as charts
-from app_support import cache, filters, widgets
+from app_support import cache, filters, progress, widgets
 from app_support.text import md, region_name, region_names
 
 f = filters.sidebar_filters()
@@ -101,7 +101,9 @@ if n_years < 3:
 
 
 data = shared.trend_input(rates, series, public=f.public)
-segs, fitted, aapc = cache.joinpoint_fit(ds, data, series, selection, max_jp, weighted, f.level)
+# the permutation tests run in a worker process (a progress bar while this session waits)
+segs, fitted, aapc = cache.joinpoint_fit(ds, data, series, selection, max_jp, weighted, f.level,
+                                         wait=progress.waiting(lambda pct: f.t("jobs.joinpoint", percent=pct)))
 
 site_text = f.site_name(f.site) if compare != "site" else f.t("trends.compare.site")
 for note in segs.loc[segs["note"].fillna("") != "", [c for c in [series, "note"] if c]].itertuples(index=False):

@@ -17,6 +17,7 @@ def fresh(monkeypatch):
     monkeypatch.setattr(background, "_STATE", {})
     monkeypatch.setattr(background, "_SERVED", threading.Event())
     monkeypatch.setattr(background, "enabled", lambda: True)
+    monkeypatch.setattr(background, "_warm_workers", lambda: None)   # no real worker processes here
     return background
 
 

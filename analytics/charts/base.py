@@ -219,9 +219,24 @@ def template_name(theme: str = "light") -> str:
     return THEMES[theme]
 
 
+def set_template(fig: go.Figure, theme: str = "light") -> go.Figure:
+    """Give ``fig`` the theme's registered template, in place. The templates are built and
+    validated once, on import; plotly would validate and copy every property of one again on each
+    assignment (about 2 ms a figure, a few figures a page), so it is assigned as it is."""
+    tpl = pio.templates[template_name(theme)]
+    layout = fig.layout
+    checked = layout._validate   # noqa: SLF001 - plotly's own switch (its _initialize_layout_template does the same)
+    layout._validate = False     # noqa: SLF001
+    try:
+        layout.template = tpl
+    finally:
+        layout._validate = checked   # noqa: SLF001
+    return fig
+
+
 def apply_theme(fig: go.Figure, theme: str = "light") -> go.Figure:
     """Set the figure's template in place and return it (chainable)."""
-    fig.update_layout(template=template_name(theme))
+    set_template(fig, theme)
     return layout_bottom(fig)
 
 
@@ -233,10 +248,10 @@ def legend_line(fig: go.Figure, name: str, line: dict) -> go.Figure:
 
 def new_figure(title: str = "", theme: str = "light", **layout: Any) -> go.Figure:
     """An empty figure with the theme and a left-aligned title."""
-    fig = go.Figure()
+    fig = set_template(go.Figure(), theme)
     # the title spans the whole figure (not just the plot area behind long axis labels), so
     # that with the large type of the presentation theme it wraps instead of being cut
-    fig.update_layout(template=template_name(theme), title=dict(text=title, xref="container", x=0.01), **layout)
+    fig.update_layout(title=dict(text=title, xref="container", x=0.01), **layout)
     return fig
 
 
@@ -453,10 +468,18 @@ def add_footer(fig: go.Figure, provenance: Provenance | str | None, lang: str = 
 
 
 # --- suppressed and unreliable values --------------------------------------------------------
-def _flag_text(frame: pd.DataFrame) -> pd.Series:
-    if "flag" in frame.columns:
-        return frame["flag"].astype("str").str.lower().fillna("")
-    return pd.Series("", index=frame.index)
+def _flag_has(frame: pd.DataFrame, word: str) -> np.ndarray:
+    """Rows whose ``flag`` text mentions ``word`` (lower case; no flag: False), each distinct
+    flag read once (a table holds a few distinct flags over many rows)."""
+    if "flag" not in frame.columns or not len(frame):
+        return np.zeros(len(frame), dtype=bool)
+    codes, uniques = pd.factorize(frame["flag"], use_na_sentinel=True)
+    hits = np.array([word in str(u).lower() for u in uniques] + [False], dtype=bool)
+    return hits[codes]            # code -1 (no flag) reads the final False
+
+
+def _bool_column(frame: pd.DataFrame, column: str) -> np.ndarray:
+    return frame[column].fillna(False).astype(bool).to_numpy()
 
 
 def suppressed_mask(frame: pd.DataFrame) -> pd.Series:
@@ -465,11 +488,10 @@ def suppressed_mask(frame: pd.DataFrame) -> pd.Series:
     Read from a boolean ``suppressed`` column (analytics.disclosure) or a ``flag`` text that
     mentions suppression.
     """
-    mask = pd.Series(False, index=frame.index)
+    mask = _flag_has(frame, "suppress")
     if "suppressed" in frame.columns:
-        mask |= frame["suppressed"].fillna(False).astype(bool)
-    mask |= _flag_text(frame).str.contains("suppress", regex=False)
-    return mask
+        mask = mask | _bool_column(frame, "suppressed")
+    return pd.Series(mask, index=frame.index)
 
 
 def unreliable_mask(frame: pd.DataFrame, *, min_count: int | None = None,
@@ -477,13 +499,12 @@ def unreliable_mask(frame: pd.DataFrame, *, min_count: int | None = None,
     """True where a rate is shown but unreliable: a boolean ``unreliable`` column, a ``flag``
     mentioning it, or (when ``min_count`` is given) fewer than ``min_count`` cases - e.g. 10,
     below which PHE does not publish a DSR and ONS flags rates "u" (docs/methods.md section 8)."""
-    mask = pd.Series(False, index=frame.index)
+    mask = _flag_has(frame, "unreliab")
     if "unreliable" in frame.columns:
-        mask |= frame["unreliable"].fillna(False).astype(bool)
-    mask |= _flag_text(frame).str.contains("unreliab", regex=False)
+        mask = mask | _bool_column(frame, "unreliable")
     if min_count is not None and count in frame.columns:
-        mask |= pd.to_numeric(frame[count], errors="coerce").fillna(0).lt(min_count)
-    return mask & ~suppressed_mask(frame)
+        mask = mask | pd.to_numeric(frame[count], errors="coerce").fillna(0).lt(min_count).to_numpy()
+    return pd.Series(mask & ~suppressed_mask(frame).to_numpy(), index=frame.index)
 
 
 def resolve_k(frame: pd.DataFrame, k: int | None = None) -> int | None:

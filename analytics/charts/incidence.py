@@ -23,7 +23,7 @@ from plotly.subplots import make_subplots
 from analytics import schema
 from analytics.charts.base import (
     TOP_LEGEND, GREY, legend_line, tick_decimals, without_other_sex, row_height, OKABE_ITO, UNRELIABLE_PATTERN, add_note, empty_figure, finite, marks_note,
-    finish, new_figure, resolve_k, sex_colour, site_colour, suppressed_mask, template_name, unreliable_mask,
+    finish, new_figure, resolve_k, set_template, sex_colour, site_colour, suppressed_mask, unreliable_mask,
     value_text,
 )
 from analytics.i18n import format_number, plotly_separators, sex_code, sex_label, site_label, standard_label, t
@@ -380,13 +380,15 @@ def age_specific_curves(frame: pd.DataFrame, *, lang: str = "en", site: str | No
     panels = [c for c in (1, 2, 0, 9) if (df["_sex"] == c).any()]
     fig = make_subplots(rows=1, cols=len(panels), shared_yaxes=True, horizontal_spacing=0.04,
                         subplot_titles=[sex_label(c, lang) for c in panels] if has_sex else None)
-    fig.update_layout(template=template_name(theme), title=dict(text=title, xref="paper", x=0))
+    set_template(fig, theme).update_layout(title=dict(text=title, xref="paper", x=0))
     sites = list(dict.fromkeys(df[site_col])) if site_col else [None]
     in_legend: set[str] = set()
+    # each curve's rows, found in one pass (rows keep their order within a curve)
+    curves = dict(iter(df.groupby(["_sex", site_col] if site_col else ["_sex"], sort=False, observed=True)))
     for col, code in enumerate(panels, start=1):
         for s in sites:
-            part = df[(df["_sex"] == code) & ((df[site_col] == s) if site_col else True)]
-            if part.empty:      # e.g. prostate in the women's panel: no curve at all
+            part = curves.get((code, s) if site_col else (code,))
+            if part is None or part.empty:      # e.g. prostate in the women's panel: no curve at all
                 continue
             part = part.set_index("_age").reindex(ages)
             v = finite(part[value])

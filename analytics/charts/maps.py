@@ -18,6 +18,7 @@ the reason in the hover (MapLibre fills cannot be hatched).
 """
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,11 +27,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import pyproj
 from plotly.colors import sample_colorscale
 
 from analytics import classify as cls
 from analytics import schema
-from analytics.charts.base import GREY, empty_figure, finite, template_name
+from analytics.charts.base import GREY, empty_figure, finite, set_template
 from analytics.presets import fmt, fmt_p
 from analytics.i18n import format_number, t
 
@@ -66,9 +68,7 @@ def configure_geo_topojson() -> str:
 
 def geojson_of(regions: gpd.GeoDataFrame, key: str = schema.REGION, simplify: float | None = None) -> dict:
     """GeoJSON FeatureCollection (EPSG:4326) with each feature's ``id`` = region code."""
-    g = regions[[key, "geometry"]].copy()
-    if g.crs is not None and not g.crs.equals("EPSG:4326"):
-        g = g.to_crs(4326)
+    g = _in_lonlat(regions[[key, "geometry"]].copy())
     if simplify:
         g["geometry"] = g.geometry.simplify(simplify, preserve_topology=True)
     gj = json.loads(g.to_json(drop_id=True))
@@ -83,10 +83,23 @@ def _subset(gj: dict, codes) -> dict:
     return {"type": "FeatureCollection", "features": [f for f in gj["features"] if f["id"] in want]}
 
 
+@functools.lru_cache(maxsize=32)
+def _is_lonlat(srs: str) -> bool:
+    """Is the coordinate system written ``srs`` WGS 84 longitude/latitude (EPSG:4326)? A pure
+    function of the text, remembered: pyproj parses a CRS again in every thread that uses it
+    (its ``_crs`` is thread-local) and every Streamlit rerun runs in a new thread."""
+    return pyproj.CRS.from_user_input(srs).equals("EPSG:4326")
+
+
+def _in_lonlat(regions: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    crs = regions.crs
+    return regions if crs is None or _is_lonlat(crs.srs) else regions.to_crs(4326)
+
+
 def map_view(regions: gpd.GeoDataFrame, width: int = 700, height: int = 520) -> dict:
     """Centre and zoom that fit the regions' bounds in a ``width`` x ``height`` pixel map
     (web-Mercator: 512 px span 360 degrees at zoom 0)."""
-    g = regions if regions.crs is None or regions.crs.equals("EPSG:4326") else regions.to_crs(4326)
+    g = _in_lonlat(regions)
     x0, y0, x1, y1 = g.total_bounds
 
     def merc(lat):
@@ -125,12 +138,12 @@ MAP_LEGEND = dict(title=None, itemsizing="constant", orientation="h", x=0, xanch
 def _map_figure(traces: list, regions, title: str, theme: str, height: int, width: int | None,
                 fit_width: int | None = None, **layout) -> go.Figure:
     view = map_view(regions, fit_width or width or 700, height - 70)
-    lay = dict(template=template_name(theme), title=dict(text=title), height=height,
+    lay = dict(title=dict(text=title), height=height,
                map=dict(style=MAP_STYLE, **view), margin=dict(l=10, r=10, t=60, b=10),
                legend=MAP_LEGEND, **layout)
     if width:
         lay["width"] = width
-    return go.Figure(data=traces, layout=lay)
+    return set_template(go.Figure(data=traces, layout=lay), theme)
 
 
 def localise_reasons(frame: pd.DataFrame, lang: str, *, k: int = 5, unreliable: int = 10) -> pd.DataFrame:
@@ -429,14 +442,17 @@ def funnel_plot(frame: pd.DataFrame, *, observed: str = "cases", expected: str =
     from analytics.intervals import conf_suffix
     lo95, hi95 = f"lower_{conf_suffix(0.95)}", f"upper_{conf_suffix(0.95)}"
     lo998, hi998 = f"lower_{conf_suffix(0.998)}", f"upper_{conf_suffix(0.998)}"
-    fig = go.Figure()
+    # traces, the line at SIR 1 and the labels are collected and given to the figure at once:
+    # plotly re-validates every trace (annotation) already there on each add_trace (add_annotation)
+    traces = []
     for lo, hi, dash, name in ((lo95, hi95, "dash", t("maps.limits_95", lang)),
                                (lo998, hi998, "dot", t("maps.limits_998", lang))):
-        fig.add_trace(go.Scatter(x=grid, y=lim[hi], mode="lines", line=dict(color="#555555", dash=dash, width=1.2),
+        traces.append(go.Scatter(x=grid, y=lim[hi], mode="lines", line=dict(color="#555555", dash=dash, width=1.2),
                                  name=name, legendgroup=name, hoverinfo="skip"))
-        fig.add_trace(go.Scatter(x=grid, y=lim[lo], mode="lines", line=dict(color="#555555", dash=dash, width=1.2),
+        traces.append(go.Scatter(x=grid, y=lim[lo], mode="lines", line=dict(color="#555555", dash=dash, width=1.2),
                                  name=name, legendgroup=name, showlegend=False, hoverinfo="skip"))
-    fig.add_hline(y=1, line=dict(color="#222222", width=1))
+    one = dict(type="line", xref="x domain", x0=0, x1=1, yref="y", y0=1, y1=1,   # what add_hline(y=1) writes
+               line=dict(color="#222222", width=1))
     status = np.where(sir > pts[hi998].to_numpy(), "high_998", np.where(sir > pts[hi95].to_numpy(), "high_95",
                       np.where(sir < pts[lo998].to_numpy(), "low_998", np.where(sir < pts[lo95].to_numpy(), "low_95", "ns"))))
     colours = {"high_998": "#b2182b", "high_95": "#ef8a62", "ns": "#999999", "low_95": "#67a9cf", "low_998": "#2166ac"}
@@ -447,9 +463,10 @@ def funnel_plot(frame: pd.DataFrame, *, observed: str = "cases", expected: str =
             continue
         txt = [f"<b>{n}</b><br>SIR {_fmt(s, lang)}<br>O = {format_number(a, lang, 0)}, E = {_fmt(b, lang, 1)}"
                for n, s, a, b in zip(names[sel], sir[sel], o[sel], e[sel])]
-        fig.add_trace(go.Scatter(x=e[sel], y=sir[sel], mode="markers", name=t(f"maps.funnel_{st_}", lang),
+        traces.append(go.Scatter(x=e[sel], y=sir[sel], mode="markers", name=t(f"maps.funnel_{st_}", lang),
                                  marker=dict(color=col, size=8, line=dict(color="white", width=0.5)),
                                  text=txt, hovertemplate="%{text}<extra></extra>"))
+    fig = go.Figure(data=traces, layout=dict(shapes=[one]))
     out = (status == "high_998") | (status == "low_998")
     if out.sum() > FUNNEL_LABELS:   # a crowded funnel: name the most extreme only
         z = np.abs(o - e) / np.sqrt(e)
@@ -459,11 +476,12 @@ def funnel_plot(frame: pd.DataFrame, *, observed: str = "cases", expected: str =
         size = 18 if theme == "presentation" else 11
         shifts = label_offsets(np.log10(e[out]), sir[out], list(names[out]), x_range=np.log10([grid[0], grid[-1]]),
                                y_range=(0.0, ymax), size=size)
-        for xv, yv, text, (dx, dy) in zip(e[out], sir[out], names[out], shifts):
-            fig.add_annotation(x=np.log10(xv), y=yv, text=str(text), showarrow=False, xshift=dx, yshift=-dy,
-                               font=dict(size=size), bgcolor="rgba(255,255,255,0.7)", name="funnel_label")
+        fig.layout.annotations = [
+            dict(x=np.log10(xv), y=yv, text=str(text), showarrow=False, xshift=dx, yshift=-dy,
+                 font=dict(size=size), bgcolor="rgba(255,255,255,0.7)", name="funnel_label")
+            for xv, yv, text, (dx, dy) in zip(e[out], sir[out], names[out], shifts)]
         fig.update_yaxes(range=[0, ymax])
-    fig.update_layout(template=template_name(theme), title=dict(text=title),
+    set_template(fig, theme).update_layout(title=dict(text=title),
                       xaxis=dict(title=t("maps.expected_axis", lang), type="log", dtick="D2"),
                       yaxis=dict(title="SIR", rangemode="tozero"))
     meta = {"phi": lim.attrs.get("phi"), "tau2": lim.attrs.get("tau2")}
@@ -498,7 +516,7 @@ def sir_scatter(frame: pd.DataFrame, x: str, *, y: str = "sir", observed: str = 
                              mode="lines", line=dict(color="#D55E00", width=2),
                              name=t("maps.fit", lang, rr=_fmt(tb.loc[x, "rate_ratio"], lang, 3))))
     fig.add_hline(y=1, line=dict(color="#999999", width=1, dash="dot"))
-    fig.update_layout(template=template_name(theme), title=dict(text=title), xaxis=dict(title=x_label),
+    set_template(fig, theme).update_layout(title=dict(text=title), xaxis=dict(title=x_label),
                       yaxis=dict(title="SIR"))
     return fig
 
@@ -536,7 +554,7 @@ def spine_chart(profile: pd.DataFrame, *, indicator: str = "indicator", value: s
         text=[f"{r}: {_fmt(v, lang)} ({t('maps.national', lang)} {_fmt(n, lang)})"
               for r, v, n in zip(rows, finite(p[value]), nat)], hovertemplate="%{text}<extra></extra>"))
     fig.add_vline(x=0, line=dict(color="black", width=1.5))
-    fig.update_layout(template=template_name(theme), title=dict(text=title), barmode="overlay",
+    set_template(fig, theme).update_layout(title=dict(text=title), barmode="overlay",
                       xaxis=dict(range=[-1.05, 1.05], showticklabels=False, zeroline=False,
                                  title=t("maps.profile_axis", lang)),
                       yaxis=dict(autorange="reversed"), height=max(260, 60 + 38 * len(rows)))
@@ -568,7 +586,7 @@ def coefficient_plot(table: pd.DataFrame, *, lang: str = "en", theme: str = "lig
               for r, lo, hi, pv in zip(d["rate_ratio"], d["rr_lower"], d["rr_upper"], d["p_value"])],
         hovertemplate="%{y}<br>%{text}<extra></extra>", name=t("describe.rr", lang)))
     fig.add_vline(x=1, line=dict(color="#555555", dash="dot"))
-    fig.update_layout(template=template_name(theme), title=dict(text=title),
+    set_template(fig, theme).update_layout(title=dict(text=title),
                       xaxis=dict(type="log", title=t("maps.rate_ratio_axis", lang)),
                       yaxis=dict(autorange="reversed"), height=max(240, 80 + 45 * len(d)), showlegend=False)
     return fig

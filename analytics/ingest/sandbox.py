@@ -23,12 +23,16 @@ the server's threads. The worker's peak memory and time come back with the resul
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import multiprocessing as mp
 import os
 import resource
+import sys
+import threading
 import time
+import types
 from typing import Any, Callable
 
 from analytics.errors import IngestError
@@ -37,7 +41,9 @@ from analytics.ingest.limits import current as current_limits
 
 log = logging.getLogger(__name__)
 
-PRELOAD = ["analytics.ingest.preload"]
+# the readers (ingest workers) and the permutation tests (app_support.jobs.ProcessPool workers):
+# a worker forked from the fork server starts with them imported (milliseconds, not seconds)
+PRELOAD = ["analytics.ingest.preload", "analytics.spatial", "analytics.trends"]
 POLL_SECONDS = 0.1
 _CONTEXT = None
 
@@ -57,6 +63,43 @@ class Outcome:
         if self.error is not None:
             raise self.error
         return self.value
+
+
+_MAIN_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def plain_main():
+    """Start worker processes inside this block: they do not run the app's script again.
+
+    A process started by ``multiprocessing`` (fork server or spawn) first runs the parent's
+    ``__main__`` file again as ``__mp_main__``. Under ``streamlit run`` that module is the app's
+    script (Streamlit installs its page module as ``__main__``, with ``__file__`` and no
+    loader), so every worker would execute ``app.py`` before its task: ~1 s of CPU, ~180 MB,
+    and the app's start-up warm-up (the demo, Chromium) inside an ingest worker. Here a stand-in
+    ``__main__`` without a file is installed while the process starts; it is put back unless a
+    new script run installed its own meanwhile. A real ``__main__`` (a script run with
+    ``python``, pytest) is left alone: its functions may be the task."""
+    with _MAIN_LOCK:
+        current = sys.modules.get("__main__")
+        script = getattr(current, "__file__", None) and getattr(current, "__loader__", None) is None
+        if not script:
+            yield
+            return
+        stand_in = types.ModuleType("__main__")
+        sys.modules["__main__"] = stand_in
+        try:
+            yield
+        finally:
+            if sys.modules.get("__main__") is stand_in:
+                sys.modules["__main__"] = current
+
+
+def worker_context():
+    """The multiprocessing context of every worker of the server (this module's and the app's
+    process pool, ``app_support.jobs.ProcessPool``): one fork server, started with the ingest
+    modules preloaded whichever asks for a worker first."""
+    return _context()
 
 
 def _context():
@@ -154,7 +197,8 @@ def run(fn: Callable, *args, limits: Limits | None = None, progress: Callable[[s
     parent, child = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(child, fn, args, kwargs, lim.worker_memory_mb, label), daemon=True)
     t0 = time.perf_counter()
-    proc.start()
+    with plain_main():
+        proc.start()
     child.close()
     stages: list[str] = []
     deadline = t0 + lim.worker_timeout_s

@@ -24,7 +24,7 @@ lang = current_lang()
 logs.configure()
 background.warm_up()   # once per process, in a thread (serve.py starts it earlier): the demo's cubes, export browser
 st.set_page_config(page_title=t("app.name", lang), page_icon=str(FAVICON), layout="wide")
-auth.gate()            # the mode's conditions; in internal mode, a signed-in user with a role
-auth.sidebar_status(lang)
-navigation.run(lang)   # the pages are listed in app_support/navigation.py (those the role may open)
-background.page_served()   # the warm-up may start the export browser now
+with background.visitor_run():   # the warm-up pauses while a visitor's page runs
+    auth.gate()            # the mode's conditions; in internal mode, a signed-in user with a role
+    auth.sidebar_status(lang)
+    navigation.run(lang)   # the pages are listed in app_support/navigation.py (those the role may open)

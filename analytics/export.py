@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import functools
 import io
 import logging
@@ -128,6 +129,8 @@ class _ExportServer:
     reload; nothing is downloaded at run time and no figure here uses LaTeX)."""
 
     def __init__(self, browser: str, tabs: int = EXPORT_TABS):
+        self._pending: set[concurrent.futures.Future] = set()
+        self._pending_lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="kaleido-export", daemon=True)
         self._thread.start()
@@ -144,7 +147,18 @@ class _ExportServer:
         return k
 
     def _call(self, coro, timeout: float):
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+        fut = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        with self._pending_lock:
+            self._pending.add(fut)
+        try:
+            return fut.result(timeout)
+        finally:
+            with self._pending_lock:
+                self._pending.discard(fut)
+
+    def alive(self) -> bool:
+        """Is the browser still up (a figure's own error leaves it up; a killed browser does not)?"""
+        return self._thread.is_alive() and getattr(self._kaleido, "failed", None) is None
 
     def render(self, figs: Sequence[dict], opts: Mapping[str, Any]) -> list[bytes]:
         """The images of ``figs`` (figure dicts), drawn concurrently by the free tabs."""
@@ -163,6 +177,10 @@ class _ExportServer:
             self._end_loop()
 
     def _end_loop(self) -> None:
+        with self._pending_lock:      # calls of other threads still waiting: they fail now, not after the timeout
+            pending = list(self._pending)
+        for fut in pending:
+            fut.cancel()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
 
@@ -214,10 +232,14 @@ def server_running() -> bool:
     return _SERVER is not None
 
 
-def stop_export_server() -> None:
-    """Stop the export browser (also done at interpreter exit)."""
+def stop_export_server(only: "_ExportServer | None" = None) -> None:
+    """Stop the export browser (also done at interpreter exit); with ``only``, only if that one is
+    still the current browser (a thread that saw it fail must not stop the one another thread
+    has started since)."""
     global _SERVER, _SERVER_STARTED
     with _SERVER_LOCK:
+        if only is not None and _SERVER is not only:
+            return
         server, _SERVER, _SERVER_STARTED = _SERVER, None, False
     if server is not None:
         try:
@@ -499,8 +521,9 @@ def _with_restart(job: Callable[["_ExportServer"], Any], lang: str) -> Any:
             return job(server)
         except Exception as exc:  # kaleido/chromium failures: say what happened, in a sentence
             last = exc
-            if attempt == 0:
-                stop_export_server()
+            timed_out = isinstance(exc, (TimeoutError, concurrent.futures.TimeoutError))
+            if attempt == 0 and (timed_out or not server.alive()):
+                stop_export_server(only=server)     # a dead or hung browser; the others' calls on it fail at once
     reason = str(last).strip() or type(last).__name__
     raise ExportUnavailable(t("common.export_failed", lang, reason=reason)) from last
 

@@ -18,11 +18,17 @@ prepares, in the order a first visitor needs it:
    caches, so the first visitor's first chart and first click to each page find them. Local
    and public mode only (public: the published views); in internal mode every page needs a
    signed-in user with a role, which this session never is, so no page is run;
-5. after the first page has been served (or at the latest :data:`EXPORT_DELAY` seconds after
+5. after a visitor's page has been served (or at the latest :data:`EXPORT_DELAY` seconds after
    start), the figure-export browser (``analytics.export.warm_up``: Chromium and its tabs with
    plotly.js loaded), so its start does not compete with the first visitor's page; then the
    permutation tests' worker process (``cache.process_pool``: the fork server and one worker);
-6. ``gc.freeze``: what was loaded now is out of the collector's way for good.
+6. ``gc.freeze`` after step 2 and again at the end, each only while no visitor has come: what
+   was loaded is then out of the collector's way for good (a visitor's objects never are).
+
+Visitors first: after the default page the thread waits for a first visitor's run to end (at
+most :data:`FIRST_VISIT_WAIT` s), and before each further cube and page it waits while a
+visitor's run is in progress (:func:`visitor_run`, around app.py's page; at most
+:data:`VISITOR_WAIT` s each time): both hold the GIL, and the visitor's chart comes first.
 
 Started from serve.py, the thread waits for Streamlit's runtime to have started (the server is
 then about to listen: starting the server comes first, the imports would slow it), and steps
@@ -35,6 +41,7 @@ Not under Streamlit's AppTest (the tests run the app in many processes at once),
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib
 import logging
@@ -42,11 +49,16 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Iterator
 
 log = logging.getLogger(__name__)
 _LOCK = threading.Lock()
 _STATE: dict = {}
 _SERVED = threading.Event()     # set after the first page run of this process
+_VISITS = threading.Condition()  # guards _STATE["visiting"]: visitors' runs in progress
+_OWN_SESSIONS: set[str] = set()  # the warm-up's own session(s): not visitors
+FIRST_VISIT_WAIT = 10.0   # seconds the warm-up waits, after the default page, for a first visitor's run
+VISITOR_WAIT = 30.0       # at most this long it pauses for visitors' runs before each further step
 ENV = "REGISTRY_WARM_UP"
 PAGE_RUN_TIMEOUT = 120.0   # seconds one page of the warm-up session may take
 EXPORT_DELAY = 20.0     # seconds after start: the export browser starts then even if nobody came
@@ -80,9 +92,45 @@ def warm_up(*, pages: bool = False) -> threading.Thread | None:
     return thread
 
 
+def _own_session() -> bool:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx is not None and ctx.session_id in _OWN_SESSIONS
+
+
+@contextlib.contextmanager
+def visitor_run() -> Iterator[None]:
+    """app.py's run of a page for a visitor: the warm-up pauses its further steps while one is in
+    progress (they share the GIL: a visitor's chart comes first); at its end the export browser
+    may start (step 5). The warm-up's own session is not a visitor."""
+    own = _own_session()
+    if not own:
+        with _VISITS:
+            _STATE["visiting"] = _STATE.get("visiting", 0) + 1
+    try:
+        yield
+    finally:
+        if not own:
+            with _VISITS:
+                _STATE["visiting"] -= 1
+                _STATE["visits"] = _STATE.get("visits", 0) + 1
+                _VISITS.notify_all()
+            _SERVED.set()
+
+
 def page_served() -> None:
-    """Called by app.py after a page run: the export browser may start now (step 5)."""
+    """The export browser may start now (step 5): a page has been served."""
     _SERVED.set()
+
+
+def _yield_to_visitors(first_visit: float = 0.0) -> None:
+    """Wait while visitors' runs are in progress (at most :data:`VISITOR_WAIT` s); with
+    ``first_visit``, also until a first visitor's run has ended or that many seconds passed."""
+    with _VISITS:
+        if first_visit > 0:
+            _VISITS.wait_for(lambda: _STATE.get("visits", 0) > 0, timeout=first_visit)
+        _VISITS.wait_for(lambda: _STATE.get("visiting", 0) == 0, timeout=VISITOR_WAIT)
 
 
 def done(timeout: float | None = None) -> bool:
@@ -127,11 +175,21 @@ def _warm(pages: bool = False) -> None:
     export.warm_up(wait=True)
     _lap("export browser")
     threading.Thread(target=_warm_workers, name="registry-warm-workers", daemon=True).start()
-    gc.collect()
-    gc.freeze()      # what is loaded now lives as long as the process: no collection walks it again
+    _freeze()
     _STATE["seconds"] = time.monotonic() - _STATE["started"]
     log.info("warm-up done in %.1f s (%d objects frozen): %s", _STATE["seconds"], gc.get_freeze_count(),
              ", ".join(f"{step} {t:.1f} s" for step, t in _STATE.get("steps", [])))
+
+
+def _freeze() -> None:
+    """``gc.freeze``: what is loaded now lives as long as the process, so no collection walks it
+    again — only while no visitor has come (a visitor's objects frozen with it would never be
+    collected)."""
+    with _VISITS:
+        if _STATE.get("visiting", 0) or _STATE.get("visits", 0):
+            return
+    gc.collect()
+    gc.freeze()
 
 
 def _warm_workers() -> None:
@@ -162,13 +220,16 @@ def _warm_data(pages: bool) -> None:
     if public:
         cache.public_cube(ds, S.SITE_CI5, "incidence")
     _lap("first cube")
+    _freeze()     # the modules, the demo and its first cube, before any visitor's objects exist
     if ready:
         cache.filter_options(ds)
     if ready and pages:               # the default page first: what the first visitor opens
         prerun_pages([""])           # the address without a page: the default page
         _lap("default page")
+    _yield_to_visitors(FIRST_VISIT_WAIT if ready else 0.0)   # the first visitor's chart before the rest
     for column in (S.SITE_CI5, S.SITE_GLOBOCAN):
         for measure in ("incidence", "mortality"):
+            _yield_to_visitors()
             cache.cube(ds, column, measure=measure)
             if public and column == S.SITE_CI5:
                 cache.public_cube(ds, column, measure)
@@ -228,9 +289,11 @@ def prerun_pages(stems: list[str]) -> int:
 
     client = _Client()
     session = on_loop(rt.connect_session, client, {})
+    _OWN_SESSIONS.add(session)
     done = 0
     try:
         for stem in stems:
+            _yield_to_visitors()
             client.finished.clear()
             msg = BackMsg()
             msg.rerun_script.query_string = ""
@@ -242,6 +305,7 @@ def prerun_pages(stems: list[str]) -> int:
             done += 1
     finally:
         on_loop(rt.close_session, session)
+        _OWN_SESSIONS.discard(session)
     if client.exceptions:
         log.warning("warm-up: %d exception(s) in the pages' default views", client.exceptions)
     return done

@@ -60,7 +60,8 @@ def _column_bytes(values: Any) -> bytes:
     built: chunks, string objects, views): numbers, booleans and datetimes by their memory,
     anything else (text, objects, categories, Arrow arrays) by the ``repr`` of its Python values."""
     arr = values if isinstance(values, np.ndarray) else None
-    if arr is None and isinstance(getattr(values, "dtype", None), np.dtype):
+    if arr is None and (isinstance(values, pd.arrays.NumpyExtensionArray)      # what Series.array gives for numbers
+                        or isinstance(getattr(values, "dtype", None), np.dtype)):
         arr = np.asarray(values)
     if arr is not None and arr.dtype.kind in "biufcmM":
         return str(arr.dtype).encode() + b":" + np.ascontiguousarray(arr).tobytes()
@@ -927,7 +928,7 @@ def rendered(token: str, key: tuple, render: Callable[[], bytes], *, background:
     full = (token,) + tuple(key_part(k) for k in key)
     with _IMAGES_LOCK:
         fut = _IMAGES.get(full)
-        if fut is not None and not (fut.done() and fut.exception() is not None):
+        if fut is not None and not (fut.done() and (fut.cancelled() or fut.exception() is not None)):
             _IMAGES.move_to_end(full)
             return fut
         fut = _image_pool().submit(render) if background else Future()
@@ -937,8 +938,11 @@ def rendered(token: str, key: tuple, render: Callable[[], bytes], *, background:
     if not background:
         try:
             fut.set_result(render())
-        except BaseException as exc:
+        except Exception as exc:     # noqa: BLE001 - every waiter gets the error; the next call draws again
             fut.set_exception(exc)
+        except BaseException as exc:     # interrupted (a stopped run): the others must not wait forever
+            fut.set_exception(RuntimeError("the image was not drawn: its run was interrupted"))
+            raise exc
     return fut
 
 

@@ -80,8 +80,9 @@ def release_when_dropped(registry: object) -> None:
             _WATCHED[id(registry)] = registry
         except TypeError:        # an object without weak references (a stand-in of a test): not watched
             return
-    weakref.finalize(registry, lambda: threading.Thread(target=release_memory, name="release-memory",
-                                                        daemon=True).start())
+    release = weakref.finalize(registry, lambda: threading.Thread(target=release_memory, name="release-memory",
+                                                                  daemon=True).start())
+    release.atexit = False       # at interpreter exit there is nothing to give back (and no thread may start)
 
 
 def release_memory() -> None:

@@ -16,6 +16,8 @@ def fresh(monkeypatch):
     """A process whose warm-up has not started yet, with the AppTest guard lifted."""
     monkeypatch.setattr(background, "_STATE", {})
     monkeypatch.setattr(background, "_SERVED", threading.Event())
+    monkeypatch.setattr(background, "_VISITS", threading.Condition())
+    monkeypatch.setattr(background, "FIRST_VISIT_WAIT", 0.05)     # nobody visits these tests
     monkeypatch.setattr(background, "enabled", lambda: True)
     monkeypatch.setattr(background, "_warm_workers", lambda: None)   # no real worker processes here
     return background
@@ -113,3 +115,34 @@ def test_the_warm_up_client_notes_the_end_of_a_run_not_an_early_rerun():
     msg.script_finished = ForwardMsg.FINISHED_SUCCESSFULLY
     client.write_forward_msg(msg)
     assert client.finished.is_set() and client.client_context is None
+
+
+def test_the_warm_up_pauses_while_a_visitors_page_runs(fresh):
+    """Both hold the GIL: the warm-up's next cube or page waits for the visitor's run to end."""
+    waited = threading.Thread(target=fresh._yield_to_visitors)
+    with fresh.visitor_run():                  # a visitor's page (no script context: not the warm-up's own)
+        waited.start()
+        waited.join(0.5)
+        assert waited.is_alive()               # still waiting for the visitor
+        assert not fresh._SERVED.is_set()
+    waited.join(10)
+    assert not waited.is_alive() and fresh._STATE["visits"] == 1 and fresh._SERVED.is_set()
+
+
+def test_after_the_default_page_the_warm_up_waits_for_the_first_visit_only_until_it_ends(fresh):
+    waited = threading.Thread(target=fresh._yield_to_visitors, args=(60.0,))
+    waited.start()
+    waited.join(0.5)
+    assert waited.is_alive()                   # no visitor yet: up to 60 s
+    with fresh.visitor_run():
+        pass
+    waited.join(10)
+    assert not waited.is_alive()               # the first visit ended: the warm-up goes on at once
+
+
+def test_the_warm_up_sessions_own_runs_are_not_visits(fresh, monkeypatch):
+    monkeypatch.setattr(fresh, "_own_session", lambda: True)
+    with fresh.visitor_run():
+        assert fresh._STATE.get("visiting", 0) == 0
+    assert fresh._STATE.get("visits", 0) == 0 and not fresh._SERVED.is_set()
+    fresh._yield_to_visitors()                 # nothing to wait for

@@ -246,3 +246,46 @@ def test_excel_several_tables_with_safe_sheet_names():
     assert list(wb["women"].iter_rows(values_only=True)) == [("age_group", "count"), ("0-4", 3)]
     with pytest.raises(ValueError, match="no table"):
         export.table_to_excel({}, None)
+
+
+class _FakeServer:
+    def __init__(self, alive: bool = True):
+        self.is_alive, self.closed, self.jobs = alive, False, 0
+
+    def alive(self) -> bool:
+        return self.is_alive
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_figures_own_error_does_not_restart_the_browser_others_are_using(monkeypatch):
+    """Review finding: any error stopped the current browser, so a concurrent user's render on it
+    failed too. Only a dead or hung browser is restarted, and only if it is still the current one."""
+    live = _FakeServer()
+    monkeypatch.setattr(export, "_SERVER", live)
+    monkeypatch.setattr(export, "_SERVER_STARTED", True)
+
+    def bad_figure(server):
+        server.jobs += 1
+        raise ValueError("Invalid value of type 'builtins.str' received for the 'x' property")
+    with pytest.raises(export.ExportUnavailable, match="Invalid value"):
+        export._with_restart(bad_figure, "en")
+    assert live.jobs == 2 and not live.closed and export._SERVER is live      # tried again on the same browser
+
+
+def test_a_dead_browser_is_replaced_once_and_a_newer_one_is_never_stopped(monkeypatch):
+    dead, fresh = _FakeServer(alive=False), _FakeServer()
+    monkeypatch.setattr(export, "_SERVER", dead)
+    monkeypatch.setattr(export, "_SERVER_STARTED", True)
+    monkeypatch.setattr(export, "_start_server", lambda browser: fresh)
+    monkeypatch.setattr(export, "export_available", lambda lang="en": export.ExportStatus(True, "/usr/bin/chromium", ""))
+
+    def draw(server):
+        if server is dead:
+            raise RuntimeError("the export browser stopped: killed")
+        return b"<svg/>"
+    assert export._with_restart(draw, "en") == b"<svg/>"
+    assert dead.closed and export._SERVER is fresh
+    export.stop_export_server(only=dead)          # a late thread that saw the old one fail
+    assert export._SERVER is fresh and not fresh.closed

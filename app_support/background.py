@@ -22,11 +22,12 @@ prepares, in the order a first visitor needs it:
    start), the figure-export browser (``analytics.export.warm_up``: Chromium and its tabs with
    plotly.js loaded), so its start does not compete with the first visitor's page; then the
    permutation tests' worker process (``cache.process_pool``: the fork server and one worker);
-6. ``gc.freeze`` after step 2 and again at the end, each only while no visitor has come: what
-   was loaded is then out of the collector's way for good (a visitor's objects never are).
+6. ``gc.freeze`` after step 2 (at most the first visitor's objects are frozen with the demo) and
+   again at the end only while no visitor has come: what was loaded is then out of the
+   collector's way for good.
 
 Visitors first: after the default page the thread waits for a first visitor's run to end (at
-most :data:`FIRST_VISIT_WAIT` s), and before each further cube and page it waits while a
+most :data:`FIRST_VISIT_WAIT` s) and then :data:`BROWSER_GRACE` s while the browser draws it, and before each further cube and page it waits while a
 visitor's run is in progress (:func:`visitor_run`, around app.py's page; at most
 :data:`VISITOR_WAIT` s each time): both hold the GIL, and the visitor's chart comes first.
 
@@ -59,6 +60,7 @@ _VISITS = threading.Condition()  # guards _STATE["visiting"]: visitors' runs in 
 _OWN_SESSIONS: set[str] = set()  # the warm-up's own session(s): not visitors
 FIRST_VISIT_WAIT = 10.0   # seconds the warm-up waits, after the default page, for a first visitor's run
 VISITOR_WAIT = 30.0       # at most this long it pauses for visitors' runs before each further step
+BROWSER_GRACE = 5.0       # and after the first visit, this long for the visitor's browser to draw it
 ENV = "REGISTRY_WARM_UP"
 PAGE_RUN_TIMEOUT = 120.0   # seconds one page of the warm-up session may take
 EXPORT_DELAY = 20.0     # seconds after start: the export browser starts then even if nobody came
@@ -128,8 +130,10 @@ def _yield_to_visitors(first_visit: float = 0.0) -> None:
     """Wait while visitors' runs are in progress (at most :data:`VISITOR_WAIT` s); with
     ``first_visit``, also until a first visitor's run has ended or that many seconds passed."""
     with _VISITS:
-        if first_visit > 0:
-            _VISITS.wait_for(lambda: _STATE.get("visits", 0) > 0, timeout=first_visit)
+        came = first_visit > 0 and _VISITS.wait_for(lambda: _STATE.get("visits", 0) > 0, timeout=first_visit)
+    if came:      # the server has sent the page; the browser (on a small server, the same cores) draws it
+        time.sleep(BROWSER_GRACE)
+    with _VISITS:
         _VISITS.wait_for(lambda: _STATE.get("visiting", 0) == 0, timeout=VISITOR_WAIT)
 
 
@@ -181,12 +185,13 @@ def _warm(pages: bool = False) -> None:
              ", ".join(f"{step} {t:.1f} s" for step, t in _STATE.get("steps", [])))
 
 
-def _freeze() -> None:
+def _freeze(*, early: bool = False) -> None:
     """``gc.freeze``: what is loaded now lives as long as the process, so no collection walks it
-    again — only while no visitor has come (a visitor's objects frozen with it would never be
-    collected)."""
+    again. Later than ``early`` (the modules, the demo and its first cube: at most the first
+    visitor's objects are frozen with them, once), only while no visitor has come (their objects
+    frozen with it would never be collected)."""
     with _VISITS:
-        if _STATE.get("visiting", 0) or _STATE.get("visits", 0):
+        if not early and (_STATE.get("visiting", 0) or _STATE.get("visits", 0)):
             return
     gc.collect()
     gc.freeze()
@@ -220,7 +225,7 @@ def _warm_data(pages: bool) -> None:
     if public:
         cache.public_cube(ds, S.SITE_CI5, "incidence")
     _lap("first cube")
-    _freeze()     # the modules, the demo and its first cube, before any visitor's objects exist
+    _freeze(early=True)     # the modules, the demo and its first cube
     if ready:
         cache.filter_options(ds)
     if ready and pages:               # the default page first: what the first visitor opens

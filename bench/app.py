@@ -68,7 +68,10 @@ INIT_JS = """(() => {
   const start = () => obs.observe(document.documentElement, {attributes: true, subtree: true,
                                                               attributeFilter: ['data-test-script-state']});
   if (document.documentElement) start(); else document.addEventListener('DOMContentLoaded', start);
-  const MARKS = 'g.trace .point, g.trace g.slice, g.trace path.js-line, path.choroplethlocation, g.trace path.js-fill';
+  // a tile map (plotly's choroplethmap: MapLibre) draws its areas on a WebGL canvas, not in the SVG:
+  // its canvas counts as drawn marks (without it every filter change on Maps and Risk factors waited
+  // the whole grace period for marks that never come)
+  const MARKS = 'g.trace .point, g.trace g.slice, g.trace path.js-line, path.choroplethlocation, g.trace path.js-fill, canvas.maplibregl-canvas';
   window.__marks = () => Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]'))
       .map(c => c.querySelectorAll(MARKS).length);
   // what is drawn: a cheap hash of every chart's SVG (marks, axes, titles)
@@ -187,6 +190,16 @@ class ServerCPU:
                 break
             last = now
         return time.monotonic() - t0
+
+
+def wait_warmed(log_path: Path, timeout: float = 240.0) -> float:
+    """Wait for serve.py's "warm-up done" log line (INFO); returns the seconds waited."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if "warm-up done" in log_path.read_text(errors="replace"):
+            break
+        time.sleep(0.5)
+    return time.monotonic() - t0
 
 
 class Browser:
@@ -334,7 +347,7 @@ def start_server(port: int, log_path: Path, streamlit_run: bool):
         return start_streamlit(port, log_path)
     out = open(log_path, "wb")
     proc = subprocess.Popen([sys.executable, "serve.py", "--port", str(port)], cwd=ROOT, stdout=out,
-                            stderr=subprocess.STDOUT)
+                            stderr=subprocess.STDOUT, env={**os.environ, "REGISTRY_LOG_LEVEL": "INFO"})
     deadline = time.monotonic() + 120
     while True:
         try:
@@ -581,7 +594,11 @@ def main(argv=None) -> int:
             proc = start_server(port, Path(tempfile.gettempdir()) / f"bench_app_{port}.log", args.streamlit_run)
             url, pid = f"http://127.0.0.1:{port}", proc.pid
         try:
-            waited = ServerCPU(pid).wait_idle()   # the timings are of a server at rest, not of its warm-up
+            # the timings are of a server at rest, not of its warm-up (which pauses for visitors, so
+            # a quiet second is no proof it is over: serve.py logs its end)
+            log_path = Path(tempfile.gettempdir()) / f"bench_app_{port}.log" if proc is not None else None
+            waited = (wait_warmed(log_path) if log_path is not None and not args.streamlit_run
+                      else ServerCPU(pid).wait_idle())
             print(f"server idle after {waited:.0f} s (its warm-up ran every page once)", flush=True)
             b = Browser(pw, url, ServerCPU(pid), args.step_timeout)
             try:

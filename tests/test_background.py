@@ -18,6 +18,7 @@ def fresh(monkeypatch):
     monkeypatch.setattr(background, "_SERVED", threading.Event())
     monkeypatch.setattr(background, "_VISITS", threading.Condition())
     monkeypatch.setattr(background, "FIRST_VISIT_WAIT", 0.05)     # nobody visits these tests
+    monkeypatch.setattr(background, "BROWSER_GRACE", 0.0)
     monkeypatch.setattr(background, "enabled", lambda: True)
     monkeypatch.setattr(background, "_warm_workers", lambda: None)   # no real worker processes here
     return background

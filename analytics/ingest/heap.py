@@ -6,8 +6,7 @@ temporaries of 8-40 MB and frees them. glibc's ``malloc`` serves blocks above it
 them on ``free``, and it trims the top of the heap above 128 kB: each temporary then costs page
 faults, the kernel zeroing every page again. Measured with ``bench/ingest.py`` on 2,000,000
 tumours of the Parquet extract: system time was 0.8-0.9 s of 1.8-2.0 s of CPU; with freed memory
-kept for reuse, 0.25 s of 1.3 s. :func:`reuse_freed_memory` raises both thresholds (the mmap
-threshold to glibc's maximum, 32 MB on 64-bit systems) for the
+kept for reuse, 0.25 s of 1.3 s. :func:`reuse_freed_memory` raises both thresholds for the
 duration of a load and then calls ``malloc_trim(0)``, so that a server does not hold the memory
 afterwards (the issue's "left 1.5 GB held"). Elsewhere than glibc it does nothing.
 """
@@ -22,9 +21,8 @@ from collections.abc import Iterator
 log = logging.getLogger(__name__)
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3       # mallopt parameters (malloc.h)
-MAX_MMAP_THRESHOLD = 32 << 20                     # glibc's largest mmap threshold (64-bit); it refuses more
-HELD_WHILE_LOADING = 1 << 30                      # freed memory up to 1 GB kept at the top of the heap
-AFTER_MMAP_THRESHOLD = MAX_MMAP_THRESHOLD         # where glibc's dynamic threshold ends up (64-bit)
+HELD_WHILE_LOADING = 1 << 30                      # blocks up to 1 GB from the heap, freed memory kept
+AFTER_MMAP_THRESHOLD = 32 << 20                   # where glibc's dynamic threshold ends up (64-bit)
 AFTER_TRIM_THRESHOLD = 2 * AFTER_MMAP_THRESHOLD   # glibc keeps it at twice the mmap threshold
 
 _lock = threading.Lock()
@@ -42,7 +40,7 @@ def _libc():
 
 
 def _set(lib, param: int, value: int) -> None:
-    if lib.mallopt(param, value) != 1:      # glibc returns 0 for a value it refuses
+    if lib.mallopt(param, value) != 1:      # glibc returns 0 for a value it refuses (an older one may)
         log.warning("malloc refused mallopt(%d, %d): freed memory is not kept for reuse", param, value)
 
 
@@ -58,8 +56,8 @@ def reuse_freed_memory() -> Iterator[None]:
         return
     with _lock:
         _active += 1
-        if _active == 1:     # blocks up to 32 MB from the heap (glibc's maximum), freed memory kept
-            _set(lib, M_MMAP_THRESHOLD, MAX_MMAP_THRESHOLD)
+        if _active == 1:
+            _set(lib, M_MMAP_THRESHOLD, HELD_WHILE_LOADING)
             _set(lib, M_TRIM_THRESHOLD, HELD_WHILE_LOADING)
     try:
         yield

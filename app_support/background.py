@@ -27,9 +27,10 @@ prepares, in the order a first visitor needs it:
    collector's way for good.
 
 Visitors first: after the default page the thread waits for a first visitor's run to end (at
-most :data:`FIRST_VISIT_WAIT` s) and then :data:`BROWSER_GRACE` s while the browser draws it, and before each further cube and page it waits while a
-visitor's run is in progress (:func:`visitor_run`, around app.py's page; at most
-:data:`VISITOR_WAIT` s each time): both hold the GIL, and the visitor's chart comes first.
+most :data:`FIRST_VISIT_WAIT` s), then :data:`BROWSER_GRACE` s while that visitor's browser draws
+it; before each further cube and page it waits while a visitor's run is in progress
+(:func:`visitor_run`, around app.py's page; at most :data:`VISITOR_WAIT` s each time): both hold
+the GIL, and the visitor's chart comes first.
 
 Started from serve.py, the thread waits for Streamlit's runtime to have started (the server is
 then about to listen: starting the server comes first, the imports would slow it), and steps
@@ -119,11 +120,6 @@ def visitor_run() -> Iterator[None]:
                 _STATE["visits"] = _STATE.get("visits", 0) + 1
                 _VISITS.notify_all()
             _SERVED.set()
-
-
-def page_served() -> None:
-    """The export browser may start now (step 5): a page has been served."""
-    _SERVED.set()
 
 
 def _yield_to_visitors(first_visit: float = 0.0) -> None:

@@ -99,7 +99,8 @@ def test_the_export_browser_waits_for_the_first_page(fresh, monkeypatch):
     monkeypatch.setattr(fresh.gc, "freeze", lambda: None)
     thread = fresh.warm_up()
     assert not started.wait(0.5)          # nobody has been served yet: Chromium does not start
-    fresh.page_served()
+    with fresh.visitor_run():             # a visitor's page
+        pass
     assert started.wait(10)
     thread.join(10)
     assert fresh.done(0)

@@ -107,7 +107,10 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 def start_replicas(folder: Path, ports: list[int]) -> list[subprocess.Popen]:
     env = {**os.environ, "REGISTRY_MODE": "public", "REGISTRY_CONFIG": str(folder / "registry.toml"),
            "REGISTRY_AUDIT_LOG": str(folder / "audit.jsonl"), "REGISTRY_CACHE_DIR": str(folder / "cache"),
-           "REGISTRY_ALLOWED_HOSTS": "127.0.0.1,localhost"}
+           "REGISTRY_ALLOWED_HOSTS": "127.0.0.1,localhost",
+           # no warm-up: each replica would run every page once (~20 s of CPU) while the suite's
+           # other tests share the 2 cores; the warm-up has its own tests (test_background, test_auth_server)
+           "REGISTRY_WARM_UP": "0"}
     (folder / "registry.toml").write_text("")
     procs = [subprocess.Popen([sys.executable, "serve.py", "--port", str(p)], cwd=ROOT, env=env,
                               stdout=open(folder / f"replica{p}.log", "wb"), stderr=subprocess.STDOUT)

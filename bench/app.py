@@ -335,31 +335,15 @@ def filter_steps():
 
 
 def start_server(port: int, log_path: Path, streamlit_run: bool):
-    """The dashboard on 127.0.0.1:port as ``make run`` starts it (serve.py), or with
-    ``streamlit run app.py`` (the tests' way); returns the process once its health check
-    answers (polled every 50 ms)."""
-    import subprocess
-    import urllib.request
-
-    from conftest import start_streamlit, stop
+    """The dashboard on 127.0.0.1:port as ``make run`` starts it (serve.py, logging its warm-up's
+    end), or with ``streamlit run app.py`` (the tests' way); returns the process once its health
+    check answers (polled every 50 ms)."""
+    from conftest import start_streamlit
+    from stclient import serve
 
     if streamlit_run:
         return start_streamlit(port, log_path)
-    out = open(log_path, "wb")
-    proc = subprocess.Popen([sys.executable, "serve.py", "--port", str(port)], cwd=ROOT, stdout=out,
-                            stderr=subprocess.STDOUT, env={**os.environ, "REGISTRY_LOG_LEVEL": "INFO"})
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).read() == b"ok":
-                return proc
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            stop(proc)
-            raise RuntimeError(f"serve.py did not start on port {port}; log: {log_path.read_text()[-2000:]}")
-        time.sleep(0.05)
-
+    return serve(port, {"REGISTRY_LOG_LEVEL": "INFO"}, log_path, timeout=120, poll=0.05)
 
 def cold_start(res: Results, pw, streamlit_run: bool = False) -> None:
     """Process start -> first chart drawn, in a browser already open (a user's is)."""

@@ -104,14 +104,17 @@ def screenshots() -> Path:
 APP = str(ROOT / "app.py")
 
 
-def app(page: str = "overview", timeout: float = 240, **params):
-    """AppTest of app.py with ``params`` as the address's query parameters, switched to
-    ``pages/<page>.py`` unless it is the Overview; fails on any exception the run showed."""
+def app(page: str = "overview", timeout: float = 240, state: dict | None = None, **params):
+    """AppTest of app.py with ``params`` as the address's query parameters and ``state`` in the
+    session state before the first run, switched to ``pages/<page>.py`` unless it is the
+    Overview; fails on any exception the run showed."""
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(APP, default_timeout=timeout)
     for k, v in params.items():
         at.query_params[k] = str(v)
+    for k, v in (state or {}).items():
+        at.session_state[k] = v
     at.run()
     if page != "overview":
         at.switch_page(f"pages/{page}.py").run()

@@ -131,9 +131,10 @@ def headings(msgs: list[ForwardMsg]) -> list[str]:
 
 
 # --- starting the hardened server (serve.py) -------------------------------------------------
-def serve(port: int, env: dict, log_path, *args: str, root=None):
+def serve(port: int, env: dict, log_path, *args: str, root=None, timeout: float = 90, poll: float = 0.2):
     """``python serve.py --port port *args`` with ``env`` added; returns the process once its
-    health check answers (stop it with conftest.stop, by its own PID)."""
+    health check answers, asked every ``poll`` seconds for at most ``timeout`` (stop it with
+    conftest.stop, by its own PID)."""
     import os
     import subprocess
     import sys
@@ -145,7 +146,7 @@ def serve(port: int, env: dict, log_path, *args: str, root=None):
     out = open(log_path, "wb")
     proc = subprocess.Popen([sys.executable, "serve.py", "--port", str(port), *args], cwd=root,
                             env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + timeout
     while True:
         try:
             if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).read() == b"ok":
@@ -156,4 +157,4 @@ def serve(port: int, env: dict, log_path, *args: str, root=None):
             proc.kill()
             proc.wait(5)
             raise RuntimeError(f"serve.py did not start on port {port}: {Path(log_path).read_text()[-3000:]}")
-        time.sleep(0.2)
+        time.sleep(poll)

@@ -20,6 +20,7 @@ from streamlit.testing.v1 import AppTest
 from analytics import schema as S
 from analytics.disclosure import COUNT_COLUMNS
 from analytics.i18n import t
+from conftest import app
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGES = ["overview", "incidence", "incidence_mortality", "quality", "data", "methods", "trends", "prevalence",
@@ -71,14 +72,7 @@ def public_server(tmp_path, monkeypatch):
 
 
 def _run(page: str, lang: str, params: dict) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    for k, v in {**params, "lang": lang}.items():
-        at.query_params[k] = str(v)
-    at.run()
-    if page != "overview":
-        at.switch_page(f"pages/{page}.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return app(page, timeout=300, **{**params, "lang": lang})
 
 
 def _run_data_page(lang: str, params: dict) -> AppTest:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,9 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from analytics import rates, spatial
 from analytics import schema as S
-from analytics.i18n import format_number, t
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+from analytics.i18n import format_number
+from conftest import app, metric
 
 
 @pytest.fixture(scope="module")
@@ -37,21 +35,9 @@ def datasets():
 
 
 def session(ds, page: str, **params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    for k, v in params.items():
-        at.query_params[k] = str(v)
-    if ds.token != "demo":
-        at.session_state["_upload"] = ds
-        at.session_state["_source"] = "upload"
-    at.run()
-    if page != "overview":
-        at.switch_page(f"pages/{page}.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def _metric(at: AppTest, key: str) -> str:
-    return next(m.value for m in at.metric if m.label == t(key, "en"))
+    """The app on ``ds``: the demo, or an upload put in the session as the Data page puts it."""
+    state = {"_upload": ds, "_source": "upload"} if ds.token != "demo" else None
+    return app(page, timeout=180, state=state, **params)
 
 
 def _asr_all_ages(ds, years=(2020, 2024)) -> float:
@@ -68,7 +54,7 @@ def test_overview_headlines_follow_each_sessions_own_data(datasets):
     a, b = datasets
     # interleave: A, B, A again — the second A must not see B's cached results, nor B A's
     at_a, at_b, at_a2 = (session(ds, "overview", y0=2020, y1=2024) for ds in (a, b, a))
-    va, vb, va2 = (_metric(at, "app.metric.asr") for at in (at_a, at_b, at_a2))
+    va, vb, va2 = (metric(at, "app.metric.asr") for at in (at_a, at_b, at_a2))
     # B's "both sexes" is men only: its ASR comes from B's records (unknown-age cases aside)
     assert vb != va == va2
     # the charts come from the process-wide view cache: B's are drawn from B's data, A's again from A's

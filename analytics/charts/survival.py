@@ -7,7 +7,7 @@ every chart, otherwise the Okabe-Ito palette in group order.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,19 @@ def curve_colours(groups: list, group_col: str | None) -> dict:
     return {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(groups)}
 
 
+def _by_group(frame: pd.DataFrame, group: str | None) -> list[tuple[Any, str, pd.DataFrame]]:
+    """(group value, its colour, its rows) in order of first appearance; one entry, the whole
+    frame, without ``group``."""
+    groups = list(dict.fromkeys(frame[group])) if group else [None]
+    colours = curve_colours(groups, group)
+    return [(g, colours[g], frame[frame[group] == g] if group else frame) for g in groups]
+
+
+def _legend_name(g: Any, group: str | None, labels: Mapping | None, single: str) -> str:
+    """A group's legend name (``labels`` or the value itself); ``single`` when nothing is grouped."""
+    return (labels or {}).get(g, str(g)) if group else single
+
+
 def survival_curves_chart(curves: pd.DataFrame, *, group: str | None = None, labels: Mapping | None = None,
                           observed: pd.DataFrame | None = None, max_years: float = 10.0, lang: str = "en",
                           theme: str = "light", title: str = "", measure: str = "net") -> go.Figure:
@@ -41,17 +54,13 @@ def survival_curves_chart(curves: pd.DataFrame, *, group: str | None = None, lab
     if curves is None or curves.empty:
         return empty_figure(t("charts.no_data", lang), theme, title)
     fig = new_figure(title, theme)
-    groups = list(dict.fromkeys(curves[group])) if group else [None]
-    colours = curve_colours(groups, group)
-    for g in groups:
-        c = curves[curves[group] == g] if group else curves
+    for g, col, c in _by_group(curves, group):
         c = c[c["time"] <= max_years * DAYS_PER_YEAR + 1]
         x = np.concatenate([[0.0], c["time"].to_numpy(float) / DAYS_PER_YEAR])
         y = np.concatenate([[1.0], c["estimate"].to_numpy(float)]) * 100
         lo = np.concatenate([[1.0], c["lower"].to_numpy(float)]) * 100
         hi = np.concatenate([[1.0], c["upper"].to_numpy(float)]) * 100
-        name = (labels or {}).get(g, str(g)) if group else t(f"survival.measure.{measure}", lang)
-        col = colours[g]
+        name = _legend_name(g, group, labels, t(f"survival.measure.{measure}", lang))
         fig.add_scatter(x=np.concatenate([x, x[::-1]]), y=np.concatenate([hi, lo[::-1]]), fill="toself",
                         line=dict(width=0, shape="hv"), fillcolor=_rgba(col, 0.15), hoverinfo="skip",
                         showlegend=False, name=f"{name} CI")
@@ -108,17 +117,13 @@ def standardised_chart(std: pd.DataFrame, *, group: str | None = None, labels: M
     if std is None or std.empty:
         return empty_figure(t("charts.no_data", lang), theme, title)
     fig = new_figure(title, theme)
-    groups = list(dict.fromkeys(std[group])) if group else [None]
-    colours = curve_colours(groups, group)
     std_word = t("survival.std.legend", lang, standard=standard.replace("ICSS", "ICSS "))
-    for g in groups:
-        c = std[std[group] == g] if group else std
+    for g, col, c in _by_group(std, group):
         c = c[c["time"] <= max_years + 1e-9].sort_values("time")
         x = np.concatenate([[0.0], c["time"].to_numpy(float)])
         y, lo, hi = (np.concatenate([[1.0], c[k].to_numpy(float)]) * 100 for k in ("estimate", "lower", "upper"))
-        base = (labels or {}).get(g, str(g)) if group else t(f"survival.measure.{measure}", lang)
+        base = _legend_name(g, group, labels, t(f"survival.measure.{measure}", lang))
         name = f"{base}: {std_word}"
-        col = colours[g]
         fig.add_scatter(x=np.concatenate([x, x[::-1]]), y=np.concatenate([hi, lo[::-1]]), fill="toself",
                         line=dict(width=0), fillcolor=_rgba(col, 0.15), hoverinfo="skip", showlegend=False,
                         name=f"{name} CI")
@@ -150,17 +155,15 @@ def actuarial_chart(table: pd.DataFrame, *, group: str | None = None, labels: Ma
     if table is None or table.empty:
         return empty_figure(t("charts.no_data", lang), theme, title)
     fig = new_figure(title, theme)
-    groups = list(dict.fromkeys(table[group])) if group else [None]
-    colours = curve_colours(groups, group)
-    for g in groups:
-        c = (table[table[group] == g] if group else table).sort_values("end")
+    for g, col, c in _by_group(table, group):
+        c = c.sort_values("end")
         x = np.concatenate([[0.0], c["end"].to_numpy(float)])
         y = np.concatenate([[1.0], c["estimate"].to_numpy(float)]) * 100
         up = np.concatenate([[0.0], (c["upper"] - c["estimate"]).to_numpy(float)]) * 100
         down = np.concatenate([[0.0], (c["estimate"] - c["lower"]).to_numpy(float)]) * 100
-        name = (labels or {}).get(g, str(g)) if group else t("survival.measure.observed", lang)
-        fig.add_scatter(x=x, y=y, mode="lines+markers", line=dict(color=colours[g], width=2), name=name,
-                        error_y=dict(type="data", symmetric=False, array=up, arrayminus=down, color=colours[g],
+        name = _legend_name(g, group, labels, t("survival.measure.observed", lang))
+        fig.add_scatter(x=x, y=y, mode="lines+markers", line=dict(color=col, width=2), name=name,
+                        error_y=dict(type="data", symmetric=False, array=up, arrayminus=down, color=col,
                                      thickness=1),
                         hovertemplate="%{x:.0f}: %{y:.1f}%<extra>" + name + "</extra>")
     fig.update_xaxes(title_text=t("survival.axis.years", lang), range=[0, float(table["end"].max()) + 0.2], dtick=1)

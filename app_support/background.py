@@ -56,7 +56,6 @@ from collections.abc import Iterator
 log = logging.getLogger(__name__)
 _LOCK = threading.Lock()
 _STATE: dict = {}
-_SERVED = threading.Event()     # set after the first page run of this process
 _VISITS = threading.Condition()  # guards _STATE["visiting"]: visitors' runs in progress
 _OWN_SESSIONS: set[str] = set()  # the warm-up's own session(s): not visitors
 FIRST_VISIT_WAIT = 10.0   # seconds the warm-up waits, after the default page, for a first visitor's run
@@ -119,7 +118,6 @@ def visitor_run() -> Iterator[None]:
                 _STATE["visiting"] -= 1
                 _STATE["visits"] = _STATE.get("visits", 0) + 1
                 _VISITS.notify_all()
-            _SERVED.set()
 
 
 def _yield_to_visitors(first_visit: float = 0.0) -> None:
@@ -171,7 +169,9 @@ def _warm(pages: bool = False) -> None:
         log.warning("warm-up of the demo's cubes failed", exc_info=True)
     from analytics import export
 
-    _SERVED.wait(max(0.0, EXPORT_DELAY - (time.monotonic() - _STATE["started"])))
+    with _VISITS:        # a visitor's page first (step 5)
+        _VISITS.wait_for(lambda: _STATE.get("visits", 0) > 0,
+                         timeout=max(0.0, EXPORT_DELAY - (time.monotonic() - _STATE["started"])))
     export.warm_up(wait=True)
     _lap("export browser")
     threading.Thread(target=_warm_workers, name="registry-warm-workers", daemon=True).start()

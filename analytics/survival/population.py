@@ -31,6 +31,7 @@ import logging
 import math
 
 import numpy as np
+import pandas as pd
 
 from analytics.lifetable import RateTable
 from analytics.survival.base import DAYS_PER_YEAR, EventTable, SurvivalInput
@@ -95,63 +96,155 @@ def _cells(time, age_days, diag, rt: RateTable):
     return rec, starts, ends, k, m, b0
 
 
+@dataclasses.dataclass
+class Target:
+    """One stratification of (some of) the records whose day sums :func:`shared_day_sums` computes:
+    ``records`` are positions in the shared input, ``time`` their follow-up here (at most the shared
+    input's), ``stratum`` their stratum, ``contrib_start`` the first day each counts
+    (:func:`interval_starts`) and ``ev`` the event table of these records and strata."""
+    records: np.ndarray
+    time: np.ndarray
+    stratum: np.ndarray
+    contrib_start: np.ndarray
+    ev: EventTable
+
+
 def day_sums(inp: SurvivalInput, rt: RateTable, ev: EventTable, contrib_start: np.ndarray, *,
              weighted: bool = True) -> DaySums:
     """Per-day sums (module docstring) for every stratum; ``contrib_start`` is the first day at which
     each record counts (the start of the interval of its entry: 0 but in the period approach)."""
-    total = int(ev.n_days.sum())
+    target = Target(np.arange(inp.time.size), inp.time, inp.stratum, contrib_start, ev)
+    return shared_day_sums(inp, rt, [target], weighted=weighted)[0]
+
+
+def shared_day_sums(inp: SurvivalInput, rt: RateTable, targets: list[Target], *,
+                    weighted: bool = True) -> list[DaySums]:
+    """:func:`day_sums` of several stratifications of the same patients at once: the pieces of each
+    follow-up (cells, hazards, population survival at their starts) are computed once over ``inp``
+    (its ``time`` the longest follow-up any target needs) and summed into each target's own
+    strata, days and intervals. Each result equals :func:`day_sums` of that target alone up to
+    rounding (the running hazard sums differ in their last bits)."""
     group = rt.group_index(inp.sex, inp.region)
     bounds = np.array([b for b in RATE_CLASSES if b < rt.max_rate * (BLOCK + 1)] + [rt.max_rate * (BLOCK + 1)])
     terms = [n_terms(b / (BLOCK + 1)) for b in bounds]
-    moments = [np.zeros((n + 1, total + 1)) for n in terms] if weighted else []
-    h = np.zeros(total + 1)
-    cum = np.zeros(inp.time.size)
+    acc = [_Sums(t, bounds, terms, weighted) for t in targets]
+    where = []
+    for t in targets:
+        pos = np.full(inp.time.size, -1, np.int64)
+        pos[t.records] = np.arange(t.records.size)
+        where.append(pos)
     age_days = inp.age * DAYS_PER_YEAR
     for lo_i in range(0, inp.time.size, CHUNK):          # memory bound only: chunks are independent
         sl = slice(lo_i, lo_i + CHUNK)
         rec, starts, ends, k, m, b0 = _cells(inp.time[sl], age_days[sl], inp.diag_day[sl], rt)
         lam = rt.rates[group[sl][rec][:, None], k, m]
         hz = lam * (ends - starts)
-        hz_block = hz.sum(axis=1)
-        cs = np.cumsum(hz_block)                          # per block, running over the chunk
-        n_rec = inp.time[sl].size
-        last = np.searchsorted(rec, np.arange(n_rec), side="right") - 1
-        rec_end = cs[last]
-        rec_before = np.concatenate([[0.0], rec_end[:-1]])
-        cum[sl] = rec_end - rec_before
-        block_before = cs - hz_block - rec_before[rec]    # Lambda at each block start
+        first = np.searchsorted(rec, np.arange(inp.time[sl].size), side="left")   # each record's first block
+        block_before = _exclusive_cumsum(hz.sum(axis=1), rec, first)              # Lambda at each block start
         lam_start = block_before[:, None] + np.cumsum(hz, axis=1) - hz
-        first_day = np.maximum(starts, contrib_start[sl][rec][:, None])
-        ok = ends > first_day
-        off = ev.day_offset[inp.stratum[sl]][rec][:, None]
+        w_all = np.exp(lam_start - lam * (starts - b0[:, None])) if weighted else None
+        pieces = _Pieces(rec, starts, ends, lam, w_all, b0, first, block_before)
+        for a, pos in zip(acc, where):
+            a.add(pieces, pos[sl])
+    return [a.result() for a in acc]
+
+
+@dataclasses.dataclass
+class _Pieces:
+    """A chunk's pieces (three per block of follow-up): record (in the chunk), start, end, daily
+    hazard, ``w`` (1/S at the piece start, shifted back to the block start for the series), block start."""
+    rec: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    lam: np.ndarray
+    w: np.ndarray | None
+    b0: np.ndarray
+    first: np.ndarray           # per record of the chunk: its first block
+    block_before: np.ndarray    # per block: Lambda at its start
+
+
+class _Sums:
+    """The running day sums of one :class:`Target`."""
+
+    def __init__(self, target: Target, bounds: np.ndarray, terms: list[int], weighted: bool):
+        self.t, self.bounds, self.terms, self.weighted = target, bounds, terms, weighted
+        self.total = int(target.ev.n_days.sum())
+        self.h = np.zeros(self.total + 1)
+        self.cum = np.zeros(target.records.size)
+        self.sums = [np.zeros(self.total) for _ in range(4)] if weighted else []
+        day = np.arange(self.total) - np.repeat(target.ev.day_offset, target.ev.n_days)
+        self.x = (day % BLOCK).astype(float)
+
+    def add(self, p: _Pieces, pos: np.ndarray) -> None:
+        """Add a chunk's pieces (``pos``: each chunk record's position in the target, -1 if not in it)."""
+        t = self.t
+        loc = pos[p.rec]
+        sel = loc >= 0
+        whole = bool(sel.all())
+        if whole:
+            trec, starts, ends, lam = loc, p.starts, p.ends, p.lam
+        else:
+            trec, starts, ends, lam = loc[sel], p.starts[sel], p.ends[sel], p.lam[sel]
+        cut = np.minimum(ends, t.time[trec][:, None])     # a shorter follow-up ends within its pieces
+        self.cum[pos[pos >= 0]] = self._cum_hazard(p, pos)
+        first_day = np.maximum(starts, t.contrib_start[trec][:, None])
+        ok = cut > first_day
+        off = t.ev.day_offset[t.stratum[trec]][:, None]
         i0 = (off + first_day)[ok]
-        i1 = (off + ends)[ok]
+        i1 = (off + cut)[ok]
         lam_ok = lam[ok]
-        h += np.bincount(i0, lam_ok, minlength=total + 1) - np.bincount(i1, lam_ok, minlength=total + 1)
-        if not weighted:
-            continue
-        w_all = np.exp(lam_start - lam * (starts - b0[:, None]))[ok]
-        cls = np.searchsorted(bounds, lam_ok * (BLOCK + 1), side="left")
-        for c, (mom, n) in enumerate(zip(moments, terms)):
-            sel = cls == c
-            if not sel.any():
-                continue
-            j0, j1, lc, w = i0[sel], i1[sel], lam_ok[sel], w_all[sel]
-            for p in range(n + 1):
-                mom[p] += np.bincount(j0, w, minlength=total + 1) - np.bincount(j1, w, minlength=total + 1)
-                w = w * lc
-    h = np.cumsum(h)[:-1]
-    if not weighted:
-        z = np.zeros(0)
-        return DaySums(z, z, z, z, h, cum)
-    day = np.arange(total) - np.repeat(ev.day_offset, ev.n_days)
-    x = (day % BLOCK).astype(float)
-    sums = [np.zeros(total) for _ in range(4)]
-    for mom in moments:
+        self.h += np.bincount(i0, lam_ok, minlength=self.total + 1) - np.bincount(i1, lam_ok, minlength=self.total + 1)
+        if not self.weighted:
+            return
+        w_all = (p.w if whole else p.w[sel])[ok]
+        cls = np.searchsorted(self.bounds, lam_ok * (BLOCK + 1), side="left")
+        for c, n in enumerate(self.terms):
+            s = cls == c
+            if s.any():
+                self._add_class(i0[s], i1[s], lam_ok[s], w_all[s], n)
+
+    def _cum_hazard(self, p: _Pieces, pos: np.ndarray) -> np.ndarray:
+        """Lambda_i(time_i) of the chunk's records in the target (in chunk order), ``time_i`` the
+        target's: Lambda at the start of the block holding its last day plus that block's pieces."""
+        inside = np.flatnonzero(pos >= 0)
+        time = self.t.time[pos[inside]]
+        b = p.first[inside] + (time - 1) // BLOCK
+        part = p.lam[b] * np.maximum(np.minimum(p.ends[b], time[:, None]) - p.starts[b], 0)
+        return p.block_before[b] + part.sum(axis=1)
+
+    def _add_class(self, j0: np.ndarray, j1: np.ndarray, lc: np.ndarray, w: np.ndarray, n: int) -> None:
+        """Moments of one class of hazards, on the days its pieces cover only (the others add 0)."""
+        size = self.total + 1
+        covered = np.cumsum(np.bincount(j0, minlength=size) - np.bincount(j1, minlength=size)) > 0
+        days = np.flatnonzero(covered[:-1])
+        before = np.concatenate([[0], np.cumsum(covered)])   # covered days before each day
+        p0 = before[j0]
+        p1 = before[j1]                                   # the first covered day from the piece's end
+        mom = np.empty((n + 1, days.size + 1))
+        for p in range(n + 1):
+            mom[p] = np.bincount(p0, w, minlength=days.size + 1) - np.bincount(p1, w, minlength=days.size + 1)
+            w = w * lc
         mom = np.cumsum(mom, axis=1)[:, :-1]
+        x = self.x[days]
         for i, (lo_m, hi_m, shift) in enumerate(((0, -1, 0), (1, None, 0), (0, -1, 1), (1, None, 1))):
-            sums[i] += _series(mom[lo_m:hi_m], x + shift)
-    return DaySums(g0=sums[0], g1=sums[1], g0e=sums[2], g1e=sums[3], h=h, cum_hazard=cum)
+            self.sums[i][days] += _series(mom[lo_m:hi_m], x + shift)
+
+    def result(self) -> DaySums:
+        h = np.cumsum(self.h)[:-1]
+        if not self.weighted:
+            z = np.zeros(0)
+            return DaySums(z, z, z, z, h, self.cum)
+        return DaySums(g0=self.sums[0], g1=self.sums[1], g0e=self.sums[2], g1e=self.sums[3], h=h,
+                       cum_hazard=self.cum)
+
+
+def _exclusive_cumsum(values: np.ndarray, rec: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Per block, the sum of the earlier blocks of its record (each record summed on its own, so that
+    no other record's hazards enter its rounding)."""
+    inclusive = pd.Series(values).groupby(rec, sort=False).cumsum().to_numpy(float)
+    out = np.concatenate([[0.0], inclusive[:-1]])
+    out[first[first < rec.size]] = 0.0
+    return out
 
 
 def _series(mom: np.ndarray, x: np.ndarray) -> np.ndarray:

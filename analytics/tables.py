@@ -496,19 +496,21 @@ def survival_by_site(records: pd.DataFrame, lifetable: pd.DataFrame | None, *, s
         return pd.DataFrame(columns=cols)
     counts = data[site].value_counts()
     data = data[data[site].isin(counts[counts >= k].index)] if k else data
-    kw = dict(times=SURVIVAL_TIMES, method=method, approach=approach, period=period, conf=conf)
-    crude = survival.net_survival(data, lifetable, by=[site], **kw).rename(columns={site: "site"})
-    every = survival.net_survival(data, lifetable, **kw).assign(site=ALL_SITES)
-    adults = data[(data["age"] >= 15) & (data["age"] < 100)]
-    adults = adults.assign(**{standardise.ICSS_COLUMN: standardise.icss_age_group(adults["age"])})
-    spec = survival.net_survival(adults, lifetable, by=[site, standardise.ICSS_COLUMN], **kw)
+    # one computation of each patient's expected mortality for the four stratifications
+    data = data.assign(**{standardise.ICSS_COLUMN: standardise.icss_age_group(data["age"])})
+    adults = ((data["age"] >= 15) & (data["age"] < 100)).to_numpy()
+    crude, every, spec, spec_all = survival.net_survival_sets(
+        data, lifetable, [([site], None), ([], None), ([site, standardise.ICSS_COLUMN], adults),
+                          ([standardise.ICSS_COLUMN], adults)],
+        times=SURVIVAL_TIMES, method=method, approach=approach, period=period, conf=conf)
+    crude = crude.rename(columns={site: "site"})
+    every = every.assign(site=ALL_SITES)
     std_parts = []
     for name in standardise.ICSS_WEIGHTS:
         part = spec[spec[site].map(standardise.icss_standard) == name]
         if len(part):
             std_parts.append(standardise.standardise(part, name, by=[site], age=standardise.ICSS_COLUMN, conf=conf)
                              .assign(standard=name))
-    spec_all = survival.net_survival(adults, lifetable, by=[standardise.ICSS_COLUMN], **kw)
     std_parts.append(standardise.standardise(spec_all, "ICSS1", age=standardise.ICSS_COLUMN, conf=conf)
                      .assign(standard="ICSS1", **{site: ALL_SITES}))
     std = pd.concat(std_parts, ignore_index=True).rename(columns={site: "site", "estimate": "std_estimate",

@@ -27,15 +27,17 @@ import pandas as pd
 from analytics import lifetable as lifetable_mod
 from analytics.lifetable import RateTable
 from analytics.survival.actuarial import actuarial
+from analytics.survival import population
 from analytics.survival.base import (APPROACHES, DAYS_PER_YEAR, DEFAULT_TIMES, METHODS, SurvivalInput,
-                                     SurvivalInputError, SurvivalResult, prepare, validate_choice, validate_times)
+                                     SurvivalInputError, SurvivalResult, event_table, prepare, validate_choice,
+                                     validate_times)
 from analytics.survival.ederer2 import EdererII
 from analytics.survival.kaplan_meier import KaplanMeier
 from analytics.survival.pohar_perme import PoharPerme
 from analytics.survival.standardise import (ICSS_AGE_GROUPS, ICSS_WEIGHTS, age_standardised, age_standardised_curve,
                                            icss_age_group, icss_standard)
 
-__all__ = ["net_survival", "age_standardised", "age_standardised_curve", "survival_curve", "actuarial", "KaplanMeier", "EdererII", "PoharPerme",
+__all__ = ["net_survival", "net_survival_sets", "age_standardised", "age_standardised_curve", "survival_curve", "actuarial", "KaplanMeier", "EdererII", "PoharPerme",
            "SurvivalResult", "SurvivalInputError", "METHODS", "APPROACHES", "DAYS_PER_YEAR", "ICSS_WEIGHTS",
            "ICSS_AGE_GROUPS", "icss_age_group", "icss_standard", "as_rate_table"]
 
@@ -113,3 +115,44 @@ def net_survival(data: pd.DataFrame, lifetable, *, times: Sequence[float] = DEFA
     res = survival_curve(data, lifetable, method=method, by=by, conf=conf, approach=approach, period=period,
                          max_years=float(t.max()))
     return res.at(t)
+
+
+def net_survival_sets(data: pd.DataFrame, lifetable, sets: Sequence[tuple[Sequence[str], np.ndarray | None]], *,
+                      times: Sequence[float] = DEFAULT_TIMES, method: str = "pohar_perme", conf: float = 0.95,
+                      approach: str = "cohort", period=None) -> list[pd.DataFrame]:
+    """:func:`net_survival` of several stratifications of the same patients at once: for each
+    ``(by, rows)`` of ``sets`` (``rows`` a boolean mask over the rows of ``data``, None for all), the
+    frame ``net_survival(data[rows], lifetable, by=by, ...)`` returns, in the order of ``sets``.
+
+    Each patient's expected mortality (the cells of the life table it crosses, its population
+    survival day by day) is computed once and summed into every stratification it belongs to
+    (:func:`analytics.survival.population.shared_day_sums`); strata, events, intervals and, in the
+    period approach, the interval of each entry stay each stratification's own. A by-site table with
+    its all-sites row and its age-specific rows for standardisation costs little more than its
+    finest stratification."""
+    t = validate_times(times)
+    validate_choice("method", method, METHODS)
+    if method == "observed" or lifetable is None:
+        return [net_survival(data if rows is None else data[rows], lifetable, times=t, method=method, by=list(by),
+                             conf=conf, approach=approach, period=period) for by, rows in sets]
+    if not 0 < float(conf) < 1:
+        raise SurvivalInputError(f"conf must lie between 0 and 1, not {conf!r}")
+    rt = as_rate_table(lifetable)
+    region = rt.regions is not None
+    base = prepare(data, approach=approach, period=period, region=region)     # every record any set keeps
+    need = np.zeros(base.time.size, np.int64)
+    fits, targets = [], []
+    for by, rows in sets:
+        by = list(by)
+        inp = _truncate(prepare(data if rows is None else data[rows], by=by, approach=approach, period=period,
+                                region=region), float(t.max()))
+        pos = np.searchsorted(base.rows, inp.rows if rows is None else np.flatnonzero(rows)[inp.rows])
+        need[pos] = np.maximum(need[pos], inp.time)
+        ev = event_table(inp)
+        targets.append(population.Target(pos, inp.time, inp.stratum, population.interval_starts(inp, ev), ev))
+        fits.append((inp, ev, by))
+    shared = SurvivalInput(**{**base.__dict__, "time": need})
+    est = PoharPerme() if method == "pohar_perme" else EdererII()
+    sums = population.shared_day_sums(shared, rt, targets, weighted=method == "pohar_perme")
+    return [est.from_sums(inp, ev, ds, conf=conf, approach=approach, by=by).at(t)
+            for (inp, ev, by), ds in zip(fits, sums)]

@@ -93,6 +93,7 @@ class SurvivalInput:
     region: np.ndarray | None = None
     horizon: np.ndarray | None = None   # per stratum: largest time in years an estimate may be reported at
     n_dropped: int = 0          # records with no follow-up left (time <= entry)
+    rows: np.ndarray | None = None      # position of each record kept among the rows of the data prepared
 
     @property
     def n_strata(self) -> int:
@@ -201,7 +202,7 @@ def prepare(data: pd.DataFrame, *, by: Sequence[str] | str | None = None, approa
     out = SurvivalInput(time=time[keep], status=status[keep], entry=entry[keep], age=age[keep], sex=sex[keep],
                         diag_day=diag[keep], stratum=codes, strata=strata,
                         region=data.loc[keep, "region_code"].astype(str).to_numpy() if region else None,
-                        n_dropped=dropped)
+                        n_dropped=dropped, rows=np.flatnonzero(keep))
     out.horizon = _horizon(out, approach, diag, time)
     return out
 

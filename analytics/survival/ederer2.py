@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from analytics.lifetable import RateTable
 from analytics.survival import population
-from analytics.survival.base import SurvivalInput, SurvivalResult, event_table, group_cumprod, group_cumsum, make_curve
+from analytics.survival.base import EventTable, SurvivalInput, SurvivalResult, event_table, group_cumprod, group_cumsum, make_curve
 
 
 class EdererII:
@@ -24,6 +24,11 @@ class EdererII:
             by=None) -> SurvivalResult:
         ev = event_table(inp)
         ds = population.day_sums(inp, rt, ev, population.interval_starts(inp, ev), weighted=False)
+        return self.from_sums(inp, ev, ds, conf=conf, approach=approach, by=by)
+
+    def from_sums(self, inp: SurvivalInput, ev: EventTable, ds: population.DaySums, *, conf: float = 0.95,
+                  approach: str = "cohort", by=None) -> SurvivalResult:
+        """The fit from the event table and the population day sums (``h``) of ``inp``."""
         expected = population.interval_sums(ds, ev)["h"]
         n, d = ev.n_risk.astype(float), ev.deaths.astype(float)
         est = group_cumprod(1.0 - (d - expected) / n, ev.stratum)

@@ -23,7 +23,7 @@ import pandas as pd
 
 from analytics.lifetable import RateTable
 from analytics.survival import population
-from analytics.survival.base import SurvivalInput, SurvivalResult, event_table, group_cumprod, group_cumsum, make_curve
+from analytics.survival.base import EventTable, SurvivalInput, SurvivalResult, event_table, group_cumprod, group_cumsum, make_curve
 
 
 class PoharPerme:
@@ -33,6 +33,12 @@ class PoharPerme:
             by=None) -> SurvivalResult:
         ev = event_table(inp)
         ds = population.day_sums(inp, rt, ev, population.interval_starts(inp, ev), weighted=True)
+        return self.from_sums(inp, ev, ds, conf=conf, approach=approach, by=by)
+
+    def from_sums(self, inp: SurvivalInput, ev: EventTable, ds: population.DaySums, *, conf: float = 0.95,
+                  approach: str = "cohort", by=None) -> SurvivalResult:
+        """The fit from the event table and the population day sums of ``inp`` (:meth:`fit` computes
+        them; :func:`analytics.survival.net_survival_sets` shares them between stratifications)."""
         terms = population.interval_sums(ds, ev)
         dead = inp.status == 1
         inv = np.exp(ds.cum_hazard[dead])

@@ -1,0 +1,108 @@
+"""The survival computations that share work between stratifications give the frames the separate
+computations give: ``analytics.survival.net_survival_sets`` against one ``net_survival`` call per
+stratification, and the by-site table (``analytics.tables.survival_by_site``, four stratifications
+from one pass over the patients) against the way it was computed before, one call per
+stratification, on selections of the demo registry (period, cohort and complete approaches, one
+sex or both, Pohar Perme, Ederer II and observed survival) and on small records cut into chunks."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics import demo as demo_mod
+from analytics import survival, tables
+from analytics.cube import ALL_SITES
+from analytics.survival import population, registry, standardise
+
+RTOL = 1e-12
+SITE = "site_ci5"
+
+
+def assert_same_frame(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    """Same columns, rows and labels; numbers equal to ``RTOL`` relative (NaN where NaN)."""
+    assert list(got.columns) == list(want.columns)
+    assert len(got) == len(want) and len(want) > 0
+    for c in want.columns:
+        g, w = got[c].reset_index(drop=True), want[c].reset_index(drop=True)
+        if pd.api.types.is_float_dtype(w):
+            np.testing.assert_allclose(g.to_numpy(float), w.to_numpy(float), rtol=RTOL, atol=0, err_msg=c)
+        else:
+            assert g.isna().equals(w.isna()), c
+            assert (g[w.notna()].astype(str) == w[w.notna()].astype(str)).all(), c
+
+
+def by_site_one_call_each(records: pd.DataFrame, lifetable, *, period, method: str, approach: str) -> pd.DataFrame:
+    """The by-site table as ``tables.survival_by_site`` computed it before it shared the population
+    sums: one ``net_survival`` call per stratification."""
+    data, _ = registry.survival_data(records)
+    kw = dict(times=tables.SURVIVAL_TIMES, method=method, approach=approach, period=period, conf=0.95)
+    crude = survival.net_survival(data, lifetable, by=[SITE], **kw).rename(columns={SITE: "site"})
+    every = survival.net_survival(data, lifetable, **kw).assign(site=ALL_SITES)
+    adults = data[(data["age"] >= 15) & (data["age"] < 100)]
+    adults = adults.assign(**{standardise.ICSS_COLUMN: standardise.icss_age_group(adults["age"])})
+    spec = survival.net_survival(adults, lifetable, by=[SITE, standardise.ICSS_COLUMN], **kw)
+    parts = []
+    for name in standardise.ICSS_WEIGHTS:
+        part = spec[spec[SITE].map(standardise.icss_standard) == name]
+        if len(part):
+            parts.append(standardise.standardise(part, name, by=[SITE], age=standardise.ICSS_COLUMN)
+                         .assign(standard=name))
+    spec_all = survival.net_survival(adults, lifetable, by=[standardise.ICSS_COLUMN], **kw)
+    parts.append(standardise.standardise(spec_all, "ICSS1", age=standardise.ICSS_COLUMN)
+                 .assign(standard="ICSS1", **{SITE: ALL_SITES}))
+    std = pd.concat(parts, ignore_index=True).rename(columns={SITE: "site", "estimate": "std_estimate",
+                                                              "lower": "std_lower", "upper": "std_upper"})
+    out = pd.concat([every, crude], ignore_index=True).merge(
+        std[["site", "time", "std_estimate", "std_lower", "std_upper", "standard"]], on=["site", "time"], how="left")
+    out["n"] = out["site"].map(data[SITE].value_counts()).fillna(len(data)).astype(int)
+    return out[["site", "time", "estimate", "lower", "upper", "n_risk", "events", "std_estimate", "std_lower",
+                "std_upper", "standard", "n"]]
+
+
+@pytest.fixture(scope="module")
+def lifetable():
+    return demo_mod.load_demo_lifetable()
+
+
+@pytest.mark.parametrize("approach, period, sexes, method", [
+    ("period", (2013, 2017), None, "pohar_perme"),
+    ("period", (2019, 2021), (1,), "pohar_perme"),
+    ("cohort", (2012, 2016), (2,), "pohar_perme"),
+    ("complete", (2015, 2019), None, "pohar_perme"),
+    ("period", (2016, 2020), (2,), "ederer2"),
+    ("cohort", (2011, 2014), (1,), "observed"),
+])
+def test_by_site_table_is_the_one_call_per_stratification_table(demo, lifetable, approach, period, sexes, method):
+    records = tables.survival_records(demo.records, period=period, approach=approach, site_column=SITE,
+                                      sexes=sexes, site=ALL_SITES, ages=(0, 85))
+    lt = lifetable if method != "observed" else None
+    got = tables.survival_by_site(records, lt, site_column=SITE, period=period, method=method, approach=approach,
+                                  conf=0.95, first_primary_only=False)
+    want = by_site_one_call_each(records, lt, period=period, method=method, approach=approach)
+    assert_same_frame(got, want)
+    assert got["std_estimate"].notna().sum() > 10      # standardised values exist: the age strata were compared
+
+
+def small_records(n: int, seed: int) -> pd.DataFrame:
+    """``n`` tumours with follow-up up to 14 years, ages 5-99, two regions, three sites."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "time": rng.integers(1, 14 * 365, n), "status": rng.integers(0, 2, n), "age": rng.uniform(5, 99.9, n),
+        "sex": rng.integers(1, 3, n), "year": rng.uniform(2008, 2022, n),
+        "site": rng.choice(["a", "b", "c"], n), "band": rng.choice(["young", "old"], n)})
+
+
+@pytest.mark.parametrize("method", ["pohar_perme", "ederer2"])
+@pytest.mark.parametrize("approach, period", [("period", (2016, 2019)), ("cohort", (2010, 2015)),
+                                              ("complete", None)])
+def test_sets_equal_separate_calls_across_chunks(lifetable, monkeypatch, method, approach, period):
+    data = small_records(3000, seed=7)
+    mask = (data["age"] >= 40).to_numpy()
+    sets = [(["site"], None), ([], None), (["site", "band"], mask), (["band"], mask), (["sex"], ~mask)]
+    monkeypatch.setattr(population, "CHUNK", 700)      # several chunks, records of a set in each
+    kw = dict(times=(1, 3, 5, 10), method=method, approach=approach, period=period)
+    got = survival.net_survival_sets(data, lifetable, sets, **kw)
+    for (by, rows), frame in zip(sets, got):
+        want = survival.net_survival(data if rows is None else data[rows], lifetable, by=by, **kw)
+        assert_same_frame(frame, want)

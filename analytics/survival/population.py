@@ -31,7 +31,6 @@ import logging
 import math
 
 import numpy as np
-import pandas as pd
 
 from analytics.lifetable import RateTable
 from analytics.survival.base import DAYS_PER_YEAR, EventTable, SurvivalInput
@@ -143,7 +142,9 @@ def shared_day_sums(inp: SurvivalInput, rt: RateTable, targets: list[Target], *,
         block_before = _exclusive_cumsum(hz.sum(axis=1), rec, first)              # Lambda at each block start
         lam_start = block_before[:, None] + np.cumsum(hz, axis=1) - hz
         w_all = np.exp(lam_start - lam * (starts - b0[:, None])) if weighted else None
-        pieces = _Pieces(rec, starts, ends, lam, w_all, b0, first, block_before)
+        cls = np.searchsorted(bounds, lam * (BLOCK + 1), side="left").astype(np.int8)   # class of hazard
+        pieces = _Pieces(rec, starts, ends, lam, w_all, b0, first, block_before, cls,
+                         np.argsort(cls.ravel(), kind="stable"))                  # a radix sort of bytes
         for a, pos in zip(acc, where):
             a.add(pieces, pos[sl])
     return [a.result() for a in acc]
@@ -161,6 +162,8 @@ class _Pieces:
     b0: np.ndarray
     first: np.ndarray           # per record of the chunk: its first block
     block_before: np.ndarray    # per block: Lambda at its start
+    cls: np.ndarray             # per piece: class of hazard (RATE_CLASSES)
+    by_class: np.ndarray        # flat piece indices sorted by class, stably
 
 
 class _Sums:
@@ -178,30 +181,26 @@ class _Sums:
     def add(self, p: _Pieces, pos: np.ndarray) -> None:
         """Add a chunk's pieces (``pos``: each chunk record's position in the target, -1 if not in it)."""
         t = self.t
-        loc = pos[p.rec]
-        sel = loc >= 0
-        whole = bool(sel.all())
-        if whole:
-            trec, starts, ends, lam = loc, p.starts, p.ends, p.lam
-        else:
-            trec, starts, ends, lam = loc[sel], p.starts[sel], p.ends[sel], p.lam[sel]
-        cut = np.minimum(ends, t.time[trec][:, None])     # a shorter follow-up ends within its pieces
+        loc = pos[p.rec]                                  # per block: its record in the target, or -1
         self.cum[pos[pos >= 0]] = self._cum_hazard(p, pos)
-        first_day = np.maximum(starts, t.contrib_start[trec][:, None])
-        ok = cut > first_day
-        off = t.ev.day_offset[t.stratum[trec]][:, None]
-        i0 = (off + first_day)[ok]
-        i1 = (off + cut)[ok]
-        lam_ok = lam[ok]
-        self.h += np.bincount(i0, lam_ok, minlength=self.total + 1) - np.bincount(i1, lam_ok, minlength=self.total + 1)
+        cut = np.minimum(p.ends, t.time[loc][:, None])    # a shorter follow-up ends within its pieces
+        first_day = np.maximum(p.starts, t.contrib_start[loc][:, None])
+        ok = (cut > first_day) & (loc >= 0)[:, None]
+        # the pieces counted, by class of hazard (a stable order: each class's pieces in their order)
+        idx = p.by_class[ok.ravel()[p.by_class]]
+        off = t.ev.day_offset[t.stratum[loc]][:, None]
+        i0 = (off + first_day).ravel()[idx]
+        i1 = (off + cut).ravel()[idx]
+        lam = p.lam.ravel()[idx]
+        self.h += np.bincount(i0, lam, minlength=self.total + 1) - np.bincount(i1, lam, minlength=self.total + 1)
         if not self.weighted:
             return
-        w_all = (p.w if whole else p.w[sel])[ok]
-        cls = np.searchsorted(self.bounds, lam_ok * (BLOCK + 1), side="left")
+        w = p.w.ravel()[idx]
+        edges = np.searchsorted(p.cls.ravel()[idx], np.arange(len(self.terms) + 1), side="left")
         for c, n in enumerate(self.terms):
-            s = cls == c
-            if s.any():
-                self._add_class(i0[s], i1[s], lam_ok[s], w_all[s], n)
+            s = slice(edges[c], edges[c + 1])
+            if s.stop > s.start:
+                self._add_class(i0[s], i1[s], lam[s], w[s], n)
 
     def _cum_hazard(self, p: _Pieces, pos: np.ndarray) -> np.ndarray:
         """Lambda_i(time_i) of the chunk's records in the target (in chunk order), ``time_i`` the
@@ -239,11 +238,16 @@ class _Sums:
 
 
 def _exclusive_cumsum(values: np.ndarray, rec: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """Per block, the sum of the earlier blocks of its record (each record summed on its own, so that
-    no other record's hazards enter its rounding)."""
-    inclusive = pd.Series(values).groupby(rec, sort=False).cumsum().to_numpy(float)
-    out = np.concatenate([[0.0], inclusive[:-1]])
-    out[first[first < rec.size]] = 0.0
+    """Per block, the sum of the earlier blocks of its record, added in order within each record
+    alone (no other record's hazards enter its rounding); vectorised over records, one step per
+    block position (a year of follow-up)."""
+    out = np.zeros(values.size)
+    n_blocks = np.bincount(rec, minlength=first.size)
+    running = np.zeros(first.size)
+    for j in range(1, int(n_blocks.max(initial=0))):
+        r = np.flatnonzero(n_blocks > j)
+        running[r] += values[first[r] + j - 1]
+        out[first[r] + j] = running[r]
     return out
 
 

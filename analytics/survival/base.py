@@ -243,26 +243,27 @@ class EventTable:
 
 def event_table(inp: SurvivalInput) -> EventTable:
     """Distinct observed times per stratum with at-risk counts and deaths (vectorised)."""
-    key = pd.DataFrame({"s": inp.stratum, "t": inp.time, "d": inp.status.astype(np.int64)})
-    g = key.groupby(["s", "t"], sort=True).agg(n=("d", "size"), d=("d", "sum")).reset_index()
-    s = g["s"].to_numpy(np.int64)
-    t = g["t"].to_numpy(np.int64)
+    key = inp.stratum.astype(np.int64) * (1 << 32) + inp.time
+    uniq, inverse, n_at = np.unique(key, return_inverse=True, return_counts=True)
+    s = uniq >> 32
+    t = uniq & ((1 << 32) - 1)
+    deaths = np.bincount(inverse.ravel(), weights=inp.status, minlength=uniq.size).astype(np.int64)
     # at risk at t: time >= t (exits at or after t) minus those not yet entered (entry >= t)
-    exits_after = group_cumsum(g["n"].to_numpy(float)[::-1], s[::-1])[::-1]
+    done = np.cumsum(n_at)                                    # records with a key <= this one
+    last = np.searchsorted(s, s, side="right") - 1            # each row's stratum's last row
+    exits_after = done[last] - done + n_at
     n_risk = exits_after
     if np.any(inp.entry > 0):
-        ent = pd.DataFrame({"s": inp.stratum, "e": inp.entry}).sort_values(["s", "e"])
         # for each (s, t): number of records of s with entry >= t
-        ekey = ent["s"].to_numpy(np.int64) * (1 << 32) + ent["e"].to_numpy(np.int64)
-        tkey = s * (1 << 32) + t
+        ekey = np.sort(inp.stratum.astype(np.int64) * (1 << 32) + inp.entry)
         counts_s = np.bincount(inp.stratum, minlength=inp.n_strata)
-        below = np.searchsorted(ekey, tkey, side="left")            # entries < t in s or earlier strata
+        below = np.searchsorted(ekey, uniq, side="left")            # entries < t in s or earlier strata
         first = np.concatenate([[0], np.cumsum(counts_s)])[s]
         n_risk = exits_after - (counts_s[s] - (below - first))
     n_days = np.zeros(inp.n_strata, np.int64)
     np.maximum.at(n_days, s, t)
     offset = np.concatenate([[0], np.cumsum(n_days)[:-1]])
-    return EventTable(stratum=s, time=t, n_risk=n_risk.astype(np.int64), deaths=g["d"].to_numpy(np.int64),
+    return EventTable(stratum=s, time=t, n_risk=n_risk.astype(np.int64), deaths=deaths,
                       day_offset=offset, n_days=n_days)
 
 

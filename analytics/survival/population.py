@@ -143,8 +143,7 @@ def shared_day_sums(inp: SurvivalInput, rt: RateTable, targets: list[Target], *,
         lam_start = block_before[:, None] + np.cumsum(hz, axis=1) - hz
         w_all = np.exp(lam_start - lam * (starts - b0[:, None])) if weighted else None
         cls = np.searchsorted(bounds, lam * (BLOCK + 1), side="left").astype(np.int8)   # class of hazard
-        pieces = _Pieces(rec, starts, ends, lam, w_all, b0, first, block_before, cls,
-                         np.argsort(cls.ravel(), kind="stable"))                  # a radix sort of bytes
+        pieces = _Pieces(rec, starts, ends, lam, w_all, b0, first, block_before, cls)
         for a, pos in zip(acc, where):
             a.add(pieces, pos[sl])
     return [a.result() for a in acc]
@@ -162,8 +161,7 @@ class _Pieces:
     b0: np.ndarray
     first: np.ndarray           # per record of the chunk: its first block
     block_before: np.ndarray    # per block: Lambda at its start
-    cls: np.ndarray             # per piece: class of hazard (RATE_CLASSES)
-    by_class: np.ndarray        # flat piece indices sorted by class, stably
+    cls: np.ndarray             # per piece: class of hazard (RATE_CLASSES), int8 (sorted by radix)
 
 
 class _Sums:
@@ -179,34 +177,46 @@ class _Sums:
         self.x = (day % BLOCK).astype(float)
 
     def add(self, p: _Pieces, pos: np.ndarray) -> None:
-        """Add a chunk's pieces (``pos``: each chunk record's position in the target, -1 if not in it)."""
+        """Add a chunk's pieces (``pos``: each chunk record's position in the target, -1 if not in it).
+        Only the blocks from a record's first counted day to its last day are read (in the period
+        approach most of a long follow-up lies before the window)."""
         t = self.t
-        loc = pos[p.rec]                                  # per block: its record in the target, or -1
-        self.cum[pos[pos >= 0]] = self._cum_hazard(p, pos)
-        cut = np.minimum(p.ends, t.time[loc][:, None])    # a shorter follow-up ends within its pieces
-        first_day = np.maximum(p.starts, t.contrib_start[loc][:, None])
-        ok = (cut > first_day) & (loc >= 0)[:, None]
-        # the pieces counted, by class of hazard (a stable order: each class's pieces in their order)
-        idx = p.by_class[ok.ravel()[p.by_class]]
-        off = t.ev.day_offset[t.stratum[loc]][:, None]
+        inside = np.flatnonzero(pos >= 0)
+        trec = pos[inside]
+        self.cum[trec] = self._cum_hazard(p, inside, trec)
+        if not inside.size:
+            return
+        time, begin = t.time[trec], t.contrib_start[trec]
+        j0, j1 = begin // BLOCK, (time - 1) // BLOCK
+        count = np.maximum(j1 - j0 + 1, 0)
+        r = np.repeat(np.arange(inside.size), count)       # per block read: its record (of ``inside``)
+        blk = p.first[inside][r] + j0[r] + np.arange(r.size) - np.repeat(np.cumsum(count) - count, count)
+        starts = p.starts[blk]
+        cut = np.minimum(p.ends[blk], time[r][:, None])    # a shorter follow-up ends within its pieces
+        first_day = np.maximum(starts, begin[r][:, None])
+        ok = np.flatnonzero((cut > first_day).ravel())
+        cls = p.cls[blk].ravel()
+        cls_ok = cls[ok]
+        idx = np.concatenate([ok[cls_ok == c] for c in range(len(self.terms))])   # by class, each in order
+        off = t.ev.day_offset[t.stratum[trec[r]]][:, None]
         i0 = (off + first_day).ravel()[idx]
         i1 = (off + cut).ravel()[idx]
-        lam = p.lam.ravel()[idx]
+        lam = p.lam[blk].ravel()[idx]
         self.h += np.bincount(i0, lam, minlength=self.total + 1) - np.bincount(i1, lam, minlength=self.total + 1)
         if not self.weighted:
             return
-        w = p.w.ravel()[idx]
-        edges = np.searchsorted(p.cls.ravel()[idx], np.arange(len(self.terms) + 1), side="left")
+        w = p.w[blk].ravel()[idx]
+        edges = np.searchsorted(cls[idx], np.arange(len(self.terms) + 1), side="left")
         for c, n in enumerate(self.terms):
             s = slice(edges[c], edges[c + 1])
             if s.stop > s.start:
                 self._add_class(i0[s], i1[s], lam[s], w[s], n)
 
-    def _cum_hazard(self, p: _Pieces, pos: np.ndarray) -> np.ndarray:
-        """Lambda_i(time_i) of the chunk's records in the target (in chunk order), ``time_i`` the
-        target's: Lambda at the start of the block holding its last day plus that block's pieces."""
-        inside = np.flatnonzero(pos >= 0)
-        time = self.t.time[pos[inside]]
+    def _cum_hazard(self, p: _Pieces, inside: np.ndarray, trec: np.ndarray) -> np.ndarray:
+        """Lambda_i(time_i) of the chunk's records ``inside`` the target (``trec`` their positions
+        there), ``time_i`` the target's: Lambda at the start of the block holding its last day plus
+        that block's pieces."""
+        time = self.t.time[trec]
         b = p.first[inside] + (time - 1) // BLOCK
         part = p.lam[b] * np.maximum(np.minimum(p.ends[b], time[:, None]) - p.starts[b], 0)
         return p.block_before[b] + part.sum(axis=1)

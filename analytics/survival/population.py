@@ -191,21 +191,22 @@ class _Sums:
         count = np.maximum(j1 - j0 + 1, 0)
         r = np.repeat(np.arange(inside.size), count)       # per block read: its record (of ``inside``)
         blk = p.first[inside][r] + j0[r] + np.arange(r.size) - np.repeat(np.cumsum(count) - count, count)
-        starts = p.starts[blk]
-        cut = np.minimum(p.ends[blk], time[r][:, None])    # a shorter follow-up ends within its pieces
-        first_day = np.maximum(starts, begin[r][:, None])
+        every = blk.size == p.rec.size                     # every block, in order: no copies
+        take = (lambda a: a) if every else (lambda a: a[blk])
+        cut = np.minimum(take(p.ends), time[r][:, None])    # a shorter follow-up ends within its pieces
+        first_day = np.maximum(take(p.starts), begin[r][:, None])
         ok = np.flatnonzero((cut > first_day).ravel())
-        cls = p.cls[blk].ravel()
+        cls = take(p.cls).ravel()
         cls_ok = cls[ok]
         idx = np.concatenate([ok[cls_ok == c] for c in range(len(self.terms))])   # by class, each in order
         off = t.ev.day_offset[t.stratum[trec[r]]][:, None]
         i0 = (off + first_day).ravel()[idx]
         i1 = (off + cut).ravel()[idx]
-        lam = p.lam[blk].ravel()[idx]
+        lam = take(p.lam).ravel()[idx]
         self.h += np.bincount(i0, lam, minlength=self.total + 1) - np.bincount(i1, lam, minlength=self.total + 1)
         if not self.weighted:
             return
-        w = p.w[blk].ravel()[idx]
+        w = take(p.w).ravel()[idx]
         edges = np.searchsorted(cls[idx], np.arange(len(self.terms) + 1), side="left")
         for c, n in enumerate(self.terms):
             s = slice(edges[c], edges[c + 1])

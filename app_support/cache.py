@@ -724,8 +724,7 @@ def _survival_curves(ds: Dataset, f: Filters, group: str, method: str, approach:
     if g is not None:
         data = data.assign(group=g.to_numpy())
     kw = dict(by=by or None, approach=approach, period=period, conf=f.level)
-    lt = ds.lifetable if method != "observed" else None
-    res = survival.survival_curve(data, lt, method=method, max_years=max(SURVIVAL_TIMES), **kw)
+    res = _survival_fits(ds, f, group, method, approach, first_primary_only)["curve"]
     out["curves"] = _labelled(res)
     out["at"] = res.at(SURVIVAL_TIMES)
     if observed and method != "observed":
@@ -790,15 +789,37 @@ def _survival_standardised(ds: Dataset, f: Filters, group: str, method: str, app
     by age: the age groups are the standard's strata), monthly to 10 years with CIs, by the
     standard of the selected site (``analytics.survival.age_standardised_curve``)."""
     from analytics import survival
+    from analytics.survival import standardise
 
     data, by, small = _survival_grouped(ds, f, group, approach, first_primary_only)
     if data.empty or group == "age":
         return pd.DataFrame(columns=by + ["time", "estimate", "lower", "upper", "se", "standard"])
-    out = survival.age_standardised_curve(data, ds.lifetable if method != "observed" else None,
-                                          standard=survival.icss_standard(f.site), method=method,
-                                          max_years=max(SURVIVAL_TIMES), by=by or None, conf=f.level,
-                                          approach=approach, period=(f.y0, f.y1))
+    # = survival.age_standardised_curve(data, ..., max_years=max(SURVIVAL_TIMES)), fitted beside the curves
+    out = standardise.standardised_curve(_survival_fits(ds, f, group, method, approach, first_primary_only)["std"],
+                                         survival.icss_standard(f.site), max_years=max(SURVIVAL_TIMES), conf=f.level)
     return _public_rows(out, by, small, ("n_risk", "events")) if f.public else out
+
+
+@by_dataset(max_entries=32)
+def _survival_fits(ds: Dataset, f: Filters, group: str, method: str, approach: str,
+                   first_primary_only: bool) -> dict:
+    """The fitted curves of the selection by ``group`` (``curve``) and, but by age, by ``group`` x ICSS
+    age group of the patients aged 15-99 (``std``, the strata of the age-standardised curve), to
+    ``max(SURVIVAL_TIMES)`` years: one pass over the patients' expected mortality for both
+    (``analytics.survival.survival_curve_sets``). Not shown as such (the curves and the standardised
+    curve are); the selection is non-empty."""
+    from analytics import survival
+    from analytics.survival import standardise
+
+    data, by, _ = _survival_grouped(ds, f, group, approach, first_primary_only)
+    data = data.assign(**{standardise.ICSS_COLUMN: standardise.icss_age_group(data["age"])})
+    sets = [(by, None)]
+    if group != "age":
+        sets.append((by + [standardise.ICSS_COLUMN], data[standardise.ICSS_COLUMN].notna().to_numpy()))
+    fits = survival.survival_curve_sets(data, ds.lifetable if method != "observed" else None, sets, method=method,
+                                        conf=f.level, approach=approach, period=(f.y0, f.y1),
+                                        max_years=max(SURVIVAL_TIMES))
+    return {"curve": fits[0], "std": fits[1] if len(fits) > 1 else None}
 
 
 ACTUARIAL_COUNTS = ("n_entering", "entered", "deaths", "censored", "n_effective")

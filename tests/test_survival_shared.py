@@ -106,3 +106,31 @@ def test_sets_equal_separate_calls_across_chunks(lifetable, monkeypatch, method,
     for (by, rows), frame in zip(sets, got):
         want = survival.net_survival(data if rows is None else data[rows], lifetable, by=by, **kw)
         assert_same_frame(frame, want)
+
+
+@pytest.mark.parametrize("approach, period, method", [("period", (2015, 2019), "pohar_perme"),
+                                                      ("cohort", (2012, 2016), "ederer2"),
+                                                      ("complete", (2014, 2018), "observed")])
+def test_curves_and_standardised_curve_from_one_pass(demo, lifetable, approach, period, method):
+    """What the Survival page's curves and age-standardised curve are computed from
+    (app_support.cache._survival_fits): survival_curve_sets by sex and by sex x ICSS age group,
+    against survival_curve and age_standardised_curve called on their own."""
+    records = tables.survival_records(demo.records, period=period, approach=approach, site_column=SITE,
+                                      site=ALL_SITES, ages=(0, 85))
+    data, _ = registry.survival_data(records)
+    data = data.assign(group=data["sex"].astype(int))
+    lt = lifetable if method != "observed" else None
+    with_age = data.assign(**{standardise.ICSS_COLUMN: standardise.icss_age_group(data["age"])})
+    curve, by_age = survival.survival_curve_sets(
+        with_age, lt, [(["group"], None), (["group", standardise.ICSS_COLUMN],
+                                           with_age[standardise.ICSS_COLUMN].notna().to_numpy())],
+        method=method, approach=approach, period=period, max_years=10)
+    want = survival.survival_curve(data, lt, method=method, by=["group"], approach=approach, period=period,
+                                   max_years=10)
+    assert_same_frame(curve.curve, want.curve)
+    assert_same_frame(curve.at(tables.SURVIVAL_TIMES), want.at(tables.SURVIVAL_TIMES))
+    got_std = standardise.standardised_curve(by_age, "ICSS1", max_years=10)
+    want_std = survival.age_standardised_curve(data, lt, standard="ICSS1", method=method, max_years=10, by=["group"],
+                                               approach=approach, period=period)
+    assert_same_frame(got_std, want_std)
+    assert len(got_std) > 200           # both sexes, most of the 120 months

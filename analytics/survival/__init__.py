@@ -37,7 +37,7 @@ from analytics.survival.pohar_perme import PoharPerme
 from analytics.survival.standardise import (ICSS_AGE_GROUPS, ICSS_WEIGHTS, age_standardised, age_standardised_curve,
                                            icss_age_group, icss_standard)
 
-__all__ = ["net_survival", "net_survival_sets", "age_standardised", "age_standardised_curve", "survival_curve", "actuarial", "KaplanMeier", "EdererII", "PoharPerme",
+__all__ = ["net_survival", "net_survival_sets", "survival_curve_sets", "age_standardised", "age_standardised_curve", "survival_curve", "actuarial", "KaplanMeier", "EdererII", "PoharPerme",
            "SurvivalResult", "SurvivalInputError", "METHODS", "APPROACHES", "DAYS_PER_YEAR", "ICSS_WEIGHTS",
            "ICSS_AGE_GROUPS", "icss_age_group", "icss_standard", "as_rate_table"]
 
@@ -117,24 +117,23 @@ def net_survival(data: pd.DataFrame, lifetable, *, times: Sequence[float] = DEFA
     return res.at(t)
 
 
-def net_survival_sets(data: pd.DataFrame, lifetable, sets: Sequence[tuple[Sequence[str], np.ndarray | None]], *,
-                      times: Sequence[float] = DEFAULT_TIMES, method: str = "pohar_perme", conf: float = 0.95,
-                      approach: str = "cohort", period=None) -> list[pd.DataFrame]:
-    """:func:`net_survival` of several stratifications of the same patients at once: for each
+def survival_curve_sets(data: pd.DataFrame, lifetable, sets: Sequence[tuple[Sequence[str], np.ndarray | None]], *,
+                        method: str = "pohar_perme", conf: float = 0.95, approach: str = "cohort", period=None,
+                        max_years: float | None = None) -> list[SurvivalResult]:
+    """:func:`survival_curve` of several stratifications of the same patients at once: for each
     ``(by, rows)`` of ``sets`` (``rows`` a boolean mask over the rows of ``data``, None for all), the
-    frame ``net_survival(data[rows], lifetable, by=by, ...)`` returns, in the order of ``sets``.
+    result of ``survival_curve(data[rows], lifetable, by=by, ...)``, in the order of ``sets``.
 
     Each patient's expected mortality (the cells of the life table it crosses, its population
     survival day by day) is computed once and summed into every stratification it belongs to
     (:func:`analytics.survival.population.shared_day_sums`); strata, events, intervals and, in the
-    period approach, the interval of each entry stay each stratification's own. A by-site table with
-    its all-sites row and its age-specific rows for standardisation costs little more than its
-    finest stratification."""
-    t = validate_times(times)
+    period approach, the interval of each entry stay each stratification's own, so each result is
+    the one the separate call gives."""
     validate_choice("method", method, METHODS)
     if method == "observed" or lifetable is None:
-        return [net_survival(data if rows is None else data[rows], lifetable, times=t, method=method, by=list(by),
-                             conf=conf, approach=approach, period=period) for by, rows in sets]
+        return [survival_curve(data if rows is None else data[rows], lifetable, method=method, by=list(by),
+                               conf=conf, approach=approach, period=period, max_years=max_years)
+                for by, rows in sets]
     if not 0 < float(conf) < 1:
         raise SurvivalInputError(f"conf must lie between 0 and 1, not {conf!r}")
     rt = as_rate_table(lifetable)
@@ -144,8 +143,9 @@ def net_survival_sets(data: pd.DataFrame, lifetable, sets: Sequence[tuple[Sequen
     fits, targets = [], []
     for by, rows in sets:
         by = list(by)
-        inp = _truncate(prepare(data if rows is None else data[rows], by=by, approach=approach, period=period,
-                                region=region), float(t.max()))
+        inp = prepare(data if rows is None else data[rows], by=by, approach=approach, period=period, region=region)
+        if max_years is not None:
+            inp = _truncate(inp, float(max_years))
         pos = np.searchsorted(base.rows, inp.rows if rows is None else np.flatnonzero(rows)[inp.rows])
         need[pos] = np.maximum(need[pos], inp.time)
         ev = event_table(inp)
@@ -154,5 +154,21 @@ def net_survival_sets(data: pd.DataFrame, lifetable, sets: Sequence[tuple[Sequen
     shared = SurvivalInput(**{**base.__dict__, "time": need})
     est = PoharPerme() if method == "pohar_perme" else EdererII()
     sums = population.shared_day_sums(shared, rt, targets, weighted=method == "pohar_perme")
-    return [est.from_sums(inp, ev, ds, conf=conf, approach=approach, by=by).at(t)
-            for (inp, ev, by), ds in zip(fits, sums)]
+    return [est.from_sums(inp, ev, ds, conf=conf, approach=approach, by=by) for (inp, ev, by), ds in zip(fits, sums)]
+
+
+def net_survival_sets(data: pd.DataFrame, lifetable, sets: Sequence[tuple[Sequence[str], np.ndarray | None]], *,
+                      times: Sequence[float] = DEFAULT_TIMES, method: str = "pohar_perme", conf: float = 0.95,
+                      approach: str = "cohort", period=None) -> list[pd.DataFrame]:
+    """:func:`net_survival` of several stratifications of the same patients at once
+    (:func:`survival_curve_sets`): for each ``(by, rows)`` of ``sets``, the frame
+    ``net_survival(data[rows], lifetable, by=by, ...)`` returns, in the order of ``sets``. A by-site
+    table with its all-sites row and its age-specific rows for standardisation reads the life
+    table for each patient once instead of four times."""
+    t = validate_times(times)
+    validate_choice("method", method, METHODS)
+    if method == "observed" or lifetable is None:
+        return [net_survival(data if rows is None else data[rows], lifetable, times=t, method=method, by=list(by),
+                             conf=conf, approach=approach, period=period) for by, rows in sets]
+    return [res.at(t) for res in survival_curve_sets(data, lifetable, sets, method=method, conf=conf,
+                                                     approach=approach, period=period, max_years=float(t.max()))]

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analytics.survival.base import DEFAULT_TIMES, SurvivalInputError, validate_choice
+from analytics.survival.base import DEFAULT_TIMES, SurvivalInputError, SurvivalResult, validate_choice
 
 ICSS_AGE_GROUPS = ("15-44", "45-54", "55-64", "65-74", "75-99")
 ICSS_BOUNDS = (15, 45, 55, 65, 75, 100)
@@ -109,9 +109,25 @@ def age_standardised_curve(data: pd.DataFrame, lifetable, *, standard: str | Seq
     ``max_years`` years (a month apart by default), each point with its CI. A standardised curve has
     no steps of its own (each age group steps at its own times), so it is read on a grid; points where
     an age group has no estimate (past its last observed time) are absent."""
+    return age_standardised(data, lifetable, standard=standard, times=curve_times(max_years, step), method=method,
+                            by=by, conf=conf, approach=approach, period=period)
+
+
+def curve_times(max_years: float = 10.0, step: float = MONTH) -> np.ndarray:
+    """The grid of :func:`age_standardised_curve`: ``step``, 2 ``step``, ... up to ``max_years``."""
     if not 0 < float(step) <= float(max_years):
         raise SurvivalInputError(f"step must lie between 0 and max_years, not {step!r}")
     n = int(np.floor(float(max_years) / float(step) + 1e-9))
-    times = np.round(np.arange(1, n + 1) * float(step), 12)
-    return age_standardised(data, lifetable, standard=standard, times=times, method=method, by=by, conf=conf,
-                            approach=approach, period=period)
+    return np.round(np.arange(1, n + 1) * float(step), 12)
+
+
+def standardised_curve(age_specific: SurvivalResult, standard: str | Sequence[float] = "ICSS1", *,
+                       max_years: float = 10.0, step: float = MONTH, conf: float = 0.95) -> pd.DataFrame:
+    """:func:`age_standardised_curve` from an already fitted curve by (``by`` columns and)
+    ``ICSS_COLUMN``, e.g. one of :func:`analytics.survival.survival_curve_sets` (fitted with
+    ``max_years`` no smaller than this one's: the frame is then the one
+    :func:`age_standardised_curve` returns)."""
+    by = [c for c in age_specific.by if c != ICSS_COLUMN]
+    out = standardise(age_specific.at(curve_times(max_years, step)), standard, by=by, conf=conf, age=ICSS_COLUMN)
+    out["standard"] = standard if isinstance(standard, str) else "custom"
+    return out

@@ -426,12 +426,14 @@ def selected_records(ds: Dataset, f: Filters, included_only: bool = True) -> pd.
 @by_dataset(max_entries=64)
 def mi_ratio(ds: Dataset, f: Filters, by: tuple[str, ...] = ()) -> pd.DataFrame:
     """Mortality:incidence ratio of the selection by ``by`` (``analytics.mortality.mi_ratio``:
-    the data-quality indicator of ``analytics.quality``); in public output, strata with fewer
-    than k deaths or cases are suppressed (and their ratio with them)."""
+    the data-quality indicator of ``analytics.quality``), summed from the data set's incidence
+    and mortality cubes (``analytics.mortality.mi_ratio_from_cubes``: the same frame without a
+    pass over the records); in public output, strata with fewer than k deaths or cases are
+    suppressed (and their ratio with them)."""
     if f.public:
         return _public_mi_ratio(ds, f, by)
-    return tables.mi_ratio_table(ds.records, mortality_events(ds, f.site_column), f.site_column, selection(ds, f),
-                                 by, parents=_parents(ds))
+    return mortality.mi_ratio_from_cubes(cube(ds, f.site_column), cube(ds, f.site_column, measure=mortality.MORTALITY),
+                                         selection(ds, f), by, parents=_parents(ds))
 
 
 def _public_mi_ratio(ds: Dataset, f: Filters, by: tuple[str, ...]) -> pd.DataFrame:

@@ -420,11 +420,10 @@ def mi_ratio_from_cubes(cases: cubes.Cube, deaths: cubes.Cube, sel: cubes.Select
     base = [S.REGION if b == S.PARENT else b for b in by]
     need = base + ([S.YEAR] if S.YEAR not in by else [])
     c, d = cases.counts(sel, need), deaths.counts(sel, need)
-    empty = pd.DataFrame({**{b: pd.Series(dtype="int64" if b in (S.YEAR, S.SEX) else "str") for b in by},
-                          "deaths": pd.Series(dtype="int64"), "cases": pd.Series(dtype="int64"),
-                          "mi_ratio": pd.Series(dtype=float)})
     if c.empty or d.empty:
-        return empty
+        return pd.DataFrame({**{b: pd.Series(dtype="int64" if b in (S.YEAR, S.SEX) else "str") for b in by},
+                             "deaths": pd.Series(dtype="int64"), "cases": pd.Series(dtype="int64"),
+                             "mi_ratio": pd.Series(dtype=float)})
     if S.YEAR not in by:      # deaths of the years that hold a case of the selection
         d = d[d[S.YEAR].isin(c[S.YEAR].unique())]
     if S.PARENT in by:

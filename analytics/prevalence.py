@@ -144,7 +144,8 @@ class PrevalenceBase:
     ``frame``: the units with the record columns kept (``all_sites``, ``site_row`` added);
     ``unknown_dx``: counted records without an incidence date (left out); ``last_year``: the
     latest year of diagnosis (the default index year; None without records); ``codes``: per
-    tabulation column, integer codes of each unit (-1 missing) and their labels.
+    tabulation column, integer codes of each unit (-1 missing), its labels and whether it is
+    tabulated as categories (:func:`_tabulation_codes`).
     """
 
     frame: pd.DataFrame
@@ -160,10 +161,6 @@ class PrevalenceBase:
     birth: np.ndarray          # (3, n) float year, month, day of birth (NaN unknown)
     age_dx: np.ndarray         # float age at diagnosis (NaN unknown)
     codes: dict
-
-    @property
-    def columns(self) -> list[str]:
-        return list(self.codes)
 
 
 def _tabulation_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index, bool]:
@@ -317,6 +314,7 @@ def prevalence_contributions(
     r.attrs["excluded_unknown_incidence_date"] = base.unknown_dx
     r.attrs["index_date"] = t
     return r
+
 
 def _lost_adjustment(r: pd.DataFrame, t: pd.Timestamp, site: str) -> np.ndarray:
     """Conditional Kaplan-Meier survival S(t - dx) / S(t_L - dx) for people lost to follow-up,

@@ -414,7 +414,8 @@ def prevalence_base(records: pd.DataFrame, *, by: Sequence[str], counting: str, 
 
     if rule is None:
         return prepare(records, by=list(by), counting=counting)
-    rec = records.assign(**{PREVALENCE_KEY: rule.keys_of(records, reference=records if reference is None else reference)})
+    keys = rule.keys_of(records, reference=records if reference is None else reference)
+    rec = records.assign(**{PREVALENCE_KEY: keys})
     return prepare(rec, by=list(by), counting=counting, key=PREVALENCE_KEY)
 
 

@@ -87,7 +87,8 @@ def test_mi_ratio_from_cubes_hand_counts_and_a_selection_without_deaths():
     by_site = M.mi_ratio_from_cubes(inc, mort, C.Selection((2020, 2020)), ("site",)).set_index("site")
     assert by_site.loc["Lung (incl. trachea and bronchus)", ["deaths", "cases"]].tolist() == [3, 2]
     assert by_site.loc["Breast", "mi_ratio"] == 1.0
-    by_parent = M.mi_ratio_from_cubes(inc, mort, C.Selection((2020, 2021)), (S.PARENT,), parents={"R1": "E1", "R2": "E1"})
+    by_parent = M.mi_ratio_from_cubes(inc, mort, C.Selection((2020, 2021)), (S.PARENT,),
+                                      parents={"R1": "E1", "R2": "E1"})
     assert by_parent[["deaths", "cases"]].values.tolist() == [[6, 4]]
     none = M.mi_ratio_from_cubes(inc, mort, C.Selection((2021, 2021), regions=("R1",)), ("year",))
     assert none.empty and list(none.columns) == ["year", "deaths", "cases", "mi_ratio"]

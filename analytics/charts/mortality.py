@@ -186,7 +186,8 @@ def mi_trend(frame: pd.DataFrame, *, lang: str = "en", series: str | None = sche
             name=name, line=dict(color=sex_colour(code)),
             customdata=np.column_stack([finite(g["deaths"]), finite(g["cases"])]),
             hovertemplate=("%{x}: %{y:.2f}<br>" + t("mortality.col.deaths", lang) + ": %{customdata[0]:,.0f}<br>"
-                           + t("mortality.col.cases", lang) + ": %{customdata[1]:,.0f}<extra>%{fullData.name}</extra>")))
+                           + t("mortality.col.cases", lang)
+                           + ": %{customdata[1]:,.0f}<extra>%{fullData.name}</extra>")))
     fig.add_traces(traces)
     fig.update_layout(   # the line M:I = 1 is the shape add_hline draws
         shapes=list(fig.layout.shapes) + [dict(type="line", x0=0, x1=1, xref="x domain", y0=1.0, y1=1.0, yref="y",

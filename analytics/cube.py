@@ -244,6 +244,50 @@ class DenseCube:
         return _grid_frame([names[i] for i in keep_axes], [labels[i] for i in keep_axes], arrays,
                            np.asarray(p, float), by, self.keys is not None)
 
+    def counts(self, sel: Selection, by: Sequence[str] = ()) -> pd.DataFrame:
+        """Events of ``sel`` summed by ``by`` (see :func:`_counts_by`): one row per stratum
+        holding events, sorted by ``by``; columns by..., ``count``."""
+        by = _counts_by(by)
+        ax = self.axes
+        masks = ax.masks(sel, [b for b in by if b != S.SEX], False)   # unknown sex kept
+        names = [S.YEAR, S.SEX, S.REGION, S.AGE_GROUP, SITE]
+        keep_axes = sorted(names.index(b) for b in by)
+        v = _summed(self.cases, masks, keep_axes, None)
+        if not by:
+            total = int(v.sum())
+            return pd.DataFrame({S.COUNT: np.array([total] if total > 0 else [], dtype="int64")})
+        axis_labels = [ax.years, np.array(SEX_AXIS), ax.regions, ax.ages, ax.sites]
+        order = [keep_axes.index(names.index(b)) for b in by]          # the cube's axes in by's order
+        v = v.transpose(order)
+        hit = np.nonzero(v)            # C order: sorted by by's labels (every axis is sorted)
+        labels = [axis_labels[names.index(b)][masks[names.index(b)]] for b in by]
+        return _counts_frame(by, [lab[h] for lab, h in zip(labels, hit)], v[hit])
+
+
+COUNT_BY = (S.YEAR, S.SEX, S.REGION, SITE)
+
+
+def _counts_by(by: Sequence[str]) -> list[str]:
+    """``by`` of :meth:`DenseCube.counts` checked: distinct columns among :data:`COUNT_BY`.
+
+    Unlike :meth:`DenseCube.select`, ``counts`` keeps events of unknown sex (a stratum of sex 9
+    when ``sex`` is in ``by``, in every total otherwise, as the sidebar's sexes say) and, with
+    ``site`` in ``by``, counts every site whatever ``sel.site`` says."""
+    by = list(by)
+    bad = [b for b in by if b not in COUNT_BY]
+    if bad or len(set(by)) != len(by):
+        raise ValueError(f"counts: by must be distinct columns among {COUNT_BY}, got {by}")
+    return by
+
+
+def _counts_frame(by: list[str], labels: list[np.ndarray], count: np.ndarray) -> pd.DataFrame:
+    """The answer of ``counts``: year and sex as int64, districts and sites as text, count int64."""
+    cols = {b: (np.asarray(lab, dtype="int64") if b in (S.YEAR, S.SEX) else pd.array(lab.astype(str), dtype="str"))
+            for b, lab in zip(by, labels)}
+    out = pd.DataFrame(cols)
+    out[S.COUNT] = np.asarray(count, dtype="int64")
+    return out
+
 
 def _view(a: np.ndarray, masks) -> np.ndarray:
     """``a`` restricted to the masked labels of each axis: a view where a mask is one run of
@@ -364,6 +408,24 @@ class SparseCube:
         out[S.POPULATION] = people.reindex(pidx).fillna(0.0).to_numpy()
         out = out[[c for c in by if c in out] + [S.AGE_GROUP] + value_cols + [S.POPULATION]]
         return _finish(out, by, ax.has_keys)
+
+
+    def counts(self, sel: Selection, by: Sequence[str] = ()) -> pd.DataFrame:
+        """The same frame as :meth:`DenseCube.counts`, grouped from the event table."""
+        by = _counts_by(by)
+        ax = self.axes
+        ym, sm, rm, am, km = ax.masks(sel, [b for b in by if b != S.SEX], False)
+        ev = self.events
+        m = (ev[S.YEAR].isin(ax.years[ym]) & ev[S.SEX].isin(np.array(SEX_AXIS)[sm])
+             & ev[S.REGION].isin(ax.regions[rm]) & ev[S.AGE_GROUP].isin(ax.ages[am]) & ev[SITE].isin(ax.sites[km]))
+        ev = ev.loc[m.to_numpy(dtype=bool)]
+        if not by:
+            total = int(ev[S.COUNT].sum())
+            return pd.DataFrame({S.COUNT: np.array([total] if total > 0 else [], dtype="int64")})
+        sums = ev.groupby(by, sort=True)[S.COUNT].sum()
+        sums = sums[sums > 0]
+        index = sums.index if len(by) > 1 else pd.MultiIndex.from_arrays([sums.index])
+        return _counts_frame(by, [index.get_level_values(i).to_numpy() for i in range(len(by))], sums.to_numpy())
 
 
 def _reindex(values: pd.DataFrame, names: list[str], labels: list, fill) -> pd.DataFrame:

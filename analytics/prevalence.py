@@ -35,6 +35,8 @@ population with Tiwari et al. (2006) modified gamma limits.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
@@ -44,6 +46,8 @@ from analytics import schema as S
 
 __all__ = [
     "PrevalenceInputError",
+    "PrevalenceBase",
+    "prevalence_base",
     "prevalence_contributions",
     "prevalence",
     "wilson_limits",
@@ -98,14 +102,22 @@ def standard_weights(standard=DEFAULT_STANDARD) -> pd.Series:
     return pd.Series(st["weight"].to_numpy(float), index=st["age_group"].astype(str))
 
 
-def _age_group(age: pd.Series, top_age: int) -> pd.Categorical:
+def _age_labels(top_age: int) -> list[str]:
     starts = np.arange(0, top_age + 1, 5)
-    labels = [f"{a}-{a + 4}" for a in starts[:-1]] + [f"{top_age}+"]
-    a = age.to_numpy(dtype=float, na_value=np.nan)
-    # born after the index date (a record diagnosed later): no age group at that date
+    return [f"{a}-{a + 4}" for a in starts[:-1]] + [f"{top_age}+"]
+
+
+def _age_codes(a: np.ndarray, top_age: int) -> np.ndarray:
+    """Codes of :func:`_age_labels` for ages ``a`` (float, NaN unknown); -1 where unknown or
+    negative (born after the index date: a record diagnosed later has no age group at that date)."""
+    n = len(_age_labels(top_age))
     known = np.isfinite(a) & (np.nan_to_num(a, nan=-1.0) >= 0)
-    code = np.where(known, np.minimum(np.floor(np.nan_to_num(a) / 5), len(labels) - 1), -1).astype(int)
-    return pd.Categorical.from_codes(code, categories=labels)
+    return np.where(known, np.minimum(np.floor(np.nan_to_num(a) / 5), n - 1), -1).astype(int)
+
+
+def _age_group(age: pd.Series, top_age: int) -> pd.Categorical:
+    a = age.to_numpy(dtype=float, na_value=np.nan)
+    return pd.Categorical.from_codes(_age_codes(a, top_age), categories=_age_labels(top_age))
 
 
 def _check_columns(records: pd.DataFrame, need: list[str]):
@@ -117,31 +129,71 @@ def _check_columns(records: pd.DataFrame, need: list[str]):
         )
 
 
-def prevalence_contributions(
-    records: pd.DataFrame,
-    *,
-    index_date=None,
-    counting: str = "person",
-    adjust_lost: bool = False,
-    site: str = S.SITE_CI5,
-    top_age: int = 85,
-    extra_columns=(),
-) -> pd.DataFrame:
-    """One row per counted unit (person-site or tumour) with its status and contribution at the
-    end of ``index_date`` (see the module docstring for the rules).
+STATUSES = ("alive", "dead", "lost", "unknown", "after")
+ALIVE, DEAD, LOST, UNKNOWN, AFTER = range(len(STATUSES))
 
-    Columns: the record's own columns plus ``index_date``, ``years_since_dx`` (float),
-    ``age_at_index``, ``age_group_index``, ``status`` (alive / dead / lost / unknown / after),
-    ``contribution`` (1, 0 or the conditional survival when ``adjust_lost``), and
-    ``all_sites`` (True for the rows that represent a person in the all-sites count).
+
+@dataclasses.dataclass(frozen=True)
+class PrevalenceBase:
+    """What prevalence needs of the records whatever the index date (:func:`prevalence_base`):
+    the units counted (tumours, or for person counting each person's first tumour of each site
+    group and earliest tumour), sorted by person, diagnosis date and tumour, with the arrays read
+    at every index date. :func:`prevalence` evaluates it at any index date (pass it as
+    ``records``) without going through the records again.
+
+    ``frame``: the units with the record columns kept (``all_sites``, ``site_row`` added);
+    ``unknown_dx``: counted records without an incidence date (left out); ``last_year``: the
+    latest year of diagnosis (the default index year; None without records); ``codes``: per
+    tabulation column, integer codes of each unit (-1 missing), its labels and whether it is
+    tabulated as categories (:func:`_tabulation_codes`).
     """
+
+    frame: pd.DataFrame
+    counting: str
+    site: str
+    key: str | None
+    unknown_dx: int
+    last_year: int | None
+    dx: np.ndarray             # datetime64, diagnosis
+    last: np.ndarray           # datetime64 (NaT unknown), last contact or death
+    dead: np.ndarray           # vital status 2
+    alive_undated: np.ndarray  # vital status 1 without a last-contact date
+    birth: np.ndarray          # (3, n) float year, month, day of birth (NaN unknown)
+    age_dx: np.ndarray         # float age at diagnosis (NaN unknown)
+    codes: dict
+
+
+def _tabulation_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index, bool]:
+    """Integer codes (-1 missing), labels and "categorical?" of a column prevalence is tabulated
+    by: a text column as categories (categorical columns keep theirs), a numeric one by its
+    distinct values (missing among them)."""
+    if pd.api.types.is_numeric_dtype(values):
+        codes, uniques = pd.factorize(values.array, use_na_sentinel=False)
+        return np.asarray(codes, dtype=np.int64), pd.Index(uniques), False
+    cat = values if isinstance(values.dtype, pd.CategoricalDtype) else values.astype("category")
+    return cat.cat.codes.to_numpy(dtype=np.int64), cat.cat.categories, True
+
+
+def prevalence_base(records: pd.DataFrame, *, by=(S.SITE_CI5, S.SEX), counting: str = "person",
+                    key: str | None = None, site: str | None = None, extra_columns=()) -> PrevalenceBase:
+    """The index-date-free part of :func:`prevalence` and :func:`prevalence_contributions`
+    (:class:`PrevalenceBase`): counted records with an incidence date, sorted by person, diagnosis
+    date and tumour; for person counting only each person's first tumour per site group
+    (``first_primary``) and earliest tumour. ``by``: the columns prevalence will be tabulated by
+    (``age_group`` is the age at the index date, not a record column); ``key``: a column of
+    record keys for public output; ``site``: the site column (default: the one in ``by``)."""
+    by = [by] if isinstance(by, str) else list(by)
+    if site is None:
+        site = next((c for c in by if c in SITE_COLUMNS), S.SITE_CI5)
+        site = site if site in records.columns else S.SITE_CI5
+    tab = [b for b in by if b != S.AGE_GROUP]
     need = [S.PATIENT_ID, S.INCIDENCE_DATE, S.VITAL_STATUS, S.LAST_CONTACT, site]
     _check_columns(records, need)
     if counting not in ("person", "tumour"):
         raise PrevalenceInputError(f"counting must be 'person' or 'tumour', not {counting!r}.")
     keep = [c for c in dict.fromkeys(
         need + [S.TUMOUR_ID, S.SEX, S.BIRTH_DATE, S.AGE, S.REGION, S.FIRST_PRIMARY, S.INCLUDED, S.YEAR]
-        + list(extra_columns)) if c in records.columns]
+        + tab + ([key] if key else []) + list(extra_columns)) if c in records.columns]
     r = records[keep].copy()
     if S.INCLUDED in r.columns:
         r = r[r[S.INCLUDED].fillna(False).astype(bool)]
@@ -149,13 +201,9 @@ def prevalence_contributions(
     unknown_dx = int(dx.isna().sum())
     r = r[dx.notna()].copy()
     r[S.INCIDENCE_DATE] = pd.to_datetime(r[S.INCIDENCE_DATE])
-    if index_date is None:
-        if r.empty:
-            raise PrevalenceInputError("No records with an incidence date: prevalence needs them.")
-        yr = r[S.YEAR].max() if S.YEAR in r.columns else r[S.INCIDENCE_DATE].dt.year.max()
-        t = pd.Timestamp(int(yr), 12, 31)
-    else:
-        t = pd.Timestamp(index_date).normalize()
+    last_year = None
+    if not r.empty:
+        last_year = int(r[S.YEAR].max() if S.YEAR in r.columns else r[S.INCIDENCE_DATE].dt.year.max())
 
     # Integer codes make the sort and the duplicate search cheap on string ids.
     pid = pd.factorize(r[S.PATIENT_ID])[0]
@@ -178,39 +226,92 @@ def prevalence_contributions(
     else:
         r["site_row"] = True
 
-    dxd = r[S.INCIDENCE_DATE]
     last = pd.to_datetime(r[S.LAST_CONTACT])
     vs = r[S.VITAL_STATUS].astype("Int8")
-    dead = vs.eq(2).fillna(False).to_numpy()
-    known_date = last.notna().to_numpy()
-    status = np.full(len(r), "unknown", dtype=object)
-    after = (dxd > t).to_numpy()
-    # Dead: alive at the end of t only if the death came after t.
-    status[dead & known_date] = np.where((last > t).to_numpy()[dead & known_date], "alive", "dead")
-    alive_like = ~dead & known_date
-    status[alive_like] = np.where((last >= t).to_numpy()[alive_like], "alive", "lost")
-    status[vs.eq(1).fillna(False).to_numpy() & ~known_date] = "alive"
-    status[after] = "after"
-    r["status"] = pd.Categorical(status, categories=["alive", "dead", "lost", "unknown", "after"])
-    r["index_date"] = t
-    r["years_since_dx"] = (t - dxd).dt.days.to_numpy() / 365.25
-    contrib = np.where(status == "alive", 1.0, 0.0)
-    if adjust_lost and (status == "lost").any():
-        contrib = contrib + _lost_adjustment(r, t, site)
-    r["contribution"] = contrib
-
     if S.BIRTH_DATE in r.columns and r[S.BIRTH_DATE].notna().any():
         b = pd.to_datetime(r[S.BIRTH_DATE])
-        had_bday = (b.dt.month < t.month) | ((b.dt.month == t.month) & (b.dt.day <= t.day))
-        age_t = (t.year - b.dt.year - (~had_bday).astype(int)).astype("Float64")
+        birth = np.stack([b.dt.year.to_numpy(float, na_value=np.nan), b.dt.month.to_numpy(float, na_value=np.nan),
+                          b.dt.day.to_numpy(float, na_value=np.nan)])
     else:
-        age_t = pd.Series(np.nan, index=r.index, dtype="Float64")
-    if S.AGE in r.columns:
-        from_dx = r[S.AGE].astype("Float64") + np.floor((t - dxd).dt.days / 365.25)
-        age_t = age_t.fillna(from_dx)
-    r["age_at_index"] = age_t
-    r["age_group_index"] = _age_group(age_t, top_age)
-    r.attrs["excluded_unknown_incidence_date"] = unknown_dx
+        birth = np.full((3, len(r)), np.nan)
+    age_dx = (r[S.AGE].astype("Float64").to_numpy(dtype=float, na_value=np.nan) if S.AGE in r.columns
+              else np.full(len(r), np.nan))
+    codes = {c: _tabulation_codes(r[c]) for c in tab if c in r.columns}
+    return PrevalenceBase(frame=r, counting=counting, site=site, key=key, unknown_dx=unknown_dx,
+                          last_year=last_year, dx=r[S.INCIDENCE_DATE].to_numpy(), last=last.to_numpy(),
+                          dead=vs.eq(2).fillna(False).to_numpy(dtype=bool),
+                          alive_undated=vs.eq(1).fillna(False).to_numpy(dtype=bool) & last.isna().to_numpy(),
+                          birth=birth, age_dx=age_dx, codes=codes)
+
+
+def _index_date(base: PrevalenceBase, index_date) -> pd.Timestamp:
+    if index_date is not None:
+        return pd.Timestamp(index_date).normalize()
+    if base.last_year is None:
+        raise PrevalenceInputError("No records with an incidence date: prevalence needs them.")
+    return pd.Timestamp(base.last_year, 12, 31)
+
+
+def _days_to(t: pd.Timestamp, dates: np.ndarray) -> np.ndarray:
+    """Whole days from ``dates`` to ``t`` (``Timedelta.days``: floor)."""
+    return (np.datetime64(t) - dates) // np.timedelta64(1, "D")
+
+
+def _status_at(base: PrevalenceBase, t: pd.Timestamp, adjust_lost: bool, top_age: int) -> dict:
+    """Each unit at the end of ``t``: status code (:data:`STATUSES`), contribution, age at ``t``
+    and its age-group code (module docstring)."""
+    t64 = np.datetime64(t)
+    last, dead = base.last, base.dead
+    known = ~np.isnat(last)
+    status = np.full(len(last), UNKNOWN, dtype=np.int8)
+    # Dead: alive at the end of t only if the death came after t.
+    dk = dead & known
+    status[dk] = np.where(last[dk] > t64, ALIVE, DEAD)
+    alive_like = ~dead & known
+    status[alive_like] = np.where(last[alive_like] >= t64, ALIVE, LOST)
+    status[base.alive_undated] = ALIVE
+    status[base.dx > t64] = AFTER
+    contrib = np.where(status == ALIVE, 1.0, 0.0)
+    if adjust_lost and (status == LOST).any():
+        r = base.frame.assign(status=pd.Categorical.from_codes(status, categories=list(STATUSES)))
+        contrib = contrib + _lost_adjustment(r, t, base.site)
+    by_, bm, bd = base.birth
+    had_bday = (bm < t.month) | ((bm == t.month) & (bd <= t.day))
+    age_t = t.year - by_ - (~had_bday).astype(int)
+    from_dx = base.age_dx + np.floor(_days_to(t, base.dx) / 365.25)
+    age_t = np.where(np.isnan(age_t), from_dx, age_t)
+    return {"status": status, "contribution": contrib, "age": age_t, "age_code": _age_codes(age_t, top_age)}
+
+
+def prevalence_contributions(
+    records: pd.DataFrame,
+    *,
+    index_date=None,
+    counting: str = "person",
+    adjust_lost: bool = False,
+    site: str = S.SITE_CI5,
+    top_age: int = 85,
+    extra_columns=(),
+) -> pd.DataFrame:
+    """One row per counted unit (person-site or tumour) with its status and contribution at the
+    end of ``index_date`` (see the module docstring for the rules).
+
+    Columns: the record's own columns plus ``index_date``, ``years_since_dx`` (float),
+    ``age_at_index``, ``age_group_index``, ``status`` (alive / dead / lost / unknown / after),
+    ``contribution`` (1, 0 or the conditional survival when ``adjust_lost``), and
+    ``all_sites`` (True for the rows that represent a person in the all-sites count).
+    """
+    base = prevalence_base(records, by=[], counting=counting, site=site, extra_columns=extra_columns)
+    t = _index_date(base, index_date)
+    at = _status_at(base, t, adjust_lost, top_age)
+    r = base.frame.copy()
+    r["status"] = pd.Categorical.from_codes(at["status"], categories=list(STATUSES))
+    r["index_date"] = t
+    r["years_since_dx"] = _days_to(t, base.dx) / 365.25
+    r["contribution"] = at["contribution"]
+    r["age_at_index"] = pd.array(at["age"], dtype="Float64")
+    r["age_group_index"] = pd.Categorical.from_codes(at["age_code"], categories=_age_labels(top_age))
+    r.attrs["excluded_unknown_incidence_date"] = base.unknown_dx
     r.attrs["index_date"] = t
     return r
 
@@ -262,8 +363,86 @@ def _tiwari(y, v, wbar, w2bar, conf):
     return ci.gamma_lower(y, v, conf), ci.gamma_upper(y, v, wbar, w2bar, conf)
 
 
+MAX_DENSE_CELLS = 2_000_000   # cells summed with bincount over the full grid up to this size
+
+
+def _cell_parts(base: PrevalenceBase, keep: np.ndarray, site: str, has_site: bool,
+                all_sites: bool) -> list[tuple[np.ndarray, bool]]:
+    """The units each row of the table counts: (positions, True for the "All sites" rows)."""
+    frame = base.frame
+    if not has_site:
+        rows = keep & frame["all_sites"].to_numpy(bool) if base.counting == "person" else keep
+        return [(np.flatnonzero(rows), False)]
+    parts = [(np.flatnonzero(keep & frame["site_row"].to_numpy(bool)), False)]
+    if all_sites:
+        parts.append((np.flatnonzero(keep & frame["all_sites"].to_numpy(bool)), True))
+    return parts
+
+
+def _cells(base: PrevalenceBase, at: dict, keep: np.ndarray, by: list[str], site: str, all_sites: bool,
+           labels: list[str], durs: list, t: pd.Timestamp, age_labels: list[str]) -> pd.DataFrame:
+    """The units of ``keep`` summed per cell of ``by`` x duration x age group at ``t`` (``_agi``):
+    ``contribution``, ``_lost`` and ``_unk`` (and, with ``base.key``, the key sums ``_ck``,
+    ``_lk``, ``_uk`` of the units in each), one row per cell holding a unit. Vectorised: each
+    unit's cell is an integer code, the sums are ``np.bincount`` over the codes."""
+    has_site = site in by
+    cols = []       # (column, codes of the units (-1 missing), labels, categorical?)
+    for b in by:
+        codes, labs, is_cat = ((at["age_code"], pd.Index(age_labels), True) if b == S.AGE_GROUP
+                               else base.codes[b])
+        if b == site and has_site and all_sites:
+            labs = labs.append(pd.Index([ALL_SITES]))
+        cols.append((b, codes, labs, is_cat))
+    sizes = [len(labs) + 1 for _, _, labs, _ in cols]      # the last code of each column: missing
+    nd, na = len(durs), len(age_labels) + 1
+    age = np.where(at["age_code"] < 0, na - 1, at["age_code"])
+    status = at["status"]
+    weights = {"_n": np.ones(len(status)), "contribution": at["contribution"],
+               "_lost": (status == LOST).astype(float), "_unk": (status == UNKNOWN).astype(float)}
+    if base.key is not None:
+        kv = base.frame[base.key].to_numpy(dtype=np.int64)
+        weights |= {"_ck": np.where(weights["contribution"] > 0, kv, 0), "_lk": np.where(status == LOST, kv, 0),
+                    "_uk": np.where(status == UNKNOWN, kv, 0)}
+    # Window (t - N years, t]: calendar years via DateOffset. "All years" has no lower bound.
+    starts = [None if d is None else np.datetime64(t - pd.DateOffset(years=int(d))) for d in durs]
+    code_parts, unit_parts = [], []
+    for rows, total in _cell_parts(base, keep, site, has_site, all_sites):
+        g = np.zeros(len(rows), dtype=np.int64)
+        for (b, codes, labs, _), size in zip(cols, sizes):
+            c = np.full(len(rows), len(labs) - 1) if (total and b == site) else codes[rows]
+            g = g * size + np.where(c < 0, size - 1, c)
+        dx = base.dx[rows]
+        for k, s in enumerate(starts):
+            inwin = slice(None) if s is None else dx > s
+            code_parts.append((g[inwin] * nd + k) * na + age[rows][inwin])
+            unit_parts.append(rows[inwin])
+    code, units = np.concatenate(code_parts), np.concatenate(unit_parts)
+    n_cells = int(np.prod(sizes, dtype=np.int64)) * nd * na
+    if n_cells <= MAX_DENSE_CELLS:
+        sums = {k: np.bincount(code, weights=w[units], minlength=n_cells) for k, w in weights.items()}
+        hit = np.flatnonzero(sums["_n"] > 0)
+        sums = {k: v[hit] for k, v in sums.items()}
+    else:
+        hit, inv = np.unique(code, return_inverse=True)
+        sums = {k: np.bincount(inv, weights=w[units], minlength=len(hit)) for k, w in weights.items()}
+    a, k, g = hit % na, (hit // na) % nd, hit // (na * nd)
+    out = {}
+    for (b, _, labs, is_cat), size in reversed(list(zip(cols, sizes))):
+        c = g % size
+        g = g // size
+        out[b] = (pd.Categorical.from_codes(np.where(c == size - 1, -1, c), categories=labs) if is_cat
+                  else labs.take(c))
+    cc = pd.DataFrame({b: out[b] for b in by})
+    cc["duration"] = pd.Categorical.from_codes(k, categories=labels)
+    cc["_agi"] = pd.Categorical.from_codes(np.where(a == na - 1, -1, a), categories=age_labels)
+    for name in weights:
+        if name != "_n":
+            cc[name] = sums[name]
+    return cc
+
+
 def prevalence(
-    records: pd.DataFrame,
+    records: pd.DataFrame | PrevalenceBase,
     population: pd.DataFrame | None = None,
     *,
     index_date=None,
@@ -282,7 +461,9 @@ def prevalence(
 ) -> pd.DataFrame:
     """N-year limited-duration prevalence by the counting method (SEER*Stat; Gail et al. 1999).
 
-    ``records``: the records frame of ``analytics.pipeline.load_registry(...).records``.
+    ``records``: the records frame of ``analytics.pipeline.load_registry(...).records``, or its
+    :func:`prevalence_base` (prepared once for ``by``, ``counting`` and ``key``, then evaluated at
+    any index date without going through the records again).
     ``population``: schema.POPULATION_COLUMNS; the index year's population is the denominator
     (the latest year not after it when that year is missing). ``by`` may hold any record column
     (site, sex, region_code) and ``"age_group"`` (age at the index date). ``durations``: years,
@@ -305,61 +486,37 @@ def prevalence(
     those published cells. Needs whole counts (``adjust_lost=False``).
     """
     by = [by] if isinstance(by, str) else list(by)
+    if isinstance(records, PrevalenceBase):
+        base = records
+        if base.counting != counting or base.key != key:
+            raise ValueError(f"prevalence: the PrevalenceBase was prepared for counting={base.counting!r}, "
+                             f"key={base.key!r}, not counting={counting!r}, key={key!r}")
+    else:
+        base = prevalence_base(records, by=by, counting=counting, key=key)
     site = next((c for c in by if c in SITE_COLUMNS), S.SITE_CI5)
-    c = prevalence_contributions(records, index_date=index_date, counting=counting,
-                                 adjust_lost=adjust_lost, site=site if site in records.columns else S.SITE_CI5,
-                                 top_age=top_age,
-                                 extra_columns=[b for b in by if b != S.AGE_GROUP] + ([key] if key else []))
-    t = c.attrs["index_date"]
-    c = c.rename(columns={"age_group_index": "_agi"})
+    t = _index_date(base, index_date)
+    at = _status_at(base, t, adjust_lost, top_age)
+    keep = at["status"] != AFTER
+    age_labels = _age_labels(top_age)
     if ages is not None:
         ages = [str(a) for a in ages]
-        c = c[c["_agi"].astype(str).isin(ages)]
+        keep &= np.isin(at["age_code"], [i for i, a in enumerate(age_labels) if a in set(ages)])
         if population is not None and len(population) and S.AGE_GROUP in population.columns:
             population = population[population[S.AGE_GROUP].astype(str).isin(ages)]
-    if S.AGE_GROUP in by:
-        c[S.AGE_GROUP] = c["_agi"]
     for col in by:
-        if col not in c.columns:
+        if col != S.AGE_GROUP and col not in base.codes:
             raise PrevalenceInputError(f"Cannot tabulate prevalence by {col!r}: the records have no such column.")
-
-    # Categoricals keep the copies below cheap (string columns are Arrow-backed in pandas 3).
-    cat_cols = [b for b in by if b != S.AGE_GROUP and not pd.api.types.is_numeric_dtype(c[b])]
-    for b in cat_cols:
-        c[b] = c[b].astype("category")
-    frames = []
-    has_site = site in by
-    if has_site:
-        frames.append(c[c["site_row"]])
-        if all_sites:
-            tot = c[c["all_sites"]].copy()
-            tot[site] = pd.Categorical([ALL_SITES] * len(tot),
-                                       categories=list(c[site].cat.categories) + [ALL_SITES])
-            frames[0] = frames[0].assign(**{site: frames[0][site].cat.add_categories([ALL_SITES])})
-            frames.append(tot)
-    else:
-        frames.append(c[c["all_sites"]] if counting == "person" else c)
-    c = pd.concat(frames, ignore_index=True)
-    c = c[c["status"] != "after"]
+    cat_cols = [b for b in by if b != S.AGE_GROUP and base.codes[b][2]]
+    if perturb is not None:
+        if key is None:
+            raise PrevalenceInputError("perturbed prevalence needs a column of record keys (key=...).")
+        alive = at["contribution"][keep]
+        if ((alive != 0) & (alive != 1)).any():
+            raise PrevalenceInputError("perturbed prevalence needs whole counts: use adjust_lost=False.")
 
     durs = list(durations)
     labels = ["all" if d is None else str(int(d)) for d in durs]
-    # Window (t - N years, t]: calendar years via DateOffset, vectorised over durations.
-    # "All years" has no lower bound. (pd.Timestamp.min used to stand for it: as a numpy
-    # datetime64[us] scalar it overflowed when compared with nanosecond dates and counted nobody.)
-    starts = [None if d is None else t - pd.DateOffset(years=int(d)) for d in durs]
-    dx_ser = c[S.INCIDENCE_DATE]
-    inwin = np.stack([np.ones(len(c), bool) if s is None else (dx_ser > s).to_numpy(bool) for s in starts],
-                     axis=1)
-    flat = inwin.reshape(-1)
-    rows = np.repeat(np.arange(len(c)), len(durs))[flat]
-    dcode = np.tile(np.arange(len(durs)), len(c))[flat]
-    cols = list(dict.fromkeys(by + ["contribution", "status", "_agi"] + ([key] if key else [])))
-    cc = c[cols].iloc[rows].reset_index(drop=True)
-    cc["duration"] = pd.Categorical.from_codes(dcode, categories=labels)
-    cc["_lost"] = (cc["status"] == "lost").astype(float)
-    cc["_unk"] = (cc["status"] == "unknown").astype(float)
-
+    cc = _cells(base, at, keep, by, site, all_sites, labels, durs, t, age_labels)
     keys = by + ["duration"]
     if perturb is not None:
         cc = _perturbed_cells(cc, keys, key, perturb)
@@ -397,26 +554,18 @@ def prevalence(
     out = out.sort_values(by + ["duration"], key=lambda s: s.map(order) if s.name == "duration" else s,
                           kind="stable").reset_index(drop=True)
     out.attrs["index_date"] = t.date().isoformat()
-    out.attrs["excluded_unknown_incidence_date"] = c.attrs.get("excluded_unknown_incidence_date", 0)
+    out.attrs["excluded_unknown_incidence_date"] = base.unknown_dx
     out.attrs["counting"] = counting
     return out[by + PREVALENCE_COLUMNS]
 
 
 def _perturbed_cells(cc: pd.DataFrame, keys: list, key: str | None, perturb) -> pd.DataFrame:
-    """Contributions collapsed to cells (keys x age group at the index date) whose count, lost
+    """Cells (keys x age group at the index date, :func:`_cells` with key sums) whose count, lost
     and unknown are the published values ``perturb(count, key sum)``."""
-    if key is None:
-        raise PrevalenceInputError("perturbed prevalence needs a column of record keys (key=...).")
-    alive = cc["contribution"].to_numpy(dtype=float)
-    if ((alive != 0) & (alive != 1)).any():
-        raise PrevalenceInputError("perturbed prevalence needs whole counts: use adjust_lost=False.")
-    kv = cc[key].to_numpy(dtype=np.int64)
-    parts = {"_n": alive, "_l": cc["_lost"].to_numpy(), "_u": cc["_unk"].to_numpy()}
-    work = cc[keys + ["_agi"]].assign(**parts, **{f"{c}k": np.where(v > 0, kv, 0) for c, v in parts.items()})
-    cells = work.groupby(keys + ["_agi"], dropna=False, observed=True, sort=False).sum().reset_index()
-    out = cells[keys + ["_agi"]].copy()
-    for col, part in (("contribution", "_n"), ("_lost", "_l"), ("_unk", "_u")):
-        out[col] = np.asarray(perturb(cells[part].to_numpy(dtype=np.int64), cells[f"{part}k"].to_numpy()), dtype=float)
+    out = cc[keys + ["_agi"]].copy()
+    for col, ksum in (("contribution", "_ck"), ("_lost", "_lk"), ("_unk", "_uk")):
+        out[col] = np.asarray(perturb(cc[col].to_numpy(dtype=np.int64), cc[ksum].to_numpy(dtype=np.int64)),
+                              dtype=float)
     return out
 
 

@@ -402,28 +402,50 @@ PREVALENCE_DERIVED = ("count", "proportion", "lower", "upper", "asr", "asr_lower
 PREVALENCE_RATES = ["proportion", "lower", "upper", "asr", "asr_lower", "asr_upper"]
 
 
-def prevalence_table(records: pd.DataFrame, population: pd.DataFrame, *, index_date: str, by: Sequence[str],
+PREVALENCE_KEY = "_key"      # the column of record keys in public prevalence
+
+
+def prevalence_base(records: pd.DataFrame, *, by: Sequence[str], counting: str, rule: Rule | None = None,
+                    reference: pd.DataFrame | None = None):
+    """The index-date-free part of :func:`prevalence_table` (``analytics.prevalence.prevalence_base``)
+    for ``by`` and ``counting``; with ``rule`` (public output) the records' keys come along
+    (``reference``: the whole data set, so that a record keeps its key)."""
+    from analytics.prevalence import prevalence_base as prepare
+
+    if rule is None:
+        return prepare(records, by=list(by), counting=counting)
+    keys = rule.keys_of(records, reference=records if reference is None else reference)
+    rec = records.assign(**{PREVALENCE_KEY: keys})
+    return prepare(rec, by=list(by), counting=counting, key=PREVALENCE_KEY)
+
+
+def prevalence_table(records, population: pd.DataFrame, *, index_date: str, by: Sequence[str],
                      counting: str, standard: str, conf: float, ages: Sequence | None = None, adjust_lost: bool = False,
                      rule: Rule | None = None, reference: pd.DataFrame | None = None) -> pd.DataFrame:
     """Limited-duration prevalence at ``index_date`` (``analytics.prevalence.prevalence``) by ``by``
     (site column first), the other sex of a sex-specific site blank.
 
+    ``records``: the records, or their :func:`prevalence_base` for the same ``by``, ``counting``
+    and ``rule`` (prepared once, evaluated at any index date).
+
     With ``rule`` (public output): every count (people, lost, unknown) perturbed per cell with the
     records' keys (``reference``: the whole data set, so that a record keeps its key), figures
     computed from those, then published counts below k withheld; the adjustment for loss to
     follow-up (fractional counts) is not available."""
+    from analytics.prevalence import PrevalenceBase
     from analytics.prevalence import prevalence as compute
 
     by = list(by)
     kw = dict(index_date=index_date, by=by, counting=counting, standard=standard, conf=conf,
               ages=list(ages) if ages else None)
+    if not isinstance(records, PrevalenceBase):
+        records = prevalence_base(records, by=by, counting=counting, rule=rule, reference=reference)
     if rule is None:
         out = sites.blank_other_sex(compute(records, population, adjust_lost=adjust_lost, **kw), site=by[0])
         out.attrs = dict(out.attrs)
         return out
-    rec = records.assign(_key=rule.keys_of(records, reference=records if reference is None else reference))
-    out = sites.blank_other_sex(compute(rec, population, adjust_lost=False, key="_key", perturb=rule.noisy, **kw),
-                                site=by[0])
+    out = sites.blank_other_sex(compute(records, population, adjust_lost=False, key=PREVALENCE_KEY,
+                                        perturb=rule.noisy, **kw), site=by[0])
     return protect(out, rule, count="count", cells=["n_lost", "n_unknown"], derived=PREVALENCE_RATES)
 
 

@@ -33,6 +33,7 @@ import hashlib
 import logging
 import os
 import threading
+import weakref
 from collections import OrderedDict
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -426,12 +427,14 @@ def selected_records(ds: Dataset, f: Filters, included_only: bool = True) -> pd.
 @by_dataset(max_entries=64)
 def mi_ratio(ds: Dataset, f: Filters, by: tuple[str, ...] = ()) -> pd.DataFrame:
     """Mortality:incidence ratio of the selection by ``by`` (``analytics.mortality.mi_ratio``:
-    the data-quality indicator of ``analytics.quality``); in public output, strata with fewer
-    than k deaths or cases are suppressed (and their ratio with them)."""
+    the data-quality indicator of ``analytics.quality``), summed from the data set's incidence
+    and mortality cubes (``analytics.mortality.mi_ratio_from_cubes``: the same frame without a
+    pass over the records); in public output, strata with fewer than k deaths or cases are
+    suppressed (and their ratio with them)."""
     if f.public:
         return _public_mi_ratio(ds, f, by)
-    return tables.mi_ratio_table(ds.records, mortality_events(ds, f.site_column), f.site_column, selection(ds, f),
-                                 by, parents=_parents(ds))
+    return mortality.mi_ratio_from_cubes(cube(ds, f.site_column), cube(ds, f.site_column, measure=mortality.MORTALITY),
+                                         selection(ds, f), by, parents=_parents(ds))
 
 
 def _public_mi_ratio(ds: Dataset, f: Filters, by: tuple[str, ...]) -> pd.DataFrame:
@@ -571,23 +574,73 @@ def joinpoint_job(ds: Dataset, data: pd.DataFrame, series: str | None, selection
 
 
 
+# --- record-level intermediate results ----------------------------------------------------------
+# Records are never put in the process-wide caches (an upload's records live in its session). What
+# a page derives from them once and reads at every selection (e.g. prevalence's sorted units) is
+# kept here beside the data set instead: per registry object, dropped with it, a few per data set.
+RECORD_MEMO_ENTRIES = 4
+_RECORD_MEMO: dict[int, OrderedDict] = {}
+_RECORD_MEMO_LOCK = threading.Lock()
+
+
+def record_memo(ds: Dataset, key: tuple, build: Callable[[], Any]) -> Any:
+    """``build()`` once per data set and ``key`` (the dataset token in the key), kept as long as
+    the data set's registry lives (the last :data:`RECORD_MEMO_ENTRIES` keys per data set), never
+    longer and never for another data set: for record-level results that must not enter the
+    process-wide caches. Shared read-only by the sessions on the same registry (the demo)."""
+    owner = ds.registry
+    full = dataset_key(ds, *key)
+    with _RECORD_MEMO_LOCK:
+        memo = _RECORD_MEMO.get(id(owner))
+        if memo is not None and full in memo:
+            memo.move_to_end(full)
+            return memo[full]
+    value = build()
+    with _RECORD_MEMO_LOCK:
+        memo = _RECORD_MEMO.get(id(owner))
+        if memo is None:
+            try:
+                weakref.finalize(owner, _RECORD_MEMO.pop, id(owner), None)
+            except TypeError:        # an object without weak references (a test's stand-in): not kept
+                return value
+            memo = _RECORD_MEMO[id(owner)] = OrderedDict()
+        memo[full] = value
+        while len(memo) > RECORD_MEMO_ENTRIES:
+            memo.popitem(last=False)
+    return value
+
+
+def _prevalence_base(ds: Dataset, regions: tuple | None, by: tuple[str, ...], counting: str, public: bool):
+    """Prevalence's index-date-free part of the data set's records (``analytics.tables.prevalence_base``),
+    once per data set, regions, columns, counting method and disclosure rule (:func:`record_memo`)."""
+    def build():
+        rec = ds.records
+        if regions is not None:
+            rec = rec[rec[S.REGION].astype(str).isin(regions)]
+        return tables.prevalence_base(rec, by=by, counting=counting, rule=disclosure_rule() if public else None,
+                                      reference=ds.records)
+    rule_id = disclosure_rule().fingerprint if public else ""
+    return record_memo(ds, ("prevalence_base", regions, by, counting, public, rule_id), build)
+
+
 @by_dataset(max_entries=32)
 def prevalence(ds: Dataset, regions: tuple | None, site_col: str, year: int, counting: str, adjust: bool,
                std: str, conf: float, ages: tuple | None, public: bool = False, by_sex: bool = True) -> pd.DataFrame:
     """Limited-duration prevalence at 31 December of ``year`` (``analytics.prevalence``), by site
-    and sex (``by_sex=False``: by site, both sexes together).
+    and sex (``by_sex=False``: by site, both sexes together); the records' index-date-free part
+    is prepared once (:func:`_prevalence_base`), each year only evaluates it.
 
     ``public``: every count (people, lost, unknown) perturbed per cell of site x sex (or both
     sexes) x duration x age group at the index date, figures computed from those, then published
     counts below k withheld; the adjustment for loss to follow-up (fractional counts) is not
     available."""
-    rec, pop = ds.records, ds.population
+    pop = ds.population
     if regions is not None:
-        rec = rec[rec[S.REGION].astype(str).isin(regions)]
         pop = pop[pop[S.REGION].astype(str).isin(regions)]
-    return tables.prevalence_table(rec, pop, index_date=f"{year}-12-31", by=[site_col, S.SEX] if by_sex else [site_col],
-                                   counting=counting, standard=std, conf=conf, ages=ages, adjust_lost=adjust,
-                                   rule=disclosure_rule() if public else None, reference=ds.records)
+    by = (site_col, S.SEX) if by_sex else (site_col,)
+    return tables.prevalence_table(_prevalence_base(ds, regions, by, counting, public), pop,
+                                   index_date=f"{year}-12-31", by=by, counting=counting, standard=std, conf=conf,
+                                   ages=ages, adjust_lost=adjust, rule=disclosure_rule() if public else None)
 
 
 def death_keys(deaths: pd.DataFrame) -> np.ndarray:

@@ -115,7 +115,9 @@ def server_options(mode: str, *, port: int, address: str | None = None,
                    secrets: list[str] | None = None, limits=None) -> dict[str, Any]:
     """Streamlit options for ``mode``; ``address`` None binds 127.0.0.1. Local mode refuses any
     address but the loopback one. ``limits`` (default: the ingest limits in force) gives
-    ``server.maxUploadSize``."""
+    ``server.maxUploadSize``. No mode watches the source files (``make run`` serves users, not a
+    developer editing the code: ``streamlit run app.py`` does that); the watcher's inotify set-up
+    cost about 1.2 s of CPU before the first visitor's chart."""
     from analytics.ingest.limits import current as current_limits
     from app_support.auth import LOCAL, MODES
 
@@ -130,11 +132,11 @@ def server_options(mode: str, *, port: int, address: str | None = None,
         "server.enableXsrfProtection": True, "server.enableCORS": True, "server.corsAllowedOrigins": [],
         "server.enableAgentApi": False, "server.scriptHealthCheckEnabled": False,
         "server.trustedUserHeaders": "{}", "global.developmentMode": False,
-        "browser.gatherUsageStats": False, "server.runOnSave": False,
+        "browser.gatherUsageStats": False, "server.runOnSave": False, "server.fileWatcherType": "none",
         "server.maxUploadSize": current_limits(limits).max_upload_mb,
     }
     if mode != LOCAL:
-        opts.update({"client.showErrorDetails": "none", "server.fileWatcherType": "none",
+        opts.update({"client.showErrorDetails": "none",
                      # every table export goes through the audited download buttons
                      "client.disableDataExport": True})
     if secrets:

@@ -147,3 +147,24 @@ def test_curve_chart_draws_steps_bands_and_observed():
     bar = charts.survival_by_site_chart(site, lang="ru")
     assert list(bar.data[0].x) == [80.0, 10.0] and math.isclose(bar.data[0].error_x.array[0], 5.0)
     assert bar.data[0].y[0] == "Молочная железа"
+
+
+def test_a_curve_with_more_steps_than_pixels_is_drawn_from_its_own_points_within_one_slice():
+    rng = np.random.default_rng(3)
+    days = np.unique(rng.integers(1, 3653, 5000))                       # about 3,000 distinct days
+    est = np.cumprod(1 - rng.uniform(0, 4e-4, days.size))
+    curve = pd.DataFrame({"time": days, "estimate": est, "lower": est - 0.02, "upper": est + 0.02})
+    fig = charts.survival_curves_chart(curve, observed=curve)
+    line, band, dashed = fig.data[1], fig.data[0], fig.data[2]
+    x_all = np.r_[0.0, days / 365.241]
+    y_all = np.r_[100.0, est * 100]
+    x, y = np.asarray(line.x), np.asarray(line.y)
+    assert x.size <= charts.STEP_POINTS + 1 < x_all.size
+    assert np.asarray(band.x).size == 2 * x.size and np.asarray(dashed.x).size == x.size
+    # every point drawn is a point of the curve, the first and the last included
+    at = np.searchsorted(x_all, x)
+    assert np.array_equal(x_all[at], x) and np.array_equal(y_all[at], y) and x[-1] == x_all[-1] and y[0] == 100
+    # every step of the curve is drawn no more than one slice later than it falls
+    nxt = np.searchsorted(x, x_all)
+    assert (x[nxt] - x_all).max() <= (x_all[-1] - x_all[0]) / charts.STEP_POINTS + 1e-12
+    assert np.array_equal(charts.thinned(x_all[:50]), np.arange(50))      # few steps: every one

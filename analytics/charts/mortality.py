@@ -77,6 +77,7 @@ def incidence_mortality_bars(incidence: pd.DataFrame, mortality: pd.DataFrame, *
     vmax = 0.0
     hover = ("%{y}<br>%{customdata[0]:.1f} (" + t("charts.ci_short", lang, level=_num(conf * 100, lang, 0))
              + " %{customdata[1]:.1f}\u2013%{customdata[2]:.1f})<extra>%{fullData.name}</extra>")
+    traces = []     # added at once: each add_* call runs plotly's whole update machinery
     for frame, direction, colour, name in ((incidence, -1.0, INCIDENCE_COLOUR, t("mortality.measure.incidence", lang)),
                                            (mortality, 1.0, MORTALITY_COLOUR, t("mortality.measure.mortality", lang))):
         part = frame.assign(**{site: frame[site].astype(str)}).drop_duplicates(site).set_index(site).reindex(top)
@@ -88,29 +89,33 @@ def incidence_mortality_bars(incidence: pd.DataFrame, mortality: pd.DataFrame, *
         unrel = unreliable_mask(part).to_numpy()
         vmax = max(vmax, float(np.nanmax(np.append(np.where(sup, 0, np.fmax(np.nan_to_num(v), np.nan_to_num(hi))), 0))))
         plus, minus = np.nan_to_num(hi - v), np.nan_to_num(v - lo)
-        fig.add_bar(y=labels, x=np.where(sup | ~np.isfinite(v), 0.0, v) * direction, orientation="h", name=name,
-                    marker_color=colour, marker_pattern_shape=[UNRELIABLE_PATTERN if u else "" for u in unrel],
-                    error_x=dict(type="data", symmetric=False, thickness=1.5, width=4, color="#333333",
-                                 array=plus if direction > 0 else minus, arrayminus=minus if direction > 0 else plus),
-                    customdata=np.column_stack([v, lo, hi]), hovertemplate=hover)
+        traces.append(go.Bar(y=labels, x=np.where(sup | ~np.isfinite(v), 0.0, v) * direction, orientation="h",
+                             name=name, marker_color=colour,
+                             marker_pattern_shape=[UNRELIABLE_PATTERN if u else "" for u in unrel],
+                             error_x=dict(type="data", symmetric=False, thickness=1.5, width=4, color="#333333",
+                                          array=plus if direction > 0 else minus,
+                                          arrayminus=minus if direction > 0 else plus),
+                             customdata=np.column_stack([v, lo, hi]), hovertemplate=hover))
         reach = np.fmax(np.nan_to_num(v), np.nan_to_num(hi)) * direction
         text = value_text(part.assign(value=v), "value", lang=lang, k=k).where(np.isfinite(v) | sup, "")
-        fig.add_scatter(y=labels, x=np.where(sup, 0.0, reach), mode="text", cliponaxis=False, showlegend=False,
-                        text=[(f"{s}\u2002" if direction < 0 else f"\u2002{s}") if s else s for s in text],
-                        textposition="middle left" if direction < 0 else "middle right", hoverinfo="skip")
+        traces.append(go.Scatter(y=labels, x=np.where(sup, 0.0, reach), mode="text", cliponaxis=False, showlegend=False,
+                                 text=[(f"{s}\u2002" if direction < 0 else f"\u2002{s}") if s else s for s in text],
+                                 textposition="middle left" if direction < 0 else "middle right", hoverinfo="skip"))
+    fig.add_traces(traces)
     step = _nice_step(vmax)
     top_tick = step * math.ceil(vmax / step) if vmax > 0 else step
     ticks = np.arange(-top_tick, top_tick + step / 2, step)
-    fig.update_xaxes(tickvals=ticks.tolist(), ticktext=[format_number(abs(x), lang, 0) for x in ticks],
-                     range=[-top_tick * 1.3, top_tick * 1.3], zeroline=True,
-                     title_text=rate_axis_title(lang, standard, multiplier))
-    fig.update_yaxes(categoryorder="array", categoryarray=labels[::-1], title_text="")
-    fig.add_annotation(text=f"<b>{t('mortality.measure.incidence', lang)}</b>", x=0.02, y=1.0, xref="paper",
-                       yref="paper", xanchor="left", yanchor="bottom", showarrow=False)
-    fig.add_annotation(text=f"<b>{t('mortality.measure.mortality', lang)}</b>", x=0.98, y=1.0, xref="paper",
-                       yref="paper", xanchor="right", yanchor="bottom", showarrow=False)
-    fig.update_layout(showlegend=False, separators=plotly_separators(lang),
-                      height=int(max(380, 160 + row_height(fig, 34) * len(top))))
+    heading = dict(x=0.02, y=1.0, xref="paper", yref="paper", yanchor="bottom", showarrow=False)
+    fig.update_layout(
+        xaxis=dict(tickvals=ticks.tolist(), ticktext=[format_number(abs(x), lang, 0) for x in ticks],
+                   range=[-top_tick * 1.3, top_tick * 1.3], zeroline=True,
+                   title_text=rate_axis_title(lang, standard, multiplier)),
+        yaxis=dict(categoryorder="array", categoryarray=labels[::-1], title_text=""),
+        annotations=list(fig.layout.annotations) + [
+            heading | dict(text=f"<b>{t('mortality.measure.incidence', lang)}</b>", xanchor="left"),
+            heading | dict(text=f"<b>{t('mortality.measure.mortality', lang)}</b>", x=0.98, xanchor="right")],
+        showlegend=False, separators=plotly_separators(lang))
+    fig.update_layout(height=int(max(380, 160 + row_height(fig, 34) * len(top))))
     both = pd.concat([incidence, mortality], ignore_index=True)
     return finish(add_note(fig, marks_note(both, lang=lang, k=k)))
 
@@ -150,12 +155,16 @@ def mi_bars(frame: pd.DataFrame, *, label: str, lang: str = "en", n: int | None 
                 customdata=np.column_stack([finite(df["deaths"]), finite(df["cases"])]),
                 text=value_text(df.assign(value=v), "value", lang=lang, decimals=2, k=k).tolist(),
                 textposition="outside", cliponaxis=False, hovertemplate=_mi_hover(lang))
-    fig.add_vline(x=1.0, line=dict(color="#333333", dash="dash", width=1))
-    fig.update_xaxes(title_text=t("mortality.chart.axis_mi", lang), rangemode="tozero",
-                     range=[0, max(1.1, float(np.nanmax(np.append(v, 0))) * 1.2)])
-    fig.update_yaxes(categoryorder="array", categoryarray=ys[::-1], title_text="")
-    fig.update_layout(showlegend=False, separators=plotly_separators(lang),
-                      height=int(max(360, 120 + row_height(fig, 24) * len(ys))))
+    # one layout update (each update_* / add_vline call runs plotly's whole update machinery);
+    # the line M:I = 1 is the shape add_vline draws
+    fig.update_layout(
+        shapes=list(fig.layout.shapes) + [dict(type="line", x0=1.0, x1=1.0, xref="x", y0=0, y1=1, yref="y domain",
+                                               line=dict(color="#333333", dash="dash", width=1))],
+        xaxis=dict(title_text=t("mortality.chart.axis_mi", lang), rangemode="tozero",
+                   range=[0, max(1.1, float(np.nanmax(np.append(v, 0))) * 1.2)]),
+        yaxis=dict(categoryorder="array", categoryarray=ys[::-1], title_text=""),
+        showlegend=False, separators=plotly_separators(lang))
+    fig.update_layout(height=int(max(360, 120 + row_height(fig, 24) * len(ys))))
     return finish(add_note(fig, marks_note(df, lang=lang, k=k)))
 
 
@@ -168,18 +177,24 @@ def mi_trend(frame: pd.DataFrame, *, lang: str = "en", series: str | None = sche
     df = frame.assign(_v=finite(frame["mi_ratio"])).sort_values(schema.YEAR)
     fig = new_figure(title, theme)
     groups = df.groupby(series, sort=True) if series and series in df.columns else [(0, df)]
+    traces = []     # added at once, with one layout update (each add_* / update_* call runs plotly's machinery)
     for key, g in groups:
         code = sex_code(key) if series == schema.SEX else 0
         name = sex_label(code, lang) if series == schema.SEX else t("mortality.col.mi_ratio", lang)
-        fig.add_scatter(x=g[schema.YEAR].astype(int).tolist(), y=g["_v"].to_numpy(), mode="lines+markers",
-                        name=name, line=dict(color=sex_colour(code)),
-                        customdata=np.column_stack([finite(g["deaths"]), finite(g["cases"])]),
-                        hovertemplate=("%{x}: %{y:.2f}<br>" + t("mortality.col.deaths", lang) + ": %{customdata[0]:,.0f}<br>"
-                                       + t("mortality.col.cases", lang) + ": %{customdata[1]:,.0f}<extra>%{fullData.name}</extra>"))
-    fig.add_hline(y=1.0, line=dict(color="#333333", dash="dash", width=1))
-    fig.update_xaxes(title_text=t("charts.axis_year", lang), dtick=1, tickformat="d")
-    fig.update_yaxes(title_text=t("mortality.chart.axis_mi", lang), rangemode="tozero")
-    fig.update_layout(legend=TOP_LEGEND, separators=plotly_separators(lang))
+        traces.append(go.Scatter(
+            x=g[schema.YEAR].astype(int).tolist(), y=g["_v"].to_numpy(), mode="lines+markers",
+            name=name, line=dict(color=sex_colour(code)),
+            customdata=np.column_stack([finite(g["deaths"]), finite(g["cases"])]),
+            hovertemplate=("%{x}: %{y:.2f}<br>" + t("mortality.col.deaths", lang) + ": %{customdata[0]:,.0f}<br>"
+                           + t("mortality.col.cases", lang)
+                           + ": %{customdata[1]:,.0f}<extra>%{fullData.name}</extra>")))
+    fig.add_traces(traces)
+    fig.update_layout(   # the line M:I = 1 is the shape add_hline draws
+        shapes=list(fig.layout.shapes) + [dict(type="line", x0=0, x1=1, xref="x domain", y0=1.0, y1=1.0, yref="y",
+                                               line=dict(color="#333333", dash="dash", width=1))],
+        xaxis=dict(title_text=t("charts.axis_year", lang), dtick=1, tickformat="d"),
+        yaxis=dict(title_text=t("mortality.chart.axis_mi", lang), rangemode="tozero"),
+        legend=TOP_LEGEND, separators=plotly_separators(lang))
     return finish(fig)
 
 

@@ -126,7 +126,8 @@ def shared_day_sums(inp: SurvivalInput, rt: RateTable, targets: list[Target], *,
     group = rt.group_index(inp.sex, inp.region)
     bounds = np.array([b for b in RATE_CLASSES if b < rt.max_rate * (BLOCK + 1)] + [rt.max_rate * (BLOCK + 1)])
     terms = [n_terms(b / (BLOCK + 1)) for b in bounds]
-    acc = [_Sums(t, bounds, terms, weighted) for t in targets]
+    chunked = inp.time.size > CHUNK
+    acc = [_Sums(t, bounds, terms, weighted, chunked) for t in targets]
     where = []
     for t in targets:
         pos = np.full(inp.time.size, -1, np.int64)
@@ -165,11 +166,17 @@ class _Pieces:
 
 
 class _Sums:
-    """The running day sums of one :class:`Target`."""
+    """The running day sums of one :class:`Target`. With one chunk each class of hazards is summed
+    on the days its pieces cover; over several chunks its moments are accumulated on every day
+    (difference arrays) and summed once at the end, on the days covered (the series is the work)."""
 
-    def __init__(self, target: Target, bounds: np.ndarray, terms: list[int], weighted: bool):
+    def __init__(self, target: Target, bounds: np.ndarray, terms: list[int], weighted: bool, chunked: bool = False):
         self.t, self.bounds, self.terms, self.weighted = target, bounds, terms, weighted
         self.total = int(target.ev.n_days.sum())
+        self.chunked = chunked and weighted
+        if self.chunked:
+            self.diff = [np.zeros((n + 1, self.total + 1)) for n in terms]
+            self.cover = [np.zeros(self.total + 1, np.int64) for _ in terms]
         self.h = np.zeros(self.total + 1)
         self.cum = np.zeros(target.records.size)
         self.sums = [np.zeros(self.total) for _ in range(4)] if weighted else []
@@ -210,7 +217,9 @@ class _Sums:
         edges = np.searchsorted(cls[idx], np.arange(len(self.terms) + 1), side="left")
         for c, n in enumerate(self.terms):
             s = slice(edges[c], edges[c + 1])
-            if s.stop > s.start:
+            if s.stop > s.start and self.chunked:
+                self._accumulate_class(c, i0[s], i1[s], lam[s], w[s], n)
+            elif s.stop > s.start:
                 self._add_class(i0[s], i1[s], lam[s], w[s], n)
 
     def _cum_hazard(self, p: _Pieces, inside: np.ndarray, trec: np.ndarray) -> np.ndarray:
@@ -234,12 +243,29 @@ class _Sums:
         for p in range(n + 1):
             mom[p] = np.bincount(p0, w, minlength=days.size + 1) - np.bincount(p1, w, minlength=days.size + 1)
             w = w * lc
-        mom = np.cumsum(mom, axis=1)[:, :-1]
+        self._add_series(np.cumsum(mom, axis=1)[:, :-1], days)
+
+    def _accumulate_class(self, c: int, j0: np.ndarray, j1: np.ndarray, lc: np.ndarray, w: np.ndarray,
+                          n: int) -> None:
+        """A chunk's pieces of class ``c`` added to its difference arrays (summed in :meth:`result`)."""
+        size = self.total + 1
+        self.cover[c] += np.bincount(j0, minlength=size) - np.bincount(j1, minlength=size)
+        for p in range(n + 1):
+            self.diff[c][p] += np.bincount(j0, w, minlength=size) - np.bincount(j1, w, minlength=size)
+            w = w * lc
+
+    def _add_series(self, mom: np.ndarray, days: np.ndarray) -> None:
+        """The four sums of a class's moments ``mom`` on ``days``."""
         x = self.x[days]
         for i, (lo_m, hi_m, shift) in enumerate(((0, -1, 0), (1, None, 0), (0, -1, 1), (1, None, 1))):
             self.sums[i][days] += _series(mom[lo_m:hi_m], x + shift)
 
     def result(self) -> DaySums:
+        if self.chunked:
+            for cover, diff in zip(self.cover, self.diff):
+                days = np.flatnonzero(np.cumsum(cover)[:-1] > 0)
+                if days.size:
+                    self._add_series(np.cumsum(diff, axis=1)[:, days], days)
         h = np.cumsum(self.h)[:-1]
         if not self.weighted:
             z = np.zeros(0)

@@ -138,6 +138,7 @@ def top_sites_bar(frame: pd.DataFrame, *, lang: str = "en", n: int = 10, site: s
     order = [site_label(s, lang) for s in top]
     fig = new_figure(title, theme, barmode="overlay", bargap=0.25)
     vmax = 0.0
+    traces = []     # added at once, and one layout update: each add_* / update_* call runs plotly's machinery
     for code, direction in ((1, -1.0), (2, 1.0)):
         part = df[df["_sex"] == code].set_index(site).reindex(top).reset_index()
         part = part[part["_sex"].notna()] if "_sex" in part else part
@@ -153,36 +154,38 @@ def top_sites_bar(frame: pd.DataFrame, *, lang: str = "en", n: int = 10, site: s
                    arrayminus=minus if direction > 0 else plus)
         lo = finite(part[lower]) if lower in part.columns else np.full(len(part), np.nan)
         hi = finite(part[upper]) if upper in part.columns else np.full(len(part), np.nan)
-        fig.add_bar(
+        traces.append(go.Bar(
             y=[site_label(s, lang) for s in part[site]], x=x, orientation="h",
             name=sex_label(code, lang), marker_color=sex_colour(code),
             marker_pattern_shape=[UNRELIABLE_PATTERN if u else "" for u in unrel],
             error_x=err, customdata=np.column_stack([np.abs(v), lo, hi]),
             hovertemplate="%{y}<br>" + _hover_ci(lang, conf) + "<extra>%{fullData.name}</extra>",
-        )
+        ))
         # Values written beyond the end of the CI, where they cannot collide with it.
         reach = np.fmax(np.nan_to_num(v), np.nan_to_num(hi)) * direction
-        fig.add_scatter(
+        traces.append(go.Scatter(
             y=[site_label(s, lang) for s in part[site]], x=np.where(sup, 0.0, reach), mode="text",
             # an en space between the whisker's cap and the number, so the cap never strikes it
             text=[(f"{s}\u2002" if direction < 0 else f"\u2002{s}") if s else s
                   for s in value_text(part, value, lang=lang, k=k, min_count=min_count).tolist()],
             textposition="middle left" if direction < 0 else "middle right", cliponaxis=False,
-            showlegend=False, hoverinfo="skip")
+            showlegend=False, hoverinfo="skip"))
+    fig.add_traces(traces)
     step = _nice_step(vmax)
     top_tick = step * math.ceil(vmax / step) if vmax > 0 else step
     ticks = np.arange(-top_tick, top_tick + step / 2, step)
-    fig.update_xaxes(tickvals=ticks.tolist(), ticktext=[format_number(abs(x), lang, tick_decimals(step)) for x in ticks],
-                     range=[-top_tick * 1.25, top_tick * 1.25], zeroline=True,
-                     title_text=rate_axis_title(lang, standard, multiplier))
-    fig.update_yaxes(categoryorder="array", categoryarray=order[::-1], title_text="")
-    fig.add_annotation(text=f"<b>{sex_label(1, lang)}</b>", x=0.02, y=1.0, xref="paper", yref="paper",
-                       xanchor="left", yanchor="bottom", showarrow=False)
-    fig.add_annotation(text=f"<b>{sex_label(2, lang)}</b>", x=0.98, y=1.0, xref="paper", yref="paper",
-                       xanchor="right", yanchor="bottom", showarrow=False)
-    # one row per site tall enough for its label at the theme's type size (else plotly
-    # drops every other site name on the axis)
-    fig.update_layout(showlegend=False, height=int(max(380, 160 + row_height(fig, 38) * len(top))))
+    heading = dict(y=1.0, xref="paper", yref="paper", yanchor="bottom", showarrow=False)
+    fig.update_layout(
+        xaxis=dict(tickvals=ticks.tolist(), ticktext=[format_number(abs(x), lang, tick_decimals(step)) for x in ticks],
+                   range=[-top_tick * 1.25, top_tick * 1.25], zeroline=True,
+                   title_text=rate_axis_title(lang, standard, multiplier)),
+        yaxis=dict(categoryorder="array", categoryarray=order[::-1], title_text=""),
+        annotations=list(fig.layout.annotations) + [
+            dict(heading, text=f"<b>{sex_label(1, lang)}</b>", x=0.02, xanchor="left"),
+            dict(heading, text=f"<b>{sex_label(2, lang)}</b>", x=0.98, xanchor="right")],
+        # one row per site tall enough for its label at the theme's type size (else plotly
+        # drops every other site name on the axis)
+        showlegend=False, height=int(max(380, 160 + row_height(fig, 38) * len(top))))
     return finish(add_note(fig, marks_note(df, lang=lang, k=k, min_count=min_count)))
 
 
@@ -247,25 +250,25 @@ def population_pyramid(population: pd.DataFrame, *, lang: str = "en", percent: b
     if percent and total > 0:
         agg = agg / total * 100
     fig = new_figure(title, theme, barmode="relative", bargap=0.05)
-    for code, direction in ((1, -1.0), (2, 1.0)):
-        vals = agg[code].to_numpy(dtype=float)
-        fig.add_bar(y=agg.index.astype(str).tolist(), x=np.nan_to_num(vals) * direction, orientation="h",
-                    name=sex_label(code, lang), marker_color=sex_colour(code),
-                    customdata=vals,
-                    hovertemplate="%{y}: %{customdata:,.1f}" + ("%" if percent else "")
-                    + "<extra>%{fullData.name}</extra>")
+    fig.add_traces([go.Bar(y=agg.index.astype(str).tolist(), x=np.nan_to_num(vals) * direction, orientation="h",
+                           name=sex_label(code, lang), marker_color=sex_colour(code), customdata=vals,
+                           hovertemplate="%{y}: %{customdata:,.1f}" + ("%" if percent else "")
+                           + "<extra>%{fullData.name}</extra>")
+                    for code, direction in ((1, -1.0), (2, 1.0))
+                    for vals in (agg[code].to_numpy(dtype=float),)])
     vmax = float(np.nanmax(agg.to_numpy())) if agg.size else 1.0
     step = _nice_step(vmax, 3)
     top_tick = step * math.ceil(vmax / step)
     ticks = np.arange(-top_tick, top_tick + step / 2, step)
     dec = tick_decimals(step)
-    fig.update_xaxes(tickvals=ticks.tolist(),
-                     ticktext=[format_number(abs(x), lang, dec) + ("%" if percent else "") for x in ticks],
-                     title_text=t("charts.axis_population_pct" if percent else "charts.axis_population", lang))
-    fig.update_yaxes(title_text=t("charts.axis_age_group", lang), categoryorder="array",
-                     categoryarray=agg.index.astype(str).tolist())
-    fig.update_layout(legend=TOP_LEGEND, separators=_separators(lang),
-                      height=int(max(450, 170 + row_height(fig, 0) * len(agg.index))))
+    fig.update_layout(
+        xaxis=dict(tickvals=ticks.tolist(),
+                   ticktext=[format_number(abs(x), lang, dec) + ("%" if percent else "") for x in ticks],
+                   title_text=t("charts.axis_population_pct" if percent else "charts.axis_population", lang)),
+        yaxis=dict(title_text=t("charts.axis_age_group", lang), categoryorder="array",
+                   categoryarray=agg.index.astype(str).tolist()),
+        legend=TOP_LEGEND, separators=_separators(lang),
+        height=int(max(450, 170 + row_height(fig, 0) * len(agg.index))))
     return finish(fig)
 
 
@@ -281,22 +284,23 @@ def cases_per_year(frame: pd.DataFrame, *, lang: str = "en", year: str = schema.
     df = frame.assign(_n=finite(frame[count]), _y=pd.to_numeric(frame[year], errors="coerce"))
     fig = new_figure(title, theme, barmode="stack")
     hover = "%{x}: %{y:,}<extra>%{fullData.name}</extra>"
+    traces = []
     if sex is not None and sex in df.columns:
         df = df.assign(_sex=df[sex].map(sex_code))
         for code in (1, 2, 9):
             part = df[df["_sex"] == code].groupby("_y")["_n"].sum(min_count=1)
             if part.empty:
                 continue
-            fig.add_bar(x=part.index.astype(int).tolist(), y=part.to_numpy(), name=sex_label(code, lang),
-                        marker_color=sex_colour(code), hovertemplate=hover)
+            traces.append(go.Bar(x=part.index.astype(int).tolist(), y=part.to_numpy(), name=sex_label(code, lang),
+                                 marker_color=sex_colour(code), hovertemplate=hover))
     else:
         part = df.groupby("_y")["_n"].sum(min_count=1)
-        fig.add_bar(x=part.index.astype(int).tolist(), y=part.to_numpy(),
-                    name=t("charts.cases", lang), marker_color=sex_colour(0), hovertemplate=hover)
-    fig.update_xaxes(title_text=t("charts.axis_year", lang), dtick=1, tickformat="d")
-    fig.update_yaxes(title_text=t("charts.axis_cases", lang), tickformat=",d")
-    fig.update_layout(legend=dict(TOP_LEGEND, traceorder="normal"),
-                      separators=_separators(lang))
+        traces.append(go.Bar(x=part.index.astype(int).tolist(), y=part.to_numpy(),
+                             name=t("charts.cases", lang), marker_color=sex_colour(0), hovertemplate=hover))
+    fig.add_traces(traces)
+    fig.update_layout(xaxis=dict(title_text=t("charts.axis_year", lang), dtick=1, tickformat="d"),
+                      yaxis=dict(title_text=t("charts.axis_cases", lang), tickformat=",d"),
+                      legend=dict(TOP_LEGEND, traceorder="normal"), separators=_separators(lang))
     return finish(fig)
 
 
@@ -329,6 +333,7 @@ def asr_by_site(frame: pd.DataFrame, *, lang: str = "en", site: str | None = Non
     fig = new_figure(title, theme, barmode="group", bargap=0.2, bargroupgap=0.05)
     codes = [c for c in (1, 2, 0, 9) if (df["_sex"] == c).any()]
     # Horizontal groups stack the first trace at the bottom: add in reverse so men are on top.
+    traces = []
     for code in codes[::-1]:
         part = df[df["_sex"] == code]
         v, plus, minus = _ci_arrays(part, value, lower, upper)
@@ -337,7 +342,7 @@ def asr_by_site(frame: pd.DataFrame, *, lang: str = "en", site: str | None = Non
         lo = finite(part[lower]) if lower in part.columns else np.full(len(part), np.nan)
         hi = finite(part[upper]) if upper in part.columns else np.full(len(part), np.nan)
         colour = sex_colour(code) if has_sex else [site_colour(s) for s in part[site]]
-        fig.add_bar(
+        traces.append(go.Bar(
             y=[site_label(s, lang) for s in part[site]], x=np.where(sup, 0.0, np.nan_to_num(v)),
             orientation="h", name=sex_label(code, lang), marker_color=colour,
             marker_pattern_shape=[UNRELIABLE_PATTERN if u else "" for u in unrel],
@@ -346,11 +351,12 @@ def asr_by_site(frame: pd.DataFrame, *, lang: str = "en", site: str | None = Non
             text=_suppressed_text(part, k), textposition="outside", cliponaxis=False,
             customdata=np.column_stack([v, lo, hi]),
             hovertemplate="%{y}<br>" + _hover_ci(lang, conf) + "<extra>%{fullData.name}</extra>",
-        )
-    fig.update_yaxes(categoryorder="array", categoryarray=labels[::-1], title_text="")
-    fig.update_xaxes(title_text=rate_axis_title(lang, standard, multiplier), rangemode="tozero")
+        ))
+    fig.add_traces(traces)
     per_site = max(22 * max(1, len(codes)), row_height(fig, 22))
-    fig.update_layout(height=int(max(380, 90 + per_site * len(order))), showlegend=has_sex,
+    fig.update_layout(yaxis=dict(categoryorder="array", categoryarray=labels[::-1], title_text=""),
+                      xaxis=dict(title_text=rate_axis_title(lang, standard, multiplier), rangemode="tozero"),
+                      height=int(max(380, 90 + per_site * len(order))), showlegend=has_sex,
                       legend=dict(TOP_LEGEND, traceorder="reversed"),
                       separators=_separators(lang))
     return finish(add_note(fig, marks_note(df, lang=lang, k=k, min_count=min_count)))
@@ -385,6 +391,7 @@ def age_specific_curves(frame: pd.DataFrame, *, lang: str = "en", site: str | No
     in_legend: set[str] = set()
     # each curve's rows, found in one pass (rows keep their order within a curve)
     curves = dict(iter(df.groupby(["_sex", site_col] if site_col else ["_sex"], sort=False, observed=True)))
+    traces, cols = [], []      # added at once: each add_trace call runs plotly's machinery
     for col, code in enumerate(panels, start=1):
         for s in sites:
             part = curves.get((code, s) if site_col else (code,))
@@ -405,11 +412,14 @@ def age_specific_curves(frame: pd.DataFrame, *, lang: str = "en", site: str | No
                 err = dict(type="data", symmetric=False, array=np.clip(np.nan_to_num(hi - v), 0, None),
                            arrayminus=np.clip(np.nan_to_num(v - lo), 0, None), thickness=1, width=2,
                            color=colour)
-            fig.add_trace(go.Scatter(
+            traces.append(go.Scatter(
                 x=ages, y=v, mode="lines+markers", name=name, legendgroup=name, showlegend=first,
                 line=dict(color=colour), marker=dict(color=colour), error_y=err,
                 customdata=np.column_stack([v, lo, hi]),
-                hovertemplate="%{x}<br>" + _hover_ci(lang, conf) + f"<extra>{name}</extra>"), row=1, col=col)
+                hovertemplate="%{x}<br>" + _hover_ci(lang, conf) + f"<extra>{name}</extra>"))
+            cols.append(col)
+    if traces:
+        fig.add_traces(traces, rows=[1] * len(traces), cols=cols)
     per = format_number(multiplier, lang, 0)
     fig.update_xaxes(title_text=t("charts.axis_age_group", lang), categoryorder="array",
                      categoryarray=ages, tickangle=-45)
@@ -456,6 +466,7 @@ def regions_compared(frame: pd.DataFrame, *, national: float | None = None, lang
               "lower": (OKABE_ITO["blue"], "charts.region_lower"),
               "same": (GREY, "charts.region_similar"),
               "na": ("#E5E5E5", "charts.region_not_shown")}
+    traces = []
     for key, (colour, label_key) in styles.items():
         part = df[df["_status"] == key]
         if part.empty:
@@ -464,7 +475,7 @@ def regions_compared(frame: pd.DataFrame, *, national: float | None = None, lang
         unrel = unreliable_mask(part, min_count=min_count).to_numpy()
         plo = finite(part[lower]) if lower in part.columns else np.full(len(part), np.nan)
         phi = finite(part[upper]) if upper in part.columns else np.full(len(part), np.nan)
-        fig.add_bar(
+        traces.append(go.Bar(
             y=part[region].astype(str).tolist(), x=np.nan_to_num(v), orientation="h",
             name=t(label_key, lang), marker_color=colour,
             marker_pattern_shape=[UNRELIABLE_PATTERN if u else "" for u in unrel],
@@ -472,14 +483,15 @@ def regions_compared(frame: pd.DataFrame, *, national: float | None = None, lang
                          width=3, color="#333333"),
             text=_suppressed_text(part, k), textposition="outside", cliponaxis=False,
             customdata=np.column_stack([v, plo, phi]),
-            hovertemplate="%{y}<br>" + _hover_ci(lang, conf) + "<extra>%{fullData.name}</extra>")
+            hovertemplate="%{y}<br>" + _hover_ci(lang, conf) + "<extra>%{fullData.name}</extra>"))
+    fig.add_traces(traces)
     if national is not None and math.isfinite(national):
         line = dict(color="#000000", width=2, dash="dash")
         fig.add_vline(x=national, line=line)
         legend_line(fig, t("charts.national_value", lang, value=format_number(national, lang, 1)), line)
-    fig.update_yaxes(categoryorder="array", categoryarray=names[::-1], title_text="")
-    fig.update_xaxes(title_text=rate_axis_title(lang, standard, multiplier), rangemode="tozero")
-    fig.update_layout(height=int(max(380, 100 + row_height(fig, 24) * len(names))), separators=_separators(lang),
+    fig.update_layout(yaxis=dict(categoryorder="array", categoryarray=names[::-1], title_text=""),
+                      xaxis=dict(title_text=rate_axis_title(lang, standard, multiplier), rangemode="tozero"),
+                      height=int(max(380, 100 + row_height(fig, 24) * len(names))), separators=_separators(lang),
                       legend=TOP_LEGEND)
     return finish(add_note(fig, marks_note(df, lang=lang, k=k, min_count=min_count)))
 

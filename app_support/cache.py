@@ -853,7 +853,7 @@ def _survival_standardised(ds: Dataset, f: Filters, group: str, method: str, app
     return _public_rows(out, by, small, ("n_risk", "events")) if f.public else out
 
 
-@by_dataset(max_entries=32)
+@by_dataset(max_entries=8)      # full curves of every step: needed by the two views of the same rerun
 def _survival_fits(ds: Dataset, f: Filters, group: str, method: str, approach: str,
                    first_primary_only: bool) -> dict:
     """The fitted curves of the selection by ``group`` (``curve``) and, but by age, by ``group`` x ICSS

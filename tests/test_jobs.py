@@ -212,3 +212,36 @@ def test_a_dropped_pool_stops_its_workers(tmp_path):
             break
         time.sleep(0.05)
     assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1][:3]
+
+
+def _gone(pid: int) -> bool:
+    """No such process any more (or only its zombie, waiting for a parent to reap it)."""
+    try:
+        return "Z" in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1][:3]
+    except OSError:
+        return True
+
+
+def test_workers_and_the_fork_server_end_with_a_killed_server():
+    """A server killed without shutting its pool down (SIGKILL; systemd's SIGTERM did the same)
+    had left its workers and the fork server running for good: each restart kept ~430 MB."""
+    import subprocess
+    import sys
+
+    script = ("import os, sys; from analytics.ingest import sandbox; from app_support import jobs\n"
+              "pool = jobs.ProcessPool(1, sandbox.worker_context()); job = pool.warm(); job.wait(300)\n"
+              "print(job.pid, flush=True); sys.stdin.read()\n")
+    server = subprocess.Popen([sys.executable, "-c", script], cwd=Path(APP).parent, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(server.stdout.readline())
+        fork_server = int(Path(f"/proc/{worker}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        assert fork_server != server.pid and not _gone(worker) and not _gone(fork_server)
+    finally:
+        server.kill()
+        server.wait(GUARD_S)
+    for _ in range(GUARD_S * 20):                    # bounded poll, no timing assertion
+        if _gone(worker) and _gone(fork_server):
+            break
+        time.sleep(0.05)
+    assert _gone(worker) and _gone(fork_server)

@@ -37,7 +37,8 @@ from analytics.survival.pohar_perme import PoharPerme
 from analytics.survival.standardise import (ICSS_AGE_GROUPS, ICSS_WEIGHTS, age_standardised, age_standardised_curve,
                                            icss_age_group, icss_standard)
 
-__all__ = ["net_survival", "net_survival_sets", "survival_curve_sets", "age_standardised", "age_standardised_curve", "survival_curve", "actuarial", "KaplanMeier", "EdererII", "PoharPerme",
+__all__ = ["net_survival", "net_survival_sets", "survival_curve_sets", "age_standardised", "age_standardised_curve",
+           "survival_curve", "actuarial", "KaplanMeier", "EdererII", "PoharPerme",
            "SurvivalResult", "SurvivalInputError", "METHODS", "APPROACHES", "DAYS_PER_YEAR", "ICSS_WEIGHTS",
            "ICSS_AGE_GROUPS", "icss_age_group", "icss_standard", "as_rate_table"]
 

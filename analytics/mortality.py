@@ -358,6 +358,19 @@ def select_deaths(counted: pd.DataFrame, sel: cubes.Selection) -> pd.DataFrame:
 MI_BY = (cubes.SITE, S.YEAR, S.SEX, S.REGION, S.PARENT)
 
 
+def _mi_by(by: Sequence[str], sel: cubes.Selection, parents: dict[str, str] | None
+           ) -> tuple[list[str], cubes.Selection]:
+    """``by`` checked (:data:`MI_BY`; economic regions need ``parents``), and the selection over
+    every site of the list when the ratio is by site (as the cube)."""
+    by = list(by)
+    bad = [b for b in by if b not in MI_BY]
+    if bad:
+        raise ValueError(f"mi_ratio: by must be among {MI_BY}, got {bad}")
+    if S.PARENT in by and parents is None:
+        raise ValueError("mi_ratio: by parent_code needs parents (district -> economic region)")
+    return by, (sel.replace(site=cubes.ALL_SITES) if cubes.SITE in by else sel)
+
+
 def mi_ratio(records: pd.DataFrame, mortality: MortalityEvents, site_column: str, sel: cubes.Selection,
              by: Sequence[str] = (), *, parents: dict[str, str] | None = None) -> pd.DataFrame:
     """Mortality:incidence ratio of a selection by ``by`` (any of ``site``, ``year``, ``sex``,
@@ -368,14 +381,7 @@ def mi_ratio(records: pd.DataFrame, mortality: MortalityEvents, site_column: str
     """
     from analytics import quality
 
-    by = list(by)
-    bad = [b for b in by if b not in MI_BY]
-    if bad:
-        raise ValueError(f"mi_ratio: by must be among {MI_BY}, got {bad}")
-    if S.PARENT in by and parents is None:
-        raise ValueError("mi_ratio: by parent_code needs parents (district -> economic region)")
-    if cubes.SITE in by:      # every site of the list, whatever the selection's site (as the cube)
-        sel = sel.replace(site=cubes.ALL_SITES)
+    by, sel = _mi_by(by, sel, parents)
     rec = select_records(records, sel, site_column)
     dth = select_deaths(mortality.deaths, sel)
     cols = [site_column if b == cubes.SITE else b for b in by]
@@ -409,14 +415,7 @@ def mi_ratio_from_cubes(cases: cubes.Cube, deaths: cubes.Cube, sel: cubes.Select
     :func:`select_deaths` do (a year, a district, unknown sex 9, unknown age only with every age
     group; "all sites but C44" leaves out the site group of C44, which holds nothing else).
     """
-    by = list(by)
-    bad = [b for b in by if b not in MI_BY]
-    if bad:
-        raise ValueError(f"mi_ratio: by must be among {MI_BY}, got {bad}")
-    if S.PARENT in by and parents is None:
-        raise ValueError("mi_ratio: by parent_code needs parents (district -> economic region)")
-    if cubes.SITE in by:      # every site of the list, whatever the selection's site (as the cube)
-        sel = sel.replace(site=cubes.ALL_SITES)
+    by, sel = _mi_by(by, sel, parents)
     base = [S.REGION if b == S.PARENT else b for b in by]
     need = base + ([S.YEAR] if S.YEAR not in by else [])
     c, d = cases.counts(sel, need), deaths.counts(sel, need)

@@ -7,7 +7,12 @@ and every WebSocket frame before Streamlit does:
 - ``/_stcore/metrics`` (per-process statistics, cache sizes) and the agent API answer 404;
 - a client's ``clear_cache`` BackMsg (which would clear every user's caches), ``set_run_on_save``,
   ``load_git_info`` (the server's git remote) and the development ``debug_*`` messages are
-  dropped and logged; every other message passes unchanged.
+  dropped and logged; every other message passes unchanged;
+- the page itself (``text/html``) carries the Content-Security-Policy of :func:`content_security_policy`,
+  in every mode, so a browser loads nothing from another host even without the nginx proxy of
+  ``deploy/`` (which sends the same policy): Streamlit's front end would otherwise fetch the tab
+  icon of a page with a Material-symbol icon from Google's font CDN when that page is the first a
+  fresh server serves (the visitor's address to a third party).
 
 Streamlit 1.67 has no option to switch these off, hence the guard. XSRF protection and CORS
 protection stay on (Streamlit's ``server.enableCORS = true`` means *no* cross-origin access),
@@ -53,12 +58,40 @@ def backmsg_type(data: bytes) -> str | None:
     return msg.WhichOneof("type")
 
 
+def _inline_script_hashes() -> list[str]:
+    """CSP sources of the inline scripts of Streamlit's ``index.html`` (``'sha256-…'``), so that the
+    policy allows exactly them, whatever Streamlit version is installed."""
+    import base64
+    import hashlib
+    import re
+    from pathlib import Path
+
+    import streamlit
+
+    html = (Path(streamlit.__file__).parent / "static" / "index.html").read_text(encoding="utf-8")
+    bodies = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", html, flags=re.S)
+    return [f"'sha256-{base64.b64encode(hashlib.sha256(b.encode()).digest()).decode()}'" for b in bodies]
+
+
+def content_security_policy() -> str:
+    """The policy of the dashboard's page: everything from this server (scripts: its own files and
+    ``index.html``'s inline script by hash; plotly's inline styles; images, fonts and workers also
+    as ``data:``/``blob:``), nothing from elsewhere, no framing. ``deploy/nginx`` sends the same."""
+    parts = [("default-src", "'self'"), ("script-src", " ".join(["'self'", *_inline_script_hashes()])),
+             ("style-src", "'self' 'unsafe-inline'"), ("img-src", "'self' data: blob:"),
+             ("font-src", "'self' data:"), ("connect-src", "'self'"), ("worker-src", "'self' blob:"),
+             ("frame-src", "'self'"), ("object-src", "'none'"), ("base-uri", "'self'"),
+             ("form-action", "'self'"), ("frame-ancestors", "'none'")]
+    return "; ".join(f"{k} {v}" for k, v in parts)
+
+
 class Guard:
-    """ASGI middleware: 404 for the blocked paths, blocked BackMsgs dropped."""
+    """ASGI middleware: 404 for the blocked paths, blocked BackMsgs dropped, the page's CSP."""
 
     def __init__(self, app: Any) -> None:
         global _GUARD_ACTIVE
         self.app = app
+        self.policy = content_security_policy().encode()
         _GUARD_ACTIVE = True
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
@@ -72,7 +105,21 @@ class Guard:
             return
         if kind == "websocket":
             receive = _filtered(receive, scope)
+        elif kind == "http":
+            send = _with_policy(send, self.policy)
         await self.app(scope, receive, send)
+
+
+def _with_policy(send: Any, policy: bytes) -> Any:
+    """``send`` that adds the Content-Security-Policy header to an HTML response."""
+    async def inner(message: dict) -> None:
+        if message.get("type") == "http.response.start":
+            headers = list(message.get("headers") or [])
+            html = any(k.lower() == b"content-type" and v.lower().startswith(b"text/html") for k, v in headers)
+            if html and not any(k.lower() == b"content-security-policy" for k, _ in headers):
+                message = {**message, "headers": headers + [(b"content-security-policy", policy)]}
+        await send(message)
+    return inner
 
 
 def _filtered(receive: Any, scope: dict) -> Any:

@@ -225,6 +225,19 @@ def test_server_options_per_mode():
         assert opts["client.disableDataExport"] is True
 
 
+def test_the_page_policy_is_the_one_nginx_sends():
+    """serve.py's guard and deploy/nginx send one Content-Security-Policy; its script hash is that
+    of the inline script of the installed Streamlit's index.html."""
+    import re
+
+    conf = (ROOT / "deploy" / "nginx" / "cancer-registry.conf").read_text()
+    (nginx,) = re.findall(r'add_header Content-Security-Policy "([^"]+)" always;', conf)
+    policy = hardening.content_security_policy()
+    assert policy == nginx
+    assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy and "'unsafe-inline'" not in \
+        policy.split("script-src")[1].split(";")[0]
+
+
 def test_serving_others_with_the_demo_disclosure_secret_is_said_at_start():
     """A public or internal server without REGISTRY_DISCLOSURE_SECRET publishes counts perturbed
     with the demo's published secret: serve.py says so; the deployment example names the variable."""

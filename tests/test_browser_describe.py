@@ -83,7 +83,11 @@ def test_acceptance_address_caption_headline_and_downloads(page: Page, app_url: 
 
 
 def test_no_request_leaves_the_machine(page: Page, app_url: str):
-    """Every page, fonts, favicon, maps and charts included: all requests go to the app's own host."""
+    """Every page, fonts, favicon, maps and charts included: all requests go to the app's own host.
+    (The walk begins at the default page: the tests' server is `streamlit run` without serve.py's
+    guard, and a fresh process's first run of another page has Streamlit fetch that page's tab icon
+    from Google — what the guard's policy stops, tested on serve.py by
+    test_first_visit_of_a_fresh_server_on_another_page_loads_nothing_from_elsewhere.)"""
     own = urlparse(app_url).netloc
     seen: list[str] = []
     page.on("request", lambda r: seen.append(r.url))
@@ -96,6 +100,42 @@ def test_no_request_leaves_the_machine(page: Page, app_url: str):
     outside = sorted({u for u in seen if urlparse(u).scheme in ("http", "https", "ws", "wss")
                       and urlparse(u).netloc != own})
     assert len(seen) > 50 and not outside, outside
+
+
+def test_first_visit_of_a_fresh_server_on_another_page_loads_nothing_from_elsewhere(browser, tmp_path):
+    """On a process's very first run of a page other than the default, Streamlit's front end takes
+    that page's Material-symbol icon for the tab and fetches it from Google's font CDN. The server
+    (serve.py, what `make run` starts; here without its warm-up, so this visitor's run is the
+    process's first) sends the page's Content-Security-Policy in every mode: nothing is fetched
+    from another host, and the page works under the policy."""
+    import stclient
+    from app_support import hardening
+    from conftest import free_port, stop
+
+    port = free_port()
+    (tmp_path / "none.toml").write_text("")
+    proc = stclient.serve(port, {"REGISTRY_MODE": "local", "REGISTRY_WARM_UP": "0",
+                                 "REGISTRY_CONFIG": str(tmp_path / "none.toml")}, tmp_path / "server.log")
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1800})
+    page = ctx.new_page()
+    outside, refused = [], []
+    page.on("request", lambda r: outside.append(r.url) if urlparse(r.url).hostname not in ("127.0.0.1", None)
+            and urlparse(r.url).scheme in ("http", "https", "ws", "wss") else None)
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    try:
+        response = page.goto(f"http://127.0.0.1:{port}/trends?lang=ru", wait_until="domcontentloaded")
+        assert response.headers["content-security-policy"] == hardening.content_security_policy()
+        page.get_by_test_id("stMain").get_by_role("heading", level=1).wait_for(timeout=120_000)
+        page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for(timeout=120_000)
+        page.wait_for_selector(IDLE, timeout=120_000)
+        page.wait_for_timeout(1000)
+        assert page.get_by_test_id("stException").count() == 0
+    finally:
+        ctx.close()
+        stop(proc)
+    assert not outside, outside
+    # the one thing the policy refuses is that tab icon (the tab keeps the server's own)
+    assert all("fonts.gstatic.com" in m for m in refused), refused
 
 
 def test_phone_width_charts_readable_titles_clear_maps_fitted(browser, app_url: str):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import concurrent.futures
+import contextlib
 import functools
 import io
 import logging
@@ -85,7 +86,8 @@ log = logging.getLogger(__name__)
 # sessions' PNGs, a slide rendered in the background while a user downloads a PNG).
 EXPORT_TABS = 2
 RENDER_TIMEOUT = 90.0    # seconds for one figure (kaleido's own default)
-START_TIMEOUT = 120.0    # seconds for Chromium and its tabs to start
+START_TIMEOUT = 60.0     # seconds for Chromium and its tabs to start (one attempt)
+START_ATTEMPTS = 2       # a start that hangs (seen once in a loaded test run) is abandoned and tried again
 _SERVER_LOCK = threading.Lock()
 _SERVER: "_ExportServer | None" = None
 _SERVER_STARTED = False
@@ -134,15 +136,18 @@ class _ExportServer:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="kaleido-export", daemon=True)
         self._thread.start()
+        self._opening = None
         try:
             self._kaleido = self._call(self._open(browser, tabs), START_TIMEOUT)
         except BaseException:
+            if self._opening is not None:       # a start that hung: its Chromium is closed, not left running
+                with contextlib.suppress(Exception):
+                    self._call(self._opening.close(), 10)
             self._end_loop()
             raise
 
-    @staticmethod
-    async def _open(browser: str, tabs: int):
-        k = _browser_class()(path=browser, n=tabs, mathjax=False, timeout=RENDER_TIMEOUT)
+    async def _open(self, browser: str, tabs: int):
+        k = self._opening = _browser_class()(path=browser, n=tabs, mathjax=False, timeout=RENDER_TIMEOUT)
         await k.open()
         return k
 
@@ -202,8 +207,17 @@ def _ensure_server() -> "_ExportServer":
 
 
 def _start_server(browser: str) -> "_ExportServer":
-    """Start Chromium with its export tabs (one per process; :func:`stop_export_server` ends it)."""
-    return _ExportServer(browser, EXPORT_TABS)
+    """Start Chromium with its export tabs (one per process; :func:`stop_export_server` ends it);
+    a start that does not finish within :data:`START_TIMEOUT` is abandoned and tried again, up to
+    :data:`START_ATTEMPTS` times."""
+    for attempt in range(1, START_ATTEMPTS + 1):
+        try:
+            return _ExportServer(browser, EXPORT_TABS)
+        except concurrent.futures.TimeoutError:
+            if attempt == START_ATTEMPTS:
+                raise
+            log.warning("the export browser did not start within %.0f s: starting it again", START_TIMEOUT)
+    raise AssertionError("unreachable")
 
 
 def warm_up(*, wait: bool = False) -> threading.Thread | None:

@@ -8,7 +8,6 @@ and Projections pages included, is part of the dataset token (:func:`upload_toke
 """
 from __future__ import annotations
 
-import ctypes
 import dataclasses
 import hashlib
 import json
@@ -92,13 +91,10 @@ def release_memory() -> None:
     releases what it keeps. Not on glibc: nothing to do."""
     import pyarrow as pa
 
+    from analytics.ingest import heap
+
     pa.default_memory_pool().release_unused()
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return
-    trimmed = libc.malloc_trim(0)
-    log.debug("malloc_trim: %s", "memory returned" if trimmed else "nothing to return")
+    log.debug("malloc_trim: %s", "memory returned" if heap.trim() else "nothing to return")
 
 
 def _region_table(geo) -> pd.DataFrame:

@@ -44,6 +44,13 @@ def _set(lib, param: int, value: int) -> None:
         log.warning("malloc refused mallopt(%d, %d): freed memory is not kept for reuse", param, value)
 
 
+def trim() -> bool:
+    """Give the free memory of the heap back to the system (``malloc_trim(0)``): True when some
+    was returned; False too where there is no glibc (nothing to do)."""
+    lib = _libc()
+    return lib is not None and bool(lib.malloc_trim(0))
+
+
 @contextlib.contextmanager
 def reuse_freed_memory() -> Iterator[None]:
     """Within the block, freed memory is reused instead of unmapped and faulted in again; at
@@ -67,4 +74,4 @@ def reuse_freed_memory() -> Iterator[None]:
             if _active == 0:
                 _set(lib, M_MMAP_THRESHOLD, AFTER_MMAP_THRESHOLD)
                 _set(lib, M_TRIM_THRESHOLD, AFTER_TRIM_THRESHOLD)
-                lib.malloc_trim(0)
+                trim()

@@ -254,8 +254,7 @@ class DenseCube:
         keep_axes = sorted(names.index(b) for b in by)
         v = _summed(self.cases, masks, keep_axes, None)
         if not by:
-            total = int(v.sum())
-            return pd.DataFrame({S.COUNT: np.array([total] if total > 0 else [], dtype="int64")})
+            return _total_frame(int(v.sum()))
         axis_labels = [ax.years, np.array(SEX_AXIS), ax.regions, ax.ages, ax.sites]
         order = [keep_axes.index(names.index(b)) for b in by]          # the cube's axes in by's order
         v = v.transpose(order)
@@ -278,6 +277,11 @@ def _counts_by(by: Sequence[str]) -> list[str]:
     if bad or len(set(by)) != len(by):
         raise ValueError(f"counts: by must be distinct columns among {COUNT_BY}, got {by}")
     return by
+
+
+def _total_frame(total: int) -> pd.DataFrame:
+    """The answer of ``counts`` without ``by``: one row with the total, none when it is 0."""
+    return pd.DataFrame({S.COUNT: np.array([total] if total > 0 else [], dtype="int64")})
 
 
 def _counts_frame(by: list[str], labels: list[np.ndarray], count: np.ndarray) -> pd.DataFrame:
@@ -409,7 +413,6 @@ class SparseCube:
         out = out[[c for c in by if c in out] + [S.AGE_GROUP] + value_cols + [S.POPULATION]]
         return _finish(out, by, ax.has_keys)
 
-
     def counts(self, sel: Selection, by: Sequence[str] = ()) -> pd.DataFrame:
         """The same frame as :meth:`DenseCube.counts`, grouped from the event table."""
         by = _counts_by(by)
@@ -420,8 +423,7 @@ class SparseCube:
              & ev[S.REGION].isin(ax.regions[rm]) & ev[S.AGE_GROUP].isin(ax.ages[am]) & ev[SITE].isin(ax.sites[km]))
         ev = ev.loc[m.to_numpy(dtype=bool)]
         if not by:
-            total = int(ev[S.COUNT].sum())
-            return pd.DataFrame({S.COUNT: np.array([total] if total > 0 else [], dtype="int64")})
+            return _total_frame(int(ev[S.COUNT].sum()))
         sums = ev.groupby(by, sort=True)[S.COUNT].sum()
         sums = sums[sums > 0]
         index = sums.index if len(by) > 1 else pd.MultiIndex.from_arrays([sums.index])

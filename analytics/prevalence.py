@@ -519,7 +519,7 @@ def prevalence(
     cc = _cells(base, at, keep, by, site, all_sites, labels, durs, t, age_labels)
     keys = by + ["duration"]
     if perturb is not None:
-        cc = _perturbed_cells(cc, keys, key, perturb)
+        cc = _perturbed_cells(cc, keys, perturb)
     out = cc.groupby(keys, dropna=False, sort=True, observed=True).agg(
         count=("contribution", "sum"), n_lost=("_lost", "sum"), n_unknown=("_unk", "sum")
     ).reset_index()
@@ -559,7 +559,7 @@ def prevalence(
     return out[by + PREVALENCE_COLUMNS]
 
 
-def _perturbed_cells(cc: pd.DataFrame, keys: list, key: str | None, perturb) -> pd.DataFrame:
+def _perturbed_cells(cc: pd.DataFrame, keys: list, perturb) -> pd.DataFrame:
     """Cells (keys x age group at the index date, :func:`_cells` with key sums) whose count, lost
     and unknown are the published values ``perturb(count, key sum)``."""
     out = cc[keys + ["_agi"]].copy()

@@ -210,14 +210,12 @@ def _start_server(browser: str) -> "_ExportServer":
     """Start Chromium with its export tabs (one per process; :func:`stop_export_server` ends it);
     a start that does not finish within :data:`START_TIMEOUT` is abandoned and tried again, up to
     :data:`START_ATTEMPTS` times."""
-    for attempt in range(1, START_ATTEMPTS + 1):
+    for _ in range(START_ATTEMPTS - 1):
         try:
             return _ExportServer(browser, EXPORT_TABS)
         except concurrent.futures.TimeoutError:
-            if attempt == START_ATTEMPTS:
-                raise
             log.warning("the export browser did not start within %.0f s: starting it again", START_TIMEOUT)
-    raise AssertionError("unreachable")
+    return _ExportServer(browser, EXPORT_TABS)
 
 
 def warm_up(*, wait: bool = False) -> threading.Thread | None:

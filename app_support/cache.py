@@ -572,8 +572,6 @@ def joinpoint_job(ds: Dataset, data: pd.DataFrame, series: str | None, selection
                                  max_jp=max_jp, weighted=weighted, conf=conf)
 
 
-
-
 # --- record-level intermediate results ----------------------------------------------------------
 # Records are never put in the process-wide caches (an upload's records live in its session). What
 # a page derives from them once and reads at every selection (e.g. prevalence's sorted units) is
@@ -764,20 +762,15 @@ def _survival_curves(ds: Dataset, f: Filters, group: str, method: str, approach:
     from analytics import survival
     from analytics.survival import registry
 
-    rec = _survival_selection(ds, f, approach, all_sites=False)
-    data, recon = registry.survival_data(rec, first_primary_only=first_primary_only)
+    data, recon, by = _grouped_data(ds, f, group, approach, first_primary_only)
     close = _closing_day(ds)
     period = (f.y0, f.y1)
     out = {"reconciliation": recon, "closing_day": close, "curves": pd.DataFrame(), "observed": pd.DataFrame(),
            "completeness": pd.DataFrame(), "at": pd.DataFrame(), "n": len(data)}
     if data.empty:
         return out
-    g = _survival_groups(data, group, _parents(ds))
-    by = ["group"] if g is not None else []
-    if g is not None:
-        data = data.assign(group=g.to_numpy())
     kw = dict(by=by or None, approach=approach, period=period, conf=f.level)
-    res = _survival_fits(ds, f, group, method, approach, first_primary_only)["curve"]
+    res = _survival_fits(ds, f, group, method, approach, first_primary_only, _grouped=(data, by))["curve"]
     out["curves"] = _labelled(res)
     out["at"] = res.at(SURVIVAL_TIMES)
     if observed and method != "observed":
@@ -809,17 +802,24 @@ def survival_actuarial(ds: Dataset, f: Filters, group: str, approach: str, first
     return _survival_actuarial(ds, survival_filters(f), group, approach, first_primary_only)
 
 
-def _survival_grouped(ds: Dataset, f: Filters, group: str, approach: str, first_primary_only: bool):
-    """The survival data of the selection with its ``group`` column (or none), the ``by`` list and
-    the groups too small for public output."""
+def _grouped_data(ds: Dataset, f: Filters, group: str, approach: str, first_primary_only: bool):
+    """The survival data of the selection with its ``group`` column (or none), the reconciliation
+    of its exclusions and the ``by`` list. Patient-level: computed per call, never cached."""
     from analytics.survival import registry
 
-    data, _ = registry.survival_data(_survival_selection(ds, f, approach, all_sites=False),
-                                     first_primary_only=first_primary_only)
+    data, recon = registry.survival_data(_survival_selection(ds, f, approach, all_sites=False),
+                                         first_primary_only=first_primary_only)
     g = _survival_groups(data, group, _parents(ds)) if len(data) else None
     by = ["group"] if g is not None else []
     if g is not None:
         data = data.assign(group=g.to_numpy())
+    return data, recon, by
+
+
+def _survival_grouped(ds: Dataset, f: Filters, group: str, approach: str, first_primary_only: bool):
+    """The survival data of the selection with its ``group`` column (or none), the ``by`` list and
+    the groups too small for public output."""
+    data, _, by = _grouped_data(ds, f, group, approach, first_primary_only)
     small = set()
     if f.public and len(data):
         sizes = data.groupby(by).size() if by else pd.Series({None: len(data)})
@@ -848,23 +848,28 @@ def _survival_standardised(ds: Dataset, f: Filters, group: str, method: str, app
     if data.empty or group == "age":
         return pd.DataFrame(columns=by + ["time", "estimate", "lower", "upper", "se", "standard"])
     # = survival.age_standardised_curve(data, ..., max_years=max(SURVIVAL_TIMES)), fitted beside the curves
-    out = standardise.standardised_curve(_survival_fits(ds, f, group, method, approach, first_primary_only)["std"],
-                                         survival.icss_standard(f.site), max_years=max(SURVIVAL_TIMES), conf=f.level)
+    fits = _survival_fits(ds, f, group, method, approach, first_primary_only, _grouped=(data, by))
+    out = standardise.standardised_curve(fits["std"], survival.icss_standard(f.site), max_years=max(SURVIVAL_TIMES),
+                                         conf=f.level)
     return _public_rows(out, by, small, ("n_risk", "events")) if f.public else out
 
 
 @by_dataset(max_entries=8)      # full curves of every step: needed by the two views of the same rerun
 def _survival_fits(ds: Dataset, f: Filters, group: str, method: str, approach: str,
-                   first_primary_only: bool) -> dict:
+                   first_primary_only: bool, *, _grouped: tuple[pd.DataFrame, list] | None = None) -> dict:
     """The fitted curves of the selection by ``group`` (``curve``) and, but by age, by ``group`` x ICSS
     age group of the patients aged 15-99 (``std``, the strata of the age-standardised curve), to
     ``max(SURVIVAL_TIMES)`` years: one pass over the patients' expected mortality for both
     (``analytics.survival.survival_curve_sets``). Not shown as such (the curves and the standardised
-    curve are); the selection is non-empty."""
+    curve are); the selection is non-empty. ``_grouped``: the caller's (data, by) of
+    :func:`_grouped_data` for the same arguments (not part of the key: derived from them)."""
     from analytics import survival
     from analytics.survival import standardise
 
-    data, by, _ = _survival_grouped(ds, f, group, approach, first_primary_only)
+    if _grouped is None:
+        data, _, by = _grouped_data(ds, f, group, approach, first_primary_only)
+    else:
+        data, by = _grouped
     data = data.assign(**{standardise.ICSS_COLUMN: standardise.icss_age_group(data["age"])})
     sets = [(by, None)]
     if group != "age":

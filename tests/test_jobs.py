@@ -190,6 +190,14 @@ def test_dropping_an_upload_releases_its_memory(demo_ds, monkeypatch):
     assert calls.wait(GUARD_S)
 
 
+def _gone(pid: int) -> bool:
+    """No such process any more (or only its zombie, waiting for a parent to reap it)."""
+    try:
+        return "Z" in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1][:3]
+    except OSError:
+        return True
+
+
 def test_a_dropped_pool_stops_its_workers(tmp_path):
     """The pool is a cached resource: when the app's caches are cleared it is dropped, and its
     worker processes must stop with it (not linger for the server's life)."""
@@ -208,18 +216,10 @@ def test_a_dropped_pool_stops_its_workers(tmp_path):
     del pool
     gc.collect()
     for _ in range(GUARD_S * 20):                    # the worker exits once told (bounded poll, no timing)
-        if not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1][:3]:
+        if _gone(pid):
             break
         time.sleep(0.05)
-    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1][:3]
-
-
-def _gone(pid: int) -> bool:
-    """No such process any more (or only its zombie, waiting for a parent to reap it)."""
-    try:
-        return "Z" in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1][:3]
-    except OSError:
-        return True
+    assert _gone(pid)
 
 
 def test_workers_and_the_fork_server_end_with_a_killed_server():

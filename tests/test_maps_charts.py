@@ -223,3 +223,23 @@ def test_funnel_labels_do_not_overlap():
         for j in range(i):
             a, b = boxes[i], boxes[j]
             assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (texts[i], texts[j])
+
+
+def test_a_map_shares_its_geojson_instead_of_copying_it(regions, frame):
+    """plotly deep-copies a trace's properties when a figure is built and in to_dict (what
+    Streamlit draws): the boundaries are shared, never copied, and written as plain GeoJSON."""
+    import copy
+
+    gj = maps.geojson_of(regions)
+    fig = maps.choropleth(regions, frame, "sir", geojson=gj)
+    shapes = [tr.geojson for tr in fig.data]
+    assert all(isinstance(s, maps.SharedGeoJSON) for s in shapes)
+    spec = fig.to_dict()
+    assert all(tr["geojson"] is s for tr, s in zip(spec["data"], shapes))
+    assert copy.deepcopy(fig).data[0].geojson is shapes[0]
+    ids = {f["id"] for f in gj["features"]}
+    for tr in json.loads(fig.to_json())["data"]:                  # the JSON holds the features themselves
+        assert tr["geojson"]["type"] == "FeatureCollection"
+        assert {f["id"] for f in tr["geojson"]["features"]} == set(tr["locations"]) <= ids
+    assert all(f is g for f, g in zip(shapes[0]["features"], [f for f in gj["features"]
+                                                              if f["id"] in set(fig.data[0].locations)]))

@@ -78,9 +78,22 @@ def geojson_of(regions: gpd.GeoDataFrame, key: str = schema.REGION, simplify: fl
     return gj
 
 
-def _subset(gj: dict, codes) -> dict:
+class SharedGeoJSON(dict):
+    """A trace's GeoJSON, shared and never modified: ``copy.deepcopy`` gives it back as it is.
+
+    plotly deep-copies every property of a trace when a figure is built (``Figure.__init__``)
+    and again in ``Figure.to_dict`` (what Streamlit draws); for a map that meant copying every
+    boundary vertex twice, more work than the rest of the figure. The features are those of the
+    data set's :func:`geojson_of`, which nothing modifies either. It is still a ``dict``, so
+    validators, JSON writers and pickling see a plain GeoJSON object."""
+
+    def __deepcopy__(self, memo: dict) -> "SharedGeoJSON":
+        return self
+
+
+def _subset(gj: dict, codes) -> SharedGeoJSON:
     want = set(map(str, codes))
-    return {"type": "FeatureCollection", "features": [f for f in gj["features"] if f["id"] in want]}
+    return SharedGeoJSON(type="FeatureCollection", features=[f for f in gj["features"] if f["id"] in want])
 
 
 @functools.lru_cache(maxsize=32)

@@ -115,3 +115,21 @@ def test_scope_from_an_analytics_selection():
     scope = Scope.from_selection(sel, area=(S.REGION, "AZE-1676"), site_list="ci5")
     d = Description(measure="cases", scope=scope)
     assert d.context("en", site=True) == "Lung, men, Aghstafa, 2015–2019"
+
+
+@pytest.mark.parametrize("dtype", [object, "string[pyarrow]", "category"])
+def test_what_a_frame_shows_does_not_depend_on_how_its_columns_are_stored(dtype):
+    """Sites and regions in order of first appearance, missing values and "" left out, age
+    groups in their standard order: the same for text stored as objects, Arrow or categories."""
+    frame = pd.DataFrame({
+        "site": ["Stomach", None, "Lung", "Stomach", "All sites", "Breast"],
+        S.REGION: ["AZ07", "AZ03", "", None, "AZ07", "AZ03"],
+        S.AGE_GROUP: ["85+", "0-4", None, "40-44", "0-4", "85+"],
+        "value": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})
+    text = ["site", S.REGION, S.AGE_GROUP]
+    frame[text] = frame[text].astype(dtype)
+    d = describe(frame, "asr", scope=REQUESTED, **METHODS)
+    assert d.sites == ("Stomach", "Lung", "Breast")
+    assert d.regions == ("AZ07", "AZ03")
+    assert d.scope.ages == ("0-4", "40-44", "85+")
+    assert d.by == ("site", S.REGION, S.AGE_GROUP)

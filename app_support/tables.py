@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
+from streamlit import dataframe_util
 
 from analytics import schema as S
 from analytics.i18n import sex_label
@@ -173,32 +175,43 @@ def show(table, *, lang: str, key: str, site_name: Callable[[str], str] | None =
          headers: dict[str, str] | None = None, k: int | None = None, ds=None, **kw) -> None:
     """``st.dataframe`` of ``table`` (a frame or a pandas Styler) with words for codes and
     translated headers. ``k``: public output's threshold; withheld counts are shown as "<k".
-    ``ds``: the data set the table comes from; given, the words are put in once per process for
-    the same table and language (``cache.view``) instead of on every rerun. ``site_name`` must
-    then depend on the language only (``Filters.site_name``)."""
+    ``ds``: the data set the table comes from; given, the table is made ready once per process
+    for the same table, language and ``k`` (``cache.view``: words put in, withheld counts
+    written, converted to Arrow as ``st.dataframe`` would) instead of on every rerun.
+    ``site_name`` must then depend on the language only (``Filters.site_name``)."""
     frame = table.data if hasattr(table, "data") and not isinstance(table, pd.DataFrame) else table
     if isinstance(table, pd.DataFrame):
-        table = _localised(table, lang, site_name, ds)
-        if k is not None:
-            from analytics.disclosure import show_small
-
-            table = show_small(table, k, as_text=True)
+        table = _ready(table, lang, site_name, ds, k)
     kw.setdefault("hide_index", True)
     kw.setdefault("width", "stretch")
     st.dataframe(table, key=key, column_config=column_config(frame, lang, headers), **kw)
 
 
-def _localised(table: pd.DataFrame, lang: str, site_name: Callable[[str], str] | None, ds) -> pd.DataFrame:
-    """:func:`localise`, shared by every session through ``cache.view`` when the data set is
-    known (the frame's ``attrs`` — flag thresholds — are part of the key; attrs that cannot be
-    keyed by value are localised on every run)."""
+def ready(table: pd.DataFrame, lang: str, site_name: Callable[[str], str] | None = None, k: int | None = None,
+          *, arrow: bool = False) -> pd.DataFrame | pa.Table:
+    """What :func:`show` draws of ``table``: :func:`localise`, withheld counts as "<k" when
+    ``k`` is given, and with ``arrow`` the Arrow table ``st.dataframe`` makes of that frame (the
+    same conversion, so the browser receives the same bytes)."""
+    out = localise(table, lang, site_name)
+    if k is not None:
+        from analytics.disclosure import show_small
+
+        out = show_small(out, k, as_text=True)
+    return dataframe_util.convert_pandas_df_to_arrow_table(out) if arrow else out
+
+
+def _ready(table: pd.DataFrame, lang: str, site_name: Callable[[str], str] | None, ds,
+           k: int | None) -> pd.DataFrame | pa.Table:
+    """:func:`ready`, shared by every session through ``cache.view`` when the data set is known
+    (the frame's ``attrs`` — flag thresholds — are part of the key; attrs that cannot be keyed
+    by value are made ready on every run)."""
     if ds is None:
-        return localise(table, lang, site_name)
+        return ready(table, lang, site_name, k)
     from app_support import cache
 
     try:
         attrs = cache.key_part(dict(table.attrs))
     except TypeError:
-        return localise(table, lang, site_name)
-    return cache.view(ds, "table_localised", localise, table, lang, identity=(attrs, site_name is not None),
-                      _site_name=site_name)
+        return ready(table, lang, site_name, k)
+    return cache.view(ds, "table_ready", ready, table, lang, k=k, arrow=True,
+                      identity=(attrs, site_name is not None), _site_name=site_name)

@@ -104,7 +104,7 @@ def ci5_section():
     d_ci5 = widgets.describe(f, ds, table, "ci5_table", sexes=(code,))
     st.caption(md(d_ci5.caption(f.lang)))
     # site names in words on screen; the downloads keep the site-group labels of the site list
-    tables.show(table, lang=f.lang, key="ci5_table", site_name=f.site_name, k=k)
+    tables.show(table, lang=f.lang, key="ci5_table", site_name=f.site_name, k=k, ds=ds)
     meta = widgets.meta_of(f"{f.tm('app.incidence.ci5_table')}: {d_ci5.context(f.lang)}", d_ci5, f, ds)
     c1, c2 = st.columns(2)
     widgets.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(table, meta), container=c1, what=meta["title"],

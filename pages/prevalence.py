@@ -109,7 +109,7 @@ st.caption(md(d_full.caption(f.lang)))
 shown_full = full.assign(duration=full["duration"].map(lambda d: f.t(f"trends.dur.{d}")),
                          **{f.site_column: full[f.site_column].astype(str).map(
                              lambda v: f.t("app.site.all") if v == ALL_SITES else charts.series_name(v, "site", f.lang))})
-tables.show(shown_full, lang=f.lang, key="prevalence_full", k=filters.PUBLIC_K if f.public else None)
+tables.show(shown_full, lang=f.lang, key="prevalence_full", k=filters.PUBLIC_K if f.public else None, ds=ds)
 meta = widgets.meta_of(f.t("trends.prev.table_title", date=date_label), d_full, f, ds)
 d1, d2 = st.columns(2)
 widgets.download_button(f.t("app.dl.csv"), data=lambda: widgets.table_csv(full, meta), file_name=f"prevalence_{year}.csv",

@@ -9,7 +9,7 @@ import pytest
 
 from analytics import schema as S
 from analytics.charts import base, maps
-from analytics.i18n import t
+from analytics.i18n import sex_label, t
 
 
 def test_presentation_theme_enlarges_treemap_labels_and_legends():
@@ -51,3 +51,22 @@ def test_tables_show_codes_as_words_and_downloads_keep_them():
     assert shown["reason"].iloc[0] != "sex_site" and shown["stage"].iloc[0] == t("describe.stage.validation", "az")
     assert tables.header("n_lost", "ru") == t("describe.col.n_lost", "ru")
     assert tables.header("smoking_men", "az") == "Gündəlik siqaret çəkmə, 15+ yaşlı kişilər (%)"
+
+
+@pytest.mark.parametrize("k", [None, 5])
+def test_a_table_made_ready_once_sends_the_bytes_streamlit_makes_of_the_frame(k):
+    """tables.show hands st.dataframe the Arrow table it keeps per process (cache.view); the
+    browser must receive exactly what Streamlit would have made of the localised frame."""
+    from streamlit import dataframe_util
+
+    from app_support import tables
+
+    frame = pd.DataFrame({"site": ["C16", "C18-C21", "C50"], "sex": [1, 2, 2], "count": [None, 40.0, 12.0],
+                          "value": [1.25, 17.5, 8.0], "flag": ["suppressed", "", "unreliable"]})
+    shown = tables.ready(frame, "ru", None, k)
+    if k is not None:
+        assert shown["count"].iloc[0] == "<5"                       # withheld counts written
+    assert shown["sex"].iloc[0] == sex_label(1, "ru")              # codes as words
+    arrow = tables.ready(frame, "ru", None, k, arrow=True)
+    assert dataframe_util.convert_arrow_table_to_arrow_bytes(arrow) == \
+        dataframe_util.convert_pandas_df_to_arrow_bytes(shown)

@@ -128,15 +128,16 @@ class Identity:
 
 
 # --- the operator's configuration ---------------------------------------------------------
-_FILE_CACHE: dict[tuple[str, str], tuple[int, Any]] = {}
+_FILE_CACHE: dict[tuple[str, str], tuple[tuple[int, int], Any]] = {}
 
 
 def _read_toml(path: Path, kind: str) -> dict:
     """A TOML file, parsed once per modification (edits apply without a restart)."""
     try:
-        stamp = path.stat().st_mtime_ns
+        st_ = path.stat()
     except FileNotFoundError:
         return {}
+    stamp = (st_.st_mtime_ns, st_.st_size)
     key = (kind, str(path))
     hit = _FILE_CACHE.get(key)
     if hit is not None and hit[0] == stamp:
@@ -154,9 +155,32 @@ def _env_path(name: str) -> Path | None:
     return Path(value).expanduser() if value else None
 
 
+_SETTINGS_ENV = (CONFIG_ENV, MODE_ENV, ROLES_ENV, AUDIT_ENV, "HOME")   # HOME: paths with "~"
+_SETTINGS_CACHE: dict[tuple, Settings] = {}
+
+
 def settings() -> Settings:
-    """The mode and file locations: environment first, then ``registry.toml``, then defaults."""
+    """The mode and file locations: environment first, then ``registry.toml``, then defaults.
+
+    Read on every capability check (several per rerun), so made again only when what it
+    depends on changes: its environment variables, the working directory or the config file's
+    modification time (edits still apply without a restart)."""
     config_file = _env_path(CONFIG_ENV) or DEFAULT_CONFIG
+    try:
+        st_ = config_file.stat()
+        stamp = (st_.st_mtime_ns, st_.st_size)
+    except OSError:
+        stamp = None
+    key = (tuple(os.environ.get(n) for n in _SETTINGS_ENV), os.getcwd(), stamp)
+    hit = _SETTINGS_CACHE.get(key)
+    if hit is None:
+        hit = _settings(config_file)
+        _SETTINGS_CACHE.clear()        # one entry: the configuration in force
+        _SETTINGS_CACHE[key] = hit
+    return hit
+
+
+def _settings(config_file: Path) -> Settings:
     if _env_path(CONFIG_ENV) is not None and not config_file.is_file():
         raise ConfigError(f"{CONFIG_ENV}={config_file} is not a file")
     cfg = _read_toml(config_file, "registry config")

@@ -360,13 +360,13 @@ def download_button(label: str, data, *, file_name: str, key: str, what: str | C
 
     who = auth.context()                      # captured now: the click runs outside the session
     identity, mode_then = auth.identity(), auth.mode()
-    selection = selection_of(f, ds) if f is not None else {}
     fmt = PurePosixPath(file_name).suffix.lstrip(".").lower() or "bin"
 
     def produce():
         if not auth.still_can(auth.DOWNLOAD, identity, mode_then):   # the role may have changed since
             audit.log_event("denial", capability=auth.DOWNLOAD, what=file_name, **who)
             raise PermissionError("downloads are no longer allowed for this user")
+        selection = selection_of(f, ds) if f is not None else {}     # f is frozen: written at the click
         audit.log_event("export", what=what() if callable(what) else what, selection=selection, format=fmt,
                         file_name=file_name, **who)
         return data() if callable(data) else data

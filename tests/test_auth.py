@@ -569,3 +569,24 @@ def test_download_is_checked_again_when_the_file_is_produced(operator, monkeypat
     os.utime(operator / "roles.toml", ns=(1, 1))                 # a new modification time: re-read
     assert not auth.still_can("download", alan, "internal")
     assert not auth.still_can("download", None, "internal")
+
+
+def test_settings_are_read_again_when_the_environment_or_the_config_file_changes(operator, monkeypatch):
+    """settings() is remembered between calls (it is read on every capability check) but never
+    stale: a new environment value, another config file or an edit of the file is seen at once."""
+    config = operator / "registry.toml"
+    monkeypatch.delenv("REGISTRY_MODE")
+    first = auth.settings()
+    assert first.mode == "local" and auth.settings() is first                 # remembered
+    config.write_text('mode = "public"\n')
+    os.utime(config, ns=(1, 10**9))                                           # another modification time
+    assert auth.mode() == "public"
+    config.write_text('mode = "internal"\n')                                  # same time, other size
+    os.utime(config, ns=(1, 10**9))
+    assert auth.mode() == "internal"
+    other = operator / "other.toml"
+    other.write_text('mode = "public"\n')
+    monkeypatch.setenv("REGISTRY_CONFIG", str(other))
+    assert auth.mode() == "public"
+    monkeypatch.setenv("REGISTRY_MODE", "local")
+    assert auth.mode() == "local"

@@ -81,8 +81,9 @@ def _frame_digest(df: pd.DataFrame) -> str:
     else:
         for level in range(idx.nlevels):
             h.update(b"|index|" + _column_bytes(idx.get_level_values(level)))
-    for _, column in df.items():
-        h.update(b"|col|" + _column_bytes(column.array))
+    # the column arrays themselves: ``df.items()`` makes a Series of every column (half the time)
+    for values in df._iter_column_arrays():      # noqa: SLF001 - pandas' own column iterator
+        h.update(b"|col|" + _column_bytes(values))
     return h.hexdigest()
 
 
@@ -176,7 +177,8 @@ def by_dataset(*, max_entries: int = 64, resource: bool = False, shown: bool = F
 
 
 # --- views: figures, tables and sentences built once per process --------------------------------
-VIEW_ENTRIES = 256     # figures of a map hold their GeoJSON: keep the process bounded
+VIEW_ENTRIES = 1024    # about 25 views (figures, tables, sentences, descriptions) per page and selection;
+                       # a map shares its boundaries (maps.SharedGeoJSON), so an entry is small
 
 
 def view(ds: Dataset, name: str, build: Callable[..., Any], *args, identity: Any = None, **kwargs) -> Any:

@@ -228,3 +228,28 @@ def test_view_cache_never_crosses_datasets(datasets):
         vb = cache.dsr(b, dataclasses.replace(f, lang=lang))["value"].iloc[0]
         assert va == pytest.approx(_asr_all_ages(a), rel=1e-9) and vb == pytest.approx(_asr_all_ages(b), rel=1e-9)
         assert va != vb
+
+
+def test_a_frame_is_keyed_by_its_content_however_it_was_built():
+    """cache.key_part reads a frame's values: the same table stored as Arrow chunks, a slice,
+    objects or a copy gets one key; one value, a dtype, a column name or the index changed
+    gets another (a view is never served for a different table)."""
+    import pyarrow as pa
+
+    from app_support import cache
+
+    base = pd.DataFrame({"site": ["C16", "C50", None], "n": [3, 40, 12], "rate": [1.5, np.nan, 8.0],
+                         "when": pd.to_datetime(["2020-01-01", "2021-06-30", None]),
+                         "sex": pd.Categorical(["1", "2", "2"])})
+    key = cache.key_part(base)
+    chunked = base.assign(site=pd.array(pd.arrays.ArrowExtensionArray(pa.chunked_array([["C16"], ["C50", None]]))))
+    same = [base.copy(), pd.concat([base.iloc[:1], base.iloc[1:]]).reset_index(drop=True),
+            base.astype({"site": "string[pyarrow]"}).astype({"site": "string[pyarrow]"}).copy()]
+    assert cache.key_part(chunked) == cache.key_part(base.astype({"site": chunked["site"].dtype}))
+    assert all(cache.key_part(f) == key for f in same[:2])
+    assert cache.key_part(same[2]) == cache.key_part(base.astype({"site": "string[pyarrow]"}))
+    changed = [base.assign(n=[3, 41, 12]), base.assign(rate=[1.5, 0.0, 8.0]), base.astype({"n": "float64"}),
+               base.rename(columns={"n": "count"}), base.set_axis([1, 2, 3]), base.iloc[::-1],
+               base.assign(site=["C16", "C50", "None"]), base.assign(sex=pd.Categorical(["1", "2", "1"]))]
+    keys = {cache.key_part(f) for f in changed}
+    assert key not in keys and len(keys) == len(changed)

@@ -75,13 +75,29 @@ def describe(f, ds, frame, measure: str | None, *, sexes=None, site=None, area=_
     (``sexes=(1, 2)`` for a men-vs-women chart, ``area=None`` for the whole country,
     ``years=`` for all years, ``site=`` ...); the frame's own columns then say what is shown.
     Standard population, CI method and level, source and public mode come from ``f``
-    (override any with a keyword)."""
+    (override any with a keyword).
+
+    Built once per process for the same data set, filters, frame (by content), measure and
+    keywords (``cache.view``; the description is frozen), and again on a new day (its date)."""
+    from app_support import cache
+
+    keep = area is _KEEP
+    plain = dict(sexes=sexes, site=site, area=None if keep else area, keep_area=keep, years=years, ages=ages, **kw)
+    try:
+        cache.key_part(plain)
+    except TypeError:               # a keyword that cannot be keyed by value: built for this run only
+        return _describe(f, frame, measure, ds=ds, **plain)
+    return cache.view(ds, "description", _describe, f, frame, measure, identity=dt.date.today().isoformat(),
+                      _ds=ds, **plain)
+
+
+def _describe(f, frame, measure: str | None, *, ds, sexes, site, area, keep_area: bool, years, ages, **kw):
     from analytics.describe import describe as build
 
     requested = scope_of(f)
     changes = {k: tuple(v) if isinstance(v, list) else v for k, v in
                (("sexes", sexes), ("site", site), ("years", years), ("ages", ages)) if v is not None}
-    if area is not _KEEP:
+    if not keep_area:
         changes["area"] = area
     scope = requested.replace(**changes)
     fields = dict(standard=f.std, ci_method=f.ci, conf=f.level, source=f.source(ds), public=f.public,

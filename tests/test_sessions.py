@@ -253,3 +253,28 @@ def test_a_frame_is_keyed_by_its_content_however_it_was_built():
                base.assign(site=["C16", "C50", "None"]), base.assign(sex=pd.Categorical(["1", "2", "1"]))]
     keys = {cache.key_part(f) for f in changed}
     assert key not in keys and len(keys) == len(changed)
+
+
+def test_shared_descriptions_equal_direct_ones(datasets, direct_cubes):
+    """widgets.describe keeps a description per data set, filters, frame and keywords: equal to
+    the one built directly, the same object for the same view, another for another frame,
+    keyword, language or data set."""
+    from app_support import cache, widgets
+
+    a, b = datasets
+    f = _filters(sex="female", y0=2014, y1=2018)
+    by_sex = cache.dsr(a, f, by=("sex", "site"), sexes=(S.MALE, S.FEMALE))
+    d = widgets.describe(f, a, by_sex, "asr", sexes=(S.MALE, S.FEMALE))
+    direct = widgets._describe(f, by_sex, "asr", ds=a, sexes=(S.MALE, S.FEMALE), site=None, area=None,
+                               keep_area=True, years=None, ages=None)
+    assert d == direct and d.caption("en") == direct.caption("en")
+    assert widgets.describe(f, a, by_sex.copy(), "asr", sexes=(S.MALE, S.FEMALE)) is d      # by content
+    others = [widgets.describe(f, a, by_sex[by_sex[S.SEX] == S.MALE], "asr", sexes=(S.MALE, S.FEMALE)),
+              widgets.describe(f, a, by_sex, "asr"),
+              widgets.describe(f, a, by_sex, "asr", sexes=(S.MALE, S.FEMALE), area=None),
+              widgets.describe(dataclasses.replace(f, lang="ru"), a, by_sex, "asr", sexes=(S.MALE, S.FEMALE)),
+              widgets.describe(f, b, by_sex, "asr", sexes=(S.MALE, S.FEMALE))]
+    assert all(o is not d for o in others)
+    assert others[0].scope.sexes == (S.MALE,) and d.scope.sexes == (S.MALE, S.FEMALE)
+    assert [w for w, _ in others[1].ignored] == ["sex"]                  # women asked, both shown
+    assert (d.source, others[4].source) == (f.source(a), f.source(b)) and f.source(a) != f.source(b)

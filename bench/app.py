@@ -62,11 +62,15 @@ INIT_JS = """(() => {
   const rec = () => P.input.push(performance.now());
   document.addEventListener('pointerdown', rec, true);
   document.addEventListener('keydown', rec, true);
+  // s: the state when the observer is called; old: the state the change left. A run quicker than
+  // one observer call (running -> notRunning) shows only in the old values.
   const obs = new MutationObserver(muts => {
-    for (const m of muts) P.runs.push({t: performance.now(), s: m.target.getAttribute('data-test-script-state')});
+    for (const m of muts) P.runs.push({t: performance.now(), s: m.target.getAttribute('data-test-script-state'),
+                                       old: m.oldValue});
   });
   const start = () => obs.observe(document.documentElement, {attributes: true, subtree: true,
-                                                              attributeFilter: ['data-test-script-state']});
+                                                              attributeFilter: ['data-test-script-state'],
+                                                              attributeOldValue: true});
   if (document.documentElement) start(); else document.addEventListener('DOMContentLoaded', start);
   // a tile map (plotly's choroplethmap: MapLibre) draws its areas on a WebGL canvas, not in the SVG:
   // its canvas counts as drawn marks (without it every filter change on Maps and Risk factors waited
@@ -92,7 +96,7 @@ WAIT_JS = """([t0, sig0, grace]) => {
   const app = document.querySelector('[data-testid="stApp"]');
   if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
   const runs = P.runs.filter(r => r.t >= t0);
-  if (!runs.some(r => r.s !== 'notRunning')) return false;
+  if (!runs.some(r => r.s !== 'notRunning' || (r.old !== null && r.old !== 'notRunning'))) return false;
   const idle = runs.filter(r => r.s === 'notRunning');
   if (!idle.length) return false;
   const idleAt = idle[idle.length - 1].t;
@@ -238,7 +242,8 @@ class Browser:
             end = max(res["idleAt"], res["now"] if res["changed"] else res["idleAt"])
             # idle for good? (a run may start another: navigation, st.rerun)
             self.page.wait_for_timeout(400)
-            again = self.page.evaluate("([t]) => window.__perf.runs.some(r => r.t > t && r.s !== 'notRunning')", [end])
+            again = self.page.evaluate("([t]) => window.__perf.runs.some(r => r.t > t && (r.s !== 'notRunning' || "
+                                       "(r.old !== null && r.old !== 'notRunning')))", [end])
             if not again:
                 return (end - t0) / 1000, res["changed"]
             # the further run belongs to the same action: keep t0, wait for its end

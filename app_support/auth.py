@@ -164,7 +164,7 @@ def settings() -> Settings:
 
     Read on every capability check (several per rerun), so made again only when what it
     depends on changes: its environment variables, the working directory or the config file's
-    modification time (edits still apply without a restart)."""
+    modification time and size (edits still apply without a restart)."""
     config_file = _env_path(CONFIG_ENV) or DEFAULT_CONFIG
     try:
         st_ = config_file.stat()

@@ -133,6 +133,7 @@ def shared_day_sums(inp: SurvivalInput, rt: RateTable, targets: list[Target], *,
         pos = np.full(inp.time.size, -1, np.int64)
         pos[t.records] = np.arange(t.records.size)
         where.append(pos)
+    read_from, read_to = _blocks_read(inp.time.size, targets)
     age_days = inp.age * DAYS_PER_YEAR
     for lo_i in range(0, inp.time.size, CHUNK):          # memory bound only: chunks are independent
         sl = slice(lo_i, lo_i + CHUNK)
@@ -145,9 +146,47 @@ def shared_day_sums(inp: SurvivalInput, rt: RateTable, targets: list[Target], *,
         w_all = np.exp(lam_start - lam * (starts - b0[:, None])) if weighted else None
         cls = np.searchsorted(bounds, lam * (BLOCK + 1), side="left").astype(np.int8)   # class of hazard
         pieces = _Pieces(rec, starts, ends, lam, w_all, b0, first, block_before, cls)
+        flat = _read_pieces(pieces, read_from[sl], read_to[sl], len(terms))
         for a, pos in zip(acc, where):
-            a.add(pieces, pos[sl])
+            a.add(pieces, flat, pos[sl])
     return [a.result() for a in acc]
+
+
+def _blocks_read(n: int, targets: list[Target]) -> tuple[np.ndarray, np.ndarray]:
+    """Per record of the shared input: the first and last block of its follow-up that any target
+    reads (from the block of its first counted day to the block of its last day; an empty range
+    for a record no target holds)."""
+    read_from = np.full(n, np.iinfo(np.int64).max)
+    read_to = np.full(n, -1, np.int64)
+    for t in targets:                   # a few stratifications; records are unique within each
+        read_from[t.records] = np.minimum(read_from[t.records], t.contrib_start // BLOCK)
+        read_to[t.records] = np.maximum(read_to[t.records], (t.time - 1) // BLOCK)
+    return read_from, read_to
+
+
+@dataclasses.dataclass
+class _Read:
+    """The non-empty pieces of the blocks any target reads, flat and sorted by class of hazard
+    (stably: within a class by record, block and piece, the order every target sums them in)."""
+    rec: np.ndarray             # record (in the chunk)
+    starts: np.ndarray
+    ends: np.ndarray
+    lam: np.ndarray
+    w: np.ndarray | None
+    edges: np.ndarray           # class c holds positions edges[c]:edges[c + 1]
+
+
+def _read_pieces(p: "_Pieces", read_from: np.ndarray, read_to: np.ndarray, n_classes: int) -> _Read:
+    """The chunk's pieces any target reads (:func:`_blocks_read`), once for every target."""
+    j = np.arange(p.rec.size) - p.first[p.rec]                     # block number within its record
+    read = (j >= read_from[p.rec]) & (j <= read_to[p.rec])
+    keep = np.flatnonzero((read[:, None] & (p.ends > p.starts)).ravel())
+    cls = p.cls.ravel()[keep]
+    order = keep[np.argsort(cls, kind="stable")]
+    edges = np.searchsorted(np.sort(cls, kind="stable"), np.arange(n_classes + 1), side="left")
+    blocks = order // 3
+    return _Read(rec=p.rec[blocks], starts=p.starts.ravel()[order], ends=p.ends.ravel()[order],
+                 lam=p.lam.ravel()[order], w=None if p.w is None else p.w.ravel()[order], edges=edges)
 
 
 @dataclasses.dataclass
@@ -183,38 +222,35 @@ class _Sums:
         day = np.arange(self.total) - np.repeat(target.ev.day_offset, target.ev.n_days)
         self.x = (day % BLOCK).astype(float)
 
-    def add(self, p: _Pieces, pos: np.ndarray) -> None:
-        """Add a chunk's pieces (``pos``: each chunk record's position in the target, -1 if not in it).
-        Only the blocks from a record's first counted day to its last day are read (in the period
-        approach most of a long follow-up lies before the window)."""
+    def add(self, p: _Pieces, flat: _Read, pos: np.ndarray) -> None:
+        """Add a chunk's pieces (``pos``: each chunk record's position in the target, -1 if not in it;
+        ``flat``: the pieces any target reads, by class). A piece counts on the days from the
+        record's first counted day to its last day here (in the period approach most of a long
+        follow-up lies before the window)."""
         t = self.t
         inside = np.flatnonzero(pos >= 0)
         trec = pos[inside]
         self.cum[trec] = self._cum_hazard(p, inside, trec)
         if not inside.size:
             return
-        time, begin = t.time[trec], t.contrib_start[trec]
-        j0, j1 = begin // BLOCK, (time - 1) // BLOCK
-        count = np.maximum(j1 - j0 + 1, 0)
-        r = np.repeat(np.arange(inside.size), count)       # per block read: its record (of ``inside``)
-        blk = p.first[inside][r] + j0[r] + np.arange(r.size) - np.repeat(np.cumsum(count) - count, count)
-        every = blk.size == p.rec.size                     # every block, in order: no copies
-        take = (lambda a: a) if every else (lambda a: a[blk])
-        cut = np.minimum(take(p.ends), time[r][:, None])    # a shorter follow-up ends within its pieces
-        first_day = np.maximum(take(p.starts), begin[r][:, None])
-        ok = np.flatnonzero((cut > first_day).ravel())
-        cls = take(p.cls).ravel()
-        cls_ok = cls[ok]
-        idx = np.concatenate([ok[cls_ok == c] for c in range(len(self.terms))])   # by class, each in order
-        off = t.ev.day_offset[t.stratum[trec[r]]][:, None]
-        i0 = (off + first_day).ravel()[idx]
-        i1 = (off + cut).ravel()[idx]
-        lam = take(p.lam).ravel()[idx]
+        # per chunk record, with values that exclude every piece of a record not in the target
+        time = np.zeros(pos.size, np.int64)
+        begin = np.full(pos.size, np.iinfo(np.int64).max)
+        off = np.zeros(pos.size, np.int64)
+        time[inside], begin[inside] = t.time[trec], t.contrib_start[trec]
+        off[inside] = t.ev.day_offset[t.stratum[trec]]
+        cut = np.minimum(flat.ends, time[flat.rec])         # a shorter follow-up ends within its pieces
+        first_day = np.maximum(flat.starts, begin[flat.rec])
+        idx = np.flatnonzero(cut > first_day)               # by class, each in order
+        o = off[flat.rec[idx]]
+        i0 = o + first_day[idx]
+        i1 = o + cut[idx]
+        lam = flat.lam[idx]
         self.h += np.bincount(i0, lam, minlength=self.total + 1) - np.bincount(i1, lam, minlength=self.total + 1)
         if not self.weighted:
             return
-        w = take(p.w).ravel()[idx]
-        edges = np.searchsorted(cls[idx], np.arange(len(self.terms) + 1), side="left")
+        w = flat.w[idx]
+        edges = np.searchsorted(idx, flat.edges, side="left")
         for c, n in enumerate(self.terms):
             s = slice(edges[c], edges[c + 1])
             if s.stop > s.start and self.chunked:

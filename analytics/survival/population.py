@@ -272,14 +272,19 @@ class _Sums:
         size = self.total + 1
         covered = np.cumsum(np.bincount(j0, minlength=size) - np.bincount(j1, minlength=size)) > 0
         days = np.flatnonzero(covered[:-1])
-        before = np.concatenate([[0], np.cumsum(covered)])   # covered days before each day
-        p0 = before[j0]
-        p1 = before[j1]                                   # the first covered day from the piece's end
+        if days.size == self.total:                       # every day covered: positions are days
+            p0, p1 = j0, j1
+        else:
+            before = np.concatenate([[0], np.cumsum(covered)])   # covered days before each day
+            p0 = before[j0]
+            p1 = before[j1]                               # the first covered day from the piece's end
         mom = np.empty((n + 1, days.size + 1))
         for p in range(n + 1):
-            mom[p] = np.bincount(p0, w, minlength=days.size + 1) - np.bincount(p1, w, minlength=days.size + 1)
+            np.subtract(np.bincount(p0, w, minlength=days.size + 1), np.bincount(p1, w, minlength=days.size + 1),
+                        out=mom[p])
             w = w * lc
-        self._add_series(np.cumsum(mom, axis=1)[:, :-1], days)
+        np.cumsum(mom, axis=1, out=mom)
+        self._add_series(mom[:, :-1], days)
 
     def _accumulate_class(self, c: int, j0: np.ndarray, j1: np.ndarray, lc: np.ndarray, w: np.ndarray,
                           n: int) -> None:
@@ -292,9 +297,14 @@ class _Sums:
 
     def _add_series(self, mom: np.ndarray, days: np.ndarray) -> None:
         """The four sums of a class's moments ``mom`` on ``days``."""
-        x = self.x[days]
-        for i, (lo_m, hi_m, shift) in enumerate(((0, -1, 0), (1, None, 0), (0, -1, 1), (1, None, 1))):
-            self.sums[i][days] += _series(mom[lo_m:hi_m], x + shift)
+        every = days.size == self.total
+        x = self.x if every else self.x[days]
+        x1 = x + 1
+        for i, (lo_m, hi_m, at) in enumerate(((0, -1, x), (1, None, x), (0, -1, x1), (1, None, x1))):
+            if every:
+                self.sums[i] += _series(mom[lo_m:hi_m], at)
+            else:
+                self.sums[i][days] += _series(mom[lo_m:hi_m], at)
 
     def result(self) -> DaySums:
         if self.chunked:
@@ -325,10 +335,12 @@ def _exclusive_cumsum(values: np.ndarray, rec: np.ndarray, first: np.ndarray) ->
 
 
 def _series(mom: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """sum_n mom[n] x^n / n! by Horner's rule."""
+    """sum_n mom[n] x^n / n! by Horner's rule (in place: the same operations, no temporaries)."""
     out = mom[-1].copy()
     for n in range(mom.shape[0] - 2, -1, -1):
-        out = mom[n] + out * x / (n + 1)
+        np.multiply(out, x, out=out)
+        np.divide(out, n + 1, out=out)
+        np.add(mom[n], out, out=out)
     return out
 
 

@@ -42,11 +42,11 @@ class PoharPerme:
         terms = population.interval_sums(ds, ev)
         dead = inp.status == 1
         inv = np.exp(ds.cum_hazard[dead])
-        g = pd.DataFrame({"s": inp.stratum[dead], "t": inp.time[dead], "w": inv, "w2": inv * inv})
-        g = g.groupby(["s", "t"], sort=True)[["w", "w2"]].sum()
         key = ev.stratum * (1 << 32) + ev.time
-        gkey = g.index.get_level_values(0).to_numpy(np.int64) * (1 << 32) + g.index.get_level_values(1).to_numpy(np.int64)
-        pos = np.searchsorted(key, gkey)
+        # deaths' weights summed per (stratum, time): one integer key, the same sums as by the two columns
+        g = pd.DataFrame({"k": inp.stratum[dead] * (1 << 32) + inp.time[dead], "w": inv, "w2": inv * inv})
+        g = g.groupby("k", sort=True)[["w", "w2"]].sum()
+        pos = np.searchsorted(key, g.index.to_numpy(np.int64))
         dnisi = np.zeros(key.size)
         dnisisq = np.zeros(key.size)
         dnisi[pos] = g["w"].to_numpy()

@@ -67,8 +67,9 @@ def standardise(age_specific: pd.DataFrame, weights: Sequence[float] | str, *, b
     df = df.assign(_ws=df["_w"] * df["estimate"], _wv=(df["_w"] * df["estimate"] * df["se"]) ** 2)
     keys = list(by) + ["time"]
     g = df.groupby(keys, observed=True, dropna=False)
-    out = g.agg(estimate=("_ws", "sum"), _var=("_wv", "sum"), _n=("_w", "size"),
-                n_risk=("n_risk", "sum"), events=("events", "sum")).reset_index()
+    # the sums of each column at once (the same sums as named aggregations, without their machinery)
+    out = g[["_ws", "_wv", "n_risk", "events"]].sum().rename(columns={"_ws": "estimate", "_wv": "_var"})
+    out = out.assign(_n=g.size()).reset_index()
     out = out[out["_n"] == len(ICSS_AGE_GROUPS)]
     z = stats.norm.ppf(0.5 + conf / 2)
     se = np.sqrt(out["_var"]) / out["estimate"]

@@ -142,7 +142,7 @@ def shared_day_sums(inp: SurvivalInput, rt: RateTable, targets: list[Target], *,
         hz = lam * (ends - starts)
         first = np.searchsorted(rec, np.arange(inp.time[sl].size), side="left")   # each record's first block
         block_before = _exclusive_cumsum(hz.sum(axis=1), rec, first)              # Lambda at each block start
-        lam_start = block_before[:, None] + np.cumsum(hz, axis=1) - hz
+        lam_start = _block_starts(block_before, hz)                               # Lambda at each piece start
         w_all = np.exp(lam_start - lam * (starts - b0[:, None])) if weighted else None
         cls = np.searchsorted(bounds, lam * (BLOCK + 1), side="left").astype(np.int8)   # class of hazard
         pieces = _Pieces(rec, starts, ends, lam, w_all, b0, first, block_before, cls)
@@ -318,6 +318,18 @@ class _Sums:
             return DaySums(z, z, z, z, h, self.cum)
         return DaySums(g0=self.sums[0], g1=self.sums[1], g0e=self.sums[2], g1e=self.sums[3], h=h,
                        cum_hazard=self.cum)
+
+
+def _block_starts(block_before: np.ndarray, hz: np.ndarray) -> np.ndarray:
+    """Lambda at the start of each piece of a block: the block's start plus the pieces before it,
+    added in order. A piece's value depends on the pieces before it only, so it is the same however
+    long the follow-up computed (a block cut short by the longest follow-up a pass needs ends in
+    a shorter last piece: the pieces before it are unchanged)."""
+    out = np.empty_like(hz)
+    out[:, 0] = block_before
+    out[:, 1] = block_before + hz[:, 0]
+    out[:, 2] = out[:, 1] + hz[:, 1]
+    return out
 
 
 def _exclusive_cumsum(values: np.ndarray, rec: np.ndarray, first: np.ndarray) -> np.ndarray:

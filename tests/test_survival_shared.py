@@ -134,3 +134,46 @@ def test_curves_and_standardised_curve_from_one_pass(demo, lifetable, approach, 
                                                approach=approach, period=period)
     assert_same_frame(got_std, want_std)
     assert len(got_std) > 200           # both sexes, most of the 120 months
+
+
+def assert_identical_results(got: list, want: list) -> None:
+    for g, w in zip(got, want, strict=True):
+        pd.testing.assert_frame_equal(g.curve, w.curve, check_exact=True)
+        pd.testing.assert_frame_equal(g.strata, w.strata, check_exact=True)
+
+
+@pytest.mark.parametrize("chunk", [None, 700])
+@pytest.mark.parametrize("method, approach, period", [("pohar_perme", "period", (2016, 2019)),
+                                                      ("pohar_perme", "cohort", (2010, 2015)),
+                                                      ("ederer2", "complete", None)])
+def test_a_sets_result_does_not_depend_on_the_sets_beside_it(lifetable, monkeypatch, chunk, method, approach, period):
+    """What lets the Survival page fit a selection's by-site table in the curves' pass
+    (app_support.cache._survival_fits): each set's curve is exactly (not only to rounding) the one
+    the same data give it alone or beside other sets, also when some of those follow patients
+    longer (the pieces of a block do not depend on how far the pass computes it) and when the
+    records are cut into chunks; a set repeated under other labels (one sex by sex = no
+    stratification) is summed once and gives the same numbers."""
+    if chunk:
+        monkeypatch.setattr(population, "CHUNK", chunk)
+    data = small_records(3000, seed=11).assign(one=1)
+    young = (data["age"] < 60).to_numpy()
+    kw = dict(method=method, approach=approach, period=period, max_years=5)
+    sets = [(["site"], None), (["band"], young), ([], None), (["one"], None)]
+    together = survival.survival_curve_sets(data, lifetable, sets, **kw)
+    alone = [survival.survival_curve_sets(data, lifetable, [s], **kw)[0] for s in sets]
+    assert_identical_results(together, alone)
+    # finer strata reach their first time past 5 years later: the pass computes longer follow-ups
+    longer = survival.survival_curve_sets(data, lifetable, [(["site", "band", "sex"], None)] + sets, **kw)[1:]
+    assert_identical_results(longer, alone)
+    np.testing.assert_array_equal(together[2].curve["estimate"], together[3].curve["estimate"])
+
+
+def test_repeated_stratifications_are_summed_once(lifetable, monkeypatch):
+    data = small_records(500, seed=3).assign(one=1)
+    seen = []
+    shared = population.shared_day_sums
+    monkeypatch.setattr(population, "shared_day_sums", lambda inp, rt, targets, **kw: seen.append(len(targets))
+                        or shared(inp, rt, targets, **kw))
+    survival.survival_curve_sets(data, lifetable, [([], None), (["site"], None), (["one"], None)],
+                                 approach="period", period=(2016, 2019))
+    assert seen == [2]

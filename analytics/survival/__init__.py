@@ -129,7 +129,11 @@ def survival_curve_sets(data: pd.DataFrame, lifetable, sets: Sequence[tuple[Sequ
     survival day by day) is computed once and summed into every stratification it belongs to
     (:func:`analytics.survival.population.shared_day_sums`); strata, events, intervals and, in the
     period approach, the interval of each entry stay each stratification's own, so each result is
-    the one the separate call gives."""
+    the one the separate call gives. Stratifications that split the same patients into the same
+    strata (by sex when one sex is selected, and no stratification) are summed once. A set's
+    result does not depend on the other sets passed with it (the day sums of a stratification
+    depend on its own patients and on the patients of ``data``, which decide the chunks of a
+    large registry: ``population.CHUNK``)."""
     validate_choice("method", method, METHODS)
     if method == "observed" or lifetable is None:
         return [survival_curve(data if rows is None else data[rows], lifetable, method=method, by=list(by),
@@ -154,8 +158,9 @@ def survival_curve_sets(data: pd.DataFrame, lifetable, sets: Sequence[tuple[Sequ
         fits.append((inp, ev, by))
     shared = SurvivalInput(**{**base.__dict__, "time": need})
     est = PoharPerme() if method == "pohar_perme" else EdererII()
-    sums = population.shared_day_sums(shared, rt, targets, weighted=method == "pohar_perme")
-    return [est.from_sums(inp, ev, ds, conf=conf, approach=approach, by=by) for (inp, ev, by), ds in zip(fits, sums)]
+    distinct, which = population.distinct_targets(targets)    # e.g. by sex when one sex is selected = all
+    sums = population.shared_day_sums(shared, rt, distinct, weighted=method == "pohar_perme")
+    return [est.from_sums(inp, ev, sums[k], conf=conf, approach=approach, by=by) for (inp, ev, by), k in zip(fits, which)]
 
 
 def net_survival_sets(data: pd.DataFrame, lifetable, sets: Sequence[tuple[Sequence[str], np.ndarray | None]], *,

@@ -108,6 +108,22 @@ class Target:
     ev: EventTable
 
 
+def distinct_targets(targets: list[Target]) -> tuple[list[Target], list[int]]:
+    """The targets whose day sums differ, and for each target the position of its twin among them:
+    two targets with the same records, follow-up, strata and first counted days have the same sums
+    (their event tables follow from these). A few stratifications are compared, array by array."""
+    distinct: list[Target] = []
+    which = []
+    for t in targets:
+        same = [i for i, u in enumerate(distinct)
+                if all(np.array_equal(a, b) for a, b in ((u.records, t.records), (u.time, t.time),
+                                                         (u.stratum, t.stratum), (u.contrib_start, t.contrib_start)))]
+        if not same:
+            distinct.append(t)
+        which.append(same[0] if same else len(distinct) - 1)
+    return distinct, which
+
+
 def day_sums(inp: SurvivalInput, rt: RateTable, ev: EventTable, contrib_start: np.ndarray, *,
              weighted: bool = True) -> DaySums:
     """Per-day sums (module docstring) for every stratum; ``contrib_start`` is the first day at which

@@ -499,6 +499,10 @@ def survival_records(records: pd.DataFrame, *, period: tuple[int, int], approach
     return r.loc[m]
 
 
+BY_SITE_COLUMNS = ["site", "time", "estimate", "lower", "upper", "n_risk", "events", "std_estimate", "std_lower",
+                   "std_upper", "standard", "n"]
+
+
 def survival_by_site(records: pd.DataFrame, lifetable: pd.DataFrame | None, *, site_column: str,
                      period: tuple[int, int], method: str, approach: str, conf: float, first_primary_only: bool,
                      k: int | None = None) -> pd.DataFrame:
@@ -507,24 +511,49 @@ def survival_by_site(records: pd.DataFrame, lifetable: pd.DataFrame | None, *, s
     sites. ``lifetable`` None: observed survival. In public output sites of fewer than ``k``
     patients are left out."""
     from analytics import survival
-    from analytics.cube import ALL_SITES
-    from analytics.survival import registry, standardise
+    from analytics.survival import registry
 
     data, _ = registry.survival_data(records, first_primary_only=first_primary_only)
-    site = site_column
-    cols = ["site", "time", "estimate", "lower", "upper", "n_risk", "events", "std_estimate", "std_lower",
-            "std_upper", "standard", "n"]
+    data = by_site_patients(data, site_column=site_column, k=k)
     if data.empty:
-        return pd.DataFrame(columns=cols)
-    counts = data[site].value_counts()
-    data = data[data[site].isin(counts[counts >= k].index)] if k else data
+        return pd.DataFrame(columns=BY_SITE_COLUMNS)
     # one computation of each patient's expected mortality for the four stratifications
-    data = data.assign(**{standardise.ICSS_COLUMN: standardise.icss_age_group(data["age"])})
+    fits = survival.net_survival_sets(data, lifetable, by_site_sets(data, site_column=site_column),
+                                      times=SURVIVAL_TIMES, method=method, approach=approach, period=period, conf=conf)
+    return by_site_table(data, fits, site_column=site_column, conf=conf)
+
+
+def by_site_patients(data: pd.DataFrame, *, site_column: str, k: int | None = None) -> pd.DataFrame:
+    """The patients of the by-site table (:func:`analytics.survival.registry.survival_data` output):
+    in public output (``k``) those of sites with at least ``k`` patients; with their ICSS age group."""
+    from analytics.survival import standardise
+
+    if data.empty:
+        return data
+    counts = data[site_column].value_counts()
+    data = data[data[site_column].isin(counts[counts >= k].index)] if k else data
+    return data.assign(**{standardise.ICSS_COLUMN: standardise.icss_age_group(data["age"])})
+
+
+def by_site_sets(data: pd.DataFrame, *, site_column: str) -> list[tuple[list[str], np.ndarray | None]]:
+    """The by-site table's four stratifications of :func:`by_site_patients` (``sets`` of
+    ``analytics.survival.net_survival_sets``): by site, all sites, site x ICSS age group and ICSS age
+    group (the last two of the patients aged 15-99)."""
+    from analytics.survival import standardise
+
     adults = ((data["age"] >= 15) & (data["age"] < 100)).to_numpy()
-    crude, every, spec, spec_all = survival.net_survival_sets(
-        data, lifetable, [([site], None), ([], None), ([site, standardise.ICSS_COLUMN], adults),
-                          ([standardise.ICSS_COLUMN], adults)],
-        times=SURVIVAL_TIMES, method=method, approach=approach, period=period, conf=conf)
+    return [([site_column], None), ([], None), ([site_column, standardise.ICSS_COLUMN], adults),
+            ([standardise.ICSS_COLUMN], adults)]
+
+
+def by_site_table(data: pd.DataFrame, fits: list[pd.DataFrame], *, site_column: str, conf: float) -> pd.DataFrame:
+    """The by-site table from the estimates at ``SURVIVAL_TIMES`` of :func:`by_site_sets` (in their
+    order): crude by site and all sites, each with its ICSS age-standardised value."""
+    from analytics.cube import ALL_SITES
+    from analytics.survival import standardise
+
+    site = site_column
+    crude, every, spec, spec_all = fits
     crude = crude.rename(columns={site: "site"})
     every = every.assign(site=ALL_SITES)
     std_parts = []
@@ -541,4 +570,4 @@ def survival_by_site(records: pd.DataFrame, lifetable: pd.DataFrame | None, *, s
         std[["site", "time", "std_estimate", "std_lower", "std_upper", "standard"]], on=["site", "time"], how="left")
     n = data[site].value_counts()
     out["n"] = out["site"].map(n).fillna(len(data)).astype(int)
-    return out[cols]
+    return out[BY_SITE_COLUMNS]

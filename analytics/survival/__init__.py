@@ -28,7 +28,7 @@ from analytics import lifetable as lifetable_mod
 from analytics.lifetable import RateTable
 from analytics.survival.actuarial import actuarial
 from analytics.survival import population
-from analytics.survival.base import (APPROACHES, DAYS_PER_YEAR, DEFAULT_TIMES, METHODS, SurvivalInput,
+from analytics.survival.base import (APPROACHES, DAYS_PER_YEAR, DEFAULT_TIMES, METHODS, REQUIRED, SurvivalInput,
                                      SurvivalInputError, SurvivalResult, event_table, prepare, validate_choice,
                                      validate_times)
 from analytics.survival.ederer2 import EdererII
@@ -143,6 +143,9 @@ def survival_curve_sets(data: pd.DataFrame, lifetable, sets: Sequence[tuple[Sequ
         raise SurvivalInputError(f"conf must lie between 0 and 1, not {conf!r}")
     rt = as_rate_table(lifetable)
     region = rt.regions is not None
+    # the columns the sets read, taken once (a set's rows are then cut from these, not from every column)
+    read = dict.fromkeys([*REQUIRED, *(c for by, _ in sets for c in by), *(["region_code"] if region else [])])
+    data = data[[c for c in read if c in data.columns]]
     base = prepare(data, approach=approach, period=period, region=region)     # every record any set keeps
     need = np.zeros(base.time.size, np.int64)
     fits, targets = [], []

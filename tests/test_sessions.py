@@ -315,3 +315,26 @@ def test_survival_by_site_table_made_beside_the_curves_is_the_direct_one(dataset
         for k in ("curves", "at", "completeness"):
             pd.testing.assert_frame_equal(again[k], curves[ds.token][k], check_exact=True)
     assert alone == []
+
+
+def test_survival_patients_kept_for_a_rerun_are_each_data_sets_own(datasets):
+    """The patients the Survival page's views of one rerun share (``cache._grouped_data``, kept for
+    the last selections) are the data set's own: the direct survival data of its records, for A
+    then B then A again with the same filters."""
+    from analytics import tables
+    from analytics.survival import registry
+    from app_support import cache
+
+    a, b = datasets
+    f = cache.survival_filters(_filters(y0=2012, y1=2016))
+    cache._GROUPED.clear()
+    got = [cache._grouped_data(ds, f, "sex", "period", False) for ds in (a, b, a)]
+    assert got[2][0] is got[0][0]                              # A's again: kept, not read again
+    for ds, (data, recon, by) in zip((a, b), got):
+        records = tables.survival_records(ds.records, period=(2012, 2016), approach="period",
+                                          site_column=f.site_column, site="all")
+        want, want_recon = registry.survival_data(records)
+        pd.testing.assert_frame_equal(data.drop(columns="group"), want, check_exact=True)
+        pd.testing.assert_frame_equal(recon, want_recon)
+        assert by == ["group"] and (data["group"].to_numpy() == want["sex"].astype(int).to_numpy()).all()
+    assert len(got[0][0]) != len(got[1][0])

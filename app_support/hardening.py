@@ -197,12 +197,15 @@ def startup_warnings(mode: str, environ: dict | None = None) -> list[str]:
     and so the noise of public counts)."""
     import os
 
-    from analytics import disclosure
     from app_support.auth import LOCAL
+
+    if mode == LOCAL:    # no import of analytics before the server answers (cold start)
+        return []
+    from analytics import disclosure
 
     env = os.environ if environ is None else environ
     out = []
-    if mode != LOCAL and not (env.get(disclosure.SECRET_ENV) or "").strip():
+    if not (env.get(disclosure.SECRET_ENV) or "").strip():
         out.append(f"{mode} mode with the demo's published disclosure secret: set {disclosure.SECRET_ENV} "
                    "(a long random string, the same on every replica) before serving real data")
     return out

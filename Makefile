@@ -6,6 +6,9 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8501
 LOG_LEVEL ?= INFO
 STAMP  := $(VENV)/.installed
+# the server's own code, compiled to bytecode at install (a deployment's code is read-only to the
+# service: without it every start compiles every module again)
+SOURCES := app.py serve.py analytics app_support pages
 
 .PHONY: run test install chromium bench demo clean
 
@@ -15,6 +18,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+	$(PY) -m compileall -q $(SOURCES)
 
 # Debian's chromium serves kaleido (figure export) and the browser tests; never a downloaded browser.
 chromium:

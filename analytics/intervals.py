@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 
 def check_choice(what: str, value, allowed) -> None:
@@ -19,9 +19,10 @@ def check_choice(what: str, value, allowed) -> None:
 
 
 def z_value(conf: float) -> float:
-    """Two-sided standard normal quantile z = Φ⁻¹(1 − (1 − conf)/2)."""
+    """Two-sided standard normal quantile z = Φ⁻¹(1 − (1 − conf)/2) (``special.ndtri``, the
+    function ``scipy.stats.norm.ppf`` evaluates, without importing ``scipy.stats``)."""
     _check_conf(conf)
-    return float(stats.norm.ppf(1 - (1 - conf) / 2))
+    return float(special.ndtri(1 - (1 - conf) / 2))
 
 
 def _check_conf(conf: float) -> None:

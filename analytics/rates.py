@@ -8,6 +8,10 @@ and sources: docs/methods.md §0-§3.
 
 ``conf`` may be one level (columns ``lower``, ``upper``) or a list such as ``[0.95, 0.998]``
 (columns ``lower_95``, ``upper_95``, ``lower_99_8``, ``upper_99_8``).
+
+``scipy.stats`` (about 0.4 s to import) is imported by the functions that use it (exact
+proportions, rate ratios, funnel limits), not with the module: the rates of a dashboard's first
+page (DSRs, age-specific rates, cumulative risk) need only ``scipy.special``.
 """
 from __future__ import annotations
 
@@ -17,7 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analytics import intervals as ci
 from analytics.standards import DEFAULT_STANDARD, StandardError, align_standard
@@ -103,6 +106,8 @@ def proportion(x, n, conf: float | Sequence[float] = 0.95, multiplier: float = 1
     ``calculate_proportion``) or ``method="exact"`` Clopper-Pearson (1934) limits.
     Missing x or n gives NaN. Columns ``value``, ``lower``, ``upper``.
     """
+    from scipy import stats   # on first use (module docstring)
+
     levels = ci.conf_levels(conf)
     xa, na = np.broadcast_arrays(_as_array(x), _as_array(n))
     bad = np.isnan(xa) | np.isnan(na) | (na <= 0)
@@ -718,6 +723,8 @@ def rate_ratio(data, other: pd.DataFrame | None = None, *, compare: str | None =
         pairs = pairs[pairs["_row_ref"] >= 0]
     i1 = pairs["_row"].to_numpy()
     i2 = pairs["_row_ref"].to_numpy()
+    from scipy import stats   # on first use (module docstring)
+
     M = float(multiplier)
     R1, R2 = comp["y"][i1], comp["y"][i2]
     V1, V2 = comp["v"][i1], comp["v"][i2]
@@ -794,6 +801,8 @@ def _binom_two_sided(k, n, p):
     """Two-sided exact binomial p-value: the probability of the outcomes no more likely than k
     (relative tolerance 1e-7), as R's ``binom.test``. The pmf falls monotonically away from the
     mean, so the boundary of the other tail is found by a vectorised bisection (any n)."""
+    from scipy import stats   # on first use (module docstring)
+
     k, n, p = np.broadcast_arrays(*(np.asarray(a, float) for a in (k, n, p)))
     d = stats.binom.pmf(k, n, p) * (1 + 1e-7)
     m = n * p
@@ -872,6 +881,8 @@ def funnel_limits(x, *, kind: str = "ratio", target: float = 1.0,
 
 
 def _interp_poisson(p: float, lam: np.ndarray) -> np.ndarray:
+    from scipy import stats   # on first use (module docstring)
+
     r = stats.poisson.ppf(p, lam)
     F = stats.poisson.cdf(r, lam)
     Fm = stats.poisson.cdf(r - 1, lam)

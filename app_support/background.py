@@ -131,6 +131,12 @@ def _yield_to_visitors(first_visit: float = 0.0) -> None:
         _VISITS.wait_for(lambda: _STATE.get("visiting", 0) == 0, timeout=VISITOR_WAIT)
 
 
+def _visited() -> bool:
+    """True once a visitor's run has begun (in progress or ended)."""
+    with _VISITS:
+        return bool(_STATE.get("visiting", 0) or _STATE.get("visits", 0))
+
+
 def done(timeout: float | None = None) -> bool:
     """Wait up to ``timeout`` seconds for the warm-up; True once it has finished."""
     thread = _STATE.get("thread")
@@ -221,13 +227,18 @@ def _warm_data(pages: bool) -> None:
     if public:
         cache.public_cube(ds, S.SITE_CI5, "incidence")
     _lap("first cube")
-    _freeze(early=True)     # the modules, the demo and its first cube
+    came = _visited()       # a visitor waiting for that cube: their page and their browser's drawing
+    if not came:            # first (a full collection takes ~0.2 s of the GIL)
+        _freeze(early=True)     # the modules, the demo and its first cube
     if ready:
         cache.filter_options(ds)
-    if ready and pages:               # the default page first: what the first visitor opens
+    first = 0 if _visited() else 1    # the default page, unless a visitor's run is doing it
+    if ready and pages and first:     # the default page first: what the first visitor opens
         prerun_pages([""])           # the address without a page: the default page
         _lap("default page")
     _yield_to_visitors(FIRST_VISIT_WAIT if ready else 0.0)   # the first visitor's chart before the rest
+    if came:
+        _freeze(early=True)
     for column in (S.SITE_CI5, S.SITE_GLOBOCAN):
         for measure in ("incidence", "mortality"):
             _yield_to_visitors()
@@ -238,7 +249,7 @@ def _warm_data(pages: bool) -> None:
     _import(PAGE_MODULES)
     _lap("page modules")
     if ready and pages:
-        prerun_pages(_page_stems()[1:])
+        prerun_pages(_page_stems()[first:])
         _lap("other pages")
 
 

@@ -317,6 +317,53 @@ def test_guard_drops_cache_clearing_and_answers_404_for_metrics():
     assert seen[-1] == "reached the app"
 
 
+def _guarded(status: int, headers: list, chunks: list[bytes], method: str = "GET") -> tuple[dict, bytes]:
+    """What the guard sends for an HTTP answer of the app made of ``chunks``."""
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        for i, chunk in enumerate(chunks):
+            await send({"type": "http.response.body", "body": chunk, "more_body": i < len(chunks) - 1})
+
+    sent: list = []
+
+    async def send(message):
+        sent.append(message)
+
+    stclient.run(hardening.Guard(app)({"type": "http", "path": "/", "method": method}, None, send))
+    assert sent[0]["type"] == "http.response.start"
+    return {k.decode(): v.decode() for k, v in sent[0]["headers"]}, b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def test_the_page_loads_plotly_s_chunk_of_the_front_end_at_once():
+    """Cold start: the guard adds an async module script for plotly's chunk of the installed
+    Streamlit's front end (the chunk its charts import) before </head>, and fixes the length."""
+    import gzip
+    import re
+
+    import streamlit
+
+    tag = hardening.front_end_preloads().decode()
+    (name,) = re.findall(r'src="\./static/js/(PlotlyChart\.[\w-]+\.js)"', tag)
+    js = Path(streamlit.__file__).parent / "static" / "static" / "js"
+    assert (js / name).is_file()
+    assert any(f"./{name}" in p.read_text(encoding="utf-8") for p in js.glob("index.*.js"))   # what the charts import
+    page = (Path(streamlit.__file__).parent / "static" / "index.html").read_bytes()
+    html = [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(page)).encode())]
+    headers, body = _guarded(200, html, [page[:1000], page[1000:]])
+    assert body == page.replace(b"</head>", tag.encode() + b"</head>", 1)
+    assert headers["content-length"] == str(len(body)) and "content-security-policy" in headers
+    packed = gzip.compress(page)              # what Streamlit sends a browser that accepts gzip
+    headers, body = _guarded(200, [(b"content-type", b"text/html"), (b"content-encoding", b"gzip"),
+                                   (b"content-length", str(len(packed)).encode())], [packed])
+    assert gzip.decompress(body) == page.replace(b"</head>", tag.encode() + b"</head>", 1)
+    assert headers["content-length"] == str(len(body)) and headers["content-encoding"] == "gzip"
+    for status, method, extra in ((304, "GET", []), (200, "HEAD", []), (200, "GET", [(b"content-encoding", b"br")])):
+        headers, body = _guarded(status, html + extra, [page], method)       # passed as they are
+        assert body == page and headers["content-length"] == str(len(page))
+    js_headers = [(b"content-type", b"application/javascript")]
+    assert _guarded(200, js_headers, [b"</head>"])[1] == b"</head>"
+
+
 def test_pages_use_the_central_download_button():
     """Every download passes the role check and the audit log: the only raw download_button call
     is the one inside widgets.download_button; pages call widgets.download_button."""

@@ -147,3 +147,56 @@ def test_the_warm_up_sessions_own_runs_are_not_visits(fresh, monkeypatch):
         assert fresh._STATE.get("visiting", 0) == 0
     assert fresh._STATE.get("visits", 0) == 0
     fresh._yield_to_visitors()                 # nothing to wait for
+
+
+def test_a_visitor_already_running_is_not_doubled_by_the_warm_up(fresh, monkeypatch):
+    """A cold start's first visitor who arrived before the first cube was ready: the warm-up
+    neither runs the default page a second time beside theirs nor collects garbage (about 0.2 s of
+    the GIL) before their run and the browser's grace have passed; its last step then also runs
+    the default page, so nothing is left out."""
+    from app_support import cache, state
+
+    order = []
+    monkeypatch.setattr(fresh, "_import", lambda names: None)
+    monkeypatch.setattr(state, "demo_dataset", lambda: "ds")
+    monkeypatch.setattr(cache, "filter_options", lambda ds: None)
+    monkeypatch.setattr(fresh, "_runtime_ready", lambda timeout: True)
+    monkeypatch.setattr(fresh, "prerun_pages", lambda stems: order.append(("pages", tuple(stems))))
+    monkeypatch.setattr(fresh, "_freeze", lambda early=False: order.append(("freeze", fresh._STATE["visiting"])))
+    visitor = threading.Event()
+
+    def cube(ds, column, measure="incidence"):
+        order.append(("cube", measure))
+        if len(order) == 1:                     # the first cube: a visitor's run is waiting for it
+            fresh._STATE["visiting"] = 1
+            threading.Timer(0.3, visit_ends).start()
+
+    def visit_ends():
+        with fresh._VISITS:
+            fresh._STATE.update(visiting=0, visits=1)
+            fresh._VISITS.notify_all()
+        visitor.set()
+
+    monkeypatch.setattr(cache, "cube", cube)
+    fresh._STATE["started"] = 0.0
+    fresh._warm_data(pages=True)
+    assert visitor.is_set()
+    assert ("pages", ("",)) not in order                      # not the visitor's page again beside it
+    assert order.index(("freeze", 0)) > 0 and ("freeze", 1) not in order   # after the visitor's run
+    assert order[-1] == ("pages", tuple(fresh._page_stems()))             # every page, the default one too
+
+
+def test_without_a_visitor_the_warm_up_freezes_then_runs_the_default_page_first(fresh, monkeypatch):
+    from app_support import cache, state
+
+    order = []
+    monkeypatch.setattr(fresh, "_import", lambda names: None)
+    monkeypatch.setattr(state, "demo_dataset", lambda: "ds")
+    monkeypatch.setattr(cache, "cube", lambda *a, **k: None)
+    monkeypatch.setattr(cache, "filter_options", lambda ds: None)
+    monkeypatch.setattr(fresh, "_runtime_ready", lambda timeout: True)
+    monkeypatch.setattr(fresh, "prerun_pages", lambda stems: order.append(tuple(stems)))
+    monkeypatch.setattr(fresh, "_freeze", lambda early=False: order.append("freeze"))
+    fresh._STATE["started"] = 0.0
+    fresh._warm_data(pages=True)
+    assert order == ["freeze", ("",), tuple(fresh._page_stems()[1:])]

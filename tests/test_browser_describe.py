@@ -118,9 +118,12 @@ def test_first_visit_of_a_fresh_server_on_another_page_loads_nothing_from_elsewh
                                  "REGISTRY_CONFIG": str(tmp_path / "none.toml")}, tmp_path / "server.log")
     ctx = browser.new_context(viewport={"width": 1400, "height": 1800})
     page = ctx.new_page()
-    outside, refused = [], []
+    outside, refused, order = [], [], []
     page.on("request", lambda r: outside.append(r.url) if urlparse(r.url).hostname not in ("127.0.0.1", None)
             and urlparse(r.url).scheme in ("http", "https", "ws", "wss") else None)
+    page.on("request", lambda r: order.append(urlparse(r.url).path.rsplit("/", 1)[-1]))
+    page.on("websocket", lambda ws: order.append("websocket"))
+    page.on("pageerror", lambda e: refused.append(str(e)))
     page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
     try:
         response = page.goto(f"http://127.0.0.1:{port}/trends?lang=ru", wait_until="domcontentloaded")
@@ -134,6 +137,10 @@ def test_first_visit_of_a_fresh_server_on_another_page_loads_nothing_from_elsewh
         ctx.close()
         stop(proc)
     assert not outside, outside
+    # plotly's chunk of the front end (hardening.front_end_preloads): asked for by the page before
+    # the session's websocket opens, and once (the charts use that module, not a second copy)
+    plotly = [i for i, name in enumerate(order) if name.startswith("PlotlyChart.")]
+    assert len(plotly) == 1 and plotly[0] < order.index("websocket"), order
     # the one thing the policy refuses is that tab icon (the tab keeps the server's own)
     assert all("fonts.gstatic.com" in m for m in refused), refused
 

@@ -6,6 +6,10 @@ rule, secondary suppression so that no suppressed cell can be recovered by subtr
 or column totals) and docs/methods.md §8 (k configurable; derived statistics inherit suppression;
 reliability flags separate from confidentiality: USCS/NCI < 16, ONS < 20 "unreliable",
 PHE no DSR < 10). Every function records what it did in ``attrs["disclosure"]`` and per-cell columns.
+
+``scipy.sparse`` (its graph routines: about 0.15 s to import) is imported by the complementary
+suppression that walks the row-column graph, not with the module (a cold start's first page
+never needs it).
 """
 from __future__ import annotations
 
@@ -13,8 +17,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
-from scipy.sparse import csgraph
 
 from analytics.strata import FLAG_SEP, RatesInputError, as_list, group_codes, require_columns
 
@@ -187,6 +189,9 @@ def round_counts(table: pd.DataFrame, base: int = 5, *, count: str = "count",
 
 def _bridges(sup: np.ndarray) -> list[tuple[int, int]]:
     """Suppressed cells whose edge is a bridge of the row-column graph (recoverable from margins)."""
+    from scipy import sparse   # on first use (module docstring)
+    from scipy.sparse import csgraph
+
     R, C = sup.shape
     cells = np.argwhere(sup)
     out = []
@@ -205,6 +210,9 @@ def _bridges(sup: np.ndarray) -> list[tuple[int, int]]:
 def _close_bridges(val, sup, exists):
     """Add the cheapest suppressions (Dijkstra over rows/columns; cost = count + 1, already
     suppressed cells almost free) that put every suppressed cell on a cycle."""
+    from scipy import sparse   # on first use (module docstring)
+    from scipy.sparse import csgraph
+
     sup = sup.copy()
     R, C = sup.shape
     unfixable = []

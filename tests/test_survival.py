@@ -343,3 +343,24 @@ def test_public_names_and_signatures_are_the_issues():
     d = records([(100, 1, 60, 1, 2010.0), (400, 0, 70, 2, 2010.0), (800, 1, 65, 1, 2011.0)])
     out = survival.net_survival(d, flat_table(LA, LB), times=(1,), by="sex")
     assert list(out.columns)[:7] == ["sex", "time", "estimate", "lower", "upper", "n_risk", "events"]
+
+
+def test_strata_are_numbered_as_pandas_groups_them():
+    """prepare's strata (base._strata, from each column's sorted codes) are pandas' groups in its order:
+    categories in their own order, unused ones absent, missing values last, text, integers and floats."""
+    from analytics.survival import base
+
+    rng = np.random.default_rng(5)
+    n = 400
+    keys = pd.DataFrame({
+        "site": pd.Categorical(rng.choice(["b", "a", "c", None], n), categories=["c", "b", "a", "unused"]),
+        "text": pd.array(rng.choice(["x", "y", None], n), dtype="str"),
+        "num": rng.integers(0, 3, n), "flt": rng.choice([1.5, np.nan, 0.5], n)})
+    for by in (["site"], ["text"], ["num", "site"], ["flt", "text", "site"]):
+        k = keys[by]
+        codes, strata = base._strata(k, by)
+        want = k.groupby(by, sort=True, dropna=False, observed=True).ngroup().to_numpy(np.int64)
+        np.testing.assert_array_equal(codes, want)
+        pd.testing.assert_frame_equal(strata, k.assign(_c=want).drop_duplicates("_c").sort_values("_c")
+                                      .drop(columns="_c").reset_index(drop=True))
+        assert len(strata) == len(set(want)) > 2

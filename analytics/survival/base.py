@@ -193,9 +193,7 @@ def prepare(data: pd.DataFrame, *, by: Sequence[str] | str | None = None, approa
     dropped = int((keep & (time <= entry)).sum())
     keep &= time > entry
     if by:
-        keys = data.loc[keep, by].reset_index(drop=True)
-        codes = keys.groupby(by, sort=True, dropna=False, observed=True).ngroup().to_numpy(np.int64)
-        strata = keys.assign(_c=codes).drop_duplicates("_c").sort_values("_c").drop(columns="_c").reset_index(drop=True)
+        codes, strata = _strata(data.loc[keep, by].reset_index(drop=True), by)
     else:
         codes = np.zeros(int(keep.sum()), np.int64)
         strata = pd.DataFrame(index=[0])
@@ -205,6 +203,25 @@ def prepare(data: pd.DataFrame, *, by: Sequence[str] | str | None = None, approa
                         n_dropped=dropped, rows=np.flatnonzero(keep))
     out.horizon = _horizon(out, approach, diag, time)
     return out
+
+
+def _strata(keys: pd.DataFrame, by: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Stratum of each row and one row of ``keys`` per stratum, numbered as
+    ``keys.groupby(by, sort=True, dropna=False, observed=True).ngroup()`` numbers them (values in
+    sorted order, a categorical's in its categories' order, missing last): each column's sorted
+    codes combined into one integer (no groupby over the key columns)."""
+    combined = np.zeros(len(keys), np.int64)
+    span = 1
+    for c in by:
+        codes, uniques = pd.factorize(keys[c], sort=True, use_na_sentinel=True)
+        span *= len(uniques) + 1
+        if span >= 1 << 62:          # too many combinations for one integer: pandas numbers them
+            codes = keys.groupby(by, sort=True, dropna=False, observed=True).ngroup().to_numpy(np.int64)
+            first = np.unique(codes, return_index=True)[1]
+            return codes, keys.iloc[first].reset_index(drop=True)
+        combined = combined * (len(uniques) + 1) + np.where(codes < 0, len(uniques), codes)
+    _, first, codes = np.unique(combined, return_index=True, return_inverse=True)
+    return codes.astype(np.int64).ravel(), keys.iloc[first].reset_index(drop=True)
 
 
 def _horizon(inp: SurvivalInput, approach: str, diag_all: np.ndarray, time_all: np.ndarray) -> np.ndarray:

@@ -232,10 +232,14 @@ def _warm_data(pages: bool) -> None:
         _freeze(early=True)     # the modules, the demo and its first cube
     if ready:
         cache.filter_options(ds)
-    first = 0 if _visited() else 1    # the default page, unless a visitor's run is doing it
-    if ready and pages and first:     # the default page first: what the first visitor opens
-        prerun_pages([""])           # the address without a page: the default page
-        _lap("default page")
+    default = [""]                    # the address without a page: the default page
+    if _visited():                    # a visitor's run is doing it: with the other pages, later
+        later = default
+    else:
+        later = []
+        if ready and pages:           # the default page first: what the first visitor opens
+            prerun_pages(default)
+            _lap("default page")
     _yield_to_visitors(FIRST_VISIT_WAIT if ready else 0.0)   # the first visitor's chart before the rest
     if came:
         _freeze(early=True)
@@ -249,7 +253,7 @@ def _warm_data(pages: bool) -> None:
     _import(PAGE_MODULES)
     _lap("page modules")
     if ready and pages:
-        prerun_pages(_page_stems()[first:])
+        prerun_pages(later + _page_stems()[1:])
         _lap("other pages")
 
 

@@ -161,6 +161,13 @@ def test_page_in_every_language(lang):
     readings = [m.value for m in at.markdown if m.value.startswith("- ") and five in m.value]
     assert len(readings) == 4
     assert sum(m.endswith(t("survival.reading.standardised", lang)) for m in readings) == 2
+    # the measure's name, capitalised, begins a heading, a sentence or a part of a caption, never
+    # comes mid-sentence ("5 illik Xalis sağqalma")
+    titled = t("survival.measure.net", lang)
+    headings = [h.value for h in at.subheader] + [c.value for c in at.caption]
+    assert any(titled in h for h in headings)
+    mid = [h for h in headings if re.search(rf"(?<![:?.·])\s{re.escape(titled)}", h) or re.search(rf"\w{re.escape(titled)}", h)]
+    assert not mid, mid
 
 
 def test_uploaded_life_table_changes_the_token_and_the_numbers(lifetable):

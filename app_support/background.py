@@ -227,9 +227,9 @@ def _warm_data(pages: bool) -> None:
     if public:
         cache.public_cube(ds, S.SITE_CI5, "incidence")
     _lap("first cube")
-    came = _visited()       # a visitor waiting for that cube: their page and their browser's drawing
-    if not came:            # first (a full collection takes ~0.2 s of the GIL)
-        _freeze(early=True)     # the modules, the demo and its first cube
+    # the modules, the demo and its first cube, at once even beside a first visitor's run (~0.2 s):
+    # deferred, it came during a load's ramp and every collection walked them until then
+    _freeze(early=True)
     if ready:
         cache.filter_options(ds)
     default = [""]                    # the address without a page: the default page
@@ -241,8 +241,6 @@ def _warm_data(pages: bool) -> None:
             prerun_pages(default)
             _lap("default page")
     _yield_to_visitors(FIRST_VISIT_WAIT if ready else 0.0)   # the first visitor's chart before the rest
-    if came:
-        _freeze(early=True)
     for column in (S.SITE_CI5, S.SITE_GLOBOCAN):
         for measure in ("incidence", "mortality"):
             _yield_to_visitors()

@@ -73,19 +73,26 @@ def test_no_page_is_run_without_pages_or_in_internal_mode(fresh, monkeypatch, pa
     """Internal mode: every page needs a signed-in user with a role, which the warm-up never is."""
     import dataclasses
 
-    from app_support import auth, cache, state
+    from app_support import auth
 
     monkeypatch.setattr(auth, "settings", lambda s=auth.settings(): dataclasses.replace(s, mode=mode))
     opened = []
+    _stub_steps(fresh, monkeypatch, lambda stems: opened.append(stems))
+    fresh._warm_data(pages=pages)
+    assert opened == []
+
+
+def _stub_steps(fresh, monkeypatch, prerun) -> None:
+    """The warm-up's data steps replaced by no-ops (the runtime ready), its page runs by ``prerun``."""
+    from app_support import cache, state
+
     monkeypatch.setattr(fresh, "_import", lambda names: None)
     monkeypatch.setattr(state, "demo_dataset", lambda: "ds")
     monkeypatch.setattr(cache, "cube", lambda *a, **k: None)
     monkeypatch.setattr(cache, "filter_options", lambda ds: None)
     monkeypatch.setattr(fresh, "_runtime_ready", lambda timeout: True)
-    monkeypatch.setattr(fresh, "prerun_pages", lambda stems: opened.append(stems))
+    monkeypatch.setattr(fresh, "prerun_pages", prerun)
     fresh._STATE["started"] = 0.0
-    fresh._warm_data(pages=pages)
-    assert opened == []
 
 
 def test_the_export_browser_waits_for_the_first_page(fresh, monkeypatch):
@@ -188,16 +195,8 @@ def test_a_visitor_already_running_is_not_doubled_by_the_warm_up(fresh, monkeypa
 
 
 def test_without_a_visitor_the_warm_up_freezes_then_runs_the_default_page_first(fresh, monkeypatch):
-    from app_support import cache, state
-
     order = []
-    monkeypatch.setattr(fresh, "_import", lambda names: None)
-    monkeypatch.setattr(state, "demo_dataset", lambda: "ds")
-    monkeypatch.setattr(cache, "cube", lambda *a, **k: None)
-    monkeypatch.setattr(cache, "filter_options", lambda ds: None)
-    monkeypatch.setattr(fresh, "_runtime_ready", lambda timeout: True)
-    monkeypatch.setattr(fresh, "prerun_pages", lambda stems: order.append(tuple(stems)))
+    _stub_steps(fresh, monkeypatch, lambda stems: order.append(tuple(stems)))
     monkeypatch.setattr(fresh, "_freeze", lambda early=False: order.append("freeze"))
-    fresh._STATE["started"] = 0.0
     fresh._warm_data(pages=True)
     assert order == ["freeze", ("",), tuple(fresh._page_stems()[1:])]

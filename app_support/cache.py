@@ -806,36 +806,23 @@ def survival_actuarial(ds: Dataset, f: Filters, group: str, approach: str, first
     return _survival_actuarial(ds, survival_filters(f), group, approach, first_primary_only)
 
 
-# the patients of the last selections (key -> (data, reconciliation, by)): the curves, the
-# standardised curve and the actuarial table of one rerun read the records once
-_GROUPED: OrderedDict[str, tuple] = OrderedDict()
-_GROUPED_LOCK = threading.Lock()
-GROUPED_ENTRIES = 2      # patient-level frames: only the rerun's own (two sessions interleaved)
-
-
 def _grouped_data(ds: Dataset, f: Filters, group: str, approach: str, first_primary_only: bool):
     """The survival data of the selection with its ``group`` column (or none), the reconciliation
-    of its exclusions and the ``by`` list. Patient-level: never in Streamlit's caches (no copy per
-    call); the last :data:`GROUPED_ENTRIES` selections' are kept in the process, keyed by data set
-    and arguments, for the other views of the same rerun (read only)."""
+    of its exclusions and the ``by`` list. Patient-level: never in Streamlit's caches; kept beside
+    the data set (:func:`record_memo`) for the other views of the same rerun (read only): the
+    curves, the standardised curve and the actuarial table read the records once."""
     from analytics.survival import registry
 
-    key = key_text(dataset_key(ds, neutral(f), group, approach, first_primary_only))
-    with _GROUPED_LOCK:
-        if key in _GROUPED:
-            _GROUPED.move_to_end(key)
-            return _GROUPED[key]
-    data, recon = registry.survival_data(_survival_selection(ds, f, approach, all_sites=False),
-                                         first_primary_only=first_primary_only)
-    g = _survival_groups(data, group, _parents(ds)) if len(data) else None
-    by = ["group"] if g is not None else []
-    if g is not None:
-        data = data.assign(group=g.to_numpy())
-    with _GROUPED_LOCK:
-        _GROUPED[key] = (data, recon, by)
-        while len(_GROUPED) > GROUPED_ENTRIES:
-            _GROUPED.popitem(last=False)
-    return data, recon, by
+    def build():
+        data, recon = registry.survival_data(_survival_selection(ds, f, approach, all_sites=False),
+                                             first_primary_only=first_primary_only)
+        g = _survival_groups(data, group, _parents(ds)) if len(data) else None
+        by = ["group"] if g is not None else []
+        if g is not None:
+            data = data.assign(group=g.to_numpy())
+        return data, recon, by
+
+    return record_memo(ds, ("survival_grouped", neutral(f), group, approach, first_primary_only), build)
 
 
 def _survival_grouped(ds: Dataset, f: Filters, group: str, approach: str, first_primary_only: bool):

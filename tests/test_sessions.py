@@ -318,8 +318,8 @@ def test_survival_by_site_table_made_beside_the_curves_is_the_direct_one(dataset
 
 
 def test_survival_patients_kept_for_a_rerun_are_each_data_sets_own(datasets):
-    """The patients the Survival page's views of one rerun share (``cache._grouped_data``, kept for
-    the last selections) are the data set's own: the direct survival data of its records, for A
+    """The patients the Survival page's views of one rerun share (``cache._grouped_data``, kept
+    beside the data set by ``cache.record_memo``) are the data set's own: the direct survival data of its records, for A
     then B then A again with the same filters."""
     from analytics import tables
     from analytics.survival import registry
@@ -327,7 +327,7 @@ def test_survival_patients_kept_for_a_rerun_are_each_data_sets_own(datasets):
 
     a, b = datasets
     f = cache.survival_filters(_filters(y0=2012, y1=2016))
-    cache._GROUPED.clear()
+    cache._RECORD_MEMO.clear()
     got = [cache._grouped_data(ds, f, "sex", "period", False) for ds in (a, b, a)]
     assert got[2][0] is got[0][0]                              # A's again: kept, not read again
     for ds, (data, recon, by) in zip((a, b), got):

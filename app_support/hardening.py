@@ -146,28 +146,28 @@ def _with_policy(send: Any, policy: bytes, preloads: bytes = b"") -> Any:
         kind = message.get("type")
         if kind == "http.response.start":
             headers = list(message.get("headers") or [])
-            names = {k.lower() for k, _ in headers}
-            html = any(k.lower() == b"content-type" and v.lower().startswith(b"text/html") for k, v in headers)
-            if html and b"content-security-policy" not in names:
+            named = {k.lower(): v.lower() for k, v in headers}
+            html = named.get(b"content-type", b"").startswith(b"text/html")
+            if html and b"content-security-policy" not in named:
                 message = {**message, "headers": headers + [(b"content-security-policy", policy)]}
-                encoding = dict((k.lower(), v.lower()) for k, v in headers).get(b"content-encoding", b"identity")
+                encoding = named.get(b"content-encoding", b"identity")
                 if preloads and message.get("status") == 200 and encoding in (b"identity", b"gzip"):
-                    held.update(start=message, body=[])
+                    held.update(start=message, body=[], gzipped=encoding == b"gzip")
                     return
         elif kind == "http.response.body" and "start" in held:
             held["body"].append(message.get("body", b""))
             if message.get("more_body"):
                 return
-            await _send_with_preloads(send, held.pop("start"), b"".join(held.pop("body")), preloads)
+            await _send_with_preloads(send, held.pop("start"), b"".join(held.pop("body")), preloads,
+                                      held.pop("gzipped"))
             return
         await send(message)
     return inner
 
 
-async def _send_with_preloads(send: Any, start: dict, body: bytes, preloads: bytes) -> None:
+async def _send_with_preloads(send: Any, start: dict, body: bytes, preloads: bytes, gzipped: bool) -> None:
     import gzip
 
-    gzipped = any(k.lower() == b"content-encoding" and v.lower() == b"gzip" for k, v in start["headers"])
     page = gzip.decompress(body) if gzipped else body
     if b"</head>" in page:
         page = page.replace(b"</head>", preloads + b"</head>", 1)

@@ -40,6 +40,7 @@ is reported as failed, not timed. Nothing waits Playwright's default minutes.
 from __future__ import annotations
 
 import argparse
+import functools
 import gzip
 import json
 import os
@@ -126,15 +127,18 @@ class Results:
     samples: list[Sample] = field(default_factory=list)
     load_before: tuple = ()
     load_after: tuple = ()
-    cold_start: float = float("nan")     # the median of the cold starts
-    healthy: float = float("nan")
-    cold_cpu: float = float("nan")
     cold_runs: list[tuple] = field(default_factory=list)     # (seconds, healthy, server CPU) per start
+    failures: list[str] = field(default_factory=list)
 
     @property
     def cold_starts(self) -> list[float]:
         return [run[0] for run in self.cold_runs]
-    failures: list[str] = field(default_factory=list)
+
+    @property
+    def cold_median(self) -> tuple[float, float, float]:
+        """The (lower) median cold start: (seconds, healthy, server CPU); NaNs without one."""
+        runs = sorted(self.cold_runs)
+        return runs[(len(runs) - 1) // 2] if runs else (float("nan"),) * 3
 
     def add(self, s: Sample) -> None:
         self.samples.append(s)
@@ -356,9 +360,8 @@ def start_server(port: int, log_path: Path, streamlit_run: bool):
         return start_streamlit(port, log_path)
     return serve(port, {"REGISTRY_LOG_LEVEL": "INFO"}, log_path, timeout=120, poll=0.05)
 
-_PREPARED: list[bool] = []
 
-
+@functools.cache
 def prepare_as_make_run() -> None:
     """What ``make run`` does before it starts the server, once per bench run: the server's code
     compiled to bytecode (``make install``: the Makefile's SOURCES), the demo store prebuilt. A
@@ -367,19 +370,16 @@ def prepare_as_make_run() -> None:
     import re
     import subprocess
 
-    if _PREPARED:
-        return
     sources = re.search(r"^SOURCES\s*:=\s*(.+)$", (ROOT / "Makefile").read_text(), re.M).group(1).split()
     for cmd in (["-m", "compileall", "-q", *sources], ["-m", "app_support.demo_store"]):
         done = subprocess.run([sys.executable, *cmd], cwd=ROOT, stdout=subprocess.DEVNULL)
         if done.returncode:
             print(f"preparing as make run: {' '.join(cmd)} exited with {done.returncode}", flush=True)
-    _PREPARED.append(True)
 
 
 def cold_start(res: Results, pw, streamlit_run: bool = False) -> None:
     """Process start -> first chart drawn, in a browser already open (a user's is); appended to
-    ``res.cold_runs``; ``res.cold_start`` is their (lower) median, with its healthy and CPU times."""
+    ``res.cold_runs`` (``res.cold_median``: their lower median)."""
     from conftest import CHROME_ARGS, free_port, stop
 
     prepare_as_make_run()
@@ -399,7 +399,6 @@ def cold_start(res: Results, pw, streamlit_run: bool = False) -> None:
         browser.close()
         stop(proc)
     res.cold_runs.append((seconds, healthy, cpu))
-    res.cold_start, res.healthy, res.cold_cpu = sorted(res.cold_runs)[(len(res.cold_runs) - 1) // 2]
     print(f"cold start ({'streamlit run app.py' if streamlit_run else 'serve.py'}): server healthy after "
           f"{healthy:.1f} s, first chart drawn after {seconds:.1f} s "
           f"(server CPU until then {cpu:.1f} s)", flush=True)
@@ -547,8 +546,9 @@ TARGETS = {"filter": (0.5, 1.0), "sidebar": (0.7, 1.2), "export_png": (0.5, None
 
 
 def summary(res: Results) -> dict:
-    out: dict = {"load_before": res.load_before, "load_after": res.load_after, "cold_start": res.cold_start,
-                 "healthy": res.healthy, "kinds": {}, "pages": {}}
+    cold_start, healthy, cold_cpu = res.cold_median
+    out: dict = {"load_before": res.load_before, "load_after": res.load_after, "cold_start": cold_start,
+                 "healthy": healthy, "kinds": {}, "pages": {}}
     print()
     print(f"{'what':<22}{'n':>4}{'median ms':>11}{'p95 ms':>9}{'max ms':>9}{'CPU/act s':>11}  target (median, p95)")
     for kind in dict.fromkeys(s.kind for s in res.samples):
@@ -571,12 +571,12 @@ def summary(res: Results) -> dict:
         out["pages"][page] = {"sidebar_median": statistics.median(side) if side else None,
                               "filter_median": statistics.median(fil) if fil else None,
                               "filter_p95": pct(fil, 0.95) if fil else None}
-    print(f"cold start -> first chart: median {res.cold_start:.1f} s of {len(res.cold_starts)} "
-          f"({', '.join(f'{x:.1f}' for x in res.cold_starts)} s; that start's server CPU {res.cold_cpu:.1f} s; "
+    print(f"cold start -> first chart: median {cold_start:.1f} s of {len(res.cold_starts)} "
+          f"({', '.join(f'{x:.1f}' for x in res.cold_starts)} s; that start's server CPU {cold_cpu:.1f} s; "
           f"target <= 4 s)")
     print(f"failed steps: {len(res.failures)}" + "".join(f"\n  {f}" for f in res.failures))
     out["failures"] = res.failures
-    out["cold_cpu"] = res.cold_cpu
+    out["cold_cpu"] = cold_cpu
     out["cold_starts"] = res.cold_starts
     print(f"load average before {res.load_before}, after {res.load_after} on {os.cpu_count()} cores")
     return out

@@ -243,12 +243,12 @@ site_title = (f"{f.t('survival.chart.by_site', years=years, measure=f.t(f'surviv
               f"{d_sites.context(f.lang)}")
 site_fig = charts.survival_by_site_chart(shown, site="site", time=years, lang=f.lang, theme=f.theme, title=site_title,
                                          measure=measure)
-best = shown[np.isclose(shown["time"], years)].dropna(subset=["estimate"]).sort_values("estimate")
+bars = charts.sites_at(shown, time=years)     # the bars drawn, highest first: the reading names the first and last
 site_reading = ""
-if len(best) >= 2:
+if len(bars) >= 2:
     site_reading = f.t("survival.site.reading", years=years, measure=f.t(f"survival.reading.measure_{measure}"),
-                       high=site_label(best["site"].iloc[-1], f.lang), high_v=format_number(100 * best["estimate"].iloc[-1], f.lang, 0),
-                       low=site_label(best["site"].iloc[0], f.lang), low_v=format_number(100 * best["estimate"].iloc[0], f.lang, 0))
+                       high=site_label(bars["site"].iloc[0], f.lang), high_v=format_number(100 * bars["estimate"].iloc[0], f.lang, 0),
+                       low=site_label(bars["site"].iloc[-1], f.lang), low_v=format_number(100 * bars["estimate"].iloc[-1], f.lang, 0))
 site_caption = f.t("survival.caption", measure=f.t(f"survival.method.{method}"), approach=approach_text,
                    site=f.t("survival.site.every"), sex=d["sex"],
                    region=f.t("app.region.all") if d["region"] == "all" else d["region"], ages=d["ages"],

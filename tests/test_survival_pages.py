@@ -7,6 +7,7 @@ URL, captions name what is plotted, an uploaded life table changes the dataset t
 numbers, every dynamic catalogue key exists in every language."""
 from __future__ import annotations
 
+import base64
 import json
 import re
 from pathlib import Path
@@ -168,6 +169,28 @@ def test_page_in_every_language(lang):
     assert any(titled in h for h in headings)
     mid = [h for h in headings if re.search(rf"(?<![:?.·])\s{re.escape(titled)}", h) or re.search(rf"\w{re.escape(titled)}", h)]
     assert not mid, mid
+    # survival by site: every site of 50 patients or more is drawn, highest first, and the reading
+    # names the first and the last bar (it once named a site below the 25 bars drawn)
+    bars = next(tr for c in at.get("plotly_chart") for tr in json.loads(c.proto.spec)["data"]
+                if tr.get("type") == "bar" and tr.get("orientation") == "h")
+    x = plotted(bars["x"])
+    table = next(d.value for d in at.dataframe if {"site", "n", "estimate"} <= set(d.value.columns))
+    five_years = table[np.isclose(table["time"], 5) & (table["n"] >= 50) & table["estimate"].notna()
+                       & (table["site"] != t("app.site.all", lang))]
+    assert len(bars["y"]) == len(five_years) > 25
+    assert list(x) == sorted(x, reverse=True)
+    np.testing.assert_allclose(np.sort(x), np.sort(five_years["estimate"].to_numpy() * 100), atol=5e-3)
+    reading = t("survival.site.reading", lang, years=5, measure=t("survival.reading.measure_net", lang),
+                high=bars["y"][0], high_v=format_number(x[0], lang, 0),
+                low=bars["y"][-1], low_v=format_number(x[-1], lang, 0))
+    assert reading in [c.value for c in at.caption]
+
+
+def plotted(values) -> np.ndarray:
+    """A plotly trace's numbers from its JSON, plain or typed (``{"dtype", "bdata"}``)."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).astype(float)
+    return np.asarray(values, dtype=float)
 
 
 def test_uploaded_life_table_changes_the_token_and_the_numbers(lifetable):

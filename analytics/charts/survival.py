@@ -109,16 +109,20 @@ def survival_curves_chart(curves: pd.DataFrame, *, group: str | None = None, lab
     return finish(fig)
 
 
+def sites_at(table: pd.DataFrame, *, time: float = 5, value: str = "estimate") -> pd.DataFrame:
+    """The rows of ``table`` at ``time`` years with a ``value``, highest first: the bars
+    :func:`survival_by_site_chart` draws, in its order (a page's reading takes its first and last)."""
+    at = table[np.isclose(table["time"].astype(float), time)].dropna(subset=[value])
+    return at.sort_values(value, ascending=False, kind="stable")
+
+
 def survival_by_site_chart(table: pd.DataFrame, *, site: str = "site", time: float = 5, value: str = "estimate",
-                           lang: str = "en", theme: str = "light", title: str = "", measure: str = "net",
-                           n: int | None = 25) -> go.Figure:
-    """Horizontal bars of survival at ``time`` years by site with CI whiskers, highest first."""
-    df = table[np.isclose(table["time"].astype(float), time)].dropna(subset=[value])
+                           lang: str = "en", theme: str = "light", title: str = "", measure: str = "net") -> go.Figure:
+    """Horizontal bars of survival at ``time`` years by site with CI whiskers, highest first: every
+    site of ``table`` (the lowest survival is what a reader looks for, so none is cut)."""
+    df = sites_at(table, time=time, value=value)
     if df.empty:
         return empty_figure(t("charts.no_data", lang), theme, title)
-    df = df.sort_values(value, ascending=False)
-    if n:
-        df = df.head(n)
     names = [site_label(s, lang) for s in df[site]]
     lo, hi = ("lower", "upper") if value == "estimate" else (f"{value}_lower", f"{value}_upper")
     err = dict(type="data", symmetric=False, array=(df[hi] - df[value]).to_numpy() * 100,

@@ -5,8 +5,10 @@ One client (``bench/load.py``'s websocket ``Session``) opens each page and chang
 period and sex through selections no page has asked for before in this process ("new": the
 rates, figures and tables of the selection are computed), then through the same selections
 again ("cached": every view is served from the process's caches and only the page script, the
-widgets and the messages are paid). Printed per page: median CPU seconds per run of each kind
-and the bytes the browser receives per run (figure JSON included).
+widgets and the messages are paid), then opens new sessions on those selections' links ("first":
+a session's first render of a view the process has made, as most of ``bench/load.py``'s sessions
+open). Printed per page: median CPU seconds per run of each kind and the bytes the browser
+receives per run (figure JSON included).
 
     .venv/bin/python bench/rerun_cpu.py [--pages overview incidence maps] [--changes 6]
                                         [--url http://127.0.0.1:P --pid PID]
@@ -34,7 +36,7 @@ from load import Session, cpu_s  # noqa: E402
 
 DEFAULT_PAGES = ("overview", "incidence", "maps", "incidence_mortality", "trends", "quality", "prevalence",
                  "projections", "risk_factors", "survival")
-SEXES = ("Men", "Women", "Both sexes")
+SEX_CODES = ("both", "male", "female")   # the sex radio's options (and URL values), in its order
 
 
 def periods(n: int, page_no: int) -> list[tuple[int, int]]:
@@ -46,19 +48,23 @@ def periods(n: int, page_no: int) -> list[tuple[int, int]]:
     return out
 
 
-async def settle(pid: int, quiet: float = 0.03) -> None:
-    """Wait until the server burns less than ``quiet`` CPU seconds in half a second (the warm-up)."""
-    for _ in range(120):
+async def settle(pid: int, quiet: float = 0.03, window: int = 1) -> None:
+    """Wait until the server burns less than ``quiet`` CPU seconds in each of ``window`` half
+    seconds in a row (the warm-up: it pauses 5 s for a first visitor's browser, then goes on)."""
+    calm = 0
+    for _ in range(240):
         c0 = cpu_s(pid)
         await asyncio.sleep(0.5)
-        if cpu_s(pid) - c0 < quiet:
+        calm = calm + 1 if cpu_s(pid) - c0 < quiet else 0
+        if calm >= window:
             return
 
 
 async def page_cpu(url: str, pid: int, page: str, page_no: int, changes: int) -> dict:
-    out = {"page": page, "new": [], "cached": [], "kb": [], "errors": []}
+    out = {"page": page, "new": [], "cached": [], "first": [], "kb": [], "errors": []}
+    path = "" if page == "overview" else page
     async with Session(url, timeout=300) as s:
-        run = await s.open("" if page == "overview" else page, "y0=2010&y1=2014")
+        run = await s.open(path, "y0=2010&y1=2014")
         out["errors"] += run.exceptions
         await settle(pid)
         plan = []
@@ -72,6 +78,15 @@ async def page_cpu(url: str, pid: int, page: str, page_no: int, changes: int) ->
                 out[kind].append(cpu_s(pid) - c0)
                 out["kb"].append(run.bytes / 1024)
                 out["errors"] += run.exceptions
+    for i, values in enumerate(plan):  # a new session opening a link to a selection already made
+        query = f"y0={values['f_period'][0]}&y1={values['f_period'][1]}" + (
+            f"&sex={SEX_CODES[i % len(SEX_CODES)]}" if "f_sex" in values else "")
+        async with Session(url, timeout=300) as s:
+            c0 = cpu_s(pid)
+            run = await s.open(path, query)
+            out["first"].append(cpu_s(pid) - c0)
+            out["errors"] += run.exceptions
+        await settle(pid)
     return out
 
 
@@ -101,7 +116,7 @@ def start_server() -> tuple[subprocess.Popen, str]:
 async def run_all(url: str, pid: int, pages, changes: int) -> list[dict]:
     async with Session(url, timeout=300) as s:    # the process's first run (loads the demo)
         await s.open("", "")
-    await settle(pid)
+    await settle(pid, window=14)     # the warm-up's cubes and modules done
     return [await page_cpu(url, pid, p, i, changes) for i, p in enumerate(pages)]
 
 
@@ -128,9 +143,10 @@ def main(argv=None) -> int:
             proc.wait(timeout=30)
     print(f"server CPU per rerun (median s; load average before {tuple(round(x, 1) for x in load0)}, "
           f"after {tuple(round(x, 1) for x in os.getloadavg())})")
-    print(f"{'page':22s} {'new':>7s} {'cached':>7s} {'kB/run':>7s}  errors")
+    print(f"{'page':22s} {'new':>7s} {'cached':>7s} {'first':>7s} {'kB/run':>7s}  errors")
     for r in res:
         print(f"{r['page']:22s} {statistics.median(r['new']):7.3f} {statistics.median(r['cached']):7.3f} "
+              f"{statistics.median(r['first']):7.3f} "
               f"{statistics.median(r['kb']):7.0f}  {len(r['errors'])}{' ' + r['errors'][0][:120] if r['errors'] else ''}")
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=1))

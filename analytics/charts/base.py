@@ -246,6 +246,23 @@ def legend_line(fig: go.Figure, name: str, line: dict) -> go.Figure:
     return fig
 
 
+def trace(kind: str, **props: Any) -> dict:
+    """A trace of type ``kind`` ("bar", "scatter") for ``fig.add_traces``, as the dict plotly
+    validates once there. A ``go.Bar(...)`` handed to ``add_traces`` is validated twice: when it
+    is made, and again when ``add_traces`` makes the figure's own trace from its properties
+    (the same properties either way). ``marker_color=`` and the like are nested into ``marker``
+    here: plotly sets such keywords after the named properties, so the figure's JSON keeps its
+    order (byte for byte the JSON of the twice-validated trace)."""
+    marker = props.pop("marker", None) or {}
+    for key in [k for k in props if k.startswith("marker_")]:
+        *path, last = key.split("_")[1:]
+        node = marker
+        for part in path:
+            node = node.setdefault(part, {})
+        node[last] = props.pop(key)
+    return {"type": kind, **props, **({"marker": marker} if marker else {})}
+
+
 def new_figure(title: str = "", theme: str = "light", **layout: Any) -> go.Figure:
     """An empty figure with the theme and a left-aligned title."""
     fig = set_template(go.Figure(), theme)
@@ -305,20 +322,31 @@ FOOTER_NAME = "provenance_footer"
 NOTE_NAME = "marks_note"
 
 
+def _raw(tree: Any, path: tuple[str, ...]) -> Any:
+    """The value at ``path`` in a layout's plain dict, or None where any step is unset."""
+    for p in path:
+        if not isinstance(tree, dict):
+            return None
+        tree = tree.get(p)
+    return tree
+
+
 def _font_size(fig: go.Figure, *path: str, default: float = 13.0) -> float:
-    """A font size from the figure's layout, else its template, else the base font."""
-    for layout in (fig.layout, fig.layout.template.layout if fig.layout.template else None):
-        if layout is None:
-            continue
-        obj = layout
-        try:
-            for p in path:
-                obj = obj[p]
-            if obj is not None:
-                return float(obj)
-        except (KeyError, TypeError, ValueError):
-            pass
-    base = fig.layout.font.size or (fig.layout.template.layout.font.size if fig.layout.template else None)
+    """A font size from the figure's layout, else its template, else the base font.
+
+    Read from the layout's plain dict, which plotly keeps and ``fig.layout`` reads (the same
+    values): walking the template's graph objects made each look-up cost ~0.4 ms, a few per
+    figure."""
+    layout = fig._layout   # noqa: SLF001 - plotly's own dict of the layout
+    template = _raw(layout, ("template", "layout"))
+    for tree in (layout, template):
+        value = _raw(tree, path)
+        if value is not None:
+            try:
+                return float(value)
+            except (TypeError, ValueError):
+                pass
+    base = _raw(layout, ("font", "size")) or _raw(template, ("font", "size"))
     return float(base or default)
 
 

@@ -22,7 +22,7 @@ from plotly.subplots import make_subplots
 
 from analytics import schema
 from analytics.charts.base import (
-    TOP_LEGEND, GREY, legend_line, tick_decimals, without_other_sex, row_height, OKABE_ITO, UNRELIABLE_PATTERN, add_note, empty_figure, finite, marks_note,
+    TOP_LEGEND, GREY, legend_line, tick_decimals, trace, without_other_sex, row_height, OKABE_ITO, UNRELIABLE_PATTERN, add_note, empty_figure, finite, marks_note,
     finish, new_figure, resolve_k, set_template, sex_colour, site_colour, suppressed_mask, unreliable_mask,
     value_text,
 )
@@ -154,7 +154,7 @@ def top_sites_bar(frame: pd.DataFrame, *, lang: str = "en", n: int = 10, site: s
                    arrayminus=minus if direction > 0 else plus)
         lo = finite(part[lower]) if lower in part.columns else np.full(len(part), np.nan)
         hi = finite(part[upper]) if upper in part.columns else np.full(len(part), np.nan)
-        traces.append(go.Bar(
+        traces.append(trace("bar",
             y=[site_label(s, lang) for s in part[site]], x=x, orientation="h",
             name=sex_label(code, lang), marker_color=sex_colour(code),
             marker_pattern_shape=[UNRELIABLE_PATTERN if u else "" for u in unrel],
@@ -163,7 +163,7 @@ def top_sites_bar(frame: pd.DataFrame, *, lang: str = "en", n: int = 10, site: s
         ))
         # Values written beyond the end of the CI, where they cannot collide with it.
         reach = np.fmax(np.nan_to_num(v), np.nan_to_num(hi)) * direction
-        traces.append(go.Scatter(
+        traces.append(trace("scatter",
             y=[site_label(s, lang) for s in part[site]], x=np.where(sup, 0.0, reach), mode="text",
             # an en space between the whisker's cap and the number, so the cap never strikes it
             text=[(f"{s}\u2002" if direction < 0 else f"\u2002{s}") if s else s
@@ -250,7 +250,7 @@ def population_pyramid(population: pd.DataFrame, *, lang: str = "en", percent: b
     if percent and total > 0:
         agg = agg / total * 100
     fig = new_figure(title, theme, barmode="relative", bargap=0.05)
-    fig.add_traces([go.Bar(y=agg.index.astype(str).tolist(), x=np.nan_to_num(vals) * direction, orientation="h",
+    fig.add_traces([trace("bar", y=agg.index.astype(str).tolist(), x=np.nan_to_num(vals) * direction, orientation="h",
                            name=sex_label(code, lang), marker_color=sex_colour(code), customdata=vals,
                            hovertemplate="%{y}: %{customdata:,.1f}" + ("%" if percent else "")
                            + "<extra>%{fullData.name}</extra>")
@@ -291,11 +291,11 @@ def cases_per_year(frame: pd.DataFrame, *, lang: str = "en", year: str = schema.
             part = df[df["_sex"] == code].groupby("_y")["_n"].sum(min_count=1)
             if part.empty:
                 continue
-            traces.append(go.Bar(x=part.index.astype(int).tolist(), y=part.to_numpy(), name=sex_label(code, lang),
+            traces.append(trace("bar", x=part.index.astype(int).tolist(), y=part.to_numpy(), name=sex_label(code, lang),
                                  marker_color=sex_colour(code), hovertemplate=hover))
     else:
         part = df.groupby("_y")["_n"].sum(min_count=1)
-        traces.append(go.Bar(x=part.index.astype(int).tolist(), y=part.to_numpy(),
+        traces.append(trace("bar", x=part.index.astype(int).tolist(), y=part.to_numpy(),
                              name=t("charts.cases", lang), marker_color=sex_colour(0), hovertemplate=hover))
     fig.add_traces(traces)
     fig.update_layout(xaxis=dict(title_text=t("charts.axis_year", lang), dtick=1, tickformat="d"),
@@ -342,7 +342,7 @@ def asr_by_site(frame: pd.DataFrame, *, lang: str = "en", site: str | None = Non
         lo = finite(part[lower]) if lower in part.columns else np.full(len(part), np.nan)
         hi = finite(part[upper]) if upper in part.columns else np.full(len(part), np.nan)
         colour = sex_colour(code) if has_sex else [site_colour(s) for s in part[site]]
-        traces.append(go.Bar(
+        traces.append(trace("bar",
             y=[site_label(s, lang) for s in part[site]], x=np.where(sup, 0.0, np.nan_to_num(v)),
             orientation="h", name=sex_label(code, lang), marker_color=colour,
             marker_pattern_shape=[UNRELIABLE_PATTERN if u else "" for u in unrel],
@@ -412,7 +412,7 @@ def age_specific_curves(frame: pd.DataFrame, *, lang: str = "en", site: str | No
                 err = dict(type="data", symmetric=False, array=np.clip(np.nan_to_num(hi - v), 0, None),
                            arrayminus=np.clip(np.nan_to_num(v - lo), 0, None), thickness=1, width=2,
                            color=colour)
-            traces.append(go.Scatter(
+            traces.append(trace("scatter",
                 x=ages, y=v, mode="lines+markers", name=name, legendgroup=name, showlegend=first,
                 line=dict(color=colour), marker=dict(color=colour), error_y=err,
                 customdata=np.column_stack([v, lo, hi]),
@@ -475,7 +475,7 @@ def regions_compared(frame: pd.DataFrame, *, national: float | None = None, lang
         unrel = unreliable_mask(part, min_count=min_count).to_numpy()
         plo = finite(part[lower]) if lower in part.columns else np.full(len(part), np.nan)
         phi = finite(part[upper]) if upper in part.columns else np.full(len(part), np.nan)
-        traces.append(go.Bar(
+        traces.append(trace("bar",
             y=part[region].astype(str).tolist(), x=np.nan_to_num(v), orientation="h",
             name=t(label_key, lang), marker_color=colour,
             marker_pattern_shape=[UNRELIABLE_PATTERN if u else "" for u in unrel],

@@ -21,7 +21,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analytics import schema
-from analytics.charts.base import (OKABE_ITO, TOP_LEGEND, UNRELIABLE_PATTERN, add_note, empty_figure, finish,
+from analytics.charts.base import (OKABE_ITO, TOP_LEGEND, UNRELIABLE_PATTERN, add_note, empty_figure, finish, trace,
                                    finite, marks_note, new_figure, resolve_k, row_height, sex_colour,
                                    suppressed_mask, unreliable_mask, value_text)
 from analytics.charts.incidence import NOT_RANKED, _nice_step, rate_axis_title
@@ -89,7 +89,7 @@ def incidence_mortality_bars(incidence: pd.DataFrame, mortality: pd.DataFrame, *
         unrel = unreliable_mask(part).to_numpy()
         vmax = max(vmax, float(np.nanmax(np.append(np.where(sup, 0, np.fmax(np.nan_to_num(v), np.nan_to_num(hi))), 0))))
         plus, minus = np.nan_to_num(hi - v), np.nan_to_num(v - lo)
-        traces.append(go.Bar(y=labels, x=np.where(sup | ~np.isfinite(v), 0.0, v) * direction, orientation="h",
+        traces.append(trace("bar", y=labels, x=np.where(sup | ~np.isfinite(v), 0.0, v) * direction, orientation="h",
                              name=name, marker_color=colour,
                              marker_pattern_shape=[UNRELIABLE_PATTERN if u else "" for u in unrel],
                              error_x=dict(type="data", symmetric=False, thickness=1.5, width=4, color="#333333",
@@ -98,7 +98,7 @@ def incidence_mortality_bars(incidence: pd.DataFrame, mortality: pd.DataFrame, *
                              customdata=np.column_stack([v, lo, hi]), hovertemplate=hover))
         reach = np.fmax(np.nan_to_num(v), np.nan_to_num(hi)) * direction
         text = value_text(part.assign(value=v), "value", lang=lang, k=k).where(np.isfinite(v) | sup, "")
-        traces.append(go.Scatter(y=labels, x=np.where(sup, 0.0, reach), mode="text", cliponaxis=False, showlegend=False,
+        traces.append(trace("scatter", y=labels, x=np.where(sup, 0.0, reach), mode="text", cliponaxis=False, showlegend=False,
                                  text=[(f"{s}\u2002" if direction < 0 else f"\u2002{s}") if s else s for s in text],
                                  textposition="middle left" if direction < 0 else "middle right", hoverinfo="skip"))
     fig.add_traces(traces)
@@ -181,7 +181,7 @@ def mi_trend(frame: pd.DataFrame, *, lang: str = "en", series: str | None = sche
     for key, g in groups:
         code = sex_code(key) if series == schema.SEX else 0
         name = sex_label(code, lang) if series == schema.SEX else t("mortality.col.mi_ratio", lang)
-        traces.append(go.Scatter(
+        traces.append(trace("scatter",
             x=g[schema.YEAR].astype(int).tolist(), y=g["_v"].to_numpy(), mode="lines+markers",
             name=name, line=dict(color=sex_colour(code)),
             customdata=np.column_stack([finite(g["deaths"]), finite(g["cases"])]),

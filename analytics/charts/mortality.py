@@ -212,10 +212,10 @@ def as_mortality(fig: go.Figure, lang: str = "en") -> go.Figure:
             text = text.replace(old, new)
         return text
 
-    for trace in fig.data:
+    for tr in fig.data:
         for attr in ("name", "hovertemplate"):
-            if attr in trace and trace[attr] is not None:
-                trace[attr] = swap(trace[attr])
+            if attr in tr and tr[attr] is not None:
+                tr[attr] = swap(tr[attr])
     for axis in ("yaxis", "xaxis"):
         ax = fig.layout[axis]
         if ax.title and ax.title.text:

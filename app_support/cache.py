@@ -303,6 +303,16 @@ def public_cube(ds: Dataset, site_column: str, measure: str = mortality.INCIDENC
     return _public_cube(ds, site_column, measure, disclosure_rule().fingerprint)
 
 
+ANY_SEX = "both"   # the sex filter's value in a key whose result ``sexes`` decides (see :func:`sex_set_aside`)
+
+
+def sex_set_aside(f: Filters, sexes) -> Filters:
+    """``f`` with its sex filter at one value (:data:`ANY_SEX`) when ``sexes`` overrides it: a
+    result then does not depend on the sidebar's sex (the men-vs-women charts, a CI5 table of one
+    sex), so a user switching sex is served the entry already made instead of a copy of it."""
+    return dataclasses.replace(f, sex=ANY_SEX) if sexes and f.sex != ANY_SEX else f
+
+
 def selection(ds: Dataset, f: Filters, sexes: tuple[int, ...] | None = None) -> cubes.Selection:
     """The sidebar's selection as an ``analytics.cube.Selection``."""
     return f.selection(ds.regions, sexes=sexes)
@@ -326,7 +336,7 @@ def rate_input(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, all_sites: 
     the sex filter (e.g. (1, 2) for a men-vs-women chart). In public output the counts are the
     published (perturbed) ones.
     """
-    return _rate_input(ds, f, tuple(by), all_sites, tuple(sexes) if sexes else None)
+    return _rate_input(ds, sex_set_aside(f, sexes), tuple(by), all_sites, tuple(sexes) if sexes else None)
 
 
 def blank_other_sex(res: pd.DataFrame, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
@@ -356,7 +366,7 @@ def _dsr(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.DataFrame:
 
 def dsr(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes: tuple[int, ...] | None = None) -> pd.DataFrame:
     """``analytics.rates.dsr`` over the selection, grouped by ``by`` (cached)."""
-    return _dsr(ds, f, tuple(by), tuple(sexes) if sexes else None)
+    return _dsr(ds, sex_set_aside(f, sexes), tuple(by), tuple(sexes) if sexes else None)
 
 
 @by_dataset(max_entries=256)
@@ -371,7 +381,7 @@ def cumulative_risk(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=
     defined (NaN, shown as a dash) when the age range starts at 75 or above."""
     if not by and f.a0 > 74:
         return pd.DataFrame({"cum_rate": [np.nan], "cum_risk": [np.nan]})
-    return _cumrisk(ds, f, tuple(by), tuple(sexes) if sexes else None)
+    return _cumrisk(ds, sex_set_aside(f, sexes), tuple(by), tuple(sexes) if sexes else None)
 
 
 @by_dataset(max_entries=64)
@@ -383,13 +393,18 @@ def _age_specific(ds: Dataset, f: Filters, by: tuple[str, ...], sexes) -> pd.Dat
 
 def age_specific(ds: Dataset, f: Filters, by: tuple[str, ...] = (), *, sexes=None) -> pd.DataFrame:
     """Age-specific rates per 100,000 (``analytics.rates.age_specific``) over the selection."""
-    return _age_specific(ds, f, tuple(by), tuple(sexes) if sexes else None)
+    return _age_specific(ds, sex_set_aside(f, sexes), tuple(by), tuple(sexes) if sexes else None)
+
+
+def ci5_table(ds: Dataset, f: Filters, sex: int) -> pd.DataFrame:
+    """The CI5 / CanReg5 incidence table for one sex: cases by age group, crude rate, ASR,
+    cumulative risk 0-74 and % of all sites, one row per site group (the same table whichever
+    sex the sidebar shows)."""
+    return _ci5_table(ds, sex_set_aside(f, (sex,)), sex)
 
 
 @by_dataset(max_entries=64)
-def ci5_table(ds: Dataset, f: Filters, sex: int) -> pd.DataFrame:
-    """The CI5 / CanReg5 incidence table for one sex: cases by age group, crude rate, ASR,
-    cumulative risk 0-74 and % of all sites, one row per site group."""
+def _ci5_table(ds: Dataset, f: Filters, sex: int) -> pd.DataFrame:
     if not f.public:
         return tables.ci5_table(cube(ds, f.site_column, measure=f.measure), selection(ds, f), sex, standard=f.std)
     # published counts: each age cell and the row's total below k shown as "<k" (as the report's)

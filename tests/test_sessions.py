@@ -180,6 +180,47 @@ def test_cached_rates_equal_direct_analytics_whatever_the_language(datasets, dir
     assert cache.neutral(other) is not other
 
 
+def test_results_that_override_the_sex_filter_are_shared_by_every_sex_and_equal_direct_ones(
+        datasets, direct_cubes, monkeypatch):
+    """The men-vs-women rates (``sexes=`` given) and a CI5 table of one sex do not depend on the
+    sidebar's sex: computed once for the three sexes of a period, and each equal to the direct
+    computation under that sex's filters."""
+    from analytics import tables
+    from app_support import cache
+
+    a, _ = datasets
+    calls = {"dsr": 0, "ci5": 0}
+    dsr_table, ci5_table = tables.dsr_table, tables.ci5_table
+
+    def counted_dsr(*args, **kw):
+        calls["dsr"] += 1
+        return dsr_table(*args, **kw)
+
+    def counted_ci5(*args, **kw):
+        calls["ci5"] += 1
+        return ci5_table(*args, **kw)
+
+    monkeypatch.setattr(tables, "dsr_table", counted_dsr)
+    monkeypatch.setattr(tables, "ci5_table", counted_ci5)
+    by, sexes, cols = ("sex", "site"), (S.MALE, S.FEMALE), ["sex", "site", "count", "population", "value", "lower",
+                                                            "upper"]
+    for sex in ("male", "both", "female"):
+        f = _filters(sex=sex, y0=2011, y1=2017, a0=15, ci="dobson")     # a selection no other test asks for
+        got = cache.dsr(a, f, by=by, sexes=sexes)
+        want = _direct_dsr(a, direct_cubes, f, by, sexes)
+        pd.testing.assert_frame_equal(got[cols].reset_index(drop=True), want[cols].reset_index(drop=True),
+                                      check_exact=True, check_dtype=False, check_categorical=False)
+        for code in (S.MALE, S.FEMALE):
+            table = cache.ci5_table(a, f, code)
+            direct = ci5_table(direct_cubes[f.site_column], f.selection(a.regions), code, standard=f.std)
+            pd.testing.assert_frame_equal(table, direct, check_exact=True)
+    assert calls == {"dsr": 1, "ci5": 2}
+    # a result that follows the sidebar's sex is still one entry per sex
+    for sex in ("male", "female"):
+        cache.dsr(a, _filters(sex=sex, y0=2011, y1=2017, a0=15, ci="dobson"), by=("site",))
+    assert calls["dsr"] == 3
+
+
 def test_shared_figures_and_sentences_equal_direct_builds(datasets, direct_cubes):
     """A figure or sentence of the view cache is what the builder gives on the direct numbers,
     keyed by every argument: another language is another build, never the same object."""

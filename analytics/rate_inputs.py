@@ -64,8 +64,12 @@ def join_population(counts: pd.DataFrame, population: pd.DataFrame, by=None, *,
     keys = by + [age]
     agg = known.groupby(keys, observed=True, sort=False)[count].sum().reset_index()
     out = grid.merge(agg, on=keys, how="left", indicator=True)
-    lost = agg.merge(grid[keys], on=keys, how="left", indicator=True)
-    lost = lost[lost["_merge"] == "left_only"]
+    # grid and agg each hold a key once, so every count found a stratum iff as many grid rows
+    # matched as agg has rows; only then are the lost ones looked up (a second merge)
+    lost = agg.iloc[:0]
+    if int((out["_merge"] == "both").sum()) != len(agg):
+        lost = agg.merge(grid[keys], on=keys, how="left", indicator=True)
+        lost = lost[lost["_merge"] == "left_only"]
     if len(lost):
         first = lost.iloc[0][keys].to_dict()
         raise RatesInputError(

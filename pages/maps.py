@@ -81,14 +81,23 @@ ref_label = (f.t("maps.reference_national") if ref == "national" else f.t("maps.
 K_SHOWN = PUBLIC_K if f.public else 0
 # public output: counts are already perturbed (cell-key method), so a region's count cannot be worked
 # out from the published total; counts below k are withheld with the statistics derived from them
-m = shared.published_measures(m_all, level=level, k=K_SHOWN or None, lang=f.lang)   # as the report prints them
+def named_measures(m_all: pd.DataFrame, *, level: str, k: int | None, lang: str, geo):
+    """The measures as published (as the report prints them), the regions' names in ``lang`` and
+    the regions named: built once per process for the same measures, level and language
+    (``cache.view``; shared by every session: never modified)."""
+    m = shared.published_measures(m_all, level=level, k=k, lang=lang)
+    names = geo.set_index(level)[S.REGION_NAME]
+    names = pd.Series(region_names(names.index.to_series(), lang, level=level, fallback=names).to_numpy(),
+                      index=names.index)
+    return (m.assign(**{S.REGION_NAME: m[level].map(names).fillna(m[level])}), names,
+            geo.assign(**{S.REGION_NAME: geo[level].map(names)}))
+
+
+m, names, geo = cache.view(ds, "maps_named_measures", named_measures, m_all, level=level, k=K_SHOWN or None,
+                           lang=f.lang, _geo=geo, identity=level)   # geo: the data set's regions at this level
 if m.empty or not m["expected"].sum() > 0:
     st.info(f.t("app.empty"))
     st.stop()
-names = geo.set_index(level)[S.REGION_NAME]
-names = pd.Series(region_names(names.index.to_series(), f.lang, level=level, fallback=names).to_numpy(), index=names.index)
-geo = geo.assign(**{S.REGION_NAME: geo[level].map(names)})
-m = m.assign(**{S.REGION_NAME: m[level].map(names).fillna(m[level])})
 if f.mortality:   # M:I of each region (analytics.mortality.mi_ratio), public output applied
     mi = cache.mi_ratio(ds, fc, (level,))
     m = m.merge(mi[[level, "mi_ratio"]].astype({level: str}), on=level, how="left")

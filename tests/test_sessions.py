@@ -98,6 +98,28 @@ def test_maps_moran_and_lisa_are_per_dataset(datasets):
     assert f"I = {format_number(moran_b.I, 'en', 3)}" in cap_b
 
 
+def test_maps_table_is_each_sessions_own_named_in_its_language(datasets):
+    """The Maps page's measures with their region names are built once per process and data set
+    (``cache.view``): each session's table counts its own data set's cases, in its language."""
+    a, b = datasets
+    years = (2020, 2024)
+
+    def cases(ds):      # the map counts the cases of a known age group (its SIRs are age-standardised)
+        rec = ds.records[ds.records[S.INCLUDED] & ds.records[S.YEAR].between(*years)]
+        return int(rec[S.AGE_GROUP].notna().sum())
+
+    tables = {}
+    for ds, lang in ((a, "en"), (b, "en"), (a, "en"), (b, "az")):
+        at = session(ds, "maps", y0=years[0], y1=years[1], lang=lang)
+        assert not at.exception
+        table = at.dataframe[0].value
+        assert int(table["cases"].sum()) == cases(ds)
+        tables[(ds.token, lang)] = table
+    assert cases(a) != cases(b)
+    names_en, names_az = tables[(b.token, "en")]["region_name"], tables[(b.token, "az")]["region_name"]
+    assert list(names_en) != list(names_az) and len(names_en) == len(names_az)
+
+
 def test_risk_factor_indicators_are_the_sessions_own(datasets):
     a, b = datasets
     opts_b = session(b, "risk_factors").selectbox(key="p_rf_factor").options

@@ -412,9 +412,14 @@ def _ci5_table(ds: Dataset, f: Filters, sex: int) -> pd.DataFrame:
                             rule=disclosure_rule())
 
 
-@by_dataset(max_entries=64)
 def population_pyramid(ds: Dataset, f: Filters) -> pd.DataFrame:
-    """Average annual population by sex and age group over the selection."""
+    """Average annual population by sex and age group over the selection (both sexes, whichever
+    the sidebar shows)."""
+    return _population_pyramid(ds, sex_set_aside(f, (S.MALE, S.FEMALE)))
+
+
+@by_dataset(max_entries=64)
+def _population_pyramid(ds: Dataset, f: Filters) -> pd.DataFrame:
     p = cube(ds, f.site_column).select(selection(ds, f, (S.MALE, S.FEMALE)), (S.SEX,), all_sites=True)
     p = p[p[S.AGE_GROUP].notna()]
     out = p[[S.SEX, S.AGE_GROUP, S.POPULATION]].reset_index(drop=True)

@@ -236,6 +236,12 @@ def test_results_that_override_the_sex_filter_are_shared_by_every_sex_and_equal_
             table = cache.ci5_table(a, f, code)
             direct = ci5_table(direct_cubes[f.site_column], f.selection(a.regions), code, standard=f.std)
             pd.testing.assert_frame_equal(table, direct, check_exact=True)
+        pyramid = cache.population_pyramid(a, f)       # average annual population of both sexes
+        pop = a.population[a.population[S.YEAR].between(f.y0, f.y1) & a.population[S.SEX].isin(sexes)
+                           & (a.population["age_start"] >= f.a0)]          # the selected ages (15 and over)
+        want = pop.groupby([S.SEX, S.AGE_GROUP], observed=True)[S.POPULATION].sum() / (f.y1 - f.y0 + 1)
+        got = pyramid.set_index([S.SEX, S.AGE_GROUP])[S.POPULATION]
+        assert got.to_dict() == pytest.approx(want.to_dict(), rel=1e-12)
     assert calls == {"dsr": 1, "ci5": 2}
     # a result that follows the sidebar's sex is still one entry per sex
     for sex in ("male", "female"):

@@ -65,6 +65,14 @@ def age_section():
 age_section()
 
 # 3. Regions compared with the national value.
+def regions_table(by_level, national, *, level: str, name_column: str, lang: str, regions):
+    """Each region's rate against the national value, named in ``lang`` (built once per process
+    for the same rates, level and language: ``cache.view``, shared, never modified)."""
+    names = regions.drop_duplicates(level).set_index(level)[name_column]
+    reg = shared.regions_compared(by_level, national, level=level, names=names)
+    return reg.assign(region_name=region_names(reg[level], lang, level=level, fallback=names))
+
+
 @st.fragment
 def regions_section():
     """Regions compared: the level switch reruns this section only (st.fragment)."""
@@ -74,13 +82,14 @@ def regions_section():
         format_func=lambda v: f.t("app.incidence.level_er") if v == S.PARENT else f.t("app.incidence.level_district"), **kw))
     national_f = filters.Filters(**{**f.__dict__, "er": "all", "district": "all"})
     national = cache.dsr(ds, national_f)
-    names = ds.regions.drop_duplicates(level).set_index(level)[f.er_name_column if level == S.PARENT else S.REGION_NAME]
     nat_value = float(national["value"].iloc[0]) if len(national) else None
-    reg = shared.regions_compared(cache.dsr(ds, national_f, by=(level,)), nat_value, level=level, names=names)
-    reg = reg.assign(region_name=region_names(reg[level], f.lang, level=level, fallback=names))
+    reg = cache.view(ds, "incidence_regions_table", regions_table, cache.dsr(ds, national_f, by=(level,)), nat_value,
+                     level=level, name_column=f.er_name_column if level == S.PARENT else S.REGION_NAME, lang=f.lang,
+                     _regions=ds.regions)     # the data set's own regions (its token leads the key)
     d_reg = widgets.describe(f, ds, reg, "asr", area=None)
     title = f.tm("app.incidence.regions_title", site=f.site_name(f.site), period=d_reg.context(f.lang))
-    reading = reads(narrative.regions_sentence(reg, nat_value, lang=f.lang)) if nat_value is not None else ""
+    reading = reads(cache.view(ds, "incidence_regions_sentence", narrative.regions_sentence, reg, nat_value,
+                               lang=f.lang)) if nat_value is not None else ""
     widgets.chart_with_table(
         cache.figure(ds, "incidence_regions", charts.regions_compared, reg, national=nat_value, region="region_name",
                      lang=f.lang, standard=f.std, conf=f.level, theme=f.theme, title=title, k=k, desc=d_reg,

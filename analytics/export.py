@@ -32,7 +32,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from analytics.charts.base import Provenance, add_footer, apply_theme, layout_bottom
+from analytics.charts.base import Provenance, add_footer, apply_theme, layout_bottom, local_topojson_uri
 from analytics.i18n import t
 
 DPI = 300
@@ -170,8 +170,10 @@ class _ExportServer:
         if self._kaleido.failed is not None:
             raise RuntimeError(f"the export browser stopped: {self._kaleido.failed}")
 
+        topojson = pio.defaults.topojson or local_topojson_uri()    # maps' base map: local, never the CDN
+
         async def draw() -> list[bytes]:
-            return list(await asyncio.gather(*(self._kaleido.calc_fig(f, dict(opts), topojson=pio.defaults.topojson)
+            return list(await asyncio.gather(*(self._kaleido.calc_fig(f, dict(opts), topojson=topojson)
                                                for f in figs)))
         return self._call(draw(), RENDER_TIMEOUT * (1 + len(figs) // EXPORT_TABS))
 

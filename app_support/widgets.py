@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.errors import StreamlitInvalidLayoutContextError
 
+from analytics.charts.base import TOPOJSON_URL
 from app_support import auth
 from app_support.text import md, t
 
@@ -292,11 +293,6 @@ def is_phone() -> bool:
     return any(a in agent for a in _PHONE_AGENTS)
 
 
-def map_fit_width(default: int | None = None) -> int | None:
-    """The width a map's zoom is fitted to: the phone's, else ``default`` (the builder's)."""
-    return PHONE_WIDTH if is_phone() else default
-
-
 def _for_phone(fig: go.Figure, min_width: int | None) -> go.Figure:
     """A copy laid out for a phone: title and legend wrapped to its width (or to ``min_width``
     for a chart shown in a horizontally scrolling box)."""
@@ -455,7 +451,8 @@ def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, t
     tab_chart, tab_table = st.tabs([t("app.tab.chart", lang), t("app.tab.table", lang)])
     with tab_chart:
         sel = dict(on_select="rerun", selection_mode="points") if select else {}
-        config = {"displaylogo": False, "toImageButtonOptions": {"filename": _slug(name)}}
+        # topojsonURL: the maps' base map from the static folder (plotly.js asks for it for any map)
+        config = {"displaylogo": False, "toImageButtonOptions": {"filename": _slug(name)}, "topojsonURL": TOPOJSON_URL}
         shown, box = fig, st.container()
         if is_phone():   # no tool bar over the title; title wrapped to the phone; wide charts scroll
             shown, config["displayModeBar"] = _for_phone(fig, min_width), False

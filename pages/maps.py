@@ -150,7 +150,7 @@ st.caption(widgets.page_caption(f, ds, measure=measure, reference=ref_name))
 fig = cache.figure(ds, "maps_main", mc.choropleth, _regions=geo_map, frame=frame, value=value, scheme=scheme, k=k,
                    bins=bins, lang=f.lang, theme=f.theme, title=title, highlight=selected,
                    decimals=0 if measure == "cases" else 2, _geojson=gj, identity=(level, f.lang),
-                   fit_width=widgets.map_fit_width(), desc=d_map, caption=d_map.caption(f.lang))
+                   desc=d_map, caption=d_map.caption(f.lang))
 table_cols = [S.REGION_NAME, level, "cases", "person_years", "crude_rate", "asr", "asr_lower", "asr_upper", "expected",
               "sir", "sir_lower", "sir_upper", "smoothed", "smoothed_local", "prob_gt_1", "significance", "flag", "reason"]
 table_cols += ["suppression"] if "suppression" in m.columns else []
@@ -200,7 +200,7 @@ def panel_section():
         lisa_frame = lisa_tab.rename(columns={level: S.REGION}) if level != S.REGION else lisa_tab
         widgets.chart_with_table(cache.figure(ds, "maps_lisa", mc.lisa_map, _regions=geo_map, lisa=lisa_frame,
                                               lang=f.lang, theme=f.theme, title=ltitle, _geojson=gj,
-                                              identity=(level, f.lang), fit_width=widgets.map_fit_width(), desc=d_lisa,
+                                              identity=(level, f.lang), desc=d_lisa,
                                               caption=d_lisa.caption(f.lang)),
                                  lisa_tab[[S.REGION_NAME, level, "Ii", "quadrant", "p_value", "cluster"]],
                                  name="maps_lisa", f=f, ds=ds, title=ltitle, reading=f.t("maps.lisa_caption"), desc=d_lisa)

@@ -118,7 +118,7 @@ with left:
     # and their GeoJSON go in unhashed, identified by the level and the language of their names
     fig = cache.figure(ds, "rf_map_factor", mc.choropleth, _regions=geo, frame=data.assign(flag=""), value=factor,
                        scheme="quantiles", k=5, lang=f.lang, theme=f.theme, title=title, highlight=highlight,
-                       height=440, _geojson=gj, identity=(level, f.lang), fit_width=widgets.map_fit_width(480),
+                       height=440, _geojson=gj, identity=(level, f.lang),
                        desc=d_factor, caption=d_factor.caption(f.lang))
     # the factor is not a count: no region's value is withheld, whatever its cases' flag
     widgets.chart_with_table(fig, data[[S.REGION_NAME, S.REGION, factor]], name="rf_map_factor", f=f, ds=ds, title=title,
@@ -130,7 +130,7 @@ with right:
     title = f"{f.t('maps.m_smoothed')}<br><sup>{d_sir.context(f.lang, site=True)}</sup>"
     fig = cache.figure(ds, "rf_map_sir", mc.choropleth, _regions=geo, frame=data, value="smoothed", scheme="ratio",
                        lang=f.lang, theme=f.theme, title=title, highlight=highlight, height=440, _geojson=gj,
-                       identity=(level, f.lang), fit_width=widgets.map_fit_width(480), desc=d_sir,
+                       identity=(level, f.lang), desc=d_sir,
                        caption=d_sir.caption(f.lang))
     widgets.chart_with_table(fig, data[[S.REGION_NAME, S.REGION, "cases", "expected", "sir", "smoothed", "prob_gt_1", "flag"]],
                              name="rf_map_sir", f=f, ds=ds, title=title, select=True, desc=d_sir,

@@ -146,9 +146,6 @@ def test_first_visit_of_a_fresh_server_on_another_page_loads_nothing_from_elsewh
 
 
 def test_phone_width_charts_readable_titles_clear_maps_fitted(browser, app_url: str):
-    from analytics import demo as demo_mod
-    import numpy as np
-
     ctx = browser.new_context(**PHONE)
     page = ctx.new_page()
     open_page(page, f"{app_url}/?sex=female&er=ABS")
@@ -170,15 +167,16 @@ def test_phone_width_charts_readable_titles_clear_maps_fitted(browser, app_url: 
         if title.count():
             tb, cb = title.first.bounding_box(), chart.bounding_box()
             assert tb["x"] + tb["width"] <= cb["x"] + max(cb["width"], 640) + 1
-    # the map is zoomed so that the whole country fits the phone's map
+    # the whole country fits the phone's map and fills most of its width
     open_page(page, f"{app_url}/maps")
     page.locator('[data-testid="stPlotlyChart"]').first.scroll_into_view_if_needed()
-    page.wait_for_timeout(1500)
-    zoom, width = page.evaluate("""() => { const gd = document.querySelector('.js-plotly-plot');
-        return [gd._fullLayout.map.zoom, gd._fullLayout.map._subplot.div.clientWidth]; }""")
-    x0, _, x1, _ = demo_mod.load_demo_regions().total_bounds
-    country_px = 512 * 2 ** zoom * (x1 - x0) / 360
-    assert country_px <= width and country_px > 0.6 * width, (country_px, width, np.round(zoom, 2))
+    page.locator("path.choroplethlocation").first.wait_for(state="attached", timeout=30_000)
+    page.wait_for_timeout(500)
+    country, chart = page.evaluate("""() => { const gd = document.querySelector('.js-plotly-plot');
+        const r = gd.querySelector('g.choroplethlayer').getBoundingClientRect(), c = gd.getBoundingClientRect();
+        return [[r.left, r.right, r.width], [c.left, c.right, c.width]]; }""")
+    assert country[0] >= chart[0] - 1 and country[1] <= chart[1] + 1, (country, chart)
+    assert country[2] > 0.6 * chart[2], (country, chart)
     ctx.close()
 
 

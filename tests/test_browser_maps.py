@@ -2,7 +2,8 @@
 
 Every request that does not go to the local Streamlit server is aborted (and recorded), so a
 map that needed a CDN base map, tiles or a style JSON would come out blank. The screenshot of
-the map must show the diverging class colours over a large area, i.e. polygons were filled."""
+the map must show the diverging class colours over a large area, i.e. polygons were filled; the
+base-map TopoJSON plotly.js asks for comes from the app's static folder."""
 from __future__ import annotations
 
 import io
@@ -14,12 +15,18 @@ from playwright.sync_api import Page, expect
 pytestmark = pytest.mark.browser
 
 
-def _offline(page: Page, app_url: str) -> list[str]:
+REGIONS = "path.choroplethlocation"      # the SVG regions of plotly's geo map
+TOPOJSON = "/app/static/topojson/world_110m.json"
+
+
+def _offline(page: Page, app_url: str, served: list[str] | None = None) -> list[str]:
     blocked: list[str] = []
 
     def handle(route):
         url = route.request.url
         if url.startswith(app_url) or url.startswith("ws://127.0.0.1") or url.startswith("data:") or url.startswith("blob:"):
+            if served is not None:
+                served.append(url)
             route.continue_()
         else:
             blocked.append(url)
@@ -32,14 +39,18 @@ def _offline(page: Page, app_url: str) -> list[str]:
 def test_map_draws_polygons_offline(page: Page, app_url: str, screenshots):
     from PIL import Image
 
-    blocked = _offline(page, app_url)
+    served: list[str] = []
+    blocked = _offline(page, app_url, served)
     page.goto(f"{app_url}/maps?map_measure=smoothed&map_scheme=ratio", wait_until="domcontentloaded")
     expect(page.get_by_role("heading", name="Regional maps")).to_be_visible(timeout=60_000)
     chart = page.get_by_test_id("stPlotlyChart").first
     expect(chart).to_be_visible(timeout=60_000)
-    expect(chart.locator("canvas").first).to_be_visible(timeout=30_000)     # MapLibre's WebGL canvas
+    expect(chart.locator(REGIONS).first).to_be_attached(timeout=30_000)
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
-    page.wait_for_timeout(2500)                                             # let MapLibre finish drawing
+    page.wait_for_timeout(1000)
+    assert chart.locator(REGIONS).count() >= 78                             # every district (some in parts)
+    assert not chart.locator("canvas").count()                              # no WebGL map
+    assert [u for u in served if u.endswith(TOPOJSON)], served
     png = chart.screenshot(path=str(screenshots / "maps_offline.png"))
     img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
     from analytics.charts.maps import DIVERGING
@@ -64,8 +75,8 @@ def test_risk_factor_maps_draw_side_by_side(page: Page, app_url: str, screenshot
     charts = page.get_by_test_id("stPlotlyChart")
     expect(charts.nth(1)).to_be_visible(timeout=60_000)
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
-    expect(charts.nth(1).locator("canvas").first).to_be_visible(timeout=30_000)
-    page.wait_for_timeout(2500)
+    expect(charts.nth(1).locator(REGIONS).first).to_be_attached(timeout=30_000)
+    page.wait_for_timeout(1000)
     for i, name in ((0, "rf_factor"), (1, "rf_sir")):
         png = charts.nth(i).screenshot(path=str(screenshots / f"risk_factors_{name}_offline.png"))
         img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
@@ -85,13 +96,13 @@ def test_click_on_either_map_selects_region_on_both(page: Page, app_url: str, sc
     page.goto(f"{app_url}/risk_factors", wait_until="domcontentloaded")
     expect(page.get_by_role("heading", name="Risk factors and cancer")).to_be_visible(timeout=60_000)
     charts = page.get_by_test_id("stPlotlyChart")
-    expect(charts.nth(1).locator("canvas").first).to_be_visible(timeout=60_000)
+    expect(charts.nth(1).locator(REGIONS).first).to_be_attached(timeout=60_000)
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
-    page.wait_for_timeout(2500)
+    page.wait_for_timeout(1000)
     assert "rf_region=none" in page.url or "rf_region" not in page.url
     picked = []
     for i in (0, 1):
-        box = charts.nth(i).locator("canvas").first.bounding_box()
+        box = charts.nth(i).locator("g.geolayer").first.bounding_box()
         # the middle of the map is inside the country; shift a little per map to pick two regions
         page.mouse.click(box["x"] + box["width"] * (0.5 + 0.08 * i), box["y"] + box["height"] * 0.5)
         page.wait_for_url(lambda u: "rf_region=AZE" in u and all(p not in u for p in picked), timeout=30_000)

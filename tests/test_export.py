@@ -174,6 +174,25 @@ def test_svg_and_pdf_magic_bytes_and_footer():
 
 
 @needs_browser
+def test_a_map_exports_with_the_local_base_map(monkeypatch):
+    """kaleido, like plotly.js, asks for the base-map TopoJSON for any map: it reads the copy in
+    static/topojson (plotly's CDN is out of reach here, so a map that needed it would not draw)."""
+    import plotly.io as pio
+    from shapely.geometry import box
+    import geopandas as gpd
+    from analytics.charts import maps
+    monkeypatch.setattr(pio.defaults, "topojson", None)        # nothing configured beforehand
+    g = gpd.GeoDataFrame({"region_code": ["a", "b"]}, geometry=[box(47, 40, 48, 41), box(48, 40, 49, 41)], crs=4326)
+    fig = maps.choropleth(g, pd.DataFrame({"region_code": ["a", "b"], "v": [1.0, 2.0]}), "v", k=2, title="Two")
+    svg = export.figure_to_image(fig, "svg", width=500, height=400, provenance=False).decode()
+    paths = re.findall(r'<path class="choroplethlocation" fill="(rgb\([^)]*\))" d="([^"]*)"', svg)
+    assert len(paths) == 2 and len({fill for fill, _ in paths}) == 2, paths
+    # each region drawn as itself: one ring, not the whole frame minus the region (the boxes are
+    # anticlockwise, GeoJSON's order, which d3-geo would read as "everything but")
+    assert all(d.count("M") == 1 for _, d in paths), paths
+
+
+@needs_browser
 def test_one_server_is_reused(monkeypatch):
     export.figure_to_image(_figure(), "svg")
     assert export._SERVER_STARTED

@@ -66,7 +66,13 @@ def test_maps_page_counts_and_map(demo_records):
     spec = _spec(at, 0)
     shown = [c for tr in spec["data"] if tr.get("showlegend", True) for c in tr["locations"]]
     assert sorted(shown) == sorted(table[S.REGION])
-    assert spec["layout"]["map"]["style"] == "white-bg"
+    assert spec["layout"]["geo"]["visible"] is False and {tr["type"] for tr in spec["data"]} == {"choropleth"}
+    # plotly.js fetches the base-map TopoJSON for any geo trace: from Streamlit's static folder
+    config = json.loads(at.get("plotly_chart")[0].proto.config)
+    assert config["topojsonURL"] == "/app/static/topojson/"
+    root = Path(__file__).resolve().parents[1]
+    assert (root / "static" / "topojson" / "world_110m.json").is_file()
+    assert "enableStaticServing = true" in (root / ".streamlit" / "config.toml").read_text()
 
 
 def test_maps_page_panels():

@@ -37,6 +37,7 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
@@ -57,6 +58,18 @@ TOL_MUTED = ["#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "
 TOL_VIBRANT = ["#0077BB", "#33BBEE", "#009988", "#EE7733", "#CC3311", "#EE3377", "#BBBBBB"]
 TOL_LIGHT = ["#77AADD", "#99DDFF", "#44BB99", "#BBCC33", "#AAAA00", "#EEDD88", "#EE8866",
              "#FFAABB", "#DDDDDD"]
+# Base map of plotly's geo subplot (the region maps): plotly.js fetches it for every geo trace, even
+# on an invisible base map, so it is served locally, never from plotly's CDN: by Streamlit's static
+# folder to the browser (``config.topojsonURL``), from the file system to kaleido.
+TOPOJSON_DIR = Path(__file__).resolve().parents[2] / "static" / "topojson"
+TOPOJSON_URL = "/app/static/topojson/"
+
+
+def local_topojson_uri() -> str:
+    """The base-map folder as a ``file://`` URI (kaleido's ``topojson``)."""
+    return TOPOJSON_DIR.resolve().as_uri() + "/"
+
+
 GREY = "#BBBBBB"
 DARK_GREY = "#4D4D4D"
 

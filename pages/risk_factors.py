@@ -12,7 +12,7 @@ from analytics import narrative
 from analytics import schema as S
 from analytics import spatial
 from analytics.charts import maps as mc
-from analytics.ecological import FAMILIES, choice_sentence, ecological_regression, export_table
+from analytics.ecological import FAMILIES, choice_sentence, export_table
 from analytics.labels import risk_factor_label, risk_factor_name, risk_factor_unit
 from analytics.presets import fmt_p
 from app_support import cache, filters, widgets
@@ -159,8 +159,9 @@ sfit_rows = sdata[np.isfinite(pd.to_numeric(sdata[factor], errors="coerce")) & n
 sreading = ""
 if len(sfit_rows) >= 3:   # sir_scatter draws no fit below three regions
     try:
-        sfit = ecological_regression(sfit_rows.rename(columns={"cases": "_o", "expected": "_e"}), [factor],
-                                     observed="_o", expected="_e")
+        # fitted once per process for the same rows (cache.ecological_fit)
+        sfit = cache.ecological_fit(ds, sfit_rows.rename(columns={"cases": "_o", "expected": "_e"}), (factor,), None,
+                                    observed="_o", expected="_e")
         sreading = narrative.regression_sentence(sfit.table, factor, x_label=fname(factor), lang=f.lang)
     except (ValueError, np.linalg.LinAlgError):   # a degenerate fit: the slide goes without a reading
         sreading = ""
@@ -190,7 +191,8 @@ if chosen:
     rdata = model_data.set_index(S.REGION).rename(columns={"cases": "observed"})
     rdata = rdata[rdata["expected"] > 0]
     try:
-        fit = ecological_regression(rdata, chosen, family=family, per=per, conf=f.level, w=w, permutations=499)
+        fit = cache.ecological_fit(ds, rdata, tuple(chosen), level, family=family, per=per, conf=f.level, _w=w,
+                                   permutations=499)
     except ValueError:
         fit = None
         st.info(f.t("maps.rf_too_few"))

@@ -407,3 +407,33 @@ def test_survival_patients_kept_for_a_rerun_are_each_data_sets_own(datasets):
         pd.testing.assert_frame_equal(recon, want_recon)
         assert by == ["group"] and (data["group"].to_numpy() == want["sex"].astype(int).to_numpy()).all()
     assert len(got[0][0]) != len(got[1][0])
+
+
+def test_ecological_fit_is_each_data_sets_own_and_the_direct_fit(datasets):
+    """The Risk factors page's regression (``cache.ecological_fit``: fitted once per process for
+    the same rows) is the direct ``ecological_regression`` of each data set's own rows, Moran's I
+    of the residuals included (a seeded permutation test: the same p-value)."""
+    from analytics.ecological import ecological_regression
+    from app_support import cache
+
+    a, b = datasets
+    f = _filters(y0=2015, y1=2024)
+    fits = []
+    for ds in (a, b, a):
+        _, w, _ = cache.level_geometry(ds, S.REGION, "en")
+        m = cache.regional_measures(ds, f, S.REGION)
+        wide = cache.wide_risk_factors(ds, S.REGION)
+        data = m.merge(wide, left_on=S.REGION, right_index=True, how="left").set_index(S.REGION)
+        data = data.rename(columns={"cases": "observed"})
+        data = data[data["expected"] > 0]
+        factor = str(wide.columns[0])
+        got = cache.ecological_fit(ds, data, (factor,), S.REGION, family="auto", per="sd", _w=w, permutations=99)
+        want = ecological_regression(data, [factor], family="auto", per="sd", w=w, permutations=99)
+        pd.testing.assert_frame_equal(got.table, want.table, check_exact=True)
+        assert got.residual_moran.I == want.residual_moran.I
+        assert got.residual_moran.p_value == want.residual_moran.p_value
+        assert got.choice == want.choice
+        fits.append((factor, float(got.table["estimate"].iloc[-1])))
+    assert fits[0] == fits[2] and fits[0] != fits[1]          # B's indicators and values, A's again
+    with pytest.raises(ValueError):                           # weights without their level's identity
+        cache.ecological_fit(a, data, (factor,), None, _w=w)

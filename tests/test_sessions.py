@@ -437,3 +437,32 @@ def test_ecological_fit_is_each_data_sets_own_and_the_direct_fit(datasets):
     assert fits[0] == fits[2] and fits[0] != fits[1]          # B's indicators and values, A's again
     with pytest.raises(ValueError):                           # weights without their level's identity
         cache.ecological_fit(a, data, (factor,), None, _w=w)
+
+
+def test_survival_language_theme_standard_and_ci_method_refit_nothing(datasets, monkeypatch):
+    """What only changes how survival is shown or what the other pages compute (language, theme,
+    standard population of the rates, rate CI method) fits no curve again on the Survival page: its
+    curves, standardised curve, actuarial table and by-site table come from the first selection's."""
+    from analytics import survival
+    from app_support import cache
+
+    a, _ = datasets
+    run = dict(method="pohar_perme", approach="period", first_primary_only=False)
+    f = _filters(sex="female", y0=2016, y1=2021)
+
+    def views(g):
+        return (cache.survival_curves(a, g, "sex", observed=True, **run)["at"],
+                cache.survival_standardised(a, g, "sex", **run),
+                cache.survival_actuarial(a, g, "sex", run["approach"], run["first_primary_only"]),
+                cache.survival_by_site(a, g, **run))
+
+    first = views(f)
+    fits = []
+    for name in ("survival_curve_sets", "survival_curve", "actuarial"):
+        fn = getattr(survival, name)
+        monkeypatch.setattr(survival, name, lambda *x, _fn=fn, **kw: fits.append(_fn) or _fn(*x, **kw))
+    for change in (dict(lang="az"), dict(lang="ru", theme="dark"), dict(std="europe_2013"), dict(ci="normal")):
+        again = views(dataclasses.replace(f, **change))
+        assert fits == [], change
+        for x, y in zip(again, first):
+            pd.testing.assert_frame_equal(x, y, check_exact=True)

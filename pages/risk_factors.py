@@ -214,6 +214,10 @@ if chosen:
             d_reg = d_reg.replace(notes=d_reg.notes + (not_converged,))
         reading = " ".join([choice, f.t("models.diagnostics", disp=widgets.fmt(fit.dispersion, f.lang, 2),
                                         moran=moran_txt)])
-        widgets.chart_with_table(mc.coefficient_plot(fit.table, lang=f.lang, theme=f.theme, title=title, term_label=fname),
+        # built once per process for the same coefficients (cache.figure); the terms named in the page's language
+        coef_fig = cache.figure(ds, "rf_regression", mc.coefficient_plot, fit.table, lang=f.lang, theme=f.theme,
+                                title=title, _term_label=fname, identity=("factor_names", f.lang), desc=d_reg,
+                                caption=d_reg.caption(f.lang))
+        widgets.chart_with_table(coef_fig,
                                  export_table(fit, f.lang), name="rf_regression", f=f, ds=ds, title=title,
                                  reading=reading, desc=d_reg)

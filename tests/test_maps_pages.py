@@ -300,13 +300,18 @@ def test_maps_moran_p_value_prints_with_the_p_value_policy(monkeypatch, lang):
 
 
 @pytest.mark.parametrize("lang", ["en", "ru"])
-def test_risk_factor_page_reports_a_fit_that_did_not_converge_in_words(monkeypatch, lang):
+def test_risk_factor_page_reports_a_fit_that_did_not_converge_in_words(monkeypatch, request, lang):
     """Issue 9: non-converged fits are reported on the page (and in the chart's description),
     in the page's language; the English fitting messages stay in the download."""
     from analytics import glm
+    from app_support import cache
     from test_i18n_russian import offending
 
     monkeypatch.setattr(glm, "MAX_IRLS", 1)      # no IRLS fit can converge in one step
+    # the process keeps fits made (cache.ecological_fit): fitted again under the patch, and not
+    # kept for the tests after this one
+    cache.ecological_fit.clear()
+    request.addfinalizer(cache.ecological_fit.clear)
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["lang"] = lang
     at.run()

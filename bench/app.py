@@ -74,10 +74,8 @@ INIT_JS = """(() => {
                                                               attributeFilter: ['data-test-script-state'],
                                                               attributeOldValue: true});
   if (document.documentElement) start(); else document.addEventListener('DOMContentLoaded', start);
-  // a tile map (plotly's choroplethmap: MapLibre) draws its areas on a WebGL canvas, not in the SVG:
-  // its canvas counts as drawn marks (without it every filter change on Maps and Risk factors waited
-  // the whole grace period for marks that never come)
-  const MARKS = 'g.trace .point, g.trace g.slice, g.trace path.js-line, path.choroplethlocation, g.trace path.js-fill, canvas.maplibregl-canvas';
+  // marks of every trace type the app draws (maps: the SVG regions of plotly's geo choropleth)
+  const MARKS = 'g.trace .point, g.trace g.slice, g.trace path.js-line, path.choroplethlocation, g.trace path.js-fill';
   window.__marks = () => Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]'))
       .map(c => c.querySelectorAll(MARKS).length);
   // what is drawn: a cheap hash of every chart's SVG (marks, axes, titles)

@@ -17,7 +17,7 @@ anticlockwise as "everything but the region": :func:`geojson_of` orients the rin
 Class colours: sequential ColorBrewer YlOrRd for rates and risk factors; for ratios (SIR, RR) the
 diverging ColorBrewer RdBu (reversed) centred on 1 with symmetric log-scale breaks (methods sheet
 6.6); bivariate: Joshua Stevens' 3x3 blue-red scheme. Suppressed and no-data regions are grey with
-the reason in the hover (MapLibre fills cannot be hatched).
+the reason in the hover.
 """
 from __future__ import annotations
 

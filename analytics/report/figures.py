@@ -2,9 +2,8 @@
 
 Each chart (built by :mod:`analytics.charts`, exactly as on the dashboard) is rendered to SVG by
 kaleido with the system Chromium through :func:`analytics.export.figure_to_image` (one long-lived
-export server). Map tiles (``Choroplethmap``, drawn by WebGL) would come out as a raster image, so
-maps are redrawn for print with the same polygons, classes, colours and legend as ``Choropleth``
-traces on a hidden base map: vector paths. Word gets a PNG (made from the SVG by Typst) with the
+export server). Maps are ``Choropleth`` traces on a hidden base map, as on the dashboard: vector
+paths (for print opaque, without hover). Word gets a PNG (made from the SVG by Typst) with the
 SVG inside, which Word 2016 and later show. When no Chromium is available the document says so
 where each chart would be, instead of failing.
 """

@@ -2,7 +2,6 @@
 period or region with CIs; 1-, 3-, 5- and 10-year survival by site, crude and ICSS age-standardised;
 follow-up completeness beside every curve; the plain-language reading; the life table used."""
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from analytics import lifetable as lifetable_mod

@@ -143,6 +143,14 @@ def regions_compared(by_region: pd.DataFrame, national: float | None, *, level: 
     return reg.assign(status=status)
 
 
+def level_names_language(level: str, lang: str) -> str:
+    """The language of the region names :func:`level_geometry` gives at ``level`` for ``lang``: its
+    result is the same for every ``lang`` with the same answer (districts keep the names of the
+    boundaries; economic regions are named in Azerbaijani for "az", else in English where the
+    boundaries have English names)."""
+    return "az" if level == S.PARENT and lang == "az" else "en"
+
+
 def level_geometry(geo, level: str, lang: str):
     """Regions at ``level`` (districts, or economic regions dissolved from them; the code column
     keeps the level's name), their contiguity weights and the GeoJSON (code as region_code)."""

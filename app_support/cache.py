@@ -502,10 +502,16 @@ def filter_options(ds: Dataset) -> dict:
 
 
 # --- maps and risk factors -------------------------------------------------------------------
-@by_dataset(resource=True, max_entries=8)
 def level_geometry(ds: Dataset, level: str, lang: str):
     """Regions at ``level`` (districts, or economic regions dissolved from them; the code column
-    keeps the level's name), their contiguity weights and the GeoJSON (code as region_code)."""
+    keeps the level's name), their contiguity weights and the GeoJSON (code as region_code): one
+    shared object for every language whose names are the same (``tables.level_names_language``),
+    so a change of language does not build the weights and the GeoJSON again."""
+    return _level_geometry(ds, level, tables.level_names_language(level, lang))
+
+
+@by_dataset(resource=True, max_entries=8)
+def _level_geometry(ds: Dataset, level: str, lang: str):
     return tables.level_geometry(ds.geo, level, lang)
 
 

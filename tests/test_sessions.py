@@ -466,3 +466,23 @@ def test_survival_language_theme_standard_and_ci_method_refit_nothing(datasets, 
         assert fits == [], change
         for x, y in zip(again, first):
             pd.testing.assert_frame_equal(x, y, check_exact=True)
+
+
+def test_level_geometry_is_shared_by_the_languages_with_the_same_names(datasets):
+    """``cache.level_geometry`` gives one object for the languages whose region names are the same
+    (districts: every language; economic regions: Azerbaijani apart), each equal to the direct
+    ``tables.level_geometry`` in that language: a change of language builds no weights again."""
+    from analytics import tables
+    from app_support import cache
+
+    a, _ = datasets
+    for level in (S.REGION, S.PARENT):
+        got = {lang: cache.level_geometry(a, level, lang) for lang in ("en", "ru", "az")}
+        for lang, (geo, w, gj) in got.items():
+            want_geo, want_w, want_gj = tables.level_geometry(a.geo, level, lang)
+            pd.testing.assert_frame_equal(pd.DataFrame(geo.drop(columns="geometry")),
+                                          pd.DataFrame(want_geo.drop(columns="geometry")))
+            assert geo.geometry.geom_equals(want_geo.geometry).all()
+            assert w.neighbors == want_w.neighbors
+        assert got["ru"] is got["en"]
+        assert (got["az"] is got["en"]) == (level == S.REGION)

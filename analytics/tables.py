@@ -159,7 +159,8 @@ def level_geometry(geo, level: str, lang: str):
 
     g = geo
     if level == S.PARENT:
-        name = S.PARENT_NAME if lang == "az" or "parent_name_en" not in g.columns else "parent_name_en"
+        az = level_names_language(level, lang) == "az"
+        name = S.PARENT_NAME if az or "parent_name_en" not in g.columns else "parent_name_en"
         g = spatial.dissolve_regions(g)[[S.PARENT, name, "geometry"]].rename(columns={name: S.REGION_NAME})
     else:
         g = g[[S.REGION, S.REGION_NAME, "geometry"]]

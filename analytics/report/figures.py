@@ -40,9 +40,6 @@ def render(figures: Sequence[Figure], *, lang: str, png: bool = False, progress=
     if not status:
         _mark_missing(figures, t("report.figures_unavailable", lang, reason=status.message))
         return status.message
-    from analytics.charts import maps as mc
-
-    mc.configure_geo_topojson()     # geo traces read the base map locally, never from a CDN
     for i, f in enumerate(figures):
         if progress is not None:
             progress(i / max(len(figures), 1), f.caption)

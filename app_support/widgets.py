@@ -424,12 +424,12 @@ def _export_select(key: str, label: str, **kw) -> None:
 def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, title: str,
                      reading: str = "", table_note: str | None = None, headers: dict[str, str] | None = None,
                      select: bool = False, desc=None, min_width: int | None = None):
-    """Chart and its table in tabs, with CSV/Excel/PNG/SVG/PDF downloads and "Add to presentation".
+    """Chart and, in an expander under it, its table, with CSV/Excel/PNG/SVG/PDF downloads and "Add to presentation".
 
     ``select=True``: clicking a point (a map region) reruns the page; the plotly selection event
     is returned (also in ``st.session_state[f"chart_{name}"]``), else None.
 
-    The table tab shows codes in words and translated headers (``headers`` overrides a column's);
+    The table shows codes in words and translated headers (``headers`` overrides a column's);
     the downloads keep the analytics column names and codes.
 
     ``desc`` (:func:`describe`) says what the chart shows; it is written under the chart, into
@@ -448,8 +448,12 @@ def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, t
         if getattr(fig, "_registry_shared", False):   # built once for every session (cache.view): never changed
             fig = go.Figure(fig)
         fig.update_layout(meta=described)
-    tab_chart, tab_table = st.tabs([t("app.tab.chart", lang), t("app.tab.table", lang)])
-    with tab_chart:
+    # The chart, then its table in an expander (not tabs): Streamlit's tab panel looks for a
+    # focusable element in its whole subtree on every render and on every change inside it, i.e.
+    # through each of plotly's SVG nodes while a chart is drawn: 100-150 ms of the browser's main
+    # thread per filter change on the Overview (README, Performance, round 9).
+    chart_box, table_box = st.container(), st.expander(t("app.table.expander", lang))
+    with chart_box:
         sel = dict(on_select="rerun", selection_mode="points") if select else {}
         # topojsonURL: the maps' base map from the static folder (plotly.js asks for it for any map)
         config = {"displaylogo": False, "toImageButtonOptions": {"filename": _slug(name)}, "topojsonURL": TOPOJSON_URL}
@@ -470,7 +474,7 @@ def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, name: str, f, ds, t
         st.caption(md(desc.caption(lang)))
         if reading:
             st.caption(md(reading))
-    with tab_table:
+    with table_box:
         from app_support import tables
 
         tables.show(table, lang=lang, key=f"table_{name}", site_name=f.site_name, headers=headers,

@@ -59,6 +59,14 @@ def test_page_loads_and_charts_draw(page: Page, app_url: str, screenshots, name)
     page.wait_for_function(f"(({MARKS_JS})()).filter(m => m > 0).length >= {n_charts}", timeout=60_000)
     marks = drawn_charts(page)
     assert len(marks) == n_charts and all(m > 0 for m in marks), marks
+    # each chart's table is in an expander under it, not in tabs: a tab panel searches its whole
+    # subtree (every SVG node of the chart) for a focusable element on every render (README)
+    tables = page.get_by_test_id("stExpander").filter(has=page.get_by_text(t("app.table.expander", "en"), exact=True))
+    assert tables.count() == n_charts
+    assert page.locator("[role=tabpanel]").count() == 0
+    if n_charts:
+        tables.first.get_by_text(t("app.table.expander", "en"), exact=True).click()
+        expect(tables.first.get_by_test_id("stDataFrame")).to_be_visible(timeout=10_000)
     page.screenshot(path=str(screenshots / f"app_{name}.png"))
 
 

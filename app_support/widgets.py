@@ -306,10 +306,9 @@ def _for_phone(fig: go.Figure, min_width: int | None) -> go.Figure:
 
 
 class _Spec(go.Figure):
-    """A shared figure as ``st.plotly_chart`` reads it: Streamlit calls ``to_dict()`` on a figure
-    and serialises the result, nothing else. The shared figure's dict is computed once
-    (:func:`_drawn`) instead of deep-copying the whole figure — a map's GeoJSON included — on
-    every rerun of every session. Not a figure to build on: plotly's own state is not set up."""
+    """A figure as ``st.plotly_chart`` reads it: Streamlit calls ``to_dict()`` on a figure and
+    serialises the result, nothing else. Not a figure to build on: plotly's own state is not set
+    up (:func:`_drawn`)."""
 
     def __init__(self, spec: dict):   # noqa: D107 - deliberately no plotly initialisation
         self.__dict__["_spec"] = spec
@@ -318,14 +317,29 @@ class _Spec(go.Figure):
         return self.__dict__["_spec"]
 
 
+def _without_meta(spec: dict) -> dict:
+    """``spec`` without ``layout.meta`` (a shallow copy: the figure's own dict is left as it is)."""
+    layout = spec.get("layout") or {}
+    if "meta" not in layout:
+        return spec
+    return {**spec, "layout": {k: v for k, v in layout.items() if k != "meta"}}
+
+
 def _drawn(fig: go.Figure) -> go.Figure:
-    """What to hand to ``st.plotly_chart``: a figure shared by every session (``cache.view``,
-    never modified) as its dict made once; any other figure as it is."""
+    """What to hand to ``st.plotly_chart``: the figure's dict without ``layout.meta``.
+
+    The description in ``layout.meta`` is for the downloads and slides (they keep it); the browser
+    draws nothing from it. Left in, it made a chart whose drawing does not change with a filter
+    (the men/women chart when the sex changes: only its description's note "sex filter not
+    applied" changes) a new chart for Streamlit, whose element identity is the figure's JSON, and
+    the browser drew it again from scratch. A figure shared by every session (``cache.view``,
+    never modified) has its dict made once instead of deep-copying the whole figure — a map's
+    GeoJSON included — on every rerun of every session."""
     if not getattr(fig, "_registry_shared", False):
-        return fig
+        return _Spec(_without_meta(fig.to_dict()))
     spec = fig.__dict__.get("_registry_spec")
     if spec is None:       # two sessions may make it at once: the same dict, either is kept
-        spec = fig.to_dict()
+        spec = _without_meta(fig.to_dict())
         fig.__dict__["_registry_spec"] = spec
     return _Spec(spec)
 

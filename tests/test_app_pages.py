@@ -3,6 +3,7 @@ ones analytics computes for the same selection, aggregated here independently of
 from __future__ import annotations
 
 import hashlib
+import json
 
 import numpy as np
 import pandas as pd
@@ -362,3 +363,25 @@ def test_overview_table_blanks_sex_specific_sites_for_the_other_sex():
     assert "other sex" in women["flag"].iloc[0]
     men_breast = tab[(tab["site"] == "Breast") & (tab["sex"] == t("common.male", "en"))]
     assert len(men_breast) == 1 and np.isfinite(men_breast["value"].iloc[0])
+
+
+def test_a_chart_the_sex_filter_does_not_change_stays_the_same_element():
+    """The men/women chart and the pyramid draw both sexes whatever the sex filter: when it
+    changes, their caption says the filter is not applied, and the figure the browser gets is the
+    same (Streamlit's element identity is the figure's JSON, so the browser does not draw them
+    again); the description stays with the downloads. The cases per year do change."""
+    def charts(at):
+        return {el.proto.id.split("-chart_", 1)[1]: el.proto for el in at.get("plotly_chart")}
+
+    def captions(at):
+        return [c.value for c in at.caption]
+
+    both, women = app("overview", sex="both"), app("overview", sex="female")
+    a, b = charts(both), charts(women)
+    assert set(a) == {"overview_top10", "overview_per_year", "overview_case_mix", "overview_pyramid"}
+    for name in ("overview_top10", "overview_pyramid"):
+        assert a[name].id == b[name].id and a[name].spec == b[name].spec, name
+        assert "meta" not in json.loads(a[name].spec)["layout"], name
+    assert a["overview_per_year"].id != b["overview_per_year"].id
+    note = t("describe.ignored.sex", "en", asked="{asked}", shown="{shown}").split("{asked}")[0]   # "The sex filter ("
+    assert any(note in c for c in captions(women)) and not any(note in c for c in captions(both)), note

@@ -88,15 +88,37 @@ def events_from_records(records: pd.DataFrame, site_column: str, *, key: str | N
     df = pd.DataFrame({
         S.YEAR: r[S.YEAR].astype("int64").to_numpy(),
         S.SEX: r[S.SEX].fillna(S.UNKNOWN_SEX).astype("int64").to_numpy(),
-        S.REGION: r[S.REGION].astype(str).to_numpy(),
-        S.AGE_GROUP: r[S.AGE_GROUP].astype(object).where(r[S.AGE_GROUP].notna(), UNKNOWN_AGE).astype(str).to_numpy(),
-        SITE: r[site_column].astype(object).where(r[site_column].notna(), "").astype(str).to_numpy(),
-        C44: r[S.ICD10].astype(str).str.startswith("C44").to_numpy(),
+        S.REGION: as_text(r[S.REGION], "nan"),
+        S.AGE_GROUP: as_text(r[S.AGE_GROUP], UNKNOWN_AGE),
+        SITE: as_text(r[site_column], ""),
+        C44: _starts_with(r[S.ICD10], "C44"),
         S.COUNT: np.ones(len(r), dtype="int64"),
     })
     if key is not None:
         df[KEY_SUM] = r[key].to_numpy("int64")
     return df.groupby(EVENT_COLUMNS[:-1], observed=True, sort=False).sum().reset_index()
+
+
+def as_text(values: pd.Series, missing: str) -> np.ndarray:
+    """``values`` as an object array of ``str`` (each value's ``str``), ``missing`` where a value
+    is missing. A categorical column's categories are converted once and taken by code: converting
+    every record's value (pandas' ``astype(str)`` builds an Arrow string array of them) was a
+    third of building the demo's cube, in the first visitor's wait (README, Performance)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        cats = np.array([str(c) for c in values.cat.categories] + [missing], dtype=object)
+        return cats[values.cat.codes.to_numpy()]          # code -1 (missing): the last entry
+    if isinstance(values.dtype, pd.StringDtype):
+        return values.to_numpy(dtype=object, na_value=missing)
+    return values.astype(object).where(values.notna(), missing).astype(str).to_numpy(dtype=object)
+
+
+def _starts_with(values: pd.Series, prefix: str) -> np.ndarray:
+    """Whether each value's ``str`` starts with ``prefix`` (a missing value: no); a categorical
+    column's categories are tested once."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        hit = np.array([str(c).startswith(prefix) for c in values.cat.categories] + [False], dtype=bool)
+        return hit[values.cat.codes.to_numpy()]
+    return values.astype(str).str.startswith(prefix).to_numpy(dtype=bool)
 
 
 def _check_events(events: pd.DataFrame) -> None:

@@ -141,3 +141,34 @@ def test_unknown_grouping_and_strategy_are_errors(cubes):
         dense.select(C.Selection(years=(2020, 2020)), ["age"])
     with pytest.raises(ValueError, match="strategy"):
         C.build_cube(pd.DataFrame(columns=C.EVENT_COLUMNS), pd.DataFrame(), {}, strategy="fast")
+
+
+@pytest.mark.parametrize("kind", ["object", "str", "category"])
+def test_events_are_the_same_whatever_the_text_columns_dtype(kind):
+    """District, age group, site and ICD-10 as Python objects, pandas strings or categoricals,
+    with missing values: the events equal a count written here value by value (``str`` of each
+    value; unknown age and a missing site as the cube names them; no ICD-10: not C44)."""
+    rng = np.random.default_rng(7)
+    n = 3000
+    recs = pd.DataFrame({
+        S.INCLUDED: rng.random(n) > 0.1, S.YEAR: rng.integers(2010, 2014, n).astype(float),
+        S.SEX: pd.array(rng.choice([1, 2, None], n), dtype="Int64"),
+        S.REGION: rng.choice(["A1", "B2", "C3", None], n), S.AGE_GROUP: rng.choice(list(S.AGE_GROUPS[:4]) + [None], n),
+        "site": rng.choice(["Stomach", "Lung", None], n), S.ICD10: rng.choice(["C44.1", "C16.0", None, "C34.9"], n)})
+    for col in (S.REGION, S.AGE_GROUP, "site", S.ICD10):
+        recs[col] = recs[col].astype(kind)
+    got = C.events_from_records(recs, "site")
+
+    expected: dict[tuple, int] = {}
+    for row in recs.astype(object).itertuples(index=False):
+        r = row._asdict()
+        if not r[S.INCLUDED] or pd.isna(r[S.REGION]):
+            continue
+        key = (int(r[S.YEAR]), 9 if pd.isna(r[S.SEX]) else int(r[S.SEX]), str(r[S.REGION]),
+               C.UNKNOWN_AGE if pd.isna(r[S.AGE_GROUP]) else str(r[S.AGE_GROUP]),
+               "" if pd.isna(r["site"]) else str(r["site"]),
+               not pd.isna(r[S.ICD10]) and str(r[S.ICD10]).startswith("C44"))
+        expected[key] = expected.get(key, 0) + 1
+    rows = {tuple(x[:-1]): x[-1] for x in got[C.EVENT_COLUMNS].itertuples(index=False, name=None)}
+    assert {(y, s, reg, a, site, bool(c44)): v for (y, s, reg, a, site, c44), v in rows.items()} == expected
+    assert all(type(v) is str for col in (S.REGION, S.AGE_GROUP, C.SITE) for v in got[col])

@@ -266,8 +266,25 @@ class Browser:
         # the input's own timestamp (the last one the action produced)
         self.page.wait_for_function("([n]) => window.__perf.input.length > n", arg=[n0], timeout=self.step_ms)
         t0 = self.last_input()
-        secs, changed = self.wait_drawn(t0, sig0)
+        try:
+            secs, changed = self.wait_drawn(t0, sig0)
+        except Exception as exc:  # noqa: BLE001 - a wait that timed out: say what the page showed
+            raise StepFailed(f"{type(exc).__name__}; {self.diagnosis(t0)}") from exc
         return secs, changed, self.cpu() - c0
+
+    def diagnosis(self, t0: float) -> str:
+        """What a step that never ended left behind (for the flaky step: a wait for a run that
+        never came): the app's script state, the state changes and inputs recorded since ``t0``
+        (ms after it), and whether every chart is drawn."""
+        d = self.page.evaluate("""([t0]) => {
+          const app = document.querySelector('[data-testid="stApp"]');
+          const P = window.__perf;
+          return {state: app ? app.getAttribute('data-test-script-state') : null,
+                  runs: P.runs.filter(r => r.t >= t0 - 2000).map(r => [Math.round(r.t - t0), r.old, r.s]),
+                  inputs: P.input.filter(t => t >= t0 - 2000).map(t => Math.round(t - t0)),
+                  marks: window.__marks()}; }""", [t0])
+        return (f"script state {d['state']!r}; state changes since the input (ms, from, to): {d['runs'][-8:]}; "
+                f"inputs (ms): {d['inputs'][-4:]}; marks per chart: {d['marks']}")
 
     def settle(self) -> None:
         self.page.wait_for_selector(IDLE, timeout=RUN_TIMEOUT_MS)
@@ -418,7 +435,7 @@ def pages_list() -> list[str]:
 
 def failed(res: Results, b: Browser, stem: str, label: str, exc: BaseException, shots: Path | None) -> None:
     """Report a step that could not be done, keep a screenshot, and bring the page back to rest."""
-    msg = f"{stem}: {label} failed: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:160]}"
+    msg = f"{stem}: {label} failed: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:700]}"
     res.failures.append(msg)
     print(f"  ({msg})", flush=True)
     if shots is not None:

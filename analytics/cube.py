@@ -88,9 +88,9 @@ def events_from_records(records: pd.DataFrame, site_column: str, *, key: str | N
     df = pd.DataFrame({
         S.YEAR: r[S.YEAR].astype("int64").to_numpy(),
         S.SEX: r[S.SEX].fillna(S.UNKNOWN_SEX).astype("int64").to_numpy(),
-        S.REGION: as_text(r[S.REGION], "nan"),
-        S.AGE_GROUP: as_text(r[S.AGE_GROUP], UNKNOWN_AGE),
-        SITE: as_text(r[site_column], ""),
+        S.REGION: _as_text(r[S.REGION], "nan"),
+        S.AGE_GROUP: _as_text(r[S.AGE_GROUP], UNKNOWN_AGE),
+        SITE: _as_text(r[site_column], ""),
         C44: _starts_with(r[S.ICD10], "C44"),
         S.COUNT: np.ones(len(r), dtype="int64"),
     })
@@ -99,7 +99,7 @@ def events_from_records(records: pd.DataFrame, site_column: str, *, key: str | N
     return df.groupby(EVENT_COLUMNS[:-1], observed=True, sort=False).sum().reset_index()
 
 
-def as_text(values: pd.Series, missing: str) -> np.ndarray:
+def _as_text(values: pd.Series, missing: str) -> np.ndarray:
     """``values`` as an object array of ``str`` (each value's ``str``), ``missing`` where a value
     is missing. A categorical column's categories are converted once and taken by code: converting
     every record's value (pandas' ``astype(str)`` builds an Arrow string array of them) was a

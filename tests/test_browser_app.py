@@ -2,8 +2,6 @@
 ``browser``). Few and fast: one server per pytest process (conftest.app_url)."""
 from __future__ import annotations
 
-import io
-import json
 from urllib.parse import parse_qs, urlparse
 
 import pandas as pd
@@ -12,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from analytics import rates
 from analytics import schema as S
-from analytics.i18n import format_number, t
+from analytics.i18n import t
 
 pytestmark = pytest.mark.browser
 PAGES = ["overview", "incidence", "quality", "data", "methods"]

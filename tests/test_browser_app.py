@@ -133,10 +133,11 @@ def test_png_export_has_requested_size(page: Page, app_url: str):
         box = sidebar.get_by_test_id("stSelectbox").filter(has_text=t(label, "en"))
         box.wait_for(state="visible", timeout=30_000)
         opt = page.get_by_role("option", name=option, exact=True)
-        for _ in range(5):   # the expander may still be opening when the first click lands
-            box.click()
+        settle(page)
+        for _ in range(4):   # the expander may still be opening when the first click lands; under
+            box.click()      # the suite's load the list itself once took longer than 4 s to open
             try:
-                opt.wait_for(state="visible", timeout=4_000)
+                opt.wait_for(state="visible", timeout=10_000)
                 break
             except Exception:  # noqa: BLE001 - retried, then the click below fails loudly
                 page.keyboard.press("Escape")

@@ -60,10 +60,17 @@ RUN_TIMEOUT_MS = 120_000    # the longest a script run and its drawing may take 
 # Installed before any page script: records every script-state change of the app and every user
 # input with the browser's clock, so a timing starts at the user's own input event.
 INIT_JS = """(() => {
-  const P = window.__perf = {runs: [], input: []};
+  const P = window.__perf = {runs: [], input: [], msgs: []};
   const rec = () => P.input.push(performance.now());
   document.addEventListener('pointerdown', rec, true);
   document.addEventListener('keydown', rec, true);
+  // every message from the server (a run's deltas end with its "script finished" message): a
+  // quick run can leave the script-state attribute unchanged (React renders "running" and
+  // "notRunning" in one go), and the wait then knows the run by its messages
+  const WS = window.WebSocket;
+  window.WebSocket = class extends WS {
+    constructor(...args) { super(...args); this.addEventListener('message', () => P.msgs.push(performance.now())); }
+  };
   // s: the state when the observer is called; old: the state the change left. A run quicker than
   // one observer call (running -> notRunning) shows only in the old values.
   const obs = new MutationObserver(muts => {
@@ -92,21 +99,31 @@ INIT_JS = """(() => {
 
 # Resolves once the run caused by the input at t0 has finished and the view is drawn.
 WAIT_JS = """([t0, sig0, grace]) => {
+  const QUIET = 500;
   const P = window.__perf;
   const app = document.querySelector('[data-testid="stApp"]');
   if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
   const runs = P.runs.filter(r => r.t >= t0);
-  if (!runs.some(r => r.s !== 'notRunning' || (r.old !== null && r.old !== 'notRunning'))) return false;
-  const idle = runs.filter(r => r.s === 'notRunning');
-  if (!idle.length) return false;
-  const idleAt = idle[idle.length - 1].t;
   const now = performance.now();
+  let idleAt, quick = false;
+  if (runs.some(r => r.s !== 'notRunning' || (r.old !== null && r.old !== 'notRunning'))) {
+    const idle = runs.filter(r => r.s === 'notRunning');
+    if (!idle.length) return false;
+    idleAt = idle[idle.length - 1].t;
+  } else {
+    // no state change seen: a run too quick for the attribute, known by the server's messages
+    // since the input; it ended with the last of them once none came for QUIET ms
+    const msgs = P.msgs.filter(t => t >= t0);
+    if (!msgs.length || now - msgs[msgs.length - 1] < QUIET) return false;
+    idleAt = msgs[msgs.length - 1];
+    quick = true;
+  }
   const marks = window.__marks();
   const drawn = marks.every(m => m > 0);
   const sig = window.__sig();
   const changed = sig0 === null || sig !== sig0;
   if ((!drawn || !changed) && now - idleAt < grace) return false;
-  return {idleAt, now, changed, drawn, sig, runs: runs.length};
+  return {idleAt, now, changed, drawn, sig, runs: runs.length, quick};
 }"""
 
 
@@ -248,6 +265,8 @@ class Browser:
             res = self.page.wait_for_function(WAIT_JS, arg=[t0, sig0, grace_ms], polling="raf",
                                               timeout=RUN_TIMEOUT_MS).json_value()
             end = max(res["idleAt"], res["now"] if res["changed"] else res["idleAt"])
+            if res["quick"]:
+                print("      (a run the script-state attribute did not show: ended by its last message)", flush=True)
             # idle for good? (a run may start another: navigation, st.rerun)
             self.page.wait_for_timeout(400)
             again = self.page.evaluate("([t]) => window.__perf.runs.some(r => r.t > t && (r.s !== 'notRunning' || "
@@ -282,9 +301,10 @@ class Browser:
           return {state: app ? app.getAttribute('data-test-script-state') : null,
                   runs: P.runs.filter(r => r.t >= t0 - 2000).map(r => [Math.round(r.t - t0), r.old, r.s]),
                   inputs: P.input.filter(t => t >= t0 - 2000).map(t => Math.round(t - t0)),
+                  msgs: P.msgs.filter(t => t >= t0).length,
                   marks: window.__marks()}; }""", [t0])
         return (f"script state {d['state']!r}; state changes since the input (ms, from, to): {d['runs'][-8:]}; "
-                f"inputs (ms): {d['inputs'][-4:]}; marks per chart: {d['marks']}")
+                f"inputs (ms): {d['inputs'][-4:]}; server messages since: {d['msgs']}; marks per chart: {d['marks']}")
 
     def settle(self) -> None:
         self.page.wait_for_selector(IDLE, timeout=RUN_TIMEOUT_MS)

@@ -102,8 +102,8 @@ def events_from_records(records: pd.DataFrame, site_column: str, *, key: str | N
 def _as_text(values: pd.Series, missing: str) -> np.ndarray:
     """``values`` as an object array of ``str`` (each value's ``str``), ``missing`` where a value
     is missing. A categorical column's categories are converted once and taken by code: converting
-    every record's value (pandas' ``astype(str)`` builds an Arrow string array of them) was a
-    third of building the demo's cube, in the first visitor's wait (README, Performance)."""
+    every record's value (pandas' ``astype(str)`` builds an Arrow string array of them) was about
+    half of making the demo's events, in the first visitor's wait (README, Performance)."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         cats = np.array([str(c) for c in values.cat.categories] + [missing], dtype=object)
         return cats[values.cat.codes.to_numpy()]          # code -1 (missing): the last entry

@@ -575,21 +575,20 @@ def wide_risk_factors(ds: Dataset, level: str) -> pd.DataFrame:
 
 
 @by_dataset(max_entries=64)
-def ecological_fit(ds: Dataset, data: pd.DataFrame, factors: tuple[str, ...], level: str | None, *,
-                   observed: str = "observed", expected: str = "expected", family: str = "auto", per: str = "unit",
-                   conf: float = 0.95, permutations: int = 999, _w=None):
-    """:func:`analytics.ecological.ecological_regression` of ``data`` (by content) on ``factors``,
-    once per data set and arguments: a rerun that changes nothing the model reads (language,
-    theme, a highlighted region) does not fit it again, nor its residuals' permutation test
-    (seeded: the same result). ``_w``: the contiguity weights of ``level`` (``level_geometry``;
-    its identity is ``level``), or None with ``level=None`` (no Moran's I of the residuals).
-    A fit that cannot be made raises as the function does (nothing is stored)."""
+def ecological_fit(ds: Dataset, data: pd.DataFrame, factors: tuple[str, ...], level: str | None, *, _w=None,
+                   **options):
+    """:func:`analytics.ecological.ecological_regression` of ``data`` (by content) on ``factors``
+    with its keyword ``options`` (observed, expected, family, per, conf, permutations: its own
+    defaults where not given), once per data set and arguments: a rerun that changes nothing the
+    model reads (language, theme, a highlighted region) does not fit it again, nor its residuals'
+    permutation test (seeded: the same result). ``_w``: the contiguity weights of ``level``
+    (``level_geometry``; its identity is ``level``), or None with ``level=None`` (no Moran's I of
+    the residuals). A fit that cannot be made raises as the function does (nothing is stored)."""
     from analytics.ecological import ecological_regression
 
     if (level is None) != (_w is None):
         raise ValueError("ecological_fit: pass the weights of the level (_w) with the level, or neither")
-    return ecological_regression(data, list(factors), observed=observed, expected=expected, family=family, per=per,
-                                 conf=conf, w=_w, permutations=permutations)
+    return ecological_regression(data, list(factors), w=_w, **options)
 
 
 # --- trends, prevalence, quality, projections ---------------------------------------------------

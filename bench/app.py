@@ -293,8 +293,8 @@ class Browser:
 
     def diagnosis(self, t0: float) -> str:
         """What a step that never ended left behind (for the flaky step: a wait for a run that
-        never came): the app's script state, the state changes and inputs recorded since ``t0``
-        (ms after it), and whether every chart is drawn."""
+        never came): the app's script state, the state changes and inputs recorded from 2 s before
+        ``t0`` on (ms after it), the server's messages since ``t0``, and the charts' marks."""
         d = self.page.evaluate("""([t0]) => {
           const app = document.querySelector('[data-testid="stApp"]');
           const P = window.__perf;

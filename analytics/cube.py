@@ -39,6 +39,8 @@ SEX_AXIS = (S.MALE, S.FEMALE, S.UNKNOWN_SEX)
 EVENT_COLUMNS = [S.YEAR, S.SEX, S.REGION, S.AGE_GROUP, SITE, C44, S.COUNT]
 BY_COLUMNS = (S.YEAR, S.SEX, S.REGION, S.PARENT, SITE)
 MAX_DENSE_CELLS = 40_000_000   # above this (very many areas x sites) the sparse strategy is used
+# the record columns events_from_records reads (besides the site column)
+RECORD_COLUMNS = (S.INCLUDED, S.YEAR, S.REGION, S.SEX, S.AGE_GROUP, S.ICD10)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,7 +197,10 @@ def _finish(out: pd.DataFrame, by: list[str], keys: bool) -> pd.DataFrame:
 
 class DenseCube:
     """Events as a dense array [year, sex, district, age group, site] (and their key sums),
-    person-years as [year, sex, district, age group]."""
+    person-years as [year, sex, district, age group].
+
+    :meth:`to_tables` and :meth:`from_tables` give it a form that can be stored without pickles
+    (JSON axes, tidy frames) and read back as the same cube, with no pass over the events."""
 
     def __init__(self, events: pd.DataFrame, population: pd.DataFrame, parents: dict[str, str]):
         _check_events(events)
@@ -223,6 +228,52 @@ class DenseCube:
         pflat = np.ravel_multi_index([q[keep] for q in ppos], shape[:4])
         self.pop = np.bincount(pflat, weights=p[S.POPULATION].to_numpy(float)[keep],
                                minlength=int(np.prod(shape[:4]))).reshape(shape[:4])
+
+    def to_tables(self) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+        """The cube as (axes, cells, person-years): the axis labels as JSON-able lists; the cells
+        holding events, by their position in the array (C order), with their counts and key
+        sums; the person-years array flattened (C order). :meth:`from_tables` reads them back."""
+        ax = self.axes
+        axes = {"years": [int(y) for y in ax.years], "regions": [str(r) for r in ax.regions],
+                "parents": [str(p) for p in ax.parents], "ages": [str(a) for a in ax.ages],
+                "sites": [str(k) for k in ax.sites], "c44_sites": sorted(str(k) for k in ax.c44_sites),
+                "has_keys": bool(self.keys is not None), "shape": [int(n) for n in self.shape]}
+        flat = np.flatnonzero(self.cases.ravel())
+        cells = pd.DataFrame({"cell": flat.astype("int64"), S.COUNT: self.cases.ravel()[flat]})
+        if self.keys is not None:
+            flat = np.flatnonzero(self.cases.ravel() | self.keys.ravel())
+            cells = pd.DataFrame({"cell": flat.astype("int64"), S.COUNT: self.cases.ravel()[flat],
+                                  KEY_SUM: self.keys.ravel()[flat]})
+        return axes, cells, pd.DataFrame({S.POPULATION: self.pop.ravel()})
+
+    @classmethod
+    def from_tables(cls, axes: dict, cells: pd.DataFrame, population: pd.DataFrame) -> "DenseCube":
+        """The cube :meth:`to_tables` gave (ValueError when the tables do not fit its axes)."""
+        ax = _Axes.__new__(_Axes)
+        ax.years = np.asarray(axes["years"], dtype="int64")
+        for name in ("regions", "parents", "ages", "sites"):
+            setattr(ax, name, np.array(list(axes[name]), dtype=object))
+        ax.c44_sites = frozenset(axes["c44_sites"])
+        ax.has_keys = bool(axes["has_keys"])
+        shape = (len(ax.years), len(SEX_AXIS), len(ax.regions), len(ax.ages), len(ax.sites))
+        size = int(np.prod(shape))
+        flat = cells["cell"].to_numpy("int64")
+        if list(shape) != list(axes["shape"]) or len(ax.parents) != len(ax.regions) \
+                or len(population) != size // len(ax.sites) or (flat.size and (flat.min() < 0 or flat.max() >= size)) \
+                or ax.has_keys != (KEY_SUM in cells.columns):
+            raise ValueError("the cube's tables do not fit its axes")
+        out = cls.__new__(cls)
+        out.axes, out.shape = ax, shape
+        out.cases = np.zeros(size, np.int64)
+        out.cases[flat] = cells[S.COUNT].to_numpy("int64")
+        out.cases = out.cases.reshape(shape)
+        out.keys = None
+        if ax.has_keys:
+            out.keys = np.zeros(size, np.int64)
+            out.keys[flat] = cells[KEY_SUM].to_numpy("int64")
+            out.keys = out.keys.reshape(shape)
+        out.pop = population[S.POPULATION].to_numpy(float).reshape(shape[:4])
+        return out
 
     @property
     def c44_sites(self) -> frozenset:
@@ -461,6 +512,19 @@ def _reindex(values: pd.DataFrame, names: list[str], labels: list, fill) -> pd.D
 
 
 Cube = DenseCube | SparseCube
+
+
+def record_cube(records: pd.DataFrame, population: pd.DataFrame, parents: dict[str, str], site_column: str, *,
+                keys: np.ndarray | None = None, strategy: str = "auto") -> Cube:
+    """The cube of a registry's counted tumours (:func:`events_from_records` of ``records`` by
+    ``site_column``, with ``keys``: one record key per row, summed as ``key_sum``) and its
+    ``population`` (:func:`build_cube`). Only the counted columns are read (a copy of every
+    column of a 5-million-record upload cost GBs)."""
+    counted = records[list(dict.fromkeys(RECORD_COLUMNS + (site_column,)))]
+    if keys is not None:
+        counted = counted.assign(**{KEY_SUM: keys})
+    events = events_from_records(counted, site_column, key=KEY_SUM if keys is not None else None)
+    return build_cube(events, population, parents, strategy=strategy)
 
 
 def build_cube(events: pd.DataFrame, population: pd.DataFrame, parents: dict[str, str], *,

@@ -251,7 +251,12 @@ def protect(table: pd.DataFrame, **kw) -> pd.DataFrame:
 
 # --- cubes and rate inputs -----------------------------------------------------------------
 def _parents(ds: Dataset) -> dict[str, str]:
-    return dict(zip(ds.regions[S.REGION].astype(str), ds.regions[S.PARENT].astype(str)))
+    return parents_of(ds.regions)
+
+
+def parents_of(regions: pd.DataFrame) -> dict[str, str]:
+    """District -> economic region of a region table."""
+    return dict(zip(regions[S.REGION].astype(str), regions[S.PARENT].astype(str)))
 
 
 @by_dataset(resource=True, max_entries=8)
@@ -266,22 +271,26 @@ def mortality_events(ds: Dataset, site_column: str) -> mortality.MortalityEvents
                                       row_keys=death_keys)
 
 
-# the record columns analytics.cube.events_from_records reads (besides the site column)
-EVENT_SOURCE_COLUMNS = (S.INCLUDED, S.YEAR, S.REGION, S.SEX, S.AGE_GROUP, S.ICD10)
-
-
 @by_dataset(resource=True, max_entries=8)
 def _cube(ds: Dataset, site_column: str, strategy: str, measure: str, rule_id: str) -> cubes.Cube:
     if measure not in mortality.MEASURES:
         raise ValueError(f"measure must be one of {mortality.MEASURES}, got {measure!r}")
     if measure == mortality.MORTALITY:
-        events = mortality_events(ds, site_column).events
-    else:
-        # only the columns counted (a copy of every column of a 5-million-record upload cost GBs)
-        counted = list(dict.fromkeys(EVENT_SOURCE_COLUMNS + (site_column,)))
-        records = ds.records[counted].assign(**{disclosure.KEY_SUM: disclosure_rule().keys_of(ds.records)})
-        events = cubes.events_from_records(records, site_column, key=disclosure.KEY_SUM)
-    return cubes.build_cube(events, ds.population, _parents(ds), strategy=strategy)
+        return cubes.build_cube(mortality_events(ds, site_column).events, ds.population, _parents(ds),
+                                strategy=strategy)
+    prebuilt = ds.prebuilt_cube(site_column, rule_id) if strategy == "auto" else None
+    if prebuilt is not None:      # the demo store's (app_support/demo_store.py): the same cube, read
+        return prebuilt
+    return incidence_cube(ds.records, ds.population, ds.regions, site_column, strategy=strategy)
+
+
+def incidence_cube(records: pd.DataFrame, population: pd.DataFrame, regions: pd.DataFrame, site_column: str, *,
+                   strategy: str = "auto") -> cubes.Cube:
+    """The incidence cube of :func:`cube` from a data set's parts (``regions``: its region table):
+    counted tumours with the sums of their record keys under the app's rule (:func:`disclosure_rule`).
+    The demo store prebuilds the demo's with it."""
+    return cubes.record_cube(records, population, parents_of(regions), site_column,
+                             keys=disclosure_rule().keys_of(records), strategy=strategy)
 
 
 def cube(ds: Dataset, site_column: str, strategy: str = "auto", *, measure: str = mortality.INCIDENCE) -> cubes.Cube:

@@ -40,6 +40,15 @@ class Dataset:
     risk_factors: pd.DataFrame | None = None
     lifetable: pd.DataFrame | None = None      # population life table for net survival (year, sex, age, qx)
     lifetable_label: str = ""
+    # cubes read from the demo store (app_support/demo_store.py), by (site column, disclosure rule
+    # fingerprint), each beside the registry it was built from
+    cubes: dict = dataclasses.field(default_factory=dict, repr=False)
+
+    def prebuilt_cube(self, site_column: str, rule_id: str) -> object | None:
+        """The prebuilt incidence cube of ``site_column`` under the rule ``rule_id`` when it was
+        built from this data set's own registry, else None (app_support.cache builds it)."""
+        registry, cube = self.cubes.get((site_column, rule_id), (None, None))
+        return cube if registry is self.registry else None
 
     def __post_init__(self) -> None:
         if not self.is_demo:
@@ -136,9 +145,9 @@ def _demo_dataset() -> Dataset:
     from analytics import demo
     from app_support import demo_store
 
-    reg, geo, rf = demo_store.load()
+    reg, geo, rf, cubes = demo_store.load()
     out = Dataset(DEMO_TOKEN, reg, _region_table(geo), getattr(demo, "DEMO_NAME", "Demo"), geo, rf,
-                  demo.load_demo_lifetable(), "demo")
+                  demo.load_demo_lifetable(), "demo", cubes={(col, demo_store.rule_fingerprint()): (reg, cube) for col, cube in cubes.items()})
     _DEMO_LOADED.set()
     return out
 

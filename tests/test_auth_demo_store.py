@@ -9,6 +9,7 @@ import os
 import pickle
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -23,7 +24,8 @@ def fresh():
     """The demo straight through the pipeline (analytics.demo), not through the store."""
     from analytics import demo
 
-    return demo.load_demo(), demo.load_demo_regions(), demo.load_demo_risk_factors()
+    reg, geo = demo.load_demo(), demo.load_demo_regions()
+    return reg, geo, demo.load_demo_risk_factors(), demo_store.build_cubes(reg, geo)
 
 
 @pytest.fixture()
@@ -33,7 +35,7 @@ def store(tmp_path, fresh, monkeypatch):
 
     def build():
         builds.append(1)
-        return fresh
+        return fresh[:3]
 
     monkeypatch.setattr(demo_store, "build", build)
     folder = tmp_path / "demo"
@@ -43,7 +45,7 @@ def store(tmp_path, fresh, monkeypatch):
 
 
 def assert_same(got, fresh):
-    reg, geo, rf = got
+    reg, geo, rf, cubes = got
     for name in FRAMES:
         pd.testing.assert_frame_equal(getattr(reg, name), getattr(fresh[0], name), check_exact=True)
     for name in ("n_read", "n_used", "n_excluded", "dropped_columns", "source", "loaded_at", "ignored_columns",
@@ -53,6 +55,20 @@ def assert_same(got, fresh):
                                   pd.DataFrame(fresh[1].drop(columns="geometry")), check_exact=True)
     assert geo.geometry.geom_equals_exact(fresh[1].geometry, tolerance=0).all() and geo.crs == fresh[1].crs
     pd.testing.assert_frame_equal(rf, fresh[2], check_exact=True)
+    assert_same_cubes(cubes, fresh[3])
+
+
+def assert_same_cubes(got: dict, want: dict) -> None:
+    """The store's cubes are the cubes the app builds from the same demo (arrays, axes)."""
+    assert set(got) == set(want) == set(demo_store.CUBE_SITE_COLUMNS)
+    for col, cube in want.items():
+        for name in ("cases", "keys", "pop"):
+            a, b = getattr(got[col], name), getattr(cube, name)
+            assert np.array_equal(a, b) and a.dtype == b.dtype, (col, name)
+        for name in ("years", "regions", "parents", "ages", "sites"):
+            a, b = getattr(got[col].axes, name), getattr(cube.axes, name)
+            assert a.dtype == b.dtype and list(a) == list(b), (col, name)
+        assert got[col].axes.c44_sites == cube.axes.c44_sites and got[col].shape == cube.shape
 
 
 def test_store_serves_exactly_what_the_pipeline_gives(store, fresh):
@@ -63,8 +79,9 @@ def test_store_serves_exactly_what_the_pipeline_gives(store, fresh):
     assert got[0].n_read == got[0].n_used + got[0].n_excluded == len(got[0].records)
     # nothing but Parquet and JSON on disk, private to this user
     names = {p.name for p in folder.iterdir()}
+    cube_tables = [f"cube_{col}_{part}" for col in demo_store.CUBE_SITE_COLUMNS for part in ("cells", "population")]
     assert names == {demo_store.MANIFEST, demo_store.LOCK} | {f"{n}.parquet" for n in
-                                                             (*FRAMES, *demo_store.EXTRA_TABLES)}
+                                                             (*FRAMES, *demo_store.EXTRA_TABLES, *cube_tables)}
     for p in folder.iterdir():
         assert p.stat().st_mode & 0o077 == 0, p
         if p.suffix == ".parquet":
@@ -115,7 +132,7 @@ def test_planted_pickle_is_never_executed_even_with_a_matching_manifest(store, f
 
 
 @pytest.mark.parametrize("damage", ["no_manifest", "garbage_manifest", "stale", "path_in_manifest",
-                                   "missing_table", "huge_manifest"])
+                                   "missing_table", "huge_manifest", "cube_axes", "cube_entry"])
 def test_damaged_or_stale_manifest_means_rebuild(store, fresh, damage, monkeypatch):
     folder, builds = store
     mpath = folder / demo_store.MANIFEST
@@ -134,6 +151,12 @@ def test_damaged_or_stale_manifest_means_rebuild(store, fresh, damage, monkeypat
         (folder / "flags.parquet").unlink()
     elif damage == "huge_manifest":
         mpath.write_bytes(b" " * (demo_store.MAX_MANIFEST_BYTES + 1))
+    elif damage == "cube_axes":                            # axes that do not fit the cube's tables
+        manifest["cubes"][demo_store.CUBE_SITE_COLUMNS[0]]["axes"]["years"].pop()
+        mpath.write_text(json.dumps(manifest))
+    elif damage == "cube_entry":                           # a cube naming another file
+        manifest["cubes"][demo_store.CUBE_SITE_COLUMNS[0]]["cells"] = "records"
+        mpath.write_text(json.dumps(manifest))
     with pytest.raises(demo_store.StoreInvalid):
         demo_store.read(folder, demo_store.stamp())
     assert_same(demo_store.load(folder), fresh)
@@ -189,7 +212,61 @@ def test_app_reads_the_demo_from_the_store(tmp_path, monkeypatch):
     try:
         ds = state.demo_dataset()
         assert (tmp_path / "demo" / demo_store.MANIFEST).is_file()
-        reg, _, _ = demo_store.read(tmp_path / "demo", demo_store.stamp())
+        reg = demo_store.read(tmp_path / "demo", demo_store.stamp()).registry
         pd.testing.assert_frame_equal(ds.records, reg.records, check_exact=True)
     finally:
         state._demo_dataset.clear()
+
+
+def test_another_disclosure_secret_makes_the_store_stale(store, fresh, monkeypatch):
+    """The cubes' key sums depend on the secret: a server started with another one rebuilds the
+    store (and its cubes) instead of serving key sums of the old secret."""
+    from analytics import disclosure
+
+    folder, builds = store
+    before = demo_store.stamp()
+    monkeypatch.setenv(disclosure.SECRET_ENV, "another secret of at least thirty-two characters")
+    after = demo_store.stamp()
+    assert after["disclosure_rule"] != before["disclosure_rule"]
+    with pytest.raises(demo_store.StoreInvalid, match="stale"):
+        demo_store.read(folder, after)
+    got = demo_store.load(folder)
+    assert builds == [1, 1]
+    from app_support import cache
+
+    want = cache.incidence_cube(got.registry.records, got.registry.population,
+                                state_region_table(got.regions), demo_store.CUBE_SITE_COLUMNS[0])
+    assert np.array_equal(got.cubes[demo_store.CUBE_SITE_COLUMNS[0]].keys, want.keys)
+    assert not np.array_equal(want.keys, fresh[3][demo_store.CUBE_SITE_COLUMNS[0]].keys)
+
+
+def state_region_table(geo):
+    from app_support import state
+
+    return state._region_table(geo)      # noqa: SLF001 - the app's region table
+
+
+def test_the_app_serves_the_stores_cube_and_builds_one_for_other_records(monkeypatch, tmp_path):
+    """cache.cube on the demo is the store's cube (no counting at start); a data set with other
+    records never gets it."""
+    import dataclasses
+
+    from analytics import schema as S
+    from app_support import cache, state
+
+    monkeypatch.setenv(demo_store.STORE_ENV, str(tmp_path))
+    state._demo_dataset.clear()
+    cache._cube.clear()
+    try:
+        ds = state.demo_dataset()
+        rule = cache.disclosure_rule().fingerprint
+        stored = ds.prebuilt_cube(S.SITE_CI5, rule)
+        assert stored is not None and cache.cube(ds, S.SITE_CI5) is stored
+        other = dataclasses.replace(ds, token="other", registry=dataclasses.replace(ds.registry))
+        assert other.prebuilt_cube(S.SITE_CI5, rule) is None
+        built = cache.cube(other, S.SITE_CI5)
+        assert built is not stored and np.array_equal(built.cases, stored.cases)
+        assert ds.prebuilt_cube(S.SITE_CI5, "another rule") is None
+    finally:
+        state._demo_dataset.clear()
+        cache._cube.clear()

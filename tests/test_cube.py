@@ -2,6 +2,8 @@
 plain pandas aggregation of the records written here without the cube."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -172,3 +174,42 @@ def test_events_are_the_same_whatever_the_text_columns_dtype(kind):
     rows = {tuple(x[:-1]): x[-1] for x in got[C.EVENT_COLUMNS].itertuples(index=False, name=None)}
     assert {(y, s, reg, a, site, bool(c44)): v for (y, s, reg, a, site, c44), v in rows.items()} == expected
     assert all(type(v) is str for col in (S.REGION, S.AGE_GROUP, C.SITE) for v in got[col])
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=selections())
+def test_a_dense_cube_read_back_from_its_tables_is_the_same_cube(demo, cubes, case):
+    """DenseCube.to_tables / from_tables (the demo store's form): the same arrays, axes and
+    selections, with and without key sums."""
+    reg, geo = demo
+    parents = cubes[2]
+    rec = reg.records.assign(rkey=np.arange(len(reg.records), dtype="int64") % 997)
+    keyed = C.record_cube(rec, reg.population, parents, S.SITE_CI5, keys=rec["rkey"].to_numpy(), strategy="dense")
+    sel, by = case
+    for original in (cubes[0], keyed):
+        axes, cells, pop = original.to_tables()
+        back = C.DenseCube.from_tables(json.loads(json.dumps(axes)), cells, pop)
+        for name in ("cases", "keys", "pop"):
+            a, b = getattr(original, name), getattr(back, name)
+            assert (a is None and b is None) or (np.array_equal(a, b) and a.dtype == b.dtype), name
+        pd.testing.assert_frame_equal(back.select(sel, by), original.select(sel, by), check_exact=True)
+        pd.testing.assert_frame_equal(back.counts(sel, [b for b in by if b in C.COUNT_BY]),
+                                      original.counts(sel, [b for b in by if b in C.COUNT_BY]), check_exact=True)
+        assert back.c44_sites == original.c44_sites and len(cells) == np.count_nonzero(original.cases)
+
+
+def test_record_cube_counts_the_records_as_events_from_records_does(demo, cubes):
+    reg, _ = demo
+    dense, _, parents = cubes
+    got = C.record_cube(reg.records, reg.population, parents, S.SITE_CI5, strategy="dense")
+    assert np.array_equal(got.cases, dense.cases) and np.array_equal(got.pop, dense.pop) and got.keys is None
+
+
+def test_cube_tables_that_do_not_fit_their_axes_are_refused(cubes):
+    axes, cells, pop = cubes[0].to_tables()
+    with pytest.raises(ValueError, match="do not fit"):
+        C.DenseCube.from_tables({**axes, "sites": axes["sites"][:-1]}, cells, pop)
+    with pytest.raises(ValueError, match="do not fit"):
+        C.DenseCube.from_tables(axes, cells.assign(cell=cells["cell"] + int(np.prod(axes["shape"]))), pop)
+    with pytest.raises(ValueError, match="do not fit"):
+        C.DenseCube.from_tables(axes, cells, pop.iloc[:-1])

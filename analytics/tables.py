@@ -519,10 +519,26 @@ def survival_by_site(records: pd.DataFrame, lifetable: pd.DataFrame | None, *, s
     ICSS age-standardised value of each site (its own standard, Corazziari et al. 2004) and of all
     sites. ``lifetable`` None: observed survival. In public output sites of fewer than ``k``
     patients are left out."""
-    from analytics import survival
     from analytics.survival import registry
 
     data, _ = registry.survival_data(records, first_primary_only=first_primary_only)
+    return survival_by_site_of(data, lifetable, site_column=site_column, period=period, method=method,
+                               approach=approach, conf=conf, k=k)
+
+
+BY_SITE_INPUT = ("time", "status", "age", "sex", "year", S.REGION)   # what the fits read, and the site column
+
+
+def survival_by_site_of(data: pd.DataFrame, lifetable: pd.DataFrame | None, *, site_column: str,
+                        period: tuple[int, int], method: str, approach: str, conf: float,
+                        k: int | None = None, progress: Callable[[float, str], None] | None = None) -> pd.DataFrame:
+    """:func:`survival_by_site` of the patients ``data`` (``analytics.survival.registry.survival_data``
+    of the records; the columns it reads: :data:`BY_SITE_INPUT` and ``site_column``). ``progress``
+    (fraction, message): told when the fits begin (a worker process's progress bar)."""
+    from analytics import survival
+
+    if progress is not None:
+        progress(0.0, "survival by site")
     data = by_site_patients(data, site_column=site_column, k=k)
     if data.empty:
         return pd.DataFrame(columns=BY_SITE_COLUMNS)

@@ -5,8 +5,9 @@ process started with ``streamlit run``; acts once per process) starts a backgrou
 prepares, in the order a first visitor needs it:
 
 1. the modules of the app and of its default page (imports cost about 1.5 s of CPU);
-2. the demo (the verified Parquet store of app_support/demo_store.py) and its incidence cube of
-   the default site list (on a public server, also its published counts);
+2. the demo (the verified Parquet store of app_support/demo_store.py, which also holds its
+   incidence cubes: read, not counted) and its incidence cube of the default site list (on a
+   public server, also its published counts);
 3. the sidebar's options (a data cache: it lives in Streamlit's runtime, which the thread waits
    for before step 1);
 4. the other cubes (mortality, the other site list) and the modules of the other pages (SciPy,

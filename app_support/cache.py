@@ -925,13 +925,9 @@ def _survival_fits(ds: Dataset, f: Filters, group: str, method: str, approach: s
     ``max(SURVIVAL_TIMES)`` years: one pass over the patients' expected mortality for both
     (``analytics.survival.survival_curve_sets``). Not shown as such (the curves and the standardised
     curve are); the selection is non-empty. ``_grouped``: the caller's (data, by) of
-    :func:`_grouped_data` for the same arguments (not part of the key: derived from them).
-
-    When the selection is every site and its by-site table is not made yet, the table's four
-    stratifications join the same pass (:func:`_by_site_joins`) and the table is stored as
-    :func:`_survival_by_site` would compute it: a set's result does not depend on the sets beside
-    it, and a stratification that repeats another (all sites = by sex when one sex is selected)
-    is summed once."""
+    :func:`_grouped_data` for the same arguments (not part of the key: derived from them). The
+    by-site table of the same selection is fitted meanwhile in a worker process
+    (:func:`start_survival_by_site`)."""
     from analytics import survival
     from analytics.survival import standardise
 
@@ -943,44 +939,10 @@ def _survival_fits(ds: Dataset, f: Filters, group: str, method: str, approach: s
     sets = [(by, None)]
     if group != "age":
         sets.append((by + [standardise.ICSS_COLUMN], data[standardise.ICSS_COLUMN].notna().to_numpy()))
-    joins = _by_site_joins(ds, f, method, approach, first_primary_only, data)
-    if joins:
-        sets += tables.by_site_sets(data, site_column=f.site_column)
     fits = survival.survival_curve_sets(data, ds.lifetable if method != "observed" else None, sets, method=method,
                                         conf=f.level, approach=approach, period=(f.y0, f.y1),
                                         max_years=max(SURVIVAL_TIMES))
-    if joins:
-        site_fits = [res.at(SURVIVAL_TIMES) for res in fits[-4:]]
-        _survival_by_site(ds, survival_filters(f, all_sites=True), method, approach, first_primary_only,
-                          _table=tables.by_site_table(data, site_fits, site_column=f.site_column, conf=f.level))
-        fits = fits[:-4]
     return {"curve": fits[0], "std": fits[1] if len(fits) > 1 else None}
-
-
-# by-site tables this process has made (their keys; the last BY_SITE_ENTRIES): a new selection's
-# curves are fitted with its table, a new grouping of the curves alone
-_BY_SITE_MADE: OrderedDict[str, None] = OrderedDict()
-_BY_SITE_LOCK = threading.Lock()
-BY_SITE_ENTRIES = 32
-
-
-def _by_site_key(ds: Dataset, f: Filters, method: str, approach: str, first_primary_only: bool) -> str:
-    return key_text(dataset_key(ds, neutral(survival_filters(f, all_sites=True)), method, approach,
-                                first_primary_only))
-
-
-def _by_site_joins(ds: Dataset, f: Filters, method: str, approach: str, first_primary_only: bool,
-                   data: pd.DataFrame) -> bool:
-    """Do the by-site table's stratifications join the curves' pass? When the curves' patients are the
-    table's (every site; in public output no site below k left out), the method uses the life table
-    and the table is not made yet (else the curves are fitted alone: a new grouping of the curves
-    does not compute the table again)."""
-    if f.site != cubes.ALL_SITES or method == "observed" or data.empty:
-        return False
-    if f.public and (data[f.site_column].value_counts() < PUBLIC_K).any():
-        return False
-    with _BY_SITE_LOCK:
-        return _by_site_key(ds, f, method, approach, first_primary_only) not in _BY_SITE_MADE
 
 
 ACTUARIAL_COUNTS = ("n_entering", "entered", "deaths", "censored", "n_effective")
@@ -1045,22 +1007,34 @@ def _closing_day(ds: Dataset) -> int:
     return int(np.datetime64(last.date(), "D").astype(np.int64)) if pd.notna(last) else 0
 
 
+def start_survival_by_site(ds: Dataset, f: Filters, method: str, approach: str, first_primary_only: bool) -> None:
+    """Start fitting the by-site table of the selection in a worker process (:func:`_survival_by_site_job`),
+    if it is not made or under way: the Survival page calls this before it fits its curves, so the
+    table's four stratifications (most of a new selection's fitting) take the other core meanwhile
+    instead of following the curves on this process's GIL. :func:`survival_by_site` takes the result."""
+    _survival_by_site_job(ds, survival_filters(f, all_sites=True), method, approach, first_primary_only)
+
+
+@by_dataset(resource=True, max_entries=32, validate=lambda job: not jobs.lost(job))
+def _survival_by_site_job(ds: Dataset, f: Filters, method: str, approach: str, first_primary_only: bool) -> jobs.Job:
+    """``analytics.tables.survival_by_site`` of the selection as a job of the process pool (once per
+    data set and selection, shared by every session): the patients are selected here and sent with
+    the columns the fits read only (no identifiers)."""
+    from analytics.survival import registry
+
+    data, _ = registry.survival_data(_survival_selection(ds, f, approach, all_sites=True),
+                                     first_primary_only=first_primary_only)
+    data = data[[c for c in dict.fromkeys(tables.BY_SITE_INPUT + (f.site_column,)) if c in data.columns]]
+    return process_pool().submit("survival by site", tables.survival_by_site_of, data,
+                                 ds.lifetable if method != "observed" else None, site_column=f.site_column,
+                                 period=(f.y0, f.y1), method=method, approach=approach, conf=f.level,
+                                 k=PUBLIC_K if f.public else None)
+
+
 @by_dataset(max_entries=32)
-def _survival_by_site(ds: Dataset, f: Filters, method: str, approach: str, first_primary_only: bool, *,
-                      _table: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Survival at 1, 3, 5 and 10 years by site of the selection (``analytics.tables.survival_by_site``).
-    ``_table``: that table, made beside the curves of the same selection (:func:`_survival_fits`;
-    not part of the key: derived from it)."""
-    with _BY_SITE_LOCK:
-        _BY_SITE_MADE[_by_site_key(ds, f, method, approach, first_primary_only)] = None
-        while len(_BY_SITE_MADE) > BY_SITE_ENTRIES:
-            _BY_SITE_MADE.popitem(last=False)
-    if _table is not None:
-        return _table
-    return tables.survival_by_site(_survival_selection(ds, f, approach, all_sites=True),
-                                   ds.lifetable if method != "observed" else None, site_column=f.site_column,
-                                   period=(f.y0, f.y1), method=method, approach=approach, conf=f.level,
-                                   first_primary_only=first_primary_only, k=PUBLIC_K if f.public else None)
+def _survival_by_site(ds: Dataset, f: Filters, method: str, approach: str, first_primary_only: bool) -> pd.DataFrame:
+    """Survival at 1, 3, 5 and 10 years by site of the selection: the result of its worker job."""
+    return _awaited(lambda: _survival_by_site_job(ds, f, method, approach, first_primary_only), jobs.value)
 
 
 # --- long builds ---------------------------------------------------------------------------------

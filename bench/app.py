@@ -83,8 +83,14 @@ INIT_JS = """(() => {
   if (document.documentElement) start(); else document.addEventListener('DOMContentLoaded', start);
   // marks of every trace type the app draws (maps: the SVG regions of plotly's geo choropleth)
   const MARKS = 'g.trace .point, g.trace g.slice, g.trace path.js-line, path.choroplethlocation, g.trace path.js-fill';
-  window.__marks = () => Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]'))
-      .map(c => c.querySelectorAll(MARKS).length);
+  // -1: a chart plotly has laid out with nothing to draw (no trace holding data, e.g. no
+  // standardised estimate for a small region): drawn as it is, not a chart still to come
+  window.__marks = () => Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]')).map(c => {
+    const n = c.querySelectorAll(MARKS).length;
+    const gd = c.querySelector('.js-plotly-plot');
+    const nothing = gd && gd._fullLayout && gd._fullData && gd._fullData.every(t => !t._length);
+    return n || (nothing ? -1 : 0);
+  });
   // what is drawn: a cheap hash of every chart's SVG (marks, axes, titles)
   window.__sig = () => {
     let h = 0;
@@ -119,7 +125,7 @@ WAIT_JS = """([t0, sig0, grace]) => {
     quick = true;
   }
   const marks = window.__marks();
-  const drawn = marks.every(m => m > 0);
+  const drawn = marks.every(m => m !== 0);
   const sig = window.__sig();
   const changed = sig0 === null || sig !== sig0;
   if ((!drawn || !changed) && now - idleAt < grace) return false;
@@ -443,7 +449,7 @@ def open_app(b: Browser, path: str = "") -> None:
     b.page.goto(f"{b.url}/{path}", wait_until="domcontentloaded", timeout=RUN_TIMEOUT_MS)
     b.page.get_by_test_id("stSidebar").wait_for(timeout=RUN_TIMEOUT_MS)
     b.page.locator(".st-key-f_sex").wait_for(timeout=RUN_TIMEOUT_MS)
-    b.page.wait_for_function("() => window.__marks().every(m => m > 0)", polling="raf", timeout=RUN_TIMEOUT_MS)
+    b.page.wait_for_function("() => window.__marks().every(m => m !== 0)", polling="raf", timeout=RUN_TIMEOUT_MS)
     b.settle()
 
 

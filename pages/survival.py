@@ -71,6 +71,8 @@ if group == "period" and approach == "period":
     st.info(f.t("survival.by.period_note"))
     group = "none"
 
+# the by-site table (at the page's end) is fitted in a worker process while this one fits the curves
+cache.start_survival_by_site(ds, f, method, approach, first_only)
 res = cache.survival_curves(ds, f, group, method, approach, show_obs and method != "observed", first_only)
 period_text = f.period_label()
 approach_text = f.t(f"survival.approach.{approach}")

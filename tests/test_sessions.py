@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -349,41 +350,39 @@ def test_shared_descriptions_equal_direct_ones(datasets, direct_cubes):
     assert (d.source, others[4].source) == (f.source(a), f.source(b)) and f.source(a) != f.source(b)
 
 
-def test_survival_by_site_table_made_beside_the_curves_is_the_direct_one(datasets, monkeypatch):
-    """A new selection of every site fits its by-site table in the curves' pass
-    (``cache._survival_fits``) and stores it as the table's own entry: it is exactly the table
-    ``analytics.tables.survival_by_site`` gives on the same data set, each data set its own; the
-    curves fitted with it are exactly the curves fitted alone (a new grouping, the table made)."""
+def test_survival_by_site_table_made_in_a_worker_is_the_direct_one(datasets):
+    """The by-site table of a selection is fitted in a worker process, started before the curves
+    (``cache.start_survival_by_site``): it is exactly the table ``analytics.tables.survival_by_site``
+    gives on the same data set in this process, each data set its own, and one job serves every
+    later request of the same selection."""
     from analytics import tables
     from app_support import cache
 
     a, b = datasets
     b = dataclasses.replace(b, lifetable=a.lifetable)          # the upload uses the demo's life table
-    for fn in (cache._survival_by_site, cache._survival_fits, cache._survival_curves):
+    for fn in (cache._survival_by_site, cache._survival_by_site_job, cache._survival_fits, cache._survival_curves):
         fn.clear()
-    cache._BY_SITE_MADE.clear()
-    alone = []
-    direct_by_site = tables.survival_by_site
-    monkeypatch.setattr(tables, "survival_by_site", lambda *x, **kw: alone.append(1) or direct_by_site(*x, **kw))
     f = _filters(sex="male", y0=2013, y1=2018)
     run = dict(method="pohar_perme", approach="period", first_primary_only=False)
+    for ds in (a, b):
+        cache.start_survival_by_site(ds, f, **run)
+    args = (run["method"], run["approach"], run["first_primary_only"])     # as the page's calls pass them
+    jobs_started = {ds.token: cache._survival_by_site_job(ds, cache.survival_filters(f, all_sites=True), *args)
+                    for ds in (a, b)}
     curves = {ds.token: cache.survival_curves(ds, f, "sex", observed=True, **run) for ds in (a, b)}
     got = {ds.token: cache.survival_by_site(ds, f, **run) for ds in (a, b)}
-    assert alone == []                                         # both tables came from the curves' pass
     for ds in (a, b):
+        job = jobs_started[ds.token]
+        assert job.pid is not None and job.pid != os.getpid()    # fitted in a worker process
         records = tables.survival_records(ds.records, period=(f.y0, f.y1), approach="period",
                                           site_column=f.site_column, sexes=f.sex_codes, site="all")
-        want = direct_by_site(records, ds.lifetable, site_column=f.site_column, period=(f.y0, f.y1),
-                              method="pohar_perme", approach="period", conf=f.level, first_primary_only=False)
+        want = tables.survival_by_site(records, ds.lifetable, site_column=f.site_column, period=(f.y0, f.y1),
+                                       method="pohar_perme", approach="period", conf=f.level, first_primary_only=False)
         pd.testing.assert_frame_equal(got[ds.token], want, check_exact=True)
+        assert len(curves[ds.token]["curves"])
     assert not got[a.token]["n"].equals(got[b.token]["n"])
-    cache._survival_fits.clear()
-    cache._survival_curves.clear()
-    for ds in (a, b):                                          # the table is made: the curves are fitted alone
-        again = cache.survival_curves(ds, f, "sex", observed=True, **run)
-        for k in ("curves", "at", "completeness"):
-            pd.testing.assert_frame_equal(again[k], curves[ds.token][k], check_exact=True)
-    assert alone == []
+    cache.start_survival_by_site(a, f, **run)                  # made: no second job
+    assert cache._survival_by_site_job(a, cache.survival_filters(f, all_sites=True), *args) is jobs_started[a.token]
 
 
 def test_survival_patients_kept_for_a_rerun_are_each_data_sets_own(datasets):

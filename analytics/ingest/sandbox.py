@@ -41,9 +41,11 @@ from analytics.ingest.limits import current as current_limits
 
 log = logging.getLogger(__name__)
 
-# the readers (ingest workers) and the permutation tests (app_support.jobs.ProcessPool workers):
-# a worker forked from the fork server starts with them imported (milliseconds, not seconds)
-PRELOAD = ["analytics.ingest.preload", "analytics.spatial", "analytics.trends"]
+# the readers (ingest workers), the permutation tests and the survival by-site tables
+# (app_support.jobs.ProcessPool workers): a worker forked from the fork server starts with them
+# imported (milliseconds, not seconds)
+PRELOAD = ["analytics.ingest.preload", "analytics.spatial", "analytics.trends", "analytics.survival",
+           "analytics.tables"]
 POLL_SECONDS = 0.1
 _CONTEXT = None
 

@@ -441,11 +441,13 @@ def _fmt(x, lang: str) -> str:
 
 
 def _write_url(canon: dict) -> None:
+    """The shared filters into the address, in one update: each assignment to ``st.query_params``
+    is a message to the browser, which rewrites its history entry and re-renders the app for it
+    (a page opened from the sidebar starts without parameters: some 15 messages, one per filter)."""
     qp = st.query_params
-    for k in PARAMS:
-        v = canon.get(k)
-        if v is not None and qp.get(k) != str(v):
-            qp[k] = str(v)
+    changed = {k: str(canon[k]) for k in PARAMS if canon.get(k) is not None and qp.get(k) != str(canon[k])}
+    if changed:
+        qp.update(changed)
 
 
 def _page_store() -> dict:

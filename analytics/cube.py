@@ -238,12 +238,11 @@ class DenseCube:
                 "parents": [str(p) for p in ax.parents], "ages": [str(a) for a in ax.ages],
                 "sites": [str(k) for k in ax.sites], "c44_sites": sorted(str(k) for k in ax.c44_sites),
                 "has_keys": bool(self.keys is not None), "shape": [int(n) for n in self.shape]}
-        flat = np.flatnonzero(self.cases.ravel())
-        cells = pd.DataFrame({"cell": flat.astype("int64"), S.COUNT: self.cases.ravel()[flat]})
+        cases = self.cases.ravel()
+        flat = np.flatnonzero(cases if self.keys is None else cases | self.keys.ravel())
+        cells = pd.DataFrame({"cell": flat.astype("int64"), S.COUNT: cases[flat]})
         if self.keys is not None:
-            flat = np.flatnonzero(self.cases.ravel() | self.keys.ravel())
-            cells = pd.DataFrame({"cell": flat.astype("int64"), S.COUNT: self.cases.ravel()[flat],
-                                  KEY_SUM: self.keys.ravel()[flat]})
+            cells[KEY_SUM] = self.keys.ravel()[flat]
         return axes, cells, pd.DataFrame({S.POPULATION: self.pop.ravel()})
 
     @classmethod

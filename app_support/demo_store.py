@@ -258,7 +258,7 @@ def _manifest(folder: Path, want: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise StoreInvalid("manifest of another format")
     if manifest.get("built_from") != want:
-        raise StoreInvalid("stale: built from other demo files, code or library versions")
+        raise StoreInvalid("stale: built from other demo files, code, library versions or disclosure rule")
     tables = manifest.get("tables")
     if not isinstance(tables, dict) or not isinstance(manifest.get("meta"), dict) \
             or not isinstance(manifest.get("cubes"), dict):

@@ -146,8 +146,9 @@ def _demo_dataset() -> Dataset:
     from app_support import demo_store
 
     reg, geo, rf, cubes = demo_store.load()
+    rule = demo_store.rule_fingerprint()      # the store's cubes are of the server's rule (its stamp)
     out = Dataset(DEMO_TOKEN, reg, _region_table(geo), getattr(demo, "DEMO_NAME", "Demo"), geo, rf,
-                  demo.load_demo_lifetable(), "demo", cubes={(col, demo_store.rule_fingerprint()): (reg, cube) for col, cube in cubes.items()})
+                  demo.load_demo_lifetable(), "demo", cubes={(col, rule): (reg, cube) for col, cube in cubes.items()})
     _DEMO_LOADED.set()
     return out
 

@@ -389,10 +389,8 @@ def reset_period() -> None:
     """Forget the chosen period, e.g. after another data set was loaded: the sidebar starts
     again from that data's own years (its last five) instead of clamping the old choice."""
     canon = _canonical()
-    pending = st.session_state.get(URL_PENDING, {})
     for k in ("y0", "y1"):
         canon.pop(k, None)
-        pending.pop(k, None)
         if k in st.query_params:
             del st.query_params[k]
     st.session_state.pop("f_period", None)
@@ -442,40 +440,14 @@ def _fmt(x, lang: str) -> str:
     return format_number(x, lang, 0)
 
 
-URL_PENDING = "_url_pending"    # session: the parameters this run puts in the address at its end
-
-
-def set_param(name: str, value: str) -> None:
-    """``name=value`` in the address. Each assignment to ``st.query_params`` is a message to the
-    browser, which rewrites its history entry and re-renders the app for it (a page opened from
-    the sidebar starts without parameters and wrote some 20, one per filter and page control): in
-    a run of app.py's navigation the parameters go in one message at the run's end
-    (:func:`flush_url`); a page run on its own (Streamlit's legacy pages mode, AppTest's later
-    runs) writes at once."""
-    from app_support import navigation
-
-    if not navigation.inside_run():
-        if st.query_params.get(name) != value:
-            st.query_params[name] = value
-        return
-    pending = st.session_state.setdefault(URL_PENDING, {})
-    if st.query_params.get(name) != value or name in pending:
-        pending[name] = value
-
-
-def flush_url() -> None:
-    """Write the run's pending parameters (:func:`set_param`) in one message; app.py's page run
-    ends with it (``navigation.run``), whatever way the page ended."""
-    pending = st.session_state.pop(URL_PENDING, None) or {}
-    changed = {k: v for k, v in pending.items() if st.query_params.get(k) != v}
-    if changed:
-        st.query_params.update(changed)
-
-
 def _write_url(canon: dict) -> None:
-    for k in PARAMS:
-        if canon.get(k) is not None:
-            set_param(k, str(canon[k]))
+    """The shared filters into the address, in one update: each assignment to ``st.query_params``
+    is a message to the browser, which rewrites its history entry and re-renders the app for it
+    (a page opened from the sidebar starts without parameters: some 15 messages, one per filter)."""
+    qp = st.query_params
+    changed = {k: str(canon[k]) for k in PARAMS if canon.get(k) is not None and qp.get(k) != str(canon[k])}
+    if changed:
+        qp.update(changed)
 
 
 def _page_store() -> dict:
@@ -511,7 +483,8 @@ def page_control(name: str, default: str, options: list[str], make: Callable[...
     out = make(options=options, key=wkey)
     _page_note(name, given, out)
     store[name] = out
-    set_param(name, str(out))
+    if st.query_params.get(name) != str(out):
+        st.query_params[name] = str(out)
     return out
 
 
@@ -526,5 +499,6 @@ def page_toggle(name: str, label: str, default: bool = False) -> bool:
     out = bool(st.toggle(label, key=wkey))
     store[name] = "1" if out else "0"
     _page_note(name, given, store[name])
-    set_param(name, store[name])
+    if st.query_params.get(name) != store[name]:
+        st.query_params[name] = store[name]
     return out

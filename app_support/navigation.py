@@ -50,26 +50,18 @@ def pages(lang: str) -> list:
 
 def run(lang: str) -> None:
     """app.py: declare the navigation and run the requested page."""
-    from app_support import filters
-
     page = st.navigation(pages(lang))
     _run.inside = True
     try:
         page.run()
     finally:
         _run.inside = False
-        filters.flush_url()      # the run's address in one message (filters.set_param)
-
-
-def inside_run() -> bool:
-    """Is this thread running a page through :func:`run` (app.py's navigation)?"""
-    return bool(getattr(_run, "inside", False))
 
 
 def ensure(lang: str) -> None:
     """Called first by every page: when the page runs outside :func:`run` (the legacy mode
     above), declare the navigation and rerun through app.py (not under AppTest)."""
-    if inside_run() or "streamlit.testing.v1.app_test" in sys.modules:
+    if getattr(_run, "inside", False) or "streamlit.testing.v1.app_test" in sys.modules:
         return
     st.navigation(pages(lang), position="hidden")
     st.rerun()

@@ -124,7 +124,7 @@ if measure == "significance":
 bins = None
 if scheme == "user_defined":
     text = st.text_input(f.t("maps.breaks"), value=st.query_params.get("map_breaks", "0.8, 1, 1.25"), key="p_map_breaks")
-    filters.set_param("map_breaks", text)
+    st.query_params["map_breaks"] = text
     try:
         bins = sorted(float(x) for x in text.replace(";", ",").split(",") if x.strip())
         if not bins:

@@ -176,7 +176,7 @@ c1, c2, c3 = st.columns([3, 1, 1])
 with c1:
     stored = [x for x in st.query_params.get("rf_set", factor).split(",") if x in factors] or [factor]
     chosen = st.multiselect(f.t("maps.rf_factors"), factors, default=stored, format_func=flabel, key="p_rf_set")
-    filters.set_param("rf_set", ",".join(chosen))
+    st.query_params["rf_set"] = ",".join(chosen)
 with c2:
     # default "auto": negative binomial when the Poisson fit is overdispersed (analytics.ecological)
     family = filters.page_control("rf_family", "auto", list(FAMILIES), lambda **kw: st.radio(

@@ -54,7 +54,9 @@ def pick_several(name: str, options: list[str], default: list[str], label: str, 
         st.session_state[wkey] = chosen or default
     st.session_state[wkey] = [v for v in st.session_state[wkey] if v in options] or default
     out = st.multiselect(label, options, key=wkey, format_func=fmt, max_selections=8)
-    filters.set_param(name, ",".join(out))
+    value = ",".join(out)
+    if st.query_params.get(name) != value:
+        st.query_params[name] = value
     return out or default
 
 

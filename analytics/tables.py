@@ -526,14 +526,12 @@ def survival_by_site(records: pd.DataFrame, lifetable: pd.DataFrame | None, *, s
                                approach=approach, conf=conf, k=k)
 
 
-BY_SITE_INPUT = ("time", "status", "age", "sex", "year", S.REGION)   # what the fits read, and the site column
-
-
 def survival_by_site_of(data: pd.DataFrame, lifetable: pd.DataFrame | None, *, site_column: str,
                         period: tuple[int, int], method: str, approach: str, conf: float,
                         k: int | None = None, progress: Callable[[float, str], None] | None = None) -> pd.DataFrame:
     """:func:`survival_by_site` of the patients ``data`` (``analytics.survival.registry.survival_data``
-    of the records; the columns it reads: :data:`BY_SITE_INPUT` and ``site_column``). ``progress``
+    of the records; the columns it reads: ``analytics.survival.base.REQUIRED``, the district for a
+    life table by region, and ``site_column``). ``progress``
     (fraction, message): told when the fits begin (a worker process's progress bar)."""
     from analytics import survival
 

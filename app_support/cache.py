@@ -1021,10 +1021,12 @@ def _survival_by_site_job(ds: Dataset, f: Filters, method: str, approach: str, f
     data set and selection, shared by every session): the patients are selected here and sent with
     the columns the fits read only (no identifiers)."""
     from analytics.survival import registry
+    from analytics.survival.base import REQUIRED
 
     data, _ = registry.survival_data(_survival_selection(ds, f, approach, all_sites=True),
                                      first_primary_only=first_primary_only)
-    data = data[[c for c in dict.fromkeys(tables.BY_SITE_INPUT + (f.site_column,)) if c in data.columns]]
+    read = dict.fromkeys((*REQUIRED, S.REGION, f.site_column))     # what the fits read (survival.base.prepare)
+    data = data[[c for c in read if c in data.columns]]
     return process_pool().submit("survival by site", tables.survival_by_site_of, data,
                                  ds.lifetable if method != "observed" else None, site_column=f.site_column,
                                  period=(f.y0, f.y1), method=method, approach=approach, conf=f.level,

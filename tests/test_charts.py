@@ -230,6 +230,47 @@ def test_age_specific_curves_log_and_order():
     assert tr.line.color == base.site_colour("Stomach")
 
 
+@pytest.mark.parametrize("n", [1, 2, 3, 4])
+@pytest.mark.parametrize("titled", [False, True])
+def test_panels_laid_out_as_plotly_make_subplots(n, titled):
+    """The age-specific chart's panels are written directly (a quarter of its build time was
+    plotly's grid machinery): the layout is plotly's own make_subplots layout, domains,
+    anchors, shared y axis and panel titles alike."""
+    from plotly.subplots import make_subplots
+
+    titles = [f"panel {i}" for i in range(n)] if titled else None
+    ref = make_subplots(rows=1, cols=n, shared_yaxes=True, horizontal_spacing=incidence.PANEL_SPACING,
+                        subplot_titles=titles).layout.to_plotly_json()
+    ref.pop("template")
+    ours = go.Layout(incidence._panels_layout(n, titles, x={}, y={}, y1={})).to_plotly_json()
+    assert ours.keys() == ref.keys()
+    for key, want in ref.items():
+        if key == "annotations":
+            assert len(ours[key]) == len(want)
+            for a, b in zip(ours[key], want):
+                assert {k: v for k, v in a.items() if k != "x"} == {k: v for k, v in b.items() if k != "x"}
+                assert a["x"] == pytest.approx(b["x"], abs=1e-12)
+        else:
+            assert {k: v for k, v in ours[key].items() if k != "domain"} == {k: v for k, v in want.items()
+                                                                              if k != "domain"}
+            assert ours[key]["domain"] == pytest.approx(want["domain"], abs=1e-12)
+
+
+def test_age_specific_curves_one_panel_per_sex_on_its_own_axes():
+    df = pd.DataFrame({"age_group": AGE_GROUPS * 4, "value": np.arange(72.0), "lower": np.arange(72.0) - 1,
+                       "upper": np.arange(72.0) + 1, "sex": [1] * 36 + [2] * 36,
+                       "site_ci5": (["Stomach"] * 18 + ["Lung"] * 18) * 2})
+    fig = incidence.age_specific_curves(df.iloc[::-1], lang="en")     # rows in any order: sites as met
+    assert [(tr.name, tr.xaxis, tr.yaxis) for tr in fig.data] == [
+        ("Lung", "x", "y"), ("Stomach", "x", "y"), ("Lung", "x2", "y2"), ("Stomach", "x2", "y2")]
+    women_lung = fig.data[2]
+    assert list(women_lung.x) == AGE_GROUPS
+    assert list(arr(women_lung.y)) == list(np.arange(54.0, 72.0))
+    assert list(arr(women_lung.error_y.array)) == [1.0] * 18
+    assert fig.layout.yaxis2.matches == "y" and fig.layout.yaxis.title.text
+    assert [a.text for a in fig.layout.annotations][:2] == ["Men", "Women"]
+
+
 def test_regions_compared_marks_significant_regions():
     df = pd.DataFrame({"region_name": ["A", "B", "C", "D"], "value": [50.0, 30.0, 41.0, 20.0],
                        "lower": [45.0, 25.0, 35.0, 10.0], "upper": [55.0, 35.5, 47.0, 30.0]})

@@ -201,16 +201,17 @@ def _site_sexes() -> dict[str, int]:
     return {lab: (1 if s == "male" else 2) for lab, s in zip(tab["label"], tab["sex"])}
 
 
-def blank_other_sex(frame: pd.DataFrame, *, site: str | None = None, sex: str = schema.SEX,
-                    flag: str = "flag") -> pd.DataFrame:
-    """A copy where the measures of a sex-specific site for the other sex (prostate in women,
-    cervix in men) are NaN, not 0.0, with the flag code ``not_applicable_sex`` appended to
-    ``flag`` (a sentence in every language through ``analytics.rates.flag_labels``). Counts and
-    denominators are kept. Rows of both sexes together, unknown sex, or other sites are
-    untouched; a frame without a site or sex column is returned as it is."""
-    site = site or next((c for c in ("site", schema.SITE_CI5, schema.SITE_GLOBOCAN) if c in frame.columns), None)
+def _site_column(frame: pd.DataFrame) -> str | None:
+    return next((c for c in ("site", schema.SITE_CI5, schema.SITE_GLOBOCAN) if c in frame.columns), None)
+
+
+def other_sex_rows(frame: pd.DataFrame, *, site: str | None = None, sex: str = schema.SEX) -> np.ndarray | None:
+    """True for the rows of a sex-specific site in the other sex (prostate in women, cervix in
+    men): the rows :func:`blank_other_sex` blanks. None when the frame has no site or sex column
+    (or no rows)."""
+    site = site or _site_column(frame)
     if site is None or sex not in frame.columns or frame.empty:
-        return frame
+        return None
     from analytics.i18n import sex_code
     # each distinct site and sex looked up once (a table has a few dozen sites over many rows)
     sexes = _site_sexes()
@@ -218,9 +219,20 @@ def blank_other_sex(frame: pd.DataFrame, *, site: str | None = None, sex: str = 
     want = np.array([float(sexes.get(str(v), np.nan)) for v in site_values] + [np.nan])[site_codes]
     sex_codes, sex_values = pd.factorize(frame[sex], use_na_sentinel=True)
     have = np.array([sex_code(v) for v in sex_values] + [sex_code(None)])[sex_codes]
-    other = ~np.isnan(want) & np.isin(have, [1, 2]) & (have != want)
-    if not other.any():
+    return ~np.isnan(want) & np.isin(have, [1, 2]) & (have != want)
+
+
+def blank_other_sex(frame: pd.DataFrame, *, site: str | None = None, sex: str = schema.SEX,
+                    flag: str = "flag") -> pd.DataFrame:
+    """A copy where the measures of a sex-specific site for the other sex (prostate in women,
+    cervix in men) are NaN, not 0.0, with the flag code ``not_applicable_sex`` appended to
+    ``flag`` (a sentence in every language through ``analytics.rates.flag_labels``). Counts and
+    denominators are kept. Rows of both sexes together, unknown sex, or other sites are
+    untouched; a frame without a site or sex column is returned as it is."""
+    other = other_sex_rows(frame, site=site, sex=sex)
+    if other is None or not other.any():
         return frame
+    site = site or _site_column(frame)
     out = frame.copy()
     cols = [c for c in out.columns if c not in _KEEP and c not in (site, sex, flag)
             and not _AGE_LABEL.match(str(c)) and pd.api.types.is_float_dtype(out[c])]

@@ -564,10 +564,11 @@ def without_other_sex(frame: pd.DataFrame, *, site: str | None = None, sex: str 
     "0.0"; :func:`analytics.sites.blank_other_sex` blanks them with a reason in tables)."""
     from analytics import sites
 
-    blank = sites.blank_other_sex(frame, site=site, sex=sex)
-    if blank is frame or "flag" not in blank.columns:
+    other = sites.other_sex_rows(frame, site=site, sex=sex)
+    if other is None or not other.any():
         return frame
-    return blank[~blank["flag"].astype(str).str.contains(sites.OTHER_SEX_FLAG, regex=False)]
+    # the other sex's rows, and any a table blanked before (flagged; their values are NaN)
+    return frame[~(other | _flag_has(frame, sites.OTHER_SEX_FLAG))]
 
 
 def tick_decimals(step: float) -> int:

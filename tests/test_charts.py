@@ -269,6 +269,9 @@ def test_age_specific_curves_one_panel_per_sex_on_its_own_axes():
     assert list(arr(women_lung.error_y.array)) == [1.0] * 18
     assert fig.layout.yaxis2.matches == "y" and fig.layout.yaxis.title.text
     assert [a.text for a in fig.layout.annotations][:2] == ["Men", "Women"]
+    no_site = df.astype({"site_ci5": object}).assign(site_ci5=lambda d: d["site_ci5"].where(d.index % 18 != 0, None))
+    assert [tr.name for tr in incidence.age_specific_curves(no_site, lang="en").data] == [
+        "Stomach", "Lung", "Stomach", "Lung"]          # rows without a site draw no curve of their own
 
 
 def test_regions_compared_marks_significant_regions():

@@ -385,7 +385,7 @@ def age_specific_curves(frame: pd.DataFrame, *, lang: str = "en", site: str | No
     ages = _age_order(age_text)
     panels = [c for c in (1, 2, 0, 9) if (sexes == c).any()]
     site_of = frame[site_col].to_numpy(dtype=object) if site_col else np.full(len(frame), None, dtype=object)
-    sites = list(dict.fromkeys(site_of))
+    sites = [s for s in dict.fromkeys(site_of) if not pd.isna(s)] if site_col else [None]   # no curve for a missing site
     # every row's place on the age axis, and its values, read once (not per curve)
     at = pd.Index(ages).get_indexer(age_text)
     values = {c: finite(frame[c]) if c in frame.columns else np.full(len(frame), np.nan) for c in (value, lower, upper)}

@@ -380,18 +380,21 @@ def _bivariate_key(fig: go.Figure, counts: list[list[int]], x_label: str, y_labe
     xa, ya = (1 + KEY_SPLIT) / 2, 0.5          # centre of the key's column
     gx0, gy0 = -1.5 * cell, -1.5 * cell
     base = dict(xref="paper", yref="paper", xsizemode="pixel", ysizemode="pixel", xanchor=xa, yanchor=ya)
+    shapes, notes = [], []      # set in one layout update: each add_shape/add_annotation re-validates every one before it
     for i in range(3):
         for j in range(3):
             x0, y0 = gx0 + i * cell, gy0 + j * cell
-            fig.add_shape(type="rect", x0=x0, x1=x0 + cell, y0=y0, y1=y0 + cell, fillcolor=BIVARIATE[i][j],
-                          line=dict(color="white", width=1), **base)
-            fig.add_annotation(x=xa, y=ya, xref="paper", yref="paper", xshift=x0 + cell / 2, yshift=y0 + cell / 2,
-                               text=str(counts[i][j]), showarrow=False,
-                               font=dict(size=size, color="white" if i + j >= 3 else "#222222"))
-    fig.add_annotation(x=xa, y=ya, xref="paper", yref="paper", xshift=0, yshift=gy0 - 8, yanchor="top",
-                       text=f"{_wrap_label(x_label)} →", showarrow=False, font=dict(size=size))
-    fig.add_annotation(x=xa, y=ya, xref="paper", yref="paper", xshift=0, yshift=-gy0 + 8, yanchor="bottom",
-                       text=f"↑ {_wrap_label(y_label)}", showarrow=False, font=dict(size=size))
+            shapes.append(dict(type="rect", x0=x0, x1=x0 + cell, y0=y0, y1=y0 + cell, fillcolor=BIVARIATE[i][j],
+                               line=dict(color="white", width=1), **base))
+            notes.append(dict(x=xa, y=ya, xref="paper", yref="paper", xshift=x0 + cell / 2, yshift=y0 + cell / 2,
+                              text=str(counts[i][j]), showarrow=False,
+                              font=dict(size=size, color="white" if i + j >= 3 else "#222222")))
+    notes.append(dict(x=xa, y=ya, xref="paper", yref="paper", xshift=0, yshift=gy0 - 8, yanchor="top",
+                      text=f"{_wrap_label(x_label)} →", showarrow=False, font=dict(size=size)))
+    notes.append(dict(x=xa, y=ya, xref="paper", yref="paper", xshift=0, yshift=-gy0 + 8, yanchor="bottom",
+                      text=f"↑ {_wrap_label(y_label)}", showarrow=False, font=dict(size=size)))
+    fig.update_layout(shapes=list(fig.layout.shapes or ()) + shapes,
+                      annotations=list(fig.layout.annotations or ()) + notes)
 
 
 # --------------------------------------------------------------------------- statistical charts

@@ -389,7 +389,6 @@ def age_specific_curves(frame: pd.DataFrame, *, lang: str = "en", site: str | No
     # every row's place on the age axis, and its values, read once (not per curve)
     at = pd.Index(ages).get_indexer(age_text)
     values = {c: finite(frame[c]) if c in frame.columns else np.full(len(frame), np.nan) for c in (value, lower, upper)}
-    has_ci_columns = upper in frame.columns
     in_legend: set[str] = set()
     traces = []
     for col, code in enumerate(panels, start=1):
@@ -406,7 +405,7 @@ def age_specific_curves(frame: pd.DataFrame, *, lang: str = "en", site: str | No
             first = name not in in_legend
             in_legend.add(name)
             err = None
-            if ci and has_ci_columns and np.isfinite(hi).any():
+            if ci and np.isfinite(hi).any():      # no upper column: hi is all NaN
                 err = dict(type="data", symmetric=False, array=np.clip(np.nan_to_num(hi - v), 0, None),
                            arrayminus=np.clip(np.nan_to_num(v - lo), 0, None), thickness=1, width=2,
                            color=colour)

@@ -169,6 +169,24 @@ def test_period_approach_enters_at_the_window_and_censors_at_its_end():
     assert km["estimate"].tolist() == [1.0, 1.0, 0.0]
 
 
+@pytest.mark.parametrize("method", ["pohar_perme", "ederer2", "observed"])
+def test_a_window_nobody_is_followed_in_gives_no_estimate_not_an_error(method):
+    # diagnosed 2012-2013, every follow-up over before 2020: nobody at risk in a 2020-2021 window
+    # (a registry whose follow-up closed before the period chosen) — each estimator, each entry
+    # point, reports no step instead of failing inside the day sums
+    d = records([(300, 1, 60.0, 1, 2012.5), (500, 0, 75.0, 2, 2013.2), (900, 1, 40.0, 2, 2012.1)])
+    kw = dict(method=method, approach="period", period=(2020, 2021))
+    lt = flat_table(LA, LB)
+    curve = survival.survival_curve(d, lt, by="sex", **kw)
+    assert curve.curve.empty and curve.at(np.array([1.0, 5.0])).empty
+    assert survival.net_survival(d, lt, times=(1, 5), **kw).empty
+    sets = survival.survival_curve_sets(d, lt, [(["sex"], None), ([], np.array([True, False, True]))], **kw)
+    assert [r.curve.empty for r in sets] == [True, True]
+    assert [len(f) for f in survival.net_survival_sets(d, lt, [(["sex"], None), ([], None)], **kw)] == [0, 0]
+    # the cohort diagnosed in 2020-2021 is empty too
+    assert survival.survival_curve(d, lt, method=method, approach="cohort", period=(2020, 2021)).curve.empty
+
+
 def test_icss_standardisation_by_hand():
     spec = pd.DataFrame({"age_group": list(standardise.ICSS_AGE_GROUPS), "time": 5.0,
                          "estimate": [0.5, 0.6, 0.7, 0.8, 0.9], "se": 0.1, "n_risk": 10, "events": 2})

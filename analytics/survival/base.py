@@ -279,7 +279,7 @@ def event_table(inp: SurvivalInput) -> EventTable:
         n_risk = exits_after - (counts_s[s] - (below - first))
     n_days = np.zeros(inp.n_strata, np.int64)
     np.maximum.at(n_days, s, t)
-    offset = np.concatenate([[0], np.cumsum(n_days)[:-1]])
+    offset = np.cumsum(n_days) - n_days                       # exclusive: one per stratum, none without
     return EventTable(stratum=s, time=t, n_risk=n_risk.astype(np.int64), deaths=deaths,
                       day_offset=offset, n_days=n_days)
 

@@ -256,6 +256,30 @@ def test_panels_laid_out_as_plotly_make_subplots(n, titled):
             assert ours[key]["domain"] == pytest.approx(want["domain"], abs=1e-12)
 
 
+@pytest.mark.parametrize("theme", ["light", "presentation"])
+def test_figure_of_is_new_figure_with_its_traces_and_layout(theme):
+    """The builders make their figures in one constructor (base.figure_of): it is the figure the
+    step-by-step calls make — new_figure, add_traces (with legend_line), add_vline and
+    update_layout —, the same JSON but for the order of the layout's keys, and a theme's row
+    height read before the figure exists is the one read from it."""
+    bars = base.trace("bar", y=["Lung", "Breast"], x=np.array([4.5, 6.0]), orientation="h", marker_color="#0072B2",
+                      customdata=np.column_stack([[1.0, 2.0], [0.5, 1.5]]), hovertemplate="%{y}: %{x}")
+    line = dict(color="#000000", width=2, dash="dash")
+    layout = dict(barmode="overlay", xaxis=dict(title_text="Rate", rangemode="tozero"), xaxis_dtick=2,
+                  yaxis=dict(categoryorder="array", categoryarray=["Breast", "Lung"]), legend=base.TOP_LEGEND,
+                  height=400, separators=", ")
+    ref = base.new_figure("Ölçülər — заголовок", theme)
+    ref.add_traces([bars])
+    ref.add_vline(x=5.25, line=line)
+    base.legend_line(ref, "National", line)
+    ref.update_layout(**layout)
+    ours = base.figure_of([bars, base.legend_entry("National", line)], "Ölçülər — заголовок", theme,
+                          shapes=[base.vline(5.25, line)], **layout)
+    assert spec(ours) == spec(ref)
+    assert base.row_height(theme, 20) == base.row_height(ref, 20)
+    assert base.theme_font_size(theme, "title", "font", "size") == base._font_size(ref, "title", "font", "size")
+
+
 def test_age_specific_curves_one_panel_per_sex_on_its_own_axes():
     df = pd.DataFrame({"age_group": AGE_GROUPS * 4, "value": np.arange(72.0), "lower": np.arange(72.0) - 1,
                        "upper": np.arange(72.0) + 1, "sex": [1] * 36 + [2] * 36,

@@ -21,8 +21,8 @@ import plotly.graph_objects as go
 
 from analytics import schema
 from analytics.charts.base import (
-    TOP_LEGEND, GREY, legend_line, tick_decimals, trace, without_other_sex, row_height, OKABE_ITO, UNRELIABLE_PATTERN, add_note, empty_figure, finite, marks_note,
-    finish, new_figure, resolve_k, set_template, sex_colour, site_colour, suppressed_mask, unreliable_mask,
+    TOP_LEGEND, GREY, legend_entry, tick_decimals, trace, without_other_sex, row_height, OKABE_ITO, UNRELIABLE_PATTERN, add_note, empty_figure, finite, marks_note,
+    figure_of, finish, new_figure, vline, resolve_k, set_template, sex_colour, site_colour, suppressed_mask, unreliable_mask,
     value_text,
 )
 from analytics.i18n import format_number, plotly_separators, sex_code, sex_label, site_label, standard_label, t
@@ -135,7 +135,6 @@ def top_sites_bar(frame: pd.DataFrame, *, lang: str = "en", n: int = 10, site: s
     top = score.fillna(0).sort_values(ascending=False, kind="stable").head(n).index.tolist()
     df = df[df[site].isin(top)]
     order = [site_label(s, lang) for s in top]
-    fig = new_figure(title, theme, barmode="overlay", bargap=0.25)
     vmax = 0.0
     traces = []     # added at once, and one layout update: each add_* / update_* call runs plotly's machinery
     for code, direction in ((1, -1.0), (2, 1.0)):
@@ -169,22 +168,21 @@ def top_sites_bar(frame: pd.DataFrame, *, lang: str = "en", n: int = 10, site: s
                   for s in value_text(part, value, lang=lang, k=k, min_count=min_count).tolist()],
             textposition="middle left" if direction < 0 else "middle right", cliponaxis=False,
             showlegend=False, hoverinfo="skip"))
-    fig.add_traces(traces)
     step = _nice_step(vmax)
     top_tick = step * math.ceil(vmax / step) if vmax > 0 else step
     ticks = np.arange(-top_tick, top_tick + step / 2, step)
     heading = dict(y=1.0, xref="paper", yref="paper", yanchor="bottom", showarrow=False)
-    fig.update_layout(
+    fig = figure_of(
+        traces, title, theme, barmode="overlay", bargap=0.25,
         xaxis=dict(tickvals=ticks.tolist(), ticktext=[format_number(abs(x), lang, tick_decimals(step)) for x in ticks],
                    range=[-top_tick * 1.25, top_tick * 1.25], zeroline=True,
                    title_text=rate_axis_title(lang, standard, multiplier)),
         yaxis=dict(categoryorder="array", categoryarray=order[::-1], title_text=""),
-        annotations=list(fig.layout.annotations) + [
-            dict(heading, text=f"<b>{sex_label(1, lang)}</b>", x=0.02, xanchor="left"),
-            dict(heading, text=f"<b>{sex_label(2, lang)}</b>", x=0.98, xanchor="right")],
+        annotations=[dict(heading, text=f"<b>{sex_label(1, lang)}</b>", x=0.02, xanchor="left"),
+                     dict(heading, text=f"<b>{sex_label(2, lang)}</b>", x=0.98, xanchor="right")],
         # one row per site tall enough for its label at the theme's type size (else plotly
         # drops every other site name on the axis)
-        showlegend=False, height=int(max(380, 160 + row_height(fig, 38) * len(top))))
+        showlegend=False, height=int(max(380, 160 + row_height(theme, 38) * len(top))))
     return finish(add_note(fig, marks_note(df, lang=lang, k=k, min_count=min_count)))
 
 
@@ -248,26 +246,25 @@ def population_pyramid(population: pd.DataFrame, *, lang: str = "en", percent: b
     total = np.nansum(agg.to_numpy())
     if percent and total > 0:
         agg = agg / total * 100
-    fig = new_figure(title, theme, barmode="relative", bargap=0.05)
-    fig.add_traces([trace("bar", y=agg.index.astype(str).tolist(), x=np.nan_to_num(vals) * direction, orientation="h",
-                           name=sex_label(code, lang), marker_color=sex_colour(code), customdata=vals,
-                           hovertemplate="%{y}: %{customdata:,.1f}" + ("%" if percent else "")
-                           + "<extra>%{fullData.name}</extra>")
-                    for code, direction in ((1, -1.0), (2, 1.0))
-                    for vals in (agg[code].to_numpy(dtype=float),)])
+    traces = [trace("bar", y=agg.index.astype(str).tolist(), x=np.nan_to_num(vals) * direction, orientation="h",
+                    name=sex_label(code, lang), marker_color=sex_colour(code), customdata=vals,
+                    hovertemplate="%{y}: %{customdata:,.1f}" + ("%" if percent else "") + "<extra>%{fullData.name}</extra>")
+              for code, direction in ((1, -1.0), (2, 1.0))
+              for vals in (agg[code].to_numpy(dtype=float),)]
     vmax = float(np.nanmax(agg.to_numpy())) if agg.size else 1.0
     step = _nice_step(vmax, 3)
     top_tick = step * math.ceil(vmax / step)
     ticks = np.arange(-top_tick, top_tick + step / 2, step)
     dec = tick_decimals(step)
-    fig.update_layout(
+    fig = figure_of(
+        traces, title, theme, barmode="relative", bargap=0.05,
         xaxis=dict(tickvals=ticks.tolist(),
                    ticktext=[format_number(abs(x), lang, dec) + ("%" if percent else "") for x in ticks],
                    title_text=t("charts.axis_population_pct" if percent else "charts.axis_population", lang)),
         yaxis=dict(title_text=t("charts.axis_age_group", lang), categoryorder="array",
                    categoryarray=agg.index.astype(str).tolist()),
         legend=TOP_LEGEND, separators=_separators(lang),
-        height=int(max(450, 170 + row_height(fig, 0) * len(agg.index))))
+        height=int(max(450, 170 + row_height(theme, 0) * len(agg.index))))
     return finish(fig)
 
 
@@ -281,7 +278,6 @@ def cases_per_year(frame: pd.DataFrame, *, lang: str = "en", year: str = schema.
     if frame.empty:
         return empty_figure(t("charts.no_data", lang), theme, title)
     df = frame.assign(_n=finite(frame[count]), _y=pd.to_numeric(frame[year], errors="coerce"))
-    fig = new_figure(title, theme, barmode="stack")
     hover = "%{x}: %{y:,}<extra>%{fullData.name}</extra>"
     traces = []
     if sex is not None and sex in df.columns:
@@ -296,10 +292,10 @@ def cases_per_year(frame: pd.DataFrame, *, lang: str = "en", year: str = schema.
         part = df.groupby("_y")["_n"].sum(min_count=1)
         traces.append(trace("bar", x=part.index.astype(int).tolist(), y=part.to_numpy(),
                              name=t("charts.cases", lang), marker_color=sex_colour(0), hovertemplate=hover))
-    fig.add_traces(traces)
-    fig.update_layout(xaxis=dict(title_text=t("charts.axis_year", lang), dtick=1, tickformat="d"),
-                      yaxis=dict(title_text=t("charts.axis_cases", lang), tickformat=",d"),
-                      legend=dict(TOP_LEGEND, traceorder="normal"), separators=_separators(lang))
+    fig = figure_of(traces, title, theme, barmode="stack",
+                    xaxis=dict(title_text=t("charts.axis_year", lang), dtick=1, tickformat="d"),
+                    yaxis=dict(title_text=t("charts.axis_cases", lang), tickformat=",d"),
+                    legend=dict(TOP_LEGEND, traceorder="normal"), separators=_separators(lang))
     return finish(fig)
 
 
@@ -329,7 +325,6 @@ def asr_by_site(frame: pd.DataFrame, *, lang: str = "en", site: str | None = Non
         order = order[:n]
         df = df[df[site].isin(order)]
     labels = [site_label(s, lang) for s in order]
-    fig = new_figure(title, theme, barmode="group", bargap=0.2, bargroupgap=0.05)
     codes = [c for c in (1, 2, 0, 9) if (df["_sex"] == c).any()]
     # Horizontal groups stack the first trace at the bottom: add in reverse so men are on top.
     traces = []
@@ -351,13 +346,13 @@ def asr_by_site(frame: pd.DataFrame, *, lang: str = "en", site: str | None = Non
             customdata=np.column_stack([v, lo, hi]),
             hovertemplate="%{y}<br>" + _hover_ci(lang, conf) + "<extra>%{fullData.name}</extra>",
         ))
-    fig.add_traces(traces)
-    per_site = max(22 * max(1, len(codes)), row_height(fig, 22))
-    fig.update_layout(yaxis=dict(categoryorder="array", categoryarray=labels[::-1], title_text=""),
-                      xaxis=dict(title_text=rate_axis_title(lang, standard, multiplier), rangemode="tozero"),
-                      height=int(max(380, 90 + per_site * len(order))), showlegend=has_sex,
-                      legend=dict(TOP_LEGEND, traceorder="reversed"),
-                      separators=_separators(lang))
+    per_site = max(22 * max(1, len(codes)), row_height(theme, 22))
+    fig = figure_of(traces, title, theme, barmode="group", bargap=0.2, bargroupgap=0.05,
+                    yaxis=dict(categoryorder="array", categoryarray=labels[::-1], title_text=""),
+                    xaxis=dict(title_text=rate_axis_title(lang, standard, multiplier), rangemode="tozero"),
+                    height=int(max(380, 90 + per_site * len(order))), showlegend=has_sex,
+                    legend=dict(TOP_LEGEND, traceorder="reversed"),
+                    separators=_separators(lang))
     return finish(add_note(fig, marks_note(df, lang=lang, k=k, min_count=min_count)))
 
 
@@ -497,7 +492,6 @@ def regions_compared(frame: pd.DataFrame, *, national: float | None = None, lang
         status = np.full(len(df), "same")
     df = df.assign(_status=status)
     names = df[region].astype(str).tolist()
-    fig = new_figure(title, theme, barmode="overlay")
     styles = {"higher": (OKABE_ITO["vermillion"], "charts.region_higher"),
               "lower": (OKABE_ITO["blue"], "charts.region_lower"),
               "same": (GREY, "charts.region_similar"),
@@ -520,15 +514,16 @@ def regions_compared(frame: pd.DataFrame, *, national: float | None = None, lang
             text=_suppressed_text(part, k), textposition="outside", cliponaxis=False,
             customdata=np.column_stack([v, plo, phi]),
             hovertemplate="%{y}<br>" + _hover_ci(lang, conf) + "<extra>%{fullData.name}</extra>"))
-    fig.add_traces(traces)
+    shapes = []
     if national is not None and math.isfinite(national):
         line = dict(color="#000000", width=2, dash="dash")
-        fig.add_vline(x=national, line=line)
-        legend_line(fig, t("charts.national_value", lang, value=format_number(national, lang, 1)), line)
-    fig.update_layout(yaxis=dict(categoryorder="array", categoryarray=names[::-1], title_text=""),
-                      xaxis=dict(title_text=rate_axis_title(lang, standard, multiplier), rangemode="tozero"),
-                      height=int(max(380, 100 + row_height(fig, 24) * len(names))), separators=_separators(lang),
-                      legend=TOP_LEGEND)
+        shapes.append(vline(national, line))
+        traces.append(legend_entry(t("charts.national_value", lang, value=format_number(national, lang, 1)), line))
+    fig = figure_of(traces, title, theme, barmode="overlay", **({"shapes": shapes} if shapes else {}),
+                    yaxis=dict(categoryorder="array", categoryarray=names[::-1], title_text=""),
+                    xaxis=dict(title_text=rate_axis_title(lang, standard, multiplier), rangemode="tozero"),
+                    height=int(max(380, 100 + row_height(theme, 24) * len(names))), separators=_separators(lang),
+                    legend=TOP_LEGEND)
     return finish(add_note(fig, marks_note(df, lang=lang, k=k, min_count=min_count)))
 
 

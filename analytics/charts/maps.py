@@ -34,7 +34,7 @@ from plotly.colors import sample_colorscale
 
 from analytics import classify as cls
 from analytics import schema
-from analytics.charts.base import GREY, empty_figure, finite, local_topojson_uri, set_template
+from analytics.charts.base import GREY, empty_figure, finite, local_topojson_uri, set_template, trace
 from analytics.presets import fmt, fmt_p
 from analytics.i18n import format_number, t
 
@@ -450,15 +450,16 @@ def funnel_plot(frame: pd.DataFrame, *, observed: str = "cases", expected: str =
     from analytics.intervals import conf_suffix
     lo95, hi95 = f"lower_{conf_suffix(0.95)}", f"upper_{conf_suffix(0.95)}"
     lo998, hi998 = f"lower_{conf_suffix(0.998)}", f"upper_{conf_suffix(0.998)}"
-    # traces, the line at SIR 1 and the labels are collected and given to the figure at once:
-    # plotly re-validates every trace (annotation) already there on each add_trace (add_annotation)
+    # the traces, the line at SIR 1, the labels and the layout are given to one constructor: plotly
+    # re-validates every trace (annotation) already there on each add_trace (add_annotation), and
+    # each update_layout walks and copies the figure's layout
     traces = []
     for lo, hi, dash, name in ((lo95, hi95, "dash", t("maps.limits_95", lang)),
                                (lo998, hi998, "dot", t("maps.limits_998", lang))):
-        traces.append(go.Scatter(x=grid, y=lim[hi], mode="lines", line=dict(color="#555555", dash=dash, width=1.2),
-                                 name=name, legendgroup=name, hoverinfo="skip"))
-        traces.append(go.Scatter(x=grid, y=lim[lo], mode="lines", line=dict(color="#555555", dash=dash, width=1.2),
-                                 name=name, legendgroup=name, showlegend=False, hoverinfo="skip"))
+        traces.append(trace("scatter", x=grid, y=lim[hi], mode="lines", line=dict(color="#555555", dash=dash, width=1.2),
+                            name=name, legendgroup=name, hoverinfo="skip"))
+        traces.append(trace("scatter", x=grid, y=lim[lo], mode="lines", line=dict(color="#555555", dash=dash, width=1.2),
+                            name=name, legendgroup=name, showlegend=False, hoverinfo="skip"))
     one = dict(type="line", xref="x domain", x0=0, x1=1, yref="y", y0=1, y1=1,   # what add_hline(y=1) writes
                line=dict(color="#222222", width=1))
     status = np.where(sir > pts[hi998].to_numpy(), "high_998", np.where(sir > pts[hi95].to_numpy(), "high_95",
@@ -471,10 +472,13 @@ def funnel_plot(frame: pd.DataFrame, *, observed: str = "cases", expected: str =
             continue
         txt = [f"<b>{n}</b><br>SIR {_fmt(s, lang)}<br>O = {format_number(a, lang, 0)}, E = {_fmt(b, lang, 1)}"
                for n, s, a, b in zip(names[sel], sir[sel], o[sel], e[sel])]
-        traces.append(go.Scatter(x=e[sel], y=sir[sel], mode="markers", name=t(f"maps.funnel_{st_}", lang),
-                                 marker=dict(color=col, size=8, line=dict(color="white", width=0.5)),
-                                 text=txt, hovertemplate="%{text}<extra></extra>"))
-    fig = go.Figure(data=traces, layout=dict(shapes=[one]))
+        traces.append(trace("scatter", x=e[sel], y=sir[sel], mode="markers", name=t(f"maps.funnel_{st_}", lang),
+                            marker=dict(color=col, size=8, line=dict(color="white", width=0.5)),
+                            text=txt, hovertemplate="%{text}<extra></extra>"))
+    layout = dict(shapes=[one], title=dict(text=title),
+                  xaxis=dict(title=t("maps.expected_axis", lang), type="log", dtick="D2"),
+                  yaxis=dict(title="SIR", rangemode="tozero"),
+                  meta={"phi": lim.attrs.get("phi"), "tau2": lim.attrs.get("tau2")})
     out = (status == "high_998") | (status == "low_998")
     if out.sum() > FUNNEL_LABELS:   # a crowded funnel: name the most extreme only
         z = np.abs(o - e) / np.sqrt(e)
@@ -484,16 +488,12 @@ def funnel_plot(frame: pd.DataFrame, *, observed: str = "cases", expected: str =
         size = 18 if theme == "presentation" else 11
         shifts = label_offsets(np.log10(e[out]), sir[out], list(names[out]), x_range=np.log10([grid[0], grid[-1]]),
                                y_range=(0.0, ymax), size=size)
-        fig.layout.annotations = [
+        layout["annotations"] = [
             dict(x=np.log10(xv), y=yv, text=str(text), showarrow=False, xshift=dx, yshift=-dy,
                  font=dict(size=size), bgcolor="rgba(255,255,255,0.7)", name="funnel_label")
             for xv, yv, text, (dx, dy) in zip(e[out], sir[out], names[out], shifts)]
-        fig.update_yaxes(range=[0, ymax])
-    set_template(fig, theme).update_layout(title=dict(text=title),
-                      xaxis=dict(title=t("maps.expected_axis", lang), type="log", dtick="D2"),
-                      yaxis=dict(title="SIR", rangemode="tozero"))
-    meta = {"phi": lim.attrs.get("phi"), "tau2": lim.attrs.get("tau2")}
-    fig.update_layout(meta=meta)
+        layout["yaxis"]["range"] = [0, ymax]
+    fig = set_template(go.Figure(data=traces, layout=layout), theme)
     return fig
 
 

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from analytics.charts.base import (DARK_GREY, OKABE_ITO, TOP_LEGEND, empty_figure, finish, new_figure, sex_colour,
-                                   site_colour)
+from analytics.charts.base import (DARK_GREY, OKABE_ITO, TOP_LEGEND, empty_figure, figure_of, finish, sex_colour,
+                                   site_colour, trace)
 from analytics.i18n import format_number, plotly_separators, site_label, t
 from analytics.survival.base import DAYS_PER_YEAR
 
@@ -77,7 +77,7 @@ def survival_curves_chart(curves: pd.DataFrame, *, group: str | None = None, lab
     ``observed`` (same layout) is drawn dashed beside them. ``labels``: group value -> legend name."""
     if curves is None or curves.empty:
         return empty_figure(t("charts.no_data", lang), theme, title)
-    fig = new_figure(title, theme)
+    traces = []     # made with the layout at once (base.figure_of): each add_* call re-validates the figure
     for g, col, c in _by_group(curves, group):
         c = c[c["time"] <= max_years * DAYS_PER_YEAR + 1]
         x = np.concatenate([[0.0], c["time"].to_numpy(float) / DAYS_PER_YEAR])
@@ -87,11 +87,11 @@ def survival_curves_chart(curves: pd.DataFrame, *, group: str | None = None, lab
         keep = thinned(x)
         x, y, lo, hi = x[keep], y[keep], lo[keep], hi[keep]
         name = _legend_name(g, group, labels, t(f"survival.measure.{measure}", lang))
-        fig.add_scatter(x=np.concatenate([x, x[::-1]]), y=np.concatenate([hi, lo[::-1]]), fill="toself",
-                        line=dict(width=0, shape="hv"), fillcolor=_rgba(col, 0.15), hoverinfo="skip",
-                        showlegend=False, name=f"{name} CI")
-        fig.add_scatter(x=x, y=y, mode="lines", line=dict(color=col, width=2.5, shape="hv"), name=name,
-                        hovertemplate="%{x:.2f}: %{y:.1f}%<extra>" + name + "</extra>")
+        traces.append(trace("scatter", x=np.concatenate([x, x[::-1]]), y=np.concatenate([hi, lo[::-1]]), fill="toself",
+                            line=dict(width=0, shape="hv"), fillcolor=_rgba(col, 0.15), hoverinfo="skip",
+                            showlegend=False, name=f"{name} CI"))
+        traces.append(trace("scatter", x=x, y=y, mode="lines", line=dict(color=col, width=2.5, shape="hv"), name=name,
+                            hovertemplate="%{x:.2f}: %{y:.1f}%<extra>" + name + "</extra>"))
         if observed is not None and not observed.empty:
             o = observed[observed[group] == g] if group else observed
             o = o[o["time"] <= max_years * DAYS_PER_YEAR + 1]
@@ -100,13 +100,15 @@ def survival_curves_chart(curves: pd.DataFrame, *, group: str | None = None, lab
             keep = thinned(ox)
             ox, oy = ox[keep], oy[keep]
             oname = f"{name}: {t('survival.measure.observed', lang)}" if group else t("survival.measure.observed", lang)
-            fig.add_scatter(x=ox, y=oy, mode="lines", line=dict(color=col, width=1.5, dash="dash", shape="hv"),
-                            name=oname, hovertemplate="%{x:.2f}: %{y:.1f}%<extra>" + oname + "</extra>")
+            traces.append(trace("scatter", x=ox, y=oy, mode="lines",
+                                line=dict(color=col, width=1.5, dash="dash", shape="hv"),
+                                name=oname, hovertemplate="%{x:.2f}: %{y:.1f}%<extra>" + oname + "</extra>"))
     top = max(100.0, float(np.nanmax(curves["upper"].to_numpy(float))) * 100 if len(curves) else 100.0)
-    fig.update_xaxes(title_text=t("survival.axis.years", lang), range=[0, max_years], dtick=1)
-    fig.update_yaxes(title_text=t(f"survival.axis.{measure}", lang), range=[0, min(top, 120) + 2], ticksuffix="%")
-    fig.update_layout(separators=plotly_separators(lang), legend=TOP_LEGEND)
-    return finish(fig)
+    return finish(figure_of(traces, title, theme,
+                            xaxis=dict(title_text=t("survival.axis.years", lang), range=[0, max_years], dtick=1),
+                            yaxis=dict(title_text=t(f"survival.axis.{measure}", lang), range=[0, min(top, 120) + 2],
+                                       ticksuffix="%"),
+                            separators=plotly_separators(lang), legend=TOP_LEGEND))
 
 
 def sites_at(table: pd.DataFrame, *, time: float = 5, value: str = "estimate") -> pd.DataFrame:
@@ -127,16 +129,16 @@ def survival_by_site_chart(table: pd.DataFrame, *, site: str = "site", time: flo
     lo, hi = ("lower", "upper") if value == "estimate" else (f"{value}_lower", f"{value}_upper")
     err = dict(type="data", symmetric=False, array=(df[hi] - df[value]).to_numpy() * 100,
                arrayminus=(df[value] - df[lo]).to_numpy() * 100, color=DARK_GREY, thickness=1)
-    fig = new_figure(title, theme)
-    fig.add_bar(y=names, x=df[value] * 100, orientation="h", error_x=err,
-                marker_color=[site_colour(s) for s in df[site]], name=t(f"survival.measure.{measure}", lang),
-                text=[format_number(v * 100, lang, 0) for v in df[value]], textposition="inside",
-                insidetextanchor="end", hovertemplate="%{y}: %{x:.1f}%<extra></extra>", showlegend=False)
-    fig.update_xaxes(title_text=t("survival.axis.at_time", lang, years=format_number(time, lang, 0),
-                                  measure=t(f"survival.measure.{measure}", lang)), range=[0, 105], ticksuffix="%")
-    fig.update_yaxes(autorange="reversed")
-    fig.update_layout(separators=plotly_separators(lang), height=max(350, 90 + 24 * len(df)))
-    return finish(fig)
+    bars = trace("bar", y=names, x=df[value] * 100, orientation="h", error_x=err,
+                 marker_color=[site_colour(s) for s in df[site]], name=t(f"survival.measure.{measure}", lang),
+                 text=[format_number(v * 100, lang, 0) for v in df[value]], textposition="inside",
+                 insidetextanchor="end", hovertemplate="%{y}: %{x:.1f}%<extra></extra>", showlegend=False)
+    return finish(figure_of([bars], title, theme,
+                            xaxis=dict(title_text=t("survival.axis.at_time", lang, years=format_number(time, lang, 0),
+                                                    measure=t(f"survival.measure.{measure}", lang)),
+                                       range=[0, 105], ticksuffix="%"),
+                            yaxis=dict(autorange="reversed"),
+                            separators=plotly_separators(lang), height=max(350, 90 + 24 * len(df))))
 
 
 def standardised_chart(std: pd.DataFrame, *, group: str | None = None, labels: Mapping | None = None,
@@ -148,7 +150,7 @@ def standardised_chart(std: pd.DataFrame, *, group: str | None = None, labels: M
     drawn dotted beside each for comparison."""
     if std is None or std.empty:
         return empty_figure(t("charts.no_data", lang), theme, title)
-    fig = new_figure(title, theme)
+    traces = []
     std_word = t("survival.std.legend", lang, standard=standard.replace("ICSS", "ICSS "))
     for g, col, c in _by_group(std, group):
         c = c[c["time"] <= max_years + 1e-9].sort_values("time")
@@ -156,13 +158,13 @@ def standardised_chart(std: pd.DataFrame, *, group: str | None = None, labels: M
         y, lo, hi = (np.concatenate([[1.0], c[k].to_numpy(float)]) * 100 for k in ("estimate", "lower", "upper"))
         base = _legend_name(g, group, labels, t(f"survival.measure.{measure}", lang))
         name = f"{base}: {std_word}"
-        fig.add_scatter(x=np.concatenate([x, x[::-1]]), y=np.concatenate([hi, lo[::-1]]), fill="toself",
-                        line=dict(width=0), fillcolor=_rgba(col, 0.15), hoverinfo="skip", showlegend=False,
-                        name=f"{name} CI")
-        fig.add_scatter(x=x, y=y, mode="lines", line=dict(color=col, width=2.5), name=name,
-                        customdata=np.stack([lo, hi], axis=1),
-                        hovertemplate="%{x:.2f}: %{y:.1f}% (%{customdata[0]:.1f}\u2013%{customdata[1]:.1f})<extra>"
-                        + name + "</extra>")
+        traces.append(trace("scatter", x=np.concatenate([x, x[::-1]]), y=np.concatenate([hi, lo[::-1]]),
+                            fill="toself", line=dict(width=0), fillcolor=_rgba(col, 0.15), hoverinfo="skip",
+                            showlegend=False, name=f"{name} CI"))
+        traces.append(trace("scatter", x=x, y=y, mode="lines", line=dict(color=col, width=2.5), name=name,
+                            customdata=np.stack([lo, hi], axis=1),
+                            hovertemplate="%{x:.2f}: %{y:.1f}% (%{customdata[0]:.1f}\u2013%{customdata[1]:.1f})<extra>"
+                            + name + "</extra>"))
         if crude is not None and not crude.empty:
             o = crude[crude[group] == g] if group else crude
             o = o[o["time"] <= max_years * DAYS_PER_YEAR + 1]
@@ -171,14 +173,15 @@ def standardised_chart(std: pd.DataFrame, *, group: str | None = None, labels: M
             keep = thinned(ox)
             ox, oy = ox[keep], oy[keep]
             oname = f"{base}: {t('survival.std.crude', lang)}"
-            fig.add_scatter(x=ox, y=oy, mode="lines", line=dict(color=col, width=1.5, dash="dot", shape="hv"),
-                            name=oname, hovertemplate="%{x:.2f}: %{y:.1f}%<extra>" + oname + "</extra>")
+            traces.append(trace("scatter", x=ox, y=oy, mode="lines",
+                                line=dict(color=col, width=1.5, dash="dot", shape="hv"),
+                                name=oname, hovertemplate="%{x:.2f}: %{y:.1f}%<extra>" + oname + "</extra>"))
     top = float(np.nanmax(std["upper"].to_numpy(float))) * 100
-    fig.update_xaxes(title_text=t("survival.axis.years", lang), range=[0, max_years], dtick=1)
-    fig.update_yaxes(title_text=t(f"survival.axis.{measure}", lang), range=[0, min(max(top, 100.0), 120) + 2],
-                     ticksuffix="%")
-    fig.update_layout(separators=plotly_separators(lang), legend=TOP_LEGEND)
-    return finish(fig)
+    return finish(figure_of(traces, title, theme,
+                            xaxis=dict(title_text=t("survival.axis.years", lang), range=[0, max_years], dtick=1),
+                            yaxis=dict(title_text=t(f"survival.axis.{measure}", lang),
+                                       range=[0, min(max(top, 100.0), 120) + 2], ticksuffix="%"),
+                            separators=plotly_separators(lang), legend=TOP_LEGEND))
 
 
 def actuarial_chart(table: pd.DataFrame, *, group: str | None = None, labels: Mapping | None = None,
@@ -188,7 +191,7 @@ def actuarial_chart(table: pd.DataFrame, *, group: str | None = None, labels: Ma
     interval, joined from 100 % at 0, with CI whiskers."""
     if table is None or table.empty:
         return empty_figure(t("charts.no_data", lang), theme, title)
-    fig = new_figure(title, theme)
+    traces = []
     for g, col, c in _by_group(table, group):
         c = c.sort_values("end")
         x = np.concatenate([[0.0], c["end"].to_numpy(float)])
@@ -196,11 +199,12 @@ def actuarial_chart(table: pd.DataFrame, *, group: str | None = None, labels: Ma
         up = np.concatenate([[0.0], (c["upper"] - c["estimate"]).to_numpy(float)]) * 100
         down = np.concatenate([[0.0], (c["estimate"] - c["lower"]).to_numpy(float)]) * 100
         name = _legend_name(g, group, labels, t("survival.measure.observed", lang))
-        fig.add_scatter(x=x, y=y, mode="lines+markers", line=dict(color=col, width=2), name=name,
-                        error_y=dict(type="data", symmetric=False, array=up, arrayminus=down, color=col,
-                                     thickness=1),
-                        hovertemplate="%{x:.0f}: %{y:.1f}%<extra>" + name + "</extra>")
-    fig.update_xaxes(title_text=t("survival.axis.years", lang), range=[0, float(table["end"].max()) + 0.2], dtick=1)
-    fig.update_yaxes(title_text=t("survival.axis.observed", lang), range=[0, 102], ticksuffix="%")
-    fig.update_layout(separators=plotly_separators(lang), legend=TOP_LEGEND)
-    return finish(fig)
+        traces.append(trace("scatter", x=x, y=y, mode="lines+markers", line=dict(color=col, width=2), name=name,
+                            error_y=dict(type="data", symmetric=False, array=up, arrayminus=down, color=col,
+                                         thickness=1),
+                            hovertemplate="%{x:.0f}: %{y:.1f}%<extra>" + name + "</extra>"))
+    return finish(figure_of(traces, title, theme,
+                            xaxis=dict(title_text=t("survival.axis.years", lang),
+                                       range=[0, float(table["end"].max()) + 0.2], dtick=1),
+                            yaxis=dict(title_text=t("survival.axis.observed", lang), range=[0, 102], ticksuffix="%"),
+                            separators=plotly_separators(lang), legend=TOP_LEGEND))

@@ -156,7 +156,7 @@ d_scatter = d_sir.replace(measure="sir", highlight=None, notes=(rf_note,))
 # the fit the scatter draws (sir_scatter keeps it inside the figure): same rows, same model
 sfit_rows = sdata[np.isfinite(pd.to_numeric(sdata[factor], errors="coerce")) & np.isfinite(sdata["sir"].astype(float))
                   & (sdata["expected"] > 0)]
-sreading = ""
+sreading, sfit = "", None
 if len(sfit_rows) >= 3:   # sir_scatter draws no fit below three regions
     try:
         # fitted once per process for the same rows (cache.ecological_fit)
@@ -164,9 +164,10 @@ if len(sfit_rows) >= 3:   # sir_scatter draws no fit below three regions
                                     observed="_o", expected="_e")
         sreading = narrative.regression_sentence(sfit.table, factor, x_label=fname(factor), lang=f.lang)
     except (ValueError, np.linalg.LinAlgError):   # a degenerate fit: the slide goes without a reading
-        sreading = ""
+        sreading, sfit = "", None
+# the scatter draws that fit (_fit: not part of the view's key, which holds the rows and the factor it derives from)
 widgets.chart_with_table(cache.figure(ds, "rf_scatter", mc.sir_scatter, sdata, factor, x_label=flabel(factor),
-                                      lang=f.lang, theme=f.theme, title=title, desc=d_scatter,
+                                      _fit=sfit, lang=f.lang, theme=f.theme, title=title, desc=d_scatter,
                                       caption=d_scatter.caption(f.lang)),
                          sdata[[S.REGION_NAME, S.REGION, factor, "cases", "expected", "sir"]],
                          name="rf_scatter", f=f, ds=ds, title=title, reading=sreading, desc=d_scatter)

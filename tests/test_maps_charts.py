@@ -121,6 +121,23 @@ def test_scatter_fit_is_the_poisson_regression(frame):
     assert len(fig.data[0].x) == len(frame)
 
 
+def test_scatter_draws_the_callers_fit_of_its_rows_only(frame):
+    """The Risk factors page fits the scatter's regression for its reading and hands it over
+    (sir_scatter's ``fit``): the figure is the one it would fit itself; a fit of other rows, or
+    per SD, is refused rather than drawn over points it was not fitted to."""
+    rows = frame[np.isfinite(frame["rf"]) & np.isfinite(frame["sir"]) & (frame["expected"] > 0)]
+    own = ecological_regression(rows.rename(columns={"cases": "_o", "expected": "_e"}), ["rf"], observed="_o",
+                                expected="_e")
+    assert maps.sir_scatter(frame, "rf", fit=own).to_plotly_json() == maps.sir_scatter(frame, "rf").to_plotly_json()
+    fewer = ecological_regression(rows.iloc[1:].rename(columns={"cases": "_o", "expected": "_e"}), ["rf"],
+                                  observed="_o", expected="_e")
+    per_sd = ecological_regression(rows.rename(columns={"cases": "_o", "expected": "_e"}), ["rf"], observed="_o",
+                                   expected="_e", per="sd")
+    for other in (fewer, per_sd):
+        with pytest.raises(ValueError, match="not the regression"):
+            maps.sir_scatter(frame, "rf", fit=other)
+
+
 def test_spine_chart_scaling():
     prof = pd.DataFrame({"indicator": ["SIR", "ASR"], "value": [1.5, 150.0], "national": [1.0, 200.0],
                          "min": [0.5, 100.0], "q25": [0.8, 170.0], "q75": [1.2, 230.0], "max": [2.0, 260.0],

@@ -498,10 +498,14 @@ def funnel_plot(frame: pd.DataFrame, *, observed: str = "cases", expected: str =
 
 
 def sir_scatter(frame: pd.DataFrame, x: str, *, y: str = "sir", observed: str = "cases", expected: str = "expected",
-                x_label: str | None = None, lang: str = "en", theme: str = "light", title: str | None = None) -> go.Figure:
+                x_label: str | None = None, lang: str = "en", theme: str = "light", title: str | None = None,
+                fit=None) -> go.Figure:
     """SIR against a risk factor, marker area proportional to E, with the log-linear fit
     ``SIR = exp(a + b x)`` (offset log E) of :func:`analytics.ecological.ecological_regression`'s
-    default model (negative binomial when the Poisson fit is overdispersed, else Poisson)."""
+    default model (negative binomial when the Poisson fit is overdispersed, else Poisson).
+    ``fit``: that regression of the rows drawn (those with ``x``, ``y`` and a positive expected
+    count), already made by the caller (the Risk factors page fits it for its reading), drawn
+    instead of fitting it again; a fit of other rows, of another factor or per SD raises."""
     from analytics.ecological import ecological_regression
     x_label = x_label or x
     title = title if title is not None else t("maps.scatter_title", lang, x=x_label)
@@ -517,7 +521,12 @@ def sir_scatter(frame: pd.DataFrame, x: str, *, y: str = "sir", observed: str = 
         marker=dict(size=size, color="#0072B2", opacity=0.6, line=dict(color="white", width=0.5)),
         text=[f"<b>{n}</b><br>{x_label}: {_fmt(a, lang)}<br>SIR: {_fmt(b, lang)}<br>E = {_fmt(c, lang, 1)}"
               for n, a, b, c in zip(names, d[x], d[y], e)], hovertemplate="%{text}<extra></extra>"))
-    fit = ecological_regression(d.rename(columns={observed: "_o", expected: "_e"}), [x], observed="_o", expected="_e")
+    if fit is None:
+        fit = ecological_regression(d.rename(columns={observed: "_o", expected: "_e"}), [x], observed="_o", expected="_e")
+    elif (not fit.residuals.index.equals(d.index) or list(fit.table["term"]) != ["intercept", x]
+          or fit.table["scale"].iloc[1] != 1.0):            # per SD: the factor was rescaled
+        raise ValueError(f"sir_scatter: the fit given is not the regression of the {len(d)} regions drawn on {x!r} "
+                         "per unit")
     tb = fit.table.set_index("term")
     xs = np.linspace(finite(d[x]).min(), finite(d[x]).max(), 100)
     fig.add_trace(go.Scatter(x=xs, y=np.exp(tb.loc["intercept", "estimate"] + tb.loc[x, "estimate"] * xs),

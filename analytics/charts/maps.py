@@ -493,8 +493,7 @@ def funnel_plot(frame: pd.DataFrame, *, observed: str = "cases", expected: str =
                  font=dict(size=size), bgcolor="rgba(255,255,255,0.7)", name="funnel_label")
             for xv, yv, text, (dx, dy) in zip(e[out], sir[out], names[out], shifts)]
         layout["yaxis"]["range"] = [0, ymax]
-    fig = set_template(go.Figure(data=traces, layout=layout), theme)
-    return fig
+    return set_template(go.Figure(data=traces, layout=layout), theme)
 
 
 def sir_scatter(frame: pd.DataFrame, x: str, *, y: str = "sir", observed: str = "cases", expected: str = "expected",

@@ -379,9 +379,9 @@ def interval_sums(ds: DaySums, ev: EventTable) -> dict[str, np.ndarray]:
     prev = np.where(np.r_[True, ev.stratum[1:] != ev.stratum[:-1]], 0, np.r_[0, ev.time[:-1]])
     starts = ev.day_offset[ev.stratum] + prev
     ends = ev.day_offset[ev.stratum] + ev.time
-    out = {"h": np.add.reduceat(ds.h, starts) if starts.size else np.zeros(0)}
     if not starts.size:                 # nobody at risk: no interval (either estimator)
-        return {**out, "integral": np.zeros(0), "yisi": np.zeros(0)}
+        return {"h": np.zeros(0), "integral": np.zeros(0), "yisi": np.zeros(0)}
+    out = {"h": np.add.reduceat(ds.h, starts)}
     if ds.g0.size:
         lengths = ends - starts
         interval = np.repeat(np.arange(starts.size), lengths)

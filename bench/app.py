@@ -57,6 +57,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from proc_cpu import BrowserCPU, ServerCPU  # noqa: E402 - the CPU columns (bench/proc_cpu.py)
 
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 RUN_TIMEOUT_MS = 120_000    # the longest a script run and its drawing may take (a run beyond it is a failure)
@@ -180,84 +183,6 @@ def pct(xs: list[float], q: float) -> float:
     k = (len(xs) - 1) * q
     lo, hi = int(k), min(int(k) + 1, len(xs) - 1)
     return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
-
-
-def _stat(pid: int | str) -> list[str] | None:
-    """Fields of /proc/<pid>/stat after the command name (so field i is the man page's i + 3)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-
-
-def _processes() -> dict[int, list[str]]:
-    return {int(e): f for e in os.listdir("/proc") if e.isdigit() and (f := _stat(e)) is not None}
-
-
-def _tree(procs: dict[int, list[str]], root: int) -> set[int]:
-    """``root`` and its running descendants."""
-    tree, grew = {root}, True
-    while grew:
-        new = {p for p, f in procs.items() if int(f[1]) in tree and p not in tree}
-        tree |= new
-        grew = bool(new)
-    return tree
-
-
-USER_SYS, REAPED = (11, 12), (13, 14)     # utime, stime; cutime, cstime (children waited for)
-
-
-class ServerCPU:
-    """CPU seconds (user + system) of the server process and its children, from /proc: the
-    running descendants (the export server's Chromium) as well as the children already reaped."""
-
-    def __init__(self, pid: int | None):
-        self.pid = pid
-
-    def __call__(self) -> float:
-        if self.pid is None:
-            return float("nan")
-        procs = _processes()
-        if self.pid not in procs:
-            return float("nan")
-        total = sum(int(procs[self.pid][i]) for i in USER_SYS + REAPED)
-        total += sum(int(procs[p][i]) for p in _tree(procs, self.pid) - {self.pid} for i in USER_SYS)
-        return total / os.sysconf("SC_CLK_TCK")
-
-    def wait_idle(self, share: float = 0.05, timeout: float = 180.0) -> float:
-        """Wait until the server uses less than ``share`` of a core over a second (its warm-up,
-        which runs every page once after start, is over); returns the seconds waited."""
-        t0 = time.monotonic()
-        if self.pid is None:
-            return 0.0
-        last = self()
-        while time.monotonic() - t0 < timeout:
-            time.sleep(1.0)
-            now = self()
-            if now - last < share:
-                break
-            last = now
-        return time.monotonic() - t0
-
-
-class BrowserCPU:
-    """CPU seconds of the browser the bench drives: every running process this bench started
-    (Playwright's driver, chromium and its renderer, GPU and utility processes, with the children
-    they reaped) but the server's tree when the bench started the server; servers it has stopped
-    (reaped by the bench itself) are not counted. On the demo's 2 cores the browser shares the
-    machine with the server, so its work is part of what a step costs. It includes the bench's
-    own polling for the drawn view (a hash of the charts' SVG per animation frame once the run
-    has ended)."""
-
-    def __init__(self, server_pid: int | None):
-        self.server_pid = server_pid
-
-    def __call__(self) -> float:
-        procs = _processes()
-        mine = _tree(procs, os.getpid()) - {os.getpid()}
-        if self.server_pid is not None and self.server_pid in procs:
-            mine -= _tree(procs, self.server_pid)
-        return sum(int(procs[p][i]) for p in mine for i in USER_SYS + REAPED) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_warmed(log_path: Path, timeout: float = 240.0) -> float:

@@ -1,8 +1,9 @@
-"""bench/app.py's CPU columns (issue 12): the server's CPU counts the server process and its
-descendants (workers, the export browser), the browser's counts the processes the bench itself
-started (Playwright's driver and chromium) but not the server's tree when the bench started the
-server. Checked on real processes: a "server" child with a busy grandchild, and a busy "browser"
-child, each burning a known amount of CPU time (not wall time)."""
+"""The benches' CPU columns (issue 12; bench/proc_cpu.py, read by bench/app.py and
+bench/survival_page.py): the server's CPU counts the server process and its descendants (workers,
+the export browser); the browser's counts the processes the bench itself started but not the
+server's tree when the bench started the server; a computation's workers are the running
+descendants of the process. Checked on real processes: a "server" child with a busy grandchild,
+and a busy "browser" child, each burning a known amount of CPU time (not wall time)."""
 from __future__ import annotations
 
 import importlib.util
@@ -14,16 +15,19 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BURN = 0.6          # CPU seconds each burner uses
-# a process that burns BURN seconds of its own CPU time, then waits for its stdin to close
+# a process that, told "go" on its stdin, burns BURN seconds of its own CPU time, then waits for
+# its stdin to close (the test reads the CPU before the go)
 BURNER = ("import sys, time\n"
+          "sys.stdin.readline()\n"
           "t = time.process_time()\n"
           "while time.process_time() - t < {burn}: pass\n"
           "print('burnt', flush=True)\n"
           "sys.stdin.read()\n")
-# a "server": starts a burning child (its worker), then waits for its stdin to close
+# a "server": starts a burner child (its worker), passes the go on, then waits for its stdin to close
 SERVER = ("import subprocess, sys\n"
           "child = subprocess.Popen([sys.executable, '-c', {burner!r}], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)\n"
           "print(child.pid, flush=True)\n"
+          "child.stdin.write(sys.stdin.readline()); child.stdin.flush()\n"
           "child.stdout.readline()\n"
           "print('burnt', flush=True)\n"
           "sys.stdin.read()\n"
@@ -31,17 +35,22 @@ SERVER = ("import subprocess, sys\n"
 
 
 @pytest.fixture(scope="module")
-def bench_app():
-    spec = importlib.util.spec_from_file_location("bench_app_for_test", ROOT / "bench" / "app.py")
+def proc_cpu():
+    spec = importlib.util.spec_from_file_location("bench_proc_cpu_for_test", ROOT / "bench" / "proc_cpu.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module          # its dataclasses look their module up
     spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    return module
 
 
 def start(code: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+
+def go(proc: subprocess.Popen) -> str:
+    """Tell a burner (or the server's) to burn; its answer once it has."""
+    proc.stdin.write("go\n")
+    proc.stdin.flush()
+    return proc.stdout.readline().strip()
 
 
 def finish(*procs: subprocess.Popen) -> None:
@@ -50,27 +59,28 @@ def finish(*procs: subprocess.Popen) -> None:
         p.wait(timeout=30)
 
 
-def test_server_cpu_counts_its_workers_and_browser_cpu_leaves_the_server_out(bench_app):
+def test_server_cpu_counts_its_workers_and_browser_cpu_leaves_the_server_out(proc_cpu):
     server = start(SERVER.format(burner=BURNER.format(burn=BURN)))
     try:
         worker = int(server.stdout.readline())
-        server_cpu, browser_cpu = bench_app.ServerCPU(server.pid), bench_app.BrowserCPU(server.pid)
-        assert worker in bench_app._tree(bench_app._processes(), server.pid)
-        s0, b0 = server_cpu(), browser_cpu()
-        assert server.stdout.readline().strip() == "burnt"          # the worker has burnt BURN seconds
+        server_cpu, browser_cpu = proc_cpu.ServerCPU(server.pid), proc_cpu.BrowserCPU(server.pid)
+        assert worker in proc_cpu._tree(proc_cpu._processes(), server.pid)
+        s0, b0, d0 = server_cpu(), browser_cpu(), proc_cpu.descendants_cpu()
+        assert go(server) == "burnt"                                 # the worker has burnt BURN seconds
         s1, b1 = server_cpu(), browser_cpu()
         assert s1 - s0 >= 0.8 * BURN                                  # the server's worker is the server's
         assert b1 - b0 < 0.5 * BURN                                   # and not the browser's
         browser = start(BURNER.format(burn=BURN))
-        assert browser.stdout.readline().strip() == "burnt"
+        assert go(browser) == "burnt"
         b2, s2 = browser_cpu(), server_cpu()
         assert b2 - b1 >= 0.8 * BURN                                  # a process the bench started
         assert s2 - s1 < 0.5 * BURN
+        assert proc_cpu.descendants_cpu() - d0 >= 1.6 * BURN                 # both trees are this process's
         finish(browser)
     finally:
         finish(server)
 
 
-def test_no_server_pid_means_no_server_cpu(bench_app):
-    assert bench_app.ServerCPU(None)() != bench_app.ServerCPU(None)()      # NaN: not measured
-    assert bench_app.BrowserCPU(None)() >= 0.0
+def test_no_server_pid_means_no_server_cpu(proc_cpu):
+    assert proc_cpu.ServerCPU(None)() != proc_cpu.ServerCPU(None)()      # NaN: not measured
+    assert proc_cpu.BrowserCPU(None)() >= 0.0

@@ -1,14 +1,14 @@
 """What a new selection costs the Survival page's server, call by call, without a browser: the
 page's cached computations (``app_support.cache``: the by-site table's worker job started first,
 then the curves, the age-standardised curve and the actuarial table on this thread, then the wait
-for the by-site table) for the selections ``bench/app.py``'s Survival steps compute (each new
-there: women, a year earlier, men, an economic region, all regions again, both sexes), on the
-demo, in one fresh process with an empty cache.
+for the by-site table) after each of ``bench/app.py``'s Survival steps that changes the selection,
+in its order, on the demo, in one fresh process with an empty cache: a step whose fits an earlier
+step made costs nothing, as in the dashboard (the default selection is made by its warm-up).
 
-Per selection: wall time, this process's CPU per call, and the CPU of the worker processes (the
-by-site table's four stratifications). On 2 cores the two run side by side; in the dashboard the
-browser shares the same cores (``bench/app.py``'s browser column), so these are lower bounds of
-what a step costs there.
+Per step: wall time, this process's CPU per call and the CPU of the worker processes (the by-site
+table's four stratifications); at the end, the helper processes' resident memory. On 2 cores the
+two run side by side; in the dashboard the browser shares the same cores (``bench/app.py``'s
+browser column), so these are lower bounds of what a step costs there.
 
     .venv/bin/python bench/survival_page.py [--method pohar_perme] [--approach period]
 """

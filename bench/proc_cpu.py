@@ -33,6 +33,11 @@ def _tree(procs: dict[int, list[str]], root: int) -> set[int]:
 USER_SYS, REAPED = (11, 12), (13, 14)     # utime, stime; cutime, cstime (children waited for)
 
 
+def _seconds(procs: dict[int, list[str]], pids, fields: tuple[int, ...] = USER_SYS + REAPED) -> float:
+    """CPU seconds of ``pids`` (those still running) from their stat ``fields``."""
+    return sum(int(procs[p][i]) for p in pids if p in procs for i in fields) / os.sysconf("SC_CLK_TCK")
+
+
 class ServerCPU:
     """CPU seconds (user + system) of the server process and its children, from /proc: the
     running descendants (the export server's Chromium) as well as the children already reaped."""
@@ -46,9 +51,7 @@ class ServerCPU:
         procs = _processes()
         if self.pid not in procs:
             return float("nan")
-        total = sum(int(procs[self.pid][i]) for i in USER_SYS + REAPED)
-        total += sum(int(procs[p][i]) for p in _tree(procs, self.pid) - {self.pid} for i in USER_SYS)
-        return total / os.sysconf("SC_CLK_TCK")
+        return _seconds(procs, [self.pid]) + _seconds(procs, _tree(procs, self.pid) - {self.pid}, USER_SYS)
 
     def wait_idle(self, share: float = 0.05, timeout: float = 180.0) -> float:
         """Wait until the server uses less than ``share`` of a core over a second (its warm-up,
@@ -83,7 +86,7 @@ class BrowserCPU:
         mine = _tree(procs, os.getpid()) - {os.getpid()}
         if self.server_pid is not None and self.server_pid in procs:
             mine -= _tree(procs, self.server_pid)
-        return sum(int(procs[p][i]) for p in mine for i in USER_SYS + REAPED) / os.sysconf("SC_CLK_TCK")
+        return _seconds(procs, mine)
 
 
 def descendants_cpu(root: int | None = None) -> float:
@@ -91,7 +94,7 @@ def descendants_cpu(root: int | None = None) -> float:
     children they reaped; not ``root``'s own."""
     root = os.getpid() if root is None else root
     procs = _processes()
-    return sum(int(procs[p][i]) for p in _tree(procs, root) - {root} for i in USER_SYS + REAPED) / os.sysconf("SC_CLK_TCK")
+    return _seconds(procs, _tree(procs, root) - {root})
 
 
 def descendants_rss_mb(root: int | None = None) -> list[float]:

@@ -7,6 +7,7 @@ and a busy "browser" child, each burning a known amount of CPU time (not wall ti
 from __future__ import annotations
 
 import importlib.util
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -82,5 +83,5 @@ def test_server_cpu_counts_its_workers_and_browser_cpu_leaves_the_server_out(pro
 
 
 def test_no_server_pid_means_no_server_cpu(proc_cpu):
-    assert proc_cpu.ServerCPU(None)() != proc_cpu.ServerCPU(None)()      # NaN: not measured
+    assert math.isnan(proc_cpu.ServerCPU(None)())      # not measured
     assert proc_cpu.BrowserCPU(None)() >= 0.0

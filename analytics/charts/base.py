@@ -39,7 +39,7 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -297,14 +297,20 @@ def new_figure(title: str = "", theme: str = "light", **layout: Any) -> go.Figur
     return fig
 
 
-def figure_of(traces: Iterable[dict], title: str = "", theme: str = "light", **layout: Any) -> go.Figure:
+TITLE_SPANNING = {"xref": "container", "x": 0.01}   # new_figure's title: left, over the whole figure
+
+
+def figure_of(traces: Iterable[dict], title: str = "", theme: str = "light", *,
+              title_at: Mapping[str, Any] = TITLE_SPANNING, **layout: Any) -> go.Figure:
     """The figure :func:`new_figure` ``(title, theme)`` then ``add_traces(traces)`` and
     ``update_layout(**layout)`` make (the same JSON but for the order of the layout's keys), made by
     one constructor: every ``update_layout`` of a figure validates its arguments, walks the figure's
     layout to dispatch the change and copies it (1-3 ms a call, most of a small chart's build), and
     a builder whose layout does not depend on the figure gives it here at once. ``traces``:
-    :func:`trace` dicts; ``layout`` as ``update_layout`` takes it (nested dicts or ``a_b`` paths)."""
-    fig = go.Figure(data=list(traces), layout={"title": {"text": title, "xref": "container", "x": 0.01}, **layout})
+    :func:`trace` dicts; ``layout`` as ``update_layout`` takes it (nested dicts or ``a_b`` paths);
+    ``title_at``: where the title sits (plotly's title ``xref``, ``x``...; ``{}``: plotly's default,
+    centred over the plot area)."""
+    fig = go.Figure(data=list(traces), layout={"title": {"text": title, **title_at}, **layout})
     return set_template(fig, theme)
 
 

@@ -22,7 +22,7 @@ import plotly.graph_objects as go
 from analytics import schema
 from analytics.charts.base import (
     TOP_LEGEND, GREY, legend_entry, tick_decimals, trace, without_other_sex, row_height, OKABE_ITO, UNRELIABLE_PATTERN, add_note, empty_figure, finite, marks_note,
-    figure_of, finish, new_figure, vline, resolve_k, set_template, sex_colour, site_colour, suppressed_mask, unreliable_mask,
+    figure_of, finish, new_figure, vline, resolve_k, sex_colour, site_colour, suppressed_mask, unreliable_mask,
     value_text,
 )
 from analytics.i18n import format_number, plotly_separators, sex_code, sex_label, site_label, standard_label, t
@@ -416,10 +416,8 @@ def age_specific_curves(frame: pd.DataFrame, *, lang: str = "en", site: str | No
                                    categoryarray=ages, tickangle=-45),
                             y=dict(type="log") if log else {},
                             y1=dict(title=dict(text=t("charts.axis_age_specific_rate", lang, multiplier=per))))
-    fig = go.Figure(data=traces, layout=dict(title=dict(text=title, xref="paper", x=0), separators=_separators(lang),
-                                             height=480, **layout))
-    set_template(fig, theme)
-    return finish(fig)
+    return finish(figure_of(traces, title, theme, title_at={"xref": "paper", "x": 0}, separators=_separators(lang),
+                            height=480, **layout))
 
 
 PANEL_SPACING = 0.04   # between side-by-side panels, as a share of the width

@@ -34,7 +34,7 @@ from plotly.colors import sample_colorscale
 
 from analytics import classify as cls
 from analytics import schema
-from analytics.charts.base import GREY, empty_figure, finite, local_topojson_uri, set_template, trace
+from analytics.charts.base import GREY, empty_figure, figure_of, finite, local_topojson_uri, set_template, trace
 from analytics.presets import fmt, fmt_p
 from analytics.i18n import format_number, t
 
@@ -147,11 +147,11 @@ def map_view(regions: gpd.GeoDataFrame) -> dict:
 
 def _map_figure(traces: list, regions: gpd.GeoDataFrame, title: str, theme: str, height: int, width: int | None,
                 **layout) -> go.Figure:
-    lay = dict(title=dict(text=title), height=height, geo={**MAP_GEO, **map_view(regions)}, margin=dict(l=10, r=10, t=60, b=10),
+    lay = dict(height=height, geo={**MAP_GEO, **map_view(regions)}, margin=dict(l=10, r=10, t=60, b=10),
                legend=MAP_LEGEND, **layout)
     if width:
         lay["width"] = width
-    return set_template(go.Figure(data=traces, layout=lay), theme)
+    return figure_of(traces, title, theme, title_at={}, **lay)
 
 
 def localise_reasons(frame: pd.DataFrame, lang: str, *, k: int = 5, unreliable: int = 10) -> pd.DataFrame:
@@ -475,7 +475,7 @@ def funnel_plot(frame: pd.DataFrame, *, observed: str = "cases", expected: str =
         traces.append(trace("scatter", x=e[sel], y=sir[sel], mode="markers", name=t(f"maps.funnel_{st_}", lang),
                             marker=dict(color=col, size=8, line=dict(color="white", width=0.5)),
                             text=txt, hovertemplate="%{text}<extra></extra>"))
-    layout = dict(shapes=[one], title=dict(text=title),
+    layout = dict(shapes=[one],
                   xaxis=dict(title=t("maps.expected_axis", lang), type="log", dtick="D2"),
                   yaxis=dict(title="SIR", rangemode="tozero"),
                   meta={"phi": lim.attrs.get("phi"), "tau2": lim.attrs.get("tau2")})
@@ -493,7 +493,7 @@ def funnel_plot(frame: pd.DataFrame, *, observed: str = "cases", expected: str =
                  font=dict(size=size), bgcolor="rgba(255,255,255,0.7)", name="funnel_label")
             for xv, yv, text, (dx, dy) in zip(e[out], sir[out], names[out], shifts)]
         layout["yaxis"]["range"] = [0, ymax]
-    return set_template(go.Figure(data=traces, layout=layout), theme)
+    return figure_of(traces, title, theme, title_at={}, **layout)
 
 
 def sir_scatter(frame: pd.DataFrame, x: str, *, y: str = "sir", observed: str = "cases", expected: str = "expected",

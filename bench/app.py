@@ -60,6 +60,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from proc_cpu import BrowserCPU, ServerCPU  # noqa: E402 - the CPU columns (bench/proc_cpu.py)
+from reference import reference_seconds  # noqa: E402 - the machine's speed (bench/reference.py)
 
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 RUN_TIMEOUT_MS = 120_000    # the longest a script run and its drawing may take (a run beyond it is a failure)
@@ -154,6 +155,7 @@ class Sample:
 class Results:
     samples: list[Sample] = field(default_factory=list)
     load_before: tuple = ()
+    reference: tuple = ()       # bench/reference.py's CPU seconds before and after the run: the machine's speed
     load_after: tuple = ()
     cold_runs: list[tuple] = field(default_factory=list)     # (seconds, healthy, server CPU) per start
     failures: list[str] = field(default_factory=list)
@@ -550,7 +552,8 @@ TARGETS = {"filter": (0.5, 1.0), "sidebar": (0.7, 1.2), "export_png": (0.5, None
 
 def summary(res: Results) -> dict:
     cold_start, healthy, cold_cpu = res.cold_median
-    out: dict = {"load_before": res.load_before, "load_after": res.load_after, "cold_start": cold_start,
+    out: dict = {"load_before": res.load_before, "load_after": res.load_after, "reference_s": res.reference,
+                 "cold_start": cold_start,
                  "healthy": healthy, "kinds": {}, "pages": {}}
     print()
     print(f"{'what':<22}{'n':>4}{'median ms':>11}{'p95 ms':>9}{'max ms':>9}{'CPU/act s':>11}{'browser s':>10}"
@@ -589,7 +592,8 @@ def summary(res: Results) -> dict:
     out["failures"] = res.failures
     out["cold_cpu"] = cold_cpu
     out["cold_starts"] = res.cold_starts
-    print(f"load average before {res.load_before}, after {res.load_after} on {os.cpu_count()} cores")
+    print(f"load average before {res.load_before}, after {res.load_after} on {os.cpu_count()} cores; reference "
+          f"work before and after {', '.join(f'{x:.3f}' for x in res.reference)} s of CPU (bench/reference.py)")
     return out
 
 
@@ -615,8 +619,9 @@ def main(argv=None) -> int:
     from conftest import free_port, stop
 
     pages = args.pages or pages_list()
-    res = Results(load_before=tuple(round(x, 1) for x in os.getloadavg()))
-    print(f"load average {res.load_before} on {os.cpu_count()} cores (timings scale with it)", flush=True)
+    res = Results(load_before=tuple(round(x, 1) for x in os.getloadavg()), reference=(reference_seconds(),))
+    print(f"load average {res.load_before} on {os.cpu_count()} cores (timings scale with it); reference work "
+          f"{res.reference[0]:.3f} s of CPU (bench/reference.py: the machine's speed)", flush=True)
     proc = None
     with sync_playwright() as pw:
         for _ in range(0 if args.skip_cold or args.url else args.cold_starts):
@@ -646,6 +651,7 @@ def main(argv=None) -> int:
             if proc is not None:
                 stop(proc)
     res.load_after = tuple(round(x, 1) for x in os.getloadavg())
+    res.reference += (reference_seconds(),)
     out = summary(res)
     if args.json:
         out["samples"] = [s.__dict__ for s in res.samples]

@@ -42,7 +42,6 @@ import json
 import os
 import random
 import ssl as ssl_mod
-import statistics
 import sys
 import tempfile
 import time
@@ -446,7 +445,8 @@ async def run_load(url: str, pid: int | None, args) -> Stats:
     return stats
 
 
-def report(stats: Stats, args, pid, per_idle: float | None, load_before, load_after) -> dict:
+def report(stats: Stats, args, pid, per_idle: float | None, load_before, load_after,
+           reference: tuple[float, ...] = ()) -> dict:
     out = {
         "sessions": args.sessions, "think": args.think, "duration": args.duration,
         "rerun_n": len(stats.rerun), "rerun_p50": pct(stats.rerun, .5), "rerun_p95": pct(stats.rerun, .95),
@@ -456,10 +456,12 @@ def report(stats: Stats, args, pid, per_idle: float | None, load_before, load_af
         "rss_start": stats.rss[0][1] if stats.rss else None, "rss_peak": max(r for _, r in stats.rss) if stats.rss else None,
         "rss_end": stats.rss[-1][1] if stats.rss else None, "mb_per_idle_session": per_idle,
         "first_view_kb_p50": pct(stats.bytes, .5) / 1024 if stats.bytes else None,
-        "load_before": load_before, "load_after": load_after,
+        "load_before": load_before, "load_after": load_after, "reference_s": reference,
     }
     print(f"{args.sessions} sessions, think {args.think[0]:g}-{args.think[1]:g} s, {args.duration:g} s "
-          f"(+{args.ramp:g} s ramp); load average before {load_before}, after {load_after} on {os.cpu_count()} cores")
+          f"(+{args.ramp:g} s ramp); load average before {load_before}, after {load_after} on {os.cpu_count()} cores"
+          + (f"; reference work before and after {', '.join(f'{x:.3f}' for x in reference)} s of CPU "
+             "(bench/reference.py)" if reference else ""))
     print(f"  filter change -> updated view: p50 {out['rerun_p50']:.2f} s, p95 {out['rerun_p95']:.2f} s "
           f"({len(stats.rerun)} changes)   targets: 20 sessions p95 <= 2 s; 50 sessions p95 <= 5 s")
     print(f"  first render (shared link):     p50 {out['first_p50']:.2f} s, p95 {out['first_p95']:.2f} s "
@@ -546,14 +548,17 @@ def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT / "tests"))
     from conftest import free_port, start_streamlit, stop
 
-    load_before = tuple(round(x, 1) for x in os.getloadavg())
+    from reference import reference_seconds      # the machine's speed, before and after (bench/reference.py)
+
+    load_before, ref_before = tuple(round(x, 1) for x in os.getloadavg()), reference_seconds()
     proc = None
     url, pid = args.url, args.pid
     if args.nginx:
         with behind_nginx() as url:
             args.no_data_check = True        # public mode: perturbed counts (addresses and periods still checked)
             stats = asyncio.run(run_load(url, None, args))
-        out = report(stats, args, None, None, load_before, tuple(round(x, 1) for x in os.getloadavg()))
+        out = report(stats, args, None, None, load_before, tuple(round(x, 1) for x in os.getloadavg()),
+                     (ref_before, reference_seconds()))
         if args.json:
             Path(args.json).write_text(json.dumps({**out, "nginx": True, "errors_list": stats.errors,
                                                    "violations_list": stats.violations}, indent=1))
@@ -568,7 +573,8 @@ def main(argv=None) -> int:
     finally:
         if proc is not None:
             stop(proc)
-    out = report(stats, args, pid, per_idle, load_before, tuple(round(x, 1) for x in os.getloadavg()))
+    out = report(stats, args, pid, per_idle, load_before, tuple(round(x, 1) for x in os.getloadavg()),
+                 (ref_before, reference_seconds()))
     if args.json:
         Path(args.json).write_text(json.dumps({**out, "errors_list": stats.errors, "violations_list": stats.violations,
                                                "rss": stats.rss}, indent=1))

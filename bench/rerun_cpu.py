@@ -33,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 from load import Session, cpu_s  # noqa: E402
+from reference import reference_seconds  # noqa: E402 - the machine's speed (bench/reference.py)
 
 DEFAULT_PAGES = ("overview", "incidence", "maps", "incidence_mortality", "trends", "quality", "prevalence",
                  "projections", "risk_factors", "survival")
@@ -135,14 +136,15 @@ def main(argv=None) -> int:
     else:
         url, pid = args.url, args.pid
     try:
-        load0 = os.getloadavg()
+        load0, ref0 = os.getloadavg(), reference_seconds()
         res = asyncio.run(run_all(url, pid, args.pages, args.changes))
     finally:
         if proc is not None:
             proc.terminate()
             proc.wait(timeout=30)
     print(f"server CPU per rerun (median s; load average before {tuple(round(x, 1) for x in load0)}, "
-          f"after {tuple(round(x, 1) for x in os.getloadavg())})")
+          f"after {tuple(round(x, 1) for x in os.getloadavg())}; reference work before and after {ref0:.3f}, "
+          f"{reference_seconds():.3f} s of CPU, bench/reference.py)")
     print(f"{'page':22s} {'new':>7s} {'cached':>7s} {'first':>7s} {'kB/run':>7s}  errors")
     for r in res:
         print(f"{r['page']:22s} {statistics.median(r['new']):7.3f} {statistics.median(r['cached']):7.3f} "

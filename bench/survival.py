@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from analytics import survival  # noqa: E402
-from analytics.survival.base import decimal_year_to_day, jan1  # noqa: E402
+from analytics.survival.base import jan1  # noqa: E402
 
 TIMES = (1, 3, 5, 10)
 N_SITES = 30

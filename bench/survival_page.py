@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from proc_cpu import descendants_cpu, descendants_rss_mb  # noqa: E402
+from reference import reference_text  # noqa: E402 - the machine's speed (bench/reference.py)
 
 
 def selections(f0, options: dict) -> list[tuple[str, object]]:
@@ -81,7 +82,7 @@ def main(argv=None) -> int:
     f0 = Filters(y0=ymax - 4, y1=ymax, sex="both", scheme="ci5", site=filters.ALL_SITES, er="all", district="all",
                  a0=0, a1=85, std="world_segi1960", ci="tiwari", conf="95", public=False, lang="en", theme="light")
     print(f"Survival page, {args.method}, {args.approach} approach; CPU seconds of this process per call, "
-          "of the worker processes, and wall seconds")
+          f"of the worker processes, and wall seconds; {reference_text()}")
     for label, f in selections(f0, options):
         r = step(ds, f, method=args.method, approach=args.approach)
         calls = ", ".join(f"{k} {v:.2f}" for k, v in r.items() if k not in ("workers", "wall"))

@@ -85,3 +85,26 @@ def test_server_cpu_counts_its_workers_and_browser_cpu_leaves_the_server_out(pro
 def test_no_server_pid_means_no_server_cpu(proc_cpu):
     assert math.isnan(proc_cpu.ServerCPU(None)())      # not measured
     assert proc_cpu.BrowserCPU(None)() >= 0.0
+
+
+@pytest.fixture(scope="module")
+def reference():
+    spec = importlib.util.spec_from_file_location("bench_reference_for_test", ROOT / "bench" / "reference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_reference_work_is_the_same_work_every_time(reference):
+    """bench/reference.py, the machine's speed: the same input and the same results on every run
+    (its groups, the total of its counts as pandas sums them, its JSON), so that only the machine
+    can change its time."""
+    data = reference.reference_data()
+    assert data.equals(reference.reference_data())
+    done = reference.reference_work(data)
+    assert done["groups"] == data.groupby(["site", "age"]).ngroups == reference.GROUPS[0] * reference.GROUPS[1]
+    assert done["total"] == round(data["count"].sum())
+    assert done["json_chars"] >= 60 * reference.RECORDS       # every record: at least {"x": 0, "y": 0.0, "name": "trace 0", "marker": {"size": 0}}
+    assert reference.reference_work(reference.reference_data()) == done
+    seconds = reference.reference_seconds(repeats=1)
+    assert 0.0 < seconds < 60.0 and math.isfinite(seconds)

@@ -2,7 +2,7 @@
 the server does (pandas grouping and merging, numpy arithmetic, Python dictionaries and JSON).
 
 On the demo's 2 shared vCPUs the same code has measured 0.121-0.127 s of server CPU per run in
-``bench/load.py`` one morning and 0.149-0.186 s that afternoon (README, issue 12, round 14): the
+``bench/load.py`` one morning and 0.135-0.186 s that afternoon (README, issue 12, round 14): the
 host, not the code, had changed. Every bench prints this figure beside the load average, so that
 two runs are compared on the same scale: a run whose reference took 30 % longer ran on a machine
 30 % slower for this kind of work.
@@ -58,6 +58,7 @@ def reference_seconds(repeats: int = 5) -> float:
 
 
 def reference_text() -> str:
+    """:func:`reference_seconds` as the benches print it."""
     return f"reference work {reference_seconds():.3f} s of CPU (bench/reference.py: the machine's speed)"
 
 

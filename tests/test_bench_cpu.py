@@ -35,12 +35,17 @@ SERVER = ("import subprocess, sys\n"
           "child.stdin.close(); child.wait()\n")
 
 
-@pytest.fixture(scope="module")
-def proc_cpu():
-    spec = importlib.util.spec_from_file_location("bench_proc_cpu_for_test", ROOT / "bench" / "proc_cpu.py")
+def bench_module(name: str):
+    """``bench/<name>.py`` (the bench folder is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}_for_test", ROOT / "bench" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def proc_cpu():
+    return bench_module("proc_cpu")
 
 
 def start(code: str) -> subprocess.Popen:
@@ -89,10 +94,7 @@ def test_no_server_pid_means_no_server_cpu(proc_cpu):
 
 @pytest.fixture(scope="module")
 def reference():
-    spec = importlib.util.spec_from_file_location("bench_reference_for_test", ROOT / "bench" / "reference.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return bench_module("reference")
 
 
 def test_reference_work_is_the_same_work_every_time(reference):

@@ -3,8 +3,8 @@ the server does (pandas grouping and merging, numpy arithmetic, Python dictionar
 
 On the demo's 2 shared vCPUs the same code has measured 0.121-0.127 s of server CPU per run in
 ``bench/load.py`` one morning and 0.135-0.186 s that afternoon (README, issue 12, round 14): the
-host, not the code, had changed. Every bench prints this figure beside the load average, so that
-two runs are compared on the same scale: a run whose reference took 30 % longer ran on a machine
+host, not the code, had changed. The browser, load, rerun and Survival benches print this figure
+beside the load average, so that two runs are compared on the same scale: a run whose reference took 30 % longer ran on a machine
 30 % slower for this kind of work.
 
     .venv/bin/python bench/reference.py          # prints the reference (the least of 5 runs, about 0.4 s each)

@@ -288,16 +288,16 @@ def trace(kind: str, **props: Any) -> dict:
     return {"type": kind, **props, **({"marker": marker} if marker else {})}
 
 
+TITLE_SPANNING = {"xref": "container", "x": 0.01}   # a title at the left, over the whole figure
+
+
 def new_figure(title: str = "", theme: str = "light", **layout: Any) -> go.Figure:
     """An empty figure with the theme and a left-aligned title."""
     fig = set_template(go.Figure(), theme)
     # the title spans the whole figure (not just the plot area behind long axis labels), so
     # that with the large type of the presentation theme it wraps instead of being cut
-    fig.update_layout(title=dict(text=title, xref="container", x=0.01), **layout)
+    fig.update_layout(title=dict(text=title, **TITLE_SPANNING), **layout)
     return fig
-
-
-TITLE_SPANNING = {"xref": "container", "x": 0.01}   # new_figure's title: left, over the whole figure
 
 
 def figure_of(traces: Iterable[dict], title: str = "", theme: str = "light", *,

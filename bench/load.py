@@ -55,6 +55,8 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
+from proc_cpu import process_cpu, rss_mb      # bench/proc_cpu.py (this folder is on the path of its users)
+
 ROOT = Path(__file__).resolve().parents[1]
 STREAM_PATH = "/_stcore/stream"
 XSRF_COOKIE = "_streamlit_xsrf"
@@ -336,24 +338,6 @@ def check_own(run: Run, s: Session, sex: str, period: tuple[int, int], page: str
             stats.violations.append(f"session {who}: ASR shown {shown} != {want} for {(sex, period)}")
 
 
-def rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
-
-
-def cpu_s(pid: int) -> float:
-    try:
-        f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
-    except OSError:
-        return float("nan")
-
-
 async def user(who: int, url: str, args, stats: Stats, expected: dict, stop_at: float) -> None:
     rng = random.Random(args.seed * 1000 + who)
     page = PAGES[who % len(PAGES)]
@@ -435,10 +419,10 @@ async def run_load(url: str, pid: int | None, args) -> Stats:
     t0 = time.monotonic()
     done = asyncio.Event()
     sampler = asyncio.create_task(sample_rss(pid, stats, t0, done)) if pid else None
-    c0 = cpu_s(pid) if pid else float("nan")
+    c0 = process_cpu(pid) if pid else float("nan")
     stop_at = t0 + args.ramp + args.duration
     await asyncio.gather(*(user(i, url, args, stats, expected, stop_at) for i in range(args.sessions)))
-    stats.cpu = (cpu_s(pid) - c0) if pid else float("nan")
+    stats.cpu = (process_cpu(pid) - c0) if pid else float("nan")
     done.set()
     if sampler:
         await sampler

@@ -1,6 +1,7 @@
 """CPU seconds of process trees from /proc, for the benches: a server with its workers and export
 browser (:class:`ServerCPU`), the browser a bench drives (:class:`BrowserCPU`), the worker
-processes of a computation (:func:`descendants_cpu`)."""
+processes of a computation (:func:`descendants_cpu`), one process (:func:`process_cpu`), and resident
+memory (:func:`rss_mb`, :func:`descendants_rss_mb`)."""
 from __future__ import annotations
 
 import os
@@ -97,14 +98,25 @@ def descendants_cpu(root: int | None = None) -> float:
     return _seconds(procs, _tree(procs, root) - {root})
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of process ``pid`` itself; NaN once it has gone."""
+    procs = {pid: f} if (f := _stat(pid)) is not None else {}
+    return _seconds(procs, [pid], USER_SYS) if procs else float("nan")
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory (MB) of process ``pid``; NaN once it has gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
 def descendants_rss_mb(root: int | None = None) -> list[float]:
     """Resident memory (MB) of each running descendant of ``root`` (this process by default)."""
     root = os.getpid() if root is None else root
-    out = []
-    for p in sorted(_tree(_processes(), root) - {root}):
-        try:
-            rss = next(line for line in Path(f"/proc/{p}/status").read_text().splitlines() if line.startswith("VmRSS:"))
-        except (OSError, StopIteration):
-            continue
-        out.append(int(rss.split()[1]) / 1024)
-    return out
+    sizes = (rss_mb(p) for p in sorted(_tree(_processes(), root) - {root}))
+    return [mb for mb in sizes if mb == mb]

@@ -32,7 +32,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from load import Session, cpu_s  # noqa: E402
+from load import Session  # noqa: E402
+from proc_cpu import process_cpu  # noqa: E402
 from reference import reference_seconds  # noqa: E402 - the machine's speed (bench/reference.py)
 
 DEFAULT_PAGES = ("overview", "incidence", "maps", "incidence_mortality", "trends", "quality", "prevalence",
@@ -54,9 +55,9 @@ async def settle(pid: int, quiet: float = 0.03, window: int = 1) -> None:
     seconds in a row (the warm-up: it pauses 5 s for a first visitor's browser, then goes on)."""
     calm = 0
     for _ in range(240):
-        c0 = cpu_s(pid)
+        c0 = process_cpu(pid)
         await asyncio.sleep(0.5)
-        calm = calm + 1 if cpu_s(pid) - c0 < quiet else 0
+        calm = calm + 1 if process_cpu(pid) - c0 < quiet else 0
         if calm >= window:
             return
 
@@ -74,18 +75,18 @@ async def page_cpu(url: str, pid: int, page: str, page_no: int, changes: int) ->
             plan.append({"f_period": p} | ({"f_sex": sex_labels[i % len(sex_labels)]} if sex_labels else {}))
         for kind in ("new", "cached"):
             for values in plan:
-                c0 = cpu_s(pid)
+                c0 = process_cpu(pid)
                 run = await s.change_many(values)
-                out[kind].append(cpu_s(pid) - c0)
+                out[kind].append(process_cpu(pid) - c0)
                 out["kb"].append(run.bytes / 1024)
                 out["errors"] += run.exceptions
     for i, values in enumerate(plan):  # a new session opening a link to a selection already made
         query = f"y0={values['f_period'][0]}&y1={values['f_period'][1]}" + (
             f"&sex={SEX_CODES[i % len(SEX_CODES)]}" if "f_sex" in values else "")
         async with Session(url, timeout=300) as s:
-            c0 = cpu_s(pid)
+            c0 = process_cpu(pid)
             run = await s.open(path, query)
-            out["first"].append(cpu_s(pid) - c0)
+            out["first"].append(process_cpu(pid) - c0)
             out["errors"] += run.exceptions
         await settle(pid)
     return out

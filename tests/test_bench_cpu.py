@@ -111,3 +111,15 @@ def test_reference_work_is_the_same_work_every_time(reference):
     assert reference.reference_work(reference.reference_data()) == done
     seconds = reference.reference_seconds(repeats=1)
     assert 0.0 < seconds < 60.0 and math.isfinite(seconds)
+
+
+def test_one_process_cpu_and_memory(proc_cpu):
+    """``process_cpu`` and ``rss_mb`` (bench/load.py's server columns): a burner's own CPU time, its
+    resident memory, and NaN for both once it has gone."""
+    burner = start(BURNER.format(burn=BURN))
+    c0 = proc_cpu.process_cpu(burner.pid)
+    assert go(burner) == "burnt"
+    assert proc_cpu.process_cpu(burner.pid) - c0 >= 0.8 * BURN
+    assert 1.0 < proc_cpu.rss_mb(burner.pid) < 1000.0
+    finish(burner)
+    assert math.isnan(proc_cpu.process_cpu(burner.pid)) and math.isnan(proc_cpu.rss_mb(burner.pid))

@@ -98,8 +98,22 @@ INIT_JS = """(() => {
     const nothing = gd && gd._fullLayout && gd._fullData && gd._fullData.every(t => !t._length);
     return n || (nothing ? -1 : 0);
   });
-  // what is drawn: a cheap hash of every chart's SVG (marks, axes, titles)
+  // what is drawn: a cheap hash of every chart's SVG (marks, axes, titles). Hashing the SVGs
+  // takes 2-9 ms (0.1-0.5 MB of markup on the map and survival pages), and the wait polls every
+  // frame: the hash is kept until the document changes (a counter bumped by a mutation
+  // observer), so the bench does not take the main thread from the drawing it waits for
+  let changes = 0, hashedAt = -1, hash = '';
+  const dom = new MutationObserver(() => { changes++; });
+  const watch = () => dom.observe(document.documentElement, {childList: true, subtree: true, attributes: true,
+                                                              characterData: true});
+  if (document.documentElement) watch(); else document.addEventListener('DOMContentLoaded', watch);
   window.__sig = () => {
+    if (hashedAt === changes) return hash;
+    hashedAt = changes;
+    hash = svgHash();
+    return hash;
+  };
+  const svgHash = () => {
     let h = 0;
     for (const c of document.querySelectorAll('[data-testid="stPlotlyChart"] .main-svg')) {
       const s = c.innerHTML;

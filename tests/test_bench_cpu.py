@@ -39,6 +39,7 @@ def bench_module(name: str):
     """``bench/<name>.py`` (the bench folder is not a package)."""
     spec = importlib.util.spec_from_file_location(f"bench_{name}_for_test", ROOT / "bench" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module      # dataclasses look their module up while the class is made
     spec.loader.exec_module(module)
     return module
 

@@ -564,6 +564,22 @@ TARGETS = {"filter": (0.5, 1.0), "sidebar": (0.7, 1.2), "export_png": (0.5, None
            "pptx_8_slides": (3.0, None)}
 
 
+def _values(res: Results, attr: str, **where) -> list[float]:
+    """``attr`` of the samples whose fields equal ``where``, without the NaNs of samples that have none."""
+    xs = (getattr(s, attr) for s in res.samples if all(getattr(s, k) == v for k, v in where.items()))
+    return [x for x in xs if x == x]
+
+
+def _median(xs: list[float]) -> float | None:
+    """The median, None (JSON null) without values."""
+    return statistics.median(xs) if xs else None
+
+
+def _shown(x: float | None, scale: float = 1.0) -> float:
+    """A summary value as printed: NaN for None."""
+    return float("nan") if x is None else x * scale
+
+
 def summary(res: Results) -> dict:
     cold_start, healthy, cold_cpu = res.cold_median
     out: dict = {"load_before": res.load_before, "load_after": res.load_after, "reference_s": res.reference,
@@ -573,32 +589,27 @@ def summary(res: Results) -> dict:
     print(f"{'what':<22}{'n':>4}{'median ms':>11}{'p95 ms':>9}{'max ms':>9}{'CPU/act s':>11}{'browser s':>10}"
           "  target (median, p95)")
     for kind in dict.fromkeys(s.kind for s in res.samples):
-        xs = [s.seconds for s in res.samples if s.kind == kind]
-        cpus = [s.cpu for s in res.samples if s.kind == kind and s.cpu == s.cpu]
-        browser = [s.browser for s in res.samples if s.kind == kind and s.browser == s.browser]
-        med, p95 = statistics.median(xs), pct(xs, 0.95)
+        xs = _values(res, "seconds", kind=kind)
+        row = {"n": len(xs), "median": statistics.median(xs), "p95": pct(xs, 0.95), "max": max(xs),
+               "cpu_median": _median(_values(res, "cpu", kind=kind)),
+               "browser_cpu_median": _median(_values(res, "browser", kind=kind))}
         tg = TARGETS.get(kind)
         tgt = "" if tg is None else f"<= {tg[0] * 1000:.0f} ms" + (f", <= {tg[1] * 1000:.0f} ms" if tg[1] else "")
-        print(f"{kind:<22}{len(xs):>4}{med * 1000:>11.0f}{p95 * 1000:>9.0f}{max(xs) * 1000:>9.0f}"
-              f"{(statistics.median(cpus) if cpus else float('nan')):>11.2f}"
-              f"{(statistics.median(browser) if browser else float('nan')):>10.2f}  {tgt}")
-        out["kinds"][kind] = {"n": len(xs), "median": med, "p95": p95, "max": max(xs),
-                              "cpu_median": statistics.median(cpus) if cpus else None,
-                              "browser_cpu_median": statistics.median(browser) if browser else None}
+        print(f"{kind:<22}{len(xs):>4}{row['median'] * 1000:>11.0f}{row['p95'] * 1000:>9.0f}{row['max'] * 1000:>9.0f}"
+              f"{_shown(row['cpu_median']):>11.2f}{_shown(row['browser_cpu_median']):>10.2f}  {tgt}")
+        out["kinds"][kind] = row
     print()
     print(f"{'page':<20}{'sidebar ms':>11}{'filter median':>14}{'filter p95':>11}{'n':>4}"
           f"{'server CPU':>11}{'browser CPU':>12}  (filter medians, s)")
     for page in dict.fromkeys(s.page for s in res.samples if s.kind in ("filter", "sidebar")):
-        side = [s.seconds for s in res.samples if s.page == page and s.kind == "sidebar"]
-        fil = [s.seconds for s in res.samples if s.page == page and s.kind == "filter"]
-        cpu = [s.cpu for s in res.samples if s.page == page and s.kind == "filter" and s.cpu == s.cpu]
-        br = [s.browser for s in res.samples if s.page == page and s.kind == "filter" and s.browser == s.browser]
-        print(f"{page:<20}{(statistics.median(side) * 1000 if side else float('nan')):>11.0f}"
-              f"{(statistics.median(fil) * 1000 if fil else float('nan')):>14.0f}{pct(fil, 0.95) * 1000:>11.0f}{len(fil):>4}"
-              f"{(statistics.median(cpu) if cpu else float('nan')):>11.2f}{(statistics.median(br) if br else float('nan')):>12.2f}")
-        out["pages"][page] = {"sidebar_median": statistics.median(side) if side else None,
-                              "filter_median": statistics.median(fil) if fil else None,
-                              "filter_p95": pct(fil, 0.95) if fil else None}
+        fil = _values(res, "seconds", page=page, kind="filter")
+        row = {"sidebar_median": _median(_values(res, "seconds", page=page, kind="sidebar")),
+               "filter_median": _median(fil), "filter_p95": pct(fil, 0.95) if fil else None}
+        print(f"{page:<20}{_shown(row['sidebar_median'], 1000):>11.0f}{_shown(row['filter_median'], 1000):>14.0f}"
+              f"{pct(fil, 0.95) * 1000:>11.0f}{len(fil):>4}"
+              f"{_shown(_median(_values(res, 'cpu', page=page, kind='filter'))):>11.2f}"
+              f"{_shown(_median(_values(res, 'browser', page=page, kind='filter'))):>12.2f}")
+        out["pages"][page] = row
     print(f"cold start -> first chart: median {cold_start:.1f} s of {len(res.cold_starts)} "
           f"({', '.join(f'{x:.1f}' for x in res.cold_starts)} s; that start's server CPU {cold_cpu:.1f} s; "
           f"target <= 4 s)")

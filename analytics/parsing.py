@@ -251,7 +251,6 @@ def parse_text(s: pd.Series) -> pd.Series:
     Identifiers have as many distinct values as rows, so this works on the whole column
     with Arrow string kernels instead of factorising."""
     import pyarrow as pa
-    import pyarrow.compute as pc
     if isinstance(s.dtype, pd.CategoricalDtype):     # cleaned once per category, then spread
         cats = parse_text(pd.Series(s.cat.categories.astype(str)))
         codes = s.cat.codes.to_numpy()

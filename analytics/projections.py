@@ -420,7 +420,6 @@ def nordpred(
         raise ProjectionInputError(f"Periods must be consecutive {width}-year periods; got {periods}.")
     ages = sorted(d[age].astype(str).unique(), key=lambda s: _age_start(pd.Series([s])).iloc[0])
     age_pos = {a: i for i, a in enumerate(ages)}
-    K = len(ages)
     d["_a"] = d[age].astype(str).map(age_pos)
     starts = _age_start(pd.Series(ages))
     model_ages = [a for a, s in zip(ages, starts) if s >= start_age]

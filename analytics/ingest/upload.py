@@ -106,7 +106,7 @@ def load(files: dict[str, tuple[str, bytes]], mapping: dict | None = None, *, li
     Region codes are checked against a regions table: the uploaded boundaries; else the
     bundled (demo) boundaries when most of the extract's region codes are theirs; else none.
     """
-    from analytics import auxiliary, pipeline, readers
+    from analytics import auxiliary, pipeline
 
     lim = current_limits(limits)
     tell = progress or (lambda stage: None)

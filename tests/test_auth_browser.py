@@ -61,7 +61,10 @@ def internal(tmp_path_factory):
         (base / "roles.toml").write_text(ROLES)
         (base / "registry.toml").write_text('mode = "internal"\n')
         env = {"REGISTRY_MODE": "", "REGISTRY_CONFIG": str(base / "registry.toml"),
-               "REGISTRY_ROLES": str(base / "roles.toml"), "REGISTRY_AUDIT_LOG": str(base / "audit.jsonl")}
+               "REGISTRY_ROLES": str(base / "roles.toml"), "REGISTRY_AUDIT_LOG": str(base / "audit.jsonl"),
+               # no warm-up: in internal mode it runs no page, and its cubes, page modules, export
+               # Chromium and worker processes (~15 s of CPU) serve nothing checked here (test_background)
+               "REGISTRY_WARM_UP": "0"}
         proc = serve(port, env, base / "server.log", "--secrets", str(base / "secrets.toml"))
         try:
             yield f"http://127.0.0.1:{port}", base / "audit.jsonl"

@@ -4,7 +4,7 @@ Debian's chromium through Playwright against ``streamlit run`` (conftest.app_url
 from __future__ import annotations
 
 import io
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from playwright.sync_api import Page
@@ -82,18 +82,37 @@ def test_acceptance_address_caption_headline_and_downloads(page: Page, app_url: 
     assert "Sex: men and women, shown separately" in footer and "The sex filter (women) does not apply" in footer
 
 
+def navigate(page: Page, name: str, lang: str) -> None:
+    """Open page ``name`` from the sidebar's navigation (the session and its language kept), as
+    a visitor does; unfolds the list when the link is behind its "View more"."""
+    link = page.get_by_test_id("stSidebarNav").get_by_text(t(f"app.page.{name}", lang), exact=True)
+    if not link.count():
+        page.get_by_test_id("stSidebarNavViewButton").click()
+    link.click()
+    page.get_by_test_id("stMain").get_by_role("heading", level=1, name=t(f"app.page.{name}", lang)).wait_for(
+        timeout=120_000)
+    settle(page)
+    assert urlparse(page.url).path.rstrip("/").endswith(name), page.url
+    assert parse_qs(urlparse(page.url).query).get("lang") == [lang], page.url
+
+
 def test_no_request_leaves_the_machine(page: Page, app_url: str):
     """Every page, fonts, favicon, maps and charts included: all requests go to the app's own host.
     (The walk begins at the default page: the tests' server is `streamlit run` without serve.py's
     guard, and a fresh process's first run of another page has Streamlit fetch that page's tab icon
     from Google — what the guard's policy stops, tested on serve.py by
-    test_first_visit_of_a_fresh_server_on_another_page_loads_nothing_from_elsewhere.)"""
+    test_first_visit_of_a_fresh_server_on_another_page_loads_nothing_from_elsewhere.)
+    The pages are walked as a visitor walks them, through the sidebar's navigation after one full
+    load: what a full load asks for besides the page (Streamlit's scripts, styles, fonts) is the
+    same at every address, and the walk ends with two full loads of the Maps page's panels."""
     own = urlparse(app_url).netloc
     seen: list[str] = []
     page.on("request", lambda r: seen.append(r.url))
-    for name in PAGES:
-        open_page(page, f"{app_url}/{'' if name == 'overview' else name}?lang=ru")
-        page.wait_for_timeout(500)         # late requests (map fonts, favicon)
+    open_page(page, f"{app_url}/?lang=ru")
+    page.wait_for_timeout(500)             # late requests (map fonts, favicon)
+    for name in PAGES[1:]:
+        navigate(page, name, "ru")
+        page.wait_for_timeout(500)
     for extra in ("maps?map_panel=lisa", "maps?map_panel=profile&map_level=parent_code"):
         open_page(page, f"{app_url}/{extra}")
     page.wait_for_timeout(1500)            # the last page's late requests too

@@ -132,8 +132,13 @@ def start_replicas(folder: Path, ports: list[int]) -> list[subprocess.Popen]:
 
 
 @pytest.fixture(scope="module")
-def proxied(tmp_path_factory):
-    """Two replicas and nginx; yields (https url, http url, replica addresses, folder)."""
+def proxied(tmp_path_factory, browser_name):
+    """Two replicas and nginx; yields (https url, http url, replica addresses, folder).
+
+    ``browser_name`` (pytest-playwright's session-scoped parameter, unused here) keeps this
+    module's tests together: pytest runs the tests of a session parameter side by side, so the
+    one browser test ran apart from the others, among the suite's browser tests, and this
+    deployment (replicas, their demo store, nginx) was started a second time for it alone."""
     if not os.path.exists(NGINX):
         pytest.fail(f"no nginx at {NGINX}: install Debian's nginx (apt-get install nginx)")
     folder = tmp_path_factory.mktemp("deploy")

@@ -132,8 +132,11 @@ def test_tracebacks_reach_the_browser_only_in_local_mode(tmp_path, mode):
         assert "secret detail /srv/registry/extract.csv" in exc.message and exc.stack_trace
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture()
 def public_server(tmp_path_factory):
+    """serve.py in public mode, stopped after its one test: kept to the module's end, its warm-up
+    (every page run once, in the background; not what these tests check, see test_background) ran
+    on beside the module's last two tests, ~10 s of CPU in the suite."""
     base = tmp_path_factory.mktemp("public")
     (base / "registry.toml").write_text('mode = "public"\n')
     port = free_port()

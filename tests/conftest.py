@@ -104,6 +104,26 @@ def screenshots() -> Path:
 APP = str(ROOT / "app.py")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _component_scan_once():
+    """Each new AppTest has Streamlit scan the metadata of every installed distribution for
+    custom (v2) components (~0.1 s of CPU, and the suite makes several hundred AppTests), a scan
+    ``streamlit run`` makes once at start. The installed packages do not change during a run:
+    every AppTest of this process gets the first scan's result."""
+    from streamlit.components.v2 import manifest_scanner
+
+    scan, found = manifest_scanner.scan_component_manifests, []
+
+    def scan_once(max_workers: int | None = None) -> list:
+        if not found:
+            found.append(scan(max_workers))
+        return list(found[0])
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(manifest_scanner, "scan_component_manifests", scan_once)
+        yield
+
+
 def app(page: str = "overview", timeout: float = 240, state: dict | None = None, **params):
     """AppTest of app.py with ``params`` as the address's query parameters and ``state`` in the
     session state before the first run, switched to ``pages/<page>.py`` unless it is the

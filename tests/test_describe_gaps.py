@@ -12,6 +12,7 @@ static checks with ``ast``) and on the page a hostile risk-factor file reaches:
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pandas as pd
@@ -26,9 +27,12 @@ NUMPY_GLOBAL_RNG = {"seed", "rand", "randn", "randint", "random", "choice", "per
                     "uniform", "poisson", "binomial", "gamma", "beta", "exponential", "random_sample", "set_state"}
 
 
-def _trees():
-    for path in SOURCES:
-        yield path.relative_to(ROOT), ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+@functools.cache
+def _trees() -> tuple:
+    """(path, tree) of every source file, parsed once for the module's three walks (they only
+    read the trees)."""
+    return tuple((path.relative_to(ROOT), ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))
+                 for path in SOURCES)
 
 
 def _imports_own(body) -> list[str]:

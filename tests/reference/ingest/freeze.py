@@ -34,21 +34,72 @@ BENCH_N = 60_000
 TODAY = "2026-11-01"        # "future" dates are judged against a fixed day, so digests do not age
 
 
-def canonical(s: pd.Series) -> list[str]:
-    """Values as text independent of the column's dtype."""
+def value_text(v) -> str:
+    """One value as text, whatever its type (missing: ``<NA>``; whole numbers without a decimal
+    point)."""
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
+        return "<NA>"
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
+    if isinstance(v, (int, np.integer)) or (isinstance(v, (float, np.floating)) and float(v).is_integer()):
+        return str(int(v))
+    return str(v)
+
+
+def date_text(v) -> str:
+    return "<NA>" if pd.isna(v) else pd.Timestamp(v).isoformat()
+
+
+def canonical_by_value(s: pd.Series) -> list[str]:
+    """Values as text independent of the column's dtype: the definition the digests were
+    written with, value by value."""
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        return ["<NA>" if pd.isna(v) else pd.Timestamp(v).isoformat() for v in s]
-    out = []
-    for v in s.astype(object):
-        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
-            out.append("<NA>")
-        elif isinstance(v, (bool, np.bool_)):
-            out.append(str(bool(v)))
-        elif isinstance(v, (int, np.integer)) or (isinstance(v, (float, np.floating)) and float(v).is_integer()):
-            out.append(str(int(v)))
-        else:
-            out.append(str(v))
-    return out
+        return [date_text(v) for v in s]
+    return [value_text(v) for v in s.astype(object)]
+
+
+def _alike(s: pd.Series, values: pd.Series) -> bool:
+    """Whether equal values of ``s`` (as pd.factorize groups them) always print alike: a column
+    of one integer, float, boolean, date or categorical type, or of text only (1, 1.0 and True
+    are equal but print differently, so a column of mixed objects is not)."""
+    d, types = s.dtype, pd.api.types
+    return (isinstance(d, pd.CategoricalDtype) or types.is_datetime64_any_dtype(d) or types.is_integer_dtype(d)
+            or types.is_float_dtype(d) or types.is_bool_dtype(d) or _text(s, values))
+
+
+def _text(s: pd.Series, values: pd.Series) -> bool:
+    """A column of text only (missing values aside): each value is its own text."""
+    d = s.dtype
+    if isinstance(d, pd.CategoricalDtype):
+        return False
+    if d == object:
+        return pd.api.types.infer_dtype(values, skipna=True) == "string"
+    return pd.api.types.is_string_dtype(d)
+
+
+def canonical(s: pd.Series) -> list[str]:
+    """canonical_by_value(s), the same text, computed once per distinct value where equal values
+    print alike (_alike; text and NumPy integer columns with no call per value); missing values
+    and any other column value by value. About ten times faster on the ingest's output."""
+    dates = pd.api.types.is_datetime64_any_dtype(s.dtype)
+    values = s if dates else s.astype(object)
+    one = date_text if dates else value_text
+    items = s.array if dates else values.to_numpy()
+    if not _alike(s, values):
+        return [one(v) for v in items]
+    codes, _ = pd.factorize(s, use_na_sentinel=True)          # -1: missing
+    present = codes >= 0
+    if _text(s, values):
+        out = np.array(items, dtype=object)
+    elif isinstance(s.dtype, np.dtype) and s.dtype.kind in "iu":
+        out = s.to_numpy().astype(str).astype(object)          # str(int(v)) of each
+    else:
+        first = np.zeros(codes.max() + 1 if present.any() else 0, dtype=np.int64)
+        first[codes[present]] = np.flatnonzero(present)     # a row of each distinct value
+        out = np.array([one(items[i]) for i in first] + [""], dtype=object)[codes]
+    for i in np.flatnonzero(~present):
+        out[i] = one(items[i])
+    return out.tolist()
 
 
 def digest(frame: pd.DataFrame) -> dict:

@@ -5,6 +5,7 @@ output, embedded fonts, Azerbaijani and Cyrillic text; the command line. Each do
 once per module, on short periods."""
 from __future__ import annotations
 
+import functools
 import io
 import re
 
@@ -67,7 +68,14 @@ def ru_sheets(demo):
 
 
 def pdf_text(built) -> str:
-    return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(built.content)).pages)
+    return "\n".join(page_texts(built.content))
+
+
+@functools.cache
+def page_texts(content: bytes) -> tuple[str, ...]:
+    """The text of each page of a PDF (pypdf): each document's text is extracted once for the
+    module's tests (en_pdf's was extracted seven times, ~1 s each)."""
+    return tuple(p.extract_text() for p in PdfReader(io.BytesIO(content)).pages)
 
 
 def flat(text: str) -> str:
@@ -207,7 +215,7 @@ def test_pdf_tables_continue_over_pages_with_their_header_repeated(en_pdf):
     """The district table (78 districts) runs over several pages; each page repeats its header."""
     block = en_pdf.document.tables()["districts"]
     head = flat(" ".join(block.header[:3]))
-    pages = [flat(p.extract_text()) for p in PdfReader(io.BytesIO(en_pdf.content)).pages]
+    pages = [flat(p) for p in page_texts(en_pdf.content)]
     first_row, last_row = block.rows[0][0], block.rows[-1][0]
     start = next(i for i, p in enumerate(pages) if first_row in p and head in p)
     end = next(i for i in range(start, len(pages)) if last_row in pages[i])
@@ -217,7 +225,7 @@ def test_pdf_tables_continue_over_pages_with_their_header_repeated(en_pdf):
 def test_title_page_and_properties_carry_the_reproducibility_stamp(en_pdf, en_docx, demo):
     extract = next(f for f in demo.files if f.role == "extract")
     assert extract.sha256 == report_data.sha256_of(report_data.ROOT / "data" / "demo" / "tumours.parquet")
-    first = flat(PdfReader(io.BytesIO(en_pdf.content)).pages[0].extract_text())
+    first = flat(page_texts(en_pdf.content)[0])
     assert extract.sha256 in first.replace(" ", "") and "tumours.parquet" in first
     reg = demo.registry
     assert f"{reg.n_read:,} read, {reg.n_used:,} used, {reg.n_excluded:,} excluded" in first
@@ -401,7 +409,7 @@ def test_azerbaijani_text_survives_extraction(az_pdf):
 def test_russian_fact_sheets_one_page_each_with_cyrillic(ru_sheets, demo):
     reader = PdfReader(io.BytesIO(ru_sheets.content))
     assert len(reader.pages) == 2
-    first, second = (flat(p.extract_text()) for p in reader.pages)
+    first, second = (flat(p) for p in page_texts(ru_sheets.content))
     assert t("report.fs.site_title", "ru", site=site_label("Breast", "ru"), period="2020–2024") in first
     assert re.search(r"[\u0400-\u04FF]{5}", first) and "Ağstafa" in second
     # the reproducibility stamp in the file's properties, as the annual report's

@@ -176,26 +176,36 @@ def test_events_are_the_same_whatever_the_text_columns_dtype(kind):
     assert all(type(v) is str for col in (S.REGION, S.AGE_GROUP, C.SITE) for v in got[col])
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(case=selections())
-def test_a_dense_cube_read_back_from_its_tables_is_the_same_cube(demo, cubes, case):
-    """DenseCube.to_tables / from_tables (the demo store's form): the same arrays, axes and
-    selections, with and without key sums."""
-    reg, geo = demo
+@pytest.fixture(scope="module")
+def read_back(demo, cubes):
+    """(cube, the cube read back from its tables, number of cell rows) for the dense cube and for
+    one with key sums: built once for the module, as the round trip does not depend on the
+    selection each example draws (it was rebuilt for each of them)."""
+    reg, _ = demo
     parents = cubes[2]
     rec = reg.records.assign(rkey=np.arange(len(reg.records), dtype="int64") % 997)
     keyed = C.record_cube(rec, reg.population, parents, S.SITE_CI5, keys=rec["rkey"].to_numpy(), strategy="dense")
-    sel, by = case
+    out = []
     for original in (cubes[0], keyed):
         axes, cells, pop = original.to_tables()
-        back = C.DenseCube.from_tables(json.loads(json.dumps(axes)), cells, pop)
+        out.append((original, C.DenseCube.from_tables(json.loads(json.dumps(axes)), cells, pop), len(cells)))
+    return out
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=selections())
+def test_a_dense_cube_read_back_from_its_tables_is_the_same_cube(read_back, case):
+    """DenseCube.to_tables / from_tables (the demo store's form): the same arrays, axes and
+    selections, with and without key sums."""
+    sel, by = case
+    for original, back, n_cells in read_back:
         for name in ("cases", "keys", "pop"):
             a, b = getattr(original, name), getattr(back, name)
             assert (a is None and b is None) or (np.array_equal(a, b) and a.dtype == b.dtype), name
         pd.testing.assert_frame_equal(back.select(sel, by), original.select(sel, by), check_exact=True)
         pd.testing.assert_frame_equal(back.counts(sel, [b for b in by if b in C.COUNT_BY]),
                                       original.counts(sel, [b for b in by if b in C.COUNT_BY]), check_exact=True)
-        assert back.c44_sites == original.c44_sites and len(cells) == np.count_nonzero(original.cases)
+        assert back.c44_sites == original.c44_sites and n_cells == np.count_nonzero(original.cases)
 
 
 def test_record_cube_counts_the_records_as_events_from_records_does(demo, cubes):

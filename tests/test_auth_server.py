@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import textwrap
 import urllib.error
 import urllib.request
 from pathlib import Path

@@ -197,7 +197,7 @@ def test_tls_redirect_and_security_headers_at_the_proxy(proxied):
     opener = urllib.request.build_opener(NoRedirect)
     with pytest.raises(urllib.error.HTTPError) as err:
         opener.open(http + "/incidence?sex=female", timeout=30)
-    assert err.value.code == 301 and err.value.headers["Location"] == f"https://127.0.0.1/incidence?sex=female"
+    assert err.value.code == 301 and err.value.headers["Location"] == "https://127.0.0.1/incidence?sex=female"
     first = get(url + "/")
     assert first.status == 200 and b"<div id=\"root\">" in first.read()
     h = first.headers

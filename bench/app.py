@@ -60,7 +60,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from proc_cpu import BrowserCPU, ServerCPU  # noqa: E402 - the CPU columns (bench/proc_cpu.py)
-from reference import reference_seconds  # noqa: E402 - the machine's speed (bench/reference.py)
+from reference import reference_seconds, reference_text  # noqa: E402 - the machine's speed (bench/reference.py)
 
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 RUN_TIMEOUT_MS = 120_000    # the longest a script run and its drawing may take (a run beyond it is a failure)
@@ -84,10 +84,6 @@ INIT_JS = """(() => {
     for (const m of muts) P.runs.push({t: performance.now(), s: m.target.getAttribute('data-test-script-state'),
                                        old: m.oldValue});
   });
-  const start = () => obs.observe(document.documentElement, {attributes: true, subtree: true,
-                                                              attributeFilter: ['data-test-script-state'],
-                                                              attributeOldValue: true});
-  if (document.documentElement) start(); else document.addEventListener('DOMContentLoaded', start);
   // marks of every trace type the app draws (maps: the SVG regions of plotly's geo choropleth)
   const MARKS = 'g.trace .point, g.trace g.slice, g.trace path.js-line, path.choroplethlocation, g.trace path.js-fill';
   // -1: a chart plotly has laid out with nothing to draw (no trace holding data, e.g. no
@@ -104,9 +100,12 @@ INIT_JS = """(() => {
   // observer), so the bench does not take the main thread from the drawing it waits for
   let changes = 0, hashedAt = -1, hash = '';
   const dom = new MutationObserver(() => { changes++; });
-  const watch = () => dom.observe(document.documentElement, {childList: true, subtree: true, attributes: true,
-                                                              characterData: true});
-  if (document.documentElement) watch(); else document.addEventListener('DOMContentLoaded', watch);
+  const start = () => {
+    obs.observe(document.documentElement, {attributes: true, subtree: true, attributeFilter: ['data-test-script-state'],
+                                           attributeOldValue: true});
+    dom.observe(document.documentElement, {childList: true, subtree: true, attributes: true, characterData: true});
+  };
+  if (document.documentElement) start(); else document.addEventListener('DOMContentLoaded', start);
   window.__sig = () => {
     if (hashedAt === changes) return hash;
     hashedAt = changes;
@@ -617,8 +616,8 @@ def summary(res: Results) -> dict:
     out["failures"] = res.failures
     out["cold_cpu"] = cold_cpu
     out["cold_starts"] = res.cold_starts
-    print(f"load average before {res.load_before}, after {res.load_after} on {os.cpu_count()} cores; reference "
-          f"work before and after {', '.join(f'{x:.3f}' for x in res.reference)} s of CPU (bench/reference.py)")
+    print(f"load average before {res.load_before}, after {res.load_after} on {os.cpu_count()} cores; "
+          f"{reference_text(*res.reference)}")
     return out
 
 
@@ -645,8 +644,8 @@ def main(argv=None) -> int:
 
     pages = args.pages or pages_list()
     res = Results(load_before=tuple(round(x, 1) for x in os.getloadavg()), reference=(reference_seconds(),))
-    print(f"load average {res.load_before} on {os.cpu_count()} cores (timings scale with it); reference work "
-          f"{res.reference[0]:.3f} s of CPU (bench/reference.py: the machine's speed)", flush=True)
+    print(f"load average {res.load_before} on {os.cpu_count()} cores (timings scale with it); "
+          f"{reference_text(*res.reference)}", flush=True)
     proc = None
     with sync_playwright() as pw:
         for _ in range(0 if args.skip_cold or args.url else args.cold_starts):

@@ -56,6 +56,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 from proc_cpu import process_cpu, rss_mb      # bench/proc_cpu.py (this folder is on the path of its users)
+from reference import reference_seconds, reference_text      # the machine's speed (bench/reference.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 STREAM_PATH = "/_stcore/stream"
@@ -444,8 +445,7 @@ def report(stats: Stats, args, pid, per_idle: float | None, load_before, load_af
     }
     print(f"{args.sessions} sessions, think {args.think[0]:g}-{args.think[1]:g} s, {args.duration:g} s "
           f"(+{args.ramp:g} s ramp); load average before {load_before}, after {load_after} on {os.cpu_count()} cores"
-          + (f"; reference work before and after {', '.join(f'{x:.3f}' for x in reference)} s of CPU "
-             "(bench/reference.py)" if reference else ""))
+          + (f"; {reference_text(*reference)}" if reference else ""))
     print(f"  filter change -> updated view: p50 {out['rerun_p50']:.2f} s, p95 {out['rerun_p95']:.2f} s "
           f"({len(stats.rerun)} changes)   targets: 20 sessions p95 <= 2 s; 50 sessions p95 <= 5 s")
     print(f"  first render (shared link):     p50 {out['first_p50']:.2f} s, p95 {out['first_p95']:.2f} s "
@@ -531,8 +531,6 @@ def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "tests"))
     from conftest import free_port, start_streamlit, stop
-
-    from reference import reference_seconds      # the machine's speed, before and after (bench/reference.py)
 
     load_before, ref_before = tuple(round(x, 1) for x in os.getloadavg()), reference_seconds()
     proc = None

@@ -57,9 +57,13 @@ def reference_seconds(repeats: int = 5) -> float:
     return best
 
 
-def reference_text() -> str:
-    """:func:`reference_seconds` as the benches print it."""
-    return f"reference work {reference_seconds():.3f} s of CPU (bench/reference.py: the machine's speed)"
+def reference_text(*seconds: float) -> str:
+    """Reference figures as the benches print them: ``seconds`` (before and after a run), or a
+    measurement made now."""
+    seconds = seconds or (reference_seconds(),)
+    when = " before and after" if len(seconds) > 1 else ""
+    return (f"reference work{when} {', '.join(f'{x:.3f}' for x in seconds)} s of CPU "
+            "(bench/reference.py: the machine's speed)")
 
 
 if __name__ == "__main__":

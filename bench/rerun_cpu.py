@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 from load import Session  # noqa: E402
 from proc_cpu import process_cpu  # noqa: E402
-from reference import reference_seconds  # noqa: E402 - the machine's speed (bench/reference.py)
+from reference import reference_seconds, reference_text  # noqa: E402 - the machine's speed (bench/reference.py)
 
 DEFAULT_PAGES = ("overview", "incidence", "maps", "incidence_mortality", "trends", "quality", "prevalence",
                  "projections", "risk_factors", "survival")
@@ -144,8 +144,7 @@ def main(argv=None) -> int:
             proc.terminate()
             proc.wait(timeout=30)
     print(f"server CPU per rerun (median s; load average before {tuple(round(x, 1) for x in load0)}, "
-          f"after {tuple(round(x, 1) for x in os.getloadavg())}; reference work before and after {ref0:.3f}, "
-          f"{reference_seconds():.3f} s of CPU, bench/reference.py)")
+          f"after {tuple(round(x, 1) for x in os.getloadavg())}; {reference_text(ref0, reference_seconds())})")
     print(f"{'page':22s} {'new':>7s} {'cached':>7s} {'first':>7s} {'kB/run':>7s}  errors")
     for r in res:
         print(f"{r['page']:22s} {statistics.median(r['new']):7.3f} {statistics.median(r['cached']):7.3f} "

@@ -58,13 +58,13 @@ def canonical_by_value(s: pd.Series) -> list[str]:
     return [value_text(v) for v in s.astype(object)]
 
 
-def _alike(s: pd.Series, values: pd.Series) -> bool:
+def _alike(s: pd.Series, text: bool) -> bool:
     """Whether equal values of ``s`` (as pd.factorize groups them) always print alike: a column
-    of one integer, float, boolean, date or categorical type, or of text only (1, 1.0 and True
+    of one integer, float, boolean, date or categorical type, or of ``text`` only (1, 1.0 and True
     are equal but print differently, so a column of mixed objects is not)."""
     d, types = s.dtype, pd.api.types
     return (isinstance(d, pd.CategoricalDtype) or types.is_datetime64_any_dtype(d) or types.is_integer_dtype(d)
-            or types.is_float_dtype(d) or types.is_bool_dtype(d) or _text(s, values))
+            or types.is_float_dtype(d) or types.is_bool_dtype(d) or text)
 
 
 def _text(s: pd.Series, values: pd.Series) -> bool:
@@ -85,11 +85,12 @@ def canonical(s: pd.Series) -> list[str]:
     values = s if dates else s.astype(object)
     one = date_text if dates else value_text
     items = s.array if dates else values.to_numpy()
-    if not _alike(s, values):
+    text = _text(s, values)
+    if not _alike(s, text):
         return [one(v) for v in items]
     codes, _ = pd.factorize(s, use_na_sentinel=True)          # -1: missing
     present = codes >= 0
-    if _text(s, values):
+    if text:
         out = np.array(items, dtype=object)
     elif isinstance(s.dtype, np.dtype) and s.dtype.kind in "iu":
         out = s.to_numpy().astype(str).astype(object)          # str(int(v)) of each

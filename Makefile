@@ -7,7 +7,8 @@ PORT   ?= 8501
 LOG_LEVEL ?= INFO
 STAMP  := $(VENV)/.installed
 # the server's own code, compiled to bytecode at install (a deployment's code is read-only to the
-# service: without it every start compiles every module again)
+# service: without it every start compiles every module again), and the survival fits' numba
+# loops to machine code (analytics/survival/kernels.py: cached beside it)
 SOURCES := app.py serve.py analytics app_support pages
 
 .PHONY: run test install chromium bench demo clean
@@ -19,6 +20,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 	$(PY) -m compileall -q $(SOURCES)
+	$(PY) -c "from analytics.survival import kernels; kernels.warm()"
 
 # Debian's chromium serves kaleido (figure export) and the browser tests; never a downloaded browser.
 chromium:

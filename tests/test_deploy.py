@@ -334,6 +334,7 @@ def test_systemd_units_name_the_hardened_launcher_and_verify(tmp_path):
     unit = (DEPLOY / "systemd" / "cancer-registry@.service").read_text()
     assert re.search(r"^ExecStart=\S+/python serve\.py --port %i --address 127\.0\.0\.1", unit, flags=re.M)
     for line in ("NoNewPrivileges=yes", "ProtectSystem=strict", "Environment=REGISTRY_CACHE_DIR=/var/cache/cancer-registry",
+                 "Environment=NUMBA_CACHE_DIR=/var/cache/cancer-registry/numba",
                  "ExecStartPre=/opt/cancer-registry/.venv/bin/python -m app_support.demo_store"):
         assert line in unit
     site = (DEPLOY / "nginx" / "cancer-registry.conf").read_text()

@@ -19,8 +19,8 @@ multiple of ``BLOCK`` days of follow-up (a block of 365 days holds at most one b
 1 January, so a block has at most three pieces and they come out in order). Within a piece
 ``1/S`` grows geometrically, ``w * exp(lambda (d - b))`` with ``b`` the block start, so per day
 ``g0[d] = sum_n M_n[d] (d - b)^n / n!`` with moments ``M_n[d] = sum_(pieces covering d) w lambda^n``
-accumulated by difference arrays (``np.bincount``) and a prefix sum; the series is cut where its
-remainder is below 1e-12 of the sum. Pieces are grouped into classes of hazard (``RATE_CLASSES``,
+accumulated by difference arrays and a running sum (compiled loops: :mod:`.kernels`); the series
+is cut where its remainder is below 1e-12 of the sum. Pieces are grouped into classes of hazard (``RATE_CLASSES``,
 ``lambda * (BLOCK + 1)`` up to 0.02, 0.1, 0.4, 1.5 and above), each summed with as many terms as its
 largest hazard needs: most patient-days (ages under 80) need 7 to 10 terms, only the oldest more.
 """
@@ -33,6 +33,7 @@ import math
 import numpy as np
 
 from analytics.lifetable import RateTable
+from analytics.survival import kernels
 from analytics.survival.base import DAYS_PER_YEAR, EventTable, SurvivalInput
 
 log = logging.getLogger(__name__)
@@ -221,16 +222,16 @@ class _Pieces:
 
 
 class _Sums:
-    """The running day sums of one :class:`Target`. With one chunk each class of hazards is summed
-    on the days its pieces cover; over several chunks its moments are accumulated on every day
-    (difference arrays) and summed once at the end, on the days covered (the series is the work)."""
+    """The running day sums of one :class:`Target` (compiled loops: :mod:`.kernels`). With one chunk
+    each class of hazards is summed on the days its pieces cover; over several chunks its moments
+    are accumulated on every day and summed once at the end, on the days covered."""
 
     def __init__(self, target: Target, bounds: np.ndarray, terms: list[int], weighted: bool, chunked: bool = False):
         self.t, self.bounds, self.terms, self.weighted = target, bounds, terms, weighted
         self.total = int(target.ev.n_days.sum())
         self.chunked = chunked and weighted
         if self.chunked:
-            self.diff = [np.zeros((n + 1, self.total + 1)) for n in terms]
+            self.mom = [np.zeros((self.total + 1, n + 1)) for n in terms]      # day-major
             self.cover = [np.zeros(self.total + 1, np.int64) for _ in terms]
         self.h = np.zeros(self.total + 1)
         self.cum = np.zeros(target.records.size)
@@ -251,28 +252,22 @@ class _Sums:
             return
         # per chunk record, with values that exclude every piece of a record not in the target
         time = np.zeros(pos.size, np.int64)
-        begin = np.full(pos.size, np.iinfo(np.int64).max)
+        begin = np.zeros(pos.size, np.int64)
         off = np.zeros(pos.size, np.int64)
         time[inside], begin[inside] = t.time[trec], t.contrib_start[trec]
         off[inside] = t.ev.day_offset[t.stratum[trec]]
-        cut = np.minimum(flat.ends, time[flat.rec])         # a shorter follow-up ends within its pieces
-        first_day = np.maximum(flat.starts, begin[flat.rec])
-        idx = np.flatnonzero(cut > first_day)               # by class, each in order
-        o = off[flat.rec[idx]]
-        i0 = o + first_day[idx]
-        i1 = o + cut[idx]
-        lam = flat.lam[idx]
-        self.h += np.bincount(i0, lam, minlength=self.total + 1) - np.bincount(i1, lam, minlength=self.total + 1)
+        i0, i1 = kernels.piece_days(flat.rec, flat.starts, flat.ends, time, begin, off)
+        kernels.add_hazard(i0, i1, flat.lam, self.h)
         if not self.weighted:
             return
-        w = flat.w[idx]
-        edges = np.searchsorted(idx, flat.edges, side="left")
         for c, n in enumerate(self.terms):
-            s = slice(edges[c], edges[c + 1])
-            if s.stop > s.start and self.chunked:
-                self._accumulate_class(c, i0[s], i1[s], lam[s], w[s], n)
-            elif s.stop > s.start:
-                self._add_class(i0[s], i1[s], lam[s], w[s], n)
+            s = slice(flat.edges[c], flat.edges[c + 1])
+            if s.stop == s.start:
+                continue
+            if self.chunked:
+                kernels.accumulate_class(i0[s], i1[s], flat.w[s], flat.lam[s], self.mom[c], self.cover[c])
+            else:
+                kernels.class_sums(i0[s], i1[s], flat.w[s], flat.lam[s], n, self.x, *self.sums)
 
     def _cum_hazard(self, p: _Pieces, inside: np.ndarray, trec: np.ndarray) -> np.ndarray:
         """Lambda_i(time_i) of the chunk's records ``inside`` the target (``trec`` their positions
@@ -283,51 +278,10 @@ class _Sums:
         part = p.lam[b] * np.maximum(np.minimum(p.ends[b], time[:, None]) - p.starts[b], 0)
         return p.block_before[b] + part.sum(axis=1)
 
-    def _add_class(self, j0: np.ndarray, j1: np.ndarray, lc: np.ndarray, w: np.ndarray, n: int) -> None:
-        """Moments of one class of hazards, on the days its pieces cover only (the others add 0)."""
-        size = self.total + 1
-        covered = np.cumsum(np.bincount(j0, minlength=size) - np.bincount(j1, minlength=size)) > 0
-        days = np.flatnonzero(covered[:-1])
-        if days.size == self.total:                       # every day covered: positions are days
-            p0, p1 = j0, j1
-        else:
-            before = np.concatenate([[0], np.cumsum(covered)])   # covered days before each day
-            p0 = before[j0]
-            p1 = before[j1]                               # the first covered day from the piece's end
-        mom = np.empty((n + 1, days.size + 1))
-        for p in range(n + 1):
-            np.subtract(np.bincount(p0, w, minlength=days.size + 1), np.bincount(p1, w, minlength=days.size + 1),
-                        out=mom[p])
-            w = w * lc
-        np.cumsum(mom, axis=1, out=mom)
-        self._add_series(mom[:, :-1], days)
-
-    def _accumulate_class(self, c: int, j0: np.ndarray, j1: np.ndarray, lc: np.ndarray, w: np.ndarray,
-                          n: int) -> None:
-        """A chunk's pieces of class ``c`` added to its difference arrays (summed in :meth:`result`)."""
-        size = self.total + 1
-        self.cover[c] += np.bincount(j0, minlength=size) - np.bincount(j1, minlength=size)
-        for p in range(n + 1):
-            self.diff[c][p] += np.bincount(j0, w, minlength=size) - np.bincount(j1, w, minlength=size)
-            w = w * lc
-
-    def _add_series(self, mom: np.ndarray, days: np.ndarray) -> None:
-        """The four sums of a class's moments ``mom`` on ``days``."""
-        every = days.size == self.total
-        x = self.x if every else self.x[days]
-        x1 = x + 1
-        for i, (lo_m, hi_m, at) in enumerate(((0, -1, x), (1, None, x), (0, -1, x1), (1, None, x1))):
-            if every:
-                self.sums[i] += _series(mom[lo_m:hi_m], at)
-            else:
-                self.sums[i][days] += _series(mom[lo_m:hi_m], at)
-
     def result(self) -> DaySums:
         if self.chunked:
-            for cover, diff in zip(self.cover, self.diff):
-                days = np.flatnonzero(np.cumsum(cover)[:-1] > 0)
-                if days.size:
-                    self._add_series(np.cumsum(diff, axis=1)[:, days], days)
+            for mom, cover in zip(self.mom, self.cover):
+                kernels.evaluate_class(mom, cover, self.x, *self.sums)
         h = np.cumsum(self.h)[:-1]
         if not self.weighted:
             z = np.zeros(0)
@@ -359,16 +313,6 @@ def _exclusive_cumsum(values: np.ndarray, rec: np.ndarray, first: np.ndarray) ->
         r = np.flatnonzero(n_blocks > j)
         running[r] += values[first[r] + j - 1]
         out[first[r] + j] = running[r]
-    return out
-
-
-def _series(mom: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """sum_n mom[n] x^n / n! by Horner's rule (in place: the same operations, no temporaries)."""
-    out = mom[-1].copy()
-    for n in range(mom.shape[0] - 2, -1, -1):
-        np.multiply(out, x, out=out)
-        np.divide(out, n + 1, out=out)
-        np.add(mom[n], out, out=out)
     return out
 
 

@@ -107,3 +107,61 @@ def test_kernels_load_without_a_writable_cache():
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "loaded"
     assert "survival kernels compiled in each process" in out.stderr and "NUMBA_CACHE_DIR" in out.stderr
+
+
+KERNELS = ("pieces", "cum_hazard", "piece_days", "add_hazard", "class_sums", "accumulate_class", "evaluate_class")
+
+
+@pytest.mark.parametrize("method, chunk", [("pohar_perme", None), ("pohar_perme", 400), ("ederer2", None)])
+def test_warm_loads_what_the_fits_use(monkeypatch, method, chunk):
+    """``kernels.warm`` (the fork server's and ``make install``'s) compiles each kernel for the types
+    the fits pass: a fit after it makes no new machine code (else each worker would compile again)."""
+    from analytics import demo as demo_mod
+    from analytics import survival
+
+    kernels.warm()
+    before = {k: len(getattr(kernels, k).signatures) for k in KERNELS}
+    if chunk:
+        monkeypatch.setattr(population, "CHUNK", chunk)
+    rng = np.random.default_rng(2)
+    n = 1200
+    data = {"time": rng.integers(1, 9 * 365, n), "status": rng.integers(0, 2, n), "age": rng.uniform(20, 95, n),
+            "sex": rng.integers(1, 3, n), "year": rng.uniform(2010, 2020, n), "site": rng.choice(["a", "b"], n)}
+    import pandas as pd
+
+    out = survival.net_survival(pd.DataFrame(data), demo_mod.load_demo_lifetable(), times=(1, 5), by=["site"],
+                                method=method, approach="period", period=(2016, 2019))
+    assert len(out) == 4 and out["estimate"].between(0, 1.2).all()
+    assert {k: len(getattr(kernels, k).signatures) for k in KERNELS} == before
+
+
+def test_pieces_cut_follow_up_at_birthdays_and_new_years():
+    """One patient aged 69.5 years, diagnosed on 1 July 2015, followed 500 days, against a life table
+    of two ages (69, 70) x two years (2015, 2016): block 1 (days 0-365) crosses 1 January 2016 at
+    day 184 and the 70th birthday at day ceil(0.5 x 365.241) = 183; block 2 (days 365-500) none.
+    Hazards are read from the cell of each piece; the cumulative hazard and 1/S follow them."""
+    from analytics.survival.base import DAYS_PER_YEAR, jan1
+
+    diag = int(jan1(np.array([2015]))[0]) + 181                 # 1 July 2015 (day 181 of the year)
+    age_days = np.array([69.5 * DAYS_PER_YEAR])
+    age_cuts = np.array([69.0, 70.0]) * DAYS_PER_YEAR
+    year_cuts = jan1(np.array([2015, 2016]))
+    rates = np.array([[[1e-4, 2e-4], [3e-4, 4e-4]]])             # [group, age, year]
+    bounds = np.array([1.0])
+    out = kernels.pieces(np.array([500]), age_days, np.array([diag]), np.array([0]), rates, age_cuts, year_cuts,
+                         365, bounds, np.array([0]), np.array([1]), True)
+    first, starts, ends, lam, before, f_rec, f_start, f_end, f_lam, f_w, edges = out
+    birthday = int(np.ceil(age_cuts[1] - age_days[0]))
+    new_year = int(year_cuts[1] - diag)
+    assert (birthday, new_year) == (183, 184)
+    assert starts[0].tolist() == [0, birthday, new_year] and ends[0].tolist() == [birthday, new_year, 365]
+    assert lam[0].tolist() == [1e-4, 3e-4, 4e-4]                # 69 in 2015, 70 in 2015, 70 in 2016
+    assert starts[1].tolist() == [365, 500, 500] and lam[1, 0] == 4e-4
+    hz0 = (1e-4 * 183 + 3e-4 * 1) + 4e-4 * 181
+    assert before.tolist() == [0.0, hz0]
+    assert f_start.tolist() == [0, 183, 184, 365] and f_end.tolist() == [183, 184, 365, 500]
+    np.testing.assert_allclose(f_w, [1.0, np.exp(1e-4 * 183 - 3e-4 * 183), np.exp(1e-4 * 183 + 3e-4 - 4e-4 * 184),
+                                     np.exp(hz0)], rtol=1e-15)
+    assert edges.tolist() == [0, 4]
+    cum = kernels.cum_hazard(np.array([0]), np.array([400]), first, starts, ends, lam, before, 365)
+    assert cum[0] == pytest.approx(hz0 + 4e-4 * 35, rel=1e-15)

@@ -43,6 +43,132 @@ def _compiled(func: Callable) -> Callable:
 
 
 @_compiled
+def _row_at(cuts, value, row):
+    """``clip(searchsorted(cuts, value, "right") - 1, 0, cuts.size - 1)``; for ``row >= 0`` (the row
+    of an earlier value of the same follow-up: its blocks go forward in age and time) found by
+    moving on from it, by one cut at most per block."""
+    if row < 0:
+        return min(max(np.searchsorted(cuts, value, side="right") - 1, 0), cuts.size - 1)
+    while row + 1 < cuts.size and cuts[row + 1] <= value:
+        row += 1
+    return row
+
+
+@_compiled
+def _cell_bounds(ad, diag, b0, b1, age_cuts, year_cuts, k0, m0):
+    """The cells of one block of follow-up (days ``b0``..``b1`` of a patient aged ``ad`` days at
+    diagnosis on day number ``diag``; ``k0``, ``m0`` the previous block's, or -1): the life table's age
+    row ``k0`` and year column ``m0`` at its start, the first day ``a`` whose start is at or past
+    the next birthday cut and the first day ``c`` in the next calendar year (``b1`` when there is
+    none). The float additions are relsurv's, in its order."""
+    n_age = age_cuts.size
+    n_year = year_cuts.size
+    k0 = _row_at(age_cuts, ad + b0, k0)
+    cut = age_cuts[min(k0 + 1, n_age - 1)]
+    a = np.int64(np.ceil(cut - ad))
+    if ad + (a - 1) >= cut:
+        a -= 1
+    if ad + a < cut:
+        a += 1
+    a = min(max(a, b0), b1) if k0 < n_age - 1 else b1
+    m0 = _row_at(year_cuts, diag + b0, m0)
+    c = year_cuts[min(m0 + 1, n_year - 1)] - diag
+    c = min(max(c, b0), b1) if m0 < n_year - 1 else b1
+    return k0, a, m0, c
+
+
+@_compiled
+def pieces(time, age_days, diag, group, rates, age_cuts, year_cuts, block, bounds, read_from, read_to, weighted):
+    """Each follow-up cut into blocks of ``block`` days and each block into its (at most) three
+    pieces of constant cell, in order (population.py's docstring): per block its pieces' first
+    days, past-the-last days and daily hazards, and the cumulative hazard at its start (each
+    record's blocks added in order); per record its first block. Then the non-empty pieces of the
+    blocks any stratification reads (``read_from``..``read_to``, block numbers within each record),
+    flat and grouped by class of hazard (``bounds``: the class of ``lam`` is the first bound at or
+    above ``lam * (block + 1)``), stably: within a class by record, block and piece, with their
+    weights ``w = 1/S`` at the piece's start shifted back to the block start (``exp(Lambda -
+    lam (start - b0))``, when ``weighted``), and the class boundaries ``edges``."""
+    n = time.size
+    first = np.empty(n, np.int64)
+    n_blocks = 0
+    for r in range(n):
+        first[r] = n_blocks
+        n_blocks += (time[r] + block - 1) // block
+    starts = np.empty((n_blocks, 3), np.int64)
+    ends = np.empty((n_blocks, 3), np.int64)
+    lam = np.empty((n_blocks, 3))
+    before = np.empty(n_blocks)
+    for r in range(n):
+        running = 0.0
+        g = group[r]
+        k0 = -1                         # found by binary search for the first block, then moved on
+        m0 = -1
+        for j in range((time[r] + block - 1) // block):
+            i = first[r] + j
+            b0 = j * block
+            b1 = min(b0 + block, time[r])
+            k0, a, m0, c = _cell_bounds(age_days[r], diag[r], b0, b1, age_cuts, year_cuts, k0, m0)
+            lo = min(a, c)
+            hi = max(a, c)
+            starts[i, 0], starts[i, 1], starts[i, 2] = b0, lo, hi
+            ends[i, 0], ends[i, 1], ends[i, 2] = lo, hi, b1
+            lam[i, 0] = rates[g, k0, m0]
+            lam[i, 1] = rates[g, k0 + (1 if a < c else 0), m0 + (1 if c < a else 0)]
+            lam[i, 2] = rates[g, k0 + (1 if a < b1 else 0), m0 + (1 if c < b1 else 0)]
+            before[i] = running
+            running += (lam[i, 0] * (lo - b0) + lam[i, 1] * (hi - lo)) + lam[i, 2] * (b1 - hi)
+    # the pieces read, counted by class, then placed (a stable counting sort)
+    n_cls = bounds.size
+    cls = np.empty((n_blocks, 3), np.int8)
+    counts = np.zeros(n_cls + 1, np.int64)
+    for r in range(n):
+        for j in range(read_from[r], min(read_to[r] + 1, (time[r] + block - 1) // block)):
+            i = first[r] + j
+            for q in range(3):
+                if ends[i, q] > starts[i, q]:
+                    cls[i, q] = np.searchsorted(bounds, lam[i, q] * (block + 1), side="left")
+                    counts[cls[i, q] + 1] += 1
+    edges = np.cumsum(counts)
+    fill = edges[:-1].copy()
+    total = edges[-1]
+    f_rec = np.empty(total, np.int64)
+    f_start = np.empty(total, np.int64)
+    f_end = np.empty(total, np.int64)
+    f_lam = np.empty(total)
+    f_w = np.empty(total if weighted else 0)
+    for r in range(n):
+        for j in range(read_from[r], min(read_to[r] + 1, (time[r] + block - 1) // block)):
+            i = first[r] + j
+            b0 = j * block
+            at = before[i]                       # Lambda at the piece's start: the block's, then its pieces added
+            for q in range(3):
+                if ends[i, q] > starts[i, q]:
+                    k = fill[cls[i, q]]
+                    fill[cls[i, q]] += 1
+                    f_rec[k], f_start[k], f_end[k], f_lam[k] = r, starts[i, q], ends[i, q], lam[i, q]
+                    if weighted:
+                        f_w[k] = np.exp(at - lam[i, q] * (starts[i, q] - b0))
+                at = at + lam[i, q] * (ends[i, q] - starts[i, q])
+    return first, starts, ends, lam, before, f_rec, f_start, f_end, f_lam, f_w, edges
+
+
+@_compiled
+def cum_hazard(records, time, first, starts, ends, lam, before, block):
+    """Lambda_i(time_i) of each record (``records``: positions among the blocks' records, ``time``
+    its follow-up here): the cumulative hazard at the start of the block holding its last day
+    plus that block's pieces up to it (the pieces summed first, in order)."""
+    out = np.empty(records.size)
+    for k in range(records.size):
+        t = time[k]
+        b = first[records[k]] + (t - 1) // block
+        part = 0.0
+        for q in range(3):
+            part += lam[b, q] * max(min(ends[b, q], t) - starts[b, q], 0)
+        out[k] = before[b] + part
+    return out
+
+
+@_compiled
 def piece_days(p_rec, p_start, p_end, time, begin, off):
     """Per piece (``p_*``: record, first day, day past the last), the first and past-the-last
     position it counts on the stratification's flattened (stratum, day) axis: from the record's
@@ -191,4 +317,6 @@ def warm() -> None:
     add_hazard(i0, i1, f, np.zeros(2))
     class_sums(i0, i1, f, f, 1, f, f, f, f, f)
     accumulate_class(i0, i1, f, f, np.zeros((2, 2)), np.zeros(2, np.int64))
+    cum_hazard(i, i + 1, i, np.zeros((1, 3), np.int64), np.ones((1, 3), np.int64), np.zeros((1, 3)), f, 365)
+    pieces(i + 1, f, i, i, np.zeros((1, 1, 1)), f, i, 365, f + 1, i, i, True)
     evaluate_class(np.zeros((2, 2)), np.zeros(2, np.int64), f, f, f, f, f)

@@ -65,37 +65,6 @@ def n_terms(max_rate: float, block: int = BLOCK) -> int:
     return n + 1
 
 
-def _cells(time, age_days, diag, rt: RateTable):
-    """Pieces of constant cell of each follow-up, in order: (record, start, end, rate, block start)."""
-    nb = -(-time // BLOCK)
-    rec = np.repeat(np.arange(time.size), nb)
-    first = np.cumsum(nb) - nb
-    b0 = (np.arange(int(nb.sum())) - np.repeat(first, nb)) * BLOCK
-    b1 = np.minimum(b0 + BLOCK, time[rec])
-    ad = age_days[rec]
-    n_age, n_year = rt.age_cuts.size, rt.year_cuts.size
-    k0 = np.clip(np.searchsorted(rt.age_cuts, ad + b0, side="right") - 1, 0, n_age - 1)
-    cut = rt.age_cuts[np.minimum(k0 + 1, n_age - 1)]
-    a = np.ceil(cut - ad).astype(np.int64)            # first day whose start is at or past the birthday
-    a = np.where(ad + (a - 1) >= cut, a - 1, a)        # the same float additions as relsurv
-    a = np.where(ad + a < cut, a + 1, a)
-    a = np.where(k0 < n_age - 1, np.clip(a, b0, b1), b1)
-    z = diag[rec] + b0
-    m0 = np.clip(np.searchsorted(rt.year_cuts, z, side="right") - 1, 0, n_year - 1)
-    c = rt.year_cuts[np.minimum(m0 + 1, n_year - 1)] - diag[rec]
-    c = np.where(m0 < n_year - 1, np.clip(c, b0, b1), b1)
-    lo, hi = np.minimum(a, c), np.maximum(a, c)
-    starts = np.empty((b0.size, 3), np.int64)
-    ends = np.empty((b0.size, 3), np.int64)
-    starts[:, 0], starts[:, 1], starts[:, 2] = b0, lo, hi
-    ends[:, 0], ends[:, 1], ends[:, 2] = lo, hi, b1
-    k = np.empty((b0.size, 3), np.int64)
-    m = np.empty((b0.size, 3), np.int64)
-    k[:, 0], k[:, 1], k[:, 2] = k0, k0 + (a < c), k0 + (a < b1)
-    m[:, 0], m[:, 1], m[:, 2] = m0, m0 + (c < a), m0 + (c < b1)
-    return rec, starts, ends, k, m, b0
-
-
 @dataclasses.dataclass
 class Target:
     """One stratification of (some of) the records whose day sums :func:`shared_day_sums` computes:
@@ -154,16 +123,12 @@ def shared_day_sums(inp: SurvivalInput, rt: RateTable, targets: list[Target], *,
     age_days = inp.age * DAYS_PER_YEAR
     for lo_i in range(0, inp.time.size, CHUNK):          # memory bound only: chunks are independent
         sl = slice(lo_i, lo_i + CHUNK)
-        rec, starts, ends, k, m, b0 = _cells(inp.time[sl], age_days[sl], inp.diag_day[sl], rt)
-        lam = rt.rates[group[sl][rec][:, None], k, m]
-        hz = lam * (ends - starts)
-        first = np.searchsorted(rec, np.arange(inp.time[sl].size), side="left")   # each record's first block
-        block_before = _exclusive_cumsum(hz.sum(axis=1), rec, first)              # Lambda at each block start
-        lam_start = _block_starts(block_before, hz)                               # Lambda at each piece start
-        w_all = np.exp(lam_start - lam * (starts - b0[:, None])) if weighted else None
-        cls = np.searchsorted(bounds, lam * (BLOCK + 1), side="left").astype(np.int8)   # class of hazard
-        pieces = _Pieces(rec, starts, ends, lam, w_all, b0, first, block_before, cls)
-        flat = _read_pieces(pieces, read_from[sl], read_to[sl], len(terms))
+        # the pieces of each follow-up and those any target reads (compiled: kernels.pieces)
+        out = kernels.pieces(inp.time[sl], age_days[sl], inp.diag_day[sl], group[sl], rt.rates, rt.age_cuts,
+                             rt.year_cuts, BLOCK, bounds, read_from[sl], read_to[sl], weighted)
+        first, starts, ends, lam, block_before, f_rec, f_start, f_end, f_lam, f_w, edges = out
+        pieces = _Pieces(starts, ends, lam, first, block_before)
+        flat = _Read(f_rec, f_start, f_end, f_lam, f_w if weighted else None, edges)
         for a, pos in zip(acc, where):
             a.add(pieces, flat, pos[sl])
     return [a.result() for a in acc]
@@ -193,32 +158,16 @@ class _Read:
     edges: np.ndarray           # class c holds positions edges[c]:edges[c + 1]
 
 
-def _read_pieces(p: "_Pieces", read_from: np.ndarray, read_to: np.ndarray, n_classes: int) -> _Read:
-    """The chunk's pieces any target reads (:func:`_blocks_read`), once for every target."""
-    j = np.arange(p.rec.size) - p.first[p.rec]                     # block number within its record
-    read = (j >= read_from[p.rec]) & (j <= read_to[p.rec])
-    keep = np.flatnonzero((read[:, None] & (p.ends > p.starts)).ravel())
-    cls = p.cls.ravel()[keep]
-    order = keep[np.argsort(cls, kind="stable")]
-    edges = np.searchsorted(np.sort(cls, kind="stable"), np.arange(n_classes + 1), side="left")
-    blocks = order // 3
-    return _Read(rec=p.rec[blocks], starts=p.starts.ravel()[order], ends=p.ends.ravel()[order],
-                 lam=p.lam.ravel()[order], w=None if p.w is None else p.w.ravel()[order], edges=edges)
-
-
 @dataclasses.dataclass
 class _Pieces:
-    """A chunk's pieces (three per block of follow-up): record (in the chunk), start, end, daily
-    hazard, ``w`` (1/S at the piece start, shifted back to the block start for the series), block start."""
-    rec: np.ndarray
+    """A chunk's blocks of follow-up (three pieces each, some empty): the pieces' first and
+    past-the-last days and daily hazards, the cumulative hazard at each block's start, and each
+    record's first block."""
     starts: np.ndarray
     ends: np.ndarray
     lam: np.ndarray
-    w: np.ndarray | None
-    b0: np.ndarray
-    first: np.ndarray           # per record of the chunk: its first block
-    block_before: np.ndarray    # per block: Lambda at its start
-    cls: np.ndarray             # per piece: class of hazard (RATE_CLASSES), int8 (sorted by radix)
+    first: np.ndarray
+    block_before: np.ndarray
 
 
 class _Sums:
@@ -273,10 +222,7 @@ class _Sums:
         """Lambda_i(time_i) of the chunk's records ``inside`` the target (``trec`` their positions
         there), ``time_i`` the target's: Lambda at the start of the block holding its last day plus
         that block's pieces."""
-        time = self.t.time[trec]
-        b = p.first[inside] + (time - 1) // BLOCK
-        part = p.lam[b] * np.maximum(np.minimum(p.ends[b], time[:, None]) - p.starts[b], 0)
-        return p.block_before[b] + part.sum(axis=1)
+        return kernels.cum_hazard(inside, self.t.time[trec], p.first, p.starts, p.ends, p.lam, p.block_before, BLOCK)
 
     def result(self) -> DaySums:
         if self.chunked:
@@ -288,32 +234,6 @@ class _Sums:
             return DaySums(z, z, z, z, h, self.cum)
         return DaySums(g0=self.sums[0], g1=self.sums[1], g0e=self.sums[2], g1e=self.sums[3], h=h,
                        cum_hazard=self.cum)
-
-
-def _block_starts(block_before: np.ndarray, hz: np.ndarray) -> np.ndarray:
-    """Lambda at the start of each piece of a block: the block's start plus the pieces before it,
-    added in order. A piece's value depends on the pieces before it only, so it is the same however
-    long the follow-up computed (a block cut short by the longest follow-up a pass needs ends in
-    a shorter last piece: the pieces before it are unchanged)."""
-    out = np.empty_like(hz)
-    out[:, 0] = block_before
-    out[:, 1] = block_before + hz[:, 0]
-    out[:, 2] = out[:, 1] + hz[:, 1]
-    return out
-
-
-def _exclusive_cumsum(values: np.ndarray, rec: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """Per block, the sum of the earlier blocks of its record, added in order within each record
-    alone (no other record's hazards enter its rounding); vectorised over records, one step per
-    block position (a year of follow-up)."""
-    out = np.zeros(values.size)
-    n_blocks = np.bincount(rec, minlength=first.size)
-    running = np.zeros(first.size)
-    for j in range(1, int(n_blocks.max(initial=0))):
-        r = np.flatnonzero(n_blocks > j)
-        running[r] += values[first[r] + j - 1]
-        out[first[r] + j] = running[r]
-    return out
 
 
 def interval_sums(ds: DaySums, ev: EventTable) -> dict[str, np.ndarray]:

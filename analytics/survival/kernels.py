@@ -1,17 +1,19 @@
-"""Compiled loops (numba) of the population day sums (:mod:`.population`): a stratification's sums
-over the pieces of follow-up its patients share with the others.
+"""Compiled loops (numba) of the population day sums (:mod:`.population`): the pieces of constant
+life-table cell of each follow-up (:func:`pieces`) and a stratification's sums over them
+(:func:`piece_days`, :func:`class_sums`, :func:`add_hazard`, :func:`cum_hazard`).
 
 Why compiled: the sums are a scatter of each piece's moments ``w lambda^p`` (p = 0..N) to the
 first and past-the-last day it covers, a running sum over days and a short series per day
-(:mod:`.population`'s docstring). As numpy operations they take one ``np.bincount`` per moment
-and end, each a pass over all pieces and all days (about 0.2 s per stratification of the demo's
-1.2 million pieces, most of a new Survival selection); here one pass over the pieces writes each
-piece's N + 1 moments side by side (day-major: one cache line per end) and one pass over the days
-sums and evaluates them. The arithmetic is the numpy version's (the same products, quotients and
-series by Horner's rule); only the order in which the pieces' moments are added on a day is the
-pieces' own (by record, block and piece), so sums agree with it to rounding. The result of a
-stratification depends on its own pieces only, in their order: computing it beside others, or
-over a longer follow-up, gives the same bits.
+(:mod:`.population`'s docstring). As numpy operations (until round 16) they took one
+``np.bincount`` per moment and end, each a pass over all pieces and all days (about 0.2 s per
+stratification of the demo's 1.2 million pieces, most of a new Survival selection), and the
+pieces a dozen passes over every block; here one pass over a class's pieces writes each piece's
+N + 1 moments side by side (day-major: one cache line per end), one pass over the days sums and
+evaluates them, and one pass over the blocks makes the pieces. The arithmetic is the numpy
+version's (the same products, quotients and series by Horner's rule, the cumulative hazards
+added in the same order); the pieces' moments are added on a day in the pieces' own order (by
+record, block and piece), so a stratification's result depends on its own pieces only: computing
+it beside others, or over a longer follow-up, gives the same bits.
 
 The machine code is cached on disk where numba finds a writable place: ``NUMBA_CACHE_DIR``
 (the systemd unit sets it: the installation is read-only to the service), else beside this file
@@ -57,10 +59,10 @@ def _row_at(cuts, value, row):
 @_compiled
 def _cell_bounds(ad, diag, b0, b1, age_cuts, year_cuts, k0, m0):
     """The cells of one block of follow-up (days ``b0``..``b1`` of a patient aged ``ad`` days at
-    diagnosis on day number ``diag``; ``k0``, ``m0`` the previous block's, or -1): the life table's age
-    row ``k0`` and year column ``m0`` at its start, the first day ``a`` whose start is at or past
-    the next birthday cut and the first day ``c`` in the next calendar year (``b1`` when there is
-    none). The float additions are relsurv's, in its order."""
+    diagnosis on day number ``diag``; ``k0``, ``m0`` the previous block's, or -1): the life
+    table's age row ``k0`` and year column ``m0`` at its start, the first day ``a`` whose start is
+    at or past the next birthday cut and the first day ``c`` in the next calendar year (``b1``
+    when there is none). The float additions are relsurv's, in its order."""
     n_age = age_cuts.size
     n_year = year_cuts.size
     k0 = _row_at(age_cuts, ad + b0, k0)
@@ -78,16 +80,11 @@ def _cell_bounds(ad, diag, b0, b1, age_cuts, year_cuts, k0, m0):
 
 
 @_compiled
-def pieces(time, age_days, diag, group, rates, age_cuts, year_cuts, block, bounds, read_from, read_to, weighted):
+def _blocks(time, age_days, diag, group, rates, age_cuts, year_cuts, block):
     """Each follow-up cut into blocks of ``block`` days and each block into its (at most) three
-    pieces of constant cell, in order (population.py's docstring): per block its pieces' first
-    days, past-the-last days and daily hazards, and the cumulative hazard at its start (each
-    record's blocks added in order); per record its first block. Then the non-empty pieces of the
-    blocks any stratification reads (``read_from``..``read_to``, block numbers within each record),
-    flat and grouped by class of hazard (``bounds``: the class of ``lam`` is the first bound at or
-    above ``lam * (block + 1)``), stably: within a class by record, block and piece, with their
-    weights ``w = 1/S`` at the piece's start shifted back to the block start (``exp(Lambda -
-    lam (start - b0))``, when ``weighted``), and the class boundaries ``edges``."""
+    pieces of constant cell, in order: per block its pieces' first days, past-the-last days and
+    daily hazards, and the cumulative hazard at its start (each record's blocks added in order);
+    per record its first block."""
     n = time.size
     first = np.empty(n, np.int64)
     n_blocks = 0
@@ -117,10 +114,20 @@ def pieces(time, age_days, diag, group, rates, age_cuts, year_cuts, block, bound
             lam[i, 2] = rates[g, k0 + (1 if a < b1 else 0), m0 + (1 if c < b1 else 0)]
             before[i] = running
             running += (lam[i, 0] * (lo - b0) + lam[i, 1] * (hi - lo)) + lam[i, 2] * (b1 - hi)
-    # the pieces read, counted by class, then placed (a stable counting sort)
-    n_cls = bounds.size
-    cls = np.empty((n_blocks, 3), np.int8)
-    counts = np.zeros(n_cls + 1, np.int64)
+    return first, starts, ends, lam, before
+
+
+@_compiled
+def _read(time, first, starts, ends, lam, before, block, bounds, read_from, read_to, weighted):
+    """The non-empty pieces of the blocks any stratification reads (``read_from``..``read_to``,
+    block numbers within each record), flat and grouped by class of hazard (a stable counting
+    sort: within a class by record, block and piece; the class of ``lam`` is the first of
+    ``bounds`` at or above ``lam * (block + 1)``), with their weights ``w = 1/S`` at the piece's
+    start shifted back to the block start, ``exp(Lambda - lam (start - b0))`` (when
+    ``weighted``), and the class boundaries ``edges``."""
+    n = time.size
+    cls = np.empty(starts.shape, np.int8)
+    counts = np.zeros(bounds.size + 1, np.int64)
     for r in range(n):
         for j in range(read_from[r], min(read_to[r] + 1, (time[r] + block - 1) // block)):
             i = first[r] + j
@@ -140,7 +147,7 @@ def pieces(time, age_days, diag, group, rates, age_cuts, year_cuts, block, bound
         for j in range(read_from[r], min(read_to[r] + 1, (time[r] + block - 1) // block)):
             i = first[r] + j
             b0 = j * block
-            at = before[i]                       # Lambda at the piece's start: the block's, then its pieces added
+            at = before[i]              # Lambda at the piece's start: the block's, then its pieces added
             for q in range(3):
                 if ends[i, q] > starts[i, q]:
                     k = fill[cls[i, q]]
@@ -149,6 +156,17 @@ def pieces(time, age_days, diag, group, rates, age_cuts, year_cuts, block, bound
                     if weighted:
                         f_w[k] = np.exp(at - lam[i, q] * (starts[i, q] - b0))
                 at = at + lam[i, q] * (ends[i, q] - starts[i, q])
+    return f_rec, f_start, f_end, f_lam, f_w, edges
+
+
+@_compiled
+def pieces(time, age_days, diag, group, rates, age_cuts, year_cuts, block, bounds, read_from, read_to, weighted):
+    """The pieces of constant cell of each follow-up (population.py's docstring; :func:`_blocks`:
+    per block ``starts``, ``ends``, ``lam``, the cumulative hazard at its start, per record its
+    first block) and those any stratification reads, by class of hazard (:func:`_read`)."""
+    first, starts, ends, lam, before = _blocks(time, age_days, diag, group, rates, age_cuts, year_cuts, block)
+    f_rec, f_start, f_end, f_lam, f_w, edges = _read(time, first, starts, ends, lam, before, block, bounds,
+                                                     read_from, read_to, weighted)
     return first, starts, ends, lam, before, f_rec, f_start, f_end, f_lam, f_w, edges
 
 

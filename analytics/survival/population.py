@@ -20,9 +20,10 @@ multiple of ``BLOCK`` days of follow-up (a block of 365 days holds at most one b
 ``1/S`` grows geometrically, ``w * exp(lambda (d - b))`` with ``b`` the block start, so per day
 ``g0[d] = sum_n M_n[d] (d - b)^n / n!`` with moments ``M_n[d] = sum_(pieces covering d) w lambda^n``
 accumulated by difference arrays and a running sum (compiled loops: :mod:`.kernels`); the series
-is cut where its remainder is below 1e-12 of the sum. Pieces are grouped into classes of hazard (``RATE_CLASSES``,
-``lambda * (BLOCK + 1)`` up to 0.02, 0.1, 0.4, 1.5 and above), each summed with as many terms as its
-largest hazard needs: most patient-days (ages under 80) need 7 to 10 terms, only the oldest more.
+is cut where its remainder is below 1e-12 of the sum. Pieces are grouped into classes of hazard
+(``RATE_CLASSES``, ``lambda * (BLOCK + 1)`` up to 0.02, 0.1, 0.4, 1.5 and above), each summed with
+as many terms as its largest hazard needs: most patient-days (ages under 80) need 7 to 10 terms,
+only the oldest more.
 """
 from __future__ import annotations
 

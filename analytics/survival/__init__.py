@@ -29,8 +29,8 @@ from analytics.lifetable import RateTable
 from analytics.survival.actuarial import actuarial
 from analytics.survival import population
 from analytics.survival.base import (APPROACHES, DAYS_PER_YEAR, DEFAULT_TIMES, METHODS, REQUIRED, SurvivalInput,
-                                     SurvivalInputError, SurvivalResult, event_table, prepare, validate_choice,
-                                     validate_times)
+                                     SurvivalInputError, SurvivalResult, check_columns, event_table, prepare, records,
+                                     select, validate_choice, validate_times)
 from analytics.survival.ederer2 import EdererII
 from analytics.survival.kaplan_meier import KaplanMeier
 from analytics.survival.pohar_perme import PoharPerme
@@ -146,15 +146,17 @@ def survival_curve_sets(data: pd.DataFrame, lifetable, sets: Sequence[tuple[Sequ
     # the columns the sets read, taken once (a set's rows are then cut from these, not from every column)
     read = dict.fromkeys([*REQUIRED, *(c for by, _ in sets for c in by), *(["region_code"] if region else [])])
     data = data[[c for c in read if c in data.columns]]
-    base = prepare(data, approach=approach, period=period, region=region)     # every record any set keeps
+    recs = records(data, approach=approach, period=period, region=region)    # checked and converted once
+    base = select(recs, data)                                                 # every record any set keeps
     need = np.zeros(base.time.size, np.int64)
     fits, targets = [], []
     for by, rows in sets:
         by = list(by)
-        inp = prepare(data if rows is None else data[rows], by=by, approach=approach, period=period, region=region)
+        check_columns(data, by)
+        inp = select(recs, data, by=by, rows=rows)                  # = prepare(data[rows], by=by, ...)
         if max_years is not None:
             inp = _truncate(inp, float(max_years))
-        pos = np.searchsorted(base.rows, inp.rows if rows is None else np.flatnonzero(rows)[inp.rows])
+        pos = np.searchsorted(base.rows, inp.rows)
         need[pos] = np.maximum(need[pos], inp.time)
         ev = event_table(inp)
         targets.append(population.Target(pos, inp.time, inp.stratum, population.interval_starts(inp, ev), ev))

@@ -100,7 +100,7 @@ class SurvivalInput:
         return len(self.strata)
 
 
-def _check_columns(data: pd.DataFrame, need: Iterable[str]) -> None:
+def check_columns(data: pd.DataFrame, need: Iterable[str]) -> None:
     missing = [c for c in need if c not in data.columns]
     if missing:
         raise SurvivalInputError(
@@ -153,10 +153,35 @@ def validate_times(times) -> np.ndarray:
 def prepare(data: pd.DataFrame, *, by: Sequence[str] | str | None = None, approach: str = "cohort",
             period=None, region: bool = False) -> SurvivalInput:
     """Check the records and apply the approach (module docstring); one stratum per ``by`` value."""
+    by = [by] if isinstance(by, str) else list(by or [])
+    check_columns(data, list(REQUIRED) + by + (["region_code"] if region else []))
+    return select(records(data, approach=approach, period=period, region=region), data, by=by)
+
+
+@dataclasses.dataclass
+class Records:
+    """Every row of the data, checked, with the approach applied (:func:`records`): follow-up in
+    days, status and entry after the period window, exact age, sex, diagnosis day (and region);
+    ``window`` the rows the approach keeps before the check of follow-up left, ``kept`` those
+    with follow-up left (``time > entry``). :func:`select` takes the rows of a stratification."""
+    approach: str
+    time: np.ndarray
+    status: np.ndarray
+    entry: np.ndarray
+    age: np.ndarray
+    sex: np.ndarray
+    diag_day: np.ndarray
+    region: np.ndarray | None
+    window: np.ndarray
+    kept: np.ndarray
+
+
+def records(data: pd.DataFrame, *, approach: str = "cohort", period=None, region: bool = False) -> Records:
+    """The checks and the approach of :func:`prepare`, once for all the rows of ``data`` (several
+    stratifications of the same rows read them through :func:`select`)."""
     validate_choice("approach", approach, APPROACHES)
     period = validate_period(approach, period)
-    by = [by] if isinstance(by, str) else list(by or [])
-    _check_columns(data, list(REQUIRED) + by + (["region_code"] if region else []))
+    check_columns(data, list(REQUIRED) + (["region_code"] if region else []))
     time = _numeric(data, "time")
     if np.any(time != np.round(time)):
         row = int(np.flatnonzero(time != np.round(time))[0])
@@ -179,29 +204,43 @@ def prepare(data: pd.DataFrame, *, by: Sequence[str] | str | None = None, approa
     time = time.astype(np.int64)
     status = status.astype(np.int8)
     entry = np.zeros_like(time)
-    keep = np.ones(time.size, bool)
+    window = np.ones(time.size, bool)
     if approach in ("cohort", "complete") and period is not None:
         yi = np.floor(year).astype(np.int64)
-        keep &= (yi >= period[0]) & (yi <= period[1])
+        window &= (yi >= period[0]) & (yi <= period[1])
     elif approach == "period":
         start, end = jan1(np.array([period[0], period[1] + 1]))
         exit_ = np.minimum(time, end - diag)
         status = np.where(time > end - diag, 0, status).astype(np.int8)
         entry = np.maximum(start - diag, 0)
         time = exit_
-        keep &= diag < end
-    dropped = int((keep & (time <= entry)).sum())
-    keep &= time > entry
+        window &= diag < end
+    return Records(approach=approach, time=time, status=status, entry=entry, age=age, sex=sex, diag_day=diag,
+                   region=data["region_code"].astype(str).to_numpy() if region else None, window=window,
+                   kept=window & (time > entry))
+
+
+def select(recs: Records, data: pd.DataFrame, *, by: Sequence[str] = (),
+           rows: np.ndarray | None = None) -> SurvivalInput:
+    """The :class:`SurvivalInput` of the rows ``rows`` (a boolean mask over the rows of ``data``,
+    None for all) of :func:`records` of ``data``, one stratum per ``by`` value: what :func:`prepare`
+    gives for ``data[rows]``, but ``rows`` (the records kept) counts positions among all the rows
+    of ``data``."""
+    by = list(by)
+    rows = None if rows is None else np.asarray(rows, bool)
+    kept = recs.kept if rows is None else recs.kept & rows
+    window = recs.window if rows is None else recs.window & rows
     if by:
-        codes, strata = _strata(data.loc[keep, by].reset_index(drop=True), by)
+        codes, strata = _strata(data.loc[kept, by].reset_index(drop=True), by)
     else:
-        codes = np.zeros(int(keep.sum()), np.int64)
+        codes = np.zeros(int(kept.sum()), np.int64)
         strata = pd.DataFrame(index=[0])
-    out = SurvivalInput(time=time[keep], status=status[keep], entry=entry[keep], age=age[keep], sex=sex[keep],
-                        diag_day=diag[keep], stratum=codes, strata=strata,
-                        region=data.loc[keep, "region_code"].astype(str).to_numpy() if region else None,
-                        n_dropped=dropped, rows=np.flatnonzero(keep))
-    out.horizon = _horizon(out, approach, diag, time)
+    out = SurvivalInput(time=recs.time[kept], status=recs.status[kept], entry=recs.entry[kept], age=recs.age[kept],
+                        sex=recs.sex[kept], diag_day=recs.diag_day[kept], stratum=codes, strata=strata,
+                        region=None if recs.region is None else recs.region[kept],
+                        n_dropped=int((window & ~kept).sum()), rows=np.flatnonzero(kept))
+    mine = slice(None) if rows is None else rows
+    out.horizon = _horizon(out, recs.approach, recs.diag_day[mine], recs.time[mine])
     return out
 
 

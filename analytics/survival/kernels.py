@@ -18,7 +18,7 @@ it beside others, or over a longer follow-up, gives the same bits.
 The machine code is cached on disk where numba finds a writable place: ``NUMBA_CACHE_DIR``
 (the systemd unit sets it: the installation is read-only to the service), else beside this file
 (``make install`` compiles it there), else the user's cache. Then a process loads it (about
-0.5 s, once, after numba's own import of about 0.4 s) instead of compiling it (about 8 s of CPU
+0.3 s, once, after numba's own import of about 0.4 s) instead of compiling it (about 8 s of CPU
 on these 2 cores); with no writable place it compiles once per process, and says so in the log.
 """
 from __future__ import annotations

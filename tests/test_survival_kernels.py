@@ -3,8 +3,10 @@ for, written out day by day: each piece of follow-up (first day ``a``, past-the-
 weight ``w`` = 1/S at its block start, daily hazard ``lam``) adds ``w exp(lam x)`` to ``g0`` and
 ``w lam exp(lam x)`` to ``g1`` on each day it covers (``x`` the day's place in its block), the
 same at ``x + 1`` to ``g0e``/``g1e``, and ``lam`` to Ederer II's ``h``. Also: one pass equals
-several chunks' accumulation, records outside the stratification add nothing, and without a
-writable cache the kernels still load (compiled in the process, with a warning)."""
+several chunks' accumulation, records outside the stratification add nothing, one patient's
+pieces at a birthday and a new year written out by hand, ``warm()`` covers the types the fits
+pass, and without a writable cache the kernels still load (compiled in the process, with a
+warning)."""
 from __future__ import annotations
 
 import subprocess
@@ -13,8 +15,11 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from analytics import demo as demo_mod
+from analytics import survival
 from analytics.survival import kernels, population
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,9 +121,6 @@ KERNELS = ("pieces", "cum_hazard", "piece_days", "add_hazard", "class_sums", "ac
 def test_warm_loads_what_the_fits_use(monkeypatch, method, chunk):
     """``kernels.warm`` (the fork server's and ``make install``'s) compiles each kernel for the types
     the fits pass: a fit after it makes no new machine code (else each worker would compile again)."""
-    from analytics import demo as demo_mod
-    from analytics import survival
-
     kernels.warm()
     before = {k: len(getattr(kernels, k).signatures) for k in KERNELS}
     if chunk:
@@ -127,8 +129,6 @@ def test_warm_loads_what_the_fits_use(monkeypatch, method, chunk):
     n = 1200
     data = {"time": rng.integers(1, 9 * 365, n), "status": rng.integers(0, 2, n), "age": rng.uniform(20, 95, n),
             "sex": rng.integers(1, 3, n), "year": rng.uniform(2010, 2020, n), "site": rng.choice(["a", "b"], n)}
-    import pandas as pd
-
     out = survival.net_survival(pd.DataFrame(data), demo_mod.load_demo_lifetable(), times=(1, 5), by=["site"],
                                 method=method, approach="period", period=(2016, 2019))
     assert len(out) == 4 and out["estimate"].between(0, 1.2).all()

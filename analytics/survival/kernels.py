@@ -32,6 +32,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 _JIT = dict(nopython=True, nogil=True)
+_UNCACHED: list[str] = []       # the kernels numba found no place to cache (said once in the log)
 
 
 def _compiled(func: Callable) -> Callable:
@@ -39,8 +40,10 @@ def _compiled(func: Callable) -> Callable:
     try:
         return numba.jit(cache=True, **_JIT)(func)
     except RuntimeError as exc:         # numba: "cannot cache function ...: no locator available"
-        log.warning("survival kernels compiled in each process (%s): set NUMBA_CACHE_DIR to a writable folder",
-                    exc)
+        if not _UNCACHED:
+            log.warning("survival kernels compiled in each process (%s): set NUMBA_CACHE_DIR to a writable "
+                        "folder", exc)
+        _UNCACHED.append(func.__name__)
         return numba.jit(**_JIT)(func)
 
 

@@ -7,12 +7,19 @@ a CanReg5 Tumour+Patient export with all 39 TRN columns (tab-separated, CRLF, sh
 columns are dropped as in real use) and a Parquet file with the schema's column names.
 Each is then loaded with ``analytics.pipeline.load_registry`` in a fresh process, which
 reports the wall time, the time of each stage (from the pipeline's progress callback) and
-its peak resident memory; and, also in a fresh process, DuckDB reads the same file completely
-into an Arrow table (``read_csv(..., all_varchar=true)`` / ``read_parquet``), the best of three.
-The load average is printed before and after: on a shared machine the ratio is the figure to
-compare, not the seconds. CPU time (all threads of each process: both use both cores) is printed
-beside the wall time; on a loaded machine the CPU ratio is the steadier one, the wall ratio is the
-target's.
+its peak resident memory, with the modules the dashboard's ingest worker has loaded before an
+upload arrives (``analytics.ingest.preload``: an upload is read in a process forked from that
+fork server, so it never pays these imports); three such processes, and the best is the figure,
+as for DuckDB, which reads the same file completely into an Arrow table (``read_csv(...,
+all_varchar=true)`` / ``read_parquet``) three times in a fresh process of its own, the best of
+three. Each of our three runs is a first load in its process (cold memory, as a worker's is):
+on these virtual machines a process that follows a pause, or another's exit, can spend seconds
+of system time faulting its memory in (2.8 s of system time against 0.9 s for the same load
+seconds later, round 17), which one run alone reported as the ingest's speed. All three are
+printed. The load average is printed before and after: on a shared machine the ratio is the
+figure to compare, not the seconds. CPU time (all threads of each process: both use both cores)
+is printed beside the wall time; on a loaded machine the CPU ratio is the steadier one, the
+wall ratio is the target's.
 
 Targets (issue 12): TSV <= 5x DuckDB's scan, Parquet <= 8x; peak memory <= 4 GB; 2 cores.
 
@@ -130,6 +137,7 @@ def _peak_rss_gb() -> float:
 
 
 def run_one(path: str) -> None:
+    import analytics.ingest.preload  # noqa: F401 - what the ingest worker's fork server has loaded
     from analytics import pipeline
     marks: list[tuple[str, float]] = []
 
@@ -163,6 +171,9 @@ def scan_one(path: str, repeats: int = 3) -> None:
         rows = table.num_rows
         del table
     print(json.dumps({"seconds": round(best, 2), "cpu": round(best_cpu, 2), "rows": rows}))
+
+
+RUNS = 3      # fresh processes per file for our load (the best is the figure); DuckDB: 3 scans, the best
 
 
 def _sub(flag: str, path: Path) -> dict:
@@ -201,20 +212,26 @@ def main() -> int:
     failed = False
     for label, path, target in (("CanReg5 TSV", tsv, 5), ("Parquet", pq, 8)):
         try:
-            res = _sub("--run", path)
+            runs = [_sub("--run", path) for _ in range(RUNS)]
             scan = _sub("--scan", path)
         except RuntimeError as exc:
             print(f"{label}: FAILED\n{exc}")
             return 1
+        res = min(runs, key=lambda r: r["seconds"])
+        peak = max(r["peak_gb"] for r in runs)                 # the memory target holds for every run
+        if len({(r["n_read"], r["n_used"], r["n_excluded"]) for r in runs}) != 1:
+            print(f"{label}: FAILED: the runs counted different records: {runs}")
+            return 1
         ratio = res["seconds"] / max(scan["seconds"], 1e-9)
         cpu_ratio = res["cpu"] / max(scan["cpu"], 1e-9)
-        ok = ratio <= target and res["peak_gb"] <= 4
+        ok = ratio <= target and peak <= 4
         failed |= not ok
         print(f"{label}: ingest+validation+derivation {res['seconds']} s wall, {res['cpu']} s CPU; DuckDB "
               f"full scan into Arrow {scan['seconds']} s wall, {scan['cpu']} s CPU; ratio {ratio:.1f}x wall "
-              f"(target <= {target}x), {cpu_ratio:.1f}x CPU (all threads of each process); peak RSS {res['peak_gb']} GB "
+              f"(target <= {target}x), {cpu_ratio:.1f}x CPU (all threads of each process); peak RSS {peak} GB "
               f"(target 4 GB); read {res['n_read']:,}, used {res['n_used']:,}, excluded {res['n_excluded']:,} "
-              f"[{'ok' if ok else 'OVER TARGET'}]; stages (s): {res['stages']}")
+              f"[{'ok' if ok else 'OVER TARGET'}]; stages (s): {res['stages']}; the {RUNS} runs (s wall / CPU): "
+              + ", ".join(f"{r['seconds']} / {r['cpu']}" for r in runs))
     load = os.getloadavg()
     print(f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     if tmp is not None:

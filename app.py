@@ -20,6 +20,7 @@ from app_support.text import t
 # the tab icon is served by this server (a Material symbol would be fetched from Google's font CDN)
 FAVICON = Path(__file__).resolve().parent / "static" / "favicon.png"
 
+auth.begin_run()       # this run reads the operator's settings once (app_support/auth.py)
 lang = current_lang()
 logs.configure()
 background.warm_up()   # once per process, in a thread (serve.py starts it earlier): the demo's cubes, export browser

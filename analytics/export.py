@@ -64,8 +64,17 @@ def _find_browser() -> str | None:
     env = os.environ.get("BROWSER_PATH")
     if env:
         return env if os.path.isfile(env) and os.access(env, os.X_OK) else None
+    return _browser_on_path(os.environ.get("PATH", os.defpath))
+
+
+@functools.lru_cache(maxsize=4)
+def _browser_on_path(search: str) -> str | None:
+    """The first of :data:`_BROWSER_NAMES` on the search path ``search``, looked up once per
+    process and path: the dashboard asks for every chart of every rerun, and each lookup was
+    about thirty system calls (a wait for the GIL each with many sessions at once). A Chromium
+    installed while the server runs is found after a restart."""
     for name in _BROWSER_NAMES:
-        path = shutil.which(name)
+        path = shutil.which(name, path=search)
         if path:
             return path
     return None

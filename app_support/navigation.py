@@ -10,6 +10,7 @@ cannot rerun without swallowing the test's clicks: there the page simply runs on
 """
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 from pathlib import Path
@@ -38,14 +39,32 @@ PAGES = [
 _run = threading.local()   # per script thread: is this run inside run()?
 
 
+@functools.cache
+def present() -> tuple[tuple[int, str, str], ...]:
+    """(position, stem, icon) of the pages of :data:`PAGES` whose file exists: looked up once per
+    process (a look per page on every rerun was a system call each, a wait for the GIL each with
+    many sessions at once); a page file added or removed takes effect at the next start."""
+    return tuple((i, stem, icon) for i, (stem, icon) in enumerate(PAGES) if (ROOT / "pages" / f"{stem}.py").exists())
+
+
+SESSION_PAGES = "_nav_pages"   # session key: this session's st.Page objects, by language and pages allowed
+
+
 def pages(lang: str) -> list:
-    """``st.Page`` objects of the pages whose file exists, titled in ``lang``."""
+    """``st.Page`` objects of the pages whose file exists, titled in ``lang``: the role's pages
+    only. Made once per session, language and set of pages: ``st.Page`` resolves its file's path
+    (about seven system calls a page, ninety a rerun, each a wait for the GIL with many sessions
+    at once); the objects are the session's own (``st.navigation`` marks the one it returns)."""
     from app_support import auth
 
-    return [st.Page(str(ROOT / "pages" / f"{stem}.py"), title=t(f"app.page.{stem}", lang), icon=icon,
-                    url_path=stem, default=(i == 0))
-            for i, (stem, icon) in enumerate(PAGES)
-            if (ROOT / "pages" / f"{stem}.py").exists() and auth.page_allowed(stem)]   # the role's pages only
+    shown = tuple((i, stem, icon) for i, stem, icon in present() if auth.page_allowed(stem))
+    held = st.session_state.get(SESSION_PAGES)
+    if held is not None and held[0] == (lang, shown):
+        return held[1]
+    made = [st.Page(str(ROOT / "pages" / f"{stem}.py"), title=t(f"app.page.{stem}", lang), icon=icon,
+                    url_path=stem, default=(i == 0)) for i, stem, icon in shown]
+    st.session_state[SESSION_PAGES] = ((lang, shown), made)
+    return made
 
 
 def run(lang: str) -> None:

@@ -385,3 +385,34 @@ def test_a_chart_the_sex_filter_does_not_change_stays_the_same_element():
     assert a["overview_per_year"].id != b["overview_per_year"].id
     note = t("describe.ignored.sex", "en", asked="{asked}", shown="{shown}").split("{asked}")[0]   # "The sex filter ("
     assert any(note in c for c in captions(women)) and not any(note in c for c in captions(both)), note
+
+
+def _navigation_pages_script():
+    import streamlit as st
+
+    from app_support import navigation
+
+    first, again, other = navigation.pages("en"), navigation.pages("en"), navigation.pages("az")
+    st.session_state["out"] = {"same": first is again, "remade": other is not first,
+                               "titles": [p.title for p in first], "other_titles": [p.title for p in other],
+                               "paths": [p.url_path for p in first],
+                               "held": st.session_state[navigation.SESSION_PAGES][1] is other}
+
+
+def test_navigation_pages_are_made_once_per_session_and_language():
+    """``st.Page`` resolves its file's path (system calls: waits for the GIL with many sessions at
+    once), so a session keeps its page objects between reruns and makes them again only for
+    another language (or another set of pages allowed); the pages are those whose file exists,
+    in the navigation's order, titled in the language."""
+    from streamlit.testing.v1 import AppTest
+
+    from app_support import navigation
+
+    at = AppTest.from_function(_navigation_pages_script, default_timeout=60).run()
+    out = at.session_state["out"]
+    assert out["same"] and out["remade"] and out["held"]
+    stems = [stem for stem, _ in navigation.PAGES if (navigation.ROOT / "pages" / f"{stem}.py").exists()]
+    assert out["paths"] == [""] + stems[1:]                  # the default page answers at the bare address
+    assert [s for _, s, _ in navigation.present()] == stems
+    assert out["titles"] == [t(f"app.page.{s}", "en") for s in stems]
+    assert out["other_titles"] == [t(f"app.page.{s}", "az") for s in stems] != out["titles"]

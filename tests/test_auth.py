@@ -637,3 +637,47 @@ def test_settings_are_read_again_when_the_environment_or_the_config_file_changes
     assert auth.mode() == "public"
     monkeypatch.setenv("REGISTRY_MODE", "local")
     assert auth.mode() == "local"
+
+
+def test_settings_are_read_once_per_script_run(operator, monkeypatch):
+    """Within one script run (``auth.begin_run``, app.py's first line) the config file and the
+    working directory are looked at once, however many capability checks the run makes (each
+    look is a system call, a wait for the GIL with many sessions at once); the next run, a new
+    environment value, or RUN_MEMO_SECONDS later, they are read again. Outside a run (this
+    thread: no begin_run) every call still looks (the test above)."""
+    import threading
+
+    monkeypatch.delenv("REGISTRY_MODE")
+    config = operator / "registry.toml"
+    reads = []
+    real = auth._settings_now
+    monkeypatch.setattr(auth, "_settings_now", lambda env: reads.append(env) or real(env))
+    clock = [1000.0]
+    monkeypatch.setattr(auth.time, "monotonic", lambda: clock[0])
+    seen = {}
+
+    def run() -> None:            # a script thread: two runs of a hundred checks each
+        auth.begin_run()
+        seen["first"] = [auth.mode() for _ in range(100)]
+        config.write_text('mode = "public"\n')
+        os.utime(config, ns=(1, 10**9))
+        seen["same_run"] = auth.mode()                     # the run keeps what it read
+        seen["reads_first_run"] = len(reads)
+        auth.begin_run()                                    # the next run reads the edit
+        seen["next_run"] = auth.mode()
+        monkeypatch.setenv("REGISTRY_MODE", "internal")     # a new environment: at once
+        seen["env"] = auth.mode()
+        monkeypatch.delenv("REGISTRY_MODE")
+        config.write_text('mode = "local"\n')
+        os.utime(config, ns=(2, 2 * 10**9))
+        clock[0] += auth.RUN_MEMO_SECONDS + 0.1             # a fragment's run on this thread, later
+        seen["later"] = auth.mode()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    assert seen["first"] == ["local"] * 100 and seen["reads_first_run"] == 1
+    assert seen["same_run"] == "local"
+    assert (seen["next_run"], seen["env"], seen["later"]) == ("public", "internal", "local")
+    assert len(reads) == 4
+    assert auth.mode() == "local" and auth.mode() == "local" and len(reads) == 6    # outside a run: every call

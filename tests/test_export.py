@@ -345,3 +345,24 @@ def test_a_start_of_the_export_browser_that_hangs_is_abandoned_and_tried_again(m
     with pytest.raises(TimeoutError):
         export._start_server("/usr/bin/chromium")
     assert len(Hangs.made) == export.START_ATTEMPTS and all(k.closed for k in Hangs.made)
+
+
+def test_browser_found_once_per_search_path(monkeypatch):
+    """The dashboard asks whether PNG/SVG/PDF can be made for every chart of every rerun: the
+    browser is looked up on the search path once per process and path (``shutil.which`` is
+    about thirty system calls), a new PATH looks again, BROWSER_PATH is checked as given."""
+    looked = []
+    monkeypatch.delenv("BROWSER_PATH", raising=False)
+    monkeypatch.setattr(export.shutil, "which", lambda name, path=None: looked.append((name, path)) or
+                        ("/opt/x/chromium" if name == export._BROWSER_NAMES[0] else None))
+    export._browser_on_path.cache_clear()
+    try:
+        monkeypatch.setenv("PATH", "/opt/x")
+        assert [export.export_available().browser for _ in range(5)] == ["/opt/x/chromium"] * 5
+        assert looked == [(export._BROWSER_NAMES[0], "/opt/x")]
+        monkeypatch.setenv("PATH", "/opt/y")
+        assert export.export_available().browser == "/opt/x/chromium" and len(looked) == 2
+        monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
+        assert not export.export_available() and len(looked) == 2
+    finally:
+        export._browser_on_path.cache_clear()

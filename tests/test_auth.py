@@ -652,8 +652,7 @@ def test_settings_are_read_once_per_script_run(operator, monkeypatch):
     reads = []
     real = auth._settings_now
     monkeypatch.setattr(auth, "_settings_now", lambda env: reads.append(env) or real(env))
-    clock = [1000.0]
-    monkeypatch.setattr(auth.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(auth, "RUN_MEMO_SECONDS", 3600.0)     # no run of this test outlives it
     seen = {}
 
     def run() -> None:            # a script thread: two runs of a hundred checks each
@@ -670,7 +669,7 @@ def test_settings_are_read_once_per_script_run(operator, monkeypatch):
         monkeypatch.delenv("REGISTRY_MODE")
         config.write_text('mode = "local"\n')
         os.utime(config, ns=(2, 2 * 10**9))
-        clock[0] += auth.RUN_MEMO_SECONDS + 0.1             # a fragment's run on this thread, later
+        monkeypatch.setattr(auth, "RUN_MEMO_SECONDS", 0.0)    # a fragment's run on this thread, later
         seen["later"] = auth.mode()
 
     thread = threading.Thread(target=run)

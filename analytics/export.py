@@ -102,22 +102,40 @@ _SERVER: "_ExportServer | None" = None
 _SERVER_STARTED = False
 
 
+RELOAD_EVERY = 25       # figures a tab draws on one page before it reloads (and after any figure that failed)
+
+
 @functools.cache
 def _browser_class() -> type:
-    """``kaleido.Kaleido`` handing an image back as soon as it is drawn.
+    """``kaleido.Kaleido`` that reloads a tab only now and then, never on the way to an image.
 
     kaleido reloads a tab (plotly.js and all) after every figure so the next one starts on a
-    clean page, and returns the image only once that reload is done: 0.15-0.4 s of a 0.3-0.7 s
-    PNG, measured on this machine. Here the tab reloads in the background and rejoins the queue
-    of free tabs afterwards, so the next figure still gets a clean page. A reload that fails
-    (the browser died) is kept in ``failed``: :class:`_ExportServer` then restarts the browser.
-    (Subclasses kaleido 1.5's ``_return_kaleido_tab``; ``tests/test_export.py`` checks it exists.)"""
+    clean page, and returns the image only once that reload is done. Each figure is drawn by
+    ``Plotly.toImage`` in a temporary element it removes afterwards, so the page is clean anyway:
+    here a tab whose figure was drawn goes straight back to the free tabs, and is reloaded — in
+    the background, rejoining the free tabs afterwards — after :data:`RELOAD_EVERY` figures or
+    after a figure that failed or timed out (its page may still be busy). A reload costs the export
+    browser 0.15 s of CPU, about twice the drawing of a small chart (round 18, README). A reload
+    that fails (the browser died) is kept in ``failed``: :class:`_ExportServer` then restarts the
+    browser. (Subclasses kaleido 1.5's ``_get_kaleido_tab`` / ``_return_kaleido_tab`` and wraps
+    its tab's ``_calc_fig``; ``tests/test_export.py`` checks they exist.)"""
     import kaleido
 
     class ExportBrowser(kaleido.Kaleido):
         failed: BaseException | None = None
 
+        async def _get_kaleido_tab(self):
+            tab = await kaleido.Kaleido._get_kaleido_tab(self)
+            _count_drawings(tab)
+            tab.drawn_ok = False
+            return tab
+
         async def _return_kaleido_tab(self, tab) -> None:
+            if tab.drawn_ok and tab.drawings < RELOAD_EVERY:
+                tab.js_logger.reset()       # the next figure's error names its own console messages
+                await self.tabs_ready.put(tab)
+                return
+            tab.drawings = 0
             reload = asyncio.get_running_loop().create_task(kaleido.Kaleido._return_kaleido_tab(self, tab))
             self.__dict__.setdefault("_reloads", set()).add(reload)
             reload.add_done_callback(self._reloaded)
@@ -129,6 +147,23 @@ def _browser_class() -> type:
                 log.warning("an export tab could not be reloaded: %s", self.failed)
 
     return ExportBrowser
+
+
+def _count_drawings(tab) -> None:
+    """Wrap a kaleido tab's ``_calc_fig`` (once per tab) so the tab knows whether its last figure
+    was drawn (``drawn_ok``: not on an error, a timeout or a cancellation) and how many figures it
+    drew since its page was loaded (``drawings``)."""
+    if "_calc_fig" in vars(tab):
+        return
+    calc = tab._calc_fig
+    tab.drawings = 0
+
+    async def counted(*args, **kwargs):
+        tab.drawings += 1
+        out = await calc(*args, **kwargs)
+        tab.drawn_ok = True
+        return out
+    tab._calc_fig = counted
 
 
 class _ExportServer:

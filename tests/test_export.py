@@ -206,14 +206,17 @@ def test_one_server_is_reused(monkeypatch):
 
 
 @needs_browser
-def test_a_tab_reloads_after_its_figure_and_serves_the_next(monkeypatch):
-    """The image comes back before its tab has reloaded; the tab still reloads (a clean page for the
-    next figure) and rejoins the free tabs, so more figures than tabs are all drawn, from several
-    threads at once."""
+def test_a_tab_draws_many_figures_between_reloads_and_the_images_are_those_of_a_fresh_page(monkeypatch):
+    """A tab whose figure was drawn serves the next one without reloading its page (kaleido reloads
+    after every figure); more figures than tabs, from several threads at once, are all drawn; a
+    figure drawn on a page that drew others is byte for byte the one a freshly loaded page draws;
+    after RELOAD_EVERY figures the tab reloads."""
     import kaleido
     from concurrent.futures import ThreadPoolExecutor
 
-    assert "_return_kaleido_tab" in vars(kaleido.Kaleido)       # the kaleido method the server overrides
+    for name in ("_get_kaleido_tab", "_return_kaleido_tab"):     # the kaleido methods the server overrides
+        assert name in vars(kaleido.Kaleido)
+    export.stop_export_server()
     reloads = []
     orig = kaleido.Kaleido._return_kaleido_tab
 
@@ -221,12 +224,59 @@ def test_a_tab_reloads_after_its_figure_and_serves_the_next(monkeypatch):
         reloads.append(tab)
         await orig(self, tab)
     monkeypatch.setattr(kaleido.Kaleido, "_return_kaleido_tab", counted)
+    probe = go.Figure(go.Scatter(x=[1, 2, 3], y=[3, 1, 2]), layout={"title": "probe"})
+    first = export.figure_to_image(probe, "png", width=300, height=200, provenance=False)   # a fresh page
     n = 3 * export.EXPORT_TABS
     with ThreadPoolExecutor(n) as pool:
         svgs = list(pool.map(lambda i: export.figure_to_image(go.Figure(go.Bar(x=["a"], y=[i + 1])), "svg",
                                                               width=300, height=200, provenance=False), range(n)))
     assert all(s.lstrip()[:4] == b"<svg" for s in svgs)
-    assert len(reloads) >= n - export.EXPORT_TABS   # every figure after the first tabs waited for a reloaded tab
+    again = export.figure_to_image(probe, "png", width=300, height=200, provenance=False)  # a page that drew others
+    assert reloads == []
+    assert again == first
+    monkeypatch.setattr(export, "RELOAD_EVERY", 1)
+    export.figure_to_image(probe, "svg", width=300, height=200, provenance=False)
+    assert len(reloads) == 1
+
+
+def test_a_tab_whose_figure_failed_is_reloaded_and_one_that_drew_is_not(monkeypatch):
+    """The decision alone, on a stand-in tab: a figure that raised (a JavaScript error, a timeout's
+    cancellation) leaves its page to be reloaded before the tab draws again."""
+    import asyncio
+
+    import kaleido
+
+    reloaded = []
+
+    async def reload(self, tab):
+        reloaded.append(tab)
+    monkeypatch.setattr(kaleido.Kaleido, "_return_kaleido_tab", reload)
+
+    class Tab:
+        js_logger = type("Logger", (), {"reset": lambda self: None})()
+
+        async def _calc_fig(self, fail):
+            if fail:
+                raise RuntimeError("the figure's JavaScript failed")
+            return b"image"
+
+    browser = export._browser_class().__new__(export._browser_class())   # no Chromium: the queue alone
+
+    async def draw(tab, fail):
+        browser.tabs_ready = asyncio.Queue()
+        export._count_drawings(tab)
+        tab.drawn_ok = False
+        try:
+            await tab._calc_fig(fail)
+        except RuntimeError:
+            pass
+        await browser._return_kaleido_tab(tab)
+        await asyncio.sleep(0)                       # the background reload runs
+        return browser.tabs_ready.qsize()
+
+    tab = Tab()
+    assert asyncio.run(draw(tab, False)) == 1 and reloaded == [] and tab.drawings == 1
+    assert asyncio.run(draw(tab, True)) == 0 and reloaded == [tab] and tab.drawings == 0
 
 
 @needs_browser

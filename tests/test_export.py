@@ -239,6 +239,30 @@ def test_a_tab_draws_many_figures_between_reloads_and_the_images_are_those_of_a_
     assert len(reloads) == 1
 
 
+@needs_browser
+def test_a_pdf_drawn_on_a_page_that_drew_other_sizes_and_formats_is_a_fresh_pages():
+    """A PDF is printed from the export page itself (its page size set for the figure): on a page
+    that drew other figures, of other sizes and formats, it has the size, text and glyphs a fresh
+    page gives."""
+    from pypdf import PdfReader
+
+    def read(pdf: bytes):
+        page = PdfReader(io.BytesIO(pdf)).pages
+        return len(page), [round(float(x)) for x in page[0].mediabox], page[0].extract_text()
+
+    probe = go.Figure(go.Bar(x=["a", "b"], y=[1, 2]), layout={"title": "Probe ə Кириллица"})
+    other = go.Figure(go.Scatter(x=[1, 2], y=[2, 1]), layout={"title": "Other"})
+    export.stop_export_server()
+    fresh = read(export.figure_to_image(probe, "pdf", width=800, height=500, provenance=False))
+    for fmt, w, h in (("png", 300, 900), ("pdf", 1200, 300), ("svg", 300, 900)):
+        for _ in range(export.EXPORT_TABS):          # every tab draws them
+            export.figure_to_image(other, fmt, width=w, height=h, provenance=False)
+    again = [read(export.figure_to_image(probe, "pdf", width=800, height=500, provenance=False))
+             for _ in range(export.EXPORT_TABS)]
+    assert fresh[:2] == (1, [0, 0, 600, 375]) and "ə" in fresh[2] and "Кириллица" in fresh[2]
+    assert again == [fresh] * export.EXPORT_TABS
+
+
 def test_a_tab_whose_figure_failed_is_reloaded_and_one_that_drew_is_not(monkeypatch):
     """The decision alone, on a stand-in tab: a figure that raised (a JavaScript error, a timeout's
     cancellation) leaves its page to be reloaded before the tab draws again."""

@@ -152,6 +152,27 @@ def test_risk_factor_page_regression():
     assert any("Ecological fallacy" in w.value for w in at.warning)
 
 
+def test_risk_factor_map_shows_the_factor_only_and_stays_as_it_was_for_another_sex_or_site():
+    """The factor map's hover names the region and the factor's value (the table under it has no
+    cancer counts either), so changing the sex or the site sends the same figure again (the browser
+    keeps the drawn map) while the SIR map changes."""
+    at = _page("pages/risk_factors.py")
+    factor_map, sir_map = _spec(at, 0), _spec(at, 1)
+    texts = [x for tr in factor_map["data"] for x in (tr.get("text") or [])]
+    assert texts and all(x.startswith("<b>") and t("maps.cases", "en") not in x for x in texts)
+    values = at.dataframe[0].value
+    factor = [c for c in values.columns if c not in (S.REGION, S.REGION_NAME)][0]
+    named = values.set_index(S.REGION_NAME)[factor]
+    first = texts[0]
+    name = first[len("<b>"):first.index("</b>")]
+    assert f"{t('maps.value', 'en')}: {named[name]:.2f}" in first
+    at.radio(key="f_sex").set_value("female").run()
+    at.selectbox(key="f_site").select_index(3).run()
+    assert not at.exception
+    assert _spec(at, 0) == factor_map
+    assert _spec(at, 1) != sir_map
+
+
 def test_profile_region_is_outlined_on_the_map():
     at = _page("pages/maps.py")
     at.radio(key="p_map_panel").set_value("profile").run()

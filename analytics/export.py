@@ -127,7 +127,6 @@ def _browser_class() -> type:
         async def _get_kaleido_tab(self):
             tab = await kaleido.Kaleido._get_kaleido_tab(self)
             _count_drawings(tab)
-            tab.drawn_ok = False
             return tab
 
         async def _return_kaleido_tab(self, tab) -> None:
@@ -156,10 +155,11 @@ def _count_drawings(tab) -> None:
     if "_calc_fig" in vars(tab):
         return
     calc = tab._calc_fig
-    tab.drawings = 0
+    tab.drawings, tab.drawn_ok = 0, False
 
     async def counted(*args, **kwargs):
         tab.drawings += 1
+        tab.drawn_ok = False
         out = await calc(*args, **kwargs)
         tab.drawn_ok = True
         return out

@@ -289,7 +289,6 @@ def test_a_tab_whose_figure_failed_is_reloaded_and_one_that_drew_is_not(monkeypa
     async def draw(tab, fail):
         browser.tabs_ready = asyncio.Queue()
         export._count_drawings(tab)
-        tab.drawn_ok = False
         try:
             await tab._calc_fig(fail)
         except RuntimeError:

@@ -116,10 +116,10 @@ with left:
                                 notes=(rf_note,))
     # figures built once per process for every session on the same view (cache.figure); the regions
     # and their GeoJSON go in unhashed, identified by the level and the language of their names
-    # the factor's own columns only: the map (and its hover) shows the factor, not the selection's
-    # cancer counts, so a change of sex, site or period leaves this figure as it was (drawn once)
+    # the factor alone (the names come from the regions): the map and its hover show the factor,
+    # not the selection's cancer counts, so a change of sex, site or period leaves the figure as it was
     fig = cache.figure(ds, "rf_map_factor", mc.choropleth, _regions=geo,
-                       frame=data[[S.REGION, S.REGION_NAME, factor]].assign(flag=""), value=factor,
+                       frame=data[[S.REGION, factor]].assign(flag=""), value=factor,
                        scheme="quantiles", k=5, lang=f.lang, theme=f.theme, title=title, highlight=highlight,
                        height=440, _geojson=gj, identity=(level, f.lang),
                        desc=d_factor, caption=d_factor.caption(f.lang))
